@@ -1,0 +1,46 @@
+// Two projects: "worker" runs inside workerd with real D1 and Durable Objects; "node" runs
+// shared code, the collector and the end-to-end tests (which start real processes).
+import { defineConfig } from "vitest/config";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("drizzle");
+  return {
+    test: {
+      reporters: ["default", "json"],
+      outputFile: { json: "reports/vitest.json" },
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: "test-admin-token",
+                  // Fixed seed so receipts are reproducible in tests; never used outside tests.
+                  EDGE_SIGNING_KEY: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+                  TALLY_ENV: "test",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "worker",
+            include: ["test/worker/**/*.test.ts"],
+            setupFiles: ["test/worker/apply-migrations.ts"],
+          },
+        },
+        {
+          test: {
+            name: "node",
+            include: ["test/shared/**/*.test.ts", "test/collector/**/*.test.ts", "test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
+    },
+  };
+});
