@@ -1,0 +1,112 @@
+// A strict JSON reader for signed data: rejects duplicate keys, floats and unsafe integers,
+// which JSON.parse silently accepts (a duplicate key would let two parties hash different
+// objects from the same bytes). Returns plain objects, arrays, strings, integers, booleans, null.
+
+export class StrictJsonError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`${message} at offset ${offset}`);
+  }
+}
+
+export interface StrictJsonLimits {
+  /** Maximum nesting of arrays/objects (bounded work on hostile input). */
+  maxDepth?: number;
+}
+
+export function parseStrictJson(text: string, limits: StrictJsonLimits = {}): unknown {
+  const maxDepth = limits.maxDepth ?? 32;
+  let i = 0;
+
+  const fail = (message: string): never => { throw new StrictJsonError(message, i); };
+  const skipWs = () => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+
+  const parseString = (): string => {
+    // text[i] is the opening quote. Find the closing quote, then let JSON.parse decode escapes.
+    const start = i;
+    i++;
+    for (;;) {
+      if (i >= text.length) fail("unterminated string");
+      const c = text.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c === 0x5c) i += 2;
+      else if (c < 0x20) fail("control character in string");
+      else i++;
+    }
+    i++;
+    const value = JSON.parse(text.slice(start, i)) as string;
+    if (!value.isWellFormed()) fail("lone surrogate in string");
+    return value;
+  };
+
+  const parseNumber = (): number => {
+    const match = /^-?(?:0|[1-9][0-9]*)([.eE])?/.exec(text.slice(i, i + 40));
+    if (!match) fail("invalid number");
+    if (match![1]) fail("floats are not allowed in signed data");
+    const digits = match![0];
+    const value = Number(digits);
+    if (!Number.isSafeInteger(value)) fail("unsafe integer");
+    if (Object.is(value, -0)) fail("negative zero");
+    i += digits.length;
+    return value;
+  };
+
+  const parseValue = (depth: number): unknown => {
+    skipWs();
+    if (depth > maxDepth) fail("nesting too deep");
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const obj: Record<string, unknown> = {};
+      const seen = new Set<string>();
+      skipWs();
+      if (text[i] === "}") { i++; return obj; }
+      for (;;) {
+        skipWs();
+        if (text[i] !== '"') fail("expected a key");
+        const key = parseString();
+        if (seen.has(key)) fail(`duplicate key ${JSON.stringify(key)}`);
+        seen.add(key);
+        skipWs();
+        if (text[i] !== ":") fail("expected ':'");
+        i++;
+        const value = parseValue(depth + 1);
+        // defineProperty: a "__proto__" key is data, never the prototype.
+        Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+        skipWs();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i] === "}") { i++; return obj; }
+        fail("expected ',' or '}'");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const arr: unknown[] = [];
+      skipWs();
+      if (text[i] === "]") { i++; return arr; }
+      for (;;) {
+        arr.push(parseValue(depth + 1));
+        skipWs();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i] === "]") { i++; return arr; }
+        fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return parseString();
+    if (c === "t" && text.startsWith("true", i)) { i += 4; return true; }
+    if (c === "f" && text.startsWith("false", i)) { i += 5; return false; }
+    if (c === "n" && text.startsWith("null", i)) { i += 4; return null; }
+    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return parseNumber();
+    return fail("unexpected token");
+  };
+
+  const value = parseValue(0);
+  skipWs();
+  if (i !== text.length) fail("trailing data");
+  return value;
+}
