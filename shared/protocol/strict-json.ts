@@ -3,8 +3,10 @@
 // objects from the same bytes). Returns plain objects, arrays, strings, integers, booleans, null.
 
 export class StrictJsonError extends Error {
-  constructor(message: string, readonly offset: number) {
+  readonly offset: number;
+  constructor(message: string, offset: number) {
     super(`${message} at offset ${offset}`);
+    this.offset = offset;
   }
 }
 

@@ -1,0 +1,158 @@
+// `verify`: checks the whole local log. Exit 0 when everything holds, 1 with the first problem:
+//  - framing: SegmentLog.verify (CRCs, numbering, cursor); a damaged final frame that opening
+//    the log had to drop is reported too (a crash mid-write looks the same as a flipped bit there);
+//  - chain: every retained record is strict JSON of protocol shape, ours, numbered in place,
+//    and its prev is the hash of the record before it; the first retained record's prev must be
+//    64 zeros (seq 1) or the head a stored receipt gives for the seq before it;
+//  - checkpoints we signed (kept with each receipt): our signature, and the head of our record;
+//  - receipts: the edge's signature with a known edge key, this collector, never backwards, the
+//    head of our record at acked_seq, and the log cursor equal to a stored receipt.
+import { checkpointSchema, keyRotationDataSchema, recordSchema, sha256Hex, verifyCheckpoint, verifyReceipt, ZERO_HASH, type ChainRecord, type Receipt } from "../../shared/protocol/index.ts";
+import { decodeRecord } from "../chain/record-writer.ts";
+import { CollectorError } from "../errors.ts";
+import { openSite, type Site } from "../site.ts";
+import { loadEdgeKeys } from "../state/edge-keys.ts";
+import { readReceipts, type ReceiptEntry } from "../state/receipt-book.ts";
+import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
+
+export const verifyUsage = "verify [--state DIR] [--json]";
+
+export interface VerifyProblem { code: string; message: string; seq?: number }
+
+export interface VerifySummary {
+  first_seq: number;
+  last_seq: number;
+  acked_seq: number;
+  records_checked: number;
+  receipts_checked: number;
+  checkpoints_checked: number;
+}
+
+class Problem extends Error {
+  readonly problem: VerifyProblem;
+  constructor(problem: VerifyProblem) {
+    super(problem.message);
+    this.problem = problem;
+  }
+}
+const fail = (code: string, message: string, seq?: number): never => {
+  throw new Problem({ code, message, ...(seq !== undefined ? { seq } : {}) });
+};
+
+export async function verifyCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
+  const { values } = parseCommandArgs(argv, {}, verifyUsage);
+  const paths = stateFrom(values, io.env);
+  let site: Site;
+  try {
+    site = await openSite(paths);
+  } catch (e) {
+    if (e instanceof CollectorError && e.code === "check_failed") return failed({ code: "log_corrupt", message: e.message }, null);
+    throw e;
+  }
+  const summary: VerifySummary = { first_seq: site.log.firstSeq(), last_seq: site.log.lastSeq(), acked_seq: site.log.ackedSeq(), records_checked: 0, receipts_checked: 0, checkpoints_checked: 0 };
+  try {
+    await verifySite(site, summary);
+  } catch (e) {
+    if (e instanceof Problem) return failed(e.problem, summary);
+    if (e instanceof CollectorError && e.code === "check_failed") return failed({ code: "log_corrupt", message: e.message, ...(typeof e.details.seq === "number" ? { seq: e.details.seq } : {}) }, summary);
+    throw e;
+  } finally {
+    await site.close();
+  }
+  return {
+    exit: 0, json: { ok: true, ...summary },
+    text: `ok: ${summary.records_checked} records (seq ${summary.first_seq}…${summary.last_seq}), ${summary.checkpoints_checked} checkpoints, ${summary.receipts_checked} receipts verified\n`,
+  };
+}
+
+function failed(problem: VerifyProblem, summary: VerifySummary | null): CommandResult {
+  const where = problem.seq !== undefined ? ` (seq ${problem.seq})` : "";
+  return { exit: 1, json: { ok: false, error: problem.code, problem, ...(summary ?? {}) }, text: `FAILED ${problem.code}${where}: ${problem.message}\n` };
+}
+
+async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
+  const { log } = site;
+  if (site.recovery.droppedTail) {
+    const t = site.recovery.droppedTail;
+    fail("torn_tail", `the log's final frame in ${t.segment} at byte ${t.offset} was damaged (${t.reason}) and was dropped on open`);
+  }
+  const framing = await log.verify();
+  if (!framing.ok) fail("log_corrupt", framing.damage!.message);
+
+  const book = await readReceipts(site.paths);
+  const wanted = new Set<number>();
+  for (const e of book) {
+    wanted.add(e.receipt?.acked_seq);
+    if (e.checkpoint) wanted.add(e.checkpoint.seq);
+  }
+  const signerKeys = [site.key.public_key];
+  const hashes = await walkChain(site, book, wanted, signerKeys, summary);
+
+  const edgeKeys = await loadEdgeKeys(site.paths);
+  let lastAcked = 0;
+  for (const [i, entry] of book.entries()) {
+    const r = entry.receipt;
+    const at = `receipt ${i + 1}`;
+    const key = edgeKeys.find((k) => k.key_id === r?.key_id);
+    if (!key) fail("unknown_edge_key", `${at} is signed by edge key ${r?.key_id}, which this site never learned`, r?.acked_seq);
+    if (!verifyReceipt(r, entry.signature, key!.public_key)) fail("bad_receipt_signature", `${at}: edge signature does not verify`, r.acked_seq);
+    if (r.collector_id !== site.identity.collector_id) fail("receipt_collector_mismatch", `${at} is for ${r.collector_id}`, r.acked_seq);
+    if (r.acked_seq < lastAcked) fail("receipt_backwards", `${at} acks seq ${r.acked_seq} after one that acked ${lastAcked}`, r.acked_seq);
+    lastAcked = r.acked_seq;
+    if (r.acked_seq > log.lastSeq()) fail("receipt_beyond_log", `${at} acks seq ${r.acked_seq} beyond the log's end ${log.lastSeq()}`, r.acked_seq);
+    const ours = hashes.get(r.acked_seq);
+    if (ours !== undefined && ours !== r.head) fail("receipt_head_mismatch", `${at}: the edge signed head ${r.head.slice(0, 12)}… for seq ${r.acked_seq}, our record hashes to ${ours.slice(0, 12)}…`, r.acked_seq);
+    summary.receipts_checked++;
+
+    if (entry.checkpoint) {
+      const cp = entry.checkpoint;
+      if (!checkpointSchema.safeParse(cp).success || cp.collector_id !== site.identity.collector_id) fail("bad_checkpoint", `${at}: checkpoint is not ours or not well formed`, cp.seq);
+      if (!signerKeys.some((k) => verifyCheckpoint(cp, entry.checkpoint_signature ?? "", k))) fail("bad_checkpoint_signature", `${at}: our checkpoint signature for seq ${cp.seq} does not verify`, cp.seq);
+      const head = hashes.get(cp.seq);
+      if (head !== undefined && head !== cp.head) fail("checkpoint_head_mismatch", `${at}: checkpoint head for seq ${cp.seq} differs from our record's hash`, cp.seq);
+      summary.checkpoints_checked++;
+    }
+  }
+  const cursor = (log.receipt() as { receipt?: Receipt; signature?: string } | null);
+  if (log.ackedSeq() > 0) {
+    const match = book.find((e) => e.receipt.acked_seq === log.ackedSeq() && e.signature === cursor?.signature);
+    if (!match) fail("cursor_unbacked", `the log's cursor acks seq ${log.ackedSeq()} but no stored receipt says so`, log.ackedSeq());
+  }
+}
+
+/** Walks every retained record; returns the hashes of the seqs in `wanted`. */
+async function walkChain(site: Site, book: ReceiptEntry[], wanted: Set<number>, signerKeys: string[], summary: VerifySummary): Promise<Map<number, string>> {
+  const { log } = site;
+  const hashes = new Map<number, string>();
+  let expectedSeq = log.firstSeq();
+  let prevHash: string | undefined;
+  if (expectedSeq === 1) prevHash = ZERO_HASH;
+  else {
+    const anchor = book.find((e) => e.receipt.acked_seq === expectedSeq - 1);
+    prevHash = anchor?.receipt.head;
+    if (prevHash === undefined && expectedSeq <= log.lastSeq()) {
+      // Released up to a seq no receipt names exactly: the receipts further on anchor the chain.
+      prevHash = undefined;
+    }
+  }
+  while (expectedSeq <= log.lastSeq()) {
+    const entries = await log.read(expectedSeq, { maxCount: 1000 });
+    for (const entry of entries) {
+      const record: ChainRecord = decodeRecord(entry.payload, entry.seq);
+      const shape = recordSchema.safeParse(record);
+      if (!shape.success) fail("malformed_record", `record ${entry.seq}: ${shape.error.issues[0]?.path.join(".")} ${shape.error.issues[0]?.message}`, entry.seq);
+      if (record.collector_id !== site.identity.collector_id) fail("foreign_record", `record ${entry.seq} belongs to ${record.collector_id}`, entry.seq);
+      if (prevHash !== undefined && record.prev !== prevHash) {
+        fail("prev_mismatch", entry.seq === log.firstSeq() && entry.seq > 1
+          ? `record ${entry.seq}: prev does not match the receipted head of seq ${entry.seq - 1}`
+          : `record ${entry.seq}: prev is not the hash of the record before it`, entry.seq);
+      }
+      if (record.kind === "key_rotation" && keyRotationDataSchema.safeParse(record.data).success) signerKeys.push((record.data as { public_key: string }).public_key);
+      prevHash = sha256Hex(entry.payload);
+      if (wanted.has(entry.seq)) hashes.set(entry.seq, prevHash);
+      summary.records_checked++;
+      expectedSeq = entry.seq + 1;
+    }
+  }
+  return hashes;
+}

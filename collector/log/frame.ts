@@ -1,0 +1,51 @@
+// One framed log entry: a 20-byte header (two CRC32Cs, length, seq) and the opaque payload.
+// The byte layout is specified in FORMAT.md; this file is its only encoder and decoder.
+import CRC32C from "crc-32/crc32c.js";
+
+export const HEADER_BYTES = 20;
+/** The edge refuses a batch over 4 MiB, so no single record can usefully be larger. */
+export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+export function crc32c(bytes: Uint8Array, seed?: number): number {
+  return CRC32C.buf(bytes, seed) >>> 0;
+}
+
+export function frameBytes(payloadLength: number): number {
+  return HEADER_BYTES + payloadLength;
+}
+
+/** Writes the frame for `payload` as entry `seq` into `out` at `at`; returns the offset after it. */
+export function encodeFrame(out: Uint8Array, at: number, seq: number, payload: Uint8Array): number {
+  const view = new DataView(out.buffer, out.byteOffset + at, HEADER_BYTES);
+  view.setUint32(4, payload.length, true);
+  view.setUint32(8, seq % 0x1_0000_0000, true);
+  view.setUint32(12, Math.floor(seq / 0x1_0000_0000), true);
+  view.setUint32(16, crc32c(payload), true);
+  view.setUint32(0, crc32c(out.subarray(at + 4, at + HEADER_BYTES)), true);
+  out.set(payload, at + HEADER_BYTES);
+  return at + HEADER_BYTES + payload.length;
+}
+
+export interface FrameHeader {
+  /** Whether the header CRC matched: if not, `length` and `seq` are untrusted. */
+  headerOk: boolean;
+  length: number;
+  seq: number;
+  payloadCrc: number;
+}
+
+/** Decodes the header at `at`; the caller guarantees HEADER_BYTES are present. */
+export function decodeHeader(bytes: Uint8Array, at: number): FrameHeader {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_BYTES);
+  return {
+    headerOk: view.getUint32(0, true) === crc32c(bytes.subarray(at + 4, at + HEADER_BYTES)),
+    length: view.getUint32(4, true),
+    seq: view.getUint32(8, true) + view.getUint32(12, true) * 0x1_0000_0000,
+    payloadCrc: view.getUint32(16, true),
+  };
+}
+
+export function payloadOk(bytes: Uint8Array, at: number, header: FrameHeader): boolean {
+  const start = at + HEADER_BYTES;
+  return crc32c(bytes.subarray(start, start + header.length)) === header.payloadCrc;
+}

@@ -1,0 +1,54 @@
+// Segment file names (`seg-<first seq, 12+ digits>.log`) and the directory operations around
+// them. A directory entry only survives a crash once the directory itself is fsynced.
+import { open, readdir, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { corrupt } from "./errors.ts";
+
+const SEGMENT_NAME = /^seg-(\d{12,})\.log$/;
+
+export function segmentName(firstSeq: number): string {
+  return `seg-${String(firstSeq).padStart(12, "0")}.log`;
+}
+
+export interface SegmentFile {
+  name: string;
+  firstSeq: number;
+}
+
+/** Segments in `dir` by first seq. A `seg-*` name that is not exactly what segmentName() makes
+ *  (e.g. a hand-renamed copy) is damage, not something to skip. */
+export async function listSegments(dir: string): Promise<SegmentFile[]> {
+  const found: SegmentFile[] = [];
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith("seg-")) continue;
+    const digits = SEGMENT_NAME.exec(name)?.[1];
+    const firstSeq = digits === undefined ? NaN : Number(digits);
+    if (!Number.isSafeInteger(firstSeq) || firstSeq < 1 || segmentName(firstSeq) !== name) {
+      throw corrupt(name, 0, "file name is not a segment name this log writes");
+    }
+    found.push({ name, firstSeq });
+  }
+  return found.sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A new empty segment, durable (file and directory entry fsynced) before any frame goes in. */
+export async function createSegment(dir: string, firstSeq: number): Promise<FileHandle> {
+  const handle = await open(join(dir, segmentName(firstSeq)), "wx+", 0o600);
+  try {
+    await handle.sync();
+    await syncDirectory(dir);
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+  return handle;
+}

@@ -1,0 +1,307 @@
+// The collector's append-only log: the site's records, numbered from 1, kept in fsync'd segment
+// files until the edge has receipted them. On-disk format and crash-safety argument: FORMAT.md.
+import { mkdir, open, rm, truncate, type FileHandle } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { loadCursor, encodeCursor, saveCursor } from "./cursor.ts";
+import { lockDirectory, type DirLock } from "./dir-lock.ts";
+import { readSegmentEntries, type Entry } from "./entry-reader.ts";
+import { LogError } from "./errors.ts";
+import { MAX_PAYLOAD_BYTES, encodeFrame, frameBytes } from "./frame.ts";
+import { scanLog, type SegmentState, type TornTail } from "./log-scan.ts";
+import { createSegment, listSegments, segmentName, syncDirectory } from "./segment-files.ts";
+import { INDEX_STRIDE } from "./segment-scan.ts";
+import { verifyLog, type VerifyReport } from "./verify.ts";
+
+export type { Entry } from "./entry-reader.ts";
+export type { TornTail } from "./log-scan.ts";
+export type { VerifyReport } from "./verify.ts";
+
+export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_READ_COUNT = 1000;
+export const DEFAULT_READ_BYTES = 1024 * 1024;
+
+export interface SegmentLogOptions {
+  /** A segment takes frames until the next one would push it past this size (one oversized
+   *  frame still goes into an empty segment). */
+  segmentBytes?: number;
+}
+
+export interface RecoveryReport {
+  /** The torn final frame open truncated away, or null when the log ended cleanly. */
+  droppedTail: TornTail | null;
+  /** A `cursor.json.tmp` from a crash mid-acknowledge was removed (the old cursor stands). */
+  removedCursorTmp: boolean;
+  /** Pid of a dead previous owner whose lock was taken over. */
+  staleLockOwner: number | null;
+  firstSeq: number;
+  lastSeq: number;
+  ackedSeq: number;
+  segments: number;
+}
+
+export class SegmentLog {
+  readonly dir: string;
+  readonly #segmentBytes: number;
+  readonly #lock: DirLock;
+  readonly #segments: SegmentState[];
+  #writer: FileHandle;
+  #acked: number;
+  #receipt: unknown;
+  #queue: Promise<unknown> = Promise.resolve();
+  #unusable: LogError | null = null;
+  #closed = false;
+
+  private constructor(dir: string, segmentBytes: number, lock: DirLock, segments: SegmentState[], writer: FileHandle, acked: number, receipt: unknown) {
+    this.dir = dir;
+    this.#segmentBytes = segmentBytes;
+    this.#lock = lock;
+    this.#segments = segments;
+    this.#writer = writer;
+    this.#acked = acked;
+    this.#receipt = receipt;
+  }
+
+  /** Opens (creating if needed) the log in `dir`, takes its lock and recovers: a torn tail is
+   *  truncated and reported; any other damage throws `log_corrupt` and changes nothing. */
+  static async open(path: string, opts: SegmentLogOptions = {}): Promise<{ log: SegmentLog; recovery: RecoveryReport }> {
+    const dir = resolve(path);
+    const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) throw new LogError("invalid_argument", `segmentBytes must be a whole number ≥ 1, got ${segmentBytes}`);
+    const created = await mkdir(dir, { recursive: true }).then((made) => made && resolve(made));
+    // Each new directory's entry lives in its parent, which must be fsynced for it to last.
+    for (let made = dir; created !== undefined && made.length >= created.length; made = dirname(made)) await syncDirectory(dirname(made));
+    const lock = await lockDirectory(dir);
+    try {
+      const { cursor, removedTmp } = await loadCursor(dir);
+      const { segments, tail } = await scanLog(dir, await listSegments(dir), cursor.ackedSeq, true);
+      if (tail) {
+        await truncate(join(dir, tail.segment), tail.offset);
+        await syncFile(join(dir, tail.segment));
+      }
+      let writer: FileHandle;
+      const last = segments[segments.length - 1];
+      if (last) {
+        writer = await open(join(dir, last.name), "r+");
+      } else {
+        writer = await createSegment(dir, 1);
+        segments.push({ name: segmentName(1), firstSeq: 1, entries: 0, size: 0, index: [] });
+      }
+      const log = new SegmentLog(dir, segmentBytes, lock, segments, writer, cursor.ackedSeq, cursor.receipt);
+      const recovery: RecoveryReport = {
+        droppedTail: tail, removedCursorTmp: removedTmp, staleLockOwner: lock.staleOwner,
+        firstSeq: log.firstSeq(), lastSeq: log.lastSeq(), ackedSeq: cursor.ackedSeq, segments: segments.length,
+      };
+      return { log, recovery };
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  /** Seq of the newest committed entry (0 for an empty log). */
+  lastSeq(): number {
+    const last = this.#last();
+    return last.firstSeq + last.entries - 1;
+  }
+
+  /** Oldest seq still stored (released segments are gone); lastSeq() + 1 when nothing is stored. */
+  firstSeq(): number {
+    return this.#segments[0]!.firstSeq;
+  }
+
+  ackedSeq(): number {
+    return this.#acked;
+  }
+
+  /** The receipt persisted with ackedSeq(), or null before the first acknowledge. */
+  receipt(): unknown {
+    return this.#receipt;
+  }
+
+  /** Appends the payloads as entries lastSeq()+1 … and resolves once they are fsync'd (one fsync
+   *  per segment touched). On an I/O error the batch is rolled back and nothing is appended. */
+  async append(payloads: Uint8Array[]): Promise<{ firstSeq: number; lastSeq: number }> {
+    for (const [i, payload] of payloads.entries()) {
+      if (!(payload instanceof Uint8Array)) throw new LogError("invalid_argument", `payload ${i} is not a Uint8Array`);
+      if (payload.length > MAX_PAYLOAD_BYTES) throw new LogError("payload_too_large", `payload ${i} has ${payload.length} bytes, over ${MAX_PAYLOAD_BYTES}`);
+    }
+    return this.#serialized(async () => {
+      const firstSeq = this.lastSeq() + 1;
+      if (payloads.length > 0) await this.#appendBatch(payloads);
+      return { firstSeq, lastSeq: this.lastSeq() };
+    });
+  }
+
+  /** Committed entries from `fromSeq` on, at most maxCount of them and at most maxBytes of
+   *  payload (but always at least one when fromSeq ≤ lastSeq()). Empty past the end. */
+  async read(fromSeq: number, limits: { maxCount?: number; maxBytes?: number } = {}): Promise<Entry[]> {
+    const maxCount = limits.maxCount ?? DEFAULT_READ_COUNT;
+    const maxBytes = limits.maxBytes ?? DEFAULT_READ_BYTES;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) throw new LogError("invalid_argument", `fromSeq must be a whole number ≥ 1, got ${fromSeq}`);
+    if (!Number.isSafeInteger(maxCount) || maxCount < 1 || !Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new LogError("invalid_argument", "maxCount must be a whole number ≥ 1 and maxBytes ≥ 0");
+    }
+    return this.#serialized(async () => {
+      if (fromSeq < this.firstSeq()) throw new LogError("seq_released", `seq ${fromSeq} was released; the log starts at ${this.firstSeq()}`);
+      if (fromSeq > this.lastSeq()) return [];
+      const out: Entry[] = [];
+      const budget = { count: maxCount, bytes: maxBytes };
+      let i = this.#segmentHolding(fromSeq);
+      for (let seq = fromSeq; i < this.#segments.length && budget.count > 0; i++) {
+        const segment = this.#segments[i]!;
+        await readSegmentEntries(this.dir, segment, seq, budget, out);
+        seq = segment.firstSeq + segment.entries;
+      }
+      return out;
+    });
+  }
+
+  /** Persists the edge's receipt for every entry ≤ seq (atomically, see cursor.ts). A receipt
+   *  for the current acked seq replaces the stored one; a lower seq is refused. */
+  async acknowledge(seq: number, receipt: unknown): Promise<void> {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new LogError("invalid_argument", `seq must be a whole number ≥ 0, got ${seq}`);
+    const text = encodeCursor({ ackedSeq: seq, receipt });
+    return this.#serialized(async () => {
+      if (seq < this.#acked) throw new LogError("ack_backwards", `receipt acks seq ${seq}, below the acked seq ${this.#acked}`);
+      if (seq > this.lastSeq()) throw new LogError("ack_beyond_log", `receipt acks seq ${seq}, beyond the last entry ${this.lastSeq()}`);
+      await saveCursor(this.dir, text);
+      this.#acked = seq;
+      this.#receipt = JSON.parse(text).receipt;
+    });
+  }
+
+  /** Deletes, oldest first, every segment whose entries are all ≤ the persisted acked seq,
+   *  except the segment being written. */
+  release(): Promise<{ removedSegments: string[] }> {
+    return this.#serialized(async () => {
+      const removedSegments: string[] = [];
+      while (this.#segments.length > 1) {
+        const oldest = this.#segments[0]!;
+        if (oldest.firstSeq + oldest.entries - 1 > this.#acked) break;
+        await rm(join(this.dir, oldest.name));
+        this.#segments.shift();
+        removedSegments.push(oldest.name);
+      }
+      if (removedSegments.length > 0) await syncDirectory(this.dir);
+      return { removedSegments };
+    });
+  }
+
+  /** Re-reads every segment from disk and checks framing, CRCs and numbering against what this
+   *  log has committed. Damage is reported in the result, not thrown. */
+  verify(): Promise<VerifyReport> {
+    return this.#serialized(() => verifyLog(this.dir, this.#segments, this.#acked));
+  }
+
+  /** Waits for queued operations, then closes the segment and releases the lock. */
+  close(): Promise<void> {
+    const run = this.#queue.then(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      this.#unusable = new LogError("log_closed", "the log is closed");
+      await this.#writer.close().catch(() => undefined); // already closed after a failed rollback
+      await this.#lock.release();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #last(): SegmentState {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  #segmentHolding(seq: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#segments[mid]!.firstSeq <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  #serialized<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => {
+      if (this.#unusable) throw this.#unusable;
+      return operation();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #appendBatch(payloads: Uint8Array[]): Promise<void> {
+    const last = this.#last();
+    const before = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length };
+    try {
+      let start = 0;
+      while (start < payloads.length) {
+        let segment = this.#last();
+        if (segment.entries > 0 && segment.size + frameBytes(payloads[start]!.length) > this.#segmentBytes) {
+          const firstSeq = segment.firstSeq + segment.entries;
+          const previous = this.#writer;
+          this.#writer = await createSegment(this.dir, firstSeq);
+          this.#segments.push({ name: segmentName(firstSeq), firstSeq, entries: 0, size: 0, index: [] });
+          segment = this.#last();
+          await previous.close();
+        }
+        let end = start;
+        let bytes = 0;
+        do bytes += frameBytes(payloads[end++]!.length);
+        while (end < payloads.length && segment.size + bytes + frameBytes(payloads[end]!.length) <= this.#segmentBytes);
+        const buffer = new Uint8Array(bytes);
+        let at = 0;
+        for (let i = start; i < end; i++) {
+          const entry = segment.entries + (i - start);
+          if (entry % INDEX_STRIDE === 0) segment.index.push(segment.size + at);
+          at = encodeFrame(buffer, at, segment.firstSeq + entry, payloads[i]!);
+        }
+        await writeAll(this.#writer, buffer, segment.size);
+        await this.#writer.sync();
+        segment.entries += end - start;
+        segment.size += bytes;
+        start = end;
+      }
+    } catch (e) {
+      await this.#rollBack(before).catch((rollbackError: unknown) => {
+        this.#unusable = new LogError("log_closed", `append failed (${(e as Error).message}) and so did its rollback (${(rollbackError as Error).message}): reopen the log`);
+      });
+      throw e;
+    }
+  }
+
+  /** Undo a failed batch: delete segments it created, cut the original segment back. Frames of a
+   *  failed batch must not survive into a reopen, or the caller would append them twice. */
+  async #rollBack(before: { segments: number; name: string; entries: number; size: number; indexLength: number }): Promise<void> {
+    while (this.#segments.length > before.segments) {
+      const created = this.#segments.pop()!;
+      await this.#writer.close().catch(() => undefined);
+      await rm(join(this.dir, created.name), { force: true });
+      this.#writer = await open(join(this.dir, before.name), "r+");
+    }
+    await syncDirectory(this.dir);
+    const segment = this.#last();
+    segment.entries = before.entries;
+    segment.size = before.size;
+    segment.index.length = before.indexLength;
+    await this.#writer.truncate(before.size);
+    await this.#writer.sync();
+  }
+}
+
+async function writeAll(handle: FileHandle, buffer: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, written, buffer.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

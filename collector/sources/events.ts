@@ -1,0 +1,89 @@
+// The vocabulary between source adapters and the session tracker: what a license manager said
+// happened, already in UTC ms, before it becomes signed usage records (DESIGN.md §4–§5).
+
+/** Who holds a license, as the license manager names it. */
+export interface Holder {
+  daemon: string;
+  feature: string;
+  version?: string;
+  user: string;
+  host: string;
+  /** License handle or other manager-side id, when the format has one (lmstat, rlmstat). */
+  handle?: string;
+  count: number;
+}
+
+export type SourceEvent =
+  | ({ type: "checkout"; at: number } & Holder)
+  | ({ type: "checkin"; at: number; reason?: "normal" | "shutdown" | "inactive" } & Omit<Holder, "count"> & { count?: number })
+  | { type: "denial"; at: number; daemon: string; feature: string; user: string; host: string; reason: string }
+  /** The server (or daemon) was seen alive at `at`: open sessions are provably open until then. */
+  | { type: "alive"; at: number; daemon?: string }
+  /** The server restarted or went down: every open session (of `daemon`, or all) ends at its last known-open time. */
+  | { type: "server_down"; at: number; daemon?: string; reason: string }
+  /** Snapshot kinds: the complete set of licenses held at `at`. */
+  | { type: "snapshot"; at: number; daemon?: string; holders: Array<Holder & { start: number }> };
+
+/** Per-parse counters, printed by `parse` on stderr and kept as source health by `run`. */
+export interface ParseStats {
+  lines: number;
+  events: number;
+  unknown_lines: number;
+  /** A few unknown lines, verbatim, for the summary. */
+  unknown_samples: string[];
+  /** Usage lines dropped because no date could be proven for them (FlexLM lines before any date anchor). */
+  undated_lines?: number;
+  /** Package lines not reported because their component line carries the same checkout (Autodesk). */
+  package_lines?: number;
+  /** Lines understood but not billable (UNSUPPORTED, RLM DENY with last_attempt 0, QUEUED, …). */
+  ignored_lines?: number;
+}
+
+/** Options every source takes (DESIGN.md §9 config). */
+export interface SourceOptions {
+  /** Configured source name; becomes `data.source` of every record. */
+  name: string;
+  /** IANA zone of the license server's clock. Default: the machine's zone. */
+  timezone: string;
+  /**
+   * FlexLM: features that are packages (Autodesk `…_F` suites): their lines are paired but not
+   * reported, because the component line that follows carries the same checkout.
+   */
+  package_features?: string[];
+}
+
+/**
+ * A line-oriented source (debug logs, report logs, jsonl). Streaming: `push` gets each line
+ * (without its line terminator) in order and returns the events it completes.
+ */
+export interface LineSource {
+  push(line: string): SourceEvent[];
+  /** End of input: flush anything pending. */
+  end(): SourceEvent[];
+  stats(): ParseStats;
+  /**
+   * Parser state a restart needs to resume mid-file (current date, pending lines), as plain JSON.
+   * Saved together with the file offset so the two never disagree.
+   */
+  save?(): unknown;
+  restore?(state: unknown): void;
+}
+
+/** A snapshot source (lmstat, rlmstat, LM-X, DSLS, lsmon): one whole command output at a time. */
+export interface SnapshotSource {
+  /** Parse one complete output taken at `takenAt` (ms). */
+  parse(text: string, takenAt: number): SnapshotResult;
+}
+
+export interface SnapshotResult {
+  /** `snapshot` when the server answered, else `server_down` (never "no usage"). */
+  events: SourceEvent[];
+  stats: ParseStats;
+  /** Per feature, the in-use total the output itself states (for checking our derivation). */
+  stated_in_use: Record<string, number>;
+  /** Queued requests and reservations: reported, not billed. */
+  queued: Array<{ feature: string; user: string; host: string; count: number }>;
+  reservations: Array<{ feature: string; count: number; for: string }>;
+  /** When the output itself states the server's clock (lmstat header, rlmstat statistics), that time in UTC ms. */
+  stated_at?: number;
+}

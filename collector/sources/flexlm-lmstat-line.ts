@@ -1,0 +1,94 @@
+// One lmstat user line, parsed from the right (FORMATS.md §1.2): user names may contain
+// spaces, the display may be missing or followed by extra tokens, so only the `(vX)
+// (server/port handle), start …` tail has a fixed shape.
+import type { YearlessStamp } from "./snapshot-year.ts";
+
+export interface LmstatUserLine {
+  user: string;
+  host: string;
+  display?: string;
+  /** Tokens between the display and `(v…)`: `MSCONE:ADAMS_View`, `2029.01`, `feature=…`. */
+  extra: string[];
+  clientVersion: string;
+  server: string;
+  port: string;
+  handle: string;
+  start: YearlessStamp;
+  count: number;
+  pid?: number;
+  linger?: number;
+  /** Text after the start that no suffix rule understood (the holder is still kept). */
+  leftover: string;
+}
+
+const TAIL = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) (\d+)\), start (\w{3}) (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})(.*)$/;
+const QUEUED = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) (\d+)\) queued for (\d+) licenses?$/;
+
+const SUFFIXES: Array<[RegExp, (m: RegExpExecArray, line: LmstatUserLine) => void]> = [
+  [/^, (\d+) licenses?/, (m, l) => { l.count = Number(m[1]); }],
+  [/^, PID: (\d+)/, (m, l) => { l.pid = Number(m[1]); }],
+  [/^\s+\(linger: (\d+)(?: \/ \d+)?\)/, (m, l) => { l.linger = Number(m[1]); }],
+];
+
+function looksLikeDisplay(token: string): boolean {
+  return token.startsWith("/dev/") || /^[^:\s]*:\d/.test(token);
+}
+
+function looksLikeExtra(token: string): boolean {
+  return /^\d+(\.\d+)+$/.test(token) || /^[\w.-]+=/.test(token) || /^[A-Za-z]\w*:[A-Za-z][\w-]*$/.test(token);
+}
+
+/**
+ * Splits `USER HOST [DISPLAY {EXTRA}]`. HOST is the token before the display when the display
+ * looks like one (`/dev/…`, `host:0.0`) or repeats the host (`GM-007028 GM-007028`,
+ * `server034 server0340`); otherwise extras are dropped from the right and the last two
+ * tokens are HOST DISPLAY. With only two tokens there is no display (`user2 host-01`).
+ */
+export function splitUserHostDisplay(left: string): { user: string; host: string; display?: string; extra: string[] } {
+  const tokens = left.trim().split(/\s+/);
+  if (tokens.length <= 2) return { user: tokens[0] ?? "", host: tokens[1] ?? "", extra: [] };
+  for (let d = tokens.length - 1; d >= 2; d--) {
+    const display = tokens[d]!;
+    const host = tokens[d - 1]!;
+    if (looksLikeDisplay(display) || display.toLowerCase().startsWith(host.toLowerCase())) {
+      return { user: tokens.slice(0, d - 1).join(" "), host, display, extra: tokens.slice(d + 1) };
+    }
+  }
+  let end = tokens.length;
+  while (end > 3 && looksLikeExtra(tokens[end - 1]!)) end--;
+  return {
+    user: tokens.slice(0, end - 2).join(" "),
+    host: tokens[end - 2]!,
+    display: tokens[end - 1]!,
+    extra: tokens.slice(end),
+  };
+}
+
+export function parseUserLine(line: string): LmstatUserLine | undefined {
+  const m = TAIL.exec(line);
+  if (!m) return undefined;
+  const parsed: LmstatUserLine = {
+    ...splitUserHostDisplay(m[1]!),
+    clientVersion: m[2]!, server: m[3]!, port: m[4]!, handle: m[5]!,
+    start: { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]! },
+    count: 1,
+    leftover: "",
+  };
+  let rest = m[11]!;
+  for (let progress = true; rest.length > 0 && progress; ) {
+    progress = false;
+    for (const [re, apply] of SUFFIXES) {
+      const s = re.exec(rest);
+      if (s) { apply(s, parsed); rest = rest.slice(s[0].length); progress = true; }
+    }
+  }
+  parsed.leftover = rest.trim();
+  return parsed;
+}
+
+export function parseQueuedLine(line: string): { user: string; host: string; count: number } | undefined {
+  const m = QUEUED.exec(line);
+  if (!m) return undefined;
+  const who = splitUserHostDisplay(m[1]!);
+  return { user: who.user, host: who.host, count: Number(m[6]) };
+}

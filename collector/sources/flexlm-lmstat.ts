@@ -1,0 +1,122 @@
+// FlexNet `lmutil lmstat -a` output → one snapshot of every held license handle (FORMATS.md §1).
+// The whole query failing (`Error getting status`, no server reachable) is a `server_down`,
+// never an empty snapshot; `lmstat -vd` / `-i` outputs carry no usage and yield no event.
+import type { Holder, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
+import { parseQueuedLine, parseUserLine, type LmstatUserLine } from "./flexlm-lmstat-line.ts";
+import { ParseCounter, outputLines, tally, wholeSeconds } from "./snapshot-output.ts";
+import { anchorAt, yearlessToUtc } from "./snapshot-year.ts";
+import { wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
+
+const HEADER = /^Flexible License Manager status on (\w{3}) (\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/;
+const BARE_DATE = /^(\w{3}) (\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/;
+const USERS_OF = /^Users of (.+?):\s+\((.*)\)$/;
+const TOTALS = /^Total of (\d+) licenses? issued;\s+Total of (\d+) licenses? in use$/;
+const SUB_BLOCK = /^\s*"([^"]+)" v(\S+), vendor: ([^,\s]+)/;
+const RESERVATION = /^\s*(\d+) RESERVATIONs? for (.+?) \([^)]*\)$/;
+const SERVER_LINE = /^\s*(\S+): (license server UP.*|Cannot connect to license server.*|.*license server.*)$/;
+const VENDOR_LINE = /^\s*([^\s:]+): (.+)$/;
+const KNOWN = [
+  /^(lmutil|lmstat) - Copyright/, /^\[Detecting lmgrd processes\.\.\.\]$/, /^License server status: /,
+  /^\s*License file\(s\) on /, /^Vendor daemon status \(on /, /^\s*vendor_string: /,
+  /^\s*(floating|nodelocked|uncounted nodelocked) license/, /^Feature usage info:$/, /^-{10,}$/,
+];
+const LICENSE_FILE_TABLE = /^NOTE: lmstat -i does not give information from the server/;
+
+function wall(m: RegExpExecArray): WallTime {
+  return { year: +m[4]!, month: +m[2]!, day: +m[3]!, hour: +m[5]!, minute: +m[6]!, second: 0 };
+}
+
+export class FlexlmLmstatSource implements SnapshotSource {
+  private readonly zone: string;
+
+  constructor(opts: SourceOptions) {
+    this.zone = opts.timezone;
+  }
+
+  parse(text: string, takenAt: number): SnapshotResult {
+    const at = wholeSeconds(takenAt);
+    const counter = new ParseCounter();
+    const result: SnapshotResult = { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] };
+    const lines = outputLines(text);
+    let header: WallTime | undefined;
+    let failure: string | undefined;
+    let sawUsage = false;
+    let inVendorStatus = false;
+    let inLicenseFileTable = false;
+    let serversUp = 0;
+    const serverErrors: string[] = [];
+    const vendorsUp: string[] = [];
+    const vendorsDown: Array<{ daemon: string; reason: string }> = [];
+    let feature: string | undefined;
+    let sub: { version: string; vendor: string } | undefined;
+    const pending: Array<{ line: LmstatUserLine; feature: string; sub?: { version: string; vendor: string } }> = [];
+
+    for (const line of lines) {
+      counter.line();
+      if (line.trim() === "") continue;
+      let m: RegExpExecArray | null;
+      if ((m = HEADER.exec(line)) || (m = BARE_DATE.exec(line))) { header = wall(m); continue; }
+      if (line.startsWith("Error getting status:")) { failure = line; continue; }
+      if (LICENSE_FILE_TABLE.test(line)) { inLicenseFileTable = true; continue; }
+      if (inLicenseFileTable) continue;
+      if (/^License server status: /.test(line) || /^-{10,}$/.test(line)) { inVendorStatus = false; feature = undefined; sub = undefined; continue; }
+      if (/^Vendor daemon status \(on /.test(line)) { inVendorStatus = true; continue; }
+      if (line === "Feature usage info:") { inVendorStatus = false; sawUsage = true; continue; }
+      if ((m = USERS_OF.exec(line))) {
+        inVendorStatus = false;
+        sawUsage = true;
+        feature = m[1]!;
+        sub = undefined;
+        const totals = TOTALS.exec(m[2]!);
+        if (totals) tally(result.stated_in_use, feature, Number(totals[2]));
+        continue;
+      }
+      if ((m = SUB_BLOCK.exec(line))) { sub = { version: m[2]!, vendor: m[3]! }; continue; }
+      if (feature !== undefined) {
+        const user = parseUserLine(line);
+        if (user) {
+          pending.push({ line: user, feature, sub });
+          if (user.leftover) counter.unknownLine(line);
+          continue;
+        }
+        const queued = parseQueuedLine(line);
+        if (queued) { result.queued.push({ feature, ...queued }); continue; }
+        if ((m = RESERVATION.exec(line))) { result.reservations.push({ feature, count: Number(m[1]), for: m[2]! }); continue; }
+      }
+      if (!inVendorStatus && (m = SERVER_LINE.exec(line))) {
+        if (m[2]!.startsWith("license server UP")) serversUp++;
+        else serverErrors.push(line.trim());
+        continue;
+      }
+      if (inVendorStatus && (m = VENDOR_LINE.exec(line))) {
+        if (/^UP\b/.test(m[2]!)) vendorsUp.push(m[1]!);
+        else vendorsDown.push({ daemon: m[1]!, reason: m[2]! });
+        continue;
+      }
+      if (KNOWN.some((re) => re.test(line))) continue;
+      counter.unknownLine(line);
+    }
+
+    if (header) result.stated_at = wallTimeToUtc(header, this.zone);
+    const anchor = header ?? anchorAt(at, this.zone);
+    for (const v of vendorsDown) result.events.push({ type: "server_down", at, daemon: v.daemon, reason: v.reason });
+    if (failure !== undefined || (!sawUsage && serverErrors.length > 0 && serversUp === 0)) {
+      result.events.push({ type: "server_down", at, reason: failure ?? serverErrors.join("; ") });
+    } else if (sawUsage) {
+      const onlyVendor = vendorsUp.length === 1 ? vendorsUp[0]! : "";
+      const holders = pending.map(({ line: u, feature: f, sub: s }): Holder & { start: number } => ({
+        daemon: s?.vendor ?? onlyVendor,
+        feature: f,
+        ...(s ? { version: s.version } : {}),
+        user: u.user,
+        host: u.host,
+        handle: `${u.server}/${u.port} ${u.handle}`,
+        count: u.count,
+        start: yearlessToUtc(u.start, anchor, this.zone),
+      }));
+      result.events.push({ type: "snapshot", at, holders } satisfies SourceEvent);
+    }
+    result.stats = counter.stats(result.events.length);
+    return result;
+  }
+}

@@ -1,0 +1,203 @@
+// Reprise RLM report log (REPORTLOG std | small | detailed) → SourceEvents (FORMATS.md §3.2).
+//
+// Check-outs carry a server handle; a check-in names the handle, so pairing is exact. The small
+// format's IN carries only the handle, so the source remembers what each open handle holds.
+// Dates: `START … mm/dd/yyyy hh:mm`, the periodic bare `mm/dd/yyyy hh:mm` line and `END` give the
+// year; an event's `mm/dd` more than six months before the current date is in the next year.
+// Small-format times (`hh:mm`, no date) take the current date, rolled over when the clock goes
+// back by more than an hour. `START` (a restart, possibly after a crash) and `SHUTDOWN` end every
+// open session at the last time it was known open. `DENY … last_attempt 0` means the client will
+// try another server: not a denial (counted as ignored). TIMEZONE lines are not used: the
+// configured zone, with its DST rules, wins over a fixed offset.
+import type { Holder, LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
+import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
+
+const FULL_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
+const SHORT_DATE = /^(\d{1,2})\/(\d{1,2})$/;
+const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
+const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "TIMEJUMP", "RLM"]);
+const MAX_SAMPLES = 10;
+
+interface ReportLogState {
+  format: number | null;
+  isv: string;
+  date: LocalDate | null;
+  lastTod: number;
+  handles: Record<string, Holder>;
+  stats: ParseStats;
+}
+
+export class RlmReportLogSource implements LineSource {
+  private readonly clock: WallClock;
+  private s: ReportLogState = {
+    format: null, isv: "rlm", date: null, lastTod: 0, handles: {},
+    stats: { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, ignored_lines: 0 },
+  };
+
+  constructor(opts: SourceOptions) {
+    this.clock = new WallClock(opts.timezone);
+  }
+
+  push(rawLine: string): SourceEvent[] {
+    const s = this.s;
+    s.stats.lines++;
+    const line = (rawLine.charCodeAt(0) === 0xfeff ? rawLine.slice(1) : rawLine).trim();
+    if (line === "") return [];
+    const t = tokens(line);
+    const out = this.record(t, line);
+    if (out === undefined) {
+      s.stats.unknown_lines++;
+      if (s.stats.unknown_samples.length < MAX_SAMPLES) s.stats.unknown_samples.push(line);
+      return [];
+    }
+    s.stats.events += out.length;
+    return out;
+  }
+
+  end(): SourceEvent[] {
+    return [];
+  }
+
+  stats(): ParseStats {
+    return this.s.stats;
+  }
+
+  save(): unknown {
+    return structuredClone(this.s);
+  }
+
+  restore(state: unknown): void {
+    this.s = structuredClone(state as ReportLogState);
+  }
+
+  /** The events of one record, or undefined when the line is not a record we know. */
+  private record(t: string[], line: string): SourceEvent[] | undefined {
+    const s = this.s;
+    const kw = t[0]!;
+    const small = s.format === 1;
+    if (line.startsWith("RLM Report Log Format")) {
+      const m = /Format (\d)/.exec(line);
+      s.format = m ? Number(m[1]) : null;
+      return [];
+    }
+    if (kw === "ISV:") {
+      s.isv = (t[1] ?? "").replace(/,$/, "") || s.isv;
+      return [];
+    }
+    if (FULL_DATE.test(kw) && t.length === 2) return this.anchorAlive(t[0]!, t[1]!);
+    switch (kw) {
+      case "START": {
+        if (t.length < 4) return undefined;
+        const at = this.anchor(t[2]!, t[3]!);
+        if (at === undefined) return undefined;
+        s.handles = {};
+        return [{ type: "server_down", at, daemon: s.isv, reason: "START (server restarted)" }, { type: "alive", at, daemon: s.isv }];
+      }
+      case "END":
+        return t.length >= 3 ? this.anchorAlive(t[1]!, t[2]!) : undefined;
+      case "SHUTDOWN": {
+        const at = this.at(t.at(-2), t.at(-1));
+        if (at === undefined) return undefined;
+        s.handles = {};
+        return [{ type: "alive", at, daemon: s.isv }, { type: "server_down", at, daemon: s.isv, reason: "SHUTDOWN" }];
+      }
+      case "OUT":
+      case "INUSE": {
+        const std = kw === "INUSE" || (!small && t.length >= 17);
+        const f = std
+          ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: kw === "INUSE" ? t[8] : t[10], date: t[kw === "INUSE" ? 10 : 16], time: t[kw === "INUSE" ? 11 : 17] }
+          : { feature: t[1], version: t[2], user: t[3], host: t[4], count: t[6], handle: t[7], date: undefined, time: t[9] };
+        const at = this.at(f.date, f.time);
+        const count = Number(f.count);
+        if (at === undefined || f.feature === undefined || f.user === undefined || f.host === undefined || f.handle === undefined || !Number.isSafeInteger(count) || count < 1) return undefined;
+        const holder: Holder = { daemon: s.isv, feature: f.feature, version: f.version!, user: f.user, host: f.host, handle: f.handle, count };
+        s.handles[f.handle] = holder;
+        return [{ type: "checkout", at, ...holder }];
+      }
+      case "IN": {
+        const std = !small && t.length >= 13;
+        const handle = std ? t[10] : t[3];
+        const at = std ? this.at(t[11], t[12]) : this.at(undefined, t[4]);
+        if (at === undefined || handle === undefined) return undefined;
+        const held = s.handles[handle];
+        delete s.handles[handle];
+        const why = t[1];
+        const reason = why === "4" ? "inactive" : "normal";
+        if (held) return [{ type: "checkin", at, ...held, reason }];
+        if (!std) return [{ type: "checkin", at, daemon: s.isv, feature: "", user: "", host: "", handle, reason }];
+        return [{ type: "checkin", at, daemon: s.isv, feature: t[2]!, user: t[4]!, host: t[5]!, handle, count: Number(t[7]), reason }];
+      }
+      case "DENY": {
+        if (t.length < 10) return undefined;
+        const at = this.at(t[9], t[10]);
+        if (at === undefined) return undefined;
+        if (t[8] === "0") {
+          s.stats.ignored_lines!++;
+          return [];
+        }
+        return [{ type: "denial", at, daemon: s.isv, feature: t[1]!, user: t[3]!, host: t[4]!, reason: `why ${t[7]}` }];
+      }
+    }
+    return KNOWN.has(kw) ? [] : undefined;
+  }
+
+  private anchorAlive(date: string, time: string): SourceEvent[] | undefined {
+    const at = this.anchor(date, time);
+    return at === undefined ? undefined : [{ type: "alive", at, daemon: this.s.isv }];
+  }
+
+  private anchor(date: string, time: string): number | undefined {
+    const d = FULL_DATE.exec(date);
+    const tod = secondOfDay(time);
+    if (!d || tod === undefined) return undefined;
+    const [month, day, year] = [Number(d[1]), Number(d[2]), Number(d[3])];
+    if (!isCalendarDate(year, month, day)) return undefined;
+    this.s.date = { year, month, day };
+    this.s.lastTod = tod;
+    return this.clock.toUtc(this.s.date, tod);
+  }
+
+  /** `mm/dd` + `hh:mm[:ss]` (or time only, small format) → UTC ms, with year and day inference. */
+  private at(date: string | undefined, time: string | undefined): number | undefined {
+    const s = this.s;
+    const tod = time === undefined ? undefined : secondOfDay(time);
+    if (tod === undefined) return undefined;
+    if (!s.date) {
+      s.stats.undated_lines!++; // no START or timestamp yet: the year is unknown
+      return undefined;
+    }
+    if (date === undefined) {
+      if (tod < s.lastTod - 3600) s.date = addDays(s.date, 1);
+      if (tod > s.lastTod || tod < s.lastTod - 3600) s.lastTod = tod;
+      return this.clock.toUtc(s.date, tod);
+    }
+    const d = SHORT_DATE.exec(date);
+    if (!d) return undefined;
+    const [month, day] = [Number(d[1]), Number(d[2])];
+    let year = s.date.year;
+    if (month < s.date.month - 6) year++;
+    else if (month > s.date.month + 6) year--;
+    if (!isCalendarDate(year, month, day)) return undefined;
+    const when = { year, month, day };
+    if (year > s.date.year || (year === s.date.year && (month > s.date.month || (month === s.date.month && day >= s.date.day)))) {
+      if (year !== s.date.year || month !== s.date.month || day !== s.date.day || tod > s.lastTod) s.lastTod = tod;
+      s.date = when;
+    }
+    return this.clock.toUtc(when, tod);
+  }
+}
+
+function secondOfDay(time: string): number | undefined {
+  const m = TIME.exec(time);
+  if (!m) return undefined;
+  const [h, mi, sec] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  return h < 24 && mi < 60 && sec < 60 ? h * 3600 + mi * 60 + sec : undefined;
+}
+
+/** Space-separated fields; double-quoted fields may contain spaces (`"project name"`). */
+function tokens(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2]!);
+  return out;
+}

@@ -1,0 +1,103 @@
+// Consecutive snapshots of one source → the checkout / checkin / alive events the session
+// tracker pairs into usage (DESIGN.md §9: each held license is an open session from its start
+// to the snapshot time).
+//
+// Identity: a holder is (daemon, feature, version, handle, user, host, count, start). Formats
+// with a license handle (lmstat, rlmstat, DSLS session id) thereby key on the handle; the
+// others (LM-X, lsmon) on the holder itself. The stated start is part of the key because
+// handles are reused: the same handle with a new start is a new checkout.
+//
+// Times, and why: a new holder is checked out at its stated start (never after the snapshot
+// that shows it). A vanished holder is checked in at the time of the last snapshot that showed
+// it — the last time it was provably held; the time between that snapshot and the one that
+// no longer shows it is never billed. A `server_down` is passed on untouched (the tracker
+// ends open sessions at their last known-open time) and the diff forgets those holders as
+// closed at their last sighting. If a closed holder (same handle AND same start) is seen again
+// — the server was unreachable, or one output left it out — the checkout provably lasted
+// throughout, so it reopens at its last sighting: contiguous with what was billed, never
+// overlapping it, and nothing is billed twice.
+import type { Holder, SourceEvent } from "./events.ts";
+
+type Held = Holder & { start: number };
+
+export function holderKey(h: Held): string {
+  return JSON.stringify([h.daemon.toLowerCase(), h.feature, h.version ?? "", h.handle ?? "", h.user, h.host, h.count, h.start]);
+}
+
+function inScope(daemon: string | undefined, h: Holder): boolean {
+  return daemon === undefined || daemon.toLowerCase() === h.daemon.toLowerCase();
+}
+
+function withoutStart(h: Held): Holder {
+  const { start: _start, ...holder } = h;
+  return holder;
+}
+
+export class SnapshotDiff {
+  private readonly open = new Map<string, { holder: Held; lastSeen: number }>();
+  /** Holders no longer open, with the last time they were provably held (oldest first). */
+  private readonly closed = new Map<string, number>();
+  private readonly remember: number;
+
+  constructor(remember = 50_000) {
+    this.remember = remember;
+  }
+
+  /** Holders currently open, as of the last snapshot. */
+  held(): Held[] {
+    return [...this.open.values()].map((o) => o.holder);
+  }
+
+  /** Feeds one parse result's events (in order); returns the tracker's events. */
+  apply(events: SourceEvent[]): SourceEvent[] {
+    const out: SourceEvent[] = [];
+    for (const e of events) {
+      if (e.type === "snapshot") out.push(...this.snapshot(e.at, e.daemon, e.holders));
+      else {
+        if (e.type === "server_down") {
+          for (const [key, o] of this.open) {
+            if (inScope(e.daemon, o.holder)) this.close(key, o.lastSeen);
+          }
+        }
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  private snapshot(at: number, daemon: string | undefined, holders: Held[]): SourceEvent[] {
+    const current = new Map<string, Held>();
+    for (const h of holders) {
+      // Two identical lines (no handle, same holder and start) are two checkouts.
+      let key = holderKey(h);
+      for (let n = 2; current.has(key); n++) key = `${holderKey(h)}#${n}`;
+      current.set(key, h);
+    }
+    const out: SourceEvent[] = [];
+    for (const [key, o] of this.open) {
+      if (!inScope(daemon, o.holder) || current.has(key)) continue;
+      out.push({ type: "checkin", at: o.lastSeen, reason: "normal", ...withoutStart(o.holder) });
+      this.close(key, o.lastSeen);
+    }
+    for (const [key, h] of current) {
+      const open = this.open.get(key);
+      if (open) { open.lastSeen = at; continue; }
+      const resumeAt = this.closed.get(key);
+      this.closed.delete(key);
+      out.push({ type: "checkout", at: resumeAt ?? Math.min(h.start, at), ...withoutStart(h) });
+      this.open.set(key, { holder: h, lastSeen: at });
+    }
+    out.push(daemon === undefined ? { type: "alive", at } : { type: "alive", at, daemon });
+    return out;
+  }
+
+  private close(key: string, lastSeen: number): void {
+    this.open.delete(key);
+    this.closed.delete(key);
+    this.closed.set(key, lastSeen);
+    if (this.closed.size > this.remember) {
+      const oldest = this.closed.keys().next().value;
+      if (oldest !== undefined) this.closed.delete(oldest);
+    }
+  }
+}

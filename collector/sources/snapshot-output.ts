@@ -1,0 +1,42 @@
+// Plumbing every snapshot parser shares: command output → clean lines, and the parse counters
+// (ParseStats) with a few verbatim samples of lines no rule understood.
+import type { ParseStats } from "./events.ts";
+
+const MAX_SAMPLES = 5;
+
+/**
+ * Lines of one command output, without BOM, line terminators (LF, CRLF or CR) or trailing
+ * blanks (FORMATS.md §0: `PID: 11432 `, tabs after quoted values).
+ */
+export function outputLines(text: string): string[] {
+  return text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/).map((line) => line.replace(/\s+$/, ""));
+}
+
+export class ParseCounter {
+  private lines = 0;
+  private unknown = 0;
+  private readonly samples: string[] = [];
+
+  line(): void {
+    this.lines++;
+  }
+
+  unknownLine(line: string): void {
+    this.unknown++;
+    if (this.samples.length < MAX_SAMPLES) this.samples.push(line);
+  }
+
+  stats(events: number): ParseStats {
+    return { lines: this.lines, events, unknown_lines: this.unknown, unknown_samples: [...this.samples] };
+  }
+}
+
+/** Adds `n` to a per-feature tally. */
+export function tally(into: Record<string, number>, feature: string, n: number): void {
+  into[feature] = (into[feature] ?? 0) + n;
+}
+
+/** Collector-clock ms cut to whole seconds (DESIGN.md §4: signed times are whole seconds). */
+export function wholeSeconds(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}

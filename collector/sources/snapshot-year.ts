@@ -1,0 +1,75 @@
+// Dates printed without a year (lmstat `start Mon 2/10 0:10`, rlmstat `at 11/01 09:01`):
+// the year comes from the time the output was taken, with roll-over and a day-of-week check.
+import { wallTimeAt, wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
+
+const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+export interface YearlessStamp {
+  /** Day-of-week token as printed (`Mon`), when the format prints one. */
+  weekday?: string;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second?: number;
+}
+
+function wallMs(w: WallTime): number {
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+}
+
+function withYear(s: YearlessStamp, year: number): WallTime {
+  return { year, month: s.month, day: s.day, hour: s.hour, minute: s.minute, second: s.second ?? 0 };
+}
+
+function weekdayMatches(s: YearlessStamp, year: number): boolean {
+  const dow = new Date(Date.UTC(year, s.month - 1, s.day)).getUTCDay();
+  return WEEKDAYS[dow] === s.weekday?.slice(0, 3).toLowerCase();
+}
+
+/**
+ * The year of `stamp`, printed by a server whose clock read `anchor`: the anchor's year, or
+ * the year before when the stamp would lie after the anchor (a 12/31 start read on 1/2). When
+ * the weekday token fits exactly one of the two years it decides instead, so a start a minute
+ * "after" the header (client and server clocks differ) is not pushed back a whole year.
+ */
+export function resolveYear(stamp: YearlessStamp, anchor: WallTime): number {
+  const ruled = wallMs(withYear(stamp, anchor.year)) > wallMs(anchor) ? anchor.year - 1 : anchor.year;
+  if (stamp.weekday) {
+    const fitting = [anchor.year, anchor.year - 1].filter((y) => weekdayMatches(stamp, y));
+    if (fitting.length === 1) return fitting[0]!;
+  }
+  return ruled;
+}
+
+/** UTC ms of a year-less server-local stamp, anchored at `anchor` (server wall clock). */
+export function yearlessToUtc(stamp: YearlessStamp, anchor: WallTime, zone: string): number {
+  return wallTimeToUtc(withYear(stamp, resolveYear(stamp, anchor)), zone);
+}
+
+/** The server's wall clock at collector instant `ms`: the anchor when the output has none. */
+export function anchorAt(ms: number, zone: string): WallTime {
+  return wallTimeAt(ms, zone);
+}
+
+/** `Nov` / `November` → 11, or undefined. */
+export function monthNumber(name: string): number | undefined {
+  const i = MONTHS.indexOf(name.slice(0, 3).toLowerCase());
+  return i < 0 ? undefined : i + 1;
+}
+
+/** `YYYY-MM-DD HH:MM[:SS]` (LM-X, DSLS) → wall time, or undefined. */
+export function isoWallTime(text: string): WallTime | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim());
+  if (!m) return undefined;
+  return { year: +m[1]!, month: +m[2]!, day: +m[3]!, hour: +m[4]!, minute: +m[5]!, second: m[6] ? +m[6] : 0 };
+}
+
+/** `Tue Nov  3 11:34:40 2020` (ctime style: lsmon, rlmstat) → wall time, or undefined. */
+export function ctimeWallTime(text: string): WallTime | undefined {
+  const m = /^\w{3}\s+(\w{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s+(\d{4})$/.exec(text.trim());
+  const month = m ? monthNumber(m[1]!) : undefined;
+  if (!m || month === undefined) return undefined;
+  return { year: +m[6]!, month, day: +m[2]!, hour: +m[3]!, minute: +m[4]!, second: +m[5]! };
+}

@@ -1,0 +1,25 @@
+// Trust flags: facts that make further syncing unsafe until a person resolves them (an
+// equivocation the edge reported, an edge that forgot what it receipted). Persisted so a
+// restart cannot forget them.
+import { readJsonFile, writeJsonFile } from "./json-file.ts";
+import type { StatePaths } from "./state-dir.ts";
+
+export type TrustFlagCode = "equivocation" | "edge_regressed";
+
+export interface TrustFlag { code: TrustFlagCode; message: string; seq?: number; at: string }
+
+export async function loadFlags(paths: StatePaths): Promise<TrustFlag[]> {
+  return (await readJsonFile<{ flags?: TrustFlag[] }>(paths.flags))?.flags ?? [];
+}
+
+export async function raiseFlag(paths: StatePaths, flag: TrustFlag): Promise<void> {
+  const flags = await loadFlags(paths);
+  flags.push(flag);
+  await writeJsonFile(paths.flags, { flags });
+}
+
+export async function clearFlags(paths: StatePaths): Promise<TrustFlag[]> {
+  const flags = await loadFlags(paths);
+  await writeJsonFile(paths.flags, { flags: [] });
+  return flags;
+}

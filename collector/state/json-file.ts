@@ -1,0 +1,42 @@
+// Small JSON files of the state dir, replaced atomically (tmp, fsync, rename, fsync dir), so a
+// crash leaves the old content or the new, never half a file.
+import { open, readFile, rename } from "node:fs/promises";
+import { dirname } from "node:path";
+import { CollectorError } from "../errors.ts";
+
+export async function readJsonFile<T>(path: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CollectorError("bad_state", `${path} is not JSON`);
+  }
+}
+
+export async function writeJsonFile(path: string, value: unknown, mode = 0o644): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, "w", mode);
+  try {
+    await handle.writeFile(JSON.stringify(value, null, 2) + "\n", "utf8");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await syncDir(dirname(path));
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

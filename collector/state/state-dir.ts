@@ -1,0 +1,42 @@
+// Where the collector keeps everything of one site (DESIGN.md §9): `--state DIR`, else
+// $TALLY_STATE, else ./.tally. One file per concern:
+//
+//   key.json          Ed25519 key pair (mode 0600; the private key never leaves the site)
+//   credentials.json  collector_token for non-batch edge calls (mode 0600)
+//   identity.json     enrollment: collector_id, contract_id, server, site, scope
+//   edge-keys.json    edge receipt keys learned at enrollment or from GET /v1/keys
+//   flags.json        trust flags (equivocation, edge regression): sync refuses while any is set
+//   receipts.jsonl    every accepted receipt with the checkpoint it answered (for `verify`)
+//   coverage.json     what the chain already holds, so backfill never appends a record twice
+//   log/              the SegmentLog (framed, fsync'd record segments + receipt cursor)
+import { resolve, join } from "node:path";
+
+export interface StatePaths {
+  dir: string;
+  key: string;
+  credentials: string;
+  identity: string;
+  edgeKeys: string;
+  flags: string;
+  receipts: string;
+  coverage: string;
+  log: string;
+}
+
+export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flag ?? (env.TALLY_STATE || ".tally"));
+}
+
+export function statePaths(dir: string): StatePaths {
+  return {
+    dir,
+    key: join(dir, "key.json"),
+    credentials: join(dir, "credentials.json"),
+    identity: join(dir, "identity.json"),
+    edgeKeys: join(dir, "edge-keys.json"),
+    flags: join(dir, "flags.json"),
+    receipts: join(dir, "receipts.jsonl"),
+    coverage: join(dir, "coverage.json"),
+    log: join(dir, "log"),
+  };
+}

@@ -1,0 +1,115 @@
+// One sync pass (DESIGN.md §4): sends every record above the receipt cursor in batches, each
+// with one signed checkpoint, checks and stores each receipt, then releases fully receipted
+// segments. Stops at the first answer that means trust is broken, and remembers it.
+import { sha256Hex, type ProtocolError } from "../../shared/protocol/index.ts";
+import { CollectorError } from "../errors.ts";
+import type { Site } from "../site.ts";
+import { loadEdgeKeys, mergeEdgeKeys, normaliseEdgeKeys, type EdgeKey } from "../state/edge-keys.ts";
+import { loadFlags, raiseFlag } from "../state/flags.ts";
+import { appendReceipt } from "../state/receipt-book.ts";
+import { EdgeUnreachable, withBackoff, type BackoffPolicy, type RetryBudget } from "./backoff.ts";
+import { encodeBatch, fitBatch, syncBatchLimits, type BatchLimits } from "./batcher.ts";
+import type { EdgeClient, EdgeReply } from "./edge-client.ts";
+import { checkReceipt } from "./receipt-check.ts";
+
+export interface SyncOptions {
+  backoff: BackoffPolicy;
+  random: () => number;
+  limits?: BatchLimits;
+  now?: () => number;
+  wait?: (ms: number) => Promise<void>;
+  onBatch?: (info: { firstSeq: number; lastSeq: number; ackedSeq: number; lastLogSeq: number }) => void;
+  onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+}
+
+export interface SyncReport {
+  batches: number;
+  records_sent: number;
+  acked_seq: number;
+  last_seq: number;
+  released_segments: number;
+  retries: number;
+}
+
+export async function syncOnce(site: Site, client: EdgeClient, options: SyncOptions): Promise<SyncReport> {
+  const flags = await loadFlags(site.paths);
+  if (flags.length > 0) {
+    throw new CollectorError("flagged", `sync refused: ${flags[0]!.code} flagged (${flags[0]!.message}); resolve it with the vendor, then run \`sync --resolved\``, { flags });
+  }
+  const { log } = site;
+  const collectorId = site.identity.collector_id;
+  const limits = options.limits ?? syncBatchLimits;
+  const now = options.now ?? Date.now;
+  const budget: RetryBudget = { failures: 0 };
+  const retry = { policy: options.backoff, random: options.random, budget, ...(options.wait ? { wait: options.wait } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) };
+  const call = async (op: () => Promise<EdgeReply>): Promise<EdgeReply> => {
+    try {
+      return await withBackoff(op, retry);
+    } catch (e) {
+      if (e instanceof EdgeUnreachable) throw new CollectorError("edge_unreachable", `edge unreachable after ${budget.failures} attempts: ${e.reason}`);
+      throw e;
+    }
+  };
+  let keys: EdgeKey[] = await loadEdgeKeys(site.paths);
+  const report: SyncReport = { batches: 0, records_sent: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, retries: 0 };
+  let from = log.ackedSeq() + 1;
+  let gapsInARow = 0;
+
+  while (log.ackedSeq() < log.lastSeq()) {
+    const entries = await log.read(from, { maxCount: limits.records, maxBytes: limits.bytes });
+    const ts = now();
+    const batchRecords = entries.slice(0, fitBatch(entries, collectorId, ts, limits));
+    const batch = encodeBatch(batchRecords, collectorId, ts, site.key.secret_key);
+    options.onBatch?.({ firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, ackedSeq: log.ackedSeq(), lastLogSeq: log.lastSeq() });
+    const reply = await call(() => client.postBatch(collectorId, batch.gzipped));
+    report.batches++;
+    report.records_sent += batchRecords.length;
+
+    if (reply.status === 200) {
+      gapsInARow = 0;
+      const hashes = new Map(batchRecords.map((r) => [r.seq, sha256Hex(r.payload)]));
+      const hashAt = async (seq: number) => hashes.get(seq) ?? site.hashAt(seq);
+      const expect = { collectorId, ackedSeq: log.ackedSeq(), sentThrough: batch.lastSeq, lastSeq: log.lastSeq() };
+      let verdict = await checkReceipt(reply.body, expect, keys, hashAt);
+      if (!verdict.ok && verdict.code === "unknown_key") {
+        const fresh = await call(() => client.keys());
+        if (fresh.status === 200) keys = await mergeEdgeKeys(site.paths, normaliseEdgeKeys((fresh.body as { keys?: unknown })?.keys));
+        verdict = await checkReceipt(reply.body, expect, keys, hashAt);
+      }
+      if (!verdict.ok) throw new CollectorError("receipt_refused", `receipt refused (${verdict.code}): ${verdict.message}`, { refusal: verdict.code });
+      const { receipt, signature } = verdict;
+      await appendReceipt(site.paths, { checkpoint: batch.checkpoint, checkpoint_signature: batch.signature, receipt, signature });
+      await log.acknowledge(receipt.acked_seq, { receipt, signature });
+      report.released_segments += (await log.release()).removedSegments.length;
+      from = receipt.acked_seq + 1;
+      continue;
+    }
+
+    const err = reply.body as Partial<ProtocolError> | null;
+    const code = typeof err?.error === "string" ? err.error : `http_${reply.status}`;
+    const message = typeof err?.message === "string" ? err.message : JSON.stringify(reply.body)?.slice(0, 200) ?? "";
+    if (code === "gap" && typeof err?.expected_seq === "number") {
+      const expected = err.expected_seq;
+      if (expected <= log.ackedSeq()) {
+        // The edge receipted up to ackedSeq and now asks for less: it lost records it signed for.
+        await raiseFlag(site.paths, { code: "edge_regressed", seq: expected, at: new Date(now()).toISOString(), message: `edge asked for seq ${expected} after receipting ${log.ackedSeq()}` });
+        throw new CollectorError("edge_regressed", `edge asks for seq ${expected} but already receipted up to ${log.ackedSeq()}: flagged, syncing stops until resolved`, { expected_seq: expected, acked_seq: log.ackedSeq() });
+      }
+      if (expected > log.lastSeq() || ++gapsInARow > 1) {
+        throw new CollectorError("batch_refused", `edge expects seq ${expected}, which this site cannot send (log ends at ${log.lastSeq()})`, { edge_error: code, expected_seq: expected });
+      }
+      from = expected;
+      continue;
+    }
+    if (code === "equivocation") {
+      await raiseFlag(site.paths, { code: "equivocation", ...(typeof err?.seq === "number" ? { seq: err.seq } : {}), at: new Date(now()).toISOString(), message });
+      throw new CollectorError("equivocation", `edge reports equivocation at seq ${err?.seq ?? "?"}: ${message}; flagged, syncing stops until the vendor resolves it`, { edge_error: code, seq: err?.seq });
+    }
+    throw new CollectorError("batch_refused", `edge refused batch ${batch.firstSeq}…${batch.lastSeq}: ${code}: ${message}`, { edge_error: code, status: reply.status, ...(typeof err?.seq === "number" ? { seq: err.seq } : {}) });
+  }
+
+  report.acked_seq = log.ackedSeq();
+  report.last_seq = log.lastSeq();
+  report.retries = budget.failures;
+  return report;
+}

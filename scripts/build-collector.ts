@@ -1,0 +1,24 @@
+// Bundles the collector CLI into one script, dist/tally-collector.mjs, that runs on Node 20+
+// (DESIGN.md §9: "ship it as one bundled script"). Usage: npm run build:collector
+import { chmod } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const outfile = resolve(root, "dist/tally-collector.mjs");
+
+await build({
+  entryPoints: [resolve(root, "collector/cli.ts")],
+  outfile,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  legalComments: "none",
+  // CommonJS dependencies (crc-32) call require(); an ESM bundle has none unless we make one.
+  banner: { js: 'import { createRequire as __tallyCreateRequire } from "node:module"; const require = __tallyCreateRequire(import.meta.url);' },
+  logLevel: "warning",
+});
+await chmod(outfile, 0o755);
+console.log(`built ${outfile}`);

@@ -1,0 +1,77 @@
+// The live balance (DESIGN §7) of the period containing `asOf`: usage, grants left, overage and
+// the open statement's charges. Fields the edge owns (contract_id, stale, collectors) are added there.
+import { emptyPeriodBurn, foldLedger } from "./burn.ts";
+import type { PricingInput } from "./input.ts";
+import { ledgerFromIntervals, type UsageLedger } from "./ledger.ts";
+import { periodAt } from "./periods.ts";
+import { pricePeriod } from "./price.ts";
+import { isoInstant, type Balance, type Statement } from "./statement-shape.ts";
+import { statementFromLedger } from "./statement.ts";
+import { pricingTerms, type PricingTerms } from "./terms.ts";
+import { formatUnits } from "./units.ts";
+import { parseScaled, formatScaled } from "../decimal/decimal.ts";
+import { minorUnits } from "./currency.ts";
+
+export const DEFAULT_LOW_THRESHOLD_PCT = 20;
+
+export function computeBalance(input: PricingInput, asOf: number): Balance {
+  const terms = pricingTerms(input.contract, input.plans, input.grants);
+  return balanceFromLedger(terms, ledgerFromIntervals(terms, input.intervals), input.frozen ?? [], asOf);
+}
+
+/** The balance from a cached ledger (see ledger.ts for the caching contract). */
+export function balanceFromLedger(terms: PricingTerms, ledger: UsageLedger, frozen: Statement[], asOf: number): Balance {
+  const period = periodAt(terms.contract, asOf);
+  const fold = foldLedger(terms, ledger, period.index);
+  const burn = fold.periods.get(period.index) ?? emptyPeriodBurn(terms, period);
+  const priced = pricePeriod(terms, burn);
+  const plan = terms.versions[burn.version]!.terms;
+
+  // Grants that count now: reaching into this period and not yet expired.
+  const current = terms.grants
+    .filter((g) => g.active_from < period.end && (g.expires_at === null || g.expires_at > asOf))
+    .sort((a, b) => a.active_from - b.active_from || (a.id < b.id ? -1 : 1));
+  let granted = 0n, remaining = 0n;
+  for (const g of current) { granted += g.amount; remaining += fold.remaining.get(g.id)!; }
+  const hadGrants = terms.grants.length > 0;
+
+  const statement = statementFromLedger(terms, ledger, frozen, period);
+  const minor = minorUnits(plan.currency);
+  const sum = (kinds: string[]) => formatScaled(statement.lines.filter((l) => kinds.includes(l.kind)).reduce((s, l) => s + parseScaled(l.amount, minor), 0n), minor, minor);
+
+  const pct = BigInt(terms.contract.low_threshold_pct ?? DEFAULT_LOW_THRESHOLD_PCT);
+  const status: Balance["status"] = priced.unbilled_overage > 0n ? "blocked"
+    : !hadGrants ? "ok"
+    : remaining === 0n ? "exhausted"
+    : remaining * 100n <= granted * pct ? "low" : "ok";
+
+  const features = [...burn.by_feature.values()].sort((a, b) => (a.feature < b.feature ? -1 : 1));
+  return {
+    as_of: isoInstant(asOf),
+    period: { start: isoInstant(period.start), end: isoInstant(period.end), start_date: period.start_date },
+    unit_name: plan.unit_name,
+    currency: plan.currency,
+    usage: {
+      units: formatUnits(burn.units),
+      license_seconds: burn.license_ms / 1000,
+      billed_license_seconds: burn.billed_ms / 1000,
+      by_feature: features.map((f) => ({ feature: f.feature, units: formatUnits(f.units), license_seconds: f.license_ms / 1000, billed_license_seconds: f.billed_ms / 1000 })),
+      unrated_features: features.filter((f) => !f.rated).map((f) => f.feature),
+    },
+    grants: current.map((g) => ({
+      id: g.id, amount: formatUnits(g.amount), remaining: formatUnits(fold.remaining.get(g.id)!),
+      effective_at: isoInstant(g.effective_at), expires_at: g.expires_at === null ? null : isoInstant(g.expires_at), priority: g.priority,
+    })),
+    granted_units: formatUnits(granted),
+    remaining_units: hadGrants ? formatUnits(remaining) : null,
+    overage_units: formatUnits(burn.overage_units),
+    unbilled_overage_units: formatUnits(priced.unbilled_overage),
+    charges: {
+      fixed: sum(["fixed_fee", "commitment_true_up"]),
+      usage: sum(["tier", "tier_flat_fee", "overage", "prepaid_usage"]),
+      adjustments: sum(["adjustment"]),
+      total: statement.total,
+    },
+    status,
+  };
+}

@@ -1,0 +1,106 @@
+// The plan (DESIGN §6): one shape, five named models, validated per the model table so that a
+// bad plan is refused with the path of the offending field (the edge answers 422 invalid_plan).
+import { z } from "zod";
+import { isDecimalText, parseScaled } from "../decimal/decimal.ts";
+import { SCALE } from "./units.ts";
+
+export const MODELS = ["pay_per_use", "prepaid_overage", "hybrid", "token", "tiered"] as const;
+export type Model = (typeof MODELS)[number];
+
+/** A non-negative decimal string with at most 12 decimals. */
+const amount = z.string().refine((s) => isDecimalText(s, SCALE), { message: "must be a decimal string with at most 12 decimals (no exponent)" })
+  .refine((s) => !s.startsWith("-"), { message: "must not be negative" });
+
+const tier = z.strictObject({
+  up_to: amount.nullable(),
+  unit_price: amount,
+  flat_fee: amount.optional(),
+});
+
+export const planSchema = z.strictObject({
+  model: z.enum(MODELS),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like USD"),
+  unit_name: z.string().min(1).max(40),
+  period: z.enum(["month", "quarter", "year"]),
+  scope: z.array(z.strictObject({ daemon: z.string().min(1), features: z.array(z.string().min(1)).min(1) })).optional(),
+  rates: z.record(z.string().min(1), amount).refine((r) => Object.keys(r).length > 0, { message: "must rate at least one feature (or \"*\")" }),
+  rounding: z.strictObject({
+    increment_s: z.int().min(1).max(86_400),
+    minimum_s: z.int().min(0).max(31_536_000),
+    grace_s: z.int().min(0).max(31_536_000),
+  }).optional(),
+  price: z.strictObject({
+    mode: z.enum(["graduated", "volume"]),
+    tiers: z.array(tier).min(1),
+  }).optional(),
+  fixed_fee: amount.optional(),
+  included_units: amount.optional(),
+  minimum_commitment: amount.optional(),
+  overage: z.strictObject({
+    policy: z.enum(["allow", "limit", "block"]),
+    limit_units: amount.optional(),
+  }).optional(),
+});
+
+export type Plan = z.infer<typeof planSchema>;
+export type PlanTier = z.infer<typeof tier>;
+
+export type PlanResult = { ok: true; plan: Plan } | { ok: false; field: string; message: string };
+
+const isZero = (s: string | undefined) => s === undefined || parseScaled(s, SCALE) === 0n;
+
+/** The model table of DESIGN §6 and the tier rules; returns the first broken rule. */
+function modelRules(plan: Plan): { field: string; message: string } | undefined {
+  const m = plan.model;
+  const tiers = plan.price?.tiers ?? [];
+  for (let i = 0; i < tiers.length; i++) {
+    const t = tiers[i]!;
+    const last = i === tiers.length - 1;
+    if (last && t.up_to !== null) return { field: `plan.price.tiers[${i}].up_to`, message: "the last tier must have up_to null (unbounded)" };
+    if (!last && t.up_to === null) return { field: `plan.price.tiers[${i}].up_to`, message: "only the last tier may be unbounded" };
+    if (t.up_to !== null) {
+      const upTo = parseScaled(t.up_to, SCALE);
+      const prev = i === 0 ? 0n : parseScaled(tiers[i - 1]!.up_to!, SCALE);
+      if (upTo <= prev) return { field: `plan.price.tiers[${i}].up_to`, message: i === 0 ? "must be greater than 0" : "tiers must be strictly ascending" };
+    }
+  }
+  const policy = plan.overage?.policy;
+  if (plan.overage && policy !== "limit" && !isZero(plan.overage.limit_units)) {
+    return { field: "plan.overage.limit_units", message: `must be absent or 0 with policy ${policy}` };
+  }
+  if (policy === "limit" && plan.overage?.limit_units === undefined) {
+    return { field: "plan.overage.limit_units", message: "is required with policy limit" };
+  }
+  const prepaid = m === "prepaid_overage" || m === "token";
+  if (prepaid && !plan.overage) return { field: "plan.overage", message: `is required for model ${m}` };
+  const needsPrice = !(prepaid && policy === "block");
+  if (needsPrice && !plan.price) return { field: "plan.price", message: `is required for model ${m}${prepaid ? " unless overage.policy is block" : ""}` };
+  if (m === "tiered" && tiers.length < 2) return { field: "plan.price.tiers", message: "model tiered needs at least 2 tiers" };
+  if (m === "hybrid") {
+    if (plan.fixed_fee === undefined || isZero(plan.fixed_fee)) return { field: "plan.fixed_fee", message: "model hybrid requires a fixed_fee greater than 0" };
+  } else {
+    if (!isZero(plan.fixed_fee)) return { field: "plan.fixed_fee", message: `must be absent or 0 for model ${m}` };
+    if (!isZero(plan.included_units)) return { field: "plan.included_units", message: `must be absent or 0 for model ${m}` };
+  }
+  return undefined;
+}
+
+function fieldOf(issue: z.core.$ZodIssue): string {
+  let path = "plan";
+  const parts = [...issue.path];
+  if (issue.code === "unrecognized_keys" && issue.keys[0] !== undefined) parts.push(issue.keys[0]);
+  for (const p of parts) path += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+  return path;
+}
+
+/** Validate a plan: the parsed plan, or the first offending field (`plan.fixed_fee`) and why. */
+export function parsePlan(input: unknown): PlanResult {
+  const parsed = planSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const message = issue.code === "unrecognized_keys" ? "is not a plan field" : issue.message;
+    return { ok: false, field: fieldOf(issue), message };
+  }
+  const broken = modelRules(parsed.data);
+  return broken ? { ok: false, ...broken } : { ok: true, plan: parsed.data };
+}

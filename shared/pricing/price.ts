@@ -1,0 +1,134 @@
+// Pricing one period's burn into statement lines (DESIGN §6 "Order within a period"): fixed fee,
+// prepaid usage (included units, grants), then price tiers under the overage policy, then the
+// commitment true-up = max(0, minimum_commitment − the period's other lines).
+import type { PeriodBurn } from "./burn.ts";
+import { minorUnits } from "./currency.ts";
+import type { LineKind } from "./statement-shape.ts";
+import type { PricingTerms } from "./terms.ts";
+import { formatScaled } from "../decimal/decimal.ts";
+import { feeMinor, formatUnits, moneyMinor, SCALE, unitsToMicro } from "./units.ts";
+
+/** A statement line before formatting: quantity in millionths of a unit, amount in minor units. */
+export interface PricedLine {
+  id: string;
+  kind: LineKind;
+  description: string;
+  tier?: number;
+  quantity_micro: bigint;
+  unit_price?: string;
+  amount_minor: bigint;
+  ref_period?: string;
+  refs: string[];
+}
+
+export interface PricedPeriod { lines: PricedLine[]; billed_overage: bigint; unbilled_overage: bigint }
+
+const ONE = 1_000_000n;
+
+function union(into: string[], refs: string[]): void {
+  for (const r of refs) if (!into.includes(r)) into.push(r);
+}
+
+/** Index of the tier containing position x: (previous up_to, up_to], the first from 0. */
+function tierContaining(tiers: { up_to: bigint | null }[], x: bigint): number {
+  for (let i = 0; i < tiers.length; i++) {
+    const up = tiers[i]!.up_to;
+    if (up === null || x <= up) return i;
+  }
+  return tiers.length - 1;
+}
+
+export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod {
+  const plan = terms.versions[burn.version]!.terms;
+  const minor = minorUnits(plan.currency);
+  const unit = plan.unit_name;
+  const lines: PricedLine[] = [];
+  if (plan.fixed_fee > 0n) {
+    lines.push({ id: "fixed_fee", kind: "fixed_fee", description: "Fixed fee", quantity_micro: ONE, unit_price: plan.fixed_fee_text, amount_minor: feeMinor(plan.fixed_fee, minor), refs: [] });
+  }
+  if (burn.included.units > 0n) {
+    lines.push({ id: "included", kind: "prepaid_usage", description: `Included ${unit}s`, quantity_micro: unitsToMicro(burn.included.units), amount_minor: 0n, refs: burn.included.refs });
+  }
+  for (const [id, c] of [...burn.grants].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    lines.push({ id: `grant:${id}`, kind: "prepaid_usage", description: `Prepaid ${unit}s from grant ${id}`, quantity_micro: unitsToMicro(c.units), amount_minor: 0n, refs: c.refs });
+  }
+
+  // The overage policy caps what is billed; the rest is reported, never silently dropped.
+  let cap = plan.limit_units;
+  const billed: { version: number; units: bigint; refs: string[] }[] = [];
+  let unbilled = 0n;
+  for (const chunk of burn.overage) {
+    const take = cap === null || chunk.units <= cap ? chunk.units : cap;
+    if (cap !== null) cap -= take;
+    if (take > 0n) billed.push({ version: chunk.version, units: take, refs: chunk.refs });
+    unbilled += chunk.units - take;
+  }
+  const total = billed.reduce((s, c) => s + c.units, 0n);
+
+  const kind: LineKind = plan.model === "prepaid_overage" || plan.model === "token" ? "overage" : "tier";
+  const label = kind === "overage" ? "Overage" : "Usage";
+  const usage = new Map<string, PricedLine & { units: bigint; price: bigint }>();
+  const flat = new Map<number, PricedLine>();
+  const charge = (version: number, tier: number, units: bigint, refs: string[]) => {
+    const v = terms.versions[version]!;
+    const t = v.terms.tiers[tier]!;
+    const id = `${kind}:${v.effective_at}:${tier + 1}`;
+    let line = usage.get(id);
+    if (!line) {
+      const lower = tier === 0 ? "0" : formatUnits(v.terms.tiers[tier - 1]!.up_to!);
+      const upper = t.up_to === null ? "" : `–${formatUnits(t.up_to)}`;
+      const range = v.terms.tiers.length > 1 ? ` tier ${tier + 1} (${lower}${upper || "+"} ${unit}s)` : "";
+      line = { id, kind, description: `${label}${range}`, tier: tier + 1, quantity_micro: 0n, unit_price: t.unit_price_text, amount_minor: 0n, refs: [], units: 0n, price: t.unit_price };
+      usage.set(id, line);
+    }
+    line.units += units;
+    union(line.refs, refs);
+  };
+  const enter = (version: number, tier: number, refs: string[]) => {
+    const t = terms.versions[version]!.terms.tiers[tier]!;
+    if (flat.has(tier) || t.flat_fee === 0n) return;
+    flat.set(tier, { id: `tier_flat_fee:${tier + 1}`, kind: "tier_flat_fee", description: `Tier ${tier + 1} flat fee`, tier: tier + 1, quantity_micro: ONE, unit_price: formatFee(t.flat_fee), amount_minor: feeMinor(t.flat_fee, minor), refs });
+  };
+  const flatAtZero = plan.model === "pay_per_use" || plan.model === "tiered";
+
+  if (plan.tiers.length > 0) {
+    if (plan.mode === "graduated") {
+      let x = 0n;
+      for (const c of billed) {
+        const tiers = terms.versions[c.version]!.terms.tiers;
+        let left = c.units;
+        while (left > 0n) {
+          const i = tierContaining(tiers, x + 1n);
+          const up = tiers[i]!.up_to;
+          const take = up === null || left <= up - x ? left : up - x;
+          charge(c.version, i, take, c.refs);
+          enter(c.version, i, c.refs);
+          x += take; left -= take;
+        }
+      }
+      if (total === 0n && flatAtZero) enter(burn.version, 0, []);
+    } else {
+      for (const c of billed) charge(c.version, tierContaining(terms.versions[c.version]!.terms.tiers, total), c.units, c.refs);
+      const last = billed.length > 0 ? billed[billed.length - 1]!.version : burn.version;
+      const allRefs: string[] = [];
+      for (const c of billed) union(allRefs, c.refs);
+      if (total > 0n || flatAtZero) enter(last, tierContaining(terms.versions[last]!.terms.tiers, total), allRefs);
+    }
+  }
+  for (const line of usage.values()) {
+    const { units, price, ...rest } = line;
+    lines.push({ ...rest, quantity_micro: unitsToMicro(units), amount_minor: moneyMinor(units, price, minor) });
+  }
+  lines.push(...[...flat.entries()].sort(([a], [b]) => a - b).map(([, l]) => l));
+
+  const commitment = feeMinor(plan.minimum_commitment, minor);
+  const others = lines.reduce((s, l) => s + l.amount_minor, 0n);
+  if (commitment > others) {
+    lines.push({ id: "commitment_true_up", kind: "commitment_true_up", description: "Minimum commitment true-up", quantity_micro: ONE, amount_minor: commitment - others, refs: [] });
+  }
+  return { lines, billed_overage: total, unbilled_overage: unbilled };
+}
+
+function formatFee(scaled: bigint): string {
+  return formatScaled(scaled, SCALE);
+}

@@ -1,0 +1,151 @@
+// Rating (DESIGN §5): a session's intervals are cut at period starts and segment boundaries; a
+// piece [a,b) is charged (billed(cum(b)) − billed(cum(a))) × count license-ms at the rate in
+// force at a, so the pieces of a session always add up to the session rated whole.
+import { PricingError } from "./errors.ts";
+import type { UsageInterval } from "./input.ts";
+import { periodAt, periodCloseAt, periodIndexAt, type Period } from "./periods.ts";
+import { rateOf, type Rounding } from "./plan-terms.ts";
+import { versionAt, type PricingTerms } from "./terms.ts";
+
+export interface RatedPiece {
+  ref: string;
+  feature: string;
+  session: string;
+  /** Index of the period the piece counts in (the one containing `start`). */
+  period: number;
+  /** The period whose statement carries it: `period` when on time, else the period it arrived in. */
+  arrival: number;
+  /** Start of the segment (between consecutive boundaries) that contains `start`. */
+  segment: number;
+  start: number;
+  end: number;
+  /** (end − start) × count. */
+  license_ms: number;
+  /** Billed license-ms after the session's rounding. */
+  billed_ms: number;
+  /** Unit numerator over UNIT_DEN. */
+  units: bigint;
+  /** false when the plan rates neither the feature nor "*" (units 0, listed as unrated). */
+  rated: boolean;
+}
+
+/** What rating the next interval of a session needs to know about the ones before it. */
+export interface SessionCursor {
+  session: string;
+  first_start: number;
+  /** Rounding of the plan version in force at the session's first interval. */
+  rounding: Rounding;
+  /** Session duration so far (sum of its intervals' lengths), ms. */
+  cum_ms: number;
+  last_end: number;
+}
+
+/** billed(c) = c < grace ? 0 : max(minimum, ceil(c / increment) × increment); nothing used bills nothing. */
+export function billedMs(c: number, r: Rounding): number {
+  if (c <= 0 || c < r.grace_ms) return 0;
+  const rest = c % r.increment_ms;
+  return Math.max(r.minimum_ms, rest === 0 ? c : c - rest + r.increment_ms);
+}
+
+function check(terms: PricingTerms, i: UsageInterval): void {
+  const ok = Number.isSafeInteger(i.start) && Number.isSafeInteger(i.end) && i.end > i.start &&
+    Number.isSafeInteger(i.count) && i.count >= 1 && Number.isSafeInteger(i.received_at) &&
+    typeof i.feature === "string" && typeof i.session === "string" && typeof i.ref === "string";
+  if (!ok) throw new PricingError("invalid_input", `interval ${i.ref}: needs integer start < end, count ≥ 1, received_at`);
+  if (periodIndexAt(terms.contract, i.start) < 0) throw new PricingError("before_contract_start", `interval ${i.ref} starts before the contract`);
+}
+
+const lastPeriod = new WeakMap<PricingTerms, Period>();
+
+function periodOf(terms: PricingTerms, ts: number): Period {
+  const p = lastPeriod.get(terms);
+  if (p && p.start <= ts && ts < p.end) return p;
+  const q = periodAt(terms.contract, ts);
+  lastPeriod.set(terms, q);
+  return q;
+}
+
+/** First index in sorted `xs` with xs[i] > t. */
+function firstAfter(xs: number[], t: number): number {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid]! > t) hi = mid; else lo = mid + 1; }
+  return lo;
+}
+
+/**
+ * Rate one interval after `cursor` (undefined: the session's first interval). Returns undefined
+ * when the interval starts before the session's last known end: the caller then re-rates the
+ * whole session with rateSession (out-of-order arrival shifts rounding between intervals).
+ */
+export function rateNextInterval(terms: PricingTerms, cursor: SessionCursor | undefined, interval: UsageInterval):
+  { pieces: RatedPiece[]; cursor: SessionCursor } | undefined {
+  check(terms, interval);
+  if (cursor && interval.start < cursor.last_end) return undefined;
+  const c: SessionCursor = cursor ?? {
+    session: interval.session, first_start: interval.start,
+    rounding: versionAt(terms, interval.start).terms.rounding, cum_ms: 0, last_end: interval.start,
+  };
+  return ratePieces(terms, c, interval);
+}
+
+function ratePieces(terms: PricingTerms, c: SessionCursor, iv: UsageInterval): { pieces: RatedPiece[]; cursor: SessionCursor } {
+  const pieces: RatedPiece[] = [];
+  const bounds = terms.boundaries;
+  let bi = firstAfter(bounds, iv.start);
+  let a = iv.start;
+  let cumA = c.cum_ms;
+  let billedA = billedMs(cumA, c.rounding);
+  const count = BigInt(iv.count);
+  while (a < iv.end) {
+    const p = periodOf(terms, a);
+    const nextBoundary = bi < bounds.length ? bounds[bi]! : Infinity;
+    const b = Math.min(iv.end, p.end, nextBoundary);
+    const prevBoundary = bi > 0 ? bounds[bi - 1]! : -Infinity;
+    const cumB = cumA + (b - a);
+    const billedB = billedMs(cumB, c.rounding);
+    const delta = billedB - billedA;
+    const rate = rateOf(versionAt(terms, a).terms, iv.feature);
+    const close = periodCloseAt(terms.contract, p);
+    pieces.push({
+      ref: iv.ref, feature: iv.feature, session: iv.session,
+      period: p.index,
+      arrival: iv.received_at < close ? p.index : periodIndexAt(terms.contract, iv.received_at),
+      segment: Math.max(p.start, prevBoundary),
+      start: a, end: b,
+      license_ms: (b - a) * iv.count,
+      billed_ms: delta * iv.count,
+      units: rate === undefined ? 0n : BigInt(delta) * count * rate,
+      rated: rate !== undefined,
+    });
+    if (b === nextBoundary) bi++;
+    a = b; cumA = cumB; billedA = billedB;
+  }
+  return { pieces, cursor: { ...c, cum_ms: cumA, last_end: Math.max(c.last_end, iv.end) } };
+}
+
+/** Rate all intervals of one session (sorted by start, then ref), order of the input irrelevant. */
+export function rateSession(terms: PricingTerms, intervals: UsageInterval[]): { pieces: RatedPiece[]; cursor: SessionCursor | undefined } {
+  const sorted = [...intervals].sort((x, y) => x.start - y.start || (x.ref < y.ref ? -1 : x.ref > y.ref ? 1 : 0));
+  let cursor: SessionCursor | undefined;
+  const pieces: RatedPiece[] = [];
+  for (const iv of sorted) {
+    check(terms, iv);
+    cursor ??= { session: iv.session, first_start: iv.start, rounding: versionAt(terms, iv.start).terms.rounding, cum_ms: 0, last_end: iv.start };
+    const r = ratePieces(terms, cursor, iv);
+    pieces.push(...r.pieces);
+    cursor = r.cursor;
+  }
+  return { pieces, cursor };
+}
+
+/** Rate every interval, grouped by session. */
+export function rateIntervals(terms: PricingTerms, intervals: UsageInterval[]): RatedPiece[] {
+  const bySession = new Map<string, UsageInterval[]>();
+  for (const iv of intervals) {
+    const list = bySession.get(iv.session);
+    if (list) list.push(iv); else bySession.set(iv.session, [iv]);
+  }
+  const pieces: RatedPiece[] = [];
+  for (const list of bySession.values()) pieces.push(...rateSession(terms, list).pieces);
+  return pieces;
+}

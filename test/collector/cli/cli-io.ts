@@ -1,0 +1,29 @@
+// Runs the CLI's main() in-process with captured stdout/stderr (for fast usage/config tests),
+// and makes an enrolled state dir without an edge (key + identity files, as `init` writes them).
+import { Writable } from "node:stream";
+import { mkdir } from "node:fs/promises";
+import { generateKeyPair } from "../../../shared/protocol/index.ts";
+import { main } from "../../../collector/cli.ts";
+import { saveIdentity, saveKey } from "../../../collector/state/identity.ts";
+import { statePaths } from "../../../collector/state/state-dir.ts";
+
+export interface Captured { status: number; stdout: string; stderr: string; json: Record<string, unknown> | undefined }
+
+export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Captured> {
+  let stdout = "";
+  let stderr = "";
+  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _enc, done) { append(String(chunk)); done(); } });
+  const status = await main(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
+  let json: Record<string, unknown> | undefined;
+  try { json = JSON.parse(stdout) as Record<string, unknown>; } catch { json = undefined; }
+  return { status, stdout, stderr, json };
+}
+
+/** An enrolled state dir pointing at `server` (nothing listens there unless the test starts it). */
+export async function enrolledState(dir: string, server = "http://127.0.0.1:9"): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const paths = statePaths(dir);
+  const key = generateKeyPair();
+  await saveKey(paths, { secret_key: key.secretKey, public_key: key.publicKey });
+  await saveIdentity(paths, { collector_id: "col_cli_test", contract_id: "ctr_cli_test", server, site: "test", scope: null, enrolled_at: "2026-11-27T00:00:00.000Z" }, "tok_test");
+}

@@ -1,0 +1,75 @@
+// `run --once`: one daemon round. Follows a configured debug log, appends its usage and a
+// heartbeat, records source health for `status`, and stays offline-tolerant (exit 0 with the
+// edge unreachable). Restarted, it appends nothing twice.
+import { mkdtemp, readFile, rm, writeFile, appendFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
+import { SegmentLog } from "../../../collector/log/segment-log.ts";
+import { freePort, REPO_ROOT } from "../../support/local-edge.ts";
+import { cli, enrolledState } from "./cli-io.ts";
+
+const ANSYS = resolve(REPO_ROOT, "../shared/fixtures/flexlm/debuglog-justbennet-ansys.log");
+
+let dir: string;
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-run-")); });
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function records(state: string): Promise<ChainRecord[]> {
+  const { log } = await SegmentLog.open(join(state, "log"));
+  const entries = await log.read(1, { maxCount: 100_000, maxBytes: 1 << 30 });
+  await log.close();
+  return entries.map((e) => parseStrictJson(new TextDecoder().decode(e.payload)) as ChainRecord);
+}
+
+describe("run --once", () => {
+  it("follows the configured log across restarts, appending each interval once, plus one heartbeat per round", async () => {
+    const state = join(dir, "site");
+    await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
+    const lines = (await readFile(ANSYS, "utf8")).split("\n");
+    const logFile = join(dir, "ansys.log");
+    await writeFile(logFile, lines.slice(0, 1500).join("\n") + "\n");
+    const config = join(dir, "config.json");
+    await writeFile(config, JSON.stringify({ sources: [{ name: "ansys", kind: "flexlm-debuglog", file: logFile, timezone: "UTC" }], heartbeat_s: 300 }));
+    const run = () => cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+
+    const first = await run();
+    expect(first.status).toBe(0); // the edge is unreachable: collecting goes on
+    expect(first.stderr).toMatch(/offline: edge unreachable/);
+    const afterFirst = await records(state);
+    expect(afterFirst.filter((r) => r.kind === "heartbeat")).toHaveLength(1);
+    expect(afterFirst.find((r) => r.kind === "heartbeat")!.data).toMatchObject({ sources: [{ source: "ansys", up: true }] });
+    expect(afterFirst.filter((r) => r.kind === "usage").length).toBeGreaterThan(0);
+    expect(first.json).toMatchObject({ appended: afterFirst.length });
+
+    const idle = await run();
+    expect(idle.json).toMatchObject({ appended: 1 }); // only the heartbeat: nothing new in the file
+
+    await appendFile(logFile, lines.slice(1500).join("\n"));
+    await run();
+    const all = await records(state);
+    const seen = new Set<string>();
+    for (const r of all.filter((x) => x.kind === "usage")) {
+      const d = r.data as UsageData;
+      expect(d.source).toBe("ansys");
+      const key = `${d.session}@${d.start}`;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+    }
+    expect(all.filter((r) => r.kind === "heartbeat")).toHaveLength(3);
+
+    const status = await cli(["status", "--state", state, "--json"]);
+    expect(status.json).toMatchObject({ pending: all.length, sources: [{ source: "ansys", kind: "flexlm-debuglog", up: true }] });
+  });
+
+  it("refuses a config without sources (exit 2, bad_config)", async () => {
+    const state = join(dir, "bad");
+    await enrolledState(state);
+    const config = join(dir, "empty.json");
+    await writeFile(config, JSON.stringify({ sources: [] }));
+    const r = await cli(["run", "--config", config, "--once", "--state", state, "--json"]);
+    expect(r.status).toBe(2);
+    expect(r.json).toMatchObject({ error: "bad_config" });
+  });
+});

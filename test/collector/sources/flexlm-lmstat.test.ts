@@ -1,0 +1,142 @@
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { FlexlmLmstatSource } from "../../../collector/sources/flexlm-lmstat.ts";
+import { parseUserLine } from "../../../collector/sources/flexlm-lmstat-line.ts";
+import { resolveYear } from "../../../collector/sources/snapshot-year.ts";
+import { SHARED_FIXTURES, holdersOf, local, mismatches, rows, shared } from "./snapshot-fixtures.ts";
+
+const TAKEN = Date.UTC(2030, 0, 1);
+const source = (timezone = "UTC") => new FlexlmLmstatSource({ name: "lmstat", timezone });
+const lmstatFiles = readdirSync(SHARED_FIXTURES + "flexlm").filter((f) => f.startsWith("lmstat"));
+
+// Where a file's own totals and its user lines disagree, the reason (SOURCES.md or reading the file).
+// Derived = licenses held by user lines + RESERVATIONs (FlexLM counts reservations as in use: app1
+// feature30 shows only reservations, 169, and states 169 in use).
+const DOCUMENTED: Record<string, Record<string, { stated?: number; derived: number }>> = {
+  // SOURCES.md: "Upstream author shortened the user list (7 in use, 2 shown)".
+  "lmstat-amberdante-multiserver.txt": { "86815AECCOL_T_F": { stated: 7, derived: 2 } },
+  "lmstat-mjtrangoni-app1.txt": {
+    // Two `RESERVATION(s) for HOST` lines (1 + 10) were added upstream; the total counts only the GROUP ones.
+    feature1: { stated: 1206, derived: 1217 },
+    // Three lines with spaced user names were added upstream (their weekdays fit other years).
+    feature100: { stated: 2, derived: 4 },
+    // Two linger lines from another daemon port (28000, one shared handle, 1 + 16) were added upstream.
+    feature31: { stated: 299, derived: 316 },
+    // user11's 12-license line (as under feature1) was replaced upstream by two no-display lines of 13.
+    feature34: { stated: 1076, derived: 1090 },
+  },
+  // `(Uncounted, node-locked)` states no total; one user line holds it.
+  "lmstat-mjtrangoni-app4.txt": { SERIAL: { derived: 1 } },
+  // The user lists are shorter than the totals (upstream-edited, anonymised user1…userN).
+  "lmstat-mjtrangoni-app5.txt": {
+    MATLAB: { stated: 61, derived: 37 }, SIMULINK: { stated: 10, derived: 5 }, Distrib_Computing_Toolbox: { stated: 4, derived: 2 },
+  },
+  // The upstream file ends right after feature2's sub-block header: no user lines survive.
+  "lmstat-mjtrangoni-server-down.txt": { feature2: { stated: 39, derived: 0 } },
+};
+const NO_USAGE = ["lmstat-i-mjtrangoni-1.txt", "lmstat-i-mjtrangoni-2.txt", "lmstat-vd-amberdante.txt", "lmstat-mjtrangoni-server-up-win.txt"];
+
+describe("flexlm-lmstat: every real fixture", () => {
+  it.each(lmstatFiles)("%s parses without a crash and without unknown lines outside upstream '...' elisions", (file) => {
+    const r = source().parse(shared("flexlm/" + file), TAKEN);
+    const unknown = r.stats.unknown_samples.filter((l) => l !== "...");
+    expect(unknown).toEqual([]);
+  });
+
+  it.each(lmstatFiles.filter((f) => !NO_USAGE.includes(f) && !f.includes("error")))(
+    "%s: licenses in use derived from user lines equal the stated totals, except documented upstream edits",
+    (file) => {
+      const r = source().parse(shared("flexlm/" + file), TAKEN);
+      expect(r.events.map((e) => e.type)).toEqual(["snapshot"]);
+      expect(mismatches(r, true)).toEqual(DOCUMENTED[file] ?? {});
+    },
+  );
+
+  it.each(NO_USAGE)("%s says nothing about usage: no event at all (not an empty snapshot)", (file) => {
+    const r = source().parse(shared("flexlm/" + file), TAKEN);
+    expect(r.events).toEqual([]);
+  });
+
+  it("`Error getting status` is a server_down at the poll time, never an empty snapshot", () => {
+    const r = source().parse(shared("flexlm/lmstat-omnivector-error-getting-status.txt"), TAKEN + 999);
+    expect(r.events).toEqual([{ type: "server_down", at: TAKEN, reason: 'Error getting status: Cannot connect to license server (-15,570:111 "Connection refused")' }]);
+    expect(r.stated_at).toBe(Date.UTC(2021, 2, 31, 9, 12));
+  });
+
+  it("one triad member that cannot be reached is not a server_down: the quorum still answers", () => {
+    const r = source().parse(shared("flexlm/lmstat-mjtrangoni-server-down.txt"), TAKEN);
+    expect(r.events).toEqual([{ type: "snapshot", at: TAKEN, holders: [] }]);
+  });
+});
+
+describe("flexlm-lmstat: holders written out by hand", () => {
+  it("app7 (Synopsys, Europe/Berlin): extra display token, no-display lines, PID suffix, CEST → UTC", () => {
+    const r = source("Europe/Berlin").parse(shared("flexlm/lmstat-mjtrangoni-app7.txt"), Date.UTC(2026, 8, 25, 10, 15));
+    expect(r.stated_at).toBe(Date.parse("2026-09-25T10:15:00Z"));
+    const d = { daemon: "snpslmd", count: 1 };
+    expect(rows(holdersOf(r))).toEqual([
+      { ...d, feature: "DC-Expert", version: "2026.03", user: "user1", host: "host-01", handle: "SERVER1/27020 24464", start: "2026-09-24T20:16:00.000Z" },
+      { ...d, feature: "TCM-1-Apex-Pkg", version: "2026.03", user: "user2", host: "host-01", handle: "SERVER1/27020 19210", start: "2026-09-25T09:44:00.000Z" },
+      { ...d, feature: "TCM-1-Apex-Pkg", version: "2026.03", user: "user2", host: "host-01", handle: "SERVER1/27020 31793", start: "2026-09-25T10:11:00.000Z" },
+      { ...d, feature: "refocus", version: "1.0", user: "user2", host: "host-01", handle: "SERVER1/27020 60604", start: "2026-09-25T09:44:00.000Z" },
+      { ...d, feature: "refocus", version: "1.0", user: "user2", host: "host-01", handle: "SERVER1/27020 43909", start: "2026-09-25T10:11:00.000Z" },
+    ]);
+  });
+
+  it("synthetic New Year output (America/New_York): BOM, CRLF, spaced user, 12/31 start is last year, queued not held, daemon down", () => {
+    const r = source("America/New_York").parse(local("snapshot-lmstat-synthetic-newyear.txt"), Date.UTC(2025, 0, 2, 5, 5));
+    const at = Date.UTC(2025, 0, 2, 5, 5);
+    expect(r.events[0]).toEqual({ type: "server_down", at, daemon: "adskflex", reason: "The desired vendor daemon is down. (-97,121)" });
+    const d = { daemon: "MLM", feature: "MATLAB", version: "52" };
+    expect(rows(holdersOf(r))).toEqual([
+      { ...d, user: "Marta Rodriguez", host: "DESKTOP-L00QHGH", handle: "lic01/27000 301", count: 1, start: "2025-01-01T04:50:00.000Z" },
+      { ...d, user: "jose", host: "DESKTOP-9", handle: "lic01/27000 402", count: 2, start: "2025-01-02T05:01:00.000Z" },
+      { ...d, user: "ana", host: "DESKTOP-3", handle: "lic01/27000 403", count: 1, start: "2024-12-30T14:00:00.000Z" },
+    ]);
+    expect(r.queued).toEqual([{ feature: "MATLAB", user: "ana", host: "DESKTOP-3", count: 2 }]);
+    expect(r.stated_in_use).toEqual({ MATLAB: 4 });
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
+  it("reservations and queued requests are reported, not held (app1 feature5, app6)", () => {
+    const app1 = source().parse(shared("flexlm/lmstat-mjtrangoni-app1.txt"), TAKEN);
+    expect(app1.queued).toEqual([
+      { feature: "feature5", user: "user3", host: "server6u065", count: 1 },
+      { feature: "feature5", user: "user3", host: "server6u065", count: 1 },
+    ]);
+    expect(holdersOf(app1).filter((h) => h.feature === "feature30")).toEqual([]);
+    expect(app1.reservations.filter((x) => x.feature === "feature30").reduce((n, x) => n + x.count, 0)).toBe(169);
+    const app6 = source().parse(shared("flexlm/lmstat-mjtrangoni-app6.txt"), TAKEN);
+    expect(app6.reservations.filter((x) => x.feature === "Power_System_Blocks")).toEqual([{ feature: "Power_System_Blocks", count: 1, for: "GROUP DED" }]);
+  });
+});
+
+describe("flexlm-lmstat: user lines are read from the right", () => {
+  it.each([
+    ["    1 GM-007028 GM-007028 (v1.000) (iss.samba.gazpromproject.ru/27000 37583), start Thu 10/1 11:44  (linger: 4263164 / 5487240)", "1", "GM-007028", 1],
+    ["    user1 host-01 host-01:0895184_3 2029.01 (v2029.01) (SERVER1/1717 87554), start Fri 9/25 11:44, PID: 895184", "user1", "host-01", 1],
+    ["    ABCDKK ER0037 SESOR045 MSCONE:ADAMS_View (v2023.0331) (myserver.example.com/29065 2639), start Fri 3/8 13:25, 5 licenses", "ABCDKK", "ER0037", 5],
+    ["    usbn12 p-c94.com /dev/tty feature=test_feature_2 (v2023.0) (myserver.example.com/41020 626), start Mon 3/11 13:16, 1400 licenses", "usbn12", "p-c94.com", 1400],
+    ["    cmfy212 UFRTR1LT0087375 UFRTR1LT00873750.0 (v1.00) (host3.domain.net/28000 1401), start Wed 5/23 5:59, 16 licenses  (linger: 885098 / 1340160)", "cmfy212", "UFRTR1LT0087375", 16],
+    ["    user2 host-01 (v2026.03) (SERVER1/27020 19210), start Fri 9/25 11:44, PID: 310056", "user2", "host-01", 1],
+    ["    Jane Doe Jr. jane icc&f3rU7|<7R/oW/r`?Fj_K5 (v10.1) (host3.domain.net/27002 3404), start Wed 7/4 11:55", "Jane Doe Jr.", "jane", 1],
+  ])("%s", (line, user, host, count) => {
+    const u = parseUserLine(line)!;
+    expect([u.user, u.host, u.count, u.leftover]).toEqual([user, host, count, ""]);
+  });
+});
+
+describe("flexlm-lmstat: the year of a start comes from the header", () => {
+  const anchor = { year: 2025, month: 1, day: 2, hour: 0, minute: 5, second: 0 };
+  it("a start after the header time belongs to the previous year", () => {
+    expect(resolveYear({ weekday: "Tue", month: 12, day: 31, hour: 23, minute: 50 }, anchor)).toBe(2024);
+  });
+  it("the weekday decides when the server clock runs a minute ahead of the header", () => {
+    const header = { year: 2025, month: 2, day: 10, hour: 11, minute: 26, second: 0 };
+    expect(resolveYear({ weekday: "Mon", month: 2, day: 10, hour: 11, minute: 27 }, header)).toBe(2025);
+  });
+  it("a weekday that fits neither year leaves the roll-over rule in force", () => {
+    const header = { year: 2017, month: 10, day: 20, hour: 17, minute: 2, second: 0 };
+    expect(resolveYear({ weekday: "Mon", month: 6, day: 11, hour: 11, minute: 1 }, header)).toBe(2017);
+  });
+});

@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { SourceEvent } from "../../../collector/sources/events.ts";
+import { FlexlmLmstatSource } from "../../../collector/sources/flexlm-lmstat.ts";
+import { SnapshotPoller } from "../../../collector/sources/poller.ts";
+import { SHARED_FIXTURES, shared } from "./snapshot-fixtures.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "tally-poller-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const T1 = Date.UTC(2026, 8, 25, 10, 15);
+const lmstat = () => new FlexlmLmstatSource({ name: "lmstat", timezone: "Europe/Berlin" });
+/** A child process that prints a file, as lmutil would print its status. */
+const printer = (file: string) => ({ path: process.execPath, args: ["-e", `process.stdout.write(require("fs").readFileSync(${JSON.stringify(file)}))`] });
+
+function poller(command: { path: string; args: string[] }, clock: () => number, timeout_s = 30) {
+  const seen: SourceEvent[][] = [];
+  const p = new SnapshotPoller({ source: lmstat(), command, interval_s: 60, timeout_s }, (events) => { seen.push(events); }, clock);
+  return { p, seen };
+}
+
+describe("snapshot poller", () => {
+  it("runs a real command, parses its output and diffs it into checkouts", async () => {
+    const { p, seen } = poller(printer(SHARED_FIXTURES + "flexlm/lmstat-mjtrangoni-app7.txt"), () => T1 + 400);
+    const out = await p.pollOnce();
+    expect(out.map((e) => e.type)).toEqual(["checkout", "checkout", "checkout", "checkout", "checkout", "alive"]);
+    expect(out.at(-1)).toEqual({ type: "alive", at: T1 });
+    expect(seen).toEqual([out]);
+    expect(p.health()).toMatchObject({ up: true, at: T1, last_ok: T1, consecutive_failures: 0 });
+  });
+
+  it("a command that fails with no usable output becomes a server_down and an unhealthy source", async () => {
+    const { p } = poller({ path: process.execPath, args: ["-e", "process.stderr.write('lmgrd is not running\\n'); process.exit(3)"] }, () => T1);
+    const reason = `${process.execPath} exited with status 3: lmgrd is not running`;
+    expect(await p.pollOnce()).toEqual([{ type: "server_down", at: T1, reason }]);
+    expect(p.health()).toMatchObject({ up: false, reason, consecutive_failures: 1 });
+  });
+
+  it("a failing command whose output explains the failure reports the output's reason", async () => {
+    const errorFile = SHARED_FIXTURES + "flexlm/lmstat-omnivector-error-getting-status.txt";
+    const cmd = { path: process.execPath, args: ["-e", `process.stdout.write(require("fs").readFileSync(${JSON.stringify(errorFile)})); process.exit(1)`] };
+    const { p } = poller(cmd, () => T1);
+    expect(await p.pollOnce()).toEqual([
+      { type: "server_down", at: T1, reason: 'Error getting status: Cannot connect to license server (-15,570:111 "Connection refused")' },
+    ]);
+  });
+
+  it("a command that hangs is killed at its timeout and becomes a server_down", async () => {
+    const { p } = poller({ path: process.execPath, args: ["-e", "setTimeout(() => {}, 600000)"] }, () => T1, 1);
+    expect(await p.pollOnce()).toEqual([{ type: "server_down", at: T1, reason: `${process.execPath} timed out after 1 s` }]);
+  });
+
+  it("a command that cannot start becomes a server_down, not a crash", async () => {
+    const { p } = poller({ path: join(dir, "no-such-lmutil"), args: [] }, () => T1);
+    expect(await p.pollOnce()).toEqual([{ type: "server_down", at: T1, reason: `${join(dir, "no-such-lmutil")} could not run (ENOENT)` }]);
+  });
+
+  it("up, down, up again: the checkouts that survived the outage resume at their last sighting", async () => {
+    const file = join(dir, "status.txt");
+    let now = T1;
+    const { p } = poller(printer(file), () => now);
+    writeFileSync(file, shared("flexlm/lmstat-mjtrangoni-app7.txt"));
+    expect((await p.pollOnce()).filter((e) => e.type === "checkout")).toHaveLength(5);
+    now = T1 + 60_000;
+    writeFileSync(file, shared("flexlm/lmstat-omnivector-error-getting-status.txt"));
+    expect((await p.pollOnce()).map((e) => e.type)).toEqual(["server_down"]);
+    now = T1 + 120_000;
+    writeFileSync(file, shared("flexlm/lmstat-mjtrangoni-app7.txt"));
+    const back = await p.pollOnce();
+    expect(back.filter((e) => e.type === "checkout").map((e) => e.at)).toEqual([T1, T1, T1, T1, T1]);
+    expect(p.health()).toMatchObject({ up: true, consecutive_failures: 0 });
+  });
+
+  it("file mode re-reads only a changed file, taking its mtime as the snapshot time", async () => {
+    const file = join(dir, "lmstat.out");
+    writeFileSync(file, shared("flexlm/lmstat-mjtrangoni-app7.txt"));
+    utimesSync(file, T1 / 1000, T1 / 1000);
+    const events: SourceEvent[][] = [];
+    const p = new SnapshotPoller({ source: lmstat(), file, interval_s: 60 }, (e) => { events.push(e); });
+    expect((await p.pollOnce()).at(-1)).toEqual({ type: "alive", at: T1 });
+    expect(await p.pollOnce()).toEqual([]);
+    utimesSync(file, T1 / 1000 + 60, T1 / 1000 + 60);
+    expect(await p.pollOnce()).toEqual([{ type: "alive", at: T1 + 60_000 }]);
+  });
+
+  it("start/stop runs a first poll at once and stops cleanly", async () => {
+    const { p, seen } = poller(printer(SHARED_FIXTURES + "flexlm/lmstat-mjtrangoni-app8.txt"), () => T1);
+    p.start();
+    await p.stop();
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { SentinelLsmonSource } from "../../../collector/sources/sentinel-lsmon.ts";
+import { holdersOf, mismatches, rows, shared } from "./snapshot-fixtures.ts";
+
+const AT = Date.UTC(2020, 10, 3, 12);
+const source = (timezone = "UTC") => new SentinelLsmonSource({ name: "lsmon", timezone });
+
+describe("sentinel-lsmon", () => {
+  it("aveva (Europe/Moscow): clients written out by hand, `Running since` as start", () => {
+    const r = source("Europe/Moscow").parse(shared("sentinel/lsmon-amberdante-aveva.txt"), AT);
+    expect(r.stats.unknown_lines).toBe(0);
+    const d = { daemon: "sentinel", feature: "AVEVA201", version: "1.0", handle: "", count: 1 };
+    expect(rows(holdersOf(r))).toEqual([
+      { ...d, user: "enssap", host: "OENS-1-8222", start: "2020-11-03T08:34:40.000Z" },
+      { ...d, user: "akotovskii", host: "CIM-1-8303", start: "2020-11-03T08:19:09.000Z" },
+      { ...d, user: "NikishinAV", host: "aso-34", start: "2020-11-03T07:06:18.000Z" },
+    ]);
+  });
+
+  it("stated tokens in use vs clients listed: SOURCES.md documents the upstream cut (13 in use, 3 clients shown)", () => {
+    const r = source().parse(shared("sentinel/lsmon-amberdante-aveva.txt"), AT);
+    expect(r.stated_in_use).toEqual({ ARMS_ID: 0, AVEVA201: 13 });
+    expect(mismatches(r)).toEqual({ AVEVA201: { stated: 13, derived: 3 } });
+  });
+
+  it("an output with no feature tree but an error line is a server_down (synthetic text)", () => {
+    const text = "  Sentinel RMS Development Kit 9.1.0.0104 Application Monitor\n [Contacting Sentinel RMS Development Kit server on host \"lic7\"]\n Unable to contact the license server on host \"lic7\".\n";
+    expect(source().parse(text, AT).events).toEqual([{ type: "server_down", at: AT, reason: 'Unable to contact the license server on host "lic7".' }]);
+  });
+});

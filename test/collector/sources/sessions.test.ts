@@ -1,0 +1,114 @@
+// SessionTracker: interval cutting, final flag, provable end at server_down, restart persistence.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { SourceEvent } from "../../../collector/sources/events.ts";
+import type { RecordBody, UsageData } from "../../../collector/sessions/records.ts";
+import { SessionTracker, type TrackerState } from "../../../collector/sessions/session-tracker.ts";
+import { readStateFile, writeStateFile } from "../../../collector/sessions/state-file.ts";
+
+const T0 = Date.parse("2026-11-27T09:50:00Z");
+const who = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1" };
+const out = (at: number, count = 1): SourceEvent => ({ type: "checkout", at, ...who, count });
+const inn = (at: number, count = 1): SourceEvent => ({ type: "checkin", at, ...who, count });
+const usage = (rs: RecordBody[]) => rs.filter((r): r is { kind: "usage"; data: UsageData } => r.kind === "usage").map((r) => r.data);
+const licenseSeconds = (rs: UsageData[]) => rs.reduce((a, r) => a + ((r.end - r.start) / 1000) * r.count, 0);
+
+describe("SessionTracker", () => {
+  it("cuts a session at every multiple of cut_s since the epoch and marks only the last interval final", () => {
+    const t = new SessionTracker({ source: "s", cut_s: 600 });
+    const rs = [out(T0 + 123_000), inn(T0 + 1_900_999)].flatMap((e) => t.apply(e));
+    expect(usage(rs).map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([
+      [123_000, 600_000, false], [600_000, 1_200_000, false], [1_200_000, 1_800_000, false], [1_800_000, 1_900_000, true],
+    ]);
+    expect(new Set(usage(rs).map((u) => u.session)).size).toBe(1);
+  });
+
+  it("emits an open session's intervals as its daemon is seen alive, one second short of that, and at flush", () => {
+    const t = new SessionTracker({ source: "s", cut_s: 300 });
+    const early = [out(T0), { type: "alive", at: T0 + 700_000, daemon: "MLM" } as SourceEvent].flatMap((e) => t.apply(e));
+    expect(usage(early).map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[0, 300_000, false], [300_000, 600_000, false]]);
+    const flushed = usage(t.flush(T0 + 10_000_000));
+    expect(flushed.map((u) => [u.start - T0, u.end - T0])).toEqual([[600_000, 699_000]]);
+    const last = usage(t.apply(inn(T0 + 700_000)));
+    expect(last.map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[699_000, 700_000, true]]);
+  });
+
+  it("server_down ends open sessions at the last time their daemon was known open, never later", () => {
+    const t = new SessionTracker({ source: "s" });
+    t.apply(out(T0));
+    t.apply({ type: "denial", at: T0 + 60_000, daemon: "MLM", feature: "X", user: "bob", host: "pc2", reason: "limit" });
+    const rs = t.apply({ type: "server_down", at: T0 + 9_000_000, reason: "restart" });
+    expect(usage(rs).map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[0, 60_000, true]]);
+    expect(t.openSessions()).toEqual([]);
+  });
+
+  it("pairs a check-in with the earliest open session of the same count (FIFO)", () => {
+    const t = new SessionTracker({ source: "s" });
+    const rs = [out(T0, 2), out(T0 + 10_000, 1), out(T0 + 20_000, 2), inn(T0 + 30_000, 2)].flatMap((e) => t.apply(e));
+    expect(usage(rs).map((u) => [u.start - T0, u.end - T0, u.count])).toEqual([[0, 30_000, 2]]);
+  });
+
+  it("a check-in without an open session bills nothing and is counted", () => {
+    const t = new SessionTracker({ source: "s" });
+    expect(t.apply(inn(T0))).toEqual([]);
+    expect(t.stats().orphan_checkins).toBe(1);
+  });
+
+  it("session ids are deterministic, and differ for two sessions started in the same second", () => {
+    const run = () => { const t = new SessionTracker({ source: "s" }); return usage([out(T0), out(T0), inn(T0 + 5000), inn(T0 + 6000)].flatMap((e) => t.apply(e))).map((u) => u.session); };
+    const a = run();
+    expect(a).toEqual(run());
+    expect(new Set(a).size).toBe(2);
+    expect(a[0]).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("survives a restart through its saved state without emitting any interval twice", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tally-tracker-"));
+    const t1 = new SessionTracker({ source: "s", cut_s: 300 });
+    const before = [out(T0), { type: "alive", at: T0 + 1_000_000, daemon: "MLM" } as SourceEvent].flatMap((e) => t1.apply(e));
+    before.push(...t1.flush(T0 + 1_000_000));
+    await writeStateFile(join(dir, "tracker.json"), t1.save());
+    const t2 = SessionTracker.restore("s", (await readStateFile<TrackerState>(join(dir, "tracker.json")))!);
+    const after = [inn(T0 + 2_000_000)].flatMap((e) => t2.apply(e));
+    const all = usage([...before, ...after]);
+    expect(licenseSeconds(all)).toBe(2000);
+    for (let i = 1; i < all.length; i++) expect(all[i]!.start).toBe(all[i - 1]!.end);
+    expect(all.at(-1)!.final).toBe(true);
+  });
+
+  it("records hold integers only and omit absent optional fields", () => {
+    const t = new SessionTracker({ source: "s" });
+    const [r] = usage([out(T0 + 0.7), inn(T0 + 61_500.9)].flatMap((e) => t.apply(e)));
+    expect(r).toEqual({ source: "s", daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", session: r!.session, start: T0, end: T0 + 61_000, count: 1, final: true });
+    expect("version" in r!).toBe(false);
+  });
+
+  it("per-interval license time always adds up to the whole session (property)", () => {
+    const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+    console.log(`sessions property seed=${seed} (replay with SEED=${seed})`);
+    fc.assert(fc.property(
+      fc.array(fc.record({ start: fc.integer({ min: 0, max: 50_000 }), len: fc.integer({ min: 1, max: 20_000 }), count: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.integer({ min: 0, max: 80_000 }), { maxLength: 6 }),
+      fc.integer({ min: 1, max: 4000 }),
+      (sessions, flushes, cut) => {
+        const t = new SessionTracker({ source: "s", cut_s: cut });
+        const events: Array<[number, SourceEvent | "flush"]> = [];
+        sessions.forEach((s, i) => {
+          const w = { daemon: "D", feature: "F", user: `u${i}`, host: "h", count: s.count };
+          events.push([s.start * 1000, { type: "checkout", at: T0 + s.start * 1000, ...w }], [(s.start + s.len) * 1000, { type: "checkin", at: T0 + (s.start + s.len) * 1000, ...w }]);
+        });
+        for (const f of flushes) events.push([f * 1000, "flush"]);
+        events.sort((a, b) => a[0] - b[0]);
+        const rs: RecordBody[] = [];
+        for (const [at, e] of events) rs.push(...(e === "flush" ? t.flush(T0 + at) : t.apply(e)));
+        const got = usage(rs);
+        expect(licenseSeconds(got)).toBe(sessions.reduce((a, s) => a + s.len * s.count, 0));
+        expect(got.filter((u) => u.final)).toHaveLength(sessions.length);
+        for (const u of got) expect(u.end).toBeGreaterThan(u.start);
+      },
+    ), { seed, numRuns: 200 });
+  });
+});

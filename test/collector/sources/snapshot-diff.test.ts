@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import type { SourceEvent } from "../../../collector/sources/events.ts";
+import { FlexlmLmstatSource } from "../../../collector/sources/flexlm-lmstat.ts";
+import { SnapshotDiff } from "../../../collector/sources/snapshot-diff.ts";
+import { local, type Held } from "./snapshot-fixtures.ts";
+
+const MIN = 60_000;
+const T0 = Date.UTC(2025, 0, 6, 9, 0);
+const holder = (handle: string, start: number, user = "ana", count = 1): Held =>
+  ({ daemon: "MLM", feature: "MATLAB", version: "52", user, host: "pc1", handle, count, start });
+const snap = (at: number, holders: Held[]): SourceEvent => ({ type: "snapshot", at, holders });
+const strip = ({ start: _s, ...h }: Held) => h;
+
+describe("snapshot-diff", () => {
+  const a = holder("lic/27000 1", T0 - 30 * MIN);
+  const b = holder("lic/27000 2", T0 - 5 * MIN, "bo");
+  const c = holder("lic/27000 3", T0 + 7 * MIN, "cy", 2);
+
+  it("three polls: new handles check out at their stated start, vanished ones check in at the last poll that showed them", () => {
+    const diff = new SnapshotDiff();
+    expect(diff.apply([snap(T0, [a, b])])).toEqual([
+      { type: "checkout", at: a.start, ...strip(a) },
+      { type: "checkout", at: b.start, ...strip(b) },
+      { type: "alive", at: T0 },
+    ]);
+    expect(diff.apply([snap(T0 + 10 * MIN, [a, c])])).toEqual([
+      { type: "checkin", at: T0, reason: "normal", ...strip(b) },
+      { type: "checkout", at: c.start, ...strip(c) },
+      { type: "alive", at: T0 + 10 * MIN },
+    ]);
+    expect(diff.apply([snap(T0 + 20 * MIN, [c])])).toEqual([
+      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(a) },
+      { type: "alive", at: T0 + 20 * MIN },
+    ]);
+    expect(diff.held()).toEqual([c]);
+  });
+
+  it("a reused handle with a new start is a new checkout", () => {
+    const diff = new SnapshotDiff();
+    diff.apply([snap(T0, [a])]);
+    const reused = { ...a, user: "bo", start: T0 + 3 * MIN };
+    expect(diff.apply([snap(T0 + 10 * MIN, [reused])])).toEqual([
+      { type: "checkin", at: T0, reason: "normal", ...strip(a) },
+      { type: "checkout", at: T0 + 3 * MIN, ...strip(reused) },
+      { type: "alive", at: T0 + 10 * MIN },
+    ]);
+  });
+
+  it("server down in the middle: passed on untouched; a checkout that survived it resumes at its last sighting, a gone one emits nothing", () => {
+    const diff = new SnapshotDiff();
+    diff.apply([snap(T0, [a, b])]);
+    const down: SourceEvent = { type: "server_down", at: T0 + 10 * MIN, reason: "lmutil timed out after 60 s" };
+    expect(diff.apply([down])).toEqual([down]);
+    expect(diff.held()).toEqual([]);
+    expect(diff.apply([snap(T0 + 20 * MIN, [a, c])])).toEqual([
+      { type: "checkout", at: T0, ...strip(a) },
+      { type: "checkout", at: c.start, ...strip(c) },
+      { type: "alive", at: T0 + 20 * MIN },
+    ]);
+  });
+
+  it("a holder a partial output left out is resumed, never billed twice from its start", () => {
+    const diff = new SnapshotDiff();
+    diff.apply([snap(T0, [a])]);
+    diff.apply([snap(T0 + 10 * MIN, [])]);
+    expect(diff.apply([snap(T0 + 20 * MIN, [a])])).toEqual([
+      { type: "checkout", at: T0, ...strip(a) },
+      { type: "alive", at: T0 + 20 * MIN },
+    ]);
+  });
+
+  it("a daemon-scoped snapshot or server_down leaves other daemons' holders alone", () => {
+    const diff = new SnapshotDiff();
+    const other = { ...b, daemon: "adskflex" };
+    diff.apply([snap(T0, [a, other])]);
+    expect(diff.apply([{ type: "server_down", at: T0 + MIN, daemon: "ADSKFLEX", reason: "down" }])).toHaveLength(1);
+    expect(diff.held()).toEqual([a]);
+    expect(diff.apply([{ type: "snapshot", at: T0 + 2 * MIN, daemon: "MLM", holders: [] }])).toEqual([
+      { type: "checkin", at: T0, reason: "normal", ...strip(a) },
+      { type: "alive", at: T0 + 2 * MIN, daemon: "MLM" },
+    ]);
+  });
+
+  it("identical holders without a handle are counted as separate checkouts", () => {
+    const diff = new SnapshotDiff();
+    const { handle: _h, ...noHandle } = a;
+    const out = diff.apply([snap(T0, [noHandle, noHandle])]);
+    expect(out.filter((e) => e.type === "checkout")).toHaveLength(2);
+    expect(diff.apply([snap(T0 + MIN, [noHandle])]).filter((e) => e.type === "checkin")).toHaveLength(1);
+  });
+
+  it("a start stated after the snapshot (clock skew) checks out at the snapshot, not in the future", () => {
+    const early = holder("lic/27000 9", T0 + MIN);
+    expect(new SnapshotDiff().apply([snap(T0, [early])])[0]).toEqual({ type: "checkout", at: T0, ...strip(early) });
+  });
+
+  it("real lmstat output: a vendor daemon down in the same poll is passed on before the snapshot's events", () => {
+    const parsed = new FlexlmLmstatSource({ name: "s", timezone: "America/New_York" })
+      .parse(local("snapshot-lmstat-synthetic-newyear.txt"), Date.UTC(2025, 0, 2, 5, 5));
+    const out = new SnapshotDiff().apply(parsed.events);
+    expect(out.map((e) => `${e.type}@${new Date(e.at).toISOString()}`)).toEqual([
+      "server_down@2025-01-02T05:05:00.000Z",
+      "checkout@2025-01-01T04:50:00.000Z",
+      "checkout@2025-01-02T05:01:00.000Z",
+      "checkout@2024-12-30T14:00:00.000Z",
+      "alive@2025-01-02T05:05:00.000Z",
+    ]);
+  });
+});

@@ -1,0 +1,211 @@
+// A real local edge for end-to-end tests: `wrangler dev` (workerd, local D1 + Durable Objects)
+// on a free port with its own persistence dir, migrations applied, fresh secrets. Start ONE per
+// test file: wrangler takes seconds to come up.
+//
+//   const edge = await startLocalEdge();
+//   const contract = await provisionContract(edge);          // vendor, customer, contract, enrollment
+//   … collector init --server edge.url --enroll contract.enrollmentToken …
+//   await edge.stop();
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+
+export interface LocalEdge {
+  /** Base URL, e.g. http://127.0.0.1:43817 (no trailing slash). */
+  url: string;
+  adminToken: string;
+  /** Hex Ed25519 seed the edge signs receipts with. */
+  signingKey: string;
+  /** Persistence dir (D1 + DO state); removed by stop() unless keepState. */
+  persistDir: string;
+  /** Everything wrangler printed so far (for failure messages). */
+  output(): string;
+  /** Stops wrangler (and its workerd) and, unless keepState, removes the persistence dir. */
+  stop(opts?: { keepState?: boolean }): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Reuse a persistence dir (e.g. to restart an edge with its data). */
+  persistDir?: string;
+  adminToken?: string;
+  signingKey?: string;
+  /** Extra `--var NAME:VALUE` bindings. */
+  vars?: Record<string, string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+export async function startLocalEdge(options: StartOptions = {}): Promise<LocalEdge> {
+  const persistDir = options.persistDir ?? await mkdtemp(join(tmpdir(), "tally-edge-"));
+  const adminToken = options.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
+  const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
+  // Secrets go in an env file of our own (not the repo's .dev.vars, which `npm start` owns).
+  const envFile = join(persistDir, "edge.env");
+  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n`, { mode: 0o600 });
+
+  await run(["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir]);
+
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const args = [
+    "wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir,
+    "--env-file", envFile, "--inspector-port", String(inspectorPort),
+    "--show-interactive-dev-session=false", "--log-level", "warn",
+  ];
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  // Own process group, so stop() can end wrangler and the workerd it spawns, and only those.
+  const child = spawn("npx", args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", NO_COLOR: "1" } });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
+
+  const url = `http://127.0.0.1:${port}`;
+  let stopped = false;
+  const edge: LocalEdge = {
+    url, adminToken, signingKey, persistDir,
+    output: () => output,
+    async stop(opts = {}) {
+      if (!stopped) {
+        stopped = true;
+        await killGroup(child, exited);
+      }
+      if (!opts.keepState && !options.persistDir) await rm(persistDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitForHealth(url, exited, () => output);
+  } catch (e) {
+    await edge.stop();
+    throw e;
+  }
+  return edge;
+}
+
+async function waitForHealth(url: string, exited: Promise<number | null>, output: () => string): Promise<void> {
+  let done: number | null | undefined;
+  void exited.then((code) => (done = code));
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (done !== undefined) throw new Error(`wrangler dev exited (${done}) before /health answered:\n${output().slice(-3000)}`);
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  throw new Error(`local edge at ${url} did not become healthy within 90 s:\n${output().slice(-3000)}`);
+}
+
+async function killGroup(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+  // workerd may outlive the npx/wrangler parent for a moment; make sure the group is gone.
+  signal("SIGKILL");
+}
+
+function run(args: string[]): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn("npx", args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", NO_COLOR: "1" } });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.once("error", fail);
+    child.once("exit", (code) => (code === 0 ? ok() : fail(new Error(`npx ${args.join(" ")} exited ${code}:\n${output.slice(-3000)}`))));
+  });
+}
+
+// ---- API helpers (DESIGN.md §7) ----
+
+export class EdgeApiError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, body: unknown, what: string) {
+    super(`${what}: HTTP ${status} ${JSON.stringify(body)}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export async function edgeRequest<T = unknown>(edge: Pick<LocalEdge, "url">, method: string, path: string, bearer: string | undefined, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const r = await fetch(edge.url + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const text = await r.text();
+  let parsed: unknown = text;
+  try { parsed = JSON.parse(text); } catch { /* keep text */ }
+  if (!r.ok) throw new EdgeApiError(r.status, parsed, `${method} ${path}`);
+  return parsed as T;
+}
+
+export async function createVendor(edge: LocalEdge, name = "Test Vendor"): Promise<{ id: string; api_key: string }> {
+  return edgeRequest(edge, "POST", "/v1/vendors", edge.adminToken, { name });
+}
+
+export async function createCustomer(edge: LocalEdge, vendorKey: string, name = "Test Customer"): Promise<{ id: string }> {
+  return edgeRequest(edge, "POST", "/v1/customers", vendorKey, { name });
+}
+
+/** A pay-per-use plan metering everything at 1 unit per license-hour (overridable). */
+export function payPerUsePlan(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model: "pay_per_use", currency: "USD", unit_name: "token", period: "month",
+    rates: { "*": "1" }, rounding: { increment_s: 1, minimum_s: 0, grace_s: 0 },
+    price: { mode: "graduated", tiers: [{ up_to: null, unit_price: "0.10", flat_fee: "0" }] },
+    fixed_fee: "0", included_units: "0", minimum_commitment: "0",
+    overage: { policy: "allow", limit_units: "0" },
+    ...overrides,
+  };
+}
+
+export async function createContract(edge: LocalEdge, vendorKey: string, body: { customer_id: string; plan: unknown; start: string; timezone: string; [k: string]: unknown }): Promise<{ id: string }> {
+  return edgeRequest(edge, "POST", "/v1/contracts", vendorKey, body);
+}
+
+export async function createEnrollment(edge: LocalEdge, vendorKey: string, contractId: string): Promise<{ enrollment_token: string; expires_at: string }> {
+  return edgeRequest(edge, "POST", `/v1/contracts/${contractId}/enrollments`, vendorKey, {});
+}
+
+export async function getBalance<T = Record<string, unknown>>(edge: LocalEdge, vendorKey: string, contractId: string): Promise<T> {
+  return edgeRequest(edge, "GET", `/v1/contracts/${contractId}/balance`, vendorKey);
+}
+
+export interface ProvisionedContract { vendorKey: string; vendorId: string; customerId: string; contractId: string; enrollmentToken: string }
+
+/** Vendor + customer + contract (+ one enrollment token) in one call. */
+export async function provisionContract(edge: LocalEdge, opts: { plan?: unknown; start?: string; timezone?: string } = {}): Promise<ProvisionedContract> {
+  const vendor = await createVendor(edge);
+  const customer = await createCustomer(edge, vendor.api_key);
+  const contract = await createContract(edge, vendor.api_key, {
+    customer_id: customer.id, plan: opts.plan ?? payPerUsePlan(), start: opts.start ?? "2020-01-01", timezone: opts.timezone ?? "UTC",
+  });
+  const enrollment = await createEnrollment(edge, vendor.api_key, contract.id);
+  return { vendorKey: vendor.api_key, vendorId: vendor.id, customerId: customer.id, contractId: contract.id, enrollmentToken: enrollment.enrollment_token };
+}

@@ -1,0 +1,45 @@
+// What `POST /v1/contracts` accepts. The plan (DESIGN.md §6) is checked loosely for now — the
+// fields every part of the edge already relies on — until shared/pricing validates it fully.
+import { z } from "zod";
+import { isValidTimeZone, wallTimeAt } from "../shared/time/zoned.ts";
+import { EdgeError } from "./errors.ts";
+
+/** A non-negative decimal string with at most 12 decimals (rates, money). */
+const decimal = z.string().regex(/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?$/, "a non-negative decimal string with at most 12 decimals");
+const name = z.string().min(1).max(256);
+
+export const planInputSchema = z.looseObject({
+  model: z.enum(["pay_per_use", "prepaid_overage", "hybrid", "token", "tiered"]).optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD"),
+  unit_name: z.string().min(1).max(64),
+  period: z.enum(["month", "quarter", "year"]),
+  scope: z.array(z.strictObject({ daemon: name, features: z.array(name).min(1).max(1000) })).min(1).max(100).optional(),
+  rates: z.record(name, decimal).refine((r) => Object.keys(r).length > 0, "at least one rate"),
+});
+
+export const createContractSchema = z.strictObject({
+  customer_id: z.string().min(1).max(64),
+  plan: planInputSchema,
+  start: z.string().min(10).max(40),
+  timezone: z.string().min(1).max(64).refine(isValidTimeZone, "an IANA time zone"),
+  statement_grace_h: z.number().int().min(0).max(24 * 90).optional(),
+  expected_sync_s: z.number().int().min(60).max(365 * 86400).optional(),
+});
+
+export const DEFAULT_STATEMENT_GRACE_H = 72;
+export const DEFAULT_EXPECTED_SYNC_S = 86400;
+
+const instantPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `start` is `YYYY-MM-DD`, or an instant whose local date in `timezone` is used. */
+export function startDate(start: string, timezone: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(start)) {
+    const [y, m, d] = start.split("-").map(Number) as [number, number, number];
+    const check = new Date(Date.UTC(y, m - 1, d));
+    if (check.getUTCFullYear() === y && check.getUTCMonth() === m - 1 && check.getUTCDate() === d && y >= 1970) return start;
+  } else if (instantPattern.test(start) && Number.isFinite(Date.parse(start))) {
+    const w = wallTimeAt(Date.parse(start), timezone);
+    return `${String(w.year).padStart(4, "0")}-${String(w.month).padStart(2, "0")}-${String(w.day).padStart(2, "0")}`;
+  }
+  throw new EdgeError("invalid_request", "start: a date YYYY-MM-DD or an RFC 3339 instant", { field: "start" });
+}

@@ -1,0 +1,79 @@
+// Applies one verified batch inside the DO's SQLite transaction (DESIGN.md §4): verifyBatch
+// decides; this stores the accepted records (quarantining those that cannot be rated), advances
+// the chain, adds usage to the period totals, appends outbox rows and signs the receipt.
+// A rejected batch writes nothing — except equivocation evidence and the collector's flag.
+import {
+  rateability, signReceipt, verifyBatch, type ChainRecord, type EquivocationEvidence, type HashedRecord,
+  type ProtocolError, type Receipt, type SignedReceipt, type UsageData,
+} from "../../shared/protocol/index.ts";
+import type { EdgeKey } from "../auth/edge-key.ts";
+import { addFlag, chainState, ensureChain, loadChain, saveAdvance, storedHash, type CollectorIdentity } from "./chains.ts";
+import { inScope, type ContractTerms } from "./terms.ts";
+import { addUsage } from "./usage.ts";
+
+export type BatchOutcome =
+  | { ok: true; replay: boolean; body: SignedReceipt }
+  | { ok: false; error: ProtocolError };
+
+export const EQUIVOCATION_FLAG = "equivocation";
+
+export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey): BatchOutcome {
+  ensureChain(sql, who);
+  const chain = loadChain(sql, who.collector_id)!;
+  const result = verifyBatch(chainState(chain), body, (seq) => storedHash(sql, who.collector_id, seq));
+
+  if (!result.ok) {
+    if (result.evidence) {
+      keepEvidence(sql, who.collector_id, result.evidence, now);
+      addFlag(sql, chain, EQUIVOCATION_FLAG);
+      sql.exec("INSERT INTO outbox (topic, collector_id) VALUES ('collector', ?)", who.collector_id);
+    }
+    return { ok: false, error: result.error };
+  }
+  if (result.replay) {
+    return { ok: true, replay: true, body: receipt({ collector_id: chain.collector_id, acked_seq: chain.hwm, head: chain.head, received_at: chain.acked_at ?? now, key_id: key.key_id }, key) };
+  }
+
+  storeRecords(sql, terms, result.accepted, now);
+  saveAdvance(sql, result.state, now);
+  const first = result.accepted[0]!.record.seq;
+  sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('records', ?, ?, ?)", who.collector_id, first, result.state.hwm);
+  sql.exec("INSERT INTO outbox (topic, collector_id) VALUES ('collector', ?)", who.collector_id);
+  return { ok: true, replay: false, body: receipt({ collector_id: who.collector_id, acked_seq: result.state.hwm, head: result.state.head, received_at: now, key_id: key.key_id }, key) };
+}
+
+function storeRecords(sql: SqlStorage, terms: ContractTerms, accepted: HashedRecord[], now: number): void {
+  const usage: UsageData[] = [];
+  for (const { record, hash } of accepted) {
+    const reason = quarantineReason(record, terms, now);
+    // One row per statement: DO SQLite and D1 allow at most 100 bound parameters per statement.
+    sql.exec(
+      "INSERT INTO records (collector_id, seq, hash, kind, record_json, received_at, quarantine) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      record.collector_id, record.seq, hash, record.kind, JSON.stringify(record), now, reason,
+    );
+    if (reason === null && record.kind === "usage") usage.push(record.data as UsageData);
+  }
+  addUsage(sql, terms, usage);
+}
+
+/** Why a receipted record is not rated, or null when it is (DESIGN.md §4 "accept, then rate"). */
+export function quarantineReason(record: ChainRecord, terms: ContractTerms, receivedAt: number): string | null {
+  const verdict = rateability(record, receivedAt, terms.start_at);
+  if (!verdict.rateable) return verdict.reason;
+  if (record.kind === "usage" || record.kind === "denial") {
+    const d = record.data as { daemon: string; feature: string };
+    if (!inScope(terms, d.daemon, d.feature)) return `out of the contract's scope (${d.daemon}/${d.feature})`;
+  }
+  return null;
+}
+
+function keepEvidence(sql: SqlStorage, collectorId: string, evidence: EquivocationEvidence, now: number): void {
+  sql.exec(
+    "INSERT INTO evidence (collector_id, seq, stored_hash, received_hash, batch_json, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+    collectorId, evidence.seq, evidence.stored_hash, evidence.received_hash, JSON.stringify(evidence.batch), now,
+  );
+}
+
+function receipt(r: Receipt, key: EdgeKey): SignedReceipt {
+  return { receipt: r, signature: signReceipt(r, key.secret_key) };
+}

@@ -1,0 +1,39 @@
+// The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
+// steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
+
+const steps: string[] = [
+  `CREATE TABLE contract (one INTEGER PRIMARY KEY CHECK (one = 1), terms_json TEXT NOT NULL);
+   CREATE TABLE chains (
+     collector_id TEXT PRIMARY KEY, site TEXT NOT NULL, hwm INTEGER NOT NULL, head TEXT NOT NULL,
+     keys_json TEXT NOT NULL, revoked_at_seq INTEGER, flags_json TEXT NOT NULL DEFAULT '[]',
+     enrolled_at INTEGER NOT NULL, last_sync INTEGER, acked_at INTEGER);
+   CREATE TABLE records (
+     collector_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, kind TEXT NOT NULL,
+     record_json TEXT NOT NULL, received_at INTEGER NOT NULL, quarantine TEXT,
+     PRIMARY KEY (collector_id, seq)) WITHOUT ROWID;
+   CREATE INDEX records_quarantined ON records (collector_id, seq) WHERE quarantine IS NOT NULL;
+   CREATE TABLE evidence (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, collector_id TEXT NOT NULL, seq INTEGER NOT NULL,
+     stored_hash TEXT NOT NULL, received_hash TEXT NOT NULL, batch_json TEXT NOT NULL, received_at INTEGER NOT NULL);
+   CREATE TABLE feature_usage (
+     period_start INTEGER NOT NULL, feature TEXT NOT NULL, license_s TEXT NOT NULL,
+     PRIMARY KEY (period_start, feature)) WITHOUT ROWID;
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, collector_id TEXT NOT NULL,
+     from_seq INTEGER, to_seq INTEGER);
+   CREATE TABLE drain_state (one INTEGER PRIMARY KEY CHECK (one = 1), failures INTEGER NOT NULL);
+   INSERT INTO drain_state VALUES (1, 0);
+   CREATE TABLE bench_records (collector_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL,
+     record_json TEXT NOT NULL, PRIMARY KEY (collector_id, seq)) WITHOUT ROWID;`,
+];
+
+export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)");
+  const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
+  for (let v = current; v < steps.length; v++) {
+    transactionSync(() => {
+      sql.exec(steps[v]!);
+      sql.exec("INSERT INTO schema_version (one, version) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET version = excluded.version", v + 1);
+    });
+  }
+}

@@ -1,0 +1,41 @@
+// The edge's bindings and per-request variables, and the Cloudflare.Env typing that
+// `cloudflare:test` uses for `env`.
+import type { ContractDO } from "./contract/contract-do.ts";
+
+export interface Env {
+  DB: D1Database;
+  CONTRACT: DurableObjectNamespace<ContractDO>;
+  ADMIN_TOKEN: string;
+  /** Hex Ed25519 seed that signs receipts. */
+  EDGE_SIGNING_KEY: string;
+  /** "production" | "development" | "test": only the last two accept an injected clock. */
+  TALLY_ENV: string;
+}
+
+/** Hono's environment: bindings plus what middleware sets for the handlers. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    /** The request's instant in ms (real, or injected outside production). */
+    now: number;
+    /** Set by `vendorAuth`. */
+    vendorId: string;
+  };
+}
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      DB: D1Database;
+      CONTRACT: DurableObjectNamespace<ContractDO>;
+      ADMIN_TOKEN: string;
+      EDGE_SIGNING_KEY: string;
+      TALLY_ENV: string;
+    }
+  }
+}
+
+/** Whether this deployment may take its clock from `X-Tally-Now` (see middleware/clock.ts). */
+export function allowsInjectedClock(env: Env): boolean {
+  return env.TALLY_ENV === "development" || env.TALLY_ENV === "test";
+}

@@ -1,0 +1,17 @@
+// The one place errors become HTTP answers: EdgeError → its status and `{error, message, …}`;
+// anything else is logged and answered as a 500 `internal` without details.
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./env.ts";
+import { EdgeError, errorBody } from "./errors.ts";
+
+export function onError(error: Error, c: Context<AppEnv>): Response {
+  if (error instanceof EdgeError) return c.json(errorBody(error), error.status);
+  if (error instanceof HTTPException && error.status === 413) return c.json(errorBody(new EdgeError("too_large", "request body too large")), 413);
+  console.error("unhandled error", error);
+  return c.json(errorBody(new EdgeError("internal", "internal error")), 500);
+}
+
+export function notFound(c: Context<AppEnv>): Response {
+  return c.json(errorBody(new EdgeError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404);
+}
