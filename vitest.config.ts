@@ -21,6 +21,9 @@ export default defineConfig(async () => {
                   // Fixed seed so receipts are reproducible in tests; never used outside tests.
                   EDGE_SIGNING_KEY: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
                   TALLY_ENV: "test",
+                  // Randomised suites inside workerd cannot read process.env: scale them through bindings.
+                  SOAK: process.env.SOAK ?? "",
+                  SEED: process.env.SEED ?? "",
                 },
               },
             }),
@@ -37,6 +40,16 @@ export default defineConfig(async () => {
             include: ["test/shared/**/*.test.ts", "test/collector/**/*.test.ts", "test/e2e/**/*.test.ts"],
             environment: "node",
             testTimeout: 120_000,
+            hookTimeout: 120_000,
+          },
+        },
+        {
+          // Fault, crash and tamper suites: a fixed budget in `npm test`, long runs with SOAK=1 (`npm run soak`).
+          test: {
+            name: "reliability",
+            include: ["test/reliability/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 600_000,
             hookTimeout: 120_000,
           },
         },

@@ -1,6 +1,7 @@
 // The edge's bindings and per-request variables, and the Cloudflare.Env typing that
 // `cloudflare:test` uses for `env`.
 import type { ContractDO } from "./contract/contract-do.ts";
+import type { contracts } from "./db/schema.ts";
 
 export interface Env {
   DB: D1Database;
@@ -20,6 +21,10 @@ export interface AppEnv {
     now: number;
     /** Set by `vendorAuth`. */
     vendorId: string;
+    /** Set by `vendorAuth`: the API key the request came with. */
+    apiKeyId: string;
+    /** Set by `ownedContract`: the vendor's contract named in the path. */
+    contract: typeof contracts.$inferSelect;
   };
 }
 

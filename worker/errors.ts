@@ -14,6 +14,15 @@ const apiErrorStatus = {
   enrollment_token_used: 409,
   enrollment_token_expired: 410,
   internal: 500,
+  // The vendor and customer faces: API keys, content types.
+  read_only_key: 403,
+  last_full_access_key: 409,
+  unsupported_media_type: 415,
+  // The site face (DESIGN.md §4, §8): contract doc sync, bundles, revocation, fork resolution.
+  doc_update_refused: 422,
+  malformed_doc_message: 400,
+  bundle_too_large: 413,
+  nothing_to_resolve: 409,
 } as const;
 
 export const errorStatus = { ...protocolErrorStatus, ...apiErrorStatus } as const;

@@ -12,6 +12,9 @@ import { enrollments } from "./routes/enrollments.ts";
 import { balance } from "./routes/balance.ts";
 import { batches } from "./routes/batches.ts";
 import { devBench } from "./routes/dev-bench.ts";
+import { collectorDoc } from "./routes/collector-doc.ts";
+import { collectorBundles, vendorBundles } from "./routes/bundles.ts";
+import { collectorTrust } from "./routes/collector-trust.ts";
 
 export { ContractDO } from "./contract/contract-do.ts";
 
@@ -25,6 +28,10 @@ const app = new Hono<AppEnv>()
   .route("/v1/contracts", balance)
   .route("/v1", enrollments)
   .route("/v1/collectors", batches)
+  .route("/v1/collectors", collectorDoc)
+  .route("/v1/collectors", collectorBundles)
+  .route("/v1/collectors", collectorTrust)
+  .route("/v1/contracts", vendorBundles)
   .route("/__dev", devBench);
 app.onError(onError);
 app.notFound(notFound);

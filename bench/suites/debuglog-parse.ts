@@ -39,7 +39,8 @@ async function generate(file: string, bytes: number): Promise<number> {
     const stamp = `${day.getUTCMonth() + 1}/${day.getUTCDate()}/${day.getUTCFullYear()}`;
     if (t >= nextStamp) { buf.push(`${hms(t)} (MLM) TIMESTAMP ${stamp}`); nextStamp = t + 6 * 3600; }
     const r = rand();
-    if (r < 0.4 || open.length === 0) {
+    // About 100 licenses held at a time: sessions last a few minutes to a few hours.
+    if (r < 0.8 * (1 - open.length / 200) || open.length === 0) {
       const f = features[Math.floor(rand() * rand() * features.length)]!, u = users[Math.floor(rand() * users.length)]!;
       open.push([f, u]);
       buf.push(`${hms(t)} (MLM) OUT: "${f}" ${u}  `);

@@ -1,6 +1,7 @@
 // `status`: what this site knows without the edge: pending records, the last receipt, trust
 // flags, source health when the daemon has written it. The offline estimate of remaining units
 // (DESIGN.md §8) comes with the contract-doc replica; until then `remaining_units` is null.
+import { join } from "node:path";
 import type { Receipt } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
@@ -8,7 +9,6 @@ import { loadFlags } from "../state/flags.ts";
 import { loadIdentity } from "../state/identity.ts";
 import { readJsonFile } from "../state/json-file.ts";
 import { readReceipts } from "../state/receipt-book.ts";
-import { join } from "node:path";
 import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
 export const statusUsage = "status [--state DIR] [--json]";

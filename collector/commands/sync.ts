@@ -8,9 +8,11 @@ import { clearFlags } from "../state/flags.ts";
 import { defaultBackoff, seededRandom, type BackoffPolicy } from "../sync/backoff.ts";
 import { EdgeClient } from "../sync/edge-client.ts";
 import { syncOnce } from "../sync/syncer.ts";
+import { SYNC_BATCH_RECORDS, syncBatchLimits } from "../sync/batcher.ts";
+import { CollectorError } from "../errors.ts";
 import { integerOption, parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
-export const syncUsage = "sync [--attempts N] [--backoff-base-ms MS] [--backoff-max-ms MS] [--timeout-ms MS] [--resolved] [--state DIR] [--json]";
+export const syncUsage = "sync [--max-records N] [--attempts N] [--backoff-base-ms MS] [--backoff-max-ms MS] [--timeout-ms MS] [--resolved] [--state DIR] [--json]";
 
 export const syncOptions = {
   attempts: { type: "string" },
@@ -33,16 +35,19 @@ export function jitterFrom(env: NodeJS.ProcessEnv): () => number {
 }
 
 export async function syncCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, { ...syncOptions, resolved: { type: "boolean" } }, syncUsage);
+  const { values } = parseCommandArgs(argv, { ...syncOptions, "max-records": { type: "string" }, resolved: { type: "boolean" } }, syncUsage);
   const backoff = backoffFrom(values);
   const timeoutMs = integerOption(values["timeout-ms"], "timeout-ms", 30_000, 1);
+  // Smaller batches: for slow or metered links (and to exercise many round trips in tests).
+  const limits = { ...syncBatchLimits, records: integerOption(values["max-records"], "max-records", SYNC_BATCH_RECORDS, 1) };
+  if (limits.records > SYNC_BATCH_RECORDS) throw new CollectorError("usage", `--max-records is at most ${SYNC_BATCH_RECORDS}`);
   const paths = stateFrom(values, io.env);
   const site = await openSite(paths);
   try {
     const cleared = values.resolved ? await clearFlags(paths) : [];
     const client = new EdgeClient(site.identity.server, { timeoutMs });
     const report = await syncOnce(site, client, {
-      backoff, random: jitterFrom(io.env),
+      backoff, random: jitterFrom(io.env), limits,
       onRetry: (attempt, delay, reason) => io.stderr.write(`edge unreachable (${reason}); attempt ${attempt + 1}/${backoff.maxAttempts} in ${delay} ms\n`),
     });
     const json = { ok: true, ...report, pending: report.last_seq - report.acked_seq, ...(cleared.length ? { cleared_flags: cleared } : {}) };

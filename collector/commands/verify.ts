@@ -125,16 +125,10 @@ async function walkChain(site: Site, book: ReceiptEntry[], wanted: Set<number>, 
   const { log } = site;
   const hashes = new Map<number, string>();
   let expectedSeq = log.firstSeq();
-  let prevHash: string | undefined;
-  if (expectedSeq === 1) prevHash = ZERO_HASH;
-  else {
-    const anchor = book.find((e) => e.receipt.acked_seq === expectedSeq - 1);
-    prevHash = anchor?.receipt.head;
-    if (prevHash === undefined && expectedSeq <= log.lastSeq()) {
-      // Released up to a seq no receipt names exactly: the receipts further on anchor the chain.
-      prevHash = undefined;
-    }
-  }
+  // The first retained record's prev: 64 zeros, or the head a receipt gives for the seq before.
+  // Released up to a seq no receipt names exactly, it stays unchecked here: the later receipts'
+  // heads, checked against our hashes below, anchor the chain instead.
+  let prevHash: string | undefined = expectedSeq === 1 ? ZERO_HASH : book.find((e) => e.receipt.acked_seq === expectedSeq - 1)?.receipt.head;
   while (expectedSeq <= log.lastSeq()) {
     const entries = await log.read(expectedSeq, { maxCount: 1000 });
     for (const entry of entries) {

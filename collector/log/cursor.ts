@@ -1,10 +1,9 @@
 // The receipt cursor: the highest seq the edge has receipted and that receipt, in one JSON
 // file replaced atomically (write tmp, fsync, rename, fsync dir), so a crash leaves either
 // the old cursor or the new one, never a mix.
-import { open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { LogError, corrupt } from "./errors.ts";
-import { syncDirectory } from "./segment-files.ts";
+import { removeIfPresent, type LogFs } from "./log-fs.ts";
 
 export const CURSOR_FILE = "cursor.json";
 const CURSOR_TMP = "cursor.json.tmp";
@@ -17,14 +16,11 @@ export interface Cursor {
 
 /** The persisted cursor, or acked 0 when none was ever written. Also removes a tmp file left by
  *  a crash mid-write (its rename never happened, so it never counted); says whether it did. */
-export async function loadCursor(dir: string): Promise<{ cursor: Cursor; removedTmp: boolean }> {
-  const removedTmp = await rm(join(dir, CURSOR_TMP)).then(() => true, (e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return false;
-    throw e;
-  });
+export async function loadCursor(fs: LogFs, dir: string): Promise<{ cursor: Cursor; removedTmp: boolean }> {
+  const removedTmp = await removeIfPresent(fs, join(dir, CURSOR_TMP));
   let text: string;
   try {
-    text = await readFile(join(dir, CURSOR_FILE), "utf8");
+    text = new TextDecoder().decode(await fs.readFile(join(dir, CURSOR_FILE)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return { cursor: { ackedSeq: 0, receipt: null }, removedTmp };
     throw e;
@@ -52,15 +48,18 @@ export function encodeCursor(cursor: Cursor): string {
   return text + "\n";
 }
 
-export async function saveCursor(dir: string, text: string): Promise<void> {
+export async function saveCursor(fs: LogFs, dir: string, text: string): Promise<void> {
   const tmp = join(dir, CURSOR_TMP);
-  const handle = await open(tmp, "w", 0o600);
+  const bytes = new TextEncoder().encode(text);
+  const handle = await fs.open(tmp, "w", 0o600);
   try {
-    await handle.writeFile(text, "utf8");
+    for (let written = 0; written < bytes.length;) {
+      written += (await handle.write(bytes, written, bytes.length - written, written)).bytesWritten;
+    }
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(tmp, join(dir, CURSOR_FILE));
-  await syncDirectory(dir);
+  await fs.rename(tmp, join(dir, CURSOR_FILE));
+  await fs.fsyncDir(dir);
 }

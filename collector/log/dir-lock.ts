@@ -1,9 +1,9 @@
 // One owner per log directory: a `LOCK` file that holds the owner's pid, created atomically
 // (written under a private name, then link()ed, which fails if LOCK exists — so LOCK is never
 // seen half-written). A lock whose pid is no longer alive (owner killed) is stale and taken over.
-import { link, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LogError } from "./errors.ts";
+import { removeIfPresent, type LogFs } from "./log-fs.ts";
 
 export const LOCK_FILE = "LOCK";
 
@@ -13,42 +13,70 @@ export interface DirLock {
   release(): Promise<void>;
 }
 
-export async function lockDirectory(dir: string): Promise<DirLock> {
+/** Directories this process holds, per file system. A LOCK holding our own pid that is not in
+ *  here was left by an earlier process that had the same pid — after a power cut and reboot the
+ *  service often gets the same pid again — so it is stale, not live. */
+const heldByThisProcess = new WeakMap<LogFs, Set<string>>();
+
+export async function lockDirectory(fs: LogFs, dir: string): Promise<DirLock> {
   const path = join(dir, LOCK_FILE);
   const mine = join(dir, `${LOCK_FILE}.${process.pid}`);
-  await writeFile(mine, `${process.pid}\n`, { mode: 0o600 });
+  const held = heldByThisProcess.get(fs) ?? new Set<string>();
+  heldByThisProcess.set(fs, held);
+  await writeDraft(fs, mine);
   let staleOwner: number | null = null;
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await link(mine, path);
-        await removeDeadOwnersDrafts(dir);
-        return { staleOwner, release: () => rm(path, { force: true }) };
+        await fs.link(mine, path);
+        held.add(dir);
+        await removeDeadOwnersDrafts(fs, dir);
+        return {
+          staleOwner,
+          release: async () => {
+            held.delete(dir);
+            await removeIfPresent(fs, path);
+          },
+        };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
-      const text = await readFile(path, "utf8").catch(() => "");
+      const text = await fs.readFile(path).then((b) => new TextDecoder().decode(b), () => "");
       const owner = Number.parseInt(text, 10);
       if (!Number.isSafeInteger(owner) || owner < 1) {
         throw new LogError("log_locked", `${dir}/${LOCK_FILE} exists but holds no pid (${JSON.stringify(text)}); remove it by hand`);
       }
-      if (owner === process.pid || isAlive(owner)) throw new LogError("log_locked", `${dir} is locked by live process ${owner}`);
+      const live = owner === process.pid ? held.has(dir) : isAlive(owner);
+      if (live) throw new LogError("log_locked", `${dir} is locked by live process ${owner}`);
       staleOwner = owner;
       // Residual race, accepted: two processes breaking the same stale lock at the same moment
       // can both succeed. The collector is one daemon per state dir, started by a service manager.
-      await rm(path, { force: true });
+      await removeIfPresent(fs, path);
     }
   } finally {
-    await rm(mine, { force: true });
+    await removeIfPresent(fs, mine);
   }
   throw new LogError("log_locked", `${dir}: another process took the lock while a stale one was removed`);
 }
 
+/** The draft is fsynced before it is linked: after a power cut, a LOCK whose data never reached
+ *  the disk reads as zeros or nothing, and would need a human to remove it. */
+async function writeDraft(fs: LogFs, path: string): Promise<void> {
+  const pid = new TextEncoder().encode(`${process.pid}\n`);
+  const handle = await fs.open(path, "w", 0o600);
+  try {
+    await handle.write(pid, 0, pid.length, 0);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A process killed between writing its `LOCK.<pid>` draft and linking it leaves the draft behind. */
-async function removeDeadOwnersDrafts(dir: string): Promise<void> {
-  for (const name of await readdir(dir)) {
+async function removeDeadOwnersDrafts(fs: LogFs, dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
     const pid = /^LOCK\.(\d+)$/.exec(name)?.[1];
-    if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))) await rm(join(dir, name), { force: true });
+    if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))) await removeIfPresent(fs, join(dir, name));
   }
 }
 

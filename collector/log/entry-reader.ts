@@ -1,9 +1,9 @@
 // Reads committed entries out of one segment, from a seq onwards, re-checking every frame
 // it returns (a bit that rotted since open is reported, never handed to the sync as a record).
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { corrupt } from "./errors.ts";
 import { HEADER_BYTES, decodeHeader, payloadOk } from "./frame.ts";
+import type { LogFs } from "./log-fs.ts";
 import type { SegmentState } from "./log-scan.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
 
@@ -21,11 +21,11 @@ const CHUNK_BYTES = 1024 * 1024;
 
 /** Appends entries ≥ fromSeq of `segment` to `out` until the segment ends or the budget is spent.
  *  The first entry of a read is always taken, whatever its size, so one large entry cannot stall. */
-export async function readSegmentEntries(dir: string, segment: SegmentState, fromSeq: number, budget: ReadBudget, out: Entry[]): Promise<void> {
+export async function readSegmentEntries(fs: LogFs, dir: string, segment: SegmentState, fromSeq: number, budget: ReadBudget, out: Entry[]): Promise<void> {
   const k = Math.max(0, Math.min(Math.floor((fromSeq - segment.firstSeq) / INDEX_STRIDE), segment.index.length - 1));
   let seq = segment.firstSeq + k * INDEX_STRIDE;
   let position = segment.index[k] ?? 0;
-  const handle = await open(join(dir, segment.name), "r");
+  const handle = await fs.open(join(dir, segment.name), "r");
   try {
     let want = CHUNK_BYTES;
     while (position < segment.size && budget.count > 0) {

@@ -1,10 +1,10 @@
 // Reads every segment of a log directory and checks it as a whole: each segment's frames, the
 // numbering across segments, and the cursor against the entries. Used by open (which may then
 // drop a torn tail) and by verify (which allows none).
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { corrupt } from "./errors.ts";
 import { CURSOR_FILE } from "./cursor.ts";
+import type { LogFs } from "./log-fs.ts";
 import type { SegmentFile } from "./segment-files.ts";
 import { scanSegment, type TornReason } from "./segment-scan.ts";
 
@@ -33,7 +33,7 @@ export interface LogScan {
   tail: TornTail | null;
 }
 
-export async function scanLog(dir: string, files: SegmentFile[], ackedSeq: number, allowTornTail: boolean): Promise<LogScan> {
+export async function scanLog(fs: LogFs, dir: string, files: SegmentFile[], ackedSeq: number, allowTornTail: boolean): Promise<LogScan> {
   const first = files[0];
   if (!first) {
     if (ackedSeq > 0) throw corrupt(CURSOR_FILE, 0, `cursor acks seq ${ackedSeq} but the log has no segment`);
@@ -46,7 +46,8 @@ export async function scanLog(dir: string, files: SegmentFile[], ackedSeq: numbe
   let tail: TornTail | null = null;
   for (const [i, file] of files.entries()) {
     const isLast = i === files.length - 1;
-    const bytes = await readWhole(join(dir, file.name));
+    // Segments are bounded by the configured segment size (plus at most one frame): read whole.
+    const bytes = await fs.readFile(join(dir, file.name));
     const scan = scanSegment(bytes, file.firstSeq);
     if (scan.damage) {
       const { offset, what, torn } = scan.damage;
@@ -67,14 +68,4 @@ export async function scanLog(dir: string, files: SegmentFile[], ackedSeq: numbe
   const lastSeq = last.firstSeq + last.entries - 1;
   if (ackedSeq > lastSeq) throw corrupt(CURSOR_FILE, 0, `cursor acks seq ${ackedSeq} but the log ends at seq ${lastSeq}`);
   return { segments, tail };
-}
-
-/** Segments are bounded by the configured segment size (plus at most one frame), so read whole. */
-async function readWhole(path: string): Promise<Uint8Array> {
-  const handle = await open(path, "r");
-  try {
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
 }

@@ -1,8 +1,8 @@
 // Segment file names (`seg-<first seq, 12+ digits>.log`) and the directory operations around
 // them. A directory entry only survives a crash once the directory itself is fsynced.
-import { open, readdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { corrupt } from "./errors.ts";
+import { removeIfPresent, type LogFile, type LogFs } from "./log-fs.ts";
 
 const SEGMENT_NAME = /^seg-(\d{12,})\.log$/;
 
@@ -17,9 +17,9 @@ export interface SegmentFile {
 
 /** Segments in `dir` by first seq. A `seg-*` name that is not exactly what segmentName() makes
  *  (e.g. a hand-renamed copy) is damage, not something to skip. */
-export async function listSegments(dir: string): Promise<SegmentFile[]> {
+export async function listSegments(fs: LogFs, dir: string): Promise<SegmentFile[]> {
   const found: SegmentFile[] = [];
-  for (const name of await readdir(dir)) {
+  for (const name of await fs.readdir(dir)) {
     if (!name.startsWith("seg-")) continue;
     const digits = SEGMENT_NAME.exec(name)?.[1];
     const firstSeq = digits === undefined ? NaN : Number(digits);
@@ -31,23 +31,18 @@ export async function listSegments(dir: string): Promise<SegmentFile[]> {
   return found.sort((a, b) => a.firstSeq - b.firstSeq);
 }
 
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
+/** A new empty segment, durable (file and directory entry fsynced) before any frame goes in.
+ *  If a step fails, the half-made file is removed again: left behind, its name would make every
+ *  retry fail with EEXIST. */
+export async function createSegment(fs: LogFs, dir: string, firstSeq: number): Promise<LogFile> {
+  const path = join(dir, segmentName(firstSeq));
+  const handle = await fs.open(path, "wx+", 0o600);
   try {
     await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A new empty segment, durable (file and directory entry fsynced) before any frame goes in. */
-export async function createSegment(dir: string, firstSeq: number): Promise<FileHandle> {
-  const handle = await open(join(dir, segmentName(firstSeq)), "wx+", 0o600);
-  try {
-    await handle.sync();
-    await syncDirectory(dir);
+    await fs.fsyncDir(dir);
   } catch (e) {
-    await handle.close();
+    await handle.close().catch(() => undefined);
+    await removeIfPresent(fs, path).catch(() => undefined);
     throw e;
   }
   return handle;

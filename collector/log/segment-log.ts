@@ -1,14 +1,14 @@
 // The collector's append-only log: the site's records, numbered from 1, kept in fsync'd segment
 // files until the edge has receipted them. On-disk format and crash-safety argument: FORMAT.md.
-import { mkdir, open, rm, truncate, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { loadCursor, encodeCursor, saveCursor } from "./cursor.ts";
 import { lockDirectory, type DirLock } from "./dir-lock.ts";
 import { readSegmentEntries, type Entry } from "./entry-reader.ts";
 import { LogError } from "./errors.ts";
 import { MAX_PAYLOAD_BYTES, encodeFrame, frameBytes } from "./frame.ts";
+import { nodeLogFs, removeIfPresent, type LogFile, type LogFs } from "./log-fs.ts";
 import { scanLog, type SegmentState, type TornTail } from "./log-scan.ts";
-import { createSegment, listSegments, segmentName, syncDirectory } from "./segment-files.ts";
+import { createSegment, listSegments, segmentName } from "./segment-files.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
 import { verifyLog, type VerifyReport } from "./verify.ts";
 
@@ -24,6 +24,8 @@ export interface SegmentLogOptions {
   /** A segment takes frames until the next one would push it past this size (one oversized
    *  frame still goes into an empty segment). */
   segmentBytes?: number;
+  /** The file system; node:fs by default. Tests pass a simulated disk that loses unsynced bytes. */
+  fs?: LogFs;
 }
 
 export interface RecoveryReport {
@@ -39,19 +41,32 @@ export interface RecoveryReport {
   segments: number;
 }
 
+/** Where a batch started, so a failed one can be undone. */
+interface BatchStart {
+  segments: number;
+  name: string;
+  entries: number;
+  size: number;
+  indexLength: number;
+  /** A segment being created (its file may exist before createSegment returns). */
+  creating: string | null;
+}
+
 export class SegmentLog {
   readonly dir: string;
+  readonly #fs: LogFs;
   readonly #segmentBytes: number;
   readonly #lock: DirLock;
   readonly #segments: SegmentState[];
-  #writer: FileHandle;
+  #writer: LogFile;
   #acked: number;
   #receipt: unknown;
   #queue: Promise<unknown> = Promise.resolve();
   #unusable: LogError | null = null;
   #closed = false;
 
-  private constructor(dir: string, segmentBytes: number, lock: DirLock, segments: SegmentState[], writer: FileHandle, acked: number, receipt: unknown) {
+  private constructor(fs: LogFs, dir: string, segmentBytes: number, lock: DirLock, segments: SegmentState[], writer: LogFile, acked: number, receipt: unknown) {
+    this.#fs = fs;
     this.dir = dir;
     this.#segmentBytes = segmentBytes;
     this.#lock = lock;
@@ -65,28 +80,43 @@ export class SegmentLog {
    *  truncated and reported; any other damage throws `log_corrupt` and changes nothing. */
   static async open(path: string, opts: SegmentLogOptions = {}): Promise<{ log: SegmentLog; recovery: RecoveryReport }> {
     const dir = resolve(path);
+    const fs = opts.fs ?? nodeLogFs;
     const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) throw new LogError("invalid_argument", `segmentBytes must be a whole number ≥ 1, got ${segmentBytes}`);
-    const created = await mkdir(dir, { recursive: true }).then((made) => made && resolve(made));
-    // Each new directory's entry lives in its parent, which must be fsynced for it to last.
-    for (let made = dir; created !== undefined && made.length >= created.length; made = dirname(made)) await syncDirectory(dirname(made));
-    const lock = await lockDirectory(dir);
+    await fs.mkdirp(dir);
+    // Each directory's entry lives in its parent, which must be fsynced for it to last. Every open
+    // does the whole chain, not only when it created a directory: a previous open may have made
+    // them and been killed before its fsyncs. An ancestor we may not read we did not create.
+    for (let child = dir; dirname(child) !== child; child = dirname(child)) {
+      await fs.fsyncDir(dirname(child)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "EACCES" && e.code !== "EPERM") throw e;
+      });
+    }
+    const lock = await lockDirectory(fs, dir);
     try {
-      const { cursor, removedTmp } = await loadCursor(dir);
-      const { segments, tail } = await scanLog(dir, await listSegments(dir), cursor.ackedSeq, true);
-      if (tail) {
-        await truncate(join(dir, tail.segment), tail.offset);
-        await syncFile(join(dir, tail.segment));
-      }
-      let writer: FileHandle;
+      const { cursor, removedTmp } = await loadCursor(fs, dir);
+      // What open reads may exist only in the page cache (the previous process was killed before
+      // its fsyncs): make it durable before relying on it. The directory first — a cursor rename
+      // or a segment removal that open sees must not revert after a later power cut.
+      await fs.fsyncDir(dir);
+      const { segments, tail } = await scanLog(fs, dir, await listSegments(fs, dir), cursor.ackedSeq, true);
+      let writer: LogFile;
       const last = segments[segments.length - 1];
       if (last) {
-        writer = await open(join(dir, last.name), "r+");
+        writer = await fs.open(join(dir, last.name), "r+");
+        try {
+          if (tail) await writer.truncate(tail.offset);
+          // Complete frames of a batch whose fsync never ran count as entries from here on.
+          await writer.sync();
+        } catch (e) {
+          await writer.close().catch(() => undefined);
+          throw e;
+        }
       } else {
-        writer = await createSegment(dir, 1);
+        writer = await createSegment(fs, dir, 1);
         segments.push({ name: segmentName(1), firstSeq: 1, entries: 0, size: 0, index: [] });
       }
-      const log = new SegmentLog(dir, segmentBytes, lock, segments, writer, cursor.ackedSeq, cursor.receipt);
+      const log = new SegmentLog(fs, dir, segmentBytes, lock, segments, writer, cursor.ackedSeq, cursor.receipt);
       const recovery: RecoveryReport = {
         droppedTail: tail, removedCursorTmp: removedTmp, staleLockOwner: lock.staleOwner,
         firstSeq: log.firstSeq(), lastSeq: log.lastSeq(), ackedSeq: cursor.ackedSeq, segments: segments.length,
@@ -149,7 +179,7 @@ export class SegmentLog {
       let i = this.#segmentHolding(fromSeq);
       for (let seq = fromSeq; i < this.#segments.length && budget.count > 0; i++) {
         const segment = this.#segments[i]!;
-        await readSegmentEntries(this.dir, segment, seq, budget, out);
+        await readSegmentEntries(this.#fs, this.dir, segment, seq, budget, out);
         seq = segment.firstSeq + segment.entries;
       }
       return out;
@@ -164,7 +194,7 @@ export class SegmentLog {
     return this.#serialized(async () => {
       if (seq < this.#acked) throw new LogError("ack_backwards", `receipt acks seq ${seq}, below the acked seq ${this.#acked}`);
       if (seq > this.lastSeq()) throw new LogError("ack_beyond_log", `receipt acks seq ${seq}, beyond the last entry ${this.lastSeq()}`);
-      await saveCursor(this.dir, text);
+      await saveCursor(this.#fs, this.dir, text);
       this.#acked = seq;
       this.#receipt = JSON.parse(text).receipt;
     });
@@ -178,11 +208,14 @@ export class SegmentLog {
       while (this.#segments.length > 1) {
         const oldest = this.#segments[0]!;
         if (oldest.firstSeq + oldest.entries - 1 > this.#acked) break;
-        await rm(join(this.dir, oldest.name));
+        await removeIfPresent(this.#fs, join(this.dir, oldest.name));
         this.#segments.shift();
         removedSegments.push(oldest.name);
+        // One directory fsync per removal: POSIX does not order unsynced directory changes, so
+        // after a crash a later segment's removal could survive without an earlier one's, and
+        // the gap would read as a missing segment (log_corrupt).
+        await this.#fs.fsyncDir(this.dir);
       }
-      if (removedSegments.length > 0) await syncDirectory(this.dir);
       return { removedSegments };
     });
   }
@@ -190,7 +223,7 @@ export class SegmentLog {
   /** Re-reads every segment from disk and checks framing, CRCs and numbering against what this
    *  log has committed. Damage is reported in the result, not thrown. */
   verify(): Promise<VerifyReport> {
-    return this.#serialized(() => verifyLog(this.dir, this.#segments, this.#acked));
+    return this.#serialized(() => verifyLog(this.#fs, this.dir, this.#segments, this.#acked));
   }
 
   /** Waits for queued operations, then closes the segment and releases the lock. */
@@ -232,7 +265,7 @@ export class SegmentLog {
 
   async #appendBatch(payloads: Uint8Array[]): Promise<void> {
     const last = this.#last();
-    const before = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length };
+    const before: BatchStart = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length, creating: null };
     try {
       let start = 0;
       while (start < payloads.length) {
@@ -240,7 +273,9 @@ export class SegmentLog {
         if (segment.entries > 0 && segment.size + frameBytes(payloads[start]!.length) > this.#segmentBytes) {
           const firstSeq = segment.firstSeq + segment.entries;
           const previous = this.#writer;
-          this.#writer = await createSegment(this.dir, firstSeq);
+          before.creating = segmentName(firstSeq);
+          this.#writer = await createSegment(this.#fs, this.dir, firstSeq);
+          before.creating = null;
           this.#segments.push({ name: segmentName(firstSeq), firstSeq, entries: 0, size: 0, index: [] });
           segment = this.#last();
           await previous.close();
@@ -272,14 +307,16 @@ export class SegmentLog {
 
   /** Undo a failed batch: delete segments it created, cut the original segment back. Frames of a
    *  failed batch must not survive into a reopen, or the caller would append them twice. */
-  async #rollBack(before: { segments: number; name: string; entries: number; size: number; indexLength: number }): Promise<void> {
+  async #rollBack(before: BatchStart): Promise<void> {
+    // A segment whose creation failed halfway may still exist; its name would block every retry.
+    if (before.creating !== null) await removeIfPresent(this.#fs, join(this.dir, before.creating));
     while (this.#segments.length > before.segments) {
       const created = this.#segments.pop()!;
       await this.#writer.close().catch(() => undefined);
-      await rm(join(this.dir, created.name), { force: true });
-      this.#writer = await open(join(this.dir, before.name), "r+");
+      await removeIfPresent(this.#fs, join(this.dir, created.name));
+      this.#writer = await this.#fs.open(join(this.dir, before.name), "r+");
     }
-    await syncDirectory(this.dir);
+    await this.#fs.fsyncDir(this.dir);
     const segment = this.#last();
     segment.entries = before.entries;
     segment.size = before.size;
@@ -289,7 +326,7 @@ export class SegmentLog {
   }
 }
 
-async function writeAll(handle: FileHandle, buffer: Uint8Array, position: number): Promise<void> {
+async function writeAll(handle: LogFile, buffer: Uint8Array, position: number): Promise<void> {
   let written = 0;
   while (written < buffer.length) {
     const { bytesWritten } = await handle.write(buffer, written, buffer.length - written, position + written);
@@ -297,11 +334,3 @@ async function writeAll(handle: FileHandle, buffer: Uint8Array, position: number
   }
 }
 
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, "r+");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

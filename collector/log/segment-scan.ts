@@ -5,7 +5,7 @@ import { HEADER_BYTES, MAX_PAYLOAD_BYTES, decodeHeader, payloadOk } from "./fram
 /** Every INDEX_STRIDE-th entry's offset is kept, so a read seeks close to any seq. */
 export const INDEX_STRIDE = 64;
 
-export type TornReason = "incomplete_header" | "incomplete_payload" | "damaged_final_frame" | "zero_fill";
+export type TornReason = "incomplete_header" | "incomplete_payload" | "damaged_final_frame" | "zero_fill" | "zero_filled_frame";
 
 export interface SegmentScan {
   /** Valid frames from the start of the segment, numbered firstSeq, firstSeq+1, … */
@@ -43,15 +43,26 @@ function frameDamage(bytes: Uint8Array, at: number, expectedSeq: number): Segmen
   // at the end of the file, which a corrupted length field almost never does by chance.
   const end = at + HEADER_BYTES + header.length;
   if (!header.headerOk) {
-    return { offset: at, what: "frame header CRC mismatch", torn: end === bytes.length ? "damaged_final_frame" : null };
+    const torn = end === bytes.length ? "damaged_final_frame" : zerosFrom(bytes) < at + HEADER_BYTES ? "zero_filled_frame" : null;
+    return { offset: at, what: "frame header CRC mismatch", torn };
   }
   if (header.seq !== expectedSeq) return { offset: at, what: `frame holds seq ${header.seq}, expected ${expectedSeq}`, torn: null };
   if (header.length > MAX_PAYLOAD_BYTES) return { offset: at, what: `impossible payload length ${header.length}`, torn: null };
   if (end > bytes.length) return { offset: at, what: `frame of ${header.length} payload bytes runs past the end of the file`, torn: "incomplete_payload" };
   if (!payloadOk(bytes, at, header)) {
-    return { offset: at, what: "payload CRC mismatch", torn: end === bytes.length ? "damaged_final_frame" : null };
+    const torn = end === bytes.length ? "damaged_final_frame" : zerosFrom(bytes) < end ? "zero_filled_frame" : null;
+    return { offset: at, what: "payload CRC mismatch", torn };
   }
   return null;
+}
+
+/** Where the run of zero bytes that ends the file begins (bytes.length when the last byte is not
+ *  zero). A file system that writes a file's pages in order but its size first leaves a torn
+ *  frame followed by zeros up to the end; zeros that begin inside the bad frame mark that case. */
+function zerosFrom(bytes: Uint8Array): number {
+  let at = bytes.length;
+  while (at > 0 && bytes[at - 1] === 0) at--;
+  return at;
 }
 
 function allZero(bytes: Uint8Array, from: number): boolean {

@@ -1,6 +1,7 @@
 // `collector verify` for the log: re-read every segment and compare it with what the open log
 // has committed. Reports damage instead of throwing, so the CLI can print it and exit 1.
 import { LogError } from "./errors.ts";
+import type { LogFs } from "./log-fs.ts";
 import { scanLog, type SegmentState } from "./log-scan.ts";
 import { listSegments } from "./segment-files.ts";
 
@@ -14,7 +15,7 @@ export interface VerifyReport {
   segments: Array<{ name: string; firstSeq: number; lastSeq: number; bytes: number }>;
 }
 
-export async function verifyLog(dir: string, committed: readonly SegmentState[], ackedSeq: number): Promise<VerifyReport> {
+export async function verifyLog(fs: LogFs, dir: string, committed: readonly SegmentState[], ackedSeq: number): Promise<VerifyReport> {
   const report = (damage: VerifyReport["damage"]): VerifyReport => {
     const first = committed[0]!;
     const last = committed[committed.length - 1]!;
@@ -24,7 +25,7 @@ export async function verifyLog(dir: string, committed: readonly SegmentState[],
     };
   };
   try {
-    const { segments } = await scanLog(dir, await listSegments(dir), ackedSeq, false);
+    const { segments } = await scanLog(fs, dir, await listSegments(fs, dir), ackedSeq, false);
     for (let i = 0; i < Math.max(segments.length, committed.length); i++) {
       const found = segments[i];
       const expected = committed[i];

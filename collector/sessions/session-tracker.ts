@@ -71,6 +71,7 @@ export class SessionTracker {
   private lastSnapshotAt: Record<string, number> = {};
   private ordinals: Record<string, number> = {};
   private maxAt = -Infinity;
+  private ordinalsAdded = 0;
   private st: TrackerStats = { sessions_opened: 0, sessions_closed: 0, denials: 0, orphan_checkins: 0, duplicate_checkouts: 0, zero_length_sessions: 0 };
 
   constructor(opts: TrackerOptions) {
@@ -266,10 +267,11 @@ export class SessionTracker {
     if (to > s.emitted) s.emitted = to;
   }
 
+  /** Ordinals only tell apart sessions started in the same second; old ones can go. */
   private pruneOrdinals(): void {
-    const keys = Object.keys(this.ordinals);
-    if (keys.length < 10_000) return;
+    if (++this.ordinalsAdded < 10_000) return;
+    this.ordinalsAdded = 0;
     const keepAfter = this.maxAt - 2 * 86_400_000;
-    for (const k of keys) if (Number(k.slice(k.lastIndexOf("|") + 1)) < keepAfter) delete this.ordinals[k];
+    for (const k of Object.keys(this.ordinals)) if (Number(k.slice(k.lastIndexOf("|") + 1)) < keepAfter) delete this.ordinals[k];
   }
 }

@@ -14,11 +14,13 @@
 // Restarts: `(lmgrd) … started on`, `(lmgrd) EXITING`, `(lmgrd) Started DAEMON (pid …)` and
 // `(DAEMON) Server started on` end that daemon's open sessions (`server_down`), preceded by an
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
+// EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second.
 //
 // Autodesk packages: adskflex logs a package and its component for one checkout (OUT package,
 // OUT component at the same second for the same user@host; IN in reverse order). We report the
 // component (the product actually used) and pair the package silently. Features named in
-// `package_features` are always treated so, in any daemon.
+// `package_features` are always treated so, in any daemon. To see the pair, an adskflex OUT/DENIED
+// of a feature is held until the next usage line (in a live tail: until the next event).
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { parseUsageMessage } from "./flexlm-usage-line.ts";
 import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";

@@ -11,6 +11,7 @@ import { EdgeUnreachable, withBackoff, type BackoffPolicy, type RetryBudget } fr
 import { encodeBatch, fitBatch, syncBatchLimits, type BatchLimits } from "./batcher.ts";
 import type { EdgeClient, EdgeReply } from "./edge-client.ts";
 import { checkReceipt } from "./receipt-check.ts";
+import { SigningKeys } from "../chain/signing-keys.ts";
 
 export interface SyncOptions {
   backoff: BackoffPolicy;
@@ -51,15 +52,18 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
     }
   };
   let keys: EdgeKey[] = await loadEdgeKeys(site.paths);
+  // A pending key rotation decides which key signs a batch and where the batch must end.
+  const signing = await SigningKeys.load(site.paths, site.key, log);
   const report: SyncReport = { batches: 0, records_sent: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, retries: 0 };
   let from = log.ackedSeq() + 1;
   let gapsInARow = 0;
 
   while (log.ackedSeq() < log.lastSeq()) {
-    const entries = await log.read(from, { maxCount: limits.records, maxBytes: limits.bytes });
+    const end = signing.batchEnd(from);
+    const entries = (await log.read(from, { maxCount: limits.records, maxBytes: limits.bytes })).filter((e) => e.seq <= end);
     const ts = now();
     const batchRecords = entries.slice(0, fitBatch(entries, collectorId, ts, limits));
-    const batch = encodeBatch(batchRecords, collectorId, ts, site.key.secret_key);
+    const batch = encodeBatch(batchRecords, collectorId, ts, signing.secretFor(from));
     options.onBatch?.({ firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, ackedSeq: log.ackedSeq(), lastLogSeq: log.lastSeq() });
     const reply = await call(() => client.postBatch(collectorId, batch.gzipped));
     report.batches++;
@@ -80,6 +84,7 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
       const { receipt, signature } = verdict;
       await appendReceipt(site.paths, { checkpoint: batch.checkpoint, checkpoint_signature: batch.signature, receipt, signature });
       await log.acknowledge(receipt.acked_seq, { receipt, signature });
+      await signing.receipted(receipt.acked_seq);
       report.released_segments += (await log.release()).removedSegments.length;
       from = receipt.acked_seq + 1;
       continue;

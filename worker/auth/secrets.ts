@@ -3,8 +3,8 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 
-export type SecretKind = "api_key" | "enrollment" | "collector";
-const prefixes: Record<SecretKind, string> = { api_key: "tk", enrollment: "te", collector: "tc" };
+export type SecretKind = "api_key" | "enrollment" | "collector" | "status_link";
+const prefixes: Record<SecretKind, string> = { api_key: "tk", enrollment: "te", collector: "tc", status_link: "ts" };
 
 /** 256 random bits, base64url, e.g. `tk_live_…` (`tk_test_…` outside production). */
 export function newSecret(kind: SecretKind, production: boolean): string {

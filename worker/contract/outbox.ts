@@ -2,7 +2,7 @@
 // natural key ((collector_id, seq) for records, the collector id for sync state), so a drain
 // that fails halfway or runs twice converges; an outbox row is deleted only after D1 accepted
 // all of its writes. D1 has no interactive transactions: each `batch()` is one.
-import { eq, sql as dsql } from "drizzle-orm";
+import { and, between, eq, sql as dsql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { database, type Database } from "../db/database.ts";
 import { collectors, records } from "../db/schema.ts";
@@ -24,7 +24,9 @@ export async function drainOutbox(sql: SqlStorage, d1: D1Database, contractId: s
   const db = database(d1);
   const rows = sql.exec<OutboxRow & Record<string, SqlStorageValue>>("SELECT * FROM outbox ORDER BY id LIMIT ?", OUTBOX_ROWS_PER_DRAIN).toArray();
   for (const row of rows) {
-    const statements = row.topic === "records" ? recordUpserts(db, sql, contractId, row) : collectorUpdates(db, sql, row.collector_id);
+    const statements = row.topic === "records" ? recordUpserts(db, sql, contractId, row)
+      : row.topic === "supersede" ? supersededDeletes(db, row)
+      : collectorUpdates(db, sql, row.collector_id);
     for (let i = 0; i < statements.length; i += STATEMENTS_PER_BATCH) {
       const chunk = statements.slice(i, i + STATEMENTS_PER_BATCH) as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
       await db.batch(chunk);
@@ -45,6 +47,12 @@ function recordUpserts(db: Database, sql: SqlStorage, contractId: string, row: O
     statements.push(db.insert(records).values(values.slice(i, i + ROWS_PER_STATEMENT)).onConflictDoNothing());
   }
   return statements;
+}
+
+/** A resolved fork: the old branch leaves the projection (the DO keeps it as evidence). Ordered
+ * before the new branch's `records` rows, which then insert at the same seqs. */
+function supersededDeletes(db: Database, row: OutboxRow): BatchItem<"sqlite">[] {
+  return [db.delete(records).where(and(eq(records.collector_id, row.collector_id), between(records.seq, row.from_seq ?? 0, row.to_seq ?? 0)))];
 }
 
 function collectorUpdates(db: Database, sql: SqlStorage, collectorId: string): BatchItem<"sqlite">[] {

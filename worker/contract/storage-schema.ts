@@ -25,6 +25,16 @@ const steps: string[] = [
    INSERT INTO drain_state VALUES (1, 0);
    CREATE TABLE bench_records (collector_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL,
      record_json TEXT NOT NULL, PRIMARY KEY (collector_id, seq)) WITHOUT ROWID;`,
+  // The site face: contract doc (rows + snapshot), revocation time, resolved equivocations and
+  // the records of a superseded branch (kept as evidence; see fork-resolution.ts).
+  `CREATE TABLE doc_rows (id INTEGER PRIMARY KEY AUTOINCREMENT, update_v2 BLOB NOT NULL);
+   CREATE TABLE doc_snapshot (one INTEGER PRIMARY KEY CHECK (one = 1), state_v2 BLOB NOT NULL);
+   ALTER TABLE chains ADD COLUMN revoked_at INTEGER;
+   ALTER TABLE evidence ADD COLUMN resolved_at INTEGER;
+   CREATE TABLE superseded_records (
+     collector_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, kind TEXT NOT NULL,
+     record_json TEXT NOT NULL, received_at INTEGER NOT NULL, quarantine TEXT, superseded_at INTEGER NOT NULL,
+     PRIMARY KEY (collector_id, seq, hash)) WITHOUT ROWID;`,
 ];
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {

@@ -15,7 +15,10 @@ export const apiKeys = sqliteTable("api_keys", {
   key_hash: text("key_hash").notNull().unique(),
   created_at: integer("created_at").notNull(),
   revoked_at: integer("revoked_at"),
-});
+  name: text("name"),
+  /** 1: the key may only read (GET); mutations answer 403 `read_only_key`. */
+  read_only: integer("read_only").notNull().default(0),
+}, (t) => [index("api_keys_vendor").on(t.vendor_id, t.id)]);
 
 export const customers = sqliteTable("customers", {
   id: text("id").primaryKey(),
@@ -94,3 +97,14 @@ export const idempotencyKeys = sqliteTable("idempotency_keys", {
   response_json: text("response_json"),
   created_at: integer("created_at").notNull(),
 }, (t) => [primaryKey({ columns: [t.vendor_id, t.key] })]);
+
+/** Customer-facing capability links to GET /status/:token (the token is stored only hashed). */
+export const statusLinks = sqliteTable("status_links", {
+  id: text("id").primaryKey(),
+  vendor_id: text("vendor_id").notNull().references(() => vendors.id),
+  contract_id: text("contract_id").notNull().references(() => contracts.id),
+  token_hash: text("token_hash").notNull().unique(),
+  name: text("name"),
+  created_at: integer("created_at").notNull(),
+  revoked_at: integer("revoked_at"),
+}, (t) => [index("status_links_contract").on(t.contract_id, t.id)]);

@@ -1,5 +1,7 @@
-// Vendor endpoints: `Authorization: Bearer <api key>`; sets `vendorId`. Keys are looked up by
-// their SHA-256 hash, so the stored value never has to be compared with the secret itself.
+// Vendor endpoints: `Authorization: Bearer <api key>`; sets `vendorId` and `apiKeyId`. Keys are
+// looked up by their SHA-256 hash, so the stored value never has to be compared with the secret
+// itself; a revoked key is unknown from the moment it is revoked. A read-only key may only read:
+// any other method answers 403 `read_only_key`, whatever the route.
 import type { MiddlewareHandler } from "hono";
 import { and, eq, isNull } from "drizzle-orm";
 import type { AppEnv } from "../env.ts";
@@ -9,14 +11,18 @@ import { hashSecret } from "../auth/secrets.ts";
 import { database } from "../db/database.ts";
 import { apiKeys } from "../db/schema.ts";
 
+const READ_METHODS = new Set(["GET", "HEAD"]);
+
 export function vendorAuth(): MiddlewareHandler<AppEnv> {
   return async function vendorAuth(c, next) {
     const token = bearerToken(c.req.header("Authorization"));
     if (token === undefined) throw new EdgeError("unauthorized", "API key required (Authorization: Bearer …)");
-    const key = await database(c.env.DB).select({ vendor_id: apiKeys.vendor_id }).from(apiKeys)
+    const key = await database(c.env.DB).select({ id: apiKeys.id, vendor_id: apiKeys.vendor_id, read_only: apiKeys.read_only }).from(apiKeys)
       .where(and(eq(apiKeys.key_hash, hashSecret(token)), isNull(apiKeys.revoked_at))).get();
     if (!key) throw new EdgeError("unauthorized", "unknown or revoked API key");
+    if (key.read_only && !READ_METHODS.has(c.req.method)) throw new EdgeError("read_only_key", "this API key is read-only");
     c.set("vendorId", key.vendor_id);
+    c.set("apiKeyId", key.id);
     await next();
   };
 }

@@ -1,19 +1,37 @@
 // POST /v1/collectors/:id/batches (DESIGN.md §4). No bearer: the checkpoint signature
 // authenticates. The Worker bounds and parses the body; the contract's DO verifies and applies.
-import { Hono } from "hono";
+// The body is documented in OpenAPI (component `Batch`) but deliberately not parsed by zod: it
+// may be gzip-encoded, and signed data must be read by the strict JSON reader (shared/protocol).
+import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { collectorIdSchema, MAX_BATCH_BYTES, parseStrictJson } from "../../shared/protocol/index.ts";
-import type { AppEnv } from "../env.ts";
+import { batchSchema, collectorIdSchema, MAX_BATCH_BYTES, parseStrictJson, signedReceiptSchema } from "../../shared/protocol/index.ts";
 import { EdgeError } from "../errors.ts";
 import { database } from "../db/database.ts";
 import { collectors } from "../db/schema.ts";
 import { readBatchText } from "../batch-body.ts";
 import { contractStub } from "../contract/stub.ts";
+import { apiRouter } from "../openapi/router.ts";
+import { errorResponses, jsonResponse } from "../openapi/schemas.ts";
 
 /** Deep enough for any record kind plus nested unknown fields; bounds work on hostile input. */
 export const BATCH_MAX_DEPTH = 16;
 
-export const batches = new Hono<AppEnv>().post("/:id/batches", async (c) => {
+export const batches = apiRouter();
+batches.openAPIRegistry.register("Batch", batchSchema);
+
+batches.openapi(createRoute({
+  method: "post", path: "/{id}/batches", tags: ["collector"], summary: "Sync a signed batch of records; answers a signed receipt",
+  description: "No bearer: the checkpoint signature authenticates. `Content-Encoding: gzip` is accepted. The body is read by a strict JSON reader (duplicate keys, fractions, exponents and `-0` are `malformed`), so it is not validated by the generic JSON validator.",
+  request: {
+    params: z.object({ id: collectorIdSchema.openapi({ param: { name: "id", in: "path" } }) }),
+    // A plain schema object (not zod) documents the body without installing a JSON validator.
+    body: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Batch" } } } },
+  },
+  responses: {
+    200: jsonResponse("the receipt (a replay answers the current receipt)", signedReceiptSchema),
+    ...errorResponses(400, 401, 403, 409, 413),
+  },
+}), async (c) => {
   const now = c.get("now");
   const text = await readBatchText(c.req.raw, MAX_BATCH_BYTES);
   let body: unknown;
@@ -22,10 +40,8 @@ export const batches = new Hono<AppEnv>().post("/:id/batches", async (c) => {
   } catch (error) {
     throw new EdgeError("malformed", error instanceof Error ? error.message : "invalid JSON");
   }
-  const id = c.req.param("id");
-  const collector = collectorIdSchema.safeParse(id).success
-    ? await database(c.env.DB).select().from(collectors).where(eq(collectors.id, id)).get()
-    : undefined;
+  const id = c.req.valid("param").id;
+  const collector = await database(c.env.DB).select().from(collectors).where(eq(collectors.id, id)).get();
   if (!collector) throw new EdgeError("unknown_collector", `no collector ${id}`);
 
   const outcome = await contractStub(c.env, collector.contract_id).applyBatch(
@@ -35,4 +51,8 @@ export const batches = new Hono<AppEnv>().post("/:id/batches", async (c) => {
     throw new EdgeError(error, message, extra);
   }
   return c.json(outcome.body, 200);
+}, (result, c) => {
+  // A path that is not a collector id names no collector: the protocol's answer, not a 404.
+  if (!result.success) throw new EdgeError("unknown_collector", `no collector ${c.req.param("id")}`);
+  return undefined;
 });

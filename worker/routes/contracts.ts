@@ -1,33 +1,47 @@
 // POST/GET /v1/contracts, GET /v1/contracts/:id (vendor key). Creating a contract sets up its
 // Durable Object first (idempotent, unreachable until the D1 row exists), then the D1 row.
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
-import type { AppEnv } from "../env.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { idempotency } from "../middleware/idempotency.ts";
-import { jsonBody } from "../request-body.ts";
+import { ownedContract } from "../middleware/owned-contract.ts";
 import { database } from "../db/database.ts";
 import { contracts as contractTable } from "../db/schema.ts";
 import { newId } from "../ids.ts";
 import { instant } from "../instant.ts";
-import { page, pageQuery } from "../pagination.ts";
-import { ownContract, ownCustomer } from "../tenancy.ts";
+import { page } from "../pagination.ts";
+import { ownCustomer } from "../tenancy.ts";
 import { contractStub, termsOf } from "../contract/stub.ts";
 import { createContractSchema, DEFAULT_EXPECTED_SYNC_S, DEFAULT_STATEMENT_GRACE_H, startDate } from "../contract-input.ts";
+import { apiRouter } from "../openapi/router.ts";
+import {
+  idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
+} from "../openapi/schemas.ts";
 
-export function presentContract(row: typeof contractTable.$inferSelect) {
+export const contractSchema = z.object({
+  id: idSchema("ctr"), customer_id: idSchema("cus"), plan: z.record(z.string(), z.unknown()),
+  start: z.string().openapi({ example: "2026-11-01" }), start_at: z.string(), timezone: z.string(),
+  statement_grace_h: z.number().int(), expected_sync_s: z.number().int(), created_at: z.string(),
+}).openapi("Contract");
+
+export function presentContract(row: typeof contractTable.$inferSelect): z.infer<typeof contractSchema> {
   return {
-    id: row.id, customer_id: row.customer_id, plan: JSON.parse(row.plan_json) as unknown,
+    id: row.id, customer_id: row.customer_id, plan: JSON.parse(row.plan_json) as Record<string, unknown>,
     start: row.start_date, start_at: instant(row.start_at), timezone: row.timezone,
     statement_grace_h: row.statement_grace_h, expected_sync_s: row.expected_sync_s, created_at: instant(row.created_at),
   };
 }
 
-export const contracts = new Hono<AppEnv>()
-  .post("/", vendorAuth(), bodyLimit(), idempotency(), async (c) => {
-    const input = await jsonBody(c, createContractSchema);
+export const contracts = apiRouter()
+  .openapi(createRoute({
+    method: "post", path: "/", tags: ["vendor"], summary: "Create a contract (and its Durable Object)", security: vendorSecurity,
+    middleware: [vendorAuth(), bodyLimit(), idempotency()] as const,
+    request: { headers: idempotencyHeaderSchema, ...jsonBody(createContractSchema) },
+    responses: { 201: jsonResponse("the contract", contractSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+  }), async (c) => {
+    const input = c.req.valid("json");
     const db = database(c.env.DB);
     const vendorId = c.get("vendorId");
     await ownCustomer(db, vendorId, input.customer_id);
@@ -43,14 +57,22 @@ export const contracts = new Hono<AppEnv>()
     await db.insert(contractTable).values(row).run();
     return c.json(presentContract(row), 201);
   })
-  .get("/", vendorAuth(), async (c) => {
-    const { limit, cursor } = pageQuery(c);
+  .openapi(createRoute({
+    method: "get", path: "/", tags: ["vendor"], summary: "List contracts", security: vendorSecurity,
+    middleware: [vendorAuth()] as const,
+    request: { query: pageQuerySchema },
+    responses: { 200: jsonResponse("a page of contracts, in creation order", pageSchema(contractSchema)), ...vendorErrors(422) },
+  }), async (c) => {
+    const { limit, cursor } = c.req.valid("query");
     const mine = eq(contractTable.vendor_id, c.get("vendorId"));
     const rows = await database(c.env.DB).select().from(contractTable)
       .where(cursor ? and(mine, gt(contractTable.id, cursor)) : mine)
       .orderBy(asc(contractTable.id)).limit(limit + 1).all();
-    return c.json(page(rows, limit, presentContract));
+    return c.json(page(rows, limit, presentContract), 200);
   })
-  .get("/:id", vendorAuth(), async (c) => {
-    return c.json(presentContract(await ownContract(database(c.env.DB), c.get("vendorId"), c.req.param("id"))));
-  });
+  .openapi(createRoute({
+    method: "get", path: "/{id}", tags: ["vendor"], summary: "A contract and its terms", security: vendorSecurity,
+    middleware: [vendorAuth(), ownedContract()] as const,
+    request: { params: idParams("ctr") },
+    responses: { 200: jsonResponse("the contract", contractSchema), ...vendorErrors() },
+  }), (c) => c.json(presentContract(c.get("contract")), 200));

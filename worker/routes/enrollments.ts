@@ -1,22 +1,26 @@
 // Enrollment (DESIGN.md §4): a vendor asks for a one-time token for a contract
 // (POST /v1/contracts/:id/enrollments); a collector trades it, with its public key, for a
 // collector id and token (POST /v1/enroll). Tokens are single use, valid 7 days, stored hashed.
-import { Hono } from "hono";
+// Both honour Idempotency-Key (answers sealed, auth/answer-seal.ts); /v1/enroll scopes keys by
+// the enrollment token, so a collector that lost the answer can retry and get its token again.
+import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { z } from "zod";
-import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
-import { jsonBody } from "../request-body.ts";
+import { idempotency, type IdempotencyScope } from "../middleware/idempotency.ts";
+import { ownedContract } from "../middleware/owned-contract.ts";
 import { database } from "../db/database.ts";
 import { contracts, enrollments as enrollmentTable } from "../db/schema.ts";
 import { newId } from "../ids.ts";
 import { instant } from "../instant.ts";
-import { ownContract } from "../tenancy.ts";
 import { hashSecret, newSecret } from "../auth/secrets.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import { contractStub, termsOf } from "../contract/stub.ts";
+import { apiRouter } from "../openapi/router.ts";
+import {
+  errorResponses, idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity,
+} from "../openapi/schemas.ts";
 
 export const ENROLLMENT_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -26,9 +30,35 @@ const enrollSchema = z.strictObject({
   site: z.string().min(1).max(256),
 });
 
-export const enrollments = new Hono<AppEnv>()
-  .post("/contracts/:id/enrollments", vendorAuth(), bodyLimit(), async (c) => {
-    const contract = await ownContract(database(c.env.DB), c.get("vendorId"), c.req.param("id"));
+const enrollmentSchema = z.object({
+  enrollment_token: z.string().openapi({ description: "single use, shown only in this answer" }), expires_at: z.string(),
+}).openapi("Enrollment");
+
+const enrolledSchema = z.object({
+  collector_id: idSchema("col"), contract_id: idSchema("ctr"),
+  edge_public_keys: z.array(z.object({ key_id: z.string(), public_key: z.string() })),
+  collector_token: z.string(),
+  scope: z.array(z.object({ daemon: z.string(), features: z.array(z.string()) })).nullable(),
+}).openapi("Enrolled");
+
+/** Keys of /v1/enroll belong to the enrollment token; a body without one is not idempotent (it fails validation). */
+const byEnrollmentToken: IdempotencyScope = async (c) => {
+  try {
+    const token = (JSON.parse(await c.req.text()) as { enrollment_token?: unknown }).enrollment_token;
+    return typeof token === "string" ? `enroll:${hashSecret(token)}` : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+export const enrollments = apiRouter()
+  .openapi(createRoute({
+    method: "post", path: "/contracts/{id}/enrollments", tags: ["vendor"], summary: "A one-time enrollment token for a new site", security: vendorSecurity,
+    middleware: [vendorAuth(), ownedContract(), bodyLimit(), idempotency()] as const,
+    request: { params: idParams("ctr"), headers: idempotencyHeaderSchema },
+    responses: { 201: jsonResponse("the token, valid 7 days", enrollmentSchema), ...vendorErrors(409) },
+  }), async (c) => {
+    const contract = c.get("contract");
     const now = c.get("now");
     const token = newSecret("enrollment", c.env.TALLY_ENV === "production");
     const expiresAt = now + ENROLLMENT_TTL_MS;
@@ -37,8 +67,14 @@ export const enrollments = new Hono<AppEnv>()
     }).run();
     return c.json({ enrollment_token: token, expires_at: instant(expiresAt) }, 201);
   })
-  .post("/enroll", bodyLimit(), async (c) => {
-    const input = await jsonBody(c, enrollSchema);
+  .openapi(createRoute({
+    method: "post", path: "/enroll", tags: ["collector"], summary: "Trade an enrollment token for a collector id and token",
+    description: "No bearer: the single-use enrollment token in the body authenticates.",
+    middleware: [bodyLimit(), idempotency(byEnrollmentToken)] as const,
+    request: { headers: idempotencyHeaderSchema, ...jsonBody(enrollSchema) },
+    responses: { 201: jsonResponse("the collector's identity and token", enrolledSchema), ...errorResponses(400, 401, 409, 410, 413, 415, 422) },
+  }), async (c) => {
+    const input = c.req.valid("json");
     const now = c.get("now");
     const tokenHash = hashSecret(input.enrollment_token);
     const collectorId = newId("col");

@@ -1,5 +1,9 @@
 // GET /health: liveness, no auth.
-import { Hono } from "hono";
-import type { AppEnv } from "../env.ts";
+import { createRoute, z } from "@hono/zod-openapi";
+import { apiRouter } from "../openapi/router.ts";
+import { jsonResponse } from "../openapi/schemas.ts";
 
-export const health = new Hono<AppEnv>().get("/", (c) => c.json({ ok: true }));
+export const health = apiRouter().openapi(createRoute({
+  method: "get", path: "/", tags: ["public"], summary: "Liveness",
+  responses: { 200: jsonResponse("the edge is up", z.object({ ok: z.literal(true) })) },
+}), (c) => c.json({ ok: true as const }, 200));

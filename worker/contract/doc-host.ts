@@ -1,0 +1,99 @@
+// The ContractDO's contract doc (DESIGN.md §8): a ContractDocServer over the DO's SQLite, the
+// edge-owned roots it publishes (`terms` from the contract's terms, `balance` after each applied
+// batch) and the sync of a collector's replica. Every call is one SQLite transaction; when one
+// fails the in-memory doc is dropped and reloaded from storage, so memory never runs ahead of
+// what was committed.
+import {
+  ContractDocServer, type ContractDocJson, type DocBalance, type JsonObject, type JsonValue,
+} from "../../shared/contract-doc/index.ts";
+import { instant } from "../instant.ts";
+import { SqlContractDocStorage } from "./doc-storage.ts";
+import type { ContractTerms } from "./terms.ts";
+
+export type TransactionSync = <T>(f: () => T) => T;
+
+export class ContractDocHost {
+  readonly #sql: SqlStorage;
+  readonly #transactionSync: TransactionSync;
+  #server: ContractDocServer | undefined;
+
+  constructor(sql: SqlStorage, transactionSync: TransactionSync) {
+    this.#sql = sql;
+    this.#transactionSync = transactionSync;
+  }
+
+  /** Writes `terms`; a no-op when nothing changed (the doc compares field by field). */
+  publishTerms(terms: ContractTerms): void {
+    this.#run((server) => server.writeTerms(docTerms(terms)));
+  }
+
+  publishBalance(balance: DocBalance): void {
+    this.#run((server) => server.writeBalance(balance));
+  }
+
+  /** Answers a collector's sync request; throws ContractDocError (nothing changed) on refusal. */
+  sync(collectorId: string, body: Uint8Array): Uint8Array {
+    return this.#run((server) => server.sync(collectorId, body));
+  }
+
+  read(): ContractDocJson {
+    return this.#run((server) => server.read());
+  }
+
+  /** Update rows since the last snapshot (tests observe compaction through it). */
+  rowCount(): number {
+    return this.#run((server) => server.rowCount);
+  }
+
+  #run<T>(f: (server: ContractDocServer) => T): T {
+    try {
+      return this.#transactionSync(() => {
+        this.#server ??= ContractDocServer.load(new SqlContractDocStorage(this.#sql));
+        return f(this.#server);
+      });
+    } catch (error) {
+      this.#server = undefined;
+      throw error;
+    }
+  }
+}
+
+/** What a site needs to know of its contract, offline: the plan and the fields that anchor periods. */
+export function docTerms(terms: ContractTerms): JsonObject {
+  const plan = terms.plan as JsonObject;
+  return {
+    contract_id: terms.contract_id,
+    plan,
+    scope: (terms.scope ?? null) as JsonValue,
+    rates: (plan.rates ?? {}) as JsonValue,
+    unit_name: terms.unit_name,
+    currency: terms.currency,
+    period: terms.period,
+    timezone: terms.timezone,
+    start_date: terms.start_date,
+    start_at: instant(terms.start_at),
+  };
+}
+
+export interface BalanceFigures {
+  as_of: string;
+  period: { start: string; end: string };
+  /** Present once pricing computes it (decimal string, or null before any grant). */
+  remaining_units?: string | null;
+  granted_units?: string | null;
+  status?: string;
+  collectors: Array<{ collector_id: string; acked_seq: number }>;
+}
+
+/** The `balance` root: the live balance's figures plus, per collector, the acked_seq they reflect. */
+export function docBalance(figures: BalanceFigures): DocBalance {
+  const balance: DocBalance = {
+    as_of: figures.as_of,
+    remaining_units: figures.remaining_units ?? null,
+    period: { start: figures.period.start, end: figures.period.end },
+    collectors: Object.fromEntries(figures.collectors.map((c) => [c.collector_id, { acked_seq: c.acked_seq }])),
+  };
+  if (figures.granted_units !== undefined) balance.granted_units = figures.granted_units;
+  if (figures.status !== undefined) balance.status = figures.status;
+  return balance;
+}

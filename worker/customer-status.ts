@@ -1,0 +1,47 @@
+// What a status link shows (DESIGN.md §7 `GET /status/:token`): the balance reduced to what the
+// customer of this one contract may see. Deliberately left out: vendor, customer, contract and
+// collector ids, user and host names, charges and money, quarantine and equivocation details.
+// Sites appear by the name given at enrollment, which the customer's admin chose.
+import type { Balance } from "./contract/balance.ts";
+
+export interface CustomerStatus {
+  as_of: string;
+  unit_name: string;
+  /** null until the contract has a prepaid grant (or until pricing computes units). */
+  remaining_units: string | null;
+  granted_units: string | null;
+  /** `ok | low | exhausted | blocked` once pricing lands; null before. */
+  status: string | null;
+  period: { start: string; end: string; start_date: string };
+  usage: { license_seconds: number; units: string | null; by_feature: Array<{ feature: string; license_seconds: number; units: string | null }> };
+  stale: boolean;
+  sites: Array<{ site: string; last_sync: string | null; stale: boolean }>;
+}
+
+/** Fields pricing adds to the balance; read defensively so this works before and after it lands. */
+interface PricedFields {
+  remaining_units?: string | null; granted_units?: string | null; status?: string;
+  usage: { units?: string; by_feature: Array<{ feature: string; license_seconds: number; units?: string }> };
+}
+
+export function customerStatus(balance: Balance): CustomerStatus {
+  const priced = balance as Balance & PricedFields;
+  const usage = balance.usage as PricedFields["usage"];
+  return {
+    as_of: balance.as_of,
+    unit_name: balance.unit_name,
+    remaining_units: priced.remaining_units ?? null,
+    granted_units: priced.granted_units ?? null,
+    status: priced.status ?? null,
+    period: { start: balance.period.start, end: balance.period.end, start_date: balance.period.start_date },
+    usage: {
+      license_seconds: balance.usage.license_seconds,
+      units: usage.units ?? null,
+      by_feature: usage.by_feature.map((f) => ({ feature: f.feature, license_seconds: f.license_seconds, units: f.units ?? null })),
+    },
+    stale: balance.stale,
+    sites: balance.collectors
+      .map((c) => ({ site: c.site, last_sync: c.last_sync, stale: c.stale }))
+      .sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0)),
+  };
+}

@@ -1,0 +1,76 @@
+// Schemas shared by route declarations: the error shape, typed ids in paths, list pages, and
+// the security requirements. Route modules build their own resource schemas beside their code.
+import { z } from "@hono/zod-openapi";
+import type { IdPrefix } from "../ids.ts";
+import { DEFAULT_LIMIT, MAX_LIMIT } from "../pagination.ts";
+
+export const errorSchema = z.looseObject({
+  error: z.string().openapi({ description: "stable code clients match on", example: "not_found" }),
+  message: z.string(),
+  field: z.string().optional().openapi({ description: "with `invalid_request`: the offending field, e.g. `plan.rates.MATLAB`" }),
+}).openapi("Error");
+
+/** An id with its type prefix (`ctr_…`). Its `pattern` is how tests learn which resource a path names. */
+export function idSchema(prefix: IdPrefix) {
+  return z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{32}$`), `an id ${prefix}_…`)
+    .openapi({ example: `${prefix}_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0` });
+}
+
+/** `{ id }` path parameters for a resource of this prefix. */
+export function idParams(prefix: IdPrefix) {
+  return z.object({ id: idSchema(prefix).openapi({ param: { name: "id", in: "path" } }) });
+}
+
+export const pageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT)
+    .openapi({ param: { name: "limit", in: "query" }, description: `1–${MAX_LIMIT}, default ${DEFAULT_LIMIT}` }),
+  cursor: z.string().regex(/^[a-z]{3}_[0-9a-f]{1,64}$/, "a cursor from a previous page").optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "opaque: the previous page's `next_cursor`" }),
+});
+
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), next_cursor: z.string().nullable().openapi({ description: "null on the last page" }) });
+}
+
+export const idempotencyHeaderSchema = z.object({
+  "Idempotency-Key": z.string().optional().openapi({
+    param: { name: "Idempotency-Key", in: "header" },
+    description: "1–255 printable ASCII: the same key with the same body answers the first answer again; another body is 409 `idempotency_conflict`",
+  }),
+});
+
+export const vendorSecurity = [{ vendorKey: [] }];
+export const operatorSecurity = [{ operatorToken: [] }];
+export const collectorSecurity = [{ collectorToken: [] }];
+
+const errorContent = { "application/json": { schema: errorSchema } };
+const errorDescriptions: Record<number, string> = {
+  400: "malformed request (`malformed`)",
+  401: "missing, unknown or revoked credentials (`unauthorized`)",
+  403: "forbidden (`read_only_key` for a read-only API key on a mutation)",
+  404: "no such resource, or it belongs to another vendor (`not_found`)",
+  409: "conflict (`idempotency_conflict`, …)",
+  410: "gone",
+  413: "body too large (`too_large`)",
+  415: "body is not JSON (`unsupported_media_type`)",
+  422: "the body or query breaks the schema (`invalid_request` + `field`)",
+};
+
+/** Error responses for a route declaration, all with the `Error` schema. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, { description: errorDescriptions[s] ?? "error", content: errorContent }]));
+}
+
+/** The errors every vendor-key route can answer, plus the route's own. */
+export function vendorErrors(...more: number[]) {
+  return errorResponses(401, 403, 404, ...more);
+}
+
+/** The JSON body part of a route declaration. */
+export function jsonBody<T extends z.ZodType>(schema: T, required = true) {
+  return { body: { required, content: { "application/json": { schema } } } };
+}
+
+export function jsonResponse<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { "application/json": { schema } } };
+}

@@ -1,0 +1,77 @@
+// Air-gapped bundles (DESIGN.md §4): `{format: "tally-bundle/v1", collector_id, batches}`, the
+// batches applied in order, each atomically, up to the first refusal.
+//   POST /v1/collectors/:id/bundles                    no bearer: every batch in it is signed
+//   POST /v1/contracts/:id/collectors/:cid/bundles     the vendor uploads on the site's behalf
+// Both answer `{receipts}` (200) or, when a batch is refused, the refused batch's status with
+// `{receipts, error, message, batch_index, …}` — the receipts before it stand.
+import { Hono, type Context } from "hono";
+import { and, eq } from "drizzle-orm";
+import {
+  bundleSchema, collectorIdSchema, MAX_BUNDLE_BYTES, parseStrictJson,
+} from "../../shared/protocol/index.ts";
+import type { AppEnv } from "../env.ts";
+import { EdgeError, errorStatus } from "../errors.ts";
+import { database } from "../db/database.ts";
+import { collectors } from "../db/schema.ts";
+import { readBatchText } from "../batch-body.ts";
+import { vendorAuth } from "../middleware/vendor-auth.ts";
+import { ownContract } from "../tenancy.ts";
+import { identityOf, type CollectorRow } from "../auth/collector-token.ts";
+import { contractStub } from "../contract/stub.ts";
+import { BATCH_MAX_DEPTH } from "./batches.ts";
+
+export const collectorBundles = new Hono<AppEnv>().post("/:id/bundles", async (c) => {
+  const bundle = await readBundle(c);
+  const id = c.req.param("id");
+  const collector = collectorIdSchema.safeParse(id).success
+    ? await database(c.env.DB).select().from(collectors).where(eq(collectors.id, id)).get()
+    : undefined;
+  if (!collector) throw new EdgeError("unknown_collector", `no collector ${id}`);
+  return applyUploaded(c, collector, bundle);
+});
+
+export const vendorBundles = new Hono<AppEnv>().post("/:id/collectors/:cid/bundles", vendorAuth(), async (c) => {
+  const db = database(c.env.DB);
+  const contract = await ownContract(db, c.get("vendorId"), c.req.param("id"));
+  const collector = await db.select().from(collectors)
+    .where(and(eq(collectors.id, c.req.param("cid")), eq(collectors.contract_id, contract.id))).get();
+  if (!collector) throw new EdgeError("not_found", `no collector ${c.req.param("cid")} in contract ${contract.id}`);
+  return applyUploaded(c, collector, await readBundle(c));
+});
+
+interface Bundle { collector_id: string; batches: unknown[] }
+
+/** Same strictness as a batch body (decoded-size cap, strict JSON, bounded depth), larger cap. */
+async function readBundle(c: Context<AppEnv>): Promise<Bundle> {
+  let text: string;
+  try {
+    text = await readBatchText(c.req.raw, MAX_BUNDLE_BYTES);
+  } catch (error) {
+    if (error instanceof EdgeError && error.code === "batch_too_large") {
+      throw new EdgeError("bundle_too_large", `a bundle is at most ${MAX_BUNDLE_BYTES} bytes after decoding; export the backlog in several bundles`);
+    }
+    throw error;
+  }
+  let body: unknown;
+  try {
+    body = parseStrictJson(text, { maxDepth: BATCH_MAX_DEPTH + 2 });
+  } catch (error) {
+    throw new EdgeError("malformed", error instanceof Error ? error.message : "invalid JSON");
+  }
+  const shape = bundleSchema.safeParse(body);
+  if (!shape.success) {
+    const issue = shape.error.issues[0];
+    throw new EdgeError("malformed", `bundle: ${issue?.path.join(".")} ${issue?.message}`);
+  }
+  return shape.data as Bundle;
+}
+
+async function applyUploaded(c: Context<AppEnv>, collector: CollectorRow, bundle: Bundle): Promise<Response> {
+  if (bundle.collector_id !== collector.id) {
+    throw new EdgeError("collector_mismatch", `the bundle belongs to ${bundle.collector_id}, not ${collector.id}`);
+  }
+  const outcome = await contractStub(c.env, collector.contract_id).applyBundle(identityOf(collector), bundle.batches, c.get("now"));
+  if (!outcome.refused) return c.json({ receipts: outcome.receipts }, 200);
+  const { error, message, ...extra } = outcome.refused.error;
+  return c.json({ receipts: outcome.receipts, error, message, batch_index: outcome.refused.index, ...extra }, errorStatus[error]);
+}

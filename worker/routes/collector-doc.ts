@@ -1,0 +1,29 @@
+// POST /v1/collectors/:id/doc (DESIGN.md §8): a collector syncs its replica of the contract doc.
+// Bearer collector_token; body and answer are y-protocols sync messages
+// (`application/octet-stream`, shared/contract-doc/wire.ts). A refused update is a 422
+// `doc_update_refused` with its `reason`, and the edge's doc is left exactly as it was.
+import { Hono } from "hono";
+import { DEFAULT_MAX_DOC_BYTES } from "../../shared/contract-doc/index.ts";
+import type { AppEnv } from "../env.ts";
+import { EdgeError } from "../errors.ts";
+import { bodyLimit } from "../middleware/body-limit.ts";
+import { authenticateCollector, identityOf } from "../auth/collector-token.ts";
+import { contractStub } from "../contract/stub.ts";
+
+/** An update never exceeds the doc cap; the state vector beside it is small. */
+export const MAX_DOC_REQUEST_BYTES = DEFAULT_MAX_DOC_BYTES + 64 * 1024;
+
+export const collectorDoc = new Hono<AppEnv>().post("/:id/doc", bodyLimit(MAX_DOC_REQUEST_BYTES), async (c) => {
+  const collector = await authenticateCollector(c.env.DB, c.req.param("id"), c.req.header("Authorization"));
+  const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/octet-stream") {
+    throw new EdgeError("malformed_doc_message", "a doc sync body is application/octet-stream (y-protocols messages)");
+  }
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  const outcome = await contractStub(c.env, collector.contract_id).syncDoc(identityOf(collector), body);
+  if (!outcome.ok) {
+    const { error, message, ...extra } = outcome.error;
+    throw new EdgeError(error, message, extra);
+  }
+  return c.body(outcome.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream" });
+});

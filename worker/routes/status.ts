@@ -1,0 +1,61 @@
+// GET /status/:token (anyone with the link): the customer's view of one contract
+// (customer-status.ts), as JSON when `Accept` prefers it, else a small HTML page. Answers may be
+// cached for a few seconds; an unknown or revoked token is a 404 in the same two forms.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { and, eq, isNull } from "drizzle-orm";
+import type { AppEnv } from "../env.ts";
+import { errorBody, EdgeError } from "../errors.ts";
+import { database } from "../db/database.ts";
+import { statusLinks } from "../db/schema.ts";
+import { hashSecret } from "../auth/secrets.ts";
+import { contractStub } from "../contract/stub.ts";
+import { customerStatus } from "../customer-status.ts";
+import { prefersJson } from "../content-negotiation.ts";
+import { PAGE_HEADERS } from "../pages/layout.ts";
+import { renderStatusNotFound, renderStatusPage } from "../pages/status-page.ts";
+import { apiRouter } from "../openapi/router.ts";
+import { errorSchema } from "../openapi/schemas.ts";
+
+export const STATUS_CACHE_CONTROL = "public, max-age=5";
+
+const customerStatusSchema = z.object({
+  as_of: z.string(), unit_name: z.string(),
+  remaining_units: z.string().nullable().openapi({ description: "decimal string; null without a prepaid grant" }),
+  granted_units: z.string().nullable(), status: z.string().nullable(),
+  period: z.object({ start: z.string(), end: z.string(), start_date: z.string() }),
+  usage: z.object({
+    license_seconds: z.number().int(), units: z.string().nullable(),
+    by_feature: z.array(z.object({ feature: z.string(), license_seconds: z.number().int(), units: z.string().nullable() })),
+  }),
+  stale: z.boolean(),
+  sites: z.array(z.object({ site: z.string(), last_sync: z.string().nullable(), stale: z.boolean() })),
+}).openapi("CustomerStatus");
+
+const tokenParams = z.object({
+  token: z.string().regex(/^ts_(live|test)_[A-Za-z0-9_-]{43}$/).openapi({ param: { name: "token", in: "path" } }),
+});
+
+function notFound(c: Context<AppEnv>): Response {
+  const headers = { "Cache-Control": "no-store", Vary: "Accept" };
+  if (prefersJson(c.req.header("Accept"))) return c.json(errorBody(new EdgeError("not_found", "no such status link")), 404, headers);
+  return c.body(renderStatusNotFound(), 404, { ...PAGE_HEADERS, ...headers });
+}
+
+export const status = apiRouter().openapi(createRoute({
+  method: "get", path: "/{token}", tags: ["customer"], summary: "What is left, this period's use, each site's last sync",
+  description: "No bearer: the token in the URL is the capability. JSON when `Accept` ranks application/json above text/html; otherwise an HTML page. `Cache-Control: public, max-age=5`.",
+  request: { params: tokenParams },
+  responses: {
+    200: { description: "the status", content: { "application/json": { schema: customerStatusSchema }, "text/html": { schema: z.string() } } },
+    404: { description: "unknown or revoked link", content: { "application/json": { schema: errorSchema }, "text/html": { schema: z.string() } } },
+  },
+}), async (c) => {
+  const link = await database(c.env.DB).select({ contract_id: statusLinks.contract_id }).from(statusLinks)
+    .where(and(eq(statusLinks.token_hash, hashSecret(c.req.valid("param").token)), isNull(statusLinks.revoked_at))).get();
+  if (!link) return notFound(c);
+  const view = customerStatus(await contractStub(c.env, link.contract_id).balance(c.get("now")));
+  const headers = { "Cache-Control": STATUS_CACHE_CONTROL, Vary: "Accept" };
+  if (prefersJson(c.req.header("Accept"))) return c.json(view, 200, headers);
+  return c.body(renderStatusPage(view), 200, { ...PAGE_HEADERS, ...headers });
+}, (result, c) => (result.success ? undefined : notFound(c)));
