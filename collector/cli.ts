@@ -10,6 +10,9 @@ import { runCommand, runUsage } from "./commands/run.ts";
 import { statusCommand, statusUsage } from "./commands/status.ts";
 import { syncCommand, syncUsage } from "./commands/sync.ts";
 import { verifyCommand, verifyUsage } from "./commands/verify.ts";
+import { exportCommand, exportUsage } from "./commands/export.ts";
+import { importReceiptCommand, importReceiptUsage } from "./commands/import-receipt.ts";
+import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
 import { CollectorError, type ExitStatus } from "./errors.ts";
 
 export const usage = `usage: tally-collector <command> [options]   (every command: --state DIR, --json)
@@ -21,6 +24,9 @@ export const usage = `usage: tally-collector <command> [options]   (every comman
   parse --source KIND --file F [--timezone Z] [--sessions]
   ${statusUsage}
   ${verifyUsage}
+  ${exportUsage}
+  ${importReceiptUsage}
+  ${rotateKeyUsage}
 
 state dir: --state DIR, else $TALLY_STATE, else ./.tally
 exit status: 0 done, 1 a check failed, 2 usage or config error, 3 edge unreachable
@@ -33,6 +39,9 @@ const commands: Record<string, (argv: string[], io: CommandIo) => Promise<Comman
   sync: syncCommand,
   status: statusCommand,
   verify: verifyCommand,
+  export: exportCommand,
+  "import-receipt": importReceiptCommand,
+  "rotate-key": rotateKeyCommand,
 };
 
 export async function main(argv: string[], io: CommandIo): Promise<ExitStatus> {

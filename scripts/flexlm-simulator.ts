@@ -2,6 +2,7 @@
 // TIMESTAMP lines, OUT/IN with user names that have spaces, multi-license checkouts, DENIED and
 // UNSUPPORTED noise) so `npm start` and the end-to-end tests have a live license server to read.
 import { appendFileSync, writeFileSync } from "node:fs";
+import { mulberry32 } from "../shared/random/mulberry32.ts";
 import { wallTimeAt } from "../shared/time/zoned.ts";
 
 export interface SimulatorOptions {
@@ -34,13 +35,7 @@ export class FlexlmSimulator {
     this.daemon = opts.daemon ?? "MLM";
     this.features = opts.features ?? ["MATLAB", "SIMULINK", "Signal_Toolbox"];
     this.users = opts.users ?? ["ana", "Marta Rodriguez", "José Juan Galera", "li.wei", "ops"];
-    let a = (opts.seed ?? 42) >>> 0;
-    this.random = () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(a ^ (a >>> 15), a | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    this.random = mulberry32(opts.seed ?? 42);
   }
 
   private clock(now: number): string {

@@ -8,6 +8,9 @@ import { EdgeError, errorBody } from "./errors.ts";
 export function onError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof EdgeError) return c.json(errorBody(error), error.status);
   if (error instanceof HTTPException && error.status === 413) return c.json(errorBody(new EdgeError("too_large", "request body too large")), 413);
+  // Raised by Hono's validators (openapi/router.ts): unparseable JSON, or a body that is not JSON.
+  if (error instanceof HTTPException && error.status === 400) return c.json(errorBody(new EdgeError("malformed", "request body is not valid JSON")), 400);
+  if (error instanceof HTTPException && error.status === 415) return c.json(errorBody(new EdgeError("unsupported_media_type", "send the body as Content-Type: application/json")), 415);
   console.error("unhandled error", error);
   return c.json(errorBody(new EdgeError("internal", "internal error")), 500);
 }

@@ -7,21 +7,13 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { throughputFigure, type BenchFigure } from "../figure.ts";
+import { mulberry32 } from "../../shared/random/mulberry32.ts";
 import { LineSplitter } from "../../collector/sources/line-splitter.ts";
 import { recordsFromFile } from "../../collector/sources/parse-file.ts";
 
 const SEED = Number(process.env.SEED ?? 42);
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** A realistic MLM log: TIMESTAMPs every 6 h, OUT/IN pairs, toolboxes, denials, UNSUPPORTED, noise. */
 async function generate(file: string, bytes: number): Promise<number> {

@@ -82,6 +82,8 @@ export class SigningKeys {
 
   async #promote(): Promise<void> {
     const next = this.#pending!;
+    // The old public key stays known, so `verify` can still check the checkpoints it signed.
+    await retirePublicKey(this.#paths, this.#current.public_key);
     // key.json first: a crash before the rm leaves both files naming the same new key, which
     // load() promotes again.
     await saveKey(this.#paths, { secret_key: next.secret_key, public_key: next.public_key });
@@ -90,6 +92,20 @@ export class SigningKeys {
     this.#current = { secret_key: next.secret_key, public_key: next.public_key };
     this.#pending = null;
   }
+}
+
+export function retiredKeysPath(paths: StatePaths): string {
+  return join(paths.dir, "retired-keys.json");
+}
+
+/** Public keys this site signed with before its current key, oldest first. */
+export async function retiredPublicKeys(paths: StatePaths): Promise<string[]> {
+  return (await readJsonFile<{ public_keys?: string[] }>(retiredKeysPath(paths)))?.public_keys ?? [];
+}
+
+async function retirePublicKey(paths: StatePaths, publicKey: string): Promise<void> {
+  const keys = await retiredPublicKeys(paths);
+  if (!keys.includes(publicKey)) await writeJsonFile(retiredKeysPath(paths), { public_keys: [...keys, publicKey] });
 }
 
 async function readPending(paths: StatePaths): Promise<PendingKey | null> {

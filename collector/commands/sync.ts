@@ -8,6 +8,7 @@ import { clearFlags } from "../state/flags.ts";
 import { defaultBackoff, seededRandom, type BackoffPolicy } from "../sync/backoff.ts";
 import { EdgeClient } from "../sync/edge-client.ts";
 import { syncOnce } from "../sync/syncer.ts";
+import { syncSiteDoc } from "../contract-doc/site-doc.ts";
 import { SYNC_BATCH_RECORDS, syncBatchLimits } from "../sync/batcher.ts";
 import { CollectorError } from "../errors.ts";
 import { integerOption, parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
@@ -50,10 +51,12 @@ export async function syncCommand(argv: string[], io: CommandIo): Promise<Comman
       backoff, random: jitterFrom(io.env), limits,
       onRetry: (attempt, delay, reason) => io.stderr.write(`edge unreachable (${reason}); attempt ${attempt + 1}/${backoff.maxAttempts} in ${delay} ms\n`),
     });
-    const json = { ok: true, ...report, pending: report.last_seq - report.acked_seq, ...(cleared.length ? { cleared_flags: cleared } : {}) };
-    const text = report.batches === 0
+    const doc = await syncSiteDoc(site, timeoutMs); // after the batches, so its balance reflects them
+    const json = { ok: true, ...report, pending: report.last_seq - report.acked_seq, doc, ...(cleared.length ? { cleared_flags: cleared } : {}) };
+    const text = (report.batches === 0
       ? `nothing to sync: all ${report.acked_seq} records receipted\n`
-      : `synced ${report.records_sent} records in ${report.batches} batches; receipted through seq ${report.acked_seq}\n`;
+      : `synced ${report.records_sent} records in ${report.batches} batches; receipted through seq ${report.acked_seq}\n`)
+      + (doc.ok ? "" : `contract doc not synced: ${doc.error}: ${doc.message}\n`);
     return { exit: 0, json, text };
   } finally {
     await site.close();

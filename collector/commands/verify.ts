@@ -12,6 +12,7 @@ import { decodeRecord } from "../chain/record-writer.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite, type Site } from "../site.ts";
 import { loadEdgeKeys } from "../state/edge-keys.ts";
+import { retiredPublicKeys } from "../chain/signing-keys.ts";
 import { readReceipts, type ReceiptEntry } from "../state/receipt-book.ts";
 import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
@@ -85,7 +86,7 @@ async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
     wanted.add(e.receipt?.acked_seq);
     if (e.checkpoint) wanted.add(e.checkpoint.seq);
   }
-  const signerKeys = [site.key.public_key];
+  const signerKeys = [site.key.public_key, ...await retiredPublicKeys(site.paths)]; // rotated-out keys signed older checkpoints
   const hashes = await walkChain(site, book, wanted, signerKeys, summary);
 
   const edgeKeys = await loadEdgeKeys(site.paths);

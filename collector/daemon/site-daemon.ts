@@ -17,6 +17,7 @@ import { writeJsonFile } from "../state/json-file.ts";
 import type { BackoffPolicy } from "../sync/backoff.ts";
 import type { EdgeClient } from "../sync/edge-client.ts";
 import { syncOnce } from "../sync/syncer.ts";
+import { syncSiteDoc } from "../contract-doc/site-doc.ts";
 import type { RunConfig, SourceConfig } from "./run-config.ts";
 
 interface RunningSource {
@@ -129,6 +130,8 @@ export class SiteDaemon {
     try {
       const r = await syncOnce(this.#site, this.#client, { backoff: this.#options.backoff, random: this.#options.random });
       if (r.batches > 0) this.#options.log(`synced ${r.records_sent} records; receipted through seq ${r.acked_seq}`);
+      const doc = await syncSiteDoc(this.#site, 30_000);
+      if (!doc.ok) this.#options.log(`contract doc not synced (${doc.error}): ${doc.message}`);
     } catch (e) {
       if (!(e instanceof CollectorError)) throw e;
       if (e.code === "edge_unreachable") this.#options.log(`offline: ${e.message}`);

@@ -23,21 +23,15 @@ export async function lockDirectory(fs: LogFs, dir: string): Promise<DirLock> {
   const mine = join(dir, `${LOCK_FILE}.${process.pid}`);
   const held = heldByThisProcess.get(fs) ?? new Set<string>();
   heldByThisProcess.set(fs, held);
-  await writeDraft(fs, mine);
   let staleOwner: number | null = null;
+  let linked = false;
   try {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    await writeDraft(fs, mine);
+    for (let attempt = 0; attempt < 2 && !linked; attempt++) {
       try {
         await fs.link(mine, path);
-        held.add(dir);
-        await removeDeadOwnersDrafts(fs, dir);
-        return {
-          staleOwner,
-          release: async () => {
-            held.delete(dir);
-            await removeIfPresent(fs, path);
-          },
-        };
+        linked = true;
+        break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
@@ -53,10 +47,24 @@ export async function lockDirectory(fs: LogFs, dir: string): Promise<DirLock> {
       // can both succeed. The collector is one daemon per state dir, started by a service manager.
       await removeIfPresent(fs, path);
     }
-  } finally {
+    if (!linked) throw new LogError("log_locked", `${dir}: another process took the lock while a stale one was removed`);
     await removeIfPresent(fs, mine);
+    await removeDeadOwnersDrafts(fs, dir);
+  } catch (e) {
+    // A lock taken but not finished (an I/O error after the link) is given back: left in place
+    // it would hold this very process out of its log until a restart.
+    if (linked) await removeIfPresent(fs, path).catch(() => undefined);
+    await removeIfPresent(fs, mine).catch(() => undefined);
+    throw e;
   }
-  throw new LogError("log_locked", `${dir}: another process took the lock while a stale one was removed`);
+  held.add(dir);
+  return {
+    staleOwner,
+    release: async () => {
+      held.delete(dir);
+      await removeIfPresent(fs, path);
+    },
+  };
 }
 
 /** The draft is fsynced before it is linked: after a power cut, a LOCK whose data never reached
@@ -65,7 +73,7 @@ async function writeDraft(fs: LogFs, path: string): Promise<void> {
   const pid = new TextEncoder().encode(`${process.pid}\n`);
   const handle = await fs.open(path, "w", 0o600);
   try {
-    await handle.write(pid, 0, pid.length, 0);
+    for (let written = 0; written < pid.length;) written += (await handle.write(pid, written, pid.length - written, written)).bytesWritten;
     await handle.sync();
   } finally {
     await handle.close();

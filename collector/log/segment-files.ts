@@ -33,10 +33,11 @@ export async function listSegments(fs: LogFs, dir: string): Promise<SegmentFile[
 
 /** A new empty segment, durable (file and directory entry fsynced) before any frame goes in.
  *  If a step fails, the half-made file is removed again: left behind, its name would make every
- *  retry fail with EEXIST. */
-export async function createSegment(fs: LogFs, dir: string, firstSeq: number): Promise<LogFile> {
+ *  retry fail with EEXIST. `onCreated` runs once the file exists (it is ours to remove). */
+export async function createSegment(fs: LogFs, dir: string, firstSeq: number, onCreated?: () => void): Promise<LogFile> {
   const path = join(dir, segmentName(firstSeq));
   const handle = await fs.open(path, "wx+", 0o600);
+  onCreated?.();
   try {
     await handle.sync();
     await fs.fsyncDir(dir);

@@ -48,7 +48,8 @@ interface BatchStart {
   entries: number;
   size: number;
   indexLength: number;
-  /** A segment being created (its file may exist before createSegment returns). */
+  /** A segment this batch created whose creation then failed: createSegment removes it, but if
+   *  that failed too the rollback must, or its name would make every retry fail with EEXIST. */
   creating: string | null;
 }
 
@@ -273,8 +274,7 @@ export class SegmentLog {
         if (segment.entries > 0 && segment.size + frameBytes(payloads[start]!.length) > this.#segmentBytes) {
           const firstSeq = segment.firstSeq + segment.entries;
           const previous = this.#writer;
-          before.creating = segmentName(firstSeq);
-          this.#writer = await createSegment(this.#fs, this.dir, firstSeq);
+          this.#writer = await createSegment(this.#fs, this.dir, firstSeq, () => (before.creating = segmentName(firstSeq)));
           before.creating = null;
           this.#segments.push({ name: segmentName(firstSeq), firstSeq, entries: 0, size: 0, index: [] });
           segment = this.#last();

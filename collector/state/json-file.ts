@@ -1,7 +1,7 @@
 // Small JSON files of the state dir, replaced atomically (tmp, fsync, rename, fsync dir), so a
 // crash leaves the old content or the new, never half a file.
-import { open, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+import { open, readFile, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { CollectorError } from "../errors.ts";
 
 export async function readJsonFile<T>(path: string): Promise<T | undefined> {
@@ -19,16 +19,22 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   }
 }
 
-export async function writeJsonFile(path: string, value: unknown, mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp`;
+export async function writeJsonFile(path: string, value: unknown, mode = 0o644, opts: { compact?: boolean } = {}): Promise<void> {
+  // A per-process temp name: two processes replacing the same file never share a temp file.
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const handle = await open(tmp, "w", mode);
   try {
-    await handle.writeFile(JSON.stringify(value, null, 2) + "\n", "utf8");
+    await handle.writeFile(opts.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2) + "\n", "utf8");
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(tmp, path);
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
   await syncDir(dirname(path));
 }
 

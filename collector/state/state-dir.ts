@@ -9,6 +9,10 @@
 //   receipts.jsonl    every accepted receipt with the checkpoint it answered (for `verify`)
 //   coverage.json     what the chain already holds, so backfill never appends a record twice
 //   log/              the SegmentLog (framed, fsync'd record segments + receipt cursor)
+//   key-next.json     a rotated-in key waiting for its rotation's receipt (mode 0600; chain/signing-keys.ts)
+//   retired-keys.json public keys rotated out (so `verify` still checks the checkpoints they signed)
+//   contract-doc.bin  the contract-doc replica (terms, last known balance, site roots), atomic rewrites
+//   export.json       the latest `export`: its batches, to match `import-receipt`'s receipts with
 import { resolve, join } from "node:path";
 
 export interface StatePaths {

@@ -1,6 +1,7 @@
 // Exponential backoff with full jitter (delay drawn uniformly from [0, min(max, base·2^attempt)))
 // while the edge is unreachable, with a cap on attempts per sync command. The random source is
 // injectable so the schedule is reproducible in tests.
+import { mulberry32 } from "../../shared/random/mulberry32.ts";
 
 export interface BackoffPolicy {
   baseMs: number;
@@ -21,17 +22,8 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
   return Math.floor(random() * backoffCeiling(attempt, policy));
 }
 
-/** mulberry32: a small seeded PRNG, good enough for jitter and reproducible by seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG for reproducible jitter (TALLY_JITTER_SEED). */
+export const seededRandom = mulberry32;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -10,7 +10,7 @@ export interface FeatureUsage { feature: string; units: bigint; license_ms: numb
 /** Usage no included unit or grant covered, in one segment, priced by the version in force there. */
 export interface OverageChunk { segment: number; version: number; units: bigint; refs: string[] }
 
-export interface Consumption { units: bigint; refs: string[] }
+export interface Consumption { units: bigint; refs: Set<string> }
 
 export interface PeriodBurn {
   period: Period;
@@ -36,12 +36,12 @@ export interface Fold {
 export function emptyPeriodBurn(terms: PricingTerms, period: Period): PeriodBurn {
   return {
     period, version: versionIndexAt(terms, period.start), units: 0n, license_ms: 0, billed_ms: 0,
-    by_feature: new Map(), included: { units: 0n, refs: [] }, grants: new Map(), overage: [], overage_units: 0n,
+    by_feature: new Map(), included: { units: 0n, refs: new Set() }, grants: new Map(), overage: [], overage_units: 0n,
   };
 }
 
-function addRefs(into: string[], refs: string[]): void {
-  for (const r of refs) if (!into.includes(r)) into.push(r);
+function addRefs(into: Set<string>, refs: string[]): void {
+  for (const r of refs) into.add(r);
 }
 
 /**
@@ -72,7 +72,8 @@ export function foldLedger(terms: PricingTerms, ledger: UsageLedger, lastPeriod:
         need += b.units;
         burn.license_ms += b.license_ms;
         burn.billed_ms += b.billed_ms;
-        addRefs(refs, b.refs);
+        // Buckets of one segment differ by feature or arrival, so their refs are disjoint.
+        for (const r of b.refs) refs.push(r);
         const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, rated: b.rated };
         f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms;
         burn.by_feature.set(b.feature, f);
@@ -91,7 +92,7 @@ export function foldLedger(terms: PricingTerms, ledger: UsageLedger, lastPeriod:
         const take = left < need ? left : need;
         remaining.set(g.id, left - take);
         need -= take;
-        const c = burn.grants.get(g.id) ?? { units: 0n, refs: [] };
+        const c = burn.grants.get(g.id) ?? { units: 0n, refs: new Set<string>() };
         c.units += take; addRefs(c.refs, refs);
         burn.grants.set(g.id, c);
       }

@@ -54,7 +54,8 @@ export function addPieces(ledger: UsageLedger, pieces: RatedPiece[]): void {
     b.license_ms += p.license_ms;
     b.billed_ms += p.billed_ms;
     b.units += p.units;
-    if (!b.refs.includes(p.ref)) b.refs.push(p.ref);
+    // An interval's pieces always fall in distinct buckets, so a ref is never pushed twice.
+    b.refs.push(p.ref);
   }
 }
 
@@ -66,7 +67,8 @@ export function removePieces(ledger: UsageLedger, pieces: RatedPiece[]): void {
     b.license_ms -= p.license_ms;
     b.billed_ms -= p.billed_ms;
     b.units -= p.units;
-    b.refs = b.refs.filter((r) => r !== p.ref);
+    const at = b.refs.indexOf(p.ref);
+    if (at >= 0) b.refs.splice(at, 1);
     if (b.refs.length === 0) ledger.buckets.delete(key);
   }
 }

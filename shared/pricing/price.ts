@@ -25,8 +25,8 @@ export interface PricedPeriod { lines: PricedLine[]; billed_overage: bigint; unb
 
 const ONE = 1_000_000n;
 
-function union(into: string[], refs: string[]): void {
-  for (const r of refs) if (!into.includes(r)) into.push(r);
+function union(into: Set<string>, refs: Iterable<string>): void {
+  for (const r of refs) into.add(r);
 }
 
 /** Index of the tier containing position x: (previous up_to, up_to], the first from 0. */
@@ -47,10 +47,10 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
     lines.push({ id: "fixed_fee", kind: "fixed_fee", description: "Fixed fee", quantity_micro: ONE, unit_price: plan.fixed_fee_text, amount_minor: feeMinor(plan.fixed_fee, minor), refs: [] });
   }
   if (burn.included.units > 0n) {
-    lines.push({ id: "included", kind: "prepaid_usage", description: `Included ${unit}s`, quantity_micro: unitsToMicro(burn.included.units), amount_minor: 0n, refs: burn.included.refs });
+    lines.push({ id: "included", kind: "prepaid_usage", description: `Included ${unit}s`, quantity_micro: unitsToMicro(burn.included.units), amount_minor: 0n, refs: [...burn.included.refs] });
   }
   for (const [id, c] of [...burn.grants].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    lines.push({ id: `grant:${id}`, kind: "prepaid_usage", description: `Prepaid ${unit}s from grant ${id}`, quantity_micro: unitsToMicro(c.units), amount_minor: 0n, refs: c.refs });
+    lines.push({ id: `grant:${id}`, kind: "prepaid_usage", description: `Prepaid ${unit}s from grant ${id}`, quantity_micro: unitsToMicro(c.units), amount_minor: 0n, refs: [...c.refs] });
   }
 
   // The overage policy caps what is billed; the rest is reported, never silently dropped.
@@ -67,7 +67,7 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
 
   const kind: LineKind = plan.model === "prepaid_overage" || plan.model === "token" ? "overage" : "tier";
   const label = kind === "overage" ? "Overage" : "Usage";
-  const usage = new Map<string, PricedLine & { units: bigint; price: bigint }>();
+  const usage = new Map<string, Omit<PricedLine, "refs"> & { refs: Set<string>; units: bigint; price: bigint }>();
   const flat = new Map<number, PricedLine>();
   const charge = (version: number, tier: number, units: bigint, refs: string[]) => {
     const v = terms.versions[version]!;
@@ -78,7 +78,7 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
       const lower = tier === 0 ? "0" : formatUnits(v.terms.tiers[tier - 1]!.up_to!);
       const upper = t.up_to === null ? "" : `–${formatUnits(t.up_to)}`;
       const range = v.terms.tiers.length > 1 ? ` tier ${tier + 1} (${lower}${upper || "+"} ${unit}s)` : "";
-      line = { id, kind, description: `${label}${range}`, tier: tier + 1, quantity_micro: 0n, unit_price: t.unit_price_text, amount_minor: 0n, refs: [], units: 0n, price: t.unit_price };
+      line = { id, kind, description: `${label}${range}`, tier: tier + 1, quantity_micro: 0n, unit_price: t.unit_price_text, amount_minor: 0n, refs: new Set(), units: 0n, price: t.unit_price };
       usage.set(id, line);
     }
     line.units += units;
@@ -110,14 +110,14 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
     } else {
       for (const c of billed) charge(c.version, tierContaining(terms.versions[c.version]!.terms.tiers, total), c.units, c.refs);
       const last = billed.length > 0 ? billed[billed.length - 1]!.version : burn.version;
-      const allRefs: string[] = [];
+      const allRefs = new Set<string>();
       for (const c of billed) union(allRefs, c.refs);
-      if (total > 0n || flatAtZero) enter(last, tierContaining(terms.versions[last]!.terms.tiers, total), allRefs);
+      if (total > 0n || flatAtZero) enter(last, tierContaining(terms.versions[last]!.terms.tiers, total), [...allRefs]);
     }
   }
   for (const line of usage.values()) {
-    const { units, price, ...rest } = line;
-    lines.push({ ...rest, quantity_micro: unitsToMicro(units), amount_minor: moneyMinor(units, price, minor) });
+    const { units, price, refs, ...rest } = line;
+    lines.push({ ...rest, refs: [...refs], quantity_micro: unitsToMicro(units), amount_minor: moneyMinor(units, price, minor) });
   }
   lines.push(...[...flat.entries()].sort(([a], [b]) => a - b).map(([, l]) => l));
 

@@ -54,7 +54,8 @@ export function pricingTerms(contract: ContractInput, plans: PlanVersion[], gran
   const set = new Set<number>();
   for (const v of versions.slice(1)) set.add(v.effective_at);
   for (const g of grantTerms) { set.add(g.active_from); if (g.expires_at !== null) set.add(g.expires_at); }
-  const boundaries = [...set].sort((a, b) => a - b);
+  // A boundary on a period start splits nothing more; leaving it out keeps cached ledgers fitting.
+  const boundaries = [...set].filter((b) => periodAt(contract, b).start !== b).sort((a, b) => a - b);
   return { contract, versions, grants: grantTerms, boundaries, fingerprint: boundaries.join(",") };
 }
 

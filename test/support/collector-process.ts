@@ -1,5 +1,6 @@
-// Runs the collector CLI as a real process (`node --import tsx collector/cli.ts …`), the way a
-// site runs it, and captures its exit status, stdout (parsed when --json) and stderr.
+// Runs the collector CLI as a real process (`node --import tsx collector/cli.ts …`, or with
+// `stripTypes` Node 22's own type stripping, which starts faster), the way a site runs it, and
+// captures its exit status, stdout (parsed when --json) and stderr.
 import { spawn } from "node:child_process";
 import { REPO_ROOT } from "./local-edge.ts";
 
@@ -11,9 +12,10 @@ export interface CollectorRun {
   json: Record<string, unknown> | undefined;
 }
 
-export function runCollector(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CollectorRun> {
+export function runCollector(args: string[], opts: { env?: NodeJS.ProcessEnv; stripTypes?: boolean } = {}): Promise<CollectorRun> {
+  const loader = opts.stripTypes ? ["--disable-warning=ExperimentalWarning"] : ["--import", "tsx"];
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "collector/cli.ts", ...args], {
+    const child = spawn(process.execPath, [...loader, "collector/cli.ts", ...args], {
       cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env },
     });
     let stdout = "";

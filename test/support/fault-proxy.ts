@@ -1,6 +1,10 @@
 // A fault-injecting HTTP proxy on loopback: between a collector and a local edge it drops
-// requests, drops responses after the edge applied them, answers 502/503, delays, duplicates
-// requests and resets connections, driven by a seeded PRNG so a failing run replays.
+// requests, drops responses after the edge applied them, answers 502/503, delays (which reorders
+// concurrent requests), duplicates requests (at once, or late: after the client has moved on),
+// cuts requests off mid-body, truncates response bodies and resets connections, driven by a
+// seeded PRNG so a failing run replays its dice (the interleaving of concurrent requests is the
+// scheduler's). It can also record the bodies of batch POSTs the edge answered 200, so a test can
+// replay them later.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { seededRandom } from "./seed.ts";
@@ -9,29 +13,63 @@ export interface FaultRates {
   dropRequest: number;
   dropResponse: number;
   badGateway: number;
+  /** Upper bound of a uniformly drawn delay before each request is handled (0: none). */
   delayMs: number;
   duplicate: number;
   truncateBody: number;
+  /** The edge receives the headers and part of the body, then both connections are reset. */
+  resetMidRequest: number;
+  /** A copy of the request is sent again up to `lateDuplicateMs` later, whatever happened since. */
+  lateDuplicate: number;
+  lateDuplicateMs: number;
+}
+
+export type FaultKind = Exclude<keyof FaultRates, "lateDuplicateMs">;
+
+export interface CapturedBatch {
+  path: string;
+  /** The request body exactly as the client sent it. */
+  body: Buffer;
+  contentEncoding: string | undefined;
 }
 
 export interface FaultProxy {
   url: string;
-  counts: Record<keyof FaultRates | "forwarded", number>;
+  counts: Record<FaultKind | "forwarded", number>;
+  /** Bodies of `POST …/batches` the edge answered 200 (only with `captureBatches`). */
+  captured: CapturedBatch[];
   /** Turn faults on or off (off: a plain proxy, to let the run converge). */
   setRates(rates: Partial<FaultRates>): void;
+  /** Resolves when every late duplicate scheduled so far has reached the edge (or failed). */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(upstream: string, seed: number, rates: Partial<FaultRates>): Promise<FaultProxy> {
+export const NO_FAULTS: FaultRates = {
+  dropRequest: 0, dropResponse: 0, badGateway: 0, delayMs: 0, duplicate: 0, truncateBody: 0,
+  resetMidRequest: 0, lateDuplicate: 0, lateDuplicateMs: 0,
+};
+
+interface Answer { status: number; headers: IncomingMessage["headers"]; body: Buffer }
+
+export async function startFaultProxy(upstream: string, seed: number, rates: Partial<FaultRates>, options: { captureBatches?: boolean } = {}): Promise<FaultProxy> {
   const random = seededRandom(seed);
-  let current: FaultRates = { dropRequest: 0, dropResponse: 0, badGateway: 0, delayMs: 0, duplicate: 0, truncateBody: 0, ...rates };
-  const counts = { dropRequest: 0, dropResponse: 0, badGateway: 0, delayMs: 0, duplicate: 0, truncateBody: 0, forwarded: 0 };
+  let current: FaultRates = { ...NO_FAULTS, ...rates };
+  const counts = {
+    dropRequest: 0, dropResponse: 0, badGateway: 0, delayMs: 0, duplicate: 0, truncateBody: 0,
+    resetMidRequest: 0, lateDuplicate: 0, forwarded: 0,
+  };
+  const captured: CapturedBatch[] = [];
+  const late = new Set<Promise<unknown>>();
   const target = new URL(upstream);
 
+  const upstreamRequest = (req: IncomingMessage) =>
+    request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } });
+
   const forward = (req: IncomingMessage, body: Buffer) =>
-    new Promise<{ status: number; headers: IncomingMessage["headers"]; body: Buffer }>((resolve, reject) => {
-      const headers = { ...req.headers, host: target.host };
-      const up = request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (res) => {
+    new Promise<Answer>((resolve, reject) => {
+      const up = upstreamRequest(req);
+      up.on("response", (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -39,6 +77,15 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
       });
       up.on("error", reject);
       up.end(body);
+    });
+
+  /** Sends the headers and a prefix of the body, then resets the upstream connection. */
+  const cutOff = (req: IncomingMessage, body: Buffer) =>
+    new Promise<void>((resolve) => {
+      const up = upstreamRequest(req);
+      up.on("error", () => resolve());
+      up.on("close", () => resolve());
+      up.write(body.subarray(0, Math.floor(random() * body.length)), () => setTimeout(() => up.destroy(), 5));
     });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -52,10 +99,27 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
       res.writeHead(random() < 0.5 ? 502 : 503, { "content-type": "text/plain" }).end("upstream unavailable");
       return;
     }
+    if (body.length > 1 && random() < current.resetMidRequest) {
+      counts.resetMidRequest++;
+      await cutOff(req, body);
+      req.socket.destroy();
+      return;
+    }
+    if (random() < current.lateDuplicate) {
+      counts.lateDuplicate++;
+      const copy = new Promise((r) => setTimeout(r, Math.floor(random() * current.lateDuplicateMs)))
+        .then(() => forward(req, body)).catch(() => undefined);
+      late.add(copy);
+      void copy.finally(() => late.delete(copy));
+    }
     try {
       if (random() < current.duplicate) { counts.duplicate++; await forward(req, body); }
       const answer = await forward(req, body);
       counts.forwarded++;
+      if (options.captureBatches && req.method === "POST" && answer.status === 200 && /\/batches$/.test(req.url ?? "")) {
+        const encoding = req.headers["content-encoding"];
+        captured.push({ path: req.url!, body, contentEncoding: typeof encoding === "string" ? encoding : undefined });
+      }
       if (random() < current.dropResponse) { counts.dropResponse++; req.socket.destroy(); return; }
       if (random() < current.truncateBody && answer.body.length > 2) {
         counts.truncateBody++;
@@ -75,10 +139,16 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
   const server: Server = createServer((req, res) => { void handle(req, res); });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
+  const settle = async () => { while (late.size > 0) await Promise.all([...late]); };
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    captured,
     setRates(r) { current = { ...current, ...r }; },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    settle,
+    close: async () => {
+      await settle();
+      await new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+    },
   };
 }

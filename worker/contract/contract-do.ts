@@ -17,6 +17,13 @@ import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
 import { ContractDocHost, docBalance } from "./doc-host.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
 import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
+import { ContractBilling } from "./billing.ts";
+import * as billingRequests from "./billing-requests.ts";
+import type { BillingHost, ContractBalance } from "./billing-requests.ts";
+import type { GrantRequest } from "./grants.ts";
+import { loadChain } from "./chains.ts";
+import { deliverDueEvents } from "./webhooks.ts";
+import { sendWebhook } from "./webhook-transport.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
@@ -29,11 +36,16 @@ const MAX_BACKOFF_MS = 5 * 60 * 1000;
 export class ContractDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly doc: ContractDocHost;
+  /** Live pricing (billing.ts); every pricing request goes through `host` (billing-requests.ts). */
+  private readonly billing: ContractBilling;
+  private readonly host: BillingHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.doc = new ContractDocHost(this.sql, (f) => ctx.storage.transactionSync(f));
+    this.billing = new ContractBilling(this.sql);
+    this.host = { sql: this.sql, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f) };
     void ctx.blockConcurrencyWhile(async () => {
       migrateStorage(this.sql, (f) => ctx.storage.transactionSync(f));
     });
@@ -52,7 +64,7 @@ export class ContractDO extends DurableObject<Env> {
   async applyBatch(who: CollectorIdentity, body: unknown, now: number): Promise<BatchOutcome> {
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
-    const outcome = this.ctx.storage.transactionSync(() => applyBatch(this.sql, terms, who, body, now, key));
+    const outcome = this.transact(() => this.applyAndRate(terms, who, body, now, key));
     if (!(outcome.ok && outcome.replay)) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
     if (outcome.ok && !outcome.replay) this.publishBalance(now);
     return outcome;
@@ -62,7 +74,7 @@ export class ContractDO extends DurableObject<Env> {
   async applyBundle(who: CollectorIdentity, batches: unknown[], now: number): Promise<BundleOutcome> {
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
-    const outcome = applyBundle(batches, (body) => this.ctx.storage.transactionSync(() => applyBatch(this.sql, terms, who, body, now, key)));
+    const outcome = applyBundle(batches, (body) => this.transact(() => this.applyAndRate(terms, who, body, now, key)));
     if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
     if (outcome.applied > 0) this.publishBalance(now);
     return outcome;
@@ -95,7 +107,14 @@ export class ContractDO extends DurableObject<Env> {
 
   async resolveFork(collectorId: string, lastCommonSeq: number | undefined, now: number): Promise<ResolutionOutcome> {
     const terms = this.terms();
-    const outcome = this.ctx.storage.transactionSync(() => resolveFork(this.sql, terms, collectorId, lastCommonSeq, now));
+    const outcome = this.transact(() => {
+      const resolved = resolveFork(this.sql, terms, collectorId, lastCommonSeq, now);
+      if (resolved.ok && resolved.resolution.superseded.records > 0) {
+        const { from_seq, to_seq } = resolved.resolution.superseded;
+        this.billing.dropRecords(terms, collectorId, from_seq, to_seq, now);
+      }
+      return resolved;
+    });
     if (outcome.ok) {
       await this.armDrain(Date.now() + DRAIN_DELAY_MS);
       this.publishBalance(now);
@@ -103,23 +122,69 @@ export class ContractDO extends DurableObject<Env> {
     return outcome;
   }
 
-  balance(now: number): Balance {
-    return readBalance(this.sql, this.terms(), now);
+  balance(now: number): ContractBalance {
+    const balance = billingRequests.contractBalance(this.host, now);
+    void this.armIfPending();
+    return balance;
+  }
+
+  async addGrant(request: GrantRequest, now: number) {
+    const result = billingRequests.grant(this.host, request, now);
+    await this.armIfPending();
+    return result;
+  }
+
+  async putPlan(plan: unknown, effectiveAt: number, now: number) {
+    const result = billingRequests.putPlan(this.host, plan, effectiveAt, now);
+    if (result.ok) this.doc.publishTerms(this.terms());
+    await this.armIfPending();
+    return result;
+  }
+
+  async statement(period: string | undefined, now: number) {
+    const result = billingRequests.statement(this.host, period, now);
+    await this.armIfPending();
+    return result;
+  }
+
+  lineRecords(period: string | undefined, lineId: string, offset: number, limit: number, now: number) {
+    return billingRequests.lineRecords(this.host, period, lineId, offset, limit, now);
+  }
+
+  async setAlerts(input: { webhook_url: string; low_thresholds_pct?: number[] }, now: number) {
+    const config = billingRequests.setAlerts(this.host, input, now);
+    await this.armIfPending();
+    return config;
   }
 
   /** Outbox → D1. Catches its own failures and re-arms with backoff: the runtime retries a
    * throwing alarm only a few times, and the outbox must survive a long D1 outage. */
   override async alarm(): Promise<void> {
+    let next: number | null = null;
+    // Periods that closed since the last request are frozen here too (their period.closed event
+    // then goes out with this run). The alarm runs on the real clock, so only in production:
+    // elsewhere requests may carry an injected clock, and only they freeze.
+    if (this.env.TALLY_ENV === "production") {
+      try { this.transact(() => this.billing.freezeDue(this.terms(), Date.now())); } catch (error) { console.error("freezing closed periods failed:", error); }
+    }
     try {
       const remaining = await drainOutbox(this.sql, this.env.DB, this.terms().contract_id);
       this.sql.exec("UPDATE drain_state SET failures = 0");
-      if (remaining > 0) await this.ctx.storage.setAlarm(Date.now());
+      if (remaining > 0) next = Date.now();
     } catch (error) {
       const failures = this.sql.exec<{ failures: number }>("UPDATE drain_state SET failures = failures + 1 RETURNING failures").one().failures;
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures - 1, 20));
       console.error(`outbox drain failed (attempt ${failures}), retrying in ${delay} ms:`, error);
-      await this.ctx.storage.setAlarm(Date.now() + delay);
+      next = Date.now() + delay;
     }
+    // Webhooks after the drain, with their own backoff: a dead endpoint never holds up D1.
+    try {
+      const due = await deliverDueEvents(this.sql, edgeKey(this.env.EDGE_SIGNING_KEY), (url, init) => sendWebhook(this.env, url, init), Date.now());
+      if (due !== null) next = next === null ? due : Math.min(next, due);
+    } catch (error) {
+      console.error("webhook delivery failed:", error);
+    }
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
@@ -153,6 +218,30 @@ export class ContractDO extends DurableObject<Env> {
     } catch (error) {
       console.error("publishing the contract doc balance failed:", error);
     }
+  }
+
+  /** transactionSync that drops the billing caches when it rolls back (they may hold its changes). */
+  private transact<T>(f: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(f);
+    } catch (error) {
+      this.billing.reset();
+      throw error;
+    }
+  }
+
+  /** A batch, and the rating of the usage it stored, in one transaction. */
+  private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>): BatchOutcome {
+    const before = loadChain(this.sql, who.collector_id)?.hwm ?? 0;
+    const outcome = applyBatch(this.sql, terms, who, body, now, key);
+    if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, now);
+    return outcome;
+  }
+
+  /** Arms the alarm when the outbox or the event queue has work (after a pricing change). */
+  private async armIfPending(): Promise<void> {
+    const pending = this.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM events WHERE delivered_at IS NULL) AS n").one().n;
+    if (pending > 0) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
   }
 
   private async armDrain(at: number): Promise<void> {

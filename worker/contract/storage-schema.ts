@@ -1,5 +1,6 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
+import { BILLING_STEP } from "./billing-schema.ts";
 
 const steps: string[] = [
   `CREATE TABLE contract (one INTEGER PRIMARY KEY CHECK (one = 1), terms_json TEXT NOT NULL);
@@ -35,6 +36,8 @@ const steps: string[] = [
      collector_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, kind TEXT NOT NULL,
      record_json TEXT NOT NULL, received_at INTEGER NOT NULL, quarantine TEXT, superseded_at INTEGER NOT NULL,
      PRIMARY KEY (collector_id, seq, hash)) WITHOUT ROWID;`,
+  // Pricing: plan versions, grants, the rated ledger, frozen statements, alerts and events.
+  BILLING_STEP,
 ];
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {

@@ -108,3 +108,29 @@ export const statusLinks = sqliteTable("status_links", {
   created_at: integer("created_at").notNull(),
   revoked_at: integer("revoked_at"),
 }, (t) => [index("status_links_contract").on(t.contract_id, t.id)]);
+
+/**
+ * Vendor console sign-ins (worker/console/session.ts). The cookie holds a random session secret;
+ * only its hash is stored, with the API key it was opened with (by id and hash, never the key).
+ */
+export const consoleSessions = sqliteTable("console_sessions", {
+  id_hash: text("id_hash").primaryKey(),
+  vendor_id: text("vendor_id").notNull().references(() => vendors.id),
+  api_key_id: text("api_key_id").notNull().references(() => apiKeys.id),
+  key_hash: text("key_hash").notNull(),
+  /** Per-session CSRF token, sent in every form and compared on every POST. */
+  csrf_token: text("csrf_token").notNull(),
+  created_at: integer("created_at").notNull(),
+  expires_at: integer("expires_at").notNull(),
+}, (t) => [index("console_sessions_key").on(t.api_key_id)]);
+
+/** Rated units of each usage interval (projected from the DO's ledger; re-upserted when a session
+ * is re-rated). `units_num` is the exact numerator over shared/pricing's UNIT_DEN (3.6 × 10^18),
+ * decimal TEXT: a unit value is not always a finite decimal (1 s at 1 unit/h = 1/3600). */
+export const intervalUnits = sqliteTable("interval_units", {
+  collector_id: text("collector_id").notNull(),
+  seq: integer("seq").notNull(),
+  contract_id: text("contract_id").notNull(),
+  session: text("session").notNull(),
+  units_num: text("units_num").notNull(),
+}, (t) => [primaryKey({ columns: [t.collector_id, t.seq] }), index("interval_units_contract").on(t.contract_id)]);

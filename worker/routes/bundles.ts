@@ -4,7 +4,8 @@
 //   POST /v1/contracts/:id/collectors/:cid/bundles     the vendor uploads on the site's behalf
 // Both answer `{receipts}` (200) or, when a batch is refused, the refused batch's status with
 // `{receipts, error, message, batch_index, …}` — the receipts before it stand.
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import {
   bundleSchema, collectorIdSchema, MAX_BUNDLE_BYTES, parseStrictJson,
@@ -19,8 +20,26 @@ import { ownContract } from "../tenancy.ts";
 import { identityOf, type CollectorRow } from "../auth/collector-token.ts";
 import { contractStub } from "../contract/stub.ts";
 import { BATCH_MAX_DEPTH } from "./batches.ts";
+import { apiRouter } from "../openapi/router.ts";
+import { errorResponses, idSchema, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 
-export const collectorBundles = new Hono<AppEnv>().post("/:id/bundles", async (c) => {
+// Documented, not validated by the generic JSON validator: like a batch, a bundle may be gzip and
+// is read by the strict JSON reader; path ids are checked in the handlers (with their own answers).
+const bundleBody = { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Bundle" } } } };
+const bundleAnswers = {
+  // A plain schema object: applyUploaded answers 200 or the refused batch's status with the same body.
+  200: { description: "every batch applied: `{receipts}`", content: { "application/json": { schema: { type: "object" as const, properties: { receipts: { type: "array" as const, items: { $ref: "#/components/schemas/SignedReceipt" } } }, required: ["receipts"] } } } },
+};
+const collectorPathId = z.string().openapi({ pattern: "^col_[A-Za-z0-9_-]{1,64}$", description: "a collector id" });
+
+export const collectorBundles = apiRouter();
+collectorBundles.openAPIRegistry.register("Bundle", bundleSchema);
+collectorBundles.openapi(createRoute({
+  method: "post", path: "/{id}/bundles", tags: ["collector"], summary: "Upload an air-gapped bundle of signed batches",
+  description: "No bearer: every batch in it is signed. Up to 16 MiB after gzip decoding. A refused batch answers its status with `{receipts, error, message, batch_index}`; the receipts before it stand.",
+  request: { params: z.object({ id: collectorPathId.openapi({ param: { name: "id", in: "path" } }) }), body: bundleBody },
+  responses: { ...bundleAnswers, ...errorResponses(400, 401, 403, 409, 413) },
+}), async (c) => {
   const bundle = await readBundle(c);
   const id = c.req.param("id");
   const collector = collectorIdSchema.safeParse(id).success
@@ -30,7 +49,15 @@ export const collectorBundles = new Hono<AppEnv>().post("/:id/bundles", async (c
   return applyUploaded(c, collector, bundle);
 });
 
-export const vendorBundles = new Hono<AppEnv>().post("/:id/collectors/:cid/bundles", vendorAuth(), async (c) => {
+export const vendorBundles = apiRouter().openapi(createRoute({
+  method: "post", path: "/{id}/collectors/{cid}/bundles", tags: ["vendor"], summary: "Upload a site's bundle on its behalf", security: vendorSecurity,
+  middleware: [vendorAuth()] as const,
+  request: {
+    params: z.object({ id: idSchema("ctr").openapi({ param: { name: "id", in: "path" } }), cid: idSchema("col").openapi({ param: { name: "cid", in: "path" } }) }),
+    body: bundleBody,
+  },
+  responses: { ...bundleAnswers, ...vendorErrors(400, 409, 413) },
+}), async (c) => {
   const db = database(c.env.DB);
   const contract = await ownContract(db, c.get("vendorId"), c.req.param("id"));
   const collector = await db.select().from(collectors)

@@ -3,9 +3,9 @@
 //   POST /v1/collectors/:id/revoke   freeze the chain at its hwm; later records are `revoked`
 //   POST /v1/collectors/:id/resolve  {last_common_seq?}: accept the site's new branch after an
 //                                    equivocation (worker/contract/fork-resolution.ts)
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 import { database } from "../db/database.ts";
@@ -16,18 +16,37 @@ import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { validated } from "../request-body.ts";
 import { identityOf, type CollectorRow } from "../auth/collector-token.ts";
 import { contractStub } from "../contract/stub.ts";
+import { apiRouter } from "../openapi/router.ts";
+import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 
 const resolveSchema = z.strictObject({
   last_common_seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-});
+}).openapi("ResolveRequest");
 
-export const collectorTrust = new Hono<AppEnv>()
-  .post("/:id/revoke", vendorAuth(), bodyLimit(), async (c) => {
+const revocationSchema = z.object({ collector_id: z.string(), revoked_at_seq: z.number().int(), revoked_at: z.string() }).openapi("Revocation");
+const resolutionSchema = z.looseObject({
+  collector_id: z.string(), last_common_seq: z.number().int(), hwm: z.number().int(), resolved_at: z.string(),
+  superseded: z.object({ from_seq: z.number().int(), to_seq: z.number().int(), records: z.number().int() }),
+}).openapi("Resolution");
+
+export const collectorTrust = apiRouter()
+  .openapi(createRoute({
+    method: "post", path: "/{id}/revoke", tags: ["vendor"], summary: "Revoke a collector: its chain is frozen at its hwm", security: vendorSecurity,
+    middleware: [vendorAuth(), bodyLimit()] as const,
+    request: { params: idParams("col") },
+    responses: { 200: jsonResponse("the revocation (a second call answers the first)", revocationSchema), ...vendorErrors() },
+  }), async (c) => {
     const collector = await ownCollector(c.env.DB, c.get("vendorId"), c.req.param("id"));
     const revocation = await contractStub(c.env, collector.contract_id).revokeCollector(identityOf(collector), c.get("now"));
     return c.json({ collector_id: revocation.collector_id, revoked_at_seq: revocation.revoked_at_seq, revoked_at: instant(revocation.revoked_at) });
   })
-  .post("/:id/resolve", vendorAuth(), bodyLimit(), async (c) => {
+  .openapi(createRoute({
+    method: "post", path: "/{id}/resolve", tags: ["vendor"], summary: "Accept a site's new branch after an equivocation", security: vendorSecurity,
+    middleware: [vendorAuth(), bodyLimit()] as const,
+    // The body is optional (`{last_common_seq?}`), read in the handler so an empty body needs no Content-Type.
+    request: { params: idParams("col"), body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/ResolveRequest" } } } } },
+    responses: { 200: jsonResponse("the resolution", resolutionSchema), ...vendorErrors(400, 409, 413, 422) },
+  }), async (c) => {
     const collector = await ownCollector(c.env.DB, c.get("vendorId"), c.req.param("id"));
     const input = validated(resolveSchema, optionalJson(await c.req.text()), "");
     const stub = contractStub(c.env, collector.contract_id);

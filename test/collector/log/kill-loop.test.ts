@@ -2,6 +2,7 @@
 // moment; after every kill the log must open (recovery drops at most a torn tail) and hold every
 // entry the child reported, byte for byte, numbered contiguously. KILL_ITERATIONS=N for a soak,
 // SEED=S to replay.
+import { mulberry32 } from "../../../shared/random/mulberry32.ts";
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,16 +16,7 @@ const ITERATIONS = Number(process.env.KILL_ITERATIONS ?? 100);
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHILD = fileURLToPath(new URL("./append-child.ts", import.meta.url));
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 /** Runs the child until it is killed `afterReadyMs` after it opened the log (or `afterSpawnMs`
  *  after spawn, which can land inside open's own recovery); returns what it printed. */

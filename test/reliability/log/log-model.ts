@@ -6,7 +6,7 @@ import { LogError } from "../../../collector/log/errors.ts";
 import { HEADER_BYTES } from "../../../collector/log/frame.ts";
 import type { TornReason } from "../../../collector/log/segment-scan.ts";
 import { scanSegment } from "../../../collector/log/segment-scan.ts";
-import { SegmentLog } from "../../../collector/log/segment-log.ts";
+import { SegmentLog, type RecoveryReport } from "../../../collector/log/segment-log.ts";
 import type { SimulatedDisk } from "./simulated-disk.ts";
 
 export const LOG_DIR = "/site/state/log";
@@ -51,6 +51,16 @@ export class LogModel {
       return { outcome: { kind: "corrupt", error: e }, log: null };
     }
     const { log, recovery } = opened;
+    try {
+      await this.#check(log, recovery);
+    } catch (e) {
+      await log.close().catch(() => undefined);
+      throw e;
+    }
+    return { outcome: { kind: "opened", droppedTail: recovery.droppedTail?.reason ?? null }, log };
+  }
+
+  async #check(log: SegmentLog, recovery: RecoveryReport): Promise<void> {
     expect(recovery.ackedSeq, "cursor went below an acknowledged seq").toBeGreaterThanOrEqual(this.ackedAtLeast);
     expect(recovery.ackedSeq).toBeLessThanOrEqual(this.ackedAtMost);
     expect(recovery.firstSeq, "a segment was released above the persisted cursor").toBeLessThanOrEqual(recovery.ackedSeq + 1);
@@ -70,7 +80,6 @@ export class LogModel {
     for (const seq of this.committed.keys()) if (seq > recovery.lastSeq) this.committed.delete(seq);
     for (const { seq, payload } of entries) this.committed.set(seq, payload);
     this.ackedAtLeast = recovery.ackedSeq;
-    return { outcome: { kind: "opened", droppedTail: recovery.droppedTail?.reason ?? null }, log };
   }
 
   /** Open refused the log: the committed entries above the cursor must still be intact in the

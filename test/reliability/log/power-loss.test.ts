@@ -10,7 +10,7 @@ import { expect, it } from "vitest";
 import type { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { seededRandom, testSeed } from "../../support/seed.ts";
 import { LogModel, type Outcome } from "./log-model.ts";
-import { SAFE_WRITE_FATES, type Fate, type FateProfile, type Random } from "./power-cut.ts";
+import { SAFE_WRITE_FATES, type DirFate, type Fate, type FateProfile, type Random } from "./power-cut.ts";
 import { PowerCut, ProcessKilled, SimulatedDisk } from "./simulated-disk.ts";
 
 const SEEDS = Number(process.env.POWERLOSS_SEEDS ?? (process.env.SOAK ? 20_000 : 2_000));
@@ -25,14 +25,16 @@ function payload(random: Random): Uint8Array {
   return bytes;
 }
 
-interface Run { profile: FateProfile; outcome: Outcome; fates: Fate[]; killed: number }
+interface Run { profile: FateProfile; outcome: Outcome; fates: Fate[]; dirFates: DirFate[]; killed: number }
 
 /** One seed: a workload until the power goes at a random step, then a reopen on what survived. */
 async function powerLossRun(seed: number): Promise<Run> {
   const random = seededRandom(seed);
   const profile: FateProfile = random() < 0.5 ? "safe" : "any";
   let disk = new SimulatedDisk({ random, profile, pageBytes: 512 });
-  disk.cutPowerAtStep(between(random, 1, 260));
+  // Half the runs cut at any step, half just before a sync (when unsynced bytes are certain).
+  if (random() < 0.5) disk.cutPowerAtStep(between(random, 1, 260));
+  else disk.cutPowerBeforeASync(1 / between(random, 5, 60));
   const killSteps = Array.from({ length: between(random, 0, 3) }, () => between(random, 1, 260));
   for (const step of killSteps) disk.killProcessAtStep(step);
   const model = new LogModel();
@@ -68,6 +70,7 @@ async function powerLossRun(seed: number): Promise<Run> {
   const image = disk.image ?? disk.powerCut();
   // No fsync fails in this test, so every fate on record is this power cut's.
   const fates = [...image.fates];
+  const dirFates = [...image.dirFates];
   const { outcome, log: recovered } = await model.reopen(image, SEGMENT_BYTES);
   if (recovered) {
     // The recovered log is usable: one more entry goes in and comes back.
@@ -75,7 +78,7 @@ async function powerLossRun(seed: number): Promise<Run> {
     expect((await recovered.read(recovered.lastSeq()))[0]!.payload).toEqual(new TextEncoder().encode(`after power loss ${seed}`));
     await recovered.close();
   }
-  return { profile, outcome, fates, killed };
+  return { profile, outcome, fates, dirFates, killed };
 }
 
 it(`no entry append() reported is lost, and log_corrupt only after undocumented fates (${SEEDS} power cuts)`, async () => {
@@ -93,7 +96,7 @@ it(`no entry append() reported is lost, and log_corrupt only after undocumented 
       throw new Error(`seed ${seed} failed (replay: SEED=${seed} POWERLOSS_SEEDS=1): ${(e as Error).message}`, { cause: e });
     }
     kills += run.killed;
-    for (const fate of run.fates) count(fateCounts, fate);
+    for (const fate of [...run.fates, ...run.dirFates]) count(fateCounts, fate);
     const onlySafe = run.fates.every((f) => SAFE.has(f));
     const label = run.outcome.kind === "corrupt" ? "log_corrupt" : run.outcome.droppedTail ? `torn tail dropped (${run.outcome.droppedTail})` : "opened clean";
     count(outcomes, `${onlySafe ? "safe fates" : "with unsafe fates"}: ${label}`);

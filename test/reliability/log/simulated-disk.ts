@@ -32,6 +32,8 @@ interface Machine {
   steps: StepKind[];
   crashAtStep: number | null;
   killAtSteps: Set<number>;
+  /** Cut the power before a sync step with this chance (so the cut finds unsynced bytes). */
+  crashBeforeSyncChance: number;
   faults: Map<number, FaultKind>;
   /** A short write filled the disk: the next write fails with ENOSPC. */
   fullAfterShortWrite: boolean;
@@ -62,13 +64,14 @@ export class SimulatedDisk implements LogFs {
     this.#machine = "machine" in options ? options.machine : {
       root: { kind: "dir", current: new Map(), durable: new Map(), pending: [] },
       random: options.random, profile: options.profile ?? "any", pageBytes: options.pageBytes ?? 4096,
-      capacity: options.capacity ?? Infinity, step: 0, steps: [], crashAtStep: null, killAtSteps: new Set(), faults: new Map(),
+      capacity: options.capacity ?? Infinity, step: 0, steps: [], crashAtStep: null, killAtSteps: new Set(), crashBeforeSyncChance: 0, faults: new Map(),
       fullAfterShortWrite: false, image: null, fates: [], dirFates: [],
     };
   }
 
   /** Cut the power just before step `step` (1-based) runs; the image is then in `image`. */
   cutPowerAtStep(step: number): void { this.#machine.crashAtStep = step; }
+  cutPowerBeforeASync(chance: number): void { this.#machine.crashBeforeSyncChance = chance; }
   /** Kill the process (not the power) just before step `step`: it throws ProcessKilled. */
   killProcessAtStep(step: number): void { this.#machine.killAtSteps.add(step); }
   injectFault(step: number, kind: FaultKind): void { this.#machine.faults.set(step, kind); }
@@ -108,7 +111,7 @@ export class SimulatedDisk implements LogFs {
       return { kind: "dir", current: entries, durable: new Map(entries), pending: [] };
     };
     const root = survive(m.root);
-    return new SimulatedDisk({ machine: { ...m, root, step: 0, steps: [], crashAtStep: null, killAtSteps: new Set(), faults: new Map(), fullAfterShortWrite: false, image: null } });
+    return new SimulatedDisk({ machine: { ...m, root, step: 0, steps: [], crashAtStep: null, killAtSteps: new Set(), crashBeforeSyncChance: 0, faults: new Map(), fullAfterShortWrite: false, image: null } });
   }
 
   /** Names and contents as a process would see them now (for assertions on raw bytes). */
@@ -317,8 +320,8 @@ export class SimulatedDisk implements LogFs {
     const m = this.#machine;
     m.step++;
     m.steps.push(kind);
-    if (process.env.TRACE_DISK) console.log(`step ${m.step} ${kind}`, new Error().stack?.split("\n")[3]?.trim());
-    if (m.crashAtStep === m.step) {
+    const beforeSync = (kind === "sync" || kind === "fsync_dir") && m.crashBeforeSyncChance > 0 && m.random() < m.crashBeforeSyncChance;
+    if (m.crashAtStep === m.step || beforeSync) {
       m.image = this.powerCut();
       throw new PowerCut(`power cut before step ${m.step} (${kind})`);
     }

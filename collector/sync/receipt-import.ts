@@ -1,0 +1,77 @@
+// The air-gapped path, inbound (DESIGN.md §4): the edge's reply to an uploaded bundle,
+// `{receipts, error?}`. Receipt i answers batch i of the latest export; each is checked exactly
+// as online sync checks one (edge key, signature, collector, not backwards, covers its batch,
+// names our hash at acked_seq), stored in the receipt book, acknowledged in the log, and only
+// then are the fully receipted segments freed. A receipt at or below what the log already
+// acknowledged (a reply imported twice, or a batch synced online meanwhile) is verified and
+// skipped. An `error` stops the import after the receipts before it; an equivocation raises
+// the same trust flag online sync raises.
+import { signedReceiptSchema, verifyReceipt } from "../../shared/protocol/index.ts";
+import { SigningKeys } from "../chain/signing-keys.ts";
+import { CollectorError } from "../errors.ts";
+import type { Site } from "../site.ts";
+import { loadEdgeKeys } from "../state/edge-keys.ts";
+import { raiseFlag } from "../state/flags.ts";
+import { appendReceipt } from "../state/receipt-book.ts";
+import type { ExportRecord } from "./bundle-export.ts";
+import { checkReceipt } from "./receipt-check.ts";
+
+export interface ImportReport {
+  imported: number;
+  already_receipted: number;
+  acked_seq: number;
+  last_seq: number;
+  released_segments: number;
+  /** The edge's refusal of a batch in the bundle, if any. */
+  edge_error: { error: string; message: string; batch_index?: number; [k: string]: unknown } | null;
+}
+
+export async function importReceipts(site: Site, reply: unknown, exported: ExportRecord, now: number): Promise<ImportReport> {
+  const body = reply as { receipts?: unknown; error?: unknown; message?: unknown } | null;
+  if (typeof body !== "object" || body === null || (!Array.isArray(body.receipts) && typeof body.error !== "string")) {
+    throw new CollectorError("bad_input", "not a bundle reply: expected {receipts: […], error?}");
+  }
+  const receipts = Array.isArray(body.receipts) ? body.receipts : [];
+  if (receipts.length > exported.batches.length) {
+    throw new CollectorError("bad_input", `the reply has ${receipts.length} receipts but the latest export has ${exported.batches.length} batches: import the reply to the latest export`);
+  }
+  const { log } = site;
+  const collectorId = site.identity.collector_id;
+  const keys = await loadEdgeKeys(site.paths);
+  const signing = await SigningKeys.load(site.paths, site.key, log);
+  const report: ImportReport = { imported: 0, already_receipted: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, edge_error: null };
+
+  for (const [i, raw] of receipts.entries()) {
+    const batch = exported.batches[i]!;
+    const parsed = signedReceiptSchema.safeParse(raw);
+    if (parsed.success && parsed.data.receipt.acked_seq <= log.ackedSeq() && parsed.data.receipt.collector_id === collectorId) {
+      const key = keys.find((k) => k.key_id === parsed.data.receipt.key_id);
+      if (key && verifyReceipt(parsed.data.receipt, parsed.data.signature, key.public_key)) {
+        report.already_receipted++;
+        continue;
+      }
+    }
+    const verdict = await checkReceipt(raw, { collectorId, ackedSeq: log.ackedSeq(), sentThrough: batch.last_seq, lastSeq: log.lastSeq() }, keys, (seq) => site.hashAt(seq));
+    if (!verdict.ok) {
+      throw new CollectorError("receipt_refused", `receipt ${i} refused (${verdict.code}): ${verdict.message}`, { refusal: verdict.code, receipt_index: i, imported: report.imported });
+    }
+    const { receipt, signature } = verdict;
+    await appendReceipt(site.paths, { checkpoint: batch.checkpoint, checkpoint_signature: batch.signature, receipt, signature });
+    await log.acknowledge(receipt.acked_seq, { receipt, signature });
+    await signing.receipted(receipt.acked_seq);
+    report.released_segments += (await log.release()).removedSegments.length;
+    report.imported++;
+  }
+
+  if (typeof body.error === "string") {
+    const { receipts: _r, ...error } = body as Record<string, unknown> & { error: string; message?: unknown };
+    report.edge_error = { ...error, error: body.error, message: typeof body.message === "string" ? body.message : "" };
+    if (body.error === "equivocation") {
+      const seq = typeof (body as { seq?: unknown }).seq === "number" ? (body as { seq: number }).seq : undefined;
+      await raiseFlag(site.paths, { code: "equivocation", ...(seq !== undefined ? { seq } : {}), at: new Date(now).toISOString(), message: report.edge_error.message });
+    }
+  }
+  report.acked_seq = log.ackedSeq();
+  report.last_seq = log.lastSeq();
+  return report;
+}

@@ -1,0 +1,81 @@
+// The offline estimate of `collector status` (DESIGN.md §8): the replica's last known remaining
+// units minus this site's usage above the acked_seq that figure reflects, rated like the edge
+// rates (session rounding included) — against a replica synced with a real ContractDocServer and
+// a real SegmentLog on disk.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ContractDocReplica, ContractDocServer, MemoryContractDocStorage, type JsonObject, type ReplicaStore } from "../../../shared/contract-doc/index.ts";
+import type { RecordBody } from "../../../shared/protocol/index.ts";
+import { RecordWriter } from "../../../collector/chain/record-writer.ts";
+import { estimateRemaining } from "../../../collector/contract-doc/offline-estimate.ts";
+import { SegmentLog } from "../../../collector/log/segment-log.ts";
+
+const COLLECTOR = "col_site1";
+const HOUR = 3600_000;
+const T0 = Date.UTC(2026, 10, 2);
+const pricedPlan = {
+  model: "pay_per_use", currency: "USD", unit_name: "token", period: "month",
+  rates: { MATLAB: "1", "*": "0.5" }, rounding: { increment_s: 60, minimum_s: 0, grace_s: 0 },
+  price: { mode: "graduated", tiers: [{ up_to: null, unit_price: "0.10", flat_fee: "0" }] },
+  fixed_fee: "0", included_units: "0", minimum_commitment: "0", overage: { policy: "allow", limit_units: "0" },
+};
+
+let dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+function usage(feature: string, session: string, start: number, end: number, count = 1): RecordBody {
+  return { kind: "usage", data: { source: "flexlm", daemon: "MLM", feature, user: "ada", host: "ws-1", session, start, end, count, final: false } };
+}
+
+/** A log of 4 records; the edge's balance reflects seq 2 and says 100 units remain. */
+async function siteWith(plan: JsonObject) {
+  const dir = await mkdtemp(join(tmpdir(), "tally-estimate-"));
+  dirs.push(dir);
+  const { log } = await SegmentLog.open(join(dir, "log"));
+  const writer = await RecordWriter.open(log, COLLECTOR);
+  await writer.append([
+    usage("MATLAB", "s1", T0, T0 + HOUR),
+    usage("Simulink", "s2", T0, T0 + HOUR),
+    usage("MATLAB", "s3", T0 + HOUR, T0 + 1.5 * HOUR, 2),
+    usage("Simulink", "s2", T0 + HOUR, T0 + HOUR + 90_000),
+  ]);
+  const server = ContractDocServer.load(new MemoryContractDocStorage());
+  server.writeTerms({ plan, rates: plan.rates!, unit_name: "token", currency: "USD", period: "month", timezone: "UTC", start_date: "2026-11-01", start_at: "2026-11-01T00:00:00Z", scope: null });
+  server.writeBalance({ as_of: "2026-11-02T02:00:00Z", remaining_units: "100", period: { start: "2026-11-01T00:00:00Z", end: "2026-12-01T00:00:00Z" }, collectors: { [COLLECTOR]: { acked_seq: 2 } } });
+  let blob: Uint8Array | null = null;
+  const store: ReplicaStore = { load: () => blob, save: (b) => { blob = b; } };
+  const replica = ContractDocReplica.open(store, COLLECTOR);
+  replica.applySyncAnswer(server.sync(COLLECTOR, replica.syncRequest()));
+  return { log, doc: replica.read() };
+}
+
+describe("offline estimate", () => {
+  it("subtracts the usage above the reflected acked_seq, rated with shared/pricing including the session's rounding", async () => {
+    const { log, doc } = await siteWith(pricedPlan);
+    try {
+      // seq 3: 30 min × 2 × 1 = 1 unit. seq 4 continues s2: 3690 s billed as 3720, so its piece is
+      // 120 s × 0.5/h = 1/60 unit. 100 − 61/60 = 98.98333…
+      expect(await estimateRemaining(doc, COLLECTOR, log)).toEqual({
+        last_known_remaining_units: "100", balance_as_of: "2026-11-02T02:00:00Z", reflects_acked_seq: 2, counted_from_seq: 3,
+        used_since_units: "1.016667", estimated_remaining_units: "98.983333", rated_with: "shared/pricing",
+      });
+    } finally {
+      await log.close();
+    }
+  });
+
+  it("rates with terms.rates per license-hour, exactly, when the plan is not a full pricing plan", async () => {
+    const { log, doc } = await siteWith({ unit_name: "token", currency: "USD", period: "month", rates: { MATLAB: "1", "*": "0.5" } });
+    try {
+      // seq 3: 1 unit; seq 4: 90 s × 0.5/h = 0.0125 (no rounding without a plan's rounding).
+      expect(await estimateRemaining(doc, COLLECTOR, log)).toMatchObject({ used_since_units: "1.0125", estimated_remaining_units: "98.9875", rated_with: "terms.rates" });
+    } finally {
+      await log.close();
+    }
+  });
+});

@@ -1,0 +1,221 @@
+// The site face against a real local edge (wrangler dev): the air-gapped round trip (export →
+// upload from another process → import-receipt frees exactly the receipted segments), key
+// rotation in the middle of a backlog, revocation, a week offline with site-side doc edits that
+// merge cleanly, and `status` estimating offline with the edge stopped.
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openReplica } from "../../collector/contract-doc/replica-file.ts";
+import { openSite } from "../../collector/site.ts";
+import { statePaths } from "../../collector/state/state-dir.ts";
+import type { RecordBody } from "../../shared/protocol/index.ts";
+import { runCollector } from "../support/collector-process.ts";
+import { createEnrollment, edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
+
+const HOUR = 3600_000;
+const T0 = Date.UTC(2026, 10, 1); // 2026-11-01T00:00:00Z
+let edge: LocalEdge;
+let root: string;
+
+beforeAll(async () => {
+  edge = await startLocalEdge();
+  root = await mkdtemp(join(tmpdir(), "tally-e2e-airgap-"));
+});
+afterAll(async () => {
+  await edge?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const collector = (dir: string, args: string[]) => runCollector([...args, "--state", dir, "--json"]);
+
+async function enrolledSite(name: string, contract: ProvisionedContract, token = contract.enrollmentToken): Promise<string> {
+  const dir = join(root, name);
+  const run = await collector(dir, ["init", "--server", edge.url, "--enroll", token, "--site", name]);
+  expect(run.status, run.stderr).toBe(0);
+  return dir;
+}
+
+/** Appends `n` one-hour usage intervals (count licenses each) from `from`, in 2 KiB segments. */
+async function appendUsage(dir: string, n: number, from: number, count = 1, clock?: () => number): Promise<void> {
+  const site = await openSite(statePaths(dir), { segmentBytes: 2048, ...(clock ? { clock } : {}) });
+  try {
+    const bodies: RecordBody[] = [];
+    for (let i = 0; i < n; i++) {
+      const start = from + i * HOUR;
+      bodies.push({ kind: "usage", data: { source: "flexlm", daemon: "MLM", feature: "MATLAB", user: "ada", host: "ws-1", session: `s-${start}`, start, end: start + HOUR, count, final: true } });
+    }
+    await site.append(bodies);
+  } finally {
+    await site.close();
+  }
+}
+
+/** Segment files' first seqs (seg-<first seq>.log), ascending. */
+async function segmentStarts(dir: string): Promise<number[]> {
+  return (await readdir(join(dir, "log"))).filter((n) => /^seg-\d+\.log$/.test(n)).map((n) => Number(n.slice(4, -4))).sort((a, b) => a - b);
+}
+
+/** The segments that must remain once everything ≤ acked is receipted: the current one, and every one holding a seq above acked. */
+function retainedAfter(starts: number[], acked: number): number[] {
+  return starts.filter((s, i) => i === starts.length - 1 || starts[i + 1]! - 1 > acked);
+}
+
+/** Uploads a bundle file from a separate Node process (the connected machine), writing the reply to `replyFile`. */
+function uploadFromAnotherProcess(url: string, bundleFile: string, replyFile: string): Promise<number> {
+  const script = `
+    const { readFile, writeFile } = await import("node:fs/promises");
+    const res = await fetch(process.argv[1], { method: "POST", headers: { "content-type": "application/json" }, body: await readFile(process.argv[2]) });
+    await writeFile(process.argv[3], await res.text());
+    console.log(res.status);`;
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, url, bundleFile, replyFile], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("error", fail);
+    child.once("close", (code) => (code === 0 ? ok(Number(out.trim())) : fail(new Error(`uploader exited ${code}`))));
+  });
+}
+
+describe("the air-gapped site", () => {
+  it("export → upload elsewhere → import-receipt frees exactly the receipted segments, with a key rotation mid-backlog", async () => {
+    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const dir = await enrolledSite("airgap", contract);
+    const collectorId = (await collector(dir, ["status"])).json!.collector_id as string;
+    const oldKey = JSON.parse(await readFile(join(dir, "key.json"), "utf8")).public_key;
+    await appendUsage(dir, 30, T0);
+    const rotation = await collector(dir, ["rotate-key"]);
+    expect(rotation.json).toMatchObject({ ok: true, rotation_seq: 31, new_key_signs_from_seq: 32, old_public_key: oldKey });
+    await appendUsage(dir, 30, T0 + 30 * HOUR);
+
+    const bundleFile = join(root, "airgap-bundle.json");
+    const exported = await collector(dir, ["export", "--out", bundleFile]);
+    expect(exported.json).toMatchObject({ ok: true, batches: 2, records: 61, first_seq: 1, last_seq: 61, pending_after: 0 });
+    // Damaged in transit: the second batch's signature no longer verifies.
+    const bundle = JSON.parse(await readFile(bundleFile, "utf8"));
+    expect(bundle).toMatchObject({ format: "tally-bundle/v1", collector_id: collectorId });
+    bundle.batches[1].signature = bundle.batches[1].signature.replace(/^./, (c: string) => (c === "0" ? "1" : "0"));
+    const damagedFile = join(root, "airgap-damaged.json");
+    await writeFile(damagedFile, JSON.stringify(bundle));
+    const replyFile = join(root, "airgap-reply.json");
+    expect(await uploadFromAnotherProcess(`${edge.url}/v1/collectors/${collectorId}/bundles`, damagedFile, replyFile)).toBe(401);
+
+    const before = await segmentStarts(dir);
+    expect(retainedAfter(before, 31).length).toBeLessThan(before.length);
+    const partial = await collector(dir, ["import-receipt", replyFile]);
+    expect(partial.status).toBe(1);
+    expect(partial.json).toMatchObject({ ok: false, error: "batch_refused", imported: 1, acked_seq: 31, edge_error: { error: "bad_signature", batch_index: 1 } });
+    expect(await segmentStarts(dir)).toEqual(retainedAfter(before, 31));
+    // The rotation is receipted: the new key is now the only signing key.
+    const newKey = JSON.parse(await readFile(join(dir, "key.json"), "utf8")).public_key;
+    expect(newKey).toBe(rotation.json!.public_key);
+
+    const second = await collector(dir, ["export", "--out", bundleFile]);
+    expect(second.json).toMatchObject({ batches: 1, records: 30, first_seq: 32, last_seq: 61 });
+    expect(await uploadFromAnotherProcess(`${edge.url}/v1/collectors/${collectorId}/bundles`, bundleFile, replyFile)).toBe(200);
+    const middle = await segmentStarts(dir);
+    const full = await collector(dir, ["import-receipt", replyFile]);
+    expect(full.json).toMatchObject({ ok: true, imported: 1, acked_seq: 61, pending: 0 });
+    expect(await segmentStarts(dir)).toEqual(retainedAfter(middle, 61));
+
+    const again = await collector(dir, ["import-receipt", replyFile]);
+    expect(again.json).toMatchObject({ ok: true, imported: 0, already_receipted: 1, acked_seq: 61 });
+    expect((await collector(dir, ["verify"])).status).toBe(0);
+    const balance = await getBalance<any>(edge, contract.vendorKey, contract.contractId);
+    expect([balance.collectors[0].acked_seq, balance.usage.license_seconds]).toEqual([61, 60 * 3600]);
+  });
+
+  it("the vendor uploads a site's bundle with its own key", async () => {
+    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const dir = await enrolledSite("vendor-upload", contract);
+    const collectorId = (await collector(dir, ["status"])).json!.collector_id as string;
+    await appendUsage(dir, 3, T0);
+    const bundleFile = join(root, "vendor-bundle.json");
+    await collector(dir, ["export", "--out", bundleFile]);
+    const reply = await edgeRequest(edge, "POST", `/v1/contracts/${contract.contractId}/collectors/${collectorId}/bundles`, contract.vendorKey, JSON.parse(await readFile(bundleFile, "utf8")));
+    const replyFile = join(root, "vendor-reply.json");
+    await writeFile(replyFile, JSON.stringify(reply));
+    expect((await collector(dir, ["import-receipt", replyFile])).json).toMatchObject({ ok: true, imported: 1, acked_seq: 3 });
+  });
+});
+
+describe("online sync with the site face", () => {
+  it("a key rotation in the middle of a backlog syncs in one pass; later batches are signed by the new key", async () => {
+    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const dir = await enrolledSite("rotation", contract);
+    await appendUsage(dir, 5, T0);
+    expect((await collector(dir, ["rotate-key"])).json).toMatchObject({ rotation_seq: 6 });
+    expect((await collector(dir, ["rotate-key"])).status).toBe(2); // one rotation at a time
+    await appendUsage(dir, 5, T0 + 5 * HOUR);
+    expect((await collector(dir, ["sync"])).json).toMatchObject({ ok: true, acked_seq: 11, batches: 2 });
+    await appendUsage(dir, 3, T0 + 10 * HOUR);
+    expect((await collector(dir, ["sync"])).json).toMatchObject({ ok: true, acked_seq: 14 });
+    expect((await collector(dir, ["verify"])).status).toBe(0);
+  });
+
+  it("after revocation the edge refuses new records (exit 1, revoked) and keeps what it receipted", async () => {
+    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const dir = await enrolledSite("revoked", contract);
+    const collectorId = (await collector(dir, ["status"])).json!.collector_id as string;
+    await appendUsage(dir, 3, T0);
+    expect((await collector(dir, ["sync"])).json).toMatchObject({ acked_seq: 3 });
+    expect(await edgeRequest(edge, "POST", `/v1/collectors/${collectorId}/revoke`, contract.vendorKey)).toMatchObject({ revoked_at_seq: 3 });
+    await appendUsage(dir, 2, T0 + 3 * HOUR);
+    const refused = await collector(dir, ["sync"]);
+    expect(refused.status).toBe(1);
+    expect(refused.json).toMatchObject({ error: "batch_refused", edge_error: "revoked" });
+    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 3, pending: 2 });
+    expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(3 * 3600);
+  });
+
+  it("a site offline for a simulated week, editing its doc, merges cleanly with the edge and another site", async () => {
+    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const away = await enrolledSite("week-away", contract);
+    const home = await enrolledSite("week-home", contract, (await createEnrollment(edge, contract.vendorKey, contract.contractId)).enrollment_token);
+    const awayId = (await collector(away, ["status"])).json!.collector_id as string;
+    const homeId = (await collector(home, ["status"])).json!.collector_id as string;
+    await appendUsage(away, 2, T0);
+    expect((await collector(away, ["sync"])).json).toMatchObject({ acked_seq: 2, doc: { ok: true } });
+
+    // A week away: 168 hourly records, written on the site's clock, and three doc edits.
+    let clock = T0 + 2 * HOUR;
+    for (let day = 0; day < 7; day++) {
+      await appendUsage(away, 24, T0 + 2 * HOUR + day * 24 * HOUR, 1, () => (clock += HOUR));
+      if (day % 3 === 0) openReplica(statePaths(away), awayId).writeSite({ notes: `day ${day}`, cost_centres: { [`user${day}`]: `CC-${day}` } });
+    }
+    openReplica(statePaths(away), awayId).writeSite({ site_name: "Ship 4, engine room" });
+    // Meanwhile the other site syncs and edits its own root.
+    await appendUsage(home, 4, T0);
+    openReplica(statePaths(home), homeId).writeSite({ site_name: "Head office" });
+    expect((await collector(home, ["sync"])).json).toMatchObject({ acked_seq: 4, doc: { ok: true } });
+
+    expect((await collector(away, ["sync"])).json).toMatchObject({ acked_seq: 170, pending: 0, doc: { ok: true, discarded: false } });
+    expect((await collector(home, ["sync"])).json).toMatchObject({ doc: { ok: true } });
+    const awayDoc = openReplica(statePaths(away), awayId).read();
+    const homeDoc = openReplica(statePaths(home), homeId).read();
+    expect(awayDoc.sites).toEqual({
+      [awayId]: { site_name: "Ship 4, engine room", notes: "day 6", cost_centres: { user0: "CC-0", user3: "CC-3", user6: "CC-6" } },
+      [homeId]: { site_name: "Head office", cost_centres: {} },
+    });
+    expect(homeDoc.sites).toEqual(awayDoc.sites);
+    expect(homeDoc.balance!.collectors).toEqual({ [awayId]: { acked_seq: 170 }, [homeId]: { acked_seq: 4 } });
+  });
+
+  it("status estimates offline with the edge stopped: the last known balance and the units used since", async () => {
+    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const dir = await enrolledSite("offline-status", contract);
+    await appendUsage(dir, 4, T0);
+    expect((await collector(dir, ["sync"])).json).toMatchObject({ acked_seq: 4, doc: { ok: true } });
+    await appendUsage(dir, 3, T0 + 4 * HOUR, 2);
+    await edge.stop();
+    const status = await collector(dir, ["status"]);
+    expect(status.status).toBe(0);
+    // The edge publishes no remaining_units until pricing lands in the DO: the estimate is the usage since.
+    expect(status.json).toMatchObject({
+      pending: 3, acked_seq: 4, last_seq: 7, remaining_units: null, unit_name: "token",
+      estimate: { reflects_acked_seq: 4, counted_from_seq: 5, used_since_units: "6", last_known_remaining_units: null, estimated_remaining_units: null, rated_with: "shared/pricing" },
+    });
+    expect((status.json!.last_receipt as { acked_seq: number }).acked_seq).toBe(4);
+  });
+});

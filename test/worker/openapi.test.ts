@@ -1,0 +1,96 @@
+// The OpenAPI document and reference page (DESIGN.md §7): generated from the same zod schemas
+// that validate requests, covering every route of the app, served without network access; and
+// the stable error shapes that validation answers with.
+import { describe, it, expect } from "vitest";
+import { app } from "../../worker/app.ts";
+import { call, createVendor, ok } from "./edge-fixture.ts";
+
+/** Routes deliberately left out of the API document. */
+const UNDOCUMENTED = new Set(["POST /__dev/contracts/{id}/baseline"]);
+const METHODS = ["get", "post", "put", "patch", "delete"];
+
+export function appRoutes(): string[] {
+  const routes = app.routes
+    .filter((r) => r.method !== "ALL" && !r.path.endsWith("*"))
+    .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`);
+  return [...new Set(routes)].sort();
+}
+
+export function documentedRoutes(doc: any): string[] {
+  return Object.entries<any>(doc.paths).flatMap(([path, item]) =>
+    METHODS.filter((m) => item[m]).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+}
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document listing every route of the app, and nothing the app does not serve", async () => {
+    const doc = await ok(await call("GET", "/openapi.json"));
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.servers).toEqual([{ url: "http://edge.test" }]);
+    const served = appRoutes().filter((r) => !UNDOCUMENTED.has(r));
+    expect(documentedRoutes(doc)).toEqual(served);
+    expect(served).toEqual(expect.arrayContaining([
+      "GET /v1/contracts/{id}/collectors", "POST /v1/api-keys", "DELETE /v1/api-keys/{id}", "POST /v1/contracts/{id}/status-links",
+      "DELETE /v1/status-links/{id}", "GET /status/{token}", "POST /v1/collectors/{id}/batches", "GET /docs",
+    ]));
+  });
+
+  it("every operation names its auth and answers errors with the Error schema", async () => {
+    const doc = await ok(await call("GET", "/openapi.json"));
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["collectorToken", "operatorToken", "vendorKey"]);
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const method of METHODS.filter((m) => item[m])) {
+        const op = item[method];
+        expect({ route: `${method} ${path}`, summary: typeof op.summary, tags: op.tags?.length }).toEqual({ route: `${method} ${path}`, summary: "string", tags: 1 });
+        for (const [status, response] of Object.entries<any>(op.responses)) {
+          if (Number(status) >= 400 && response.content?.["application/json"]) {
+            expect(response.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
+          }
+        }
+      }
+    }
+  });
+
+  it("documents the batch body as a schema without validating it through zod (gzip and strict JSON stay)", async () => {
+    const doc = await ok(await call("GET", "/openapi.json"));
+    const op = doc.paths["/v1/collectors/{id}/batches"].post;
+    expect(op.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Batch" });
+    expect(Object.keys(doc.components.schemas.Batch.properties).sort()).toEqual(["checkpoint", "records", "signature"]);
+  });
+});
+
+describe("GET /docs", () => {
+  it("renders every operation from the document in one self-contained page (no script, no external asset)", async () => {
+    const doc = await ok(await call("GET", "/openapi.json"));
+    const res = await call("GET", "/docs");
+    expect(res.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+    const html = await res.text();
+    for (const route of documentedRoutes(doc)) expect(html).toContain(`<code>${route.replace(/&/g, "&#38;")}</code>`);
+    expect(html).toContain(`<h3 id="schema-Contract">Contract</h3>`);
+    expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!edge\.test)/);
+  });
+});
+
+describe("validation answers the stable error shape", () => {
+  it("a JSON body breaking the schema is 422 invalid_request naming the field; unparseable JSON is 400 malformed", async () => {
+    const vendor = await createVendor();
+    const missing = await call("POST", "/v1/customers", { token: vendor.api_key, body: { external_id: "x" } });
+    expect({ status: missing.status, body: await missing.json() }).toEqual({ status: 422, body: { error: "invalid_request", message: expect.stringMatching(/^name: /), field: "name" } });
+    const broken = await call("POST", "/v1/customers", { token: vendor.api_key, raw: "{", headers: { "Content-Type": "application/json" } });
+    expect({ status: broken.status, body: await broken.json() }).toEqual({ status: 400, body: { error: "malformed", message: "request body is not valid JSON" } });
+  });
+
+  it("a body that is not JSON is 415 unsupported_media_type", async () => {
+    const vendor = await createVendor();
+    const res = await call("POST", "/v1/customers", { token: vendor.api_key, raw: "name=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    expect({ status: res.status, error: ((await res.json()) as any).error }).toEqual({ status: 415, error: "unsupported_media_type" });
+    expect((await ok(await call("GET", "/v1/customers", { token: vendor.api_key }))).items).toEqual([]);
+  });
+
+  it("a path id of the wrong shape is 404 not_found, like an id that does not exist", async () => {
+    const vendor = await createVendor();
+    for (const path of ["/v1/contracts/42", "/v1/contracts/ctr_0000000000000000000000000000000g/balance"]) {
+      const res = await call("GET", path, { token: vendor.api_key });
+      expect({ status: res.status, error: ((await res.json()) as any).error }).toEqual({ status: 404, error: "not_found" });
+    }
+  });
+});

@@ -1,0 +1,48 @@
+// Iteration budgets and seeds for the randomised suites that run inside workerd, where
+// process.env is not the host's: SOAK and SEED reach them as bindings (vitest.config.ts).
+// CI budget by default; `SOAK=1` scales up; every run prints its seed; `SEED=n` replays it.
+import { env } from "cloudflare:test";
+
+declare global {
+  namespace Cloudflare {
+    interface Env { SOAK: string; SEED: string }
+  }
+}
+
+export const SOAK = (env.SOAK ?? "") !== "";
+
+/** `ci` normally, `soak` under SOAK=1. */
+export function budget(ci: number, soak: number): number {
+  return SOAK ? soak : ci;
+}
+
+/** The run's seed (SEED=n replays one), printed so a failure can be replayed. */
+export function runSeed(label: string): number {
+  const given = env.SEED ?? "";
+  const seed = given !== "" ? Number(given) : Math.floor(Math.random() * 2 ** 31);
+  console.log(`[seed] ${label}: SEED=${seed}${SOAK ? " (SOAK)" : ""}`);
+  return seed;
+}
+
+export type Random = () => number;
+
+/** mulberry32: small, deterministic, good enough to pick tamper positions. */
+export function seededRandom(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer in [lo, hi]. */
+export function between(random: Random, lo: number, hi: number): number {
+  return lo + Math.floor(random() * (hi - lo + 1));
+}
+
+export function pick<T>(random: Random, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)]!;
+}

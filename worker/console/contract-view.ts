@@ -1,0 +1,90 @@
+// Everything the contract page shows, read through the API in-process (in-process-api.ts), in
+// parallel. Each part that the edge cannot answer (an endpoint not deployed yet, or an error) is
+// null and the page says so instead of failing: the console degrades part by part.
+import { formatScaled, parseScaled } from "../../shared/decimal/decimal.ts";
+import { instant } from "../instant.ts";
+import { allItems, type ConsoleApi } from "./in-process-api.ts";
+
+/** The rate of the last RATE_DAYS days drives the burn-down forecast. */
+export const RATE_DAYS = 7;
+/** The chart covers the open period, and at least the last CHART_DAYS days. */
+export const CHART_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+export interface UsageRow { [dim: string]: unknown; license_seconds: number; units?: string | null; sessions?: number; denials?: number }
+
+export interface ContractView {
+  contract: { id: string; customer_id: string; plan: Record<string, any>; start: string; timezone: string; expected_sync_s: number };
+  customer: string;
+  balance: Record<string, any> | null;
+  /** [from, to) of the chart and the day rows in it; null when the usage API is unavailable. */
+  daily: { from: string; to: string; rows: UsageRow[] } | null;
+  byFeature: UsageRow[] | null;
+  byUser: UsageRow[] | null;
+  bySite: UsageRow[] | null;
+  /** Units used in the last RATE_DAYS days (null: unknown). */
+  recentUnits: string | null;
+  rateWindowMs: number;
+  statement: Record<string, any> | null;
+  sites: Array<Record<string, any>> | null;
+  statusLinks: Array<Record<string, any>> | null;
+  now: number;
+}
+
+export async function loadContractView(api: ConsoleApi, id: string, now: number): Promise<ContractView | undefined> {
+  const contract = await api.get(`/v1/contracts/${encodeURIComponent(id)}`);
+  if (!contract.ok) return undefined; // another vendor's id, or none: the API's 404
+  const base = `/v1/contracts/${encodeURIComponent(id)}`;
+  const balance = await api.get(`${base}/balance`);
+  const period = balance.ok ? balance.body.period as { start: string; end: string } : undefined;
+  const periodStart = period ? Date.parse(period.start) : now - CHART_DAYS * DAY_MS;
+  const chartFrom = instant(Math.min(periodStart, startOfUtcDay(now) - (CHART_DAYS - 1) * DAY_MS));
+  const until = instant(now + 1000);
+  const periodFrom = instant(periodStart);
+  const usage = (from: string, groupBy: string) => api.get(`${base}/usage?from=${from}&to=${until}&group_by=${groupBy}`)
+    .then((a) => (a.ok ? usageRows(a.body) : null));
+  const [customers, daily, byFeature, byUser, bySite, recent, statement, sites, links] = await Promise.all([
+    allItems<{ id: string; name: string }>(api, "/v1/customers"),
+    usage(chartFrom, "day"),
+    usage(periodFrom, "feature"),
+    usage(periodFrom, "user"),
+    usage(periodFrom, "collector"),
+    usage(instant(now - RATE_DAYS * DAY_MS), "feature"),
+    api.get(`${base}/statement`),
+    api.get(`${base}/collectors?limit=100`),
+    api.get(`${base}/status-links?limit=100`),
+  ]);
+  return {
+    contract: contract.body,
+    customer: customers.find((c) => c.id === contract.body.customer_id)?.name ?? contract.body.customer_id,
+    balance: balance.ok ? balance.body : null,
+    daily: daily ? { from: chartFrom, to: until, rows: daily } : null,
+    byFeature, byUser, bySite,
+    recentUnits: recent ? sumUnits(recent) : null,
+    rateWindowMs: RATE_DAYS * DAY_MS,
+    statement: statement.ok ? statement.body : null,
+    sites: sites.ok ? sites.body.items : null,
+    statusLinks: links.ok ? links.body.items : null,
+    now,
+  };
+}
+
+/** The usage API's rows, whether it answers `{items}`, `{rows}` or a bare array. */
+function usageRows(body: any): UsageRow[] {
+  const rows = Array.isArray(body) ? body : body?.items ?? body?.rows ?? [];
+  return Array.isArray(rows) ? rows : [];
+}
+
+/** Σ units of the rows, exactly; null when the rows carry no units (the edge does not price yet). */
+export function sumUnits(rows: UsageRow[]): string | null {
+  let total = 0n;
+  for (const r of rows) {
+    if (typeof r.units !== "string") return rows.length === 0 ? "0" : null;
+    total += parseScaled(r.units, 6);
+  }
+  return formatScaled(total, 6);
+}
+
+function startOfUtcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
