@@ -1,12 +1,14 @@
 // Bundles the collector CLI into one script, dist/tally-collector.mjs, that runs on Node 20+
 // (DESIGN.md §9: "ship it as one bundled script"). Usage: npm run build:collector
+// [-- --outfile PATH] (tests bundle into their own temp dir, so concurrent suites never share a file).
 import { chmod } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const outfile = resolve(root, "dist/tally-collector.mjs");
+const at = process.argv.indexOf("--outfile");
+const outfile = at > 0 && process.argv[at + 1] ? resolve(process.argv[at + 1]!) : resolve(root, "dist/tally-collector.mjs");
 
 await build({
   entryPoints: [resolve(root, "collector/cli.ts")],

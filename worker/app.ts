@@ -25,6 +25,13 @@ import { contractCollectors } from "./routes/contract-collectors.ts";
 import { statusLinkRoutes } from "./routes/status-links.ts";
 import { status } from "./routes/status.ts";
 import { reference } from "./routes/reference.ts";
+import { grants } from "./routes/grants.ts";
+import { planVersions } from "./routes/plan.ts";
+import { statements } from "./routes/statement.ts";
+import { usage } from "./routes/usage.ts";
+import { alerts } from "./routes/alerts.ts";
+import { devWebhookSink } from "./routes/dev-webhook-sink.ts";
+import { vendorConsole } from "./console/routes.ts";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 describeApi(app);
@@ -44,9 +51,18 @@ app.route("/v1/collectors", collectorDoc);
 app.route("/v1/collectors", collectorBundles);
 app.route("/v1/collectors", collectorTrust);
 app.route("/v1/contracts", vendorBundles);
+// Pricing (DESIGN.md §6–§7): grants, plan versions, statements, usage history, alerts.
+app.route("/v1/contracts", grants);
+app.route("/v1/contracts", planVersions);
+app.route("/v1/contracts", statements);
+app.route("/v1/contracts", usage);
+app.route("/v1/contracts", alerts);
 app.route("/status", status);
 app.route("/", reference(app));
 // Development only (refused in production), not part of the API: not in the OpenAPI document.
 app.route("/__dev", devBench);
+app.route("/__dev", devWebhookSink);
+// The vendor console: HTML pages over the API above (worker/console/), not in the OpenAPI document.
+app.route("/console", vendorConsole(app));
 app.onError(onError);
 app.notFound(notFound);

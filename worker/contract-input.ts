@@ -19,7 +19,8 @@ export const planInputSchema = z.looseObject({
 
 export const createContractSchema = z.strictObject({
   customer_id: z.string().min(1).max(64),
-  plan: planInputSchema,
+  // Validated in full by shared/pricing's parsePlan in the route (422 `invalid_plan` + `field`).
+  plan: z.record(z.string(), z.unknown()),
   start: z.string().min(10).max(40),
   timezone: z.string().min(1).max(64).refine(isValidTimeZone, "an IANA time zone"),
   statement_grace_h: z.number().int().min(0).max(24 * 90).optional(),

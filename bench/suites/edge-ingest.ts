@@ -23,7 +23,7 @@ const BATCHES = Number(process.env.EDGE_INGEST_BATCHES ?? 12);
 const FEATURES = ["MATLAB", "Simulink", "Signal_Toolbox", "Optimization_Toolbox", "Statistics_Toolbox", "Control_Toolbox", "Compiler", "Image_Toolbox"];
 const HOUR = 3600_000;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
@@ -34,7 +34,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startEdge(persist: string): Promise<{ url: string; child: ChildProcess }> {
+export async function startEdge(persist: string): Promise<{ url: string; child: ChildProcess }> {
   const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { cwd: ROOT, encoding: "utf8" });
   if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
   const port = await freePort();
@@ -50,12 +50,12 @@ async function startEdge(persist: string): Promise<{ url: string; child: ChildPr
   throw new Error("wrangler dev did not start within 60 s");
 }
 
-function stopEdge(child: ChildProcess): void {
+export function stopEdge(child: ChildProcess): void {
   // detached: the child leads its own process group (npx → wrangler → workerd); end exactly that group.
   if (child.pid) try { process.kill(-child.pid, "SIGTERM"); } catch { /* already gone */ }
 }
 
-async function post(url: string, body: string, token?: string): Promise<any> {
+export async function post(url: string, body: string, token?: string): Promise<any> {
   const res = await fetch(url, { method: "POST", body, headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
   const text = await res.text();
   if (!res.ok) throw new Error(`${url} → ${res.status} ${text}`);
@@ -64,7 +64,7 @@ async function post(url: string, body: string, token?: string): Promise<any> {
 
 async function enrolledCollector(url: string, apiKey: string, publicKey: string): Promise<{ contractId: string; collectorId: string }> {
   const customer = await post(`${url}/v1/customers`, JSON.stringify({ name: "Bench plant" }), apiKey);
-  const plan = { model: "token", currency: "USD", unit_name: "token", period: "month", rates: { "*": "1" } };
+  const plan = { model: "token", currency: "USD", unit_name: "token", period: "month", rates: { "*": "1" }, overage: { policy: "block" } };
   const contract = await post(`${url}/v1/contracts`, JSON.stringify({ customer_id: customer.id, plan, start: "2020-01-01", timezone: "UTC" }), apiKey);
   const { enrollment_token } = await post(`${url}/v1/contracts/${contract.id}/enrollments`, "{}", apiKey);
   const enrolled = await post(`${url}/v1/enroll`, JSON.stringify({ enrollment_token, public_key: publicKey, site: "bench" }));

@@ -2,7 +2,7 @@
 // The key is written (0600) before the edge ever sees its public half, and reused if a previous
 // init failed after making it, so a retried init never orphans an enrolled key.
 import { mkdir } from "node:fs/promises";
-import { generateKeyPair, publicKeyOf } from "../../shared/protocol/index.ts";
+import { generateKeyPair, publicKeyOf, sha256Hex } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import { SegmentLog } from "../log/segment-log.ts";
 import { asCollectorError } from "../site.ts";
@@ -42,7 +42,10 @@ export async function initCommand(argv: string[], io: CommandIo): Promise<Comman
   const policy = { ...defaultBackoff, maxAttempts: integerOption(values.attempts, "attempts", 3, 1) };
   let reply;
   try {
-    reply = await withBackoff(() => client.enroll({ enrollment_token: token, public_key: key.public_key, site }), { policy, random: Math.random });
+    // Same key pair on a retried init ⇒ same Idempotency-Key ⇒ the edge replays its answer. Derived
+    // from the secret, so nobody else can claim the stored answer (it holds the collector token).
+    const idempotencyKey = `enroll-${sha256Hex(new TextEncoder().encode(`tally/enroll-idempotency\n${key.secret_key}`)).slice(0, 40)}`;
+    reply = await withBackoff(() => client.enroll({ enrollment_token: token, public_key: key.public_key, site }, idempotencyKey), { policy, random: Math.random });
   } catch (e) {
     if (e instanceof EdgeUnreachable) throw new CollectorError("edge_unreachable", `cannot enroll: ${e.reason}`);
     throw e;

@@ -26,8 +26,12 @@ export class EdgeClient {
     });
   }
 
-  enroll(body: { enrollment_token: string; public_key: string; site: string }): Promise<EdgeReply> {
-    return this.send("POST", "/v1/enroll", JSON.stringify(body), { "content-type": "application/json" });
+  /**
+   * `idempotencyKey` makes a retried enrollment (its answer lost on the way back) get the same
+   * answer instead of `enrollment_token_used`; init derives it from the site's secret key.
+   */
+  enroll(body: { enrollment_token: string; public_key: string; site: string }, idempotencyKey?: string): Promise<EdgeReply> {
+    return this.send("POST", "/v1/enroll", JSON.stringify(body), { "content-type": "application/json", ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}) });
   }
 
   keys(): Promise<EdgeReply> {

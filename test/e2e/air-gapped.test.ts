@@ -202,19 +202,25 @@ describe("online sync with the site face", () => {
     expect(homeDoc.balance!.collectors).toEqual({ [awayId]: { acked_seq: 170 }, [homeId]: { acked_seq: 4 } });
   });
 
-  it("status estimates offline with the edge stopped: the last known balance and the units used since", async () => {
+  it("status estimates offline with the edge stopped: the last known balance minus the units used since", async () => {
     const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    await edgeRequest(edge, "POST", `/v1/contracts/${contract.contractId}/grants`, contract.vendorKey, { amount: "100", idempotency_key: "prepaid-1" });
     const dir = await enrolledSite("offline-status", contract);
-    await appendUsage(dir, 4, T0);
+    // In the open period (the grant covers the period it was created in): from 8 h ago, or the month's start.
+    const now = Date.now();
+    const month = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
+    const from = Math.max(month, Math.floor(now / HOUR) * HOUR - 8 * HOUR);
+    await appendUsage(dir, 4, from);
     expect((await collector(dir, ["sync"])).json).toMatchObject({ acked_seq: 4, doc: { ok: true } });
-    await appendUsage(dir, 3, T0 + 4 * HOUR, 2);
+    expect(openReplica(statePaths(dir), (await collector(dir, ["status"])).json!.collector_id as string).read().balance!.remaining_units).toBe("96");
+    await appendUsage(dir, 3, from + 4 * HOUR, 2);
     await edge.stop();
     const status = await collector(dir, ["status"]);
     expect(status.status).toBe(0);
-    // The edge publishes no remaining_units until pricing lands in the DO: the estimate is the usage since.
+    // 3 records × 1 h × 2 licenses × rate 1 = 6 units since seq 4: 96 − 6.
     expect(status.json).toMatchObject({
-      pending: 3, acked_seq: 4, last_seq: 7, remaining_units: null, unit_name: "token",
-      estimate: { reflects_acked_seq: 4, counted_from_seq: 5, used_since_units: "6", last_known_remaining_units: null, estimated_remaining_units: null, rated_with: "shared/pricing" },
+      pending: 3, acked_seq: 4, last_seq: 7, remaining_units: "90", unit_name: "token",
+      estimate: { reflects_acked_seq: 4, counted_from_seq: 5, used_since_units: "6", last_known_remaining_units: "96", estimated_remaining_units: "90", rated_with: "shared/pricing" },
     });
     expect((status.json!.last_receipt as { acked_seq: number }).acked_seq).toBe(4);
   });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FlexlmSimulator } from "../../scripts/flexlm-simulator.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { getBalance, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
+import { edgeRequest, getBalance, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
 import { testSeed } from "../support/seed.ts";
 
 let edge: LocalEdge;
@@ -26,9 +26,13 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function collector(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function collector(args: string[]) {
+  return collectorIn(join(dir, "state"), args);
+}
+
+function collectorIn(state: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "collector/cli.ts"), ...args, "--state", join(dir, "state")], { cwd: REPO_ROOT });
+    const child = spawn(process.execPath, [join(REPO_ROOT, "collector/cli.ts"), ...args, "--state", state], { cwd: REPO_ROOT });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -83,4 +87,22 @@ it("a collector behind a lossy, duplicating, failing network ends with the exact
   const balance = await getBalance<{ usage: { license_seconds: number }; collectors: Array<{ acked_seq: number }> }>(edge, contract.vendorKey, contract.contractId);
   expect(balance.usage.license_seconds).toBe(truthSeconds);
   expect(balance.collectors[0]!.acked_seq).toBe(report.acked_seq);
+});
+
+it("an enrollment whose answer is lost is retried with the same key and gets the same collector", async () => {
+  const contract = await provisionContract(edge);
+  const lossy = await startFaultProxy(edge.url, 1, { dropResponse: 1 });
+  const state = join(dir, "state-enroll");
+  try {
+    const lost = await collectorIn(state, ["init", "--server", lossy.url, "--enroll", contract.enrollmentToken, "--site", "Lossy Link", "--attempts", "1", "--json"]);
+    expect(lost.code, lost.stderr).toBe(3);
+    expect(lossy.counts.dropResponse).toBe(1);
+    lossy.setRates({ dropResponse: 0 });
+    const retried = await collectorIn(state, ["init", "--server", lossy.url, "--enroll", contract.enrollmentToken, "--site", "Lossy Link", "--json"]);
+    expect(retried.code, retried.stderr).toBe(0);
+    const collectors = await edgeRequest<{ items: Array<{ id: string }> }>(edge, "GET", `/v1/contracts/${contract.contractId}/collectors`, contract.vendorKey);
+    expect(collectors.items.map((c) => c.id)).toEqual([JSON.parse(retried.stdout).collector_id]);
+  } finally {
+    await lossy.close();
+  }
 });

@@ -10,7 +10,7 @@ import { openApiDocument } from "../../worker/openapi/document.ts";
 describe("the edge's OpenAPI document", () => {
   it("validates against the OpenAPI 3.1 schema", async () => {
     const document = openApiDocument(app, "https://edge.example.com");
-    const result = await new Validator().validate(document as unknown as object);
+    const result = await new Validator().validate(document as unknown as Record<string, unknown>);
     expect(result).toEqual({ valid: true });
     expect(document.openapi).toBe("3.1.0");
   });

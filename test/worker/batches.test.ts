@@ -33,7 +33,14 @@ describe("accepting batches", () => {
     expect(site.enrollment.edge_public_keys).toEqual(keys);
 
     const balance = await balanceOf(site);
-    expect(balance.usage).toEqual({ license_seconds: 3 * 3600, by_feature: [{ feature: "MATLAB", license_seconds: 7200 }, { feature: "Simulink", license_seconds: 3600 }] });
+    // Rated by the plan (MATLAB 1 unit per license-hour, anything else 0.5).
+    expect(balance.usage).toEqual({
+      units: "2.5", license_seconds: 3 * 3600, billed_license_seconds: 3 * 3600, unrated_features: [],
+      by_feature: [
+        { feature: "MATLAB", units: "2", license_seconds: 7200, billed_license_seconds: 7200 },
+        { feature: "Simulink", units: "0.5", license_seconds: 3600, billed_license_seconds: 3600 },
+      ],
+    });
     expect(balance.collectors).toEqual([{ collector_id: site.collectorId, site: "plant-7", acked_seq: 2, last_sync: "2026-11-27T10:00:00Z", stale: false, flags: [] }]);
     expect(balance.period).toEqual({ start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" });
   });

@@ -32,7 +32,7 @@ async function edgeDoc(contractId: string) {
 }
 
 describe("contract doc sync", () => {
-  it("a replica pulls the terms written at contract creation and the balance written after each batch", async () => {
+  it("a replica pulls the terms written at contract creation and the balance written after each batch (no grant: remaining null, blocked)", async () => {
     const site = await enrolledSite();
     const replica = ContractDocReplica.open(memoryStore(), site.collectorId);
     expect((await syncReplica(site, replica)).status).toBe(200);
@@ -46,7 +46,7 @@ describe("contract doc sync", () => {
     await ok(await postBatch(site.collectorId, site.chain.batch(1, 2)));
     await syncReplica(site, replica);
     expect(replica.read().balance).toEqual({
-      as_of: "2026-11-27T10:00:00Z", remaining_units: null,
+      as_of: "2026-11-27T10:00:00Z", remaining_units: null, granted_units: "0", status: "blocked",
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z" },
       collectors: { [site.collectorId]: { acked_seq: 2 } },
     });

@@ -32,6 +32,7 @@ export async function ok<T = any>(res: Response, status = 200): Promise<T> {
 export const plan = {
   model: "token", currency: "USD", unit_name: "token", period: "month",
   scope: [{ daemon: "MLM", features: ["*"] }], rates: { MATLAB: "1", "*": "0.5" },
+  overage: { policy: "block" },
 };
 
 export interface Vendor { id: string; api_key: string }

@@ -77,19 +77,33 @@ describe("creating and revoking status links", () => {
 });
 
 describe("GET /status/:token", () => {
-  it("as JSON: remaining and granted units (null without a grant), usage by feature, sites with last sync and staleness", async () => {
+  it("as JSON: remaining and granted units, usage by feature in units, sites with last sync and staleness", async () => {
     const site = await siteWithUsage();
+    await ok(await call("POST", `/v1/contracts/${site.contractId}/grants`, { token: site.vendor.api_key, body: { amount: "100", idempotency_key: "g1" } }), 201);
     const link = await createLink(site);
     const res = await call("GET", pathOf(link.url), { headers: JSON_ACCEPT });
     expect(res.headers.get("Cache-Control")).toBe("public, max-age=5");
     expect(await ok(res)).toEqual({
-      as_of: "2026-11-27T10:00:00Z", unit_name: "token", remaining_units: null, granted_units: null, status: null,
+      as_of: "2026-11-27T10:00:00Z", unit_name: "token", remaining_units: "97.5", granted_units: "100", status: "ok",
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" },
-      usage: { license_seconds: 10800, units: null, by_feature: [
-        { feature: "MATLAB", license_seconds: 7200, units: null }, { feature: "Simulink", license_seconds: 3600, units: null }] },
+      usage: { license_seconds: 10800, units: "2.5", by_feature: [
+        { feature: "MATLAB", license_seconds: 7200, units: "2" }, { feature: "Simulink", license_seconds: 3600, units: "0.5" }] },
       stale: false,
       sites: [{ site: "plant-7", last_sync: "2026-11-27T10:00:00Z", stale: false }],
     });
+    const page = await (await call("GET", pathOf(link.url))).text();
+    expect(page).toContain(`<meter id="remaining" min="0" max="100" value="97.5">97.5 of 100</meter>`);
+  });
+
+  it("without a grant there is no remaining balance: null in JSON, \"No prepaid balance\" on the page", async () => {
+    const site = await siteWithUsage();
+    const link = await createLink(site);
+    const json = await ok(await call("GET", pathOf(link.url), { headers: JSON_ACCEPT }));
+    expect({ remaining: json.remaining_units, granted: json.granted_units, status: json.status }).toEqual({ remaining: null, granted: "0", status: "blocked" });
+    const page = await (await call("GET", pathOf(link.url), { headers: BROWSER_ACCEPT })).text();
+    expect(page).toContain("<p>No prepaid balance.</p>");
+    expect(page).toContain(`<p>Status: <span class="bad">blocked</span></p>`);
+    expect(page).not.toContain("<meter");
   });
 
   it("reveals nothing beyond its contract: no vendor, customer, contract or collector ids, no user or host names", async () => {
@@ -114,9 +128,8 @@ describe("GET /status/:token", () => {
     const html = await res.text();
     expect(html).toMatch(/^<!doctype html><html lang="en">/);
     expect(html).toContain(`<meta name="viewport" content="width=device-width, initial-scale=1">`);
-    expect(html).toContain("No prepaid balance");
-    expect(html).toContain(`<tr><th scope="row">MATLAB</th><td class="num">2 h 00 min</td></tr>`);
-    expect(html).toContain(`<tfoot><tr><th scope="row">Total</th><td class="num">3 h 00 min</td></tr></tfoot>`);
+    expect(html).toContain(`<tr><th scope="row">MATLAB</th><td class="num">2 h 00 min</td><td class="num">2</td></tr>`);
+    expect(html).toContain(`<tfoot><tr><th scope="row">Total</th><td class="num">3 h 00 min</td><td class="num">2.5</td></tr></tfoot>`);
     expect(html).toContain(`<tr><th scope="row">plant-7</th><td><time datetime="2026-11-27T10:00:00Z">2026-11-27 10:00 UTC</time></td><td><span class="bad">Out of date: no recent sync</span></td></tr>`);
     expect(html).not.toMatch(/<script|https?:\/\//);
   });
@@ -133,7 +146,10 @@ describe("GET /status/:token", () => {
     expect(html).toContain(`<meter id="remaining" min="0" max="100" value="87.5">87.5 of 100</meter>`);
     expect(html).toContain(`<tr><th scope="row">MATLAB</th><td class="num">12 h 30 min</td><td class="num">12.5</td></tr>`);
     expect(html).toContain("No site has been set up yet.");
-    expect(renderStatusPage({ ...status, remaining_units: "0", status: "exhausted" })).toContain(`<span class="bad">(exhausted)</span>`);
+    expect(renderStatusPage({ ...status, remaining_units: "0", status: "exhausted" })).toContain(`<p>Status: <span class="bad">exhausted</span></p>`);
+    const unpriced = renderStatusPage({ ...status, remaining_units: null, granted_units: null, status: null, usage: { ...status.usage, units: null, by_feature: [{ feature: "MATLAB", license_seconds: 45000, units: null }] } });
+    expect(unpriced).toContain(`<tr><th scope="row">MATLAB</th><td class="num">12 h 30 min</td></tr>`);
+    expect(unpriced).toContain("No prepaid balance");
   });
 
   it("JSON only when Accept ranks it above HTML", () => {

@@ -21,14 +21,20 @@ function operations(doc: any): Operation[] {
   })));
 }
 
-/** The owner's real ids by type prefix, read from each path parameter's `pattern` (`^ctr_…`). */
+/** The owner's real ids by type prefix, read from each path parameter's `pattern` (`^ctr_…`).
+ * A parameter that is no typed id (a statement line) gets its example: the typed id before it
+ * in the path (the owner's contract) is what a foreign principal must be refused on. */
 function fillPath(path: string, op: any, ids: Record<string, string>): string {
-  return path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+  let typed = 0;
+  const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => {
     const param = (op.parameters ?? []).find((p: any) => p.in === "path" && p.name === name);
     const prefix = /^\^([a-z]{3})_/.exec(param?.schema?.pattern ?? "")?.[1];
-    if (!prefix) throw new Error(`${path}: path parameter {${name}} needs a typed id schema (openapi/schemas.ts idParams/idSchema)`);
+    if (!prefix) return encodeURIComponent(String(param?.schema?.example ?? "x"));
+    typed++;
     return ids[prefix] ?? `${prefix}_${"0".repeat(32)}`;
   });
+  if (typed === 0 && path.includes("{")) throw new Error(`${path}: the resource in the path needs a typed id schema (openapi/schemas.ts idParams/idSchema)`);
+  return url;
 }
 
 async function world() {

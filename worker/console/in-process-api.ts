@@ -51,7 +51,7 @@ export function consoleApi(app: Hono<AppEnv>, c: Context<AppEnv>, session: Conso
   };
 }
 
-function executionContext(c: Context<AppEnv>): ExecutionContext | undefined {
+function executionContext(c: Context<AppEnv>): Context<AppEnv>["executionCtx"] | undefined {
   try {
     return c.executionCtx;
   } catch {

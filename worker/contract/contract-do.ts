@@ -136,7 +136,6 @@ export class ContractDO extends DurableObject<Env> {
 
   async putPlan(plan: unknown, effectiveAt: number, now: number) {
     const result = billingRequests.putPlan(this.host, plan, effectiveAt, now);
-    if (result.ok) this.doc.publishTerms(this.terms());
     await this.armIfPending();
     return result;
   }

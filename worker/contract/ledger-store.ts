@@ -56,6 +56,8 @@ export class LedgerStore {
   /** Rates new intervals into `ledger` and storage; returns the refs whose units changed. */
   add(terms: PricingTerms, ledger: UsageLedger, intervals: Array<UsageInterval & { collector_id: string; seq: number }>): Set<string> {
     const changed = new Set<string>();
+    // A batch usually carries many intervals of one session: its cursor is written once, at the end.
+    const advanced = new Map<string, SessionCursor>();
     for (const iv of intervals) {
       this.#sql.exec(
         `INSERT INTO usage_intervals (ref, collector_id, seq, session, feature, start, "end", count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -64,12 +66,15 @@ export class LedgerStore {
       if (next) {
         addPieces(ledger, next.pieces);
         this.#storePieces(next.pieces);
-        this.#saveCursor(next.cursor);
+        this.#cursors.set(iv.session, next.cursor);
+        advanced.set(iv.session, next.cursor);
         changed.add(iv.ref);
       } else {
+        advanced.delete(iv.session);
         for (const ref of this.rerateSession(terms, ledger, iv.session)) changed.add(ref);
       }
     }
+    for (const c of advanced.values()) this.#saveCursor(c);
     return changed;
   }
 

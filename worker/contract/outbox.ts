@@ -7,6 +7,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { database, type Database } from "../db/database.ts";
 import { collectors, records } from "../db/schema.ts";
 import type { ChainRow } from "./chains.ts";
+import { unitUpserts } from "./units-projection.ts";
 
 interface OutboxRow { id: number; topic: string; collector_id: string; from_seq: number | null; to_seq: number | null }
 interface StoredRecord { collector_id: string; seq: number; hash: string; kind: string; record_json: string; received_at: number; quarantine: string | null }
@@ -24,7 +25,8 @@ export async function drainOutbox(sql: SqlStorage, d1: D1Database, contractId: s
   const db = database(d1);
   const rows = sql.exec<OutboxRow & Record<string, SqlStorageValue>>("SELECT * FROM outbox ORDER BY id LIMIT ?", OUTBOX_ROWS_PER_DRAIN).toArray();
   for (const row of rows) {
-    const statements = row.topic === "records" ? recordUpserts(db, sql, contractId, row)
+    const statements = row.topic === "records" ? [...recordUpserts(db, sql, contractId, row), ...unitUpserts(db, sql, contractId, row.collector_id, row.from_seq ?? 0, row.to_seq ?? 0)]
+      : row.topic === "units" ? unitUpserts(db, sql, contractId, row.collector_id, row.from_seq ?? 0, row.to_seq ?? 0)
       : row.topic === "supersede" ? supersededDeletes(db, row)
       : collectorUpdates(db, sql, row.collector_id);
     for (let i = 0; i < statements.length; i += STATEMENTS_PER_BATCH) {

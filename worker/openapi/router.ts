@@ -12,11 +12,35 @@ export function apiRouter(): OpenAPIHono<AppEnv> {
 
 /** Query → 422 naming `query.<field>`; JSON body → 422 naming the field; a path id of the wrong
  * shape → 404, exactly like an id that does not exist (a URL names a resource or nothing). */
-export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
-  if (result.success) return;
+export const validationHook: Hook<unknown, AppEnv, string, unknown> = async (result, c) => {
+  if (result.success) {
+    if (result.target === "json") refuseUnsafeJson(await c.req.json(), "");
+    return;
+  }
   if (result.target === "param") throw new EdgeError("not_found", `no resource at ${c.req.path}`);
   const issue = result.error.issues[0];
   const prefix = result.target === "json" ? "" : `${result.target}.`;
-  const field = prefix + (issue?.path.map(String).join(".") ?? "");
-  throw new EdgeError("invalid_request", `${field || "body"}: ${issue?.message ?? "invalid"}`, { field: field || "body" });
+  const path = [...(issue?.path ?? []), ...(issue?.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [])];
+  const field = prefix + path.map(String).join(".");
+  const message = issue?.code === "unrecognized_keys" ? "not a field" : (issue?.message ?? "invalid");
+  throw new EdgeError("invalid_request", `${field || "body"}: ${message}`, { field: field || "body" });
 };
+
+/** zod drops a `__proto__` key silently (even from a strict object), so `{"name":"x",
+ * "__proto__":{…}}` would pass as `{"name":"x"}`. It is never a field of ours: refuse it like
+ * any unknown field rather than accept a body that means something else to other parsers.
+ * Strings with a lone UTF-16 surrogate (`"\ud800"`) are refused too: they cannot be stored or
+ * re-encoded as UTF-8 faithfully, so a name would silently change on its way to D1. */
+function refuseUnsafeJson(value: unknown, path: string, depth = 0): void {
+  if (typeof value === "string") {
+    if (!value.isWellFormed()) throw new EdgeError("invalid_request", `${path || "body"}: not well-formed Unicode (lone surrogate)`, { field: path || "body" });
+    return;
+  }
+  if (typeof value !== "object" || value === null || depth > 64) return;
+  for (const key of Object.keys(value)) {
+    const field = path ? `${path}.${key}` : key;
+    if (key === "__proto__") throw new EdgeError("invalid_request", `${field}: not a field`, { field });
+    if (!key.isWellFormed()) throw new EdgeError("invalid_request", `${path || "body"}: a key is not well-formed Unicode`, { field: path || "body" });
+    refuseUnsafeJson((value as Record<string, unknown>)[key], field, depth + 1);
+  }
+}

@@ -15,15 +15,16 @@ export function renderStatusPage(s: CustomerStatus): string {
 }
 
 function remaining(s: CustomerStatus, unit: string): string {
+  // `low`, `exhausted`, `blocked` matter to the customer; `ok` goes without saying.
+  const status = s.status && s.status !== "ok" ? `<p>Status: <span class="bad">${escapeHtml(s.status)}</span></p>` : "";
   if (s.remaining_units === null || s.granted_units === null) {
-    return `<p>No prepaid balance: use is counted as it happens.</p>`;
+    return `<p>No prepaid balance.</p>${status}`;
   }
   const [left, total] = [escapeHtml(s.remaining_units), escapeHtml(s.granted_units)];
-  const status = s.status && s.status !== "ok" ? ` <span class="bad">(${escapeHtml(s.status)})</span>` : "";
   // A meter needs max > 0; a zero grant is shown as text only.
   const bar = /^0+(\.0+)?$/.test(s.granted_units) ? ""
     : `<meter id="remaining" min="0" max="${total}" value="${left}">${left} of ${total}</meter>`;
-  return `<p class="big"><label for="remaining"><strong>${left}</strong> of ${total} ${unit}s remaining</label>${status}</p>${bar}`;
+  return `<p class="big"><label for="remaining"><strong>${left}</strong> of ${total} ${unit}s remaining</label></p>${bar}${status}`;
 }
 
 function usage(s: CustomerStatus, unit: string): string {

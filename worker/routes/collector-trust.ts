@@ -29,7 +29,9 @@ const resolutionSchema = z.looseObject({
   superseded: z.object({ from_seq: z.number().int(), to_seq: z.number().int(), records: z.number().int() }),
 }).openapi("Resolution");
 
-export const collectorTrust = apiRouter()
+export const collectorTrust = apiRouter();
+collectorTrust.openAPIRegistry.register("ResolveRequest", resolveSchema);
+collectorTrust
   .openapi(createRoute({
     method: "post", path: "/{id}/revoke", tags: ["vendor"], summary: "Revoke a collector: its chain is frozen at its hwm", security: vendorSecurity,
     middleware: [vendorAuth(), bodyLimit()] as const,

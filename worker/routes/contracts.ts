@@ -16,6 +16,8 @@ import { ownCustomer } from "../tenancy.ts";
 import { contractStub, termsOf } from "../contract/stub.ts";
 import { createContractSchema, DEFAULT_EXPECTED_SYNC_S, DEFAULT_STATEMENT_GRACE_H, startDate } from "../contract-input.ts";
 import { apiRouter } from "../openapi/router.ts";
+import { EdgeError } from "../errors.ts";
+import { parsePlan } from "../../shared/pricing/index.ts";
 import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
@@ -45,6 +47,8 @@ export const contracts = apiRouter()
     const db = database(c.env.DB);
     const vendorId = c.get("vendorId");
     await ownCustomer(db, vendorId, input.customer_id);
+    const parsed = parsePlan(input.plan);
+    if (!parsed.ok) throw new EdgeError("invalid_plan", `${parsed.field}: ${parsed.message}`, { field: parsed.field });
     const start_date = startDate(input.start, input.timezone);
     const [y, m, d] = start_date.split("-").map(Number) as [number, number, number];
     const row: typeof contractTable.$inferSelect = {

@@ -28,7 +28,9 @@ export function withRecords(batch: Batch, records: ChainRecord[]): Batch {
 export function editRecord(record: ChainRecord, random: Random): { record: ChainRecord; field: string } {
   const r = clone(record);
   const d = r.data as Record<string, unknown>;
-  const field = pick(random, ["data.count", "data.end", "data.user", "data.feature", "ts", "prev", "data.extra"] as const);
+  const field = r.kind === "usage"
+    ? pick(random, ["data.count", "data.end", "data.user", "data.feature", "ts", "prev", "data.extra"] as const)
+    : pick(random, ["ts", "prev", "data.extra"] as const);
   switch (field) {
     case "data.count": d.count = (d.count as number) + between(random, 1, 50); break;
     case "data.end": d.end = (d.end as number) + 1000 * between(random, 1, 86_400); break;

@@ -94,7 +94,9 @@ export const garbageBody: fc.Arbitrary<{ body: string | Uint8Array; defect: stri
   fc.constantFrom(...HUGE_NUMBERS).map((n) => ({ body: `{"name":${n},"amount":${n},"seq":${n}}`, defect: "huge number" })),
   fc.dictionary(fc.string({ unit: "grapheme", maxLength: 8 }), fc.string({ unit: "grapheme", maxLength: 30 }), { maxKeys: 4 })
     .map((o) => ({ body: JSON.stringify(o), defect: "unicode object" })),
-  fc.constantFrom('{"a":1,"a":2}', '{"name":"\\ud800"}', "\ufeff{}", "{}garbage", "[1,2,", "nul", '{"__proto__":{"admin":true}}')
+  // A UTF-8 BOM before JSON is not generated: RFC 8259 lets a reader ignore it, and the edge
+  // does, so "\ufeff{}" is the valid body `{}` on routes whose body is optional.
+  fc.constantFrom('{"a":1,"a":2}', "{}garbage", "[1,2,", "nul", '{"__proto__":{"admin":true}}', '{"name":"ok","__proto__":{"x":1}}', '{"name":"\\ud800"}', '{"name":"ok","\\udc00":1}')
     .map((s) => ({ body: s, defect: "edge-case JSON" })),
 );
 

@@ -10,7 +10,7 @@ import { contractStub } from "../edge-fixture.ts";
 /** table → "count:hash" (or the rows themselves when a caller wants to inspect them). */
 export type Digest = Record<string, string>;
 
-/** Columns left out of a digest: `table.column` (e.g. the equivocation flag a fork may set). */
+/** Left out of a digest: a whole `table`, or a `table.column`. */
 export type Exclusions = ReadonlySet<string>;
 
 const encoder = new TextEncoder();
@@ -34,7 +34,7 @@ export async function d1Digest(exclude: Exclusions = new Set()): Promise<Digest>
     .map((t) => t.name).filter((n) => !INTERNAL.test(n));
   const results = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM "${t}"`)));
   const digest: Digest = {};
-  tables.forEach((t, i) => { digest[`d1.${t}`] = digestRows(t, results[i]!.results as Record<string, unknown>[], exclude); });
+  tables.forEach((t, i) => { if (!exclude.has(t)) digest[`d1.${t}`] = digestRows(t, results[i]!.results as Record<string, unknown>[], exclude); });
   return digest;
 }
 
@@ -45,7 +45,7 @@ export async function doDigest(contractId: string, exclude: Exclusions = new Set
     const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray()
       .map((t) => t.name).filter((n) => !INTERNAL.test(n));
     const digest: Digest = {};
-    for (const t of tables) digest[`do.${t}`] = digestRows(t, sql.exec(`SELECT * FROM "${t}"`).toArray() as Record<string, unknown>[], exclude);
+    for (const t of tables) if (!exclude.has(t)) digest[`do.${t}`] = digestRows(t, sql.exec(`SELECT * FROM "${t}"`).toArray() as Record<string, unknown>[], exclude);
     return digest;
   });
 }

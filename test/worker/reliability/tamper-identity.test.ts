@@ -10,7 +10,7 @@ import { generateKeyPair, hashCanonical, signBatch, type Batch } from "../../../
 import { call, contractStub, enrolledSite, NOW, ok, postBatch, SiteChain, type Site } from "../edge-fixture.ts";
 import { between, budget, pick, runSeed, seededRandom } from "./budget.ts";
 import { rechain, withRecords } from "./batch-tamper.ts";
-import { attempt, Baseline, CHAIN_LENGTH, expectAllDetected, newTally, RECEIPTED, receiptedSite, summaryTable, window, type KindTally } from "./tamper-harness.ts";
+import { attempt, Baseline, tracked, CHAIN_LENGTH, expectAllDetected, newTally, RECEIPTED, receiptedSite, summaryTable, window, type KindTally } from "./tamper-harness.ts";
 
 const POSITIONS = budget(100, 1000);
 const SEED = runSeed("tamper-identity");
@@ -19,12 +19,15 @@ const TIMEOUT = { timeout: 600_000 };
 
 afterAll(() => console.log(`[tamper] Guarantee 3 (identity), SEED=${SEED}\n${summaryTable(tallies)}`));
 
-/** A second collector enrolled on the same contract as `site`. */
+/** A second collector on the same contract as `site`, with as many records receipted. */
 async function sibling(site: Site): Promise<Site> {
   const { enrollment_token } = await ok(await call("POST", `/v1/contracts/${site.contractId}/enrollments`, { token: site.vendor.api_key }), 201);
   const keys = generateKeyPair();
   const enrollment = await ok(await call("POST", "/v1/enroll", { body: { enrollment_token, public_key: keys.publicKey, site: "plant-8" } }), 201);
-  return { ...site, collectorId: enrollment.collector_id, collectorToken: enrollment.collector_token, keys, chain: new SiteChain(enrollment.collector_id, keys.secretKey), enrollment };
+  const other: Site = { ...site, collectorId: enrollment.collector_id, collectorToken: enrollment.collector_token, keys, chain: new SiteChain(enrollment.collector_id, keys.secretKey), enrollment };
+  for (let i = 1; i <= RECEIPTED; i++) other.chain.usage({ session: `sibling-${i}` });
+  await ok(await postBatch(other.collectorId, other.chain.batch(1, RECEIPTED)));
+  return other;
 }
 
 /** `batch` claimed by `collectorId`: every collector_id rewritten, prevs re-linked, same signature. */
@@ -62,8 +65,12 @@ describe("a batch from the wrong signer, place or time is refused and changes no
   it("a fork after a snapshot restore (same seq, other content, properly signed): equivocation, evidence kept", TIMEOUT, async () => {
     const random = seededRandom(SEED + 12);
     const site = await receiptedSite();
-    // A fork may write its evidence, the flag and the outbox row that carries the flag to D1.
-    const baseline = await Baseline.take({ sites: [site], exclude: new Set(["evidence.id", "evidence.collector_id", "evidence.seq", "evidence.stored_hash", "evidence.received_hash", "evidence.batch_json", "evidence.received_at", "evidence.resolved_at", "chains.flags_json", "collectors.flags_json", "outbox.id", "outbox.topic", "outbox.collector_id", "outbox.from_seq", "outbox.to_seq"]) });
+    // A fork may write its evidence, the flag and the outbox row that carries the flag to D1. The
+    // first fork sets the flag; after it, every fork may only add evidence (and an outbox row).
+    const first = new SiteChain(site.collectorId, site.keys.secretKey);
+    first.usage({ session: "first-fork" });
+    expect((await postBatch(site.collectorId, first.batch(1, 1))).status).toBe(409);
+    const baseline = await Baseline.take({ sites: [site], exclude: new Set(["evidence", "outbox"]) });
     const tally = newTally("fork after snapshot restore"); tallies.push(tally);
     for (let n = 0; n < POSITIONS; n++) {
       const restoredAt = between(random, 0, RECEIPTED - 1); // the snapshot held records 1..restoredAt
@@ -132,8 +139,8 @@ describe("a batch from the wrong signer, place or time is refused and changes no
   it("a key rotation out of order: bad_signature (or malformed when the rotation is not its batch's last record)", TIMEOUT, async () => {
     const random = seededRandom(SEED + 15);
     // Site P: rotation at seq 25 pending (hwm 20). Site R: rotation at 25 receipted (hwm 25).
-    const pending = await enrolledSite();
-    const rotated = await enrolledSite(pending.vendor);
+    const pending = tracked(await enrolledSite());
+    const rotated = tracked(await enrolledSite(pending.vendor));
     const nextKeys = new Map<Site, string>();
     for (const s of [pending, rotated]) {
       const next = generateKeyPair();

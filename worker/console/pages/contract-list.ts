@@ -28,7 +28,7 @@ export function renderContractList(rows: ContractListRow[], csrf: string, notice
     .map((s) => `${badge(s)} ${counts.get(s)}`).join(" · ");
   const body = sorted.length === 0 ? `<p>No contracts yet. Create one with <code>POST /v1/contracts</code> (see <a href="/docs">the API reference</a>).</p>`
     : `<p>${sorted.length} contract${sorted.length === 1 ? "" : "s"}: ${summary}</p>
-<div class="wide"><table>
+<div class="wide"><table class="stack">
 <caption>Contracts, most urgent first (blocked, exhausted, low, stale, then ok; then by the share of units left)</caption>
 <thead><tr><th scope="col">Customer</th><th scope="col">Model</th><th scope="col">Remaining</th><th scope="col" class="num">This period</th><th scope="col">Status</th><th scope="col">Last sync</th></tr></thead>
 <tbody>${sorted.map(row).join("")}</tbody></table></div>`;
@@ -42,8 +42,8 @@ function row(r: ContractListRow): string {
   const usage = r.usage_units !== null ? `${escapeHtml(groupDigits(r.usage_units))} ${unit}s` : licenseTime(r.license_seconds);
   const status = r.live ? badge(glanceStatus(r)) + (r.stale && glanceStatus(r) !== "stale" ? ` ${badge("stale")}` : "") : `<span class="muted">unavailable</span>`;
   return `<tr><th scope="row"><a href="/console/contracts/${escapeHtml(r.id)}">${escapeHtml(r.customer)}</a><br><span class="muted"><code>${escapeHtml(r.id)}</code></span></th>`
-    + `<td>${escapeHtml(r.model)}</td><td>${remaining}</td><td class="num">${usage}</td><td>${status}</td>`
-    + `<td>${r.last_sync ? timeTag(r.last_sync) : `<span class="muted">never</span>`}</td></tr>`;
+    + `<td data-label="Model">${escapeHtml(r.model)}</td><td data-label="Remaining">${remaining}</td><td data-label="This period" class="num">${usage}</td>`
+    + `<td data-label="Status">${status}</td><td data-label="Last sync">${r.last_sync ? timeTag(r.last_sync) : `<span class="muted">never</span>`}</td></tr>`;
 }
 
 /** A meter needs max > 0; low/high make the browser colour it (the text says the same). */

@@ -62,13 +62,12 @@ function consumption(v: ContractView, unit: string): string {
     tiers: Array.isArray(plan.price?.tiers) ? plan.price.tiers : [],
   });
   if (!chart) return unavailable("Usage in units");
-  // JSON in a non-executable script element; "<" escaped so no "</script>" can end it early.
-  const data = JSON.stringify(chart).replace(/</g, "\\u003c");
+  // The data rides in an attribute (HTML-escaped JSON): htmx swaps pages in without their <script> elements.
+  const data = escapeHtml(JSON.stringify(chart));
   const rows = chart.days.map((d, i) => `<tr><th scope="row">${d}</th><td class="num">${groupDigits(chart.daily[i]!)}</td><td class="num">${chart.cumulative[i] === null ? "–" : groupDigits(chart.cumulative[i]!)}</td></tr>`).reverse().join("");
   const levels = chart.levels.map((l) => `${escapeHtml(l.label)}: ${escapeHtml(groupDigits(l.value))}`).join(" · ");
   return `<p class="legend-note">${escapeHtml(unit)}s per day (bars) and this period's cumulative use (line)${levels ? `, against ${levels}` : ""}.</p>
-<div class="chart" data-chart="consumption-data" role="img" aria-label="Chart of ${escapeHtml(unit)}s per day; the same figures are in the table below"></div>
-<script type="application/json" id="consumption-data">${data}</script>
+<div class="chart" data-chart="${data}" role="img" aria-label="Chart of ${escapeHtml(unit)}s per day; the same figures are in the table below"></div>
 <details><summary>Daily figures as a table</summary><div class="wide"><table><caption>${escapeHtml(unit)}s per day, newest first</caption>
 <thead><tr><th scope="col">Day</th><th scope="col" class="num">${escapeHtml(unit)}s</th><th scope="col" class="num">Cumulative this period</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
 }
@@ -114,7 +113,7 @@ function grants(v: ContractView, unit: string): string {
       + `<td>${timeTag(g.effective_at)}</td><td>${g.expires_at ? timeTag(g.expires_at) : "never"}</td><td class="num">${escapeHtml(String(g.priority))}</td><td>${outlook}</td></tr>`;
   }).join("");
   const rateNote = rate ? `Forecast from the last ${RATE_DAYS} days: ${escapeHtml(groupDigits(unitsPerDay(rate)))} ${escapeHtml(unit)}s per day.` : "No usage rate available for a forecast.";
-  return `<p class="legend-note">${rateNote}</p><div class="wide"><table><caption>Grants in burn order's terms: lower priority number burns first, then the earliest expiry</caption>
+  return `<p class="legend-note">${rateNote}</p><div class="wide"><table><caption>Grants, in the order they are created; the lowest priority number burns first, then the earliest expiry</caption>
 <thead><tr><th scope="col">Grant</th><th scope="col" class="num">Amount</th><th scope="col" class="num">Remaining</th><th scope="col">Effective</th><th scope="col">Expires</th><th scope="col" class="num">Priority</th><th scope="col">Forecast</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`;
 }

@@ -21,10 +21,11 @@ nav.crumbs{font-size:.95rem}
 .badge.exhausted,.badge.blocked{color:#8f000d;background:#fde8ea}.badge.stale,.badge.revoked{color:#3d3d3d;background:#ececec}
 .badge.equivocation{color:#8f000d;background:#fde8ea}
 table meter{width:8rem;height:1rem;vertical-align:middle}
-.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.75rem;margin:1rem 0}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(10rem,100%),1fr));gap:.75rem;margin:1rem 0}
 .figures div{border:1px solid var(--line);border-radius:.4rem;padding:.5rem .75rem}
 .figures dt{color:var(--muted);font-size:.875rem}.figures dd{margin:0;font-size:1.25rem;font-weight:600;overflow-wrap:anywhere}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:0 1.5rem}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(20rem,100%),1fr));gap:0 1.5rem}.grid2>*{min-width:0}
+code{overflow-wrap:anywhere}h1 code{font-size:.8em}
 form.card{border:1px solid var(--line);border-radius:.4rem;padding:.75rem 1rem;margin:.75rem 0}
 form.card h3{margin-top:0}
 label{display:block;font-weight:600;margin:.5rem 0 .2rem}
@@ -37,9 +38,12 @@ button.quiet{background:#fff;color:var(--accent)}
 .notice{border-left:4px solid var(--ok);background:#eef7f1;padding:.5rem .75rem;margin:1rem 0}
 .error{border-left:4px solid var(--bad);background:#fdeeee;padding:.5rem .75rem;margin:1rem 0}
 .secret{border:2px solid var(--accent);background:#eef3fd;padding:.5rem .75rem;margin:.75rem 0;overflow-wrap:anywhere}
-.chart{min-height:300px;margin:.5rem 0}
+.chart{min-height:240px;margin:.5rem 0;max-width:100%;overflow:hidden}
 .legend-note{font-size:.875rem;color:var(--muted)}
-@media (max-width:40rem){main{padding:.75rem}table meter{width:5rem}th,td{padding:.35rem .3rem}}
+@media (max-width:40rem){main{padding:.75rem}table meter{width:5rem}th,td{padding:.35rem .3rem}
+table.stack thead{position:absolute;left:-9999px}table.stack tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
+table.stack th,table.stack td{display:block;border:0;text-align:left;padding:.15rem 0}
+table.stack td::before{content:attr(data-label) ": ";color:var(--muted);font-size:.875rem}}
 `.trim();
 
 export interface ShellOptions {
@@ -61,7 +65,7 @@ export function renderConsolePage(opts: ShellOptions, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">`
     + `<meta name="viewport" content="width=device-width, initial-scale=1">`
     + `<meta name="robots" content="noindex"><meta name="htmx-config" content="${escapeHtml(htmxConfig)}">`
-    + `<title>${escapeHtml(opts.title)} · Tally console</title>`
+    + `<link rel="icon" href="data:,"><title>${escapeHtml(opts.title)} · Tally console</title>`
     + `<style>${PAGE_CSS}\n${CONSOLE_CSS}</style>`
     + `<link rel="stylesheet" href="${ASSETS}/uPlot.min.css">`
     + `<script defer src="${ASSETS}/htmx.min.js"></script><script defer src="${ASSETS}/uPlot.iife.min.js"></script><script defer src="${ASSETS}/console.js"></script>`

@@ -1,0 +1,137 @@
+// Statements, late records and usage history at the edge (DESIGN.md §5 late records, §7): a
+// closed period's statement is frozen and never changes; a record that arrives after the close
+// becomes an adjustment in the open period, as the pure computation says; CSV carries the JSON's
+// lines and total; every line traces to its records; usage history comes from D1 after the drain.
+import { describe, it, expect } from "vitest";
+import { computeStatement } from "../../shared/pricing/index.ts";
+import { call, ok, settle } from "./edge-fixture.ts";
+import { appendUsage, HOUR, NOW, planOf, PRICE, pricedContract, pureInput, pureStatement, send, statementOf, type PricedContract } from "./pricing-fixture.ts";
+
+const OCT_20 = Date.UTC(2026, 9, 20, 12);
+
+/** RFC 4180 rows (quoted fields, doubled quotes, CRLF). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [], field = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (ch === '"') quoted = false; else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") { row.push(field); field = ""; } else if (ch === "\r" && text[i + 1] === "\n") { row.push(field); rows.push(row); row = []; field = ""; i++; } else field += ch;
+  }
+  return rows;
+}
+
+/** October (closed at Nov 1 + 24 h) got one on-time record (seq 1); seq 2 is October's too but arrives
+ * on Nov 27, late; seqs 3 and 4 are November's. */
+async function lateRecordContract(): Promise<{ c: PricedContract; octBefore: string }> {
+  const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { start: "2026-10-01", grace_h: 24, now: OCT_20 });
+  const site = c.sites[0]!;
+  appendUsage(site, { session: "on-time", start: Date.UTC(2026, 9, 19, 8), end: Date.UTC(2026, 9, 19, 14), count: 3 }, OCT_20);
+  await send(c, site, OCT_20);
+  const octBefore = await (await statementOf(c, "2026-10-01")).text();
+  appendUsage(site, { session: "late", start: Date.UTC(2026, 9, 25, 8), end: Date.UTC(2026, 9, 25, 12) }, NOW);
+  appendUsage(site, { session: "november", feature: "Simulink", start: NOW - 3 * HOUR, end: NOW - HOUR }, NOW);
+  appendUsage(site, { session: "november-2", start: NOW - 3 * HOUR, end: NOW - 2 * HOUR }, NOW);
+  await send(c, site, NOW);
+  return { c, octBefore };
+}
+
+describe("closed periods and late records", () => {
+  it("a record for a closed period becomes an adjustment in the open period; the closed statement never changes", async () => {
+    const { c, octBefore } = await lateRecordContract();
+    const frozenOct = { ...computeStatement(pureInput(c), "2026-10-01"), state: "closed" as const };
+    expect(JSON.parse(octBefore)).toEqual({ ...pureStatement(c, "2026-10-01"), state: "closed" });
+    expect(await (await statementOf(c, "2026-10-01")).text()).toBe(octBefore);
+
+    const nov = await ok(await statementOf(c));
+    expect(nov).toEqual(pureStatement(c, "2026-11-01", [frozenOct]));
+    expect(nov.state).toBe("open");
+    const adjustments = nov.lines.filter((l: any) => l.kind === "adjustment");
+    expect(adjustments.map((l: any) => ({ ref_period: l.ref_period, quantity: l.quantity, amount: l.amount })))
+      // October had 18 units on time (6 h × 3): the late 4 units fall in tier 2 at 0.30.
+      .toEqual([{ ref_period: "2026-10-01", quantity: "4", amount: "1.20" }]);
+    expect((await ok(await statementOf(c, "2026-10-01"))).lines.some((l: any) => l.kind === "adjustment")).toBe(false);
+  });
+
+  it("a date on which no period starts is a 422 naming query.period; a period not yet started is a 404", async () => {
+    const { c } = await lateRecordContract();
+    const bad = await statementOf(c, "2026-10-02");
+    expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.period" } });
+    expect((await statementOf(c, "2026-12-01")).status).toBe(404);
+  });
+
+  it("the CSV statement has the JSON's lines, RFC 4180 quoting and a total row equal to the JSON total", async () => {
+    const { c } = await lateRecordContract();
+    const json = await ok(await statementOf(c));
+    const res = await statementOf(c, undefined, NOW, "text/csv");
+    expect(res.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
+    const rows = parseCsv(await res.text());
+    expect(rows[0]).toEqual(["id", "kind", "description", "feature", "tier", "quantity", "unit_price", "amount", "ref_period"]);
+    const lines = rows.slice(1, -1);
+    expect(lines.map((r) => [r[0], r[2], r[5], r[7]])).toEqual(json.lines.map((l: any) => [l.id, l.description, l.quantity, l.amount]));
+    const total = rows[rows.length - 1]!;
+    expect({ id: total[0], amount: total[7] }).toEqual({ id: "total", amount: json.total });
+    const cents = lines.reduce((s, r) => s + Math.round(Number(r[7]) * 100), 0);
+    expect((cents / 100).toFixed(2)).toBe(json.total);
+    expect(json.lines.some((l: any) => l.description.includes(":"))).toBe(true);
+  });
+});
+
+describe("tracing a line to its records", () => {
+  it("each line lists the records it came from, paged; an adjustment lists the late record only", async () => {
+    const { c } = await lateRecordContract();
+    const site = c.sites[0]!;
+    const tracing = (line: string, query = "") => call("GET", `/v1/contracts/${c.id}/statement/lines/${encodeURIComponent(line)}/records${query}`, { token: c.vendor.api_key });
+    const nov = await ok(await statementOf(c));
+    const adjustment = nov.lines.find((l: any) => l.kind === "adjustment");
+    const adj = await ok(await tracing(adjustment.id));
+    expect(adj.items.map((r: any) => ({ collector_id: r.collector_id, seq: r.seq, session: r.data.session })))
+      .toEqual([{ collector_id: site.id, seq: 2, session: "late" }]);
+    const octTier = (await ok(await statementOf(c, "2026-10-01"))).lines.find((l: any) => l.kind === "tier");
+    const first = await ok(await tracing(octTier.id, "?period=2026-10-01&limit=1"));
+    expect({ seqs: first.items.map((r: any) => r.seq), next: first.next_cursor, received: first.items[0].received_at }).toEqual({ seqs: [1], next: null, received: "2026-10-20T12:00:00Z" });
+    const novTier = nov.lines.find((l: any) => l.kind === "tier" && l.id.startsWith("tier:"));
+    const p1 = await ok(await tracing(novTier.id, "?limit=1"));
+    const p2 = await ok(await tracing(novTier.id, `?limit=1&cursor=${p1.next_cursor}`));
+    // November's own tier line: its two November records (the late October one is in the adjustment).
+    expect([...p1.items, ...p2.items].map((r: any) => r.seq)).toEqual([3, 4]);
+    expect(p2.next_cursor).toBeNull();
+    expect((await tracing("tier:nope")).status).toBe(404);
+  });
+});
+
+describe("usage history from D1", () => {
+  it("after the drain, usage groups by feature and collector, and by local day with clipping and midnight splits", async () => {
+    const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { sites: 2 });
+    const [one, two] = c.sites as [typeof c.sites[0], typeof c.sites[0]];
+    appendUsage(one, { session: "a", start: NOW - 20 * HOUR, end: NOW - 18 * HOUR, count: 2 });
+    appendUsage(one, { session: "b", feature: "Simulink", start: NOW - 10 * HOUR, end: NOW - 8.5 * HOUR });
+    appendUsage(two, { session: "x", start: Date.UTC(2026, 10, 26, 22, 30), end: Date.UTC(2026, 10, 26, 23, 30) }); // 23:30–00:30 Berlin
+    appendUsage(two, { session: "y", start: NOW - 3 * HOUR, end: NOW - 2 * HOUR });
+    two.chain.append({ kind: "denial", data: { source: "flexlm", daemon: "MLM", feature: "MATLAB", user: "bob", host: "ws-02", at: NOW - HOUR, reason: "no licenses" } }, NOW - HOUR);
+    await send(c, one); await send(c, two);
+    await settle(c.id);
+    const usage = (q: string) => call("GET", `/v1/contracts/${c.id}/usage?${q}`, { token: c.vendor.api_key });
+
+    const byFeature = await ok(await usage("from=2026-11-01T00:00:00Z&to=2026-11-28T00:00:00Z&group_by=feature,collector"));
+    const expected = [
+      { feature: "MATLAB", collector: one.id, license_seconds: 14400, units: "4", sessions: 1, denials: 0 },
+      { feature: "MATLAB", collector: two.id, license_seconds: 7200, units: "2", sessions: 2, denials: 1 },
+      { feature: "Simulink", collector: one.id, license_seconds: 5400, units: "0.75", sessions: 1, denials: 0 },
+    ].sort((x, y) => (x.feature + x.collector < y.feature + y.collector ? -1 : 1));
+    expect(byFeature.rows).toEqual(expected);
+
+    const byDay = await ok(await usage(`from=2026-11-26T15:00:00Z&to=2026-11-28T00:00:00Z&group_by=day`));
+    expect(byDay.rows).toEqual([
+      { day: "2026-11-26", license_seconds: 7200 + 1800, units: "1", sessions: 2, denials: 0 },
+      { day: "2026-11-27", license_seconds: 5400 + 1800 + 3600, units: "1.75", sessions: 3, denials: 1 },
+    ]);
+    const total = await ok(await usage("from=2026-11-01T00:00:00Z&to=2026-11-28T00:00:00Z"));
+    expect(total.rows).toEqual([{ license_seconds: 27000, units: "6.75", sessions: 4, denials: 1 }]);
+    const bad = await usage("from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z");
+    expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.to" } });
+    expect((await usage("from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&group_by=planet")).status).toBe(422);
+  });
+});

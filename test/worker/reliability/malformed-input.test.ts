@@ -1,0 +1,115 @@
+// Guarantee 4: malformed input never changes state. fast-check generates requests to every
+// route (enumerated from /openapi.json, plus the collector routes it does not list): garbage
+// bodies and structurally-valid-but-wrong ones, wrong content types and encodings, bad ids and
+// credentials. Every answer must be < 500 with a stable `{error, message}` whose code maps to
+// its status; D1 and the ContractDOs are fingerprinted every CHECK_EVERY cases and after any
+// 2xx, and a refused request must have changed nothing. Bounded-work inputs (a 1 GiB gzip bomb,
+// 1 MiB batches with one bad record, oversized batches, deep nesting, huge numbers) are refused
+// with their exact code. FUZZ_CASES: 20,000 (200,000 with SOAK=1); SEED=n replays.
+import { afterAll, beforeAll, describe, it, expect } from "vitest";
+import fc from "fast-check";
+import { call, createVendor, enrolledSite, ok, postBatch, settle, type Site } from "../edge-fixture.ts";
+import { errorStatus } from "../../../worker/errors.ts";
+import { budget, runSeed } from "./budget.ts";
+import { changedTables, edgeDigest, type Digest } from "./state-digest.ts";
+import { endpointsOf, type FuzzRequest, type World } from "./fuzz-endpoints.ts";
+import { bombCases } from "./bounded-work.ts";
+
+const TOTAL = budget(20_000, 200_000);
+const CHECK_EVERY = 50;
+const SEED = runSeed("malformed-input");
+const TIMEOUT = { timeout: 1_800_000 };
+
+interface Tally { cases: number; refused: number; accepted: number; codes: Record<string, number> }
+const tallies = new Map<string, Tally>();
+const failures: string[] = [];
+let world: World;
+let baseline: Digest;
+
+async function digest(): Promise<Digest> {
+  return edgeDigest([world.site.contractId, world.stranger.contractId]);
+}
+
+beforeAll(async () => {
+  const site = await enrolledSite();
+  for (let i = 0; i < 3; i++) site.chain.usage();
+  await ok(await postBatch(site.collectorId, site.chain.batch(1, 3)));
+  const stranger = await enrolledSite(await createVendor("Other Vendor"));
+  const link = await ok(await call("POST", `/v1/contracts/${site.contractId}/status-links`, { token: site.vendor.api_key, body: {} }), 201);
+  const used = await ok(await call("POST", `/v1/contracts/${site.contractId}/enrollments`, { token: site.vendor.api_key }), 201);
+  await ok(await call("POST", "/v1/enroll", { body: { enrollment_token: used.enrollment_token, public_key: "ab".repeat(32), site: "used" } }), 201);
+  const spec = await (await call("GET", "/openapi.json")).json() as { paths: Record<string, Record<string, unknown>> };
+  const customerId = (await ok(await call("GET", `/v1/contracts/${site.contractId}`, { token: site.vendor.api_key }))).customer_id;
+  const strangerCustomerId = (await ok(await call("GET", `/v1/contracts/${stranger.contractId}`, { token: stranger.vendor.api_key }))).customer_id;
+  world = { site, stranger, customerId, strangerCustomerId, statusToken: link.url.split("/").pop(), usedEnrollmentToken: used.enrollment_token, spec };
+  await settle(site.contractId); await settle(stranger.contractId);
+  baseline = await digest();
+}, 120_000);
+
+afterAll(() => {
+  const rows = [...tallies.entries()].map(([name, t]) => `| ${name} | ${t.cases} | ${t.refused} | ${t.accepted} | ${Object.entries(t.codes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ×${n}`).join(", ")} |`);
+  const total = [...tallies.values()].reduce((a, t) => a + t.cases, 0);
+  console.log(`[fuzz] Guarantee 4, SEED=${SEED}: ${total} cases\n| endpoint | cases | refused (4xx) | 2xx, no change | codes |\n|---|---|---|---|---|\n${rows.join("\n")}`);
+});
+
+/** Sends one case; checks the answer's shape, and (when `check`) that nothing changed. */
+async function send(endpoint: string, req: FuzzRequest, check: boolean): Promise<void> {
+  const tally = tallies.get(endpoint) ?? { cases: 0, refused: 0, accepted: 0, codes: {} };
+  tallies.set(endpoint, tally);
+  tally.cases++;
+  const res = await call(req.method, req.path, { raw: req.body as BodyInit | undefined, headers: req.headers });
+  const text = await res.text();
+  let body: any;
+  try { body = JSON.parse(text); } catch { body = undefined; }
+  const where = `${endpoint} [${req.label}]`;
+  if (res.status >= 500) failures.push(`${where}: ${res.status} ${text.slice(0, 200)}`);
+  else if (res.status >= 400) {
+    tally.refused++;
+    const code = body?.error;
+    tally.codes[`${res.status} ${code}`] = (tally.codes[`${res.status} ${code}`] ?? 0) + 1;
+    // The customer status page answers HTML unless Accept prefers JSON (DESIGN §7).
+    const htmlPage = req.path.startsWith("/status/") && (res.headers.get("Content-Type") ?? "").startsWith("text/html");
+    if (!htmlPage && (typeof code !== "string" || typeof body.message !== "string" || errorStatus[code as keyof typeof errorStatus] !== res.status)) {
+      failures.push(`${where}: ${res.status} without a stable {error, message}: ${text.slice(0, 200)}`);
+    }
+  } else tally.codes[String(res.status)] = (tally.codes[String(res.status)] ?? 0) + 1;
+  if (req.expect && (res.status !== req.expect.status || body?.error !== req.expect.error)) {
+    failures.push(`${where}: expected ${req.expect.status} ${req.expect.error}, got ${res.status} ${text.slice(0, 200)}`);
+  }
+  if ((res.status < 400 && req.method !== "GET") || check) {
+    // A 2xx may be a read (a GET, a doc SyncStep1): it must change nothing either, since every
+    // generated case is malformed for a write.
+    const now = await digest();
+    const changed = changedTables(baseline, now);
+    if (changed.length) {
+      failures.push(`${where}: ${res.status < 400 ? "accepted" : "refused"} but changed ${changed.join(", ")}${check && res.status >= 400 ? " (somewhere in the last cases)" : ""}`);
+      baseline = now;
+    }
+  }
+  if (res.status < 400) tally.accepted++;
+}
+
+describe("malformed input never changes state", () => {
+  it("≥ 20,000 generated requests across every route: no 5xx, stable codes, no state change", TIMEOUT, async () => {
+    const endpoints = endpointsOf(world);
+    const weightSum = endpoints.reduce((a, e) => a + e.weight, 0);
+    let seed = SEED;
+    let sent = 0;
+    for (const endpoint of endpoints) {
+      const runs = Math.ceil((TOTAL * endpoint.weight) / weightSum);
+      const cases = fc.sample(endpoint.cases, { seed: seed++, numRuns: runs });
+      for (const [i, req] of cases.entries()) {
+        await send(endpoint.name, req, (i + 1) % CHECK_EVERY === 0 || i === cases.length - 1);
+        sent++;
+      }
+    }
+    console.log(`[fuzz] ${sent} generated cases`);
+    expect(sent).toBeGreaterThanOrEqual(TOTAL);
+    expect(failures.slice(0, 20)).toEqual([]);
+  });
+
+  it("bounded work: a 1 GiB gzip bomb, 1 MiB batches with one bad record, oversized and deep bodies are refused with their code", TIMEOUT, async () => {
+    for (const { endpoint, request } of await bombCases(world, SEED)) await send(endpoint, request, true);
+    expect(failures.slice(0, 20)).toEqual([]);
+  });
+});
