@@ -11,6 +11,8 @@ import { appendUsage, grant, HOUR, NOW, planOf, PRICE, pricedContract, send, typ
 interface Delivery { event_id: string; signature: string; body: string; status: number }
 
 async function deliveries(name: string): Promise<Delivery[]> {
+  // The sink creates its table on its first delivery.
+  if (!await env.DB.prepare("SELECT 1 FROM sqlite_master WHERE name = 'dev_webhook_deliveries'").first()) return [];
   const rows = await env.DB.prepare("SELECT event_id, signature, body, status FROM dev_webhook_deliveries WHERE name = ? ORDER BY id").bind(name).all<Delivery>();
   return rows.results;
 }
@@ -65,6 +67,23 @@ describe("low-balance alerts", () => {
     await settle(c.id);
     const after = (await deliveries("crossings")).slice(3).map((d) => JSON.parse(d.body));
     expect(after.map((e) => [e.type, e.data.threshold_pct, e.data.remaining_units, e.data.granted_units])).toEqual([["balance.low", 20, "3.5", "20"]]);
+  });
+
+  it("a period's close freezes its statement and sends period.closed with its total", async () => {
+    const oct20 = Date.UTC(2026, 9, 20, 12);
+    const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { start: "2026-10-01", grace_h: 24, now: oct20 });
+    await ok(await call("PUT", `/v1/contracts/${c.id}/alerts`, { token: c.vendor.api_key, body: { webhook_url: "http://sink.test/__dev/webhook-sink/closing" }, now: oct20 }));
+    appendUsage(c.sites[0]!, { session: "oct", start: Date.UTC(2026, 9, 19, 8), end: Date.UTC(2026, 9, 19, 20) }, oct20);
+    await send(c, c.sites[0]!, oct20);
+    await settle(c.id);
+    expect(await deliveries("closing")).toEqual([]);
+    await ok(await call("GET", `/v1/contracts/${c.id}/balance`, { token: c.vendor.api_key })); // Nov 27: October closed on Nov 2
+    await settle(c.id);
+    const closed = (await deliveries("closing")).map((d) => JSON.parse(d.body));
+    const statement = await ok(await call("GET", `/v1/contracts/${c.id}/statement?period=2026-10-01`, { token: c.vendor.api_key }));
+    expect(closed.map((e) => ({ type: e.type, start_date: e.data.period.start_date, total: e.data.total })))
+      .toEqual([{ type: "period.closed", start_date: "2026-10-01", total: statement.total }]);
+    expect({ state: statement.state, total: statement.total }).toEqual({ state: "closed", total: "5.60" }); // 12 units: 10 × 0.40 + 2 × 0.30 + 1 flat fee
   });
 
   it("a failed delivery is retried with the same event_id and body until the webhook accepts it", async () => {

@@ -2,7 +2,7 @@
 // tampered request per position, and the proof that it was refused with an allowed code and
 // left D1, the contract's Durable Object and the balance exactly as they were.
 import { expect } from "vitest";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { call, contractStub, enrolledSite, ok, postBatch, type Site } from "../edge-fixture.ts";
 import { changedTables, edgeDigest, type Digest, type Exclusions } from "./state-digest.ts";
 import { between, type Random } from "./budget.ts";
@@ -44,6 +44,24 @@ export function window(random: Random, hwm: number, last: number, minLength = 1)
 
 export interface Watch { sites: Site[]; exclude?: Exclusions }
 
+/**
+ * Waits until every tracked contract's outbox is empty. Running the alarm is not enough: workerd
+ * may already be running the real one (armed 1 s after a batch), and `runDurableObjectAlarm`
+ * answers false while it does; a digest taken mid-drain would then look like a change.
+ */
+async function quiesce(): Promise<void> {
+  for (const id of contractsInFile) {
+    const stub = contractStub(id);
+    for (let i = 0; ; i++) {
+      await runDurableObjectAlarm(stub);
+      const pending = await runInDurableObject(stub, (_o, state: DurableObjectState) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n);
+      if (pending === 0) break;
+      if (i === 400) throw new Error(`the outbox of ${id} never drained`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
 /** The state a refused request must leave untouched. */
 export class Baseline {
   readonly watch: Watch;
@@ -55,14 +73,14 @@ export class Baseline {
 
   static async take(watch: Watch): Promise<Baseline> {
     for (const s of watch.sites) tracked(s);
-    // A drain may re-arm itself for the rest of a large outbox: run alarms until none is left.
-    for (const id of contractsInFile) for (let i = 0; i < 50 && await runDurableObjectAlarm(contractStub(id)); i++);
+    await quiesce();
     const contracts = [...new Set(watch.sites.map((s) => s.contractId))];
     return new Baseline(watch, await edgeDigest(contracts, watch.exclude), await Promise.all(watch.sites.map(balanceOf)));
   }
 
   /** Tables that differ now (balances compared when `withBalance`, they are slower to read). */
   async changes(withBalance: boolean): Promise<string[]> {
+    await quiesce();
     const contracts = [...new Set(this.watch.sites.map((s) => s.contractId))];
     const changed = changedTables(this.digest, await edgeDigest(contracts, this.watch.exclude));
     if (withBalance) {
