@@ -35,8 +35,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
   try {
     const before = site.log.lastSeq();
     const progress = new ImportProgress(io.stderr, (await stat(file)).size);
-    // Reported by parse-file when it supports it (an `onProgress(bytesRead)` option); harmless otherwise.
-    const withProgress: ParseFileOptions & { onProgress?: (bytes: number) => void } = { ...options, onProgress: (b) => progress.bytes(b) };
+    const withProgress: ParseFileOptions = { ...options, onProgress: (b) => progress.bytes(b) };
     let parsed = 0;
     let skipped = 0;
     let trimmed = 0;

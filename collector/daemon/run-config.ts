@@ -70,7 +70,9 @@ export function checkRunConfig(raw: unknown): RunConfig {
   });
   return {
     sources,
-    cut_s: positiveInt(c!.cut_s, "cut_s", 3600),
+    // An open session is reported at least every 5 minutes by default, so a long checkout shows
+    // up in the balance while it runs (DESIGN's protocol default of 3600 applies to `parse`/backfill).
+    cut_s: positiveInt(c!.cut_s, "cut_s", 300),
     heartbeat_s: positiveInt(c!.heartbeat_s, "heartbeat_s", 300),
     sync_s: positiveInt(c!.sync_s, "sync_s", 60),
   };

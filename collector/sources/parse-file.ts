@@ -28,6 +28,8 @@ export interface ParseFileOptions {
   /** Snapshot kinds: when the output was taken (ms). Default: the file's mtime. */
   at?: number;
   package_features?: string[];
+  /** Bytes of the file read so far, after each chunk (drives backfill's percentage and ETA). */
+  onProgress?: (bytesRead: number) => void;
   /** Called once at the end with the parser's and the tracker's counters. */
   onDone?: (stats: { source: ParseStats; tracker: TrackerStats }) => void;
 }
@@ -60,7 +62,10 @@ export async function* recordsFromFile(kind: string, file: string, opts: ParseFi
   if (factory.shape === "lines") {
     const source = factory.create(sourceOpts);
     const splitter = new LineSplitter();
+    let bytesRead = 0;
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      bytesRead += (chunk as Buffer).length;
+      opts.onProgress?.(bytesRead);
       const batch: RecordBody[] = [];
       for (const line of splitter.push(chunk as Buffer)) {
         for (const event of source.push(line)) for (const r of tracker.apply(event)) batch.push(r);
@@ -72,6 +77,7 @@ export async function* recordsFromFile(kind: string, file: string, opts: ParseFi
     stats = source.stats();
   } else {
     const text = await readFile(file, "utf8");
+    opts.onProgress?.(Buffer.byteLength(text));
     const at = opts.at ?? Math.floor((await stat(file)).mtimeMs);
     const result = factory.create(sourceOpts).parse(text, at);
     for (const event of result.events) yield* tracker.apply(event);

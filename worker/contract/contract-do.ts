@@ -24,6 +24,8 @@ import type { GrantRequest } from "./grants.ts";
 import { loadChain } from "./chains.ts";
 import { deliverDueEvents } from "./webhooks.ts";
 import { sendWebhook } from "./webhook-transport.ts";
+import { readProjection, repairProjection, type ReconcileReport } from "./reconcile.ts";
+import { CrashPoints, type CrashStep } from "./crash-points.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
@@ -39,6 +41,8 @@ export class ContractDO extends DurableObject<Env> {
   /** Live pricing (billing.ts); every pricing request goes through `host` (billing-requests.ts). */
   private readonly billing: ContractBilling;
   private readonly host: BillingHost;
+  /** Test-only (crash-points.ts); in memory, so an evicted DO forgets an armed crash. */
+  private readonly crashes = new CrashPoints();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,10 +68,32 @@ export class ContractDO extends DurableObject<Env> {
   async applyBatch(who: CollectorIdentity, body: unknown, now: number): Promise<BatchOutcome> {
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
-    const outcome = this.transact(() => this.applyAndRate(terms, who, body, now, key));
-    if (!(outcome.ok && outcome.replay)) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    const outcome = this.transact(() => {
+      const applied = this.applyAndRate(terms, who, body, now, key);
+      this.crashes.reach("before_commit");
+      return applied;
+    });
+    this.crashes.reach("after_commit_before_response");
+    // A replay arms too when work is pending: the first attempt may have committed and then died
+    // before it armed the alarm, and its retry is a replay.
+    if (outcome.ok && outcome.replay) await this.armIfPending();
+    else await this.armDrain(Date.now() + DRAIN_DELAY_MS);
     if (outcome.ok && !outcome.replay) this.publishBalance(now);
     return outcome;
+  }
+
+  /** Test and development only: the next batch apply throws at `step` (crash-points.ts). */
+  armCrash(step: CrashStep): void {
+    this.crashes.arm(step, this.env.TALLY_ENV);
+  }
+
+  /** Compares D1's projection of this contract with the DO and queues repairs (reconcile.ts). */
+  async reconcile(): Promise<ReconcileReport> {
+    const contractId = this.terms().contract_id;
+    const d1 = await readProjection(this.env.DB, contractId);
+    const report = this.ctx.storage.transactionSync(() => repairProjection(this.sql, contractId, d1));
+    if (report.enqueued > 0) await this.armDrain(Date.now());
+    return report;
   }
 
   /** An air-gapped bundle: each batch its own transaction, in order, up to the first refusal. */

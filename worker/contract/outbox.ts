@@ -5,12 +5,12 @@
 import { and, between, eq, sql as dsql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { database, type Database } from "../db/database.ts";
-import { collectors, records } from "../db/schema.ts";
+import { collectors, intervalUnits, records } from "../db/schema.ts";
 import type { ChainRow } from "./chains.ts";
 import { unitUpserts } from "./units-projection.ts";
 
 interface OutboxRow { id: number; topic: string; collector_id: string; from_seq: number | null; to_seq: number | null }
-interface StoredRecord { collector_id: string; seq: number; hash: string; kind: string; record_json: string; received_at: number; quarantine: string | null }
+export interface StoredRecord { collector_id: string; seq: number; hash: string; kind: string; record_json: string; received_at: number; quarantine: string | null }
 
 /** D1 allows 100 bound parameters per statement. */
 const MAX_PARAMS = 100;
@@ -28,7 +28,7 @@ export async function drainOutbox(sql: SqlStorage, d1: D1Database, contractId: s
     const statements = row.topic === "records" ? [...recordUpserts(db, sql, contractId, row), ...unitUpserts(db, sql, contractId, row.collector_id, row.from_seq ?? 0, row.to_seq ?? 0)]
       : row.topic === "units" ? unitUpserts(db, sql, contractId, row.collector_id, row.from_seq ?? 0, row.to_seq ?? 0)
       : row.topic === "supersede" ? supersededDeletes(db, row)
-      : collectorUpdates(db, sql, row.collector_id);
+      : collectorUpdates(db, sql, row.collector_id, row.topic === "collector_exact");
     for (let i = 0; i < statements.length; i += STATEMENTS_PER_BATCH) {
       const chunk = statements.slice(i, i + STATEMENTS_PER_BATCH) as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
       await db.batch(chunk);
@@ -52,14 +52,23 @@ function recordUpserts(db: Database, sql: SqlStorage, contractId: string, row: O
 }
 
 /** A resolved fork: the old branch leaves the projection (the DO keeps it as evidence). Ordered
- * before the new branch's `records` rows, which then insert at the same seqs. */
+ * before the new branch's `records` rows, which then insert at the same seqs. Its interval units
+ * go too (the DO dropped those intervals; the new branch's `records` row upserts its own). The
+ * reconciler (reconcile.ts) queues the same pair to rewrite a damaged range. */
 function supersededDeletes(db: Database, row: OutboxRow): BatchItem<"sqlite">[] {
-  return [db.delete(records).where(and(eq(records.collector_id, row.collector_id), between(records.seq, row.from_seq ?? 0, row.to_seq ?? 0)))];
+  const from = row.from_seq ?? 0, to = row.to_seq ?? 0;
+  return [
+    db.delete(records).where(and(eq(records.collector_id, row.collector_id), between(records.seq, from, to))),
+    db.delete(intervalUnits).where(and(eq(intervalUnits.collector_id, row.collector_id), between(intervalUnits.seq, from, to))),
+  ];
 }
 
-function collectorUpdates(db: Database, sql: SqlStorage, collectorId: string): BatchItem<"sqlite">[] {
+/** `exact` (topic `collector_exact`, queued by the reconciler): the DO's current values as they
+ * are, even lower than D1's (a damaged row, or an hwm a fork resolution lowered). */
+function collectorUpdates(db: Database, sql: SqlStorage, collectorId: string, exact = false): BatchItem<"sqlite">[] {
   const chain = sql.exec<ChainRow & Record<string, SqlStorageValue>>("SELECT * FROM chains WHERE collector_id = ?", collectorId).toArray()[0];
   if (!chain) return [];
+  if (exact) return [db.update(collectors).set({ hwm: chain.hwm, last_sync: chain.last_sync, flags_json: chain.flags_json }).where(eq(collectors.id, collectorId))];
   // max(): an older snapshot drained late never moves the projection backwards.
   return [db.update(collectors).set({
     hwm: dsql`max(${collectors.hwm}, ${chain.hwm})`,
@@ -69,7 +78,7 @@ function collectorUpdates(db: Database, sql: SqlStorage, collectorId: string): B
 }
 
 /** A DO record as a D1 row; usage fields are pulled out so `GET …/usage` can group by them. */
-function projectRecord(contractId: string, r: StoredRecord): typeof records.$inferInsert {
+export function projectRecord(contractId: string, r: StoredRecord): typeof records.$inferInsert {
   const parsed = JSON.parse(r.record_json) as { ts: number; data: Record<string, unknown> };
   const d = parsed.data;
   const usage = r.kind === "usage";

@@ -12,7 +12,8 @@ import { expect, it } from "vitest";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { KILL_LOOP_SEGMENT_BYTES, killLoopPayload } from "./kill-loop-payload.ts";
 
-const ITERATIONS = Number(process.env.KILL_ITERATIONS ?? 100);
+// 200 here + 100 kills during sync (test/reliability/sync) = the 300 kill -9s CI runs.
+const ITERATIONS = Number(process.env.KILL_ITERATIONS ?? (process.env.SOAK ? 2000 : 200));
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHILD = fileURLToPath(new URL("./append-child.ts", import.meta.url));
 
