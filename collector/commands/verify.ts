@@ -8,7 +8,11 @@
 //  - receipts: the edge's signature with a known edge key, this collector, never backwards, the
 //    head of our record at acked_seq, and the log cursor equal to a stored receipt.
 import { checkpointSchema, keyRotationDataSchema, recordSchema, sha256Hex, verifyCheckpoint, verifyReceipt, ZERO_HASH, type ChainRecord, type Receipt } from "../../shared/protocol/index.ts";
+import { readFile } from "node:fs/promises";
+import { verifyBundle } from "../../shared/protocol/index.ts";
 import { decodeRecord } from "../chain/record-writer.ts";
+import { loadIdentity, loadKey } from "../state/identity.ts";
+import type { StatePaths } from "../state/state-dir.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite, type Site } from "../site.ts";
 import { loadEdgeKeys } from "../state/edge-keys.ts";
@@ -16,7 +20,7 @@ import { retiredPublicKeys } from "../chain/signing-keys.ts";
 import { readReceipts, type ReceiptEntry } from "../state/receipt-book.ts";
 import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
-export const verifyUsage = "verify [--state DIR] [--json]";
+export const verifyUsage = "verify [--bundle F [--collector ID --public-key HEX]] [--state DIR] [--json]";
 
 export interface VerifyProblem { code: string; message: string; seq?: number }
 
@@ -41,8 +45,9 @@ const fail = (code: string, message: string, seq?: number): never => {
 };
 
 export async function verifyCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, {}, verifyUsage);
+  const { values } = parseCommandArgs(argv, { bundle: { type: "string" }, collector: { type: "string" }, "public-key": { type: "string" } }, verifyUsage);
   const paths = stateFrom(values, io.env);
+  if (typeof values.bundle === "string") return verifyBundleFile(values.bundle, paths, values);
   let site: Site;
   try {
     site = await openSite(paths);
@@ -150,4 +155,27 @@ async function walkChain(site: Site, book: ReceiptEntry[], wanted: Set<number>, 
     }
   }
   return hashes;
+}
+
+/**
+ * `verify --bundle F`: audits an exported bundle offline — every batch's chain and checkpoint
+ * signature, as the edge would check them. An auditor without the site's state dir names the
+ * collector and its public key; on the site they come from the state dir.
+ */
+async function verifyBundleFile(file: string, paths: StatePaths, values: Record<string, string | boolean | undefined>): Promise<CommandResult> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new CollectorError("usage", `cannot read ${file}: ${(e as Error).message}`);
+  }
+  const collectorId = typeof values.collector === "string" ? values.collector : (await loadIdentity(paths)).collector_id;
+  const publicKey = typeof values["public-key"] === "string" ? values["public-key"] : (await loadKey(paths)).public_key;
+  const result = verifyBundle(text, collectorId, [{ from_seq: 1, public_key: publicKey }]);
+  if (!result.ok) {
+    const { error, message, batch_index, seq } = result.error;
+    return failed({ code: error, message: `${batch_index !== undefined ? `batch ${batch_index}: ` : ""}${message}`, ...(seq !== undefined ? { seq } : {}) }, null);
+  }
+  const a = result.audit;
+  return { exit: 0, json: { ok: true, ...a }, text: `ok: bundle of ${a.collector_id}, ${a.batches} batches, ${a.records} records (seq ${a.first_seq}…${a.last_seq}) verified\n` };
 }

@@ -7,3 +7,4 @@ export * from "./signing.ts";
 export * from "./verify-batch.ts";
 export * from "./chain.ts";
 export * from "./rateable.ts";
+export * from "./verify-bundle.ts";
