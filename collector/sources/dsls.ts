@@ -4,7 +4,7 @@
 // on every row; `Tokens` is the holder's amount. A row with a `Queue Position` is waiting.
 // DSLS has no vendor daemon name: holders carry daemon "DSLS".
 import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
-import { ParseCounter, outputLines, wholeSeconds } from "./snapshot-output.ts";
+import { outputLines, startSnapshot } from "./snapshot-output.ts";
 import { isoWallTime } from "./snapshot-year.ts";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
 
@@ -42,9 +42,7 @@ export class DslsSource implements SnapshotSource {
   }
 
   parse(text: string, takenAt: number): SnapshotResult {
-    const at = wholeSeconds(takenAt);
-    const counter = new ParseCounter();
-    const result: SnapshotResult = { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] };
+    const { at, counter, result } = startSnapshot(takenAt);
     let columns: string[] | undefined;
     let failure: string | undefined;
     const holders: Array<Holder & { start: number }> = [];

@@ -3,7 +3,7 @@
 // never an empty snapshot; `lmstat -vd` / `-i` outputs carry no usage and yield no event.
 import type { Holder, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
 import { parseQueuedLine, parseUserLine, type LmstatUserLine } from "./flexlm-lmstat-line.ts";
-import { ParseCounter, outputLines, tally, wholeSeconds } from "./snapshot-output.ts";
+import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { anchorAt, yearlessToUtc } from "./snapshot-year.ts";
 import { wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
 
@@ -34,9 +34,7 @@ export class FlexlmLmstatSource implements SnapshotSource {
   }
 
   parse(text: string, takenAt: number): SnapshotResult {
-    const at = wholeSeconds(takenAt);
-    const counter = new ParseCounter();
-    const result: SnapshotResult = { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] };
+    const { at, counter, result } = startSnapshot(takenAt);
     const lines = outputLines(text);
     let header: WallTime | undefined;
     let failure: string | undefined;

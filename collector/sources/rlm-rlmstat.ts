@@ -2,7 +2,7 @@
 // `Error connecting to … server` is a `server_down`; an ISV listed as not running is a
 // `server_down` for that daemon.
 import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
-import { ParseCounter, outputLines, tally, wholeSeconds } from "./snapshot-output.ts";
+import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { anchorAt, ctimeWallTime, yearlessToUtc } from "./snapshot-year.ts";
 import { wallTimeAt, wallTimeToUtc } from "../../shared/time/zoned.ts";
 
@@ -30,9 +30,7 @@ export class RlmRlmstatSource implements SnapshotSource {
   }
 
   parse(text: string, takenAt: number): SnapshotResult {
-    const at = wholeSeconds(takenAt);
-    const counter = new ParseCounter();
-    const result: SnapshotResult = { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] };
+    const { at, counter, result } = startSnapshot(takenAt);
     const failures: string[] = [];
     let isv = "";
     let product: string | undefined;

@@ -3,7 +3,7 @@
 // A client's `Status : Running since <ctime>` is its start; no handle, so a holder is
 // (feature, user, host, start). lsmon prints no per-client token count: each client holds 1.
 import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
-import { ParseCounter, outputLines, tally, wholeSeconds } from "./snapshot-output.ts";
+import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { ctimeWallTime } from "./snapshot-year.ts";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
 
@@ -28,9 +28,7 @@ export class SentinelLsmonSource implements SnapshotSource {
   }
 
   parse(text: string, takenAt: number): SnapshotResult {
-    const at = wholeSeconds(takenAt);
-    const counter = new ParseCounter();
-    const result: SnapshotResult = { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] };
+    const { at, counter, result } = startSnapshot(takenAt);
     let block: string | undefined;
     let feature = "";
     let version: string | undefined;

@@ -1,6 +1,7 @@
 // Test fixture for pricing at the edge: a contract with any plan and several enrolled sites,
 // usage records sent as signed batches, and the same inputs handed to the pure shared/pricing
 // functions — so a test can assert that the edge's live figures equal the pure computation.
+import { mulberry32 } from "../../shared/random/mulberry32.ts";
 import {
   computeBalance, computeStatement, type GrantInput, type PlanVersion, type PricingInput, type Statement, type UsageInterval,
 } from "../../shared/pricing/index.ts";
@@ -107,14 +108,5 @@ export async function statementOf(c: PricedContract, period?: string, now = NOW,
   return call("GET", `/v1/contracts/${c.id}/statement${period ? `?period=${period}` : ""}`, { token: c.vendor.api_key, now, ...(accept ? { headers: { Accept: accept } } : {}) });
 }
 
-/** A seeded PRNG (mulberry32): tests print the seed and replay with SEED=. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG: tests print the seed and replay with SEED=. */
+export const prng = mulberry32;

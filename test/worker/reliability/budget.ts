@@ -1,6 +1,7 @@
 // Iteration budgets and seeds for the randomised suites that run inside workerd, where
 // process.env is not the host's: SOAK and SEED reach them as bindings (vitest.config.ts).
 // CI budget by default; `SOAK=1` scales up; every run prints its seed; `SEED=n` replays it.
+import { mulberry32 } from "../../../shared/random/mulberry32.ts";
 import { env } from "cloudflare:test";
 
 declare global {
@@ -26,17 +27,8 @@ export function runSeed(label: string): number {
 
 export type Random = () => number;
 
-/** mulberry32: small, deterministic, good enough to pick tamper positions. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small, deterministic, good enough to pick tamper positions. */
+export const seededRandom: (seed: number) => Random = mulberry32;
 
 /** An integer in [lo, hi]. */
 export function between(random: Random, lo: number, hi: number): number {
