@@ -40,7 +40,12 @@ declare global {
   }
 }
 
-/** Whether this deployment may take its clock from `X-Tally-Now` (see middleware/clock.ts). */
-export function allowsInjectedClock(env: Env): boolean {
+/**
+ * Whether this deployment allows test and development aids: the injected clock (`X-Tally-Now`,
+ * middleware/clock.ts), the benchmark baseline, the webhook sink. An allow-list, so a missing or
+ * misspelt TALLY_ENV behaves like production.
+ */
+export function allowsInjectedClock(env: Pick<Env, "TALLY_ENV">): boolean {
   return env.TALLY_ENV === "development" || env.TALLY_ENV === "test";
 }
+export const allowsDevelopmentAids = allowsInjectedClock;

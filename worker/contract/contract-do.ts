@@ -5,7 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { hashCanonical, type ChainRecord } from "../../shared/protocol/index.ts";
 import { edgeKey } from "../auth/edge-key.ts";
-import type { Env } from "../env.ts";
+import { allowsDevelopmentAids, type Env } from "../env.ts";
 import { applyBatch, type BatchOutcome } from "./apply-batch.ts";
 import { readBalance, type Balance } from "./balance.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
@@ -214,7 +214,7 @@ export class ContractDO extends DurableObject<Env> {
 
   /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
   benchmarkInsert(rows: ChainRecord[]): number {
-    if (this.env.TALLY_ENV === "production") throw new Error("benchmarkInsert is not available in production");
+    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkInsert is only available in development and test");
     this.ctx.storage.transactionSync(() => {
       for (const r of rows) {
         this.sql.exec("INSERT OR REPLACE INTO bench_records (collector_id, seq, hash, record_json) VALUES (?, ?, ?, ?)", r.collector_id, r.seq, hashCanonical(r), JSON.stringify(r));

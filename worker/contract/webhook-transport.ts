@@ -3,10 +3,10 @@
 // tests deliver real signed requests to a route of the edge (routes/dev-webhook-sink.ts)
 // without a network.
 import { app } from "../app.ts";
-import type { Env } from "../env.ts";
+import { allowsDevelopmentAids, type Env } from "../env.ts";
 
 export function sendWebhook(env: Env, url: string, init: RequestInit): Promise<Response> {
-  if (env.TALLY_ENV !== "production" && new URL(url).hostname.endsWith(".test")) {
+  if (allowsDevelopmentAids(env) && new URL(url).hostname.endsWith(".test")) {
     return Promise.resolve(app.fetch(new Request(url, init), env));
   }
   return fetch(url, init);

@@ -2,12 +2,12 @@
 // baseline — the same batch body over HTTP, but the DO only hashes and inserts the records.
 import { Hono } from "hono";
 import type { ChainRecord } from "../../shared/protocol/index.ts";
-import type { AppEnv } from "../env.ts";
+import { allowsDevelopmentAids, type AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 import { contractStub } from "../contract/stub.ts";
 
 export const devBench = new Hono<AppEnv>().post("/contracts/:id/baseline", async (c) => {
-  if (c.env.TALLY_ENV === "production") throw new EdgeError("not_found", "no such route");
+  if (!allowsDevelopmentAids(c.env)) throw new EdgeError("not_found", "no such route");
   const body = JSON.parse(await c.req.text()) as { records: ChainRecord[] };
   const inserted = await contractStub(c.env, c.req.param("id")).benchmarkInsert(body.records);
   return c.json({ inserted });

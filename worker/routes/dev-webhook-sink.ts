@@ -4,11 +4,11 @@
 // in a dev-only D1 table created on first use — never a migration: production has no such table.
 // `?fail=N`: answer 503 to the first N deliveries of each event (to exercise retries).
 import { Hono } from "hono";
-import type { AppEnv } from "../env.ts";
+import { allowsDevelopmentAids, type AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 
 export const devWebhookSink = new Hono<AppEnv>().post("/webhook-sink/:name", async (c) => {
-  if (c.env.TALLY_ENV === "production") throw new EdgeError("not_found", "no such route");
+  if (!allowsDevelopmentAids(c.env)) throw new EdgeError("not_found", "no such route");
   await c.env.DB.exec("CREATE TABLE IF NOT EXISTS dev_webhook_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, event_id TEXT, signature TEXT, body TEXT NOT NULL, status INTEGER NOT NULL)");
   const body = await c.req.text();
   const eventId = c.req.header("Tally-Event-Id") ?? null;
