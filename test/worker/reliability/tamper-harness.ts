@@ -29,7 +29,9 @@ export function tracked(site: Site): Site {
 export async function receiptedSite(vendor?: Site["vendor"]): Promise<Site> {
   const site = tracked(await enrolledSite(vendor));
   for (let i = 1; i <= CHAIN_LENGTH; i++) {
-    if (i % 10 === 0) site.chain.append({ kind: "heartbeat", data: { sources: [{ source: "flexlm", up: true, at: Date.UTC(2026, 10, 27, 8) }] } });
+    // Every record distinct (heartbeats carry their own time), so no swap or deletion of records
+    // can rebuild the genuine chain by accident.
+    if (i % 10 === 0) site.chain.append({ kind: "heartbeat", data: { sources: [{ source: "flexlm", up: true, at: Date.UTC(2026, 10, 27, 8) + i * 1000 }] } });
     else site.chain.usage({ count: 1 + (i % 3), user: i % 2 ? "ada" : "grace" });
   }
   await ok(await postBatch(site.collectorId, site.chain.batch(1, RECEIPTED)));
