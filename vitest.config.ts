@@ -7,6 +7,9 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations("drizzle");
   return {
     test: {
+      // Most suites wait on processes (wrangler, collectors, workerd), not the CPU: two files at a
+      // time keep a 2-core machine busy without starving either.
+      maxWorkers: 2,
       reporters: ["default", "json"],
       outputFile: { json: "reports/vitest.json" },
       projects: [
