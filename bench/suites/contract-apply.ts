@@ -13,10 +13,9 @@ import { hashCanonical, ZERO_HASH } from "../../shared/protocol/canonical.ts";
 import { generateKeyPair } from "../../shared/protocol/signing.ts";
 import type { ChainRecord } from "../../shared/protocol/schema.ts";
 import { latencyFigure, throughputFigure, type BenchFigure } from "../figure.ts";
-import { post, startEdge, stopEdge } from "./edge-ingest.ts";
+import { BATCH_RECORDS, post, recordsPerSecond, startEdge, stopEdge } from "./edge-ingest.ts";
 
 const ADMIN = "bench-admin-token";
-const BATCH_RECORDS = 1000;
 const BATCHES = Number(process.env.CONTRACT_APPLY_BATCHES ?? 8);
 const READERS = 8;
 const READS_PER_READER = 60;
@@ -70,13 +69,6 @@ function batchBodies(collectorId: string, secretKey: string): string[] {
     bodies.push(JSON.stringify(signBatch(records, Date.now(), secretKey)));
   }
   return bodies;
-}
-
-async function recordsPerSecond(target: string, bodies: string[]): Promise<number> {
-  await post(target, bodies[0]!);
-  const t0 = performance.now();
-  for (const body of bodies.slice(1)) await post(target, body);
-  return ((bodies.length - 1) * BATCH_RECORDS) / ((performance.now() - t0) / 1000);
 }
 
 /** p50 and p99 of GET latencies (ms) with READERS concurrent clients. */

@@ -18,7 +18,7 @@ import { throughputFigure, type BenchFigure } from "../figure.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ADMIN = "bench-admin-token";
 const SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
-const BATCH_RECORDS = 1000;
+export const BATCH_RECORDS = 1000;
 const BATCHES = Number(process.env.EDGE_INGEST_BATCHES ?? 12);
 const FEATURES = ["MATLAB", "Simulink", "Signal_Toolbox", "Optimization_Toolbox", "Statistics_Toolbox", "Control_Toolbox", "Compiler", "Image_Toolbox"];
 const HOUR = 3600_000;
@@ -95,7 +95,7 @@ function batchBodies(collectorId: string, secretKey: string): string[] {
 }
 
 /** Sends the bodies in order (one chain: batches are sequential by nature); records/s after a warm-up batch. */
-async function recordsPerSecond(target: string, bodies: string[]): Promise<number> {
+export async function recordsPerSecond(target: string, bodies: string[]): Promise<number> {
   await post(target, bodies[0]!);
   const t0 = performance.now();
   for (const body of bodies.slice(1)) await post(target, body);
