@@ -16,16 +16,10 @@ import { createHash } from "node:crypto";
 import type { Holder, SourceEvent } from "../sources/events.ts";
 import { type RecordBody, type UsageData, wholeSecond } from "./records.ts";
 
-export interface OpenSession {
+/** A held license (who holds what, as the source named it) with the session's bookkeeping. */
+export interface OpenSession extends Holder {
   id: string;
   key: string;
-  daemon: string;
-  feature: string;
-  version?: string;
-  user: string;
-  host: string;
-  handle?: string;
-  count: number;
   start: number;
   /** Intervals up to here have been emitted. */
   emitted: number;
