@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { TEST_CLOCK_OFFSET_MS } from "./test-clock.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
@@ -36,6 +37,9 @@ export interface StartOptions {
   signingKey?: string;
   /** Extra `--var NAME:VALUE` bindings. */
   vars?: Record<string, string>;
+  /** ms added to the edge's real clock (TALLY_CLOCK_OFFSET_MS); default the test clock's, so an
+   *  edge started under TALLY_TEST_NOW runs at that date (test-clock.ts). */
+  clockOffsetMs?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -66,7 +70,9 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
     "--env-file", envFile, "--inspector-port", String(inspectorPort),
     "--show-interactive-dev-session=false", "--log-level", "warn",
   ];
-  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  const clockOffsetMs = options.clockOffsetMs ?? TEST_CLOCK_OFFSET_MS;
+  const vars = { ...(clockOffsetMs !== 0 ? { TALLY_CLOCK_OFFSET_MS: String(clockOffsetMs) } : {}), ...options.vars };
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   // Own process group, so stop() can end wrangler and the workerd it spawns, and only those.
   const child = spawn("npx", args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", NO_COLOR: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" } });
   let output = "";
@@ -99,8 +105,8 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
 async function waitForHealth(url: string, exited: Promise<number | null>, output: () => string): Promise<void> {
   let done: number | null | undefined;
   void exited.then((code) => (done = code));
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + 90_000;
+  while (performance.now() < deadline) {
     if (done !== undefined) throw new Error(`wrangler dev exited (${done}) before /health answered:\n${output().slice(-3000)}`);
     try {
       const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
@@ -199,7 +205,10 @@ export async function getBalance<T = Record<string, unknown>>(edge: LocalEdge, v
 
 export interface ProvisionedContract { vendorKey: string; vendorId: string; customerId: string; contractId: string; enrollmentToken: string }
 
-/** Vendor + customer + contract (+ one enrollment token) in one call. */
+/** Vendor + customer + contract (+ one enrollment token) in one call. The default start,
+ *  2020-01-01, makes periods calendar months: a test that reads the open period's usage starts the
+ *  contract on its usage's first day instead (`start: utcDate(from)`, test-clock.ts), or the
+ *  first hours of a month find last month's usage missing. */
 export async function provisionContract(edge: LocalEdge, opts: { plan?: unknown; start?: string; timezone?: string } = {}): Promise<ProvisionedContract> {
   const vendor = await createVendor(edge);
   const customer = await createCustomer(edge, vendor.api_key);
