@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { acquireLock, LockHeldError, type HeldLock } from "./lock.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const BUILD_FORMAT = "tally-core-build/v1";
@@ -96,6 +97,28 @@ export async function ensureBuild(options: BuildOptions = {}): Promise<CoreBuild
   if (existsSync(join(dir, MANIFEST))) return readBuild(dir);
 
   mkdirSync(cacheDir, { recursive: true });
+  // One builder at a time per cache (parallel test files): the others wait for its build.
+  const lockPath = join(cacheDir, ".build.lock");
+  let lock: HeldLock | undefined;
+  for (let waited = 0; !lock; waited += 250) {
+    if (existsSync(join(dir, MANIFEST))) return readBuild(dir);
+    try {
+      lock = acquireLock(lockPath, "build");
+    } catch (error) {
+      if (!(error instanceof LockHeldError) || waited > 300_000) throw error;
+      await new Promise((ok) => setTimeout(ok, 250));
+    }
+  }
+  try {
+    if (existsSync(join(dir, MANIFEST))) return readBuild(dir);
+    await buildInto(root, dir, cacheDir, hash, say);
+  } finally {
+    lock.release();
+  }
+  return readBuild(dir);
+}
+
+async function buildInto(root: string, dir: string, cacheDir: string, hash: string, say: (line: string) => void): Promise<void> {
   // Build beside the final dir and rename: concurrent builders (parallel test files) never see a
   // half-written build, and the loser of the rename race just uses the winner's.
   const tmp = join(cacheDir, `.${hash}.${process.pid}.${Date.now()}`);
@@ -120,7 +143,6 @@ export async function ensureBuild(options: BuildOptions = {}): Promise<CoreBuild
     throw e;
   }
   say(`core build: ${dir}`);
-  return readBuild(dir);
 }
 
 /** wrangler.toml's production env as miniflare sees it, reduced to what the core passes on. */

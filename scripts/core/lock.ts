@@ -5,7 +5,7 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 
-export type LockRole = "core" | "backup" | "restore";
+export type LockRole = "core" | "backup" | "restore" | "build";
 
 export interface LockOwner {
   pid: number;
