@@ -9,7 +9,9 @@
 // are taken, not while the data is copied. What still runs during the pinning is the ContractDOs'
 // alarms: they only move outbox rows into D1 with idempotent upserts, so the DOs are pinned first
 // and D1 last — a restored D1 may be ahead of a DO's outbox (re-applied, harmless), never behind.
-// With no core running the dir is locked for the backup's duration instead.
+// workerd's alarm indexes are pinned before the objects; restore re-adds to the index any alarm
+// an object set after that (alarm-index.ts). With no core running the dir is locked for the
+// backup's duration instead.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -53,9 +55,10 @@ function pin(storage: string, db: StoredDatabase): Pinned {
   return { db, conn };
 }
 
-/** DO databases and workerd's indexes first, D1 last (see the header). */
+/** workerd's alarm indexes, then the Durable Objects, then D1 (see the header and alarm-index.ts). */
 function pinOrder(dbs: StoredDatabase[]): StoredDatabase[] {
-  return [...dbs.filter((d) => d.kind !== "d1"), ...dbs.filter((d) => d.kind === "d1")];
+  const rank = { metadata: 0, do: 1, d1: 2 } as const;
+  return [...dbs].sort((a, b) => rank[a.kind] - rank[b.kind] || a.path.localeCompare(b.path));
 }
 
 export async function backup(options: { data: string; out: string; log: CoreLog }): Promise<number> {
@@ -115,7 +118,7 @@ export async function backup(options: { data: string; out: string; log: CoreLog 
       await sqliteBackup(conn, file, { rate: 1 << 16 });
       conn.exec("COMMIT");
       conn.close();
-      const check = new DatabaseSync(file, { readOnly: true });
+      const check = new DatabaseSync(file);
       const ok = (check.prepare("PRAGMA quick_check").get() as { quick_check: string }).quick_check;
       if (db.kind === "d1") {
         const has = check.prepare("SELECT 1 FROM sqlite_master WHERE name = 'd1_migrations'").get();

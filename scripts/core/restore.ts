@@ -7,6 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSy
 import { once } from "node:events";
 import { dirname, join, normalize, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { repairAlarmIndex } from "./alarm-index.ts";
 import { BACKUP_FORMAT, type BackupManifest } from "./backup.ts";
 import type { CoreLog } from "./core-log.ts";
 import { dataDir, readDataInfo, writeDataInfo, DATA_FORMAT, type DataInfo } from "./data-dir.ts";
@@ -65,13 +66,15 @@ export async function restore(options: { from: string; data: string; log: CoreLo
       conn.close();
       if (ok !== "ok") throw new CoreExit(1, `${db.path} fails SQLite's quick_check after restore: ${ok}`);
     }
+    const alarms = repairAlarmIndex(staging.storage);
+    if (alarms.unrecognised.length > 0) options.log.write({ event: "restore_alarm_index_unrecognised", tables: alarms.unrecognised });
     writeDataInfo(staging, {
       ...(info ?? { format: DATA_FORMAT, created_at: manifest.created_at, builds: [] }),
       restored_from: { file: from, backup_created_at: manifest.created_at, restored_at: new Date().toISOString() },
     });
     lock.release();
     renameSync(staging.root, target.root);
-    options.log.write({ event: "restore_done", data: target.root, databases: manifest.databases.length, backup_created_at: manifest.created_at, builds: readDataInfo(target)?.builds.length ?? 0 });
+    options.log.write({ event: "restore_done", data: target.root, databases: manifest.databases.length, alarms_reindexed: alarms.added, backup_created_at: manifest.created_at, builds: readDataInfo(target)?.builds.length ?? 0 });
     return 0;
   } catch (error) {
     lock.release();

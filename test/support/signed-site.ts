@@ -62,6 +62,11 @@ export class SignedSite {
     return signBatch(made, Date.now(), this.secretKey);
   }
 
+  /** Records from…to (made earlier) signed again as one batch: a site resending after a restore. */
+  resend(from: number, to: number): Batch {
+    return signBatch(this.records.slice(from - 1, to), Date.now(), this.secretKey);
+  }
+
   /** License-seconds of records 1…seq. */
   licenseSeconds(seq = this.records.length): number {
     return this.records.slice(0, seq).reduce((s, r) => s + (r.data as { count: number }).count, 0);
