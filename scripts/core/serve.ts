@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import type { CoreBuild } from "./build.ts";
 import { startControl, socketPath, type ControlServer } from "./control.ts";
 import type { CoreLog } from "./core-log.ts";
-import { applyMigrations } from "./d1-migrations.ts";
+import { applyMigrations, MigrationError } from "./d1-migrations.ts";
 import { dataDir, noteBuild } from "./data-dir.ts";
 import { startFront, type Front } from "./front.ts";
 import { acquireLock, LockHeldError, type HeldLock } from "./lock.ts";
@@ -76,6 +76,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CoreExit) throw error;
+    if (error instanceof MigrationError) throw new CoreExit(2, `refusing to start: ${error.message}`);
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw new CoreExit(2, `refusing to start: ${options.host}:${options.port} is already in use`);
     throw error;
   } finally {
