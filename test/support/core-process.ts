@@ -10,8 +10,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { ensureBuild, type CoreBuild } from "../../scripts/core/build.ts";
-import { REPO_ROOT } from "./local-edge.ts";
+import { ensureBuild, REPO_ROOT, type CoreBuild } from "../../scripts/core/build.ts";
 
 export interface CoreSecrets { ADMIN_TOKEN: string; EDGE_SIGNING_KEY: string }
 
