@@ -5,6 +5,8 @@
 //   core [serve] --data DIR [--host 127.0.0.1] [--port 8787] [--public-url URL] [--build DIR] [--drain-timeout 30]
 //   core backup  --data DIR --out FILE        consistent copy while the core serves (.tar, or .tar.gz)
 //   core restore --from FILE --data DIR2      a new data dir from a backup
+//   core migrate --from URL --to URL --archive DIR   move a vendor's contracts to another edge (cut-over;
+//                                             SOURCE_VENDOR_KEY / TARGET_VENDOR_KEY from the environment)
 //   core build                                build (or find the cached build) and print its dir
 //
 // Secrets come from the environment: ADMIN_TOKEN and EDGE_SIGNING_KEY.
@@ -14,12 +16,14 @@ import { ensureBuild, readBuild } from "./core/build.ts";
 import { backup } from "./core/backup.ts";
 import { jsonLog } from "./core/core-log.ts";
 import { CoreExit } from "./core/exit.ts";
+import { migrate } from "./core/migrate.ts";
 import { restore } from "./core/restore.ts";
 import { serve } from "./core/serve.ts";
 
 const USAGE = `usage: npm run core -- [serve] --data DIR [--host H] [--port P] [--public-url URL] [--build DIR] [--drain-timeout S]
        npm run core -- backup --data DIR --out FILE
        npm run core -- restore --from FILE --data DIR
+       npm run core -- migrate --from URL --to URL --archive DIR
        npm run core -- build`;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
         args: rest, strict: true, allowPositionals: false,
         options: {
           data: { type: "string" }, host: { type: "string" }, port: { type: "string" }, "public-url": { type: "string" },
-          build: { type: "string" }, "drain-timeout": { type: "string" }, out: { type: "string" }, from: { type: "string" },
+          build: { type: "string" }, "drain-timeout": { type: "string" }, out: { type: "string" }, from: { type: "string" }, to: { type: "string" }, archive: { type: "string" },
           help: { type: "boolean" },
         },
       });
@@ -43,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const need = (name: "data" | "out" | "from"): string => {
+  const need = (name: "data" | "out" | "from" | "to" | "archive"): string => {
     const value = values[name];
     if (!value) throw new CoreExit(2, `${command} needs --${name}\n${USAGE}`);
     return value;
@@ -66,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
       return backup({ data: need("data"), out: need("out"), log: jsonLog(process.stderr) });
     case "restore":
       return restore({ from: need("from"), data: need("data"), log: jsonLog(process.stderr) });
+    case "migrate":
+      return migrate({ from: need("from"), to: need("to"), archive: need("archive"), env: process.env, log: jsonLog(process.stderr) });
     case "build":
       process.stdout.write(`${(await build()).dir}\n`);
       return 0;

@@ -14,11 +14,11 @@ export async function newTenant(edge: { url: string; adminToken: string }, name 
   return { vendorKey: vendor.api_key, customerId: customer.id };
 }
 
-/** A pay-per-use contract (1 unit per license-hour) that started yesterday, UTC. */
-export async function newContract(edge: { url: string }, tenant: Tenant): Promise<string> {
+/** A contract (default: pay-per-use, 1 unit per license-hour) that started yesterday, UTC. */
+export async function newContract(edge: { url: string }, tenant: Tenant, plan: unknown = payPerUsePlan()): Promise<string> {
   const start = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   const contract = await edgeRequest<{ id: string }>(edge, "POST", "/v1/contracts", tenant.vendorKey, {
-    customer_id: tenant.customerId, plan: payPerUsePlan(), start, timezone: "UTC",
+    customer_id: tenant.customerId, plan, start, timezone: "UTC",
   });
   return contract.id;
 }
@@ -39,8 +39,13 @@ export class SignedSite {
   }
 
   static async enroll(edge: { url: string }, tenant: Tenant, contractId: string, site = "core test site"): Promise<SignedSite> {
-    const keys = generateKeyPair();
     const { enrollment_token } = await edgeRequest<{ enrollment_token: string }>(edge, "POST", `/v1/contracts/${contractId}/enrollments`, tenant.vendorKey, {});
+    return SignedSite.enrollWith(edge, enrollment_token, contractId, site);
+  }
+
+  /** Enrolls with a token made elsewhere (e.g. by `core migrate`). */
+  static async enrollWith(edge: { url: string }, enrollment_token: string, contractId: string, site = "core test site"): Promise<SignedSite> {
+    const keys = generateKeyPair();
     const enrolled = await edgeRequest<{ collector_id: string }>(edge, "POST", "/v1/enroll", undefined, { enrollment_token, public_key: keys.publicKey, site });
     return new SignedSite(enrolled.collector_id, contractId, keys.secretKey);
   }
