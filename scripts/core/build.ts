@@ -112,10 +112,22 @@ export async function ensureBuild(options: BuildOptions = {}): Promise<CoreBuild
   try {
     if (existsSync(join(dir, MANIFEST))) return readBuild(dir);
     await buildInto(root, dir, cacheDir, hash, say);
+    pruneCache(cacheDir, dir);
   } finally {
     lock.release();
   }
   return readBuild(dir);
+}
+
+/** Builds kept in the cache: the newest few (a running core keeps using its own dir). */
+const KEEP_BUILDS = 6;
+
+function pruneCache(cacheDir: string, keep: string): void {
+  const builds = readdirSync(cacheDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && /^[0-9a-f]{24}$/.test(e.name) && join(cacheDir, e.name) !== keep)
+    .map((e) => ({ path: join(cacheDir, e.name), built: statSync(join(cacheDir, e.name)).mtimeMs }))
+    .sort((a, b) => b.built - a.built);
+  for (const old of builds.slice(KEEP_BUILDS - 1)) rmSync(old.path, { recursive: true, force: true });
 }
 
 async function buildInto(root: string, dir: string, cacheDir: string, hash: string, say: (line: string) => void): Promise<void> {
