@@ -185,3 +185,23 @@ describe("one core on a data dir", () => {
     expect((await fetch(`${core.url}/health`)).status).toBe(200);
   });
 });
+
+it("behind a TLS proxy (--public-url): the Worker sees the public origin — status links, Secure cookies, the console's origin check", async () => {
+  const core = await startCore({ data: join(root, "public"), secrets, build, args: ["--public-url", "https://tally.example.com"] });
+  try {
+    const edge = { url: core.url, adminToken: secrets.ADMIN_TOKEN };
+    const tenant = await newTenant(edge, "Proxied Vendor");
+    const contractId = await newContract(edge, tenant);
+    const link = await edgeRequest<{ url: string }>(edge, "POST", `/v1/contracts/${contractId}/status-links`, tenant.vendorKey, {});
+    expect(link.url).toMatch(/^https:\/\/tally\.example\.com\/status\//);
+    const signIn = (origin: string) => fetch(`${core.url}/console/sign-in`, {
+      method: "POST", redirect: "manual", body: new URLSearchParams({ api_key: tenant.vendorKey }), headers: { origin },
+    });
+    const ok = await signIn("https://tally.example.com");
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("set-cookie")).toContain("Secure");
+    expect((await signIn("http://evil.example")).status).toBe(403);
+  } finally {
+    expect(await core.stop()).toEqual({ code: 0, signal: null });
+  }
+});
