@@ -27,7 +27,7 @@ const secrets = freshSecrets();
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "tally-core-backup-"));
   build = await coreBuild();
-});
+}, 300_000);
 afterAll(async () => {
   await original?.stop();
   await restored?.stop();
@@ -140,7 +140,7 @@ it("a backup taken during ingest restores to a cut between batches, converges, a
     expect(b.collectors.map((c) => [c.collector_id, c.acked_seq])).toEqual(a.collectors.map((c) => [c.collector_id, c.acked_seq]));
     expect(await converged(restored, tenant, contractId, a.usage.license_seconds)).toBe(a.usage.license_seconds);
   }
-});
+}, 300_000);
 
 it("an offline backup (no core running) restores too; a damaged backup or a non-empty target is refused", async () => {
   await original!.stop();
@@ -167,4 +167,4 @@ it("an offline backup (no core running) restores too; a damaged backup or a non-
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain("does not match the manifest");
   expect(existsSync(join(root, "d"))).toBe(false);
-});
+}, 300_000);

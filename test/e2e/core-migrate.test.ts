@@ -46,7 +46,7 @@ beforeAll(async () => {
     // 3,600 and 2 × 1,800 license-seconds: 2 tokens in all.
     for (const [n, count] of s === 0 ? [[3600, 1]] : [[900, 2], [900, 2]]) expect((await postBatch(edgeA, site, site.batch(n!, count!))).status).toBe(200);
   }
-});
+}, 300_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
   if (root) await rm(root, { recursive: true, force: true });
@@ -87,7 +87,7 @@ it("exports every record as its site signed it, in chain order, paged, to its ve
   expect((refused as EdgeApiError).status).toBe(404);
   const badCursor = await edgeRequest({ url: a.url }, "GET", `/v1/contracts/${contractId}/export?cursor=col_1`, tenant.vendorKey).catch((e: unknown) => e);
   expect((badCursor as EdgeApiError).status).toBe(422);
-});
+}, 300_000);
 
 it("core migrate moves the contract with its remaining units; a site enrolled on the target consumes from them; a rerun adds nothing", async () => {
   const edgeB = { url: b.url, adminToken: secretsB.ADMIN_TOKEN };
@@ -123,4 +123,4 @@ it("core migrate moves the contract with its remaining units; a site enrolled on
   const contracts = await edgeRequest<{ items: unknown[] }>(edgeB, "GET", "/v1/contracts", target.api_key);
   expect(contracts.items).toHaveLength(1);
   expect((await edgeRequest<Balance>(edgeB, "GET", `/v1/contracts/${moved.to}/balance`, target.api_key)).granted_units).toBe("98");
-});
+}, 300_000);

@@ -133,7 +133,7 @@ describe("one core on a data dir", () => {
     expect((await fetch(`${core.url}/health`)).status).toBe(200);
   });
 
-  it("drains a request in flight on SIGTERM, exits 0, and a restart keeps every balance", async () => {
+  it("drains a request in flight on SIGTERM, exits 0, and a restart keeps every balance", { timeout: 300_000 }, async () => {
     // More contracts and sites, so the restart has several Durable Objects to bring back.
     for (let c = 0; c < 3; c++) {
       const contractId = await newContract(edge(), tenant);

@@ -49,7 +49,7 @@ beforeAll(async () => {
   writeFileSync(index, `import "@hono/zod-openapi";\n${readFileSync(index, "utf8")}`);
   oldBuild = await ensureBuild({ root: tree, cacheDir: join(REPO_ROOT, "dist/core"), say: () => undefined });
   newBuild = await coreBuild();
-});
+}, 300_000);
 afterAll(async () => {
   await core?.stop();
   if (root) await rm(root, { recursive: true, force: true });
@@ -141,7 +141,7 @@ it("a data dir of an older Tally is migrated forward: chains, records and sync s
   const downgrade = await runCore(["--data", data, "--port", "0", "--build", oldBuild.dir], secrets);
   expect(downgrade.code).toBe(2);
   expect(downgrade.stderr).toContain("newer Tally");
-});
+}, 300_000);
 
 // Known defect, reported to the ContractDO's owners: the pricing storage step (billing-schema.ts)
 // creates the rated ledger empty and never backfills it from the records an older version stored,
