@@ -12,13 +12,8 @@
 // Secrets come from the environment: ADMIN_TOKEN and EDGE_SIGNING_KEY.
 // Exit status: 0 done, 1 failed, 2 refused (usage, secrets, lock held, data of a newer Tally).
 import { parseArgs } from "node:util";
-import { ensureBuild, readBuild } from "./core/build.ts";
-import { backup } from "./core/backup.ts";
 import { jsonLog } from "./core/core-log.ts";
 import { CoreExit } from "./core/exit.ts";
-import { migrate } from "./core/migrate.ts";
-import { restore } from "./core/restore.ts";
-import { serve } from "./core/serve.ts";
 
 const USAGE = `usage: npm run core -- [serve] --data DIR [--host H] [--port P] [--public-url URL] [--build DIR] [--drain-timeout S]
        npm run core -- backup --data DIR --out FILE
@@ -52,7 +47,11 @@ async function main(argv: string[]): Promise<number> {
     if (!value) throw new CoreExit(2, `${command} needs --${name}\n${USAGE}`);
     return value;
   };
-  const build = () => (values.build ? Promise.resolve(readBuild(values.build)) : ensureBuild());
+  // Commands load their modules on demand: a refusal or a backup never pays for miniflare's import.
+  const build = async () => {
+    const { ensureBuild, readBuild } = await import("./core/build.ts");
+    return values.build ? readBuild(values.build) : ensureBuild();
+  };
   switch (command) {
     case "serve": {
       const port = Number(values.port ?? 8787);
@@ -61,17 +60,24 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isFinite(drain) || drain < 0) throw new CoreExit(2, `--drain-timeout must be seconds ≥ 0, not ${values["drain-timeout"]}`);
       const publicUrl = values["public-url"];
       if (publicUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(publicUrl)) throw new CoreExit(2, `--public-url must be an origin like https://tally.example.com, not ${publicUrl}`);
+      const { serve } = await import("./core/serve.ts");
       return serve({
         data: need("data"), host: values.host ?? "127.0.0.1", port, drainMs: drain * 1000, build, log: jsonLog(), env: process.env,
         ...(publicUrl ? { publicUrl: publicUrl.replace(/\/$/, "") } : {}),
       });
     }
-    case "backup":
+    case "backup": {
+      const { backup } = await import("./core/backup.ts");
       return backup({ data: need("data"), out: need("out"), log: jsonLog(process.stderr) });
-    case "restore":
+    }
+    case "restore": {
+      const { restore } = await import("./core/restore.ts");
       return restore({ from: need("from"), data: need("data"), log: jsonLog(process.stderr) });
-    case "migrate":
+    }
+    case "migrate": {
+      const { migrate } = await import("./core/migrate.ts");
       return migrate({ from: need("from"), to: need("to"), archive: need("archive"), env: process.env, log: jsonLog(process.stderr) });
+    }
     case "build":
       process.stdout.write(`${(await build()).dir}\n`);
       return 0;

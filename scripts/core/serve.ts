@@ -10,7 +10,7 @@ import { applyMigrations, MigrationError } from "./d1-migrations.ts";
 import { dataDir, noteBuild } from "./data-dir.ts";
 import { startFront, type Front } from "./front.ts";
 import { acquireLock, LockHeldError, type HeldLock } from "./lock.ts";
-import { startRuntime, type Runtime, type Secrets } from "./runtime.ts";
+import type { Runtime, Secrets } from "./runtime.ts";
 import { CoreExit } from "./exit.ts";
 
 export interface ServeOptions {
@@ -50,6 +50,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   try {
     const build = await options.build();
     noteBuild(data, build);
+    const { startRuntime } = await import("./runtime.ts");
     runtime = await startRuntime({ build, data, secrets, log, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
     // miniflare's exit hook answers SIGTERM/SIGINT by killing workerd and exiting at once, which
     // would cut the requests in flight: the core owns these signals (its `exit` hook, which kills
