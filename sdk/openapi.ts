@@ -3655,6 +3655,16 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "openapi": "3.1.0",
+                         *       "info": {
+                         *         "title": "Tally edge API",
+                         *         "version": "1"
+                         *       },
+                         *       "paths": {}
+                         *     }
+                         */
                         "application/json": {
                             [key: string]: unknown;
                         };
@@ -3677,7 +3687,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This API's reference, as an HTML page */
+        /** This API's reference, as an HTML page (Scalar) */
         get: {
             parameters: {
                 query?: never;
@@ -3693,6 +3703,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /** @example <!doctype html>… */
                         "text/html": string;
                     };
                 };
