@@ -7,7 +7,8 @@
 import createFetchClient, { type Client } from "openapi-fetch";
 import { idempotentPosts, type paths } from "./openapi.ts";
 
-export type TallyClient = Client<paths>;
+/** Typed for JSON answers; the statement's CSV: `GET(…, { headers: { Accept: "text/csv" }, parseAs: "text" })`. */
+export type TallyClient = Client<paths, "application/json">;
 
 export interface ClientOptions {
   /** The edge, e.g. `https://tally.example.com` or `http://127.0.0.1:8787`. */
@@ -26,7 +27,7 @@ const IDEMPOTENCY_HEADER = "Idempotency-Key";
 const TRANSIENT_STATUSES = new Set([502, 503, 504]);
 
 export function createClient(options: ClientOptions): TallyClient {
-  const client = createFetchClient<paths>({
+  const client = createFetchClient<paths, "application/json">({
     baseUrl: options.baseUrl.replace(/\/+$/, ""),
     headers: options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {},
     fetch: retrying(options.fetch ?? ((request) => globalThis.fetch(request)), options.retries ?? 2),
