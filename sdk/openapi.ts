@@ -25,6 +25,11 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "ok": true
+                         *     }
+                         */
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
@@ -64,6 +69,16 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "keys": [
+                         *         {
+                         *           "key_id": "edk_3f9a1c0b5d7e2a48",
+                         *           "public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["EdgeKeys"];
                     };
                 };
@@ -99,6 +114,11 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "Demo Simulation Software Inc."
+                     *     }
+                     */
                     "application/json": {
                         name: string;
                     };
@@ -111,6 +131,14 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "ven_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0",
+                         *       "name": "Demo Simulation Software Inc.",
+                         *       "api_key": "tk_test_Wq3v0Jc6yq8kq1m1bqgQ7nQ2YxqkR7o5w1Ns0b7cX4E",
+                         *       "created_at": "2026-11-02T09:15:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["CreatedVendor"];
                     };
                 };
@@ -240,6 +268,39 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "checked": 4075,
+                         *       "missing": 1,
+                         *       "different": 0,
+                         *       "extra": 0,
+                         *       "repaired": 1,
+                         *       "unrepairable": 0,
+                         *       "enqueued": 1,
+                         *       "pending_outbox": 0,
+                         *       "tables": {
+                         *         "records": {
+                         *           "checked": 4075,
+                         *           "missing": 1,
+                         *           "different": 0,
+                         *           "extra": 0
+                         *         },
+                         *         "interval_units": {
+                         *           "checked": 4046,
+                         *           "missing": 0,
+                         *           "different": 0,
+                         *           "extra": 0
+                         *         },
+                         *         "collectors": {
+                         *           "checked": 1,
+                         *           "missing": 0,
+                         *           "different": 0,
+                         *           "extra": 0
+                         *         }
+                         *       }
+                         *     }
+                         */
                         "application/json": components["schemas"]["ReconcileReport"];
                     };
                 };
@@ -309,6 +370,20 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "id": "key_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e4",
+                         *           "name": "billing export",
+                         *           "read_only": true,
+                         *           "created_at": "2026-11-02T09:15:00Z",
+                         *           "revoked_at": null
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
                         "application/json": {
                             items: components["schemas"]["ApiKey"][];
                             /** @description null on the last page */
@@ -393,6 +468,12 @@ export interface paths {
             };
             requestBody?: {
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "billing export",
+                     *       "read_only": true
+                     *     }
+                     */
                     "application/json": {
                         name?: string;
                         /** @description a read-only key may only GET; default false */
@@ -407,6 +488,16 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "key_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e4",
+                         *       "name": "billing export",
+                         *       "read_only": true,
+                         *       "created_at": "2026-11-02T09:15:00Z",
+                         *       "revoked_at": null,
+                         *       "api_key": "tk_test_h2Jd9Qv0x8Lr4bYc1sKq7Wm3Zt6Np5Ua0Ge2Fo9Ri8"
+                         *     }
+                         */
                         "application/json": components["schemas"]["CreatedApiKey"];
                     };
                 };
@@ -567,6 +658,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "key_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e4",
+                         *       "name": "billing export",
+                         *       "read_only": true,
+                         *       "created_at": "2026-11-02T09:15:00Z",
+                         *       "revoked_at": "2026-11-27T10:00:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["ApiKey"];
                     };
                 };
@@ -665,6 +765,19 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "id": "cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e1",
+                         *           "name": "Acme Engineering",
+                         *           "external_id": "crm-00042",
+                         *           "created_at": "2026-11-02T09:15:00Z"
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
                         "application/json": {
                             items: components["schemas"]["Customer"][];
                             /** @description null on the last page */
@@ -749,6 +862,12 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "Acme Engineering",
+                     *       "external_id": "crm-00042"
+                     *     }
+                     */
                     "application/json": {
                         name: string;
                         /** @description the vendor's own reference */
@@ -763,6 +882,14 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e1",
+                         *       "name": "Acme Engineering",
+                         *       "external_id": "crm-00042",
+                         *       "created_at": "2026-11-02T09:15:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Customer"];
                     };
                 };
@@ -923,6 +1050,60 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *           "customer_id": "cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e1",
+                         *           "plan": {
+                         *             "model": "token",
+                         *             "currency": "USD",
+                         *             "unit_name": "token",
+                         *             "period": "month",
+                         *             "rates": {
+                         *               "MATLAB": "1",
+                         *               "*": "0.5"
+                         *             },
+                         *             "rounding": {
+                         *               "increment_s": 60,
+                         *               "minimum_s": 0,
+                         *               "grace_s": 0
+                         *             },
+                         *             "price": {
+                         *               "mode": "graduated",
+                         *               "tiers": [
+                         *                 {
+                         *                   "up_to": "1000",
+                         *                   "unit_price": "0.40",
+                         *                   "flat_fee": "0"
+                         *                 },
+                         *                 {
+                         *                   "up_to": null,
+                         *                   "unit_price": "0.30",
+                         *                   "flat_fee": "0"
+                         *                 }
+                         *               ]
+                         *             },
+                         *             "fixed_fee": "0",
+                         *             "included_units": "0",
+                         *             "minimum_commitment": "0",
+                         *             "overage": {
+                         *               "policy": "allow",
+                         *               "limit_units": "0"
+                         *             }
+                         *           },
+                         *           "start": "2026-11-01",
+                         *           "start_at": "2026-10-31T23:00:00Z",
+                         *           "timezone": "Europe/Madrid",
+                         *           "statement_grace_h": 72,
+                         *           "expected_sync_s": 300,
+                         *           "created_at": "2026-11-02T09:15:00Z"
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
                         "application/json": {
                             items: components["schemas"]["Contract"][];
                             /** @description null on the last page */
@@ -1007,6 +1188,51 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "customer_id": "cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e1",
+                     *       "plan": {
+                     *         "model": "token",
+                     *         "currency": "USD",
+                     *         "unit_name": "token",
+                     *         "period": "month",
+                     *         "rates": {
+                     *           "MATLAB": "1",
+                     *           "*": "0.5"
+                     *         },
+                     *         "rounding": {
+                     *           "increment_s": 60,
+                     *           "minimum_s": 0,
+                     *           "grace_s": 0
+                     *         },
+                     *         "price": {
+                     *           "mode": "graduated",
+                     *           "tiers": [
+                     *             {
+                     *               "up_to": "1000",
+                     *               "unit_price": "0.40",
+                     *               "flat_fee": "0"
+                     *             },
+                     *             {
+                     *               "up_to": null,
+                     *               "unit_price": "0.30",
+                     *               "flat_fee": "0"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "fixed_fee": "0",
+                     *         "included_units": "0",
+                     *         "minimum_commitment": "0",
+                     *         "overage": {
+                     *           "policy": "allow",
+                     *           "limit_units": "0"
+                     *         }
+                     *       },
+                     *       "start": "2026-11-01",
+                     *       "timezone": "Europe/Madrid",
+                     *       "expected_sync_s": 300
+                     *     }
+                     */
                     "application/json": {
                         customer_id: string;
                         plan: {
@@ -1026,6 +1252,55 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "customer_id": "cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e1",
+                         *       "plan": {
+                         *         "model": "token",
+                         *         "currency": "USD",
+                         *         "unit_name": "token",
+                         *         "period": "month",
+                         *         "rates": {
+                         *           "MATLAB": "1",
+                         *           "*": "0.5"
+                         *         },
+                         *         "rounding": {
+                         *           "increment_s": 60,
+                         *           "minimum_s": 0,
+                         *           "grace_s": 0
+                         *         },
+                         *         "price": {
+                         *           "mode": "graduated",
+                         *           "tiers": [
+                         *             {
+                         *               "up_to": "1000",
+                         *               "unit_price": "0.40",
+                         *               "flat_fee": "0"
+                         *             },
+                         *             {
+                         *               "up_to": null,
+                         *               "unit_price": "0.30",
+                         *               "flat_fee": "0"
+                         *             }
+                         *           ]
+                         *         },
+                         *         "fixed_fee": "0",
+                         *         "included_units": "0",
+                         *         "minimum_commitment": "0",
+                         *         "overage": {
+                         *           "policy": "allow",
+                         *           "limit_units": "0"
+                         *         }
+                         *       },
+                         *       "start": "2026-11-01",
+                         *       "start_at": "2026-10-31T23:00:00Z",
+                         *       "timezone": "Europe/Madrid",
+                         *       "statement_grace_h": 72,
+                         *       "expected_sync_s": 300,
+                         *       "created_at": "2026-11-02T09:15:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Contract"];
                     };
                 };
@@ -1183,6 +1458,55 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "customer_id": "cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e1",
+                         *       "plan": {
+                         *         "model": "token",
+                         *         "currency": "USD",
+                         *         "unit_name": "token",
+                         *         "period": "month",
+                         *         "rates": {
+                         *           "MATLAB": "1",
+                         *           "*": "0.5"
+                         *         },
+                         *         "rounding": {
+                         *           "increment_s": 60,
+                         *           "minimum_s": 0,
+                         *           "grace_s": 0
+                         *         },
+                         *         "price": {
+                         *           "mode": "graduated",
+                         *           "tiers": [
+                         *             {
+                         *               "up_to": "1000",
+                         *               "unit_price": "0.40",
+                         *               "flat_fee": "0"
+                         *             },
+                         *             {
+                         *               "up_to": null,
+                         *               "unit_price": "0.30",
+                         *               "flat_fee": "0"
+                         *             }
+                         *           ]
+                         *         },
+                         *         "fixed_fee": "0",
+                         *         "included_units": "0",
+                         *         "minimum_commitment": "0",
+                         *         "overage": {
+                         *           "policy": "allow",
+                         *           "limit_units": "0"
+                         *         }
+                         *       },
+                         *       "start": "2026-11-01",
+                         *       "start_at": "2026-10-31T23:00:00Z",
+                         *       "timezone": "Europe/Madrid",
+                         *       "statement_grace_h": 72,
+                         *       "expected_sync_s": 300,
+                         *       "created_at": "2026-11-02T09:15:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Contract"];
                     };
                 };
@@ -1266,6 +1590,72 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "as_of": "2026-11-27T10:00:00Z",
+                         *       "period": {
+                         *         "start": "2026-11-01T00:00:00Z",
+                         *         "end": "2026-12-01T00:00:00Z",
+                         *         "start_date": "2026-11-01"
+                         *       },
+                         *       "unit_name": "token",
+                         *       "currency": "USD",
+                         *       "usage": {
+                         *         "units": "412.5",
+                         *         "license_seconds": 1485000,
+                         *         "billed_license_seconds": 1486200,
+                         *         "by_feature": [
+                         *           {
+                         *             "feature": "MATLAB",
+                         *             "units": "300",
+                         *             "license_seconds": 1080000,
+                         *             "billed_license_seconds": 1080600
+                         *           },
+                         *           {
+                         *             "feature": "SIMULINK",
+                         *             "units": "112.5",
+                         *             "license_seconds": 405000,
+                         *             "billed_license_seconds": 405600
+                         *           }
+                         *         ],
+                         *         "unrated_features": []
+                         *       },
+                         *       "grants": [
+                         *         {
+                         *           "id": "grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e6",
+                         *           "amount": "1000",
+                         *           "remaining": "587.5",
+                         *           "effective_at": "2026-11-01T00:00:00Z",
+                         *           "expires_at": null,
+                         *           "priority": 0
+                         *         }
+                         *       ],
+                         *       "granted_units": "1000",
+                         *       "remaining_units": "587.5",
+                         *       "overage_units": "0",
+                         *       "unbilled_overage_units": "0",
+                         *       "charges": {
+                         *         "fixed": "0.00",
+                         *         "usage": "0.00",
+                         *         "adjustments": "0.00",
+                         *         "total": "0.00"
+                         *       },
+                         *       "status": "ok",
+                         *       "quarantined_records": 0,
+                         *       "stale": false,
+                         *       "collectors": [
+                         *         {
+                         *           "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *           "site": "Acme Plant 3",
+                         *           "acked_seq": 120,
+                         *           "last_sync": "2026-11-27T09:59:30Z",
+                         *           "stale": false,
+                         *           "flags": []
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["Balance"];
                     };
                 };
@@ -1354,6 +1744,23 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *           "site": "Acme Plant 3",
+                         *           "enrolled_at": "2026-11-02T09:15:00Z",
+                         *           "acked_seq": 120,
+                         *           "last_sync": "2026-11-27T09:59:30Z",
+                         *           "stale": false,
+                         *           "flags": [],
+                         *           "quarantined_records": 0
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
                         "application/json": {
                             items: components["schemas"]["Site"][];
                             /** @description null on the last page */
@@ -1462,6 +1869,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "enrollment_token": "te_test_3nQ8xV2bLk9Rz4Wc7Yp1Ma6Td0Hs5Jf8Gu2Ei9Ko3Ql",
+                         *       "expires_at": "2026-12-04T10:00:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Enrollment"];
                     };
                 };
@@ -1558,6 +1971,13 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "enrollment_token": "te_test_3nQ8xV2bLk9Rz4Wc7Yp1Ma6Td0Hs5Jf8Gu2Ei9Ko3Ql",
+                     *       "public_key": "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+                     *       "site": "Acme Plant 3"
+                     *     }
+                     */
                     "application/json": {
                         enrollment_token: string;
                         public_key: string;
@@ -1572,6 +1992,20 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "edge_public_keys": [
+                         *         {
+                         *           "key_id": "edk_3f9a1c0b5d7e2a48",
+                         *           "public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+                         *         }
+                         *       ],
+                         *       "collector_token": "tc_test_Zp4Lm8Qw2Rt6Yu0Io9Pa3Sd7Fg1Hj5Kl2Xc6Vb0Nm4",
+                         *       "scope": null
+                         *     }
+                         */
                         "application/json": components["schemas"]["Enrolled"];
                     };
                 };
@@ -1719,6 +2153,20 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "id": "stl_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e5",
+                         *           "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *           "name": "Acme customer portal",
+                         *           "created_at": "2026-11-02T09:15:00Z",
+                         *           "revoked_at": null
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
                         "application/json": {
                             items: components["schemas"]["StatusLink"][];
                             /** @description null on the last page */
@@ -1805,6 +2253,11 @@ export interface paths {
             };
             requestBody?: {
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "Acme customer portal"
+                     *     }
+                     */
                     "application/json": {
                         /** @description the vendor's label, never shown to the customer */
                         name?: string;
@@ -1818,6 +2271,17 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "stl_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e5",
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "name": "Acme customer portal",
+                         *       "created_at": "2026-11-02T09:15:00Z",
+                         *       "revoked_at": null,
+                         *       "url": "https://tally.example.com/status/ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r",
+                         *       "token": "ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r"
+                         *     }
+                         */
                         "application/json": components["schemas"]["CreatedStatusLink"];
                     };
                 };
@@ -1978,6 +2442,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "stl_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e5",
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "name": "Acme customer portal",
+                         *       "created_at": "2026-11-02T09:15:00Z",
+                         *       "revoked_at": "2026-11-27T10:00:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["StatusLink"];
                     };
                 };
@@ -2057,6 +2530,39 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "records": [
+                     *         {
+                     *           "v": 1,
+                     *           "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *           "seq": 120,
+                     *           "prev": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *           "ts": 1796032790000,
+                     *           "kind": "usage",
+                     *           "data": {
+                     *             "source": "lmgrd",
+                     *             "daemon": "MLM",
+                     *             "feature": "MATLAB",
+                     *             "user": "Marta Rodriguez",
+                     *             "host": "ws-07",
+                     *             "session": "MLM:MATLAB:ws-07:1796025600",
+                     *             "start": 1796025600000,
+                     *             "end": 1796032790000,
+                     *             "count": 1,
+                     *             "final": true
+                     *           }
+                     *         }
+                     *       ],
+                     *       "checkpoint": {
+                     *         "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *         "seq": 120,
+                     *         "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *         "ts": 1796032790000
+                     *       },
+                     *       "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Batch"];
                 };
             };
@@ -2067,6 +2573,18 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "receipt": {
+                         *         "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *         "acked_seq": 120,
+                         *         "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *         "received_at": 1796032800000,
+                         *         "key_id": "edk_3f9a1c0b5d7e2a48"
+                         *       },
+                         *       "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                         *     }
+                         */
                         "application/json": {
                             receipt: {
                                 collector_id: string;
@@ -2305,6 +2823,45 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "format": "tally-bundle/v1",
+                     *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *       "batches": [
+                     *         {
+                     *           "records": [
+                     *             {
+                     *               "v": 1,
+                     *               "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *               "seq": 120,
+                     *               "prev": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *               "ts": 1796032790000,
+                     *               "kind": "usage",
+                     *               "data": {
+                     *                 "source": "lmgrd",
+                     *                 "daemon": "MLM",
+                     *                 "feature": "MATLAB",
+                     *                 "user": "Marta Rodriguez",
+                     *                 "host": "ws-07",
+                     *                 "session": "MLM:MATLAB:ws-07:1796025600",
+                     *                 "start": 1796025600000,
+                     *                 "end": 1796032790000,
+                     *                 "count": 1,
+                     *                 "final": true
+                     *               }
+                     *             }
+                     *           ],
+                     *           "checkpoint": {
+                     *             "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *             "seq": 120,
+                     *             "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *             "ts": 1796032790000
+                     *           },
+                     *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Bundle"];
                 };
             };
@@ -2315,6 +2872,22 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "receipts": [
+                         *         {
+                         *           "receipt": {
+                         *             "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *             "acked_seq": 120,
+                         *             "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *             "received_at": 1796032800000,
+                         *             "key_id": "edk_3f9a1c0b5d7e2a48"
+                         *           },
+                         *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": {
                             receipts: components["schemas"]["SignedReceipt"][];
                         };
@@ -2430,6 +3003,13 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *       "revoked_at_seq": 120,
+                         *       "revoked_at": "2026-11-27T10:00:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Revocation"];
                     };
                 };
@@ -2507,6 +3087,11 @@ export interface paths {
             };
             requestBody?: {
                 content: {
+                    /**
+                     * @example {
+                     *       "last_common_seq": 98
+                     *     }
+                     */
                     "application/json": components["schemas"]["ResolveRequest"];
                 };
             };
@@ -2517,6 +3102,19 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *       "last_common_seq": 98,
+                         *       "hwm": 98,
+                         *       "resolved_at": "2026-11-27T10:00:00Z",
+                         *       "superseded": {
+                         *         "from_seq": 99,
+                         *         "to_seq": 120,
+                         *         "records": 22
+                         *       }
+                         *     }
+                         */
                         "application/json": components["schemas"]["Resolution"];
                     };
                 };
@@ -2656,6 +3254,45 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "format": "tally-bundle/v1",
+                     *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *       "batches": [
+                     *         {
+                     *           "records": [
+                     *             {
+                     *               "v": 1,
+                     *               "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *               "seq": 120,
+                     *               "prev": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *               "ts": 1796032790000,
+                     *               "kind": "usage",
+                     *               "data": {
+                     *                 "source": "lmgrd",
+                     *                 "daemon": "MLM",
+                     *                 "feature": "MATLAB",
+                     *                 "user": "Marta Rodriguez",
+                     *                 "host": "ws-07",
+                     *                 "session": "MLM:MATLAB:ws-07:1796025600",
+                     *                 "start": 1796025600000,
+                     *                 "end": 1796032790000,
+                     *                 "count": 1,
+                     *                 "final": true
+                     *               }
+                     *             }
+                     *           ],
+                     *           "checkpoint": {
+                     *             "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *             "seq": 120,
+                     *             "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *             "ts": 1796032790000
+                     *           },
+                     *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Bundle"];
                 };
             };
@@ -2666,6 +3303,22 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "receipts": [
+                         *         {
+                         *           "receipt": {
+                         *             "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *             "acked_seq": 120,
+                         *             "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *             "received_at": 1796032800000,
+                         *             "key_id": "edk_3f9a1c0b5d7e2a48"
+                         *           },
+                         *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": {
                             receipts: components["schemas"]["SignedReceipt"][];
                         };
@@ -2790,6 +3443,13 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "amount": "1000",
+                     *       "expires_at": "2027-01-01T00:00:00Z",
+                     *       "idempotency_key": "order-2026-11-0042"
+                     *     }
+                     */
                     "application/json": {
                         /** @example 100 */
                         amount: string;
@@ -2813,6 +3473,17 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "id": "grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e6",
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "amount": "1000",
+                         *       "priority": 0,
+                         *       "effective_at": null,
+                         *       "expires_at": "2027-01-01T00:00:00Z",
+                         *       "created_at": "2026-11-02T09:15:00Z"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Grant"];
                     };
                 };
@@ -2965,6 +3636,48 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "plan": {
+                     *         "model": "token",
+                     *         "currency": "USD",
+                     *         "unit_name": "token",
+                     *         "period": "month",
+                     *         "rates": {
+                     *           "MATLAB": "1",
+                     *           "*": "0.5"
+                     *         },
+                     *         "rounding": {
+                     *           "increment_s": 60,
+                     *           "minimum_s": 0,
+                     *           "grace_s": 0
+                     *         },
+                     *         "price": {
+                     *           "mode": "graduated",
+                     *           "tiers": [
+                     *             {
+                     *               "up_to": "1000",
+                     *               "unit_price": "0.40",
+                     *               "flat_fee": "0"
+                     *             },
+                     *             {
+                     *               "up_to": null,
+                     *               "unit_price": "0.30",
+                     *               "flat_fee": "0"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "fixed_fee": "0",
+                     *         "included_units": "0",
+                     *         "minimum_commitment": "0",
+                     *         "overage": {
+                     *           "policy": "allow",
+                     *           "limit_units": "0"
+                     *         }
+                     *       },
+                     *       "effective_at": "2027-01-01T00:00:00Z"
+                     *     }
+                     */
                     "application/json": {
                         /** @description a plan (DESIGN.md §6), validated in full */
                         plan: {
@@ -2982,6 +3695,93 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "versions": [
+                         *         {
+                         *           "effective_at": "2026-11-01T00:00:00Z",
+                         *           "plan": {
+                         *             "model": "token",
+                         *             "currency": "USD",
+                         *             "unit_name": "token",
+                         *             "period": "month",
+                         *             "rates": {
+                         *               "MATLAB": "1",
+                         *               "*": "0.5"
+                         *             },
+                         *             "rounding": {
+                         *               "increment_s": 60,
+                         *               "minimum_s": 0,
+                         *               "grace_s": 0
+                         *             },
+                         *             "price": {
+                         *               "mode": "graduated",
+                         *               "tiers": [
+                         *                 {
+                         *                   "up_to": "1000",
+                         *                   "unit_price": "0.40",
+                         *                   "flat_fee": "0"
+                         *                 },
+                         *                 {
+                         *                   "up_to": null,
+                         *                   "unit_price": "0.30",
+                         *                   "flat_fee": "0"
+                         *                 }
+                         *               ]
+                         *             },
+                         *             "fixed_fee": "0",
+                         *             "included_units": "0",
+                         *             "minimum_commitment": "0",
+                         *             "overage": {
+                         *               "policy": "allow",
+                         *               "limit_units": "0"
+                         *             }
+                         *           }
+                         *         },
+                         *         {
+                         *           "effective_at": "2027-01-01T00:00:00Z",
+                         *           "plan": {
+                         *             "model": "token",
+                         *             "currency": "USD",
+                         *             "unit_name": "token",
+                         *             "period": "month",
+                         *             "rates": {
+                         *               "MATLAB": "1",
+                         *               "*": "0.5"
+                         *             },
+                         *             "rounding": {
+                         *               "increment_s": 60,
+                         *               "minimum_s": 0,
+                         *               "grace_s": 0
+                         *             },
+                         *             "price": {
+                         *               "mode": "graduated",
+                         *               "tiers": [
+                         *                 {
+                         *                   "up_to": "1000",
+                         *                   "unit_price": "0.40",
+                         *                   "flat_fee": "0"
+                         *                 },
+                         *                 {
+                         *                   "up_to": null,
+                         *                   "unit_price": "0.30",
+                         *                   "flat_fee": "0"
+                         *                 }
+                         *               ]
+                         *             },
+                         *             "fixed_fee": "0",
+                         *             "included_units": "0",
+                         *             "minimum_commitment": "0",
+                         *             "overage": {
+                         *               "policy": "allow",
+                         *               "limit_units": "0"
+                         *             }
+                         *           }
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["PlanVersions"];
                     };
                 };
@@ -3143,7 +3943,44 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "period": {
+                         *         "start": "2026-10-01T00:00:00Z",
+                         *         "end": "2026-11-01T00:00:00Z",
+                         *         "start_date": "2026-10-01"
+                         *       },
+                         *       "state": "closed",
+                         *       "currency": "USD",
+                         *       "lines": [
+                         *         {
+                         *           "id": "prepaid_usage",
+                         *           "kind": "prepaid_usage",
+                         *           "description": "usage covered by grants",
+                         *           "quantity": "1000",
+                         *           "amount": "0.00"
+                         *         },
+                         *         {
+                         *           "id": "tier:1",
+                         *           "kind": "tier",
+                         *           "description": "overage, tier 1 (0–1000]",
+                         *           "tier": 1,
+                         *           "quantity": "240.5",
+                         *           "unit_price": "0.40",
+                         *           "amount": "96.20"
+                         *         }
+                         *       ],
+                         *       "total": "96.20"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Statement"];
+                        /**
+                         * @example id,kind,description,feature,tier,quantity,unit_price,amount,ref_period
+                         *     prepaid_usage,prepaid_usage,usage covered by grants,,,1000,,0.00,
+                         *     tier:1,tier,"overage, tier 1 (0–1000]",,1,240.5,0.40,96.20,
+                         *     total,total,Total 2026-10-01 (closed),,,,,96.20,
+                         */
                         "text/csv": string;
                     };
                 };
@@ -3249,6 +4086,31 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *           "seq": 118,
+                         *           "kind": "usage",
+                         *           "received_at": "2026-10-14T16:02:11Z",
+                         *           "data": {
+                         *             "source": "lmgrd",
+                         *             "daemon": "MLM",
+                         *             "feature": "MATLAB",
+                         *             "user": "Marta Rodriguez",
+                         *             "host": "ws-07",
+                         *             "session": "MLM:MATLAB:ws-07:1796025600",
+                         *             "start": 1796025600000,
+                         *             "end": 1796032790000,
+                         *             "count": 1,
+                         *             "final": true
+                         *           }
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
                         "application/json": {
                             items: components["schemas"]["LineRecord"][];
                             next_cursor: string | null;
@@ -3355,6 +4217,35 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "from": "2026-11-01T00:00:00Z",
+                         *       "to": "2026-11-03T00:00:00Z",
+                         *       "group_by": [
+                         *         "feature",
+                         *         "day"
+                         *       ],
+                         *       "rows": [
+                         *         {
+                         *           "feature": "MATLAB",
+                         *           "day": "2026-11-02",
+                         *           "license_seconds": 86400,
+                         *           "units": "24",
+                         *           "sessions": 31,
+                         *           "denials": 0
+                         *         },
+                         *         {
+                         *           "feature": "SIMULINK",
+                         *           "day": "2026-11-02",
+                         *           "license_seconds": 36000,
+                         *           "units": "5",
+                         *           "sessions": 12,
+                         *           "denials": 2
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["Usage"];
                     };
                 };
@@ -3449,6 +4340,16 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "webhook_url": "https://billing.example.com/tally/webhooks",
+                     *       "low_thresholds_pct": [
+                     *         20,
+                     *         10,
+                     *         0
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         webhook_url: string;
                         low_thresholds_pct?: number[];
@@ -3462,6 +4363,17 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "webhook_url": "https://billing.example.com/tally/webhooks",
+                         *       "low_thresholds_pct": [
+                         *         20,
+                         *         10,
+                         *         0
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["Alerts"];
                     };
                 };
@@ -3608,6 +4520,44 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "as_of": "2026-11-27T10:00:00Z",
+                         *       "unit_name": "token",
+                         *       "remaining_units": "587.5",
+                         *       "granted_units": "1000",
+                         *       "status": "ok",
+                         *       "period": {
+                         *         "start": "2026-11-01T00:00:00Z",
+                         *         "end": "2026-12-01T00:00:00Z",
+                         *         "start_date": "2026-11-01"
+                         *       },
+                         *       "usage": {
+                         *         "license_seconds": 1485000,
+                         *         "units": "412.5",
+                         *         "by_feature": [
+                         *           {
+                         *             "feature": "MATLAB",
+                         *             "license_seconds": 1080000,
+                         *             "units": "300"
+                         *           },
+                         *           {
+                         *             "feature": "SIMULINK",
+                         *             "license_seconds": 405000,
+                         *             "units": "112.5"
+                         *           }
+                         *         ]
+                         *       },
+                         *       "stale": false,
+                         *       "sites": [
+                         *         {
+                         *           "site": "Acme Plant 3",
+                         *           "last_sync": "2026-11-27T09:59:30Z",
+                         *           "stale": false
+                         *         }
+                         *       ]
+                         *     }
+                         */
                         "application/json": components["schemas"]["CustomerStatus"];
                         "text/html": string;
                     };
@@ -3618,6 +4568,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "no such status link"
+                         *     }
+                         */
                         "application/json": components["schemas"]["Error"];
                         "text/html": string;
                     };
