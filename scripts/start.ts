@@ -89,18 +89,19 @@ async function waitForEdge(edge: ChildProcess) {
 async function seed(adminToken: string, relay: ClockRelay): Promise<Demo> {
   const file = join(DEMO, "demo.json");
   if (existsSync(file)) {
-    const demo = JSON.parse(await readFile(file, "utf8")) as Partial<Demo>;
-    if (demo.contracts && demo.vendor_key) {
+    const demo = JSON.parse(await readFile(file, "utf8")) as Partial<Demo> & { relay_url?: string };
+    // The collectors are enrolled against the relay's URL: another PORT means another demo.
+    if (demo.contracts && demo.vendor_key && demo.relay_url === relay.url) {
       const r = await fetch(`${EDGE}/v1/contracts/${demo.contract_id}`, { headers: { authorization: `Bearer ${demo.vendor_key}` } });
       if (r.ok) return demo as Demo;
     }
-    say("the local edge state was reset (or the demo is from an older version): seeding a new demo");
+    say("the local edge state was reset (or PORT or the demo changed): seeding a new demo");
   }
   await run("rm", ["-rf", join(DEMO, "collector-acme"), join(DEMO, "collector-borealis"), join(DEMO, "history")], { quiet: true });
   const started = Date.now();
   const demo = await seedDemo({ edge: EDGE, adminToken, dir: DEMO, timezone: TIMEZONE, relay, say });
   say(`demo seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  await writeFile(file, JSON.stringify(demo, null, 2), { mode: 0o600 });
+  await writeFile(file, JSON.stringify({ ...demo, relay_url: relay.url }, null, 2), { mode: 0o600 });
   return demo;
 }
 
