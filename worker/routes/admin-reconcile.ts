@@ -10,6 +10,7 @@ import { EdgeError } from "../errors.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { errorResponses, idParams, idSchema, jsonResponse, operatorSecurity } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const tableReport = z.object({ checked: z.number().int(), missing: z.number().int(), different: z.number().int(), extra: z.number().int() });
 const reconcileReportSchema = tableReport.extend({
@@ -25,7 +26,10 @@ export const adminReconcile = apiRouter().openapi(createRoute({
   security: operatorSecurity,
   middleware: [adminAuth()] as const,
   request: { params: idParams("ctr") },
-  responses: { 200: jsonResponse("what was compared and found", reconcileReportSchema), ...errorResponses(401, 404) },
+  responses: { 200: jsonResponse("what was compared and found", reconcileReportSchema, {
+    contract_id: ex.contract, checked: 4075, missing: 1, different: 0, extra: 0, repaired: 1, unrepairable: 0, enqueued: 1, pending_outbox: 0,
+    tables: { records: { checked: 4075, missing: 1, different: 0, extra: 0 }, interval_units: { checked: 4046, missing: 0, different: 0, extra: 0 }, collectors: { checked: 1, missing: 0, different: 0, extra: 0 } },
+  }), ...errorResponses(401, 404) },
 }), async (c) => {
   const { id } = c.req.valid("param");
   const contract = await database(c.env.DB).select({ id: contracts.id }).from(contracts).where(eq(contracts.id, id)).get();

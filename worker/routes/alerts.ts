@@ -11,6 +11,7 @@ import { contractStub } from "../contract/stub.ts";
 import { EdgeError } from "../errors.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const alertsBodySchema = z.strictObject({
   webhook_url: z.string().max(2048).refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), "an http(s) URL"),
@@ -24,8 +25,8 @@ export const alertsSchema = z.object({
 export const alerts = apiRouter().openapi(createRoute({
   method: "put", path: "/{id}/alerts", tags: ["vendor"], summary: "Set the webhook and low-balance thresholds", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract(), bodyLimit()] as const,
-  request: { params: idParams("ctr"), ...jsonBody(alertsBodySchema) },
-  responses: { 200: jsonResponse("the alert settings", alertsSchema), ...vendorErrors(400, 413, 415, 422) },
+  request: { params: idParams("ctr"), ...jsonBody(alertsBodySchema, { example: { webhook_url: "https://billing.example.com/tally/webhooks", low_thresholds_pct: [20, 10, 0] } }) },
+  responses: { 200: jsonResponse("the alert settings", alertsSchema, { contract_id: ex.contract, webhook_url: "https://billing.example.com/tally/webhooks", low_thresholds_pct: [20, 10, 0] }), ...vendorErrors(400, 413, 415, 422) },
 }), async (c) => {
   const body = c.req.valid("json");
   if (c.env.TALLY_ENV === "production" && new URL(body.webhook_url).protocol !== "https:") {

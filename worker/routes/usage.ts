@@ -10,6 +10,7 @@ import { instantInput, instantMs } from "../instant-input.ts";
 import { usageReport, USAGE_DIMENSIONS, type DenialRow, type UsageDimension, type UsageIntervalRow } from "../usage-report.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { usageExample } from "../openapi/example-values.ts";
 
 const MAX_SPAN_MS = 366 * 86_400_000;
 
@@ -32,7 +33,7 @@ export const usage = apiRouter().openapi(createRoute({
   middleware: [vendorAuth(), ownedContract()] as const,
   request: { params: idParams("ctr"), query: usageQuery },
   responses: {
-    200: jsonResponse("rows per group", z.object({ contract_id: z.string(), from: z.string(), to: z.string(), group_by: z.array(z.enum(USAGE_DIMENSIONS)), rows: z.array(usageRowSchema) }).openapi("Usage")),
+    200: jsonResponse("rows per group", z.object({ contract_id: z.string(), from: z.string(), to: z.string(), group_by: z.array(z.enum(USAGE_DIMENSIONS)), rows: z.array(usageRowSchema) }).openapi("Usage"), usageExample),
     ...vendorErrors(422),
   },
 }), async (c) => {
