@@ -1,3 +1,9 @@
+-- Usage rollups (issue 10, item 5). usage_facts and usage_rollups start empty on an existing D1:
+-- their hours are local hours of each contract's time zone, which SQL cannot compute, so each
+-- ContractDO re-projects its own history through its ordinary drain (DO storage step
+-- REPROJECT_HISTORY_STEP, queued when the upgraded DO first wakes; any request arms it, and
+-- POST /v1/admin/contracts/:id/reconcile finds and queues whatever is still missing).
+-- interval_units is dropped: usage_facts carries the same units with the dimensions beside them.
 CREATE TABLE `projection_guard` (
 	`revision_changed` integer NOT NULL
 );
