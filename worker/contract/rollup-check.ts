@@ -98,7 +98,7 @@ async function earliestOfSessions(d1: D1Database, collectorId: string, sessions:
   const statements = [];
   for (let i = 0; i < sessions.length; i += 500) {
     statements.push(d1.prepare(
-      `SELECT f.seq, f.session, f.start FROM json_each(?2) s JOIN usage_facts f ON f.collector_id = ?1 AND f.seq = (
+      `SELECT f.seq, f.session, f.start FROM json_each(?2) s CROSS JOIN usage_facts f ON f.collector_id = ?1 AND f.seq = (
          SELECT g.seq FROM usage_facts g WHERE g.collector_id = ?1 AND g.session = s.value ORDER BY g.start, g.seq LIMIT 1)`)
       .bind(collectorId, JSON.stringify(sessions.slice(i, i + 500))));
   }

@@ -24,6 +24,8 @@ const MAX_JSON_BYTES = 256 * 1024;
 export const MAX_UNITS_DIGITS = 36;
 
 export const FACT_COLUMNS = `collector_id, seq, contract_id, kind, session, feature, product, user, host, start, "end", count, units_num, first`;
+// Every query that joins a JSON list of keys to a table names the list first with CROSS JOIN:
+// SQLite keeps that order, so the table is searched by key instead of scanned per key.
 const KEY_MATCH = `r.hour = json_extract(k.value, '$[0]') AND r.collector_id = json_extract(k.value, '$[1]') AND r.feature = json_extract(k.value, '$[2]')
   AND r.product = json_extract(k.value, '$[3]') AND r.user = json_extract(k.value, '$[4]') AND r.host = json_extract(k.value, '$[5]')`;
 
@@ -114,8 +116,8 @@ export function isRevisionConflict(error: unknown): boolean {
 /** Sets the `first` mark of the collector's facts, given as [seq, 0 | 1] pairs. */
 export function updateFirstMarks(d1: D1Database, collectorId: string, marks: Array<[number, number]>): D1PreparedStatement[] {
   return jsonChunks(marks).map((json) => d1.prepare(
-    `UPDATE usage_facts SET first = json_extract(j.value, '$[1]') FROM json_each(?2) j
-     WHERE usage_facts.collector_id = ?1 AND usage_facts.seq = json_extract(j.value, '$[0]')`).bind(collectorId, json));
+    `UPDATE usage_facts SET first = (SELECT json_extract(j.value, '$[1]') FROM json_each(?2) j WHERE json_extract(j.value, '$[0]') = usage_facts.seq)
+     WHERE collector_id = ?1 AND seq IN (SELECT json_extract(value, '$[0]') FROM json_each(?2))`).bind(collectorId, json));
 }
 
 export function insertFacts(d1: D1Database, contractId: string, facts: StoredFact[]): D1PreparedStatement[] {
@@ -161,7 +163,7 @@ export async function readRollups(d1: D1Database, contractId: string, keys: stri
   if (keys.length === 0) return out;
   const statements = jsonChunks(keys.map((k) => JSON.parse(k) as unknown[])).map((json) => d1.prepare(
     `SELECT r.hour, r.collector_id, r.feature, r.product, r.user, r.host, r.license_s, r.units_num, r.sessions, r.denials
-     FROM json_each(?2) k JOIN usage_rollups r ON r.contract_id = ?1 AND ${KEY_MATCH}`).bind(contractId, json));
+     FROM json_each(?2) k CROSS JOIN usage_rollups r ON r.contract_id = ?1 AND ${KEY_MATCH}`).bind(contractId, json));
   for (const result of await d1.batch(statements)) {
     for (const r of result.results as RollupRead[]) {
       out.set(rollupKeyOf(r), { license_s: r.license_s, units: BigInt(r.units_num), sessions: r.sessions, denials: r.denials });
@@ -175,7 +177,7 @@ async function earliestOutside(d1: D1Database, collectorId: string, from: number
   const out = new Map<string, StoredFact>();
   if (sessions.length === 0) return out;
   const statements = jsonChunks(sessions.map((s) => [s])).map((json) => d1.prepare(
-    `SELECT ${FACT_COLUMNS.split(", ").map((c) => `f.${c}`).join(", ")} FROM json_each(?2) s JOIN usage_facts f ON f.collector_id = ?1 AND f.seq = (
+    `SELECT ${FACT_COLUMNS.split(", ").map((c) => `f.${c}`).join(", ")} FROM json_each(?2) s CROSS JOIN usage_facts f ON f.collector_id = ?1 AND f.seq = (
        SELECT g.seq FROM usage_facts g WHERE g.collector_id = ?1 AND g.session = json_extract(s.value, '$[0]') AND (g.seq < ?3 OR g.seq > ?4)
        ORDER BY g.start, g.seq LIMIT 1)`).bind(collectorId, json, from, to));
   for (const result of await d1.batch(statements)) for (const f of result.results as StoredFact[]) out.set(f.session!, f);
