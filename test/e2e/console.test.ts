@@ -59,9 +59,11 @@ describe.skipIf(!haveBrowser)("vendor console in Chromium", () => {
     // The usage history comes from D1, which the ContractDO's outbox fills about a second later.
     const syncedUnits = (await balance()).usage.units;
     for (let i = 0; i < 100; i++) {
-      const u = await edgeRequest<{ rows: Array<{ units: string }> }>(edge, "GET",
-        `/v1/contracts/${contract.contractId}/usage?from=${new Date(testNow() - 40 * 86_400_000).toISOString().slice(0, 19)}Z&to=${new Date(testNow() + 60_000).toISOString().slice(0, 19)}Z`, contract.vendorKey);
-      if (u.rows.length > 0 && (await balance()).usage.units === syncedUnits) return;
+      // Usage is kept per hour: the range starts and ends on whole hours (the contract's zone is whole-hour).
+      const hour = (t: number) => new Date(Math.floor(t / 3_600_000) * 3_600_000).toISOString().slice(0, 19);
+      const u = await edgeRequest<{ items: Array<{ units: string }> }>(edge, "GET",
+        `/v1/contracts/${contract.contractId}/usage?from=${hour(testNow() - 40 * 86_400_000)}Z&to=${hour(testNow() + 2 * 3_600_000)}Z`, contract.vendorKey);
+      if (u.items.length > 0 && (await balance()).usage.units === syncedUnits) return;
       await new Promise((ok) => setTimeout(ok, 100));
     }
   }
