@@ -250,10 +250,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Compare a contract's D1 projection with its Durable Object and queue repairs */
+        /** Compare one page of a contract's D1 projection with its Durable Object and repair it */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    cursor?: string;
+                    /** @description seqs per page in the records phase */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -262,7 +266,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description what was compared and found */
+                /** @description what this page compared and found */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -271,7 +275,9 @@ export interface paths {
                         /**
                          * @example {
                          *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
-                         *       "checked": 4075,
+                         *       "phase": "records",
+                         *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *       "checked": 1000,
                          *       "missing": 1,
                          *       "different": 0,
                          *       "extra": 0,
@@ -280,25 +286,32 @@ export interface paths {
                          *       "enqueued": 1,
                          *       "pending_outbox": 0,
                          *       "tables": {
+                         *         "collectors": {
+                         *           "checked": 0,
+                         *           "missing": 0,
+                         *           "different": 0,
+                         *           "extra": 0
+                         *         },
                          *         "records": {
-                         *           "checked": 4075,
+                         *           "checked": 1000,
                          *           "missing": 1,
                          *           "different": 0,
                          *           "extra": 0
                          *         },
-                         *         "interval_units": {
-                         *           "checked": 4046,
+                         *         "usage_facts": {
+                         *           "checked": 990,
                          *           "missing": 0,
                          *           "different": 0,
                          *           "extra": 0
                          *         },
-                         *         "collectors": {
-                         *           "checked": 1,
+                         *         "usage_rollups": {
+                         *           "checked": 0,
                          *           "missing": 0,
                          *           "different": 0,
                          *           "extra": 0
                          *         }
-                         *       }
+                         *       },
+                         *       "next_cursor": "eyJwaGFzZSI6InJlY29yZHMifQ"
                          *     }
                          */
                         "application/json": components["schemas"]["ReconcileReport"];
@@ -329,6 +342,22 @@ export interface paths {
                          * @example {
                          *       "error": "not_found",
                          *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -3422,6 +3451,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export a contract: terms, sites with keys, every record as signed (paged) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description records per page, 1–500 (a page also ends after ~4 MiB) */
+                    limit?: number;
+                    /** @description opaque: the previous page's `next_cursor` */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description one page of the export */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContractExport"];
+                    };
+                };
+                /** @description missing, unknown or revoked credentials (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "missing or unknown API key"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden (`read_only_key` for a read-only API key on a mutation) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "read_only_key",
+                         *       "message": "this API key is read-only"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such resource, or it belongs to another vendor (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/grants": {
         parameters: {
             query?: never;
@@ -4195,13 +4328,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage history from D1, grouped */
+        /** Usage history from D1's hourly rollups, grouped and paged */
         get: {
             parameters: {
                 query: {
+                    /** @description inclusive; on a whole hour of the contract's time zone */
                     from: string;
+                    /** @description exclusive; on a whole hour of the contract's time zone */
                     to: string;
                     group_by?: string;
+                    limit?: number;
+                    /** @description next_cursor of the page before */
+                    cursor?: string;
                 };
                 header?: never;
                 path: {
@@ -4211,7 +4349,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description rows per group */
+                /** @description one page of groups, in group order */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -4226,7 +4364,7 @@ export interface paths {
                          *         "feature",
                          *         "day"
                          *       ],
-                         *       "rows": [
+                         *       "items": [
                          *         {
                          *           "feature": "MATLAB",
                          *           "day": "2026-11-02",
@@ -4243,7 +4381,8 @@ export interface paths {
                          *           "sessions": 12,
                          *           "denials": 2
                          *         }
-                         *       ]
+                         *       ],
+                         *       "next_cursor": null
                          *     }
                          */
                         "application/json": components["schemas"]["Usage"];
@@ -4813,6 +4952,144 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "site.stale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * site.stale
+         * @description A site has not synced for 2 × the contract's expected_sync_s (once per silence; re-armed by its next sync). Revoked sites never go stale.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description `t=<unix seconds>,key_id=<edk_…>,sig=<hex Ed25519>` over `"tally/webhook/v1\n" + t + "\n" + body`, signed with the edge key listed at GET /v1/keys. Verify against the raw body bytes, before parsing. */
+                    "Tally-Signature": string;
+                    /** @description the body's event_id */
+                    "Tally-Event-Id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SiteStaleEvent"];
+                };
+            };
+            responses: {
+                /** @description any 2xx acknowledges the event; anything else is retried with backoff (1 s doubling to 1 h), same event_id and body */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "collector.equivocation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * collector.equivocation
+         * @description A site sent a second, different history for records already receipted (a VM snapshot restore, or tampering): the collector is flagged until the vendor resolves it (POST /v1/collectors/{id}/resolve).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description `t=<unix seconds>,key_id=<edk_…>,sig=<hex Ed25519>` over `"tally/webhook/v1\n" + t + "\n" + body`, signed with the edge key listed at GET /v1/keys. Verify against the raw body bytes, before parsing. */
+                    "Tally-Signature": string;
+                    /** @description the body's event_id */
+                    "Tally-Event-Id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CollectorEquivocationEvent"];
+                };
+            };
+            responses: {
+                /** @description any 2xx acknowledges the event; anything else is retried with backoff (1 s doubling to 1 h), same event_id and body */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "grant.expiring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * grant.expiring
+         * @description A grant expires within 7 days (once per grant).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description `t=<unix seconds>,key_id=<edk_…>,sig=<hex Ed25519>` over `"tally/webhook/v1\n" + t + "\n" + body`, signed with the edge key listed at GET /v1/keys. Verify against the raw body bytes, before parsing. */
+                    "Tally-Signature": string;
+                    /** @description the body's event_id */
+                    "Tally-Event-Id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GrantExpiringEvent"];
+                };
+            };
+            responses: {
+                /** @description any 2xx acknowledges the event; anything else is retried with backoff (1 s doubling to 1 h), same event_id and body */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -4917,7 +5194,104 @@ export interface components {
                 total: string;
             };
         };
-        WebhookEvent: components["schemas"]["BalanceLowEvent"] | components["schemas"]["BalanceExhaustedEvent"] | components["schemas"]["PeriodClosedEvent"];
+        /** @description A site has not synced for 2 × the contract's expected_sync_s (once per silence; re-armed by its next sync). Revoked sites never go stale. */
+        SiteStaleEvent: {
+            /**
+             * @description stable across delivery attempts: deduplicate on it
+             * @example evt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "site.stale";
+            /** @example 2026-11-02T00:00:00Z */
+            created_at: string;
+            /** @example ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+            contract_id: string;
+            data: {
+                /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3 */
+                collector_id: string;
+                /** @example Acme Plant 3 */
+                site: string;
+                /**
+                 * @description null: the site never synced since it enrolled
+                 * @example 2026-11-25T09:59:30Z
+                 */
+                last_sync: string | null;
+                /**
+                 * @description last sync (or enrollment) + 2 × expected_sync_s
+                 * @example 2026-11-27T09:59:30Z
+                 */
+                stale_since: string;
+                /** @example 86400 */
+                expected_sync_s: number;
+            };
+        };
+        /** @description A site sent a second, different history for records already receipted (a VM snapshot restore, or tampering): the collector is flagged until the vendor resolves it (POST /v1/collectors/{id}/resolve). */
+        CollectorEquivocationEvent: {
+            /**
+             * @description stable across delivery attempts: deduplicate on it
+             * @example evt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "collector.equivocation";
+            /** @example 2026-11-02T00:00:00Z */
+            created_at: string;
+            /** @example ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+            contract_id: string;
+            data: {
+                /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3 */
+                collector_id: string;
+                /** @example Acme Plant 3 */
+                site: string;
+                /**
+                 * @description the first seq where the two histories differ
+                 * @example 120
+                 */
+                seq: number;
+                /** @example 9f2c… */
+                stored_hash: string;
+                /** @example 41ab… */
+                received_hash: string;
+            };
+        };
+        /** @description A grant expires within 7 days (once per grant). */
+        GrantExpiringEvent: {
+            /**
+             * @description stable across delivery attempts: deduplicate on it
+             * @example evt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "grant.expiring";
+            /** @example 2026-11-02T00:00:00Z */
+            created_at: string;
+            /** @example ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+            contract_id: string;
+            data: {
+                /** @example grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e5 */
+                grant_id: string;
+                /** @example 1000 */
+                amount: string;
+                /**
+                 * @description units left when the event was created
+                 * @example 212.5
+                 */
+                remaining: string | null;
+                /** @example 2026-12-01T00:00:00Z */
+                expires_at: string;
+            };
+        };
+        WebhookEvent: components["schemas"]["BalanceLowEvent"] | components["schemas"]["BalanceExhaustedEvent"] | components["schemas"]["PeriodClosedEvent"] | components["schemas"]["SiteStaleEvent"] | components["schemas"]["CollectorEquivocationEvent"] | components["schemas"]["GrantExpiringEvent"];
         Batch: {
             records: unknown[];
             checkpoint: {
@@ -4968,7 +5342,7 @@ export interface components {
              * @example not_found
              * @enum {string}
              */
-            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "invalid_plan" | "period_closed";
+            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "record_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "invalid_plan" | "period_closed";
             message: string;
             /** @description with `invalid_request`: the offending field, e.g. `plan.rates.MATLAB` */
             field?: string;
@@ -4982,33 +5356,45 @@ export interface components {
             extra: number;
             /** @example ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
             contract_id: string;
-            /** @description differences a queued outbox row repairs */
+            /** @enum {string} */
+            phase: "collectors" | "records" | "rollups";
+            /** @description the collector this page covered (records and rollups phases) */
+            collector_id: string | null;
+            /** @description differences repaired: by a queued outbox row, or in place for rollups */
             repaired: number;
             /** @description differences only enrollment can repair (a D1 collector row missing) */
             unrepairable: number;
             enqueued: number;
-            /** @description outbox rows not yet drained before this run */
+            /** @description outbox rows not yet drained before this page */
             pending_outbox: number;
             tables: {
-                records: {
-                    checked: number;
-                    missing: number;
-                    different: number;
-                    extra: number;
-                };
-                interval_units: {
-                    checked: number;
-                    missing: number;
-                    different: number;
-                    extra: number;
-                };
                 collectors: {
                     checked: number;
                     missing: number;
                     different: number;
                     extra: number;
                 };
+                records: {
+                    checked: number;
+                    missing: number;
+                    different: number;
+                    extra: number;
+                };
+                usage_facts: {
+                    checked: number;
+                    missing: number;
+                    different: number;
+                    extra: number;
+                };
+                usage_rollups: {
+                    checked: number;
+                    missing: number;
+                    different: number;
+                    extra: number;
+                };
             };
+            /** @description pass as ?cursor for the next page; null when the walk is complete */
+            next_cursor: string | null;
         };
         CreatedApiKey: components["schemas"]["ApiKey"] & {
             /** @description the secret, shown only in this answer (and its idempotent replays) */
@@ -5153,6 +5539,37 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        ContractExport: {
+            /** @enum {string} */
+            format: "tally-contract-export/v1";
+            exported_at: string;
+            contract: components["schemas"]["Contract"];
+            collectors: {
+                /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+                id: string;
+                site: string;
+                /** @description the key the site enrolled with (hex Ed25519); later keys are `key_rotation` records in its chain */
+                public_key: string;
+                enrolled_at: string;
+                /** @description highest seq in the projection, i.e. the last this export lists */
+                hwm: number;
+                flags: string[];
+            }[];
+            records: {
+                /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+                collector_id: string;
+                seq: number;
+                hash: string;
+                received_at: string;
+                quarantine: string | null;
+                /** @description the record as signed (hash = SHA-256 of its RFC 8785 bytes) */
+                record: {
+                    [key: string]: unknown;
+                };
+            }[];
+            /** @description null on the last page */
+            next_cursor: string | null;
+        };
         Grant: {
             /** @example grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
             id: string;
@@ -5211,9 +5628,10 @@ export interface components {
             contract_id: string;
             from: string;
             to: string;
-            group_by: ("feature" | "user" | "host" | "collector" | "day")[];
-            rows: ({
+            group_by: ("feature" | "product" | "user" | "host" | "collector" | "day")[];
+            items: ({
                 feature?: string | null;
+                product?: string | null;
                 user?: string | null;
                 host?: string | null;
                 collector?: string | null;
@@ -5225,6 +5643,7 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            next_cursor: string | null;
         };
         Alerts: {
             contract_id: string;

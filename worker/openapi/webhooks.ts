@@ -1,6 +1,7 @@
 // The webhook events the edge sends (DESIGN.md §7 "Webhooks"), as OpenAPI 3.1 `webhooks` and
 // named schemas, so the SDK's `verifyWebhook` returns a typed event. The bodies are built by
-// worker/contract/alerts.ts (`createEvent`, `checkThresholds`) and billing.ts (`freezeDue`);
+// worker/contract/alerts.ts (`createEvent`, `checkThresholds`), billing.ts (`freezeDue`) and
+// notices.ts (site.stale, grant.expiring, collector.equivocation);
 // test/e2e/sdk.test.ts checks real deliveries against these schemas.
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
@@ -48,7 +49,35 @@ export const periodClosedEventSchema = eventSchema("period.closed", z.object({
 }), "A period closed (its end + the statement grace passed): its statement is frozen.")
   .openapi("PeriodClosedEvent");
 
-export const webhookEventSchema = z.discriminatedUnion("type", [balanceLowEventSchema, balanceExhaustedEventSchema, periodClosedEventSchema])
+export const siteStaleEventSchema = eventSchema("site.stale", z.object({
+  collector_id: z.string().openapi({ example: "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3" }),
+  site: z.string().openapi({ example: "Acme Plant 3" }),
+  last_sync: z.string().nullable().openapi({ description: "null: the site never synced since it enrolled", example: "2026-11-25T09:59:30Z" }),
+  stale_since: z.string().openapi({ description: "last sync (or enrollment) + 2 × expected_sync_s", example: "2026-11-27T09:59:30Z" }),
+  expected_sync_s: z.number().int().openapi({ example: 86400 }),
+}), "A site has not synced for 2 × the contract's expected_sync_s (once per silence; re-armed by its next sync). Revoked sites never go stale.")
+  .openapi("SiteStaleEvent");
+
+export const collectorEquivocationEventSchema = eventSchema("collector.equivocation", z.object({
+  collector_id: z.string().openapi({ example: "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3" }),
+  site: z.string().openapi({ example: "Acme Plant 3" }),
+  seq: z.number().int().openapi({ description: "the first seq where the two histories differ", example: 120 }),
+  stored_hash: z.string().openapi({ example: "9f2c…" }),
+  received_hash: z.string().openapi({ example: "41ab…" }),
+}), "A site sent a second, different history for records already receipted (a VM snapshot restore, or tampering): the collector is flagged until the vendor resolves it (POST /v1/collectors/{id}/resolve).")
+  .openapi("CollectorEquivocationEvent");
+
+export const grantExpiringEventSchema = eventSchema("grant.expiring", z.object({
+  grant_id: z.string().openapi({ example: "grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e5" }),
+  amount: z.string().openapi({ example: "1000" }),
+  remaining: z.string().nullable().openapi({ description: "units left when the event was created", example: "212.5" }),
+  expires_at: z.string().openapi({ example: "2026-12-01T00:00:00Z" }),
+}), "A grant expires within 7 days (once per grant).")
+  .openapi("GrantExpiringEvent");
+
+const eventSchemas = [balanceLowEventSchema, balanceExhaustedEventSchema, periodClosedEventSchema, siteStaleEventSchema, collectorEquivocationEventSchema, grantExpiringEventSchema] as const;
+
+export const webhookEventSchema = z.discriminatedUnion("type", [...eventSchemas])
   .openapi("WebhookEvent");
 
 const SIGNATURE_DESCRIPTION = "`t=<unix seconds>,key_id=<edk_…>,sig=<hex Ed25519>` over `\"tally/webhook/v1\\n\" + t + \"\\n\" + body`, "
@@ -57,7 +86,7 @@ const SIGNATURE_DESCRIPTION = "`t=<unix seconds>,key_id=<edk_…>,sig=<hex Ed255
 /** One `webhooks` entry per event type: what the edge POSTs to the contract's `webhook_url`. */
 export function describeWebhooks(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.register("WebhookEvent", webhookEventSchema);
-  for (const schema of [balanceLowEventSchema, balanceExhaustedEventSchema, periodClosedEventSchema]) {
+  for (const schema of eventSchemas) {
     const type = schema.shape.type.value;
     app.openAPIRegistry.registerWebhook({
       method: "post", path: type, summary: type, description: descriptions.get(type), tags: ["webhooks"],
