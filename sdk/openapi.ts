@@ -3481,6 +3481,99 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example {
+                         *       "format": "tally-contract-export/v1",
+                         *       "exported_at": "2026-11-27T10:00:00Z",
+                         *       "contract": {
+                         *         "id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *         "customer_id": "cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e1",
+                         *         "plan": {
+                         *           "model": "token",
+                         *           "currency": "USD",
+                         *           "unit_name": "token",
+                         *           "period": "month",
+                         *           "rates": {
+                         *             "MATLAB": "1",
+                         *             "*": "0.5"
+                         *           },
+                         *           "rounding": {
+                         *             "increment_s": 60,
+                         *             "minimum_s": 0,
+                         *             "grace_s": 0
+                         *           },
+                         *           "price": {
+                         *             "mode": "graduated",
+                         *             "tiers": [
+                         *               {
+                         *                 "up_to": "1000",
+                         *                 "unit_price": "0.40",
+                         *                 "flat_fee": "0"
+                         *               },
+                         *               {
+                         *                 "up_to": null,
+                         *                 "unit_price": "0.30",
+                         *                 "flat_fee": "0"
+                         *               }
+                         *             ]
+                         *           },
+                         *           "fixed_fee": "0",
+                         *           "included_units": "0",
+                         *           "minimum_commitment": "0",
+                         *           "overage": {
+                         *             "policy": "allow",
+                         *             "limit_units": "0"
+                         *           }
+                         *         },
+                         *         "start": "2026-11-01",
+                         *         "start_at": "2026-10-31T23:00:00Z",
+                         *         "timezone": "Europe/Madrid",
+                         *         "statement_grace_h": 72,
+                         *         "expected_sync_s": 300,
+                         *         "created_at": "2026-11-02T09:15:00Z"
+                         *       },
+                         *       "collectors": [
+                         *         {
+                         *           "id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *           "site": "Acme Plant 3",
+                         *           "public_key": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *           "enrolled_at": "2026-11-02T09:15:00Z",
+                         *           "hwm": 120,
+                         *           "flags": []
+                         *         }
+                         *       ],
+                         *       "records": [
+                         *         {
+                         *           "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *           "seq": 120,
+                         *           "hash": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *           "received_at": "2026-11-27T09:59:31Z",
+                         *           "quarantine": null,
+                         *           "record": {
+                         *             "v": 1,
+                         *             "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *             "seq": 120,
+                         *             "prev": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *             "ts": 1796032790000,
+                         *             "kind": "usage",
+                         *             "data": {
+                         *               "source": "lmgrd",
+                         *               "daemon": "MLM",
+                         *               "feature": "MATLAB",
+                         *               "user": "Marta Rodriguez",
+                         *               "host": "ws-07",
+                         *               "session": "MLM:MATLAB:ws-07:1796025600",
+                         *               "start": 1796025600000,
+                         *               "end": 1796032790000,
+                         *               "count": 1,
+                         *               "final": true
+                         *             }
+                         *           }
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
                         "application/json": components["schemas"]["ContractExport"];
                     };
                 };

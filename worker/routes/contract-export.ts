@@ -17,7 +17,8 @@ import { EdgeError } from "../errors.ts";
 import { instant } from "../instant.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, idSchema, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
-import { contractSchema, presentContract } from "./contracts.ts";
+import { contractExample, contractSchema, presentContract } from "./contracts.ts";
+import { batchExample, ex } from "../openapi/example-values.ts";
 
 export const EXPORT_FORMAT = "tally-contract-export/v1" as const;
 export const EXPORT_MAX_RECORDS = 500;
@@ -61,7 +62,12 @@ export const contractExport = apiRouter().openapi(createRoute({
   method: "get", path: "/{id}/export", tags: ["vendor"], summary: "Export a contract: terms, sites with keys, every record as signed (paged)", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract()] as const,
   request: { params: idParams("ctr"), query: querySchema },
-  responses: { 200: jsonResponse("one page of the export", exportSchema), ...vendorErrors(422) },
+  responses: { 200: jsonResponse("one page of the export", exportSchema, {
+    format: EXPORT_FORMAT, exported_at: ex.now, contract: contractExample,
+    collectors: [{ id: ex.collector, site: "Acme Plant 3", public_key: ex.hash, enrolled_at: ex.created, hwm: 120, flags: [] }],
+    records: [{ collector_id: ex.collector, seq: 120, hash: ex.hash, received_at: "2026-11-27T09:59:31Z", quarantine: null, record: batchExample.records[0]! }],
+    next_cursor: null,
+  }), ...vendorErrors(422) },
 }), async (c) => {
   const contract = c.get("contract");
   const { limit, cursor } = c.req.valid("query");

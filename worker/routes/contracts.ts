@@ -37,7 +37,7 @@ export function presentContract(row: typeof contractTable.$inferSelect): z.infer
   };
 }
 
-const contractExample = {
+export const contractExample = {
   id: ex.contract, customer_id: ex.customer, plan: ex.plan, start: "2026-11-01", start_at: "2026-10-31T23:00:00Z", timezone: "Europe/Madrid",
   statement_grace_h: 72, expected_sync_s: 300, created_at: ex.created,
 };
