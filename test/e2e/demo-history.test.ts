@@ -37,10 +37,19 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Every group of the usage history, page by page (the range on whole hours, as the API asks). */
 async function usageByDay(contractId: string, groupBy: string) {
-  const to = new Date(seededAt).toISOString().slice(0, 19) + "Z";
-  const from = new Date(seededAt - (HISTORY_DAYS + 2) * DAY).toISOString().slice(0, 19) + "Z";
-  return unwrap(await tally.GET("/v1/contracts/{id}/usage", { params: { path: { id: contractId }, query: { from, to, group_by: groupBy } } })).rows;
+  const hour = (t: number) => new Date(Math.floor(t / 3_600_000) * 3_600_000).toISOString().slice(0, 19) + "Z";
+  const to = hour(seededAt + 3_600_000);
+  const from = hour(seededAt - (HISTORY_DAYS + 2) * DAY);
+  const rows = [];
+  let cursor: string | undefined;
+  do {
+    const page = unwrap(await tally.GET("/v1/contracts/{id}/usage", { params: { path: { id: contractId }, query: { from, to, group_by: groupBy, limit: 1000, ...(cursor ? { cursor } : {}) } } }));
+    rows.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return rows;
 }
 
 it("the history covers 60 days, busier on weekdays than at weekends", async () => {
