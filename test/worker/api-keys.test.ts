@@ -76,6 +76,17 @@ describe("API keys", () => {
     const extra = await createKey(vendor, { admin: true });
     expect({ status: extra.status, body: await extra.json() }).toMatchObject({ status: 422, body: { error: "invalid_request" } });
   });
+
+  it("a body that is not JSON is 415, not a key made on defaults; nothing is created", async () => {
+    const vendor = await createVendor();
+    const keys = async () => (await ok<{ items: unknown[] }>(await call("GET", "/v1/api-keys", { token: vendor.api_key }))).items.length;
+    const before = await keys();
+    for (const [raw, type] of [[new Uint8Array([0x7b, 0x00, 0xff]), undefined], ["name=ops", "application/x-www-form-urlencoded"], ['{"read_only":true}', "text/plain"]] as const) {
+      const res = await call("POST", "/v1/api-keys", { token: vendor.api_key, raw, headers: type ? { "Content-Type": type } : {} });
+      expect(await errorOf(res)).toEqual({ status: 415, error: "unsupported_media_type" });
+    }
+    expect(await keys()).toBe(before);
+  });
 });
 
 describe("Idempotency-Key on answers that carry a secret", () => {

@@ -7,6 +7,7 @@ import { and, asc, eq, gt } from "drizzle-orm";
 import { EdgeError } from "../errors.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
+import { optionalJsonBody } from "../middleware/json-content.ts";
 import { idempotency } from "../middleware/idempotency.ts";
 import { database } from "../db/database.ts";
 import { apiKeys } from "../db/schema.ts";
@@ -45,7 +46,7 @@ const keyExample = { id: ex.apiKey, name: "billing export", read_only: true, cre
 export const apiKeyRoutes = apiRouter()
   .openapi(createRoute({
     method: "post", path: "/", tags: ["vendor"], summary: "Create an API key (optionally read-only)", security: vendorSecurity,
-    middleware: [vendorAuth(), bodyLimit(), idempotency()] as const,
+    middleware: [vendorAuth(), bodyLimit(), optionalJsonBody(), idempotency()] as const,
     request: { headers: idempotencyHeaderSchema, ...jsonBody(createKey, { required: false, example: { name: "billing export", read_only: true } }) },
     responses: { 201: jsonResponse("the key, with its secret", createdKeySchema, { ...keyExample, api_key: "tk_test_h2Jd9Qv0x8Lr4bYc1sKq7Wm3Zt6Np5Ua0Ge2Fo9Ri8" }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {

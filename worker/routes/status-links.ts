@@ -7,6 +7,7 @@ import { and, asc, eq, gt } from "drizzle-orm";
 import { EdgeError } from "../errors.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
+import { optionalJsonBody } from "../middleware/json-content.ts";
 import { idempotency } from "../middleware/idempotency.ts";
 import { ownedContract } from "../middleware/owned-contract.ts";
 import { database } from "../db/database.ts";
@@ -44,7 +45,7 @@ const linkExample = { id: ex.statusLink, contract_id: ex.contract, name: "Acme c
 export const statusLinkRoutes = apiRouter()
   .openapi(createRoute({
     method: "post", path: "/contracts/{id}/status-links", tags: ["vendor"], summary: "Create a status link for the customer", security: vendorSecurity,
-    middleware: [vendorAuth(), ownedContract(), bodyLimit(), idempotency()] as const,
+    middleware: [vendorAuth(), ownedContract(), bodyLimit(), optionalJsonBody(), idempotency()] as const,
     request: { params: idParams("ctr"), headers: idempotencyHeaderSchema, ...jsonBody(createLink, { required: false, example: { name: "Acme customer portal" } }) },
     responses: { 201: jsonResponse("the link, with its URL and token", createdLinkSchema, { ...linkExample, url: "https://tally.example.com/status/ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r", token: "ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r" }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
