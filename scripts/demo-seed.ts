@@ -142,8 +142,26 @@ export async function seedDemo(options: SeedOptions): Promise<Demo> {
     say(`  period ${period.start_date}: synced`);
   }
   options.relay.setNow(null);
+  // The chart and usage history read D1, which trails the DO by the outbox drain: the demo is
+  // ready when every site's projected hwm has reached its acknowledged one.
+  for (const c of contracts) await projectionCaughtUp(tally, c.id);
   const link = unwrap(await tally.POST("/v1/contracts/{id}/status-links", { params: { path: { id: acmeContract.id } }, body: { name: "demo" } }));
   return { vendor_key: vendor.api_key, contract_id: acmeContract.id, contracts, status_url: link.url };
+}
+
+/** Waits (up to 5 minutes) until D1's projection of a contract lists every acknowledged seq: the
+ * `collector` outbox row queued after each batch's records moves D1's hwm, so an equal hwm means
+ * the records and usage rollups before it have drained. */
+async function projectionCaughtUp(tally: ReturnType<typeof createClient>, contractId: string): Promise<void> {
+  const path = { params: { path: { id: contractId } } };
+  for (let waited = 0; ; waited += 250) {
+    const acked = unwrap(await tally.GET("/v1/contracts/{id}/collectors", path)).items;
+    const projected = unwrap(await tally.GET("/v1/contracts/{id}/export", { params: { path: { id: contractId }, query: { limit: 1 } } })).collectors;
+    const behind = acked.filter((a) => projected.find((p) => p.id === a.id)?.hwm !== a.acked_seq);
+    if (behind.length === 0) return;
+    if (waited > 300_000) throw new Error(`contract ${contractId}: the usage projection did not catch up (${behind.map((b) => b.site).join(", ")})`);
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
 }
 
 /** Runs the collector CLI (Node's own type stripping); rejects with its stderr on a non-zero exit. */
