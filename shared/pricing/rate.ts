@@ -123,9 +123,22 @@ function ratePieces(terms: PricingTerms, c: SessionCursor, iv: UsageInterval): {
   return { pieces, cursor: { ...c, cum_ms: cumA, last_end: Math.max(c.last_end, iv.end) } };
 }
 
+/**
+ * Record order for equal start times: refs are `<source>:<seq>`; the source compares as text and
+ * the seq as a number (so `c:9` comes before `c:10`), whatever the source's own spelling.
+ */
+export function compareRefs(a: string, b: string): number {
+  const i = a.lastIndexOf(":"), j = b.lastIndexOf(":");
+  const pa = a.slice(0, i), pb = b.slice(0, j);
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  const sa = a.slice(i + 1), sb = b.slice(j + 1);
+  if (/^\d+$/.test(sa) && /^\d+$/.test(sb) && sa !== sb) return sa.length - sb.length || (sa < sb ? -1 : 1);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
 /** Rate all intervals of one session (sorted by start, then ref), order of the input irrelevant. */
 export function rateSession(terms: PricingTerms, intervals: UsageInterval[]): { pieces: RatedPiece[]; cursor: SessionCursor | undefined } {
-  const sorted = [...intervals].sort((x, y) => x.start - y.start || (x.ref < y.ref ? -1 : x.ref > y.ref ? 1 : 0));
+  const sorted = [...intervals].sort((x, y) => x.start - y.start || compareRefs(x.ref, y.ref));
   let cursor: SessionCursor | undefined;
   const pieces: RatedPiece[] = [];
   for (const iv of sorted) {
