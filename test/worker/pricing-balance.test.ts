@@ -3,7 +3,7 @@
 // versions, grants and records — whatever the batching, arrival order or number of sites, across
 // DO eviction, grants (idempotent) and plan versions; and bad plans are refused naming the field.
 import { describe, it, expect } from "vitest";
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { call, contractStub, ok } from "./edge-fixture.ts";
 import {
   appendUsage, balanceOf, grant, HOUR, NOW, planOf, PRICE, pricedContract, prng, pureBalance, send, statementOf,
@@ -126,7 +126,7 @@ describe("grants", () => {
 });
 
 describe("plan versions", () => {
-  it("a version taking effect mid-period re-rates from its instant on; the balance equals the pure computation on both versions", async () => {
+  it("a version taking effect mid-period is accepted at once (202) and re-rated by the alarm; then the balance equals the pure computation on both versions", async () => {
     const plan = planOf("pay_per_use", { price: PRICE });
     const c = await pricedContract(plan);
     const site = c.sites[0]!;
@@ -134,12 +134,28 @@ describe("plan versions", () => {
     appendUsage(site, { session: "late", start: Date.UTC(2026, 10, 20, 9), end: Date.UTC(2026, 10, 20, 12) });
     await send(c, site);
     const before = await expectBalanceMatchesPure(c);
-    const next = { ...plan, rates: { MATLAB: "2", "*": "1" } };
-    const res = await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token: c.vendor.api_key, body: { plan: next, effective_at: "2026-11-15T00:00:00Z" } }));
-    expect(res.versions.map((v: any) => v.effective_at)).toEqual(["2026-10-31T23:00:00Z", "2026-11-15T00:00:00Z"]);
+    const next = { ...plan, rates: { MATLAB: "2", "*": "1" }, scope: [{ daemon: "MLM", features: ["MATLAB"] }] };
+    const res = await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token: c.vendor.api_key, body: { plan: next, effective_at: "2026-11-15T00:00:00Z" } }), 202);
+    expect({ version: res.version.effective_at, versions: res.versions.map((v: any) => v.effective_at), rerating: res.rerating })
+      .toEqual({ version: "2026-11-15T00:00:00Z", versions: ["2026-10-31T23:00:00Z", "2026-11-15T00:00:00Z"], rerating: { done: 0, total: 1 } });
+    // Until the alarm has re-rated the session after 15 Nov, the balance says so.
+    const during = await balanceOf(c);
+    expect({ rerating: during.rerating, units: during.usage.units }).toEqual({ rerating: { done: 0, total: 1 }, units: "6" });
+    while (await runDurableObjectAlarm(contractStub(c.id))) { /* chunks, then the drain */ }
     c.plans.push({ effective_at: Date.UTC(2026, 10, 15), plan: next as any });
     const after = await expectBalanceMatchesPure(c);
-    expect({ before: before.usage.units, after: after.usage.units }).toEqual({ before: "6", after: "9" });
+    expect({ before: before.usage.units, after: after.usage.units, rerating: after.rerating }).toEqual({ before: "6", after: "9", rerating: undefined });
+    // The version reaches the contract (D1's plan_json is the latest), the sites' contract doc and the quarantine scope.
+    expect((await ok(await call("GET", `/v1/contracts/${c.id}`, { token: c.vendor.api_key }))).plan).toEqual(next);
+    const doc = await contractStub(c.id).readDoc();
+    expect((doc.terms.plan_versions as any[]).map((v) => v.effective_at)).toEqual([Date.UTC(2026, 9, 31, 23), Date.UTC(2026, 10, 15)]);
+    expect(doc.terms.scope).toBeNull(); // the first version meters everything: the site keeps sending everything
+    appendUsage(site, { session: "simulink", feature: "Simulink", start: Date.UTC(2026, 10, 21, 9), end: Date.UTC(2026, 10, 21, 10) });
+    appendUsage(site, { session: "old-simulink", feature: "Simulink", start: Date.UTC(2026, 10, 11, 9), end: Date.UTC(2026, 10, 11, 10) });
+    await send(c, site);
+    const b = await balanceOf(c);
+    // After 15 Nov only MATLAB is in scope: the Simulink hour of 21 Nov is quarantined, the one of 11 Nov rated at 0.5.
+    expect({ quarantined: b.quarantined_records, simulink: b.usage.by_feature.find((f: any) => f.feature === "Simulink")?.units }).toEqual({ quarantined: 1, simulink: "0.5" });
   });
 
   it("period, currency and unit_name never change (422 naming the field); a closed period takes no version (409 period_closed)", async () => {

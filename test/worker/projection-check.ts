@@ -32,7 +32,8 @@ export async function projections(contractId: string) {
     const sql = state.storage.sql;
     const records = sql.exec("SELECT collector_id, seq, hash, kind, record_json, received_at, quarantine FROM records ORDER BY collector_id, seq").toArray();
     const units = sql.exec<{ collector_id: string; seq: number; session: string; units: string | null }>(
-      "SELECT i.collector_id, i.seq, i.session, p.units FROM usage_intervals i LEFT JOIN rated_pieces p ON p.ref = i.ref ORDER BY i.collector_id, i.seq").toArray();
+      `SELECT c.collector_id, i.seq, c.collector_id || ':' || s.name AS session, p.units FROM usage_intervals i JOIN rating_sources c ON c.no = i.source_no
+       JOIN rating_sessions s ON s.id = i.session_id LEFT JOIN rated_pieces p ON p.source_no = i.source_no AND p.seq = i.seq ORDER BY c.collector_id, i.seq`).toArray();
     const summed: Array<{ collector_id: string; seq: number; session: string; units_num: string }> = [];
     for (const u of units) {
       const last = summed[summed.length - 1];

@@ -53,7 +53,8 @@ function expectedProjection(sql: SqlStorage, contractId: string): { records: Row
     .toArray().map((r) => projectRecord(contractId, r) as Row);
   const units = new Map<string, Row & { units: bigint }>();
   for (const r of sql.exec<{ collector_id: string; seq: number; session: string; units: string | null }>(
-    "SELECT i.collector_id, i.seq, i.session, p.units FROM usage_intervals i LEFT JOIN rated_pieces p ON p.ref = i.ref")) {
+    `SELECT c.collector_id, i.seq, c.collector_id || ':' || s.name AS session, p.units FROM usage_intervals i JOIN rating_sources c ON c.no = i.source_no
+       JOIN rating_sessions s ON s.id = i.session_id LEFT JOIN rated_pieces p ON p.source_no = i.source_no AND p.seq = i.seq`)) {
     const key = keyOf(r.collector_id, r.seq);
     const u = units.get(key) ?? { collector_id: r.collector_id, seq: r.seq, contract_id: contractId, session: r.session, units: 0n };
     if (r.units !== null) u.units += BigInt(r.units);

@@ -1,8 +1,11 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
-import { BILLING_STEP } from "./billing-schema.ts";
+import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
 
-const steps: string[] = [
+/** SQL, or a function for a step that must compute (run inside the step's transaction). */
+type Step = string | ((sql: SqlStorage) => void);
+
+const steps: Step[] = [
   `CREATE TABLE contract (one INTEGER PRIMARY KEY CHECK (one = 1), terms_json TEXT NOT NULL);
    CREATE TABLE chains (
      collector_id TEXT PRIMARY KEY, site TEXT NOT NULL, hwm INTEGER NOT NULL, head TEXT NOT NULL,
@@ -38,6 +41,8 @@ const steps: string[] = [
      PRIMARY KEY (collector_id, seq, hash)) WITHOUT ROWID;`,
   // Pricing: plan versions, grants, the rated ledger, frozen statements, alerts and events.
   BILLING_STEP,
+  // The live ledger: aggregates by delta, statements as rows (issue 10); drops `feature_usage`.
+  liveLedgerStep,
 ];
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {
@@ -45,7 +50,8 @@ export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T)
   const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
   for (let v = current; v < steps.length; v++) {
     transactionSync(() => {
-      sql.exec(steps[v]!);
+      const step = steps[v]!;
+      if (typeof step === "string") sql.exec(step); else step(sql);
       sql.exec("INSERT INTO schema_version (one, version) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET version = excluded.version", v + 1);
     });
   }

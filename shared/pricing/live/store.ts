@@ -83,7 +83,8 @@ export interface LiveStore {
   frozen(index: number): Statement | undefined;
   /** Stores a closed statement as line rows, with each line's unit ranges for tracing. */
   saveFrozen(index: number, statement: Statement, lines: PricedLine[], at: number): void;
-  frozenLine(index: number, lineId: string): PricedLine | undefined;
+  /** A closed statement's line, with the unit ranges it was priced from. */
+  frozenLine(index: number, lineId: string): Pick<PricedLine, "kind" | "ranges"> | undefined;
   carried(period: number): Map<string, LineValue>;
   /** Adds a line's values to what `period`'s statements carried (appending a line not seen before). */
   addCarried(period: number, lineId: string, value: LineValue): void;

@@ -1,0 +1,345 @@
+// The live ledger's store (shared/pricing/live/store.ts) over the ContractDO's SQLite tables
+// (billing-schema.ts). Every query is bounded by an index range — a session, a period, a segment
+// page, a seq range — so nothing here reads a contract's whole history or holds it in memory.
+// Collectors are interned as small source numbers, and sessions as ids, to keep the per-record rows
+// small; units are bigint numerators as decimal TEXT.
+import {
+  type BucketKey, type GrantState, type LineValue, type LiveMeta, type LiveStore, type PricedLine, type RatedPiece,
+  type SessionState, type Statement, type StatementLine, type TracePiece, type UsageBucket, type UsageInterval,
+} from "../../shared/pricing/index.ts";
+
+type Row = Record<string, SqlStorageValue>;
+const FAR = Number.MAX_SAFE_INTEGER;
+
+interface IntervalRow { source_no: number; seq: number; session_id: number; feature: string; start: number; end: number; count: number; received_at: number }
+interface SessionRow { id: number; rev: number; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
+interface BucketRow { period: number; segment: number; arrival: number; feature: string; license_ms: number; billed_ms: number; units: string; rated: number; pieces: number }
+interface LineRow { position: number; id: string; kind: string; description: string; feature: string | null; tier: number | null; quantity: string; unit_price: string | null; amount: string; ref_period: string | null }
+
+/** `<collector_id>:<rest>`: collector ids never contain a colon. */
+function splitKey(key: string): [string, string] {
+  const at = key.indexOf(":");
+  return [key.slice(0, at), key.slice(at + 1)];
+}
+
+function splitRef(ref: string): [string, number] {
+  const at = ref.lastIndexOf(":");
+  return [ref.slice(0, at), Number(ref.slice(at + 1))];
+}
+
+function bucketOf(r: BucketRow): UsageBucket {
+  return { period: r.period, segment: r.segment, arrival: r.arrival, feature: r.feature, license_ms: r.license_ms, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1, pieces: r.pieces };
+}
+
+export function stateFromJson(json: string): GrantState {
+  return new Map(Object.entries(JSON.parse(json) as Record<string, string>).map(([id, v]) => [id, BigInt(v)]));
+}
+
+function stateToJson(state: GrantState): string {
+  return JSON.stringify(Object.fromEntries([...state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, v]) => [id, v.toString()])));
+}
+
+export class SqlLiveStore implements LiveStore {
+  readonly #sql: SqlStorage;
+  /** Collector id ↔ source number: as many entries as the contract has collectors. */
+  readonly #sourceNo = new Map<string, number>();
+  readonly #sourceId = new Map<number, string>();
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  #rows<T>(query: string, ...args: SqlStorageValue[]): T[] {
+    return this.#sql.exec<T & Row>(query, ...args).toArray() as T[];
+  }
+
+  #one<T>(query: string, ...args: SqlStorageValue[]): T | undefined {
+    return this.#rows<T>(query, ...args)[0];
+  }
+
+  /** The source number of a collector (created on first use when `create`). */
+  source(collectorId: string, create = false): number | undefined {
+    let no = this.#sourceNo.get(collectorId);
+    if (no !== undefined) return no;
+    no = this.#one<{ no: number }>("SELECT no FROM rating_sources WHERE collector_id = ?", collectorId)?.no;
+    if (no === undefined && create) no = this.#one<{ no: number }>("INSERT INTO rating_sources (collector_id) VALUES (?) RETURNING no", collectorId)!.no;
+    if (no !== undefined) { this.#sourceNo.set(collectorId, no); this.#sourceId.set(no, collectorId); }
+    return no;
+  }
+
+  collectorOf(no: number): string {
+    let id = this.#sourceId.get(no);
+    if (id === undefined) {
+      id = this.#one<{ collector_id: string }>("SELECT collector_id FROM rating_sources WHERE no = ?", no)!.collector_id;
+      this.#sourceId.set(no, id); this.#sourceNo.set(id, no);
+    }
+    return id;
+  }
+
+  /** Forgets cached source numbers (a rolled-back transaction may have created some). */
+  reset(): void {
+    this.#sourceNo.clear(); this.#sourceId.clear();
+  }
+
+  meta(): LiveMeta | undefined {
+    const r = this.#one<{ terms_rev: number; adjust_from: number; job_json: string | null }>("SELECT terms_rev, adjust_from, job_json FROM rating_state");
+    return r && { terms_rev: r.terms_rev, adjust_from: r.adjust_from, job: r.job_json === null ? null : JSON.parse(r.job_json) };
+  }
+
+  saveMeta(m: LiveMeta): void {
+    this.#sql.exec(`INSERT INTO rating_state (one, terms_rev, adjust_from, job_json) VALUES (1, ?, ?, ?)
+      ON CONFLICT (one) DO UPDATE SET terms_rev = excluded.terms_rev, adjust_from = excluded.adjust_from, job_json = excluded.job_json`,
+    m.terms_rev, m.adjust_from, m.job === null ? null : JSON.stringify(m.job));
+  }
+
+  #sessionRow(key: string): SessionRow | undefined {
+    const [collector, name] = splitKey(key);
+    const no = this.source(collector);
+    return no === undefined ? undefined : this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE source_no = ? AND name = ?", no, name);
+  }
+
+  /** The session's id, creating it (rated under the current terms revision) when new. */
+  #sessionId(key: string): number {
+    const [collector, name] = splitKey(key);
+    const no = this.source(collector, true)!;
+    return this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id
+      ?? this.#one<{ id: number }>(`INSERT INTO rating_sessions (source_no, name, rev) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0)) RETURNING id`, no, name)!.id;
+  }
+
+  session(key: string): SessionState | undefined {
+    const r = this.#sessionRow(key);
+    if (!r) return undefined;
+    return {
+      rev: r.rev,
+      cursor: r.first_start === null ? null : {
+        session: key, first_start: r.first_start, rounding: { increment_ms: r.increment_ms, minimum_ms: r.minimum_ms, grace_ms: r.grace_ms },
+        cum_ms: r.cum_ms, last_end: r.last_end,
+      },
+    };
+  }
+
+  saveSession(key: string, s: SessionState): void {
+    const c = s.cursor;
+    this.#sql.exec(`UPDATE rating_sessions SET rev = ?, first_start = ?, increment_ms = ?, minimum_ms = ?, grace_ms = ?, cum_ms = ?, last_end = ? WHERE id = ?`,
+      s.rev, c?.first_start ?? null, c?.rounding.increment_ms ?? null, c?.rounding.minimum_ms ?? null, c?.rounding.grace_ms ?? null, c?.cum_ms ?? null, c?.last_end ?? null,
+      this.#sessionId(key));
+  }
+
+  putInterval(iv: UsageInterval): void {
+    const [collector, seq] = splitRef(iv.ref);
+    this.#sql.exec(`INSERT INTO usage_intervals (source_no, seq, session_id, feature, start, "end", count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      this.source(collector, true)!, seq, this.#sessionId(iv.session), iv.feature, iv.start, iv.end, iv.count, iv.received_at);
+  }
+
+  deleteInterval(ref: string): void {
+    const [collector, seq] = splitRef(ref);
+    const no = this.source(collector);
+    this.#sql.exec("DELETE FROM rated_pieces WHERE source_no = ? AND seq = ?", no ?? -1, seq);
+    this.#sql.exec("DELETE FROM usage_intervals WHERE source_no = ? AND seq = ?", no ?? -1, seq);
+  }
+
+  #interval(r: IntervalRow, session: string): UsageInterval {
+    return { ref: `${this.collectorOf(r.source_no)}:${r.seq}`, session, feature: r.feature, start: r.start, end: r.end, count: r.count, received_at: r.received_at };
+  }
+
+  sessionIntervals(key: string): UsageInterval[] {
+    const s = this.#sessionRow(key);
+    if (!s) return [];
+    return this.#rows<IntervalRow>(`SELECT * FROM usage_intervals WHERE session_id = ?`, s.id).map((r) => this.#interval(r, key));
+  }
+
+  sessionPieces(key: string): RatedPiece[] {
+    const s = this.#sessionRow(key);
+    if (!s) return [];
+    return this.#rows<IntervalRow & { p_start: number; p_end: number; period: number; arrival: number; segment: number; billed_ms: number; units: string; rated: number }>(
+      `SELECT i.source_no, i.seq, i.feature, i.count, p.start AS p_start, p."end" AS p_end, p.period, p.arrival, p.segment, p.billed_ms, p.units, p.rated
+       FROM usage_intervals i JOIN rated_pieces p ON p.source_no = i.source_no AND p.seq = i.seq WHERE i.session_id = ?`, s.id,
+    ).map((r) => ({
+      ref: `${this.collectorOf(r.source_no)}:${r.seq}`, feature: r.feature, session: key, period: r.period, arrival: r.arrival, segment: r.segment,
+      start: r.p_start, end: r.p_end, license_ms: (r.p_end - r.p_start) * r.count, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1,
+    }));
+  }
+
+  putPieces(pieces: RatedPiece[]): void {
+    for (const p of pieces) {
+      const [collector, seq] = splitRef(p.ref);
+      this.#sql.exec(`INSERT OR REPLACE INTO rated_pieces (source_no, seq, start, "end", period, arrival, segment, billed_ms, units, rated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        this.source(collector, true)!, seq, p.start, p.end, p.period, p.arrival, p.segment, p.billed_ms, p.units.toString(), p.rated ? 1 : 0);
+    }
+  }
+
+  deleteSessionPieces(key: string): void {
+    const s = this.#sessionRow(key);
+    if (s) this.#sql.exec("DELETE FROM rated_pieces WHERE (source_no, seq) IN (SELECT source_no, seq FROM usage_intervals WHERE session_id = ?)", s.id);
+  }
+
+  bucket(k: BucketKey): UsageBucket | undefined {
+    const r = this.#one<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);
+    return r && bucketOf(r);
+  }
+
+  saveBucket(b: UsageBucket): void {
+    this.#sql.exec(`INSERT INTO usage_buckets (period, segment, arrival, feature, license_ms, billed_ms, units, rated, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET license_ms = excluded.license_ms, billed_ms = excluded.billed_ms, units = excluded.units, rated = excluded.rated, pieces = excluded.pieces`,
+    b.period, b.segment, b.arrival, b.feature, b.license_ms, b.billed_ms, b.units.toString(), b.rated ? 1 : 0, b.pieces);
+  }
+
+  deleteBucket(k: BucketKey): void {
+    this.#sql.exec("DELETE FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);
+  }
+
+  periodBuckets(period: number): UsageBucket[] {
+    return this.#rows<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? ORDER BY segment, arrival, feature", period).map(bucketOf);
+  }
+
+  nextBucketPeriod(after: number): number | undefined {
+    return this.#one<{ p: number | null }>("SELECT min(period) AS p FROM usage_buckets WHERE period > ?", after)?.p ?? undefined;
+  }
+
+  prevBucketPeriod(before: number): number | undefined {
+    return this.#one<{ p: number | null }>("SELECT max(period) AS p FROM usage_buckets WHERE period < ?", before)?.p ?? undefined;
+  }
+
+  firstLatePeriod(after: number, upTo: number, before: number): number | undefined {
+    return this.#one<{ p: number | null }>("SELECT min(period) AS p FROM usage_buckets WHERE arrival > ? AND arrival <= ? AND period < ?",
+      after, Math.min(upTo, FAR), before)?.p ?? undefined;
+  }
+
+  foldEnd(period: number): GrantState | undefined {
+    const r = this.#one<{ state_json: string }>("SELECT state_json FROM period_folds WHERE period = ?", period);
+    return r && stateFromJson(r.state_json);
+  }
+
+  foldEndBefore(period: number): GrantState | undefined {
+    const r = this.#one<{ state_json: string }>("SELECT state_json FROM period_folds WHERE period < ? ORDER BY period DESC LIMIT 1", period);
+    return r && stateFromJson(r.state_json);
+  }
+
+  saveFoldEnd(period: number, state: GrantState): void {
+    this.#sql.exec("INSERT INTO period_folds (period, state_json) VALUES (?, ?) ON CONFLICT (period) DO UPDATE SET state_json = excluded.state_json", period, stateToJson(state));
+  }
+
+  deleteFoldEnd(period: number): void {
+    this.#sql.exec("DELETE FROM period_folds WHERE period = ?", period);
+  }
+
+  lastFrozen(): number {
+    return this.#one<{ p: number | null }>("SELECT max(period_index) AS p FROM frozen_statements")?.p ?? -1;
+  }
+
+  frozen(index: number): Statement | undefined {
+    const h = this.#one<{ period_start: string; period_end: string; start_date: string; currency: string; total: string }>(
+      "SELECT period_start, period_end, start_date, currency, total FROM frozen_statements WHERE period_index = ?", index);
+    if (!h) return undefined;
+    const lines = this.#rows<LineRow>("SELECT * FROM statement_lines WHERE period_index = ? ORDER BY position", index).map((l): StatementLine => ({
+      id: l.id, kind: l.kind as StatementLine["kind"], description: l.description,
+      ...(l.feature !== null ? { feature: l.feature } : {}), ...(l.tier !== null ? { tier: l.tier } : {}),
+      quantity: l.quantity, ...(l.unit_price !== null ? { unit_price: l.unit_price } : {}), amount: l.amount,
+      ...(l.ref_period !== null ? { ref_period: l.ref_period } : {}),
+    }));
+    return { period: { start: h.period_start, end: h.period_end, start_date: h.start_date }, state: "closed", currency: h.currency, lines, total: h.total };
+  }
+
+  saveFrozen(index: number, s: Statement, priced: PricedLine[], at: number): void {
+    this.#sql.exec("INSERT INTO frozen_statements (period_index, start_date, period_start, period_end, currency, total, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      index, s.period.start_date, s.period.start, s.period.end, s.currency, s.total, at);
+    s.lines.forEach((l, position) => {
+      this.#sql.exec("INSERT INTO statement_lines (period_index, position, id, kind, description, feature, tier, quantity, unit_price, amount, ref_period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        index, position, l.id, l.kind, l.description, l.feature ?? null, l.tier ?? null, l.quantity, l.unit_price ?? null, l.amount, l.ref_period ?? null);
+      priced[position]!.ranges.forEach((r, i) => this.#sql.exec(
+        "INSERT INTO line_ranges (period_index, line_position, position, segment, from_units, to_units) VALUES (?, ?, ?, ?, ?, ?)",
+        index, position, i, r.segment, r.from.toString(), r.to.toString()));
+    });
+  }
+
+  frozenLine(index: number, lineId: string): Pick<PricedLine, "kind" | "ranges"> | undefined {
+    const l = this.#one<{ position: number; kind: string }>("SELECT position, kind FROM statement_lines WHERE period_index = ? AND id = ?", index, lineId);
+    if (!l) return undefined;
+    const ranges = this.#rows<{ segment: number; from_units: string; to_units: string }>(
+      "SELECT segment, from_units, to_units FROM line_ranges WHERE period_index = ? AND line_position = ? ORDER BY position", index, l.position,
+    ).map((r) => ({ segment: r.segment, from: BigInt(r.from_units), to: BigInt(r.to_units) }));
+    return { kind: l.kind as PricedLine["kind"], ranges };
+  }
+
+  carried(period: number): Map<string, LineValue> {
+    const out = new Map<string, LineValue>();
+    for (const r of this.#rows<{ id: string; quantity_micro: string; amount_minor: string; description: string; tier: number | null; unit_price: string | null }>(
+      "SELECT id, quantity_micro, amount_minor, description, tier, unit_price FROM carried_lines WHERE period_index = ? ORDER BY position", period)) {
+      out.set(r.id, {
+        quantity_micro: BigInt(r.quantity_micro), amount_minor: BigInt(r.amount_minor),
+        line: { description: r.description, ...(r.tier !== null ? { tier: r.tier } : {}), ...(r.unit_price !== null ? { unit_price: r.unit_price } : {}) },
+      });
+    }
+    return out;
+  }
+
+  addCarried(period: number, lineId: string, v: LineValue): void {
+    const old = this.#one<{ quantity_micro: string; amount_minor: string }>("SELECT quantity_micro, amount_minor FROM carried_lines WHERE period_index = ? AND id = ?", period, lineId);
+    if (old) {
+      this.#sql.exec("UPDATE carried_lines SET quantity_micro = ?, amount_minor = ? WHERE period_index = ? AND id = ?",
+        (BigInt(old.quantity_micro) + v.quantity_micro).toString(), (BigInt(old.amount_minor) + v.amount_minor).toString(), period, lineId);
+      return;
+    }
+    this.#sql.exec(`INSERT INTO carried_lines (period_index, position, id, quantity_micro, amount_minor, description, tier, unit_price)
+      VALUES (?, coalesce((SELECT max(position) + 1 FROM carried_lines WHERE period_index = ?), 0), ?, ?, ?, ?, ?, ?)`,
+    period, period, lineId, v.quantity_micro.toString(), v.amount_minor.toString(), v.line.description, v.line.tier ?? null, v.line.unit_price ?? null);
+  }
+
+  countOverlapping(from: number, to: number | null): number {
+    return this.#one<{ n: number }>(`SELECT count(*) AS n FROM usage_intervals WHERE "end" > ? AND start < ?`, from, to ?? FAR)!.n;
+  }
+
+  overlapping(from: number, to: number | null, after: { end: number; ref: string } | null, limit: number): UsageInterval[] {
+    const [collector, seq] = after ? splitRef(after.ref) : ["", 0];
+    const rows = after
+      ? this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
+          WHERE i."end" > ? AND i.start < ? AND (i."end", i.source_no, i.seq) > (?, ?, ?) ORDER BY i."end", i.source_no, i.seq LIMIT ?`,
+        from, to ?? FAR, after.end, this.source(collector) ?? 0, seq, limit)
+      : this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
+          WHERE i."end" > ? AND i.start < ? ORDER BY i."end", i.source_no, i.seq LIMIT ?`, from, to ?? FAR, limit);
+    return rows.map((r) => this.#interval(r, `${this.collectorOf(r.source_no)}:${r.session}`));
+  }
+
+  *segmentPieces(segment: number, cutoff: number, after: { start: number; ref: string } | null): Iterable<TracePiece> {
+    const [collector, seq] = after ? splitRef(after.ref) : ["", 0];
+    const cursor = after
+      ? this.#sql.exec<{ source_no: number; seq: number; start: number; units: string; arrival: number }>(
+        `SELECT source_no, seq, start, units, arrival FROM rated_pieces WHERE segment = ? AND arrival <= ? AND (start, source_no, seq) > (?, ?, ?)
+         ORDER BY start, source_no, seq`, segment, Math.min(cutoff, FAR), after.start, this.source(collector) ?? 0, seq)
+      : this.#sql.exec<{ source_no: number; seq: number; start: number; units: string; arrival: number }>(
+        "SELECT source_no, seq, start, units, arrival FROM rated_pieces WHERE segment = ? AND arrival <= ? ORDER BY start, source_no, seq", segment, Math.min(cutoff, FAR));
+    for (const r of cursor) yield { ref: `${this.collectorOf(r.source_no)}:${r.seq}`, start: r.start, units: BigInt(r.units), arrival: r.arrival };
+  }
+
+  /** A collector's usage intervals in [fromSeq, toSeq] (a superseded fork branch). */
+  collectorIntervals(collectorId: string, fromSeq: number, toSeq: number): UsageInterval[] {
+    const no = this.source(collectorId);
+    if (no === undefined) return [];
+    return this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
+      WHERE i.source_no = ? AND i.seq BETWEEN ? AND ?`, no, fromSeq, toSeq).map((r) => this.#interval(r, `${collectorId}:${r.session}`));
+  }
+
+  /** The current units numerator of each usage interval of a collector in [fromSeq, toSeq] (D1 projection). */
+  intervalUnits(collectorId: string, fromSeq: number, toSeq: number): Array<{ seq: number; session: string; units: bigint }> {
+    return intervalUnits(this.#sql, collectorId, fromSeq, toSeq);
+  }
+
+}
+
+/**
+ * The current units numerator of each usage interval of a collector in [fromSeq, toSeq], with its
+ * session key: what the D1 projection (`interval_units`) holds for those seqs. Bounded by the range.
+ */
+export function intervalUnits(sql: SqlStorage, collectorId: string, fromSeq: number, toSeq: number): Array<{ seq: number; session: string; units: bigint }> {
+  const out: Array<{ seq: number; session: string; units: bigint }> = [];
+  for (const r of sql.exec<{ seq: number; name: string; units: string | null }>(
+    `SELECT i.seq, s.name, p.units FROM rating_sources c JOIN usage_intervals i ON i.source_no = c.no JOIN rating_sessions s ON s.id = i.session_id
+     LEFT JOIN rated_pieces p ON p.source_no = i.source_no AND p.seq = i.seq WHERE c.collector_id = ? AND i.seq BETWEEN ? AND ? ORDER BY i.seq`,
+    collectorId, fromSeq, toSeq)) {
+    const last = out[out.length - 1];
+    const units = r.units === null ? 0n : BigInt(r.units);
+    if (last && last.seq === r.seq) last.units += units;
+    else out.push({ seq: r.seq, session: `${collectorId}:${r.name}`, units });
+  }
+  return out;
+}
