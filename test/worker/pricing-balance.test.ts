@@ -3,7 +3,8 @@
 // versions, grants and records — whatever the batching, arrival order or number of sites, across
 // DO eviction, grants (idempotent) and plan versions; and bad plans are refused naming the field.
 import { describe, it, expect } from "vitest";
-import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { ContractDO } from "../../worker/contract/contract-do.ts";
 import { call, contractStub, ok } from "./edge-fixture.ts";
 import {
   appendUsage, balanceOf, grant, HOUR, NOW, planOf, PRICE, pricedContract, prng, pureBalance, send, statementOf,
@@ -147,7 +148,7 @@ describe("plan versions", () => {
     expect({ before: before.usage.units, after: after.usage.units, rerating: after.rerating }).toEqual({ before: "6", after: "9", rerating: undefined });
     // The version reaches the contract (D1's plan_json is the latest), the sites' contract doc and the quarantine scope.
     expect((await ok(await call("GET", `/v1/contracts/${c.id}`, { token: c.vendor.api_key }))).plan).toEqual(next);
-    const doc = await contractStub(c.id).readDoc();
+    const doc = await runInDurableObject(contractStub(c.id), (instance: ContractDO) => instance.readDoc());
     expect((doc.terms.plan_versions as any[]).map((v) => v.effective_at)).toEqual([Date.UTC(2026, 9, 31, 23), Date.UTC(2026, 10, 15)]);
     expect(doc.terms.scope).toBeNull(); // the first version meters everything: the site keeps sending everything
     appendUsage(site, { session: "simulink", feature: "Simulink", start: Date.UTC(2026, 10, 21, 9), end: Date.UTC(2026, 10, 21, 10) });
