@@ -26,7 +26,7 @@ export function addPlanVersion(sql: SqlStorage, terms: ContractTerms, contract: 
   if (periodCloseAt(contract, period) <= now) {
     throw new EdgeError("period_closed", `effective_at falls in the period starting ${period.start_date}, which is closed`, { field: "effective_at", period: period.start_date });
   }
-  if (sql.exec("SELECT 1 FROM plan_versions").toArray().length === 0) {
+  if (sql.exec("SELECT 1 FROM plan_versions LIMIT 1").toArray().length === 0) {
     sql.exec("INSERT INTO plan_versions (effective_at, plan_json, created_at) VALUES (?, ?, ?)", terms.start_at, JSON.stringify(terms.plan), now);
   }
   sql.exec("INSERT INTO plan_versions (effective_at, plan_json, created_at) VALUES (?, ?, ?) ON CONFLICT (effective_at) DO UPDATE SET plan_json = excluded.plan_json, created_at = excluded.created_at",
