@@ -246,6 +246,23 @@ export class ContractDO extends DurableObject<Env> {
     return rows.length;
   }
 
+  /** Benchmark only (refused in production): the database size, the outbox length and (full) each table's rows and value bytes. */
+  benchmarkStorage(full: boolean): { database_bytes: number; rows: Record<string, number>; bytes: Record<string, number> } {
+    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkStorage is only available in development and test");
+    const rows: Record<string, number> = { outbox: this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n };
+    if (!full) return { database_bytes: this.sql.databaseSize, rows, bytes: {} };
+    for (const t of ["records", "usage_intervals", "rated_pieces", "rating_sessions", "usage_buckets", "period_folds", "statement_lines", "line_ranges"]) {
+      rows[t] = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+    }
+    // Payload bytes per table (values only: no row, page or index overhead), by summing every column.
+    const bytes: Record<string, number> = {};
+    for (const t of Object.keys(rows)) {
+      const columns = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`).toArray().map((c) => `coalesce(length(CAST("${c.name}" AS BLOB)), 0)`);
+      bytes[t] = this.sql.exec<{ n: number | null }>(`SELECT sum(${columns.join(" + ")}) AS n FROM ${t}`).one().n ?? 0;
+    }
+    return { database_bytes: this.sql.databaseSize, rows, bytes };
+  }
+
   private terms(): ContractTerms {
     const terms = loadTerms(this.sql);
     if (!terms) throw new Error("ContractDO has no terms: setup() was never called");
