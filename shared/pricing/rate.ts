@@ -3,7 +3,7 @@
 // force at a, so the pieces of a session always add up to the session rated whole.
 import { PricingError } from "./errors.ts";
 import type { UsageInterval } from "./input.ts";
-import { periodAt, periodCloseAt, periodIndexAt, type Period } from "./periods.ts";
+import { periodAt, periodByIndex, periodCloseAt, periodIndexAt, type Period } from "./periods.ts";
 import { rateOf, type Rounding } from "./plan-terms.ts";
 import { versionAt, type PricingTerms } from "./terms.ts";
 
@@ -52,7 +52,14 @@ function check(terms: PricingTerms, i: UsageInterval): void {
     Number.isSafeInteger(i.count) && i.count >= 1 && Number.isSafeInteger(i.received_at) &&
     typeof i.feature === "string" && typeof i.session === "string" && typeof i.ref === "string";
   if (!ok) throw new PricingError("invalid_input", `interval ${i.ref}: needs integer start < end, count ≥ 1, received_at`);
-  if (periodIndexAt(terms.contract, i.start) < 0) throw new PricingError("before_contract_start", `interval ${i.ref} starts before the contract`);
+  if (i.start < contractStart(terms)) throw new PricingError("before_contract_start", `interval ${i.ref} starts before the contract`);
+}
+
+const starts = new WeakMap<PricingTerms, number>();
+function contractStart(terms: PricingTerms): number {
+  let start = starts.get(terms);
+  if (start === undefined) { start = periodByIndex(terms.contract, 0).start; starts.set(terms, start); }
+  return start;
 }
 
 const lastPeriod = new WeakMap<PricingTerms, Period>();

@@ -109,8 +109,10 @@ describe("a contract at real size", () => {
       await runDurableObjectAlarm(contractStub(c.id));
       alarms++;
     }
-    expect(alarms).toBeGreaterThan(2);
+    // Several alarm runs, each moving the job on (each run re-rates a bounded number of intervals).
+    expect(alarms).toBeGreaterThan(1);
     expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    expect(progress.some((d) => d > 0 && d < put.rerating.total)).toBe(true);
     c.plans.push({ effective_at: Date.UTC(2026, 10, 5), plan: next as unknown as PlanVersion["plan"] });
     const after = await ok(await call("GET", `/v1/contracts/${c.id}/balance`, { token: c.vendor.api_key, now: NOV_12 }));
     const { as_of: __, ...pureAfter } = computeBalance(pureInput(c, [frozenOct]), NOV_12);

@@ -114,7 +114,7 @@ describe("grants", () => {
     const c = await pricedContract(planOf("token", { overage: { policy: "block" } }));
     const body = { amount: "10", priority: 2, expires_at: "2027-01-01T00:00:00Z", idempotency_key: "topup-1" };
     const first = await grant(c, body);
-    expect(first).toEqual({ id: expect.stringMatching(/^grt_[0-9a-f]{32}$/), contract_id: c.id, amount: "10", priority: 2, effective_at: null, expires_at: "2027-01-01T00:00:00Z", created_at: "2026-11-27T10:00:00Z" });
+    expect(first).toEqual({ id: expect.stringMatching(/^grt_[0-9a-f]{32}$/), contract_id: c.id, amount: "10", priority: 2, effective_at: null, expires_at: "2027-01-01T00:00:00Z", created_at: "2026-11-27T10:00:00Z", rerating: null });
     const again = await call("POST", `/v1/contracts/${c.id}/grants`, { token: c.vendor.api_key, body });
     expect({ status: again.status, replayed: again.headers.get("Idempotent-Replayed"), body: await again.json() }).toEqual({ status: 201, replayed: "true", body: first });
     const other = await call("POST", `/v1/contracts/${c.id}/grants`, { token: c.vendor.api_key, body: { ...body, amount: "11" } });

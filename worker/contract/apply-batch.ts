@@ -19,7 +19,11 @@ export const EQUIVOCATION_FLAG = "equivocation";
 /** The scope of the plan version in force at an instant (null: everything is metered). */
 export type ScopeAt = (ts: number) => ScopeEntry[] | null;
 
-export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt): BatchOutcome {
+/** A stored usage record that is not quarantined: what the caller rates. */
+export interface RateableUsage { seq: number; data: UsageData }
+
+/** Applies a batch; the usage records it stored unquarantined are appended to `rateable`. */
+export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt, rateable: RateableUsage[] = []): BatchOutcome {
   ensureChain(sql, who);
   const chain = loadChain(sql, who.collector_id)!;
   const result = verifyBatch(chainState(chain), body, (seq) => storedHash(sql, who.collector_id, seq));
@@ -36,7 +40,7 @@ export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: Collector
     return { ok: true, replay: true, body: receipt({ collector_id: chain.collector_id, acked_seq: chain.hwm, head: chain.head, received_at: chain.acked_at ?? now, key_id: key.key_id }, key) };
   }
 
-  storeRecords(sql, terms, result.accepted, now, scopeAt);
+  storeRecords(sql, terms, result.accepted, now, scopeAt, rateable);
   saveAdvance(sql, result.state, now);
   const first = result.accepted[0]!.record.seq;
   sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('records', ?, ?, ?)", who.collector_id, first, result.state.hwm);
@@ -44,7 +48,7 @@ export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: Collector
   return { ok: true, replay: false, body: receipt({ collector_id: who.collector_id, acked_seq: result.state.hwm, head: result.state.head, received_at: now, key_id: key.key_id }, key) };
 }
 
-function storeRecords(sql: SqlStorage, terms: ContractTerms, accepted: HashedRecord[], now: number, scopeAt: ScopeAt): void {
+function storeRecords(sql: SqlStorage, terms: ContractTerms, accepted: HashedRecord[], now: number, scopeAt: ScopeAt, rateable: RateableUsage[]): void {
   for (const { record, hash } of accepted) {
     const reason = quarantineReason(record, terms, now, scopeAt);
     // One row per statement: DO SQLite and D1 allow at most 100 bound parameters per statement.
@@ -52,6 +56,7 @@ function storeRecords(sql: SqlStorage, terms: ContractTerms, accepted: HashedRec
       "INSERT INTO records (collector_id, seq, hash, kind, record_json, received_at, quarantine) VALUES (?, ?, ?, ?, ?, ?, ?)",
       record.collector_id, record.seq, hash, record.kind, JSON.stringify(record), now, reason,
     );
+    if (reason === null && record.kind === "usage") rateable.push({ seq: record.seq, data: record.data as UsageData });
   }
 }
 

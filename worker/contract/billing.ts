@@ -61,16 +61,12 @@ export class ContractBilling {
     return job ? { done: Math.min(job.done, job.total), total: job.total } : undefined;
   }
 
-  /** Rates the usage records a batch just stored (seq > afterSeq); in the batch's transaction. */
-  rateNewRecords(t: ContractTerms, collectorId: string, afterSeq: number, now: number): void {
+  /** Rates the usage records a batch just stored (seq > afterSeq, received `now`); in the batch's transaction. */
+  rateNewRecords(t: ContractTerms, collectorId: string, afterSeq: number, usage: Array<{ seq: number; data: UsageData }>, now: number): void {
     this.freezeDue(t, now);
-    const intervals: UsageInterval[] = [];
-    for (const r of this.#sql.exec<{ seq: number; record_json: string; received_at: number }>(
-      "SELECT seq, record_json, received_at FROM records WHERE collector_id = ? AND seq > ? AND kind = 'usage' AND quarantine IS NULL ORDER BY seq",
-      collectorId, afterSeq)) {
-      const d = (JSON.parse(r.record_json) as { data: UsageData }).data;
-      intervals.push({ ref: `${collectorId}:${r.seq}`, session: `${collectorId}:${d.session}`, feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: r.received_at });
-    }
+    const intervals: UsageInterval[] = usage.map(({ seq, data: d }) => ({
+      ref: `${collectorId}:${seq}`, session: `${collectorId}:${d.session}`, feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: now,
+    }));
     if (intervals.length === 0) return;
     const changed = this.#ledger(t).ledger.add(intervals);
     // New records reach D1 with their `records` outbox row; earlier intervals whose session was

@@ -6,7 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import { hashCanonical, type ChainRecord } from "../../shared/protocol/index.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import { allowsDevelopmentAids, type Env } from "../env.ts";
-import { applyBatch, type BatchOutcome } from "./apply-batch.ts";
+import { applyBatch, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { drainOutbox } from "./outbox.ts";
 import { migrateStorage } from "./storage-schema.ts";
@@ -35,6 +35,8 @@ export type DocSyncOutcome =
 /** Delay before draining, so a burst of batches is drained in one pass. */
 const DRAIN_DELAY_MS = 1000;
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
+/** Re-rating chunks per alarm run: bounded CPU per run (≈ 4 × 4,000 intervals), fewer runs in all. */
+const RERATE_CHUNKS_PER_ALARM = 4;
 
 export class ContractDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -199,9 +201,10 @@ export class ContractDO extends DurableObject<Env> {
    * throwing alarm only a few times, and the outbox must survive a long D1 outage. */
   override async alarm(): Promise<void> {
     let next: number | null = null;
-    // A chunk of a re-rating job per run, each its own transaction (a retry redoes at most one).
+    // A few chunks of a re-rating job per run, each its own transaction (a retry redoes at most one).
     try {
-      const step = this.transact(() => this.billing.rerateChunk(this.terms(), Date.now()));
+      let step = this.transact(() => this.billing.rerateChunk(this.terms(), Date.now()));
+      for (let k = 1; k < RERATE_CHUNKS_PER_ALARM && step === "more"; k++) step = this.transact(() => this.billing.rerateChunk(this.terms(), Date.now()));
       if (step === "more") next = Date.now();
       // Outside production requests may carry an injected clock: the next request publishes.
       if (step === "done" && this.env.TALLY_ENV === "production") this.publishBalance(Date.now());
@@ -303,8 +306,9 @@ export class ContractDO extends DurableObject<Env> {
   private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>): BatchOutcome {
     const before = loadChain(this.sql, who.collector_id)?.hwm ?? 0;
     const versions = this.billing.versions(terms);
-    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts));
-    if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, now);
+    const usage: RateableUsage[] = [];
+    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage);
+    if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, usage, now);
     return outcome;
   }
 

@@ -10,6 +10,7 @@ import {
 
 type Row = Record<string, SqlStorageValue>;
 const FAR = Number.MAX_SAFE_INTEGER;
+const SESSION_CACHE = 20_000;
 
 interface IntervalRow { source_no: number; seq: number; session_id: number; feature: string; start: number; end: number; count: number; received_at: number }
 interface SessionRow { id: number; rev: number; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
@@ -44,6 +45,8 @@ export class SqlLiveStore implements LiveStore {
   /** Collector id ↔ source number: as many entries as the contract has collectors. */
   readonly #sourceNo = new Map<string, number>();
   readonly #sourceId = new Map<number, string>();
+  /** Recently used sessions (id, and state once read or written): a batch touches each a few times. */
+  readonly #sessions = new Map<string, { id: number; state?: SessionState }>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -78,7 +81,13 @@ export class SqlLiveStore implements LiveStore {
 
   /** Forgets cached source numbers (a rolled-back transaction may have created some). */
   reset(): void {
-    this.#sourceNo.clear(); this.#sourceId.clear();
+    this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear();
+  }
+
+  #remember(key: string, entry: { id: number; state?: SessionState }): void {
+    // Bounded: what one batch or chunk touches, not the contract's sessions.
+    if (this.#sessions.size >= SESSION_CACHE) this.#sessions.clear();
+    this.#sessions.set(key, entry);
   }
 
   meta(): LiveMeta | undefined {
@@ -93,36 +102,51 @@ export class SqlLiveStore implements LiveStore {
   }
 
   #sessionRow(key: string): SessionRow | undefined {
+    const cached = this.#sessions.get(key);
+    if (cached) return this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE id = ?", cached.id);
     const [collector, name] = splitKey(key);
     const no = this.source(collector);
-    return no === undefined ? undefined : this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE source_no = ? AND name = ?", no, name);
+    const row = no === undefined ? undefined : this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE source_no = ? AND name = ?", no, name);
+    if (row) this.#remember(key, { id: row.id });
+    return row;
   }
 
   /** The session's id, creating it (rated under the current terms revision) when new. */
   #sessionId(key: string): number {
+    const cached = this.#sessions.get(key);
+    if (cached) return cached.id;
     const [collector, name] = splitKey(key);
     const no = this.source(collector, true)!;
-    return this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id
-      ?? this.#one<{ id: number }>(`INSERT INTO rating_sessions (source_no, name, rev) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0)) RETURNING id`, no, name)!.id;
+    const found = this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id;
+    if (found !== undefined) { this.#remember(key, { id: found }); return found; }
+    const created = this.#one<{ id: number; rev: number }>(
+      `INSERT INTO rating_sessions (source_no, name, rev) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0)) RETURNING id, rev`, no, name)!;
+    this.#remember(key, { id: created.id, state: { cursor: null, rev: created.rev } });
+    return created.id;
   }
 
   session(key: string): SessionState | undefined {
+    const cached = this.#sessions.get(key)?.state;
+    if (cached) return { rev: cached.rev, cursor: cached.cursor && { ...cached.cursor } };
     const r = this.#sessionRow(key);
     if (!r) return undefined;
-    return {
+    const state: SessionState = {
       rev: r.rev,
       cursor: r.first_start === null ? null : {
         session: key, first_start: r.first_start, rounding: { increment_ms: r.increment_ms, minimum_ms: r.minimum_ms, grace_ms: r.grace_ms },
         cum_ms: r.cum_ms, last_end: r.last_end,
       },
     };
+    this.#remember(key, { id: r.id, state });
+    return { rev: state.rev, cursor: state.cursor && { ...state.cursor } };
   }
 
   saveSession(key: string, s: SessionState): void {
     const c = s.cursor;
+    const id = this.#sessionId(key);
     this.#sql.exec(`UPDATE rating_sessions SET rev = ?, first_start = ?, increment_ms = ?, minimum_ms = ?, grace_ms = ?, cum_ms = ?, last_end = ? WHERE id = ?`,
-      s.rev, c?.first_start ?? null, c?.rounding.increment_ms ?? null, c?.rounding.minimum_ms ?? null, c?.rounding.grace_ms ?? null, c?.cum_ms ?? null, c?.last_end ?? null,
-      this.#sessionId(key));
+      s.rev, c?.first_start ?? null, c?.rounding.increment_ms ?? null, c?.rounding.minimum_ms ?? null, c?.rounding.grace_ms ?? null, c?.cum_ms ?? null, c?.last_end ?? null, id);
+    this.#remember(key, { id, state: { rev: s.rev, cursor: c && { ...c, rounding: { ...c.rounding } } } });
   }
 
   putInterval(iv: UsageInterval): void {
