@@ -126,6 +126,28 @@ describe("grants", () => {
   });
 });
 
+describe("retroactive grants", () => {
+  it("a grant whose start and expiry cut rated usage answers 201 with `rerating`, counts at once, and the alarm re-cuts the usage into its segments", async () => {
+    const c = await pricedContract(planOf("prepaid_overage", { price: PRICE, overage: { policy: "allow" } }));
+    const site = c.sites[0]!;
+    // One session, 10 Nov 09:00 → 12:00 (3 units); another 20 Nov 09:00 → 13:00 (4 units).
+    appendUsage(site, { session: "a", start: Date.UTC(2026, 10, 10, 9), end: Date.UTC(2026, 10, 10, 12) });
+    appendUsage(site, { session: "b", start: Date.UTC(2026, 10, 20, 9), end: Date.UTC(2026, 10, 20, 13) });
+    await send(c, site);
+    // Active 10 Nov 10:00 → 20 Nov 11:00: it covers the last 2 h of "a" and the first 2 h of "b".
+    const g = await grant(c, { amount: "100", effective_at: "2026-11-10T10:00:00Z", expires_at: "2026-11-20T11:00:00Z", idempotency_key: "retro" });
+    expect(g.rerating).toEqual({ done: 0, total: 2 });
+    while (await runDurableObjectAlarm(contractStub(c.id))) { /* re-cut, then the drain */ }
+    const b = await expectBalanceMatchesPure(c);
+    // 4 of the 7 units fell inside the grant (it has expired by now, so it is no longer listed).
+    expect({ rerating: b.rerating, overage: b.overage_units, grants: b.grants }).toEqual({ rerating: undefined, overage: "3", grants: [] });
+    expect((await ok(await statementOf(c))).lines.find((l: any) => l.id === `grant:${g.id}`).quantity).toBe("4");
+    // A grant cutting nothing already rated needs no re-rating.
+    expect((await grant(c, { amount: "5", idempotency_key: "plain" })).rerating).toBeNull();
+    await expectBalanceMatchesPure(c);
+  });
+});
+
 describe("plan versions", () => {
   it("a version taking effect mid-period is accepted at once (202) and re-rated by the alarm; then the balance equals the pure computation on both versions", async () => {
     const plan = planOf("pay_per_use", { price: PRICE });
