@@ -1,5 +1,6 @@
 import { parseScaled } from "../../shared/decimal/decimal.ts";
 import { minorUnits } from "../../shared/pricing/index.ts";
+import { addCarried } from "./statement-rows.ts";
 
 // The ContractDO's pricing tables (DESIGN.md §6), as steps of storage-schema.ts. Units are bigint
 // numerators as decimal TEXT, never REAL.
@@ -116,14 +117,9 @@ export function liveLedgerStep(sql: SqlStorage): void {
     const adjustment = l.kind === "adjustment" && l.ref_period !== null;
     const period = adjustment ? indexOf.get(l.ref_period!)! : l.period_index;
     const id = adjustment ? l.id.slice(`adj:${l.ref_period}:`.length) : l.id;
-    const q = parseScaled(l.quantity, 6), a = parseScaled(l.amount, decimals);
-    const old = sql.exec<{ quantity_micro: string; amount_minor: string }>("SELECT quantity_micro, amount_minor FROM carried_lines WHERE period_index = ? AND id = ?", period, id).toArray()[0];
-    if (old) {
-      sql.exec("UPDATE carried_lines SET quantity_micro = ?, amount_minor = ? WHERE period_index = ? AND id = ?", (BigInt(old.quantity_micro) + q).toString(), (BigInt(old.amount_minor) + a).toString(), period, id);
-    } else {
-      sql.exec(`INSERT INTO carried_lines (period_index, position, id, quantity_micro, amount_minor, description, tier, unit_price)
-        VALUES (?, coalesce((SELECT max(position) + 1 FROM carried_lines WHERE period_index = ?), 0), ?, ?, ?, ?, ?, ?)`,
-      period, period, id, q.toString(), a.toString(), l.description, l.tier, l.unit_price);
-    }
+    addCarried(sql, period, id, {
+      quantity_micro: parseScaled(l.quantity, 6), amount_minor: parseScaled(l.amount, decimals),
+      line: { description: l.description, ...(l.tier !== null ? { tier: l.tier } : {}), ...(l.unit_price !== null ? { unit_price: l.unit_price } : {}) },
+    });
   }
 }

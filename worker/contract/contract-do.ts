@@ -3,7 +3,8 @@
 // functions beside this file; this class owns storage, transactions and the alarm.
 // The Worker passes `now` into every method, so an injected test clock reaches the DO.
 import { DurableObject } from "cloudflare:workers";
-import { hashCanonical, type ChainRecord } from "../../shared/protocol/index.ts";
+import type { ChainRecord } from "../../shared/protocol/index.ts";
+import { benchInsert, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import { allowsDevelopmentAids, type Env } from "../env.ts";
 import { applyBatch, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
@@ -241,29 +242,14 @@ export class ContractDO extends DurableObject<Env> {
   /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
   benchmarkInsert(rows: ChainRecord[]): number {
     if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkInsert is only available in development and test");
-    this.ctx.storage.transactionSync(() => {
-      for (const r of rows) {
-        this.sql.exec("INSERT OR REPLACE INTO bench_records (collector_id, seq, hash, record_json) VALUES (?, ?, ?, ?)", r.collector_id, r.seq, hashCanonical(r), JSON.stringify(r));
-      }
-    });
+    this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows));
     return rows.length;
   }
 
   /** Benchmark only (refused in production): the database size, the outbox length and (full) each table's rows and value bytes. */
-  benchmarkStorage(full: boolean): { database_bytes: number; rows: Record<string, number>; bytes: Record<string, number> } {
+  benchmarkStorage(full: boolean): StorageFigures {
     if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkStorage is only available in development and test");
-    const rows: Record<string, number> = { outbox: this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n };
-    if (!full) return { database_bytes: this.sql.databaseSize, rows, bytes: {} };
-    for (const t of ["records", "usage_intervals", "rated_pieces", "rating_sessions", "usage_buckets", "period_folds", "statement_lines", "line_ranges"]) {
-      rows[t] = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
-    }
-    // Payload bytes per table (values only: no row, page or index overhead), by summing every column.
-    const bytes: Record<string, number> = {};
-    for (const t of Object.keys(rows)) {
-      const columns = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`).toArray().map((c) => `coalesce(length(CAST("${c.name}" AS BLOB)), 0)`);
-      bytes[t] = this.sql.exec<{ n: number | null }>(`SELECT sum(${columns.join(" + ")}) AS n FROM ${t}`).one().n ?? 0;
-    }
-    return { database_bytes: this.sql.databaseSize, rows, bytes };
+    return storageFigures(this.sql, full);
   }
 
   private terms(): ContractTerms {

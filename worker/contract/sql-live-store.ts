@@ -5,8 +5,9 @@
 // small; units are bigint numerators as decimal TEXT.
 import {
   type BucketKey, type GrantState, type LineValue, type LiveMeta, type LiveStore, type PricedLine, type RatedPiece,
-  type SessionState, type Statement, type StatementLine, type TracePiece, type UsageBucket, type UsageInterval,
+  type SessionState, type Statement, type TracePiece, type UsageBucket, type UsageInterval,
 } from "../../shared/pricing/index.ts";
+import { addCarried, carried, frozenLine, frozenStatement, lastFrozen, saveFrozen } from "./statement-rows.ts";
 
 type Row = Record<string, SqlStorageValue>;
 const FAR = Number.MAX_SAFE_INTEGER;
@@ -15,7 +16,6 @@ const SESSION_CACHE = 20_000;
 interface IntervalRow { source_no: number; seq: number; session_id: number; feature: string; start: number; end: number; count: number; received_at: number }
 interface SessionRow { id: number; rev: number; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
 interface BucketRow { period: number; segment: number; arrival: number; feature: string; license_ms: number; billed_ms: number; units: string; rated: number; pieces: number }
-interface LineRow { position: number; id: string; kind: string; description: string; feature: string | null; tier: number | null; quantity: string; unit_price: string | null; amount: string; ref_period: string | null }
 
 /** `<collector_id>:<rest>`: collector ids never contain a colon. */
 function splitKey(key: string): [string, string] {
@@ -248,65 +248,27 @@ export class SqlLiveStore implements LiveStore {
   }
 
   lastFrozen(): number {
-    return this.#one<{ p: number | null }>("SELECT max(period_index) AS p FROM frozen_statements")?.p ?? -1;
+    return lastFrozen(this.#sql);
   }
 
   frozen(index: number): Statement | undefined {
-    const h = this.#one<{ period_start: string; period_end: string; start_date: string; currency: string; total: string }>(
-      "SELECT period_start, period_end, start_date, currency, total FROM frozen_statements WHERE period_index = ?", index);
-    if (!h) return undefined;
-    const lines = this.#rows<LineRow>("SELECT * FROM statement_lines WHERE period_index = ? ORDER BY position", index).map((l): StatementLine => ({
-      id: l.id, kind: l.kind as StatementLine["kind"], description: l.description,
-      ...(l.feature !== null ? { feature: l.feature } : {}), ...(l.tier !== null ? { tier: l.tier } : {}),
-      quantity: l.quantity, ...(l.unit_price !== null ? { unit_price: l.unit_price } : {}), amount: l.amount,
-      ...(l.ref_period !== null ? { ref_period: l.ref_period } : {}),
-    }));
-    return { period: { start: h.period_start, end: h.period_end, start_date: h.start_date }, state: "closed", currency: h.currency, lines, total: h.total };
+    return frozenStatement(this.#sql, index);
   }
 
   saveFrozen(index: number, s: Statement, priced: PricedLine[], at: number): void {
-    this.#sql.exec("INSERT INTO frozen_statements (period_index, start_date, period_start, period_end, currency, total, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      index, s.period.start_date, s.period.start, s.period.end, s.currency, s.total, at);
-    s.lines.forEach((l, position) => {
-      this.#sql.exec("INSERT INTO statement_lines (period_index, position, id, kind, description, feature, tier, quantity, unit_price, amount, ref_period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        index, position, l.id, l.kind, l.description, l.feature ?? null, l.tier ?? null, l.quantity, l.unit_price ?? null, l.amount, l.ref_period ?? null);
-      priced[position]!.ranges.forEach((r, i) => this.#sql.exec(
-        "INSERT INTO line_ranges (period_index, line_position, position, segment, from_units, to_units) VALUES (?, ?, ?, ?, ?, ?)",
-        index, position, i, r.segment, r.from.toString(), r.to.toString()));
-    });
+    saveFrozen(this.#sql, index, s, priced, at);
   }
 
   frozenLine(index: number, lineId: string): Pick<PricedLine, "kind" | "ranges"> | undefined {
-    const l = this.#one<{ position: number; kind: string }>("SELECT position, kind FROM statement_lines WHERE period_index = ? AND id = ?", index, lineId);
-    if (!l) return undefined;
-    const ranges = this.#rows<{ segment: number; from_units: string; to_units: string }>(
-      "SELECT segment, from_units, to_units FROM line_ranges WHERE period_index = ? AND line_position = ? ORDER BY position", index, l.position,
-    ).map((r) => ({ segment: r.segment, from: BigInt(r.from_units), to: BigInt(r.to_units) }));
-    return { kind: l.kind as PricedLine["kind"], ranges };
+    return frozenLine(this.#sql, index, lineId);
   }
 
   carried(period: number): Map<string, LineValue> {
-    const out = new Map<string, LineValue>();
-    for (const r of this.#rows<{ id: string; quantity_micro: string; amount_minor: string; description: string; tier: number | null; unit_price: string | null }>(
-      "SELECT id, quantity_micro, amount_minor, description, tier, unit_price FROM carried_lines WHERE period_index = ? ORDER BY position", period)) {
-      out.set(r.id, {
-        quantity_micro: BigInt(r.quantity_micro), amount_minor: BigInt(r.amount_minor),
-        line: { description: r.description, ...(r.tier !== null ? { tier: r.tier } : {}), ...(r.unit_price !== null ? { unit_price: r.unit_price } : {}) },
-      });
-    }
-    return out;
+    return carried(this.#sql, period);
   }
 
   addCarried(period: number, lineId: string, v: LineValue): void {
-    const old = this.#one<{ quantity_micro: string; amount_minor: string }>("SELECT quantity_micro, amount_minor FROM carried_lines WHERE period_index = ? AND id = ?", period, lineId);
-    if (old) {
-      this.#sql.exec("UPDATE carried_lines SET quantity_micro = ?, amount_minor = ? WHERE period_index = ? AND id = ?",
-        (BigInt(old.quantity_micro) + v.quantity_micro).toString(), (BigInt(old.amount_minor) + v.amount_minor).toString(), period, lineId);
-      return;
-    }
-    this.#sql.exec(`INSERT INTO carried_lines (period_index, position, id, quantity_micro, amount_minor, description, tier, unit_price)
-      VALUES (?, coalesce((SELECT max(position) + 1 FROM carried_lines WHERE period_index = ?), 0), ?, ?, ?, ?, ?, ?)`,
-    period, period, lineId, v.quantity_micro.toString(), v.amount_minor.toString(), v.line.description, v.line.tier ?? null, v.line.unit_price ?? null);
+    addCarried(this.#sql, period, lineId, v);
   }
 
   countOverlapping(from: number, to: number | null): number {
