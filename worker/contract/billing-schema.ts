@@ -49,7 +49,7 @@ export const LIVE_LEDGER_TABLES = `
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, count INTEGER NOT NULL, received_at INTEGER NOT NULL,
     PRIMARY KEY (source_no, seq)) WITHOUT ROWID;
   CREATE INDEX usage_intervals_session ON usage_intervals (session_id);
-  CREATE INDEX usage_intervals_end ON usage_intervals ("end");
+  CREATE INDEX usage_intervals_end ON usage_intervals ("end", start);
   CREATE TABLE rated_pieces (
     source_no INTEGER NOT NULL, seq INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     period INTEGER NOT NULL, arrival INTEGER NOT NULL, segment INTEGER NOT NULL, billed_ms INTEGER NOT NULL,
