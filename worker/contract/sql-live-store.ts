@@ -298,6 +298,13 @@ export class SqlLiveStore implements LiveStore {
     for (const r of cursor) yield { ref: `${this.collectorOf(r.source_no)}:${r.seq}`, start: r.start, units: BigInt(r.units), arrival: r.arrival };
   }
 
+  /** The seqs of a collector's intervals in [fromSeq, toSeq] that the ledger holds (a key range). */
+  ratedSeqs(collectorId: string, fromSeq: number, toSeq: number): Set<number> {
+    const no = this.source(collectorId);
+    if (no === undefined) return new Set();
+    return new Set(this.#rows<{ seq: number }>("SELECT seq FROM usage_intervals WHERE source_no = ? AND seq BETWEEN ? AND ?", no, fromSeq, toSeq).map((r) => r.seq));
+  }
+
   /** A collector's usage intervals in [fromSeq, toSeq] (a superseded fork branch). */
   collectorIntervals(collectorId: string, fromSeq: number, toSeq: number): UsageInterval[] {
     const no = this.source(collectorId);
@@ -305,28 +312,4 @@ export class SqlLiveStore implements LiveStore {
     return this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
       WHERE i.source_no = ? AND i.seq BETWEEN ? AND ?`, no, fromSeq, toSeq).map((r) => this.#interval(r, `${collectorId}:${r.session}`));
   }
-
-  /** The current units numerator of each usage interval of a collector in [fromSeq, toSeq] (D1 projection). */
-  intervalUnits(collectorId: string, fromSeq: number, toSeq: number): Array<{ seq: number; session: string; units: bigint }> {
-    return intervalUnits(this.#sql, collectorId, fromSeq, toSeq);
-  }
-
-}
-
-/**
- * The current units numerator of each usage interval of a collector in [fromSeq, toSeq], with its
- * session key: what the D1 projection (`interval_units`) holds for those seqs. Bounded by the range.
- */
-export function intervalUnits(sql: SqlStorage, collectorId: string, fromSeq: number, toSeq: number): Array<{ seq: number; session: string; units: bigint }> {
-  const out: Array<{ seq: number; session: string; units: bigint }> = [];
-  for (const r of sql.exec<{ seq: number; name: string; units: string | null }>(
-    `SELECT i.seq, s.name, p.units FROM rating_sources c JOIN usage_intervals i ON i.source_no = c.no JOIN rating_sessions s ON s.id = i.session_id
-     LEFT JOIN rated_pieces p ON p.source_no = i.source_no AND p.seq = i.seq WHERE c.collector_id = ? AND i.seq BETWEEN ? AND ? ORDER BY i.seq`,
-    collectorId, fromSeq, toSeq)) {
-    const last = out[out.length - 1];
-    const units = r.units === null ? 0n : BigInt(r.units);
-    if (last && last.seq === r.seq) last.units += units;
-    else out.push({ seq: r.seq, session: `${collectorId}:${r.name}`, units });
-  }
-  return out;
 }
