@@ -14,9 +14,10 @@ import type { CoreBuild } from "../../scripts/core/build.ts";
 import { coreBuild, freshSecrets, runCore, startCore, type CoreProcess } from "../support/core-process.ts";
 import { edgeRequest } from "../support/local-edge.ts";
 import { newContract, newTenant, postBatch, SignedSite, type Tenant } from "../support/signed-site.ts";
+import { realNow } from "../support/test-clock.ts";
 
 interface Balance { usage: { license_seconds: number; units: string }; charges: { total: string }; collectors: Array<{ collector_id: string; acked_seq: number }> }
-interface UsageRows { rows: Array<{ license_seconds: number }> }
+interface UsageRows { items: Array<{ license_seconds: number }>; next_cursor: string | null }
 
 let root: string;
 let build: CoreBuild;
@@ -39,10 +40,17 @@ const balanceOf = (core: CoreProcess, tenant: Tenant, contractId: string) =>
 
 /** License-seconds of the contract's history in D1 (the projection the alarms fill). */
 async function projected(core: CoreProcess, tenant: Tenant, contractId: string): Promise<number> {
-  const from = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 19) + "Z";
-  const to = new Date(Date.now() + 3_600_000).toISOString().slice(0, 19) + "Z";
-  const usage = await edgeRequest<UsageRows>({ url: core.url }, "GET", `/v1/contracts/${contractId}/usage?from=${from}&to=${to}`, tenant.vendorKey);
-  return usage.rows.reduce((s, r) => s + r.license_seconds, 0);
+  // Usage is kept per hour: the range starts and ends on whole hours.
+  const hour = (t: number) => new Date(Math.floor(t / 3_600_000) * 3_600_000).toISOString().slice(0, 19) + "Z";
+  const from = hour(realNow() - 3 * 86_400_000), to = hour(realNow() + 2 * 3_600_000);
+  let total = 0, cursor: string | null = null;
+  do {
+    const usage: UsageRows = await edgeRequest<UsageRows>({ url: core.url }, "GET",
+      `/v1/contracts/${contractId}/usage?from=${from}&to=${to}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, tenant.vendorKey);
+    total += usage.items.reduce((s, r) => s + r.license_seconds, 0);
+    cursor = usage.next_cursor;
+  } while (cursor);
+  return total;
 }
 
 async function converged(core: CoreProcess, tenant: Tenant, contractId: string, expected: number): Promise<number> {

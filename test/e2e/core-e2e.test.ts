@@ -13,6 +13,7 @@ import { runCollector } from "../support/collector-process.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { testSeed } from "../support/seed.ts";
+import { realNow } from "../support/test-clock.ts";
 
 let edge: LocalEdge;
 let proxy: FaultProxy | undefined;
@@ -35,13 +36,13 @@ const collector = (args: string[]) => runCollector([...args, "--state", join(dir
 it("runs under production rules", async () => {
   expect(edge.runtime).toBe("core");
   expect(edge.productionRules).toBe(true);
-  const refused = await fetch(`${edge.url}/health`, { headers: { "X-Tally-Now": String(Date.now()) } });
+  const refused = await fetch(`${edge.url}/health`, { headers: { "X-Tally-Now": String(realNow()) } });
   expect(refused.status).toBe(400);
 });
 
 it("a collector enrolls and syncs through a faulty network: the balance holds exactly the simulated license-seconds", async () => {
   const seed = testSeed("core e2e fault proxy");
-  const t0 = Math.floor((Date.now() - 7 * 3600_000) / 3600_000) * 3600_000;
+  const t0 = Math.floor((realNow() - 7 * 3600_000) / 3600_000) * 3600_000;
   contract = await provisionContract(edge, { start: new Date(t0).toISOString().slice(0, 10) });
   proxy = await startFaultProxy(edge.url, seed, {});
 

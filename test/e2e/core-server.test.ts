@@ -12,6 +12,7 @@ import type { CoreBuild } from "../../scripts/core/build.ts";
 import { coreBuild, freshSecrets, runCore, startCore, type CoreProcess } from "../support/core-process.ts";
 import { edgeRequest } from "../support/local-edge.ts";
 import { newContract, newTenant, postBatch, SignedSite, type Tenant } from "../support/signed-site.ts";
+import { realNow } from "../support/test-clock.ts";
 
 interface Balance { usage: { license_seconds: number; units: string }; collectors: Array<{ collector_id: string; acked_seq: number }> }
 
@@ -84,7 +85,7 @@ describe("one core on a data dir", () => {
 
   it("refuses X-Tally-Now (production rules) and the refused batch changes nothing", async () => {
     const site = sites[0]!;
-    const health = await fetch(`${core.url}/health`, { headers: { "X-Tally-Now": String(Date.now() + 86_400_000) } });
+    const health = await fetch(`${core.url}/health`, { headers: { "X-Tally-Now": String(realNow() + 86_400_000) } });
     expect(health.status).toBe(400);
     expect(await health.json()).toMatchObject({ error: "clock_injection_refused" });
     const batch = site.batch(5);

@@ -67,8 +67,18 @@ function doFiles(data: string): string[] {
   return readdirSync(dir).filter((f) => /^[0-9a-f]{64}\.sqlite$/.test(f)).map((f) => join(dir, f));
 }
 const tables = (db: DatabaseSync) => new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name));
-const createdTables = (build: CoreBuild) => build.migrations.flatMap((m) => m.statements)
-  .map((s) => /^CREATE TABLE\s+[`"]?(\w+)[`"]?/i.exec(s.trim())?.[1]).filter((t): t is string => t !== undefined);
+/** The tables a build's migrations leave in place: created by one, and not dropped by a later one. */
+const createdTables = (build: CoreBuild) => {
+  const live = new Set<string>();
+  for (const statement of build.migrations.flatMap((m) => m.statements)) {
+    const s = statement.replace(/^(\s*--[^\n]*\n)+/, "").trim(); // drizzle's breakpoints and comments lead some statements
+    const created = /^CREATE TABLE\s+[`"]?(\w+)[`"]?/i.exec(s)?.[1];
+    const dropped = /^DROP TABLE\s+(?:IF EXISTS\s+)?[`"]?(\w+)[`"]?/i.exec(s)?.[1];
+    if (created) live.add(created);
+    if (dropped) live.delete(dropped);
+  }
+  return [...live];
+};
 
 it("a data dir of an older Tally is migrated forward: chains, records and sync state intact, new tables present and working, downgrade refused", async () => {
   const newMigrations = newBuild.migrations.map((m) => m.name).filter((n) => !oldBuild.migrations.some((o) => o.name === n));

@@ -10,6 +10,7 @@ import { createClient, unwrap, type TallyClient } from "../../sdk/index.ts";
 import { startClockRelay, type ClockRelay } from "../../scripts/demo-clock-relay.ts";
 import { HISTORY_DAYS, seedDemo, type Demo } from "../../scripts/demo-seed.ts";
 import { startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
+import { realNow } from "../support/test-clock.ts";
 
 const DAY = 86_400_000;
 const TIMEZONE = "America/Chicago";
@@ -22,11 +23,12 @@ let seededAt: number;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "tally-demo-"));
-  edge = await startLocalEdge();
+  // The demo seeds on the real clock (scripts/demo-seed.ts), so its edge runs on it too.
+  edge = await startLocalEdge({ clockOffsetMs: 0 });
   relay = await startClockRelay(edge.url);
-  const started = Date.now();
+  const started = realNow();
   demo = await seedDemo({ edge: edge.url, adminToken: edge.adminToken, dir, timezone: TIMEZONE, relay });
-  seededAt = Date.now();
+  seededAt = realNow();
   console.log(`[demo] seeded ${HISTORY_DAYS} days for two contracts in ${((seededAt - started) / 1000).toFixed(1)} s`);
   tally = createClient({ baseUrl: edge.url, apiKey: demo.vendor_key });
 }, 600_000);

@@ -14,6 +14,7 @@ import { webhookEventSchema } from "../../worker/openapi/webhooks.ts";
 import { FlexlmSimulator } from "../../scripts/flexlm-simulator.ts";
 import { runCollector } from "../support/collector-process.ts";
 import { startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
+import { testNow } from "../support/test-clock.ts";
 
 const DAY = 86_400_000;
 
@@ -66,7 +67,7 @@ describe("the SDK against a local edge", () => {
     const vendor = unwrap(await operator.POST("/v1/vendors", { body: { name: "SDK Vendor" } }));
     tally = createClient({ baseUrl: `${edge.url}/`, apiKey: vendor.api_key });
     const customer = unwrap(await tally.POST("/v1/customers", { body: { name: "Acme", external_id: "crm-42" } }));
-    start = startTwoPeriodsAgo(Date.now());
+    start = startTwoPeriodsAgo(testNow());
     const contract = unwrap(await tally.POST("/v1/contracts", {
       body: {
         customer_id: customer.id, start, timezone: "UTC",
@@ -90,12 +91,12 @@ describe("the SDK against a local edge", () => {
     const open = unwrap(await tally.GET("/v1/contracts/{id}/balance", { params: { path: { id: contractId } } }));
     expect(open.usage.license_seconds).toBe(0);
     // Six simulated hours inside the open period, shut down cleanly so every session is closed.
-    const t0 = Math.max(Date.parse(open.period.start), Date.now() - 6 * 3600_000);
+    const t0 = Math.max(Date.parse(open.period.start), testNow() - 6 * 3600_000);
     const log = join(dir, "lmgrd.log");
     const sim = new FlexlmSimulator({ file: log, timezone: "UTC", seed: 14, checkoutRate: 0.5 });
     sim.start(t0);
     let t = t0;
-    while (t < Date.now() - 120_000) sim.step((t += 20_000));
+    while (t < testNow() - 120_000) sim.step((t += 20_000));
     sim.shutdown(t);
     truthSeconds = [...sim.closedLicenseMs.values()].reduce((a, b) => a + b, 0) / 1000;
     expect(truthSeconds).toBeGreaterThan(0);
@@ -183,8 +184,9 @@ describe("the SDK against a local edge", () => {
     }
     await new Promise((ok) => setTimeout(ok, 500)); // nothing else is due: a second delivery would show here
     events = receiver.deliveries.map((d) => verifyWebhook(d.body, d.signature, keys));
-    expect(events.map((e) => e.type)).toEqual(["period.closed"]);
-    const event = events[0]!;
+    // Closing the period moved the edge's clock 3+ days past the site's last sync: it is stale too.
+    expect(events.map((e) => e.type).sort()).toEqual(["period.closed", "site.stale"]);
+    const event = events.find((e) => e.type === "period.closed")!;
     expect(webhookEventSchema.parse(event)).toEqual(event);
     expect(event.contract_id).toBe(contractId);
     expect(event.type === "period.closed" && [event.data.period.start_date, event.data.total]).toEqual([open.period.start_date, open.total]);
@@ -197,7 +199,7 @@ describe("the SDK against a local edge", () => {
     const wrongKey = [{ key_id: keys.keys[0]!.key_id, public_key: impostor.publicKey }];
     expect(refusal(() => verifyWebhook(body, signature, wrongKey))).toBe("bad_signature");
     expect(refusal(() => verifyWebhook(body, signature, [{ key_id: keyIdOf(impostor.publicKey), public_key: impostor.publicKey }]))).toBe("unknown_key");
-    const t = Math.floor(Date.now() / 1000) - 3600;
+    const t = Math.floor(testNow() / 1000) - 3600;
     const old = `t=${t},key_id=${keyIdOf(impostor.publicKey)},sig=${signWebhook(t, body, impostor.secretKey)}`;
     expect(refusal(() => verifyWebhook(body, old, [{ key_id: keyIdOf(impostor.publicKey), public_key: impostor.publicKey }]))).toBe("stale_timestamp");
     expect(refusal(() => verifyWebhook(body, "t=1,sig=zz", keys))).toBe("malformed_signature");

@@ -88,11 +88,11 @@ export async function startCore(options: StartCoreOptions): Promise<CoreProcess>
 
   let done: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void exited.then((r) => (done = r));
-  const deadline = Date.now() + 120_000;
+  const deadline = performance.now() + 120_000;
   let started: Record<string, unknown> | undefined;
   while (!started) {
     if (done) throw new Error(`core exited (${JSON.stringify(done)}) before it started:\n${output().slice(-3000)}`);
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       killGroup(child);
       throw new Error(`core did not start within 120 s:\n${output().slice(-3000)}`);
     }

@@ -5,6 +5,7 @@
 // yesterday (UTC), whatever the date and time the suite runs.
 import { generateKeyPair, hashCanonical, nextRecord, signBatch, type Batch, type ChainRecord } from "../../shared/protocol/index.ts";
 import { edgeRequest, payPerUsePlan } from "./local-edge.ts";
+import { realNow } from "./test-clock.ts";
 
 export interface Tenant { vendorKey: string; customerId: string }
 
@@ -16,7 +17,7 @@ export async function newTenant(edge: { url: string; adminToken: string }, name 
 
 /** A contract (default: pay-per-use, 1 unit per license-hour) that started yesterday, UTC. */
 export async function newContract(edge: { url: string }, tenant: Tenant, plan: unknown = payPerUsePlan()): Promise<string> {
-  const start = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const start = new Date(realNow() - 86_400_000).toISOString().slice(0, 10);
   const contract = await edgeRequest<{ id: string }>(edge, "POST", "/v1/contracts", tenant.vendorKey, {
     customer_id: tenant.customerId, plan, start, timezone: "UTC",
   });
@@ -30,7 +31,7 @@ export class SignedSite {
   /** Every record made so far, in order (records[i].seq === i + 1). */
   readonly records: ChainRecord[] = [];
   #head = { seq: 0, hash: "0".repeat(64) };
-  readonly #base = Date.now() - 10 * 60_000;
+  readonly #base = realNow() - 10 * 60_000;
 
   constructor(collectorId: string, contractId: string, secretKey: string) {
     this.collectorId = collectorId;
@@ -64,12 +65,12 @@ export class SignedSite {
       made.push(record);
       this.records.push(record);
     }
-    return signBatch(made, Date.now(), this.secretKey);
+    return signBatch(made, realNow(), this.secretKey);
   }
 
   /** Records from…to (made earlier) signed again as one batch: a site resending after a restore. */
   resend(from: number, to: number): Batch {
-    return signBatch(this.records.slice(from - 1, to), Date.now(), this.secretKey);
+    return signBatch(this.records.slice(from - 1, to), realNow(), this.secretKey);
   }
 
   /** License-seconds of records 1…seq. */

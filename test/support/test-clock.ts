@@ -41,3 +41,10 @@ export const TEST_CLOCK_OFFSET_MS = testClock.offsetMs;
 export function testNow(): number {
   return testClock.now();
 }
+
+/** The real clock, for the one kind of edge no test can shift: a self-hosted core runs with
+ *  production rules (no injected clock, no offset binding), so tests against it, and the signed
+ *  batches they send it, use the machine's own date. Everything else uses testNow(). */
+export function realNow(): number {
+  return Date.now();
+}
