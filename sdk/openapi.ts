@@ -1469,7 +1469,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract and its terms */
+        /** A contract, its terms and every plan version */
         get: {
             parameters: {
                 query?: never;
@@ -1481,7 +1481,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description the contract */
+                /** @description the contract; `plan` is the latest version */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1533,10 +1533,54 @@ export interface paths {
                          *       "timezone": "Europe/Madrid",
                          *       "statement_grace_h": 72,
                          *       "expected_sync_s": 300,
-                         *       "created_at": "2026-11-02T09:15:00Z"
+                         *       "created_at": "2026-11-02T09:15:00Z",
+                         *       "plan_versions": [
+                         *         {
+                         *           "effective_at": "2026-10-31T23:00:00Z",
+                         *           "plan": {
+                         *             "model": "token",
+                         *             "currency": "USD",
+                         *             "unit_name": "token",
+                         *             "period": "month",
+                         *             "rates": {
+                         *               "MATLAB": "1",
+                         *               "*": "0.5"
+                         *             },
+                         *             "rounding": {
+                         *               "increment_s": 60,
+                         *               "minimum_s": 0,
+                         *               "grace_s": 0
+                         *             },
+                         *             "price": {
+                         *               "mode": "graduated",
+                         *               "tiers": [
+                         *                 {
+                         *                   "up_to": "1000",
+                         *                   "unit_price": "0.40",
+                         *                   "flat_fee": "0"
+                         *                 },
+                         *                 {
+                         *                   "up_to": null,
+                         *                   "unit_price": "0.30",
+                         *                   "flat_fee": "0"
+                         *                 }
+                         *               ]
+                         *             },
+                         *             "fixed_fee": "0",
+                         *             "included_units": "0",
+                         *             "minimum_commitment": "0",
+                         *             "overage": {
+                         *               "policy": "allow",
+                         *               "limit_units": "0"
+                         *             }
+                         *           }
+                         *         }
+                         *       ]
                          *     }
                          */
-                        "application/json": components["schemas"]["Contract"];
+                        "application/json": components["schemas"]["Contract"] & {
+                            plan_versions: components["schemas"]["PlanVersion"][];
+                        };
                     };
                 };
                 /** @description missing, unknown or revoked credentials (`unauthorized`) */
@@ -3707,7 +3751,8 @@ export interface paths {
                          *       "priority": 0,
                          *       "effective_at": null,
                          *       "expires_at": "2027-01-01T00:00:00Z",
-                         *       "created_at": "2026-11-02T09:15:00Z"
+                         *       "created_at": "2026-11-02T09:15:00Z",
+                         *       "rerating": null
                          *     }
                          */
                         "application/json": components["schemas"]["Grant"];
@@ -3850,7 +3895,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Add an effective-dated plan version */
+        /** Add an effective-dated plan version (re-rated in the background) */
         put: {
             parameters: {
                 query?: never;
@@ -3915,8 +3960,8 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description every plan version of the contract */
-                200: {
+                /** @description the version, accepted; every version of the contract; the re-rating it started */
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3924,9 +3969,49 @@ export interface paths {
                         /**
                          * @example {
                          *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "version": {
+                         *         "effective_at": "2026-11-15T00:00:00Z",
+                         *         "plan": {
+                         *           "model": "token",
+                         *           "currency": "USD",
+                         *           "unit_name": "token",
+                         *           "period": "month",
+                         *           "rates": {
+                         *             "MATLAB": "1.25",
+                         *             "*": "0.5"
+                         *           },
+                         *           "rounding": {
+                         *             "increment_s": 60,
+                         *             "minimum_s": 0,
+                         *             "grace_s": 0
+                         *           },
+                         *           "price": {
+                         *             "mode": "graduated",
+                         *             "tiers": [
+                         *               {
+                         *                 "up_to": "1000",
+                         *                 "unit_price": "0.40",
+                         *                 "flat_fee": "0"
+                         *               },
+                         *               {
+                         *                 "up_to": null,
+                         *                 "unit_price": "0.30",
+                         *                 "flat_fee": "0"
+                         *               }
+                         *             ]
+                         *           },
+                         *           "fixed_fee": "0",
+                         *           "included_units": "0",
+                         *           "minimum_commitment": "0",
+                         *           "overage": {
+                         *             "policy": "allow",
+                         *             "limit_units": "0"
+                         *           }
+                         *         }
+                         *       },
                          *       "versions": [
                          *         {
-                         *           "effective_at": "2026-11-01T00:00:00Z",
+                         *           "effective_at": "2026-10-31T23:00:00Z",
                          *           "plan": {
                          *             "model": "token",
                          *             "currency": "USD",
@@ -3966,14 +4051,14 @@ export interface paths {
                          *           }
                          *         },
                          *         {
-                         *           "effective_at": "2027-01-01T00:00:00Z",
+                         *           "effective_at": "2026-11-15T00:00:00Z",
                          *           "plan": {
                          *             "model": "token",
                          *             "currency": "USD",
                          *             "unit_name": "token",
                          *             "period": "month",
                          *             "rates": {
-                         *               "MATLAB": "1",
+                         *               "MATLAB": "1.25",
                          *               "*": "0.5"
                          *             },
                          *             "rounding": {
@@ -4005,7 +4090,11 @@ export interface paths {
                          *             }
                          *           }
                          *         }
-                         *       ]
+                         *       ],
+                         *       "rerating": {
+                         *         "done": 0,
+                         *         "total": 18240
+                         *       }
                          *     }
                          */
                         "application/json": components["schemas"]["PlanVersions"];
@@ -4173,24 +4262,24 @@ export interface paths {
                          * @example {
                          *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
                          *       "period": {
-                         *         "start": "2026-10-01T00:00:00Z",
-                         *         "end": "2026-11-01T00:00:00Z",
-                         *         "start_date": "2026-10-01"
+                         *         "start": "2026-10-31T23:00:00Z",
+                         *         "end": "2026-11-30T23:00:00Z",
+                         *         "start_date": "2026-11-01"
                          *       },
-                         *       "state": "closed",
+                         *       "state": "open",
                          *       "currency": "USD",
                          *       "lines": [
                          *         {
-                         *           "id": "prepaid_usage",
+                         *           "id": "grant:grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e6",
                          *           "kind": "prepaid_usage",
-                         *           "description": "usage covered by grants",
+                         *           "description": "Prepaid tokens from grant grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e6",
                          *           "quantity": "1000",
                          *           "amount": "0.00"
                          *         },
                          *         {
-                         *           "id": "tier:1",
-                         *           "kind": "tier",
-                         *           "description": "overage, tier 1 (0–1000]",
+                         *           "id": "overage:1793487600000:1",
+                         *           "kind": "overage",
+                         *           "description": "Overage tier 1 (0–1000 tokens)",
                          *           "tier": 1,
                          *           "quantity": "240.5",
                          *           "unit_price": "0.40",
@@ -4203,9 +4292,9 @@ export interface paths {
                         "application/json": components["schemas"]["Statement"];
                         /**
                          * @example id,kind,description,feature,tier,quantity,unit_price,amount,ref_period
-                         *     prepaid_usage,prepaid_usage,usage covered by grants,,,1000,,0.00,
-                         *     tier:1,tier,"overage, tier 1 (0–1000]",,1,240.5,0.40,96.20,
-                         *     total,total,Total 2026-10-01 (closed),,,,,96.20,
+                         *     grant:grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e6,prepaid_usage,Prepaid tokens from grant grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e6,,,1000,,0.00,
+                         *     overage:1793487600000:1,overage,Overage tier 1 (0–1000 tokens),,1,240.5,0.40,96.20,
+                         *     total,total,Total 2026-11-01 (open),,,,,96.20,
                          */
                         "text/csv": string;
                     };
@@ -4288,7 +4377,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The records a statement line came from */
+        /**
+         * The records a statement line came from, as runs of seqs
+         * @description Runs in the line's attribution order: within a segment, units are laid out in time order of their records and the line lists the records whose units it priced. An adjustment lists the records that arrived late, in the period whose statement carries it.
+         */
         get: {
             parameters: {
                 query?: {
@@ -4306,7 +4398,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description a page of records, by collector and seq */
+                /** @description a page of runs of records */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -4317,28 +4409,20 @@ export interface paths {
                          *       "items": [
                          *         {
                          *           "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
-                         *           "seq": 118,
-                         *           "kind": "usage",
-                         *           "received_at": "2026-10-14T16:02:11Z",
-                         *           "data": {
-                         *             "source": "lmgrd",
-                         *             "daemon": "MLM",
-                         *             "feature": "MATLAB",
-                         *             "user": "Marta Rodriguez",
-                         *             "host": "ws-07",
-                         *             "session": "MLM:MATLAB:ws-07:1796025600",
-                         *             "start": 1796025600000,
-                         *             "end": 1796032790000,
-                         *             "count": 1,
-                         *             "final": true
-                         *           }
+                         *           "first_seq": 9412,
+                         *           "last_seq": 9730
+                         *         },
+                         *         {
+                         *           "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *           "first_seq": 9733,
+                         *           "last_seq": 9801
                          *         }
                          *       ],
-                         *       "next_cursor": null
+                         *       "next_cursor": "WzAsMTc5NTAwMDAwMDAwMCwiY29sXzAxOWFjOGUzZTFhMGIxYzJkM2U0ZjVhNmI3YzhkOWUzOjk4MDEiLCI4NjU4MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAiXQ"
                          *     }
                          */
                         "application/json": {
-                            items: components["schemas"]["LineRecord"][];
+                            items: components["schemas"]["LineRecords"][];
                             next_cursor: string | null;
                         };
                     };
@@ -5513,6 +5597,7 @@ export interface components {
             id: string;
             /** @example cus_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
             customer_id: string;
+            /** @description the latest plan version (GET /v1/contracts/:id also lists every version) */
             plan: {
                 [key: string]: unknown;
             };
@@ -5523,6 +5608,12 @@ export interface components {
             statement_grace_h: number;
             expected_sync_s: number;
             created_at: string;
+        };
+        PlanVersion: {
+            effective_at: string;
+            plan: {
+                [key: string]: unknown;
+            };
         };
         Balance: {
             contract_id: string;
@@ -5557,8 +5648,14 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            rerating?: components["schemas"]["Rerating"];
         } & {
             [key: string]: unknown;
+        };
+        /** @description present while a plan version or grant is still being re-rated: figures mix old and new rating until done */
+        Rerating: {
+            done: number;
+            total: number;
         };
         Site: {
             /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
@@ -5674,15 +5771,17 @@ export interface components {
             effective_at: string | null;
             expires_at: string | null;
             created_at: string;
+            /** @description the re-rating in progress after this grant; null when none */
+            rerating?: {
+                done: number;
+                total: number;
+            } | null;
         };
         PlanVersions: {
             contract_id: string;
-            versions: {
-                effective_at: string;
-                plan: {
-                    [key: string]: unknown;
-                };
-            }[];
+            version: components["schemas"]["PlanVersion"];
+            versions: components["schemas"]["PlanVersion"][];
+            rerating: components["schemas"]["Rerating"] & (Record<string, never> | null);
         };
         Statement: {
             contract_id: string;
@@ -5707,15 +5806,13 @@ export interface components {
                 ref_period?: string;
             }[];
             total: string;
+            rerating?: components["schemas"]["Rerating"] & unknown;
         };
-        LineRecord: {
+        /** @description consecutive records of one collector the line traces to */
+        LineRecords: {
             collector_id: string;
-            seq: number;
-            kind: string;
-            received_at: string;
-            data: {
-                [key: string]: unknown;
-            };
+            first_seq: number;
+            last_seq: number;
         };
         Usage: {
             contract_id: string;

@@ -1,21 +1,8 @@
-// What `POST /v1/contracts` accepts. The plan (DESIGN.md §6) is checked loosely for now — the
-// fields every part of the edge already relies on — until shared/pricing validates it fully.
+// What `POST /v1/contracts` accepts. The plan (DESIGN.md §6) is validated in full by
+// shared/pricing's parsePlan in the route.
 import { z } from "zod";
 import { isValidTimeZone, wallTimeAt } from "../shared/time/zoned.ts";
 import { EdgeError } from "./errors.ts";
-
-/** A non-negative decimal string with at most 12 decimals (rates, money). */
-const decimal = z.string().regex(/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?$/, "a non-negative decimal string with at most 12 decimals");
-const name = z.string().min(1).max(256);
-
-export const planInputSchema = z.looseObject({
-  model: z.enum(["pay_per_use", "prepaid_overage", "hybrid", "token", "tiered"]).optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD"),
-  unit_name: z.string().min(1).max(64),
-  period: z.enum(["month", "quarter", "year"]),
-  scope: z.array(z.strictObject({ daemon: name, features: z.array(name).min(1).max(1000) })).min(1).max(100).optional(),
-  rates: z.record(name, decimal).refine((r) => Object.keys(r).length > 0, "at least one rate"),
-});
 
 export const createContractSchema = z.strictObject({
   customer_id: z.string().min(1).max(64),

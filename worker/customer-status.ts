@@ -2,7 +2,7 @@
 // customer of this one contract may see. Deliberately left out: vendor, customer, contract and
 // collector ids, user and host names, charges and money, quarantine and equivocation details.
 // Sites appear by the name given at enrollment, which the customer's admin chose.
-import type { Balance } from "./contract/balance.ts";
+import type { ContractBalance as Balance } from "./contract/billing-requests.ts";
 
 export interface CustomerStatus {
   as_of: string;

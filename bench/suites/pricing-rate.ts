@@ -48,9 +48,9 @@ export default async function pricingRate(): Promise<BenchFigure[]> {
   const input = workload(n);
   const terms = pricingTerms(input.contract, input.plans, input.grants);
   let sink = 0n;
-  const rateMs = best(() => { const l = emptyLedger(terms); addPieces(l, rateIntervals(terms, input.intervals)); sink += BigInt(l.buckets.size); }, 5);
+  const rateMs = best(() => { const l = emptyLedger(); addPieces(l, rateIntervals(terms, input.intervals)); sink += BigInt(l.buckets.size); }, 5);
   const sumMs = best(() => { let s = 0; for (const iv of input.intervals) s += (iv.end - iv.start) * iv.count; sink += BigInt(s); }, 20);
-  const ledger = emptyLedger(terms);
+  const ledger = emptyLedger();
   addPieces(ledger, rateIntervals(terms, input.intervals));
   const asOf = NOV + 86 * 24 * H;
   const cachedMs = best(() => { sink += BigInt(balanceFromLedger(terms, ledger, [], asOf).usage.license_seconds); }, 20);

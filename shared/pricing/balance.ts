@@ -1,6 +1,6 @@
 // The live balance (DESIGN §7) of the period containing `asOf`: usage, grants left, overage and
 // the open statement's charges. Fields the edge owns (contract_id, stale, collectors) are added there.
-import { emptyPeriodBurn, foldLedger } from "./burn.ts";
+import { emptyPeriodBurn, foldLedger, type PeriodBurn } from "./burn.ts";
 import type { PricingInput } from "./input.ts";
 import { ledgerFromIntervals, type UsageLedger } from "./ledger.ts";
 import { periodAt } from "./periods.ts";
@@ -19,11 +19,20 @@ export function computeBalance(input: PricingInput, asOf: number): Balance {
   return balanceFromLedger(terms, ledgerFromIntervals(terms, input.intervals), input.frozen ?? [], asOf);
 }
 
-/** The balance from a cached ledger (see ledger.ts for the caching contract). */
+/** The balance from an in-memory ledger, folding every period (the oracle). */
 export function balanceFromLedger(terms: PricingTerms, ledger: UsageLedger, frozen: Statement[], asOf: number): Balance {
   const period = periodAt(terms.contract, asOf);
   const fold = foldLedger(terms, ledger, period.index);
   const burn = fold.periods.get(period.index) ?? emptyPeriodBurn(terms, period);
+  return assembleBalance(terms, burn, (id) => fold.remaining.get(id)!, statementFromLedger(terms, ledger, frozen, period), asOf);
+}
+
+/**
+ * The balance from the open period's burn, each grant's remaining units after it and the open
+ * statement. A contract whose grants all start later is not exhausted: nothing has been granted yet.
+ */
+export function assembleBalance(terms: PricingTerms, burn: PeriodBurn, remainingOf: (grantId: string) => bigint, statement: Statement, asOf: number): Balance {
+  const period = burn.period;
   const priced = pricePeriod(terms, burn);
   const plan = terms.versions[burn.version]!.terms;
 
@@ -32,16 +41,17 @@ export function balanceFromLedger(terms: PricingTerms, ledger: UsageLedger, froz
     .filter((g) => g.active_from < period.end && (g.expires_at === null || g.expires_at > asOf))
     .sort((a, b) => a.active_from - b.active_from || (a.id < b.id ? -1 : 1));
   let granted = 0n, remaining = 0n;
-  for (const g of current) { granted += g.amount; remaining += fold.remaining.get(g.id)!; }
+  for (const g of current) { granted += g.amount; remaining += remainingOf(g.id); }
   const hadGrants = terms.grants.length > 0;
+  const started = terms.grants.some((g) => g.active_from <= asOf);
 
-  const statement = statementFromLedger(terms, ledger, frozen, period);
   const minor = minorUnits(plan.currency);
   const sum = (kinds: string[]) => formatScaled(statement.lines.filter((l) => kinds.includes(l.kind)).reduce((s, l) => s + parseScaled(l.amount, minor), 0n), minor, minor);
 
   const pct = BigInt(terms.contract.low_threshold_pct ?? DEFAULT_LOW_THRESHOLD_PCT);
   const status: Balance["status"] = priced.unbilled_overage > 0n ? "blocked"
     : !hadGrants ? "ok"
+    : granted === 0n ? (started ? "exhausted" : "ok")
     : remaining === 0n ? "exhausted"
     : remaining * 100n <= granted * pct ? "low" : "ok";
 
@@ -59,7 +69,7 @@ export function balanceFromLedger(terms: PricingTerms, ledger: UsageLedger, froz
       unrated_features: features.filter((f) => !f.rated).map((f) => f.feature),
     },
     grants: current.map((g) => ({
-      id: g.id, amount: formatUnits(g.amount), remaining: formatUnits(fold.remaining.get(g.id)!),
+      id: g.id, amount: formatUnits(g.amount), remaining: formatUnits(remainingOf(g.id)),
       effective_at: isoInstant(g.effective_at), expires_at: g.expires_at === null ? null : isoInstant(g.expires_at), priority: g.priority,
     })),
     granted_units: formatUnits(granted),

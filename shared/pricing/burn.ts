@@ -1,16 +1,31 @@
 // Burning (DESIGN §6): a fold over time. Each period's usage, segment by segment in time order,
 // first uses the period's included units, then the grants active in the segment (priority ↑,
 // expires_at ↑ with never-expiring last, creation ↑), and what is left is overage.
-import type { UsageLedger, UsageBucket } from "./ledger.ts";
+//
+// `burnPeriod` is one step of the fold: a period's buckets and the grants' remaining units at its
+// start give its burn and the remaining units after it. The pure fold (`foldLedger`) chains the
+// steps over every period; the ContractDO stores the state between periods so it re-runs only the
+// periods a change reached (live/).
+//
+// Where units go is recorded as unit ranges: within a segment, usage is laid out in time order of
+// its pieces (start, then record), and each consumer (included units, a grant, overage) takes the
+// next [from, to) of that line. A statement line lists the records whose units fall in its ranges.
+import type { UsageBucket, UsageLedger } from "./ledger.ts";
 import { periodByIndex, type Period } from "./periods.ts";
 import { burnOrder, grantActiveAt, versionIndexAt, type GrantTerms, type PricingTerms } from "./terms.ts";
+
+/** Remaining unit numerator per grant id; a grant not listed still has its whole amount. */
+export type GrantState = ReadonlyMap<string, bigint>;
+
+/** Segment-local unit positions [from, to) over the segment's pieces in time order. */
+export interface UnitRange { segment: number; from: bigint; to: bigint }
 
 export interface FeatureUsage { feature: string; units: bigint; license_ms: number; billed_ms: number; rated: boolean }
 
 /** Usage no included unit or grant covered, in one segment, priced by the version in force there. */
-export interface OverageChunk { segment: number; version: number; units: bigint; refs: string[] }
+export interface OverageChunk { segment: number; version: number; units: bigint; from: bigint }
 
-export interface Consumption { units: bigint; refs: Set<string> }
+export interface Consumption { units: bigint; ranges: UnitRange[] }
 
 export interface PeriodBurn {
   period: Period;
@@ -36,12 +51,77 @@ export interface Fold {
 export function emptyPeriodBurn(terms: PricingTerms, period: Period): PeriodBurn {
   return {
     period, version: versionIndexAt(terms, period.start), units: 0n, license_ms: 0, billed_ms: 0,
-    by_feature: new Map(), included: { units: 0n, refs: new Set() }, grants: new Map(), overage: [], overage_units: 0n,
+    by_feature: new Map(), included: { units: 0n, ranges: [] }, grants: new Map(), overage: [], overage_units: 0n,
   };
 }
 
-function addRefs(into: Set<string>, refs: string[]): void {
-  for (const r of refs) into.add(r);
+const ordered = new WeakMap<PricingTerms, GrantTerms[]>();
+function grantsInBurnOrder(terms: PricingTerms): GrantTerms[] {
+  let list = ordered.get(terms);
+  if (!list) { list = [...terms.grants].sort(burnOrder); ordered.set(terms, list); }
+  return list;
+}
+
+/** The period's burn from its buckets (already filtered by arrival) and the grants' state at its start. */
+export function burnPeriod(terms: PricingTerms, period: Period, start: GrantState, buckets: Iterable<UsageBucket>):
+  { burn: PeriodBurn; remaining: Map<string, bigint> } {
+  const segs = new Map<number, UsageBucket[]>();
+  for (const b of buckets) {
+    const list = segs.get(b.segment);
+    if (list) list.push(b); else segs.set(b.segment, [b]);
+  }
+  const burn = emptyPeriodBurn(terms, period);
+  const remaining = new Map(start);
+  let included = terms.versions[burn.version]!.terms.included_units;
+  for (const segment of [...segs.keys()].sort((a, b) => a - b)) {
+    let need = 0n;
+    for (const b of segs.get(segment)!) {
+      need += b.units;
+      burn.license_ms += b.license_ms;
+      burn.billed_ms += b.billed_ms;
+      const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, rated: b.rated };
+      f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms;
+      burn.by_feature.set(b.feature, f);
+    }
+    burn.units += need;
+    if (need === 0n) continue;
+    let at = 0n;
+    const fromIncluded = included < need ? included : need;
+    if (fromIncluded > 0n) {
+      included -= fromIncluded; need -= fromIncluded;
+      burn.included.units += fromIncluded; burn.included.ranges.push({ segment, from: at, to: at + fromIncluded });
+      at += fromIncluded;
+    }
+    for (const g of grantsInBurnOrder(terms)) {
+      if (need === 0n) break;
+      const left = remaining.get(g.id) ?? g.amount;
+      if (left === 0n || !grantActiveAt(g, segment)) continue;
+      const take = left < need ? left : need;
+      remaining.set(g.id, left - take);
+      need -= take;
+      const c = burn.grants.get(g.id) ?? { units: 0n, ranges: [] };
+      c.units += take; c.ranges.push({ segment, from: at, to: at + take });
+      burn.grants.set(g.id, c);
+      at += take;
+    }
+    if (need > 0n) {
+      burn.overage.push({ segment, version: versionIndexAt(terms, segment), units: need, from: at });
+      burn.overage_units += need;
+    }
+  }
+  return { burn, remaining };
+}
+
+/** The state carried to the next period: grants that can still burn and are no longer whole. */
+export function carriedState(terms: PricingTerms, period: Period, remaining: GrantState): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const g of terms.grants) {
+    const left = remaining.get(g.id);
+    if (left === undefined || left === g.amount) continue;
+    if (g.expires_at !== null && g.expires_at <= period.end) continue;
+    out.set(g.id, left);
+  }
+  return out;
 }
 
 /**
@@ -49,59 +129,18 @@ function addRefs(into: Set<string>, refs: string[]): void {
  * (Infinity: everything known). Deterministic in its inputs: arrival order never matters.
  */
 export function foldLedger(terms: PricingTerms, ledger: UsageLedger, lastPeriod: number, arrivalCutoff = Infinity): Fold {
-  const byPeriod = new Map<number, Map<number, UsageBucket[]>>();
+  const byPeriod = new Map<number, UsageBucket[]>();
   for (const b of ledger.buckets.values()) {
     if (b.period > lastPeriod || b.arrival > arrivalCutoff) continue;
-    let segs = byPeriod.get(b.period);
-    if (!segs) { segs = new Map(); byPeriod.set(b.period, segs); }
-    const list = segs.get(b.segment);
-    if (list) list.push(b); else segs.set(b.segment, [b]);
+    const list = byPeriod.get(b.period);
+    if (list) list.push(b); else byPeriod.set(b.period, [b]);
   }
-  const remaining = new Map<string, bigint>(terms.grants.map((g) => [g.id, g.amount]));
-  const ordered: GrantTerms[] = [...terms.grants].sort(burnOrder);
+  let state: GrantState = new Map();
   const periods = new Map<number, PeriodBurn>();
   for (const index of [...byPeriod.keys()].sort((a, b) => a - b)) {
-    const burn = emptyPeriodBurn(terms, periodByIndex(terms.contract, index));
-    let included = terms.versions[burn.version]!.terms.included_units;
-    const segs = byPeriod.get(index)!;
-    for (const segment of [...segs.keys()].sort((a, b) => a - b)) {
-      const buckets = segs.get(segment)!;
-      let need = 0n;
-      const refs: string[] = [];
-      for (const b of buckets) {
-        need += b.units;
-        burn.license_ms += b.license_ms;
-        burn.billed_ms += b.billed_ms;
-        // Buckets of one segment differ by feature or arrival, so their refs are disjoint.
-        for (const r of b.refs) refs.push(r);
-        const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, rated: b.rated };
-        f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms;
-        burn.by_feature.set(b.feature, f);
-      }
-      burn.units += need;
-      if (need === 0n) continue;
-      const fromIncluded = included < need ? included : need;
-      if (fromIncluded > 0n) {
-        included -= fromIncluded; need -= fromIncluded;
-        burn.included.units += fromIncluded; addRefs(burn.included.refs, refs);
-      }
-      for (const g of ordered) {
-        if (need === 0n) break;
-        const left = remaining.get(g.id)!;
-        if (left === 0n || !grantActiveAt(g, segment)) continue;
-        const take = left < need ? left : need;
-        remaining.set(g.id, left - take);
-        need -= take;
-        const c = burn.grants.get(g.id) ?? { units: 0n, refs: new Set<string>() };
-        c.units += take; addRefs(c.refs, refs);
-        burn.grants.set(g.id, c);
-      }
-      if (need > 0n) {
-        burn.overage.push({ segment, version: versionIndexAt(terms, segment), units: need, refs });
-        burn.overage_units += need;
-      }
-    }
+    const { burn, remaining } = burnPeriod(terms, periodByIndex(terms.contract, index), state, byPeriod.get(index)!);
     periods.set(index, burn);
+    state = remaining;
   }
-  return { periods, remaining };
+  return { periods, remaining: new Map(terms.grants.map((g) => [g.id, state.get(g.id) ?? g.amount])) };
 }

@@ -1,80 +1,62 @@
-// The usage ledger: rated pieces summed per (period, arrival period, segment, feature). It is
-// what the ContractDO caches so that a balance read folds a few aggregates instead of re-rating
-// history. Pieces are added on apply and subtracted when a session must be re-rated.
-//
-// Caching contract:
-// - Build the ledger under the PricingTerms it was rated with; `ledger.fingerprint` records the
-//   segment boundaries. Rates and rounding also matter, so after a plan version change or a new
-//   grant, if `ledgerFits(ledger, terms)` is false (or a plan version took effect in a period
-//   that already has usage) rebuild the affected periods with `ledgerFromIntervals`.
-// - Apply each new interval with `rateNextInterval` and the session's cursor; when it answers
-//   undefined (out-of-order interval), `removePieces(rateSession(old))` then
-//   `addPieces(rateSession(old + new))`: rating is deterministic, so the same pieces come out.
-// - Persist buckets as rows: units as bigint decimal TEXT, refs as a list.
+// The usage ledger: rated pieces summed per (period, segment, arrival period, feature). Pieces are
+// added on apply and subtracted when a session is re-rated. A bucket counts its pieces so that it
+// disappears exactly when its last piece leaves; it never lists them (that would grow with history).
+// The ContractDO keeps the same buckets as rows (live/); this in-memory form is the oracle the
+// live ledger is tested against and what `computeBalance`/`computeStatement` fold.
 import type { UsageInterval } from "./input.ts";
 import { rateIntervals, type RatedPiece } from "./rate.ts";
 import type { PricingTerms } from "./terms.ts";
 
-export interface UsageBucket {
-  period: number;
-  arrival: number;
-  segment: number;
-  feature: string;
+export interface BucketKey { period: number; segment: number; arrival: number; feature: string }
+
+export interface UsageBucket extends BucketKey {
   license_ms: number;
   billed_ms: number;
   units: bigint;
+  /** false when the plan version of the segment rates neither the feature nor "*". */
   rated: boolean;
-  refs: string[];
+  pieces: number;
 }
 
 export interface UsageLedger {
-  fingerprint: string;
   buckets: Map<string, UsageBucket>;
 }
 
-export function emptyLedger(terms: PricingTerms): UsageLedger {
-  return { fingerprint: terms.fingerprint, buckets: new Map() };
+export function bucketKey(k: BucketKey): string {
+  return `${k.period}|${k.segment}|${k.arrival}|${k.feature}`;
 }
 
-/** Whether a ledger's segments still match the terms' boundaries. */
-export function ledgerFits(ledger: UsageLedger, terms: PricingTerms): boolean {
-  return ledger.fingerprint === terms.fingerprint;
+export function emptyLedger(): UsageLedger {
+  return { buckets: new Map() };
 }
 
-const keyOf = (p: RatedPiece) => `${p.period}|${p.arrival}|${p.segment}|${p.feature}`;
+/** Adds (sign 1) or subtracts (sign -1) one piece; the last piece out removes the bucket. */
+export function movePiece(buckets: Map<string, UsageBucket>, p: RatedPiece, sign: 1 | -1): void {
+  const key = bucketKey(p);
+  let b = buckets.get(key);
+  if (!b) {
+    if (sign < 0) return;
+    b = { period: p.period, segment: p.segment, arrival: p.arrival, feature: p.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: p.rated, pieces: 0 };
+    buckets.set(key, b);
+  }
+  b.license_ms += sign * p.license_ms;
+  b.billed_ms += sign * p.billed_ms;
+  b.units += sign > 0 ? p.units : -p.units;
+  b.pieces += sign;
+  if (sign > 0) b.rated = p.rated;
+  if (b.pieces <= 0) buckets.delete(key);
+}
 
 export function addPieces(ledger: UsageLedger, pieces: RatedPiece[]): void {
-  for (const p of pieces) {
-    const key = keyOf(p);
-    let b = ledger.buckets.get(key);
-    if (!b) {
-      b = { period: p.period, arrival: p.arrival, segment: p.segment, feature: p.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: p.rated, refs: [] };
-      ledger.buckets.set(key, b);
-    }
-    b.license_ms += p.license_ms;
-    b.billed_ms += p.billed_ms;
-    b.units += p.units;
-    // An interval's pieces always fall in distinct buckets, so a ref is never pushed twice.
-    b.refs.push(p.ref);
-  }
+  for (const p of pieces) movePiece(ledger.buckets, p, 1);
 }
 
 export function removePieces(ledger: UsageLedger, pieces: RatedPiece[]): void {
-  for (const p of pieces) {
-    const key = keyOf(p);
-    const b = ledger.buckets.get(key);
-    if (!b) continue;
-    b.license_ms -= p.license_ms;
-    b.billed_ms -= p.billed_ms;
-    b.units -= p.units;
-    const at = b.refs.indexOf(p.ref);
-    if (at >= 0) b.refs.splice(at, 1);
-    if (b.refs.length === 0) ledger.buckets.delete(key);
-  }
+  for (const p of pieces) movePiece(ledger.buckets, p, -1);
 }
 
 export function ledgerFromIntervals(terms: PricingTerms, intervals: UsageInterval[]): UsageLedger {
-  const ledger = emptyLedger(terms);
+  const ledger = emptyLedger();
   addPieces(ledger, rateIntervals(terms, intervals));
   return ledger;
 }

@@ -1,7 +1,7 @@
 // Pricing one period's burn into statement lines (DESIGN §6 "Order within a period"): fixed fee,
 // prepaid usage (included units, grants), then price tiers under the overage policy, then the
 // commitment true-up = max(0, minimum_commitment − the period's other lines).
-import type { PeriodBurn } from "./burn.ts";
+import type { PeriodBurn, UnitRange } from "./burn.ts";
 import { minorUnits } from "./currency.ts";
 import type { LineKind } from "./statement-shape.ts";
 import type { PricingTerms } from "./terms.ts";
@@ -18,15 +18,21 @@ export interface PricedLine {
   unit_price?: string;
   amount_minor: bigint;
   ref_period?: string;
-  refs: string[];
+  /** Where the line's units lie (burn.ts): the records it traces to. Fees have none. */
+  ranges: UnitRange[];
 }
 
 export interface PricedPeriod { lines: PricedLine[]; billed_overage: bigint; unbilled_overage: bigint }
 
 const ONE = 1_000_000n;
 
-function union(into: Set<string>, refs: Iterable<string>): void {
-  for (const r of refs) into.add(r);
+/** Appends ranges, merging one that continues the previous one in the same segment. */
+function extend(into: UnitRange[], ranges: readonly UnitRange[]): void {
+  for (const r of ranges) {
+    const last = into[into.length - 1];
+    if (last && last.segment === r.segment && last.to === r.from) into[into.length - 1] = { ...last, to: r.to };
+    else into.push({ ...r });
+  }
 }
 
 /** Index of the tier containing position x: (previous up_to, up_to], the first from 0. */
@@ -44,32 +50,33 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
   const unit = plan.unit_name;
   const lines: PricedLine[] = [];
   if (plan.fixed_fee > 0n) {
-    lines.push({ id: "fixed_fee", kind: "fixed_fee", description: "Fixed fee", quantity_micro: ONE, unit_price: plan.fixed_fee_text, amount_minor: feeMinor(plan.fixed_fee, minor), refs: [] });
+    lines.push({ id: "fixed_fee", kind: "fixed_fee", description: "Fixed fee", quantity_micro: ONE, unit_price: plan.fixed_fee_text, amount_minor: feeMinor(plan.fixed_fee, minor), ranges: [] });
   }
   if (burn.included.units > 0n) {
-    lines.push({ id: "included", kind: "prepaid_usage", description: `Included ${unit}s`, quantity_micro: unitsToMicro(burn.included.units), amount_minor: 0n, refs: [...burn.included.refs] });
+    lines.push({ id: "included", kind: "prepaid_usage", description: `Included ${unit}s`, quantity_micro: unitsToMicro(burn.included.units), amount_minor: 0n, ranges: burn.included.ranges });
   }
   for (const [id, c] of [...burn.grants].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    lines.push({ id: `grant:${id}`, kind: "prepaid_usage", description: `Prepaid ${unit}s from grant ${id}`, quantity_micro: unitsToMicro(c.units), amount_minor: 0n, refs: [...c.refs] });
+    lines.push({ id: `grant:${id}`, kind: "prepaid_usage", description: `Prepaid ${unit}s from grant ${id}`, quantity_micro: unitsToMicro(c.units), amount_minor: 0n, ranges: c.ranges });
   }
 
-  // The overage policy caps what is billed; the rest is reported, never silently dropped.
+  // The overage policy caps what is billed; the rest is reported, never silently dropped. The
+  // billed part of a chunk is its first units in time order.
   let cap = plan.limit_units;
-  const billed: { version: number; units: bigint; refs: string[] }[] = [];
+  const billed: { version: number; units: bigint; segment: number; from: bigint }[] = [];
   let unbilled = 0n;
   for (const chunk of burn.overage) {
     const take = cap === null || chunk.units <= cap ? chunk.units : cap;
     if (cap !== null) cap -= take;
-    if (take > 0n) billed.push({ version: chunk.version, units: take, refs: chunk.refs });
+    if (take > 0n) billed.push({ version: chunk.version, units: take, segment: chunk.segment, from: chunk.from });
     unbilled += chunk.units - take;
   }
   const total = billed.reduce((s, c) => s + c.units, 0n);
 
   const kind: LineKind = plan.model === "prepaid_overage" || plan.model === "token" ? "overage" : "tier";
   const label = kind === "overage" ? "Overage" : "Usage";
-  const usage = new Map<string, Omit<PricedLine, "refs"> & { refs: Set<string>; units: bigint; price: bigint }>();
+  const usage = new Map<string, PricedLine & { units: bigint; price: bigint }>();
   const flat = new Map<number, PricedLine>();
-  const charge = (version: number, tier: number, units: bigint, refs: string[]) => {
+  const charge = (version: number, tier: number, units: bigint, range: UnitRange) => {
     const v = terms.versions[version]!;
     const t = v.terms.tiers[tier]!;
     const id = `${kind}:${v.effective_at}:${tier + 1}`;
@@ -78,16 +85,16 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
       const lower = tier === 0 ? "0" : formatUnits(v.terms.tiers[tier - 1]!.up_to!);
       const upper = t.up_to === null ? "" : `–${formatUnits(t.up_to)}`;
       const range = v.terms.tiers.length > 1 ? ` tier ${tier + 1} (${lower}${upper || "+"} ${unit}s)` : "";
-      line = { id, kind, description: `${label}${range}`, tier: tier + 1, quantity_micro: 0n, unit_price: t.unit_price_text, amount_minor: 0n, refs: new Set(), units: 0n, price: t.unit_price };
+      line = { id, kind, description: `${label}${range}`, tier: tier + 1, quantity_micro: 0n, unit_price: t.unit_price_text, amount_minor: 0n, ranges: [], units: 0n, price: t.unit_price };
       usage.set(id, line);
     }
     line.units += units;
-    union(line.refs, refs);
+    extend(line.ranges, [range]);
   };
-  const enter = (version: number, tier: number, refs: string[]) => {
+  const enter = (version: number, tier: number, ranges: UnitRange[]) => {
     const t = terms.versions[version]!.terms.tiers[tier]!;
     if (flat.has(tier) || t.flat_fee === 0n) return;
-    flat.set(tier, { id: `tier_flat_fee:${tier + 1}`, kind: "tier_flat_fee", description: `Tier ${tier + 1} flat fee`, tier: tier + 1, quantity_micro: ONE, unit_price: formatFee(t.flat_fee), amount_minor: feeMinor(t.flat_fee, minor), refs });
+    flat.set(tier, { id: `tier_flat_fee:${tier + 1}`, kind: "tier_flat_fee", description: `Tier ${tier + 1} flat fee`, tier: tier + 1, quantity_micro: ONE, unit_price: formatFee(t.flat_fee), amount_minor: feeMinor(t.flat_fee, minor), ranges });
   };
   const flatAtZero = plan.model === "pay_per_use" || plan.model === "tiered";
 
@@ -97,34 +104,39 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
       for (const c of billed) {
         const tiers = terms.versions[c.version]!.terms.tiers;
         let left = c.units;
+        let at = c.from;
         while (left > 0n) {
           const i = tierContaining(tiers, x + 1n);
           const up = tiers[i]!.up_to;
           const take = up === null || left <= up - x ? left : up - x;
-          charge(c.version, i, take, c.refs);
-          enter(c.version, i, c.refs);
-          x += take; left -= take;
+          charge(c.version, i, take, { segment: c.segment, from: at, to: at + take });
+          // A tier's flat fee traces to the record whose unit entered the tier.
+          enter(c.version, i, [{ segment: c.segment, from: at, to: at + 1n }]);
+          x += take; left -= take; at += take;
         }
       }
       if (total === 0n && flatAtZero) enter(burn.version, 0, []);
     } else {
-      for (const c of billed) charge(c.version, tierContaining(terms.versions[c.version]!.terms.tiers, total), c.units, c.refs);
+      const all: UnitRange[] = [];
+      for (const c of billed) {
+        const range = { segment: c.segment, from: c.from, to: c.from + c.units };
+        charge(c.version, tierContaining(terms.versions[c.version]!.terms.tiers, total), c.units, range);
+        extend(all, [range]);
+      }
       const last = billed.length > 0 ? billed[billed.length - 1]!.version : burn.version;
-      const allRefs = new Set<string>();
-      for (const c of billed) union(allRefs, c.refs);
-      if (total > 0n || flatAtZero) enter(last, tierContaining(terms.versions[last]!.terms.tiers, total), [...allRefs]);
+      if (total > 0n || flatAtZero) enter(last, tierContaining(terms.versions[last]!.terms.tiers, total), all);
     }
   }
   for (const line of usage.values()) {
-    const { units, price, refs, ...rest } = line;
-    lines.push({ ...rest, refs: [...refs], quantity_micro: unitsToMicro(units), amount_minor: moneyMinor(units, price, minor) });
+    const { units, price, ...rest } = line;
+    lines.push({ ...rest, quantity_micro: unitsToMicro(units), amount_minor: moneyMinor(units, price, minor) });
   }
   lines.push(...[...flat.entries()].sort(([a], [b]) => a - b).map(([, l]) => l));
 
   const commitment = feeMinor(plan.minimum_commitment, minor);
   const others = lines.reduce((s, l) => s + l.amount_minor, 0n);
   if (commitment > others) {
-    lines.push({ id: "commitment_true_up", kind: "commitment_true_up", description: "Minimum commitment true-up", quantity_micro: ONE, amount_minor: commitment - others, refs: [] });
+    lines.push({ id: "commitment_true_up", kind: "commitment_true_up", description: "Minimum commitment true-up", quantity_micro: ONE, amount_minor: commitment - others, ranges: [] });
   }
   return { lines, billed_overage: total, unbilled_overage: unbilled };
 }

@@ -3,7 +3,7 @@
 // force at a, so the pieces of a session always add up to the session rated whole.
 import { PricingError } from "./errors.ts";
 import type { UsageInterval } from "./input.ts";
-import { periodAt, periodCloseAt, periodIndexAt, type Period } from "./periods.ts";
+import { periodAt, periodByIndex, periodCloseAt, periodIndexAt, type Period } from "./periods.ts";
 import { rateOf, type Rounding } from "./plan-terms.ts";
 import { versionAt, type PricingTerms } from "./terms.ts";
 
@@ -52,7 +52,14 @@ function check(terms: PricingTerms, i: UsageInterval): void {
     Number.isSafeInteger(i.count) && i.count >= 1 && Number.isSafeInteger(i.received_at) &&
     typeof i.feature === "string" && typeof i.session === "string" && typeof i.ref === "string";
   if (!ok) throw new PricingError("invalid_input", `interval ${i.ref}: needs integer start < end, count ≥ 1, received_at`);
-  if (periodIndexAt(terms.contract, i.start) < 0) throw new PricingError("before_contract_start", `interval ${i.ref} starts before the contract`);
+  if (i.start < contractStart(terms)) throw new PricingError("before_contract_start", `interval ${i.ref} starts before the contract`);
+}
+
+const starts = new WeakMap<PricingTerms, number>();
+function contractStart(terms: PricingTerms): number {
+  let start = starts.get(terms);
+  if (start === undefined) { start = periodByIndex(terms.contract, 0).start; starts.set(terms, start); }
+  return start;
 }
 
 const lastPeriod = new WeakMap<PricingTerms, Period>();
@@ -123,9 +130,22 @@ function ratePieces(terms: PricingTerms, c: SessionCursor, iv: UsageInterval): {
   return { pieces, cursor: { ...c, cum_ms: cumA, last_end: Math.max(c.last_end, iv.end) } };
 }
 
+/**
+ * Record order for equal start times: refs are `<source>:<seq>`; the source compares as text and
+ * the seq as a number (so `c:9` comes before `c:10`), whatever the source's own spelling.
+ */
+export function compareRefs(a: string, b: string): number {
+  const i = a.lastIndexOf(":"), j = b.lastIndexOf(":");
+  const pa = a.slice(0, i), pb = b.slice(0, j);
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  const sa = a.slice(i + 1), sb = b.slice(j + 1);
+  if (/^\d+$/.test(sa) && /^\d+$/.test(sb) && sa !== sb) return sa.length - sb.length || (sa < sb ? -1 : 1);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
 /** Rate all intervals of one session (sorted by start, then ref), order of the input irrelevant. */
 export function rateSession(terms: PricingTerms, intervals: UsageInterval[]): { pieces: RatedPiece[]; cursor: SessionCursor | undefined } {
-  const sorted = [...intervals].sort((x, y) => x.start - y.start || (x.ref < y.ref ? -1 : x.ref > y.ref ? 1 : 0));
+  const sorted = [...intervals].sort((x, y) => x.start - y.start || compareRefs(x.ref, y.ref));
   let cursor: SessionCursor | undefined;
   const pieces: RatedPiece[] = [];
   for (const iv of sorted) {

@@ -18,8 +18,6 @@ export interface StatementLine {
   amount: string;
   /** For adjustments: start date of the period corrected. */
   ref_period?: string;
-  /** Usage interval refs this line came from. */
-  refs: string[];
 }
 
 export interface Statement {

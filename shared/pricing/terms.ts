@@ -30,8 +30,6 @@ export interface PricingTerms {
   grants: GrantTerms[];
   /** Sorted, unique instants (besides period starts) where usage is split into segments. */
   boundaries: number[];
-  /** Identifies `boundaries`: a cached ledger built under another fingerprint must be rebuilt. */
-  fingerprint: string;
 }
 
 export function pricingTerms(contract: ContractInput, plans: PlanVersion[], grants: GrantInput[]): PricingTerms {
@@ -54,9 +52,9 @@ export function pricingTerms(contract: ContractInput, plans: PlanVersion[], gran
   const set = new Set<number>();
   for (const v of versions.slice(1)) set.add(v.effective_at);
   for (const g of grantTerms) { set.add(g.active_from); if (g.expires_at !== null) set.add(g.expires_at); }
-  // A boundary on a period start splits nothing more; leaving it out keeps cached ledgers fitting.
+  // A boundary on a period start splits nothing more: leaving it out keeps stored segments valid.
   const boundaries = [...set].filter((b) => periodAt(contract, b).start !== b).sort((a, b) => a - b);
-  return { contract, versions, grants: grantTerms, boundaries, fingerprint: boundaries.join(",") };
+  return { contract, versions, grants: grantTerms, boundaries };
 }
 
 function grantOf(contract: ContractInput, g: GrantInput, graceMs: number): GrantTerms {
@@ -103,4 +101,19 @@ export function burnOrder(a: GrantTerms, b: GrantTerms): number {
 /** Whether grant `g` is active throughout the segment starting at `at`. */
 export function grantActiveAt(g: GrantTerms, at: number): boolean {
   return g.active_from <= at && (g.expires_at === null || at < g.expires_at);
+}
+
+/** Start of the segment containing `ts`: its period's start or the last boundary at or before it. */
+export function segmentStartAt(terms: PricingTerms, ts: number): number {
+  const start = periodAt(terms.contract, ts).start;
+  let lo = 0, hi = terms.boundaries.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (terms.boundaries[mid]! <= ts) lo = mid + 1; else hi = mid; }
+  return lo > 0 ? Math.max(start, terms.boundaries[lo - 1]!) : start;
+}
+
+/** End of the segment containing `ts`: the next boundary or its period's end. */
+export function segmentEndAfter(terms: PricingTerms, ts: number): number {
+  const end = periodAt(terms.contract, ts).end;
+  const next = terms.boundaries.find((b) => b > ts);
+  return next !== undefined && next < end ? next : end;
 }

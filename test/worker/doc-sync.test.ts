@@ -37,8 +37,8 @@ describe("contract doc sync", () => {
     const replica = ContractDocReplica.open(memoryStore(), site.collectorId);
     expect((await syncReplica(site, replica)).status).toBe(200);
     expect(replica.read().terms).toEqual({
-      contract_id: site.contractId, plan, scope: plan.scope, rates: plan.rates, unit_name: "token", currency: "USD",
-      period: "month", timezone: "Europe/Berlin", start_date: "2026-11-01", start_at: "2026-10-31T23:00:00Z",
+      contract_id: site.contractId, plan, plan_versions: [{ effective_at: Date.UTC(2026, 9, 31, 23), plan }], scope: plan.scope, rates: plan.rates,
+      unit_name: "token", currency: "USD", period: "month", timezone: "Europe/Berlin", start_date: "2026-11-01", start_at: "2026-10-31T23:00:00Z",
     });
     expect(replica.read().balance).toBeNull();
 

@@ -103,11 +103,11 @@ export function contractStub(contractId: string) {
 }
 
 /** Every row of the DO's tables, for before/after comparisons. */
-export interface DoState { chains: any[]; records: any[]; evidence: any[]; feature_usage: any[]; outbox: any[] }
+export interface DoState { chains: any[]; records: any[]; evidence: any[]; usage_buckets: any[]; outbox: any[] }
 export async function doState(contractId: string): Promise<DoState> {
   return runInDurableObject(contractStub(contractId), (_instance: ContractDO, state) => {
     const rows = (table: string) => state.storage.sql.exec(`SELECT * FROM ${table} ORDER BY 1, 2`).toArray();
-    return { chains: rows("chains"), records: rows("records"), evidence: rows("evidence"), feature_usage: rows("feature_usage"), outbox: rows("outbox") };
+    return { chains: rows("chains"), records: rows("records"), evidence: rows("evidence"), usage_buckets: rows("usage_buckets"), outbox: rows("outbox") };
   });
 }
 

@@ -3,7 +3,8 @@
 // versions, grants and records — whatever the batching, arrival order or number of sites, across
 // DO eviction, grants (idempotent) and plan versions; and bad plans are refused naming the field.
 import { describe, it, expect } from "vitest";
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { ContractDO } from "../../worker/contract/contract-do.ts";
 import { call, contractStub, ok } from "./edge-fixture.ts";
 import {
   appendUsage, balanceOf, grant, HOUR, NOW, planOf, PRICE, pricedContract, prng, pureBalance, send, statementOf,
@@ -113,7 +114,7 @@ describe("grants", () => {
     const c = await pricedContract(planOf("token", { overage: { policy: "block" } }));
     const body = { amount: "10", priority: 2, expires_at: "2027-01-01T00:00:00Z", idempotency_key: "topup-1" };
     const first = await grant(c, body);
-    expect(first).toEqual({ id: expect.stringMatching(/^grt_[0-9a-f]{32}$/), contract_id: c.id, amount: "10", priority: 2, effective_at: null, expires_at: "2027-01-01T00:00:00Z", created_at: "2026-11-27T10:00:00Z" });
+    expect(first).toEqual({ id: expect.stringMatching(/^grt_[0-9a-f]{32}$/), contract_id: c.id, amount: "10", priority: 2, effective_at: null, expires_at: "2027-01-01T00:00:00Z", created_at: "2026-11-27T10:00:00Z", rerating: null });
     const again = await call("POST", `/v1/contracts/${c.id}/grants`, { token: c.vendor.api_key, body });
     expect({ status: again.status, replayed: again.headers.get("Idempotent-Replayed"), body: await again.json() }).toEqual({ status: 201, replayed: "true", body: first });
     const other = await call("POST", `/v1/contracts/${c.id}/grants`, { token: c.vendor.api_key, body: { ...body, amount: "11" } });
@@ -125,8 +126,30 @@ describe("grants", () => {
   });
 });
 
+describe("retroactive grants", () => {
+  it("a grant whose start and expiry cut rated usage answers 201 with `rerating`, counts at once, and the alarm re-cuts the usage into its segments", async () => {
+    const c = await pricedContract(planOf("prepaid_overage", { price: PRICE, overage: { policy: "allow" } }));
+    const site = c.sites[0]!;
+    // One session, 10 Nov 09:00 → 12:00 (3 units); another 20 Nov 09:00 → 13:00 (4 units).
+    appendUsage(site, { session: "a", start: Date.UTC(2026, 10, 10, 9), end: Date.UTC(2026, 10, 10, 12) });
+    appendUsage(site, { session: "b", start: Date.UTC(2026, 10, 20, 9), end: Date.UTC(2026, 10, 20, 13) });
+    await send(c, site);
+    // Active 10 Nov 10:00 → 20 Nov 11:00: it covers the last 2 h of "a" and the first 2 h of "b".
+    const g = await grant(c, { amount: "100", effective_at: "2026-11-10T10:00:00Z", expires_at: "2026-11-20T11:00:00Z", idempotency_key: "retro" });
+    expect(g.rerating).toEqual({ done: 0, total: 2 });
+    while (await runDurableObjectAlarm(contractStub(c.id))) { /* re-cut, then the drain */ }
+    const b = await expectBalanceMatchesPure(c);
+    // 4 of the 7 units fell inside the grant (it has expired by now, so it is no longer listed).
+    expect({ rerating: b.rerating, overage: b.overage_units, grants: b.grants }).toEqual({ rerating: undefined, overage: "3", grants: [] });
+    expect((await ok(await statementOf(c))).lines.find((l: any) => l.id === `grant:${g.id}`).quantity).toBe("4");
+    // A grant cutting nothing already rated needs no re-rating.
+    expect((await grant(c, { amount: "5", idempotency_key: "plain" })).rerating).toBeNull();
+    await expectBalanceMatchesPure(c);
+  });
+});
+
 describe("plan versions", () => {
-  it("a version taking effect mid-period re-rates from its instant on; the balance equals the pure computation on both versions", async () => {
+  it("a version taking effect mid-period is accepted at once (202) and re-rated by the alarm; then the balance equals the pure computation on both versions", async () => {
     const plan = planOf("pay_per_use", { price: PRICE });
     const c = await pricedContract(plan);
     const site = c.sites[0]!;
@@ -134,12 +157,28 @@ describe("plan versions", () => {
     appendUsage(site, { session: "late", start: Date.UTC(2026, 10, 20, 9), end: Date.UTC(2026, 10, 20, 12) });
     await send(c, site);
     const before = await expectBalanceMatchesPure(c);
-    const next = { ...plan, rates: { MATLAB: "2", "*": "1" } };
-    const res = await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token: c.vendor.api_key, body: { plan: next, effective_at: "2026-11-15T00:00:00Z" } }));
-    expect(res.versions.map((v: any) => v.effective_at)).toEqual(["2026-10-31T23:00:00Z", "2026-11-15T00:00:00Z"]);
+    const next = { ...plan, rates: { MATLAB: "2", "*": "1" }, scope: [{ daemon: "MLM", features: ["MATLAB"] }] };
+    const res = await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token: c.vendor.api_key, body: { plan: next, effective_at: "2026-11-15T00:00:00Z" } }), 202);
+    expect({ version: res.version.effective_at, versions: res.versions.map((v: any) => v.effective_at), rerating: res.rerating })
+      .toEqual({ version: "2026-11-15T00:00:00Z", versions: ["2026-10-31T23:00:00Z", "2026-11-15T00:00:00Z"], rerating: { done: 0, total: 1 } });
+    // Until the alarm has re-rated the session after 15 Nov, the balance says so.
+    const during = await balanceOf(c);
+    expect({ rerating: during.rerating, units: during.usage.units }).toEqual({ rerating: { done: 0, total: 1 }, units: "6" });
+    while (await runDurableObjectAlarm(contractStub(c.id))) { /* chunks, then the drain */ }
     c.plans.push({ effective_at: Date.UTC(2026, 10, 15), plan: next as any });
     const after = await expectBalanceMatchesPure(c);
-    expect({ before: before.usage.units, after: after.usage.units }).toEqual({ before: "6", after: "9" });
+    expect({ before: before.usage.units, after: after.usage.units, rerating: after.rerating }).toEqual({ before: "6", after: "9", rerating: undefined });
+    // The version reaches the contract (D1's plan_json is the latest), the sites' contract doc and the quarantine scope.
+    expect((await ok(await call("GET", `/v1/contracts/${c.id}`, { token: c.vendor.api_key }))).plan).toEqual(next);
+    const doc = await runInDurableObject(contractStub(c.id), (instance: ContractDO) => instance.readDoc());
+    expect((doc.terms.plan_versions as any[]).map((v) => v.effective_at)).toEqual([Date.UTC(2026, 9, 31, 23), Date.UTC(2026, 10, 15)]);
+    expect(doc.terms.scope).toBeNull(); // the first version meters everything: the site keeps sending everything
+    appendUsage(site, { session: "simulink", feature: "Simulink", start: Date.UTC(2026, 10, 21, 9), end: Date.UTC(2026, 10, 21, 10) });
+    appendUsage(site, { session: "old-simulink", feature: "Simulink", start: Date.UTC(2026, 10, 11, 9), end: Date.UTC(2026, 10, 11, 10) });
+    await send(c, site);
+    const b = await balanceOf(c);
+    // After 15 Nov only MATLAB is in scope: the Simulink hour of 21 Nov is quarantined, the one of 11 Nov rated at 0.5.
+    expect({ quarantined: b.quarantined_records, simulink: b.usage.by_feature.find((f: any) => f.feature === "Simulink")?.units }).toEqual({ quarantined: 1, simulink: "0.5" });
   });
 
   it("period, currency and unit_name never change (422 naming the field); a closed period takes no version (409 period_closed)", async () => {

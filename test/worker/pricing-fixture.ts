@@ -94,10 +94,9 @@ export function pureBalance(c: PricingInput | PricedContract, asOf = NOW): Recor
   return rest;
 }
 
-/** The pure statement as the API prints it: contract_id added, line refs left out. */
+/** The pure statement as the API prints it: contract_id added. */
 export function pureStatement(c: PricedContract, periodStart: string, frozen: Statement[] = []): Record<string, unknown> {
-  const s = computeStatement(pureInput(c, frozen), periodStart);
-  return { contract_id: c.id, ...s, lines: s.lines.map(({ refs: _, ...l }) => l) };
+  return { contract_id: c.id, ...computeStatement(pureInput(c, frozen), periodStart) };
 }
 
 export async function balanceOf(c: PricedContract, now = NOW): Promise<any> {

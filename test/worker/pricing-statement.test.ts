@@ -5,7 +5,7 @@
 import { describe, it, expect } from "vitest";
 import { computeStatement } from "../../shared/pricing/index.ts";
 import { call, ok } from "./edge-fixture.ts";
-import { appendUsage, HOUR, NOW, planOf, PRICE, pricedContract, pureInput, pureStatement, send, statementOf, type PricedContract } from "./pricing-fixture.ts";
+import { appendUsage, grant, HOUR, NOW, planOf, PRICE, pricedContract, pureInput, pureStatement, send, statementOf, type PricedContract, type Site } from "./pricing-fixture.ts";
 
 const OCT_20 = Date.UTC(2026, 9, 20, 12);
 
@@ -80,24 +80,50 @@ describe("closed periods and late records", () => {
 });
 
 describe("tracing a line to its records", () => {
-  it("each line lists the records it came from, paged; an adjustment lists the late record only", async () => {
+  it("each line lists the runs of records it came from, paged; an adjustment lists the late record only", async () => {
     const { c } = await lateRecordContract();
     const site = c.sites[0]!;
     const tracing = (line: string, query = "") => call("GET", `/v1/contracts/${c.id}/statement/lines/${encodeURIComponent(line)}/records${query}`, { token: c.vendor.api_key });
     const nov = await ok(await statementOf(c));
     const adjustment = nov.lines.find((l: any) => l.kind === "adjustment");
-    const adj = await ok(await tracing(adjustment.id));
-    expect(adj.items.map((r: any) => ({ collector_id: r.collector_id, seq: r.seq, session: r.data.session })))
-      .toEqual([{ collector_id: site.id, seq: 2, session: "late" }]);
+    expect(await ok(await tracing(adjustment.id))).toEqual({ items: [{ collector_id: site.id, first_seq: 2, last_seq: 2 }], next_cursor: null });
     const octTier = (await ok(await statementOf(c, "2026-10-01"))).lines.find((l: any) => l.kind === "tier");
-    const first = await ok(await tracing(octTier.id, "?period=2026-10-01&limit=1"));
-    expect({ seqs: first.items.map((r: any) => r.seq), next: first.next_cursor, received: first.items[0].received_at }).toEqual({ seqs: [1], next: null, received: "2026-10-20T12:00:00Z" });
+    expect(await ok(await tracing(octTier.id, "?period=2026-10-01&limit=1"))).toEqual({ items: [{ collector_id: site.id, first_seq: 1, last_seq: 1 }], next_cursor: null });
+    // November's own tier line: its two November records (the late October one is in the adjustment), one run.
     const novTier = nov.lines.find((l: any) => l.kind === "tier" && l.id.startsWith("tier:"));
-    const p1 = await ok(await tracing(novTier.id, "?limit=1"));
-    const p2 = await ok(await tracing(novTier.id, `?limit=1&cursor=${p1.next_cursor}`));
-    // November's own tier line: its two November records (the late October one is in the adjustment).
-    expect([...p1.items, ...p2.items].map((r: any) => r.seq)).toEqual([3, 4]);
-    expect(p2.next_cursor).toBeNull();
+    expect(await ok(await tracing(novTier.id))).toEqual({ items: [{ collector_id: site.id, first_seq: 3, last_seq: 4 }], next_cursor: null });
     expect((await tracing("tier:nope")).status).toBe(404);
+    const bad = await tracing(novTier.id, "?cursor=bm9wZQ");
+    expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.cursor" } });
+  });
+
+  it("records of two sites interleaved in time make runs per site, paged with a cursor; the overage after a grant names only its records", async () => {
+    const c = await pricedContract(planOf("prepaid_overage", { price: PRICE, overage: { policy: "allow" }, rounding: { increment_s: 1, minimum_s: 0, grace_s: 0 } }), { sites: 2 });
+    await grant(c, { amount: "5", idempotency_key: "g" });
+    const [a, b] = c.sites as [Site, Site];
+    // One hour each, alternating sites hour by hour from 2 Nov 00:00: a1 b1 a2 b2 a3 b3 a4 b4.
+    for (let h = 0; h < 8; h++) appendUsage(h % 2 === 0 ? a : b, { session: `s${h}`, start: Date.UTC(2026, 10, 2, h), end: Date.UTC(2026, 10, 2, h + 1) });
+    await send(c, b); await send(c, a);
+    const s = await ok(await statementOf(c));
+    const overage = s.lines.find((l: any) => l.kind === "overage");
+    expect(overage.quantity).toBe("3");
+    const tracing = (line: string, query = "") => call("GET", `/v1/contracts/${c.id}/statement/lines/${encodeURIComponent(line)}/records${query}`, { token: c.vendor.api_key });
+    const grantLine = s.lines.find((l: any) => l.id.startsWith("grant:"));
+    const pages: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await ok(await tracing(grantLine.id, `?limit=2${cursor ? `&cursor=${cursor}` : ""}`));
+      pages.push(page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    // The grant took the first five hours in time order: a1 b1 a2 b2 a3; the overage the last three.
+    expect(pages).toEqual([
+      [{ collector_id: a.id, first_seq: 1, last_seq: 1 }, { collector_id: b.id, first_seq: 1, last_seq: 1 }],
+      [{ collector_id: a.id, first_seq: 2, last_seq: 2 }, { collector_id: b.id, first_seq: 2, last_seq: 2 }],
+      [{ collector_id: a.id, first_seq: 3, last_seq: 3 }],
+    ]);
+    expect((await ok(await tracing(overage.id))).items).toEqual([
+      { collector_id: b.id, first_seq: 3, last_seq: 3 }, { collector_id: a.id, first_seq: 4, last_seq: 4 }, { collector_id: b.id, first_seq: 4, last_seq: 4 },
+    ]);
   });
 });

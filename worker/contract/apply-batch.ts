@@ -1,6 +1,6 @@
 // Applies one verified batch inside the DO's SQLite transaction (DESIGN.md §4): verifyBatch
 // decides; this stores the accepted records (quarantining those that cannot be rated), advances
-// the chain, adds usage to the period totals, appends outbox rows and signs the receipt.
+// the chain, appends outbox rows and signs the receipt. The caller rates the stored usage (billing.ts).
 // A rejected batch writes nothing — except equivocation evidence, the collector's flag and the
 // collector.equivocation webhook event (notices.ts).
 import {
@@ -9,8 +9,7 @@ import {
 } from "../../shared/protocol/index.ts";
 import type { EdgeKey } from "../auth/edge-key.ts";
 import { addFlag, chainState, ensureChain, loadChain, saveAdvance, storedHash, type CollectorIdentity } from "./chains.ts";
-import { inScope, type ContractTerms } from "./terms.ts";
-import { addUsage } from "./usage.ts";
+import { inScope, type ContractTerms, type ScopeEntry } from "./terms.ts";
 import { equivocationDetected } from "./notices.ts";
 
 export type BatchOutcome =
@@ -19,7 +18,14 @@ export type BatchOutcome =
 
 export const EQUIVOCATION_FLAG = "equivocation";
 
-export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey): BatchOutcome {
+/** The scope of the plan version in force at an instant (null: everything is metered). */
+export type ScopeAt = (ts: number) => ScopeEntry[] | null;
+
+/** A stored usage record that is not quarantined: what the caller rates. */
+export interface RateableUsage { seq: number; data: UsageData }
+
+/** Applies a batch; the usage records it stored unquarantined are appended to `rateable`. */
+export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt, rateable: RateableUsage[] = []): BatchOutcome {
   ensureChain(sql, who);
   const chain = loadChain(sql, who.collector_id)!;
   const result = verifyBatch(chainState(chain), body, (seq) => storedHash(sql, who.collector_id, seq));
@@ -37,7 +43,7 @@ export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: Collector
     return { ok: true, replay: true, body: receipt({ collector_id: chain.collector_id, acked_seq: chain.hwm, head: chain.head, received_at: chain.acked_at ?? now, key_id: key.key_id }, key) };
   }
 
-  storeRecords(sql, terms, result.accepted, now);
+  storeRecords(sql, terms, result.accepted, now, scopeAt, rateable);
   saveAdvance(sql, result.state, now);
   const first = result.accepted[0]!.record.seq;
   sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('records', ?, ?, ?)", who.collector_id, first, result.state.hwm);
@@ -45,27 +51,29 @@ export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: Collector
   return { ok: true, replay: false, body: receipt({ collector_id: who.collector_id, acked_seq: result.state.hwm, head: result.state.head, received_at: now, key_id: key.key_id }, key) };
 }
 
-function storeRecords(sql: SqlStorage, terms: ContractTerms, accepted: HashedRecord[], now: number): void {
-  const usage: UsageData[] = [];
+function storeRecords(sql: SqlStorage, terms: ContractTerms, accepted: HashedRecord[], now: number, scopeAt: ScopeAt, rateable: RateableUsage[]): void {
   for (const { record, hash } of accepted) {
-    const reason = quarantineReason(record, terms, now);
+    const reason = quarantineReason(record, terms, now, scopeAt);
     // One row per statement: DO SQLite and D1 allow at most 100 bound parameters per statement.
     sql.exec(
       "INSERT INTO records (collector_id, seq, hash, kind, record_json, received_at, quarantine) VALUES (?, ?, ?, ?, ?, ?, ?)",
       record.collector_id, record.seq, hash, record.kind, JSON.stringify(record), now, reason,
     );
-    if (reason === null && record.kind === "usage") usage.push(record.data as UsageData);
+    if (reason === null && record.kind === "usage") rateable.push({ seq: record.seq, data: record.data as UsageData });
   }
-  addUsage(sql, terms, usage);
 }
 
-/** Why a receipted record is not rated, or null when it is (DESIGN.md §4 "accept, then rate"). */
-export function quarantineReason(record: ChainRecord, terms: ContractTerms, receivedAt: number): string | null {
+/**
+ * Why a receipted record is not rated, or null when it is (DESIGN.md §4 "accept, then rate"). The
+ * scope is that of the plan version in force when the usage started (a denial: when it happened).
+ */
+export function quarantineReason(record: ChainRecord, terms: ContractTerms, receivedAt: number, scopeAt: ScopeAt): string | null {
   const verdict = rateability(record, receivedAt, terms.start_at);
   if (!verdict.rateable) return verdict.reason;
   if (record.kind === "usage" || record.kind === "denial") {
-    const d = record.data as { daemon: string; feature: string };
-    if (!inScope(terms, d.daemon, d.feature)) return `out of the contract's scope (${d.daemon}/${d.feature})`;
+    const d = record.data as { daemon: string; feature: string; start?: number; at?: number };
+    const at = record.kind === "usage" ? (d as UsageData).start : (d.at ?? record.ts);
+    if (!inScope(scopeAt(at), d.daemon, d.feature)) return `out of the contract's scope (${d.daemon}/${d.feature})`;
   }
   return null;
 }

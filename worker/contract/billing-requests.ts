@@ -3,14 +3,14 @@
 // whose close has passed is frozen first (lazily, on the next request or alarm). Errors cross the
 // RPC boundary as plain `{ok: false, error}` values (a thrown class would arrive as a bare Error)
 // and become EdgeErrors again in the route (`unwrap`).
-import { periodAt, periodStarting, PricingError, type Period, type Statement, type StatementLine } from "../../shared/pricing/index.ts";
+import { periodAt, periodStarting, PricingError, type Period, type Statement } from "../../shared/pricing/index.ts";
 import { EdgeError, type ErrorCode } from "../errors.ts";
 import { DEFAULT_LOW_THRESHOLDS_PCT, saveAlertConfig, type AlertConfig } from "./alerts.ts";
 import { readBalance, type Balance as CollectorBalance } from "./balance.ts";
-import { contractInput, type ContractBilling } from "./billing.ts";
+import { contractInput, type ContractBilling, type Rerating } from "./billing.ts";
 import { addGrant, type GrantRequest, type StoredGrant } from "./grants.ts";
-import { parseRef } from "./ledger-store.ts";
 import { addPlanVersion } from "./plan-versions.ts";
+import { decodeCursor, encodeCursor } from "./trace-cursor.ts";
 import type { ContractTerms } from "./terms.ts";
 import type { Balance as PricedBalance, PlanVersion } from "../../shared/pricing/index.ts";
 
@@ -38,39 +38,43 @@ function attempt<T>(f: () => T): Result<T> {
   }
 }
 
-/** DESIGN.md §7 balance: the priced figures of the open period plus the collectors' state. */
-export type ContractBalance = Omit<CollectorBalance, "usage"> & Omit<PricedBalance, "as_of"> & { as_of: string };
+/** DESIGN.md §7 balance: the priced figures of the open period plus the collectors' state;
+ * `rerating` while a plan version or grant is still being re-rated. */
+export type ContractBalance = CollectorBalance & Omit<PricedBalance, "as_of"> & { as_of: string; rerating?: Rerating };
 
 export function contractBalance(host: BillingHost, now: number): ContractBalance {
   const t = host.terms();
   host.transact(() => host.billing.freezeDue(t, now));
   const priced = host.billing.balance(t, now);
   const base = readBalance(host.sql, t, now);
+  const rerating = host.billing.rerating(t);
   return {
     contract_id: base.contract_id, as_of: base.as_of, period: priced.period, unit_name: priced.unit_name, currency: priced.currency,
     usage: priced.usage, grants: priced.grants, granted_units: priced.granted_units, remaining_units: priced.remaining_units,
     overage_units: priced.overage_units, unbilled_overage_units: priced.unbilled_overage_units, charges: priced.charges,
     status: priced.status, quarantined_records: base.quarantined_records, stale: base.stale, collectors: base.collectors,
+    ...(rerating ? { rerating } : {}),
   };
 }
 
-export function grant(host: BillingHost, request: GrantRequest, now: number): Result<{ grant: StoredGrant; created: boolean }> {
+export function grant(host: BillingHost, request: GrantRequest, now: number): Result<{ grant: StoredGrant; created: boolean; rerating: Rerating | null }> {
   return attempt(() => host.transact(() => {
     const t = host.terms();
     host.billing.freezeDue(t, now);
     const out = addGrant(host.sql, request, now);
-    if (out.created) host.billing.termsChanged(t, now, false);
-    return out;
+    if (out.created) host.billing.grantAdded(t, out.grant.id, now);
+    return { ...out, rerating: host.billing.rerating(t) ?? null };
   }));
 }
 
-export function putPlan(host: BillingHost, plan: unknown, effectiveAt: number, now: number): Result<PlanVersion[]> {
+/** A new plan version, accepted at once: usage it re-rates is re-rated by the alarm (`rerating`). */
+export function putPlan(host: BillingHost, plan: unknown, effectiveAt: number, now: number): Result<{ versions: PlanVersion[]; rerating: Rerating | null }> {
   return attempt(() => host.transact(() => {
     const t = host.terms();
     host.billing.freezeDue(t, now);
     const versions = addPlanVersion(host.sql, t, contractInput(t), plan, effectiveAt, now);
-    host.billing.termsChanged(t, now, true);
-    return versions;
+    host.billing.planAdded(t, effectiveAt, now);
+    return { versions, rerating: host.billing.rerating(t) ?? null };
   }));
 }
 
@@ -100,42 +104,37 @@ function periodOf(t: ContractTerms, date: string | undefined, now: number): Peri
   return period;
 }
 
-function fullStatement(host: BillingHost, date: string | undefined, now: number): Statement {
+function fullStatement(host: BillingHost, date: string | undefined, now: number): { statement: Statement; period: Period } {
   const t = host.terms();
   const period = periodOf(t, date, now);
   host.transact(() => host.billing.freezeDue(t, now));
-  return host.billing.statement(t, period);
+  return { statement: host.billing.statement(t, period), period };
 }
 
-export type PublicLine = Omit<StatementLine, "refs">;
-export type PublicStatement = Omit<Statement, "lines"> & { contract_id: string; lines: PublicLine[] };
+export type PublicStatement = Statement & { contract_id: string; rerating?: Rerating };
 
+/** The statement; an open one says `rerating` while a plan version or grant is still being re-rated. */
 export function statement(host: BillingHost, date: string | undefined, now: number): Result<PublicStatement> {
   return attempt(() => {
-    const s = fullStatement(host, date, now);
-    return {
-      contract_id: host.terms().contract_id, period: s.period, state: s.state, currency: s.currency,
-      lines: s.lines.map(({ refs: _refs, ...line }) => line), total: s.total,
-    };
+    const { statement: s } = fullStatement(host, date, now);
+    const rerating = s.state === "open" ? host.billing.rerating(host.terms()) : undefined;
+    return { contract_id: host.terms().contract_id, period: s.period, state: s.state, currency: s.currency, lines: s.lines, total: s.total, ...(rerating ? { rerating } : {}) };
   });
 }
 
-export interface LineRecord { collector_id: string; seq: number; kind: string; received_at: number; data: unknown }
+export interface LineRecordRun { collector_id: string; first_seq: number; last_seq: number }
 
-/** The records a statement line came from, ordered by (collector_id, seq), from `offset`. */
-export function lineRecords(host: BillingHost, date: string | undefined, lineId: string, offset: number, limit: number, now: number):
-  Result<{ items: LineRecord[]; next: number | null }> {
+/** A page of the runs of records a statement line came from, in the line's time order (line-trace.ts). */
+export function lineRecords(host: BillingHost, date: string | undefined, lineId: string, cursor: string | undefined, limit: number, now: number):
+  Result<{ items: LineRecordRun[]; next_cursor: string | null }> {
   return attempt(() => {
-    const line = fullStatement(host, date, now).lines.find((l) => l.id === lineId);
-    if (!line) throw new EdgeError("not_found", `no line ${lineId} in that statement`);
-    const refs = [...new Set(line.refs)].map(parseRef)
-      .sort((a, b) => (a.collector_id < b.collector_id ? -1 : a.collector_id > b.collector_id ? 1 : a.seq - b.seq));
-    const items: LineRecord[] = [];
-    for (const ref of refs.slice(offset, offset + limit)) {
-      const row = host.sql.exec<{ kind: string; record_json: string; received_at: number }>(
-        "SELECT kind, record_json, received_at FROM records WHERE collector_id = ? AND seq = ?", ref.collector_id, ref.seq).toArray()[0];
-      if (row) items.push({ ...ref, kind: row.kind, received_at: row.received_at, data: (JSON.parse(row.record_json) as { data: unknown }).data });
-    }
-    return { items, next: offset + limit < refs.length ? offset + limit : null };
+    const { period } = fullStatement(host, date, now);
+    const from = cursor === undefined ? null : decodeCursor(cursor);
+    const page = host.billing.lineRecords(host.terms(), period, lineId, from, limit);
+    if (!page) throw new EdgeError("not_found", `no line ${lineId} in that statement`);
+    return {
+      items: page.runs.map((r) => ({ collector_id: r.source, first_seq: r.first_seq, last_seq: r.last_seq })),
+      next_cursor: page.next === null ? null : encodeCursor(page.next),
+    };
   });
 }

@@ -1,142 +1,160 @@
-// A contract's live pricing inside the ContractDO (DESIGN.md §6, docs/pricing.md "Caching
-// contract"): terms from the stored plan versions and grants, the rated ledger, frozen statements
-// and a balance cache keyed by the DO's state version. Every mutation runs inside the caller's
-// transactionSync; reads fold cached aggregates and never re-rate history.
+// A contract's live pricing inside the ContractDO (DESIGN.md §6 "Cost at scale"): the terms from
+// the stored plan versions and grants, and the live ledger (shared/pricing/live) over the DO's
+// tables. A batch moves the aggregates by its own pieces; a read folds one period; a change of
+// terms re-rates in bounded chunks from the alarm. Every mutation runs inside the caller's
+// transactionSync; after a rollback `reset()` drops what memory holds and storage is read again.
 import {
-  balanceFromLedger, ledgerFits, periodAt, periodByIndex, periodCloseAt, periodIndexAt, pricingTerms, statementFromLedger,
-  type Balance as PricedBalance, type ContractInput, type Period, type PricingTerms, type Statement, type UsageLedger,
+  grantChange, LiveLedger, LiveStatements, planVersionChange, pricingTerms, traceLine,
+  type Balance as PricedBalance, type ContractInput, type Period, type PlanVersion, type PricingTerms, type RecordRun,
+  type Statement, type TraceCursor, type UsageInterval,
 } from "../../shared/pricing/index.ts";
 import type { UsageData } from "../../shared/protocol/index.ts";
 import { checkThresholds, createEvent, loadAlertConfig } from "./alerts.ts";
 import { listGrants } from "./grants.ts";
-import { LedgerStore, loadLedger, refOf } from "./ledger-store.ts";
 import { planVersions } from "./plan-versions.ts";
+import { SqlLiveStore } from "./sql-live-store.ts";
+import { nextStoredUsage, storedUsageProgress } from "./stored-usage-rating.ts";
 import type { ContractTerms } from "./terms.ts";
+import { queueUnits } from "./units-outbox.ts";
 
 export function contractInput(t: ContractTerms): ContractInput {
   return { start: t.start_date, timezone: t.timezone, period: t.period, statement_grace_h: t.statement_grace_h };
 }
 
+export interface Rerating { done: number; total: number }
+
 export class ContractBilling {
   readonly #sql: SqlStorage;
-  readonly #store: LedgerStore;
-  #terms: PricingTerms | undefined;
-  #ledger: UsageLedger | undefined;
-  #frozen: Statement[] | undefined;
-  #balance: { key: string; value: PricedBalance } | undefined;
-  /** Bumped by every change of what a balance is computed from. */
-  #version = 0;
+  readonly #store: SqlLiveStore;
+  #versions: PlanVersion[] | undefined;
+  #live: { ledger: LiveLedger; figures: LiveStatements } | undefined;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    this.#store = new LedgerStore(sql);
+    this.#store = new SqlLiveStore(sql);
   }
 
-  /** Drops every in-memory figure (a rolled-back transaction): the next use reloads storage. */
+  /** Drops every in-memory figure (a rolled-back transaction): the next use reads storage again. */
   reset(): void {
-    this.#terms = undefined; this.#ledger = undefined; this.#frozen = undefined; this.#balance = undefined;
+    this.#versions = undefined; this.#live = undefined;
     this.#store.reset();
-    this.#version++;
+  }
+
+  versions(t: ContractTerms): PlanVersion[] {
+    return this.#versions ??= planVersions(this.#sql, t);
+  }
+
+  #ledger(t: ContractTerms): { ledger: LiveLedger; figures: LiveStatements } {
+    if (!this.#live) {
+      const ledger = new LiveLedger(this.#store, pricingTerms(contractInput(t), this.versions(t), listGrants(this.#sql)));
+      this.#live = { ledger, figures: new LiveStatements(ledger) };
+    }
+    return this.#live;
   }
 
   terms(t: ContractTerms): PricingTerms {
-    return this.#terms ??= pricingTerms(contractInput(t), planVersions(this.#sql, t), listGrants(this.#sql));
+    return this.#ledger(t).ledger.terms;
   }
 
-  ledger(t: ContractTerms): UsageLedger {
-    return this.#ledger ??= loadLedger(this.#sql, this.terms(t));
+  /** The re-rating in progress, if any: a job after new terms, and usage stored before pricing (summed). */
+  rerating(t: ContractTerms): Rerating | undefined {
+    const job = this.#ledger(t).ledger.meta.job;
+    const stored = storedUsageProgress(this.#sql);
+    if (!job && !stored) return undefined;
+    const done = (job ? Math.min(job.done, job.total) : 0) + (stored?.done ?? 0);
+    return { done, total: (job?.total ?? 0) + (stored?.total ?? 0) };
   }
 
-  frozen(): Statement[] {
-    return this.#frozen ??= this.#sql.exec<{ statement_json: string }>("SELECT statement_json FROM frozen_statements ORDER BY period_index")
-      .toArray().map((r) => JSON.parse(r.statement_json) as Statement);
-  }
-
-  /** Rates the usage records a batch just stored (seq > afterSeq); in the batch's transaction. */
-  rateNewRecords(t: ContractTerms, collectorId: string, afterSeq: number, now: number): void {
+  /** Rates the usage records a batch just stored (seq > afterSeq, received `now`); in the batch's transaction. */
+  rateNewRecords(t: ContractTerms, collectorId: string, afterSeq: number, usage: Array<{ seq: number; data: UsageData }>, now: number): void {
     this.freezeDue(t, now);
-    const rows = this.#sql.exec<{ seq: number; record_json: string; received_at: number }>(
-      "SELECT seq, record_json, received_at FROM records WHERE collector_id = ? AND seq > ? AND kind = 'usage' AND quarantine IS NULL ORDER BY seq",
-      collectorId, afterSeq).toArray();
-    if (rows.length === 0) return;
-    const intervals = rows.map((r) => {
-      const d = (JSON.parse(r.record_json) as { data: UsageData }).data;
-      return {
-        ref: refOf(collectorId, r.seq), collector_id: collectorId, seq: r.seq, session: `${collectorId}:${d.session}`,
-        feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: r.received_at,
-      };
-    });
-    const changed = this.#store.add(this.terms(t), this.ledger(t), intervals);
-    // Out-of-order arrivals re-rate earlier intervals of their session: re-project those units.
-    const maxSeq = rows[rows.length - 1]!.seq;
-    const earlier = [...changed].filter((ref) => !ref.startsWith(`${collectorId}:`) || Number(ref.slice(collectorId.length + 1)) <= afterSeq);
-    if (earlier.length > 0) this.#sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('units', ?, 1, ?)", collectorId, maxSeq);
+    const intervals: UsageInterval[] = usage.map(({ seq, data: d }) => ({
+      ref: `${collectorId}:${seq}`, session: `${collectorId}:${d.session}`, feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: now,
+    }));
+    if (intervals.length === 0) return;
+    const changed = this.#ledger(t).ledger.add(intervals);
+    // New records reach D1 with their `records` outbox row; earlier intervals whose session was
+    // re-rated (an out-of-order arrival) are re-projected by `units` rows.
+    queueUnits(this.#sql, [...changed].filter((ref) => !ref.startsWith(`${collectorId}:`) || Number(ref.slice(collectorId.length + 1)) <= afterSeq));
     this.#changed(t, now);
   }
 
   /** A superseded fork branch leaves the ledger (fork-resolution.ts moved its records away). */
   dropRecords(t: ContractTerms, collectorId: string, fromSeq: number, toSeq: number, now: number): void {
-    this.#store.remove(this.terms(t), this.ledger(t), collectorId, fromSeq, toSeq);
-    this.#sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('units', ?, 1, ?)", collectorId, fromSeq - 1);
+    const { ledger } = this.#ledger(t);
+    const gone = this.#store.collectorIntervals(collectorId, fromSeq, toSeq);
+    const changed = ledger.remove(gone);
+    queueUnits(this.#sql, [...changed]);
     this.#changed(t, now);
   }
 
-  /** Plan versions or grants changed: new terms; rebuild the ledger when its segments or rates moved. */
-  termsChanged(t: ContractTerms, now: number, ratesMayChange: boolean): void {
-    const old = this.ledger(t);
-    this.#terms = undefined;
-    const terms = this.terms(t);
-    if (ratesMayChange || !ledgerFits(old, terms)) {
-      this.#ledger = this.#store.rebuild(terms);
-      for (const c of this.#sql.exec<{ collector_id: string; hwm: number }>("SELECT collector_id, hwm FROM chains WHERE hwm > 0")) {
-        this.#sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('units', ?, 1, ?)", c.collector_id, c.hwm);
-      }
+  /** A grant was added: new terms; re-rating is queued when its start or expiry cuts rated usage. */
+  grantAdded(t: ContractTerms, grantId: string, now: number): void {
+    const terms = pricingTerms(contractInput(t), this.versions(t), listGrants(this.#sql));
+    const change = grantChange(terms, grantId);
+    this.#ledger(t).ledger.termsChanged(terms, change.rerate, change.foldFrom);
+    this.#changed(t, now);
+  }
+
+  /** A plan version was stored: new terms; usage from its instant on is re-rated by the alarm. */
+  planAdded(t: ContractTerms, effectiveAt: number, now: number): void {
+    this.#versions = undefined;
+    const terms = pricingTerms(contractInput(t), this.versions(t), listGrants(this.#sql));
+    const change = planVersionChange(effectiveAt);
+    this.#ledger(t).ledger.termsChanged(terms, change.rerate, change.foldFrom);
+    this.#changed(t, now);
+  }
+
+  /**
+   * One chunk of rating work for the alarm — usage stored before pricing first (stored-usage-rating.ts),
+   * then the re-rating job: whether there was none, more remains, or it is all done.
+   */
+  rerateChunk(t: ContractTerms, now: number): "none" | "more" | "done" {
+    const { ledger } = this.#ledger(t);
+    const stored = nextStoredUsage(this.#sql, (collectorId, from, to) => this.#store.ratedSeqs(collectorId, from, to));
+    if (stored !== undefined) {
+      // Every interval rated here is new to D1's facts (projected with 0 units): re-project them all.
+      queueUnits(this.#sql, [...ledger.add(stored), ...stored.map((iv) => iv.ref)]);
+    } else if (ledger.meta.job) {
+      queueUnits(this.#sql, [...ledger.rerateChunk()]);
     } else {
-      old.fingerprint = terms.fingerprint;
+      return "none";
     }
     this.#changed(t, now);
+    return ledger.meta.job === null && storedUsageProgress(this.#sql) === undefined ? "done" : "more";
   }
 
-  /** Freezes every period whose close (end + statement grace) is at or before `now`, in order. */
+  /** Freezes every period whose close (end + statement grace) is at or before `now`, in order; none
+   * while usage stored before pricing is still being rated (the live ledger holds them while a job runs). */
   freezeDue(t: ContractTerms, now: number): number {
-    const contract = contractInput(t);
-    const frozen = this.frozen();
-    let k = frozen.length === 0 ? 0 : periodAt(contract, Date.parse(frozen[frozen.length - 1]!.period.start)).index + 1;
-    let count = 0;
-    for (let p = periodByIndex(contract, k); periodCloseAt(contract, p) <= now; p = periodByIndex(contract, ++k)) {
-      const statement: Statement = { ...statementFromLedger(this.terms(t), this.ledger(t), frozen, p), state: "closed" };
-      this.#sql.exec("INSERT INTO frozen_statements (period_index, start_date, statement_json, frozen_at) VALUES (?, ?, ?, ?)",
-        p.index, p.start_date, JSON.stringify(statement), now);
-      frozen.push(statement);
-      createEvent(this.#sql, t.contract_id, "period.closed", {
-        period: statement.period, currency: statement.currency, total: statement.total,
-      }, now);
-      count++;
+    if (storedUsageProgress(this.#sql) !== undefined) return 0;
+    const closed = this.#ledger(t).figures.freezeDue(now);
+    for (const statement of closed) {
+      createEvent(this.#sql, t.contract_id, "period.closed", { period: statement.period, currency: statement.currency, total: statement.total }, now);
     }
-    if (count > 0) this.#version++;
-    return count;
+    return closed.length;
   }
 
-  /** The priced balance of the period containing `now` (cached per state version). */
+  /** The priced balance of the period containing `now`. */
   balance(t: ContractTerms, now: number): PricedBalance {
-    const terms = this.terms(t);
-    const expired = terms.grants.filter((g) => g.expires_at !== null && g.expires_at <= now).length;
-    const key = `${this.#version}|${periodIndexAt(terms.contract, now)}|${expired}`;
-    if (this.#balance?.key !== key) this.#balance = { key, value: balanceFromLedger(terms, this.ledger(t), this.frozen(), now) };
-    return this.#balance.value;
+    return this.#ledger(t).figures.balance(now);
   }
 
   statement(t: ContractTerms, period: Period): Statement {
-    return statementFromLedger(this.terms(t), this.ledger(t), this.frozen(), period);
+    return this.#ledger(t).figures.statement(period);
   }
 
-  unitsOf(refs: string[]): Map<string, bigint> {
-    return this.#store.unitsOf(refs);
+  /** A page of the runs of records a statement line traces to; undefined when there is no such line. */
+  lineRecords(t: ContractTerms, period: Period, lineId: string, cursor: TraceCursor | null, limit: number):
+    { runs: RecordRun[]; next: TraceCursor | null } | undefined {
+    const { figures } = this.#ledger(t);
+    const line = period.index <= this.#store.lastFrozen() ? this.#store.frozenLine(period.index, lineId) : figures.pricedLines(period).find((l) => l.id === lineId);
+    if (!line) return undefined;
+    return traceLine(this.#store, { ranges: line.ranges, period: period.index, lateOnly: line.kind === "adjustment" }, cursor, limit);
   }
 
   /** Alerts (balance.low / balance.exhausted) follow every change, in the same transaction. */
   #changed(t: ContractTerms, now: number): void {
-    this.#version++;
     const config = loadAlertConfig(this.#sql);
     if (config) checkThresholds(this.#sql, t.contract_id, config, this.balance(t, now), now);
   }

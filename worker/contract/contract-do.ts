@@ -3,11 +3,11 @@
 // functions beside this file; this class owns storage, transactions and the alarm.
 // The Worker passes `now` into every method, so an injected test clock reaches the DO.
 import { DurableObject } from "cloudflare:workers";
-import { hashCanonical, type ChainRecord } from "../../shared/protocol/index.ts";
+import type { ChainRecord } from "../../shared/protocol/index.ts";
+import { benchInsert, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import { allowsDevelopmentAids, type Env } from "../env.ts";
-import { applyBatch, type BatchOutcome } from "./apply-batch.ts";
-import { readBalance, type Balance } from "./balance.ts";
+import { applyBatch, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { drainOutbox } from "./outbox.ts";
 import { migrateStorage } from "./storage-schema.ts";
@@ -22,6 +22,8 @@ import * as billingRequests from "./billing-requests.ts";
 import type { BillingHost, ContractBalance } from "./billing-requests.ts";
 import type { GrantRequest } from "./grants.ts";
 import { loadChain } from "./chains.ts";
+import { scopeAt } from "./plan-versions.ts";
+import type { PlanVersion } from "../../shared/pricing/index.ts";
 import { deliverDueEvents } from "./webhooks.ts";
 import { sendWebhook } from "./webhook-transport.ts";
 import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./reconcile.ts";
@@ -36,6 +38,8 @@ export type DocSyncOutcome =
 /** Delay before draining, so a burst of batches is drained in one pass. */
 const DRAIN_DELAY_MS = 1000;
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
+/** Re-rating chunks per alarm run: bounded CPU per run (≈ 4 × 4,000 intervals), fewer runs in all. */
+const RERATE_CHUNKS_PER_ALARM = 4;
 
 export class ContractDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -54,13 +58,15 @@ export class ContractDO extends DurableObject<Env> {
     this.host = { sql: this.sql, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f) };
     void ctx.blockConcurrencyWhile(async () => {
       migrateStorage(this.sql, (f) => ctx.storage.transactionSync(f));
+      // A re-rating queued before an eviction (or by a storage migration) goes on by the alarm.
+      if (this.sql.exec("SELECT 1 FROM rating_state WHERE job_json IS NOT NULL UNION ALL SELECT 1 FROM stored_usage_queue").toArray().length > 0) await this.armDrain(Date.now());
     });
   }
 
   /** Idempotent: the first terms win (they never change over a contract). */
   setup(terms: ContractTerms): void {
     saveTerms(this.sql, terms);
-    this.doc.publishTerms(this.terms());
+    this.publishTerms();
   }
 
   registerCollector(who: CollectorIdentity): void {
@@ -114,7 +120,7 @@ export class ContractDO extends DurableObject<Env> {
   syncDoc(who: CollectorIdentity, body: Uint8Array): DocSyncOutcome {
     ensureChain(this.sql, who);
     if (isRevoked(this.sql, who.collector_id)) return { ok: false, error: { error: "revoked", message: `collector ${who.collector_id} is revoked` } };
-    this.doc.publishTerms(this.terms()); // no-op unless the terms changed since they were last written
+    this.publishTerms(); // no-op unless the terms changed since they were last written
     try {
       return { ok: true, body: this.doc.sync(who.collector_id, body) };
     } catch (error) {
@@ -166,10 +172,20 @@ export class ContractDO extends DurableObject<Env> {
     return result;
   }
 
+  /** A new plan version: stored and answered at once; the alarm re-rates what it changes. */
   async putPlan(plan: unknown, effectiveAt: number, now: number) {
     const result = billingRequests.putPlan(this.host, plan, effectiveAt, now);
+    if (result.ok) {
+      this.publishTerms();
+      this.publishBalance(now);
+    }
     await this.armIfPending();
     return result;
+  }
+
+  /** Every plan version, in force order. */
+  planVersions(): PlanVersion[] {
+    return this.billing.versions(this.terms());
   }
 
   async statement(period: string | undefined, now: number) {
@@ -178,8 +194,8 @@ export class ContractDO extends DurableObject<Env> {
     return result;
   }
 
-  lineRecords(period: string | undefined, lineId: string, offset: number, limit: number, now: number) {
-    return billingRequests.lineRecords(this.host, period, lineId, offset, limit, now);
+  lineRecords(period: string | undefined, lineId: string, cursor: string | undefined, limit: number, now: number) {
+    return billingRequests.lineRecords(this.host, period, lineId, cursor, limit, now);
   }
 
   async setAlerts(input: { webhook_url: string; low_thresholds_pct?: number[] }, now: number) {
@@ -192,13 +208,25 @@ export class ContractDO extends DurableObject<Env> {
    * throwing alarm only a few times, and the outbox must survive a long D1 outage. */
   override async alarm(): Promise<void> {
     let next: number | null = null;
+    // A few chunks of a re-rating job per run, each its own transaction (a retry redoes at most one).
+    try {
+      let step = this.transact(() => this.billing.rerateChunk(this.terms(), Date.now()));
+      for (let k = 1; k < RERATE_CHUNKS_PER_ALARM && step === "more"; k++) step = this.transact(() => this.billing.rerateChunk(this.terms(), Date.now()));
+      if (step === "more") next = Date.now();
+      // Outside production requests may carry an injected clock: the next request publishes.
+      if (step === "done" && this.env.TALLY_ENV === "production") this.publishBalance(Date.now());
+    } catch (error) {
+      console.error("re-rating failed, retrying:", error);
+      next = Date.now() + 1000;
+    }
     // Periods that closed since the last request are frozen here too (their period.closed event
     // then goes out with this run). The alarm runs on the real clock, so only in production:
     // elsewhere requests may carry an injected clock, and only they freeze.
     if (this.env.TALLY_ENV === "production") {
       try { this.transact(() => this.billing.freezeDue(this.terms(), Date.now())); } catch (error) { console.error("freezing closed periods failed:", error); }
       this.checkNotices(Date.now());
-      next = nextNoticeAt(this.sql, this.terms(), Date.now());
+      const notice = nextNoticeAt(this.sql, this.terms(), Date.now());
+      if (notice !== null) next = next === null ? notice : Math.min(next, notice);
     }
     try {
       const remaining = await drainOutbox(this.sql, this.env.DB, this.terms().contract_id);
@@ -223,12 +251,14 @@ export class ContractDO extends DurableObject<Env> {
   /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
   benchmarkInsert(rows: ChainRecord[]): number {
     if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkInsert is only available in development and test");
-    this.ctx.storage.transactionSync(() => {
-      for (const r of rows) {
-        this.sql.exec("INSERT OR REPLACE INTO bench_records (collector_id, seq, hash, record_json) VALUES (?, ?, ?, ?)", r.collector_id, r.seq, hashCanonical(r), JSON.stringify(r));
-      }
-    });
+    this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows));
     return rows.length;
+  }
+
+  /** Benchmark only (refused in production): the database size, the outbox length and (full) each table's rows and value bytes. */
+  benchmarkStorage(full: boolean): StorageFigures {
+    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkStorage is only available in development and test");
+    return storageFigures(this.sql, full);
   }
 
   private terms(): ContractTerms {
@@ -241,16 +271,20 @@ export class ContractDO extends DurableObject<Env> {
    * never allowed to fail the batch that was already committed. */
   private publishBalance(now: number): void {
     try {
-      const balance = this.balance(now) as Balance & { remaining_units?: string | null; granted_units?: string | null; status?: string };
+      const balance = this.balance(now);
       this.doc.publishBalance(docBalance({
         as_of: balance.as_of, period: balance.period, collectors: balance.collectors,
-        ...(balance.remaining_units !== undefined ? { remaining_units: balance.remaining_units } : {}),
-        ...(balance.granted_units !== undefined ? { granted_units: balance.granted_units } : {}),
-        ...(balance.status !== undefined ? { status: balance.status } : {}),
+        remaining_units: balance.remaining_units, granted_units: balance.granted_units, status: balance.status,
       }));
     } catch (error) {
       console.error("publishing the contract doc balance failed:", error);
     }
+  }
+
+  /** The doc's `terms` root, with every plan version. */
+  private publishTerms(): void {
+    const terms = this.terms();
+    this.doc.publishTerms(terms, this.billing.versions(terms));
   }
 
   /** transactionSync that drops the billing caches when it rolls back (they may hold its changes). */
@@ -266,8 +300,10 @@ export class ContractDO extends DurableObject<Env> {
   /** A batch, and the rating of the usage it stored, in one transaction. */
   private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>): BatchOutcome {
     const before = loadChain(this.sql, who.collector_id)?.hwm ?? 0;
-    const outcome = applyBatch(this.sql, terms, who, body, now, key);
-    if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, now);
+    const versions = this.billing.versions(terms);
+    const usage: RateableUsage[] = [];
+    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage);
+    if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, usage, now);
     return outcome;
   }
 
@@ -281,9 +317,10 @@ export class ContractDO extends DurableObject<Env> {
     }
   }
 
-  /** Arms the alarm when the outbox or the event queue has work (after a pricing change). */
+  /** Arms the alarm when the outbox, the event queue or a re-rating has work (after a pricing change). */
   private async armIfPending(): Promise<void> {
-    const pending = this.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM events WHERE delivered_at IS NULL) AS n").one().n;
+    const pending = this.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL)
+      + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue) AS n`).one().n;
     if (pending > 0) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
   }
 

@@ -6,7 +6,9 @@
 import {
   ContractDocServer, type ContractDocJson, type DocBalance, type JsonObject, type JsonValue,
 } from "../../shared/contract-doc/index.ts";
+import type { PlanVersion } from "../../shared/pricing/index.ts";
 import { instant } from "../instant.ts";
+import { sendScope } from "./plan-versions.ts";
 import { SqlContractDocStorage } from "./doc-storage.ts";
 import type { ContractTerms } from "./terms.ts";
 
@@ -23,8 +25,8 @@ export class ContractDocHost {
   }
 
   /** Writes `terms`; a no-op when nothing changed (the doc compares field by field). */
-  publishTerms(terms: ContractTerms): void {
-    this.#run((server) => server.writeTerms(docTerms(terms)));
+  publishTerms(terms: ContractTerms, versions: PlanVersion[]): void {
+    this.#run((server) => server.writeTerms(docTerms(terms, versions)));
   }
 
   publishBalance(balance: DocBalance): void {
@@ -58,14 +60,19 @@ export class ContractDocHost {
   }
 }
 
-/** What a site needs to know of its contract, offline: the plan and the fields that anchor periods. */
-export function docTerms(terms: ContractTerms): JsonObject {
-  const plan = terms.plan as JsonObject;
+/**
+ * What a site needs to know of its contract, offline: every plan version (so the offline estimate
+ * rates each record with the version in force then), the latest plan and its rates, what to send
+ * (`scope`: the union of the versions' scopes) and the fields that anchor periods.
+ */
+export function docTerms(terms: ContractTerms, versions: PlanVersion[]): JsonObject {
+  const latest = versions[versions.length - 1]!.plan as unknown as JsonObject;
   return {
     contract_id: terms.contract_id,
-    plan,
-    scope: (terms.scope ?? null) as JsonValue,
-    rates: (plan.rates ?? {}) as JsonValue,
+    plan: latest,
+    plan_versions: versions.map((v) => ({ effective_at: v.effective_at, plan: v.plan as unknown as JsonObject })),
+    scope: sendScope(versions) as unknown as JsonValue,
+    rates: (latest.rates ?? {}) as JsonValue,
     unit_name: terms.unit_name,
     currency: terms.currency,
     period: terms.period,

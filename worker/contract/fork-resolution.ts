@@ -10,11 +10,10 @@
 // its receipt cursor, so the records before the first differing seq are the ones both branches
 // share. A caller may name it (`last_common_seq`) when the evidence cannot tell, e.g. a
 // hand-written client whose batch did not overlap the stored chain.
-import { ZERO_HASH, type UsageData } from "../../shared/protocol/index.ts";
+import { ZERO_HASH } from "../../shared/protocol/index.ts";
 import { EQUIVOCATION_FLAG } from "./apply-batch.ts";
 import { loadChain } from "./chains.ts";
 import type { ContractTerms } from "./terms.ts";
-import { addUsage } from "./usage.ts";
 
 export type ResolutionOutcome =
   | { ok: true; resolution: Resolution }
@@ -28,8 +27,6 @@ export interface Resolution {
   hwm: number;
   resolved_at: number;
 }
-
-interface StoredRecord { seq: number; hash: string; kind: string; record_json: string; received_at: number; quarantine: string | null }
 
 export function resolveFork(sql: SqlStorage, terms: ContractTerms, collectorId: string, lastCommon: number | undefined, now: number): ResolutionOutcome {
   const chain = loadChain(sql, collectorId);
@@ -45,19 +42,12 @@ export function resolveFork(sql: SqlStorage, terms: ContractTerms, collectorId: 
     return { ok: false, code: "invalid_request", message: `last_common_seq must be between 0 and the hwm ${chain.hwm}` };
   }
 
-  const old = sql.exec<StoredRecord & Record<string, SqlStorageValue>>(
-    "SELECT seq, hash, kind, record_json, received_at, quarantine FROM records WHERE collector_id = ? AND seq > ? ORDER BY seq",
-    collectorId, last).toArray();
+  const moved = sql.exec<{ n: number }>("SELECT count(*) AS n FROM records WHERE collector_id = ? AND seq > ?", collectorId, last).one().n;
   sql.exec(
     `INSERT OR IGNORE INTO superseded_records (collector_id, seq, hash, kind, record_json, received_at, quarantine, superseded_at)
      SELECT collector_id, seq, hash, kind, record_json, received_at, quarantine, ? FROM records WHERE collector_id = ? AND seq > ?`,
     now, collectorId, last);
-  // The same split addUsage made when they arrived, with the sign turned: aggregates drop exactly
-  // what these records added. (Pricing's ledger must drop their rated pieces here too.)
-  const rated = old.filter((r) => r.kind === "usage" && r.quarantine === null)
-    .map((r) => (JSON.parse(r.record_json) as { data: UsageData }).data)
-    .map((u): UsageData => ({ ...u, count: -u.count }));
-  addUsage(sql, terms, rated);
+  // Their rated usage leaves the aggregates with them: the caller drops it (billing.dropRecords).
   sql.exec("DELETE FROM records WHERE collector_id = ? AND seq > ?", collectorId, last);
 
   const kept = last === 0 ? undefined : sql.exec<{ hash: string; received_at: number }>(
@@ -70,7 +60,7 @@ export function resolveFork(sql: SqlStorage, terms: ContractTerms, collectorId: 
     last, kept?.hash ?? ZERO_HASH, JSON.stringify(keys), kept?.received_at ?? null,
     JSON.stringify(flags.filter((f) => f !== EQUIVOCATION_FLAG)), last, collectorId);
   sql.exec("UPDATE evidence SET resolved_at = ? WHERE collector_id = ? AND resolved_at IS NULL", now, collectorId);
-  if (old.length > 0) {
+  if (moved > 0) {
     sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('supersede', ?, ?, ?)", collectorId, last + 1, chain.hwm);
   }
   sql.exec("INSERT INTO outbox (topic, collector_id) VALUES ('collector', ?)", collectorId);
@@ -78,7 +68,7 @@ export function resolveFork(sql: SqlStorage, terms: ContractTerms, collectorId: 
     ok: true,
     resolution: {
       collector_id: collectorId, last_common_seq: last, hwm: last, resolved_at: now,
-      superseded: { from_seq: last + 1, to_seq: chain.hwm, records: old.length },
+      superseded: { from_seq: last + 1, to_seq: chain.hwm, records: moved },
     },
   };
 }

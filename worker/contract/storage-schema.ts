@@ -1,10 +1,14 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
-import { BILLING_STEP } from "./billing-schema.ts";
+import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
 import { NOTICES_STEP } from "./notices.ts";
 import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
+import { STORED_USAGE_STEP } from "./stored-usage-rating.ts";
 
-const steps: string[] = [
+/** SQL, or a function for a step that must compute (run inside the step's transaction). */
+type Step = string | ((sql: SqlStorage) => void);
+
+const steps: Step[] = [
   `CREATE TABLE contract (one INTEGER PRIMARY KEY CHECK (one = 1), terms_json TEXT NOT NULL);
    CREATE TABLE chains (
      collector_id TEXT PRIMARY KEY, site TEXT NOT NULL, hwm INTEGER NOT NULL, head TEXT NOT NULL,
@@ -43,14 +47,29 @@ const steps: string[] = [
   // Webhook notices (site.stale, grant.expiring) and the one-time re-projection of history into
   // D1's usage rollups (outbox.ts).
   NOTICES_STEP + REPROJECT_HISTORY_STEP,
+  // The live ledger: aggregates by delta, statements as rows (issue 10); drops `feature_usage`.
+  // Written as "whichever of the two is missing": the live ledger was developed as step 4 on its own
+  // branch while main shipped the notices as step 4, so a DO at version 4 may have either.
+  (sql) => {
+    if (!hasTable(sql, "rating_state")) liveLedgerStep(sql);
+    if (!hasTable(sql, "notices")) sql.exec(NOTICES_STEP + REPROJECT_HISTORY_STEP);
+  },
+  // Usage stored before this DO rated anything (a contract from a Tally without pricing) is queued
+  // for rating by the alarm (stored-usage-rating.ts).
+  STORED_USAGE_STEP,
 ];
+
+function hasTable(sql: SqlStorage, name: string): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
+}
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {
   sql.exec("CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)");
   const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
   for (let v = current; v < steps.length; v++) {
     transactionSync(() => {
-      sql.exec(steps[v]!);
+      const step = steps[v]!;
+      if (typeof step === "string") sql.exec(step); else step(sql);
       sql.exec("INSERT INTO schema_version (one, version) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET version = excluded.version", v + 1);
     });
   }

@@ -15,8 +15,9 @@ export interface ContractTerms {
   period: PeriodKind;
   unit_name: string;
   currency: string;
-  /** Absent in the plan: everything the collector reads is in scope. */
+  /** Of the plan the contract was created with (plan-versions.ts has every version's). */
   scope: ScopeEntry[] | null;
+  /** The plan the contract was created with: the first plan version. */
   plan: Record<string, unknown>;
   statement_grace_h: number;
   expected_sync_s: number;
@@ -31,8 +32,8 @@ export function loadTerms(sql: SqlStorage): ContractTerms | undefined {
   return row ? (JSON.parse(row.terms_json) as ContractTerms) : undefined;
 }
 
-/** Whether a usage or denial for `daemon`/`feature` is metered by this contract. */
-export function inScope(terms: ContractTerms, daemon: string, feature: string): boolean {
-  if (terms.scope === null) return true;
-  return terms.scope.some((s) => s.daemon === daemon && (s.features.includes("*") || s.features.includes(feature)));
+/** Whether a usage or denial for `daemon`/`feature` is metered under `scope` (null: everything). */
+export function inScope(scope: ScopeEntry[] | null, daemon: string, feature: string): boolean {
+  if (scope === null) return true;
+  return scope.some((s) => s.daemon === daemon && (s.features.includes("*") || s.features.includes(feature)));
 }

@@ -65,11 +65,11 @@ export const balanceExample = {
 };
 
 export const statementExample = {
-  contract_id: ex.contract, period: { start: "2026-10-01T00:00:00Z", end: "2026-11-01T00:00:00Z", start_date: "2026-10-01" },
-  state: "closed" as const, currency: "USD",
+  contract_id: ex.contract, period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" },
+  state: "open" as const, currency: "USD",
   lines: [
-    { id: "prepaid_usage", kind: "prepaid_usage" as const, description: "usage covered by grants", quantity: "1000", amount: "0.00" },
-    { id: "tier:1", kind: "tier" as const, description: "overage, tier 1 (0–1000]", tier: 1, quantity: "240.5", unit_price: "0.40", amount: "96.20" },
+    { id: `grant:${ex.grant}`, kind: "prepaid_usage" as const, description: `Prepaid tokens from grant ${ex.grant}`, quantity: "1000", amount: "0.00" },
+    { id: "overage:1793487600000:1", kind: "overage" as const, description: "Overage tier 1 (0–1000 tokens)", tier: 1, quantity: "240.5", unit_price: "0.40", amount: "96.20" },
   ],
   total: "96.20",
 };
@@ -77,12 +77,24 @@ export const statementExample = {
 /** The same statement as `Accept: text/csv` answers it (made by the code that answers it). */
 export const statementCsvExample = statementCsv(statementExample);
 
+/** The runs of records a statement line (here the overage line above) traces to, paged. */
 export const lineRecordsExample = {
-  items: [{ collector_id: ex.collector, seq: 118, kind: "usage", received_at: "2026-10-14T16:02:11Z", data: batchExample.records[0]!.data }],
-  next_cursor: null,
+  items: [{ collector_id: ex.collector, first_seq: 9412, last_seq: 9730 }, { collector_id: ex.collector, first_seq: 9733, last_seq: 9801 }],
+  next_cursor: "WzAsMTc5NTAwMDAwMDAwMCwiY29sXzAxOWFjOGUzZTFhMGIxYzJkM2U0ZjVhNmI3YzhkOWUzOjk4MDEiLCI4NjU4MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAiXQ",
 };
 
-export const grantExample = { id: ex.grant, contract_id: ex.contract, amount: "1000", priority: 0, effective_at: null, expires_at: "2027-01-01T00:00:00Z", created_at: ex.created };
+export const grantExample = { id: ex.grant, contract_id: ex.contract, amount: "1000", priority: 0, effective_at: null, expires_at: "2027-01-01T00:00:00Z", created_at: ex.created, rerating: null };
+
+/** A plan version accepted (202); the usage it re-rates is re-rated by the contract's alarm. */
+export const planVersionsExample = {
+  contract_id: ex.contract,
+  version: { effective_at: "2026-11-15T00:00:00Z", plan: { ...ex.plan, rates: { MATLAB: "1.25", "*": "0.5" } } },
+  versions: [
+    { effective_at: "2026-10-31T23:00:00Z", plan: ex.plan },
+    { effective_at: "2026-11-15T00:00:00Z", plan: { ...ex.plan, rates: { MATLAB: "1.25", "*": "0.5" } } },
+  ],
+  rerating: { done: 0, total: 18_240 },
+};
 
 export const usageExample = {
   contract_id: ex.contract, from: "2026-11-01T00:00:00Z", to: "2026-11-03T00:00:00Z", group_by: ["feature" as const, "day" as const],

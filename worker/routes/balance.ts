@@ -5,6 +5,7 @@ import { ownedContract } from "../middleware/owned-contract.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { reratingSchema } from "./plan.ts";
 import { balanceExample } from "../openapi/example-values.ts";
 
 export const collectorStatusSchema = z.looseObject({
@@ -22,6 +23,7 @@ export const balanceSchema = z.looseObject({
     by_feature: z.array(z.looseObject({ feature: z.string(), license_seconds: z.number().int() })),
   }),
   quarantined_records: z.number().int(), stale: z.boolean(), collectors: z.array(collectorStatusSchema),
+  rerating: reratingSchema.optional().openapi({ description: "present while a plan version or grant is still being re-rated: figures mix old and new rating until done" }),
 }).openapi("Balance");
 
 export const balance = apiRouter().openapi(createRoute({

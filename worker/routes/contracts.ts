@@ -18,13 +18,15 @@ import { createContractSchema, DEFAULT_EXPECTED_SYNC_S, DEFAULT_STATEMENT_GRACE_
 import { apiRouter } from "../openapi/router.ts";
 import { EdgeError } from "../errors.ts";
 import { parsePlan } from "../../shared/pricing/index.ts";
+import { planVersionSchema } from "./plan.ts";
 import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
 
 export const contractSchema = z.object({
-  id: idSchema("ctr"), customer_id: idSchema("cus"), plan: z.record(z.string(), z.unknown()),
+  id: idSchema("ctr"), customer_id: idSchema("cus"),
+  plan: z.record(z.string(), z.unknown()).openapi({ description: "the latest plan version (GET /v1/contracts/:id also lists every version)" }),
   start: z.string().openapi({ example: "2026-11-01" }), start_at: z.string(), timezone: z.string(),
   statement_grace_h: z.number().int(), expected_sync_s: z.number().int(), created_at: z.string(),
 }).openapi("Contract");
@@ -41,6 +43,8 @@ export const contractExample = {
   id: ex.contract, customer_id: ex.customer, plan: ex.plan, start: "2026-11-01", start_at: "2026-10-31T23:00:00Z", timezone: "Europe/Madrid",
   statement_grace_h: 72, expected_sync_s: 300, created_at: ex.created,
 };
+
+const contractDetailExample = { ...contractExample, plan_versions: [{ effective_at: contractExample.start_at, plan: ex.plan }] };
 
 export const contracts = apiRouter()
   .openapi(createRoute({
@@ -81,8 +85,12 @@ export const contracts = apiRouter()
     return c.json(page(rows, limit, presentContract), 200);
   })
   .openapi(createRoute({
-    method: "get", path: "/{id}", tags: ["vendor"], summary: "A contract and its terms", security: vendorSecurity,
+    method: "get", path: "/{id}", tags: ["vendor"], summary: "A contract, its terms and every plan version", security: vendorSecurity,
     middleware: [vendorAuth(), ownedContract()] as const,
     request: { params: idParams("ctr") },
-    responses: { 200: jsonResponse("the contract", contractSchema, contractExample), ...vendorErrors() },
-  }), (c) => c.json(presentContract(c.get("contract")), 200));
+    responses: { 200: jsonResponse("the contract; `plan` is the latest version", contractSchema.extend({ plan_versions: z.array(planVersionSchema) }), contractDetailExample), ...vendorErrors() },
+  }), async (c) => {
+    const contract = c.get("contract");
+    const versions = await contractStub(c.env, contract.id).planVersions();
+    return c.json({ ...presentContract(contract), plan_versions: versions.map((v) => ({ effective_at: instant(v.effective_at), plan: v.plan as Record<string, unknown> })) }, 200);
+  });

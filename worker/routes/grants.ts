@@ -1,7 +1,9 @@
 // POST /v1/contracts/:id/grants (vendor key): prepaid tokens, top-ups, promotions (DESIGN.md §6).
 // `idempotency_key` is required in the body: the same key with the same body answers the grant
 // created first (201 again, `Idempotent-Replayed: true`); with another body it is a 409.
-// `effective_at` defaults to the start of the period in which the grant is created.
+// `effective_at` defaults to the start of the period in which the grant is created. A grant whose
+// start or expiry cuts usage already rated (a retroactive grant) is accepted at once and that usage
+// is re-rated by the contract's alarm: `rerating` says how far it got ({done, total}; else null).
 import { createRoute, z } from "@hono/zod-openapi";
 import { isDecimalText, parseScaled } from "../../shared/decimal/decimal.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
@@ -14,6 +16,7 @@ import { instant } from "../instant.ts";
 import { instantInput, instantMs } from "../instant-input.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { reratingSchema } from "./plan.ts";
 import { grantExample } from "../openapi/example-values.ts";
 
 const grantBodySchema = z.strictObject({
@@ -29,6 +32,7 @@ export const grantSchema = z.object({
   id: idSchema("grt"), contract_id: idSchema("ctr"), amount: z.string(), priority: z.number().int(),
   effective_at: z.string().nullable().openapi({ description: "null: the start of the period in which it was created" }),
   expires_at: z.string().nullable(), created_at: z.string(),
+  rerating: reratingSchema.nullable().optional().openapi({ description: "the re-rating in progress after this grant; null when none" }),
 }).openapi("Grant");
 
 export const grants = apiRouter().openapi(createRoute({
@@ -44,13 +48,13 @@ export const grants = apiRouter().openapi(createRoute({
     throw new EdgeError("invalid_request", "expires_at: must be after effective_at", { field: "expires_at" });
   }
   const contractId = c.get("contract").id;
-  const { grant, created } = unwrap(await contractStub(c.env, contractId).addGrant({
+  const { grant, created, rerating } = unwrap(await contractStub(c.env, contractId).addGrant({
     amount: body.amount, priority: body.priority ?? 0, effective_at: effectiveAt, expires_at: expiresAt, idempotency_key: body.idempotency_key,
   }, c.get("now")));
   if (!created) c.header("Idempotent-Replayed", "true");
   return c.json({
     id: grant.id, contract_id: contractId, amount: grant.amount, priority: grant.priority,
     effective_at: grant.effective_at === null ? null : instant(grant.effective_at),
-    expires_at: grant.expires_at === null ? null : instant(grant.expires_at), created_at: instant(grant.created_at),
+    expires_at: grant.expires_at === null ? null : instant(grant.expires_at), created_at: instant(grant.created_at), rerating,
   }, 201);
 });

@@ -1,17 +1,19 @@
 // GET /v1/contracts/:id/statement[?period=YYYY-MM-DD] (vendor key): the open period's statement
 // (or the one starting that day), JSON or CSV (`Accept: text/csv`); and
-// GET …/statement/lines/:line_id/records: the records a line came from, paged (DESIGN.md §7).
-// A closed period's statement is the frozen one, byte for byte. A period that has not started
-// is 404; a date on which no period starts is 422 naming `query.period`.
+// GET …/statement/lines/:line_id/records: the records a line came from, as runs
+// (collector_id, first_seq, last_seq), paged (DESIGN.md §7). A closed period's statement is the
+// frozen one, byte for byte; an open one carries `rerating` while a plan version or grant is
+// still being re-rated. A period that has not started is 404; a date on which no period starts
+// is 422 naming `query.period`.
 import { createRoute, z } from "@hono/zod-openapi";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { ownedContract } from "../middleware/owned-contract.ts";
 import { contractStub } from "../contract/stub.ts";
-import { unwrap, type LineRecord, type Result } from "../contract/billing-requests.ts";
-import { instant } from "../instant.ts";
+import { unwrap } from "../contract/billing-requests.ts";
 import { prefersCsv, statementCsv } from "../statement-csv.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idSchema, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { reratingSchema } from "./plan.ts";
 import { lineRecordsExample, statementCsvExample, statementExample } from "../openapi/example-values.ts";
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../pagination.ts";
 
@@ -29,11 +31,12 @@ export const statementLineSchema = z.object({
 export const statementSchema = z.object({
   contract_id: z.string(), period: z.object({ start: z.string(), end: z.string(), start_date: z.string() }),
   state: z.enum(["open", "closed"]), currency: z.string(), lines: z.array(statementLineSchema), total: z.string(),
+  rerating: reratingSchema.optional().openapi({ description: "present while a plan version or grant is still being re-rated (open statements only)" }),
 }).openapi("Statement");
 
-const lineRecordSchema = z.object({
-  collector_id: z.string(), seq: z.number().int(), kind: z.string(), received_at: z.string(), data: z.record(z.string(), z.unknown()),
-}).openapi("LineRecord");
+const lineRecordsSchema = z.object({
+  collector_id: z.string(), first_seq: z.number().int(), last_seq: z.number().int(),
+}).openapi("LineRecords", { description: "consecutive records of one collector the line traces to" });
 
 const contractParams = z.object({ id: idSchema("ctr").openapi({ param: { name: "id", in: "path" } }) });
 
@@ -58,23 +61,19 @@ export const statements = apiRouter()
     return c.json(statement, 200);
   })
   .openapi(createRoute({
-    method: "get", path: "/{id}/statement/lines/{line_id}/records", tags: ["vendor"], summary: "The records a statement line came from", security: vendorSecurity,
+    method: "get", path: "/{id}/statement/lines/{line_id}/records", tags: ["vendor"], summary: "The records a statement line came from, as runs of seqs", security: vendorSecurity,
+    description: "Runs in the line's attribution order: within a segment, units are laid out in time order of their records and the line lists the records whose units it priced. An adjustment lists the records that arrived late, in the period whose statement carries it.",
     middleware: [vendorAuth(), ownedContract()] as const,
     request: {
       params: contractParams.extend({ line_id: z.string().min(1).max(512).openapi({ param: { name: "line_id", in: "path" } }) }),
       query: periodQuery.extend({
         limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT).openapi({ param: { name: "limit", in: "query" } }),
-        cursor: z.string().regex(/^\d{1,9}$/, "a cursor from a previous page").optional().openapi({ param: { name: "cursor", in: "query" } }),
+        cursor: z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, "a cursor from a previous page").optional().openapi({ param: { name: "cursor", in: "query" } }),
       }),
     },
-    responses: { 200: jsonResponse("a page of records, by collector and seq", z.object({ items: z.array(lineRecordSchema), next_cursor: z.string().nullable() }), lineRecordsExample), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of runs of records", z.object({ items: z.array(lineRecordsSchema), next_cursor: z.string().nullable() }), lineRecordsExample), ...vendorErrors(422) },
   }), async (c) => {
     const { period, limit, cursor } = c.req.valid("query");
-    // The RPC return type loses `data: unknown`; it is the stored record's JSON data.
-    const page = unwrap(await contractStub(c.env, c.get("contract").id)
-      .lineRecords(period, c.req.valid("param").line_id, cursor === undefined ? 0 : Number(cursor), limit, c.get("now")) as Result<{ items: LineRecord[]; next: number | null }>);
-    return c.json({
-      items: page.items.map((r) => ({ ...r, received_at: instant(r.received_at), data: r.data as Record<string, unknown> })),
-      next_cursor: page.next === null ? null : String(page.next),
-    }, 200);
+    const page = unwrap(await contractStub(c.env, c.get("contract").id).lineRecords(period, c.req.valid("param").line_id, cursor, limit, c.get("now")));
+    return c.json(page, 200);
   });

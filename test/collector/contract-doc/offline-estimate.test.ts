@@ -33,7 +33,7 @@ function usage(feature: string, session: string, start: number, end: number, cou
 }
 
 /** A log of 4 records; the edge's balance reflects seq 2 and says 100 units remain. */
-async function siteWith(plan: JsonObject) {
+async function siteWith(plan: JsonObject, extraTerms: JsonObject = {}) {
   const dir = await mkdtemp(join(tmpdir(), "tally-estimate-"));
   dirs.push(dir);
   const { log } = await SegmentLog.open(join(dir, "log"));
@@ -45,7 +45,7 @@ async function siteWith(plan: JsonObject) {
     usage("Simulink", "s2", T0 + HOUR, T0 + HOUR + 90_000),
   ]);
   const server = ContractDocServer.load(new MemoryContractDocStorage());
-  server.writeTerms({ plan, rates: plan.rates!, unit_name: "token", currency: "USD", period: "month", timezone: "UTC", start_date: "2026-11-01", start_at: "2026-11-01T00:00:00Z", scope: null });
+  server.writeTerms({ plan, rates: plan.rates!, unit_name: "token", currency: "USD", period: "month", timezone: "UTC", start_date: "2026-11-01", start_at: "2026-11-01T00:00:00Z", scope: null, ...extraTerms });
   server.writeBalance({ as_of: "2026-11-02T02:00:00Z", remaining_units: "100", period: { start: "2026-11-01T00:00:00Z", end: "2026-12-01T00:00:00Z" }, collectors: { [COLLECTOR]: { acked_seq: 2 } } });
   let blob: Uint8Array | null = null;
   const store: ReplicaStore = { load: () => blob, save: (b) => { blob = b; } };
@@ -74,6 +74,19 @@ describe("offline estimate", () => {
     try {
       // seq 3: 1 unit; seq 4: 90 s × 0.5/h = 0.0125 (no rounding without a plan's rounding).
       expect(await estimateRemaining(doc, COLLECTOR, log)).toMatchObject({ used_since_units: "1.0125", estimated_remaining_units: "98.9875", rated_with: "terms.rates" });
+    } finally {
+      await log.close();
+    }
+  });
+
+  it("rates each record with the plan version in force at its time, as the edge publishes them (terms.plan_versions)", async () => {
+    // The edge's doc (worker/contract/doc-host.ts): every version with effective_at in ms, `plan` the
+    // latest. MATLAB costs 3 from T0 + 1¼ h: seq 3 (T0 + 1 h … 1½ h, × 2) = 15 min × 2 × 1 + 15 min
+    // × 2 × 3 = 2 units (3 if only the latest plan were used); seq 4 as before, 1/60.
+    const later = { ...pricedPlan, rates: { MATLAB: "3", "*": "0.5" } };
+    const { log, doc } = await siteWith(later, { plan_versions: [{ effective_at: Date.UTC(2026, 10, 1), plan: pricedPlan }, { effective_at: T0 + 1.25 * HOUR, plan: later }] });
+    try {
+      expect(await estimateRemaining(doc, COLLECTOR, log)).toMatchObject({ used_since_units: "2.016667", estimated_remaining_units: "97.983333", rated_with: "shared/pricing" });
     } finally {
       await log.close();
     }

@@ -1,5 +1,8 @@
 // Builders for pricing tests: a UTC monthly contract starting 2026-11-01 and plain plan objects.
-import type { GrantInput, Plan, PricingInput, UsageInterval } from "../../../shared/pricing/index.ts";
+import {
+  compareRefs, ledgerFromIntervals, ledgerSource, periodStarting, pricedStatement, pricingTerms, rateIntervals,
+  type GrantInput, type Plan, type PricingInput, type UsageInterval,
+} from "../../../shared/pricing/index.ts";
 
 export const H = 3_600_000;
 export const MIN = 60_000;
@@ -39,4 +42,26 @@ export function lineSummary(s: { lines: { kind: string; quantity: string; amount
 /** The `code` a call throws, or "no error". */
 export function errorCode(fn: () => unknown): string {
   try { fn(); return "no error"; } catch (e) { return (e as { code?: string }).code ?? String(e); }
+}
+
+/**
+ * The oracle of line tracing: the records a line of the statement of `periodStart` traces to,
+ * from its unit ranges laid over every piece rated from scratch, in (start, record) order.
+ */
+export function traceRefs(inp: PricingInput, periodStart: string, lineId: string): string[] {
+  const terms = pricingTerms(inp.contract, inp.plans, inp.grants);
+  const period = periodStarting(terms.contract, periodStart);
+  const line = pricedStatement(ledgerSource(terms, ledgerFromIntervals(terms, inp.intervals), inp.frozen ?? []), period).find((l) => l.id === lineId);
+  if (!line) throw new Error(`no line ${lineId}`);
+  const pieces = rateIntervals(terms, inp.intervals);
+  const refs: string[] = [];
+  for (const range of line.ranges) {
+    let at = 0n;
+    for (const p of pieces.filter((x) => x.segment === range.segment && x.arrival <= period.index).sort((a, b) => a.start - b.start || compareRefs(a.ref, b.ref))) {
+      const from = at;
+      at += p.units;
+      if (p.units > 0n && at > range.from && from < range.to && (line.kind !== "adjustment" || p.arrival === period.index)) refs.push(p.ref);
+    }
+  }
+  return refs;
 }

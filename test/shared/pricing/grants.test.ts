@@ -83,4 +83,13 @@ describe("plan versions", () => {
     const b = computeBalance(input(versions, [usage(day(16) - H, 2)]), day(16) + 2 * H);
     expect(b.usage.units).toBe("3");
   });
+
+  it("a contract whose only grant starts next period is ok, not exhausted; once its grants have begun and none is left, it is", () => {
+    const next = [{ id: "N", amount: "10", created_at: day(5), effective_at: DEC }];
+    const before = computeBalance(input(prepaid, [usage(day(3), 2)], next), day(6));
+    expect({ status: before.status, granted: before.granted_units, remaining: before.remaining_units, grants: before.grants.length })
+      .toEqual({ status: "ok", granted: "0", remaining: "0", grants: 0 });
+    const expired = [{ id: "E", amount: "1", created_at: NOV, expires_at: day(4) }];
+    expect(computeBalance(input(prepaid, [usage(day(3), 2)], expired), day(6)).status).toBe("exhausted");
+  });
 });

@@ -2,7 +2,7 @@
 // the difference becomes adjustment lines in the period open when it arrived.
 import { describe, expect, it } from "vitest";
 import { computeBalance, computeStatement, type Statement } from "../../../shared/pricing/index.ts";
-import { DEC, H, JAN, NOV, graduated, input, lineSummary, plan, usage } from "./contract-fixture.ts";
+import { DEC, H, JAN, NOV, graduated, input, lineSummary, plan, traceRefs, usage } from "./contract-fixture.ts";
 
 const day = (d: number) => NOV + (d - 1) * 24 * H;
 const CLOSE = DEC + 72 * H; // November's statement freezes 4 Dec 00:00
@@ -22,7 +22,9 @@ describe("late records", () => {
     const inp = input(p, [onTime, late, dec], [], { frozen: [novFrozen] });
     const s = computeStatement(inp, "2026-12-01");
     expect(lineSummary(s)).toEqual([["tier#1", "3", "3.00"], ["adjustment#2", "5", "2.50"]]);
-    expect(s.lines[1]).toMatchObject({ ref_period: "2026-11-01", refs: ["c:2"] });
+    expect(s.lines[1]).toMatchObject({ ref_period: "2026-11-01" });
+    // The adjustment traces to the late record only.
+    expect(traceRefs(inp, "2026-12-01", s.lines[1]!.id)).toEqual(["c:2"]);
     expect(s.total).toBe("5.50");
     // the closed statement itself never changes
     expect(computeStatement(inp, "2026-11-01")).toEqual(novFrozen);
@@ -60,6 +62,6 @@ describe("late records", () => {
     expect(lineSummary(decFrozen)).toEqual([["adjustment#2", "2", "1.00"]]);
     const jan = computeStatement(input(p, [onTime, inDec, inJan], [], { frozen: [novFrozen, decFrozen] }), "2027-01-01");
     expect(lineSummary(jan)).toEqual([["adjustment#2", "2", "1.00"]]);
-    expect(jan.lines[0]!.refs).toEqual(["c:3"]);
+    expect(traceRefs(input(p, [onTime, inDec, inJan], [], { frozen: [novFrozen, decFrozen] }), "2027-01-01", jan.lines[0]!.id)).toEqual(["c:3"]);
   });
 });

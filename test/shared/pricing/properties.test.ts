@@ -70,7 +70,7 @@ describe("pricing properties", () => {
       // Apply in `batch`-sized batches as the DO would: cursors per session, re-rating a session
       // whose interval arrives out of order.
       const terms = pricingTerms(inp.contract, inp.plans, inp.grants);
-      const ledger = emptyLedger(terms);
+      const ledger = emptyLedger();
       const cursors = new Map<string, SessionCursor>();
       const seen = new Map<string, UsageInterval[]>();
       for (let i = 0; i < order.length; i += batch) {

@@ -1,0 +1,27 @@
+// What the benchmarks ask a ContractDO (development and test only; the DO refuses in production):
+// the edge-ingest baseline's plain hash-and-insert loop, and the storage figures of contract-scale.
+import { hashCanonical, type ChainRecord } from "../../shared/protocol/index.ts";
+
+export interface StorageFigures { database_bytes: number; rows: Record<string, number>; bytes: Record<string, number> }
+
+/** Hash and insert the rows, nothing else (call inside a transaction). */
+export function benchInsert(sql: SqlStorage, rows: ChainRecord[]): void {
+  for (const r of rows) {
+    sql.exec("INSERT OR REPLACE INTO bench_records (collector_id, seq, hash, record_json) VALUES (?, ?, ?, ?)", r.collector_id, r.seq, hashCanonical(r), JSON.stringify(r));
+  }
+}
+
+/** The database size and the outbox length; `full` adds each per-record table's rows and value bytes (a full scan). */
+export function storageFigures(sql: SqlStorage, full: boolean): StorageFigures {
+  const rows: Record<string, number> = { outbox: sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n };
+  const bytes: Record<string, number> = {};
+  if (full) {
+    for (const t of ["records", "usage_intervals", "rated_pieces", "rating_sessions", "usage_buckets", "period_folds", "statement_lines", "line_ranges"]) {
+      rows[t] = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+      // Values only: no row, page or index overhead.
+      const columns = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`).toArray().map((c) => `coalesce(length(CAST("${c.name}" AS BLOB)), 0)`);
+      bytes[t] = sql.exec<{ n: number | null }>(`SELECT sum(${columns.join(" + ")}) AS n FROM ${t}`).one().n ?? 0;
+    }
+  }
+  return { database_bytes: sql.databaseSize, rows, bytes };
+}

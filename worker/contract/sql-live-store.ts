@@ -1,0 +1,315 @@
+// The live ledger's store (shared/pricing/live/store.ts) over the ContractDO's SQLite tables
+// (billing-schema.ts). Every query is bounded by an index range — a session, a period, a segment
+// page, a seq range — so nothing here reads a contract's whole history or holds it in memory.
+// Collectors are interned as small source numbers, and sessions as ids, to keep the per-record rows
+// small; units are bigint numerators as decimal TEXT.
+import {
+  type BucketKey, type GrantState, type LineValue, type LiveMeta, type LiveStore, type PricedLine, type RatedPiece,
+  type SessionState, type Statement, type TracePiece, type UsageBucket, type UsageInterval,
+} from "../../shared/pricing/index.ts";
+import { addCarried, carried, frozenLine, frozenStatement, lastFrozen, saveFrozen } from "./statement-rows.ts";
+
+type Row = Record<string, SqlStorageValue>;
+const FAR = Number.MAX_SAFE_INTEGER;
+const SESSION_CACHE = 20_000;
+
+interface IntervalRow { source_no: number; seq: number; session_id: number; feature: string; start: number; end: number; count: number; received_at: number }
+interface SessionRow { id: number; rev: number; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
+interface BucketRow { period: number; segment: number; arrival: number; feature: string; license_ms: number; billed_ms: number; units: string; rated: number; pieces: number }
+
+/** `<collector_id>:<rest>`: collector ids never contain a colon. */
+function splitKey(key: string): [string, string] {
+  const at = key.indexOf(":");
+  return [key.slice(0, at), key.slice(at + 1)];
+}
+
+function splitRef(ref: string): [string, number] {
+  const at = ref.lastIndexOf(":");
+  return [ref.slice(0, at), Number(ref.slice(at + 1))];
+}
+
+function bucketOf(r: BucketRow): UsageBucket {
+  return { period: r.period, segment: r.segment, arrival: r.arrival, feature: r.feature, license_ms: r.license_ms, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1, pieces: r.pieces };
+}
+
+export function stateFromJson(json: string): GrantState {
+  return new Map(Object.entries(JSON.parse(json) as Record<string, string>).map(([id, v]) => [id, BigInt(v)]));
+}
+
+function stateToJson(state: GrantState): string {
+  return JSON.stringify(Object.fromEntries([...state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, v]) => [id, v.toString()])));
+}
+
+export class SqlLiveStore implements LiveStore {
+  readonly #sql: SqlStorage;
+  /** Collector id ↔ source number: as many entries as the contract has collectors. */
+  readonly #sourceNo = new Map<string, number>();
+  readonly #sourceId = new Map<number, string>();
+  /** Recently used sessions (id, and state once read or written): a batch touches each a few times. */
+  readonly #sessions = new Map<string, { id: number; state?: SessionState }>();
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  #rows<T>(query: string, ...args: SqlStorageValue[]): T[] {
+    return this.#sql.exec<T & Row>(query, ...args).toArray() as T[];
+  }
+
+  #one<T>(query: string, ...args: SqlStorageValue[]): T | undefined {
+    return this.#rows<T>(query, ...args)[0];
+  }
+
+  /** The source number of a collector (created on first use when `create`). */
+  source(collectorId: string, create = false): number | undefined {
+    let no = this.#sourceNo.get(collectorId);
+    if (no !== undefined) return no;
+    no = this.#one<{ no: number }>("SELECT no FROM rating_sources WHERE collector_id = ?", collectorId)?.no;
+    if (no === undefined && create) no = this.#one<{ no: number }>("INSERT INTO rating_sources (collector_id) VALUES (?) RETURNING no", collectorId)!.no;
+    if (no !== undefined) { this.#sourceNo.set(collectorId, no); this.#sourceId.set(no, collectorId); }
+    return no;
+  }
+
+  collectorOf(no: number): string {
+    let id = this.#sourceId.get(no);
+    if (id === undefined) {
+      id = this.#one<{ collector_id: string }>("SELECT collector_id FROM rating_sources WHERE no = ?", no)!.collector_id;
+      this.#sourceId.set(no, id); this.#sourceNo.set(id, no);
+    }
+    return id;
+  }
+
+  /** Forgets cached source numbers (a rolled-back transaction may have created some). */
+  reset(): void {
+    this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear();
+  }
+
+  #remember(key: string, entry: { id: number; state?: SessionState }): void {
+    // Bounded: what one batch or chunk touches, not the contract's sessions.
+    if (this.#sessions.size >= SESSION_CACHE) this.#sessions.clear();
+    this.#sessions.set(key, entry);
+  }
+
+  meta(): LiveMeta | undefined {
+    const r = this.#one<{ terms_rev: number; adjust_from: number; job_json: string | null }>("SELECT terms_rev, adjust_from, job_json FROM rating_state");
+    return r && { terms_rev: r.terms_rev, adjust_from: r.adjust_from, job: r.job_json === null ? null : JSON.parse(r.job_json) };
+  }
+
+  saveMeta(m: LiveMeta): void {
+    this.#sql.exec(`INSERT INTO rating_state (one, terms_rev, adjust_from, job_json) VALUES (1, ?, ?, ?)
+      ON CONFLICT (one) DO UPDATE SET terms_rev = excluded.terms_rev, adjust_from = excluded.adjust_from, job_json = excluded.job_json`,
+    m.terms_rev, m.adjust_from, m.job === null ? null : JSON.stringify(m.job));
+  }
+
+  #sessionRow(key: string): SessionRow | undefined {
+    const cached = this.#sessions.get(key);
+    if (cached) return this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE id = ?", cached.id);
+    const [collector, name] = splitKey(key);
+    const no = this.source(collector);
+    const row = no === undefined ? undefined : this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE source_no = ? AND name = ?", no, name);
+    if (row) this.#remember(key, { id: row.id });
+    return row;
+  }
+
+  /** The session's id, creating it (rated under the current terms revision) when new. */
+  #sessionId(key: string): number {
+    const cached = this.#sessions.get(key);
+    if (cached) return cached.id;
+    const [collector, name] = splitKey(key);
+    const no = this.source(collector, true)!;
+    const found = this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id;
+    if (found !== undefined) { this.#remember(key, { id: found }); return found; }
+    const created = this.#one<{ id: number; rev: number }>(
+      `INSERT INTO rating_sessions (source_no, name, rev) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0)) RETURNING id, rev`, no, name)!;
+    this.#remember(key, { id: created.id, state: { cursor: null, rev: created.rev } });
+    return created.id;
+  }
+
+  session(key: string): SessionState | undefined {
+    const cached = this.#sessions.get(key)?.state;
+    if (cached) return { rev: cached.rev, cursor: cached.cursor && { ...cached.cursor } };
+    const r = this.#sessionRow(key);
+    if (!r) return undefined;
+    const state: SessionState = {
+      rev: r.rev,
+      cursor: r.first_start === null ? null : {
+        session: key, first_start: r.first_start, rounding: { increment_ms: r.increment_ms, minimum_ms: r.minimum_ms, grace_ms: r.grace_ms },
+        cum_ms: r.cum_ms, last_end: r.last_end,
+      },
+    };
+    this.#remember(key, { id: r.id, state });
+    return { rev: state.rev, cursor: state.cursor && { ...state.cursor } };
+  }
+
+  saveSession(key: string, s: SessionState): void {
+    const c = s.cursor;
+    const id = this.#sessionId(key);
+    this.#sql.exec(`UPDATE rating_sessions SET rev = ?, first_start = ?, increment_ms = ?, minimum_ms = ?, grace_ms = ?, cum_ms = ?, last_end = ? WHERE id = ?`,
+      s.rev, c?.first_start ?? null, c?.rounding.increment_ms ?? null, c?.rounding.minimum_ms ?? null, c?.rounding.grace_ms ?? null, c?.cum_ms ?? null, c?.last_end ?? null, id);
+    this.#remember(key, { id, state: { rev: s.rev, cursor: c && { ...c, rounding: { ...c.rounding } } } });
+  }
+
+  putInterval(iv: UsageInterval): void {
+    const [collector, seq] = splitRef(iv.ref);
+    this.#sql.exec(`INSERT INTO usage_intervals (source_no, seq, session_id, feature, start, "end", count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      this.source(collector, true)!, seq, this.#sessionId(iv.session), iv.feature, iv.start, iv.end, iv.count, iv.received_at);
+  }
+
+  deleteInterval(ref: string): void {
+    const [collector, seq] = splitRef(ref);
+    const no = this.source(collector);
+    this.#sql.exec("DELETE FROM rated_pieces WHERE source_no = ? AND seq = ?", no ?? -1, seq);
+    this.#sql.exec("DELETE FROM usage_intervals WHERE source_no = ? AND seq = ?", no ?? -1, seq);
+  }
+
+  #interval(r: IntervalRow, session: string): UsageInterval {
+    return { ref: `${this.collectorOf(r.source_no)}:${r.seq}`, session, feature: r.feature, start: r.start, end: r.end, count: r.count, received_at: r.received_at };
+  }
+
+  sessionIntervals(key: string): UsageInterval[] {
+    const s = this.#sessionRow(key);
+    if (!s) return [];
+    return this.#rows<IntervalRow>(`SELECT * FROM usage_intervals WHERE session_id = ?`, s.id).map((r) => this.#interval(r, key));
+  }
+
+  sessionPieces(key: string): RatedPiece[] {
+    const s = this.#sessionRow(key);
+    if (!s) return [];
+    return this.#rows<IntervalRow & { p_start: number; p_end: number; period: number; arrival: number; segment: number; billed_ms: number; units: string; rated: number }>(
+      `SELECT i.source_no, i.seq, i.feature, i.count, p.start AS p_start, p."end" AS p_end, p.period, p.arrival, p.segment, p.billed_ms, p.units, p.rated
+       FROM usage_intervals i JOIN rated_pieces p ON p.source_no = i.source_no AND p.seq = i.seq WHERE i.session_id = ?`, s.id,
+    ).map((r) => ({
+      ref: `${this.collectorOf(r.source_no)}:${r.seq}`, feature: r.feature, session: key, period: r.period, arrival: r.arrival, segment: r.segment,
+      start: r.p_start, end: r.p_end, license_ms: (r.p_end - r.p_start) * r.count, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1,
+    }));
+  }
+
+  putPieces(pieces: RatedPiece[]): void {
+    for (const p of pieces) {
+      const [collector, seq] = splitRef(p.ref);
+      this.#sql.exec(`INSERT OR REPLACE INTO rated_pieces (source_no, seq, start, "end", period, arrival, segment, billed_ms, units, rated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        this.source(collector, true)!, seq, p.start, p.end, p.period, p.arrival, p.segment, p.billed_ms, p.units.toString(), p.rated ? 1 : 0);
+    }
+  }
+
+  deleteSessionPieces(key: string): void {
+    const s = this.#sessionRow(key);
+    if (s) this.#sql.exec("DELETE FROM rated_pieces WHERE (source_no, seq) IN (SELECT source_no, seq FROM usage_intervals WHERE session_id = ?)", s.id);
+  }
+
+  bucket(k: BucketKey): UsageBucket | undefined {
+    const r = this.#one<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);
+    return r && bucketOf(r);
+  }
+
+  saveBucket(b: UsageBucket): void {
+    this.#sql.exec(`INSERT INTO usage_buckets (period, segment, arrival, feature, license_ms, billed_ms, units, rated, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET license_ms = excluded.license_ms, billed_ms = excluded.billed_ms, units = excluded.units, rated = excluded.rated, pieces = excluded.pieces`,
+    b.period, b.segment, b.arrival, b.feature, b.license_ms, b.billed_ms, b.units.toString(), b.rated ? 1 : 0, b.pieces);
+  }
+
+  deleteBucket(k: BucketKey): void {
+    this.#sql.exec("DELETE FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);
+  }
+
+  periodBuckets(period: number): UsageBucket[] {
+    return this.#rows<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? ORDER BY segment, arrival, feature", period).map(bucketOf);
+  }
+
+  nextBucketPeriod(after: number): number | undefined {
+    return this.#one<{ p: number | null }>("SELECT min(period) AS p FROM usage_buckets WHERE period > ?", after)?.p ?? undefined;
+  }
+
+  prevBucketPeriod(before: number): number | undefined {
+    return this.#one<{ p: number | null }>("SELECT max(period) AS p FROM usage_buckets WHERE period < ?", before)?.p ?? undefined;
+  }
+
+  firstLatePeriod(after: number, upTo: number, before: number): number | undefined {
+    return this.#one<{ p: number | null }>("SELECT min(period) AS p FROM usage_buckets WHERE arrival > ? AND arrival <= ? AND period < ?",
+      after, Math.min(upTo, FAR), before)?.p ?? undefined;
+  }
+
+  foldEnd(period: number): GrantState | undefined {
+    const r = this.#one<{ state_json: string }>("SELECT state_json FROM period_folds WHERE period = ?", period);
+    return r && stateFromJson(r.state_json);
+  }
+
+  foldEndBefore(period: number): GrantState | undefined {
+    const r = this.#one<{ state_json: string }>("SELECT state_json FROM period_folds WHERE period < ? ORDER BY period DESC LIMIT 1", period);
+    return r && stateFromJson(r.state_json);
+  }
+
+  saveFoldEnd(period: number, state: GrantState): void {
+    this.#sql.exec("INSERT INTO period_folds (period, state_json) VALUES (?, ?) ON CONFLICT (period) DO UPDATE SET state_json = excluded.state_json", period, stateToJson(state));
+  }
+
+  deleteFoldEnd(period: number): void {
+    this.#sql.exec("DELETE FROM period_folds WHERE period = ?", period);
+  }
+
+  lastFrozen(): number {
+    return lastFrozen(this.#sql);
+  }
+
+  frozen(index: number): Statement | undefined {
+    return frozenStatement(this.#sql, index);
+  }
+
+  saveFrozen(index: number, s: Statement, priced: PricedLine[], at: number): void {
+    saveFrozen(this.#sql, index, s, priced, at);
+  }
+
+  frozenLine(index: number, lineId: string): Pick<PricedLine, "kind" | "ranges"> | undefined {
+    return frozenLine(this.#sql, index, lineId);
+  }
+
+  carried(period: number): Map<string, LineValue> {
+    return carried(this.#sql, period);
+  }
+
+  addCarried(period: number, lineId: string, v: LineValue): void {
+    addCarried(this.#sql, period, lineId, v);
+  }
+
+  countOverlapping(from: number, to: number | null): number {
+    // Counted on the (end, start) index alone: no table row is read.
+    return this.#one<{ n: number }>(`SELECT count(*) AS n FROM usage_intervals WHERE "end" > ? AND start < ?`, from, to ?? FAR)!.n;
+  }
+
+  overlapping(from: number, to: number | null, after: { end: number; ref: string } | null, limit: number): UsageInterval[] {
+    const [collector, seq] = after ? splitRef(after.ref) : ["", 0];
+    const rows = after
+      ? this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
+          WHERE i."end" > ? AND i.start < ? AND (i."end", i.source_no, i.seq) > (?, ?, ?) ORDER BY i."end", i.source_no, i.seq LIMIT ?`,
+        from, to ?? FAR, after.end, this.source(collector) ?? 0, seq, limit)
+      : this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
+          WHERE i."end" > ? AND i.start < ? ORDER BY i."end", i.source_no, i.seq LIMIT ?`, from, to ?? FAR, limit);
+    return rows.map((r) => this.#interval(r, `${this.collectorOf(r.source_no)}:${r.session}`));
+  }
+
+  *segmentPieces(segment: number, cutoff: number, after: { start: number; ref: string } | null): Iterable<TracePiece> {
+    const [collector, seq] = after ? splitRef(after.ref) : ["", 0];
+    const cursor = after
+      ? this.#sql.exec<{ source_no: number; seq: number; start: number; units: string; arrival: number }>(
+        `SELECT source_no, seq, start, units, arrival FROM rated_pieces WHERE segment = ? AND arrival <= ? AND (start, source_no, seq) > (?, ?, ?)
+         ORDER BY start, source_no, seq`, segment, Math.min(cutoff, FAR), after.start, this.source(collector) ?? 0, seq)
+      : this.#sql.exec<{ source_no: number; seq: number; start: number; units: string; arrival: number }>(
+        "SELECT source_no, seq, start, units, arrival FROM rated_pieces WHERE segment = ? AND arrival <= ? ORDER BY start, source_no, seq", segment, Math.min(cutoff, FAR));
+    for (const r of cursor) yield { ref: `${this.collectorOf(r.source_no)}:${r.seq}`, start: r.start, units: BigInt(r.units), arrival: r.arrival };
+  }
+
+  /** The seqs of a collector's intervals in [fromSeq, toSeq] that the ledger holds (a key range). */
+  ratedSeqs(collectorId: string, fromSeq: number, toSeq: number): Set<number> {
+    const no = this.source(collectorId);
+    if (no === undefined) return new Set();
+    return new Set(this.#rows<{ seq: number }>("SELECT seq FROM usage_intervals WHERE source_no = ? AND seq BETWEEN ? AND ?", no, fromSeq, toSeq).map((r) => r.seq));
+  }
+
+  /** A collector's usage intervals in [fromSeq, toSeq] (a superseded fork branch). */
+  collectorIntervals(collectorId: string, fromSeq: number, toSeq: number): UsageInterval[] {
+    const no = this.source(collectorId);
+    if (no === undefined) return [];
+    return this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
+      WHERE i.source_no = ? AND i.seq BETWEEN ? AND ?`, no, fromSeq, toSeq).map((r) => this.#interval(r, `${collectorId}:${r.session}`));
+  }
+}
