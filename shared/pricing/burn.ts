@@ -20,7 +20,7 @@ export type GrantState = ReadonlyMap<string, bigint>;
 /** Segment-local unit positions [from, to) over the segment's pieces in time order. */
 export interface UnitRange { segment: number; from: bigint; to: bigint }
 
-export interface FeatureUsage { feature: string; units: bigint; license_ms: number; billed_ms: number; rated: boolean }
+export interface FeatureUsage { feature: string; units: bigint; license_ms: number; billed_ms: number; draws: number; rated: boolean }
 
 /** Usage no included unit or grant covered, in one segment, priced by the version in force there. */
 export interface OverageChunk { segment: number; version: number; units: bigint; from: bigint }
@@ -79,8 +79,8 @@ export function burnPeriod(terms: PricingTerms, period: Period, start: GrantStat
       need += b.units;
       burn.license_ms += b.license_ms;
       burn.billed_ms += b.billed_ms;
-      const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, rated: b.rated };
-      f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms;
+      const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, draws: 0, rated: b.rated };
+      f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms; f.draws += b.draws;
       burn.by_feature.set(b.feature, f);
     }
     burn.units += need;

@@ -40,7 +40,7 @@ export interface Balance {
   currency: string;
   usage: {
     units: string; license_seconds: number; billed_license_seconds: number;
-    by_feature: { feature: string; units: string; license_seconds: number; billed_license_seconds: number }[];
+    by_feature: { feature: string; units: string; draws: number; license_seconds: number; billed_license_seconds: number }[];
     unrated_features: string[];
   };
   grants: BalanceGrant[];
