@@ -21,8 +21,8 @@ const PLAN = plan({
 const sessionArb = fc.record({
   user: fc.constantFrom("ann", "bob"),
   feature: fc.constantFrom("CAD", "SIM"),
-  // Starts on a 30-minute grid over two days: windows of 6 h cover, chain, shift in cascades and touch end to start.
-  slot: fc.integer({ min: 0, max: 2 * 48 }),
+  // Starts on a 30-minute grid over a day: windows of 6 h cover, chain, shift in cascades and touch end to start.
+  slot: fc.integer({ min: 0, max: 48 }),
   cuts_min: fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 3 }),
   count: fc.integer({ min: 1, max: 3 }),
 });

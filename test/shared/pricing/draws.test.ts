@@ -4,7 +4,7 @@
 // credits per job (checkout).
 import { describe, expect, it } from "vitest";
 import {
-  computeBalance, computeStatement, LiveLedger, LiveStatements, periodStarting, pricingTerms, type Statement, type UsageInterval,
+  computeBalance, computeStatement, LiveLedger, LiveStatements, periodStarting, pricingTerms, traceLine, type Statement, type UsageInterval,
 } from "../../../shared/pricing/index.ts";
 import { DEC, H, NOV, graduated, input, lineSummary, plan, traceRefs, usage } from "./contract-fixture.ts";
 import { MemoryLiveStore } from "./memory-live-store.ts";
@@ -90,6 +90,35 @@ describe("use windows", () => {
         expect(feature(figures.balance(DEC + 10 * DAY), "CAD")).toMatchObject({ units: "7", draws: 1 });
       }
     });
+  });
+});
+
+describe("a late use shifts every later window of its key in a chain", () => {
+  // 6-hour windows on 2 Nov, uses at 01:00, 06:30, 07:00, 12:30, 13:00 → windows open at 01:00, 07:00, 13:00.
+  // A use at 00:30 arriving last: [00:30, 06:30) covers 01:00; 06:30 opens [06:30, 12:30), covering
+  // 07:00; 12:30 opens [12:30, 18:30), covering 13:00 — still 3 draws, every one opened by another record.
+  const six = plan({ model: "pay_per_use", rates: { CAD: { per: "use_window", units: "7", window_s: 6 * 3600 } }, price: graduated([null, "2"]) });
+  const uses = [1, 6.5, 7, 12.5, 13].map((h, i) => cad(at(2, h), 0.25, "ann", { ref: `c:${i + 1}`, session: `c:s${i + 1}` }));
+  const late = cad(at(2, 0.5), 0.25, "ann", { ref: "c:9", session: "c:s9" });
+
+  it("pure and live agree, in any batching", () => {
+    const pure = computeStatement(input(six, [...uses, late]), "2026-11-01");
+    expect(lineSummary(pure)).toEqual([["tier#1", "21", "42.00"]]);
+    expect(traceRefs(input(six, [...uses, late]), "2026-11-01", pure.lines[0]!.id)).toEqual(["c:9", "c:2", "c:4"]);
+    for (const size of [1, 2, 5]) {
+      const terms = pricingTerms({ start: "2026-11-01", timezone: "UTC", period: "month" }, [{ effective_at: NOV, plan: six }], []);
+      const store = new MemoryLiveStore();
+      const ledger = new LiveLedger(store, terms);
+      for (let i = 0; i < uses.length; i += size) ledger.add(uses.slice(i, i + size));
+      expect(feature(new LiveStatements(ledger).balance(at(3, 0)), "CAD")).toMatchObject({ units: "21", draws: 3 });
+      ledger.add([late]);
+      const nov = periodStarting(terms.contract, "2026-11-01");
+      const figures = new LiveStatements(ledger);
+      expect(figures.statement(nov)).toEqual(pure);
+      const line = figures.pricedLines(nov)[0]!;
+      expect(traceLine(store, { ranges: line.ranges, period: nov.index, lateOnly: false }, null, 10).runs)
+        .toEqual([{ source: "c", first_seq: 9, last_seq: 9 }, { source: "c", first_seq: 2, last_seq: 2 }, { source: "c", first_seq: 4, last_seq: 4 }]);
+    }
   });
 });
 
