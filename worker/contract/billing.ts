@@ -13,6 +13,7 @@ import { checkThresholds, createEvent, loadAlertConfig } from "./alerts.ts";
 import { listGrants } from "./grants.ts";
 import { planVersions } from "./plan-versions.ts";
 import { SqlLiveStore } from "./sql-live-store.ts";
+import { intervalUnits } from "./units-projection.ts";
 import type { ContractTerms } from "./terms.ts";
 import { queueUnits } from "./units-outbox.ts";
 
@@ -66,6 +67,7 @@ export class ContractBilling {
     this.freezeDue(t, now);
     const intervals: UsageInterval[] = usage.map(({ seq, data: d }) => ({
       ref: `${collectorId}:${seq}`, session: `${collectorId}:${d.session}`, feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: now,
+      user: d.user, host: d.host, site: collectorId,
     }));
     if (intervals.length === 0) return;
     const changed = this.#ledger(t).ledger.add(intervals);
@@ -139,7 +141,7 @@ export class ContractBilling {
 
   /** The current units numerator of each usage interval of a collector in [fromSeq, toSeq] (D1 projection). */
   intervalUnits(collectorId: string, fromSeq: number, toSeq: number): Array<{ seq: number; session: string; units: bigint }> {
-    return this.#store.intervalUnits(collectorId, fromSeq, toSeq);
+    return intervalUnits(this.#sql, collectorId, fromSeq, toSeq);
   }
 
   /** Alerts (balance.low / balance.exhausted) follow every change, in the same transaction. */

@@ -1,6 +1,7 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
 import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
+import { DRAWS_STEP } from "./draws-schema.ts";
 
 /** SQL, or a function for a step that must compute (run inside the step's transaction). */
 type Step = string | ((sql: SqlStorage) => void);
@@ -43,6 +44,8 @@ const steps: Step[] = [
   BILLING_STEP,
   // The live ledger: aggregates by delta, statements as rows (issue 10); drops `feature_usage`.
   liveLedgerStep,
+  // Draws: use windows and checkouts beside license-hours (issue 15).
+  DRAWS_STEP,
 ];
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {
