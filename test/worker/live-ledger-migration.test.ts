@@ -32,6 +32,8 @@ const V3_TABLES = `
 const LIVE_TABLES = ["rating_sources", "rating_sessions", "usage_intervals", "rated_pieces", "usage_buckets", "period_folds", "rating_state",
   "frozen_statements", "statement_lines", "line_ranges", "carried_lines", "draw_keys", "draw_uses", "draws"];
 
+const LATER_TABLES = ["notices", "stored_usage_queue"];
+
 describe("storage migration to the live ledger", () => {
   it("keeps intervals and frozen statements, drops feature_usage, and re-rates through the alarm to the same figures", async () => {
     const c = await pricedContract(planOf("prepaid_overage", { price: PRICE, overage: { policy: "allow" } }), { start: "2026-10-01", grace_h: 24, now: OCT_20 });
@@ -59,6 +61,8 @@ describe("storage migration to the live ledger", () => {
          JOIN rating_sources c ON c.no = i.source_no JOIN rating_sessions s ON s.id = i.session_id`).toArray();
       const frozen = store.frozen(0)!;
       for (const t of LIVE_TABLES) sql.exec(`DROP TABLE ${t}`);
+      // Tables of later steps (notices, the stored-usage queue): a DO at version 3 had none of them.
+      for (const t of LATER_TABLES) sql.exec(`DROP TABLE ${t}`);
       sql.exec(V3_TABLES);
       for (const i of intervals) {
         sql.exec(`INSERT INTO usage_intervals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, `${i.collector_id}:${i.seq}`, i.collector_id, i.seq, `${i.collector_id}:${i.name}`, i.feature, i.start, i.end, i.count, i.received_at);

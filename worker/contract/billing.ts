@@ -13,7 +13,7 @@ import { checkThresholds, createEvent, loadAlertConfig } from "./alerts.ts";
 import { listGrants } from "./grants.ts";
 import { planVersions } from "./plan-versions.ts";
 import { SqlLiveStore } from "./sql-live-store.ts";
-import { intervalUnits } from "./units-projection.ts";
+import { nextStoredUsage, storedUsageProgress } from "./stored-usage-rating.ts";
 import type { ContractTerms } from "./terms.ts";
 import { queueUnits } from "./units-outbox.ts";
 
@@ -56,10 +56,13 @@ export class ContractBilling {
     return this.#ledger(t).ledger.terms;
   }
 
-  /** The re-rating in progress, if any. */
+  /** The re-rating in progress, if any: a job after new terms, and usage stored before pricing (summed). */
   rerating(t: ContractTerms): Rerating | undefined {
     const job = this.#ledger(t).ledger.meta.job;
-    return job ? { done: Math.min(job.done, job.total), total: job.total } : undefined;
+    const stored = storedUsageProgress(this.#sql);
+    if (!job && !stored) return undefined;
+    const done = (job ? Math.min(job.done, job.total) : 0) + (stored?.done ?? 0);
+    return { done, total: (job?.total ?? 0) + (stored?.total ?? 0) };
   }
 
   /** Rates the usage records a batch just stored (seq > afterSeq, received `now`); in the batch's transaction. */
@@ -103,17 +106,29 @@ export class ContractBilling {
     this.#changed(t, now);
   }
 
-  /** One chunk of the re-rating job (alarm): whether there was none, more remains, or it is done. */
+  /**
+   * One chunk of rating work for the alarm — usage stored before pricing first (stored-usage-rating.ts),
+   * then the re-rating job: whether there was none, more remains, or it is all done.
+   */
   rerateChunk(t: ContractTerms, now: number): "none" | "more" | "done" {
     const { ledger } = this.#ledger(t);
-    if (!ledger.meta.job) return "none";
-    queueUnits(this.#sql, [...ledger.rerateChunk()]);
+    const stored = nextStoredUsage(this.#sql, (collectorId, from, to) => this.#store.ratedSeqs(collectorId, from, to));
+    if (stored !== undefined) {
+      // Every interval rated here is new to D1's facts (projected with 0 units): re-project them all.
+      queueUnits(this.#sql, [...ledger.add(stored), ...stored.map((iv) => iv.ref)]);
+    } else if (ledger.meta.job) {
+      queueUnits(this.#sql, [...ledger.rerateChunk()]);
+    } else {
+      return "none";
+    }
     this.#changed(t, now);
-    return ledger.meta.job === null ? "done" : "more";
+    return ledger.meta.job === null && storedUsageProgress(this.#sql) === undefined ? "done" : "more";
   }
 
-  /** Freezes every period whose close (end + statement grace) is at or before `now`, in order. */
+  /** Freezes every period whose close (end + statement grace) is at or before `now`, in order; none
+   * while usage stored before pricing is still being rated (the live ledger holds them while a job runs). */
   freezeDue(t: ContractTerms, now: number): number {
+    if (storedUsageProgress(this.#sql) !== undefined) return 0;
     const closed = this.#ledger(t).figures.freezeDue(now);
     for (const statement of closed) {
       createEvent(this.#sql, t.contract_id, "period.closed", { period: statement.period, currency: statement.currency, total: statement.total }, now);
@@ -137,11 +152,6 @@ export class ContractBilling {
     const line = period.index <= this.#store.lastFrozen() ? this.#store.frozenLine(period.index, lineId) : figures.pricedLines(period).find((l) => l.id === lineId);
     if (!line) return undefined;
     return traceLine(this.#store, { ranges: line.ranges, period: period.index, lateOnly: line.kind === "adjustment" }, cursor, limit);
-  }
-
-  /** The current units numerator of each usage interval of a collector in [fromSeq, toSeq] (D1 projection). */
-  intervalUnits(collectorId: string, fromSeq: number, toSeq: number): Array<{ seq: number; session: string; units: bigint }> {
-    return intervalUnits(this.#sql, collectorId, fromSeq, toSeq);
   }
 
   /** Alerts (balance.low / balance.exhausted) follow every change, in the same transaction. */

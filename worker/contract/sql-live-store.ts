@@ -319,6 +319,13 @@ export class SqlLiveStore implements LiveStore {
     }
   }
 
+  /** The seqs of a collector's intervals in [fromSeq, toSeq] that the ledger holds (a key range). */
+  ratedSeqs(collectorId: string, fromSeq: number, toSeq: number): Set<number> {
+    const no = this.source(collectorId);
+    if (no === undefined) return new Set();
+    return new Set(this.#rows<{ seq: number }>("SELECT seq FROM usage_intervals WHERE source_no = ? AND seq BETWEEN ? AND ?", no, fromSeq, toSeq).map((r) => r.seq));
+  }
+
   /** A collector's usage intervals in [fromSeq, toSeq] (a superseded fork branch). */
   collectorIntervals(collectorId: string, fromSeq: number, toSeq: number): UsageInterval[] {
     const no = this.source(collectorId);

@@ -2,6 +2,9 @@
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
 import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
 import { DRAWS_STEP } from "./draws-schema.ts";
+import { NOTICES_STEP } from "./notices.ts";
+import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
+import { STORED_USAGE_STEP } from "./stored-usage-rating.ts";
 
 /** SQL, or a function for a step that must compute (run inside the step's transaction). */
 type Step = string | ((sql: SqlStorage) => void);
@@ -42,11 +45,26 @@ const steps: Step[] = [
      PRIMARY KEY (collector_id, seq, hash)) WITHOUT ROWID;`,
   // Pricing: plan versions, grants, the rated ledger, frozen statements, alerts and events.
   BILLING_STEP,
+  // Webhook notices (site.stale, grant.expiring) and the one-time re-projection of history into
+  // D1's usage rollups (outbox.ts).
+  NOTICES_STEP + REPROJECT_HISTORY_STEP,
   // The live ledger: aggregates by delta, statements as rows (issue 10); drops `feature_usage`.
-  liveLedgerStep,
+  // Written as "whichever of the two is missing": the live ledger was developed as step 4 on its own
+  // branch while main shipped the notices as step 4, so a DO at version 4 may have either.
+  (sql) => {
+    if (!hasTable(sql, "rating_state")) liveLedgerStep(sql);
+    if (!hasTable(sql, "notices")) sql.exec(NOTICES_STEP + REPROJECT_HISTORY_STEP);
+  },
+  // Usage stored before this DO rated anything (a contract from a Tally without pricing) is queued
+  // for rating by the alarm (stored-usage-rating.ts).
+  STORED_USAGE_STEP,
   // Draws: use windows and checkouts beside license-hours (issue 15).
   DRAWS_STEP,
 ];
+
+function hasTable(sql: SqlStorage, name: string): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
+}
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {
   sql.exec("CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)");

@@ -22,6 +22,7 @@ import { planVersionSchema } from "./plan.ts";
 import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 export const contractSchema = z.object({
   id: idSchema("ctr"), customer_id: idSchema("cus"),
@@ -38,12 +39,19 @@ export function presentContract(row: typeof contractTable.$inferSelect): z.infer
   };
 }
 
+export const contractExample = {
+  id: ex.contract, customer_id: ex.customer, plan: ex.plan, start: "2026-11-01", start_at: "2026-10-31T23:00:00Z", timezone: "Europe/Madrid",
+  statement_grace_h: 72, expected_sync_s: 300, created_at: ex.created,
+};
+
+const contractDetailExample = { ...contractExample, plan_versions: [{ effective_at: contractExample.start_at, plan: ex.plan }] };
+
 export const contracts = apiRouter()
   .openapi(createRoute({
     method: "post", path: "/", tags: ["vendor"], summary: "Create a contract (and its Durable Object)", security: vendorSecurity,
     middleware: [vendorAuth(), bodyLimit(), idempotency()] as const,
-    request: { headers: idempotencyHeaderSchema, ...jsonBody(createContractSchema) },
-    responses: { 201: jsonResponse("the contract", contractSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+    request: { headers: idempotencyHeaderSchema, ...jsonBody(createContractSchema, { example: { customer_id: ex.customer, plan: ex.plan, start: "2026-11-01", timezone: "Europe/Madrid", expected_sync_s: 300 } }) },
+    responses: { 201: jsonResponse("the contract", contractSchema, contractExample), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
     const db = database(c.env.DB);
@@ -67,7 +75,7 @@ export const contracts = apiRouter()
     method: "get", path: "/", tags: ["vendor"], summary: "List contracts", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
     request: { query: pageQuerySchema },
-    responses: { 200: jsonResponse("a page of contracts, in creation order", pageSchema(contractSchema)), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of contracts, in creation order", pageSchema(contractSchema), { items: [contractExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const mine = eq(contractTable.vendor_id, c.get("vendorId"));
@@ -80,7 +88,7 @@ export const contracts = apiRouter()
     method: "get", path: "/{id}", tags: ["vendor"], summary: "A contract, its terms and every plan version", security: vendorSecurity,
     middleware: [vendorAuth(), ownedContract()] as const,
     request: { params: idParams("ctr") },
-    responses: { 200: jsonResponse("the contract; `plan` is the latest version", contractSchema.extend({ plan_versions: z.array(planVersionSchema) })), ...vendorErrors() },
+    responses: { 200: jsonResponse("the contract; `plan` is the latest version", contractSchema.extend({ plan_versions: z.array(planVersionSchema) }), contractDetailExample), ...vendorErrors() },
   }), async (c) => {
     const contract = c.get("contract");
     const versions = await contractStub(c.env, contract.id).planVersions();

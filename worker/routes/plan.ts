@@ -20,6 +20,7 @@ import { instant } from "../instant.ts";
 import { instantInput, instantMs } from "../instant-input.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { ex, planVersionsExample } from "../openapi/example-values.ts";
 
 const planBodySchema = z.strictObject({
   plan: z.record(z.string(), z.unknown()).openapi({ description: "a plan (DESIGN.md §6), validated in full" }),
@@ -41,8 +42,8 @@ export const planVersionsSchema = z.object({
 export const planVersions = apiRouter().openapi(createRoute({
   method: "put", path: "/{id}/plan", tags: ["vendor"], summary: "Add an effective-dated plan version (re-rated in the background)", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract(), bodyLimit()] as const,
-  request: { params: idParams("ctr"), ...jsonBody(planBodySchema) },
-  responses: { 202: jsonResponse("the version, accepted; every version of the contract; the re-rating it started", planVersionsSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+  request: { params: idParams("ctr"), ...jsonBody(planBodySchema, { example: { plan: ex.plan, effective_at: "2027-01-01T00:00:00Z" } }) },
+  responses: { 202: jsonResponse("the version, accepted; every version of the contract; the re-rating it started", planVersionsSchema, planVersionsExample), ...vendorErrors(400, 409, 413, 415, 422) },
 }), async (c) => {
   const body = c.req.valid("json");
   const contractId = c.get("contract").id;

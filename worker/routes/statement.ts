@@ -14,6 +14,7 @@ import { prefersCsv, statementCsv } from "../statement-csv.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idSchema, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 import { reratingSchema } from "./plan.ts";
+import { lineRecordsExample, statementCsvExample, statementExample } from "../openapi/example-values.ts";
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../pagination.ts";
 
 const periodQuery = z.object({
@@ -45,7 +46,7 @@ export const statements = apiRouter()
     middleware: [vendorAuth(), ownedContract()] as const,
     request: { params: contractParams, query: periodQuery },
     responses: {
-      200: { description: "the statement", content: { "application/json": { schema: statementSchema }, "text/csv": { schema: z.string() } } },
+      200: { description: "the statement", content: { "application/json": { schema: statementSchema, example: statementExample }, "text/csv": { schema: z.string(), example: statementCsvExample } } },
       ...vendorErrors(422),
     },
   }), async (c) => {
@@ -70,7 +71,7 @@ export const statements = apiRouter()
         cursor: z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, "a cursor from a previous page").optional().openapi({ param: { name: "cursor", in: "query" } }),
       }),
     },
-    responses: { 200: jsonResponse("a page of runs of records", z.object({ items: z.array(lineRecordsSchema), next_cursor: z.string().nullable() })), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of runs of records", z.object({ items: z.array(lineRecordsSchema), next_cursor: z.string().nullable() }), lineRecordsExample), ...vendorErrors(422) },
   }), async (c) => {
     const { period, limit, cursor } = c.req.valid("query");
     const page = unwrap(await contractStub(c.env, c.get("contract").id).lineRecords(period, c.req.valid("param").line_id, cursor, limit, c.get("now")));
