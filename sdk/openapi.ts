@@ -1682,12 +1682,14 @@ export interface paths {
                          *           {
                          *             "feature": "MATLAB",
                          *             "units": "300",
+                         *             "draws": 0,
                          *             "license_seconds": 1080000,
                          *             "billed_license_seconds": 1080600
                          *           },
                          *           {
                          *             "feature": "SIMULINK",
                          *             "units": "112.5",
+                         *             "draws": 0,
                          *             "license_seconds": 405000,
                          *             "billed_license_seconds": 405600
                          *           }
@@ -4855,12 +4857,14 @@ export interface paths {
                          *           {
                          *             "feature": "MATLAB",
                          *             "license_seconds": 1080000,
-                         *             "units": "300"
+                         *             "units": "300",
+                         *             "draws": 0
                          *           },
                          *           {
                          *             "feature": "SIMULINK",
                          *             "license_seconds": 405000,
-                         *             "units": "112.5"
+                         *             "units": "112.5",
+                         *             "draws": 0
                          *           }
                          *         ]
                          *       },
@@ -5629,7 +5633,10 @@ export interface components {
                 license_seconds: number;
                 by_feature: ({
                     feature: string;
+                    units: string;
                     license_seconds: number;
+                    /** @description draws counted this period: use windows opened (`per: use_window`) or licenses checked out (`per: checkout`); 0 for a feature rated by the license-hour */
+                    draws: number;
                 } & {
                     [key: string]: unknown;
                 })[];
@@ -5859,6 +5866,8 @@ export interface components {
                     feature: string;
                     license_seconds: number;
                     units: string | null;
+                    /** @description use windows opened or licenses checked out this period (draw rates); 0 for license-hours */
+                    draws: number;
                 }[];
             };
             stale: boolean;
