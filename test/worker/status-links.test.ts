@@ -87,7 +87,7 @@ describe("GET /status/:token", () => {
       as_of: "2026-11-27T10:00:00Z", unit_name: "token", remaining_units: "97.5", granted_units: "100", status: "ok",
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" },
       usage: { license_seconds: 10800, units: "2.5", by_feature: [
-        { feature: "MATLAB", license_seconds: 7200, units: "2" }, { feature: "Simulink", license_seconds: 3600, units: "0.5" }] },
+        { feature: "MATLAB", license_seconds: 7200, units: "2", draws: 0 }, { feature: "Simulink", license_seconds: 3600, units: "0.5", draws: 0 }] },
       stale: false,
       sites: [{ site: "plant-7", last_sync: "2026-11-27T10:00:00Z", stale: false }],
     });
