@@ -10,7 +10,7 @@
 import type { UsageInterval } from "./input.ts";
 import { rateOf, type RateTerms } from "./plan-terms.ts";
 import { arrivalOf, compareRefs, firstInterval, periodOf, type RatedPiece } from "./rate.ts";
-import { segmentStartAt, versionAt, type PricingTerms } from "./terms.ts";
+import { versionAt, type PricingTerms } from "./terms.ts";
 
 /** A session's use: what opens (or is covered by) a window of `key`. */
 export interface Use {
@@ -55,12 +55,17 @@ export function drawOf(terms: PricingTerms, use: Use): Draw | undefined {
   if (!rate) return undefined;
   const p = periodOf(terms, use.start);
   const checkout = rate.per === "checkout";
+  // The segment containing the start: the last boundary at or before it, within its period.
+  const bounds = terms.boundaries;
+  let lo = 0, hi = bounds.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (bounds[mid]! <= use.start) lo = mid + 1; else hi = mid; }
+  const segment = lo > 0 ? Math.max(p.start, bounds[lo - 1]!) : p.start;
   const until = checkout ? use.start : use.start + rate.window_ms;
   return {
     key: use.key, until,
     piece: {
       ref: use.ref, feature: use.feature, session: use.session, period: p.index, arrival: arrivalOf(terms, p, use.received_at),
-      segment: segmentStartAt(terms, use.start), start: use.start, end: until, license_ms: 0, billed_ms: 0,
+      segment, start: use.start, end: until, license_ms: 0, billed_ms: 0,
       units: checkout ? rate.units * BigInt(use.count) : rate.units, rated: true, draws: checkout ? use.count : 1,
     },
   };
@@ -80,8 +85,13 @@ export function drawPieces(terms: PricingTerms, intervals: UsageInterval[]): Rat
     const list = bySession.get(iv.session);
     if (list) list.push(iv); else bySession.set(iv.session, [iv]);
   }
+  return sessionDraws(terms, bySession.values());
+}
+
+/** The draws of sessions given as their interval lists. */
+export function sessionDraws(terms: PricingTerms, sessions: Iterable<UsageInterval[]>): RatedPiece[] {
   const byKey = new Map<string, Use[]>();
-  for (const list of bySession.values()) {
+  for (const list of sessions) {
     const use = useOf(terms, firstInterval(list)!);
     if (!use) continue;
     const uses = byKey.get(use.key);
@@ -90,7 +100,7 @@ export function drawPieces(terms: PricingTerms, intervals: UsageInterval[]): Rat
   const pieces: RatedPiece[] = [];
   for (const uses of byKey.values()) {
     let cover = -Infinity;
-    for (const use of uses.sort(usePosition)) {
+    for (const use of uses.length > 1 ? uses.sort(usePosition) : uses) {
       if (use.start < cover) continue;
       const draw = drawOf(terms, use);
       if (!draw) continue;

@@ -1,6 +1,6 @@
 // Rating a whole set of intervals at once (the oracle's and the offline estimate's path): each
 // session's license-time pieces, then every draw (windows and checkouts) over all sessions.
-import { drawPieces } from "./draws.ts";
+import { sessionDraws } from "./draws.ts";
 import type { UsageInterval } from "./input.ts";
 import { rateSession, type RatedPiece } from "./rate.ts";
 import type { PricingTerms } from "./terms.ts";
@@ -14,6 +14,6 @@ export function rateIntervals(terms: PricingTerms, intervals: UsageInterval[]): 
   }
   const pieces: RatedPiece[] = [];
   for (const list of bySession.values()) pieces.push(...rateSession(terms, list).pieces);
-  pieces.push(...drawPieces(terms, intervals));
+  if (terms.draws) pieces.push(...sessionDraws(terms, bySession.values()));
   return pieces;
 }

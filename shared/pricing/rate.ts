@@ -69,13 +69,19 @@ function contractStart(terms: PricingTerms): number {
   return start;
 }
 
-const lastPeriod = new WeakMap<PricingTerms, Period>();
+/** Periods already computed, in order (periodAt needs the time zone's rules; draws jump between periods). */
+const knownPeriods = new WeakMap<PricingTerms, Period[]>();
 
 export function periodOf(terms: PricingTerms, ts: number): Period {
-  const p = lastPeriod.get(terms);
-  if (p && p.start <= ts && ts < p.end) return p;
+  let known = knownPeriods.get(terms);
+  if (!known) { known = []; knownPeriods.set(terms, known); }
+  let lo = 0, hi = known.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (known[mid]!.end <= ts) lo = mid + 1; else hi = mid; }
+  const hit = known[lo];
+  if (hit && hit.start <= ts) return hit;
   const q = periodAt(terms.contract, ts);
-  lastPeriod.set(terms, q);
+  // Bounded: a contract's periods over its life (a few hundred at most).
+  if (known.length < 10_000) known.splice(lo, 0, q);
   return q;
 }
 
