@@ -4549,6 +4549,7 @@ export interface paths {
                          *           "day": "2026-11-02",
                          *           "license_seconds": 86400,
                          *           "units": "24",
+                         *           "draws": 0,
                          *           "sessions": 31,
                          *           "denials": 0
                          *         },
@@ -4557,6 +4558,7 @@ export interface paths {
                          *           "day": "2026-11-02",
                          *           "license_seconds": 36000,
                          *           "units": "5",
+                         *           "draws": 0,
                          *           "sessions": 12,
                          *           "denials": 2
                          *         }
@@ -5837,6 +5839,8 @@ export interface components {
                 units: string;
                 sessions: number;
                 denials: number;
+                /** @description draws opened (use windows, licenses checked out), counted in the hour the opening record starts; 0 for license-hours */
+                draws: number;
             } & {
                 [key: string]: unknown;
             })[];

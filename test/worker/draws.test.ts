@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { evictDurableObject } from "cloudflare:test";
 import { call, contractStub, ok } from "./edge-fixture.ts";
+import { drainAll, expectD1EqualsDO } from "./projection-check.ts";
 import { appendUsage, balanceOf, HOUR, NOW, planOf, PRICE, pricedContract, pureBalance, pureStatement, send, statementOf } from "./pricing-fixture.ts";
 
 const DRAWS = planOf("pay_per_use", {
@@ -48,6 +49,12 @@ describe("draws at the edge", () => {
 
     await evictDurableObject(contractStub(c.id));
     expect(pick(await balanceOf(c), Object.keys(pureBalance(c)))).toEqual(pureBalance(c));
+
+    // Usage history: each draw in the hour its opening record starts, units with it; D1 = the DO.
+    await drainAll(c.id);
+    await expectD1EqualsDO(c.id);
+    const history = await ok(await call("GET", `/v1/contracts/${c.id}/usage?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=feature`, { token: c.vendor.api_key }));
+    expect(history.items.map((r: any) => [r.feature, r.units, r.draws, r.sessions])).toEqual([["MATLAB", "4", 2, 4], ["SOLVER", "6", 2, 1], ["Simulink", "1", 0, 1]]);
   });
 
   it("a bad draw is refused with 422 naming the field", async () => {

@@ -24,3 +24,13 @@ export function intervalUnits(sql: SqlStorage, collectorId: string, fromSeq: num
   }
   return units;
 }
+
+/** Draws opened by each of the collector's records in [fromSeq, toSeq] (records that opened none are absent). */
+export function intervalDraws(sql: SqlStorage, collectorId: string, fromSeq: number, toSeq: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const d of sql.exec<{ seq: number; draws: number }>(
+    "SELECT d.seq, d.draws FROM rating_sources c JOIN draws d ON d.source_no = c.no WHERE c.collector_id = ? AND d.seq BETWEEN ? AND ?", collectorId, fromSeq, toSeq)) {
+    out.set(d.seq, (out.get(d.seq) ?? 0) + d.draws);
+  }
+  return out;
+}

@@ -99,8 +99,8 @@ export const planVersionsExample = {
 export const usageExample = {
   contract_id: ex.contract, from: "2026-11-01T00:00:00Z", to: "2026-11-03T00:00:00Z", group_by: ["feature" as const, "day" as const],
   items: [
-    { feature: "MATLAB", day: "2026-11-02", license_seconds: 86400, units: "24", sessions: 31, denials: 0 },
-    { feature: "SIMULINK", day: "2026-11-02", license_seconds: 36000, units: "5", sessions: 12, denials: 2 },
+    { feature: "MATLAB", day: "2026-11-02", license_seconds: 86400, units: "24", draws: 0, sessions: 31, denials: 0 },
+    { feature: "SIMULINK", day: "2026-11-02", license_seconds: 36000, units: "5", draws: 0, sessions: 12, denials: 2 },
   ],
   next_cursor: null,
 };
