@@ -5805,7 +5805,7 @@ export interface components {
             lines: {
                 id: string;
                 /** @enum {string} */
-                kind: "fixed_fee" | "tier" | "tier_flat_fee" | "prepaid_usage" | "overage" | "adjustment" | "commitment_true_up";
+                kind: "fixed_fee" | "draws" | "tier" | "tier_flat_fee" | "prepaid_usage" | "overage" | "adjustment" | "commitment_true_up";
                 description: string;
                 feature?: string;
                 tier?: number;

@@ -44,7 +44,9 @@ describe("use windows", () => {
     const uses = [cad(at(10, 8), 1, "ann"), cad(at(10, 14), 1, "ann"), cad(at(11, 8), 1, "ann")];
     // 10 Nov 08:00 opens a window (7 from G, 3 left); 14:00 is covered; 11 Nov 08:00 opens one after G expired: 7 overage
     const s = computeStatement(input(token, uses, grants), "2026-11-01");
-    expect(lineSummary(s)).toEqual([["prepaid_usage", "7", "0.00"], ["overage#1", "7", "7.00"]]);
+    expect(lineSummary(s)).toEqual([["draws", "2", "0.00"], ["prepaid_usage", "7", "0.00"], ["overage#1", "7", "7.00"]]);
+    // The draws line: how many, at how many units each; the units are priced by the other lines.
+    expect(s.lines[0]).toMatchObject({ id: `draws:${NOV}:CAD`, feature: "CAD", quantity: "2", unit_price: "7", amount: "0.00" });
     const b = computeBalance(input(token, uses, grants), at(12, 0));
     expect([feature(b, "CAD")?.draws, b.overage_units]).toEqual([2, "7"]);
   });
@@ -68,12 +70,13 @@ describe("use windows", () => {
 
     it("in the pure fold", () => {
       const novFrozen: Statement = { ...computeStatement(input(six, onTime), "2026-11-01"), state: "closed" };
-      expect(lineSummary(novFrozen)).toEqual([["tier#1", "7", "14.00"]]);
+      expect(lineSummary(novFrozen)).toEqual([["draws", "1", "0.00"], ["tier#1", "7", "14.00"]]);
       const inp = input(six, [...onTime, late], [], { frozen: [novFrozen] });
       const dec = computeStatement(inp, "2026-12-01");
-      expect(lineSummary(dec)).toEqual([["tier#1", "7", "14.00"], ["adjustment#1", "7", "14.00"]]);
+      // November gains a draw (adjusted, 0.00) and its 7 units at the tier price.
+      expect(lineSummary(dec)).toEqual([["draws", "1", "0.00"], ["tier#1", "7", "14.00"], ["adjustment", "1", "0.00"], ["adjustment#1", "7", "14.00"]]);
       // The adjustment names the late record that opened the earlier window.
-      expect(traceRefs(inp, "2026-12-01", dec.lines[1]!.id)).toEqual(["c:4"]);
+      expect(traceRefs(inp, "2026-12-01", dec.lines[3]!.id)).toEqual(["c:4"]);
       // Without the close, November simply has 2 draws: 30 Nov 13:00 and 19:00.
       expect(feature(computeBalance(input(six, [...onTime, late]), DEC - 1), "CAD")).toMatchObject({ units: "14", draws: 2 });
     });
@@ -84,9 +87,10 @@ describe("use windows", () => {
         const ledger = new LiveLedger(new MemoryLiveStore(), terms);
         const figures = new LiveStatements(ledger);
         for (const b of batches.slice(0, -1)) ledger.add(b);
-        expect(figures.freezeDue(novClose).map(lineSummary)).toEqual([[["tier#1", "7", "14.00"]]]);
+        expect(figures.freezeDue(novClose).map(lineSummary)).toEqual([[["draws", "1", "0.00"], ["tier#1", "7", "14.00"]]]);
         ledger.add(batches[batches.length - 1]!);
-        expect(lineSummary(figures.statement(periodStarting(terms.contract, "2026-12-01")))).toEqual([["tier#1", "7", "14.00"], ["adjustment#1", "7", "14.00"]]);
+        expect(lineSummary(figures.statement(periodStarting(terms.contract, "2026-12-01"))))
+          .toEqual([["draws", "1", "0.00"], ["tier#1", "7", "14.00"], ["adjustment", "1", "0.00"], ["adjustment#1", "7", "14.00"]]);
         expect(feature(figures.balance(DEC + 10 * DAY), "CAD")).toMatchObject({ units: "7", draws: 1 });
       }
     });
@@ -103,8 +107,8 @@ describe("a late use shifts every later window of its key in a chain", () => {
 
   it("pure and live agree, in any batching", () => {
     const pure = computeStatement(input(six, [...uses, late]), "2026-11-01");
-    expect(lineSummary(pure)).toEqual([["tier#1", "21", "42.00"]]);
-    expect(traceRefs(input(six, [...uses, late]), "2026-11-01", pure.lines[0]!.id)).toEqual(["c:9", "c:2", "c:4"]);
+    expect(lineSummary(pure)).toEqual([["draws", "3", "0.00"], ["tier#1", "21", "42.00"]]);
+    expect(traceRefs(input(six, [...uses, late]), "2026-11-01", pure.lines[1]!.id)).toEqual(["c:9", "c:2", "c:4"]);
     for (const size of [1, 2, 5]) {
       const terms = pricingTerms({ start: "2026-11-01", timezone: "UTC", period: "month" }, [{ effective_at: NOV, plan: six }], []);
       const store = new MemoryLiveStore();
@@ -115,7 +119,7 @@ describe("a late use shifts every later window of its key in a chain", () => {
       const nov = periodStarting(terms.contract, "2026-11-01");
       const figures = new LiveStatements(ledger);
       expect(figures.statement(nov)).toEqual(pure);
-      const line = figures.pricedLines(nov)[0]!;
+      const line = figures.pricedLines(nov).find((l) => l.kind === "tier")!;
       expect(traceLine(store, { ranges: line.ranges, period: nov.index, lateOnly: false }, null, 10).runs)
         .toEqual([{ source: "c", first_seq: 9, last_seq: 9 }, { source: "c", first_seq: 2, last_seq: 2 }, { source: "c", first_seq: 4, last_seq: 4 }]);
     }
@@ -133,5 +137,9 @@ describe("checkouts (credits per job)", () => {
     // j1: 3 × 2 = 6, j2: 3 × 1 = 3; PRE: 2 license-hours × 1
     expect(b.usage.by_feature.map((f) => [f.feature, f.units, f.draws])).toEqual([["PRE", "2", 0], ["SOLVER", "9", 3]]);
     expect(b.usage.units).toBe("11");
+    // Statement: the draws line counts checkouts at 3 units each; the tier prices all 11 units at 0.50.
+    const s = computeStatement(input(credits, [...job, other, hours]), "2026-11-01");
+    expect(s.lines.map((l) => [l.kind, l.feature ?? null, l.quantity, l.unit_price ?? null, l.amount]))
+      .toEqual([["draws", "SOLVER", "3", "3", "0.00"], ["tier", null, "11", "0.5", "5.50"]]);
   });
 });
