@@ -19,5 +19,6 @@ export { UNIT_DEN, formatUnits, unitsFromText } from "./units.ts";
 export { LiveLedger } from "./live/live-ledger.ts";
 export { LiveStatements } from "./live/live-statements.ts";
 export { traceLine, type RecordRun, type TraceCursor, type TracedLine } from "./live/line-trace.ts";
+export { drawLineOf, traceDrawLine, type DrawLine } from "./live/draw-line-trace.ts";
 export type { LiveStore, LiveMeta, RerateJob, SessionState, TracePiece, UsePosition } from "./live/store.ts";
 export { planVersionChange, grantChange, type TermsChange } from "./live/terms-change.ts";

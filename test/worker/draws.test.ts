@@ -46,6 +46,11 @@ describe("draws at the edge", () => {
     const trace = async (id: string) => (await ok(await call("GET", `/v1/contracts/${c.id}/statement/lines/${encodeURIComponent(id)}/records`, { token: c.vendor.api_key }))).items;
     expect(await trace(tiers[0].id)).toEqual([{ collector_id: two.id, first_seq: 1, last_seq: 1 }, { collector_id: one.id, first_seq: 3, last_seq: 4 }]);
     expect(await trace(tiers[1].id)).toEqual([{ collector_id: one.id, first_seq: 5, last_seq: 5 }]);
+    // The draws lines: quantity = draws, unit_price = units per draw, traced to the records that opened them.
+    const drawLines = statement.lines.filter((l: any) => l.kind === "draws");
+    expect(drawLines.map((l: any) => [l.feature, l.quantity, l.unit_price, l.amount])).toEqual([["MATLAB", "2", "2", "0.00"], ["SOLVER", "2", "3", "0.00"]]);
+    expect(await trace(drawLines[0].id)).toEqual([{ collector_id: two.id, first_seq: 1, last_seq: 1 }, { collector_id: one.id, first_seq: 3, last_seq: 3 }]);
+    expect(await trace(drawLines[1].id)).toEqual([{ collector_id: one.id, first_seq: 4, last_seq: 4 }]);
 
     await evictDurableObject(contractStub(c.id));
     expect(pick(await balanceOf(c), Object.keys(pureBalance(c)))).toEqual(pureBalance(c));

@@ -21,4 +21,5 @@ export const DRAWS_STEP = `
     session_id INTEGER NOT NULL, feature TEXT NOT NULL, period INTEGER NOT NULL, arrival INTEGER NOT NULL, segment INTEGER NOT NULL,
     until INTEGER NOT NULL, units TEXT NOT NULL, draws INTEGER NOT NULL, PRIMARY KEY (key_id, start, collector, seq)) WITHOUT ROWID;
   CREATE INDEX draws_segment ON draws (segment, start, source_no, seq);
-  CREATE INDEX draws_record ON draws (source_no, seq);`;
+  CREATE INDEX draws_record ON draws (source_no, seq);
+  CREATE INDEX draws_period ON draws (period, feature, start, collector, seq);`;

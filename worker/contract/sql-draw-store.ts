@@ -114,6 +114,18 @@ export class SqlDraws {
     if (id !== undefined) this.#sql.exec("DELETE FROM draws WHERE key_id = ? AND start = ? AND collector = ? AND seq = ?", id, ...position(d.piece));
   }
 
+  /** A period's draws of `feature` that arrived by `cutoff`, in (start, record) order, after `after`. */
+  *periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece> {
+    const rows = after
+      ? this.#sql.exec<{ start: number; collector: string; seq: number; units: string; arrival: number }>(
+        `SELECT start, collector, seq, units, arrival FROM draws WHERE period = ? AND feature = ? AND arrival <= ? AND (start, collector, seq) > (?, ?, ?)
+         ORDER BY start, collector, seq`, period, feature, Math.min(cutoff, FAR), ...position(after))
+      : this.#sql.exec<{ start: number; collector: string; seq: number; units: string; arrival: number }>(
+        "SELECT start, collector, seq, units, arrival FROM draws WHERE period = ? AND feature = ? AND arrival <= ? ORDER BY start, collector, seq",
+        period, feature, Math.min(cutoff, FAR));
+    for (const r of rows) yield { ref: `${r.collector}:${r.seq}`, start: r.start, units: BigInt(r.units), arrival: r.arrival };
+  }
+
   /** A segment's draws that arrived by `cutoff`, in (start, source_no, seq) order, after `after` (as numbers). */
   *segmentDraws(segment: number, cutoff: number, after: [number, number, number] | null): Iterable<{ source_no: number; seq: number; start: number; units: string; arrival: number }> {
     yield* after

@@ -214,6 +214,7 @@ export class SqlLiveStore implements LiveStore {
   nextDraw(key: string, at: UsePosition, inclusive: boolean): Draw | undefined { return this.#draws.nextDraw(key, at, inclusive); }
   putDraw(draw: Draw): void { this.#draws.putDraw(draw, this.source(splitRef(draw.piece.ref)[0], true)!, this.#sessionId(draw.piece.session)); }
   deleteDraw(draw: Draw): void { this.#draws.deleteDraw(draw); }
+  periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece> { return this.#draws.periodDraws(period, feature, cutoff, after); }
 
   bucket(k: BucketKey): UsageBucket | undefined {
     const r = this.#one<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);

@@ -78,6 +78,8 @@ export interface LiveStore {
   /** Draws are pieces too: segmentPieces lists them with the license-time pieces. */
   putDraw(draw: Draw): void;
   deleteDraw(draw: Draw): void;
+  /** A period's draws of `feature` that arrived by `cutoff`, in (start, record) order, after `after` when given. */
+  periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece>;
 
   bucket(key: BucketKey): UsageBucket | undefined;
   saveBucket(bucket: UsageBucket): void;

@@ -4,7 +4,7 @@
 // credits per job (checkout).
 import { describe, expect, it } from "vitest";
 import {
-  computeBalance, computeStatement, LiveLedger, LiveStatements, periodStarting, pricingTerms, traceLine, type Statement, type UsageInterval,
+  computeBalance, computeStatement, drawLineOf, LiveLedger, LiveStatements, periodStarting, pricingTerms, traceDrawLine, traceLine, type Statement, type UsageInterval,
 } from "../../../shared/pricing/index.ts";
 import { DEC, H, NOV, graduated, input, lineSummary, plan, traceRefs, usage } from "./contract-fixture.ts";
 import { MemoryLiveStore } from "./memory-live-store.ts";
@@ -92,6 +92,10 @@ describe("use windows", () => {
         expect(lineSummary(figures.statement(periodStarting(terms.contract, "2026-12-01"))))
           .toEqual([["draws", "1", "0.00"], ["tier#1", "7", "14.00"], ["adjustment", "1", "0.00"], ["adjustment#1", "7", "14.00"]]);
         expect(feature(figures.balance(DEC + 10 * DAY), "CAD")).toMatchObject({ units: "7", draws: 1 });
+        // The adjustment of November's draws line names the late record only (19:00's record arrived on time).
+        const dec = periodStarting(terms.contract, "2026-12-01");
+        const adj = figures.pricedLines(dec).find((l) => l.id.startsWith("adj:") && l.id.includes(":draws:"))!;
+        expect(traceDrawLine(ledger.store, terms, drawLineOf(terms, adj.id, dec.index)!, null, 10).runs).toEqual([{ source: "c", first_seq: 4, last_seq: 4 }]);
       }
     });
   });
@@ -122,6 +126,11 @@ describe("a late use shifts every later window of its key in a chain", () => {
       const line = figures.pricedLines(nov).find((l) => l.kind === "tier")!;
       expect(traceLine(store, { ranges: line.ranges, period: nov.index, lateOnly: false }, null, 10).runs)
         .toEqual([{ source: "c", first_seq: 9, last_seq: 9 }, { source: "c", first_seq: 2, last_seq: 2 }, { source: "c", first_seq: 4, last_seq: 4 }]);
+      // The draws line names the same openers, paged one run at a time.
+      const draws = drawLineOf(terms, figures.pricedLines(nov).find((l) => l.kind === "draws")!.id, nov.index)!;
+      const first = traceDrawLine(store, terms, draws, null, 1);
+      expect(first.runs).toEqual([{ source: "c", first_seq: 9, last_seq: 9 }]);
+      expect(traceDrawLine(store, terms, draws, first.next, 10)).toEqual({ runs: [{ source: "c", first_seq: 2, last_seq: 2 }, { source: "c", first_seq: 4, last_seq: 4 }], next: null });
     }
   });
 });

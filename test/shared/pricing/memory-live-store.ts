@@ -47,6 +47,11 @@ export class MemoryLiveStore implements LiveStore {
   }
   putDraw(draw: Draw) { this.draws.set(`${draw.key}|${draw.piece.start}|${draw.piece.ref}`, clone(draw)); }
   deleteDraw(draw: Draw) { this.draws.delete(`${draw.key}|${draw.piece.start}|${draw.piece.ref}`); }
+  *periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece> {
+    const list = [...this.draws.values()].map((d) => d.piece).filter((p) => p.period === period && p.feature === feature && p.arrival <= cutoff)
+      .sort((a, b) => usePosition(a, b));
+    for (const p of list) if (!after || usePosition(p, after) > 0) yield { ref: p.ref, start: p.start, units: p.units, arrival: p.arrival };
+  }
   bucket(key: BucketKey) { const b = this.buckets.get(bucketKey(key)); return b && { ...b }; }
   saveBucket(b: UsageBucket) { this.buckets.set(bucketKey(b), { ...b }); }
   deleteBucket(key: BucketKey) { this.buckets.delete(bucketKey(key)); }
