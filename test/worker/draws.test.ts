@@ -3,10 +3,10 @@
 // statement, a late record from another site that re-windows its key, across DO eviction — and a
 // line traces to the records that opened its draws. A bad draw is a 422 naming the field.
 import { describe, expect, it } from "vitest";
-import { evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject } from "cloudflare:test";
 import { call, contractStub, ok } from "./edge-fixture.ts";
 import { drainAll, expectD1EqualsDO } from "./projection-check.ts";
-import { appendUsage, balanceOf, HOUR, NOW, planOf, PRICE, pricedContract, pureBalance, pureStatement, send, statementOf } from "./pricing-fixture.ts";
+import { appendUsage, balanceOf, HOUR, NOW, planOf, PRICE, pricedContract, prng, pureBalance, pureStatement, send, statementOf } from "./pricing-fixture.ts";
 
 const DRAWS = planOf("pay_per_use", {
   price: PRICE,
@@ -60,6 +60,30 @@ describe("draws at the edge", () => {
     await expectD1EqualsDO(c.id);
     const history = await ok(await call("GET", `/v1/contracts/${c.id}/usage?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=feature`, { token: c.vendor.api_key }));
     expect(history.items.map((r: any) => [r.feature, r.units, r.draws, r.sessions])).toEqual([["MATLAB", "4", 2, 4], ["SOLVER", "6", 2, 1], ["Simulink", "1", 0, 1]]);
+  });
+
+  it("sessions of two sites on a half-hour grid, appended out of order and sent in random batches, give the pure figures", async () => {
+    const seed = Number(env.SEED || Date.now() % 100_000);
+    console.log(`[draws] two sites interleaved: SEED=${seed}`);
+    const random = prng(seed);
+    // 6-hour windows per user (any feature) so that windows chain, shift and touch end to start.
+    const c = await pricedContract(planOf("pay_per_use", { price: PRICE, rates: { "*": { per: "use_window", units: "1.5", window_s: 21_600, key: ["user"] }, SOLVER: { per: "checkout", units: "2" } } }), { sites: 2 });
+    for (const site of c.sites) {
+      const sessions = Array.from({ length: 12 }, (_, s) => ({
+        session: `s${s}`, user: random() < 0.5 ? "ada" : "bob", feature: random() < 0.2 ? "SOLVER" : "MATLAB", count: 1 + Math.floor(random() * 2),
+        start: NOW - 40 * HOUR + Math.floor(random() * 72) * 1_800_000,
+      }));
+      for (let i = sessions.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [sessions[i], sessions[j]] = [sessions[j]!, sessions[i]!]; }
+      for (const s of sessions) appendUsage(site, { ...s, end: s.start + 20 * 60_000 });
+    }
+    const pending = (s: typeof c.sites[0]) => s.chain.records.length - s.sent;
+    while (c.sites.some((s) => pending(s) > 0)) {
+      const open = c.sites.filter((s) => pending(s) > 0);
+      const site = open[Math.floor(random() * open.length)]!;
+      await send(c, site, NOW, site.sent + 1 + Math.floor(random() * Math.min(pending(site), 4)));
+    }
+    expect(pick(await balanceOf(c), Object.keys(pureBalance(c)))).toEqual(pureBalance(c));
+    expect(await ok(await statementOf(c))).toEqual(pureStatement(c, "2026-11-01"));
   });
 
   it("a bad draw is refused with 422 naming the field", async () => {
