@@ -1682,12 +1682,14 @@ export interface paths {
                          *           {
                          *             "feature": "MATLAB",
                          *             "units": "300",
+                         *             "draws": 0,
                          *             "license_seconds": 1080000,
                          *             "billed_license_seconds": 1080600
                          *           },
                          *           {
                          *             "feature": "SIMULINK",
                          *             "units": "112.5",
+                         *             "draws": 0,
                          *             "license_seconds": 405000,
                          *             "billed_license_seconds": 405600
                          *           }
@@ -4547,6 +4549,7 @@ export interface paths {
                          *           "day": "2026-11-02",
                          *           "license_seconds": 86400,
                          *           "units": "24",
+                         *           "draws": 0,
                          *           "sessions": 31,
                          *           "denials": 0
                          *         },
@@ -4555,6 +4558,7 @@ export interface paths {
                          *           "day": "2026-11-02",
                          *           "license_seconds": 36000,
                          *           "units": "5",
+                         *           "draws": 0,
                          *           "sessions": 12,
                          *           "denials": 2
                          *         }
@@ -4855,12 +4859,14 @@ export interface paths {
                          *           {
                          *             "feature": "MATLAB",
                          *             "license_seconds": 1080000,
-                         *             "units": "300"
+                         *             "units": "300",
+                         *             "draws": 0
                          *           },
                          *           {
                          *             "feature": "SIMULINK",
                          *             "license_seconds": 405000,
-                         *             "units": "112.5"
+                         *             "units": "112.5",
+                         *             "draws": 0
                          *           }
                          *         ]
                          *       },
@@ -5629,7 +5635,10 @@ export interface components {
                 license_seconds: number;
                 by_feature: ({
                     feature: string;
+                    units: string;
                     license_seconds: number;
+                    /** @description draws counted this period: use windows opened (`per: use_window`) or licenses checked out (`per: checkout`); 0 for a feature rated by the license-hour */
+                    draws: number;
                 } & {
                     [key: string]: unknown;
                 })[];
@@ -5796,7 +5805,7 @@ export interface components {
             lines: {
                 id: string;
                 /** @enum {string} */
-                kind: "fixed_fee" | "tier" | "tier_flat_fee" | "prepaid_usage" | "overage" | "adjustment" | "commitment_true_up";
+                kind: "fixed_fee" | "draws" | "tier" | "tier_flat_fee" | "prepaid_usage" | "overage" | "adjustment" | "commitment_true_up";
                 description: string;
                 feature?: string;
                 tier?: number;
@@ -5830,6 +5839,8 @@ export interface components {
                 units: string;
                 sessions: number;
                 denials: number;
+                /** @description draws opened (use windows, licenses checked out), counted in the hour the opening record starts; 0 for license-hours */
+                draws: number;
             } & {
                 [key: string]: unknown;
             })[];
@@ -5859,6 +5870,8 @@ export interface components {
                     feature: string;
                     license_seconds: number;
                     units: string | null;
+                    /** @description use windows opened or licenses checked out this period (draw rates); 0 for license-hours */
+                    draws: number;
                 }[];
             };
             stale: boolean;

@@ -13,7 +13,8 @@ export interface CustomerStatus {
   /** `ok | low | exhausted | blocked` once pricing lands; null before. */
   status: string | null;
   period: { start: string; end: string; start_date: string };
-  usage: { license_seconds: number; units: string | null; by_feature: Array<{ feature: string; license_seconds: number; units: string | null }> };
+  /** `draws`: use windows opened or licenses checked out (0 for a feature rated by the hour). */
+  usage: { license_seconds: number; units: string | null; by_feature: Array<{ feature: string; license_seconds: number; units: string | null; draws: number }> };
   stale: boolean;
   sites: Array<{ site: string; last_sync: string | null; stale: boolean }>;
 }
@@ -21,7 +22,7 @@ export interface CustomerStatus {
 /** Fields pricing adds to the balance; read defensively so this works before and after it lands. */
 interface PricedFields {
   remaining_units?: string | null; granted_units?: string | null; status?: string;
-  usage: { units?: string; by_feature: Array<{ feature: string; license_seconds: number; units?: string }> };
+  usage: { units?: string; by_feature: Array<{ feature: string; license_seconds: number; units?: string; draws?: number }> };
 }
 
 export function customerStatus(balance: Balance): CustomerStatus {
@@ -37,7 +38,7 @@ export function customerStatus(balance: Balance): CustomerStatus {
     usage: {
       license_seconds: balance.usage.license_seconds,
       units: usage.units ?? null,
-      by_feature: usage.by_feature.map((f) => ({ feature: f.feature, license_seconds: f.license_seconds, units: f.units ?? null })),
+      by_feature: usage.by_feature.map((f) => ({ feature: f.feature, license_seconds: f.license_seconds, units: f.units ?? null, draws: f.draws ?? 0 })),
     },
     stale: balance.stale,
     sites: balance.collectors

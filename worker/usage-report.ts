@@ -11,7 +11,7 @@ import { formatUnits } from "../shared/pricing/index.ts";
 export const USAGE_DIMENSIONS = ["feature", "product", "user", "host", "collector", "day"] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
 
-export type UsageRow = Partial<Record<UsageDimension, string | null>> & { license_seconds: number; units: string; sessions: number; denials: number };
+export type UsageRow = Partial<Record<UsageDimension, string | null>> & { license_seconds: number; units: string; draws: number; sessions: number; denials: number };
 
 const COLUMN: Record<UsageDimension, string> = {
   feature: "feature", product: "product", user: "user", host: "host", collector: "collector_id", day: "day",
@@ -31,16 +31,16 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
     after = ` AND (${dims.join(", ")}) > (${q.after.map((v) => { binds.push(v); return `?${binds.length}`; }).join(", ")})`;
   }
   binds.push(q.limit + 1);
-  const sql = `SELECT ${[...dims, "SUM(license_s) AS license_s", ...limbs, "SUM(sessions) AS sessions", "SUM(denials) AS denials", "count(*) AS n"].join(", ")}
+  const sql = `SELECT ${[...dims, "SUM(license_s) AS license_s", ...limbs, "SUM(draws) AS draws", "SUM(sessions) AS sessions", "SUM(denials) AS denials", "count(*) AS n"].join(", ")}
     FROM usage_rollups WHERE contract_id = ?1 AND hour >= ?2 AND hour < ?3${after}
     ${dims.length > 0 ? `GROUP BY ${dims.join(", ")} ORDER BY ${dims.join(", ")}` : ""} LIMIT ?${binds.length}`;
   const rows = (await d1.prepare(sql).bind(...binds).all<Record<string, string | number | null>>()).results.filter((r) => Number(r.n) > 0);
   const items = rows.slice(0, q.limit).map((r): UsageRow => {
-    const row: UsageRow = { license_seconds: 0, units: "0", sessions: 0, denials: 0 };
+    const row: UsageRow = { license_seconds: 0, units: "0", draws: 0, sessions: 0, denials: 0 };
     for (const d of q.groupBy) row[d] = d === "product" && r[COLUMN[d]] === "" ? null : (r[COLUMN[d]] as string);
     let units = 0n;
     for (let i = LIMBS - 1; i >= 0; i--) units = units * LIMB + BigInt(r[`u${i}`] ?? 0);
-    return { ...row, license_seconds: Number(r.license_s ?? 0), units: formatUnits(units), sessions: Number(r.sessions ?? 0), denials: Number(r.denials ?? 0) };
+    return { ...row, license_seconds: Number(r.license_s ?? 0), units: formatUnits(units), draws: Number(r.draws ?? 0), sessions: Number(r.sessions ?? 0), denials: Number(r.denials ?? 0) };
   });
   const last = rows.length > q.limit ? rows[q.limit - 1]! : undefined;
   return { items, next: last ? q.groupBy.map((d) => String(last[COLUMN[d]])) : null };

@@ -3,7 +3,9 @@
 // ledger, grant burn and balance cache are kept live — beside the same ingest into a contract
 // whose scope excludes the records' daemon, so they are verified, stored and projected but never
 // rated (the skeleton's plain ingest path, measured in the same run). Then balance read latency
-// (p50/p99, 8 concurrent clients) against GET /health on the same workerd.
+// (p50/p99, 8 concurrent clients) against GET /health on the same workerd. And draws: the same
+// short sessions (one record each, so every record is a use) into a contract with daily use
+// windows and checkouts against one rated by license-hours (issue 15, goal ≥ 0.8).
 // Starts its own `wrangler dev` (bench/suites/edge-ingest.ts), stops it after.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,18 +30,21 @@ const CONTRACT_START = Math.floor((Date.now() - 9 * DAY) / DAY) * DAY;
 const START = CONTRACT_START + 12 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
-function plan(daemon: string) {
+const HOUR_RATES = { MATLAB: "1", Simulink: "0.75", "*": "0.5" };
+const DRAW_RATES = { MATLAB: { per: "use_window", units: "7" }, Simulink: { per: "use_window", units: "3", window_s: 43_200, key: ["user"] }, Compiler: { per: "checkout", units: "2" }, "*": "0.5" };
+
+function plan(daemon: string, rates: Record<string, unknown> = HOUR_RATES) {
   return {
     model: "prepaid_overage", currency: "USD", unit_name: "token", period: "month", scope: [{ daemon, features: ["*"] }],
-    rates: { MATLAB: "1", Simulink: "0.75", "*": "0.5" }, rounding: { increment_s: 60, minimum_s: 300, grace_s: 0 },
+    rates, rounding: { increment_s: 60, minimum_s: 300, grace_s: 0 },
     price: { mode: "graduated", tiers: [{ up_to: "5000", unit_price: "0.40" }, { up_to: null, unit_price: "0.30" }] },
     overage: { policy: "allow" },
   };
 }
 
-async function contractWithSite(url: string, apiKey: string, publicKey: string, daemon: string): Promise<{ contractId: string; collectorId: string }> {
+async function contractWithSite(url: string, apiKey: string, publicKey: string, daemon: string, rates?: Record<string, unknown>): Promise<{ contractId: string; collectorId: string }> {
   const customer = await post(`${url}/v1/customers`, JSON.stringify({ name: "Bench plant" }), apiKey);
-  const contract = await post(`${url}/v1/contracts`, JSON.stringify({ customer_id: customer.id, plan: plan(daemon), start: iso(CONTRACT_START).slice(0, 10), timezone: "UTC" }), apiKey);
+  const contract = await post(`${url}/v1/contracts`, JSON.stringify({ customer_id: customer.id, plan: plan(daemon, rates), start: iso(CONTRACT_START).slice(0, 10), timezone: "UTC" }), apiKey);
   // Two grants with boundaries inside the first period, so usage is cut into segments and burned.
   await post(`${url}/v1/contracts/${contract.id}/grants`, JSON.stringify({ amount: "2000", priority: 1, idempotency_key: "base" }), apiKey);
   await post(`${url}/v1/contracts/${contract.id}/grants`, JSON.stringify({ amount: "500", effective_at: iso(START + 2 * DAY), expires_at: iso(START + 5 * DAY), idempotency_key: "promo" }), apiKey);
@@ -48,8 +53,9 @@ async function contractWithSite(url: string, apiKey: string, publicKey: string, 
   return { contractId: contract.id, collectorId: enrolled.collector_id };
 }
 
-/** 50 long sessions, each reported as hourly intervals in order (the session-cursor path). */
-function batchBodies(collectorId: string, secretKey: string): string[] {
+/** 50 long sessions, each reported as hourly intervals in order (the session-cursor path); or, `short`,
+ * a new session per record (each a use of its user and feature: the draw path). */
+function batchBodies(collectorId: string, secretKey: string, short = false): string[] {
   const bodies: string[] = [];
   let head = { seq: 0, hash: ZERO_HASH };
   for (let b = 0; b <= BATCHES; b++) {
@@ -61,7 +67,7 @@ function batchBodies(collectorId: string, secretKey: string): string[] {
       const record = nextRecord(collectorId, head, hourStart + HOUR + 5000, { kind: "usage", data: {
         source: "flexlm-plant7", daemon: "MLM", feature: FEATURES[s % FEATURES.length]!, version: "45.0",
         user: `user${String(s).padStart(3, "0")}`, host: `ws-${String(s % 61).padStart(3, "0")}.plant7.example`,
-        session: `MLM-${s}`, start: hourStart, end: hourStart + HOUR - (s % 7) * 1000, count: 1 + (s % 3), final: false,
+        session: short ? `MLM-${n}` : `MLM-${s}`, start: hourStart, end: hourStart + HOUR - (s % 7) * 1000, count: 1 + (s % 3), final: false,
       } });
       records.push(record);
       head = { seq: record.seq, hash: hashCanonical(record) };
@@ -109,8 +115,15 @@ export default async function contractApply(): Promise<BenchFigure[]> {
     const ratedBodies = batchBodies(rated.collectorId, keys.secretKey);
     const plainBodies = batchBodies(plain.collectorId, keys.secretKey);
 
+    const hours = await contractWithSite(url, vendor.api_key, keys.publicKey, "MLM");
+    const drawn = await contractWithSite(url, vendor.api_key, keys.publicKey, "MLM", DRAW_RATES);
+    const hourBodies = batchBodies(hours.collectorId, keys.secretKey, true);
+    const drawBodies = batchBodies(drawn.collectorId, keys.secretKey, true);
+
     const baseline = await recordsPerSecond(`${url}/v1/collectors/${plain.collectorId}/batches`, plainBodies);
     const apply = await recordsPerSecond(`${url}/v1/collectors/${rated.collectorId}/batches`, ratedBodies);
+    const hourApply = await recordsPerSecond(`${url}/v1/collectors/${hours.collectorId}/batches`, hourBodies);
+    const drawApply = await recordsPerSecond(`${url}/v1/collectors/${drawn.collectorId}/batches`, drawBodies);
     await drained(url, rated.contractId, vendor.api_key);
     const balance = await latencies(`${url}/v1/contracts/${rated.contractId}/balance`, vendor.api_key);
     const health = await latencies(`${url}/health`);
@@ -118,6 +131,8 @@ export default async function contractApply(): Promise<BenchFigure[]> {
     const readNotes = `${READERS} concurrent clients × ${READS_PER_READER} reads, ${(BATCHES + 1) * BATCH_RECORDS} rated records in the ledger`;
     return [
       throughputFigure("contract apply with rating + grant burn (HTTP → Worker → ContractDO)", "records/s", apply, "same ingest, records out of scope (never rated)", baseline, notes),
+      throughputFigure("contract apply, use windows + checkouts (a session per record)", "records/s", drawApply, "same records, license-hours plan", hourApply,
+        `${(BATCHES + 1) * BATCH_RECORDS} one-record sessions of 50 users; daily MATLAB windows, 12 h Simulink windows per user, Compiler checkouts (goal ≥ 0.8)`),
       latencyFigure("GET balance p50 (cached per DO state)", "ms", balance.p50, "GET /health p50", health.p50, readNotes),
       latencyFigure("GET balance p99 (cached per DO state)", "ms", balance.p99, "GET /health p99", health.p99, readNotes),
     ];

@@ -78,19 +78,24 @@ function unitsAbove(terms: JsonObject, usage: UsageRecord[], reflects: number): 
       : [{ effective_at: 0, plan: terms.plan as unknown as PlanVersion["plan"] }];
     const pricing = pricingTerms({ start: String(terms.start_date), timezone: String(terms.timezone), period: terms.period as "month" }, versions, []);
     const sessions = new Set(above.map((u) => sessionKey(u.data)));
-    const intervals: UsageInterval[] = usage.filter((u) => sessions.has(sessionKey(u.data))).map((u) => ({
+    // A use window depends on the key's earlier uses (a new use inside a reflected window draws
+    // nothing): with draw rates every usage record of the period is rated, not only new sessions'.
+    const draws = versions.some((v) => Object.values(v.plan.rates ?? {}).some((r) => typeof r !== "string"));
+    const intervals: UsageInterval[] = usage.filter((u) => draws || sessions.has(sessionKey(u.data))).map((u) => ({
       ref: String(u.seq), feature: u.data.feature, session: sessionKey(u.data),
-      start: u.data.start, end: u.data.end, count: u.data.count, received_at: u.ts,
+      start: u.data.start, end: u.data.end, count: u.data.count, received_at: u.ts, user: u.data.user, host: u.data.host,
     }));
     const used = rateIntervals(pricing, intervals).filter((p) => Number(p.ref) > reflects).reduce((sum, p) => sum + p.units, 0n);
     return { used, ratedWith: "shared/pricing" };
   } catch (e) {
     if (!(e instanceof PricingError)) throw e;
   }
-  const rates = (terms.rates ?? {}) as Record<string, string>;
+  const rates = (terms.rates ?? {}) as Record<string, unknown>;
   let used = 0n;
   for (const { data: d } of above) {
-    const rate = rates[d.feature] ?? rates["*"] ?? "0";
+    // Only license-hour rates here: a draw needs shared/pricing's windows.
+    const given = rates[d.feature] ?? rates["*"];
+    const rate = typeof given === "string" ? given : "0";
     used += BigInt(d.end - d.start) * BigInt(d.count) * parseScaled(rate, 12);
   }
   return { used, ratedWith: "terms.rates" };

@@ -65,7 +65,7 @@ export function assembleBalance(terms: PricingTerms, burn: PeriodBurn, remaining
       units: formatUnits(burn.units),
       license_seconds: burn.license_ms / 1000,
       billed_license_seconds: burn.billed_ms / 1000,
-      by_feature: features.map((f) => ({ feature: f.feature, units: formatUnits(f.units), license_seconds: f.license_ms / 1000, billed_license_seconds: f.billed_ms / 1000 })),
+      by_feature: features.map((f) => ({ feature: f.feature, units: formatUnits(f.units), draws: f.draws, license_seconds: f.license_ms / 1000, billed_license_seconds: f.billed_ms / 1000 })),
       unrated_features: features.filter((f) => !f.rated).map((f) => f.feature),
     },
     grants: current.map((g) => ({

@@ -20,7 +20,7 @@ export type GrantState = ReadonlyMap<string, bigint>;
 /** Segment-local unit positions [from, to) over the segment's pieces in time order. */
 export interface UnitRange { segment: number; from: bigint; to: bigint }
 
-export interface FeatureUsage { feature: string; units: bigint; license_ms: number; billed_ms: number; rated: boolean }
+export interface FeatureUsage { feature: string; units: bigint; license_ms: number; billed_ms: number; draws: number; rated: boolean }
 
 /** Usage no included unit or grant covered, in one segment, priced by the version in force there. */
 export interface OverageChunk { segment: number; version: number; units: bigint; from: bigint }
@@ -40,6 +40,8 @@ export interface PeriodBurn {
   grants: Map<string, Consumption>;
   overage: OverageChunk[];
   overage_units: bigint;
+  /** Draws and their units per (plan version, feature), keyed `${version}|${feature}`. */
+  draws: Map<string, { version: number; feature: string; draws: number; units: bigint }>;
 }
 
 export interface Fold {
@@ -51,7 +53,7 @@ export interface Fold {
 export function emptyPeriodBurn(terms: PricingTerms, period: Period): PeriodBurn {
   return {
     period, version: versionIndexAt(terms, period.start), units: 0n, license_ms: 0, billed_ms: 0,
-    by_feature: new Map(), included: { units: 0n, ranges: [] }, grants: new Map(), overage: [], overage_units: 0n,
+    by_feature: new Map(), included: { units: 0n, ranges: [] }, grants: new Map(), overage: [], overage_units: 0n, draws: new Map(),
   };
 }
 
@@ -79,9 +81,16 @@ export function burnPeriod(terms: PricingTerms, period: Period, start: GrantStat
       need += b.units;
       burn.license_ms += b.license_ms;
       burn.billed_ms += b.billed_ms;
-      const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, rated: b.rated };
-      f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms;
+      const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, draws: 0, rated: b.rated };
+      f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms; f.draws += b.draws;
       burn.by_feature.set(b.feature, f);
+      if (b.draws !== 0) {
+        const version = versionIndexAt(terms, segment);
+        const key = `${version}|${b.feature}`;
+        const d = burn.draws.get(key) ?? { version, feature: b.feature, draws: 0, units: 0n };
+        d.draws += b.draws; d.units += b.units;
+        burn.draws.set(key, d);
+      }
     }
     burn.units += need;
     if (need === 0n) continue;

@@ -37,6 +37,11 @@ export interface UsageInterval {
   count: number;
   /** When the edge received the record: decides on-time vs late (DESIGN §5). */
   received_at: number;
+  /** Who and where, for use-window keys (DESIGN §5 "Feature → units"); absent counts as "". */
+  user?: string;
+  host?: string;
+  /** The site (the edge uses the collector id). */
+  site?: string;
 }
 
 export interface PricingInput {

@@ -4,7 +4,8 @@
 // The ContractDO keeps the same buckets as rows (live/); this in-memory form is the oracle the
 // live ledger is tested against and what `computeBalance`/`computeStatement` fold.
 import type { UsageInterval } from "./input.ts";
-import { rateIntervals, type RatedPiece } from "./rate.ts";
+import { rateIntervals } from "./rate-intervals.ts";
+import type { RatedPiece } from "./rate.ts";
 import type { PricingTerms } from "./terms.ts";
 
 export interface BucketKey { period: number; segment: number; arrival: number; feature: string }
@@ -15,6 +16,8 @@ export interface UsageBucket extends BucketKey {
   units: bigint;
   /** false when the plan version of the segment rates neither the feature nor "*". */
   rated: boolean;
+  /** Draws counted (windows opened, licenses checked out). */
+  draws: number;
   pieces: number;
 }
 
@@ -36,12 +39,13 @@ export function movePiece(buckets: Map<string, UsageBucket>, p: RatedPiece, sign
   let b = buckets.get(key);
   if (!b) {
     if (sign < 0) return;
-    b = { period: p.period, segment: p.segment, arrival: p.arrival, feature: p.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: p.rated, pieces: 0 };
+    b = { period: p.period, segment: p.segment, arrival: p.arrival, feature: p.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: p.rated, draws: 0, pieces: 0 };
     buckets.set(key, b);
   }
   b.license_ms += sign * p.license_ms;
   b.billed_ms += sign * p.billed_ms;
   b.units += sign > 0 ? p.units : -p.units;
+  b.draws += sign * p.draws;
   b.pieces += sign;
   if (sign > 0) b.rated = p.rated;
   if (b.pieces <= 0) buckets.delete(key);

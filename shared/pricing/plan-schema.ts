@@ -11,6 +11,22 @@ export type Model = (typeof MODELS)[number];
 const amount = z.string().refine((s) => isDecimalText(s, SCALE), { message: "must be a decimal string with at most 12 decimals (no exponent)" })
   .refine((s) => !s.startsWith("-"), { message: "must not be negative" });
 
+/**
+ * A rate (DESIGN §5 "Feature → units"): a decimal string is units per license-hour; an object is a
+ * draw — `use_window` charges `units` once per window of `window_s` opened by a use of its key that
+ * no open window covers, `checkout` charges `units × count` once per session at its start.
+ */
+export const DRAW_KEYS = ["user", "feature", "host", "site"] as const;
+const useWindow = z.strictObject({
+  per: z.literal("use_window"),
+  units: amount,
+  window_s: z.int().min(60, { message: "must be at least 60 seconds" }).max(31_536_000).optional(),
+  key: z.array(z.enum(DRAW_KEYS)).min(1).refine((k) => new Set(k).size === k.length, { message: "must not repeat a field" }).optional(),
+});
+const checkout = z.strictObject({ per: z.literal("checkout"), units: amount });
+const drawRate = z.discriminatedUnion("per", [useWindow, checkout], { error: "must be \"use_window\" or \"checkout\"" });
+const rate = z.union([amount, drawRate]);
+
 const tier = z.strictObject({
   up_to: amount.nullable(),
   unit_price: amount,
@@ -23,7 +39,7 @@ export const planSchema = z.strictObject({
   unit_name: z.string().min(1).max(40),
   period: z.enum(["month", "quarter", "year"]),
   scope: z.array(z.strictObject({ daemon: z.string().min(1), features: z.array(z.string().min(1)).min(1) })).optional(),
-  rates: z.record(z.string().min(1), amount).refine((r) => Object.keys(r).length > 0, { message: "must rate at least one feature (or \"*\")" }),
+  rates: z.record(z.string().min(1), rate).refine((r) => Object.keys(r).length > 0, { message: "must rate at least one feature (or \"*\")" }),
   rounding: z.strictObject({
     increment_s: z.int().min(1).max(86_400),
     minimum_s: z.int().min(0).max(31_536_000),
@@ -44,6 +60,8 @@ export const planSchema = z.strictObject({
 
 export type Plan = z.infer<typeof planSchema>;
 export type PlanTier = z.infer<typeof tier>;
+export type PlanRate = z.infer<typeof rate>;
+export type DrawKeyField = (typeof DRAW_KEYS)[number];
 
 export type PlanResult = { ok: true; plan: Plan } | { ok: false; field: string; message: string };
 
@@ -85,10 +103,23 @@ function modelRules(plan: Plan): { field: string; message: string } | undefined 
   return undefined;
 }
 
-function fieldOf(issue: z.core.$ZodIssue): string {
+/** A union's issue names the branch the input was meant for (the one not refused by its type alone). */
+function innermost(issue: z.core.$ZodIssue): { issue: z.core.$ZodIssue; path: PropertyKey[] } {
+  let path: PropertyKey[] = [...issue.path];
+  while (issue.code === "invalid_union" && issue.errors.length > 0) {
+    const meant = issue.errors.find((branch) => !(branch[0]?.code === "invalid_type" && branch[0].path.length === 0));
+    if (!meant) {
+      return { issue: { ...issue, message: "must be a decimal string (units per license-hour) or a draw {\"per\": \"use_window\" | \"checkout\", \"units\", …}" }, path };
+    }
+    issue = meant[0]!;
+    path = [...path, ...issue.path];
+  }
+  return { issue, path };
+}
+
+function fieldOf(issue: z.core.$ZodIssue, parts: PropertyKey[]): string {
   let path = "plan";
-  const parts = [...issue.path];
-  if (issue.code === "unrecognized_keys" && issue.keys[0] !== undefined) parts.push(issue.keys[0]);
+  if (issue.code === "unrecognized_keys" && issue.keys[0] !== undefined) parts = [...parts, issue.keys[0]];
   for (const p of parts) path += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
   return path;
 }
@@ -97,9 +128,9 @@ function fieldOf(issue: z.core.$ZodIssue): string {
 export function parsePlan(input: unknown): PlanResult {
   const parsed = planSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const { issue, path } = innermost(parsed.error.issues[0]!);
     const message = issue.code === "unrecognized_keys" ? "is not a plan field" : issue.message;
-    return { ok: false, field: fieldOf(issue), message };
+    return { ok: false, field: fieldOf(issue, path), message };
   }
   const broken = modelRules(parsed.data);
   return broken ? { ok: false, ...broken } : { ok: true, plan: parsed.data };

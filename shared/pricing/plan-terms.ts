@@ -1,6 +1,6 @@
 // A validated plan compiled once into bigints, so rating never re-parses decimal text.
 import { parseScaled } from "../decimal/decimal.ts";
-import type { Model, Plan } from "./plan-schema.ts";
+import type { DrawKeyField, Model, Plan, PlanRate } from "./plan-schema.ts";
 import { SCALE, unitsFromText } from "./units.ts";
 
 export interface Rounding { increment_ms: number; minimum_ms: number; grace_ms: number }
@@ -15,12 +15,25 @@ export interface TierTerms {
   flat_fee: bigint;
 }
 
+/** How a feature's usage becomes units (DESIGN §5 "Feature → units"). */
+export type RateTerms =
+  /** Units per license-hour, scaled by 10^12. */
+  | { per: "hour"; rate: bigint }
+  /** `units` (a unit numerator) once per window of `window_ms` opened by a use of `key`. */
+  | { per: "use_window"; units: bigint; units_text: string; window_ms: number; key: DrawKeyField[] }
+  /** `units` (a unit numerator) × count once per session, at its start. */
+  | { per: "checkout"; units: bigint; units_text: string };
+
+/** A use window's defaults: a day, per user and feature (Autodesk Flex). */
+export const DEFAULT_WINDOW_S = 86_400;
+export const DEFAULT_DRAW_KEY: DrawKeyField[] = ["user", "feature"];
+
 export interface PlanTerms {
   model: Model;
   currency: string;
   unit_name: string;
-  /** Units per license-hour, scaled by 10^12, by feature; "*" is the default. */
-  rates: Map<string, bigint>;
+  /** By feature; "*" is the default. */
+  rates: Map<string, RateTerms>;
   rounding: Rounding;
   mode: "graduated" | "volume";
   tiers: TierTerms[];
@@ -45,8 +58,8 @@ export function planTerms(plan: Plan): PlanTerms {
 }
 
 function compile(plan: Plan): PlanTerms {
-  const rates = new Map<string, bigint>();
-  for (const [feature, rate] of Object.entries(plan.rates)) rates.set(feature, parseScaled(rate, SCALE));
+  const rates = new Map<string, RateTerms>();
+  for (const [feature, rate] of Object.entries(plan.rates)) rates.set(feature, rateTerms(rate));
   const r = plan.rounding;
   const policy = plan.overage?.policy ?? "allow";
   return {
@@ -71,7 +84,16 @@ function compile(plan: Plan): PlanTerms {
   };
 }
 
-/** The rate of `feature` (scaled by 10^12), or undefined when the plan rates neither it nor "*". */
-export function rateOf(terms: PlanTerms, feature: string): bigint | undefined {
+function rateTerms(rate: PlanRate): RateTerms {
+  if (typeof rate === "string") return { per: "hour", rate: parseScaled(rate, SCALE) };
+  if (rate.per === "checkout") return { per: "checkout", units: unitsFromText(rate.units), units_text: rate.units };
+  return {
+    per: "use_window", units: unitsFromText(rate.units), units_text: rate.units,
+    window_ms: (rate.window_s ?? DEFAULT_WINDOW_S) * 1000, key: rate.key ?? DEFAULT_DRAW_KEY,
+  };
+}
+
+/** The rate of `feature`, or undefined when the plan rates neither it nor "*". */
+export function rateOf(terms: PlanTerms, feature: string): RateTerms | undefined {
   return terms.rates.get(feature) ?? terms.rates.get("*");
 }

@@ -14,6 +14,8 @@ export interface PricedLine {
   kind: LineKind;
   description: string;
   tier?: number;
+  /** `draws` lines: the feature drawn. */
+  feature?: string;
   quantity_micro: bigint;
   unit_price?: string;
   amount_minor: bigint;
@@ -51,6 +53,16 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
   const lines: PricedLine[] = [];
   if (plan.fixed_fee > 0n) {
     lines.push({ id: "fixed_fee", kind: "fixed_fee", description: "Fixed fee", quantity_micro: ONE, unit_price: plan.fixed_fee_text, amount_minor: feeMinor(plan.fixed_fee, minor), ranges: [] });
+  }
+  // Draws (use windows, checkouts) per version and feature: how many, at how many units each. The
+  // units are priced by the tier lines with the rest of the period's usage, so the amount is 0.
+  for (const d of [...burn.draws.values()].sort((a, b) => a.version - b.version || (a.feature < b.feature ? -1 : a.feature > b.feature ? 1 : 0))) {
+    if (d.draws <= 0) continue;
+    const each = formatUnits(d.units / BigInt(d.draws));
+    lines.push({
+      id: `draws:${terms.versions[d.version]!.effective_at}:${d.feature}`, kind: "draws", feature: d.feature,
+      description: `${d.feature}: draws of ${each} ${unit}s`, quantity_micro: BigInt(d.draws) * ONE, unit_price: each, amount_minor: 0n, ranges: [],
+    });
   }
   if (burn.included.units > 0n) {
     lines.push({ id: "included", kind: "prepaid_usage", description: `Included ${unit}s`, quantity_micro: unitsToMicro(burn.included.units), amount_minor: 0n, ranges: burn.included.ranges });

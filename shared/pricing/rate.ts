@@ -27,6 +27,8 @@ export interface RatedPiece {
   units: bigint;
   /** false when the plan rates neither the feature nor "*" (units 0, listed as unrated). */
   rated: boolean;
+  /** Draws this piece charges (draws.ts): 0 for license-time, else windows opened or licenses checked out. */
+  draws: number;
 }
 
 /** What rating the next interval of a session needs to know about the ones before it. */
@@ -38,6 +40,11 @@ export interface SessionCursor {
   /** Session duration so far (sum of its intervals' lengths), ms. */
   cum_ms: number;
   last_end: number;
+}
+
+/** The period whose statement carries usage of period `p` received at `receivedAt`. */
+export function arrivalOf(terms: PricingTerms, p: Period, receivedAt: number): number {
+  return receivedAt < periodCloseAt(terms.contract, p) ? p.index : periodIndexAt(terms.contract, receivedAt);
 }
 
 /** billed(c) = c < grace ? 0 : max(minimum, ceil(c / increment) × increment); nothing used bills nothing. */
@@ -62,13 +69,19 @@ function contractStart(terms: PricingTerms): number {
   return start;
 }
 
-const lastPeriod = new WeakMap<PricingTerms, Period>();
+/** Periods already computed, in order (periodAt needs the time zone's rules; draws jump between periods). */
+const knownPeriods = new WeakMap<PricingTerms, Period[]>();
 
-function periodOf(terms: PricingTerms, ts: number): Period {
-  const p = lastPeriod.get(terms);
-  if (p && p.start <= ts && ts < p.end) return p;
+export function periodOf(terms: PricingTerms, ts: number): Period {
+  let known = knownPeriods.get(terms);
+  if (!known) { known = []; knownPeriods.set(terms, known); }
+  let lo = 0, hi = known.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (known[mid]!.end <= ts) lo = mid + 1; else hi = mid; }
+  const hit = known[lo];
+  if (hit && hit.start <= ts) return hit;
   const q = periodAt(terms.contract, ts);
-  lastPeriod.set(terms, q);
+  // Bounded: a contract's periods over its life (a few hundred at most).
+  if (known.length < 10_000) known.splice(lo, 0, q);
   return q;
 }
 
@@ -112,17 +125,18 @@ function ratePieces(terms: PricingTerms, c: SessionCursor, iv: UsageInterval): {
     const billedB = billedMs(cumB, c.rounding);
     const delta = billedB - billedA;
     const rate = rateOf(versionAt(terms, a).terms, iv.feature);
-    const close = periodCloseAt(terms.contract, p);
     pieces.push({
       ref: iv.ref, feature: iv.feature, session: iv.session,
       period: p.index,
-      arrival: iv.received_at < close ? p.index : periodIndexAt(terms.contract, iv.received_at),
+      arrival: arrivalOf(terms, p, iv.received_at),
       segment: Math.max(p.start, prevBoundary),
       start: a, end: b,
       license_ms: (b - a) * iv.count,
       billed_ms: delta * iv.count,
-      units: rate === undefined ? 0n : BigInt(delta) * count * rate,
+      // A draw rate charges at the session's start (draws.ts), not by the hour.
+      units: rate?.per === "hour" ? BigInt(delta) * count * rate.rate : 0n,
       rated: rate !== undefined,
+      draws: 0,
     });
     if (b === nextBoundary) bi++;
     a = b; cumA = cumB; billedA = billedB;
@@ -158,14 +172,9 @@ export function rateSession(terms: PricingTerms, intervals: UsageInterval[]): { 
   return { pieces, cursor };
 }
 
-/** Rate every interval, grouped by session. */
-export function rateIntervals(terms: PricingTerms, intervals: UsageInterval[]): RatedPiece[] {
-  const bySession = new Map<string, UsageInterval[]>();
-  for (const iv of intervals) {
-    const list = bySession.get(iv.session);
-    if (list) list.push(iv); else bySession.set(iv.session, [iv]);
-  }
-  const pieces: RatedPiece[] = [];
-  for (const list of bySession.values()) pieces.push(...rateSession(terms, list).pieces);
-  return pieces;
+/** The interval a session starts with: the earliest, then by record. */
+export function firstInterval<T extends UsageInterval>(intervals: T[]): T | undefined {
+  let first: T | undefined;
+  for (const iv of intervals) if (!first || iv.start < first.start || (iv.start === first.start && compareRefs(iv.ref, first.ref) < 0)) first = iv;
+  return first;
 }

@@ -1,7 +1,7 @@
 // The statement and balance shapes of DESIGN §7 that pricing produces (the edge adds contract_id,
 // stale flags and collectors).
 
-export type LineKind = "fixed_fee" | "tier" | "tier_flat_fee" | "prepaid_usage" | "overage" | "adjustment" | "commitment_true_up";
+export type LineKind = "fixed_fee" | "draws" | "tier" | "tier_flat_fee" | "prepaid_usage" | "overage" | "adjustment" | "commitment_true_up";
 
 export interface StatementLine {
   /** Stable within a statement: `fixed_fee`, `tier:<effective_at>:<i>`, `grant:<id>`, `adj:<start_date>:<line id>`… */
@@ -11,7 +11,7 @@ export interface StatementLine {
   feature?: string;
   /** 1-based tier number. */
   tier?: number;
-  /** Units (or 1 for fees), at most 6 decimals. */
+  /** Units (or 1 for fees; draws counted for `draws`), at most 6 decimals. */
   quantity: string;
   unit_price?: string;
   /** Rounded half away from zero to the currency's minor unit. */
@@ -40,7 +40,7 @@ export interface Balance {
   currency: string;
   usage: {
     units: string; license_seconds: number; billed_license_seconds: number;
-    by_feature: { feature: string; units: string; license_seconds: number; billed_license_seconds: number }[];
+    by_feature: { feature: string; units: string; draws: number; license_seconds: number; billed_license_seconds: number }[];
     unrated_features: string[];
   };
   grants: BalanceGrant[];

@@ -96,6 +96,7 @@ export function formatStatement(period: Period, currency: string, minor: number,
     currency,
     lines: lines.map((l): StatementLine => ({
       id: l.id, kind: l.kind, description: l.description,
+      ...(l.feature !== undefined ? { feature: l.feature } : {}),
       ...(l.tier !== undefined ? { tier: l.tier } : {}),
       quantity: formatScaled(l.quantity_micro, 6),
       ...(l.unit_price !== undefined ? { unit_price: l.unit_price } : {}),

@@ -30,6 +30,8 @@ export interface PricingTerms {
   grants: GrantTerms[];
   /** Sorted, unique instants (besides period starts) where usage is split into segments. */
   boundaries: number[];
+  /** Whether any version rates a feature by a draw (use window, checkout). */
+  draws: boolean;
 }
 
 export function pricingTerms(contract: ContractInput, plans: PlanVersion[], grants: GrantInput[]): PricingTerms {
@@ -54,7 +56,8 @@ export function pricingTerms(contract: ContractInput, plans: PlanVersion[], gran
   for (const g of grantTerms) { set.add(g.active_from); if (g.expires_at !== null) set.add(g.expires_at); }
   // A boundary on a period start splits nothing more: leaving it out keeps stored segments valid.
   const boundaries = [...set].filter((b) => periodAt(contract, b).start !== b).sort((a, b) => a - b);
-  return { contract, versions, grants: grantTerms, boundaries };
+  const draws = versions.some((v) => [...v.terms.rates.values()].some((r) => r.per !== "hour"));
+  return { contract, versions, grants: grantTerms, boundaries, draws };
 }
 
 function grantOf(contract: ContractInput, g: GrantInput, graceMs: number): GrantTerms {

@@ -37,8 +37,8 @@ describe("accepting batches", () => {
     expect(balance.usage).toEqual({
       units: "2.5", license_seconds: 3 * 3600, billed_license_seconds: 3 * 3600, unrated_features: [],
       by_feature: [
-        { feature: "MATLAB", units: "2", license_seconds: 7200, billed_license_seconds: 7200 },
-        { feature: "Simulink", units: "0.5", license_seconds: 3600, billed_license_seconds: 3600 },
+        { feature: "MATLAB", units: "2", draws: 0, license_seconds: 7200, billed_license_seconds: 7200 },
+        { feature: "Simulink", units: "0.5", draws: 0, license_seconds: 3600, billed_license_seconds: 3600 },
       ],
     });
     expect(balance.collectors).toEqual([{ collector_id: site.collectorId, site: "plant-7", acked_seq: 2, last_sync: "2026-11-27T10:00:00Z", stale: false, flags: [] }]);

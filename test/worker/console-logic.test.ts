@@ -3,6 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { byUrgency, glanceStatus, type ContractGlance } from "../../worker/console/urgency.ts";
 import { forecastGrants, unitsPerDay } from "../../worker/console/forecast.ts";
+import { renderContractPage } from "../../worker/console/pages/contract-page.ts";
+import type { ContractView } from "../../worker/console/contract-view.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1); // 1 Jun 2026
@@ -53,5 +55,21 @@ describe("grant burn-down forecast", () => {
       { id: "dated", remaining: "12.5", effective_at: iso(NOW), expires_at: iso(NOW + DAY), priority: 1 },
     ], { units: "0", window_ms: 7 * DAY }, NOW);
     expect(out).toEqual([{ id: "open", unused_at_expiry: null, exhausted_at: null }, { id: "dated", unused_at_expiry: "12.5", exhausted_at: null }]);
+  });
+});
+
+describe("the contract page's usage tables", () => {
+  const view = (rows: Array<Record<string, unknown>>): ContractView => ({
+    contract: { id: "ctr_1", customer_id: "cus_1", plan: { unit_name: "token" }, start: "2026-11-01", timezone: "UTC", expected_sync_s: 86_400 },
+    customer: "Plant 7", balance: null, daily: null, byFeature: rows as ContractView["byFeature"], byUser: null, bySite: null,
+    recentUnits: null, rateWindowMs: 0, statement: null, sites: null, statusLinks: null, now: Date.UTC(2026, 10, 27),
+  });
+
+  it("show a Draws column beside license time when a feature is sold by draws, and none otherwise", () => {
+    const drawn = renderContractPage(view([{ feature: "CAD", license_seconds: 7200, units: "14", draws: 2 }, { feature: "PRE", license_seconds: 3600, units: "1", draws: 0 }]), "csrf");
+    expect(drawn).toContain(`<th scope="col" class="num">Draws</th>`);
+    expect(drawn).toContain(`<tr><th scope="row">CAD</th><td class="num">2 h 00 min</td><td class="num">2</td><td class="num">14</td></tr>`);
+    const hours = renderContractPage(view([{ feature: "PRE", license_seconds: 3600, units: "1", draws: 0 }]), "csrf");
+    expect(hours).not.toContain("Draws");
   });
 });

@@ -30,7 +30,7 @@ const V3_TABLES = `
     period_index INTEGER PRIMARY KEY, start_date TEXT NOT NULL, statement_json TEXT NOT NULL, frozen_at INTEGER NOT NULL);`;
 
 const LIVE_TABLES = ["rating_sources", "rating_sessions", "usage_intervals", "rated_pieces", "usage_buckets", "period_folds", "rating_state",
-  "frozen_statements", "statement_lines", "line_ranges", "carried_lines"];
+  "frozen_statements", "statement_lines", "line_ranges", "carried_lines", "draw_keys", "draw_uses", "draws"];
 
 const LATER_TABLES = ["notices", "stored_usage_queue"];
 

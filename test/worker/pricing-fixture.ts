@@ -66,7 +66,10 @@ export async function send(c: PricedContract, site: Site, now = NOW, to = site.c
   for (const r of site.chain.records.slice(from - 1, to)) {
     if (r.kind !== "usage") continue;
     const d = r.data as UsageData;
-    c.intervals.push({ ref: `${site.id}:${r.seq}`, session: `${site.id}:${d.session}`, feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: now });
+    c.intervals.push({
+      ref: `${site.id}:${r.seq}`, session: `${site.id}:${d.session}`, feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: now,
+      user: d.user, host: d.host, site: site.id,
+    });
   }
   site.sent = to;
 }

@@ -7,7 +7,7 @@
 import { expect } from "vitest";
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { wallTimeAt } from "../../shared/time/zoned.ts";
-import { intervalUnits } from "../../worker/contract/units-projection.ts";
+import { intervalDraws, intervalUnits } from "../../worker/contract/units-projection.ts";
 import { call, contractStub, ADMIN_TOKEN, ok } from "./edge-fixture.ts";
 
 const HOUR = 3_600_000;
@@ -55,7 +55,7 @@ export function walkTotals(pages: any[]): Record<string, number> {
   return { checked: sum("checked"), missing: sum("missing"), different: sum("different"), extra: sum("extra"), repaired: sum("repaired"), unrepairable: sum("unrepairable"), enqueued: sum("enqueued") };
 }
 
-interface Fact { collector_id: string; seq: number; kind: string; session: string | null; feature: string; product: string; user: string; host: string; start: number; end: number; count: number; units_num: string; first: number }
+interface Fact { collector_id: string; seq: number; kind: string; session: string | null; feature: string; product: string; user: string; host: string; start: number; end: number; count: number; units_num: string; first: number; draws: number }
 
 /** The local hour containing t: back by the wall clock's minutes and seconds. */
 function hourOf(t: number, zone: string): number {
@@ -75,7 +75,7 @@ export function expectedRollups(contractId: string, facts: Fact[], zone: string)
     const key = JSON.stringify([hour, f.collector_id, f.feature, f.product, f.user, f.host]);
     let r = rows.get(key);
     if (!r) {
-      r = { contract_id: contractId, hour, collector_id: f.collector_id, feature: f.feature, product: f.product, user: f.user, host: f.host, day: dayOf(hour, zone), license_s: 0, units: 0n, sessions: 0, denials: 0 };
+      r = { contract_id: contractId, hour, collector_id: f.collector_id, feature: f.feature, product: f.product, user: f.user, host: f.host, day: dayOf(hour, zone), license_s: 0, units: 0n, sessions: 0, denials: 0, draws: 0 };
       rows.set(key, r);
     }
     return r;
@@ -85,6 +85,7 @@ export function expectedRollups(contractId: string, facts: Fact[], zone: string)
     const r = at(f, hourOf(f.start, zone));
     r.units += BigInt(f.units_num);
     r.sessions += f.first;
+    r.draws += f.draws;
     for (let a = f.start; a < f.end;) {
       const h = hourOf(a, zone);
       const b = Math.min(f.end, h + HOUR);
@@ -92,7 +93,7 @@ export function expectedRollups(contractId: string, facts: Fact[], zone: string)
       a = b;
     }
   }
-  return [...rows.values()].filter((r) => r.license_s !== 0 || r.units !== 0n || r.sessions !== 0 || r.denials !== 0)
+  return [...rows.values()].filter((r) => r.license_s !== 0 || r.units !== 0n || r.sessions !== 0 || r.denials !== 0 || r.draws !== 0)
     .map(({ units, ...r }) => ({ ...r, units_num: units.toString() }))
     .sort((x, y) => (x.hour - y.hour) || cmp(x.collector_id, y.collector_id) || cmp(x.feature, y.feature) || cmp(x.product, y.product) || cmp(x.user, y.user) || cmp(x.host, y.host));
 }
@@ -109,15 +110,18 @@ export async function projections(contractId: string) {
     const zone = (JSON.parse(sql.exec<{ terms_json: string }>("SELECT terms_json FROM contract").one().terms_json) as { timezone: string }).timezone;
     const facts: Fact[] = [];
     const unitsBy = new Map<string, Map<number, bigint>>();
+    const drawsBy = new Map<string, Map<number, number>>();
     for (const r of records as any[]) {
       if (r.quarantine !== null || (r.kind !== "usage" && r.kind !== "denial")) continue;
       const d = JSON.parse(r.record_json).data;
       const text = (v: unknown) => (typeof v === "string" ? v : "");
       const base = { collector_id: r.collector_id, seq: r.seq, feature: d.feature, product: text(d.product), user: d.user, host: d.host, first: 0 };
-      if (r.kind === "denial") { facts.push({ ...base, kind: "denial", session: null, start: d.at, end: d.at, count: 0, units_num: "0" }); continue; }
+      if (r.kind === "denial") { facts.push({ ...base, kind: "denial", session: null, start: d.at, end: d.at, count: 0, units_num: "0", draws: 0 }); continue; }
       let units = unitsBy.get(r.collector_id);
       if (!units) { units = intervalUnits(sql, r.collector_id, 1, Number.MAX_SAFE_INTEGER); unitsBy.set(r.collector_id, units); }
-      facts.push({ ...base, kind: "usage", session: d.session, start: d.start, end: d.end, count: d.count, units_num: (units.get(r.seq) ?? 0n).toString() });
+      let draws = drawsBy.get(r.collector_id);
+      if (!draws) { draws = intervalDraws(sql, r.collector_id, 1, Number.MAX_SAFE_INTEGER); drawsBy.set(r.collector_id, draws); }
+      facts.push({ ...base, kind: "usage", session: d.session, start: d.start, end: d.end, count: d.count, units_num: (units.get(r.seq) ?? 0n).toString(), draws: draws.get(r.seq) ?? 0 });
     }
     const earliest = new Map<string, Fact>();
     for (const f of facts) {
@@ -133,7 +137,7 @@ export async function projections(contractId: string) {
   const d1 = async (q: string) => (await env.DB.prepare(q).bind(contractId).all()).results;
   const have = {
     records: await d1("SELECT collector_id, seq, hash, kind, record_json, received_at, quarantine, contract_id FROM records WHERE contract_id = ?1 OR collector_id IN (SELECT id FROM collectors WHERE contract_id = ?1) ORDER BY collector_id, seq"),
-    facts: await d1(`SELECT collector_id, seq, kind, session, feature, product, user, host, start, "end", count, units_num, first, contract_id FROM usage_facts
+    facts: await d1(`SELECT collector_id, seq, kind, session, feature, product, user, host, start, "end", count, units_num, first, draws, contract_id FROM usage_facts
       WHERE contract_id = ?1 OR collector_id IN (SELECT id FROM collectors WHERE contract_id = ?1) ORDER BY collector_id, seq`),
     rollups: await d1("SELECT * FROM usage_rollups WHERE contract_id = ? ORDER BY hour, collector_id, feature, product, user, host"),
     collectors: await d1("SELECT id, hwm, last_sync, flags_json FROM collectors WHERE contract_id = ? ORDER BY id"),

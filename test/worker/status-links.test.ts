@@ -87,7 +87,7 @@ describe("GET /status/:token", () => {
       as_of: "2026-11-27T10:00:00Z", unit_name: "token", remaining_units: "97.5", granted_units: "100", status: "ok",
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" },
       usage: { license_seconds: 10800, units: "2.5", by_feature: [
-        { feature: "MATLAB", license_seconds: 7200, units: "2" }, { feature: "Simulink", license_seconds: 3600, units: "0.5" }] },
+        { feature: "MATLAB", license_seconds: 7200, units: "2", draws: 0 }, { feature: "Simulink", license_seconds: 3600, units: "0.5", draws: 0 }] },
       stale: false,
       sites: [{ site: "plant-7", last_sync: "2026-11-27T10:00:00Z", stale: false }],
     });
@@ -138,7 +138,7 @@ describe("GET /status/:token", () => {
     const status: CustomerStatus = {
       as_of: "2026-11-27T10:00:00Z", unit_name: "token", remaining_units: "87.5", granted_units: "100", status: "ok",
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" },
-      usage: { license_seconds: 45000, units: "12.5", by_feature: [{ feature: "MATLAB", license_seconds: 45000, units: "12.5" }] },
+      usage: { license_seconds: 45000, units: "12.5", by_feature: [{ feature: "MATLAB", license_seconds: 45000, units: "12.5", draws: 0 }] },
       stale: false, sites: [],
     };
     const html = renderStatusPage(status);
@@ -147,8 +147,13 @@ describe("GET /status/:token", () => {
     expect(html).toContain(`<tr><th scope="row">MATLAB</th><td class="num">12 h 30 min</td><td class="num">12.5</td></tr>`);
     expect(html).toContain("No site has been set up yet.");
     expect(renderStatusPage({ ...status, remaining_units: "0", status: "exhausted" })).toContain(`<p>Status: <span class="bad">exhausted</span></p>`);
-    const unpriced = renderStatusPage({ ...status, remaining_units: null, granted_units: null, status: null, usage: { ...status.usage, units: null, by_feature: [{ feature: "MATLAB", license_seconds: 45000, units: null }] } });
+    const unpriced = renderStatusPage({ ...status, remaining_units: null, granted_units: null, status: null, usage: { ...status.usage, units: null, by_feature: [{ feature: "MATLAB", license_seconds: 45000, units: null, draws: 0 }] } });
     expect(unpriced).toContain(`<tr><th scope="row">MATLAB</th><td class="num">12 h 30 min</td></tr>`);
+    // A plan selling draws (daily windows here) shows how many, beside the license time and units.
+    const drawn = renderStatusPage({ ...status, usage: { ...status.usage, units: "14", by_feature: [{ feature: "CAD", license_seconds: 45000, units: "14", draws: 2 }] } });
+    expect(drawn).toContain(`<th scope="col" class="num">Draws</th>`);
+    expect(drawn).toContain(`<tr><th scope="row">CAD</th><td class="num">12 h 30 min</td><td class="num">2</td><td class="num">14</td></tr>`);
+    expect(html).not.toContain("Draws");
     expect(unpriced).toContain("No prepaid balance");
   });
 

@@ -75,14 +75,14 @@ function expectedUsage(rollups: any[], from: number, to: number, groupBy: string
     const dims = groupBy.map((d) => r[column[d] ?? d]);
     const key = JSON.stringify(dims);
     let g = groups.get(key);
-    if (!g) { g = { dims, license_seconds: 0, units: 0n, sessions: 0, denials: 0 }; groups.set(key, g); }
-    g.license_seconds += r.license_s; g.units += BigInt(r.units_num); g.sessions += r.sessions; g.denials += r.denials;
+    if (!g) { g = { dims, license_seconds: 0, units: 0n, draws: 0, sessions: 0, denials: 0 }; groups.set(key, g); }
+    g.license_seconds += r.license_s; g.units += BigInt(r.units_num); g.draws += r.draws; g.sessions += r.sessions; g.denials += r.denials;
   }
   const cmp = (a: string[], b: string[]) => { for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1; return 0; };
   return [...groups.values()].sort((a, b) => cmp(a.dims, b.dims)).map((g) => {
     const row: any = {};
     groupBy.forEach((d, i) => { row[d] = d === "product" && g.dims[i] === "" ? null : g.dims[i]; });
-    return { ...row, license_seconds: g.license_seconds, units: units(g.units), sessions: g.sessions, denials: g.denials };
+    return { ...row, license_seconds: g.license_seconds, units: units(g.units), draws: g.draws, sessions: g.sessions, denials: g.denials };
   });
 }
 
@@ -127,9 +127,9 @@ describe("usage history from the hourly rollups", () => {
 
     const byFeature = await ok(await usage("from=2026-11-01T00:00:00Z&to=2026-11-28T00:00:00Z&group_by=feature,collector"));
     const expected = [
-      { feature: "MATLAB", collector: one.id, license_seconds: 14400, units: "4", sessions: 1, denials: 0 },
-      { feature: "MATLAB", collector: two.id, license_seconds: 7200, units: "2", sessions: 2, denials: 1 },
-      { feature: "Simulink", collector: one.id, license_seconds: 5400, units: "0.75", sessions: 1, denials: 0 },
+      { feature: "MATLAB", collector: one.id, license_seconds: 14400, units: "4", draws: 0, sessions: 1, denials: 0 },
+      { feature: "MATLAB", collector: two.id, license_seconds: 7200, units: "2", draws: 0, sessions: 2, denials: 1 },
+      { feature: "Simulink", collector: one.id, license_seconds: 5400, units: "0.75", draws: 0, sessions: 1, denials: 0 },
     ].sort((x, y) => (x.feature + x.collector < y.feature + y.collector ? -1 : 1));
     expect(byFeature).toEqual({ contract_id: c.id, from: "2026-11-01T00:00:00Z", to: "2026-11-28T00:00:00Z", group_by: ["feature", "collector"], items: expected, next_cursor: null });
 
@@ -137,11 +137,11 @@ describe("usage history from the hourly rollups", () => {
     // its units and its session stay with the hour it started in, outside the range.
     const byDay = await ok(await usage(`from=2026-11-26T15:00:00Z&to=2026-11-28T00:00:00Z&group_by=day`));
     expect(byDay.items).toEqual([
-      { day: "2026-11-26", license_seconds: 7200 + 1800, units: "1", sessions: 1, denials: 0 },
-      { day: "2026-11-27", license_seconds: 5400 + 1800 + 3600, units: "1.75", sessions: 2, denials: 1 },
+      { day: "2026-11-26", license_seconds: 7200 + 1800, units: "1", draws: 0, sessions: 1, denials: 0 },
+      { day: "2026-11-27", license_seconds: 5400 + 1800 + 3600, units: "1.75", draws: 0, sessions: 2, denials: 1 },
     ]);
     const total = await ok(await usage("from=2026-11-01T00:00:00Z&to=2026-11-28T00:00:00Z"));
-    expect(total.items).toEqual([{ license_seconds: 27000, units: "6.75", sessions: 4, denials: 1 }]);
+    expect(total.items).toEqual([{ license_seconds: 27000, units: "6.75", draws: 0, sessions: 4, denials: 1 }]);
     expect((await ok(await usage("from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z"))).items).toEqual([]);
     const bad = await usage("from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z");
     expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.to" } });

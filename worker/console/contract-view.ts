@@ -15,7 +15,7 @@ const HOUR_MS = 3_600_000;
 /** Usage groups read per table (10 pages of 1,000): the page stays bounded for any contract. */
 const USAGE_PAGES = 10;
 
-export interface UsageRow { [dim: string]: unknown; license_seconds: number; units?: string | null; sessions?: number; denials?: number }
+export interface UsageRow { [dim: string]: unknown; license_seconds: number; units?: string | null; draws?: number; sessions?: number; denials?: number }
 
 export interface ContractView {
   contract: { id: string; customer_id: string; plan: Record<string, any>; start: string; timezone: string; expected_sync_s: number };

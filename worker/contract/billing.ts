@@ -4,7 +4,7 @@
 // terms re-rates in bounded chunks from the alarm. Every mutation runs inside the caller's
 // transactionSync; after a rollback `reset()` drops what memory holds and storage is read again.
 import {
-  grantChange, LiveLedger, LiveStatements, planVersionChange, pricingTerms, traceLine,
+  drawLineOf, grantChange, LiveLedger, LiveStatements, planVersionChange, pricingTerms, traceDrawLine, traceLine,
   type Balance as PricedBalance, type ContractInput, type Period, type PlanVersion, type PricingTerms, type RecordRun,
   type Statement, type TraceCursor, type UsageInterval,
 } from "../../shared/pricing/index.ts";
@@ -70,6 +70,7 @@ export class ContractBilling {
     this.freezeDue(t, now);
     const intervals: UsageInterval[] = usage.map(({ seq, data: d }) => ({
       ref: `${collectorId}:${seq}`, session: `${collectorId}:${d.session}`, feature: d.feature, start: d.start, end: d.end, count: d.count, received_at: now,
+      user: d.user, host: d.host, site: collectorId,
     }));
     if (intervals.length === 0) return;
     const changed = this.#ledger(t).ledger.add(intervals);
@@ -150,6 +151,8 @@ export class ContractBilling {
     const { figures } = this.#ledger(t);
     const line = period.index <= this.#store.lastFrozen() ? this.#store.frozenLine(period.index, lineId) : figures.pricedLines(period).find((l) => l.id === lineId);
     if (!line) return undefined;
+    const drawn = drawLineOf(this.terms(t), lineId, period.index);
+    if (drawn) return traceDrawLine(this.#store, this.terms(t), drawn, cursor, limit);
     return traceLine(this.#store, { ranges: line.ranges, period: period.index, lateOnly: line.kind === "adjustment" }, cursor, limit);
   }
 

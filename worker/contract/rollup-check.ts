@@ -66,7 +66,7 @@ export async function checkWindow(d1: D1Database, hours: LocalHours, contractId:
   for (const [key, want] of expected) {
     report.checked++;
     const have = actual.get(key);
-    if (have && have.license_s === want.license_s && have.units === want.units && have.sessions === want.sessions && have.denials === want.denials) continue;
+    if (have && have.license_s === want.license_s && have.units === want.units && have.sessions === want.sessions && have.denials === want.denials && have.draws === want.draws) continue;
     if (have) report.different++; else report.missing++;
     const k = parseRollupKey(key);
     upserts.push(rollupValues(k, hours.day(k.hour), want));

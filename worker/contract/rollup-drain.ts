@@ -23,13 +23,13 @@ const MAX_JSON_BYTES = 256 * 1024;
 /** Rollup rows hold at most 36 digits of units numerator: 4 limbs of 9 for `GET …/usage`. */
 export const MAX_UNITS_DIGITS = 36;
 
-export const FACT_COLUMNS = `collector_id, seq, contract_id, kind, session, feature, product, user, host, start, "end", count, units_num, first`;
+export const FACT_COLUMNS = `collector_id, seq, contract_id, kind, session, feature, product, user, host, start, "end", count, units_num, first, draws`;
 // Every query that joins a JSON list of keys to a table names the list first with CROSS JOIN:
 // SQLite keeps that order, so the table is searched by key instead of scanned per key.
 const KEY_MATCH = `r.hour = json_extract(k.value, '$[0]') AND r.collector_id = json_extract(k.value, '$[1]') AND r.feature = json_extract(k.value, '$[2]')
   AND r.product = json_extract(k.value, '$[3]') AND r.user = json_extract(k.value, '$[4]') AND r.host = json_extract(k.value, '$[5]')`;
 
-interface RollupRead { hour: number; collector_id: string; feature: string; product: string; user: string; host: string; license_s: number; units_num: string; sessions: number; denials: number }
+interface RollupRead { hour: number; collector_id: string; feature: string; product: string; user: string; host: string; license_s: number; units_num: string; sessions: number; denials: number; draws: number }
 
 /** Makes D1's facts for the collector's seqs [from, to] equal `next`; returns whether it wrote. */
 export async function replaceFacts(t: ProjectionTarget, collectorId: string, from: number, to: number, next: UsageFact[]): Promise<boolean> {
@@ -74,14 +74,14 @@ export async function replaceFacts(t: ProjectionTarget, collectorId: string, fro
   const upserts: unknown[][] = [];
   const deletes: unknown[][] = [];
   for (const [key, d] of delta) {
-    const was = current.get(key) ?? { license_s: 0, units: 0n, sessions: 0, denials: 0 };
-    const now = { license_s: was.license_s + d.license_s, units: was.units + d.units, sessions: was.sessions + d.sessions, denials: was.denials + d.denials };
-    if (now.license_s < 0 || now.units < 0n || now.sessions < 0 || now.denials < 0) {
+    const was = current.get(key) ?? { license_s: 0, units: 0n, sessions: 0, denials: 0, draws: 0 };
+    const now = { license_s: was.license_s + d.license_s, units: was.units + d.units, sessions: was.sessions + d.sessions, denials: was.denials + d.denials, draws: was.draws + d.draws };
+    if (now.license_s < 0 || now.units < 0n || now.sessions < 0 || now.denials < 0 || now.draws < 0) {
       // Only a damaged D1 gets here (rollups that were not the sum of their facts); the
       // reconciler rewrites the row from the facts. Never store a negative figure.
       console.warn(`usage rollup ${key} of ${contractId} would go negative; clamped, reconcile to repair`);
     }
-    const row = { license_s: Math.max(0, now.license_s), units: now.units < 0n ? 0n : now.units, sessions: Math.max(0, now.sessions), denials: Math.max(0, now.denials) };
+    const row = { license_s: Math.max(0, now.license_s), units: now.units < 0n ? 0n : now.units, sessions: Math.max(0, now.sessions), denials: Math.max(0, now.denials), draws: Math.max(0, now.draws) };
     const k = parseRollupKey(key);
     if (isZero(row)) deletes.push([k.hour, k.collector_id, k.feature, k.product, k.user, k.host]);
     else upserts.push(rollupValues(k, hours.day(k.hour), row));
@@ -121,33 +121,34 @@ export function updateFirstMarks(d1: D1Database, collectorId: string, marks: Arr
 }
 
 export function insertFacts(d1: D1Database, contractId: string, facts: StoredFact[]): D1PreparedStatement[] {
-  const rows = facts.map((f) => [f.collector_id, f.seq, f.kind, f.session, f.feature, f.product, f.user, f.host, f.start, f.end, f.count, f.units_num, f.first]);
+  const rows = facts.map((f) => [f.collector_id, f.seq, f.kind, f.session, f.feature, f.product, f.user, f.host, f.start, f.end, f.count, f.units_num, f.first, f.draws]);
   return jsonChunks(rows).map((json) => d1.prepare(
     `INSERT INTO usage_facts (${FACT_COLUMNS})
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?1, json_extract(value, '$[2]'), json_extract(value, '$[3]'),
        json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),
        json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'),
-       json_extract(value, '$[12]')
+       json_extract(value, '$[12]'), json_extract(value, '$[13]')
      FROM json_each(?2)`).bind(contractId, json));
 }
 
 export function rollupValues(k: { hour: number; collector_id: string; feature: string; product: string; user: string; host: string }, day: string, f: RollupFigures): unknown[] {
   const units = f.units.toString();
   if (units.length > MAX_UNITS_DIGITS) throw new RangeError(`a rollup row's units numerator has ${units.length} digits (at most ${MAX_UNITS_DIGITS})`);
-  return [k.hour, k.collector_id, k.feature, k.product, k.user, k.host, day, f.license_s, units, f.sessions, f.denials];
+  return [k.hour, k.collector_id, k.feature, k.product, k.user, k.host, day, f.license_s, units, f.sessions, f.denials, f.draws];
 }
 
 /** Upserts (rows from rollupValues) and deletes (keys as arrays) of a contract's rollup rows. */
 export function writeRollups(d1: D1Database, contractId: string, upserts: unknown[][], deletes: unknown[][]): D1PreparedStatement[] {
   return [
     ...jsonChunks(upserts).map((json) => d1.prepare(
-      `INSERT INTO usage_rollups (contract_id, hour, collector_id, feature, product, user, host, day, license_s, units_num, sessions, denials)
+      `INSERT INTO usage_rollups (contract_id, hour, collector_id, feature, product, user, host, day, license_s, units_num, sessions, denials, draws)
        SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
          json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),
-         json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]')
+         json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]')
        FROM json_each(?2) WHERE true
        ON CONFLICT (contract_id, hour, collector_id, feature, product, user, host) DO UPDATE SET
-         day = excluded.day, license_s = excluded.license_s, units_num = excluded.units_num, sessions = excluded.sessions, denials = excluded.denials`)
+         day = excluded.day, license_s = excluded.license_s, units_num = excluded.units_num, sessions = excluded.sessions, denials = excluded.denials,
+         draws = excluded.draws`)
       .bind(contractId, json)),
     ...jsonChunks(deletes).map((json) => d1.prepare(
       `DELETE FROM usage_rollups WHERE contract_id = ?1 AND (hour, collector_id, feature, product, user, host) IN
@@ -162,11 +163,11 @@ export async function readRollups(d1: D1Database, contractId: string, keys: stri
   const out = new Map<string, RollupFigures>();
   if (keys.length === 0) return out;
   const statements = jsonChunks(keys.map((k) => JSON.parse(k) as unknown[])).map((json) => d1.prepare(
-    `SELECT r.hour, r.collector_id, r.feature, r.product, r.user, r.host, r.license_s, r.units_num, r.sessions, r.denials
+    `SELECT r.hour, r.collector_id, r.feature, r.product, r.user, r.host, r.license_s, r.units_num, r.sessions, r.denials, r.draws
      FROM json_each(?2) k CROSS JOIN usage_rollups r ON r.contract_id = ?1 AND ${KEY_MATCH}`).bind(contractId, json));
   for (const result of await d1.batch(statements)) {
     for (const r of result.results as RollupRead[]) {
-      out.set(rollupKeyOf(r), { license_s: r.license_s, units: BigInt(r.units_num), sessions: r.sessions, denials: r.denials });
+      out.set(rollupKeyOf(r), { license_s: r.license_s, units: BigInt(r.units_num), sessions: r.sessions, denials: r.denials, draws: r.draws });
     }
   }
   return out;

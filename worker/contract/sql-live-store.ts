@@ -4,9 +4,10 @@
 // Collectors are interned as small source numbers, and sessions as ids, to keep the per-record rows
 // small; units are bigint numerators as decimal TEXT.
 import {
-  type BucketKey, type GrantState, type LineValue, type LiveMeta, type LiveStore, type PricedLine, type RatedPiece,
-  type SessionState, type Statement, type TracePiece, type UsageBucket, type UsageInterval,
+  type BucketKey, type Draw, type GrantState, type LineValue, type LiveMeta, type LiveStore, type PricedLine, type RatedPiece,
+  type SessionState, type Statement, type TracePiece, type UsageBucket, type UsageInterval, type Use, type UsePosition,
 } from "../../shared/pricing/index.ts";
+import { mergePieces, SqlDraws } from "./sql-draw-store.ts";
 import { addCarried, carried, frozenLine, frozenStatement, lastFrozen, saveFrozen } from "./statement-rows.ts";
 
 type Row = Record<string, SqlStorageValue>;
@@ -14,8 +15,8 @@ const FAR = Number.MAX_SAFE_INTEGER;
 const SESSION_CACHE = 20_000;
 
 interface IntervalRow { source_no: number; seq: number; session_id: number; feature: string; start: number; end: number; count: number; received_at: number }
-interface SessionRow { id: number; rev: number; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
-interface BucketRow { period: number; segment: number; arrival: number; feature: string; license_ms: number; billed_ms: number; units: string; rated: number; pieces: number }
+interface SessionRow { id: number; rev: number; user_name: string | null; host_name: string | null; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
+interface BucketRow { period: number; segment: number; arrival: number; feature: string; license_ms: number; billed_ms: number; units: string; rated: number; draws: number; pieces: number }
 
 /** `<collector_id>:<rest>`: collector ids never contain a colon. */
 function splitKey(key: string): [string, string] {
@@ -29,7 +30,7 @@ function splitRef(ref: string): [string, number] {
 }
 
 function bucketOf(r: BucketRow): UsageBucket {
-  return { period: r.period, segment: r.segment, arrival: r.arrival, feature: r.feature, license_ms: r.license_ms, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1, pieces: r.pieces };
+  return { period: r.period, segment: r.segment, arrival: r.arrival, feature: r.feature, license_ms: r.license_ms, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1, draws: r.draws, pieces: r.pieces };
 }
 
 export function stateFromJson(json: string): GrantState {
@@ -47,9 +48,11 @@ export class SqlLiveStore implements LiveStore {
   readonly #sourceId = new Map<number, string>();
   /** Recently used sessions (id, and state once read or written): a batch touches each a few times. */
   readonly #sessions = new Map<string, { id: number; state?: SessionState }>();
+  readonly #draws: SqlDraws;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
+    this.#draws = new SqlDraws(sql);
   }
 
   #rows<T>(query: string, ...args: SqlStorageValue[]): T[] {
@@ -81,7 +84,7 @@ export class SqlLiveStore implements LiveStore {
 
   /** Forgets cached source numbers (a rolled-back transaction may have created some). */
   reset(): void {
-    this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear();
+    this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear(); this.#draws.reset();
   }
 
   #remember(key: string, entry: { id: number; state?: SessionState }): void {
@@ -111,8 +114,8 @@ export class SqlLiveStore implements LiveStore {
     return row;
   }
 
-  /** The session's id, creating it (rated under the current terms revision) when new. */
-  #sessionId(key: string): number {
+  /** The session's id, creating it (rated under the current terms revision, with its user and host) when new. */
+  #sessionId(key: string, who?: { user?: string; host?: string }): number {
     const cached = this.#sessions.get(key);
     if (cached) return cached.id;
     const [collector, name] = splitKey(key);
@@ -120,7 +123,8 @@ export class SqlLiveStore implements LiveStore {
     const found = this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id;
     if (found !== undefined) { this.#remember(key, { id: found }); return found; }
     const created = this.#one<{ id: number; rev: number }>(
-      `INSERT INTO rating_sessions (source_no, name, rev) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0)) RETURNING id, rev`, no, name)!;
+      `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0), ?, ?) RETURNING id, rev`,
+      no, name, who?.user ?? null, who?.host ?? null)!;
     this.#remember(key, { id: created.id, state: { cursor: null, rev: created.rev } });
     return created.id;
   }
@@ -152,7 +156,7 @@ export class SqlLiveStore implements LiveStore {
   putInterval(iv: UsageInterval): void {
     const [collector, seq] = splitRef(iv.ref);
     this.#sql.exec(`INSERT INTO usage_intervals (source_no, seq, session_id, feature, start, "end", count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      this.source(collector, true)!, seq, this.#sessionId(iv.session), iv.feature, iv.start, iv.end, iv.count, iv.received_at);
+      this.source(collector, true)!, seq, this.#sessionId(iv.session, iv), iv.feature, iv.start, iv.end, iv.count, iv.received_at);
   }
 
   deleteInterval(ref: string): void {
@@ -169,7 +173,8 @@ export class SqlLiveStore implements LiveStore {
   sessionIntervals(key: string): UsageInterval[] {
     const s = this.#sessionRow(key);
     if (!s) return [];
-    return this.#rows<IntervalRow>(`SELECT * FROM usage_intervals WHERE session_id = ?`, s.id).map((r) => this.#interval(r, key));
+    const who = { user: s.user_name ?? "", host: s.host_name ?? "", site: splitKey(key)[0] };
+    return this.#rows<IntervalRow>(`SELECT * FROM usage_intervals WHERE session_id = ?`, s.id).map((r) => ({ ...this.#interval(r, key), ...who }));
   }
 
   sessionPieces(key: string): RatedPiece[] {
@@ -180,7 +185,7 @@ export class SqlLiveStore implements LiveStore {
        FROM usage_intervals i JOIN rated_pieces p ON p.source_no = i.source_no AND p.seq = i.seq WHERE i.session_id = ?`, s.id,
     ).map((r) => ({
       ref: `${this.collectorOf(r.source_no)}:${r.seq}`, feature: r.feature, session: key, period: r.period, arrival: r.arrival, segment: r.segment,
-      start: r.p_start, end: r.p_end, license_ms: (r.p_end - r.p_start) * r.count, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1,
+      start: r.p_start, end: r.p_end, license_ms: (r.p_end - r.p_start) * r.count, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1, draws: 0,
     }));
   }
 
@@ -197,15 +202,29 @@ export class SqlLiveStore implements LiveStore {
     if (s) this.#sql.exec("DELETE FROM rated_pieces WHERE (source_no, seq) IN (SELECT source_no, seq FROM usage_intervals WHERE session_id = ?)", s.id);
   }
 
+  #knownSessionId(key: string): number | undefined {
+    return this.#sessions.get(key)?.id ?? this.#sessionRow(key)?.id;
+  }
+
+  use(session: string): Use | undefined { return this.#draws.use(this.#knownSessionId(session)); }
+  putUse(use: Use): void { this.#draws.putUse(this.#sessionId(use.session), use); }
+  deleteUse(session: string): void { this.#draws.deleteUse(this.#knownSessionId(session)); }
+  nextUse(key: string, at: UsePosition, inclusive: boolean): Use | undefined { return this.#draws.nextUse(key, at, inclusive); }
+  prevDraw(key: string, at: UsePosition): Draw | undefined { return this.#draws.prevDraw(key, at); }
+  nextDraw(key: string, at: UsePosition, inclusive: boolean): Draw | undefined { return this.#draws.nextDraw(key, at, inclusive); }
+  putDraw(draw: Draw): void { this.#draws.putDraw(draw, this.source(splitRef(draw.piece.ref)[0], true)!, this.#sessionId(draw.piece.session)); }
+  deleteDraw(draw: Draw): void { this.#draws.deleteDraw(draw); }
+  periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece> { return this.#draws.periodDraws(period, feature, cutoff, after); }
+
   bucket(k: BucketKey): UsageBucket | undefined {
     const r = this.#one<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);
     return r && bucketOf(r);
   }
 
   saveBucket(b: UsageBucket): void {
-    this.#sql.exec(`INSERT INTO usage_buckets (period, segment, arrival, feature, license_ms, billed_ms, units, rated, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET license_ms = excluded.license_ms, billed_ms = excluded.billed_ms, units = excluded.units, rated = excluded.rated, pieces = excluded.pieces`,
-    b.period, b.segment, b.arrival, b.feature, b.license_ms, b.billed_ms, b.units.toString(), b.rated ? 1 : 0, b.pieces);
+    this.#sql.exec(`INSERT INTO usage_buckets (period, segment, arrival, feature, license_ms, billed_ms, units, rated, draws, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET license_ms = excluded.license_ms, billed_ms = excluded.billed_ms, units = excluded.units, rated = excluded.rated, draws = excluded.draws, pieces = excluded.pieces`,
+    b.period, b.segment, b.arrival, b.feature, b.license_ms, b.billed_ms, b.units.toString(), b.rated ? 1 : 0, b.draws, b.pieces);
   }
 
   deleteBucket(k: BucketKey): void {
@@ -289,13 +308,16 @@ export class SqlLiveStore implements LiveStore {
 
   *segmentPieces(segment: number, cutoff: number, after: { start: number; ref: string } | null): Iterable<TracePiece> {
     const [collector, seq] = after ? splitRef(after.ref) : ["", 0];
-    const cursor = after
+    const from: [number, number, number] | null = after ? [after.start, this.source(collector) ?? 0, seq] : null;
+    const pieces = from
       ? this.#sql.exec<{ source_no: number; seq: number; start: number; units: string; arrival: number }>(
         `SELECT source_no, seq, start, units, arrival FROM rated_pieces WHERE segment = ? AND arrival <= ? AND (start, source_no, seq) > (?, ?, ?)
-         ORDER BY start, source_no, seq`, segment, Math.min(cutoff, FAR), after.start, this.source(collector) ?? 0, seq)
+         ORDER BY start, source_no, seq`, segment, Math.min(cutoff, FAR), ...from)
       : this.#sql.exec<{ source_no: number; seq: number; start: number; units: string; arrival: number }>(
         "SELECT source_no, seq, start, units, arrival FROM rated_pieces WHERE segment = ? AND arrival <= ? ORDER BY start, source_no, seq", segment, Math.min(cutoff, FAR));
-    for (const r of cursor) yield { ref: `${this.collectorOf(r.source_no)}:${r.seq}`, start: r.start, units: BigInt(r.units), arrival: r.arrival };
+    for (const r of mergePieces(pieces, this.#draws.segmentDraws(segment, cutoff, from))) {
+      yield { ref: `${this.collectorOf(r.source_no)}:${r.seq}`, start: r.start, units: r.units, arrival: r.arrival };
+    }
   }
 
   /** The seqs of a collector's intervals in [fromSeq, toSeq] that the ledger holds (a key range). */

@@ -1,6 +1,7 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
 import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
+import { DRAWS_STEP } from "./draws-schema.ts";
 import { NOTICES_STEP } from "./notices.ts";
 import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
 import { STORED_USAGE_STEP } from "./stored-usage-rating.ts";
@@ -57,6 +58,8 @@ const steps: Step[] = [
   // Usage stored before this DO rated anything (a contract from a Tally without pricing) is queued
   // for rating by the alarm (stored-usage-rating.ts).
   STORED_USAGE_STEP,
+  // Draws: use windows and checkouts beside license-hours (issue 15).
+  DRAWS_STEP,
 ];
 
 function hasTable(sql: SqlStorage, name: string): boolean {

@@ -58,7 +58,7 @@ export function nextStoredUsage(sql: SqlStorage, rated: (collectorId: string, fr
     const d = (JSON.parse(r.record_json) as { data: UsageData }).data;
     intervals.push({
       ref: `${row.collector_id}:${r.seq}`, session: `${row.collector_id}:${d.session}`, feature: d.feature,
-      start: d.start, end: d.end, count: d.count, received_at: r.received_at,
+      start: d.start, end: d.end, count: d.count, received_at: r.received_at, user: d.user, host: d.host, site: row.collector_id,
     });
   }
   if (to >= row.to_seq) sql.exec("DELETE FROM stored_usage_queue WHERE collector_id = ?", row.collector_id);

@@ -152,6 +152,8 @@ export const usageFacts = sqliteTable("usage_facts", {
   count: integer("count").notNull(),
   units_num: text("units_num").notNull(),
   first: integer("first").notNull(),
+  /** Draws the record opened (use windows, licenses checked out; shared/pricing draws.ts). */
+  draws: integer("draws").notNull().default(0),
 }, (t) => [
   primaryKey({ columns: [t.collector_id, t.seq] }),
   index("usage_facts_contract_collector").on(t.contract_id, t.collector_id),
@@ -179,6 +181,8 @@ export const usageRollups = sqliteTable("usage_rollups", {
   units_num: text("units_num").notNull(),
   sessions: integer("sessions").notNull(),
   denials: integer("denials").notNull(),
+  /** Draws opened in the hour (counted where the opening interval starts). */
+  draws: integer("draws").notNull().default(0),
 }, (t) => [
   primaryKey({ columns: [t.contract_id, t.hour, t.collector_id, t.feature, t.product, t.user, t.host] }),
   index("usage_rollups_collector").on(t.contract_id, t.collector_id, t.hour),

@@ -52,8 +52,8 @@ export const balanceExample = {
   usage: {
     units: "412.5", license_seconds: 1485000, billed_license_seconds: 1486200,
     by_feature: [
-      { feature: "MATLAB", units: "300", license_seconds: 1080000, billed_license_seconds: 1080600 },
-      { feature: "SIMULINK", units: "112.5", license_seconds: 405000, billed_license_seconds: 405600 },
+      { feature: "MATLAB", units: "300", draws: 0, license_seconds: 1080000, billed_license_seconds: 1080600 },
+      { feature: "SIMULINK", units: "112.5", draws: 0, license_seconds: 405000, billed_license_seconds: 405600 },
     ],
     unrated_features: [],
   },
@@ -99,14 +99,14 @@ export const planVersionsExample = {
 export const usageExample = {
   contract_id: ex.contract, from: "2026-11-01T00:00:00Z", to: "2026-11-03T00:00:00Z", group_by: ["feature" as const, "day" as const],
   items: [
-    { feature: "MATLAB", day: "2026-11-02", license_seconds: 86400, units: "24", sessions: 31, denials: 0 },
-    { feature: "SIMULINK", day: "2026-11-02", license_seconds: 36000, units: "5", sessions: 12, denials: 2 },
+    { feature: "MATLAB", day: "2026-11-02", license_seconds: 86400, units: "24", draws: 0, sessions: 31, denials: 0 },
+    { feature: "SIMULINK", day: "2026-11-02", license_seconds: 36000, units: "5", draws: 0, sessions: 12, denials: 2 },
   ],
   next_cursor: null,
 };
 
 export const customerStatusExample = {
   as_of: ex.now, unit_name: "token", remaining_units: "587.5", granted_units: "1000", status: "ok", period: ex.period,
-  usage: { license_seconds: 1485000, units: "412.5", by_feature: [{ feature: "MATLAB", license_seconds: 1080000, units: "300" }, { feature: "SIMULINK", license_seconds: 405000, units: "112.5" }] },
+  usage: { license_seconds: 1485000, units: "412.5", by_feature: [{ feature: "MATLAB", license_seconds: 1080000, units: "300", draws: 0 }, { feature: "SIMULINK", license_seconds: 405000, units: "112.5", draws: 0 }] },
   stale: false, sites: [{ site: "Acme Plant 3", last_sync: "2026-11-27T09:59:30Z", stale: false }],
 };

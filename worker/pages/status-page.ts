@@ -30,13 +30,17 @@ function remaining(s: CustomerStatus, unit: string): string {
 function usage(s: CustomerStatus, unit: string): string {
   if (s.usage.by_feature.length === 0) return `<p>No use recorded yet this period.</p>`;
   const withUnits = s.usage.by_feature.some((f) => f.units !== null);
+  // Draws (use windows, checkouts) only when the plan sells some: a license-hour plan has none.
+  const withDraws = s.usage.by_feature.some((f) => f.draws > 0);
   const unitCell = (v: string | null) => (withUnits ? `<td class="num">${v === null ? "–" : escapeHtml(v)}</td>` : "");
+  const drawCell = (v: number | null) => (withDraws ? `<td class="num">${v === null ? "" : v}</td>` : "");
   const rows = s.usage.by_feature.map((f) =>
-    `<tr><th scope="row">${escapeHtml(f.feature)}</th><td class="num">${licenseTime(f.license_seconds)}</td>${unitCell(f.units)}</tr>`).join("");
+    `<tr><th scope="row">${escapeHtml(f.feature)}</th><td class="num">${licenseTime(f.license_seconds)}</td>${drawCell(f.draws)}${unitCell(f.units)}</tr>`).join("");
+  const totalDraws = s.usage.by_feature.reduce((n, f) => n + f.draws, 0);
   return `<div class="wide"><table><caption>License time by feature since ${escapeHtml(s.period.start_date)}</caption>`
-    + `<thead><tr><th scope="col">Feature</th><th scope="col" class="num">License time</th>${withUnits ? `<th scope="col" class="num">${unit}s</th>` : ""}</tr></thead>`
+    + `<thead><tr><th scope="col">Feature</th><th scope="col" class="num">License time</th>${withDraws ? `<th scope="col" class="num">Draws</th>` : ""}${withUnits ? `<th scope="col" class="num">${unit}s</th>` : ""}</tr></thead>`
     + `<tbody>${rows}</tbody>`
-    + `<tfoot><tr><th scope="row">Total</th><td class="num">${licenseTime(s.usage.license_seconds)}</td>${unitCell(s.usage.units)}</tr></tfoot></table></div>`;
+    + `<tfoot><tr><th scope="row">Total</th><td class="num">${licenseTime(s.usage.license_seconds)}</td>${drawCell(totalDraws)}${unitCell(s.usage.units)}</tr></tfoot></table></div>`;
 }
 
 function sites(s: CustomerStatus): string {

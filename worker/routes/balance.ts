@@ -20,7 +20,10 @@ export const balanceSchema = z.looseObject({
   unit_name: z.string(), currency: z.string(),
   usage: z.looseObject({
     license_seconds: z.number().int(),
-    by_feature: z.array(z.looseObject({ feature: z.string(), license_seconds: z.number().int() })),
+    by_feature: z.array(z.looseObject({
+      feature: z.string(), units: z.string(), license_seconds: z.number().int(),
+      draws: z.number().int().openapi({ description: "draws counted this period: use windows opened (`per: use_window`) or licenses checked out (`per: checkout`); 0 for a feature rated by the license-hour" }),
+    })),
   }),
   quarantined_records: z.number().int(), stale: z.boolean(), collectors: z.array(collectorStatusSchema),
   rerating: reratingSchema.optional().openapi({ description: "present while a plan version or grant is still being re-rated: figures mix old and new rating until done" }),

@@ -23,7 +23,7 @@ const periodQuery = z.object({
 });
 
 export const statementLineSchema = z.object({
-  id: z.string(), kind: z.enum(["fixed_fee", "tier", "tier_flat_fee", "prepaid_usage", "overage", "adjustment", "commitment_true_up"]),
+  id: z.string(), kind: z.enum(["fixed_fee", "draws", "tier", "tier_flat_fee", "prepaid_usage", "overage", "adjustment", "commitment_true_up"]),
   description: z.string(), feature: z.string().optional(), tier: z.number().int().optional(), quantity: z.string(),
   unit_price: z.string().optional(), amount: z.string(), ref_period: z.string().optional(),
 });

@@ -27,7 +27,10 @@ const customerStatusSchema = z.object({
   period: z.object({ start: z.string(), end: z.string(), start_date: z.string() }),
   usage: z.object({
     license_seconds: z.number().int(), units: z.string().nullable(),
-    by_feature: z.array(z.object({ feature: z.string(), license_seconds: z.number().int(), units: z.string().nullable() })),
+    by_feature: z.array(z.object({
+      feature: z.string(), license_seconds: z.number().int(), units: z.string().nullable(),
+      draws: z.number().int().openapi({ description: "use windows opened or licenses checked out this period (draw rates); 0 for license-hours" }),
+    })),
   }),
   stale: z.boolean(),
   sites: z.array(z.object({ site: z.string(), last_sync: z.string().nullable(), stale: z.boolean() })),

@@ -32,6 +32,7 @@ const usageRowSchema = z.looseObject({
   feature: z.string().nullable().optional(), product: z.string().nullable().optional(), user: z.string().nullable().optional(),
   host: z.string().nullable().optional(), collector: z.string().nullable().optional(), day: z.string().nullable().optional(),
   license_seconds: z.number(), units: z.string(), sessions: z.number().int(), denials: z.number().int(),
+  draws: z.number().int().openapi({ description: "draws opened (use windows, licenses checked out), counted in the hour the opening record starts; 0 for license-hours" }),
 });
 
 export const usage = apiRouter().openapi(createRoute({

@@ -5,15 +5,18 @@
 // An out-of-order interval re-rates its session only. A change of terms (plan version, grant) that
 // moves rates or segments of usage already rated starts a re-rating job, run in bounded chunks
 // (`rerateChunk`); until it ends, figures mix old and new rating and say so (`meta.job`).
+// Draws follow each session's use (use-windows.ts): a new or re-rated session re-windows its key only.
 import { burnPeriod, carriedState, type GrantState } from "../burn.ts";
 import type { UsageInterval } from "../input.ts";
 import { bucketKey, type BucketKey, type UsageBucket } from "../ledger.ts";
 import { periodByIndex, periodIndexAt } from "../periods.ts";
-import { compareRefs, rateNextInterval, rateSession, type RatedPiece, type SessionCursor } from "../rate.ts";
+import { useOf } from "../draws.ts";
+import { compareRefs, firstInterval, rateNextInterval, rateSession, type RatedPiece, type SessionCursor } from "../rate.ts";
 import type { PricingTerms } from "../terms.ts";
 import type { LiveMeta, LiveStore, RerateJob } from "./store.ts";
+import { replaceUse } from "./use-windows.ts";
 
-interface Delta extends BucketKey { license_ms: number; billed_ms: number; units: bigint; pieces: number; rated: boolean | undefined }
+interface Delta extends BucketKey { license_ms: number; billed_ms: number; units: bigint; draws: number; pieces: number; rated: boolean | undefined }
 
 /** Intervals visited and intervals re-rated per chunk of a re-rating job. */
 export const RERATE_VISITS = 500;
@@ -58,12 +61,18 @@ export class LiveLedger {
         this.#rerateSession(iv.session, changed);
         continue;
       }
-      const next = rateNextInterval(this.#terms, pending ?? state?.cursor ?? undefined, iv);
+      const cursor = pending ?? state?.cursor ?? undefined;
+      const next = rateNextInterval(this.#terms, cursor, iv);
       if (next) {
         for (const p of next.pieces) this.#move(p, 1);
         this.store.putPieces(next.pieces);
         this.#pending.set(iv.session, next.cursor);
         changed.add(iv.ref);
+        // A session's first interval is its use; later ones (in order) leave it as it is.
+        if (!cursor) {
+          const use = useOf(this.#terms, iv);
+          if (use) replaceUse(this.store, this.#terms, iv.session, use, (p, sign) => { this.#move(p, sign); changed.add(p.ref); });
+        }
       } else {
         this.#rerateSession(iv.session, changed);
       }
@@ -148,6 +157,8 @@ export class LiveLedger {
     this.store.putPieces(rated.pieces);
     for (const iv of intervals) changed.add(iv.ref);
     this.store.saveSession(session, { cursor: rated.cursor ?? null, rev: this.#meta.terms_rev });
+    const first = firstInterval(intervals);
+    replaceUse(this.store, this.#terms, session, first && useOf(this.#terms, first), (p, sign) => { this.#move(p, sign); changed.add(p.ref); });
     return intervals.length;
   }
 
@@ -155,12 +166,13 @@ export class LiveLedger {
     const key = bucketKey(p);
     let d = this.#deltas.get(key);
     if (!d) {
-      d = { period: p.period, segment: p.segment, arrival: p.arrival, feature: p.feature, license_ms: 0, billed_ms: 0, units: 0n, pieces: 0, rated: undefined };
+      d = { period: p.period, segment: p.segment, arrival: p.arrival, feature: p.feature, license_ms: 0, billed_ms: 0, units: 0n, draws: 0, pieces: 0, rated: undefined };
       this.#deltas.set(key, d);
     }
     d.license_ms += sign * p.license_ms;
     d.billed_ms += sign * p.billed_ms;
     d.units += sign > 0 ? p.units : -p.units;
+    d.draws += sign * p.draws;
     d.pieces += sign;
     if (sign > 0) d.rated = p.rated;
   }
@@ -173,9 +185,9 @@ export class LiveLedger {
     const lastFrozen = this.store.lastFrozen();
     const emptied = new Set<number>();
     for (const d of this.#deltas.values()) {
-      if (d.pieces === 0 && d.license_ms === 0 && d.billed_ms === 0 && d.units === 0n) continue;
-      const b: UsageBucket = this.store.bucket(d) ?? { period: d.period, segment: d.segment, arrival: d.arrival, feature: d.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: d.rated ?? true, pieces: 0 };
-      b.license_ms += d.license_ms; b.billed_ms += d.billed_ms; b.units += d.units; b.pieces += d.pieces;
+      if (d.pieces === 0 && d.license_ms === 0 && d.billed_ms === 0 && d.units === 0n && d.draws === 0) continue;
+      const b: UsageBucket = this.store.bucket(d) ?? { period: d.period, segment: d.segment, arrival: d.arrival, feature: d.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: d.rated ?? true, draws: 0, pieces: 0 };
+      b.license_ms += d.license_ms; b.billed_ms += d.billed_ms; b.units += d.units; b.draws += d.draws; b.pieces += d.pieces;
       if (d.rated !== undefined) b.rated = d.rated;
       if (b.pieces <= 0) { this.store.deleteBucket(d); emptied.add(d.period); } else this.store.saveBucket(b);
       first = Math.min(first, d.period); last = Math.max(last, d.period);

@@ -7,6 +7,7 @@
 // `<source>:<session>`; a store may intern them. Pieces of a segment are ordered by (start, record),
 // where the record order is the store's own (stable) order of sources, then seq.
 import type { GrantState } from "../burn.ts";
+import type { Draw, Use } from "../draws.ts";
 import type { UsageInterval } from "../input.ts";
 import type { BucketKey, UsageBucket } from "../ledger.ts";
 import type { PricedLine } from "../price.ts";
@@ -42,6 +43,9 @@ export interface LiveMeta {
   job: RerateJob | null;
 }
 
+/** A place in a key's uses and draws: (start, record); ref "" comes before every record at `start`. */
+export interface UsePosition { start: number; ref: string }
+
 /** A piece as line tracing reads it. */
 export interface TracePiece { ref: string; start: number; units: bigint; arrival: number }
 
@@ -53,12 +57,29 @@ export interface LiveStore {
   saveSession(key: string, state: SessionState): void;
   putInterval(interval: UsageInterval): void;
   deleteInterval(ref: string): void;
+  /** With the session's user, host and site (use-window keys need them). */
   sessionIntervals(key: string): UsageInterval[];
 
   /** The pieces of a session's stored intervals. */
   sessionPieces(key: string): RatedPiece[];
   putPieces(pieces: RatedPiece[]): void;
   deleteSessionPieces(key: string): void;
+
+  /** A session's use (draws.ts) and its key's draws, in (start, record) order per key. */
+  use(session: string): Use | undefined;
+  putUse(use: Use): void;
+  deleteUse(session: string): void;
+  /** The first use of `key` at (when `inclusive`) or after `at`. */
+  nextUse(key: string, at: UsePosition, inclusive: boolean): Use | undefined;
+  /** The last draw of `key` before `at`. */
+  prevDraw(key: string, at: UsePosition): Draw | undefined;
+  /** The first draw of `key` at (when `inclusive`) or after `at`. */
+  nextDraw(key: string, at: UsePosition, inclusive: boolean): Draw | undefined;
+  /** Draws are pieces too: segmentPieces lists them with the license-time pieces. */
+  putDraw(draw: Draw): void;
+  deleteDraw(draw: Draw): void;
+  /** A period's draws of `feature` that arrived by `cutoff`, in (start, record) order, after `after` when given. */
+  periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece>;
 
   bucket(key: BucketKey): UsageBucket | undefined;
   saveBucket(bucket: UsageBucket): void;
@@ -93,6 +114,6 @@ export interface LiveStore {
   /** Intervals with end > from (and start < to), after `after` in (end, ref) order. */
   overlapping(from: number, to: number | null, after: { end: number; ref: string } | null, limit: number): UsageInterval[];
 
-  /** A segment's pieces that arrived by `cutoff`, in (start, record) order, after `after` when given. */
+  /** A segment's pieces and draws that arrived by `cutoff`, in (start, record) order (a record's piece and draw at one start as one), after `after` when given. */
   segmentPieces(segment: number, cutoff: number, after: { start: number; ref: string } | null): Iterable<TracePiece>;
 }

@@ -91,4 +91,16 @@ describe("offline estimate", () => {
       await log.close();
     }
   });
+
+  it("counts draws as the edge does: a new use inside a window a reflected record opened draws nothing", async () => {
+    // Daily MATLAB windows of 4 per user, Simulink 1 per checkout. seq 1 (reflected) opened ada's window at T0;
+    // seq 3 (ada, T0 + 1 h) is inside it: 0. seq 4 continues the reflected checkout s2: 0. Nothing used since.
+    const drawn = { ...pricedPlan, rates: { MATLAB: { per: "use_window", units: "4" }, Simulink: { per: "checkout", units: "1" } } };
+    const { log, doc } = await siteWith(drawn);
+    try {
+      expect(await estimateRemaining(doc, COLLECTOR, log)).toMatchObject({ used_since_units: "0", estimated_remaining_units: "100", rated_with: "shared/pricing" });
+    } finally {
+      await log.close();
+    }
+  });
 });

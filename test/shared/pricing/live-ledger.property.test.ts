@@ -24,10 +24,17 @@ const PLANS: Plan[] = [
   plan({ model: "hybrid", fixed_fee: "50", included_units: "3", minimum_commitment: "80", rates: { A: "1", B: "0.5" }, price: volume(["5", "2"], [null, "1.5"]) }),
   plan({ model: "token", overage: { policy: "limit", limit_units: "4" }, rates: { "*": "1" }, price: graduated([null, "3"]) }),
   plan({ model: "pay_per_use", rates: { A: "2", C: "0.125" }, price: graduated(["2", "1", "5"], [null, "0.5"]) }),
+  // Draws: daily windows per user and feature, credits per job, license-hours beside them.
+  plan({ model: "token", overage: { policy: "allow" }, rates: { A: { per: "use_window", units: "3" }, B: { per: "checkout", units: "2" }, "*": "0.5" }, price: graduated(["8", "1"], [null, "0.5"]) }),
+  plan({ model: "pay_per_use", rates: { "*": { per: "use_window", units: "1.5", window_s: 6 * 3600, key: ["user"] }, C: { per: "use_window", units: "4", window_s: 36 * 3600, key: ["host", "feature"] } }, price: graduated([null, "1"]) }),
 ];
 
 const sessionArb = fc.record({
-  offset_s: fc.integer({ min: 0, max: 80 * 86_400 }),
+  // Some sessions close together on whole hours, so that windows cover, shift, cross period ends
+  // and start exactly where another ends.
+  offset_s: fc.oneof(fc.integer({ min: 0, max: 80 * 86_400 }), fc.integer({ min: 28 * 24, max: 31 * 24 }).map((h) => h * 3600)),
+  user: fc.constantFrom("ann", "bob"),
+  host: fc.constantFrom("ws1", "ws2"),
   lengths_s: fc.array(fc.integer({ min: 1, max: 30_000 }), { minLength: 1, maxLength: 4 }),
   count: fc.integer({ min: 1, max: 3 }),
   feature: fc.constantFrom("A", "B", "C"),
@@ -44,7 +51,7 @@ const scenarioArb = fc.record({
   grace_h: fc.constantFrom(0, 24, 72),
   plan: fc.nat({ max: PLANS.length - 1 }),
   rounding: fc.record({ increment_s: fc.integer({ min: 1, max: 3600 }), minimum_s: fc.integer({ min: 0, max: 900 }), grace_s: fc.integer({ min: 0, max: 120 }) }),
-  sessions: fc.array(sessionArb, { minLength: 1, maxLength: 7 }),
+  sessions: fc.array(sessionArb, { minLength: 1, maxLength: 9 }),
   grants: fc.array(grantArb, { maxLength: 3 }),
   version: fc.option(fc.record({ plan: fc.nat({ max: PLANS.length - 1 }), at_h: fc.integer({ min: 0, max: 85 * 24 }), after_h: fc.integer({ min: 0, max: 30 * 24 }) }), { nil: null }),
   removal: fc.option(fc.record({ at_h: fc.integer({ min: 0, max: 90 * 24 }), pick: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }), { nil: null }),
@@ -67,7 +74,10 @@ function timeline(s: Scenario): Event[] {
     let t = NOV + 6 * H + sess.offset_s * 1000;
     sess.lengths_s.forEach((len, i) => {
       const end = t + len * 1000;
-      arrivals.push({ ref: `site:${si * 10 + i + 1}`, feature: sess.feature, session: `site:s${si}`, start: t, end, count: sess.count, received_at: end + sess.delays_h[i]! * H });
+      arrivals.push({
+        ref: `site:${si * 10 + i + 1}`, feature: sess.feature, session: `site:s${si}`, start: t, end, count: sess.count,
+        received_at: end + sess.delays_h[i]! * H, user: sess.user, host: sess.host, site: "site",
+      });
       t = end;
     });
   });

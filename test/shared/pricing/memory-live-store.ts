@@ -3,7 +3,8 @@
 // answers each query by scanning them — fine at test sizes.
 import type { GrantState, LineValue, PricedLine, RatedPiece, Statement, UsageBucket, UsageInterval, BucketKey } from "../../../shared/pricing/index.ts";
 import { bucketKey, compareRefs } from "../../../shared/pricing/index.ts";
-import type { LiveMeta, LiveStore, SessionState, TracePiece } from "../../../shared/pricing/index.ts";
+import type { Draw, LiveMeta, LiveStore, SessionState, TracePiece, Use, UsePosition } from "../../../shared/pricing/index.ts";
+import { usePosition } from "../../../shared/pricing/index.ts";
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -16,6 +17,8 @@ export class MemoryLiveStore implements LiveStore {
   folds = new Map<number, GrantState>();
   frozenStatements = new Map<number, { statement: Statement; lines: PricedLine[] }>();
   carriedLines = new Map<number, Map<string, LineValue>>();
+  uses = new Map<string, Use>();
+  draws = new Map<string, Draw>();
 
   meta() { return this.#meta && clone(this.#meta); }
   saveMeta(meta: LiveMeta) { this.#meta = clone(meta); }
@@ -29,6 +32,26 @@ export class MemoryLiveStore implements LiveStore {
     for (const p of pieces) this.pieces.set(p.ref, [...(this.pieces.get(p.ref) ?? []).filter((q) => q.start !== p.start), { ...p }]);
   }
   deleteSessionPieces(key: string) { for (const i of this.sessionIntervals(key)) this.pieces.delete(i.ref); }
+  use(session: string) { const u = this.uses.get(session); return u && { ...u }; }
+  putUse(use: Use) { this.uses.set(use.session, { ...use }); }
+  deleteUse(session: string) { this.uses.delete(session); }
+  nextUse(key: string, at: UsePosition, inclusive: boolean) {
+    const u = [...this.uses.values()].filter((x) => x.key === key && (inclusive ? usePosition(x, at) >= 0 : usePosition(x, at) > 0)).sort(usePosition)[0];
+    return u && { ...u };
+  }
+  #keyDraws(key: string) { return [...this.draws.values()].filter((d) => d.key === key).sort((a, b) => usePosition(a.piece, b.piece)); }
+  prevDraw(key: string, at: UsePosition) { const d = this.#keyDraws(key).filter((x) => usePosition(x.piece, at) < 0).pop(); return d && clone(d); }
+  nextDraw(key: string, at: UsePosition, inclusive: boolean) {
+    const d = this.#keyDraws(key).find((x) => (inclusive ? usePosition(x.piece, at) >= 0 : usePosition(x.piece, at) > 0));
+    return d && clone(d);
+  }
+  putDraw(draw: Draw) { this.draws.set(`${draw.key}|${draw.piece.start}|${draw.piece.ref}`, clone(draw)); }
+  deleteDraw(draw: Draw) { this.draws.delete(`${draw.key}|${draw.piece.start}|${draw.piece.ref}`); }
+  *periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece> {
+    const list = [...this.draws.values()].map((d) => d.piece).filter((p) => p.period === period && p.feature === feature && p.arrival <= cutoff)
+      .sort((a, b) => usePosition(a, b));
+    for (const p of list) if (!after || usePosition(p, after) > 0) yield { ref: p.ref, start: p.start, units: p.units, arrival: p.arrival };
+  }
   bucket(key: BucketKey) { const b = this.buckets.get(bucketKey(key)); return b && { ...b }; }
   saveBucket(b: UsageBucket) { this.buckets.set(bucketKey(b), { ...b }); }
   deleteBucket(key: BucketKey) { this.buckets.delete(bucketKey(key)); }
@@ -71,11 +94,17 @@ export class MemoryLiveStore implements LiveStore {
     return this.#overlapping(from, to).filter((i) => after === null || i.end > after.end || (i.end === after.end && compareRefs(i.ref, after.ref) > 0)).slice(0, limit).map((i) => ({ ...i }));
   }
   *segmentPieces(segment: number, cutoff: number, after: { start: number; ref: string } | null): Iterable<TracePiece> {
-    const all = [...this.pieces.values()].flat().filter((p) => p.segment === segment && p.arrival <= cutoff)
+    const all = [...[...this.pieces.values()].flat(), ...[...this.draws.values()].map((d) => d.piece)]
+      .filter((p) => p.segment === segment && p.arrival <= cutoff)
       .sort((a, b) => a.start - b.start || compareRefs(a.ref, b.ref));
+    let last: TracePiece | undefined;
     for (const p of all) {
       if (after && (p.start < after.start || (p.start === after.start && compareRefs(p.ref, after.ref) <= 0))) continue;
-      yield { ref: p.ref, start: p.start, units: p.units, arrival: p.arrival };
+      // A record's license-time piece and its draw at one start are one piece to tracing.
+      if (last && last.start === p.start && last.ref === p.ref) { last.units += p.units; continue; }
+      if (last) yield last;
+      last = { ref: p.ref, start: p.start, units: p.units, arrival: p.arrival };
     }
+    if (last) yield last;
   }
 }

@@ -13,6 +13,14 @@ describe("plan validation names the offending field", () => {
     expect(parsePlan(plan({ model: "tiered", price })).ok).toBe(true);
   });
 
+  it("accepts draws beside license-hours: use windows (defaults: a day, per user and feature) and checkouts", () => {
+    const r = parsePlan(plan({ model: "pay_per_use", price, rates: {
+      CAD: { per: "use_window", units: "7" }, CAM: { per: "use_window", units: "2.5", window_s: 3600, key: ["user", "host"] },
+      SOLVER: { per: "checkout", units: "3" }, "*": "0.5",
+    } }));
+    expect(r.ok).toBe(true);
+  });
+
   it.each([
     ["pay_per_use without price", plan({ model: "pay_per_use" }), "plan.price"],
     ["fixed_fee on pay_per_use", plan({ model: "pay_per_use", price, fixed_fee: "10" }), "plan.fixed_fee"],
@@ -32,6 +40,15 @@ describe("plan validation names the offending field", () => {
     ["a number instead of a decimal string", plan({ model: "pay_per_use", price, minimum_commitment: 5 as unknown as string }), "plan.minimum_commitment"],
     ["unknown model", plan({ model: "freemium" as "token", price }), "plan.model"],
     ["misspelt field", { ...plan({ model: "pay_per_use", price }), fixed_fees: "0" }, "plan.fixed_fees"],
+    ["a draw with a wrong per", plan({ model: "pay_per_use", price, rates: { CAD: { per: "use_day", units: "7" } as never } }), "plan.rates.CAD.per"],
+    ["a draw without per", plan({ model: "pay_per_use", price, rates: { CAD: { units: "7" } as never } }), "plan.rates.CAD.per"],
+    ["a negative draw", plan({ model: "pay_per_use", price, rates: { CAD: { per: "use_window", units: "-7" } } }), "plan.rates.CAD.units"],
+    ["a non-decimal draw", plan({ model: "pay_per_use", price, rates: { CAD: { per: "checkout", units: "7e1" } } }), "plan.rates.CAD.units"],
+    ["a draw as a number", plan({ model: "pay_per_use", price, rates: { CAD: { per: "checkout", units: 7 as never } } }), "plan.rates.CAD.units"],
+    ["a window under 60 s", plan({ model: "pay_per_use", price, rates: { CAD: { per: "use_window", units: "7", window_s: 59 } } }), "plan.rates.CAD.window_s"],
+    ["a window key field that is not one", plan({ model: "pay_per_use", price, rates: { CAD: { per: "use_window", units: "7", key: ["user", "team" as never] } } }), "plan.rates.CAD.key[1]"],
+    ["a window on a checkout", plan({ model: "pay_per_use", price, rates: { CAD: { per: "checkout", units: "7", window_s: 3600 } as never } }), "plan.rates.CAD.window_s"],
+    ["a rate that is neither", plan({ model: "pay_per_use", price, rates: { CAD: 7 as never } }), "plan.rates.CAD"],
     ["fractional increment", plan({ model: "pay_per_use", price, rounding: { increment_s: 1.5, minimum_s: 0, grace_s: 0 } }), "plan.rounding.increment_s"],
   ])("%s → %s", (_name, input, field) => {
     const r = parsePlan(input);

@@ -83,10 +83,14 @@ function usageTable(caption: string, dim: string, rows: UsageRow[] | null, unit:
   if (!rows) return `<div>${unavailable(caption)}</div>`;
   if (rows.length === 0) return `<div><h3>${caption}</h3><p>No use recorded this period.</p></div>`;
   const withUnits = rows.some((r) => typeof r.units === "string");
+  // Draws (use windows, checkouts) only when the plan sells some.
+  const withDraws = rows.some((r) => typeof r.draws === "number" && r.draws > 0);
   const sorted = [...rows].sort((a, b) => b.license_seconds - a.license_seconds);
   const body = sorted.map((r) => `<tr><th scope="row">${escapeHtml(String(r[dim] ?? "–"))}</th><td class="num">${licenseTime(r.license_seconds)}</td>`
+    + `${withDraws ? `<td class="num">${typeof r.draws === "number" ? r.draws : "–"}</td>` : ""}`
     + `${withUnits ? `<td class="num">${typeof r.units === "string" ? escapeHtml(groupDigits(r.units)) : "–"}</td>` : ""}</tr>`).join("");
   return `<div class="wide"><table><caption>${caption}</caption><thead><tr><th scope="col">${escapeHtml(dim[0]!.toUpperCase() + dim.slice(1))}</th><th scope="col" class="num">License time</th>`
+    + `${withDraws ? `<th scope="col" class="num">Draws</th>` : ""}`
     + `${withUnits ? `<th scope="col" class="num">${escapeHtml(unit)}s</th>` : ""}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
