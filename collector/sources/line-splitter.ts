@@ -9,18 +9,35 @@ export class LineSplitter {
 
   /** The complete lines in `chunk` (plus what was pending). */
   push(chunk: Uint8Array): string[] {
-    let text = this.rest + this.decoder.write(chunk as Buffer);
-    if (this.atStart && text.length > 0) {
-      this.atStart = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    const lines = text.split("\n");
-    this.rest = lines.pop()!;
+    const block = this.pushText(chunk);
+    if (block === "") return [];
+    const lines = block.split("\n");
+    lines.pop(); // the block ends with LF
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       if (l.endsWith("\r")) lines[i] = l.slice(0, -1);
     }
     return lines;
+  }
+
+  /**
+   * The complete lines in `chunk` (plus what was pending) as one block of text, each line ended by
+   * its LF (CRs kept), or "" when no line is complete yet: for sources that read a block at once.
+   */
+  pushText(chunk: Uint8Array): string {
+    let text = this.decoder.write(chunk as Buffer);
+    if (this.atStart && text.length > 0) {
+      this.atStart = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    const last = text.lastIndexOf("\n");
+    if (last < 0) {
+      this.rest += text;
+      return "";
+    }
+    const block = this.rest + text.slice(0, last + 1);
+    this.rest = text.slice(last + 1);
+    return block;
   }
 
   /** End of input: the unterminated last line, if any. */
