@@ -4,10 +4,10 @@
 // hundreds of thousands of records in memory at once.
 import type { RecordBody, UsageData } from "./records.ts";
 
-/** Everything of a usage record but its interval. */
-export type UsageTemplate = Omit<UsageData, "start" | "end" | "final">;
+/** Who holds what in a session: everything of its usage records but the source and the interval (an open session is one). */
+export interface SessionFields { id: string; daemon: string; feature: string; version?: string; product?: string; user: string; host: string; count: number }
 
-interface Run { kind: "run"; usage: UsageTemplate; from: number; to: number; final: boolean }
+interface Run { kind: "run"; session: SessionFields; from: number; to: number; final: boolean }
 
 /** Stretches shorter than this many intervals are cut at once (the common case, and cheaper). */
 const EAGER_INTERVALS = 16;
@@ -15,12 +15,14 @@ const EAGER_INTERVALS = 16;
 export type QueuedOutput = RecordBody | Run;
 
 export class IntervalQueue {
+  private readonly source: string;
   private readonly cutMs: number;
   private items: QueuedOutput[] = [];
   private head = 0;
   private runs = 0;
 
-  constructor(cutMs: number) {
+  constructor(source: string, cutMs: number) {
+    this.source = source;
     this.cutMs = cutMs;
   }
 
@@ -32,18 +34,18 @@ export class IntervalQueue {
     this.items.push(body);
   }
 
-  /** The intervals of `usage` in [from, to), cut at multiples of cut_s; the last one `final` if asked. */
-  usage(usage: UsageTemplate, from: number, to: number, final: boolean): void {
+  /** The intervals of `session` in [from, to), cut at multiples of cut_s; the last one `final` if asked. */
+  usage(session: SessionFields, from: number, to: number, final: boolean): void {
     if (to <= from) return;
     const cut = this.cutMs;
     if (to - from > EAGER_INTERVALS * cut) {
-      this.items.push({ kind: "run", usage, from, to, final });
+      this.items.push({ kind: "run", session: fieldsOf(session), from, to, final });
       this.runs++;
       return;
     }
     for (let a = from; a < to; ) {
       const b = Math.min(to, (Math.floor(a / cut) + 1) * cut);
-      this.items.push({ kind: "usage", data: usageData(usage, a, b, final && b === to) });
+      this.items.push({ kind: "usage", data: usageData(this.source, session, a, b, final && b === to) });
       a = b;
     }
   }
@@ -67,7 +69,7 @@ export class IntervalQueue {
       }
       while (item.from < item.to && out.length < max) {
         const b = Math.min(item.to, (Math.floor(item.from / cut) + 1) * cut);
-        out.push({ kind: "usage", data: usageData(item.usage, item.from, b, item.final && b === item.to) });
+        out.push({ kind: "usage", data: usageData(this.source, item.session, item.from, b, item.final && b === item.to) });
         item.from = b;
       }
       if (item.from >= item.to) {
@@ -95,10 +97,18 @@ export class IntervalQueue {
 }
 
 /** A usage record's data: optional fields only when present (DESIGN.md §4: omitted, never null), in the protocol's order. */
-export function usageData(u: UsageTemplate, start: number, end: number, final: boolean): UsageData {
-  const { source, daemon, feature, version, product, user, host, session, count } = u;
+export function usageData(source: string, s: SessionFields, start: number, end: number, final: boolean): UsageData {
+  const { daemon, feature, version, product, user, host, id: session, count } = s;
   if (version === undefined && product === undefined) return { source, daemon, feature, user, host, session, start, end, count, final };
   if (product === undefined) return { source, daemon, feature, version, user, host, session, start, end, count, final };
   if (version === undefined) return { source, daemon, feature, product, user, host, session, start, end, count, final };
   return { source, daemon, feature, version, product, user, host, session, start, end, count, final };
+}
+
+/** Just the fields a run needs (a session object also carries its bookkeeping). */
+function fieldsOf(s: SessionFields): SessionFields {
+  const f: SessionFields = { id: s.id, daemon: s.daemon, feature: s.feature, user: s.user, host: s.host, count: s.count };
+  if (s.version !== undefined) f.version = s.version;
+  if (s.product !== undefined) f.product = s.product;
+  return f;
 }

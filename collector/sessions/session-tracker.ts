@@ -17,7 +17,8 @@
 //   whatever the span of a session; `apply`/`flush`/`finish` feed and take everything at once.
 import * as crypto from "node:crypto";
 import type { Holder, SourceEvent } from "../sources/events.ts";
-import { IntervalQueue, type QueuedOutput, type UsageTemplate } from "./interval-queue.ts";
+import { HolderKeys } from "./holder-keys.ts";
+import { IntervalQueue, type QueuedOutput } from "./interval-queue.ts";
 import { type RecordBody, wholeSecond } from "./records.ts";
 
 /** A held license (who holds what, as the source named it) with the session's bookkeeping. */
@@ -60,6 +61,8 @@ export interface TrackerOptions {
 }
 
 const ALL = "*";
+
+interface DaemonClock { known: number; cutDone: number }
 type Hash = (algorithm: string, data: string, encoding: "hex") => string;
 // One call instead of a Hash object per session (Node ≥ 20.12); older Node 20 builds fall back.
 const oneShot = (crypto as unknown as { hash?: Hash }).hash;
@@ -69,12 +72,23 @@ export class SessionTracker {
   readonly source: string;
   private readonly cutMs: number;
   private readonly queue: IntervalQueue;
+  /** Open sessions per holder key (FIFO). A key's list is kept when it empties: the holder is usually back soon. */
   private open = new Map<string, OpenSession[]>();
+  private emptyLists = 0;
   private bySnapshot = new Map<string, OpenSession>();
-  private lastKnown = new Map<string, number>();
-  private cutDone = new Map<string, number>();
+  /** Per daemon (and ALL): the last time it was known running, and the last cut boundary emitted for it. */
+  private clocks = new Map<string, DaemonClock>();
+  private readonly all: DaemonClock = { known: -Infinity, cutDone: -Infinity };
+  private lastDaemon: string | undefined;
+  private lastClock: DaemonClock = this.all;
   private lastSnapshotAt: Record<string, number> = {};
-  private ordinals = new Map<string, number>();
+  /**
+   * Sessions started so far per start second and key: ids of sessions started in the same second
+   * differ by it. Most seconds see one session: then the entry is just its key. Keyed by whole
+   * seconds (small integers hash fast; ms since the epoch are not).
+   */
+  private ordinals = new Map<number, string | Map<string, number>>();
+  private readonly keys = new HolderKeys();
   private maxAt = -Infinity;
   private ordinalsAdded = 0;
   private st: TrackerStats = { sessions_opened: 0, sessions_closed: 0, denials: 0, orphan_checkins: 0, duplicate_checkouts: 0, zero_length_sessions: 0 };
@@ -84,7 +98,7 @@ export class SessionTracker {
     if (!Number.isSafeInteger(cut) || cut < 1) throw new RangeError(`cut_s must be a positive integer, got ${cut}`);
     this.source = opts.source;
     this.cutMs = cut * 1000;
-    this.queue = new IntervalQueue(this.cutMs);
+    this.queue = new IntervalQueue(this.source, this.cutMs);
   }
 
   /** Feed one event and take everything it produced. */
@@ -113,32 +127,38 @@ export class SessionTracker {
   feed(event: SourceEvent): void {
     const at = wholeSecond(event.at);
     switch (event.type) {
-      case "checkout":
-        this.touch(event.daemon, at);
+      case "checkout": {
+        const clock = this.touch(event.daemon, at);
         this.checkout(event, at, event.handle ?? "", undefined);
-        this.advance(event.daemon);
+        this.advance(event.daemon, clock);
         return;
-      case "checkin":
-        this.touch(event.daemon, at);
+      }
+      case "checkin": {
+        const clock = this.touch(event.daemon, at);
         this.checkin(event, at);
-        this.advance(event.daemon);
+        this.advance(event.daemon, clock);
         return;
-      case "denial":
-        this.touch(event.daemon, at);
+      }
+      case "denial": {
+        const clock = this.touch(event.daemon, at);
         this.st.denials++;
         this.queue.record({ kind: "denial", data: { source: this.source, daemon: event.daemon, feature: event.feature, user: event.user, host: event.host, at, reason: event.reason } });
-        this.advance(event.daemon);
+        this.advance(event.daemon, clock);
         return;
-      case "alive":
-        this.touch(event.daemon ?? ALL, at);
-        this.advance(event.daemon ?? ALL);
+      }
+      case "alive": {
+        const daemon = event.daemon ?? ALL;
+        this.advance(daemon, this.touch(daemon, at));
         return;
+      }
       case "server_down":
         this.down(event.daemon);
         return;
-      case "snapshot":
+      case "snapshot": {
+        const daemon = event.daemon ?? ALL;
         this.snapshot(event.holders, at, event.daemon);
-        this.advance(event.daemon ?? ALL);
+        this.advance(daemon, this.clock(daemon));
+      }
     }
   }
 
@@ -165,8 +185,8 @@ export class SessionTracker {
 
   save(): TrackerState {
     const state: TrackerState = {
-      v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), lastKnown: Object.fromEntries(this.lastKnown), cutDone: Object.fromEntries(this.cutDone),
-      lastSnapshotAt: this.lastSnapshotAt, ordinals: Object.fromEntries(this.ordinals), stats: this.st,
+      v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), ...this.savedClocks(),
+      lastSnapshotAt: this.lastSnapshotAt, ordinals: this.savedOrdinals(), stats: this.st,
     };
     if (!this.queue.empty) state.queued = this.queue.save();
     return structuredClone(state);
@@ -176,12 +196,18 @@ export class SessionTracker {
     const t = new SessionTracker({ source, cut_s: state.cut_s });
     const s = structuredClone(state);
     for (const session of s.open) t.add(session);
-    t.lastKnown = new Map(Object.entries(s.lastKnown));
-    t.cutDone = new Map(Object.entries(s.cutDone));
+    for (const [daemon, known] of Object.entries(s.lastKnown)) t.clock(daemon).known = known;
+    for (const [daemon, cutDone] of Object.entries(s.cutDone)) t.clock(daemon).cutDone = cutDone;
     t.lastSnapshotAt = s.lastSnapshotAt;
-    t.ordinals = new Map(Object.entries(s.ordinals));
+    for (const [k, n] of Object.entries(s.ordinals)) {
+      const bar = k.lastIndexOf("|");
+      const start = Number(k.slice(bar + 1)) / 1000;
+      const keys = t.ordinals.get(start);
+      const map = keys instanceof Map ? keys : new Map(keys === undefined ? [] : [[keys, 1]]);
+      t.ordinals.set(start, map.set(k.slice(0, bar), n));
+    }
     t.st = s.stats;
-    t.maxAt = Math.max(-Infinity, ...t.lastKnown.values());
+    t.maxAt = Math.max(-Infinity, ...Object.values(s.lastKnown));
     if (s.queued) t.queue.restore(s.queued);
     return t;
   }
@@ -192,75 +218,105 @@ export class SessionTracker {
     return all;
   }
 
-  private touch(daemon: string, at: number): void {
-    if (!((this.lastKnown.get(daemon) ?? -Infinity) >= at)) this.lastKnown.set(daemon, at);
+  private clock(daemon: string): DaemonClock {
+    if (daemon === this.lastDaemon) return this.lastClock;
+    let clock = daemon === ALL ? this.all : this.clocks.get(daemon);
+    if (clock === undefined) this.clocks.set(daemon, (clock = { known: -Infinity, cutDone: -Infinity }));
+    this.lastDaemon = daemon;
+    this.lastClock = clock;
+    return clock;
+  }
+
+  private touch(daemon: string, at: number): DaemonClock {
+    const clock = this.clock(daemon);
+    if (!(clock.known >= at)) clock.known = at;
     if (at > this.maxAt) this.maxAt = at;
+    return clock;
   }
 
   private horizon(s: OpenSession): number {
     if (s.snapshot) return Math.max(s.snapshot.seenAt, s.start);
-    return Math.max(this.lastKnown.get(s.daemon) ?? -Infinity, this.lastKnown.get(ALL) ?? -Infinity, s.start);
+    return Math.max(this.clock(s.daemon).known, this.all.known, s.start);
   }
 
   private down(daemon: string | undefined): void {
     for (const s of this.sessions()) if (daemon === undefined || s.daemon === daemon) this.close(s, this.horizon(s));
-    if (daemon === undefined) {
-      this.lastKnown.clear();
-      this.cutDone.clear();
-    } else {
-      this.lastKnown.delete(daemon);
-      this.cutDone.delete(daemon);
+    for (const [name, clock] of [...this.clocks, [ALL, this.all] as const]) {
+      if (daemon === undefined || name === daemon) Object.assign(clock, { known: -Infinity, cutDone: -Infinity });
     }
   }
 
+  private savedClocks(): Pick<TrackerState, "lastKnown" | "cutDone"> {
+    const lastKnown: Record<string, number> = {}, cutDone: Record<string, number> = {};
+    for (const [name, clock] of [...this.clocks, [ALL, this.all] as const]) {
+      if (clock.known !== -Infinity) lastKnown[name] = clock.known;
+      if (clock.cutDone !== -Infinity) cutDone[name] = clock.cutDone;
+    }
+    return { lastKnown, cutDone };
+  }
+
   private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): void {
-    const key = holderKey(h, handle);
+    const key = this.keys.keyOf(h.daemon, h.feature, h.user, h.host, handle, h.product);
     const list = this.open.get(key);
     if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
       this.st.duplicate_checkouts++; // a handle is held once: INUSE / re-listed checkouts
       return;
     }
-    const ordinalKey = `${key}|${start}`;
-    const ordinal = this.ordinals.get(ordinalKey) ?? 0;
-    this.ordinals.set(ordinalKey, ordinal + 1);
-    this.pruneOrdinals();
+    const ordinal = this.nextOrdinal(start, key);
     const session: OpenSession = {
-      id: sha256Hex(`${this.source}|${ordinalKey}|${ordinal}`).slice(0, 32), key,
+      id: sha256Hex(`${this.source}|${key}|${start}|${ordinal}`).slice(0, 32), key,
       daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
     if (h.version !== undefined) session.version = h.version;
     if (handle !== "") session.handle = handle;
     if (h.product !== undefined) session.product = h.product;
     if (snapshot) session.snapshot = snapshot;
-    this.add(session);
+    this.add(session, list);
     this.st.sessions_opened++;
   }
 
-  private add(session: OpenSession): void {
-    const list = this.open.get(session.key);
-    if (list) list.push(session);
-    else this.open.set(session.key, [session]);
+  private add(session: OpenSession, list = this.open.get(session.key)): void {
+    if (list === undefined) this.open.set(session.key, [session]);
+    else {
+      if (list.length === 0) this.emptyLists--;
+      list.push(session);
+    }
     if (session.snapshot) this.bySnapshot.set(session.snapshot.identity, session);
   }
 
   private checkin(e: Extract<SourceEvent, { type: "checkin" }>, at: number): void {
-    const list = this.open.get(holderKey(e, e.handle ?? ""));
-    const session = list === undefined ? undefined : list.find((s) => s.count === e.count) ?? list[0];
-    if (!session) {
+    const list = this.open.get(this.keys.keyOf(e.daemon, e.feature, e.user, e.host, e.handle ?? "", e.product));
+    if (list === undefined || list.length === 0) {
       this.st.orphan_checkins++;
       return;
     }
-    this.close(session, at);
+    let i = 0;
+    if (list.length > 1 && list[0]!.count !== e.count) {
+      i = list.findIndex((s) => s.count === e.count);
+      if (i < 0) i = 0;
+    }
+    this.closeAt(list, i, at);
   }
 
   private close(s: OpenSession, end: number): void {
     const list = this.open.get(s.key)!;
-    if (list.length === 1) this.open.delete(s.key);
-    else list.splice(list.indexOf(s), 1);
+    this.closeAt(list, list.indexOf(s), end);
+  }
+
+  private closeAt(list: OpenSession[], i: number, end: number): void {
+    const s = list[i]!;
+    if (i === 0) list.shift();
+    else list.splice(i, 1);
+    if (list.length === 0 && ++this.emptyLists > 10_000 && this.emptyLists > this.open.size / 2) this.dropEmptyLists();
     if (s.snapshot) this.bySnapshot.delete(s.snapshot.identity);
     this.st.sessions_closed++;
     if (end <= s.start) this.st.zero_length_sessions++;
     else this.emitUntil(s, end, true);
+  }
+
+  private dropEmptyLists(): void {
+    for (const [key, list] of this.open) if (list.length === 0) this.open.delete(key);
+    this.emptyLists = 0;
   }
 
   private snapshot(holders: Array<Holder & { start: number }>, at: number, daemon: string | undefined): void {
@@ -284,11 +340,11 @@ export class SessionTracker {
   }
 
   /** Emit intervals up to the last cut boundary strictly before what is known open. */
-  private advance(daemon: string): void {
-    const known = Math.max(this.lastKnown.get(daemon) ?? -Infinity, this.lastKnown.get(ALL) ?? -Infinity);
+  private advance(daemon: string, clock: DaemonClock): void {
+    const known = clock.known > this.all.known ? clock.known : this.all.known;
     const boundary = Math.floor((known - 1000) / this.cutMs) * this.cutMs;
-    if (!Number.isFinite(boundary) || boundary <= (this.cutDone.get(daemon) ?? -Infinity)) return;
-    this.cutDone.set(daemon, boundary);
+    if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
+    clock.cutDone = boundary;
     for (const list of this.open.values()) {
       for (const s of list) {
         if (daemon !== ALL && s.daemon !== daemon) continue;
@@ -300,28 +356,43 @@ export class SessionTracker {
 
   private emitUntil(s: OpenSession, to: number, final: boolean): void {
     if (to <= s.emitted) return;
-    this.queue.usage(templateOf(this.source, s), s.emitted, to, final);
+    this.queue.usage(s, s.emitted, to, final);
     s.emitted = to;
   }
 
-  /** Ordinals only tell apart sessions started in the same second; old ones can go. */
+  private nextOrdinal(startMs: number, key: string): number {
+    const start = startMs / 1000;
+    const sameSecond = this.ordinals.get(start);
+    if (sameSecond === undefined) {
+      this.pruneOrdinals();
+      this.ordinals.set(start, key);
+      return 0;
+    }
+    if (typeof sameSecond === "string") {
+      const ordinal = sameSecond === key ? 1 : 0;
+      this.ordinals.set(start, new Map([[sameSecond, 1], [key, ordinal + 1]]));
+      return ordinal;
+    }
+    const ordinal = sameSecond.get(key) ?? 0;
+    sameSecond.set(key, ordinal + 1);
+    return ordinal;
+  }
+
+  /** Ordinals only tell apart sessions started in the same second; those of seconds long past can go. */
   private pruneOrdinals(): void {
-    if (++this.ordinalsAdded < 50_000) return;
+    if (++this.ordinalsAdded < Math.max(10_000, this.ordinals.size)) return;
     this.ordinalsAdded = 0;
-    const keepAfter = this.maxAt - 2 * 86_400_000;
-    for (const k of this.ordinals.keys()) if (Number(k.slice(k.lastIndexOf("|") + 1)) < keepAfter) this.ordinals.delete(k);
+    const keepAfter = (this.maxAt - 2 * 86_400_000) / 1000;
+    for (const start of this.ordinals.keys()) if (start < keepAfter) this.ordinals.delete(start);
+  }
+
+  private savedOrdinals(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [start, keys] of this.ordinals) {
+      if (typeof keys === "string") out[`${keys}|${start * 1000}`] = 1;
+      else for (const [key, n] of keys) out[`${key}|${start * 1000}`] = n;
+    }
+    return out;
   }
 }
 
-/** Pairing key: who holds what; the product only where a token pool names one (older ids unchanged). */
-function holderKey(h: Omit<Holder, "handle" | "count">, handle: string): string {
-  const key = `${h.daemon}|${h.feature}|${h.user}|${h.host}|${handle}`;
-  return h.product === undefined ? key : `${key}|${h.product}`;
-}
-
-function templateOf(source: string, s: OpenSession): UsageTemplate {
-  const t: UsageTemplate = { source, daemon: s.daemon, feature: s.feature, user: s.user, host: s.host, session: s.id, count: s.count };
-  if (s.version !== undefined) t.version = s.version;
-  if (s.product !== undefined) t.product = s.product;
-  return t;
-}

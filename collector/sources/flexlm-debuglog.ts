@@ -16,7 +16,7 @@
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
 // EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second.
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
-import { parseUsageMessage, usageKindAt, type UsageKind, type UsageLine } from "./flexlm-usage-line.ts";
+import { newUsageScan, scanUsage, usageKindAt, whoOf, type UsageKind, type Who } from "./flexlm-usage-line.ts";
 import { type CalendarState, LogCalendar } from "./log-calendar.ts";
 import { NameTable } from "./name-table.ts";
 import { PackageFilter, type PackageFilterState, type UsageEvent } from "./package-filter.ts";
@@ -57,6 +57,9 @@ export class FlexlmDebugLogSource implements LineSource {
   private readonly packages: PackageFilter;
   private readonly names = new NameTable();
   private readonly daemons = new Map<string, string>();
+  /** Holders by the text that names them (`"MATLAB" ann@pc1`): one lookup per line, names interned. */
+  private readonly holders = new Map<string, Who>();
+  private readonly scan = newUsageScan();
   private lastLineAt = new Map<string, number>();
   private lastAliveAt = new Map<string, number>();
   private held: Held[] = [];
@@ -161,6 +164,7 @@ export class FlexlmDebugLogSource implements LineSource {
       else if (vendor) {
         this.started.add(vendor[1]!);
         this.daemons.delete(vendor[1]!);
+        this.rawDaemon = ""; // its lines are no longer read as a fork
         this.down(this.daemonName(vendor[1]!), message, out);
       }
     } else if (message.startsWith("Server started on") && this.rawDaemon === daemon) this.down(daemon, message, out); // not a fork
@@ -168,15 +172,18 @@ export class FlexlmDebugLogSource implements LineSource {
   }
 
   private usage(kind: UsageKind, text: string, start: number, end: number, out: SourceEvent[]): void {
-    const usage = parseUsageMessage(text, this.message, end);
+    const scan = this.scan;
+    const ok = scanUsage(text, this.message, end, scan);
+    const who = ok ? this.holder(text, scan) : undefined;
     // lmgrd may log EXITING before the vendor's `IN … (SHUTDOWN)` lines: let those pair first.
-    if (this.exiting && !(usage?.kind === "IN" && usage.notes.includes("SHUTDOWN"))) this.endExit(out);
-    if (!usage) {
+    if (this.exiting && !(who && kind === "IN" && scan.notes.includes("SHUTDOWN"))) this.endExit(out);
+    if (!who) {
       this.unknown(text.slice(start, end));
       return;
     }
-    if (usage.date && isCalendarDate(usage.date.year, usage.date.month, usage.date.day)) this.anchor(usage.date, usage.secondOfDay ?? this.tod, out, false);
-    const event = this.eventOf(kind, usage);
+    const verbose = scan.verbose;
+    if (verbose?.date && isCalendarDate(verbose.date.year, verbose.date.month, verbose.date.day)) this.anchor(verbose.date, verbose.secondOfDay ?? this.tod, out, false);
+    const event = this.eventOf(kind, who);
     if (event === undefined) {
       this.st.ignored_lines!++; // UNSUPPORTED precedes a successful OUT from another line; QUEUED waits
       this.noteLine(out);
@@ -190,19 +197,41 @@ export class FlexlmDebugLogSource implements LineSource {
     }
   }
 
-  private eventOf(kind: UsageKind, u: UsageLine): UsageEvent | undefined {
+  /** The interned names of the scanned holder (cached by its text), or undefined when they make none. */
+  private holder(text: string, scan: ReturnType<typeof newUsageScan>): Who | undefined {
+    if (scan.verbose) return this.internWho(whoOf(text, scan)); // the user may come from the verbose part
+    const key = text.slice(scan.who, scan.whoEnd);
+    let who = this.holders.get(key);
+    if (who === undefined) {
+      who = this.internWho(whoOf(text, scan));
+      if (who === undefined) return undefined;
+      if (this.holders.size >= 100_000) this.holders.clear();
+      this.holders.set(this.names.intern(key), who);
+    }
+    return who;
+  }
+
+  private internWho(who: Who | undefined): Who | undefined {
+    if (who === undefined) return undefined;
     const names = this.names;
-    const daemon = this.daemon, feature = names.intern(u.feature), user = names.intern(u.user), host = names.intern(u.host);
+    const interned: Who = { feature: names.intern(who.feature), user: names.intern(who.user), host: names.intern(who.host) };
+    if (who.product !== undefined) interned.product = names.intern(who.product);
+    return interned;
+  }
+
+  private eventOf(kind: UsageKind, who: Who): UsageEvent | undefined {
+    const scan = this.scan;
+    const daemon = this.daemon, feature = who.feature, user = who.user, host = who.host;
     let event: Extract<UsageEvent, { type: "checkout" | "checkin" }>;
-    if (kind === "OUT") event = { type: "checkout", at: 0, daemon, feature, user, host, count: u.count };
+    if (kind === "OUT") event = { type: "checkout", at: 0, daemon, feature, user, host, count: scan.count };
     else if (kind === "IN") {
-      const note = u.notes.length === 0 ? "" : u.notes.join(" ");
+      const note = scan.notes.length === 0 ? "" : scan.notes.join(" ");
       const reason = note === "SHUTDOWN" ? "shutdown" : note === "INACTIVE" ? "inactive" : "normal";
-      event = { type: "checkin", at: 0, daemon, feature, user, host, count: u.count, reason };
-    } else if (kind === "DENIED") return { type: "denial", at: 0, daemon, feature, user, host, reason: u.notes.at(-1) ?? "denied" };
+      event = { type: "checkin", at: 0, daemon, feature, user, host, count: scan.count, reason };
+    } else if (kind === "DENIED") return { type: "denial", at: 0, daemon, feature, user, host, reason: scan.notes.at(-1) ?? "denied" };
     else return undefined;
-    if (u.handle !== undefined) event.handle = names.intern(u.handle);
-    if (u.product !== undefined) event.product = names.intern(u.product);
+    if (scan.verbose) event.handle = this.names.intern(scan.verbose.handle);
+    if (who.product !== undefined) event.product = who.product;
     return event;
   }
 
@@ -225,8 +254,12 @@ export class FlexlmDebugLogSource implements LineSource {
     const after = close + 1;
     if (after < end && text.charCodeAt(after) !== 32) return false;
     this.tod = h * 3600 + m * 60 + s;
-    this.rawDaemon = text.slice(i + 8, close);
-    this.daemon = this.daemonName(this.rawDaemon);
+    // Consecutive lines mostly come from one daemon: compare in place before cutting its name out.
+    const raw = this.rawDaemon;
+    if (close - (i + 8) !== raw.length || !text.startsWith(raw, i + 8)) {
+      this.rawDaemon = this.names.intern(text.slice(i + 8, close));
+      this.daemon = this.daemonName(this.rawDaemon);
+    }
     this.message = after + 1;
     return true;
   }

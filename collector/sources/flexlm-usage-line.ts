@@ -29,7 +29,6 @@ export interface UsageLine {
 }
 
 const NO_NOTES: string[] = [];
-const COUNT = /^(\d+) licenses?$/;
 const HEXKEY = /^[0-9A-Fa-f ]+$/;
 const VERBOSE_DATE = /^(\d{1,4})[-/](\d{1,2})[-/](\d{1,4})$/;
 const VERBOSE_TIME = /^(\d{1,2}):(\d{2}):(\d{2})$/;
@@ -51,9 +50,53 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
 }
 
+/** Where the parts of a usage message lie, and what its suffixes say (see scanUsage). */
+export interface UsageScan {
+  kind: UsageKind;
+  /** The holder: text[who, whoEnd) is `"feature" [(HEXKEY)] user@host [cdstring]`; the user starts at `user`. */
+  who: number;
+  user: number;
+  whoEnd: number;
+  count: number;
+  notes: string[];
+  verbose: Verbose | undefined;
+}
+
+/** The names in a usage message. */
+export interface Who {
+  feature: string;
+  user: string;
+  host: string;
+  cdstring?: string;
+  product?: string;
+}
+
+export function newUsageScan(): UsageScan {
+  return { kind: "OUT", who: 0, user: 0, whoEnd: 0, count: 1, notes: NO_NOTES, verbose: undefined };
+}
+
 export function parseUsageMessage(text: string, start = 0, end = text.length): UsageLine | undefined {
+  const scan = newUsageScan();
+  if (!scanUsage(text, start, end, scan)) return undefined;
+  const who = whoOf(text, scan);
+  if (!who) return undefined;
+  const line: UsageLine = { kind: scan.kind, ...who, count: scan.count, notes: scan.notes };
+  const verbose = scan.verbose;
+  if (verbose) {
+    line.handle = verbose.handle;
+    if (verbose.date) line.date = verbose.date;
+    if (verbose.secondOfDay !== undefined) line.secondOfDay = verbose.secondOfDay;
+  }
+  return line;
+}
+
+/**
+ * Finds the parts of the usage message in text[start, end) without cutting any out (the caller
+ * may know the holder already): false when it is not one.
+ */
+export function scanUsage(text: string, start: number, end: number, scan: UsageScan): boolean {
   const kind = usageKindAt(text, start);
-  if (kind === undefined) return undefined;
+  if (kind === undefined) return false;
   let p = start + kind.length + 2;
   let e = end;
   while (e > p && isBlank(text.charCodeAt(e - 1))) e--;
@@ -62,30 +105,28 @@ export function parseUsageMessage(text: string, start = 0, end = text.length): U
   let verbose: Verbose | undefined;
   if (text.startsWith("^^^", e - 3)) {
     const open = text.indexOf(" ^^^ ", p);
-    if (open < 0 || open + 5 > e - 3) return undefined;
+    if (open < 0 || open + 5 > e - 3) return false;
     verbose = parseVerbose(text.slice(open + 5, e - 3));
-    if (!verbose) return undefined;
+    if (!verbose) return false;
     e = open;
     while (e > p && isBlank(text.charCodeAt(e - 1))) e--;
   }
 
-  let feature: string, q: number;
+  let q: number;
   if (text.charCodeAt(p) === 34) {
     const close = text.indexOf('"', p + 1);
-    if (close < 0 || close >= e) return undefined;
-    feature = text.slice(p + 1, close);
+    if (close < 0 || close >= e) return false;
     q = close + 1;
   } else {
     const space = text.indexOf(" ", p);
-    if (space < 0 || space >= e) return undefined;
-    feature = text.slice(p, space);
+    if (space < 0 || space >= e) return false;
     q = space + 1;
   }
-  if (feature === "") return undefined;
   while (q < e && isBlank(text.charCodeAt(q))) q++;
   if (text.charCodeAt(q) === 40) { // `(HEXKEY) ` before the user, as UNSUPPORTED lines have
     const close = text.indexOf(")", q);
-    if (close > q && close + 1 < e && isBlank(text.charCodeAt(close + 1)) && HEXKEY.test(text.slice(q + 1, close)) && text.indexOf("@", close) >= 0 && text.indexOf("@", close) < e) {
+    const at = close < 0 ? -1 : text.indexOf("@", close);
+    if (close > q && close + 1 < e && isBlank(text.charCodeAt(close + 1)) && at >= 0 && at < e && HEXKEY.test(text.slice(q + 1, close))) {
       q = close + 1;
       while (q < e && isBlank(text.charCodeAt(q))) q++;
     }
@@ -99,17 +140,31 @@ export function parseUsageMessage(text: string, start = 0, end = text.length): U
     if (open < 0) break;
     let before = open;
     while (before > q && isBlank(text.charCodeAt(before - 1))) before--;
-    const at = text.lastIndexOf("@", before - 1);
-    if (at < q) break; // the parenthesis belongs to the user@host part
-    const group = text.slice(open + 1, e - 1).trim();
-    e = before;
-    const c = COUNT.exec(group) ?? (verbose && INTEGER.test(group) ? [group, group] : null);
-    if (c) count = Number(c[1]);
+    if (text.lastIndexOf("@", before - 1) < q) break; // the parenthesis belongs to the user@host part
+    const n = licenseCount(text, open + 1, e - 1, verbose !== undefined);
+    if (n >= 0) count = n;
     else {
       if (notes === NO_NOTES) notes = [];
-      notes.unshift(group);
+      notes.unshift(text.slice(open + 1, e - 1).trim());
     }
+    e = before;
   }
+  scan.kind = kind;
+  scan.who = p;
+  scan.user = q;
+  scan.whoEnd = e;
+  scan.count = count;
+  scan.notes = notes;
+  scan.verbose = verbose;
+  return true;
+}
+
+/** The names of a scanned message, or undefined when they do not make a holder. */
+export function whoOf(text: string, scan: UsageScan): Who | undefined {
+  const p = scan.who, q = scan.user;
+  let e = scan.whoEnd;
+  const feature = text.charCodeAt(p) === 34 ? text.slice(p + 1, text.indexOf('"', p + 1)) : text.slice(p, text.indexOf(" ", p));
+  if (feature === "") return undefined;
   let cdstring: string | undefined;
   if (text.charCodeAt(e - 1) === 93) {
     const open = text.lastIndexOf("[", e - 1);
@@ -122,20 +177,28 @@ export function parseUsageMessage(text: string, start = 0, end = text.length): U
   const at = text.lastIndexOf("@", e - 1);
   if (at < q || at === e - 1) return undefined;
   const host = text.slice(at + 1, e).trim();
-  const user = at === q ? verbose?.user ?? "" : text.slice(q, at).trim();
+  const user = at === q ? scan.verbose?.user ?? "" : text.slice(q, at).trim();
   if (user === "" || host === "" || host.includes(" ")) return undefined;
-  const line: UsageLine = { kind, feature, user, host, count, notes };
+  const who: Who = { feature, user, host };
   if (cdstring !== undefined) {
-    line.cdstring = cdstring;
+    who.cdstring = cdstring;
     const product = poolProduct(feature, cdstring);
-    if (product !== undefined) line.product = product;
+    if (product !== undefined) who.product = product;
   }
-  if (verbose) {
-    line.handle = verbose.handle;
-    if (verbose.date) line.date = verbose.date;
-    if (verbose.secondOfDay !== undefined) line.secondOfDay = verbose.secondOfDay;
-  }
-  return line;
+  return who;
+}
+
+/** `N license[s]` (or, in verbose messages, a bare `N`) in text[from, to) → N, else -1. */
+function licenseCount(text: string, from: number, to: number, verbose: boolean): number {
+  while (from < to && isBlank(text.charCodeAt(from))) from++;
+  while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+  let i = from, n = 0;
+  for (let c = text.charCodeAt(i); i < to && c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48);
+  if (i === from) return -1;
+  if (i === to) return verbose ? n : -1;
+  if (text.charCodeAt(i) !== 32 || !text.startsWith("license", i + 1)) return -1;
+  const rest = to - (i + 8);
+  return rest === 0 || (rest === 1 && text.charCodeAt(to - 1) === 115) ? n : -1;
 }
 
 /** `POOL:PRODUCT` where POOL is the feature → PRODUCT. */
@@ -145,7 +208,7 @@ function poolProduct(feature: string, cdstring: string): string | undefined {
   return cdstring.slice(0, colon).toLowerCase() === feature.toLowerCase() ? cdstring.slice(colon + 1) : undefined;
 }
 
-interface Verbose { user: string; handle: string; date?: UsageLine["date"]; secondOfDay?: number }
+export interface Verbose { user: string; handle: string; date?: UsageLine["date"]; secondOfDay?: number }
 
 /**
  * `ver user ip pid handle in_use out_of project flex_version flex_revision date time is_dup_group`.

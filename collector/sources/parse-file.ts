@@ -48,6 +48,8 @@ export interface ParseDone {
 
 /** Records per batch: bounds memory whatever a session's span. */
 const BATCH = 10_000;
+/** Characters of a chunk read at once. */
+const SLICE = 64 * 1024;
 
 /** Validate everything that can be wrong before a byte is read (no partial output on bad config). */
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
@@ -83,10 +85,17 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
       bytesRead += (chunk as Buffer).length;
       opts.onProgress?.(bytesRead);
-      events.length = 0;
-      readBlock(source, splitter.pushText(chunk as Buffer), events);
-      for (const e of events) tracker.feed(e);
-      yield* batches(tracker);
+      const block = splitter.pushText(chunk as Buffer);
+      // A slice of ~1,000 lines at a time: its events and records die young (cheap to collect);
+      // a whole 1 MB chunk's would outlive a young-generation collection and be copied.
+      for (let p = 0; p < block.length; ) {
+        const q = block.length - p <= SLICE ? block.length : block.indexOf("\n", p + SLICE) + 1 || block.length;
+        events.length = 0;
+        readBlock(source, block.slice(p, q), events);
+        for (const e of events) tracker.feed(e);
+        yield* batches(tracker);
+        p = q;
+      }
     }
     events.length = 0;
     for (const line of splitter.end()) readBlock(source, line, events);

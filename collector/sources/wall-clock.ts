@@ -1,8 +1,8 @@
 // Server-local wall-clock dates and times → UTC ms, for logs that print local time without a zone.
 // A local time that occurs twice (the hour repeated when DST ends) has two instants; callers that
-// know the order of lines pick the second (`later`). Conversions are cached per quarter hour of
-// local time: every DST rule in the tz database moves clocks at a multiple of 15 minutes, and Intl
-// is far too slow to call for every line of a 1 GB log.
+// know the order of lines pick the second (`later`). Intl is far too slow to call for every line of
+// a 1 GB log: a day without a DST change is one offset; the day of a change is cached per quarter
+// hour of local time (every rule in the tz database moves clocks at a multiple of 15 minutes).
 import { wallTimeToUtc, zoneOffsetMs } from "../../shared/time/zoned.ts";
 
 /** A calendar day, as printed by the server. */
@@ -32,7 +32,9 @@ const SLOT_S = 900;
 
 export class WallClock {
   readonly zone: string;
-  /** Per local quarter hour: its first instant, and the second one when that quarter repeats. */
+  /** Per local day: its UTC offset when the day has no DST change, else null (then per quarter hour). */
+  private readonly days = new Map<number, number | null>();
+  /** Per local quarter hour of a day with a DST change: its first instant, and the second one when that quarter repeats. */
   private readonly slots = new Map<number, { early: number; late: number }>();
 
   constructor(zone: string) {
@@ -41,20 +43,34 @@ export class WallClock {
 
   /** UTC ms (whole seconds) of `date` at `secondOfDay` local seconds (0…86399); the earlier instant when it occurs twice. */
   toUtc(date: LocalDate, secondOfDay: number): number {
-    const slot = this.slot(date, secondOfDay);
-    return slot.early + (secondOfDay % SLOT_S) * 1000;
+    const offset = this.dayOffset(date);
+    if (offset !== null) return Date.UTC(date.year, date.month - 1, date.day) + secondOfDay * 1000 - offset;
+    return this.slot(date, secondOfDay).early + (secondOfDay % SLOT_S) * 1000;
   }
 
   /** The later instant of a local time that occurs twice (DST fall-back); else the only one. */
   later(date: LocalDate, secondOfDay: number): number {
-    const slot = this.slot(date, secondOfDay);
-    return slot.late + (secondOfDay % SLOT_S) * 1000;
+    if (this.dayOffset(date) !== null) return this.toUtc(date, secondOfDay);
+    return this.slot(date, secondOfDay).late + (secondOfDay % SLOT_S) * 1000;
   }
 
   /** Whether this local time occurs twice. */
   repeats(date: LocalDate, secondOfDay: number): boolean {
-    const slot = this.slot(date, secondOfDay);
-    return slot.late !== slot.early;
+    return this.later(date, secondOfDay) !== this.toUtc(date, secondOfDay);
+  }
+
+  /** The zone's offset on `date` if it is the same all day (no transition within ±14 h of it). */
+  private dayOffset(date: LocalDate): number | null {
+    const key = (date.year * 16 + date.month) * 32 + date.day;
+    let offset = this.days.get(key);
+    if (offset === undefined) {
+      const midnight = Date.UTC(date.year, date.month - 1, date.day);
+      const before = zoneOffsetMs(midnight - 14 * 3_600_000, this.zone);
+      offset = before === zoneOffsetMs(midnight + 38 * 3_600_000, this.zone) ? before : null;
+      if (this.days.size > 20_000) this.days.clear();
+      this.days.set(key, offset);
+    }
+    return offset;
   }
 
   private slot(date: LocalDate, secondOfDay: number): { early: number; late: number } {
