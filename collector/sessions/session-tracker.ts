@@ -89,6 +89,7 @@ export class SessionTracker {
    */
   private ordinals = new Map<number, string | Map<string, number>>();
   private readonly keys = new HolderKeys();
+  private readonly idPrefix: string;
   private maxAt = -Infinity;
   private ordinalsAdded = 0;
   private st: TrackerStats = { sessions_opened: 0, sessions_closed: 0, denials: 0, orphan_checkins: 0, duplicate_checkouts: 0, zero_length_sessions: 0 };
@@ -98,6 +99,7 @@ export class SessionTracker {
     if (!Number.isSafeInteger(cut) || cut < 1) throw new RangeError(`cut_s must be a positive integer, got ${cut}`);
     this.source = opts.source;
     this.cutMs = cut * 1000;
+    this.idPrefix = `${this.source}|`;
     this.queue = new IntervalQueue(this.source, this.cutMs);
   }
 
@@ -264,7 +266,7 @@ export class SessionTracker {
     }
     const ordinal = this.nextOrdinal(start, key);
     const session: OpenSession = {
-      id: sha256Hex(`${this.source}|${key}|${start}|${ordinal}`).slice(0, 32), key,
+      id: sha256Hex(`${this.idPrefix}${key}|${msText(start)}|${ordinal}`).slice(0, 32), key,
       daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
     if (h.version !== undefined) session.version = h.version;
@@ -396,3 +398,8 @@ export class SessionTracker {
   }
 }
 
+/** `String(ms)` for whole seconds without converting a large double: seconds are a small integer. */
+function msText(ms: number): string {
+  const seconds = ms / 1000;
+  return seconds > 0 && seconds < 2 ** 31 && seconds === Math.floor(seconds) ? `${seconds}000` : String(ms);
+}
