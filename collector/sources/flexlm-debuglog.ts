@@ -40,6 +40,8 @@ type Held =
   | { k: number; tod: number; what: "line"; daemon: string }
   | { k: number; tod: number; what: "down"; daemon?: string; reason: string };
 
+interface DaemonLines { lastLineAt: number; lastAliveAt: number }
+
 interface DebugLogState {
   calendar: CalendarState;
   held: Held[];
@@ -60,8 +62,10 @@ export class FlexlmDebugLogSource implements LineSource {
   /** Holders by the text that names them (`"MATLAB" ann@pc1`): one lookup per line, names interned. */
   private readonly holders = new Map<string, Who>();
   private readonly scan = newUsageScan();
-  private lastLineAt = new Map<string, number>();
-  private lastAliveAt = new Map<string, number>();
+  /** Per daemon: its last line, and the last `alive` told (one record each, mostly the same daemon as the line before). */
+  private lines = new Map<string, DaemonLines>();
+  private lastDaemon = "";
+  private lastLines: DaemonLines = { lastLineAt: -Infinity, lastAliveAt: -Infinity };
   private held: Held[] = [];
   private exiting: DebugLogState["exiting"] = null;
   private started = new Set<string>();
@@ -115,7 +119,8 @@ export class FlexlmDebugLogSource implements LineSource {
   save(): unknown {
     const state: DebugLogState = {
       calendar: this.calendar.save(), held: this.held, packages: this.packages.save(),
-      lastLineAt: Object.fromEntries(this.lastLineAt), lastAliveAt: Object.fromEntries(this.lastAliveAt),
+      lastLineAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastLineAt !== -Infinity).map(([d, l]) => [d, l.lastLineAt])),
+      lastAliveAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastAliveAt !== -Infinity).map(([d, l]) => [d, l.lastAliveAt])),
       exiting: this.exiting, started: [...this.started], stats: this.st,
     };
     return structuredClone(state);
@@ -126,8 +131,10 @@ export class FlexlmDebugLogSource implements LineSource {
     this.calendar.restore(state.calendar);
     this.packages.restore(state.packages);
     this.held = state.held;
-    this.lastLineAt = new Map(Object.entries(state.lastLineAt));
-    this.lastAliveAt = new Map(Object.entries(state.lastAliveAt));
+    this.lines = new Map();
+    this.lastDaemon = "";
+    for (const [d, at] of Object.entries(state.lastLineAt)) this.linesOf(d).lastLineAt = at;
+    for (const [d, at] of Object.entries(state.lastAliveAt)) this.linesOf(d).lastAliveAt = at;
     this.exiting = state.exiting;
     this.started = new Set(state.started);
     Object.assign(this.st, state.stats);
@@ -374,7 +381,7 @@ export class FlexlmDebugLogSource implements LineSource {
 
   /** A dated usage event, on to the package filter. */
   private release(event: UsageEvent, out: SourceEvent[]): void {
-    this.lastLineAt.set(event.daemon, event.at);
+    this.linesOf(event.daemon).lastLineAt = event.at;
     this.packages.push(event, out);
   }
 
@@ -387,7 +394,7 @@ export class FlexlmDebugLogSource implements LineSource {
 
   private downAt(at: number, daemon: string | undefined, reason: string, out: SourceEvent[]): void {
     this.packages.release(out);
-    for (const [d, last] of this.lastLineAt) if (daemon === undefined || d === daemon) out.push({ type: "alive", at: last, daemon: d });
+    for (const [d, l] of this.lines) if ((daemon === undefined || d === daemon) && l.lastLineAt !== -Infinity) out.push({ type: "alive", at: l.lastLineAt, daemon: d });
     out.push({ type: "server_down", at, ...(daemon !== undefined ? { daemon } : {}), reason });
   }
 
@@ -415,11 +422,21 @@ export class FlexlmDebugLogSource implements LineSource {
 
   /** Tell the tracker a daemon was alive, at most once a minute. */
   private alive(at: number, daemon: string, out: SourceEvent[]): void {
-    this.lastLineAt.set(daemon, at);
-    if (at - (this.lastAliveAt.get(daemon) ?? -Infinity) >= ALIVE_EVERY_MS) {
-      this.lastAliveAt.set(daemon, at);
+    const lines = this.linesOf(daemon);
+    lines.lastLineAt = at;
+    if (at - lines.lastAliveAt >= ALIVE_EVERY_MS) {
+      lines.lastAliveAt = at;
       out.push({ type: "alive", at, daemon });
     }
+  }
+
+  private linesOf(daemon: string): DaemonLines {
+    if (daemon === this.lastDaemon) return this.lastLines;
+    let lines = this.lines.get(daemon);
+    if (lines === undefined) this.lines.set(daemon, (lines = { lastLineAt: -Infinity, lastAliveAt: -Infinity }));
+    this.lastDaemon = daemon;
+    this.lastLines = lines;
+    return lines;
   }
 
   private unknown(line: string): void {

@@ -37,6 +37,9 @@ export class LogCalendar {
   private s: CalendarState = { date: null, lastAt: null, shift: 0, steps: 0, hold: null };
   /** Day index (relative to the first held line) of the line `place` just held. */
   heldDay = 0;
+  /** Local midnight of the current date in UTC ms (null on a day with a DST change), for the common case. */
+  private midnight: number | null = null;
+  private midnightOf: LocalDate | null = null;
 
 
   constructor(zone: string) {
@@ -70,7 +73,11 @@ export class LogCalendar {
       return undefined;
     }
     if (s.date === null || s.lastAt === null) return this.startHold(tod, null);
-    const early = this.clock.toUtc(s.date, tod) + s.shift;
+    if (s.date !== this.midnightOf) {
+      this.midnightOf = s.date;
+      this.midnight = this.clock.midnight(s.date);
+    }
+    const early = (this.midnight === null ? this.clock.toUtc(s.date, tod) : this.midnight + tod * 1000) + s.shift;
     const gap = early - s.lastAt;
     if (gap >= 0 && gap <= QUIET_MS) { // the common case: a little later the same day
       s.lastAt = early;

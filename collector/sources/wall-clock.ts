@@ -48,6 +48,12 @@ export class WallClock {
     return this.slot(date, secondOfDay).early + (secondOfDay % SLOT_S) * 1000;
   }
 
+  /** UTC ms of 00:00 local on `date` when the day has no DST change (then a time of day is that plus its seconds), else null. */
+  midnight(date: LocalDate): number | null {
+    const offset = this.dayOffset(date);
+    return offset === null ? null : Date.UTC(date.year, date.month - 1, date.day) - offset;
+  }
+
   /** The later instant of a local time that occurs twice (DST fall-back); else the only one. */
   later(date: LocalDate, secondOfDay: number): number {
     if (this.dayOffset(date) !== null) return this.toUtc(date, secondOfDay);
