@@ -166,11 +166,11 @@ export class SessionTracker {
 
   feedCut(now: number): void {
     const until = wholeSecond(now);
-    for (const list of this.open.values()) for (const s of list) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false);
+    for (const s of this.sessions()) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false);
   }
 
   feedEnd(): void {
-    for (const list of this.open.values()) for (const s of list) this.emitUntil(s, this.horizon(s), false);
+    for (const s of this.sessions()) this.emitUntil(s, this.horizon(s), false);
   }
 
   heartbeat(sources: Array<{ source: string; up: boolean; at: number }>): RecordBody {
@@ -214,10 +214,11 @@ export class SessionTracker {
     return t;
   }
 
+  /** Open sessions in a fixed order (by start, then id), whatever the history of the maps: a restored tracker emits alike. */
   private sessions(): OpenSession[] {
     const all: OpenSession[] = [];
     for (const list of this.open.values()) for (const s of list) all.push(s);
-    return all;
+    return all.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private clock(daemon: string): DaemonClock {
@@ -347,12 +348,10 @@ export class SessionTracker {
     const boundary = Math.floor((known - 1000) / this.cutMs) * this.cutMs;
     if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
     clock.cutDone = boundary;
-    for (const list of this.open.values()) {
-      for (const s of list) {
-        if (daemon !== ALL && s.daemon !== daemon) continue;
-        const limit = Math.floor((this.horizon(s) - 1000) / this.cutMs) * this.cutMs;
-        this.emitUntil(s, Math.min(boundary, limit), false);
-      }
+    for (const s of this.sessions()) {
+      if (daemon !== ALL && s.daemon !== daemon) continue;
+      const limit = Math.floor((this.horizon(s) - 1000) / this.cutMs) * this.cutMs;
+      this.emitUntil(s, Math.min(boundary, limit), false);
     }
   }
 

@@ -108,6 +108,13 @@ export class FlexlmDebugLogSource implements LineSource {
     this.endExit(out);
     this.settle(out);
     this.packages.release(out);
+    // Each daemon's last line proves it ran until then (`alive` is otherwise told once a minute).
+    for (const [daemon, l] of this.lines) {
+      if (l.lastLineAt > l.lastAliveAt) {
+        l.lastAliveAt = l.lastLineAt;
+        out.push({ type: "alive", at: l.lastLineAt, daemon });
+      }
+    }
     this.st.events += out.length;
     return out;
   }
@@ -167,7 +174,11 @@ export class FlexlmDebugLogSource implements LineSource {
     if (daemon === "lmgrd") {
       const vendor = VENDOR_STARTED.exec(message);
       if (message.startsWith("EXITING")) this.exiting = { tod: this.tod, reason: message, ...this.instantOf() };
-      else if (restart) this.down(undefined, message, out);
+      else if (restart) {
+        this.down(undefined, message, out);
+        this.lines.clear(); // what the daemons wrote before belongs to the server's previous run
+        this.lastDaemon = "";
+      }
       else if (vendor) {
         this.started.add(vendor[1]!);
         this.daemons.delete(vendor[1]!);
@@ -414,7 +425,9 @@ export class FlexlmDebugLogSource implements LineSource {
     const at = this.instant();
     if (at !== undefined) this.alive(at, daemon, out);
     else {
-      const last = this.held.at(-1);
+      // Consecutive lines of a daemon keep only the last — but never the first held line: after a
+      // clock step it is the one that says where the step was.
+      const last = this.held.length > 1 ? this.held.at(-1) : undefined;
       if (last?.what === "line" && last.daemon === daemon) Object.assign(last, { k: this.day, tod: this.tod });
       else this.hold({ k: this.day, tod: this.tod, what: "line", daemon }, out);
     }
@@ -424,7 +437,7 @@ export class FlexlmDebugLogSource implements LineSource {
   private alive(at: number, daemon: string, out: SourceEvent[]): void {
     const lines = this.linesOf(daemon);
     lines.lastLineAt = at;
-    if (at - lines.lastAliveAt >= ALIVE_EVERY_MS) {
+    if (at - lines.lastAliveAt >= ALIVE_EVERY_MS || at < lines.lastAliveAt) {
       lines.lastAliveAt = at;
       out.push({ type: "alive", at, daemon });
     }

@@ -29,7 +29,7 @@ export interface CalendarState {
   shift: number;
   steps: number;
   /** Holding: the day index of the last held line (relative to the first), its printed time, and what held them. */
-  hold: { k: number; tod: number; from: LocalDate | null; lastAt: number | null; shift: number } | null;
+  hold: { k: number; tod: number; first: number; from: LocalDate | null; lastAt: number | null; shift: number } | null;
 }
 
 export class LogCalendar {
@@ -117,11 +117,20 @@ export class LogCalendar {
     return this.monotone(utc + this.s.shift);
   }
 
-  /** A full restart of the license server, dated: nothing is open any more, so printed time is trusted again. */
+  /**
+   * A full restart of the license server, dated: nothing is open any more, so printed time is
+   * trusted again (the shift of earlier clock steps is dropped; time may go back). The order of
+   * lines still tells the pass of a repeated DST hour.
+   */
   restartAt(date: LocalDate, tod: number): number {
-    this.s.shift = 0;
-    this.s.lastAt = null;
-    return this.replay(date, tod);
+    const s = this.s;
+    const printed = s.lastAt === null ? null : s.lastAt - s.shift;
+    s.shift = 0;
+    s.lastAt = printed;
+    const at = printed === null ? this.clock.toUtc(date, tod) : this.nearest(date, tod) ?? this.clock.toUtc(date, tod);
+    s.date = date;
+    s.lastAt = at;
+    return at;
   }
 
   /**
@@ -133,7 +142,10 @@ export class LogCalendar {
     const hold = this.s.hold;
     if (hold === null) return undefined;
     this.endHold(hold);
-    return hold.from ?? undefined;
+    const from = hold.from;
+    if (from === null || hold.lastAt === null) return from ?? undefined;
+    // A clock set back across midnight printed a later time of the day before: read it there.
+    return this.clock.toUtc(from, hold.first) + hold.shift > hold.lastAt + JITTER_MS ? addDays(from, -1) : from;
   }
 
   save(): CalendarState {
@@ -184,7 +196,7 @@ export class LogCalendar {
   }
 
   private startHold(tod: number, from: LocalDate | null): undefined {
-    this.s.hold = { k: 0, tod, from, lastAt: this.s.lastAt, shift: this.s.shift };
+    this.s.hold = { k: 0, tod, first: tod, from, lastAt: this.s.lastAt, shift: this.s.shift };
     this.heldDay = 0;
     return undefined;
   }
