@@ -26,7 +26,8 @@ const TIMESTAMP = /^TIMESTAMP (\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const SYSTEM_DATE = /(?:System Date and Time|Start-Date|^\(@[^)]*\) Time): \w{3} (\w{3}) (\d{1,2}) (\d{4}) /;
 const STARTED_ON = /started on .*\((\d{1,2})\/(\d{1,2})\/(\d{4})\)$/;
 const VENDOR_STARTED = /^Started (\S+) \(pid \d+\)/;
-const USAGE_PREFIX = /^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED|UPGRADE):/;
+// A message that starts like a usage line but is not one is unknown, never silently skipped.
+const USAGE_PREFIX = /^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED|UPGRADE)\b/;
 const DATESTAMP = /(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}(?::?\d{2})?) \(([^)]+)\)(?= |$) ?/y;
 const FORKED = /^(.+)_\d+$/;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -76,6 +77,9 @@ export class FlexlmDebugLogSource implements LineSource {
   private rawDaemon = "";
   private message = 0;
   private placed = false;
+  private exactLine = false;
+  private exactDate: LocalDate | null = null;
+  private exactUtc = 0;
   private at: number | undefined;
   private day = 0;
 
@@ -152,6 +156,7 @@ export class FlexlmDebugLogSource implements LineSource {
     this.st.lines++;
     if (end > start && text.charCodeAt(end - 1) === 13) end--;
     this.placed = false;
+    this.exactLine = false;
     if (!this.envelope(text, start, end, out)) {
       if (text.slice(start, end).trim() !== "") this.unknown(text.slice(start, end));
       return;
@@ -169,8 +174,9 @@ export class FlexlmDebugLogSource implements LineSource {
     }
     const daemon = this.daemon;
     const restart = daemon === "lmgrd" && STARTED_ON.test(message);
-    const date = this.anchorDate(daemon, message);
+    const date = this.exactLine ? undefined : this.anchorDate(daemon, message); // a dated envelope already anchored the line
     if (date) this.anchor(date, this.tod, out, restart);
+    else if (restart && this.exactLine) this.setInstant(this.calendar.restartExact(this.exactDate!, this.exactUtc));
     if (daemon === "lmgrd") {
       const vendor = VENDOR_STARTED.exec(message);
       if (message.startsWith("EXITING")) this.exiting = { tod: this.tod, reason: message, ...this.instantOf() };
@@ -298,7 +304,10 @@ export class FlexlmDebugLogSource implements LineSource {
     const date = { year: y, month: mo, day: d };
     const base = this.calendar.anchor(date, this.tod);
     if (base) this.replay(base, out);
-    this.setInstant(this.calendar.exact(date, Date.UTC(y, mo - 1, d, h, mi, s) - offset * 60_000));
+    this.exactUtc = Date.UTC(y, mo - 1, d, h, mi, s) - offset * 60_000;
+    this.exactDate = date;
+    this.setInstant(this.calendar.exact(date, this.exactUtc));
+    this.exactLine = true;
     return true;
   }
 

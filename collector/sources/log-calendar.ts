@@ -133,6 +133,14 @@ export class LogCalendar {
     return at;
   }
 
+  /** A restart on a line with an exact instant: the shift of earlier clock steps is dropped. */
+  restartExact(date: LocalDate, utc: number): number {
+    this.s.shift = 0;
+    this.s.date = date;
+    this.s.lastAt = utc;
+    return utc;
+  }
+
   /**
    * No anchor will come (end of input, or too many held lines): a step is taken as a clock set
    * back, the reading that bills less. Returns the base date for `replay`, or undefined when the
