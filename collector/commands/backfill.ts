@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import type { RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
-import { checkParseFile, recordsFromFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
 import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
 
@@ -46,14 +46,16 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
       pending = [];
       await site.coverage.save(paths.coverage);
     };
-    for await (const body of recordsFromFile(kind, file, withProgress)) {
-      parsed++;
-      const admitted = site.coverage.admit(body as RecordBody);
-      if (admitted === null) skipped++;
-      else {
-        if (admitted !== body) trimmed++;
-        pending.push(admitted);
-        if (pending.length >= CHUNK) await flush();
+    for await (const batch of recordBatchesFromFile(kind, file, withProgress)) {
+      for (const body of batch) {
+        parsed++;
+        const admitted = site.coverage.admit(body as RecordBody);
+        if (admitted === null) skipped++;
+        else {
+          if (admitted !== body) trimmed++;
+          pending.push(admitted);
+          if (pending.length >= CHUNK) await flush();
+        }
       }
       progress.records(parsed, site.log.lastSeq() - before + pending.length);
     }

@@ -26,8 +26,10 @@ interface RunningSource {
   up: boolean;
   at: number;
   reason?: string;
-  /** Read what is new and cut open sessions at `now`. */
+  /** Read what is new and cut open sessions at `now` (a bounded part of it: see `more`). */
   step(now: number): Promise<RecordBody[]>;
+  /** The last step left work for another (a backlog, or records still queued). */
+  more(): boolean;
   /** Cut open sessions at `now` without reading (before a sync). */
   cut(now: number): Promise<RecordBody[]>;
   commit(): Promise<void>;
@@ -71,7 +73,8 @@ export class SiteDaemon {
     for (const s of this.#sources) {
       if (!force && s.nextDue > now) continue;
       s.nextDue = now + s.config.interval_s * 1000;
-      await this.#append(s, await s.step(now));
+      do await this.#append(s, await s.step(now));
+      while (s.more());
     }
     if (force || this.#nextHeartbeat <= now) {
       this.#nextHeartbeat = now + this.#config.heartbeat_s * 1000;
@@ -161,6 +164,7 @@ export class SiteDaemon {
             return [];
           }
         },
+        more: () => followed.more,
         cut: async (now) => asBodies(followed.tracker.flush(now)),
         commit: () => followed.commit(),
         close: () => followed.close(),
@@ -168,20 +172,24 @@ export class SiteDaemon {
       return source;
     }
     const tracker = new SessionTracker({ source: config.name, cut_s: this.#config.cut_s });
-    const pending: RecordBody[] = [];
     const poller = new SnapshotPoller({
       source: factory.create(opts) as SnapshotSource, interval_s: config.interval_s,
       ...(config.file ? { file: config.file } : { command: { path: config.command![0]!, args: config.command!.slice(1) } }),
       ...(config.encoding ? { encoding: config.encoding } : {}),
-    }, (events) => { for (const e of events) pending.push(...asBodies(tracker.apply(e))); }, this.#clock);
+    }, (events) => { for (const e of events) tracker.feed(e); }, this.#clock);
     const source: RunningSource = {
       config, nextDue: 0, up: false, at: 0,
+      // Records come out a bounded batch at a time (a borrowed license started months ago is months of intervals).
       step: async (now) => {
-        await poller.pollOnce();
-        const h = poller.health();
-        Object.assign(source, { up: h.up === true, at: h.at ?? now, reason: h.reason });
-        return [...pending.splice(0), ...asBodies(tracker.flush(now))];
+        if (!tracker.queued) {
+          await poller.pollOnce();
+          const h = poller.health();
+          Object.assign(source, { up: h.up === true, at: h.at ?? now, reason: h.reason });
+          tracker.feedCut(now);
+        }
+        return asBodies(tracker.take(50_000));
       },
+      more: () => tracker.queued,
       cut: async (now) => asBodies(tracker.flush(now)),
       commit: async () => {},
       close: () => poller.stop(),

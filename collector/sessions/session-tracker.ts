@@ -121,6 +121,11 @@ export class SessionTracker {
     return this.queue.take();
   }
 
+  /** Whether records fed are still waiting to be taken. */
+  get queued(): boolean {
+    return !this.queue.empty;
+  }
+
   /** Up to `max` records of what was fed, in order. */
   take(max = Infinity): RecordBody[] {
     return this.queue.take(max);

@@ -47,8 +47,15 @@ export class FileTail {
     return this.pos ? { ...this.pos } : undefined;
   }
 
-  /** New complete lines since the last call ([] when the file does not exist yet). */
-  async poll(): Promise<string[]> {
+  /** Whether the last poll stopped at `maxBytes` before the end of the file. */
+  more = false;
+
+  /**
+   * New complete lines since the last call ([] when the file does not exist yet): at most about
+   * `maxBytes` of the file (then `more` is set), so a long backlog is read a slice at a time.
+   */
+  async poll(maxBytes = Infinity): Promise<string[]> {
+    this.more = false;
     let st;
     try {
       st = await stat(this.path, { bigint: false });
@@ -73,7 +80,7 @@ export class FileTail {
       this.pos.offset = 0;
       this.pos.head = "";
     }
-    lines.push(...(await this.drain(this.fh, false)));
+    lines.push(...(await this.drain(this.fh, false, maxBytes)));
     if (this.pos.head.length < 2 * HEAD_BYTES) this.pos.head = await this.readHead();
     return lines;
   }
@@ -108,13 +115,19 @@ export class FileTail {
   }
 
   /** Read complete lines from the offset to the end of `fh`; `final` takes an unterminated tail too. */
-  private async drain(fh: FileHandle, final: boolean): Promise<string[]> {
+  private async drain(fh: FileHandle, final: boolean, maxBytes = Infinity): Promise<string[]> {
     const pos = this.pos!;
     const lines: string[] = [];
+    const from = pos.offset;
     let carry = Buffer.alloc(0);
     for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos.offset + carry.length);
+      if (pos.offset - from >= maxBytes) {
+        this.more = true;
+        break;
+      }
+      const size = Math.min(CHUNK, Math.max(64 * 1024, maxBytes - (pos.offset - from)));
+      const buf = Buffer.allocUnsafe(size);
+      const { bytesRead } = await fh.read(buf, 0, size, pos.offset + carry.length);
       if (bytesRead === 0) break;
       const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
       const lastLf = data.lastIndexOf(10);
