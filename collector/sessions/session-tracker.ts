@@ -75,6 +75,8 @@ export class SessionTracker {
   /** Open sessions per holder key (FIFO). A key's list is kept when it empties: the holder is usually back soon. */
   private open = new Map<string, OpenSession[]>();
   private emptyLists = 0;
+  /** Every open session in the order it opened: the order intervals are emitted in, kept across save/restore. */
+  private live = new Set<OpenSession>();
   private bySnapshot = new Map<string, OpenSession>();
   /** Per daemon (and ALL): the last time it was known running, and the last cut boundary emitted for it. */
   private clocks = new Map<string, DaemonClock>();
@@ -171,11 +173,11 @@ export class SessionTracker {
 
   feedCut(now: number): void {
     const until = wholeSecond(now);
-    for (const s of this.sessions()) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false);
+    for (const s of this.live) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false);
   }
 
   feedEnd(): void {
-    for (const s of this.sessions()) this.emitUntil(s, this.horizon(s), false);
+    for (const s of this.live) this.emitUntil(s, this.horizon(s), false);
   }
 
   heartbeat(sources: Array<{ source: string; up: boolean; at: number }>): RecordBody {
@@ -219,11 +221,9 @@ export class SessionTracker {
     return t;
   }
 
-  /** Open sessions in a fixed order (by start, then id), whatever the history of the maps: a restored tracker emits alike. */
+  /** Open sessions in the order they opened, whatever the history of the maps: a restored tracker emits alike. */
   private sessions(): OpenSession[] {
-    const all: OpenSession[] = [];
-    for (const list of this.open.values()) for (const s of list) all.push(s);
-    return all.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.live];
   }
 
   private clock(daemon: string): DaemonClock {
@@ -289,6 +289,7 @@ export class SessionTracker {
       if (list.length === 0) this.emptyLists--;
       list.push(session);
     }
+    this.live.add(session);
     if (session.snapshot) this.bySnapshot.set(session.snapshot.identity, session);
   }
 
@@ -316,6 +317,7 @@ export class SessionTracker {
     if (i === 0) list.shift();
     else list.splice(i, 1);
     if (list.length === 0 && ++this.emptyLists > 10_000 && this.emptyLists > this.open.size / 2) this.dropEmptyLists();
+    this.live.delete(s);
     if (s.snapshot) this.bySnapshot.delete(s.snapshot.identity);
     this.st.sessions_closed++;
     if (end <= s.start) this.st.zero_length_sessions++;
@@ -334,16 +336,17 @@ export class SessionTracker {
     const listed = new Set<string>();
     for (const h of holders) {
       const start = wholeSecond(h.start);
-      const identity = [h.daemon, h.feature, h.version ?? "", h.user, h.host, h.handle ?? "", start, ...(h.product !== undefined ? [h.product] : [])].join("|");
+      const plain = `${h.daemon}|${h.feature}|${h.version ?? ""}|${h.user}|${h.host}|${h.handle ?? ""}|${start}`;
+      const identity = h.product === undefined ? plain : `${plain}|${h.product}`;
       listed.add(identity);
       const known = this.bySnapshot.get(identity);
       if (known) known.snapshot!.seenAt = at;
       // Not listed in the previous snapshot, so not held then, whatever its start field says.
       else this.checkout(h, Math.min(at, Math.max(start, previous)), h.handle ?? "", { identity, seenAt: at });
     }
-    for (const s of [...this.bySnapshot.values()]) {
-      if ((daemon === undefined || s.daemon === daemon) && !listed.has(s.snapshot!.identity)) this.close(s, s.snapshot!.seenAt);
-    }
+    const gone: OpenSession[] = [];
+    for (const s of this.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s.snapshot!.identity)) gone.push(s);
+    for (const s of gone) this.close(s, s.snapshot!.seenAt);
     this.lastSnapshotAt[scope] = at;
   }
 
@@ -353,7 +356,7 @@ export class SessionTracker {
     const boundary = Math.floor((known - 1000) / this.cutMs) * this.cutMs;
     if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
     clock.cutDone = boundary;
-    for (const s of this.sessions()) {
+    for (const s of this.live) {
       if (daemon !== ALL && s.daemon !== daemon) continue;
       const limit = Math.floor((this.horizon(s) - 1000) / this.cutMs) * this.cutMs;
       this.emitUntil(s, Math.min(boundary, limit), false);

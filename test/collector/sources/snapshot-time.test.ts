@@ -41,7 +41,7 @@ describe("snapshot time", () => {
     expect(r.summary.time_from).toBe("header");
     expect(r.summary.snapshot_at).toBe(new Date(HEADER_AT).toISOString());
     // Every session ends at the snapshot time, not later (durations in seconds)…
-    expect(r.lines.map((s) => [s.user, s.feature, s.product ?? null, (s.end - s.start) / 1000, s.end === HEADER_AT, s.final])).toEqual([
+    expect(r.lines.sort((a, b) => a.start - b.start).map((s) => [s.user, s.feature, s.product ?? null, (s.end - s.start) / 1000, s.end === HEADER_AT, s.final])).toEqual([
       ["José Juan Galera", "SIMULINK", null, 21 * 86400 - 2 * 3600 - 8 * 60, true, false],
       ["first.last", "MATLAB", null, 2 * 86400 + 12 * 3600 + 7 * 60, true, false],
       ["ana", "MSCONE", "ODYSSEE_CAE", 82 * 60, true, false],
