@@ -34,11 +34,14 @@ export class IntervalQueue {
     this.items.push(body);
   }
 
-  /** The intervals of `session` in [from, to), cut at multiples of cut_s; the last one `final` if asked. */
-  usage(session: SessionFields, from: number, to: number, final: boolean): void {
+  /**
+   * The intervals of `session` in [from, to), cut at multiples of cut_s; the last one `final` if
+   * asked. `lazy`: cut them only when taken (for the many sessions a cut or the end emits at once).
+   */
+  usage(session: SessionFields, from: number, to: number, final: boolean, lazy = false): void {
     if (to <= from) return;
     const cut = this.cutMs;
-    if (to - from > EAGER_INTERVALS * cut) {
+    if (lazy || to - from > EAGER_INTERVALS * cut) {
       this.items.push({ kind: "run", session: fieldsOf(session), from, to, final });
       this.runs++;
       return;

@@ -173,11 +173,11 @@ export class SessionTracker {
 
   feedCut(now: number): void {
     const until = wholeSecond(now);
-    for (const s of this.live) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false);
+    for (const s of this.live) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false, true);
   }
 
   feedEnd(): void {
-    for (const s of this.live) this.emitUntil(s, this.horizon(s), false);
+    for (const s of this.live) this.emitUntil(s, this.horizon(s), false, true);
   }
 
   heartbeat(sources: Array<{ source: string; up: boolean; at: number }>): RecordBody {
@@ -363,9 +363,9 @@ export class SessionTracker {
     }
   }
 
-  private emitUntil(s: OpenSession, to: number, final: boolean): void {
+  private emitUntil(s: OpenSession, to: number, final: boolean, lazy = false): void {
     if (to <= s.emitted) return;
-    this.queue.usage(s, s.emitted, to, final);
+    this.queue.usage(s, s.emitted, to, final, lazy);
     s.emitted = to;
   }
 
