@@ -15,9 +15,10 @@
 //   so re-parsing a file yields identical records.
 // - Output is queued (interval-queue.ts): `feed*` then `take(max)` streams it in bounded batches
 //   whatever the span of a session; `apply`/`flush`/`finish` feed and take everything at once.
-import * as crypto from "node:crypto";
 import type { Holder, SourceEvent } from "../sources/events.ts";
+import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
+import { SessionIds } from "./session-ids.ts";
 import { IntervalQueue, type QueuedOutput } from "./interval-queue.ts";
 import { type RecordBody, wholeSecond } from "./records.ts";
 
@@ -60,13 +61,7 @@ export interface TrackerOptions {
   cut_s?: number;
 }
 
-const ALL = "*";
 
-interface DaemonClock { known: number; cutDone: number }
-type Hash = (algorithm: string, data: string, encoding: "hex") => string;
-// One call instead of a Hash object per session (Node ≥ 20.12); older Node 20 builds fall back.
-const oneShot = (crypto as unknown as { hash?: Hash }).hash;
-const sha256Hex: (data: string) => string = oneShot ? (data) => oneShot("sha256", data, "hex") : (data) => crypto.createHash("sha256").update(data).digest("hex");
 
 export class SessionTracker {
   readonly source: string;
@@ -79,21 +74,11 @@ export class SessionTracker {
   private live = new Set<OpenSession>();
   private bySnapshot = new Map<string, OpenSession>();
   /** Per daemon (and ALL): the last time it was known running, and the last cut boundary emitted for it. */
-  private clocks = new Map<string, DaemonClock>();
-  private readonly all: DaemonClock = { known: -Infinity, cutDone: -Infinity };
-  private lastDaemon: string | undefined;
-  private lastClock: DaemonClock = this.all;
+  private readonly clocks = new DaemonClocks();
   private lastSnapshotAt: Record<string, number> = {};
-  /**
-   * Sessions started so far per start second and key: ids of sessions started in the same second
-   * differ by it. Most seconds see one session: then the entry is just its key. Keyed by whole
-   * seconds (small integers hash fast; ms since the epoch are not).
-   */
-  private ordinals = new Map<number, string | Map<string, number>>();
+  private readonly ids: SessionIds;
   private readonly keys = new HolderKeys();
-  private readonly idPrefix: string;
   private maxAt = -Infinity;
-  private ordinalsAdded = 0;
   private st: TrackerStats = { sessions_opened: 0, sessions_closed: 0, denials: 0, orphan_checkins: 0, duplicate_checkouts: 0, zero_length_sessions: 0 };
 
   constructor(opts: TrackerOptions) {
@@ -101,7 +86,7 @@ export class SessionTracker {
     if (!Number.isSafeInteger(cut) || cut < 1) throw new RangeError(`cut_s must be a positive integer, got ${cut}`);
     this.source = opts.source;
     this.cutMs = cut * 1000;
-    this.idPrefix = `${this.source}|`;
+    this.ids = new SessionIds(this.source);
     this.queue = new IntervalQueue(this.source, this.cutMs);
   }
 
@@ -166,7 +151,7 @@ export class SessionTracker {
       case "snapshot": {
         const daemon = event.daemon ?? ALL;
         this.snapshot(event.holders, at, event.daemon);
-        this.advance(daemon, this.clock(daemon));
+        this.advance(daemon, this.clocks.of(daemon));
       }
     }
   }
@@ -194,8 +179,8 @@ export class SessionTracker {
 
   save(): TrackerState {
     const state: TrackerState = {
-      v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), ...this.savedClocks(),
-      lastSnapshotAt: this.lastSnapshotAt, ordinals: this.savedOrdinals(), stats: this.st,
+      v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), ...this.clocks.save(),
+      lastSnapshotAt: this.lastSnapshotAt, ordinals: this.ids.save(), stats: this.st,
     };
     if (!this.queue.empty) state.queued = this.queue.save();
     return structuredClone(state);
@@ -205,16 +190,9 @@ export class SessionTracker {
     const t = new SessionTracker({ source, cut_s: state.cut_s });
     const s = structuredClone(state);
     for (const session of s.open) t.add(session);
-    for (const [daemon, known] of Object.entries(s.lastKnown)) t.clock(daemon).known = known;
-    for (const [daemon, cutDone] of Object.entries(s.cutDone)) t.clock(daemon).cutDone = cutDone;
+    t.clocks.restore(s.lastKnown, s.cutDone);
     t.lastSnapshotAt = s.lastSnapshotAt;
-    for (const [k, n] of Object.entries(s.ordinals)) {
-      const bar = k.lastIndexOf("|");
-      const start = Number(k.slice(bar + 1)) / 1000;
-      const keys = t.ordinals.get(start);
-      const map = keys instanceof Map ? keys : new Map(keys === undefined ? [] : [[keys, 1]]);
-      t.ordinals.set(start, map.set(k.slice(0, bar), n));
-    }
+    t.ids.restore(s.ordinals);
     t.st = s.stats;
     t.maxAt = Math.max(-Infinity, ...Object.values(s.lastKnown));
     if (s.queued) t.queue.restore(s.queued);
@@ -226,41 +204,19 @@ export class SessionTracker {
     return [...this.live];
   }
 
-  private clock(daemon: string): DaemonClock {
-    if (daemon === this.lastDaemon) return this.lastClock;
-    let clock = daemon === ALL ? this.all : this.clocks.get(daemon);
-    if (clock === undefined) this.clocks.set(daemon, (clock = { known: -Infinity, cutDone: -Infinity }));
-    this.lastDaemon = daemon;
-    this.lastClock = clock;
-    return clock;
-  }
-
   private touch(daemon: string, at: number): DaemonClock {
-    const clock = this.clock(daemon);
-    if (!(clock.known >= at)) clock.known = at;
     if (at > this.maxAt) this.maxAt = at;
-    return clock;
+    return this.clocks.touch(daemon, at);
   }
 
   private horizon(s: OpenSession): number {
     if (s.snapshot) return Math.max(s.snapshot.seenAt, s.start);
-    return Math.max(this.clock(s.daemon).known, this.all.known, s.start);
+    return Math.max(this.clocks.of(s.daemon).known, this.clocks.all.known, s.start);
   }
 
   private down(daemon: string | undefined): void {
     for (const s of this.sessions()) if (daemon === undefined || s.daemon === daemon) this.close(s, this.horizon(s));
-    for (const [name, clock] of [...this.clocks, [ALL, this.all] as const]) {
-      if (daemon === undefined || name === daemon) Object.assign(clock, { known: -Infinity, cutDone: -Infinity });
-    }
-  }
-
-  private savedClocks(): Pick<TrackerState, "lastKnown" | "cutDone"> {
-    const lastKnown: Record<string, number> = {}, cutDone: Record<string, number> = {};
-    for (const [name, clock] of [...this.clocks, [ALL, this.all] as const]) {
-      if (clock.known !== -Infinity) lastKnown[name] = clock.known;
-      if (clock.cutDone !== -Infinity) cutDone[name] = clock.cutDone;
-    }
-    return { lastKnown, cutDone };
+    this.clocks.forget(daemon);
   }
 
   private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): void {
@@ -270,9 +226,8 @@ export class SessionTracker {
       this.st.duplicate_checkouts++; // a handle is held once: INUSE / re-listed checkouts
       return;
     }
-    const ordinal = this.nextOrdinal(start, key);
     const session: OpenSession = {
-      id: sha256Hex(`${this.idPrefix}${key}|${msText(start)}|${ordinal}`).slice(0, 32), key,
+      id: this.ids.next(key, start, this.maxAt), key,
       daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
     if (h.version !== undefined) session.version = h.version;
@@ -352,14 +307,15 @@ export class SessionTracker {
 
   /** Emit intervals up to the last cut boundary strictly before what is known open. */
   private advance(daemon: string, clock: DaemonClock): void {
-    const known = clock.known > this.all.known ? clock.known : this.all.known;
+    const all = this.clocks.all.known;
+    const known = clock.known > all ? clock.known : all;
     const boundary = Math.floor((known - 1000) / this.cutMs) * this.cutMs;
     if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
     clock.cutDone = boundary;
     for (const s of this.live) {
       if (daemon !== ALL && s.daemon !== daemon) continue;
       const limit = Math.floor((this.horizon(s) - 1000) / this.cutMs) * this.cutMs;
-      this.emitUntil(s, Math.min(boundary, limit), false);
+      this.emitUntil(s, Math.min(boundary, limit), false, true);
     }
   }
 
@@ -368,45 +324,4 @@ export class SessionTracker {
     this.queue.usage(s, s.emitted, to, final, lazy);
     s.emitted = to;
   }
-
-  private nextOrdinal(startMs: number, key: string): number {
-    const start = startMs / 1000;
-    const sameSecond = this.ordinals.get(start);
-    if (sameSecond === undefined) {
-      this.pruneOrdinals();
-      this.ordinals.set(start, key);
-      return 0;
-    }
-    if (typeof sameSecond === "string") {
-      const ordinal = sameSecond === key ? 1 : 0;
-      this.ordinals.set(start, new Map([[sameSecond, 1], [key, ordinal + 1]]));
-      return ordinal;
-    }
-    const ordinal = sameSecond.get(key) ?? 0;
-    sameSecond.set(key, ordinal + 1);
-    return ordinal;
-  }
-
-  /** Ordinals only tell apart sessions started in the same second; those of seconds long past can go. */
-  private pruneOrdinals(): void {
-    if (++this.ordinalsAdded < Math.max(10_000, this.ordinals.size)) return;
-    this.ordinalsAdded = 0;
-    const keepAfter = (this.maxAt - 2 * 86_400_000) / 1000;
-    for (const start of this.ordinals.keys()) if (start < keepAfter) this.ordinals.delete(start);
-  }
-
-  private savedOrdinals(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [start, keys] of this.ordinals) {
-      if (typeof keys === "string") out[`${keys}|${start * 1000}`] = 1;
-      else for (const [key, n] of keys) out[`${key}|${start * 1000}`] = n;
-    }
-    return out;
-  }
-}
-
-/** `String(ms)` for whole seconds without converting a large double: seconds are a small integer. */
-function msText(ms: number): string {
-  const seconds = ms / 1000;
-  return seconds > 0 && seconds < 2 ** 31 && seconds === Math.floor(seconds) ? `${seconds}000` : String(ms);
 }
