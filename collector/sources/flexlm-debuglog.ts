@@ -1,9 +1,5 @@
-// FlexLM lmgrd / vendor-daemon debug log → SourceEvents (FORMATS.md §2).
-//
-// Envelopes: `h:mm:ss (daemon) message`, or with `lmgrd -datestamp` an ISO 8601 time with its UTC
-// offset. A forked vendor daemon writes as `vendor_N`: it is that vendor (its lines prove the vendor
-// alive, its checkouts pair with the vendor's check-ins, a vendor restart ends them), unless lmgrd
-// started a daemon of exactly that name.
+// FlexLM lmgrd / vendor-daemon debug log → SourceEvents (FORMATS.md §2). Envelopes and forked
+// daemons: flexlm-envelope.ts; usage messages: flexlm-usage-line.ts, flexlm-holders.ts.
 //
 // Dates: see log-calendar.ts. Anchors are `TIMESTAMP M/D/YYYY`, `Server's System Date and Time:`,
 // `… started on HOST (…) (M/D/YYYY)`, SLOG `Time:` / `Start-Date:`, the date of a verbose line and
@@ -16,21 +12,17 @@
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
 // EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second.
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
-import { newUsageScan, scanUsage, usageKindAt, whoOf, type UsageKind, type Who } from "./flexlm-usage-line.ts";
+import { FlexlmEnvelope } from "./flexlm-envelope.ts";
+import { FlexlmHolders } from "./flexlm-holders.ts";
+import { isServerStart, startedVendor, statedDate } from "./flexlm-lifecycle.ts";
+import { newUsageScan, scanUsage, usageKindAt, type UsageKind, type Who } from "./flexlm-usage-line.ts";
 import { type CalendarState, LogCalendar } from "./log-calendar.ts";
 import { NameTable } from "./name-table.ts";
 import { PackageFilter, type PackageFilterState, type UsageEvent } from "./package-filter.ts";
 import { addDays, isCalendarDate, type LocalDate } from "./wall-clock.ts";
 
-const TIMESTAMP = /^TIMESTAMP (\d{1,2})\/(\d{1,2})\/(\d{4})$/;
-const SYSTEM_DATE = /(?:System Date and Time|Start-Date|^\(@[^)]*\) Time): \w{3} (\w{3}) (\d{1,2}) (\d{4}) /;
-const STARTED_ON = /started on .*\((\d{1,2})\/(\d{1,2})\/(\d{4})\)$/;
-const VENDOR_STARTED = /^Started (\S+) \(pid \d+\)/;
 // A message that starts like a usage line but is not one is unknown, never silently skipped.
 const USAGE_PREFIX = /^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED|UPGRADE)\b/;
-const DATESTAMP = /(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}(?::?\d{2})?) \(([^)]+)\)(?= |$) ?/y;
-const FORKED = /^(.+)_\d+$/;
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const MAX_HELD = 100_000;
 const MAX_SAMPLES = 10;
 const ALIVE_EVERY_MS = 60_000;
@@ -59,9 +51,8 @@ export class FlexlmDebugLogSource implements LineSource {
   private readonly calendar: LogCalendar;
   private readonly packages: PackageFilter;
   private readonly names = new NameTable();
-  private readonly daemons = new Map<string, string>();
-  /** Holders by the text that names them (`"MATLAB" ann@pc1`): one lookup per line, names interned. */
-  private readonly holders = new Map<string, Who>();
+  private readonly env = new FlexlmEnvelope(this.names);
+  private readonly holders = new FlexlmHolders(this.names);
   private readonly scan = newUsageScan();
   /** Per daemon: its last line, and the last `alive` told (one record each, mostly the same daemon as the line before). */
   private lines = new Map<string, DaemonLines>();
@@ -69,17 +60,9 @@ export class FlexlmDebugLogSource implements LineSource {
   private lastLines: DaemonLines = { lastLineAt: -Infinity, lastAliveAt: -Infinity };
   private held: Held[] = [];
   private exiting: DebugLogState["exiting"] = null;
-  private started = new Set<string>();
   private readonly st: ParseStats = { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, package_lines: 0, ignored_lines: 0, clock_steps: 0 };
-  // The line being read: its envelope, and its instant once placed (undefined: held, with `day`).
-  private tod = 0;
-  private daemon = "";
-  private rawDaemon = "";
-  private message = 0;
+  // The line being read: its instant once placed (undefined: held, with `day`).
   private placed = false;
-  private exactLine = false;
-  private exactDate: LocalDate | null = null;
-  private exactUtc = 0;
   private at: number | undefined;
   private day = 0;
 
@@ -132,7 +115,7 @@ export class FlexlmDebugLogSource implements LineSource {
       calendar: this.calendar.save(), held: this.held, packages: this.packages.save(),
       lastLineAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastLineAt !== -Infinity).map(([d, l]) => [d, l.lastLineAt])),
       lastAliveAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastAliveAt !== -Infinity).map(([d, l]) => [d, l.lastAliveAt])),
-      exiting: this.exiting, started: [...this.started], stats: this.st,
+      exiting: this.exiting, started: this.env.startedNames, stats: this.st,
     };
     return structuredClone(state);
   }
@@ -147,7 +130,7 @@ export class FlexlmDebugLogSource implements LineSource {
     for (const [d, at] of Object.entries(state.lastLineAt)) this.linesOf(d).lastLineAt = at;
     for (const [d, at] of Object.entries(state.lastAliveAt)) this.linesOf(d).lastAliveAt = at;
     this.exiting = state.exiting;
-    this.started = new Set(state.started);
+    this.env.startedNames = state.started;
     Object.assign(this.st, state.stats);
   }
 
@@ -156,49 +139,49 @@ export class FlexlmDebugLogSource implements LineSource {
     this.st.lines++;
     if (end > start && text.charCodeAt(end - 1) === 13) end--;
     this.placed = false;
-    this.exactLine = false;
-    if (!this.envelope(text, start, end, out)) {
+    const env = this.env;
+    if (!env.read(text, start, end)) {
       if (text.slice(start, end).trim() !== "") this.unknown(text.slice(start, end));
       return;
     }
-    const kind = usageKindAt(text, this.message);
+    const exact = env.exact;
+    if (exact) { // a dated envelope: an anchor, and the line's exact instant
+      const base = this.calendar.anchor(exact.date, env.tod);
+      if (base) this.replay(base, out);
+      this.setInstant(this.calendar.exact(exact.date, exact.utc));
+    }
+    const kind = usageKindAt(text, env.message);
     if (kind !== undefined) {
       this.usage(kind, text, start, end, out);
       return;
     }
     if (this.exiting) this.endExit(out);
-    const message = text.slice(this.message, end).trimEnd();
+    const message = text.slice(env.message, end).trimEnd();
     if (USAGE_PREFIX.test(message)) {
       this.unknown(text.slice(start, end));
       return;
     }
-    const daemon = this.daemon;
-    const restart = daemon === "lmgrd" && STARTED_ON.test(message);
-    const date = this.exactLine ? undefined : this.anchorDate(daemon, message); // a dated envelope already anchored the line
-    if (date) this.anchor(date, this.tod, out, restart);
-    else if (restart && this.exactLine) this.setInstant(this.calendar.restartExact(this.exactDate!, this.exactUtc));
+    const daemon = env.daemon;
+    const restart = isServerStart(daemon, message);
+    const date = exact ? undefined : statedDate(daemon, message);
+    if (date) this.anchor(date, env.tod, out, restart);
+    else if (restart && exact) this.setInstant(this.calendar.restartExact(exact.date, exact.utc));
     if (daemon === "lmgrd") {
-      const vendor = VENDOR_STARTED.exec(message);
-      if (message.startsWith("EXITING")) this.exiting = { tod: this.tod, reason: message, ...this.instantOf() };
+      const vendor = startedVendor(message);
+      if (message.startsWith("EXITING")) this.exiting = { tod: env.tod, reason: message, ...this.instantOf() };
       else if (restart) {
         this.down(undefined, message, out);
         this.lines.clear(); // what the daemons wrote before belongs to the server's previous run
         this.lastDaemon = "";
-      }
-      else if (vendor) {
-        this.started.add(vendor[1]!);
-        this.daemons.delete(vendor[1]!);
-        this.rawDaemon = ""; // its lines are no longer read as a fork
-        this.down(this.daemonName(vendor[1]!), message, out);
-      }
-    } else if (message.startsWith("Server started on") && this.rawDaemon === daemon) this.down(daemon, message, out); // not a fork
+      } else if (vendor !== undefined) this.down(env.startedDaemon(vendor), message, out);
+    } else if (message.startsWith("Server started on") && env.written === daemon) this.down(daemon, message, out); // not a fork
     this.noteLine(out);
   }
 
   private usage(kind: UsageKind, text: string, start: number, end: number, out: SourceEvent[]): void {
     const scan = this.scan;
-    const ok = scanUsage(text, this.message, end, scan);
-    const who = ok ? this.holder(text, scan) : undefined;
+    const ok = scanUsage(text, this.env.message, end, scan);
+    const who = ok ? this.holders.of(text, scan) : undefined;
     // lmgrd may log EXITING before the vendor's `IN … (SHUTDOWN)` lines: let those pair first.
     if (this.exiting && !(who && kind === "IN" && scan.notes.includes("SHUTDOWN"))) this.endExit(out);
     if (!who) {
@@ -206,7 +189,7 @@ export class FlexlmDebugLogSource implements LineSource {
       return;
     }
     const verbose = scan.verbose;
-    if (verbose?.date && isCalendarDate(verbose.date.year, verbose.date.month, verbose.date.day)) this.anchor(verbose.date, verbose.secondOfDay ?? this.tod, out, false);
+    if (verbose?.date && isCalendarDate(verbose.date.year, verbose.date.month, verbose.date.day)) this.anchor(verbose.date, verbose.secondOfDay ?? this.env.tod, out, false);
     const event = this.eventOf(kind, who);
     if (event === undefined) {
       this.st.ignored_lines!++; // UNSUPPORTED precedes a successful OUT from another line; QUEUED waits
@@ -214,38 +197,16 @@ export class FlexlmDebugLogSource implements LineSource {
       return;
     }
     const at = this.instant();
-    if (at === undefined) this.hold({ k: this.day, tod: this.tod, what: "event", event }, out);
+    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "event", event }, out);
     else {
       event.at = at;
       this.release(event, out);
     }
   }
 
-  /** The interned names of the scanned holder (cached by its text), or undefined when they make none. */
-  private holder(text: string, scan: ReturnType<typeof newUsageScan>): Who | undefined {
-    if (scan.verbose) return this.internWho(whoOf(text, scan)); // the user may come from the verbose part
-    const key = text.slice(scan.who, scan.whoEnd);
-    let who = this.holders.get(key);
-    if (who === undefined) {
-      who = this.internWho(whoOf(text, scan));
-      if (who === undefined) return undefined;
-      if (this.holders.size >= 100_000) this.holders.clear();
-      this.holders.set(this.names.intern(key), who);
-    }
-    return who;
-  }
-
-  private internWho(who: Who | undefined): Who | undefined {
-    if (who === undefined) return undefined;
-    const names = this.names;
-    const interned: Who = { feature: names.intern(who.feature), user: names.intern(who.user), host: names.intern(who.host) };
-    if (who.product !== undefined) interned.product = names.intern(who.product);
-    return interned;
-  }
-
   private eventOf(kind: UsageKind, who: Who): UsageEvent | undefined {
     const scan = this.scan;
-    const daemon = this.daemon, feature = who.feature, user = who.user, host = who.host;
+    const daemon = this.env.daemon, feature = who.feature, user = who.user, host = who.host;
     let event: Extract<UsageEvent, { type: "checkout" | "checkin" }>;
     if (kind === "OUT") event = { type: "checkout", at: 0, daemon, feature, user, host, count: scan.count };
     else if (kind === "IN") {
@@ -259,81 +220,6 @@ export class FlexlmDebugLogSource implements LineSource {
     return event;
   }
 
-  /** Reads the envelope of text[start, end); false when the line has none. */
-  private envelope(text: string, start: number, end: number, out: SourceEvent[]): boolean {
-    let i = start;
-    for (let c = text.charCodeAt(i); i < end && (c === 32 || c === 9 || c === 0xfeff); c = text.charCodeAt(++i));
-    if (end - i > 20 && text.charCodeAt(i + 4) === 45 && text.charCodeAt(i + 10) === 84) return this.datestamp(text, i, end, out);
-    let h = digit(text, i++);
-    if (h < 0) return false;
-    const h2 = digit(text, i);
-    if (h2 >= 0) { h = h * 10 + h2; i++; }
-    if (text.charCodeAt(i) !== 58) return false;
-    const m = digit(text, i + 1) * 10 + digit(text, i + 2);
-    const s = digit(text, i + 4) * 10 + digit(text, i + 5);
-    if (text.charCodeAt(i + 3) !== 58 || text.charCodeAt(i + 6) !== 32 || text.charCodeAt(i + 7) !== 40) return false;
-    if (!(m >= 0 && m < 60 && s >= 0 && s < 60 && h < 24)) return false;
-    const close = text.indexOf(")", i + 8);
-    if (close <= i + 8 || close >= end) return false;
-    const after = close + 1;
-    if (after < end && text.charCodeAt(after) !== 32) return false;
-    this.tod = h * 3600 + m * 60 + s;
-    // Consecutive lines mostly come from one daemon: compare in place before cutting its name out.
-    const raw = this.rawDaemon;
-    if (close - (i + 8) !== raw.length || !text.startsWith(raw, i + 8)) {
-      this.rawDaemon = this.names.intern(text.slice(i + 8, close));
-      this.daemon = this.daemonName(this.rawDaemon);
-    }
-    this.message = after + 1;
-    return true;
-  }
-
-  /** `lmgrd -datestamp`: `yyyy-mm-ddThh:mm:ss±hh:mm (daemon) message`, an exact instant and a date anchor. */
-  private datestamp(text: string, i: number, end: number, out: SourceEvent[]): boolean {
-    DATESTAMP.lastIndex = i;
-    const m = DATESTAMP.exec(text);
-    if (!m || m.index + m[0].length > end) return false;
-    const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-    if (!isCalendarDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return false;
-    const zone = m[7]!;
-    const offset = zone === "Z" ? 0 : (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + (zone.length > 3 ? Number(zone.slice(-2)) : 0));
-    this.tod = h * 3600 + mi * 60 + s;
-    this.rawDaemon = m[8]!;
-    this.daemon = this.daemonName(this.rawDaemon);
-    this.message = m.index + m[0].length;
-    const date = { year: y, month: mo, day: d };
-    const base = this.calendar.anchor(date, this.tod);
-    if (base) this.replay(base, out);
-    this.exactUtc = Date.UTC(y, mo - 1, d, h, mi, s) - offset * 60_000;
-    this.exactDate = date;
-    this.setInstant(this.calendar.exact(date, this.exactUtc));
-    this.exactLine = true;
-    return true;
-  }
-
-  private daemonName(raw: string): string {
-    let name = this.daemons.get(raw);
-    if (name === undefined) {
-      const fork = this.started.has(raw) ? null : FORKED.exec(raw);
-      name = this.names.intern(fork ? fork[1]! : raw);
-      this.daemons.set(this.names.intern(raw), name);
-    }
-    return name;
-  }
-
-
-  private anchorDate(daemon: string, message: string): LocalDate | undefined {
-    let y: number, mo: number, d: number;
-    let m = message.startsWith("TIMESTAMP ") ? TIMESTAMP.exec(message) : daemon === "lmgrd" ? STARTED_ON.exec(message) : null;
-    if (m) [mo, d, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    else {
-      m = message.includes("Date") || message.startsWith("(@") ? SYSTEM_DATE.exec(message) : null;
-      if (!m) return undefined;
-      [mo, d, y] = [MONTHS.indexOf(m[1]!) + 1, Number(m[2]), Number(m[3])];
-    }
-    return isCalendarDate(y, mo, d) ? { year: y, month: mo, day: d } : undefined;
-  }
-
   /** A line stating its date: held lines get theirs, then this line is placed on it. */
   private anchor(date: LocalDate, tod: number, out: SourceEvent[], restart: boolean): void {
     const base = this.calendar.anchor(date, tod);
@@ -344,7 +230,7 @@ export class FlexlmDebugLogSource implements LineSource {
   /** The current line's instant, placing it on first use; undefined while it must be held. */
   private instant(): number | undefined {
     if (!this.placed) {
-      this.at = this.calendar.place(this.tod);
+      this.at = this.calendar.place(this.env.tod);
       this.day = this.calendar.heldDay;
       this.placed = true;
     }
@@ -408,7 +294,7 @@ export class FlexlmDebugLogSource implements LineSource {
   private down(daemon: string | undefined, reason: string, out: SourceEvent[]): void {
     this.packages.release(out);
     const at = this.instant();
-    if (at === undefined) this.hold({ k: this.day, tod: this.tod, what: "down", ...(daemon !== undefined ? { daemon } : {}), reason }, out);
+    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "down", ...(daemon !== undefined ? { daemon } : {}), reason }, out);
     else this.downAt(at, daemon, reason, out);
   }
 
@@ -429,7 +315,7 @@ export class FlexlmDebugLogSource implements LineSource {
 
   /** Any line of a vendor daemon proves it was running then. */
   private noteLine(out: SourceEvent[]): void {
-    const daemon = this.daemon;
+    const daemon = this.env.daemon;
     if (daemon === "lmgrd") return;
     const at = this.instant();
     if (at !== undefined) this.alive(at, daemon, out);
@@ -437,8 +323,8 @@ export class FlexlmDebugLogSource implements LineSource {
       // Consecutive lines of a daemon keep only the last — but never the first held line: after a
       // clock step it is the one that says where the step was.
       const last = this.held.length > 1 ? this.held.at(-1) : undefined;
-      if (last?.what === "line" && last.daemon === daemon) Object.assign(last, { k: this.day, tod: this.tod });
-      else this.hold({ k: this.day, tod: this.tod, what: "line", daemon }, out);
+      if (last?.what === "line" && last.daemon === daemon) Object.assign(last, { k: this.day, tod: this.env.tod });
+      else this.hold({ k: this.day, tod: this.env.tod, what: "line", daemon }, out);
     }
   }
 
@@ -465,9 +351,4 @@ export class FlexlmDebugLogSource implements LineSource {
     this.st.unknown_lines++;
     if (this.st.unknown_samples.length < MAX_SAMPLES) this.st.unknown_samples.push(line);
   }
-}
-
-function digit(text: string, i: number): number {
-  const c = text.charCodeAt(i) - 48;
-  return c >= 0 && c <= 9 ? c : -1000;
 }
