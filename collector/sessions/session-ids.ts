@@ -19,6 +19,8 @@ export class SessionIds {
    */
   private ordinals = new Map<number, string | Map<string, number>>();
   private added = 0;
+  /** Entries left by the last prune: the next one comes after as many again (amortised O(1)). */
+  private kept = 0;
 
   constructor(source: string) {
     this.prefix = `${source}|`;
@@ -70,10 +72,11 @@ export class SessionIds {
 
   /** Ordinals only tell apart sessions started in the same second; those of seconds long past can go. */
   private prune(latest: number): void {
-    if (++this.added < Math.max(10_000, this.ordinals.size)) return;
+    if (++this.added < Math.max(10_000, this.kept)) return;
     this.added = 0;
     const keepAfter = (latest - KEEP_MS) / 1000;
     for (const start of this.ordinals.keys()) if (start < keepAfter) this.ordinals.delete(start);
+    this.kept = this.ordinals.size;
   }
 }
 
