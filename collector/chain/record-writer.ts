@@ -1,7 +1,7 @@
 // Turns record bodies into chained records (seq, prev, ts via `nextRecord`) and appends their
 // canonical bytes to the log in one fsync'd group commit. The head is recovered from the log's
 // last entry at open, so the chain continues across restarts.
-import { canonicalBytes, nextRecord, parseStrictJson, sha256Hex, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
+import { canonicalBytes, MAX_RECORD_BYTES, nextRecord, parseStrictJson, sha256Hex, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
 
@@ -28,7 +28,9 @@ export class RecordWriter {
     return { ...this.#head };
   }
 
-  /** Appends the bodies as the next records; resolves with them once they are durable. */
+  /** Appends the bodies as the next records; resolves with them once they are durable. A record
+   * whose canonical bytes would pass MAX_RECORD_BYTES (64 KiB, DESIGN.md §4) is refused before
+   * anything is written: the edge would refuse its batch (413 record_too_large) forever. */
   async append(bodies: RecordBody[]): Promise<ChainRecord[]> {
     if (bodies.length === 0) return [];
     const ts = this.#clock();
@@ -38,6 +40,10 @@ export class RecordWriter {
     for (const body of bodies) {
       const record = nextRecord(this.collectorId, head, ts, body);
       const bytes = canonicalBytes(record);
+      if (bytes.length > MAX_RECORD_BYTES) {
+        throw new CollectorError("bad_input", `a ${body.kind} record would be ${bytes.length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
+          { reason: "record_too_large", record_bytes: bytes.length, limit: MAX_RECORD_BYTES });
+      }
       records.push(record);
       payloads.push(bytes);
       head = { seq: record.seq, hash: sha256Hex(bytes) };

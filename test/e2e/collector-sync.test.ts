@@ -22,7 +22,7 @@ import type { RecordBody } from "../../shared/protocol/index.ts";
 /** The machine's Node 20 (outside npm, which runs Node 22), if there is one. */
 const NODE20 = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout.startsWith("v20."));
 
-const FIXTURES = resolve(REPO_ROOT, "../shared/fixtures/flexlm");
+const FIXTURES = resolve(REPO_ROOT, "test/fixtures/flexlm");
 const ANSYS = join(FIXTURES, "debuglog-justbennet-ansys.log");
 const MAPLE = join(FIXTURES, "debuglog-joseantoniovilar-maple.log"); // 26 records
 const AUTODESK = join(FIXTURES, "debuglog-imsukh-autodesk.log"); // 418 records

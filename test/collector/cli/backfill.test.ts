@@ -11,7 +11,7 @@ import { recordsFromFile } from "../../../collector/sources/parse-file.ts";
 import { REPO_ROOT } from "../../support/local-edge.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
-const ANSYS = resolve(REPO_ROOT, "../shared/fixtures/flexlm/debuglog-justbennet-ansys.log");
+const ANSYS = resolve(REPO_ROOT, "test/fixtures/flexlm/debuglog-justbennet-ansys.log");
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-backfill-")); });

@@ -10,7 +10,7 @@ import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { freePort, REPO_ROOT } from "../../support/local-edge.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
-const ANSYS = resolve(REPO_ROOT, "../shared/fixtures/flexlm/debuglog-justbennet-ansys.log");
+const ANSYS = resolve(REPO_ROOT, "test/fixtures/flexlm/debuglog-justbennet-ansys.log");
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-run-")); });
