@@ -4,11 +4,12 @@ import { dirname, join, resolve } from "node:path";
 import { loadCursor, encodeCursor, saveCursor } from "./cursor.ts";
 import { lockDirectory, type DirLock } from "./dir-lock.ts";
 import { readSegmentEntries, type Entry } from "./entry-reader.ts";
-import { LogError } from "./errors.ts";
-import { MAX_PAYLOAD_BYTES, encodeFrame, frameBytes } from "./frame.ts";
+import { LogError, corrupt } from "./errors.ts";
+import { HEADER_BYTES, MAX_PAYLOAD_BYTES, decodeHeader, encodeFrame, frameBytes } from "./frame.ts";
 import { nodeLogFs, removeIfPresent, type LogFile, type LogFs } from "./log-fs.ts";
 import { scanLog, type SegmentState, type TornTail } from "./log-scan.ts";
-import { createSegment, listSegments, segmentName } from "./segment-files.ts";
+import { createSegment, indexName, listSegmentFiles, segmentName, type SegmentListing } from "./segment-files.ts";
+import { writeIndex } from "./segment-index.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
 import { verifyLog, type VerifyReport } from "./verify.ts";
 
@@ -51,6 +52,8 @@ interface BatchStart {
   /** A segment this batch created whose creation then failed: createSegment removes it, but if
    *  that failed too the rollback must, or its name would make every retry fail with EEXIST. */
   creating: string | null;
+  /** Index files this batch wrote for the segments it sealed: stale once the rollback cuts them. */
+  sealed: string[];
 }
 
 export class SegmentLog {
@@ -100,7 +103,9 @@ export class SegmentLog {
       // its fsyncs): make it durable before relying on it. The directory first — a cursor rename
       // or a segment removal that open sees must not revert after a later power cut.
       await fs.fsyncDir(dir);
-      const { segments, tail } = await scanLog(fs, dir, await listSegments(fs, dir), cursor.ackedSeq, true);
+      const listing = await listSegmentFiles(fs, dir);
+      const { segments, tail, unindexed } = await scanLog(fs, dir, listing.segments, cursor.ackedSeq, { allowTornTail: true, useIndex: true });
+      await maintainIndexes(fs, dir, listing, unindexed);
       let writer: LogFile;
       const last = segments[segments.length - 1];
       if (last) {
@@ -210,6 +215,7 @@ export class SegmentLog {
         const oldest = this.#segments[0]!;
         if (oldest.firstSeq + oldest.entries - 1 > this.#acked) break;
         await removeIfPresent(this.#fs, join(this.dir, oldest.name));
+        await removeIfPresent(this.#fs, join(this.dir, indexName(oldest.firstSeq)));
         this.#segments.shift();
         removedSegments.push(oldest.name);
         // One directory fsync per removal: POSIX does not order unsynced directory changes, so
@@ -218,6 +224,26 @@ export class SegmentLog {
         await this.#fs.fsyncDir(this.dir);
       }
       return { removedSegments };
+    });
+  }
+
+  /** Removes every entry after `afterSeq` (FORMAT.md "Forget"). Only for a caller that knows those
+   *  entries are the surviving part of its own batch cut short by a crash — never reported as
+   *  appended to anyone, so never sent — and that appends the batch again whole. Refuses to touch
+   *  an acked entry (`forget_acked`). */
+  forget(afterSeq: number): Promise<{ removed: number }> {
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new LogError("invalid_argument", `afterSeq must be a whole number ≥ 0, got ${afterSeq}`);
+    return this.#serialized(async () => {
+      if (afterSeq < this.#acked) throw new LogError("forget_acked", `cannot forget entries after seq ${afterSeq}: seq ${this.#acked} is acked`);
+      const lastSeq = this.lastSeq();
+      if (afterSeq >= lastSeq) return { removed: 0 };
+      try {
+        await this.#cutAfter(afterSeq);
+      } catch (e) {
+        this.#unusable = new LogError("log_closed", `forget failed (${(e as Error).message}): reopen the log`);
+        throw e;
+      }
+      return { removed: lastSeq - afterSeq };
     });
   }
 
@@ -266,7 +292,7 @@ export class SegmentLog {
 
   async #appendBatch(payloads: Uint8Array[]): Promise<void> {
     const last = this.#last();
-    const before: BatchStart = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length, creating: null };
+    const before: BatchStart = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length, creating: null, sealed: [] };
     try {
       let start = 0;
       while (start < payloads.length) {
@@ -274,6 +300,9 @@ export class SegmentLog {
         if (segment.entries > 0 && segment.size + frameBytes(payloads[start]!.length) > this.#segmentBytes) {
           const firstSeq = segment.firstSeq + segment.entries;
           const previous = this.#writer;
+          // Its frames are fsynced: from here on it never changes, so open may trust its index.
+          before.sealed.push(indexName(segment.firstSeq));
+          await writeIndex(this.#fs, this.dir, segment);
           this.#writer = await createSegment(this.#fs, this.dir, firstSeq, () => (before.creating = segmentName(firstSeq)));
           before.creating = null;
           this.#segments.push({ name: segmentName(firstSeq), firstSeq, entries: 0, size: 0, index: [] });
@@ -305,11 +334,49 @@ export class SegmentLog {
     }
   }
 
+  /** Drops whole segments after `afterSeq`, then cuts the segment holding it right after its frame.
+   *  Index files go before any cut (an index must never describe more than its segment holds). */
+  async #cutAfter(afterSeq: number): Promise<void> {
+    while (this.#segments.length > 1 && this.#last().firstSeq > afterSeq) {
+      const gone = this.#segments.pop()!;
+      await this.#writer.close();
+      await removeIfPresent(this.#fs, join(this.dir, gone.name));
+      this.#writer = await this.#fs.open(join(this.dir, this.#last().name), "r+");
+    }
+    const segment = this.#last();
+    await removeIfPresent(this.#fs, join(this.dir, indexName(segment.firstSeq)));
+    await this.#fs.fsyncDir(this.dir);
+    const keep = afterSeq - segment.firstSeq + 1;
+    const offset = await this.#offsetOfEntry(segment, keep);
+    await this.#writer.truncate(offset);
+    await this.#writer.sync();
+    segment.entries = keep;
+    segment.size = offset;
+    segment.index.length = Math.ceil(keep / INDEX_STRIDE);
+  }
+
+  /** Byte offset of the k-th entry (0-based) of the segment being written; its size for k = entries. */
+  async #offsetOfEntry(segment: SegmentState, k: number): Promise<number> {
+    if (k >= segment.entries) return segment.size;
+    const stride = Math.floor(k / INDEX_STRIDE);
+    let offset = segment.index[stride]!;
+    const header = new Uint8Array(HEADER_BYTES);
+    for (let entry = stride * INDEX_STRIDE; entry < k; entry++) {
+      const { bytesRead } = await this.#writer.read(header, 0, HEADER_BYTES, offset);
+      const decoded = decodeHeader(header, 0);
+      if (bytesRead !== HEADER_BYTES || !decoded.headerOk || decoded.seq !== segment.firstSeq + entry) throw corrupt(segment.name, offset, "frame header unreadable while forgetting entries");
+      offset += HEADER_BYTES + decoded.length;
+    }
+    return offset;
+  }
+
   /** Undo a failed batch: delete segments it created, cut the original segment back. Frames of a
    *  failed batch must not survive into a reopen, or the caller would append them twice. */
   async #rollBack(before: BatchStart): Promise<void> {
     // A segment whose creation failed halfway may still exist; its name would block every retry.
     if (before.creating !== null) await removeIfPresent(this.#fs, join(this.dir, before.creating));
+    // Before any segment is cut back: an index must never describe more than its segment holds.
+    for (const name of before.sealed) await removeIfPresent(this.#fs, join(this.dir, name));
     while (this.#segments.length > before.segments) {
       const created = this.#segments.pop()!;
       await this.#writer.close().catch(() => undefined);
@@ -324,6 +391,16 @@ export class SegmentLog {
     await this.#writer.truncate(before.size);
     await this.#writer.sync();
   }
+}
+
+/** Open's index upkeep, all best-effort (an index is a cache, segment-index.ts): removes index files
+ *  whose segment is gone and the last segment's (it can still grow), writes the missing ones. */
+async function maintainIndexes(fs: LogFs, dir: string, listing: SegmentListing, unindexed: SegmentState[]): Promise<void> {
+  const ignore = () => undefined;
+  for (const name of listing.orphanIndexes) await removeIfPresent(fs, join(dir, name)).catch(ignore);
+  const last = listing.segments[listing.segments.length - 1];
+  if (last?.indexed) await removeIfPresent(fs, join(dir, indexName(last.firstSeq))).catch(ignore);
+  for (const segment of unindexed) await writeIndex(fs, dir, segment).catch(ignore);
 }
 
 async function writeAll(handle: LogFile, buffer: Uint8Array, position: number): Promise<void> {
