@@ -1,0 +1,161 @@
+// A line source read in bounded steps: file tail → parser → session tracker, with the three states
+// as one plain-JSON value (`LineReadState`) that a SourceJournal keeps in step with the log. Used
+// by the daemon for a followed log and by `backfill` for a file read once.
+//
+// A step reads at most `maxBytes` of the file; the records it returns are exactly what those lines
+// completed. Open sessions are cut only where the tracker cuts them (multiples of cut_s, as events
+// prove time passing) — `cut(now)` adds a cut at `now`, which the daemon asks for only before a
+// sync the edge will receive (DESIGN.md §4), so an offline site does not multiply records.
+import { localTimeZone } from "../../shared/time/zoned.ts";
+import type { RecordBody } from "../sessions/records.ts";
+import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
+import type { LineSource, SourceOptions } from "../sources/events.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
+import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
+import { emptyTotals, type SourceTotals } from "./source-totals.ts";
+
+/** What the records depend on besides the file: a change of any is applied from the next line. */
+export interface ReadSettings {
+  timezone: string;
+  encoding: string;
+  cut_s: number;
+  package_features?: string[];
+}
+
+export interface LineReadState {
+  kind: string;
+  file: string;
+  settings: ReadSettings;
+  tail?: TailPosition;
+  /** The file's first bytes as of the last step (tells a file already read from a new one). */
+  fingerprint?: Fingerprint;
+  parser?: unknown;
+  tracker: TrackerState;
+  totals: SourceTotals;
+  /** backfill: the file was read to its end and its open sessions reported (`finish`). */
+  finished?: boolean;
+}
+
+export interface LineStep {
+  bodies: RecordBody[];
+  lines: number;
+  /** Nothing more to read for now. */
+  caughtUp: boolean;
+  /** The file does not exist (yet). */
+  missing: boolean;
+}
+
+export class LineReader {
+  readonly name: string;
+  readonly kind: string;
+  readonly file: string;
+  readonly tail: FileTail;
+  #parser: LineSource;
+  #tracker: SessionTracker;
+  #settings: ReadSettings;
+  #fingerprint: Fingerprint | undefined;
+  #totals: SourceTotals;
+  #finished: boolean;
+
+  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean) {
+    this.name = name;
+    this.kind = kind;
+    this.file = file;
+    this.#settings = settings;
+    const factory = sourceKinds[kind];
+    if (factory?.shape !== "lines") throw new RangeError(`${kind} is not a line source`);
+    const options: SourceOptions = { name, timezone: settings.timezone || localTimeZone(), ...(settings.package_features ? { package_features: settings.package_features } : {}) };
+    this.#parser = factory.create(options);
+    // A state saved for another file (the config now names a different one) starts afresh.
+    const same = saved !== undefined && saved.file === file && saved.kind === kind;
+    if (same && saved.parser !== undefined) this.#parser.restore?.(saved.parser);
+    this.#tracker = same
+      ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s })
+      : new SessionTracker({ source: name, cut_s: settings.cut_s });
+    this.tail = new FileTail(file, same ? saved.tail : undefined, { encoding: settings.encoding, startAtEnd: !same && startAtEnd });
+    this.#fingerprint = same ? saved.fingerprint : undefined;
+    this.#totals = same ? { ...emptyTotals(), ...saved.totals } : emptyTotals();
+    this.#finished = same ? saved.finished === true : false;
+  }
+
+  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean } = {}): LineReader {
+    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true);
+  }
+
+  /** Reads the next lines (at most maxBytes) and returns the records they complete. */
+  async read(maxBytes = DEFAULT_CHUNK_BYTES): Promise<LineStep> {
+    const chunk = await this.tail.read(maxBytes);
+    const unknownBefore = this.#parser.stats().unknown_lines;
+    const bodies: RecordBody[] = [];
+    for (const line of chunk.lines) {
+      for (const event of this.#parser.push(line)) for (const r of this.#tracker.apply(event)) bodies.push(r);
+    }
+    this.#totals.lines += chunk.lines.length;
+    this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
+    this.#totals.bytes += chunk.bytes;
+    if (chunk.bytes > 0) this.#finished = false;
+    const position = this.tail.position();
+    if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
+      this.#fingerprint = await fingerprintFile(this.file, position.offset);
+    }
+    return { bodies, lines: chunk.lines.length, caughtUp: chunk.caughtUp, missing: chunk.missing === true };
+  }
+
+  /** The file's unterminated last line (backfill, at the end of a file read once). */
+  async readRest(): Promise<LineStep> {
+    const chunk = await this.tail.readRest();
+    const bodies: RecordBody[] = [];
+    for (const line of chunk.lines) {
+      for (const event of this.#parser.push(line)) for (const r of this.#tracker.apply(event)) bodies.push(r);
+    }
+    this.#totals.lines += chunk.lines.length;
+    this.#totals.bytes += chunk.bytes;
+    if (chunk.bytes > 0) this.#finished = false;
+    return { bodies, lines: chunk.lines.length, caughtUp: true, missing: false };
+  }
+
+  /** Every open session's time up to `now` (what is provably open), as non-final intervals. */
+  cut(now: number): RecordBody[] {
+    return this.#tracker.flush(now);
+  }
+
+  /** End of a file read once (backfill): the parser's pending lines, then open sessions up to
+   *  their last known-open time, non-final — exactly what `parse` prints at the end. */
+  finish(): RecordBody[] {
+    const bodies: RecordBody[] = [];
+    for (const event of this.#parser.end()) for (const r of this.#tracker.apply(event)) bodies.push(r);
+    bodies.push(...this.#tracker.finish());
+    this.#finished = true;
+    return bodies;
+  }
+
+  finished(): boolean {
+    return this.#finished;
+  }
+
+  totals(): SourceTotals {
+    return this.#totals;
+  }
+
+  /** Licenses held now, per feature (flexlm_exporter's licenses-in-use). */
+  licensesInUse(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.#tracker.openSessions()) out[s.feature] = (out[s.feature] ?? 0) + s.count;
+    return out;
+  }
+
+  state(): LineReadState {
+    const tail = this.tail.position();
+    const parser = this.#parser.save?.();
+    return {
+      kind: this.kind, file: this.file, settings: this.#settings, tracker: this.#tracker.save(), totals: { ...this.#totals },
+      ...(tail ? { tail } : {}), ...(this.#fingerprint ? { fingerprint: this.#fingerprint } : {}),
+      ...(parser !== undefined ? { parser } : {}), ...(this.#finished ? { finished: true } : {}),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.tail.close();
+  }
+}
