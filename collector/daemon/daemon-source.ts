@@ -16,6 +16,8 @@ import { emptyTotals } from "./source-totals.ts";
 
 type ReadState = LineReadState | SnapshotReadState;
 
+const SAVE_IDLE_STATE_MS = 60_000;
+
 export interface StepResult {
   appended: number;
   caughtUp: boolean;
@@ -33,6 +35,9 @@ export class DaemonSource {
   readonly #clock: () => number;
   #journal: SourceJournal<ReadState>;
   #reader: LineReader | SnapshotReader | undefined;
+  /** Real time of the last state write, and whether the reader moved on since without records. */
+  #savedAt = 0;
+  #dirty = false;
 
   private constructor(site: Site, config: SourceConfig, cutS: number, journal: SourceJournal<ReadState>, clock: () => number) {
     this.#site = site;
@@ -95,6 +100,7 @@ export class DaemonSource {
   }
 
   async close(): Promise<void> {
+    if (this.#reader && this.#dirty) await this.#journal.save(this.#reader.state()).catch(() => undefined);
     await this.#reader?.close();
     this.#reader = undefined;
   }
@@ -104,9 +110,17 @@ export class DaemonSource {
     const totals = reader.totals();
     totals.records += kept.length;
     totals.out_of_scope += outOfScope;
+    this.health.totals(totals, reader.licensesInUse());
+    // Lines that completed no record change nothing a crash could double or lose: reading them
+    // again gives the same state. Their state is written at most once a minute (or at close).
+    if (kept.length === 0 && Date.now() - this.#savedAt < SAVE_IDLE_STATE_MS) {
+      this.#dirty = true;
+      return 0;
+    }
     await policy.persist();
     await this.#journal.append(reader.state(), kept);
-    this.health.totals(totals, reader.licensesInUse());
+    this.#savedAt = Date.now();
+    this.#dirty = false;
     return kept.length;
   }
 

@@ -16,7 +16,7 @@ import { CollectorError } from "../errors.ts";
 import { LogError } from "../log/errors.ts";
 import type { Site } from "../site.ts";
 import { loadFlags } from "../state/flags.ts";
-import type { BackoffPolicy } from "../sync/backoff.ts";
+import { EdgeUnreachable, type BackoffPolicy } from "../sync/backoff.ts";
 import type { EdgeClient } from "../sync/edge-client.ts";
 import { syncOnce } from "../sync/syncer.ts";
 import { DaemonSource } from "./daemon-source.ts";
@@ -56,6 +56,8 @@ export class SiteDaemon {
   #diskFull: { since: number; message: string } | null = null;
   #status: DaemonStatus | null = null;
   #metrics: Server | undefined;
+  /** Real time of the last daemon.json write: at most one a second, whatever the round rate. */
+  #writtenAt = 0;
   /** Records this process appended. */
   appended = 0;
 
@@ -204,6 +206,8 @@ export class SiteDaemon {
       }
     }
     try {
+      // While the edge is away, ask it something cheap before encoding and signing a batch.
+      if (this.#link.view.online === false) await this.#probe();
       const report = await syncOnce(this.#site, this.#client, {
         backoff: this.#options.backoff, random: this.#options.random, now: this.#clock,
         deadline: now + (this.#options.syncBudgetMs ?? 30_000), ...(stop ? { signal: stop } : {}),
@@ -224,6 +228,16 @@ export class SiteDaemon {
         this.#link.failed(this.#clock(), code, (e as Error).message, offline);
         this.#options.log(`${offline ? "offline" : `sync failed (${code})`}: ${(e as Error).message}`);
       }
+    }
+  }
+
+  /** Throws edge_unreachable unless the edge answers at all (any HTTP status). */
+  async #probe(): Promise<void> {
+    try {
+      await this.#client.keys();
+    } catch (e) {
+      if (e instanceof EdgeUnreachable) throw new CollectorError("edge_unreachable", `edge unreachable: ${e.reason}`);
+      throw e;
     }
   }
 
@@ -283,8 +297,10 @@ export class SiteDaemon {
       last_receipt: receipt ? { acked_seq: receipt.acked_seq, received_at: receipt.received_at } : null,
       sync: this.#link.view, disk_full: this.#diskFull, scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
     };
+    if (running && Date.now() - this.#writtenAt < 1000) return;
     try {
       await writeDaemonStatus(this.#site.paths.dir, this.#status);
+      this.#writtenAt = Date.now();
     } catch {
       // A full disk: the status file waits; /metrics still has it.
     }

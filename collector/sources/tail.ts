@@ -79,6 +79,8 @@ export class FileTail {
   private draining = false;
   private resumed: boolean;
   private size = 0;
+  /** mtime of the file as of the last read that found nothing new (the cheap idle check). */
+  private idleMtime = -1;
   private readonly decode: (bytes: Buffer) => string;
   /** Only for the very first file this tail opens without a saved position. */
   private startAtEnd: boolean;
@@ -121,6 +123,8 @@ export class FileTail {
       await this.closeHandle();
       this.pos = undefined;
     }
+    // Same file, same size and mtime as when the last read found nothing new: nothing to do.
+    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return { lines: [], bytes: 0, caughtUp: true };
     if (!this.fh) this.fh = await open(this.path, "r");
     this.size = st.size;
     if (!this.pos) this.pos = { dev: st.dev, ino: st.ino, offset: this.startAtEnd ? await this.endOfLastLine(st.size) : 0, head: "" };
@@ -133,6 +137,7 @@ export class FileTail {
     }
     const chunk = await this.readChunk(this.fh, maxBytes, false);
     if (this.pos.head.length < 2 * HEAD_BYTES) this.pos.head = await this.readHead();
+    this.idleMtime = chunk.caughtUp && this.pos.offset === st.size ? st.mtimeMs : -1;
     return chunk;
   }
 
