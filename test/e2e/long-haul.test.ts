@@ -170,7 +170,7 @@ describe("revoked", () => {
     let now = start;
     const site = await openSite(statePaths(state), { clock: () => now });
     const metricsPort = await freePort();
-    const config = checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC" }], metrics_listen: `127.0.0.1:${metricsPort}` });
+    const config = checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 600 }], metrics_listen: `127.0.0.1:${metricsPort}` });
     const daemon = await SiteDaemon.start(site, config, new EdgeClient(gate.url), {
       backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => now, log: () => undefined, wait: async () => undefined,
     });
