@@ -57,7 +57,7 @@ const configSchema = z.strictObject({
   heartbeat_s: seconds.optional(),
   sync_s: seconds.optional(),
   metrics_listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9464").optional(),
-  privacy: z.strictObject({ pseudonymise: z.boolean() }).optional(),
+  privacy: z.strictObject({ pseudonymise: z.boolean().optional() }).optional(),
 });
 
 const bad = (message: string): never => { throw new CollectorError("bad_config", message); };
@@ -83,7 +83,8 @@ export async function loadRunConfig(path: string): Promise<RunConfig> {
 export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    // A misspelt key also makes its right spelling "missing": name the misspelling.
+    const issue = parsed.error.issues.find((i) => i.code === "unrecognized_keys") ?? parsed.error.issues[0]!;
     const at = pathText(issue.path);
     if (issue.code === "unrecognized_keys") bad(`unknown key ${pathText([...issue.path, issue.keys[0]!])} (a misspelt setting is never ignored)`);
     bad(`${at || "config"}: ${issue.message}`);
