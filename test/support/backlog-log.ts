@@ -25,6 +25,8 @@ export interface BacklogOptions {
   startAt?: number;
   /** One checkout in this many lines, about (default 30). */
   linesPerSession?: number;
+  /** Append to the file (a log that grew): start `startAt` after its last day. */
+  append?: boolean;
 }
 
 const FEATURES = ["MATLAB", "SIMULINK", "Signal_Toolbox", "Optimization_Toolbox", "Statistics_Toolbox"];
@@ -38,7 +40,7 @@ export async function writeBacklogLog(file: string, options: BacklogOptions): Pr
   const start = options.startAt ?? Date.UTC(2024, 0, 1);
   const block = simulateBlock(Math.min(BLOCK_LINES, options.lines), options.seed ?? 42, options.linesPerSession ?? 30);
   const copies = Math.max(1, Math.round(options.lines / block.lines));
-  const handle = await open(file, "w");
+  const handle = await open(file, options.append ? "a" : "w");
   let bytes = 0;
   try {
     for (let copy = 0; copy < copies; copy++) {
