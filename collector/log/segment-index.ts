@@ -9,9 +9,9 @@
 // bytes are used: `read` re-checks every frame's CRCs, `verify` rescans everything.
 import { join } from "node:path";
 import { crc32c, decodeHeader, HEADER_BYTES } from "./frame.ts";
-import type { LogFs } from "./log-fs.ts";
+import { removeIfPresent, type LogFs } from "./log-fs.ts";
 import type { SegmentState } from "./log-scan.ts";
-import { indexName, type SegmentFile } from "./segment-files.ts";
+import { indexName, type SegmentFile, type SegmentListing } from "./segment-files.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
 
 const FORMAT = "tally-log-index/v1";
@@ -75,4 +75,14 @@ async function agreesWithSegment(fs: LogFs, dir: string, file: SegmentFile, b: I
   } finally {
     await handle.close();
   }
+}
+
+/** Open's index upkeep, all best-effort (an index is a cache, segment-index.ts): removes index files
+ *  whose segment is gone and the last segment's (it can still grow), writes the missing ones. */
+export async function maintainIndexes(fs: LogFs, dir: string, listing: SegmentListing, unindexed: SegmentState[]): Promise<void> {
+  const ignore = () => undefined;
+  for (const name of listing.orphanIndexes) await removeIfPresent(fs, join(dir, name)).catch(ignore);
+  const last = listing.segments[listing.segments.length - 1];
+  if (last?.indexed) await removeIfPresent(fs, join(dir, indexName(last.firstSeq))).catch(ignore);
+  for (const segment of unindexed) await writeIndex(fs, dir, segment).catch(ignore);
 }

@@ -4,12 +4,13 @@ import { dirname, join, resolve } from "node:path";
 import { loadCursor, encodeCursor, saveCursor } from "./cursor.ts";
 import { lockDirectory, type DirLock } from "./dir-lock.ts";
 import { readSegmentEntries, type Entry } from "./entry-reader.ts";
-import { LogError, corrupt } from "./errors.ts";
-import { HEADER_BYTES, MAX_PAYLOAD_BYTES, decodeHeader, encodeFrame, frameBytes } from "./frame.ts";
+import { LogError } from "./errors.ts";
+import { MAX_PAYLOAD_BYTES, encodeFrame, frameBytes } from "./frame.ts";
 import { nodeLogFs, removeIfPresent, type LogFile, type LogFs } from "./log-fs.ts";
 import { scanLog, type SegmentState, type TornTail } from "./log-scan.ts";
-import { createSegment, indexName, listSegmentFiles, segmentName, type SegmentListing } from "./segment-files.ts";
-import { writeIndex } from "./segment-index.ts";
+import { createSegment, indexName, listSegmentFiles, segmentName } from "./segment-files.ts";
+import { cutAfter, rollBack, type BatchStart, type WriteEnd } from "./segment-cut.ts";
+import { maintainIndexes, writeIndex } from "./segment-index.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
 import { verifyLog, type VerifyReport } from "./verify.ts";
 
@@ -42,19 +43,6 @@ export interface RecoveryReport {
   segments: number;
 }
 
-/** Where a batch started, so a failed one can be undone. */
-interface BatchStart {
-  segments: number;
-  name: string;
-  entries: number;
-  size: number;
-  indexLength: number;
-  /** A segment this batch created whose creation then failed: createSegment removes it, but if
-   *  that failed too the rollback must, or its name would make every retry fail with EEXIST. */
-  creating: string | null;
-  /** Index files this batch wrote for the segments it sealed: stale once the rollback cuts them. */
-  sealed: string[];
-}
 
 export class SegmentLog {
   readonly dir: string;
@@ -238,7 +226,7 @@ export class SegmentLog {
       const lastSeq = this.lastSeq();
       if (afterSeq >= lastSeq) return { removed: 0 };
       try {
-        await this.#cutAfter(afterSeq);
+        await this.#atWriteEnd((end) => cutAfter(end, afterSeq));
       } catch (e) {
         this.#unusable = new LogError("log_closed", `forget failed (${(e as Error).message}): reopen the log`);
         throw e;
@@ -279,6 +267,16 @@ export class SegmentLog {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /** Runs a cut (segment-cut.ts) on the segments and writer; the writer may come back replaced. */
+  async #atWriteEnd(cut: (end: WriteEnd) => Promise<void>): Promise<void> {
+    const end: WriteEnd = { fs: this.#fs, dir: this.dir, segments: this.#segments, writer: this.#writer };
+    try {
+      await cut(end);
+    } finally {
+      this.#writer = end.writer;
+    }
   }
 
   #serialized<T>(operation: () => Promise<T>): Promise<T> {
@@ -327,80 +325,13 @@ export class SegmentLog {
         start = end;
       }
     } catch (e) {
-      await this.#rollBack(before).catch((rollbackError: unknown) => {
+      await this.#atWriteEnd((end) => rollBack(end, before)).catch((rollbackError: unknown) => {
         this.#unusable = new LogError("log_closed", `append failed (${(e as Error).message}) and so did its rollback (${(rollbackError as Error).message}): reopen the log`);
       });
       throw e;
     }
   }
 
-  /** Drops whole segments after `afterSeq`, then cuts the segment holding it right after its frame.
-   *  Index files go before any cut (an index must never describe more than its segment holds). */
-  async #cutAfter(afterSeq: number): Promise<void> {
-    while (this.#segments.length > 1 && this.#last().firstSeq > afterSeq) {
-      const gone = this.#segments.pop()!;
-      await this.#writer.close();
-      await removeIfPresent(this.#fs, join(this.dir, gone.name));
-      this.#writer = await this.#fs.open(join(this.dir, this.#last().name), "r+");
-    }
-    const segment = this.#last();
-    await removeIfPresent(this.#fs, join(this.dir, indexName(segment.firstSeq)));
-    await this.#fs.fsyncDir(this.dir);
-    const keep = afterSeq - segment.firstSeq + 1;
-    const offset = await this.#offsetOfEntry(segment, keep);
-    await this.#writer.truncate(offset);
-    await this.#writer.sync();
-    segment.entries = keep;
-    segment.size = offset;
-    segment.index.length = Math.ceil(keep / INDEX_STRIDE);
-  }
-
-  /** Byte offset of the k-th entry (0-based) of the segment being written; its size for k = entries. */
-  async #offsetOfEntry(segment: SegmentState, k: number): Promise<number> {
-    if (k >= segment.entries) return segment.size;
-    const stride = Math.floor(k / INDEX_STRIDE);
-    let offset = segment.index[stride]!;
-    const header = new Uint8Array(HEADER_BYTES);
-    for (let entry = stride * INDEX_STRIDE; entry < k; entry++) {
-      const { bytesRead } = await this.#writer.read(header, 0, HEADER_BYTES, offset);
-      const decoded = decodeHeader(header, 0);
-      if (bytesRead !== HEADER_BYTES || !decoded.headerOk || decoded.seq !== segment.firstSeq + entry) throw corrupt(segment.name, offset, "frame header unreadable while forgetting entries");
-      offset += HEADER_BYTES + decoded.length;
-    }
-    return offset;
-  }
-
-  /** Undo a failed batch: delete segments it created, cut the original segment back. Frames of a
-   *  failed batch must not survive into a reopen, or the caller would append them twice. */
-  async #rollBack(before: BatchStart): Promise<void> {
-    // A segment whose creation failed halfway may still exist; its name would block every retry.
-    if (before.creating !== null) await removeIfPresent(this.#fs, join(this.dir, before.creating));
-    // Before any segment is cut back: an index must never describe more than its segment holds.
-    for (const name of before.sealed) await removeIfPresent(this.#fs, join(this.dir, name));
-    while (this.#segments.length > before.segments) {
-      const created = this.#segments.pop()!;
-      await this.#writer.close().catch(() => undefined);
-      await removeIfPresent(this.#fs, join(this.dir, created.name));
-      this.#writer = await this.#fs.open(join(this.dir, before.name), "r+");
-    }
-    await this.#fs.fsyncDir(this.dir);
-    const segment = this.#last();
-    segment.entries = before.entries;
-    segment.size = before.size;
-    segment.index.length = before.indexLength;
-    await this.#writer.truncate(before.size);
-    await this.#writer.sync();
-  }
-}
-
-/** Open's index upkeep, all best-effort (an index is a cache, segment-index.ts): removes index files
- *  whose segment is gone and the last segment's (it can still grow), writes the missing ones. */
-async function maintainIndexes(fs: LogFs, dir: string, listing: SegmentListing, unindexed: SegmentState[]): Promise<void> {
-  const ignore = () => undefined;
-  for (const name of listing.orphanIndexes) await removeIfPresent(fs, join(dir, name)).catch(ignore);
-  const last = listing.segments[listing.segments.length - 1];
-  if (last?.indexed) await removeIfPresent(fs, join(dir, indexName(last.firstSeq))).catch(ignore);
-  for (const segment of unindexed) await writeIndex(fs, dir, segment).catch(ignore);
 }
 
 async function writeAll(handle: LogFile, buffer: Uint8Array, position: number): Promise<void> {
