@@ -12,7 +12,7 @@ import { openSite } from "../../collector/site.ts";
 import { statePaths } from "../../collector/state/state-dir.ts";
 import type { RecordBody } from "../../shared/protocol/index.ts";
 import { runCollector } from "../support/collector-process.ts";
-import { createEnrollment, edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
+import { createEnrollment, edgeRequest, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 1); // 2026-11-01T00:00:00Z
@@ -29,6 +29,12 @@ afterAll(async () => {
 });
 
 const collector = (dir: string, args: string[]) => runCollector([...args, "--state", dir, "--json"]);
+
+/** The balance of the period holding T0 (the usage is there, whatever today's date). */
+async function balanceAtT0(contract: ProvisionedContract): Promise<{ usage: { license_seconds: number }; collectors: Array<{ acked_seq: number }> }> {
+  const r = await fetch(`${edge.url}/v1/contracts/${contract.contractId}/balance`, { headers: { authorization: `Bearer ${contract.vendorKey}`, "x-tally-now": String(T0 + 86_400_000) } });
+  return r.json() as never;
+}
 
 async function enrolledSite(name: string, contract: ProvisionedContract, token = contract.enrollmentToken): Promise<string> {
   const dir = join(root, name);
@@ -122,8 +128,8 @@ describe("the air-gapped site", () => {
     const again = await collector(dir, ["import-receipt", replyFile]);
     expect(again.json).toMatchObject({ ok: true, imported: 0, already_receipted: 1, acked_seq: 61 });
     expect((await collector(dir, ["verify"])).status).toBe(0);
-    const balance = await getBalance<any>(edge, contract.vendorKey, contract.contractId);
-    expect([balance.collectors[0].acked_seq, balance.usage.license_seconds]).toEqual([61, 60 * 3600]);
+    const balance = await balanceAtT0(contract);
+    expect([balance.collectors[0]!.acked_seq, balance.usage.license_seconds]).toEqual([61, 60 * 3600]);
   });
 
   it("the vendor uploads a site's bundle with its own key", async () => {
@@ -164,9 +170,11 @@ describe("online sync with the site face", () => {
     await appendUsage(dir, 2, T0 + 3 * HOUR);
     const refused = await collector(dir, ["sync"]);
     expect(refused.status).toBe(1);
-    expect(refused.json).toMatchObject({ error: "batch_refused", edge_error: "revoked" });
-    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 3, pending: 2 });
-    expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(3 * 3600);
+    expect(refused.json).toMatchObject({ error: "revoked", edge_error: "revoked" });
+    // The refusal is remembered: the next sync does not knock again (until `sync --resolved`).
+    expect((await collector(dir, ["sync"])).json).toMatchObject({ error: "flagged", flags: [{ code: "revoked" }] });
+    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 3, pending: 2, flags: [{ code: "revoked" }] });
+    expect((await balanceAtT0(contract)).usage.license_seconds).toBe(3 * 3600);
   });
 
   it("a site offline for a simulated week, editing its doc, merges cleanly with the edge and another site", async () => {
