@@ -13,7 +13,7 @@ import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shar
 import { writeBacklogLog, type BacklogLog } from "../../support/backlog-log.ts";
 import { bundleCollector, runCollector } from "../../support/collector-process.ts";
 import { seededRandom, testSeed } from "../../support/seed.ts";
-import { enrolledState } from "./cli-io.ts";
+import { enrolledState } from "../../collector/cli/cli-io.ts";
 
 const SOAK = process.env.SOAK === "1";
 const DAY = 86_400_000;

@@ -16,7 +16,7 @@ import { EdgeClient } from "../../../collector/sync/edge-client.ts";
 import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { BusyLicenseServer } from "../../support/busy-license-server.ts";
 import { freePort } from "../../support/local-edge.ts";
-import { enrolledState } from "../cli/cli-io.ts";
+import { enrolledState } from "../../collector/cli/cli-io.ts";
 
 const SOAK = process.env.SOAK === "1";
 const DAYS = Number(process.env.OFFLINE_DAYS ?? (SOAK ? 120 : 30));
