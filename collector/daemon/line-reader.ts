@@ -13,7 +13,7 @@ import type { LineSource, SourceOptions } from "../sources/events.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
 import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
-import { emptyTotals, type SourceTotals } from "./source-totals.ts";
+import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts";
 
 /** What the records depend on besides the file: a change of any is applied from the next line. */
 export interface ReadSettings {
@@ -138,11 +138,8 @@ export class LineReader {
     return this.#totals;
   }
 
-  /** Licenses held now, per feature (flexlm_exporter's licenses-in-use). */
   licensesInUse(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const s of this.#tracker.openSessions()) out[s.feature] = (out[s.feature] ?? 0) + s.count;
-    return out;
+    return licensesHeld(this.#tracker);
   }
 
   state(): LineReadState {

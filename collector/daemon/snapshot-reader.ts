@@ -9,7 +9,7 @@ import type { SnapshotSource, SourceOptions } from "../sources/events.ts";
 import { SnapshotPoller, type PollerState, type SourceHealth } from "../sources/poller.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import type { ReadSettings } from "./line-reader.ts";
-import { emptyTotals, type SourceTotals } from "./source-totals.ts";
+import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts";
 
 export interface SnapshotReadState {
   kind: string;
@@ -76,9 +76,7 @@ export class SnapshotReader {
   }
 
   licensesInUse(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const s of this.#tracker.openSessions()) out[s.feature] = (out[s.feature] ?? 0) + s.count;
-    return out;
+    return licensesHeld(this.#tracker);
   }
 
   state(): SnapshotReadState {

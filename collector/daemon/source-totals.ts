@@ -1,5 +1,6 @@
 // A source's running counts, kept in its read state so they survive restarts (the metrics'
-// counters and `status` show them).
+// counters and `status` show them), and the licenses its sessions hold now.
+import type { SessionTracker } from "../sessions/session-tracker.ts";
 export interface SourceTotals {
   lines: number;
   unknown_lines: number;
@@ -12,4 +13,11 @@ export interface SourceTotals {
 
 export function emptyTotals(): SourceTotals {
   return { lines: 0, unknown_lines: 0, bytes: 0, records: 0, out_of_scope: 0 };
+}
+
+/** Licenses held now, per feature (flexlm_exporter's licenses-in-use). */
+export function licensesHeld(tracker: SessionTracker): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of tracker.openSessions()) out[s.feature] = (out[s.feature] ?? 0) + s.count;
+  return out;
 }
