@@ -3,7 +3,8 @@
 // error, backlog progress, counters, licenses in use), sync state, a full disk. While the daemon
 // holds the log, the log's figures come from that file and the cursor, never from the segments.
 // The offline estimate of remaining units (DESIGN.md §8) is the replica's last known balance minus
-// this site's usage since the acked_seq it reflects (contract-doc/offline-estimate.ts).
+// this site's usage since the acked_seq it reflects (contract-doc/offline-estimate.ts); it rates
+// every unreceipted record, so past 200,000 of them it waits for `--estimate`.
 import type { Receipt } from "../../shared/protocol/index.ts";
 import { readDaemonStatus, type DaemonStatus } from "../daemon/daemon-status.ts";
 import type { SourceHealthView } from "../daemon/source-health.ts";
@@ -17,12 +18,16 @@ import { estimateRemaining, type OfflineEstimate } from "../contract-doc/offline
 import { openReplica } from "../contract-doc/replica-file.ts";
 import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
-export const statusUsage = "status [--state DIR] [--json]";
+export const statusUsage = "status [--estimate] [--state DIR] [--json]";
+
+/** Above this many unreceipted records the offline estimate (which rates each of them) is only
+ *  computed with --estimate: `status` reads bounded data by default. */
+const ESTIMATE_MAX_PENDING = 200_000;
 
 interface LogView { last_seq: number | null; acked_seq: number; first_retained_seq: number | null; locked: boolean }
 
 export async function statusCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, {}, statusUsage);
+  const { values } = parseCommandArgs(argv, { estimate: { type: "boolean" } }, statusUsage);
   const paths = stateFrom(values, io.env);
   const identity = await loadIdentity(paths);
   const flags = await loadFlags(paths);
@@ -32,10 +37,13 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
   let receipt: Receipt | null;
   const doc = openReplica(paths, identity.collector_id).read();
   let estimate: OfflineEstimate | null = null;
+  let estimateSkipped: string | null = null;
   try {
     const site = await openSite(paths);
     try {
-      estimate = await estimateRemaining(doc, identity.collector_id, site.log);
+      const unreceipted = site.log.lastSeq() - Math.max(site.log.ackedSeq(), site.log.firstSeq() - 1);
+      if (values.estimate || unreceipted <= ESTIMATE_MAX_PENDING) estimate = await estimateRemaining(doc, identity.collector_id, site.log);
+      else estimateSkipped = `${unreceipted} records are not receipted yet: rating them all takes a while; run \`status --estimate\``;
       receipt = (site.log.receipt() as { receipt?: Receipt } | null)?.receipt ?? null;
       log = { last_seq: site.log.lastSeq(), acked_seq: site.log.ackedSeq(), first_retained_seq: site.log.firstSeq(), locked: false };
     } finally {
@@ -62,11 +70,12 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     remaining_units: estimate?.estimated_remaining_units ?? null,
     unit_name: typeof doc.terms.unit_name === "string" ? doc.terms.unit_name : null,
     estimate,
+    ...(estimateSkipped ? { estimate_skipped: estimateSkipped } : {}),
   };
   const lines = [
     `collector ${identity.collector_id} (site ${identity.site}) → ${identity.server}`,
     pending === null ? `log locked by a running daemon; receipted through seq ${log.acked_seq}` : `records: ${log.last_seq}, receipted: ${log.acked_seq}, pending: ${pending}`,
-    estimate === null || estimate.last_known_remaining_units === null
+    estimateSkipped ? `remaining: not estimated (${estimateSkipped})` : estimate === null || estimate.last_known_remaining_units === null
       ? `remaining: unknown (${doc.balance === null ? "no balance pulled from the edge yet" : "the contract has no grant"})${estimate ? `; used since seq ${estimate.reflects_acked_seq}: ${estimate.used_since_units} ${json.unit_name ?? "units"}` : ""}`
       : `remaining (estimate): ${estimate.estimated_remaining_units} ${json.unit_name ?? "units"} = ${estimate.last_known_remaining_units} as of ${estimate.balance_as_of} − ${estimate.used_since_units} used since seq ${estimate.reflects_acked_seq}`,
     receipt ? `last receipt: seq ${receipt.acked_seq} at ${new Date(receipt.received_at).toISOString()}` : "last receipt: none yet",
