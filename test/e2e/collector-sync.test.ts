@@ -4,7 +4,7 @@
 // chain is flagged for equivocation; with the edge gone, sync exits 3 after bounded retries.
 import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordsFromFile } from "../../collector/sources/parse-file.ts";
 import { decodeHeader, encodeFrame, HEADER_BYTES } from "../../collector/log/frame.ts";
@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createEnrollment, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { runCollector } from "../support/collector-process.ts";
+import { sharedFixtures } from "../collector/sources/fixture-paths.ts";
 import { openSite } from "../../collector/site.ts";
 import { statePaths } from "../../collector/state/state-dir.ts";
 import { seededRandom } from "../../collector/sync/backoff.ts";
@@ -22,7 +23,7 @@ import type { RecordBody } from "../../shared/protocol/index.ts";
 /** The machine's Node 20 (outside npm, which runs Node 22), if there is one. */
 const NODE20 = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout.startsWith("v20."));
 
-const FIXTURES = resolve(REPO_ROOT, "../shared/fixtures/flexlm");
+const FIXTURES = join(sharedFixtures, "flexlm");
 const ANSYS = join(FIXTURES, "debuglog-justbennet-ansys.log");
 const MAPLE = join(FIXTURES, "debuglog-joseantoniovilar-maple.log"); // 26 records
 const AUTODESK = join(FIXTURES, "debuglog-imsukh-autodesk.log"); // 418 records

@@ -31,12 +31,10 @@ export class BusyLicenseServer {
   private readonly random: () => number;
   private readonly slots: Slot[];
   private nextStamp: number;
-  private now: number;
 
   constructor(options: BusyServerOptions) {
     this.opts = { features: ["MATLAB", "SIMULINK", "Signal_Toolbox", "Compiler"], minHoldS: 6 * 3600, maxHoldS: 4 * 86_400, maxGapS: 1800, ...options };
     this.random = mulberry32(options.seed);
-    this.now = options.startAt;
     this.nextStamp = options.startAt;
     const lines: string[] = [];
     this.stamp(options.startAt, lines);
@@ -61,7 +59,6 @@ export class BusyLicenseServer {
       if (slot.open) this.checkIn(slot, t, lines);
       else this.checkOut(slot, t, lines);
     }
-    this.now = now;
     if (lines.length > 0) appendFileSync(this.opts.file, lines.join(""));
   }
 

@@ -3,15 +3,15 @@
 // is recognised by its first bytes, and what backfill appends is exactly what `parse` prints.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { recordsFromFile } from "../../../collector/sources/parse-file.ts";
-import { REPO_ROOT } from "../../support/local-edge.ts";
+import { sharedFixtures } from "../sources/fixture-paths.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
-const ANSYS = resolve(REPO_ROOT, "../shared/fixtures/flexlm/debuglog-justbennet-ansys.log");
+const ANSYS = join(sharedFixtures, "flexlm/debuglog-justbennet-ansys.log");
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-backfill-")); });

@@ -5,7 +5,6 @@ import { appendFileSync, mkdtempSync, renameSync, truncateSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FlexlmDebugLogSource } from "../../../collector/sources/flexlm-debuglog.ts";
 import { FileTail, lineEncodingProblem } from "../../../collector/sources/tail.ts";
 import { LineReader, type LineReadState } from "../../../collector/daemon/line-reader.ts";
 import type { RecordBody, UsageData } from "../../../collector/sessions/records.ts";
