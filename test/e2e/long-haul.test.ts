@@ -24,7 +24,7 @@ import { BusyLicenseServer } from "../support/busy-license-server.ts";
 import { bundleCollector, runCollector } from "../support/collector-process.ts";
 import { startEdgeGate } from "../support/edge-gate.ts";
 import { startHttpProxy } from "../support/http-proxy.ts";
-import { edgeRequest, freePort, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
+import { edgeRequest, freePort, payPerUsePlan, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { makeCertificate, startTlsFront } from "../support/tls-front.ts";
 
 const SOAK = process.env.SOAK === "1";
@@ -45,8 +45,8 @@ afterAll(async () => {
 
 const collector = (args: string[], state: string, env: NodeJS.ProcessEnv = {}) => runCollector([...args, "--state", state, "--json"], { script, env });
 
-async function enrolledSite(name: string, server = edge.url, env: NodeJS.ProcessEnv = {}): Promise<{ state: string; contract: ProvisionedContract }> {
-  const contract = await provisionContract(edge, { start: "2010-01-01", timezone: "UTC" });
+async function enrolledSite(name: string, server = edge.url, env: NodeJS.ProcessEnv = {}, plan?: unknown): Promise<{ state: string; contract: ProvisionedContract }> {
+  const contract = await provisionContract(edge, { start: "2010-01-01", timezone: "UTC", ...(plan ? { plan } : {}) });
   const state = join(root, name);
   const init = await collector(["init", "--server", server, "--enroll", contract.enrollmentToken, "--site", name], state, env);
   expect(init.status, init.stderr).toBe(0);
@@ -158,6 +158,46 @@ describe("months offline", () => {
       await gate.stop();
     }
   }, SOAK ? 3_600_000 : 600_000);
+});
+
+describe("scope", () => {
+  it("the plan's scope, learnt at enrollment, keeps out-of-scope usage at the site: the edge bills only what is in scope", async () => {
+    const { state, contract } = await enrolledSite("scoped", edge.url, {}, payPerUsePlan({ scope: [{ daemon: "MLM", features: ["MATLAB", "Compiler"] }] }));
+    expect(JSON.parse(await readFile(join(state, "identity.json"), "utf8")).scope).toEqual([{ daemon: "MLM", features: ["MATLAB", "Compiler"] }]);
+    const file = join(root, "scoped.log");
+    const start = Date.UTC(2025, 3, 7);
+    const lic = new BusyLicenseServer({ file, slots: 10, seed: 17, startAt: start, minHoldS: 600, maxHoldS: 7200 });
+    let now = start;
+    const site = await openSite(statePaths(state), { clock: () => now });
+    const daemon = await SiteDaemon.start(site, checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 300 }] }), new EdgeClient(edge.url), {
+      backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => now, log: () => undefined, wait: async () => undefined,
+    });
+    try {
+      const end = start + DAY;
+      while (now < end) {
+        lic.advance(now);
+        now = Math.max(now + 1000, Math.min(await daemon.round(), end));
+      }
+      lic.shutdown(end);
+      for (let i = 0; i < 3; i++) {
+        now += 60_000;
+        await daemon.round();
+      }
+      const status = daemon.status()!;
+      expect(status.log.pending).toBe(0);
+      expect(status.sources[0]!.totals.out_of_scope).toBeGreaterThan(0);
+      expect(status.scope).toEqual([{ daemon: "MLM", features: ["MATLAB", "Compiler"] }]);
+    } finally {
+      await daemon.close();
+      await site.close();
+    }
+    const inScope = Object.fromEntries([...lic.truth].filter(([f]) => f === "MATLAB" || f === "Compiler"));
+    expect(Object.keys(inScope).length).toBeLessThan(lic.truth.size);
+    expect(sorted(await billed(contract, start, start + DAY))).toEqual(sorted(inScope));
+    // Had the out-of-scope usage been sent, the edge would have quarantined it: nothing was.
+    const balance = await edgeRequest<{ quarantined_records: number }>(edge, "GET", `/v1/contracts/${contract.contractId}/balance`, contract.vendorKey);
+    expect(balance.quarantined_records).toBe(0);
+  }, 300_000);
 });
 
 describe("revoked", () => {
