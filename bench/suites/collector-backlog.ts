@@ -6,7 +6,8 @@
 // ratio ≥ 0.7. Two logs: usage-dense (a checkout every 3 lines, ≈ 0.4 records a line — real
 // debug logs range from 0.01 to 3.5) and noise-heavy (a checkout every 30 lines: statistics and
 // refused requests between them). Size of each: BENCH_BACKLOG_MB (default 1024, the issue's 1 GB;
-// e.g. 100 for a quick run).
+// e.g. 100 for a quick run). Each command runs BENCH_BACKLOG_RUNS times (default 2), alternately,
+// and the fastest counts, so a burst of load on the shared machine does not decide the ratio.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,8 +17,8 @@ import { writeBacklogLog } from "../../test/support/backlog-log.ts";
 import { freePort } from "../../test/support/local-edge.ts";
 import { throughputFigure, type BenchFigure } from "../figure.ts";
 
-/** Lines per MB of the generated log (about 100 bytes a line). */
-const LINES_PER_MB = 10_000;
+/** Each command runs this many times, alternately, and the fastest counts (the machine is shared). */
+const RUNS = Number(process.env.BENCH_BACKLOG_RUNS ?? 2);
 
 export default async function (): Promise<BenchFigure[]> {
   const mb = Number(process.env.BENCH_BACKLOG_MB ?? 1024);
@@ -30,19 +31,25 @@ export default async function (): Promise<BenchFigure[]> {
     const figures: BenchFigure[] = [];
     for (const [mix, linesPerSession] of [["usage-dense", 3], ["noise-heavy", 30]] as const) {
       const file = join(dir, `${mix}.log`);
-      const log = await writeBacklogLog(file, { lines: mb * LINES_PER_MB, linesPerSession });
-      const parse = await timed(script, probe, join(dir, "parse.rss"), ["parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "UTC"]);
-      const state = join(dir, `state-${mix}`);
-      await enroll(state);
+      const log = await writeBacklogLog(file, { lines: 0, bytes: mb * 1024 * 1024, linesPerSession });
       const config = join(dir, "config.json");
       await writeFile(config, JSON.stringify({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC" }] }));
-      const run = await timed(script, probe, join(dir, "run.rss"), ["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+      let parse = { ms: Number.POSITIVE_INFINITY, rssMb: 0, stdout: "" };
+      let run = { ms: Number.POSITIVE_INFINITY, rssMb: 0, stdout: "" };
+      for (let i = 0; i < RUNS; i++) {
+        const p = await timed(script, probe, join(dir, "parse.rss"), ["parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "UTC"]);
+        if (p.ms < parse.ms) parse = p;
+        const state = join(dir, `state-${mix}-${i}`);
+        await enroll(state);
+        const r = await timed(script, probe, join(dir, "run.rss"), ["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+        if (r.ms < run.ms) run = r;
+        await rm(state, { recursive: true });
+      }
       const appended = (JSON.parse(run.stdout) as { appended: number }).appended;
       const lps = (ms: number) => log.lines / (ms / 1000);
       figures.push(throughputFigure(`collector run: first start on a big ${mix} log (read, sign, chain, fsync)`, "lines/s", lps(run.ms), "parse of the same file", lps(parse.ms),
-        `${(log.bytes / 1e6).toFixed(0)} MB, ${log.lines.toLocaleString("en-US")} lines, ${appended.toLocaleString("en-US")} records appended; peak RSS run ${run.rssMb} MB, parse ${parse.rssMb} MB; goal ratio ≥ 0.7`));
+        `${(log.bytes / 1e6).toFixed(0)} MB, ${log.lines.toLocaleString("en-US")} lines, ${appended.toLocaleString("en-US")} records appended; fastest of ${RUNS} alternate runs each; peak RSS run ${run.rssMb} MB, parse ${parse.rssMb} MB; goal ratio ≥ 0.7`));
       await rm(file);
-      await rm(state, { recursive: true });
     }
     return figures;
   } finally {

@@ -20,6 +20,8 @@ export interface BacklogLog {
 
 export interface BacklogOptions {
   lines: number;
+  /** Instead of `lines`: about this many bytes (copies of the block until reached). */
+  bytes?: number;
   seed?: number;
   /** ms, a midnight UTC (default 2024-01-01). */
   startAt?: number;
@@ -39,7 +41,7 @@ interface Block { text: string; lines: number; sessions: number; days: number; t
 export async function writeBacklogLog(file: string, options: BacklogOptions): Promise<BacklogLog> {
   const start = options.startAt ?? Date.UTC(2024, 0, 1);
   const block = simulateBlock(Math.min(BLOCK_LINES, options.lines), options.seed ?? 42, options.linesPerSession ?? 30);
-  const copies = Math.max(1, Math.round(options.lines / block.lines));
+  const copies = Math.max(1, Math.round(options.bytes !== undefined ? options.bytes / Buffer.byteLength(block.text) : options.lines / block.lines));
   const handle = await open(file, options.append ? "a" : "w");
   let bytes = 0;
   try {
