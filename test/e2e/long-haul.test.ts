@@ -169,7 +169,7 @@ describe("scope", () => {
     const lic = new BusyLicenseServer({ file, slots: 10, seed: 17, startAt: start, minHoldS: 600, maxHoldS: 7200 });
     let now = start;
     const site = await openSite(statePaths(state), { clock: () => now });
-    const daemon = await SiteDaemon.start(site, checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 300 }] }), new EdgeClient(edge.url), {
+    const daemon = await SiteDaemon.start(site, checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 300 }], sync_s: 3600 }), new EdgeClient(edge.url), {
       backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => now, log: () => undefined, wait: async () => undefined,
     });
     try {
@@ -210,7 +210,7 @@ describe("revoked", () => {
     let now = start;
     const site = await openSite(statePaths(state), { clock: () => now });
     const metricsPort = await freePort();
-    const config = checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 600 }], metrics_listen: `127.0.0.1:${metricsPort}` });
+    const config = checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 600 }], sync_s: 1800, metrics_listen: `127.0.0.1:${metricsPort}` });
     const daemon = await SiteDaemon.start(site, config, new EdgeClient(gate.url), {
       backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => now, log: () => undefined, wait: async () => undefined,
     });
