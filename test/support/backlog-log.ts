@@ -20,7 +20,7 @@ export interface BacklogLog {
 
 export interface BacklogOptions {
   lines: number;
-  /** Instead of `lines`: about this many bytes (copies of the block until reached). */
+  /** Instead of `lines` (then ignored): about this many bytes (copies of a 100,000-line block). */
   bytes?: number;
   seed?: number;
   /** ms, a midnight UTC (default 2024-01-01). */
@@ -40,7 +40,10 @@ interface Block { text: string; lines: number; sessions: number; days: number; t
 
 export async function writeBacklogLog(file: string, options: BacklogOptions): Promise<BacklogLog> {
   const start = options.startAt ?? Date.UTC(2024, 0, 1);
-  const block = simulateBlock(Math.min(BLOCK_LINES, options.lines), options.seed ?? 42, options.linesPerSession ?? 30);
+  // Sized in bytes: whole blocks (`lines` is then ignored).
+  const blockLines = options.bytes !== undefined ? BLOCK_LINES : Math.min(BLOCK_LINES, options.lines);
+  if (blockLines < 10) throw new RangeError(`a backlog log needs at least 10 lines or a size in bytes (lines: ${options.lines})`);
+  const block = simulateBlock(blockLines, options.seed ?? 42, options.linesPerSession ?? 30);
   const copies = Math.max(1, Math.round(options.bytes !== undefined ? options.bytes / Buffer.byteLength(block.text) : options.lines / block.lines));
   const handle = await open(file, options.append ? "a" : "w");
   let bytes = 0;
