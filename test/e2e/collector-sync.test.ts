@@ -111,16 +111,30 @@ describe("collector ⇄ local edge", () => {
     expect(status.json).toMatchObject({ pending: 0, acked_seq: appended, last_receipt: { acked_seq: appended } });
   });
 
-  it.skipIf(!NODE20)("the bundled dist/tally-collector.mjs runs on Node 20: status and verify of the synced state", async () => {
+  it.skipIf(!NODE20)("the bundled dist/tally-collector.mjs runs on Node 20: --help, status and verify of the synced state; a site of its own inits, runs and syncs (undici)", async () => {
     const build = spawnSync(process.execPath, ["scripts/build-collector.ts"], { cwd: REPO_ROOT, encoding: "utf8" });
     expect(build.status, build.stderr).toBe(0);
     const bundle = join(REPO_ROOT, "dist/tally-collector.mjs");
-    const status = spawnSync(NODE20!, [bundle, "status", "--state", state, "--json"], { encoding: "utf8" });
-    expect(status.status, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ pending: 0, acked_seq: appended });
-    const verify = spawnSync(NODE20!, [bundle, "verify", "--state", state, "--json"], { encoding: "utf8" });
-    expect(verify.status, verify.stderr).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, records_checked: appended });
+    const node20 = (args: string[]) => {
+      const r = spawnSync(NODE20!, [bundle, ...args], { encoding: "utf8" });
+      expect(r.status, `${args[0]}: ${r.stderr}`).toBe(0);
+      return r;
+    };
+    expect(node20(["sync", "--help"]).stdout).toMatch(/^usage: tally-collector sync /);
+    expect(JSON.parse(node20(["status", "--state", state, "--json"]).stdout)).toMatchObject({ pending: 0, acked_seq: appended });
+    expect(JSON.parse(node20(["verify", "--state", state, "--json"]).stdout)).toMatchObject({ ok: true, records_checked: appended });
+
+    // Every edge request of its own (enroll, the batches, the contract doc) through undici on Node 20.
+    const other = await provisionContract(edge, { start: "2010-01-01", timezone: "UTC" });
+    const site20 = join(root, "node20");
+    node20(["init", "--server", edge.url, "--enroll", other.enrollmentToken, "--site", "node20", "--state", site20, "--json"]);
+    const config = join(root, "node20.json");
+    await writeFile(config, JSON.stringify({ sources: [{ name: "maple", kind: "flexlm-debuglog", file: MAPLE, timezone: "UTC" }] }));
+    const run = JSON.parse(node20(["run", "--config", config, "--once", "--state", site20, "--json"]).stdout) as { appended: number };
+    expect(run.appended).toBeGreaterThan(26); // the fixture's records, heartbeats, cuts
+    const sync = JSON.parse(node20(["sync", "--state", site20, "--json"]).stdout) as Record<string, unknown>;
+    expect(sync).toMatchObject({ ok: true, pending: 0 });
+    expect(JSON.parse(node20(["status", "--state", site20, "--json"]).stdout)).toMatchObject({ pending: 0, acked_seq: sync.last_seq });
   });
 
   it("a second sync with nothing pending sends nothing and exits 0", async () => {
