@@ -34,6 +34,9 @@ export default defineConfig(async () => {
           test: {
             name: "worker",
             include: ["test/worker/**/*.test.ts"],
+            // A harness limit, not a speed check: under a loaded 2-core machine a workerd test that
+            // takes 1 s alone has been seen past vitest's 5 s default.
+            testTimeout: 60_000,
             setupFiles: ["test/worker/apply-migrations.ts"],
           },
         },

@@ -1,5 +1,6 @@
-// Copies the console's vendor files (htmx, uPlot) from node_modules into the Worker's static
-// assets (worker/console/public/console/assets/), with their licenses. Nothing is downloaded:
+// Copies the console's vendor files (htmx, uPlot) and the API reference's renderer (Scalar's
+// standalone bundle, for /docs) from node_modules into the Worker's static assets
+// (worker/console/public/console/assets/), with their licenses, so every page works air-gapped. Nothing is downloaded:
 // the files come from the pinned npm packages. `--check` exits 1 if a copy differs from its
 // package (so a version bump without a rebuild is caught), without writing.
 //
@@ -17,6 +18,10 @@ export const VENDOR_FILES: Array<[string, string]> = [
   ["uplot/dist/uPlot.iife.min.js", "uPlot.iife.min.js"],
   ["uplot/dist/uPlot.min.css", "uPlot.min.css"],
   ["uplot/LICENSE", "uPlot.LICENSE.txt"],
+  // The single-file UMD build: the ESM build would fetch dozens of chunks by `import`.
+  ["@scalar/api-reference/dist/browser/standalone.js", "scalar-api-reference.js"],
+  // The package ships no LICENSE file; its package.json names the license (MIT) and version.
+  ["@scalar/api-reference/package.json", "scalar-api-reference.package.json"],
 ];
 
 export function staleVendorFiles(): string[] {

@@ -1,6 +1,8 @@
 // A simulated FlexLM vendor daemon: writes a realistic lmgrd/vendor debug log (start-up banner,
 // TIMESTAMP lines, OUT/IN with user names that have spaces, multi-license checkouts, DENIED and
 // UNSUPPORTED noise) so `npm start` and the end-to-end tests have a live license server to read.
+// `flexlmLine` and `banner` are the line format, shared with the history writer
+// (scripts/demo-history.ts).
 import { appendFileSync, writeFileSync } from "node:fs";
 import { mulberry32 } from "../shared/random/mulberry32.ts";
 import { wallTimeAt } from "../shared/time/zoned.ts";
@@ -14,6 +16,30 @@ export interface SimulatorOptions {
   users?: string[];
   /** Probability per step that a new checkout happens. */
   checkoutRate?: number;
+}
+
+/** `HH:MM:SS (who) text`, the clock in the server's time zone (hours space-padded, as lmgrd prints them). */
+export function flexlmLine(now: number, timezone: string, who: string, text: string): string {
+  const w = wallTimeAt(now, timezone);
+  return `${String(w.hour).padStart(2, " ")}:${String(w.minute).padStart(2, "0")}:${String(w.second).padStart(2, "0")} (${who}) ${text}\n`;
+}
+
+/** `m/d/yyyy`, as in TIMESTAMP lines. */
+export function flexlmDate(now: number, timezone: string): string {
+  const w = wallTimeAt(now, timezone);
+  return `${w.month}/${w.day}/${w.year}`;
+}
+
+/** lmgrd's start-up banner for `daemon` serving `features`, ending with a TIMESTAMP line. */
+export function banner(now: number, timezone: string, daemon: string, features: string[]): string {
+  const w = wallTimeAt(now, timezone);
+  const day = new Date(Date.UTC(w.year, w.month - 1, w.day)).toUTCString();
+  const clock = `${w.hour}:${String(w.minute).padStart(2, "0")}:${String(w.second).padStart(2, "0")}`;
+  return flexlmLine(now, timezone, "lmgrd", `Server's System Date and Time: ${day.slice(0, 3)} ${day.slice(8, 11)} ${String(w.day).padStart(2, "0")} ${w.year} ${clock} ${timezone}`)
+    + flexlmLine(now, timezone, "lmgrd", `FlexNet Licensing (v11.19.6.0 build 311000 x64_lsb) started on simhost (linux) (${flexlmDate(now, timezone)})`)
+    + flexlmLine(now, timezone, "lmgrd", `Started ${daemon} (pid 4242)`)
+    + flexlmLine(now, timezone, daemon, `Server started on simhost for:\t${features.join("\t")}`)
+    + flexlmLine(now, timezone, daemon, `TIMESTAMP ${flexlmDate(now, timezone)}`);
 }
 
 interface Open { feature: string; user: string; host: string; count: number; start: number; until: number }
@@ -38,31 +64,13 @@ export class FlexlmSimulator {
     this.random = mulberry32(opts.seed ?? 42);
   }
 
-  private clock(now: number): string {
-    const w = wallTimeAt(now, this.opts.timezone);
-    return `${String(w.hour).padStart(2, " ")}:${String(w.minute).padStart(2, "0")}:${String(w.second).padStart(2, "0")}`;
-  }
-
-  private date(now: number): string {
-    const w = wallTimeAt(now, this.opts.timezone);
-    return `${w.month}/${w.day}/${w.year}`;
-  }
-
   private write(now: number, who: string, text: string) {
-    appendFileSync(this.opts.file, `${this.clock(now)} (${who}) ${text}\n`);
+    appendFileSync(this.opts.file, flexlmLine(now, this.opts.timezone, who, text));
   }
 
   /** Start-up banner, as lmgrd writes it (truncates the file: a restart without `-l +file`). */
   start(now: number) {
-    const w = wallTimeAt(now, this.opts.timezone);
-    const dow = new Date(Date.UTC(w.year, w.month - 1, w.day)).toUTCString().slice(0, 3);
-    const mon = new Date(Date.UTC(w.year, w.month - 1, w.day)).toUTCString().slice(8, 11);
-    writeFileSync(this.opts.file, "");
-    this.write(now, "lmgrd", `Server's System Date and Time: ${dow} ${mon} ${String(w.day).padStart(2, "0")} ${w.year} ${this.clock(now).trim()} ${this.opts.timezone}`);
-    this.write(now, "lmgrd", `FlexNet Licensing (v11.19.6.0 build 311000 x64_lsb) started on simhost (linux) (${this.date(now)})`);
-    this.write(now, "lmgrd", `Started ${this.daemon} (pid 4242)`);
-    this.write(now, this.daemon, `Server started on simhost for:\t${this.features.join("\t")}`);
-    this.write(now, this.daemon, `TIMESTAMP ${this.date(now)}`);
+    writeFileSync(this.opts.file, banner(now, this.opts.timezone, this.daemon, this.features));
     this.lastTimestamp = now;
   }
 
@@ -70,7 +78,7 @@ export class FlexlmSimulator {
   step(now: number) {
     now = Math.floor(now / 1000) * 1000;
     if (now - this.lastTimestamp >= 6 * 3600_000) {
-      this.write(now, this.daemon, `TIMESTAMP ${this.date(now)}`);
+      this.write(now, this.daemon, `TIMESTAMP ${flexlmDate(now, this.opts.timezone)}`);
       this.lastTimestamp = now;
     }
     for (let i = this.open.length - 1; i >= 0; i--) {

@@ -1,13 +1,17 @@
 // `npm start`: the whole product on one machine, for a newcomer. A local edge (wrangler dev on
-// workerd, local D1 + Durable Objects under .wrangler/), a demo vendor, customer and contract, a
-// collector enrolled against it and fed by a simulated FlexLM vendor daemon; the balance is
-// printed as it moves. Ctrl-C stops everything this script started.
+// workerd, local D1 + Durable Objects under .wrangler/), a demo vendor with two contracts whose
+// last 60 days of simulated use are backfilled first (scripts/demo-seed.ts), then a collector
+// fed live by a simulated FlexLM vendor daemon; the balance is printed as it moves. The demo's
+// collectors reach the edge through a loopback clock relay (scripts/demo-clock-relay.ts) on
+// PORT+1. Ctrl-C stops everything this script started.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FlexlmSimulator } from "./flexlm-simulator.ts";
+import { startClockRelay, type ClockRelay } from "./demo-clock-relay.ts";
+import { seedDemo, type Demo } from "./demo-seed.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const DEMO = join(ROOT, ".tally-demo");
@@ -15,6 +19,7 @@ const PORT = Number(process.env.PORT ?? 8787);
 const EDGE = `http://127.0.0.1:${PORT}`;
 const TIMEZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 const children: ChildProcess[] = [];
+const STARTED = Date.now();
 // The machine may be offline: no Request.cf download, no telemetry.
 const OFFLINE_ENV = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
@@ -80,37 +85,23 @@ async function waitForEdge(edge: ChildProcess) {
   throw new Error(`the edge did not answer on ${EDGE}/health within 2 minutes`);
 }
 
-interface Demo { vendor_key: string; contract_id: string; status_url?: string }
-
-/** The demo vendor, customer, contract and enrolled collector; reused across runs while the local state lasts. */
-async function seed(adminToken: string): Promise<Demo> {
+/** The demo vendor, contracts and enrolled collectors; reused across runs while the local state lasts. */
+async function seed(adminToken: string, relay: ClockRelay): Promise<Demo> {
   const file = join(DEMO, "demo.json");
-  if (existsSync(file) && existsSync(join(DEMO, "collector"))) {
-    const demo = JSON.parse(await readFile(file, "utf8")) as Demo;
-    const r = await fetch(`${EDGE}/v1/contracts/${demo.contract_id}`, { headers: { authorization: `Bearer ${demo.vendor_key}` } });
-    if (r.ok) return demo;
-    say("the local edge state was reset: seeding a new demo");
+  if (existsSync(file)) {
+    const demo = JSON.parse(await readFile(file, "utf8")) as Partial<Demo> & { relay_url?: string };
+    // The collectors are enrolled against the relay's URL: another PORT means another demo.
+    if (demo.contracts && demo.vendor_key && demo.relay_url === relay.url) {
+      const r = await fetch(`${EDGE}/v1/contracts/${demo.contract_id}`, { headers: { authorization: `Bearer ${demo.vendor_key}` } });
+      if (r.ok) return demo as Demo;
+    }
+    say("the local edge state was reset (or PORT or the demo changed): seeding a new demo");
   }
-  await run("rm", ["-rf", join(DEMO, "collector")], { quiet: true });
-  const vendor = await api<{ id: string; api_key: string }>("POST", "/v1/vendors", adminToken, { name: "Demo Simulation Software Inc." });
-  const customer = await api<{ id: string }>("POST", "/v1/customers", vendor.api_key, { name: "Acme Engineering" });
-  const today = new Date().toISOString().slice(0, 10);
-  const contract = await api<{ id: string }>("POST", "/v1/contracts", vendor.api_key, {
-    customer_id: customer.id, start: today, timezone: TIMEZONE, expected_sync_s: 60,
-    plan: {
-      model: "token", currency: "USD", unit_name: "token", period: "month",
-      rates: { MATLAB: "10", SIMULINK: "6", "*": "2" }, rounding: { increment_s: 60, minimum_s: 0, grace_s: 0 },
-      price: { mode: "graduated", tiers: [{ up_to: null, unit_price: "1.50", flat_fee: "0" }] },
-      fixed_fee: "0", included_units: "0", minimum_commitment: "0", overage: { policy: "allow", limit_units: "0" },
-    },
-  });
-  // Prepaid tokens, when the edge supports grants.
-  await api("POST", `/v1/contracts/${contract.id}/grants`, vendor.api_key, { amount: "500", idempotency_key: "demo-initial" }).catch(() => undefined);
-  const enrollment = await api<{ enrollment_token: string }>("POST", `/v1/contracts/${contract.id}/enrollments`, vendor.api_key, {});
-  await run(process.execPath, ["collector/cli.ts", "init", "--server", EDGE, "--enroll", enrollment.enrollment_token, "--site", "Acme Plant 3", "--state", join(DEMO, "collector")]);
-  const link = await api<{ url: string }>("POST", `/v1/contracts/${contract.id}/status-links`, vendor.api_key, {}).catch(() => undefined);
-  const demo: Demo = { vendor_key: vendor.api_key, contract_id: contract.id, ...(link ? { status_url: link.url } : {}) };
-  await writeFile(file, JSON.stringify(demo, null, 2), { mode: 0o600 });
+  await run("rm", ["-rf", join(DEMO, "collector-acme"), join(DEMO, "collector-borealis"), join(DEMO, "history")], { quiet: true });
+  const started = Date.now();
+  const demo = await seedDemo({ edge: EDGE, adminToken, dir: DEMO, timezone: TIMEZONE, relay, say });
+  say(`demo seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await writeFile(file, JSON.stringify({ ...demo, relay_url: relay.url }, null, 2), { mode: 0o600 });
   return demo;
 }
 
@@ -127,9 +118,13 @@ async function main() {
   say("applying local D1 migrations …");
   await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { quiet: true });
   say(`starting the edge on ${EDGE} (wrangler dev) …`);
-  const edge = background("edge", "npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(PORT), "--show-interactive-dev-session=false", "--log-level", "warn"]);
+  // Its own inspector port: the default (9229) may be taken by another wrangler on the machine.
+  const edge = background("edge", "npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(PORT + 2), "--show-interactive-dev-session=false", "--log-level", "warn"]);
   await waitForEdge(edge);
-  const demo = await seed(vars.ADMIN_TOKEN!);
+  const relay = await startClockRelay(EDGE, PORT + 1);
+  const demo = await seed(vars.ADMIN_TOKEN!, relay);
+  say(`first balance ${((Date.now() - STARTED) / 1000).toFixed(1)} s after npm start:`);
+  say(describeBalance(await api("GET", `/v1/contracts/${demo.contract_id}/balance`, demo.vendor_key)));
 
   const log = join(DEMO, "lmgrd.log");
   const sim = new FlexlmSimulator({ file: log, timezone: TIMEZONE, seed: Date.now() % 100_000, checkoutRate: 0.35 });
@@ -137,11 +132,12 @@ async function main() {
   const simTimer = setInterval(() => sim.step(Date.now()), 2000);
   const config = join(DEMO, "collector.json");
   await writeFile(config, JSON.stringify({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file: log, timezone: TIMEZONE, interval_s: 2 }], cut_s: 60, heartbeat_s: 60, sync_s: 5 }, null, 2));
-  background("collector", process.execPath, ["collector/cli.ts", "run", "--config", config, "--state", join(DEMO, "collector")]);
+  background("collector", process.execPath, ["collector/cli.ts", "run", "--config", config, "--state", demo.contracts[0]!.state]);
 
   say("");
   say(`edge        ${EDGE}   (API reference: ${EDGE}/docs)`);
-  say(`contract    ${demo.contract_id}   vendor key in .tally-demo/demo.json`);
+  for (const c of demo.contracts) say(`contract    ${c.id}   ${c.customer} (${c.site})`);
+  say(`vendor key  in .tally-demo/demo.json   console: ${EDGE}/console`);
   if (demo.status_url) say(`status page ${demo.status_url}`);
   say(`FlexLM log  ${log}`);
   say("Ctrl-C stops everything.\n");

@@ -20,6 +20,7 @@ import { batches } from "./routes/batches.ts";
 import { devBench } from "./routes/dev-bench.ts";
 import { collectorDoc } from "./routes/collector-doc.ts";
 import { collectorBundles, vendorBundles } from "./routes/bundles.ts";
+import { contractExport } from "./routes/contract-export.ts";
 import { collectorTrust } from "./routes/collector-trust.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { contractCollectors } from "./routes/contract-collectors.ts";
@@ -53,6 +54,7 @@ app.route("/v1/collectors", collectorDoc);
 app.route("/v1/collectors", collectorBundles);
 app.route("/v1/collectors", collectorTrust);
 app.route("/v1/contracts", vendorBundles);
+app.route("/v1/contracts", contractExport);
 // Pricing (DESIGN.md §6–§7): grants, plan versions, statements, usage history, alerts.
 app.route("/v1/contracts", grants);
 app.route("/v1/contracts", planVersions);

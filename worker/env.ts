@@ -11,6 +11,8 @@ export interface Env {
   EDGE_SIGNING_KEY: string;
   /** "production" | "development" | "test": only the last two accept an injected clock. */
   TALLY_ENV: string;
+  /** Development and test only: ms added to the real clock for every request (middleware/clock.ts). */
+  TALLY_CLOCK_OFFSET_MS?: string;
 }
 
 /** Hono's environment: bindings plus what middleware sets for the handlers. */
@@ -36,6 +38,7 @@ declare global {
       ADMIN_TOKEN: string;
       EDGE_SIGNING_KEY: string;
       TALLY_ENV: string;
+      TALLY_CLOCK_OFFSET_MS?: string;
     }
   }
 }

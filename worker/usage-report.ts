@@ -1,65 +1,67 @@
-// `GET …/usage` aggregation (DESIGN.md §7): usage intervals and denials from the D1 projection,
-// clipped to [from, to) and grouped by any of feature, user, host, collector and day (the local
-// date in the contract's zone). license_seconds are clipped (and split at local midnights when
-// grouping by day); an interval's rated units count where it starts, as rating counts a piece at
-// its start, so they are included when the interval starts inside [from, to).
+// `GET …/usage` (DESIGN.md §7) answered from D1's hourly rollups: one SQL aggregate over the rows
+// of [from, to), grouped by any of feature, product, user, host, collector and day (the local date
+// in the contract's zone), one page of groups at a time in group order. The Worker only ever holds
+// one page; D1 reads the rollup rows of the range through the (contract_id, hour, …) key.
+//
+// Exact units in SQL: a rollup row's units are a non-negative decimal numerator of at most 36
+// digits (rollup-drain.ts), so SQL sums its four 9-digit limbs as 64-bit integers (each SUM stays
+// exact for up to 9 × 10^9 rows) and the limb sums are combined here in bigint.
 import { formatUnits } from "../shared/pricing/index.ts";
-import { wallTimeAt, wallTimeToUtc } from "../shared/time/zoned.ts";
 
-export const USAGE_DIMENSIONS = ["feature", "user", "host", "collector", "day"] as const;
+export const USAGE_DIMENSIONS = ["feature", "product", "user", "host", "collector", "day"] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
-
-export interface UsageIntervalRow {
-  collector_id: string; feature: string | null; user: string | null; host: string | null;
-  start: number; end: number; count: number; units_num: string | null; session: string | null;
-}
-export interface DenialRow { collector_id: string; feature: string | null; user: string | null; host: string | null; ts: number }
 
 export type UsageRow = Partial<Record<UsageDimension, string | null>> & { license_seconds: number; units: string; sessions: number; denials: number };
 
-interface Group { dims: Partial<Record<UsageDimension, string | null>>; license_ms: number; units: bigint; sessions: Set<string>; denials: number }
+const COLUMN: Record<UsageDimension, string> = {
+  feature: "feature", product: "product", user: "user", host: "host", collector: "collector_id", day: "day",
+};
+const LIMBS = 4;
+const LIMB = 10n ** 9n;
 
-function localDate(ts: number, zone: string): string {
-  const w = wallTimeAt(ts, zone);
-  return `${String(w.year).padStart(4, "0")}-${String(w.month).padStart(2, "0")}-${String(w.day).padStart(2, "0")}`;
-}
+export interface UsageQuery { contractId: string; from: number; to: number; groupBy: UsageDimension[]; limit: number; after?: string[] | undefined }
 
-function nextLocalMidnight(ts: number, zone: string): number {
-  const w = wallTimeAt(ts, zone);
-  const d = new Date(Date.UTC(w.year, w.month - 1, w.day + 1));
-  return wallTimeToUtc({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: 0, minute: 0, second: 0 }, zone);
-}
-
-export function usageReport(intervals: UsageIntervalRow[], denials: DenialRow[], from: number, to: number, groupBy: UsageDimension[], zone: string): UsageRow[] {
-  const groups = new Map<string, Group>();
-  const groupOf = (r: { collector_id: string; feature: string | null; user: string | null; host: string | null }, at: number): Group => {
-    const dims: Group["dims"] = {};
-    for (const d of groupBy) dims[d] = d === "day" ? localDate(at, zone) : d === "collector" ? r.collector_id : r[d];
-    const key = JSON.stringify(groupBy.map((d) => dims[d]));
-    let g = groups.get(key);
-    if (!g) { g = { dims, license_ms: 0, units: 0n, sessions: new Set(), denials: 0 }; groups.set(key, g); }
-    return g;
-  };
-  for (const iv of intervals) {
-    const a0 = Math.max(iv.start, from), b0 = Math.min(iv.end, to);
-    if (a0 >= b0) continue;
-    if (iv.start >= from) groupOf(iv, iv.start).units += BigInt(iv.units_num ?? "0");
-    for (let a = a0; a < b0;) {
-      const b = groupBy.includes("day") ? Math.min(b0, nextLocalMidnight(a, zone)) : b0;
-      const g = groupOf(iv, a);
-      g.license_ms += (b - a) * iv.count;
-      g.sessions.add(`${iv.collector_id}:${iv.session ?? iv.start}`);
-      a = b;
-    }
+/** One page of groups and the cursor of the next (the last group's dimension values), if any. */
+export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items: UsageRow[]; next: string[] | null }> {
+  const dims = q.groupBy.map((d) => `"${COLUMN[d]}"`);
+  const limbs = Array.from({ length: LIMBS }, (_, i) => `SUM(CAST(substr(units_num, ${-9 * (i + 1)}, 9) AS INTEGER)) AS u${i}`);
+  const binds: unknown[] = [q.contractId, q.from, q.to];
+  let after = "";
+  if (q.after && dims.length > 0) {
+    after = ` AND (${dims.join(", ")}) > (${q.after.map((v) => { binds.push(v); return `?${binds.length}`; }).join(", ")})`;
   }
-  for (const d of denials) groupOf(d, d.ts).denials++;
-  const rows = [...groups.values()].map((g): UsageRow => ({
-    ...g.dims, license_seconds: g.license_ms / 1000, units: formatUnits(g.units), sessions: g.sessions.size, denials: g.denials,
-  }));
-  const key = (r: UsageRow) => groupBy.map((d) => r[d] ?? "");
-  return rows.sort((x, y) => {
-    const kx = key(x), ky = key(y);
-    for (let i = 0; i < kx.length; i++) if (kx[i] !== ky[i]) return kx[i]! < ky[i]! ? -1 : 1;
-    return 0;
+  binds.push(q.limit + 1);
+  const sql = `SELECT ${[...dims, "SUM(license_s) AS license_s", ...limbs, "SUM(sessions) AS sessions", "SUM(denials) AS denials", "count(*) AS n"].join(", ")}
+    FROM usage_rollups WHERE contract_id = ?1 AND hour >= ?2 AND hour < ?3${after}
+    ${dims.length > 0 ? `GROUP BY ${dims.join(", ")} ORDER BY ${dims.join(", ")}` : ""} LIMIT ?${binds.length}`;
+  const rows = (await d1.prepare(sql).bind(...binds).all<Record<string, string | number | null>>()).results.filter((r) => Number(r.n) > 0);
+  const items = rows.slice(0, q.limit).map((r): UsageRow => {
+    const row: UsageRow = { license_seconds: 0, units: "0", sessions: 0, denials: 0 };
+    for (const d of q.groupBy) row[d] = d === "product" && r[COLUMN[d]] === "" ? null : (r[COLUMN[d]] as string);
+    let units = 0n;
+    for (let i = LIMBS - 1; i >= 0; i--) units = units * LIMB + BigInt(r[`u${i}`] ?? 0);
+    return { ...row, license_seconds: Number(r.license_s ?? 0), units: formatUnits(units), sessions: Number(r.sessions ?? 0), denials: Number(r.denials ?? 0) };
   });
+  const last = rows.length > q.limit ? rows[q.limit - 1]! : undefined;
+  return { items, next: last ? q.groupBy.map((d) => String(last[COLUMN[d]])) : null };
+}
+
+/** The cursor names the last group of the page before: its dimension values, base64url JSON. */
+export function encodeUsageCursor(values: string[]): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(values));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The dimension values in a cursor, or undefined when it is not one of ours for `dimensions` values. */
+export function decodeUsageCursor(cursor: string, dimensions: number): string[] | undefined {
+  if (!/^[A-Za-z0-9_-]{1,4096}$/.test(cursor)) return undefined;
+  try {
+    const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const values = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)))) as unknown;
+    return Array.isArray(values) && values.length === dimensions && dimensions > 0 && values.every((v) => typeof v === "string") ? values as string[] : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -89,10 +89,10 @@ async function latencies(url: string, token?: string): Promise<{ p50: number; p9
  * against other reads, not against the drain's projection of 9,000 records. */
 async function drained(url: string, contractId: string, token: string): Promise<void> {
   const get = async (path: string) => (await fetch(`${url}${path}`, { headers: { Authorization: `Bearer ${token}` } })).json() as Promise<any>;
-  const from = iso(CONTRACT_START), to = iso(Date.now() + DAY);
+  const from = iso(CONTRACT_START), to = iso(Math.floor(Date.now() / DAY) * DAY + DAY); // usage ranges are whole hours
   for (let i = 0; i < 120; i++) {
     const [usage, balance] = await Promise.all([get(`/v1/contracts/${contractId}/usage?from=${from}&to=${to}`), get(`/v1/contracts/${contractId}/balance`)]);
-    if (usage.rows?.[0]?.license_seconds === balance.usage.license_seconds) return;
+    if (usage.items?.[0]?.license_seconds === balance.usage.license_seconds) return;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error("the outbox did not drain to D1 within 60 s");

@@ -62,7 +62,7 @@ export async function post(url: string, body: string, token?: string): Promise<a
   return JSON.parse(text);
 }
 
-async function enrolledCollector(url: string, apiKey: string, publicKey: string): Promise<{ contractId: string; collectorId: string }> {
+export async function enrolledCollector(url: string, apiKey: string, publicKey: string): Promise<{ contractId: string; collectorId: string }> {
   const customer = await post(`${url}/v1/customers`, JSON.stringify({ name: "Bench plant" }), apiKey);
   const plan = { model: "token", currency: "USD", unit_name: "token", period: "month", rates: { "*": "1" }, overage: { policy: "block" } };
   const contract = await post(`${url}/v1/contracts`, JSON.stringify({ customer_id: customer.id, plan, start: "2020-01-01", timezone: "UTC" }), apiKey);
@@ -72,7 +72,7 @@ async function enrolledCollector(url: string, apiKey: string, publicKey: string)
 }
 
 /** Signed batch bodies of realistic hourly usage intervals, built before any timing. */
-function batchBodies(collectorId: string, secretKey: string): string[] {
+export function batchBodies(collectorId: string, secretKey: string): string[] {
   const start = Date.now() - 30 * 24 * HOUR;
   const bodies: string[] = [];
   let head = { seq: 0, hash: ZERO_HASH };

@@ -5,7 +5,7 @@
 // Two steps when a caller must write down what it is about to append before it does (a source's
 // read position, daemon/source-journal.ts): `prepare` builds the records and their hashes without
 // touching the log, `commit` appends exactly those. Nothing may be appended in between.
-import { nextRecord, parseStrictJson, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
+import { MAX_RECORD_BYTES, nextRecord, parseStrictJson, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
 import { canonicalRecordBytes, recordHash } from "./record-bytes.ts";
@@ -47,7 +47,9 @@ export class RecordWriter {
     return { ...this.#head };
   }
 
-  /** Appends the bodies as the next records; resolves with them once they are durable. */
+  /** Appends the bodies as the next records; resolves with them once they are durable. A record
+   * whose canonical bytes would pass MAX_RECORD_BYTES (64 KiB, DESIGN.md §4) is refused before
+   * anything is written: the edge would refuse its batch (413 record_too_large) forever. */
   async append(bodies: RecordBody[]): Promise<ChainRecord[]> {
     if (bodies.length === 0) return [];
     return this.commit(this.prepare(bodies));
@@ -65,6 +67,10 @@ export class RecordWriter {
     for (const body of bodies) {
       const record = nextRecord(this.collectorId, head, ts, body);
       const bytes = canonicalRecordBytes(record);
+      if (bytes.length > MAX_RECORD_BYTES) {
+        throw new CollectorError("bad_input", `a ${body.kind} record would be ${bytes.length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
+          { reason: "record_too_large", record_bytes: bytes.length, limit: MAX_RECORD_BYTES });
+      }
       records.push(record);
       payloads.push(bytes);
       head = { seq: record.seq, hash: recordHash(bytes) };

@@ -10,6 +10,7 @@ export const protocolErrorStatus = {
   prev_mismatch: 409,
   equivocation: 409,
   batch_too_large: 413,
+  record_too_large: 413,
 } as const;
 
 export type ProtocolErrorCode = keyof typeof protocolErrorStatus;
@@ -19,7 +20,7 @@ export interface ProtocolError {
   message: string;
   /** `gap`: the seq the edge expects next. */
   expected_seq?: number;
-  /** `prev_mismatch`, `equivocation`: the first offending seq. */
+  /** `prev_mismatch`, `equivocation`, `record_too_large`: the first offending seq. */
   seq?: number;
 }
 

@@ -71,6 +71,9 @@ export const checkpointSchema = z.strictObject({ collector_id: collectorIdSchema
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 
 export const MAX_BATCH_RECORDS = 5000;
+/** A record's canonical bytes are at most 64 KiB (DESIGN.md §4): the collector refuses to write a
+ * bigger one, the edge answers 413 `record_too_large` for a batch holding one. */
+export const MAX_RECORD_BYTES = 64 * 1024;
 /** Decoded body limit (after gzip). */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 

@@ -1,8 +1,8 @@
 // Verification of one batch against a collector's chain state (DESIGN.md §4). Pure: the edge's
 // ContractDO and `collector verify` both call it; it decides, the caller stores.
-import { hashCanonical, ZERO_HASH } from "./canonical.ts";
+import { canonicalBytes, sha256Hex, ZERO_HASH } from "./canonical.ts";
 import { protocolError, type ProtocolError } from "./codes.ts";
-import { batchSchema, keyRotationDataSchema, recordSchema, type Batch, type ChainRecord, MAX_BATCH_RECORDS } from "./schema.ts";
+import { batchSchema, keyRotationDataSchema, recordSchema, type Batch, type ChainRecord, MAX_BATCH_RECORDS, MAX_RECORD_BYTES } from "./schema.ts";
 import { verifyCheckpoint } from "./signing.ts";
 
 /** What the edge knows about one collector's chain. */
@@ -45,9 +45,11 @@ const fail = (error: ProtocolError): VerifyResult => ({ ok: false, error });
 
 /**
  * Checks a parsed batch body (from `parseStrictJson`) against `state`. Order of checks: shape
- * (malformed, batch_too_large), ownership (collector_mismatch), chain inside the batch
- * (prev_mismatch), replay, revocation, gap, signature, and only then a fork (equivocation), so
- * that evidence is only ever kept for a batch the collector really signed.
+ * (malformed, batch_too_large, record_too_large), ownership (collector_mismatch), chain inside the
+ * batch (prev_mismatch), replay, revocation, signature, gap, and only then a fork (equivocation):
+ * the signature comes before anything that reveals the chain's state to the sender (`gap` names
+ * the expected seq) and before evidence is kept, which is only ever kept for a batch the
+ * collector really signed.
  */
 export function verifyBatch(state: ChainState, body: unknown, storedHash: StoredHashLookup): VerifyResult {
   if (typeof body === "object" && body !== null && Array.isArray((body as { records?: unknown }).records)
@@ -74,7 +76,11 @@ export function verifyBatch(state: ChainState, body: unknown, storedHash: Stored
       if (i !== batch.records.length - 1) return fail(protocolError("malformed", `records.${i}: a key_rotation must be the batch's last record`));
       if (!keyRotationDataSchema.safeParse(record.data).success) return fail(protocolError("malformed", `records.${i}: key_rotation needs data.public_key (64 hex)`));
     }
-    hashed.push({ record, hash: hashCanonical(record) });
+    const bytes = canonicalBytes(record);
+    if (bytes.length > MAX_RECORD_BYTES) {
+      return fail(protocolError("record_too_large", `records.${i}: ${bytes.length} canonical bytes; a record is at most ${MAX_RECORD_BYTES}`, { seq: record.seq }));
+    }
+    hashed.push({ record, hash: sha256Hex(bytes) });
   }
   if (checkpoint.collector_id !== state.collector_id) {
     return fail(protocolError("collector_mismatch", `checkpoint belongs to ${checkpoint.collector_id}, not ${state.collector_id}`));
@@ -99,18 +105,19 @@ export function verifyBatch(state: ChainState, body: unknown, storedHash: Stored
   const fresh = hashed.filter((h) => h.record.seq > state.hwm);
   if (!fork && fresh.length === 0) return { ok: true, replay: true, state, accepted: [] };
 
-  if (fresh.length > 0) {
-    if (state.revoked_at_seq !== null) {
-      return fail(protocolError("revoked", `collector was revoked at seq ${state.revoked_at_seq}`));
-    }
-    if (fresh[0]!.record.seq > state.hwm + 1) {
-      return fail(protocolError("gap", `expected seq ${state.hwm + 1}, got ${fresh[0]!.record.seq}`, { expected_seq: state.hwm + 1 }));
-    }
+  if (fresh.length > 0 && state.revoked_at_seq !== null) {
+    return fail(protocolError("revoked", `collector was revoked at seq ${state.revoked_at_seq}`));
   }
 
+  // The signer is the key in force at the batch's first record as this edge knows the chain: a
+  // batch past a gap signed by a key rotated inside the gap is bad_signature, never a gap answer.
   const signer = keyInForce(state, hashed[0]!.record.seq);
   if (!verifyCheckpoint(checkpoint, batch.signature, signer)) {
     return fail(protocolError("bad_signature", "checkpoint signature does not verify with the key in force"));
+  }
+
+  if (fresh.length > 0 && fresh[0]!.record.seq > state.hwm + 1) {
+    return fail(protocolError("gap", `expected seq ${state.hwm + 1}, got ${fresh[0]!.record.seq}`, { expected_seq: state.hwm + 1 }));
   }
 
   if (!fork && fresh.length > 0 && fresh[0]!.record.prev !== state.head) {

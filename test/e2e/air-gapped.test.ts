@@ -8,14 +8,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openReplica } from "../../collector/contract-doc/replica-file.ts";
-import { openSite } from "../../collector/site.ts";
 import { statePaths } from "../../collector/state/state-dir.ts";
-import type { RecordBody } from "../../shared/protocol/index.ts";
 import { runCollector } from "../support/collector-process.ts";
-import { createEnrollment, edgeRequest, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
+import { createEnrollment, edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
+import { appendHourlyUsage } from "../support/site-usage.ts";
+import { testNow, utcDate } from "../support/test-clock.ts";
 
 const HOUR = 3600_000;
-const T0 = Date.UTC(2026, 10, 1); // 2026-11-01T00:00:00Z
+// Every scenario's usage starts at T0, a whole hour eight days before now (the test clock: see
+// test/support/test-clock.ts), in a contract that starts on T0's date: the week offline ends
+// before now, and all of it lies in the contract's open period whatever the date.
+const T0 = Math.floor(testNow() / HOUR) * HOUR - 8 * 24 * HOUR;
+const START = utcDate(T0);
 let edge: LocalEdge;
 let root: string;
 
@@ -30,32 +34,11 @@ afterAll(async () => {
 
 const collector = (dir: string, args: string[]) => runCollector([...args, "--state", dir, "--json"]);
 
-/** The balance of the period holding T0 (the usage is there, whatever today's date). */
-async function balanceAtT0(contract: ProvisionedContract): Promise<{ usage: { license_seconds: number }; collectors: Array<{ acked_seq: number }> }> {
-  const r = await fetch(`${edge.url}/v1/contracts/${contract.contractId}/balance`, { headers: { authorization: `Bearer ${contract.vendorKey}`, "x-tally-now": String(T0 + 86_400_000) } });
-  return r.json() as never;
-}
-
 async function enrolledSite(name: string, contract: ProvisionedContract, token = contract.enrollmentToken): Promise<string> {
   const dir = join(root, name);
   const run = await collector(dir, ["init", "--server", edge.url, "--enroll", token, "--site", name]);
   expect(run.status, run.stderr).toBe(0);
   return dir;
-}
-
-/** Appends `n` one-hour usage intervals (count licenses each) from `from`, in 2 KiB segments. */
-async function appendUsage(dir: string, n: number, from: number, count = 1, clock?: () => number): Promise<void> {
-  const site = await openSite(statePaths(dir), { segmentBytes: 2048, ...(clock ? { clock } : {}) });
-  try {
-    const bodies: RecordBody[] = [];
-    for (let i = 0; i < n; i++) {
-      const start = from + i * HOUR;
-      bodies.push({ kind: "usage", data: { source: "flexlm", daemon: "MLM", feature: "MATLAB", user: "ada", host: "ws-1", session: `s-${start}`, start, end: start + HOUR, count, final: true } });
-    }
-    await site.append(bodies);
-  } finally {
-    await site.close();
-  }
 }
 
 /** Segment files' first seqs (seg-<first seq>.log), ascending. */
@@ -86,14 +69,14 @@ function uploadFromAnotherProcess(url: string, bundleFile: string, replyFile: st
 
 describe("the air-gapped site", () => {
   it("export → upload elsewhere → import-receipt frees exactly the receipted segments, with a key rotation mid-backlog", async () => {
-    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const contract = await provisionContract(edge, { start: START, timezone: "UTC" });
     const dir = await enrolledSite("airgap", contract);
     const collectorId = (await collector(dir, ["status"])).json!.collector_id as string;
     const oldKey = JSON.parse(await readFile(join(dir, "key.json"), "utf8")).public_key;
-    await appendUsage(dir, 30, T0);
+    await appendHourlyUsage(dir, 30, T0);
     const rotation = await collector(dir, ["rotate-key"]);
     expect(rotation.json).toMatchObject({ ok: true, rotation_seq: 31, new_key_signs_from_seq: 32, old_public_key: oldKey });
-    await appendUsage(dir, 30, T0 + 30 * HOUR);
+    await appendHourlyUsage(dir, 30, T0 + 30 * HOUR);
 
     const bundleFile = join(root, "airgap-bundle.json");
     const exported = await collector(dir, ["export", "--out", bundleFile]);
@@ -128,15 +111,15 @@ describe("the air-gapped site", () => {
     const again = await collector(dir, ["import-receipt", replyFile]);
     expect(again.json).toMatchObject({ ok: true, imported: 0, already_receipted: 1, acked_seq: 61 });
     expect((await collector(dir, ["verify"])).status).toBe(0);
-    const balance = await balanceAtT0(contract);
-    expect([balance.collectors[0]!.acked_seq, balance.usage.license_seconds]).toEqual([61, 60 * 3600]);
+    const balance = await getBalance<any>(edge, contract.vendorKey, contract.contractId);
+    expect([balance.collectors[0].acked_seq, balance.usage.license_seconds]).toEqual([61, 60 * 3600]);
   });
 
   it("the vendor uploads a site's bundle with its own key", async () => {
-    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const contract = await provisionContract(edge, { start: START, timezone: "UTC" });
     const dir = await enrolledSite("vendor-upload", contract);
     const collectorId = (await collector(dir, ["status"])).json!.collector_id as string;
-    await appendUsage(dir, 3, T0);
+    await appendHourlyUsage(dir, 3, T0);
     const bundleFile = join(root, "vendor-bundle.json");
     await collector(dir, ["export", "--out", bundleFile]);
     const reply = await edgeRequest(edge, "POST", `/v1/contracts/${contract.contractId}/collectors/${collectorId}/bundles`, contract.vendorKey, JSON.parse(await readFile(bundleFile, "utf8")));
@@ -148,53 +131,53 @@ describe("the air-gapped site", () => {
 
 describe("online sync with the site face", () => {
   it("a key rotation in the middle of a backlog syncs in one pass; later batches are signed by the new key", async () => {
-    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const contract = await provisionContract(edge, { start: START, timezone: "UTC" });
     const dir = await enrolledSite("rotation", contract);
-    await appendUsage(dir, 5, T0);
+    await appendHourlyUsage(dir, 5, T0);
     expect((await collector(dir, ["rotate-key"])).json).toMatchObject({ rotation_seq: 6 });
     expect((await collector(dir, ["rotate-key"])).status).toBe(2); // one rotation at a time
-    await appendUsage(dir, 5, T0 + 5 * HOUR);
+    await appendHourlyUsage(dir, 5, T0 + 5 * HOUR);
     expect((await collector(dir, ["sync"])).json).toMatchObject({ ok: true, acked_seq: 11, batches: 2 });
-    await appendUsage(dir, 3, T0 + 10 * HOUR);
+    await appendHourlyUsage(dir, 3, T0 + 10 * HOUR);
     expect((await collector(dir, ["sync"])).json).toMatchObject({ ok: true, acked_seq: 14 });
     expect((await collector(dir, ["verify"])).status).toBe(0);
   });
 
   it("after revocation the edge refuses new records (exit 1, revoked) and keeps what it receipted", async () => {
-    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const contract = await provisionContract(edge, { start: START, timezone: "UTC" });
     const dir = await enrolledSite("revoked", contract);
     const collectorId = (await collector(dir, ["status"])).json!.collector_id as string;
-    await appendUsage(dir, 3, T0);
+    await appendHourlyUsage(dir, 3, T0);
     expect((await collector(dir, ["sync"])).json).toMatchObject({ acked_seq: 3 });
     expect(await edgeRequest(edge, "POST", `/v1/collectors/${collectorId}/revoke`, contract.vendorKey)).toMatchObject({ revoked_at_seq: 3 });
-    await appendUsage(dir, 2, T0 + 3 * HOUR);
+    await appendHourlyUsage(dir, 2, T0 + 3 * HOUR);
     const refused = await collector(dir, ["sync"]);
     expect(refused.status).toBe(1);
     expect(refused.json).toMatchObject({ error: "revoked", edge_error: "revoked" });
     // The refusal is remembered: the next sync does not knock again (until `sync --resolved`).
     expect((await collector(dir, ["sync"])).json).toMatchObject({ error: "flagged", flags: [{ code: "revoked" }] });
     expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 3, pending: 2, flags: [{ code: "revoked" }] });
-    expect((await balanceAtT0(contract)).usage.license_seconds).toBe(3 * 3600);
+    expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(3 * 3600);
   });
 
   it("a site offline for a simulated week, editing its doc, merges cleanly with the edge and another site", async () => {
-    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    const contract = await provisionContract(edge, { start: START, timezone: "UTC" });
     const away = await enrolledSite("week-away", contract);
     const home = await enrolledSite("week-home", contract, (await createEnrollment(edge, contract.vendorKey, contract.contractId)).enrollment_token);
     const awayId = (await collector(away, ["status"])).json!.collector_id as string;
     const homeId = (await collector(home, ["status"])).json!.collector_id as string;
-    await appendUsage(away, 2, T0);
+    await appendHourlyUsage(away, 2, T0);
     expect((await collector(away, ["sync"])).json).toMatchObject({ acked_seq: 2, doc: { ok: true } });
 
     // A week away: 168 hourly records, written on the site's clock, and three doc edits.
     let clock = T0 + 2 * HOUR;
     for (let day = 0; day < 7; day++) {
-      await appendUsage(away, 24, T0 + 2 * HOUR + day * 24 * HOUR, 1, () => (clock += HOUR));
+      await appendHourlyUsage(away, 24, T0 + 2 * HOUR + day * 24 * HOUR, 1, () => (clock += HOUR));
       if (day % 3 === 0) openReplica(statePaths(away), awayId).writeSite({ notes: `day ${day}`, cost_centres: { [`user${day}`]: `CC-${day}` } });
     }
     openReplica(statePaths(away), awayId).writeSite({ site_name: "Ship 4, engine room" });
     // Meanwhile the other site syncs and edits its own root.
-    await appendUsage(home, 4, T0);
+    await appendHourlyUsage(home, 4, T0);
     openReplica(statePaths(home), homeId).writeSite({ site_name: "Head office" });
     expect((await collector(home, ["sync"])).json).toMatchObject({ acked_seq: 4, doc: { ok: true } });
 
@@ -211,17 +194,16 @@ describe("online sync with the site face", () => {
   });
 
   it("status estimates offline with the edge stopped: the last known balance minus the units used since", async () => {
-    const contract = await provisionContract(edge, { start: "2020-01-01", timezone: "UTC" });
+    // Usage from 8 h ago, in a contract that starts that day: the open period holds it, and the
+    // grant (which covers the period it was created in) too.
+    const from = Math.floor(testNow() / HOUR) * HOUR - 8 * HOUR;
+    const contract = await provisionContract(edge, { start: utcDate(from), timezone: "UTC" });
     await edgeRequest(edge, "POST", `/v1/contracts/${contract.contractId}/grants`, contract.vendorKey, { amount: "100", idempotency_key: "prepaid-1" });
     const dir = await enrolledSite("offline-status", contract);
-    // In the open period (the grant covers the period it was created in): from 8 h ago, or the month's start.
-    const now = Date.now();
-    const month = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
-    const from = Math.max(month, Math.floor(now / HOUR) * HOUR - 8 * HOUR);
-    await appendUsage(dir, 4, from);
+    await appendHourlyUsage(dir, 4, from);
     expect((await collector(dir, ["sync"])).json).toMatchObject({ acked_seq: 4, doc: { ok: true } });
     expect(openReplica(statePaths(dir), (await collector(dir, ["status"])).json!.collector_id as string).read().balance!.remaining_units).toBe("96");
-    await appendUsage(dir, 3, from + 4 * HOUR, 2);
+    await appendHourlyUsage(dir, 3, from + 4 * HOUR, 2);
     await edge.stop();
     const status = await collector(dir, ["status"]);
     expect(status.status).toBe(0);

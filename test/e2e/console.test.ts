@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { edgeRequest, getBalance, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { runCollector } from "../support/collector-process.ts";
+import { testNow, utcDate } from "../support/test-clock.ts";
 import { FlexlmSimulator } from "../../scripts/flexlm-simulator.ts";
 import { groupDigits } from "../../worker/console/pages/shell.ts";
 
@@ -58,9 +59,11 @@ describe.skipIf(!haveBrowser)("vendor console in Chromium", () => {
     // The usage history comes from D1, which the ContractDO's outbox fills about a second later.
     const syncedUnits = (await balance()).usage.units;
     for (let i = 0; i < 100; i++) {
-      const u = await edgeRequest<{ rows: Array<{ units: string }> }>(edge, "GET",
-        `/v1/contracts/${contract.contractId}/usage?from=${new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 19)}Z&to=${new Date(Date.now() + 60_000).toISOString().slice(0, 19)}Z`, contract.vendorKey);
-      if (u.rows.length > 0 && (await balance()).usage.units === syncedUnits) return;
+      // Usage is kept per hour: the range starts and ends on whole hours (the contract's zone is whole-hour).
+      const hour = (t: number) => new Date(Math.floor(t / 3_600_000) * 3_600_000).toISOString().slice(0, 19);
+      const u = await edgeRequest<{ items: Array<{ units: string }> }>(edge, "GET",
+        `/v1/contracts/${contract.contractId}/usage?from=${hour(testNow() - 40 * 86_400_000)}Z&to=${hour(testNow() + 2 * 3_600_000)}Z`, contract.vendorKey);
+      if (u.items.length > 0 && (await balance()).usage.units === syncedUnits) return;
       await new Promise((ok) => setTimeout(ok, 100));
     }
   }
@@ -78,13 +81,15 @@ describe.skipIf(!haveBrowser)("vendor console in Chromium", () => {
     await mkdir(SHOTS, { recursive: true });
     root = await mkdtemp(join(tmpdir(), "tally-console-e2e-"));
     log = join(root, "lmgrd.log");
+    // Six hours of simulated use ending two days ago (more is simulated during the test), in a
+    // contract that starts the day that use does: this period holds all of it on any date,
+    // the first hours of a month included (test/support/test-clock.ts).
+    const start = Math.floor((testNow() - 2 * 24 * HOUR - 6 * HOUR) / 1000) * 1000;
     edge = await startLocalEdge();
-    contract = await provisionContract(edge, { plan, start: "2020-01-01", timezone: "UTC" });
+    contract = await provisionContract(edge, { plan, start: utcDate(start), timezone: "UTC" });
     await edgeRequest(edge, "POST", `/v1/contracts/${contract.contractId}/grants`, contract.vendorKey, { amount: "2", idempotency_key: "initial" });
     const init = await collector(["init", "--server", edge.url, "--enroll", contract.enrollmentToken, "--site", "plant-7"]);
     expect(init.status, init.stderr).toBe(0);
-    // Six hours of simulated use ending two days ago; more is simulated during the test.
-    const start = Math.floor((Date.now() - 2 * 24 * HOUR - 6 * HOUR) / 1000) * 1000;
     sim = new FlexlmSimulator({ file: log, timezone: "UTC", seed: 7, checkoutRate: 0.6 });
     sim.start(start);
     simulatedUntil = start;

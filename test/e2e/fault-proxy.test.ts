@@ -11,6 +11,7 @@ import { FlexlmSimulator } from "../../scripts/flexlm-simulator.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { edgeRequest, getBalance, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
 import { testSeed } from "../support/seed.ts";
+import { testNow } from "../support/test-clock.ts";
 
 let edge: LocalEdge;
 let proxy: FaultProxy;
@@ -46,7 +47,7 @@ it("a collector behind a lossy, duplicating, failing network ends with the exact
   const seed = testSeed("e2e fault proxy");
   // Eleven simulated hours ending about now, in a contract that starts that day, so all of it
   // falls in the open period whatever the date the suite runs on.
-  const t0 = Math.floor((Date.now() - 13 * 3600_000) / 3600_000) * 3600_000;
+  const t0 = Math.floor((testNow() - 13 * 3600_000) / 3600_000) * 3600_000;
   const contract = await provisionContract(edge, { start: new Date(t0).toISOString().slice(0, 10) });
   proxy = await startFaultProxy(edge.url, seed, {});
 

@@ -9,6 +9,7 @@ import { nextRecord, signBatch } from "../../shared/protocol/chain.ts";
 import { generateKeyPair } from "../../shared/protocol/signing.ts";
 import type { ChainRecord, RecordBody } from "../../shared/protocol/schema.ts";
 import { seededRandom } from "./seed.ts";
+import { testNow } from "./test-clock.ts";
 
 const HOUR = 3600_000;
 const FEATURES = ["MATLAB", "Simulink", "Signal_Toolbox", "Optimization_Toolbox", "Statistics_Toolbox", "Compiler"];
@@ -53,7 +54,7 @@ async function call<T>(base: string, method: string, path: string, bearer: strin
  *  competes with the edge for the CPU during a measurement. Records lie in [t0, t0 + 18 h), t0
  *  about a day ago, in contracts that start on t0's date: all of it in the open period. */
 export async function enrollLoadFleet(edgeUrl: string, adminToken: string, shape: LoadShape): Promise<LoadFleet> {
-  const t0 = Math.floor((Date.now() - 20 * HOUR) / HOUR) * HOUR;
+  const t0 = Math.floor((testNow() - 20 * HOUR) / HOUR) * HOUR;
   const vendor = await call<{ api_key: string }>(edgeUrl, "POST", "/v1/vendors", adminToken, { name: "Load vendor" });
   const plan = {
     model: "pay_per_use", currency: "USD", unit_name: "token", period: "month", rates: { "*": "1" },

@@ -2,6 +2,11 @@
 // on a free port with its own persistence dir, migrations applied, fresh secrets. Start ONE per
 // test file: wrangler takes seconds to come up.
 //
+// The same interface runs a self-hosted core instead (`npm run core`, the production bundle under
+// production rules): `startLocalEdge({ runtime: "core" })`, or every suite at once with
+// TALLY_E2E_EDGE=core. A core refuses X-Tally-Now, so suites that inject the clock check
+// `edge.productionRules` (docs/self-hosting.md lists which suites run there).
+//
 //   const edge = await startLocalEdge();
 //   const contract = await provisionContract(edge);          // vendor, customer, contract, enrollment
 //   … collector init --server edge.url --enroll contract.enrollmentToken …
@@ -12,12 +17,18 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { TEST_CLOCK_OFFSET_MS } from "./test-clock.ts";
+import { coreBuild, startCore } from "./core-process.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
 export interface LocalEdge {
   /** Base URL, e.g. http://127.0.0.1:43817 (no trailing slash). */
   url: string;
+  /** `wrangler dev` (development rules) or a self-hosted core (production rules). */
+  runtime: "wrangler" | "core";
+  /** True on a core: X-Tally-Now and the development aids are refused. */
+  productionRules: boolean;
   adminToken: string;
   /** Hex Ed25519 seed the edge signs receipts with. */
   signingKey: string;
@@ -34,8 +45,13 @@ export interface StartOptions {
   persistDir?: string;
   adminToken?: string;
   signingKey?: string;
-  /** Extra `--var NAME:VALUE` bindings. */
+  /** Extra `--var NAME:VALUE` bindings (wrangler only: a core takes no vars). */
   vars?: Record<string, string>;
+  /** ms added to the edge's real clock (TALLY_CLOCK_OFFSET_MS); default the test clock's, so an
+   *  edge started under TALLY_TEST_NOW runs at that date (test-clock.ts). */
+  clockOffsetMs?: number;
+  /** Default: TALLY_E2E_EDGE, else "wrangler". */
+  runtime?: "wrangler" | "core";
 }
 
 export async function freePort(): Promise<number> {
@@ -50,6 +66,8 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startLocalEdge(options: StartOptions = {}): Promise<LocalEdge> {
+  const runtime = options.runtime ?? (process.env.TALLY_E2E_EDGE === "core" ? "core" : "wrangler");
+  if (runtime === "core") return startCoreEdge(options);
   const persistDir = options.persistDir ?? await mkdtemp(join(tmpdir(), "tally-edge-"));
   const adminToken = options.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
   const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
@@ -66,7 +84,9 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
     "--env-file", envFile, "--inspector-port", String(inspectorPort),
     "--show-interactive-dev-session=false", "--log-level", "warn",
   ];
-  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  const clockOffsetMs = options.clockOffsetMs ?? TEST_CLOCK_OFFSET_MS;
+  const vars = { ...(clockOffsetMs !== 0 ? { TALLY_CLOCK_OFFSET_MS: String(clockOffsetMs) } : {}), ...options.vars };
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   // Own process group, so stop() can end wrangler and the workerd it spawns, and only those.
   const child = spawn("npx", args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", NO_COLOR: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" } });
   let output = "";
@@ -77,7 +97,7 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;
   const edge: LocalEdge = {
-    url, adminToken, signingKey, persistDir,
+    url, runtime: "wrangler", productionRules: false, adminToken, signingKey, persistDir,
     output: () => output,
     async stop(opts = {}) {
       if (!stopped) {
@@ -96,11 +116,32 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   return edge;
 }
 
+/** A self-hosted core behind the LocalEdge interface (test/support/core-process.ts). */
+export async function startCoreEdge(options: StartOptions = {}): Promise<LocalEdge> {
+  if (options.vars && Object.keys(options.vars).length > 0) throw new Error("a core runs production rules and takes no vars");
+  const persistDir = options.persistDir ?? await mkdtemp(join(tmpdir(), "tally-core-edge-"));
+  const adminToken = options.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
+  const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
+  const core = await startCore({ data: persistDir, secrets: { ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey }, build: await coreBuild() });
+  let stopped = false;
+  return {
+    url: core.url, runtime: "core", productionRules: true, adminToken, signingKey, persistDir,
+    output: core.output,
+    async stop(opts = {}) {
+      if (!stopped) {
+        stopped = true;
+        await core.stop();
+      }
+      if (!opts.keepState && !options.persistDir) await rm(persistDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function waitForHealth(url: string, exited: Promise<number | null>, output: () => string): Promise<void> {
   let done: number | null | undefined;
   void exited.then((code) => (done = code));
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + 90_000;
+  while (performance.now() < deadline) {
     if (done !== undefined) throw new Error(`wrangler dev exited (${done}) before /health answered:\n${output().slice(-3000)}`);
     try {
       const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
@@ -199,7 +240,10 @@ export async function getBalance<T = Record<string, unknown>>(edge: LocalEdge, v
 
 export interface ProvisionedContract { vendorKey: string; vendorId: string; customerId: string; contractId: string; enrollmentToken: string }
 
-/** Vendor + customer + contract (+ one enrollment token) in one call. */
+/** Vendor + customer + contract (+ one enrollment token) in one call. The default start,
+ *  2020-01-01, makes periods calendar months: a test that reads the open period's usage starts the
+ *  contract on its usage's first day instead (`start: utcDate(from)`, test-clock.ts), or the
+ *  first hours of a month find last month's usage missing. */
 export async function provisionContract(edge: LocalEdge, opts: { plan?: unknown; start?: string; timezone?: string } = {}): Promise<ProvisionedContract> {
   const vendor = await createVendor(edge);
   const customer = await createCustomer(edge, vendor.api_key);

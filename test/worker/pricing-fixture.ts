@@ -28,7 +28,7 @@ export interface PricedContract {
 }
 
 /** 2026-11-01 in Europe/Berlin, as the API answers `start_at`. */
-export async function pricedContract(plan: Record<string, unknown>, options: { start?: string; sites?: number; grace_h?: number; now?: number } = {}): Promise<PricedContract> {
+export async function pricedContract(plan: Record<string, unknown>, options: { start?: string; sites?: number; grace_h?: number; now?: number; expected_sync_s?: number } = {}): Promise<PricedContract> {
   const vendor = await createVendor();
   const now = options.now ?? NOW;
   const customer = await ok(await call("POST", "/v1/customers", { token: vendor.api_key, body: { name: "Plant 7" }, now }), 201);
@@ -36,7 +36,7 @@ export async function pricedContract(plan: Record<string, unknown>, options: { s
   const grace_h = options.grace_h ?? 72;
   const contract = await ok(await call("POST", "/v1/contracts", {
     token: vendor.api_key, now,
-    body: { customer_id: customer.id, plan, start, timezone: "Europe/Berlin", statement_grace_h: grace_h },
+    body: { customer_id: customer.id, plan, start, timezone: "Europe/Berlin", statement_grace_h: grace_h, ...(options.expected_sync_s ? { expected_sync_s: options.expected_sync_s } : {}) },
   }), 201);
   const sites: Site[] = [];
   for (let i = 0; i < (options.sites ?? 1); i++) {

@@ -1,10 +1,10 @@
-// Statements, late records and usage history at the edge (DESIGN.md §5 late records, §7): a
-// closed period's statement is frozen and never changes; a record that arrives after the close
-// becomes an adjustment in the open period, as the pure computation says; CSV carries the JSON's
-// lines and total; every line traces to its records; usage history comes from D1 after the drain.
+// Statements and late records at the edge (DESIGN.md §5 late records, §7): a closed period's
+// statement is frozen and never changes; a record that arrives after the close becomes an
+// adjustment in the open period, as the pure computation says; CSV carries the JSON's lines and
+// total; every line traces to its records. (Usage history: usage-history.test.ts.)
 import { describe, it, expect } from "vitest";
 import { computeStatement } from "../../shared/pricing/index.ts";
-import { call, ok, settle } from "./edge-fixture.ts";
+import { call, ok } from "./edge-fixture.ts";
 import { appendUsage, HOUR, NOW, planOf, PRICE, pricedContract, pureInput, pureStatement, send, statementOf, type PricedContract } from "./pricing-fixture.ts";
 
 const OCT_20 = Date.UTC(2026, 9, 20, 12);
@@ -99,39 +99,5 @@ describe("tracing a line to its records", () => {
     expect([...p1.items, ...p2.items].map((r: any) => r.seq)).toEqual([3, 4]);
     expect(p2.next_cursor).toBeNull();
     expect((await tracing("tier:nope")).status).toBe(404);
-  });
-});
-
-describe("usage history from D1", () => {
-  it("after the drain, usage groups by feature and collector, and by local day with clipping and midnight splits", async () => {
-    const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { sites: 2 });
-    const [one, two] = c.sites as [typeof c.sites[0], typeof c.sites[0]];
-    appendUsage(one, { session: "a", start: NOW - 20 * HOUR, end: NOW - 18 * HOUR, count: 2 });
-    appendUsage(one, { session: "b", feature: "Simulink", start: NOW - 10 * HOUR, end: NOW - 8.5 * HOUR });
-    appendUsage(two, { session: "x", start: Date.UTC(2026, 10, 26, 22, 30), end: Date.UTC(2026, 10, 26, 23, 30) }); // 23:30–00:30 Berlin
-    appendUsage(two, { session: "y", start: NOW - 3 * HOUR, end: NOW - 2 * HOUR });
-    two.chain.append({ kind: "denial", data: { source: "flexlm", daemon: "MLM", feature: "MATLAB", user: "bob", host: "ws-02", at: NOW - HOUR, reason: "no licenses" } }, NOW - HOUR);
-    await send(c, one); await send(c, two);
-    await settle(c.id);
-    const usage = (q: string) => call("GET", `/v1/contracts/${c.id}/usage?${q}`, { token: c.vendor.api_key });
-
-    const byFeature = await ok(await usage("from=2026-11-01T00:00:00Z&to=2026-11-28T00:00:00Z&group_by=feature,collector"));
-    const expected = [
-      { feature: "MATLAB", collector: one.id, license_seconds: 14400, units: "4", sessions: 1, denials: 0 },
-      { feature: "MATLAB", collector: two.id, license_seconds: 7200, units: "2", sessions: 2, denials: 1 },
-      { feature: "Simulink", collector: one.id, license_seconds: 5400, units: "0.75", sessions: 1, denials: 0 },
-    ].sort((x, y) => (x.feature + x.collector < y.feature + y.collector ? -1 : 1));
-    expect(byFeature.rows).toEqual(expected);
-
-    const byDay = await ok(await usage(`from=2026-11-26T15:00:00Z&to=2026-11-28T00:00:00Z&group_by=day`));
-    expect(byDay.rows).toEqual([
-      { day: "2026-11-26", license_seconds: 7200 + 1800, units: "1", sessions: 2, denials: 0 },
-      { day: "2026-11-27", license_seconds: 5400 + 1800 + 3600, units: "1.75", sessions: 3, denials: 1 },
-    ]);
-    const total = await ok(await usage("from=2026-11-01T00:00:00Z&to=2026-11-28T00:00:00Z"));
-    expect(total.rows).toEqual([{ license_seconds: 27000, units: "6.75", sessions: 4, denials: 1 }]);
-    const bad = await usage("from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z");
-    expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.to" } });
-    expect((await usage("from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&group_by=planet")).status).toBe(422);
   });
 });

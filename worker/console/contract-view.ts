@@ -3,13 +3,17 @@
 // null and the page says so instead of failing: the console degrades part by part.
 import { formatScaled, parseScaled } from "../../shared/decimal/decimal.ts";
 import { instant } from "../instant.ts";
-import { allItems, type ConsoleApi } from "./in-process-api.ts";
+import { LocalHours } from "../../shared/time/local-hours.ts";
+import { allItems, type ApiAnswer, type ConsoleApi } from "./in-process-api.ts";
 
 /** The rate of the last RATE_DAYS days drives the burn-down forecast. */
 export const RATE_DAYS = 7;
 /** The chart covers the open period, and at least the last CHART_DAYS days. */
 export const CHART_DAYS = 30;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** Usage groups read per table (10 pages of 1,000): the page stays bounded for any contract. */
+const USAGE_PAGES = 10;
 
 export interface UsageRow { [dim: string]: unknown; license_seconds: number; units?: string | null; sessions?: number; denials?: number }
 
@@ -37,19 +41,22 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
   const base = `/v1/contracts/${encodeURIComponent(id)}`;
   const balance = await api.get(`${base}/balance`);
   const period = balance.ok ? balance.body.period as { start: string; end: string } : undefined;
-  const periodStart = period ? Date.parse(period.start) : now - CHART_DAYS * DAY_MS;
-  const chartFrom = instant(Math.min(periodStart, startOfUtcDay(now) - (CHART_DAYS - 1) * DAY_MS));
-  const until = instant(now + 1000);
+  // The usage API answers whole hours of the contract's zone: ranges start on one and end after now.
+  const hours = new LocalHours(contract.body.timezone);
+  const periodStart = hours.hourStart(period ? Date.parse(period.start) : now - CHART_DAYS * DAY_MS);
+  const chartFrom = instant(hours.hourStart(Math.min(periodStart, startOfUtcDay(now) - (CHART_DAYS - 1) * DAY_MS)));
+  const untilMs = hours.hourStart(now) + HOUR_MS;
+  const until = instant(untilMs);
+  const rateFrom = hours.hourStart(now - RATE_DAYS * DAY_MS);
   const periodFrom = instant(periodStart);
-  const usage = (from: string, groupBy: string) => api.get(`${base}/usage?from=${from}&to=${until}&group_by=${groupBy}`)
-    .then((a) => (a.ok ? usageRows(a.body) : null));
+  const usage = (from: string, groupBy: string) => usageRows(api, `${base}/usage?from=${from}&to=${until}&group_by=${groupBy}`);
   const [customers, daily, byFeature, byUser, bySite, recent, statement, sites, links] = await Promise.all([
     allItems<{ id: string; name: string }>(api, "/v1/customers"),
     usage(chartFrom, "day"),
     usage(periodFrom, "feature"),
     usage(periodFrom, "user"),
     usage(periodFrom, "collector"),
-    usage(instant(now - RATE_DAYS * DAY_MS), "feature"),
+    usage(instant(rateFrom), "feature"),
     api.get(`${base}/statement`),
     api.get(`${base}/collectors?limit=100`),
     api.get(`${base}/status-links?limit=100`),
@@ -61,7 +68,7 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
     daily: daily ? { from: chartFrom, to: until, rows: daily } : null,
     byFeature, byUser, bySite,
     recentUnits: recent ? sumUnits(recent) : null,
-    rateWindowMs: RATE_DAYS * DAY_MS,
+    rateWindowMs: untilMs - rateFrom,
     statement: statement.ok ? statement.body : null,
     sites: sites.ok ? sites.body.items : null,
     statusLinks: links.ok ? links.body.items : null,
@@ -69,10 +76,18 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
   };
 }
 
-/** The usage API's rows, whether it answers `{items}`, `{rows}` or a bare array. */
-function usageRows(body: any): UsageRow[] {
-  const rows = Array.isArray(body) ? body : body?.items ?? body?.rows ?? [];
-  return Array.isArray(rows) ? rows : [];
+/** Every group of a usage query (up to USAGE_PAGES pages), or null when the API cannot answer. */
+async function usageRows(api: ConsoleApi, path: string): Promise<UsageRow[] | null> {
+  const rows: UsageRow[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < USAGE_PAGES; page++) {
+    const answer: ApiAnswer<{ items: UsageRow[]; next_cursor: string | null }> = await api.get(`${path}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    if (!answer.ok) return null;
+    rows.push(...answer.body.items);
+    cursor = answer.body.next_cursor;
+    if (!cursor) break;
+  }
+  return rows;
 }
 
 /** Σ units of the rows, exactly; null when the rows carry no units (the edge does not price yet). */

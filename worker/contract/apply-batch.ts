@@ -1,7 +1,8 @@
 // Applies one verified batch inside the DO's SQLite transaction (DESIGN.md §4): verifyBatch
 // decides; this stores the accepted records (quarantining those that cannot be rated), advances
 // the chain, adds usage to the period totals, appends outbox rows and signs the receipt.
-// A rejected batch writes nothing — except equivocation evidence and the collector's flag.
+// A rejected batch writes nothing — except equivocation evidence, the collector's flag and the
+// collector.equivocation webhook event (notices.ts).
 import {
   rateability, signReceipt, verifyBatch, type ChainRecord, type EquivocationEvidence, type HashedRecord,
   type ProtocolError, type Receipt, type SignedReceipt, type UsageData,
@@ -10,6 +11,7 @@ import type { EdgeKey } from "../auth/edge-key.ts";
 import { addFlag, chainState, ensureChain, loadChain, saveAdvance, storedHash, type CollectorIdentity } from "./chains.ts";
 import { inScope, type ContractTerms } from "./terms.ts";
 import { addUsage } from "./usage.ts";
+import { equivocationDetected } from "./notices.ts";
 
 export type BatchOutcome =
   | { ok: true; replay: boolean; body: SignedReceipt }
@@ -25,6 +27,7 @@ export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: Collector
   if (!result.ok) {
     if (result.evidence) {
       keepEvidence(sql, who.collector_id, result.evidence, now);
+      equivocationDetected(sql, terms.contract_id, chain, result.evidence, EQUIVOCATION_FLAG, now);
       addFlag(sql, chain, EQUIVOCATION_FLAG);
       sql.exec("INSERT INTO outbox (topic, collector_id) VALUES ('collector', ?)", who.collector_id);
     }

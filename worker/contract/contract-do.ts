@@ -24,8 +24,10 @@ import type { GrantRequest } from "./grants.ts";
 import { loadChain } from "./chains.ts";
 import { deliverDueEvents } from "./webhooks.ts";
 import { sendWebhook } from "./webhook-transport.ts";
-import { readProjection, repairProjection, type ReconcileReport } from "./reconcile.ts";
+import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./reconcile.ts";
+import { LocalHours } from "../../shared/time/local-hours.ts";
 import { CrashPoints, type CrashStep } from "./crash-points.ts";
+import { checkNotices, nextNoticeAt } from "./notices.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
@@ -87,11 +89,13 @@ export class ContractDO extends DurableObject<Env> {
     this.crashes.arm(step, this.env.TALLY_ENV);
   }
 
-  /** Compares D1's projection of this contract with the DO and queues repairs (reconcile.ts). */
-  async reconcile(): Promise<ReconcileReport> {
-    const contractId = this.terms().contract_id;
-    const d1 = await readProjection(this.env.DB, contractId);
-    const report = this.ctx.storage.transactionSync(() => repairProjection(this.sql, contractId, d1));
+  /** One page of the comparison of D1's projection with the DO; repairs what it finds (reconcile.ts). */
+  async reconcile(cursor?: ReconcileCursor, seqs?: number): Promise<ReconcileReport> {
+    const terms = this.terms();
+    const report = await reconcilePage({
+      sql: this.sql, d1: this.env.DB, contractId: terms.contract_id, hours: new LocalHours(terms.timezone),
+      transact: (f) => this.ctx.storage.transactionSync(f),
+    }, cursor, seqs);
     if (report.enqueued > 0) await this.armDrain(Date.now());
     return report;
   }
@@ -150,12 +154,14 @@ export class ContractDO extends DurableObject<Env> {
 
   balance(now: number): ContractBalance {
     const balance = billingRequests.contractBalance(this.host, now);
+    this.checkNotices(now);
     void this.armIfPending();
     return balance;
   }
 
   async addGrant(request: GrantRequest, now: number) {
     const result = billingRequests.grant(this.host, request, now);
+    this.checkNotices(now);
     await this.armIfPending();
     return result;
   }
@@ -191,6 +197,8 @@ export class ContractDO extends DurableObject<Env> {
     // elsewhere requests may carry an injected clock, and only they freeze.
     if (this.env.TALLY_ENV === "production") {
       try { this.transact(() => this.billing.freezeDue(this.terms(), Date.now())); } catch (error) { console.error("freezing closed periods failed:", error); }
+      this.checkNotices(Date.now());
+      next = nextNoticeAt(this.sql, this.terms(), Date.now());
     }
     try {
       const remaining = await drainOutbox(this.sql, this.env.DB, this.terms().contract_id);
@@ -200,7 +208,7 @@ export class ContractDO extends DurableObject<Env> {
       const failures = this.sql.exec<{ failures: number }>("UPDATE drain_state SET failures = failures + 1 RETURNING failures").one().failures;
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures - 1, 20));
       console.error(`outbox drain failed (attempt ${failures}), retrying in ${delay} ms:`, error);
-      next = Date.now() + delay;
+      next = next === null ? Date.now() + delay : Math.min(next, Date.now() + delay);
     }
     // Webhooks after the drain, with their own backoff: a dead endpoint never holds up D1.
     try {
@@ -261,6 +269,16 @@ export class ContractDO extends DurableObject<Env> {
     const outcome = applyBatch(this.sql, terms, who, body, now, key);
     if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, now);
     return outcome;
+  }
+
+  /** site.stale and grant.expiring events due at `now` (notices.ts); a failure never fails the request. */
+  private checkNotices(now: number): void {
+    try {
+      const terms = this.terms();
+      this.transact(() => checkNotices(this.sql, terms, now, () => new Map(this.billing.balance(terms, now).grants.map((g) => [g.id, g.remaining]))));
+    } catch (error) {
+      console.error("checking site and grant notices failed:", error);
+    }
   }
 
   /** Arms the alarm when the outbox or the event queue has work (after a pricing change). */

@@ -1,151 +1,201 @@
-// The reconciler (docs/guarantees.md "Guarantee 5"): compares a contract's D1 projection —
-// `records`, `interval_units` and the `collectors` sync columns — with what its ContractDO holds,
-// and repairs every difference by queueing outbox rows, which the alarm drains like any other.
-// Repair is a rewrite of the damaged seq range: `supersede` (delete the range in D1) then
-// `records` (re-insert it and upsert its units), or `collector_exact` for a collector row. Every
-// write is idempotent, so reconciling twice, or while the outbox still drains, is harmless.
+// The reconciler (docs/guarantees.md "Guarantee 5"): compares a contract's D1 projection with its
+// ContractDO one bounded page at a time and repairs every difference. A run is a walk of three
+// phases, each call doing one page and answering the cursor of the next:
+//   collectors  the `collectors` sync columns of every collector (differences → `collector_exact`);
+//   records     per collector, `limit` seqs of `records` and `usage_facts` against the DO's records
+//               and rated units (damaged runs → `supersede` then `records` outbox rows, drained like
+//               any other: the drain moves the rollups by the difference);
+//   rollups     per collector, 24 hours of `usage_rollups` against the sum of D1's facts, and each
+//               session's `first` mark (rewritten in place; rollup-check.ts).
+// Every repair is idempotent, so reconciling twice, or while the outbox still drains, is harmless.
 //
-// Read order matters: D1 first (async), then the DO in one synchronous transaction. A batch or a
-// drain that lands in between can only make a row look missing, never hide a damaged one, and
-// rewriting a range that was in fact fine changes nothing.
-import { projectRecord, type StoredRecord } from "./outbox.ts";
+// Read order in the records phase: D1 first (async), then the DO in one synchronous transaction.
+// A batch or a drain that lands in between can only make a row look missing, never hide a damaged
+// one, and rewriting a range that was in fact fine changes nothing.
+import type { LocalHours } from "../../shared/time/local-hours.ts";
 import type { ChainRow } from "./chains.ts";
+import { projectRecord, type StoredRecord } from "./outbox.ts";
+import { checkWindow, nextHourWithData, WINDOW_MS } from "./rollup-check.ts";
+import { FACT_COLUMNS } from "./rollup-drain.ts";
+import { factsInRange } from "./usage-facts.ts";
 
 type Row = Record<string, unknown>;
 type SqlRow = Record<string, SqlStorageValue>;
 
+export type ReconcilePhase = "collectors" | "records" | "rollups";
+/** Where the next page starts: the phase, the collector (null: the first one) and a seq or hour. */
+export interface ReconcileCursor { phase: ReconcilePhase; collector: string | null; at: number }
+
 export interface TableReport { checked: number; missing: number; different: number; extra: number }
 export interface ReconcileReport extends TableReport {
   contract_id: string;
-  /** Differences a queued outbox row will repair. */
+  /** The phase and collector this page covered. */
+  phase: ReconcilePhase;
+  collector_id: string | null;
+  /** Differences repaired: by a queued outbox row (records, facts, collectors) or in place (rollups). */
   repaired: number;
-  /** Differences the DO cannot repair: a D1 collector row missing (only enrollment creates it), or
-   * one whose collector the DO has never seen (its chain starts at its first batch). */
+  /** Differences the DO cannot repair: a D1 collector row missing (only enrollment creates it), or one
+   * whose collector the DO has never seen (its chain starts at its first batch). */
   unrepairable: number;
-  /** Outbox rows queued by this run, and the outbox length before it (non-zero: D1 is still behind). */
+  /** Outbox rows queued by this page, and the outbox length before it (non-zero: D1 is still behind). */
   enqueued: number;
   pending_outbox: number;
-  tables: { records: TableReport; interval_units: TableReport; collectors: TableReport };
+  tables: { collectors: TableReport; records: TableReport; usage_facts: TableReport; usage_rollups: TableReport };
+  /** The next page; null when the walk is complete. */
+  next_cursor: string | null;
 }
 
-export interface D1Projection { records: Row[]; interval_units: Row[]; collectors: Row[] }
+export interface ReconcileHost { sql: SqlStorage; d1: D1Database; contractId: string; hours: LocalHours; transact<T>(f: () => T): T }
+
+export const RECONCILE_DEFAULT_SEQS = 2000;
+export const RECONCILE_MAX_SEQS = 5000;
 
 const RECORD_COLUMNS = ["collector_id", "seq", "contract_id", "hash", "kind", "ts", "received_at", "quarantine", "feature", "user", "host", "start", "end", "count", "record_json"] as const;
-const UNIT_COLUMNS = ["collector_id", "seq", "contract_id", "session", "units_num"] as const;
+const FACT_COMPARED = FACT_COLUMNS.replaceAll('"', "").split(", ").filter((c) => c !== "first");
 const COLLECTOR_COLUMNS = ["hwm", "last_sync", "flags_json"] as const;
-/** A `records` outbox row spans at most one batch's worth of seqs (outbox.ts). */
-const MAX_RANGE = 5000;
 
-/** The contract's rows in D1, and rows of its collectors filed under another contract. */
-export async function readProjection(d1: D1Database, contractId: string): Promise<D1Projection> {
-  const ours = "contract_id = ?1 OR collector_id IN (SELECT id FROM collectors WHERE contract_id = ?1)";
-  const [records, units, collectors] = await d1.batch([
-    d1.prepare(`SELECT * FROM records WHERE ${ours}`).bind(contractId),
-    d1.prepare(`SELECT * FROM interval_units WHERE ${ours}`).bind(contractId),
-    d1.prepare("SELECT id, hwm, last_sync, flags_json FROM collectors WHERE contract_id = ?1").bind(contractId),
-  ]);
-  return { records: records!.results as Row[], interval_units: units!.results as Row[], collectors: collectors!.results as Row[] };
+const emptyTable = (): TableReport => ({ checked: 0, missing: 0, different: 0, extra: 0 });
+
+export function encodeReconcileCursor(c: ReconcileCursor): string {
+  return btoa(JSON.stringify([c.phase, c.collector, c.at])).replaceAll("=", "");
 }
 
-/** What the drain would have written: every DO record, interval units and chain, as D1 rows. */
-function expectedProjection(sql: SqlStorage, contractId: string): { records: Row[]; interval_units: Row[]; chains: ChainRow[] } {
-  const records = sql.exec<StoredRecord & SqlRow>("SELECT collector_id, seq, hash, kind, record_json, received_at, quarantine FROM records")
-    .toArray().map((r) => projectRecord(contractId, r) as Row);
-  const units = new Map<string, Row & { units: bigint }>();
-  for (const r of sql.exec<{ collector_id: string; seq: number; session: string; units: string | null }>(
-    "SELECT i.collector_id, i.seq, i.session, p.units FROM usage_intervals i LEFT JOIN rated_pieces p ON p.ref = i.ref")) {
-    const key = keyOf(r.collector_id, r.seq);
-    const u = units.get(key) ?? { collector_id: r.collector_id, seq: r.seq, contract_id: contractId, session: r.session, units: 0n };
-    if (r.units !== null) u.units += BigInt(r.units);
-    units.set(key, u);
-  }
-  const interval_units = [...units.values()].map(({ units: n, ...u }) => ({ ...u, units_num: n.toString() }));
-  const chains = sql.exec<ChainRow & SqlRow>("SELECT * FROM chains").toArray();
-  return { records, interval_units, chains };
+export function decodeReconcileCursor(text: string): ReconcileCursor | undefined {
+  try {
+    const [phase, collector, at] = JSON.parse(atob(text)) as [unknown, unknown, unknown];
+    if ((phase === "collectors" || phase === "records" || phase === "rollups") && (collector === null || typeof collector === "string")
+      && Number.isSafeInteger(at) && (at as number) >= 0) return { phase, collector, at: at as number };
+  } catch { /* not ours */ }
+  return undefined;
 }
 
-/** Compares, queues the repairs and reports. Run inside the DO's transactionSync. */
-export function repairProjection(sql: SqlStorage, contractId: string, d1: D1Projection): ReconcileReport {
-  const pending = sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
-  const expected = expectedProjection(sql, contractId);
-  // Per collector: damaged seqs, and whether a D1 row must go (then the range is deleted first).
-  const damaged = new Map<string, Map<number, boolean>>();
-  const mark = (collectorId: string, seq: number, mustDelete: boolean) => {
-    const seqs = damaged.get(collectorId) ?? new Map<number, boolean>();
-    seqs.set(seq, (seqs.get(seq) ?? false) || mustDelete);
-    damaged.set(collectorId, seqs);
+/** One page of the walk that starts at `cursor` (undefined: the beginning). */
+export async function reconcilePage(host: ReconcileHost, cursor: ReconcileCursor | undefined, seqs = RECONCILE_DEFAULT_SEQS): Promise<ReconcileReport> {
+  const at = cursor ?? { phase: "collectors", collector: null, at: 0 };
+  const report: ReconcileReport = {
+    contract_id: host.contractId, phase: at.phase, collector_id: at.collector, checked: 0, missing: 0, different: 0, extra: 0,
+    repaired: 0, unrepairable: 0, enqueued: 0,
+    pending_outbox: host.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
+    tables: { collectors: emptyTable(), records: emptyTable(), usage_facts: emptyTable(), usage_rollups: emptyTable() },
+    next_cursor: null,
   };
-  const records = compareRows(expected.records, d1.records, RECORD_COLUMNS, mark);
-  const interval_units = compareRows(expected.interval_units, d1.interval_units, UNIT_COLUMNS, mark);
+  let next: ReconcileCursor | null;
+  if (at.phase === "collectors") next = await collectorsPage(host, report);
+  else {
+    const collector = at.collector ?? await nextCollector(host, "", at.phase);
+    report.collector_id = collector;
+    if (collector === null) next = at.phase === "records" ? { phase: "rollups", collector: null, at: 0 } : null;
+    else if (at.phase === "records") next = await recordsPage(host, report, collector, Math.max(1, at.at), Math.min(Math.max(1, seqs), RECONCILE_MAX_SEQS));
+    else next = await rollupsPage(host, report, collector, at.at, at);
+  }
+  const all = Object.values(report.tables);
+  for (const k of ["checked", "missing", "different", "extra"] as const) report[k] = all.reduce((n, t) => n + t[k], 0);
+  report.repaired = report.missing + report.different + report.extra - report.unrepairable;
+  report.next_cursor = next ? encodeReconcileCursor(next) : null;
+  return report;
+}
 
-  let enqueued = 0;
-  for (const [collectorId, seqs] of damaged) {
-    for (const range of ranges(seqs)) {
-      if (range.mustDelete) sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('supersede', ?, ?, ?)", collectorId, range.from, range.to);
-      sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('records', ?, ?, ?)", collectorId, range.from, range.to);
-      enqueued += range.mustDelete ? 2 : 1;
+async function collectorsPage(host: ReconcileHost, report: ReconcileReport): Promise<ReconcileCursor> {
+  const d1Rows = (await host.d1.prepare("SELECT id, hwm, last_sync, flags_json FROM collectors WHERE contract_id = ?").bind(host.contractId).all<Row>()).results;
+  host.transact(() => {
+    const t = report.tables.collectors;
+    const d1Collectors = new Map(d1Rows.map((c) => [String(c.id), c]));
+    for (const chain of host.sql.exec<ChainRow & SqlRow>("SELECT * FROM chains ORDER BY collector_id").toArray()) {
+      t.checked++;
+      const row = d1Collectors.get(chain.collector_id);
+      d1Collectors.delete(chain.collector_id);
+      if (!row) { t.missing++; report.unrepairable++; continue; }
+      if (COLLECTOR_COLUMNS.every((c) => row[c] === chain[c])) continue;
+      t.different++;
+      host.sql.exec("INSERT INTO outbox (topic, collector_id) VALUES ('collector_exact', ?)", chain.collector_id);
+      report.enqueued++;
     }
-  }
-
-  const collectors: TableReport = { checked: 0, missing: 0, different: 0, extra: 0 };
-  let unrepairable = 0;
-  const d1Collectors = new Map(d1.collectors.map((c) => [String(c.id), c]));
-  for (const chain of expected.chains) {
-    collectors.checked++;
-    const row = d1Collectors.get(chain.collector_id);
-    d1Collectors.delete(chain.collector_id);
-    if (!row) { collectors.missing++; unrepairable++; continue; }
-    if (COLLECTOR_COLUMNS.every((c) => row[c] === chain[c])) continue;
-    collectors.different++;
-    sql.exec("INSERT INTO outbox (topic, collector_id) VALUES ('collector_exact', ?)", chain.collector_id);
-    enqueued++;
-  }
-  // Enrolled collectors that never sent a batch have no chain yet: D1 must still show the defaults.
-  for (const row of d1Collectors.values()) {
-    collectors.checked++;
-    if (row.hwm !== 0 || row.last_sync !== null || row.flags_json !== "[]") { collectors.different++; unrepairable++; }
-  }
-
-  const tables = { records, interval_units, collectors };
-  const all = Object.values(tables);
-  const sum = (k: keyof TableReport) => all.reduce((n, t) => n + t[k], 0);
-  const differences = sum("missing") + sum("different") + sum("extra");
-  return {
-    contract_id: contractId, checked: sum("checked"), missing: sum("missing"), different: sum("different"), extra: sum("extra"),
-    repaired: differences - unrepairable, unrepairable, enqueued, pending_outbox: pending, tables,
-  };
+    // Enrolled collectors that never sent a batch have no chain yet: D1 must still show the defaults.
+    for (const row of d1Collectors.values()) {
+      t.checked++;
+      if (row.hwm !== 0 || row.last_sync !== null || row.flags_json !== "[]") { t.different++; report.unrepairable++; }
+    }
+  });
+  return { phase: "records", collector: null, at: 1 };
 }
 
-function keyOf(collectorId: unknown, seq: unknown): string {
-  return `${String(collectorId)}\u0000${String(seq)}`;
+async function recordsPage(host: ReconcileHost, report: ReconcileReport, collector: string, from: number, seqs: number): Promise<ReconcileCursor> {
+  const to = from + seqs - 1;
+  const [d1Records, d1Facts, d1Max] = await host.d1.batch([
+    host.d1.prepare(`SELECT ${RECORD_COLUMNS.map((c) => `"${c}"`).join(", ")} FROM records WHERE collector_id = ? AND seq BETWEEN ? AND ?`).bind(collector, from, to),
+    host.d1.prepare(`SELECT ${FACT_COLUMNS} FROM usage_facts WHERE collector_id = ? AND seq BETWEEN ? AND ?`).bind(collector, from, to),
+    host.d1.prepare("SELECT max(coalesce((SELECT max(seq) FROM records WHERE collector_id = ?1), 0), coalesce((SELECT max(seq) FROM usage_facts WHERE collector_id = ?1), 0)) AS seq").bind(collector),
+  ]);
+  const lastSeq = host.transact(() => {
+    const records = host.sql.exec<StoredRecord & SqlRow>(
+      "SELECT collector_id, seq, hash, kind, record_json, received_at, quarantine FROM records WHERE collector_id = ? AND seq BETWEEN ? AND ?",
+      collector, from, to).toArray().map((r) => projectRecord(host.contractId, r) as Row);
+    const facts = factsInRange(host.sql, collector, from, to).map((f) => ({ ...f, contract_id: host.contractId }) as Row);
+    const damaged = new Map<number, boolean>();
+    const mark = (seq: number, mustDelete: boolean) => damaged.set(seq, (damaged.get(seq) ?? false) || mustDelete);
+    compareRows(records, d1Records!.results as Row[], RECORD_COLUMNS, report.tables.records, mark);
+    compareRows(facts, d1Facts!.results as Row[], FACT_COMPARED, report.tables.usage_facts, mark);
+    for (const range of ranges(damaged)) {
+      if (range.mustDelete) host.sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('supersede', ?, ?, ?)", collector, range.from, range.to);
+      host.sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('records', ?, ?, ?)", collector, range.from, range.to);
+      report.enqueued += range.mustDelete ? 2 : 1;
+    }
+    return host.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM records WHERE collector_id = ?", collector).one().seq ?? 0;
+  });
+  if (to < Math.max(lastSeq, (d1Max!.results[0] as { seq: number }).seq)) return { phase: "records", collector, at: to + 1 };
+  const following = await nextCollector(host, collector, "records");
+  return following === null ? { phase: "rollups", collector: null, at: 0 } : { phase: "records", collector: following, at: 1 };
 }
 
-function compareRows(expected: Row[], actual: Row[], columns: readonly string[], mark: (collectorId: string, seq: number, mustDelete: boolean) => void): TableReport {
-  const report: TableReport = { checked: 0, missing: 0, different: 0, extra: 0 };
-  const inD1 = new Map(actual.map((r) => [keyOf(r.collector_id, r.seq), r]));
+async function rollupsPage(host: ReconcileHost, report: ReconcileReport, collector: string, from: number, cursor: ReconcileCursor): Promise<ReconcileCursor | null> {
+  const start = await nextHourWithData(host.d1, host.hours, host.contractId, collector, from);
+  if (start === null) {
+    const following = await nextCollector(host, collector, "rollups");
+    return following === null ? null : { phase: "rollups", collector: following, at: 0 };
+  }
+  const outcome = await checkWindow(host.d1, host.hours, host.contractId, collector, start);
+  // A drain landed between the read and the repair: the same page again, from a fresh read.
+  if (!outcome.ok) return { ...cursor, collector };
+  const w = outcome.report;
+  report.tables.usage_rollups = { checked: w.checked, missing: w.missing, different: w.different, extra: w.extra };
+  report.tables.usage_facts = { checked: w.flags_fixed, missing: 0, different: w.flags_fixed, extra: 0 };
+  return { phase: "rollups", collector, at: start + WINDOW_MS };
+}
+
+/** The smallest collector id after `after` that the DO or D1 knows for this contract. */
+async function nextCollector(host: ReconcileHost, after: string, phase: ReconcilePhase): Promise<string | null> {
+  const tables = phase === "rollups" ? ["records", "usage_facts", "usage_rollups"] : ["records", "usage_facts"];
+  const results = await host.d1.batch(tables.map((t) =>
+    host.d1.prepare(`SELECT min(collector_id) AS id FROM ${t} WHERE contract_id = ? AND collector_id > ?`).bind(host.contractId, after)));
+  const ids = results.map((r) => (r.results[0] as { id: string | null } | undefined)?.id ?? null);
+  ids.push(host.sql.exec<{ id: string | null }>("SELECT min(collector_id) AS id FROM chains WHERE collector_id > ?", after).one().id);
+  const known = ids.filter((id): id is string => id !== null).sort();
+  return known[0] ?? null;
+}
+
+function compareRows(expected: Row[], actual: Row[], columns: readonly string[], report: TableReport, mark: (seq: number, mustDelete: boolean) => void): void {
+  const inD1 = new Map(actual.map((r) => [Number(r.seq), r]));
   for (const want of expected) {
     report.checked++;
-    const key = keyOf(want.collector_id, want.seq);
-    const have = inD1.get(key);
-    inD1.delete(key);
-    if (!have) { report.missing++; mark(String(want.collector_id), Number(want.seq), false); continue; }
-    if (columns.some((c) => (want[c] ?? null) !== (have[c] ?? null))) { report.different++; mark(String(want.collector_id), Number(want.seq), true); }
+    const seq = Number(want.seq);
+    const have = inD1.get(seq);
+    inD1.delete(seq);
+    if (!have) { report.missing++; mark(seq, false); continue; }
+    if (columns.some((c) => (want[c] ?? null) !== (have[c] ?? null))) { report.different++; mark(seq, true); }
   }
   for (const extra of inD1.values()) {
     report.checked++;
     report.extra++;
-    mark(String(extra.collector_id), Number(extra.seq), true);
+    mark(Number(extra.seq), true);
   }
-  return report;
 }
 
-/** Consecutive damaged seqs as ranges of at most MAX_RANGE. */
+/** Consecutive damaged seqs as ranges (the drain pages through long ones). */
 function ranges(seqs: Map<number, boolean>): Array<{ from: number; to: number; mustDelete: boolean }> {
-  const sorted = [...seqs.keys()].sort((a, b) => a - b);
   const out: Array<{ from: number; to: number; mustDelete: boolean }> = [];
-  for (const seq of sorted) {
+  for (const seq of [...seqs.keys()].sort((a, b) => a - b)) {
     const last = out[out.length - 1];
-    if (last && seq === last.to + 1 && seq - last.from < MAX_RANGE) { last.to = seq; last.mustDelete ||= seqs.get(seq)!; }
+    if (last && seq === last.to + 1) { last.to = seq; last.mustDelete ||= seqs.get(seq)!; }
     else out.push({ from: seq, to: seq, mustDelete: seqs.get(seq)! });
   }
   return out;

@@ -1,6 +1,8 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
 import { BILLING_STEP } from "./billing-schema.ts";
+import { NOTICES_STEP } from "./notices.ts";
+import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
 
 const steps: string[] = [
   `CREATE TABLE contract (one INTEGER PRIMARY KEY CHECK (one = 1), terms_json TEXT NOT NULL);
@@ -38,6 +40,9 @@ const steps: string[] = [
      PRIMARY KEY (collector_id, seq, hash)) WITHOUT ROWID;`,
   // Pricing: plan versions, grants, the rated ledger, frozen statements, alerts and events.
   BILLING_STEP,
+  // Webhook notices (site.stale, grant.expiring) and the one-time re-projection of history into
+  // D1's usage rollups (outbox.ts).
+  NOTICES_STEP + REPROJECT_HISTORY_STEP,
 ];
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {

@@ -1,6 +1,7 @@
 // D1 schema (drizzle): the directory (vendors, keys, customers, contracts, enrollments,
-// collectors), the record projection filled from each ContractDO's outbox, and idempotency keys.
-// Instants are integer ms; decimals (later: money, units) are TEXT, never REAL.
+// collectors), the record projection filled from each ContractDO's outbox (records, usage facts
+// and their hourly rollups), and idempotency keys.
+// Instants are integer ms; decimals (money, units) are TEXT, never REAL.
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const vendors = sqliteTable("vendors", {
@@ -85,7 +86,8 @@ export const records = sqliteTable("records", {
   record_json: text("record_json").notNull(),
 }, (t) => [
   primaryKey({ columns: [t.collector_id, t.seq] }),
-  index("records_contract_start").on(t.contract_id, t.start),
+  // The reconciler walks a contract's collectors (reconcile.ts).
+  index("records_contract_collector").on(t.contract_id, t.collector_id),
 ]);
 
 export const idempotencyKeys = sqliteTable("idempotency_keys", {
@@ -95,8 +97,11 @@ export const idempotencyKeys = sqliteTable("idempotency_keys", {
   /** null while the first request is still running. */
   status: integer("status"),
   response_json: text("response_json"),
+  /** When the key was claimed: an answer is kept 24 h, a claim without one is released after 60 s. */
   created_at: integer("created_at").notNull(),
-}, (t) => [primaryKey({ columns: [t.vendor_id, t.key] })]);
+  /** A random token per claim, so a request whose claim was released cannot overwrite its successor's. */
+  claim: text("claim"),
+}, (t) => [primaryKey({ columns: [t.vendor_id, t.key] }), index("idempotency_keys_created").on(t.created_at)]);
 
 /** Customer-facing capability links to GET /status/:token (the token is stored only hashed). */
 export const statusLinks = sqliteTable("status_links", {
@@ -124,13 +129,74 @@ export const consoleSessions = sqliteTable("console_sessions", {
   expires_at: integer("expires_at").notNull(),
 }, (t) => [index("console_sessions_key").on(t.api_key_id)]);
 
-/** Rated units of each usage interval (projected from the DO's ledger; re-upserted when a session
- * is re-rated). `units_num` is the exact numerator over shared/pricing's UNIT_DEN (3.6 × 10^18),
- * decimal TEXT: a unit value is not always a finite decimal (1 s at 1 unit/h = 1/3600). */
-export const intervalUnits = sqliteTable("interval_units", {
+/**
+ * What each rateable usage interval and each denial contributes to the usage history, as the drain
+ * last applied it to `usage_rollups` (worker/contract/rollup-drain.ts): the rollups are always the
+ * sum of these rows. A denial has `start = end = at`, count 0, units "0". `units_num` is the exact
+ * numerator over shared/pricing's UNIT_DEN (3.6 × 10^18), decimal TEXT. `first` is 1 on the interval
+ * that starts its session (smallest start, then seq), which is where the session is counted.
+ */
+export const usageFacts = sqliteTable("usage_facts", {
   collector_id: text("collector_id").notNull(),
   seq: integer("seq").notNull(),
   contract_id: text("contract_id").notNull(),
-  session: text("session").notNull(),
+  kind: text("kind").notNull(),
+  session: text("session"),
+  feature: text("feature").notNull(),
+  /** "" when the record names none. */
+  product: text("product").notNull(),
+  user: text("user").notNull(),
+  host: text("host").notNull(),
+  start: integer("start").notNull(),
+  end: integer("end").notNull(),
+  count: integer("count").notNull(),
   units_num: text("units_num").notNull(),
-}, (t) => [primaryKey({ columns: [t.collector_id, t.seq] }), index("interval_units_contract").on(t.contract_id)]);
+  first: integer("first").notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.collector_id, t.seq] }),
+  index("usage_facts_contract_collector").on(t.contract_id, t.collector_id),
+  index("usage_facts_collector_start").on(t.collector_id, t.start),
+  index("usage_facts_session").on(t.collector_id, t.session, t.start, t.seq),
+]);
+
+/**
+ * Hourly usage history (DESIGN.md §7): one row per local hour of the contract's zone (named by
+ * the UTC instant it starts; `day` is its local date) × collector × feature × product × user ×
+ * host. license_s is the license-time inside the hour; units, sessions and denials count where
+ * their interval starts (or the denial happened). `units_num` is a non-negative exact numerator as
+ * decimal TEXT of at most 36 digits, so `GET …/usage` sums it exactly in SQL by 9-digit limbs.
+ */
+export const usageRollups = sqliteTable("usage_rollups", {
+  contract_id: text("contract_id").notNull(),
+  hour: integer("hour").notNull(),
+  collector_id: text("collector_id").notNull(),
+  feature: text("feature").notNull(),
+  product: text("product").notNull(),
+  user: text("user").notNull(),
+  host: text("host").notNull(),
+  day: text("day").notNull(),
+  license_s: integer("license_s").notNull(),
+  units_num: text("units_num").notNull(),
+  sessions: integer("sessions").notNull(),
+  denials: integer("denials").notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.contract_id, t.hour, t.collector_id, t.feature, t.product, t.user, t.host] }),
+  index("usage_rollups_collector").on(t.contract_id, t.collector_id, t.hour),
+]);
+
+/**
+ * Per contract: a revision bumped by every write to its facts and rollups (each write checks the
+ * revision it read, so a write computed from a stale read aborts), and the longest usage interval
+ * seen, which bounds how far back an hour's intervals can start (reconcile.ts).
+ */
+export const projectionRevs = sqliteTable("projection_revs", {
+  contract_id: text("contract_id").primaryKey(),
+  rev: integer("rev").notNull(),
+  max_span_ms: integer("max_span_ms").notNull(),
+});
+
+/** Never holds a row: a write batch inserts NULL here when its revision check fails, which aborts
+ * (rolls back) the whole D1 batch. D1 has no other way to abort a batch on a condition. */
+export const projectionGuard = sqliteTable("projection_guard", {
+  revision_changed: integer("revision_changed").notNull(),
+});

@@ -4,9 +4,17 @@
 // (2xx) answers are kept, so a request that failed can be retried with its key. Keys are scoped
 // (per vendor by default; see `IdempotencyScope`), stored hashed, and answers stored sealed
 // (auth/answer-seal.ts), so answers that carry a secret can be replayed too.
+//
+// Lifetimes, measured on the request clock (`now`, injectable in tests): a key and its answer are
+// kept KEY_TTL_MS (24 h) — after that the key is new again, whatever it answered; a claim that
+// never got an answer (its request died: a crash, a timeout, an evicted isolate) is released after
+// CLAIM_TTL_MS (60 s) instead of answering 409 `idempotency_in_progress` forever. Taking over a
+// claim is one conditional upsert, so two retries cannot both win it; each claim carries a random
+// token, so the request it was taken from cannot overwrite or delete its successor's row. Old rows
+// are swept a few at a time by later claims.
 // Must run after the route's authentication: the default scope is the vendor.
 import type { Context, MiddlewareHandler } from "hono";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { sha256Hex } from "../../shared/protocol/index.ts";
 import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
@@ -15,6 +23,10 @@ import { idempotencyKeys } from "../db/schema.ts";
 import { openAnswer, sealAnswer } from "../auth/answer-seal.ts";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+export const KEY_TTL_MS = 24 * 3_600_000;
+export const CLAIM_TTL_MS = 60_000;
+/** Expired rows deleted per claim: bounded work, and the table stops growing. */
+const SWEEP_ROWS = 20;
 
 /** Whose keys these are; undefined → the request is not idempotent (e.g. a body too broken to scope). */
 export type IdempotencyScope = (c: Context<AppEnv>) => string | undefined | Promise<string | undefined>;
@@ -30,16 +42,23 @@ export function idempotency(scopeOf: IdempotencyScope = byVendor): MiddlewareHan
     if (scope === undefined) return next();
 
     const db = database(c.env.DB);
+    const now = c.get("now");
     const encoder = new TextEncoder();
     const keyHash = sha256Hex(encoder.encode(key));
     const requestHash = sha256Hex(encoder.encode(`${c.req.method} ${c.req.path}\n${await c.req.text()}`));
-    const where = and(eq(idempotencyKeys.vendor_id, scope), eq(idempotencyKeys.key, keyHash));
+    const claim = crypto.randomUUID();
+    const ours = and(eq(idempotencyKeys.vendor_id, scope), eq(idempotencyKeys.key, keyHash), eq(idempotencyKeys.claim, claim));
 
-    const claim = await db.insert(idempotencyKeys)
-      .values({ vendor_id: scope, key: keyHash, request_hash: requestHash, status: null, response_json: null, created_at: c.get("now") })
-      .onConflictDoNothing().run();
-    if (claim.meta.changes === 0) {
-      const stored = await db.select().from(idempotencyKeys).where(where).get();
+    // A new key, an expired one, or a claim whose request died: ours now.
+    const claimed = await db.insert(idempotencyKeys)
+      .values({ vendor_id: scope, key: keyHash, request_hash: requestHash, status: null, response_json: null, created_at: now, claim })
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.vendor_id, idempotencyKeys.key],
+        set: { request_hash: requestHash, status: null, response_json: null, created_at: now, claim },
+        setWhere: sql`${idempotencyKeys.created_at} <= ${now - KEY_TTL_MS} OR (${idempotencyKeys.status} IS NULL AND ${idempotencyKeys.created_at} <= ${now - CLAIM_TTL_MS})`,
+      }).run();
+    if (claimed.meta.changes === 0) {
+      const stored = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.vendor_id, scope), eq(idempotencyKeys.key, keyHash))).get();
       if (!stored || stored.request_hash !== requestHash) {
         throw new EdgeError("idempotency_conflict", `${IDEMPOTENCY_HEADER} was already used with another request`);
       }
@@ -50,15 +69,17 @@ export function idempotency(scopeOf: IdempotencyScope = byVendor): MiddlewareHan
       if (answer === undefined) throw new EdgeError("idempotency_conflict", "the answer stored for this key can no longer be read; use a new key");
       return c.newResponse(answer, stored.status as 200, { "Content-Type": "application/json", "Idempotent-Replayed": "true" });
     }
+    await c.env.DB.prepare("DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at <= ? LIMIT ?)")
+      .bind(now - KEY_TTL_MS, SWEEP_ROWS).run();
 
     try {
       await next();
     } finally {
       if (c.res.status >= 200 && c.res.status < 300 && !c.error) {
         const sealed = await sealAnswer(c.env.EDGE_SIGNING_KEY, key, scope, await c.res.clone().text());
-        await db.update(idempotencyKeys).set({ status: c.res.status, response_json: sealed }).where(where).run();
+        await db.update(idempotencyKeys).set({ status: c.res.status, response_json: sealed }).where(ours).run();
       } else {
-        await db.delete(idempotencyKeys).where(where).run();
+        await db.delete(idempotencyKeys).where(ours).run();
       }
     }
   };

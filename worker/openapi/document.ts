@@ -4,6 +4,7 @@
 // by a validator without a running Worker.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
+import { describeWebhooks } from "./webhooks.ts";
 
 type OpenApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 
@@ -13,6 +14,7 @@ export function describeApi(app: OpenAPIHono<AppEnv>): void {
   register("vendorKey", "A vendor API key (`tk_…`), from POST /v1/vendors or POST /v1/api-keys. Read-only keys may only GET.");
   register("operatorToken", "The operator's ADMIN_TOKEN.");
   register("collectorToken", "The collector token (`tc_…`) issued at enrollment, for the collector named in the path.");
+  describeWebhooks(app);
 }
 
 const cache = new WeakMap<OpenAPIHono<AppEnv>, OpenApiDocument>();
@@ -34,6 +36,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>, origin?: string): Open
         { name: "customer", description: "Status links, for the vendor's customer" },
         { name: "operator", description: "Operator (ADMIN_TOKEN)" },
         { name: "public", description: "No credentials" },
+        { name: "webhooks", description: "Events the edge POSTs to a contract's webhook_url, signed (`Tally-Signature`)" },
       ],
     });
     cache.set(app, document);

@@ -18,6 +18,7 @@ import { apiRouter } from "../openapi/router.ts";
 import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const createKey = z.strictObject({
   name: z.string().min(1).max(256).optional(),
@@ -39,12 +40,14 @@ function presentKey(row: typeof apiKeys.$inferSelect): z.infer<typeof apiKeySche
   };
 }
 
+const keyExample = { id: ex.apiKey, name: "billing export", read_only: true, created_at: ex.created, revoked_at: null };
+
 export const apiKeyRoutes = apiRouter()
   .openapi(createRoute({
     method: "post", path: "/", tags: ["vendor"], summary: "Create an API key (optionally read-only)", security: vendorSecurity,
     middleware: [vendorAuth(), bodyLimit(), idempotency()] as const,
-    request: { headers: idempotencyHeaderSchema, ...jsonBody(createKey, false) },
-    responses: { 201: jsonResponse("the key, with its secret", createdKeySchema), ...vendorErrors(400, 409, 413, 415, 422) },
+    request: { headers: idempotencyHeaderSchema, ...jsonBody(createKey, { required: false, example: { name: "billing export", read_only: true } }) },
+    responses: { 201: jsonResponse("the key, with its secret", createdKeySchema, { ...keyExample, api_key: "tk_test_h2Jd9Qv0x8Lr4bYc1sKq7Wm3Zt6Np5Ua0Ge2Fo9Ri8" }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
     const secret = newSecret("api_key", c.env.TALLY_ENV === "production");
@@ -59,7 +62,7 @@ export const apiKeyRoutes = apiRouter()
     method: "get", path: "/", tags: ["vendor"], summary: "List API keys (never their secrets)", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
     request: { query: pageQuerySchema },
-    responses: { 200: jsonResponse("a page of keys, revoked ones included", pageSchema(apiKeySchema)), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of keys, revoked ones included", pageSchema(apiKeySchema), { items: [keyExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const mine = eq(apiKeys.vendor_id, c.get("vendorId"));
@@ -72,7 +75,7 @@ export const apiKeyRoutes = apiRouter()
     method: "delete", path: "/{id}", tags: ["vendor"], summary: "Revoke an API key (at once; revoking again changes nothing)", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
     request: { params: idParams("key") },
-    responses: { 200: jsonResponse("the revoked key", apiKeySchema), ...vendorErrors(409) },
+    responses: { 200: jsonResponse("the revoked key", apiKeySchema, { ...keyExample, revoked_at: ex.now }), ...vendorErrors(409) },
   }), async (c) => {
     const { id } = c.req.valid("param");
     const vendorId = c.get("vendorId");

@@ -5,6 +5,7 @@ import { ownedContract } from "../middleware/owned-contract.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { balanceExample } from "../openapi/example-values.ts";
 
 export const collectorStatusSchema = z.looseObject({
   collector_id: z.string(), site: z.string(), acked_seq: z.number().int(),
@@ -27,5 +28,5 @@ export const balance = apiRouter().openapi(createRoute({
   method: "get", path: "/{id}/balance", tags: ["vendor"], summary: "The live balance, from the contract's Durable Object", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract()] as const,
   request: { params: idParams("ctr") },
-  responses: { 200: jsonResponse("the balance", balanceSchema), ...vendorErrors() },
+  responses: { 200: jsonResponse("the balance", balanceSchema, balanceExample), ...vendorErrors() },
 }), async (c) => c.json(await contractStub(c.env, c.get("contract").id).balance(c.get("now")), 200));

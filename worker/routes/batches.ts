@@ -12,6 +12,7 @@ import { readBatchText } from "../batch-body.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { errorResponses, jsonResponse } from "../openapi/schemas.ts";
+import { batchExample, receiptExample } from "../openapi/example-values.ts";
 
 /** Deep enough for any record kind plus nested unknown fields; bounds work on hostile input. */
 export const BATCH_MAX_DEPTH = 16;
@@ -25,10 +26,10 @@ batches.openapi(createRoute({
   request: {
     params: z.object({ id: collectorIdSchema.openapi({ param: { name: "id", in: "path" } }) }),
     // A plain schema object (not zod) documents the body without installing a JSON validator.
-    body: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Batch" } } } },
+    body: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Batch" }, example: batchExample } } },
   },
   responses: {
-    200: jsonResponse("the receipt (a replay answers the current receipt)", signedReceiptSchema),
+    200: jsonResponse("the receipt (a replay answers the current receipt)", signedReceiptSchema, receiptExample),
     ...errorResponses(400, 401, 403, 409, 413),
   },
 }), async (c) => {

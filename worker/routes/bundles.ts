@@ -22,13 +22,14 @@ import { contractStub } from "../contract/stub.ts";
 import { BATCH_MAX_DEPTH } from "./batches.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { errorResponses, idSchema, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { batchExample, ex, receiptExample } from "../openapi/example-values.ts";
 
 // Documented, not validated by the generic JSON validator: like a batch, a bundle may be gzip and
 // is read by the strict JSON reader; path ids are checked in the handlers (with their own answers).
-const bundleBody = { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Bundle" } } } };
+const bundleBody = { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Bundle" }, example: { format: "tally-bundle/v1", collector_id: ex.collector, batches: [batchExample] } } } };
 const bundleAnswers = {
   // A plain schema object: applyUploaded answers 200 or the refused batch's status with the same body.
-  200: { description: "every batch applied: `{receipts}`", content: { "application/json": { schema: { type: "object" as const, properties: { receipts: { type: "array" as const, items: { $ref: "#/components/schemas/SignedReceipt" } } }, required: ["receipts"] } } } },
+  200: { description: "every batch applied: `{receipts}`", content: { "application/json": { schema: { type: "object" as const, properties: { receipts: { type: "array" as const, items: { $ref: "#/components/schemas/SignedReceipt" } } }, required: ["receipts"] }, example: { receipts: [receiptExample] } } } },
 };
 const collectorPathId = z.string().openapi({ pattern: "^col_[A-Za-z0-9_-]{1,64}$", description: "a collector id" });
 

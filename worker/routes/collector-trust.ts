@@ -18,6 +18,7 @@ import { identityOf, type CollectorRow } from "../auth/collector-token.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const resolveSchema = z.strictObject({
   last_common_seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -36,7 +37,7 @@ collectorTrust
     method: "post", path: "/{id}/revoke", tags: ["vendor"], summary: "Revoke a collector: its chain is frozen at its hwm", security: vendorSecurity,
     middleware: [vendorAuth(), bodyLimit()] as const,
     request: { params: idParams("col") },
-    responses: { 200: jsonResponse("the revocation (a second call answers the first)", revocationSchema), ...vendorErrors() },
+    responses: { 200: jsonResponse("the revocation (a second call answers the first)", revocationSchema, { collector_id: ex.collector, revoked_at_seq: 120, revoked_at: ex.now }), ...vendorErrors() },
   }), async (c) => {
     const collector = await ownCollector(c.env.DB, c.get("vendorId"), c.req.param("id"));
     const revocation = await contractStub(c.env, collector.contract_id).revokeCollector(identityOf(collector), c.get("now"));
@@ -46,8 +47,8 @@ collectorTrust
     method: "post", path: "/{id}/resolve", tags: ["vendor"], summary: "Accept a site's new branch after an equivocation", security: vendorSecurity,
     middleware: [vendorAuth(), bodyLimit()] as const,
     // The body is optional (`{last_common_seq?}`), read in the handler so an empty body needs no Content-Type.
-    request: { params: idParams("col"), body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/ResolveRequest" } } } } },
-    responses: { 200: jsonResponse("the resolution", resolutionSchema), ...vendorErrors(400, 409, 413, 422) },
+    request: { params: idParams("col"), body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/ResolveRequest" }, example: { last_common_seq: 98 } } } } },
+    responses: { 200: jsonResponse("the resolution", resolutionSchema, { collector_id: ex.collector, last_common_seq: 98, hwm: 98, resolved_at: ex.now, superseded: { from_seq: 99, to_seq: 120, records: 22 } }), ...vendorErrors(400, 409, 413, 422) },
   }), async (c) => {
     const collector = await ownCollector(c.env.DB, c.get("vendorId"), c.req.param("id"));
     const input = validated(resolveSchema, optionalJson(await c.req.text()), "");

@@ -13,6 +13,7 @@ import { page } from "../pagination.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, idSchema, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 export const siteSchema = z.looseObject({
   id: idSchema("col"), site: z.string(), enrolled_at: z.string(),
@@ -27,7 +28,7 @@ export const contractCollectors = apiRouter().openapi(createRoute({
   method: "get", path: "/{id}/collectors", tags: ["vendor"], summary: "The contract's sites and their sync state", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract()] as const,
   request: { params: idParams("ctr"), query: pageQuerySchema },
-  responses: { 200: jsonResponse("a page of sites, in enrollment order", pageSchema(siteSchema)), ...vendorErrors(422) },
+  responses: { 200: jsonResponse("a page of sites, in enrollment order", pageSchema(siteSchema), { items: [{ id: ex.collector, site: "Acme Plant 3", enrolled_at: ex.created, acked_seq: 120, last_sync: "2026-11-27T09:59:30Z", stale: false, flags: [], quarantined_records: 0 }], next_cursor: null }), ...vendorErrors(422) },
 }), async (c) => {
   const contract = c.get("contract");
   const { limit, cursor } = c.req.valid("query");

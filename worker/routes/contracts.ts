@@ -21,6 +21,7 @@ import { parsePlan } from "../../shared/pricing/index.ts";
 import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 export const contractSchema = z.object({
   id: idSchema("ctr"), customer_id: idSchema("cus"), plan: z.record(z.string(), z.unknown()),
@@ -36,12 +37,17 @@ export function presentContract(row: typeof contractTable.$inferSelect): z.infer
   };
 }
 
+export const contractExample = {
+  id: ex.contract, customer_id: ex.customer, plan: ex.plan, start: "2026-11-01", start_at: "2026-10-31T23:00:00Z", timezone: "Europe/Madrid",
+  statement_grace_h: 72, expected_sync_s: 300, created_at: ex.created,
+};
+
 export const contracts = apiRouter()
   .openapi(createRoute({
     method: "post", path: "/", tags: ["vendor"], summary: "Create a contract (and its Durable Object)", security: vendorSecurity,
     middleware: [vendorAuth(), bodyLimit(), idempotency()] as const,
-    request: { headers: idempotencyHeaderSchema, ...jsonBody(createContractSchema) },
-    responses: { 201: jsonResponse("the contract", contractSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+    request: { headers: idempotencyHeaderSchema, ...jsonBody(createContractSchema, { example: { customer_id: ex.customer, plan: ex.plan, start: "2026-11-01", timezone: "Europe/Madrid", expected_sync_s: 300 } }) },
+    responses: { 201: jsonResponse("the contract", contractSchema, contractExample), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
     const db = database(c.env.DB);
@@ -65,7 +71,7 @@ export const contracts = apiRouter()
     method: "get", path: "/", tags: ["vendor"], summary: "List contracts", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
     request: { query: pageQuerySchema },
-    responses: { 200: jsonResponse("a page of contracts, in creation order", pageSchema(contractSchema)), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of contracts, in creation order", pageSchema(contractSchema), { items: [contractExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const mine = eq(contractTable.vendor_id, c.get("vendorId"));
@@ -78,5 +84,5 @@ export const contracts = apiRouter()
     method: "get", path: "/{id}", tags: ["vendor"], summary: "A contract and its terms", security: vendorSecurity,
     middleware: [vendorAuth(), ownedContract()] as const,
     request: { params: idParams("ctr") },
-    responses: { 200: jsonResponse("the contract", contractSchema), ...vendorErrors() },
+    responses: { 200: jsonResponse("the contract", contractSchema, contractExample), ...vendorErrors() },
   }), (c) => c.json(presentContract(c.get("contract")), 200));

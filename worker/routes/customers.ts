@@ -13,6 +13,7 @@ import { apiRouter } from "../openapi/router.ts";
 import {
   idempotencyHeaderSchema, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const createCustomer = z.strictObject({
   name: z.string().min(1).max(256),
@@ -27,12 +28,14 @@ export function presentCustomer(row: typeof customerTable.$inferSelect): z.infer
   return { id: row.id, name: row.name, external_id: row.external_id, created_at: instant(row.created_at) };
 }
 
+const customerExample = { id: ex.customer, name: "Acme Engineering", external_id: "crm-00042", created_at: ex.created };
+
 export const customers = apiRouter()
   .openapi(createRoute({
     method: "post", path: "/", tags: ["vendor"], summary: "Create a customer", security: vendorSecurity,
     middleware: [vendorAuth(), bodyLimit(), idempotency()] as const,
-    request: { headers: idempotencyHeaderSchema, ...jsonBody(createCustomer) },
-    responses: { 201: jsonResponse("the customer", customerSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+    request: { headers: idempotencyHeaderSchema, ...jsonBody(createCustomer, { example: { name: "Acme Engineering", external_id: "crm-00042" } }) },
+    responses: { 201: jsonResponse("the customer", customerSchema, customerExample), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
     const row = { id: newId("cus"), vendor_id: c.get("vendorId"), name: input.name, external_id: input.external_id ?? null, created_at: c.get("now") };
@@ -43,7 +46,7 @@ export const customers = apiRouter()
     method: "get", path: "/", tags: ["vendor"], summary: "List customers", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
     request: { query: pageQuerySchema },
-    responses: { 200: jsonResponse("a page of customers, in creation order", pageSchema(customerSchema)), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of customers, in creation order", pageSchema(customerSchema), { items: [customerExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const mine = eq(customerTable.vendor_id, c.get("vendorId"));

@@ -21,6 +21,7 @@ import { apiRouter } from "../openapi/router.ts";
 import {
   errorResponses, idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 export const ENROLLMENT_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -56,7 +57,7 @@ export const enrollments = apiRouter()
     method: "post", path: "/contracts/{id}/enrollments", tags: ["vendor"], summary: "A one-time enrollment token for a new site", security: vendorSecurity,
     middleware: [vendorAuth(), ownedContract(), bodyLimit(), idempotency()] as const,
     request: { params: idParams("ctr"), headers: idempotencyHeaderSchema },
-    responses: { 201: jsonResponse("the token, valid 7 days", enrollmentSchema), ...vendorErrors(409) },
+    responses: { 201: jsonResponse("the token, valid 7 days", enrollmentSchema, { enrollment_token: "te_test_3nQ8xV2bLk9Rz4Wc7Yp1Ma6Td0Hs5Jf8Gu2Ei9Ko3Ql", expires_at: "2026-12-04T10:00:00Z" }), ...vendorErrors(409) },
   }), async (c) => {
     const contract = c.get("contract");
     const now = c.get("now");
@@ -71,8 +72,11 @@ export const enrollments = apiRouter()
     method: "post", path: "/enroll", tags: ["collector"], summary: "Trade an enrollment token for a collector id and token",
     description: "No bearer: the single-use enrollment token in the body authenticates.",
     middleware: [bodyLimit(), idempotency(byEnrollmentToken)] as const,
-    request: { headers: idempotencyHeaderSchema, ...jsonBody(enrollSchema) },
-    responses: { 201: jsonResponse("the collector's identity and token", enrolledSchema), ...errorResponses(400, 401, 409, 410, 413, 415, 422) },
+    request: { headers: idempotencyHeaderSchema, ...jsonBody(enrollSchema, { example: { enrollment_token: "te_test_3nQ8xV2bLk9Rz4Wc7Yp1Ma6Td0Hs5Jf8Gu2Ei9Ko3Ql", public_key: ex.collectorPublicKey, site: "Acme Plant 3" } }) },
+    responses: { 201: jsonResponse("the collector's identity and token", enrolledSchema, {
+      collector_id: ex.collector, contract_id: ex.contract, edge_public_keys: [{ key_id: ex.edgeKeyId, public_key: ex.edgePublicKey }],
+      collector_token: "tc_test_Zp4Lm8Qw2Rt6Yu0Io9Pa3Sd7Fg1Hj5Kl2Xc6Vb0Nm4", scope: null,
+    }), ...errorResponses(400, 401, 409, 410, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
     const now = c.get("now");

@@ -14,6 +14,7 @@ import { instant } from "../instant.ts";
 import { instantInput, instantMs } from "../instant-input.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { grantExample } from "../openapi/example-values.ts";
 
 const grantBodySchema = z.strictObject({
   amount: z.string().refine((s) => isDecimalText(s, 12) && !s.startsWith("-") && parseScaled(s, 12) > 0n, "a positive decimal string with at most 12 decimals")
@@ -33,8 +34,8 @@ export const grantSchema = z.object({
 export const grants = apiRouter().openapi(createRoute({
   method: "post", path: "/{id}/grants", tags: ["vendor"], summary: "Top up: add a grant of prepaid units", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract(), bodyLimit()] as const,
-  request: { params: idParams("ctr"), ...jsonBody(grantBodySchema) },
-  responses: { 201: jsonResponse("the grant (also for a replay of the same idempotency_key and body)", grantSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+  request: { params: idParams("ctr"), ...jsonBody(grantBodySchema, { example: { amount: "1000", expires_at: "2027-01-01T00:00:00Z", idempotency_key: "order-2026-11-0042" } }) },
+  responses: { 201: jsonResponse("the grant (also for a replay of the same idempotency_key and body)", grantSchema, grantExample), ...vendorErrors(400, 409, 413, 415, 422) },
 }), async (c) => {
   const body = c.req.valid("json");
   const effectiveAt = body.effective_at == null ? null : instantMs(body.effective_at);

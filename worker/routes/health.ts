@@ -5,5 +5,5 @@ import { jsonResponse } from "../openapi/schemas.ts";
 
 export const health = apiRouter().openapi(createRoute({
   method: "get", path: "/", tags: ["public"], summary: "Liveness",
-  responses: { 200: jsonResponse("the edge is up", z.object({ ok: z.literal(true) })) },
+  responses: { 200: jsonResponse("the edge is up", z.object({ ok: z.literal(true) }), { ok: true }) },
 }), (c) => c.json({ ok: true as const }, 200));

@@ -13,6 +13,7 @@ import { instant } from "../instant.ts";
 import { instantInput, instantMs } from "../instant-input.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const planBodySchema = z.strictObject({
   plan: z.record(z.string(), z.unknown()).openapi({ description: "a plan (DESIGN.md §6), validated in full" }),
@@ -27,8 +28,8 @@ export const planVersionsSchema = z.object({
 export const planVersions = apiRouter().openapi(createRoute({
   method: "put", path: "/{id}/plan", tags: ["vendor"], summary: "Add an effective-dated plan version", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract(), bodyLimit()] as const,
-  request: { params: idParams("ctr"), ...jsonBody(planBodySchema) },
-  responses: { 200: jsonResponse("every plan version of the contract", planVersionsSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+  request: { params: idParams("ctr"), ...jsonBody(planBodySchema, { example: { plan: ex.plan, effective_at: "2027-01-01T00:00:00Z" } }) },
+  responses: { 200: jsonResponse("every plan version of the contract", planVersionsSchema, { contract_id: ex.contract, versions: [{ effective_at: "2026-11-01T00:00:00Z", plan: ex.plan }, { effective_at: "2027-01-01T00:00:00Z", plan: ex.plan }] }), ...vendorErrors(400, 409, 413, 415, 422) },
 }), async (c) => {
   const body = c.req.valid("json");
   const contractId = c.get("contract").id;

@@ -12,6 +12,7 @@ import { instant } from "../instant.ts";
 import { prefersCsv, statementCsv } from "../statement-csv.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idSchema, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { lineRecordsExample, statementCsvExample, statementExample } from "../openapi/example-values.ts";
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../pagination.ts";
 
 const periodQuery = z.object({
@@ -42,7 +43,7 @@ export const statements = apiRouter()
     middleware: [vendorAuth(), ownedContract()] as const,
     request: { params: contractParams, query: periodQuery },
     responses: {
-      200: { description: "the statement", content: { "application/json": { schema: statementSchema }, "text/csv": { schema: z.string() } } },
+      200: { description: "the statement", content: { "application/json": { schema: statementSchema, example: statementExample }, "text/csv": { schema: z.string(), example: statementCsvExample } } },
       ...vendorErrors(422),
     },
   }), async (c) => {
@@ -66,7 +67,7 @@ export const statements = apiRouter()
         cursor: z.string().regex(/^\d{1,9}$/, "a cursor from a previous page").optional().openapi({ param: { name: "cursor", in: "query" } }),
       }),
     },
-    responses: { 200: jsonResponse("a page of records, by collector and seq", z.object({ items: z.array(lineRecordSchema), next_cursor: z.string().nullable() })), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of records, by collector and seq", z.object({ items: z.array(lineRecordSchema), next_cursor: z.string().nullable() }), lineRecordsExample), ...vendorErrors(422) },
   }), async (c) => {
     const { period, limit, cursor } = c.req.valid("query");
     // The RPC return type loses `data: unknown`; it is the stored record's JSON data.

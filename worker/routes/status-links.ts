@@ -19,6 +19,7 @@ import { apiRouter } from "../openapi/router.ts";
 import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const createLink = z.strictObject({ name: z.string().min(1).max(256).optional().openapi({ description: "the vendor's label, never shown to the customer" }) });
 
@@ -38,12 +39,14 @@ function presentLink(row: typeof statusLinks.$inferSelect): z.infer<typeof statu
   };
 }
 
+const linkExample = { id: ex.statusLink, contract_id: ex.contract, name: "Acme customer portal", created_at: ex.created, revoked_at: null };
+
 export const statusLinkRoutes = apiRouter()
   .openapi(createRoute({
     method: "post", path: "/contracts/{id}/status-links", tags: ["vendor"], summary: "Create a status link for the customer", security: vendorSecurity,
     middleware: [vendorAuth(), ownedContract(), bodyLimit(), idempotency()] as const,
-    request: { params: idParams("ctr"), headers: idempotencyHeaderSchema, ...jsonBody(createLink, false) },
-    responses: { 201: jsonResponse("the link, with its URL and token", createdLinkSchema), ...vendorErrors(400, 409, 413, 415, 422) },
+    request: { params: idParams("ctr"), headers: idempotencyHeaderSchema, ...jsonBody(createLink, { required: false, example: { name: "Acme customer portal" } }) },
+    responses: { 201: jsonResponse("the link, with its URL and token", createdLinkSchema, { ...linkExample, url: "https://tally.example.com/status/ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r", token: "ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r" }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
     const token = newSecret("status_link", c.env.TALLY_ENV === "production");
@@ -59,7 +62,7 @@ export const statusLinkRoutes = apiRouter()
     method: "get", path: "/contracts/{id}/status-links", tags: ["vendor"], summary: "List a contract's status links (without tokens)", security: vendorSecurity,
     middleware: [vendorAuth(), ownedContract()] as const,
     request: { params: idParams("ctr"), query: pageQuerySchema },
-    responses: { 200: jsonResponse("a page of links, revoked ones included", pageSchema(statusLinkSchema)), ...vendorErrors(422) },
+    responses: { 200: jsonResponse("a page of links, revoked ones included", pageSchema(statusLinkSchema), { items: [linkExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const ofContract = eq(statusLinks.contract_id, c.get("contract").id);
@@ -72,7 +75,7 @@ export const statusLinkRoutes = apiRouter()
     method: "delete", path: "/status-links/{id}", tags: ["vendor"], summary: "Revoke a status link (revoking again changes nothing)", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
     request: { params: idParams("stl") },
-    responses: { 200: jsonResponse("the revoked link", statusLinkSchema), ...vendorErrors() },
+    responses: { 200: jsonResponse("the revoked link", statusLinkSchema, { ...linkExample, revoked_at: ex.now }), ...vendorErrors() },
   }), async (c) => {
     const { id } = c.req.valid("param");
     const db = database(c.env.DB);

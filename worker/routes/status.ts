@@ -16,6 +16,7 @@ import { PAGE_HEADERS } from "../pages/layout.ts";
 import { renderStatusNotFound, renderStatusPage } from "../pages/status-page.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { errorSchema } from "../openapi/schemas.ts";
+import { customerStatusExample } from "../openapi/example-values.ts";
 
 export const STATUS_CACHE_CONTROL = "public, max-age=5";
 
@@ -47,8 +48,8 @@ export const status = apiRouter().openapi(createRoute({
   description: "No bearer: the token in the URL is the capability. JSON when `Accept` ranks application/json above text/html; otherwise an HTML page. `Cache-Control: public, max-age=5`.",
   request: { params: tokenParams },
   responses: {
-    200: { description: "the status", content: { "application/json": { schema: customerStatusSchema }, "text/html": { schema: z.string() } } },
-    404: { description: "unknown or revoked link", content: { "application/json": { schema: errorSchema }, "text/html": { schema: z.string() } } },
+    200: { description: "the status", content: { "application/json": { schema: customerStatusSchema, example: customerStatusExample }, "text/html": { schema: z.string() } } },
+    404: { description: "unknown or revoked link", content: { "application/json": { schema: errorSchema, example: { error: "not_found", message: "no such status link" } }, "text/html": { schema: z.string() } } },
   },
 }), async (c) => {
   const link = await database(c.env.DB).select({ contract_id: statusLinks.contract_id }).from(statusLinks)

@@ -11,6 +11,7 @@ import { hashSecret, newSecret } from "../auth/secrets.ts";
 import { instant } from "../instant.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { errorResponses, idempotencyHeaderSchema, idSchema, jsonBody, jsonResponse, operatorSecurity } from "../openapi/schemas.ts";
+import { ex } from "../openapi/example-values.ts";
 
 const createVendor = z.strictObject({ name: z.string().min(1).max(256) });
 
@@ -23,8 +24,8 @@ const createdVendorSchema = z.object({
 export const vendors = apiRouter().openapi(createRoute({
   method: "post", path: "/", tags: ["operator"], summary: "Create a vendor and its first API key", security: operatorSecurity,
   middleware: [adminAuth(), bodyLimit(), idempotency(() => "operator")] as const,
-  request: { headers: idempotencyHeaderSchema, ...jsonBody(createVendor) },
-  responses: { 201: jsonResponse("the vendor, with its API key", createdVendorSchema), ...errorResponses(400, 401, 409, 413, 415, 422) },
+  request: { headers: idempotencyHeaderSchema, ...jsonBody(createVendor, { example: { name: "Demo Simulation Software Inc." } }) },
+  responses: { 201: jsonResponse("the vendor, with its API key", createdVendorSchema, { id: ex.vendor, name: "Demo Simulation Software Inc.", api_key: "tk_test_Wq3v0Jc6yq8kq1m1bqgQ7nQ2YxqkR7o5w1Ns0b7cX4E", created_at: ex.created }), ...errorResponses(400, 401, 409, 413, 415, 422) },
 }), async (c) => {
   const { name } = c.req.valid("json");
   const now = c.get("now");

@@ -67,3 +67,25 @@ describe("RecordWriter", () => {
     await log.close();
   });
 });
+
+describe("RecordWriter's record size limit", () => {
+  /** A usage body whose record is exactly `bytes` canonical bytes (padding in an unknown data field). */
+  function sized(bytes: number, seq: number): RecordBody {
+    const base = usage(seq);
+    const probe = { v: 1, collector_id: COLLECTOR, seq, prev: ZERO_HASH, ts: 1_764_280_000_000, ...base, data: { ...base.data, pad: "" } };
+    const fixed = new TextEncoder().encode(JSON.stringify(probe)).length; // ASCII only: JSON.stringify = canonical size here
+    return { ...base, data: { ...base.data, pad: "x".repeat(bytes - fixed) } } as RecordBody;
+  }
+
+  it("a record of exactly 64 KiB is written; one byte more is refused and nothing of the call is appended", async () => {
+    const { log } = await SegmentLog.open(join(dir, "log"));
+    const writer = await RecordWriter.open(log, COLLECTOR, () => 1_764_280_000_000);
+    const [fits] = await writer.append([sized(65_536, 1)]);
+    expect(new TextEncoder().encode(JSON.stringify(fits)).length).toBe(65_536);
+    const refused = writer.append([usage(2), sized(65_537, 3)]);
+    await expect(refused).rejects.toMatchObject({ code: "bad_input", details: { reason: "record_too_large", record_bytes: 65_537, limit: 65_536 } });
+    expect((await readAll(log)).map((r) => r.seq)).toEqual([1]);
+    expect(writer.head().seq).toBe(1);
+    await log.close();
+  });
+});

@@ -1,6 +1,8 @@
-// Where tests find the team's real fixtures (../shared/fixtures beside the clone, as in CI) and
-// this repo's synthetic ones (test/fixtures).
+// Where tests find fixtures: all in test/fixtures (see its SOURCES.md), the real third-party
+// samples (copied from the team's shared/fixtures, so a clone alone passes) and the synthetic ones.
 import { fileURLToPath } from "node:url";
 
-export const sharedFixtures = fileURLToPath(new URL("../../../../shared/fixtures/", import.meta.url));
-export const syntheticFixtures = fileURLToPath(new URL("../../../test/fixtures/", import.meta.url));
+/** The real samples: test/fixtures/<format>/… */
+export const sharedFixtures = fileURLToPath(new URL("../../../test/fixtures/", import.meta.url));
+/** The hand-written ones (same folder; README.md and snapshot-README.md list them). */
+export const syntheticFixtures = sharedFixtures;

@@ -1,12 +1,12 @@
 // Test support for the snapshot sources: where the fixtures are, and what a result derives.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { Holder, SnapshotResult } from "../../../collector/sources/events.ts";
+import { sharedFixtures, syntheticFixtures } from "./fixture-paths.ts";
 
-/** The team's real samples, beside the clone (CI has the folder there too). */
-export const SHARED_FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures/", import.meta.url));
-/** Synthetic samples written for this project. */
-export const LOCAL_FIXTURES = fileURLToPath(new URL("../../../test/fixtures/", import.meta.url));
+/** The team's real samples, copied into test/fixtures/<format>/ (provenance: SOURCES.md there). */
+export const SHARED_FIXTURES = sharedFixtures;
+/** Synthetic samples written for this project (test/fixtures/snapshot-*). */
+export const LOCAL_FIXTURES = syntheticFixtures;
 
 export function shared(path: string): string {
   return readFileSync(SHARED_FIXTURES + path, "utf8");

@@ -17,6 +17,7 @@ import { edgeRequest, getBalance, startLocalEdge, type LocalEdge } from "../../s
 import { seededRandom, testSeed } from "../../support/seed.ts";
 import { allSites, contractTruth, provisionFleet, simulate, STEP_MS, type FleetContract, type FleetSite } from "./fleet.ts";
 import { MONTH_MS, readView, replayBatches } from "./old-batch-replay.ts";
+import { testNow } from "../../support/test-clock.ts";
 
 const SOAK = Boolean(process.env.SOAK);
 const ROUNDS = SOAK ? 4 : 2;
@@ -91,7 +92,7 @@ it("every record of 12 sites is counted exactly once through a hostile network, 
   const simulatedMs = ROUNDS * (STEPS_PER_ROUND + 1) * STEP_MS;
   // All simulated time ends before now and starts on the contracts' start date, so it lies in the
   // open period (whatever the date the suite runs on) and the balance sums all of it.
-  const t0 = Math.floor((Date.now() - simulatedMs - 3600_000) / 3600_000) * 3600_000;
+  const t0 = Math.floor((testNow() - simulatedMs - 3600_000) / 3600_000) * 3600_000;
   const contracts = await provisionFleet(edge, dir, seed, t0);
   const sites = allSites(contracts);
   proxy = await startFaultProxy(edge.url, seed, NO_FAULTS, { captureBatches: true });
@@ -140,7 +141,7 @@ it("every record of 12 sites is counted exactly once through a hostile network, 
   });
 
   // Months later, every batch the edge ever accepted arrives again.
-  const t1 = Date.now();
+  const t1 = testNow();
   const instants = [t1, ...REPLAY_AFTER_MONTHS.map((m) => t1 + m * MONTH_MS)];
   const before = Object.assign({}, ...await Promise.all(instants.map((t) => readView(edge.url, contracts, t)))) as Record<string, string>;
   const { keys } = await edgeRequest<{ keys: Array<{ key_id: string; public_key: string }> }>(edge, "GET", "/v1/keys", undefined);

@@ -17,6 +17,7 @@ import { bundleCollector, runCollector, type CollectorRun } from "../../support/
 import { getBalance, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge } from "../../support/local-edge.ts";
 import { seededRandom, testSeed } from "../../support/seed.ts";
 import { startRequestWatch, type RequestWatch } from "./request-watch.ts";
+import { testNow } from "../../support/test-clock.ts";
 
 const ITERATIONS = Number(process.env.KILL_SYNC_ITERATIONS ?? (process.env.SOAK ? 1000 : 100));
 const STEP_MS = 20_000;
@@ -91,7 +92,7 @@ it(`after each of ${ITERATIONS} kill -9s during sync the state dir opens, and in
   const startedAt = performance.now();
   // Simulated time ends before now and starts on the contract's start date: all of it is in the open period.
   const simulatedMs = (ITERATIONS * MAX_STEPS + 200) * STEP_MS;
-  const t0 = Math.floor((Date.now() - simulatedMs - 3600_000) / 3600_000) * 3600_000;
+  const t0 = Math.floor((testNow() - simulatedMs - 3600_000) / 3600_000) * 3600_000;
   const contract = await provisionContract(edge, { start: new Date(t0).toISOString().slice(0, 10) });
   watch = await startRequestWatch(edge.url);
   const state = join(dir, "site");
@@ -155,7 +156,7 @@ it(`after each of ${ITERATIONS} kill -9s during sync the state dir opens, and in
   // Shut the server down so every session is closed and in the truth, then a clean sync.
   sim.shutdown((clock += STEP_MS));
   appended += await backfill();
-  expect(clock).toBeLessThan(Date.now());
+  expect(clock).toBeLessThan(testNow());
   const final = await collector(["sync", "--json"]);
   expect(final.status, final.stderr).toBe(0);
   const report = final.json as unknown as { acked_seq: number; last_seq: number };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hashCanonical, initialChainState, nextRecord, signBatch, verifyBatch, type ChainRecord, type ChainState, type VerifyResult } from "../../../shared/protocol/index.ts";
-import { generateKeyPair } from "../../../shared/protocol/index.ts";
+import { generateKeyPair, protocolErrorStatus } from "../../../shared/protocol/index.ts";
 import { attacker, buildChain, clone, COLLECTOR, sign, site } from "./chain-fixture.ts";
 
 /** An edge in miniature: chain state + stored hashes, applying results the way the DO does. */
@@ -75,6 +75,31 @@ describe("verifyBatch", () => {
     e.send(sign(chain.slice(0, 2)));
     const r = e.send(sign(chain.slice(3)));
     expect(!r.ok && r.error).toMatchObject({ error: "gap", expected_seq: 3 });
+  });
+
+  it("a gap is answered only to a batch the collector signed: unsigned, it is bad_signature and expected_seq stays unsaid", () => {
+    const chain = buildChain(5);
+    const e = edge();
+    e.send(sign(chain.slice(0, 2)));
+    const forged = e.send(sign(chain.slice(3), attacker.secretKey));
+    expect(!forged.ok && forged.error).toEqual({ error: "bad_signature", message: expect.any(String) });
+    const resigned = clone(sign(chain.slice(3)));
+    resigned.signature = sign(chain.slice(3), attacker.secretKey).signature;
+    expect(code(e.send(resigned))).toBe("bad_signature");
+    const genuine = e.send(sign(chain.slice(3)));
+    expect(!genuine.ok && genuine.error).toMatchObject({ error: "gap", expected_seq: 3 });
+  });
+
+  it("a record over 64 KiB of canonical bytes is record_too_large (413) with its seq; exactly 64 KiB is accepted", () => {
+    const sized = (bytes: number): ChainRecord[] => {
+      const probe = nextRecord(COLLECTOR, { seq: 0, hash: "0".repeat(64) }, 1_764_280_000_000, { kind: "heartbeat", data: { sources: [], pad: "" } } as never);
+      const fixed = new TextEncoder().encode(JSON.stringify(probe)).length;
+      return [nextRecord(COLLECTOR, { seq: 0, hash: "0".repeat(64) }, 1_764_280_000_000, { kind: "heartbeat", data: { sources: [], pad: "x".repeat(bytes - fixed) } } as never)];
+    };
+    expect(code(edge().send(sign(sized(65_536))))).toBe("ok");
+    const r = edge().send(sign(sized(65_537)));
+    expect(!r.ok && r.error).toMatchObject({ error: "record_too_large", seq: 1 });
+    expect(protocolErrorStatus.record_too_large).toBe(413);
   });
 
   it("a deleted middle record is malformed (seq not contiguous); renumbered it is a prev_mismatch", () => {

@@ -159,6 +159,8 @@ export function endpointsOf(world: World): Endpoint[] {
       })
       // Another vendor's id with that vendor's own key is a legitimate request, not a wrong one.
       .filter((r) => method === "GET" || !(r.label.startsWith("other vendor's id") && r.label.includes("auth: other vendor")))
+      // Likewise the other vendor's customer in a body sent with that vendor's key (SEED=37135651).
+      .filter((r) => !(r.label.includes("auth: other vendor") && typeof r.body === "string" && r.body.includes(world.strangerCustomerId)))
       .filter((r) => ownAllowed || !r.label.includes("auth: valid") || !r.label.startsWith("own id"));
     const weight = path.endsWith("/batches") ? 4 : template || path.endsWith("/bundles") ? 2 : 1;
     return { name: route, weight, cases };

@@ -1,0 +1,122 @@
+// The self-hosted core's parts that need no running core: the data-dir lock, the backup's tar
+// format, the log's redaction and the secrets check (scripts/core/).
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { acquireLock, LockHeldError, procStart, readLock } from "../../scripts/core/lock.ts";
+import { bodyToBuffer, readTar, tarHeader, TarWriter } from "../../scripts/core/tar.ts";
+import { loggedPath } from "../../scripts/core/front.ts";
+import { secretsFrom } from "../../scripts/core/serve.ts";
+import { CoreExit } from "../../scripts/core/exit.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "tally-core-parts-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("the data dir lock", () => {
+  it("is held by one process: a second taker is refused with the holder's pid", () => {
+    const path = join(dir, "held.lock");
+    const lock = acquireLock(path, "core");
+    expect(readLock(path)).toMatchObject({ pid: process.pid, role: "core", proc_start: procStart(process.pid) });
+    expect(() => acquireLock(path, "backup")).toThrow(LockHeldError);
+    expect(() => acquireLock(path, "backup")).toThrow(`core pid ${process.pid}`);
+    lock.release();
+    expect(existsSync(path)).toBe(false);
+    acquireLock(path, "backup").release();
+  });
+
+  it("is taken over when its process is gone, or its pid now belongs to another process, or it is torn", async () => {
+    const path = join(dir, "stale.lock");
+    const gone = await new Promise<number>((ok) => {
+      const child = spawn(process.execPath, ["-e", ""]);
+      child.once("exit", () => ok(child.pid!));
+    });
+    writeFileSync(path, JSON.stringify({ pid: gone, host: (await import("node:os")).hostname(), role: "core", started_at: "earlier" }));
+    acquireLock(path, "core").release();
+
+    // Our own pid, but another process start time: the pid was reused.
+    writeFileSync(path, JSON.stringify({ pid: process.pid, proc_start: "1", host: (await import("node:os")).hostname(), role: "core", started_at: "earlier" }));
+    const taken = acquireLock(path, "core");
+    expect(readLock(path)!.started_at).not.toBe("earlier");
+    taken.release();
+
+    writeFileSync(path, '{"pid": 4');
+    acquireLock(path, "core").release();
+  });
+
+  it("releasing does not remove a lock someone else now holds", () => {
+    const path = join(dir, "moved.lock");
+    const lock = acquireLock(path, "core");
+    writeFileSync(path, JSON.stringify({ ...readLock(path)!, started_at: "another holder" }));
+    lock.release();
+    expect(readLock(path)!.started_at).toBe("another holder");
+  });
+});
+
+describe("the backup's tar", () => {
+  it("round-trips files with long names, and GNU tar lists it", async () => {
+    const file = join(dir, "round.tar.gz");
+    const data = Buffer.alloc(70_000, 3);
+    writeFileSync(join(dir, "payload"), data);
+    const name = `v3/do/tally-edge-ContractDO/${"a".repeat(64)}.sqlite`;
+    const tar = new TarWriter(file);
+    await tar.addBuffer("manifest.json", Buffer.from('{"format":"x"}'));
+    await tar.addFile(name, join(dir, "payload"), data.length, () => undefined);
+    await tar.finish();
+    const entries: Array<[string, number]> = [];
+    for await (const e of readTar(file)) entries.push([e.name, (await bodyToBuffer(e.body)).length]);
+    expect(entries).toEqual([["manifest.json", 14], [name, 70_000]]);
+    const listed = await new Promise<string>((ok) => {
+      const child = spawn("tar", ["-tzf", file]);
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d));
+      child.once("close", () => ok(out));
+    });
+    expect(listed.trim().split("\n")).toEqual(["manifest.json", name]);
+  });
+
+  it("refuses a damaged header and a truncated archive", async () => {
+    const file = join(dir, "plain.tar");
+    const tar = new TarWriter(file);
+    await tar.addBuffer("manifest.json", Buffer.alloc(600, 1));
+    await tar.finish();
+    const bytes = readFileSync(file);
+    const damaged = Buffer.from(bytes);
+    damaged[3] = damaged[3]! ^ 1;
+    writeFileSync(join(dir, "damaged.tar"), damaged);
+    await expect(async () => { for await (const _ of readTar(join(dir, "damaged.tar"))) { /* read */ } }).rejects.toThrow("checksum");
+    writeFileSync(join(dir, "short.tar"), bytes.subarray(0, 700));
+    await expect(async () => { for await (const e of readTar(join(dir, "short.tar"))) await bodyToBuffer(e.body); }).rejects.toThrow("truncated");
+  });
+
+  it("writes sizes of 8 GiB and more in GNU's base-256 form", () => {
+    const header = tarHeader("big.sqlite", 9 * 1024 ** 3, 0);
+    expect(header[124]).toBe(0x80);
+    expect(header.subarray(131, 136).toString("hex")).toBe("0240000000");
+  });
+});
+
+describe("the log and the secrets", () => {
+  it("logs paths without query strings and without status tokens", () => {
+    expect(loggedPath("/status/st_abcdef?x=1")).toBe("/status/…");
+    expect(loggedPath("/v1/contracts/ctr_1/usage?from=a&to=b")).toBe("/v1/contracts/ctr_1/usage");
+  });
+
+  it("needs both secrets, well formed, and names each problem", () => {
+    const refuse = (env: NodeJS.ProcessEnv) => {
+      try {
+        secretsFrom(env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(CoreExit);
+        expect((e as CoreExit).code).toBe(2);
+        return (e as CoreExit).message;
+      }
+      throw new Error("accepted");
+    };
+    expect(refuse({})).toMatch(/ADMIN_TOKEN is not set.*EDGE_SIGNING_KEY is not set/);
+    expect(refuse({ ADMIN_TOKEN: "short", EDGE_SIGNING_KEY: "ab".repeat(32) })).toContain("shorter than 16");
+    expect(refuse({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "zz".repeat(32) })).toContain("64 hex digits");
+    expect(secretsFrom({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "AB".repeat(32) })).toEqual({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32) });
+  });
+});
