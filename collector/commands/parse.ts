@@ -14,6 +14,8 @@ import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
+export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B]";
+
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

@@ -140,7 +140,8 @@ function readBlock(source: LineSource, block: string, out: SourceEvent[]): void 
   for (const line of lines) for (const e of source.push(line.endsWith("\r") ? line.slice(0, -1) : line)) out.push(e);
 }
 
-function snapshotTime(result: SnapshotResult, at: number | undefined, mtime: number): { at: number; time_from: "header" | "at" | "mtime" } {
+/** When a snapshot was taken: `--at`, else the time the output states, else the file's mtime (DESIGN.md §9, #11). */
+export function snapshotTime(result: SnapshotResult, at: number | undefined, mtime: number): { at: number; time_from: "header" | "at" | "mtime" } {
   if (at !== undefined) return { at: wholeSeconds(at), time_from: "at" };
   if (result.stated_at !== undefined) return { at: wholeSeconds(result.stated_at), time_from: "header" };
   return { at: wholeSeconds(mtime), time_from: "mtime" };

@@ -1,13 +1,13 @@
-// `run` follows a log a bounded step at a time: a backlog is read a slice at a time and a long
-// session's intervals come out in batches, with the rest kept in the saved state — so a restart
-// between steps loses nothing and counts nothing twice, and memory does not grow with the backlog.
+// The daemon and `backfill` read a log a bounded step at a time (daemon/line-reader.ts): a backlog is
+// read a slice at a time and a long session's intervals come out in batches, with the rest kept in
+// the saved state — so a restart between steps loses nothing and counts nothing twice, and memory
+// does not grow with the backlog.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FollowedSource } from "../../../collector/sessions/followed-source.ts";
+import { LineReader, type LineReadState } from "../../../collector/daemon/line-reader.ts";
 import type { RecordBody } from "../../../collector/sessions/records.ts";
-import { FlexlmDebugLogSource } from "../../../collector/sources/flexlm-debuglog.ts";
 
 const DAY = 86_400_000;
 
@@ -27,37 +27,38 @@ function backlog(): { text: string; lastLine: number } {
   return { text: lines.join("\n") + "\n", lastLine };
 }
 
-async function follow(stateDir: string, file: string, now: number, restartEvery: number): Promise<{ records: RecordBody[]; steps: number; biggest: number }> {
-  const open = () => FollowedSource.open({ stateDir, name: "mlm", file, parser: new FlexlmDebugLogSource({ name: "mlm", timezone: "UTC" }), cut_s: 300, step_bytes: 64 * 1024, step_records: 1000 });
-  let f = await open();
+async function follow(file: string, now: number, restartEvery: number): Promise<{ records: RecordBody[]; steps: number; biggest: number }> {
+  const open = (saved?: LineReadState) => LineReader.open("mlm", "flexlm-debuglog", file, { timezone: "UTC", encoding: "utf-8", cut_s: 300 }, saved);
+  let reader = open();
   const records: RecordBody[] = [];
-  let steps = 0, biggest = 0, more: boolean;
+  let steps = 0, biggest = 0, caughtUp: boolean;
   do {
-    const batch = await f.step(now);
-    records.push(...batch);
-    biggest = Math.max(biggest, batch.length);
-    await f.commit();
-    more = f.more;
-    if (++steps % restartEvery === 0) { // the collector restarts: everything comes back from the state file
-      await f.close();
-      f = await open();
+    const step = await reader.read(64 * 1024, 1000);
+    records.push(...step.bodies);
+    biggest = Math.max(biggest, step.bodies.length);
+    caughtUp = step.caughtUp;
+    if (++steps % restartEvery === 0) { // the collector restarts: everything comes back from the saved state
+      const saved = JSON.parse(JSON.stringify(reader.state())) as LineReadState;
+      await reader.close();
+      reader = open(saved);
     }
-  } while (more);
-  await f.close();
+  } while (!caughtUp);
+  records.push(...reader.cut(now)); // before a sync
+  await reader.close();
   return { records, steps, biggest };
 }
 
 const licenseSeconds = (rs: RecordBody[]) => rs.reduce((a, r) => a + (r.kind === "usage" ? ((r.data.end - r.data.start) / 1000) * r.data.count : 0), 0);
 
-describe("FollowedSource (run)", () => {
+describe("LineReader (run, backfill)", () => {
   it("reads a backlog in bounded steps, and a restart between any two steps changes nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tally-followed-"));
     const file = join(dir, "lmgrd.log");
     const { text, lastLine } = backlog();
     writeFileSync(file, text);
     const now = Date.UTC(2024, 2, 1);
-    const straight = await follow(mkdtempSync(join(dir, "a-")), file, now, Infinity);
-    const restarted = await follow(mkdtempSync(join(dir, "b-")), file, now, 7);
+    const straight = await follow(file, now, Infinity);
+    const restarted = await follow(file, now, 7);
     expect(straight.steps).toBeGreaterThan(30);
     expect(straight.biggest).toBeLessThanOrEqual(1000);
     expect(restarted.records).toEqual(straight.records);
