@@ -170,18 +170,21 @@ describe("collector ⇄ local edge", () => {
     const [segment] = await segmentFiles(copy);
     const path = join(copy, "log", segment!);
     const bytes = new Uint8Array(await readFile(path));
-    // Frame of seq 100: walk the headers to it, change its count 1 → 2, rewrite the frame.
+    // The first usage frame from seq 100 on (denials have no count): walk the headers to it, change
+    // its count 1 → 2, rewrite the frame.
     let at = 0;
     for (let seq = 1; seq < 100; seq++) at += HEADER_BYTES + decodeHeader(bytes, at).length;
-    const header = decodeHeader(bytes, at);
-    const text = new TextDecoder().decode(bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + header.length));
+    let seq = 100;
+    const frameText = () => new TextDecoder().decode(bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + decodeHeader(bytes, at).length));
+    for (; !frameText().includes('"count":1,') && seq < 200; seq++) at += HEADER_BYTES + decodeHeader(bytes, at).length;
+    const text = frameText();
     expect(text).toContain('"count":1,');
-    encodeFrame(bytes, at, 100, new TextEncoder().encode(text.replace('"count":1,', '"count":2,')));
+    encodeFrame(bytes, at, seq, new TextEncoder().encode(text.replace('"count":1,', '"count":2,')));
     await writeFile(path, bytes);
 
     const run = await collector(["verify"], copy);
     expect(run.status).toBe(1);
-    expect(run.json).toMatchObject({ ok: false, error: "prev_mismatch", problem: { seq: 101 } });
+    expect(run.json).toMatchObject({ ok: false, error: "prev_mismatch", problem: { seq: seq + 1 } });
   });
 
   it("a site restored from a snapshot that forks its chain is flagged for equivocation, and stays refused", async () => {
