@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // The collector CLI (DESIGN.md §9): `npm run collector -- <command>` or `tally-collector <command>`.
 // Exit status: 0 done, 1 a check failed, 2 usage or config error, 3 edge unreachable; a one-line
-// reason on stderr otherwise. `--json` prints one JSON result on stdout.
+// reason on stderr otherwise. `--json` prints one JSON result on stdout. `<command> --help` prints
+// that command's usage and what it does (exit 0); a usage mistake names the option and prints the
+// command's usage (exit 2).
 import { backfillCommand, backfillUsage } from "./commands/backfill.ts";
 import type { CommandIo, CommandResult } from "./commands/command.ts";
 import { initCommand, initUsage } from "./commands/init.ts";
-import { parseCommand } from "./commands/parse.ts";
+import { parseCommand, parseUsage } from "./commands/parse.ts";
+import { revealCommand, revealUsage } from "./commands/reveal.ts";
 import { runCommand, runUsage } from "./commands/run.ts";
 import { statusCommand, statusUsage } from "./commands/status.ts";
 import { syncCommand, syncUsage } from "./commands/sync.ts";
@@ -15,34 +18,41 @@ import { importReceiptCommand, importReceiptUsage } from "./commands/import-rece
 import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
 import { CollectorError, type ExitStatus } from "./errors.ts";
 
-export const usage = `usage: tally-collector <command> [options]   (every command: --state DIR, --json)
+interface Command {
+  usage: string;
+  /** What the command does, for `<command> --help`. */
+  about: string;
+  run?: (argv: string[], io: CommandIo) => Promise<CommandResult>;
+}
 
-  ${initUsage}
-  ${runUsage}
-  ${backfillUsage}
-  ${syncUsage}
-  parse --source KIND --file F [--timezone Z] [--sessions]
-  ${statusUsage}
-  ${verifyUsage}
-  ${exportUsage}
-  ${importReceiptUsage}
-  ${rotateKeyUsage}
+const commands: Record<string, Command> = {
+  init: { usage: initUsage, run: initCommand, about: "Makes the site's key pair, enrolls it with the edge and writes the state dir." },
+  run: { usage: runUsage, run: runCommand, about: "The daemon: follows every configured source, appends signed records, syncs when the edge answers. SIGTERM finishes the step in progress and exits 0; --once reads every source to its end, syncs and exits." },
+  backfill: { usage: backfillUsage, run: backfillCommand, about: "Imports a historical log or output file into the chain, once: re-running adds nothing, a grown file adds only what is new." },
+  sync: { usage: syncUsage, run: syncCommand, about: "One sync pass; exit 0 only when every record is receipted, 3 when the edge stayed unreachable. --resolved clears trust flags after the vendor resolved them." },
+  parse: { usage: parseUsage, about: "No state needed: prints one JSON {kind, data} per line, exactly what backfill would append (--sessions: whole sessions), and a JSON summary on stderr." },
+  status: { usage: statusUsage, run: statusCommand, about: "Pending records, last receipt, estimated remaining units, and each source's health, backlog and last error (works offline and while the daemon runs)." },
+  verify: { usage: verifyUsage, run: verifyCommand, about: "Checks the whole local log: framing, hash chain, checkpoint signatures, receipts." },
+  export: { usage: exportUsage, run: exportCommand, about: "Air-gapped sites: writes the pending records as a bundle to upload from any machine." },
+  "import-receipt": { usage: importReceiptUsage, run: importReceiptCommand, about: "Air-gapped sites: takes the edge's reply to an uploaded bundle." },
+  "rotate-key": { usage: rotateKeyUsage, run: rotateKeyCommand, about: "Writes a key_rotation record: the next batches are signed by a new key." },
+  reveal: { usage: revealUsage, run: revealCommand, about: "Shows the user or host name behind a pseudonym (privacy.pseudonymise); only this site can." },
+};
 
-state dir: --state DIR, else $TALLY_STATE, else ./.tally
-exit status: 0 done, 1 a check failed, 2 usage or config error, 3 edge unreachable
+const COMMON = `every command: --state DIR (else $TALLY_STATE, else ./.tally), --json (one JSON result on stdout)
+exit status: 0 done, 1 a check failed, 2 usage or config error, 3 edge unreachable`;
+
+export const usage = `usage: tally-collector <command> [options]   (tally-collector <command> --help for one command)
+
+${Object.values(commands).map((c) => `  ${c.usage}`).join("\n")}
+
+${COMMON}
 `;
 
-const commands: Record<string, (argv: string[], io: CommandIo) => Promise<CommandResult>> = {
-  init: initCommand,
-  run: runCommand,
-  backfill: backfillCommand,
-  sync: syncCommand,
-  status: statusCommand,
-  verify: verifyCommand,
-  export: exportCommand,
-  "import-receipt": importReceiptCommand,
-  "rotate-key": rotateKeyCommand,
-};
+export function commandHelp(name: string): string {
+  const c = commands[name]!;
+  return `usage: tally-collector ${c.usage}\n\n${c.about}\n\n${COMMON}\n`;
+}
 
 export async function main(argv: string[], io: CommandIo): Promise<ExitStatus> {
   const [name, ...rest] = argv;
@@ -51,14 +61,24 @@ export async function main(argv: string[], io: CommandIo): Promise<ExitStatus> {
     (name === undefined ? io.stderr : io.stdout).write(usage);
     return name === undefined ? 2 : 0;
   }
-  if (name === "parse") return (await parseCommand(rest, io)) as ExitStatus;
   const command = commands[name];
   if (!command) {
     io.stderr.write(`unknown command ${JSON.stringify(name)} (see --help)\n`);
     return 2;
   }
+  const end = rest.indexOf("--");
+  if ((end < 0 ? rest : rest.slice(0, end)).some((a) => a === "--help" || a === "-h")) {
+    io.stdout.write(commandHelp(name));
+    return 0;
+  }
+  if (!command.run) {
+    // `parse` writes its own output and one JSON line on stderr; a usage mistake gets the usage.
+    const exit = (await parseCommand(rest, io)) as ExitStatus;
+    if (exit === 2) io.stderr.write(`usage: tally-collector ${command.usage}\n`);
+    return exit;
+  }
   try {
-    const result = await command(rest, io);
+    const result = await command.run(rest, io);
     io.stdout.write(json ? JSON.stringify(result.json) + "\n" : result.text);
     if (result.exit !== 0) io.stderr.write(`${name}: ${String(result.json.error ?? "failed")}: ${firstLine(result.text)}\n`);
     return result.exit;

@@ -17,6 +17,7 @@ export type CollectorErrorCode =
   | "flagged"
   | "equivocation"
   | "edge_regressed"
+  | "revoked"
   | "receipt_refused"
   | "batch_refused"
   // exit 3
@@ -24,7 +25,7 @@ export type CollectorErrorCode =
 
 const exitByCode: Record<CollectorErrorCode, ExitStatus> = {
   usage: 2, not_initialised: 2, already_initialised: 2, bad_state: 2, bad_config: 2, bad_input: 2, enroll_refused: 2,
-  check_failed: 1, flagged: 1, equivocation: 1, edge_regressed: 1, receipt_refused: 1, batch_refused: 1,
+  check_failed: 1, flagged: 1, equivocation: 1, edge_regressed: 1, revoked: 1, receipt_refused: 1, batch_refused: 1,
   edge_unreachable: 3,
 };
 

@@ -1,9 +1,10 @@
-// One opened site: its state dir, identity, key, log (locked), chain writer and coverage.
-// Every command that touches the log goes through here, so coverage is reconciled with the
-// log before anything can append or release.
-import { sha256Hex, type ChainRecord, type RecordBody } from "../shared/protocol/index.ts";
-import { Coverage } from "./chain/coverage.ts";
-import { decodeRecord, RecordWriter } from "./chain/record-writer.ts";
+// One opened site: its state dir, identity, key, log (locked) and chain writer. Every command
+// that touches the log goes through here, so every source's read state is settled against the
+// log (daemon/source-journal.ts) before anything can append or release.
+import type { ChainRecord, RecordBody } from "../shared/protocol/index.ts";
+import { recordHash } from "./chain/record-bytes.ts";
+import { RecordWriter } from "./chain/record-writer.ts";
+import { settleJournals, type JournalRecovery } from "./daemon/source-journal.ts";
 import { CollectorError } from "./errors.ts";
 import { LogError } from "./log/errors.ts";
 import { SegmentLog, type RecoveryReport } from "./log/segment-log.ts";
@@ -17,11 +18,14 @@ export interface Site {
   log: SegmentLog;
   recovery: RecoveryReport;
   writer: RecordWriter;
-  coverage: Coverage;
-  /** Appends bodies to the chain and notes them in coverage. */
+  /** Sources whose last append was unfinished when the site was last closed, and what became of it. */
+  journals: Record<string, JournalRecovery>;
+  /** Appends bodies to the chain (records no source's read state depends on: heartbeats, rotations). */
   append(bodies: RecordBody[]): Promise<ChainRecord[]>;
   /** Hash of our record at `seq`, or undefined when released or beyond the log. */
   hashAt(seq: number): Promise<string | undefined>;
+  /** Closes and opens the log again (after it refused everything: a failed rollback), in place. */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,51 +34,39 @@ export interface OpenSiteOptions { clock?: () => number; segmentBytes?: number }
 export async function openSite(paths: StatePaths, options: OpenSiteOptions = {}): Promise<Site> {
   const identity = await loadIdentity(paths);
   const key = await loadKey(paths);
-  let opened: Awaited<ReturnType<typeof SegmentLog.open>>;
-  try {
-    opened = await SegmentLog.open(paths.log, options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes });
-  } catch (e) {
-    throw asCollectorError(e);
-  }
-  const { log, recovery } = opened;
+  const openLog = async () => {
+    try {
+      return await SegmentLog.open(paths.log, options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes });
+    } catch (e) {
+      throw asCollectorError(e);
+    }
+  };
+  const { log, recovery } = await openLog();
   try {
     const writer = await RecordWriter.open(log, identity.collector_id, options.clock);
-    const coverage = await Coverage.load(paths.coverage);
-    await reconcile(coverage, log);
     const site: Site = {
-      paths, identity, key, log, recovery, writer, coverage,
-      async append(bodies) {
-        const records = await writer.append(bodies);
-        for (const r of records) coverage.fold(r);
-        return records;
-      },
+      paths, identity, key, log, recovery, writer, journals: {},
+      append: (bodies) => site.writer.append(bodies),
       async hashAt(seq) {
-        if (seq < 1 || seq < log.firstSeq() || seq > log.lastSeq()) return undefined;
-        const [entry] = await log.read(seq, { maxCount: 1 });
-        return entry ? sha256Hex(entry.payload) : undefined;
+        if (seq < 1 || seq < site.log.firstSeq() || seq > site.log.lastSeq()) return undefined;
+        const [entry] = await site.log.read(seq, { maxCount: 1 });
+        return entry ? recordHash(entry.payload) : undefined;
       },
-      async close() {
-        try {
-          await coverage.save(paths.coverage);
-        } finally {
-          await log.close();
-        }
+      async reopen() {
+        await site.log.close().catch(() => undefined);
+        const reopened = await openLog();
+        site.log = reopened.log;
+        site.recovery = reopened.recovery;
+        site.writer = await RecordWriter.open(reopened.log, identity.collector_id, options.clock);
+        site.journals = await settleJournals(site);
       },
+      close: () => site.log.close(),
     };
+    site.journals = await settleJournals(site);
     return site;
   } catch (e) {
     await log.close();
     throw asCollectorError(e);
-  }
-}
-
-/** Folds records the coverage file has not seen (appended just before a crash). */
-async function reconcile(coverage: Coverage, log: SegmentLog): Promise<void> {
-  let from = Math.max(coverage.throughSeq + 1, log.firstSeq());
-  while (from <= log.lastSeq()) {
-    const entries = await log.read(from, { maxCount: 1000 });
-    for (const e of entries) coverage.fold(decodeRecord(e.payload, e.seq));
-    from = entries[entries.length - 1]!.seq + 1;
   }
 }
 

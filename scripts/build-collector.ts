@@ -1,4 +1,4 @@
-// Bundles the collector CLI into one script, dist/tally-collector.mjs, that runs on Node 20+
+// Bundles the collector CLI into one script, dist/tally-collector.mjs, that runs on Node 20.18+ (what undici needs)
 // (DESIGN.md §9: "ship it as one bundled script"). Usage: npm run build:collector
 // [-- --outfile PATH] (tests bundle into their own temp dir, so concurrent suites never share a file).
 import { chmod } from "node:fs/promises";

@@ -1,11 +1,30 @@
 // Turns record bodies into chained records (seq, prev, ts via `nextRecord`) and appends their
 // canonical bytes to the log in one fsync'd group commit. The head is recovered from the log's
 // last entry at open, so the chain continues across restarts.
-import { canonicalBytes, MAX_RECORD_BYTES, nextRecord, parseStrictJson, sha256Hex, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
+//
+// Two steps when a caller must write down what it is about to append before it does (a source's
+// read position, daemon/source-journal.ts): `prepare` builds the records and their hashes without
+// touching the log, `commit` appends exactly those. Nothing may be appended in between.
+import { MAX_RECORD_BYTES, nextRecord, parseStrictJson, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
+import { canonicalRecordBytes, recordHash } from "./record-bytes.ts";
 
 const decoder = new TextDecoder();
+
+/** Records built on a head, ready to append. */
+export interface PreparedAppend {
+  records: ChainRecord[];
+  payloads: Uint8Array[];
+  /** The head they were built on, and the head after them. */
+  after: ChainHead;
+  before: ChainHead;
+  firstSeq: number;
+  lastSeq: number;
+  /** Hashes of the first and the last record: how a recovering caller recognises them in the log. */
+  firstHash: string;
+  lastHash: string;
+}
 
 export class RecordWriter {
   readonly collectorId: string;
@@ -33,28 +52,50 @@ export class RecordWriter {
    * anything is written: the edge would refuse its batch (413 record_too_large) forever. */
   async append(bodies: RecordBody[]): Promise<ChainRecord[]> {
     if (bodies.length === 0) return [];
+    return this.commit(this.prepare(bodies));
+  }
+
+  /** The records `bodies` would become, appended next (at least one body). No I/O. */
+  prepare(bodies: RecordBody[]): PreparedAppend {
+    if (bodies.length === 0) throw new RangeError("nothing to prepare");
     const ts = this.#clock();
     const records: ChainRecord[] = [];
     const payloads: Uint8Array[] = [];
-    let head = this.#head;
+    const before = this.#head;
+    let head = before;
+    let firstHash = "";
     for (const body of bodies) {
       const record = nextRecord(this.collectorId, head, ts, body);
-      const bytes = canonicalBytes(record);
+      const bytes = canonicalRecordBytes(record);
       if (bytes.length > MAX_RECORD_BYTES) {
         throw new CollectorError("bad_input", `a ${body.kind} record would be ${bytes.length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
           { reason: "record_too_large", record_bytes: bytes.length, limit: MAX_RECORD_BYTES });
       }
       records.push(record);
       payloads.push(bytes);
-      head = { seq: record.seq, hash: sha256Hex(bytes) };
+      head = { seq: record.seq, hash: recordHash(bytes) };
+      if (firstHash === "") firstHash = head.hash;
     }
-    const { firstSeq } = await this.#log.append(payloads);
-    if (firstSeq !== this.#head.seq + 1) {
+    return { records, payloads, before, after: head, firstSeq: before.seq + 1, lastSeq: head.seq, firstHash, lastHash: head.hash };
+  }
+
+  /** Appends prepared records; they must have been prepared on the current head. */
+  async commit(prepared: PreparedAppend): Promise<ChainRecord[]> {
+    if (prepared.before.seq !== this.#head.seq || prepared.before.hash !== this.#head.hash) {
+      throw new CollectorError("bad_state", `records prepared on seq ${prepared.before.seq}, but the chain head is ${this.#head.seq}`);
+    }
+    const { firstSeq } = await this.#log.append(prepared.payloads);
+    if (firstSeq !== prepared.firstSeq) {
       // Someone else appended to this log between open and now: our seqs would be wrong.
       throw new CollectorError("bad_state", `log appended at seq ${firstSeq}, but the chain head was ${this.#head.seq}`);
     }
-    this.#head = head;
-    return records;
+    this.#head = prepared.after;
+    return prepared.records;
+  }
+
+  /** After the log forgot entries above the head's seq (a batch cut short by a crash). */
+  async reload(): Promise<void> {
+    this.#head = await recoverHead(this.#log, this.collectorId);
   }
 }
 
@@ -75,7 +116,7 @@ async function recoverHead(log: SegmentLog, collectorId: string): Promise<ChainH
   if (record.collector_id !== collectorId) {
     throw new CollectorError("bad_state", `the log belongs to ${record.collector_id}, not ${collectorId}`);
   }
-  return { seq: lastSeq, hash: sha256Hex(entry.payload) };
+  return { seq: lastSeq, hash: recordHash(entry.payload) };
 }
 
 /** A stored record, strictly parsed; its seq must be where the log holds it. */

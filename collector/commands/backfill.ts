@@ -1,68 +1,78 @@
-// `backfill --source KIND --file F [--timezone Z] [--name N] [--cut S]`: imports a historical
-// log or output file into the chain, once. Idempotent through the chain's coverage (see
-// chain/coverage.ts): re-running adds nothing; a file that grew since adds only what is new,
-// including the rest of a session that was still open at the end of the earlier import.
+// `backfill --source KIND --file F [--timezone Z] [--name N] [--cut S] [--encoding E]`: imports a
+// historical log or output file into the chain, once (daemon/file-import.ts): re-running adds
+// nothing; a file that grew since adds only what is new, including the rest of sessions still
+// open at the end of the earlier import; an import that was interrupted goes on where it stopped.
+// The site's scope applies, and its pseudonyms once `run` made a privacy key (privacy.pseudonymise).
 import { stat } from "node:fs/promises";
-import type { RecordBody } from "../../shared/protocol/index.ts";
+import { localTimeZone } from "../../shared/time/zoned.ts";
+import { SitePolicy } from "../chain/site-policy.ts";
+import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
-import { checkParseFile, recordsFromFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import { lineEncodingProblem } from "../sources/tail.ts";
+import { Pseudonyms } from "../state/pseudonyms.ts";
 import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
 
-export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--state DIR] [--json]";
-
-/** Records appended per group commit (one fsync each). */
-const CHUNK = 2000;
+export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--state DIR] [--json]";
 
 export async function backfillCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" } }, backfillUsage);
+  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" }, encoding: { type: "string" } }, backfillUsage);
   const kind = requireOption(values.source, "source", backfillUsage);
   const file = requireOption(values.file, "file", backfillUsage);
-  const options: ParseFileOptions = {
-    ...(values.timezone ? { timezone: values.timezone } : {}),
-    ...(values.name ? { name: values.name } : {}),
-    ...(values.cut !== undefined ? { cut_s: integerOption(values.cut, "cut", 3600, 1) } : {}),
-  };
+  const cutS = integerOption(values.cut, "cut", 3600, 1);
+  const name = values.name ?? kind;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CollectorError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
+  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS };
   try {
     await checkParseFile(kind, file, options);
   } catch (e) {
     if (e instanceof SourceConfigError) throw new CollectorError(e.code === "file_not_found" ? "bad_input" : "usage", e.message, { source_error: e.code });
     throw e;
   }
-  const paths = stateFrom(values, io.env);
-  const site = await openSite(paths);
+  const encoding = values.encoding ?? "utf-8";
+  const problem = sourceKinds[kind]!.shape === "lines" ? lineEncodingProblem(encoding) : validLabel(encoding);
+  if (problem) throw new CollectorError("usage", `--encoding: ${problem}`);
+
+  const site = await openSite(stateFrom(values, io.env));
   try {
+    const pseudonyms = await Pseudonyms.open(site.paths, { create: false });
+    const policy = await SitePolicy.load(site.paths, site.identity, { pseudonymise: false });
+    const sitePolicy = pseudonyms ? new SitePolicy(policy.scope(), pseudonyms) : policy;
     const before = site.log.lastSeq();
     const progress = new ImportProgress(io.stderr, (await stat(file)).size);
-    const withProgress: ParseFileOptions = { ...options, onProgress: (b) => progress.bytes(b) };
-    let parsed = 0;
-    let skipped = 0;
-    let trimmed = 0;
-    let pending: RecordBody[] = [];
-    const flush = async () => {
-      if (pending.length === 0) return;
-      await site.append(pending);
-      pending = [];
-      await site.coverage.save(paths.coverage);
-    };
-    for await (const body of recordsFromFile(kind, file, withProgress)) {
-      parsed++;
-      const admitted = site.coverage.admit(body as RecordBody);
-      if (admitted === null) skipped++;
-      else {
-        if (admitted !== body) trimmed++;
-        pending.push(admitted);
-        if (pending.length >= CHUNK) await flush();
-      }
-      progress.records(parsed, site.log.lastSeq() - before + pending.length);
-    }
-    await flush();
+    const report = await importFile(site, kind, file, {
+      name, policy: sitePolicy,
+      settings: { timezone: values.timezone ?? localTimeZone(), encoding, cut_s: cutS },
+      onProgress: (bytes, parsed, appended) => {
+        progress.bytes(bytes);
+        progress.records(parsed, appended);
+      },
+    });
     progress.done();
-    const appended = site.log.lastSeq() - before;
-    const json = { ok: true, source: kind, file, parsed, appended, skipped, trimmed, first_seq: appended ? before + 1 : null, last_seq: site.log.lastSeq() };
-    return { exit: 0, json, text: appended ? `appended ${appended} records (seq ${before + 1}…${site.log.lastSeq()}); ${skipped} already in the chain\n` : `nothing new: all ${parsed} records already in the chain\n` };
+    const last = site.log.lastSeq();
+    const json = { ok: true, source: kind, file, ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
+    return { exit: 0, json, text: describe(report, before, last) };
   } finally {
     await site.close();
+  }
+}
+
+function describe(r: Awaited<ReturnType<typeof importFile>>, before: number, last: number): string {
+  if (r.followed_by) return `${r.followed_by.source} follows this file (read to byte ${r.followed_by.read_to_byte}); the daemon reads the rest: nothing to backfill\n`;
+  if (r.already_imported) return "nothing new: this output was imported before\n";
+  const scope = r.out_of_scope ? `; ${r.out_of_scope} outside the contract's scope, kept at the site` : "";
+  const resumed = r.resumed_from_byte ? ` (went on from byte ${r.resumed_from_byte}, where the last import stopped)` : "";
+  return r.appended ? `appended ${r.appended} records (seq ${before + 1}…${last})${resumed}${scope}\n` : `nothing new${resumed}${scope}\n`;
+}
+
+function validLabel(label: string): string | null {
+  try {
+    new TextDecoder(label);
+    return null;
+  } catch {
+    return `unknown encoding ${JSON.stringify(label)}`;
   }
 }

@@ -1,6 +1,6 @@
 // What every collector command shares: its I/O, its result (one JSON object for `--json`, a
 // few lines for people), the common options `--state DIR` and `--json`, and argument parsing
-// that turns a usage mistake into exit status 2.
+// that turns a usage mistake into exit status 2 with the option named and the command's usage.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CollectorError, type ExitStatus } from "../errors.ts";
 import { resolveStateDir, statePaths, type StatePaths } from "../state/state-dir.ts";
@@ -30,8 +30,27 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   try {
     return parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: false });
   } catch (e) {
-    throw new CollectorError("usage", `${(e as Error).message}; usage: ${usage}`);
+    throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
   }
+}
+
+/** Like parseCommandArgs, for commands that take operands (`import-receipt F`, `reveal NAME…`). */
+export function parseCommandOperands<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
+  }
+}
+
+/** node:util's parseArgs message, short: which option, and what is wrong with it. */
+function argumentProblem(e: unknown): string {
+  const err = e as Error & { code?: string };
+  const option = /'(-[^' ]*)/.exec(err.message)?.[1];
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option ${option}`;
+  if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ""}`.trim();
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `option ${option}: ${err.message.replace(/^Option '[^']*' /, "")}`;
+  return err.message;
 }
 
 export function stateFrom(values: { state?: string | boolean | undefined }, env: NodeJS.ProcessEnv): StatePaths {
@@ -39,7 +58,7 @@ export function stateFrom(values: { state?: string | boolean | undefined }, env:
 }
 
 export function requireOption(value: string | boolean | undefined, name: string, usage: string): string {
-  if (typeof value !== "string" || value === "") throw new CollectorError("usage", `--${name} is required; usage: ${usage}`);
+  if (typeof value !== "string" || value === "") throw new CollectorError("usage", `--${name} is required; usage: tally-collector ${usage}`);
   return value;
 }
 

@@ -8,21 +8,14 @@ import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
 import { loadExportRecord } from "../sync/bundle-export.ts";
 import { importReceipts } from "../sync/receipt-import.ts";
-import { parseArgs } from "node:util";
-import { commonOptions, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
+import { parseCommandOperands, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
 export const importReceiptUsage = "import-receipt F [--state DIR] [--json]";
 
 export async function importReceiptCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof commonOptions; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: commonOptions, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new CollectorError("usage", `${(e as Error).message}; usage: ${importReceiptUsage}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandOperands(argv, {}, importReceiptUsage);
   const file = positionals[0];
-  if (file === undefined || positionals.length > 1) throw new CollectorError("usage", `one reply file is required; usage: ${importReceiptUsage}`);
+  if (file === undefined || positionals.length > 1) throw new CollectorError("usage", `one reply file is required; usage: tally-collector ${importReceiptUsage}`);
   const paths = stateFrom(values, io.env);
   let reply: unknown;
   try {

@@ -2,18 +2,26 @@
 // needed; prints one JSON `{kind, data}` per line, exactly what `backfill` would append, or with
 // `--sessions` one whole session per line; a one-line JSON summary goes to stderr.
 // Extra options: `--name N` (data.source, default the kind), `--cut S` (cut_s, default 3600),
-// `--at T` (snapshot kinds: ms or RFC 3339; default the file's mtime), `--package-features a,b`.
+// `--at T` (snapshot kinds: ms or RFC 3339; overrides the time the output states, which otherwise
+// wins over the file's mtime), `--package-features a,b`.
 // `--state` and `--json` are accepted like every command's, and unused.
+//
+// Summary: records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
+// `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
+// package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` and
+// `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
-import { recordsFromFile, SourceConfigError, checkParseFile, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
+
+export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B]";
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
 
-interface FeatureSummary { sessions: number; license_seconds: number; denials: number }
+interface UsageSummary { sessions: number; license_seconds: number; denials: number }
 
 export async function parseCommand(argv: string[], io: CommandIo): Promise<number> {
   let opts: ParseFileOptions, kind: string, file: string, sessionsMode: boolean;
@@ -44,48 +52,77 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
     return 2;
   }
 
-  const byFeature: Record<string, FeatureSummary> = {};
-  const feature = (f: string) => (byFeature[f] ??= { sessions: 0, license_seconds: 0, denials: 0 });
-  const seen = new Set<string>();
+  const tally = new UsageTally();
   const open = new Map<string, UsageData>();
   let records = 0;
-  let done: Parameters<NonNullable<ParseFileOptions["onDone"]>>[0] | undefined;
-  for await (const r of recordsFromFile(kind, file, { ...opts, onDone: (s) => { done = s; } })) {
-    records++;
-    tally(r, feature, seen);
-    if (!sessionsMode) await write(io.stdout, JSON.stringify(r) + "\n");
-    else if (r.kind === "usage") {
-      const s = open.get(r.data.session);
-      const whole = s ? { ...s, end: r.data.end, final: r.data.final } : { ...r.data };
-      if (whole.final) {
-        open.delete(whole.session);
-        await write(io.stdout, JSON.stringify(whole) + "\n");
-      } else open.set(whole.session, whole);
+  let done: ParseDone | undefined;
+  for await (const batch of recordBatchesFromFile(kind, file, { ...opts, onDone: (s) => { done = s; } })) {
+    records += batch.length;
+    let text = "";
+    for (const r of batch) {
+      tally.add(r);
+      if (!sessionsMode) text += JSON.stringify(r) + "\n";
+      else if (r.kind === "usage") {
+        const s = open.get(r.data.session);
+        const whole = s ? { ...s, end: r.data.end, final: r.data.final } : { ...r.data };
+        if (whole.final) {
+          open.delete(whole.session);
+          text += JSON.stringify(whole) + "\n";
+        } else open.set(whole.session, whole);
+      }
     }
+    await write(io.stdout, text);
   }
-  for (const s of open.values()) await write(io.stdout, JSON.stringify(s) + "\n");
-  const totals = Object.values(byFeature).reduce((a, f) => ({ sessions: a.sessions + f.sessions, license_seconds: a.license_seconds + f.license_seconds, denials: a.denials + f.denials }), { sessions: 0, license_seconds: 0, denials: 0 });
+  let rest = "";
+  for (const s of open.values()) rest += JSON.stringify(s) + "\n";
+  await write(io.stdout, rest);
+  const source = done?.source;
   io.stderr.write(JSON.stringify({
-    source: kind, file, records, ...totals, by_feature: byFeature,
-    lines: done?.source.lines ?? 0, unknown_lines: done?.source.unknown_lines ?? 0, unknown_samples: done?.source.unknown_samples ?? [],
-    undated_lines: done?.source.undated_lines ?? 0, package_lines: done?.source.package_lines ?? 0, ignored_lines: done?.source.ignored_lines ?? 0,
+    source: kind, file, records, ...tally.totals(), by_feature: tally.byFeature,
+    ...(Object.keys(tally.byProduct).length > 0 ? { by_product: tally.byProduct } : {}),
+    ...(done?.snapshot ? { snapshot_at: new Date(done.snapshot.at).toISOString(), time_from: done.snapshot.time_from, in_use_mismatch: done.snapshot.in_use_mismatch } : {}),
+    lines: source?.lines ?? 0, unknown_lines: source?.unknown_lines ?? 0, unknown_samples: source?.unknown_samples ?? [],
+    undated_lines: source?.undated_lines ?? 0, package_lines: source?.package_lines ?? 0, ignored_lines: source?.ignored_lines ?? 0,
+    clock_steps: source?.clock_steps ?? 0,
     orphan_checkins: done?.tracker.orphan_checkins ?? 0, zero_length_sessions: done?.tracker.zero_length_sessions ?? 0,
   }) + "\n");
   return 0;
 }
 
-function tally(r: RecordBody, feature: (f: string) => FeatureSummary, seen: Set<string>): void {
-  if (r.kind === "usage") {
-    const f = feature(r.data.feature);
-    if (!seen.has(r.data.session)) {
-      seen.add(r.data.session);
-      f.sessions++;
+/** Sessions, license-seconds and denials per feature and per product (token pools). */
+class UsageTally {
+  readonly byFeature: Record<string, UsageSummary> = {};
+  readonly byProduct: Record<string, Omit<UsageSummary, "denials">> = {};
+  private readonly seen = new Set<string>();
+
+  add(r: RecordBody): void {
+    if (r.kind === "usage") {
+      const f = (this.byFeature[r.data.feature] ??= { sessions: 0, license_seconds: 0, denials: 0 });
+      const p = r.data.product === undefined ? undefined : (this.byProduct[r.data.product] ??= { sessions: 0, license_seconds: 0 });
+      const seconds = ((r.data.end - r.data.start) / 1000) * r.data.count;
+      if (!this.seen.has(r.data.session)) {
+        this.seen.add(r.data.session);
+        f.sessions++;
+        if (p) p.sessions++;
+      }
+      f.license_seconds += seconds;
+      if (p) p.license_seconds += seconds;
+    } else if (r.kind === "denial") (this.byFeature[r.data.feature] ??= { sessions: 0, license_seconds: 0, denials: 0 }).denials++;
+  }
+
+  totals(): UsageSummary {
+    const t = { sessions: 0, license_seconds: 0, denials: 0 };
+    for (const f of Object.values(this.byFeature)) {
+      t.sessions += f.sessions;
+      t.license_seconds += f.license_seconds;
+      t.denials += f.denials;
     }
-    f.license_seconds += ((r.data.end - r.data.start) / 1000) * r.data.count;
-  } else if (r.kind === "denial") feature(r.data.feature).denials++;
+    return t;
+  }
 }
 
 async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (text === "") return;
   if (!stream.write(text)) await new Promise<void>((resolve) => stream.once("drain", () => resolve()));
 }
 

@@ -1,50 +1,61 @@
-// `status`: what this site knows without the edge: pending records, the last receipt, trust
-// flags, source health when the daemon has written it. The offline estimate of remaining units
-// (DESIGN.md §8) is the replica's last known balance minus this site's usage since the acked_seq
-// it reflects (contract-doc/offline-estimate.ts); `remaining_units` is that estimate.
-import { join } from "node:path";
+// `status`: what this site knows without the edge, from bounded data: the log's ends and receipt
+// cursor, trust flags, and — from the daemon's `daemon.json` — every source's health (up, last
+// error, backlog progress, counters, licenses in use), sync state, a full disk. While the daemon
+// holds the log, the log's figures come from that file and the cursor, never from the segments.
+// The offline estimate of remaining units (DESIGN.md §8) is the replica's last known balance minus
+// this site's usage since the acked_seq it reflects (contract-doc/offline-estimate.ts); it rates
+// every unreceipted record, so past 200,000 of them it waits for `--estimate`.
 import type { Receipt } from "../../shared/protocol/index.ts";
+import { readDaemonStatus, type DaemonStatus } from "../daemon/daemon-status.ts";
+import type { SourceHealthView } from "../daemon/source-health.ts";
 import { CollectorError } from "../errors.ts";
+import { peekCursor } from "../log/cursor.ts";
+import { nodeLogFs } from "../log/log-fs.ts";
 import { openSite } from "../site.ts";
 import { loadFlags } from "../state/flags.ts";
 import { loadIdentity } from "../state/identity.ts";
-import { readJsonFile } from "../state/json-file.ts";
-import { readReceipts } from "../state/receipt-book.ts";
 import { estimateRemaining, type OfflineEstimate } from "../contract-doc/offline-estimate.ts";
 import { openReplica } from "../contract-doc/replica-file.ts";
 import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
-export const statusUsage = "status [--state DIR] [--json]";
+export const statusUsage = "status [--estimate] [--state DIR] [--json]";
 
-/** Written by `run` (one entry per configured source). */
-export const SOURCE_HEALTH_FILE = "sources.json";
+/** Above this many unreceipted records the offline estimate (which rates each of them) is only
+ *  computed with --estimate: `status` reads bounded data by default. */
+const ESTIMATE_MAX_PENDING = 200_000;
+
+interface LogView { last_seq: number | null; acked_seq: number; first_retained_seq: number | null; locked: boolean }
 
 export async function statusCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, {}, statusUsage);
+  const { values } = parseCommandArgs(argv, { estimate: { type: "boolean" } }, statusUsage);
   const paths = stateFrom(values, io.env);
   const identity = await loadIdentity(paths);
   const flags = await loadFlags(paths);
-  const sources = (await readJsonFile<{ sources?: unknown }>(join(paths.dir, SOURCE_HEALTH_FILE)))?.sources ?? null;
+  const daemon = await readDaemonStatus(paths.dir);
 
-  let log: { last_seq: number | null; acked_seq: number; first_retained_seq: number | null; locked: boolean };
+  let log: LogView;
   let receipt: Receipt | null;
   const doc = openReplica(paths, identity.collector_id).read();
   let estimate: OfflineEstimate | null = null;
+  let estimateSkipped: string | null = null;
   try {
     const site = await openSite(paths);
     try {
-      estimate = await estimateRemaining(doc, identity.collector_id, site.log);
+      const unreceipted = site.log.lastSeq() - Math.max(site.log.ackedSeq(), site.log.firstSeq() - 1);
+      if (values.estimate || unreceipted <= ESTIMATE_MAX_PENDING) estimate = await estimateRemaining(doc, identity.collector_id, site.log);
+      else estimateSkipped = `${unreceipted} records are not receipted yet: rating them all takes a while; run \`status --estimate\``;
       receipt = (site.log.receipt() as { receipt?: Receipt } | null)?.receipt ?? null;
       log = { last_seq: site.log.lastSeq(), acked_seq: site.log.ackedSeq(), first_retained_seq: site.log.firstSeq(), locked: false };
     } finally {
       await site.close();
     }
   } catch (e) {
-    // The daemon holds the log's lock: report from the receipt book instead of waiting.
+    // The daemon holds the log's lock: its own figures, and the cursor, read without the lock.
     if (!(e instanceof CollectorError && e.code === "bad_state" && /locked/.test(e.message))) throw e;
-    const book = await readReceipts(paths);
-    receipt = book[book.length - 1]?.receipt ?? null;
-    log = { last_seq: null, acked_seq: receipt?.acked_seq ?? 0, first_retained_seq: null, locked: true };
+    const cursor = await peekCursor(nodeLogFs, paths.log);
+    receipt = (cursor?.receipt as { receipt?: Receipt } | null)?.receipt ?? null;
+    const live = daemon?.running ? daemon.log : null;
+    log = { last_seq: live?.last_seq ?? null, acked_seq: cursor?.ackedSeq ?? 0, first_retained_seq: live?.first_seq ?? null, locked: true };
   }
 
   const pending = log.last_seq === null ? null : log.last_seq - log.acked_seq;
@@ -52,20 +63,47 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     ok: true, collector_id: identity.collector_id, contract_id: identity.contract_id, site: identity.site, server: identity.server,
     ...log, pending,
     last_receipt: receipt ? { ...receipt, received_at_iso: new Date(receipt.received_at).toISOString() } : null,
-    flags, sources,
+    flags,
+    daemon: daemon ? { running: daemon.running && log.locked, pid: daemon.pid, as_of: new Date(daemon.at).toISOString(), sync: daemon.sync, disk_full: daemon.disk_full, pseudonymise: daemon.pseudonymise } : null,
+    sources: daemon?.sources ?? null,
+    out_of_scope: daemon ? daemon.sources.reduce((n, s) => n + s.totals.out_of_scope, 0) : null,
     remaining_units: estimate?.estimated_remaining_units ?? null,
     unit_name: typeof doc.terms.unit_name === "string" ? doc.terms.unit_name : null,
     estimate,
+    ...(estimateSkipped ? { estimate_skipped: estimateSkipped } : {}),
   };
   const lines = [
     `collector ${identity.collector_id} (site ${identity.site}) → ${identity.server}`,
     pending === null ? `log locked by a running daemon; receipted through seq ${log.acked_seq}` : `records: ${log.last_seq}, receipted: ${log.acked_seq}, pending: ${pending}`,
-    estimate === null || estimate.last_known_remaining_units === null
+    estimateSkipped ? `remaining: not estimated (${estimateSkipped})` : estimate === null || estimate.last_known_remaining_units === null
       ? `remaining: unknown (${doc.balance === null ? "no balance pulled from the edge yet" : "the contract has no grant"})${estimate ? `; used since seq ${estimate.reflects_acked_seq}: ${estimate.used_since_units} ${json.unit_name ?? "units"}` : ""}`
       : `remaining (estimate): ${estimate.estimated_remaining_units} ${json.unit_name ?? "units"} = ${estimate.last_known_remaining_units} as of ${estimate.balance_as_of} − ${estimate.used_since_units} used since seq ${estimate.reflects_acked_seq}`,
     receipt ? `last receipt: seq ${receipt.acked_seq} at ${new Date(receipt.received_at).toISOString()}` : "last receipt: none yet",
     ...flags.map((f) => `FLAG ${f.code}${f.seq !== undefined ? ` at seq ${f.seq}` : ""}: ${f.message}`),
-    ...(Array.isArray(sources) ? sources.map((s: { source?: string; up?: boolean; at?: number }) => `source ${s.source}: ${s.up ? "up" : "down"}${s.at ? ` (${new Date(s.at).toISOString()})` : ""}`) : []),
+    ...(daemon ? daemonLines(daemon, log.locked) : ["daemon: never ran in this state dir"]),
   ];
   return { exit: 0, json, text: lines.join("\n") + "\n" };
+}
+
+function daemonLines(d: DaemonStatus, locked: boolean): string[] {
+  const asOf = new Date(d.at).toISOString();
+  const sync = d.sync.stopped
+    ? `sync: STOPPED (${d.sync.stopped.code}): ${d.sync.stopped.message}`
+    : `sync: ${d.sync.online === null ? "not tried yet" : d.sync.online ? "edge reachable" : `edge unreachable since ${d.sync.last_success ? `the sync of ${new Date(d.sync.last_success).toISOString()}` : "start"}`}${d.sync.last_error && !d.sync.online ? ` (${d.sync.last_error.message})` : ""}`;
+  return [
+    `daemon: ${d.running && locked ? `running (pid ${d.pid})` : "not running"}, as of ${asOf}`,
+    sync,
+    ...(d.disk_full ? [`DISK FULL since ${new Date(d.disk_full.since).toISOString()}: appends paused, nothing lost (${d.disk_full.message})`] : []),
+    ...d.sources.map(sourceLine),
+  ];
+}
+
+function sourceLine(s: SourceHealthView): string {
+  const state = s.up === null ? "not read yet" : s.up ? "up" : "DOWN";
+  const progress = s.progress && !s.progress.caught_up
+    ? `, backlog ${s.progress.percent}% of ${s.progress.size} bytes${s.progress.lines_per_s ? ` at ${s.progress.lines_per_s} lines/s` : ""}${s.progress.eta_s !== null ? `, ETA ${s.progress.eta_s} s` : ""}`
+    : "";
+  const error = s.last_error ? `; last error ${new Date(s.last_error.at).toISOString()}: ${s.last_error.message}${s.retry_at ? ` (retry at ${new Date(s.retry_at).toISOString()})` : ""}` : "";
+  const held = Object.entries(s.licenses_in_use).map(([f, n]) => `${f}=${n}`).join(" ");
+  return `source ${s.source} (${s.kind}): ${state}; ${s.totals.lines} lines, ${s.totals.unknown_lines} unknown, ${s.totals.records} records, ${s.totals.out_of_scope} out of scope${progress}${held ? `; in use: ${held}` : ""}${error}`;
 }

@@ -3,6 +3,7 @@
 // edits as they are: discard the replica and pull the edge's doc afresh (once per call).
 import { ContractDocError, type ContractDocReplica } from "../../shared/contract-doc/index.ts";
 import { EdgeUnreachable } from "../sync/backoff.ts";
+import { edgeFetch } from "../sync/edge-client.ts";
 
 export type DocSyncResult =
   | { ok: true; discarded: boolean; balance_as_of: string | null }
@@ -37,7 +38,7 @@ export async function syncContractDoc(replica: ContractDocReplica, target: DocSy
 async function post(target: DocSyncTarget, body: Uint8Array): Promise<{ status: number; bytes: Uint8Array }> {
   const url = `${target.server.replace(/\/+$/, "")}/v1/collectors/${encodeURIComponent(target.collectorId)}/doc`;
   try {
-    const response = await fetch(url, {
+    const response = await edgeFetch(url, {
       method: "POST", body,
       headers: { "content-type": "application/octet-stream", authorization: `Bearer ${target.token}` },
       signal: AbortSignal.timeout(target.timeoutMs),

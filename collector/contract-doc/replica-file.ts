@@ -37,6 +37,8 @@ export class ReplicaFile implements ReplicaStore {
       closeSync(fd);
     }
     renameSync(tmp, this.path);
+    // Windows refuses to open a directory; NTFS makes the rename durable itself (log/log-fs.ts).
+    if (process.platform === "win32") return;
     const dir = openSync(join(this.path, ".."), "r");
     try {
       fsyncSync(dir);

@@ -1,10 +1,18 @@
-// The daemon's config file (DESIGN.md §9), checked whole before anything starts:
-// {sources: [{name, kind, file | command, interval_s, timezone, encoding, package_features?}],
-//  cut_s, heartbeat_s, sync_s?, proxy?, privacy?}. `command` is an argv array (no shell).
+// The daemon's config file (DESIGN.md §9), checked whole before anything starts, strictly: an
+// unknown key at any depth is refused naming its path (exit 2), so a misspelt setting is never
+// silently ignored.
+//   {sources: [{name, kind, file | command, interval_s?, timezone?, encoding?, package_features?,
+//               start_at?}], cut_s?, heartbeat_s?, sync_s?, metrics_listen?, privacy?}
+// `command` is an argv array (no shell). A relative `file` is relative to the config file's folder
+// (a service's working directory is rarely the admin's); Windows paths (`C:\\Program Files\\…`,
+// backslashes doubled as JSON requires, or forward slashes) are taken as they are.
 import { readFile } from "node:fs/promises";
-import { isValidTimeZone } from "../../shared/time/zoned.ts";
+import { dirname, posix, resolve, win32 } from "node:path";
+import { z } from "zod";
+import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import { CollectorError } from "../errors.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { lineEncodingProblem } from "../sources/tail.ts";
 
 export interface SourceConfig {
   name: string;
@@ -12,68 +20,126 @@ export interface SourceConfig {
   file?: string;
   command?: string[];
   interval_s: number;
-  timezone?: string;
-  encoding?: string;
+  timezone: string;
+  encoding: string;
   package_features?: string[];
+  /** Where a log file never read before is first read from. */
+  start_at: "beginning" | "end";
 }
 
 export interface RunConfig {
   sources: SourceConfig[];
+  /** Open sessions are reported at least at every multiple of cut_s (DESIGN.md §4; default 3600). */
   cut_s: number;
   heartbeat_s: number;
-  /** How often to sync while online (default 60 s). */
+  /** How often to sync while the edge answers (default 60 s; backs off while it does not). */
   sync_s: number;
+  /** `host:port` serving Prometheus text at /metrics. */
+  metrics_listen?: { host: string; port: number };
+  privacy: { pseudonymise: boolean };
 }
+
+const seconds = z.int().min(1).max(365 * 86_400);
+const sourceSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1–64 of [A-Za-z0-9_.-]"),
+  kind: z.string().refine((k) => k in sourceKinds, `must be one of ${Object.keys(sourceKinds).join(", ")}`),
+  file: z.string().min(1).optional(),
+  command: z.array(z.string()).min(1).optional(),
+  interval_s: seconds.optional(),
+  timezone: z.string().refine(isValidTimeZone, "is not an IANA time zone").optional(),
+  encoding: z.string().optional(),
+  package_features: z.array(z.string().min(1)).optional(),
+  start_at: z.enum(["beginning", "end"]).optional(),
+});
+const configSchema = z.strictObject({
+  sources: z.array(sourceSchema).min(1, "needs at least one source"),
+  cut_s: seconds.optional(),
+  heartbeat_s: seconds.optional(),
+  sync_s: seconds.optional(),
+  metrics_listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9464").optional(),
+  privacy: z.strictObject({ pseudonymise: z.boolean().optional() }).optional(),
+});
 
 const bad = (message: string): never => { throw new CollectorError("bad_config", message); };
-const positiveInt = (v: unknown, what: string, fallback: number): number => {
-  if (v === undefined) return fallback;
-  return Number.isSafeInteger(v) && (v as number) >= 1 ? (v as number) : bad(`${what} must be a whole number ≥ 1`);
-};
 
 export async function loadRunConfig(path: string): Promise<RunConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    return bad(`cannot read config ${path}: ${(e as Error).message}`);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(path, "utf8"));
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    bad(`cannot read config ${path}: ${(e as Error).message}`);
+    const hint = /\\[^"\\/bfnrtu]/.test(text) ? " (a backslash in a JSON string must be doubled — \"C:\\\\Program Files\\\\…\" — or use forward slashes)" : "";
+    return bad(`${path} is not JSON: ${(e as Error).message}${hint}`);
   }
-  return checkRunConfig(raw);
+  return checkRunConfig(raw, dirname(resolve(path)));
 }
 
-export function checkRunConfig(raw: unknown): RunConfig {
-  const c = raw as Record<string, unknown> | null;
-  if (typeof c !== "object" || c === null || !Array.isArray(c.sources) || c.sources.length === 0) bad("config needs a non-empty `sources` list");
+/** Validates a parsed config; relative files are resolved against `baseDir`. */
+export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    // A misspelt key also makes its right spelling "missing": name the misspelling.
+    const issue = parsed.error.issues.find((i) => i.code === "unrecognized_keys") ?? parsed.error.issues[0]!;
+    const at = pathText(issue.path);
+    if (issue.code === "unrecognized_keys") bad(`unknown key ${pathText([...issue.path, issue.keys[0]!])} (a misspelt setting is never ignored)`);
+    bad(`${at || "config"}: ${issue.message}`);
+  }
+  const c = parsed.data!;
   const names = new Set<string>();
-  const sources = (c!.sources as unknown[]).map((s, i): SourceConfig => {
+  const sources = c.sources.map((s, i): SourceConfig => {
     const at = `sources[${i}]`;
-    const o = s as Record<string, unknown>;
-    if (typeof o?.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(o.name)) bad(`${at}.name must be 1–64 of [A-Za-z0-9_.-]`);
-    if (names.has(o.name as string)) bad(`${at}.name ${o.name} is used twice`);
-    names.add(o.name as string);
-    const factory = typeof o.kind === "string" ? sourceKinds[o.kind] : undefined;
-    if (!factory) bad(`${at}.kind must be one of ${Object.keys(sourceKinds).join(", ")}`);
-    if ((o.file === undefined) === (o.command === undefined)) bad(`${at} needs exactly one of file or command`);
-    if (o.file !== undefined && typeof o.file !== "string") bad(`${at}.file must be a path`);
-    if (o.command !== undefined && (!Array.isArray(o.command) || o.command.length === 0 || !o.command.every((a) => typeof a === "string"))) bad(`${at}.command must be an argv array of strings`);
-    if (factory!.shape === "lines" && o.command !== undefined) bad(`${at}: ${o.kind} reads a log file; give file, not command`);
-    if (o.timezone !== undefined && (typeof o.timezone !== "string" || !isValidTimeZone(o.timezone))) bad(`${at}.timezone is not an IANA zone`);
-    if (o.package_features !== undefined && (!Array.isArray(o.package_features) || !o.package_features.every((f) => typeof f === "string"))) bad(`${at}.package_features must be a list of names`);
+    if (names.has(s.name)) bad(`${at}.name ${s.name} is used twice`);
+    names.add(s.name);
+    const shape = sourceKinds[s.kind]!.shape;
+    if ((s.file === undefined) === (s.command === undefined)) bad(`${at} needs exactly one of file or command`);
+    if (shape === "lines" && s.command !== undefined) bad(`${at}: ${s.kind} reads a log file; give file, not command`);
+    if (shape === "snapshot" && s.start_at !== undefined) bad(`${at}.start_at: only for log files (${s.kind} is polled)`);
+    const encoding = s.encoding ?? "utf-8";
+    const problem = shape === "lines" ? lineEncodingProblem(encoding) : knownEncoding(encoding);
+    if (problem) bad(`${at}.encoding: ${problem}`);
     return {
-      name: o.name as string, kind: o.kind as string, interval_s: positiveInt(o.interval_s, `${at}.interval_s`, factory!.shape === "lines" ? 10 : 60),
-      ...(o.file !== undefined ? { file: o.file as string } : {}),
-      ...(o.command !== undefined ? { command: o.command as string[] } : {}),
-      ...(o.timezone !== undefined ? { timezone: o.timezone as string } : {}),
-      ...(typeof o.encoding === "string" ? { encoding: o.encoding } : {}),
-      ...(o.package_features !== undefined ? { package_features: o.package_features as string[] } : {}),
+      name: s.name, kind: s.kind, interval_s: s.interval_s ?? (shape === "lines" ? 10 : 60),
+      timezone: s.timezone ?? localTimeZone(), encoding, start_at: s.start_at ?? "beginning",
+      ...(s.file !== undefined ? { file: absoluteFile(s.file, baseDir) } : {}),
+      ...(s.command !== undefined ? { command: s.command } : {}),
+      ...(s.package_features !== undefined ? { package_features: s.package_features } : {}),
     };
   });
   return {
     sources,
-    // An open session is reported at least every 5 minutes by default, so a long checkout shows
-    // up in the balance while it runs (DESIGN's protocol default of 3600 applies to `parse`/backfill).
-    cut_s: positiveInt(c!.cut_s, "cut_s", 300),
-    heartbeat_s: positiveInt(c!.heartbeat_s, "heartbeat_s", 300),
-    sync_s: positiveInt(c!.sync_s, "sync_s", 60),
+    cut_s: c.cut_s ?? 3600,
+    heartbeat_s: c.heartbeat_s ?? 300,
+    sync_s: c.sync_s ?? 60,
+    privacy: { pseudonymise: c.privacy?.pseudonymise ?? false },
+    ...(c.metrics_listen !== undefined ? { metrics_listen: listenAddress(c.metrics_listen) } : {}),
   };
+}
+
+function pathText(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
+}
+
+function knownEncoding(label: string): string | null {
+  try {
+    new TextDecoder(label);
+    return null;
+  } catch {
+    return `unknown encoding ${JSON.stringify(label)} (use a WHATWG label: utf-8, utf-16le, windows-1252, shift_jis…)`;
+  }
+}
+
+function absoluteFile(file: string, baseDir: string): string {
+  return posix.isAbsolute(file) || win32.isAbsolute(file) ? file : resolve(baseDir, file);
+}
+
+function listenAddress(text: string): { host: string; port: number } {
+  const colon = text.lastIndexOf(":");
+  const port = Number(text.slice(colon + 1));
+  if (!Number.isSafeInteger(port) || port < 1 || port > 65_535) bad(`metrics_listen: port ${text.slice(colon + 1)} is not 1–65535`);
+  return { host: text.slice(0, colon).replace(/^\[|\]$/g, ""), port };
 }

@@ -1,93 +1,146 @@
-// The daemon (`run`): follows every configured source, appends what they complete to the chain
-// (skipping what coverage says it already holds, so a restart never counts twice), writes a
-// heartbeat every heartbeat_s even without usage, cuts open sessions and syncs every sync_s.
-// Collecting never stops: an unreachable edge or a trust flag only pauses syncing.
-import { join } from "node:path";
-import type { RecordBody } from "../../shared/protocol/index.ts";
-import { localTimeZone } from "../../shared/time/zoned.ts";
-import { SOURCE_HEALTH_FILE } from "../commands/status.ts";
+// The daemon (`run`): in rounds, reads every due source in bounded steps (a large backlog is read
+// a few MiB at a time, its read position committed with the records it produced), writes a
+// heartbeat every heartbeat_s, syncs when due, and publishes its status (daemon.json, /metrics).
+//
+// It stays up: an error in one source is that source's health and is retried with backoff while
+// the others go on; a full disk pauses appends (what was not appended is read again later) and
+// sync goes on, freeing receipted segments; an unreachable edge backs sync off and open sessions
+// are then cut only at cut_s (DESIGN.md §4), so months offline do not multiply records; an edge
+// that revokes or refuses the collector stops syncing with a flag instead of being hammered.
+// Only a bad config or state stops it (before the first round). A stop signal (SIGTERM) ends the
+// step in progress — its records and read position together — and the round.
+import type { Server } from "node:http";
+import { currentScope, SitePolicy } from "../chain/site-policy.ts";
+import { syncSiteDoc } from "../contract-doc/site-doc.ts";
 import { CollectorError } from "../errors.ts";
-import { FollowedSource } from "../sessions/followed-source.ts";
-import { SessionTracker } from "../sessions/session-tracker.ts";
-import type { LineSource, SnapshotSource, SourceOptions } from "../sources/events.ts";
-import { SnapshotPoller } from "../sources/poller.ts";
-import { sourceKinds } from "../sources/registry.ts";
+import { LogError } from "../log/errors.ts";
 import type { Site } from "../site.ts";
-import { writeJsonFile } from "../state/json-file.ts";
-import type { BackoffPolicy } from "../sync/backoff.ts";
+import { loadFlags } from "../state/flags.ts";
+import { EdgeUnreachable, type BackoffPolicy } from "../sync/backoff.ts";
 import type { EdgeClient } from "../sync/edge-client.ts";
 import { syncOnce } from "../sync/syncer.ts";
-import { syncSiteDoc } from "../contract-doc/site-doc.ts";
-import type { RunConfig, SourceConfig } from "./run-config.ts";
-
-interface RunningSource {
-  config: SourceConfig;
-  nextDue: number;
-  up: boolean;
-  at: number;
-  reason?: string;
-  /** Read what is new and cut open sessions at `now`. */
-  step(now: number): Promise<RecordBody[]>;
-  /** Cut open sessions at `now` without reading (before a sync). */
-  cut(now: number): Promise<RecordBody[]>;
-  commit(): Promise<void>;
-  close(): Promise<void>;
-}
+import { DaemonSource } from "./daemon-source.ts";
+import { writeDaemonStatus, type DaemonStatus } from "./daemon-status.ts";
+import { EdgeLink } from "./edge-link.ts";
+import { serveMetrics } from "./metrics-server.ts";
+import type { RunConfig } from "./run-config.ts";
 
 export interface DaemonOptions {
   backoff: BackoffPolicy;
   random: () => number;
   clock?: () => number;
   log: (line: string) => void;
+  /** Longest a source reads in one round before the others, the heartbeat and sync get a turn. */
+  sourceBudgetMs?: number;
+  /** Longest one sync round sends batches (a long catch-up continues in the next round). */
+  syncBudgetMs?: number;
+  /** Per edge request. */
+  timeoutMs?: number;
+  /** How a failed edge request waits before its retry (tests pass a clock-driven one). */
+  wait?: (ms: number) => Promise<void>;
 }
+
+const TRUST_STOPS = new Set(["flagged", "equivocation", "edge_regressed", "revoked"]);
 
 export class SiteDaemon {
   readonly #site: Site;
   readonly #config: RunConfig;
   readonly #client: EdgeClient;
-  readonly #options: DaemonOptions;
+  #options: DaemonOptions;
   readonly #clock: () => number;
-  #sources: RunningSource[] = [];
+  readonly #policy: SitePolicy;
+  readonly #sources: DaemonSource[];
+  readonly #link: EdgeLink;
+  readonly #startedAt: number;
   #nextHeartbeat = 0;
-  #nextSync = 0;
-  #syncPaused: string | null = null;
+  #diskFull: { since: number; message: string } | null = null;
+  #status: DaemonStatus | null = null;
+  #metrics: Server | undefined;
+  /** Real time of the last daemon.json write: at most one a second, whatever the round rate. */
+  #writtenAt = 0;
+  /** Records this process appended. */
   appended = 0;
 
-  constructor(site: Site, config: RunConfig, client: EdgeClient, options: DaemonOptions) {
+  private constructor(site: Site, config: RunConfig, client: EdgeClient, options: DaemonOptions, policy: SitePolicy, sources: DaemonSource[]) {
     this.#site = site;
     this.#config = config;
     this.#client = client;
-    this.#options = options;
+    this.#options = { ...options };
     this.#clock = options.clock ?? Date.now;
+    this.#policy = policy;
+    this.#sources = sources;
+    this.#link = new EdgeLink(config.sync_s);
+    this.#startedAt = this.#clock();
   }
 
-  async start(): Promise<void> {
-    for (const config of this.#config.sources) this.#sources.push(await this.#open(config));
+  /** Opens every source's journal, the site's policy and the metrics listener. Throws only for
+   *  what a person must fix (bad state, metrics address unusable). */
+  static async start(site: Site, config: RunConfig, client: EdgeClient, options: DaemonOptions): Promise<SiteDaemon> {
+    const clock = options.clock ?? Date.now;
+    const policy = await SitePolicy.load(site.paths, site.identity, config.privacy);
+    const sources: DaemonSource[] = [];
+    for (const c of config.sources) sources.push(await DaemonSource.open(site, c, config.cut_s, clock));
+    const daemon = new SiteDaemon(site, config, client, options, policy, sources);
+    const [flag] = await loadFlags(site.paths);
+    if (flag) daemon.#link.stop(clock(), flag.code, `${flag.message} (resolve it, then \`sync --resolved\`)`);
+    if (config.metrics_listen) {
+      const { host, port } = config.metrics_listen;
+      try {
+        daemon.#metrics = await serveMetrics(host, port, () => daemon.#status);
+      } catch (e) {
+        await daemon.close();
+        throw new CollectorError("bad_config", `metrics_listen ${host}:${port}: ${(e as Error).message}`);
+      }
+    }
+    await daemon.#publish();
+    return daemon;
   }
 
-  /** One round: due sources, heartbeat when due, sync when due. Returns when the next is due. */
-  async tick(force = false): Promise<number> {
+  status(): DaemonStatus | null {
+    return this.#status;
+  }
+
+  /** One round. Returns when the next thing is due (ms on the daemon's clock). */
+  async round(stop?: AbortSignal): Promise<number> {
     const now = this.#clock();
-    for (const s of this.#sources) {
-      if (!force && s.nextDue > now) continue;
-      s.nextDue = now + s.config.interval_s * 1000;
-      await this.#append(s, await s.step(now));
+    if (await this.#appendsAllowed()) {
+      for (const s of this.#sources) {
+        if (stop?.aborted) break;
+        if (s.nextDue <= now) await this.#read(s, stop);
+      }
+      // Also while the disk is full: a heartbeat is the smallest append, the probe for room.
+      if (this.#nextHeartbeat <= now) await this.#heartbeat(now);
     }
-    if (force || this.#nextHeartbeat <= now) {
-      this.#nextHeartbeat = now + this.#config.heartbeat_s * 1000;
-      await this.#heartbeat(now);
-    }
-    if (force || this.#nextSync <= now) {
-      this.#nextSync = now + this.#config.sync_s * 1000;
-      await this.#sync(now);
-    }
-    return Math.min(this.#nextHeartbeat, this.#nextSync, ...this.#sources.map((s) => s.nextDue));
+    if (this.#link.due(now) && !stop?.aborted) await this.#sync(now, stop);
+    await this.#publish();
+    const dues = [this.#nextHeartbeat, ...this.#sources.map((s) => s.nextDue)];
+    if (this.#link.view.stopped === null) dues.push(this.#link.view.next_at);
+    return Math.min(...dues);
   }
 
+  /** `run --once`: every source read to its end, a heartbeat, a sync — and, if the edge answered,
+   *  a cut at now and a second sync, so the edge sees usage up to now without an offline site
+   *  run from cron cutting at every run. */
+  async once(): Promise<void> {
+    for (const s of this.#sources) s.nextDue = 0;
+    const budget = this.#options.sourceBudgetMs;
+    this.#options.sourceBudgetMs = Number.POSITIVE_INFINITY;
+    try {
+      await this.round();
+      if (this.#link.online() && this.#link.view.stopped === null) {
+        this.#link.view.next_at = 0;
+        await this.round();
+      }
+    } finally {
+      this.#options.sourceBudgetMs = budget;
+    }
+  }
+
+  /** Rounds until `stop` aborts (real time). */
   async run(stop: AbortSignal): Promise<void> {
     while (!stop.aborted) {
-      const next = await this.tick();
-      const wait = Math.max(50, next - this.#clock());
+      const next = await this.round(stop);
+      const wait = Math.max(50, Math.min(next - this.#clock(), 60_000));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
         stop.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
@@ -96,96 +149,160 @@ export class SiteDaemon {
   }
 
   async close(): Promise<void> {
-    for (const s of this.#sources) await s.close();
+    for (const s of this.#sources) await s.close().catch(() => undefined);
+    await new Promise<void>((resolve) => (this.#metrics ? this.#metrics.close(() => resolve()) : resolve()));
+    this.#metrics = undefined;
+    await this.#publish(false).catch(() => undefined);
   }
 
-  async #append(source: RunningSource, bodies: RecordBody[]): Promise<void> {
-    const admitted: RecordBody[] = [];
-    for (const b of bodies) {
-      const a = this.#site.coverage.admit(b);
-      if (a) admitted.push(a);
+  /** Reads one source until it is caught up, its budget is spent, or the daemon stops. */
+  async #read(s: DaemonSource, stop: AbortSignal | undefined): Promise<void> {
+    const deadline = this.#clock() + (this.#options.sourceBudgetMs ?? 2000);
+    try {
+      for (;;) {
+        const result = await s.step(this.#clock(), this.#policy);
+        this.#appended(result.appended, result.wrote);
+        if (result.caughtUp) {
+          s.nextDue = this.#clock() + s.config.interval_s * 1000;
+          return;
+        }
+        s.nextDue = 0; // more to read: next round, after the others had their turn
+        if (this.#clock() >= deadline || stop?.aborted) return;
+      }
+    } catch (e) {
+      await s.reset().catch(() => undefined);
+      if (await this.#siteTrouble(e)) {
+        s.nextDue = this.#clock() + s.config.interval_s * 1000;
+        return;
+      }
+      s.nextDue = s.health.failed(this.#clock(), e);
+      this.#options.log(`source ${s.config.name}: ${(e as Error).message}; retrying in ${Math.round((s.nextDue - this.#clock()) / 1000)} s`);
     }
-    if (admitted.length > 0) {
-      await this.#site.append(admitted);
-      this.appended += admitted.length;
-    }
-    // Only after the records are durable: a crash before this re-reads them, and coverage drops them.
-    await source.commit();
-    await this.#site.coverage.save(this.#site.paths.coverage);
   }
 
   async #heartbeat(now: number): Promise<void> {
-    const sources = this.#sources.map((s) => ({ source: s.config.name, up: s.up, at: Math.floor((s.at || now) / 1000) * 1000 }));
-    await this.#site.append([{ kind: "heartbeat", data: { sources } }]);
-    this.appended++;
-    await writeJsonFile(join(this.#site.paths.dir, SOURCE_HEALTH_FILE), {
-      at: now, sources: this.#sources.map((s) => ({ source: s.config.name, kind: s.config.kind, up: s.up, at: s.at, ...(s.reason ? { reason: s.reason } : {}) })),
-    });
-  }
-
-  async #sync(now: number): Promise<void> {
-    if (this.#syncPaused) return;
-    // DESIGN.md §4: open sessions are cut at every sync, so the edge sees usage up to now.
-    for (const s of this.#sources) await this.#append(s, await s.cut(now));
+    this.#nextHeartbeat = now + this.#config.heartbeat_s * 1000;
+    const sources = this.#sources.map((s) => ({ source: s.config.name, up: s.health.view.up === true, at: Math.floor((s.health.view.at ?? now) / 1000) * 1000 }));
     try {
-      const r = await syncOnce(this.#site, this.#client, { backoff: this.#options.backoff, random: this.#options.random });
-      if (r.batches > 0) this.#options.log(`synced ${r.records_sent} records; receipted through seq ${r.acked_seq}`);
-      const doc = await syncSiteDoc(this.#site, 30_000);
-      if (!doc.ok) this.#options.log(`contract doc not synced (${doc.error}): ${doc.message}`);
+      await this.#site.append([{ kind: "heartbeat", data: { sources } }]);
+      this.#appended(1, true);
     } catch (e) {
-      if (!(e instanceof CollectorError)) throw e;
-      if (e.code === "edge_unreachable") this.#options.log(`offline: ${e.message}`);
-      else if (e.code === "flagged" || e.code === "equivocation" || e.code === "edge_regressed") {
-        this.#syncPaused = e.message;
-        this.#options.log(`sync paused until resolved: ${e.message}`);
-      } else this.#options.log(`sync failed (${e.code}): ${e.message}`);
+      if (!(await this.#siteTrouble(e))) this.#options.log(`heartbeat not written: ${(e as Error).message}`);
     }
   }
 
-  async #open(config: SourceConfig): Promise<RunningSource> {
-    const factory = sourceKinds[config.kind]!;
-    const opts: SourceOptions = { name: config.name, timezone: config.timezone ?? localTimeZone(), ...(config.package_features ? { package_features: config.package_features } : {}) };
-    const asBodies = (r: unknown[]) => r as RecordBody[];
-    if (factory.shape === "lines") {
-      const followed = await FollowedSource.open({ stateDir: this.#site.paths.dir, name: config.name, file: config.file!, parser: factory.create(opts) as LineSource, cut_s: this.#config.cut_s });
-      const source: RunningSource = {
-        config, nextDue: 0, up: false, at: 0,
-        step: async (now) => {
-          try {
-            const out = asBodies(await followed.step(now));
-            Object.assign(source, { up: true, at: now });
-            delete source.reason;
-            return out;
-          } catch (e) {
-            Object.assign(source, { up: false, at: now, reason: (e as Error).message });
-            return [];
-          }
-        },
-        cut: async (now) => asBodies(followed.tracker.flush(now)),
-        commit: () => followed.commit(),
-        close: () => followed.close(),
-      };
-      return source;
+  async #sync(now: number, stop: AbortSignal | undefined): Promise<void> {
+    this.#link.attempted(now);
+    // DESIGN.md §4: while the edge is reachable, open sessions are cut just before a sync sends;
+    // offline they are cut only at cut_s (by the tracker), so the backlog stays small.
+    if (this.#link.online() && !this.#diskFull) {
+      for (const s of this.#sources) {
+        try {
+          this.#appended(await s.cut(now, this.#policy), true);
+        } catch (e) {
+          await s.reset().catch(() => undefined);
+          if (!(await this.#siteTrouble(e))) s.health.failed(now, e);
+        }
+      }
     }
-    const tracker = new SessionTracker({ source: config.name, cut_s: this.#config.cut_s });
-    const pending: RecordBody[] = [];
-    const poller = new SnapshotPoller({
-      source: factory.create(opts) as SnapshotSource, interval_s: config.interval_s,
-      ...(config.file ? { file: config.file } : { command: { path: config.command![0]!, args: config.command!.slice(1) } }),
-      ...(config.encoding ? { encoding: config.encoding } : {}),
-    }, (events) => { for (const e of events) pending.push(...asBodies(tracker.apply(e))); }, this.#clock);
-    const source: RunningSource = {
-      config, nextDue: 0, up: false, at: 0,
-      step: async (now) => {
-        await poller.pollOnce();
-        const h = poller.health();
-        Object.assign(source, { up: h.up === true, at: h.at ?? now, reason: h.reason });
-        return [...pending.splice(0), ...asBodies(tracker.flush(now))];
-      },
-      cut: async (now) => asBodies(tracker.flush(now)),
-      commit: async () => {},
-      close: () => poller.stop(),
+    try {
+      // While the edge is away, ask it something cheap before encoding and signing a batch.
+      if (this.#link.view.online === false) await this.#probe();
+      const report = await syncOnce(this.#site, this.#client, {
+        backoff: this.#options.backoff, random: this.#options.random, now: this.#clock,
+        deadline: now + (this.#options.syncBudgetMs ?? 30_000), ...(stop ? { signal: stop } : {}),
+        ...(this.#options.wait ? { wait: this.#options.wait } : {}),
+      });
+      const pending = this.#site.log.ackedSeq() < this.#site.log.lastSeq();
+      this.#link.succeeded(this.#clock(), pending);
+      if (report.batches > 0) this.#options.log(`synced ${report.records_sent} records; receipted through seq ${report.acked_seq}${pending ? `, ${this.#site.log.lastSeq() - report.acked_seq} to go` : ""}`);
+      if (!pending) await this.#afterSync();
+    } catch (e) {
+      const code = e instanceof CollectorError ? e.code : e instanceof LogError ? e.code : "internal";
+      if (await this.#siteTrouble(e)) this.#link.failed(this.#clock(), code, (e as Error).message, false);
+      else if (TRUST_STOPS.has(code)) {
+        this.#link.stop(this.#clock(), code, (e as Error).message);
+        this.#options.log(`sync stopped until resolved: ${(e as Error).message}`);
+      } else {
+        const offline = code === "edge_unreachable";
+        this.#link.failed(this.#clock(), code, (e as Error).message, offline);
+        this.#options.log(`${offline ? "offline" : `sync failed (${code})`}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Throws edge_unreachable unless the edge answers at all (any HTTP status). */
+  async #probe(): Promise<void> {
+    try {
+      await this.#client.keys();
+    } catch (e) {
+      if (e instanceof EdgeUnreachable) throw new CollectorError("edge_unreachable", `edge unreachable: ${e.reason}`);
+      throw e;
+    }
+  }
+
+  /** Once every record is receipted: the contract doc (terms, scope, balance). A contract-status →
+   *  action step (site-side enforcement) belongs here, after the doc brought the status. */
+  async #afterSync(): Promise<void> {
+    const doc = await syncSiteDoc(this.#site, this.#options.timeoutMs ?? 30_000);
+    if (!doc.ok) {
+      this.#options.log(`contract doc not synced (${doc.error}): ${doc.message}`);
+      return;
+    }
+    this.#policy.setScope(currentScope(this.#site.paths, this.#site.identity));
+  }
+
+  /** Clears what a failed append left written down; false while the disk is still full. */
+  async #appendsAllowed(): Promise<boolean> {
+    for (const s of this.#sources) if (!(await s.settled())) return false;
+    return true;
+  }
+
+  /** Problems of the site, not of a source: a full disk (appends pause), a log that must be
+   *  reopened after a failed rollback. True when `e` was one of them (and is handled). */
+  async #siteTrouble(e: unknown): Promise<boolean> {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      if (!this.#diskFull) {
+        this.#diskFull = { since: this.#clock(), message: (e as Error).message };
+        this.#options.log(`disk full: appends paused, sources will be read again once there is room (${(e as Error).message})`);
+      }
+      return true;
+    }
+    if (e instanceof LogError && e.code === "log_closed") {
+      this.#options.log(`log refused further writes (${e.message}): reopening it`);
+      await this.#site.reopen();
+      for (const s of this.#sources) await s.reset();
+      return true;
+    }
+    return false;
+  }
+
+  #appended(n: number, wrote: boolean): void {
+    this.appended += n;
+    if (wrote && this.#diskFull) {
+      this.#options.log(`disk has room again: appends resumed (paused since ${new Date(this.#diskFull.since).toISOString()})`);
+      this.#diskFull = null;
+    }
+  }
+
+  async #publish(running = true): Promise<void> {
+    const { log } = this.#site;
+    const receipt = (log.receipt() as { receipt?: { acked_seq: number; received_at: number } } | null)?.receipt;
+    this.#status = {
+      format: "tally-daemon-status/v1", pid: process.pid, started_at: this.#startedAt, at: this.#clock(), running,
+      sources: this.#sources.map((s) => s.health.view),
+      log: { first_seq: log.firstSeq(), last_seq: log.lastSeq(), acked_seq: log.ackedSeq(), pending: log.lastSeq() - log.ackedSeq() },
+      appended: this.appended,
+      last_receipt: receipt ? { acked_seq: receipt.acked_seq, received_at: receipt.received_at } : null,
+      sync: this.#link.view, disk_full: this.#diskFull, scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
     };
-    return source;
+    if (running && Date.now() - this.#writtenAt < 1000) return;
+    try {
+      await writeDaemonStatus(this.#site.paths.dir, this.#status);
+      this.#writtenAt = Date.now();
+    } catch {
+      // A full disk: the status file waits; /metrics still has it.
+    }
   }
 }

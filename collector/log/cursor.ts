@@ -38,6 +38,20 @@ export async function loadCursor(fs: LogFs, dir: string): Promise<{ cursor: Curs
   return { cursor: { ackedSeq: fields.acked_seq as number, receipt: fields.receipt ?? null }, removedTmp };
 }
 
+/** The persisted cursor, read without taking the log (for `status` while the daemon holds it):
+ *  never writes; null when absent or unreadable (a replacement in flight is retried once). */
+export async function peekCursor(fs: LogFs, dir: string): Promise<Cursor | null> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const parsed = JSON.parse(new TextDecoder().decode(await fs.readFile(join(dir, CURSOR_FILE)))) as { format?: unknown; acked_seq?: unknown; receipt?: unknown };
+      if (parsed.format === CURSOR_FORMAT && Number.isSafeInteger(parsed.acked_seq)) return { ackedSeq: parsed.acked_seq as number, receipt: parsed.receipt ?? null };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    }
+  }
+  return null;
+}
+
 export function encodeCursor(cursor: Cursor): string {
   let text: string | undefined;
   try {

@@ -68,10 +68,13 @@ export async function lockDirectory(fs: LogFs, dir: string): Promise<DirLock> {
 }
 
 /** The draft is fsynced before it is linked: after a power cut, a LOCK whose data never reached
- *  the disk reads as zeros or nothing, and would need a human to remove it. */
+ *  the disk reads as zeros or nothing, and would need a human to remove it. A draft left by a
+ *  killed process with our pid (the next boot often reuses it) may already be linked as LOCK:
+ *  it is removed and a new file made, never truncated — truncating it would empty LOCK too. */
 async function writeDraft(fs: LogFs, path: string): Promise<void> {
   const pid = new TextEncoder().encode(`${process.pid}\n`);
-  const handle = await fs.open(path, "w", 0o600);
+  await removeIfPresent(fs, path);
+  const handle = await fs.open(path, "wx+", 0o600);
   try {
     for (let written = 0; written < pid.length;) written += (await handle.write(pid, written, pid.length - written, written)).bytesWritten;
     await handle.sync();

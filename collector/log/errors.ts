@@ -12,6 +12,8 @@ export type LogErrorCode =
   | "ack_beyond_log"
   /** read() from a seq whose segment release() already removed. */
   | "seq_released"
+  /** forget() below the acked seq: receipted entries are never removed that way. */
+  | "forget_acked"
   | "invalid_argument";
 
 export class LogError extends Error {

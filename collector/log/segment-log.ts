@@ -8,7 +8,9 @@ import { LogError } from "./errors.ts";
 import { MAX_PAYLOAD_BYTES, encodeFrame, frameBytes } from "./frame.ts";
 import { nodeLogFs, removeIfPresent, type LogFile, type LogFs } from "./log-fs.ts";
 import { scanLog, type SegmentState, type TornTail } from "./log-scan.ts";
-import { createSegment, listSegments, segmentName } from "./segment-files.ts";
+import { createSegment, indexName, listSegmentFiles, segmentName } from "./segment-files.ts";
+import { cutAfter, rollBack, type BatchStart, type WriteEnd } from "./segment-cut.ts";
+import { maintainIndexes, writeIndex } from "./segment-index.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
 import { verifyLog, type VerifyReport } from "./verify.ts";
 
@@ -41,17 +43,6 @@ export interface RecoveryReport {
   segments: number;
 }
 
-/** Where a batch started, so a failed one can be undone. */
-interface BatchStart {
-  segments: number;
-  name: string;
-  entries: number;
-  size: number;
-  indexLength: number;
-  /** A segment this batch created whose creation then failed: createSegment removes it, but if
-   *  that failed too the rollback must, or its name would make every retry fail with EEXIST. */
-  creating: string | null;
-}
 
 export class SegmentLog {
   readonly dir: string;
@@ -100,7 +91,9 @@ export class SegmentLog {
       // its fsyncs): make it durable before relying on it. The directory first — a cursor rename
       // or a segment removal that open sees must not revert after a later power cut.
       await fs.fsyncDir(dir);
-      const { segments, tail } = await scanLog(fs, dir, await listSegments(fs, dir), cursor.ackedSeq, true);
+      const listing = await listSegmentFiles(fs, dir);
+      const { segments, tail, unindexed } = await scanLog(fs, dir, listing.segments, cursor.ackedSeq, { allowTornTail: true, useIndex: true });
+      await maintainIndexes(fs, dir, listing, unindexed);
       let writer: LogFile;
       const last = segments[segments.length - 1];
       if (last) {
@@ -210,6 +203,7 @@ export class SegmentLog {
         const oldest = this.#segments[0]!;
         if (oldest.firstSeq + oldest.entries - 1 > this.#acked) break;
         await removeIfPresent(this.#fs, join(this.dir, oldest.name));
+        await removeIfPresent(this.#fs, join(this.dir, indexName(oldest.firstSeq)));
         this.#segments.shift();
         removedSegments.push(oldest.name);
         // One directory fsync per removal: POSIX does not order unsynced directory changes, so
@@ -218,6 +212,26 @@ export class SegmentLog {
         await this.#fs.fsyncDir(this.dir);
       }
       return { removedSegments };
+    });
+  }
+
+  /** Removes every entry after `afterSeq` (FORMAT.md "Forget"). Only for a caller that knows those
+   *  entries are the surviving part of its own batch cut short by a crash — never reported as
+   *  appended to anyone, so never sent — and that appends the batch again whole. Refuses to touch
+   *  an acked entry (`forget_acked`). */
+  forget(afterSeq: number): Promise<{ removed: number }> {
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new LogError("invalid_argument", `afterSeq must be a whole number ≥ 0, got ${afterSeq}`);
+    return this.#serialized(async () => {
+      if (afterSeq < this.#acked) throw new LogError("forget_acked", `cannot forget entries after seq ${afterSeq}: seq ${this.#acked} is acked`);
+      const lastSeq = this.lastSeq();
+      if (afterSeq >= lastSeq) return { removed: 0 };
+      try {
+        await this.#atWriteEnd((end) => cutAfter(end, afterSeq));
+      } catch (e) {
+        this.#unusable = new LogError("log_closed", `forget failed (${(e as Error).message}): reopen the log`);
+        throw e;
+      }
+      return { removed: lastSeq - afterSeq };
     });
   }
 
@@ -255,6 +269,16 @@ export class SegmentLog {
     return lo;
   }
 
+  /** Runs a cut (segment-cut.ts) on the segments and writer; the writer may come back replaced. */
+  async #atWriteEnd(cut: (end: WriteEnd) => Promise<void>): Promise<void> {
+    const end: WriteEnd = { fs: this.#fs, dir: this.dir, segments: this.#segments, writer: this.#writer };
+    try {
+      await cut(end);
+    } finally {
+      this.#writer = end.writer;
+    }
+  }
+
   #serialized<T>(operation: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(() => {
       if (this.#unusable) throw this.#unusable;
@@ -266,7 +290,7 @@ export class SegmentLog {
 
   async #appendBatch(payloads: Uint8Array[]): Promise<void> {
     const last = this.#last();
-    const before: BatchStart = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length, creating: null };
+    const before: BatchStart = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length, creating: null, sealed: [] };
     try {
       let start = 0;
       while (start < payloads.length) {
@@ -274,6 +298,9 @@ export class SegmentLog {
         if (segment.entries > 0 && segment.size + frameBytes(payloads[start]!.length) > this.#segmentBytes) {
           const firstSeq = segment.firstSeq + segment.entries;
           const previous = this.#writer;
+          // Its frames are fsynced: from here on it never changes, so open may trust its index.
+          before.sealed.push(indexName(segment.firstSeq));
+          await writeIndex(this.#fs, this.dir, segment);
           this.#writer = await createSegment(this.#fs, this.dir, firstSeq, () => (before.creating = segmentName(firstSeq)));
           before.creating = null;
           this.#segments.push({ name: segmentName(firstSeq), firstSeq, entries: 0, size: 0, index: [] });
@@ -298,32 +325,13 @@ export class SegmentLog {
         start = end;
       }
     } catch (e) {
-      await this.#rollBack(before).catch((rollbackError: unknown) => {
+      await this.#atWriteEnd((end) => rollBack(end, before)).catch((rollbackError: unknown) => {
         this.#unusable = new LogError("log_closed", `append failed (${(e as Error).message}) and so did its rollback (${(rollbackError as Error).message}): reopen the log`);
       });
       throw e;
     }
   }
 
-  /** Undo a failed batch: delete segments it created, cut the original segment back. Frames of a
-   *  failed batch must not survive into a reopen, or the caller would append them twice. */
-  async #rollBack(before: BatchStart): Promise<void> {
-    // A segment whose creation failed halfway may still exist; its name would block every retry.
-    if (before.creating !== null) await removeIfPresent(this.#fs, join(this.dir, before.creating));
-    while (this.#segments.length > before.segments) {
-      const created = this.#segments.pop()!;
-      await this.#writer.close().catch(() => undefined);
-      await removeIfPresent(this.#fs, join(this.dir, created.name));
-      this.#writer = await this.#fs.open(join(this.dir, before.name), "r+");
-    }
-    await this.#fs.fsyncDir(this.dir);
-    const segment = this.#last();
-    segment.entries = before.entries;
-    segment.size = before.size;
-    segment.index.length = before.indexLength;
-    await this.#writer.truncate(before.size);
-    await this.#writer.sync();
-  }
 }
 
 async function writeAll(handle: LogFile, buffer: Uint8Array, position: number): Promise<void> {

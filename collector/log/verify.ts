@@ -25,7 +25,7 @@ export async function verifyLog(fs: LogFs, dir: string, committed: readonly Segm
     };
   };
   try {
-    const { segments } = await scanLog(fs, dir, await listSegments(fs, dir), ackedSeq, false);
+    const { segments } = await scanLog(fs, dir, await listSegments(fs, dir), ackedSeq, { allowTornTail: false, useIndex: false });
     for (let i = 0; i < Math.max(segments.length, committed.length); i++) {
       const found = segments[i];
       const expected = committed[i];

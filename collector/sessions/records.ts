@@ -6,6 +6,8 @@ export interface UsageData {
   daemon: string;
   feature: string;
   version?: string;
+  /** Token pools: the product that drew the tokens; `feature` is the pool (DESIGN.md §4). */
+  product?: string;
   user: string;
   host: string;
   session: string;

@@ -1,20 +1,26 @@
 // SessionTracker: SourceEvents → `usage` intervals and `denial` records (DESIGN.md §4–§5).
 //
-// - Pairing: a check-in ends the earliest open session with the same daemon, feature, user, host
-//   (and handle, when the format has one) and the same license count, else the earliest of any
-//   count — FIFO, as FORMATS.md §2.5 describes existing parsers. A check-in with no open session
-//   (its checkout predates the file) is counted as `orphan_checkins` and bills nothing.
+// - Pairing: a check-in ends the earliest open session with the same daemon, feature, user, host,
+//   product (token pools) and handle (when the format has one) and the same license count, else
+//   the earliest of any count — FIFO, as FORMATS.md §2.5 describes existing parsers. A check-in with
+//   no open session (its checkout predates the file) is counted as `orphan_checkins`, bills nothing.
 // - Intervals are cut at multiples of `cut_s` since the epoch (default 3600; `run` uses 300) and
 //   at `flush(now)`; `final: true` marks the interval that ends a session.
 // - We bill only time a session is provably open: up to the last event or `alive` of its daemon
 //   (snapshot sessions: the last snapshot that listed them). `server_down` ends open sessions
-//   there, never later. Non-final intervals stop one second short of that horizon so that a
-//   check-in at the horizon still has a non-empty final interval.
-// - Session ids are deterministic (SHA-256 of source|daemon|feature|user|host|handle|start|ordinal)
+//   there, never later; nothing of that daemon being open after it, what was known of it is
+//   forgotten (a server whose clock was reset while down starts afresh). Non-final intervals stop
+//   one second short of that horizon so that a check-in at the horizon still has a non-empty final.
+// - Session ids are deterministic (SHA-256 of source|daemon|feature|user|host|handle[|product]|start|ordinal)
 //   so re-parsing a file yields identical records.
-import { createHash } from "node:crypto";
+// - Output is queued (interval-queue.ts): `feed*` then `take(max)` streams it in bounded batches
+//   whatever the span of a session; `apply`/`flush`/`finish` feed and take everything at once.
 import type { Holder, SourceEvent } from "../sources/events.ts";
-import { type RecordBody, type UsageData, wholeSecond } from "./records.ts";
+import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
+import { HolderKeys } from "./holder-keys.ts";
+import { SessionIds } from "./session-ids.ts";
+import { IntervalQueue, type QueuedOutput } from "./interval-queue.ts";
+import { type RecordBody, wholeSecond } from "./records.ts";
 
 /** A held license (who holds what, as the source named it) with the session's bookkeeping. */
 export interface OpenSession extends Holder {
@@ -45,6 +51,8 @@ export interface TrackerState {
   lastSnapshotAt: Record<string, number>;
   ordinals: Record<string, number>;
   stats: TrackerStats;
+  /** Output fed but not taken yet (only when a caller takes in batches and saves in between). */
+  queued?: QueuedOutput[];
 }
 
 export interface TrackerOptions {
@@ -53,19 +61,24 @@ export interface TrackerOptions {
   cut_s?: number;
 }
 
-const ALL = "*";
+
 
 export class SessionTracker {
   readonly source: string;
   private readonly cutMs: number;
+  private readonly queue: IntervalQueue;
+  /** Open sessions per holder key (FIFO). A key's list is kept when it empties: the holder is usually back soon. */
   private open = new Map<string, OpenSession[]>();
+  private emptyLists = 0;
+  /** Every open session in the order it opened: the order intervals are emitted in, kept across save/restore. */
+  private live = new Set<OpenSession>();
   private bySnapshot = new Map<string, OpenSession>();
-  private lastKnown: Record<string, number> = {};
-  private cutDone: Record<string, number> = {};
+  /** Per daemon (and ALL): the last time it was known running, and the last cut boundary emitted for it. */
+  private readonly clocks = new DaemonClocks();
   private lastSnapshotAt: Record<string, number> = {};
-  private ordinals: Record<string, number> = {};
+  private readonly ids: SessionIds;
+  private readonly keys = new HolderKeys();
   private maxAt = -Infinity;
-  private ordinalsAdded = 0;
   private st: TrackerStats = { sessions_opened: 0, sessions_closed: 0, denials: 0, orphan_checkins: 0, duplicate_checkouts: 0, zero_length_sessions: 0 };
 
   constructor(opts: TrackerOptions) {
@@ -73,53 +86,83 @@ export class SessionTracker {
     if (!Number.isSafeInteger(cut) || cut < 1) throw new RangeError(`cut_s must be a positive integer, got ${cut}`);
     this.source = opts.source;
     this.cutMs = cut * 1000;
+    this.ids = new SessionIds(this.source);
+    this.queue = new IntervalQueue(this.source, this.cutMs);
   }
 
+  /** Feed one event and take everything it produced. */
   apply(event: SourceEvent): RecordBody[] {
-    const out: RecordBody[] = [];
-    const at = wholeSecond(event.at);
-    switch (event.type) {
-      case "checkout":
-        this.touch(event.daemon, at);
-        this.checkout(event, at, event.handle ?? "", undefined);
-        break;
-      case "checkin":
-        this.touch(event.daemon, at);
-        this.checkin(event, at, out);
-        break;
-      case "denial":
-        this.touch(event.daemon, at);
-        this.st.denials++;
-        out.push({ kind: "denial", data: { source: this.source, daemon: event.daemon, feature: event.feature, user: event.user, host: event.host, at, reason: event.reason } });
-        break;
-      case "alive":
-        this.touch(event.daemon ?? ALL, at);
-        break;
-      case "server_down":
-        for (const s of this.sessions()) {
-          if (event.daemon === undefined || s.daemon === event.daemon) this.close(s, this.horizon(s), out);
-        }
-        break;
-      case "snapshot":
-        this.snapshot(event.holders, at, event.daemon, out);
-        break;
-    }
-    this.advance(event.type === "alive" ? (event.daemon ?? ALL) : "daemon" in event ? (event.daemon ?? ALL) : ALL, out);
-    return out;
+    this.feed(event);
+    return this.queue.take();
   }
 
   /** Emit every open session's time up to `now` (within what is provably open). Not final. */
   flush(now: number): RecordBody[] {
-    const out: RecordBody[] = [];
-    for (const s of this.sessions()) this.emitUntil(s, Math.min(wholeSecond(now), this.horizon(s) - 1000), false, out);
-    return out;
+    this.feedCut(now);
+    return this.queue.take();
   }
 
   /** End of input (`parse`): open sessions are reported up to their last known-open time, not final. */
   finish(): RecordBody[] {
-    const out: RecordBody[] = [];
-    for (const s of this.sessions()) this.emitUntil(s, this.horizon(s), false, out);
-    return out;
+    this.feedEnd();
+    return this.queue.take();
+  }
+
+  /** Whether records fed are still waiting to be taken. */
+  get queued(): boolean {
+    return !this.queue.empty;
+  }
+
+  /** Up to `max` records of what was fed, in order. */
+  take(max = Infinity): RecordBody[] {
+    return this.queue.take(max);
+  }
+
+  feed(event: SourceEvent): void {
+    const at = wholeSecond(event.at);
+    switch (event.type) {
+      case "checkout": {
+        const clock = this.touch(event.daemon, at);
+        this.checkout(event, at, event.handle ?? "", undefined);
+        this.advance(event.daemon, clock);
+        return;
+      }
+      case "checkin": {
+        const clock = this.touch(event.daemon, at);
+        this.checkin(event, at);
+        this.advance(event.daemon, clock);
+        return;
+      }
+      case "denial": {
+        const clock = this.touch(event.daemon, at);
+        this.st.denials++;
+        this.queue.record({ kind: "denial", data: { source: this.source, daemon: event.daemon, feature: event.feature, user: event.user, host: event.host, at, reason: event.reason } });
+        this.advance(event.daemon, clock);
+        return;
+      }
+      case "alive": {
+        const daemon = event.daemon ?? ALL;
+        this.advance(daemon, this.touch(daemon, at));
+        return;
+      }
+      case "server_down":
+        this.down(event.daemon);
+        return;
+      case "snapshot": {
+        const daemon = event.daemon ?? ALL;
+        this.snapshot(event.holders, at, event.daemon);
+        this.advance(daemon, this.clocks.of(daemon));
+      }
+    }
+  }
+
+  feedCut(now: number): void {
+    const until = wholeSecond(now);
+    for (const s of this.live) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false, true);
+  }
+
+  feedEnd(): void {
+    for (const s of this.live) this.emitUntil(s, this.horizon(s), false, true);
   }
 
   heartbeat(sources: Array<{ source: string; up: boolean; at: number }>): RecordBody {
@@ -127,7 +170,7 @@ export class SessionTracker {
   }
 
   openSessions(): OpenSession[] {
-    return [...this.sessions()].map((s) => ({ ...s }));
+    return this.sessions().map((s) => ({ ...s }));
   }
 
   stats(): TrackerStats {
@@ -135,137 +178,150 @@ export class SessionTracker {
   }
 
   save(): TrackerState {
-    return structuredClone({ v: 1, cut_s: this.cutMs / 1000, open: [...this.sessions()], lastKnown: this.lastKnown, cutDone: this.cutDone, lastSnapshotAt: this.lastSnapshotAt, ordinals: this.ordinals, stats: this.st });
+    const state: TrackerState = {
+      v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), ...this.clocks.save(),
+      lastSnapshotAt: this.lastSnapshotAt, ordinals: this.ids.save(), stats: this.st,
+    };
+    if (!this.queue.empty) state.queued = this.queue.save();
+    return structuredClone(state);
   }
 
   static restore(source: string, state: TrackerState): SessionTracker {
     const t = new SessionTracker({ source, cut_s: state.cut_s });
     const s = structuredClone(state);
     for (const session of s.open) t.add(session);
-    t.lastKnown = s.lastKnown;
-    t.cutDone = s.cutDone;
+    t.clocks.restore(s.lastKnown, s.cutDone);
     t.lastSnapshotAt = s.lastSnapshotAt;
-    t.ordinals = s.ordinals;
+    t.ids.restore(s.ordinals);
     t.st = s.stats;
     t.maxAt = Math.max(-Infinity, ...Object.values(s.lastKnown));
+    if (s.queued) t.queue.restore(s.queued);
     return t;
   }
 
-  private *sessions(): Generator<OpenSession> {
-    for (const list of [...this.open.values()]) yield* [...list];
+  /** Open sessions in the order they opened, whatever the history of the maps: a restored tracker emits alike. */
+  private sessions(): OpenSession[] {
+    return [...this.live];
   }
 
-  private touch(daemon: string, at: number): void {
-    if (!((this.lastKnown[daemon] ?? -Infinity) >= at)) this.lastKnown[daemon] = at;
+  private touch(daemon: string, at: number): DaemonClock {
     if (at > this.maxAt) this.maxAt = at;
+    return this.clocks.touch(daemon, at);
   }
 
   private horizon(s: OpenSession): number {
     if (s.snapshot) return Math.max(s.snapshot.seenAt, s.start);
-    return Math.max(this.lastKnown[s.daemon] ?? -Infinity, this.lastKnown[ALL] ?? -Infinity, s.start);
+    return Math.max(this.clocks.of(s.daemon).known, this.clocks.all.known, s.start);
+  }
+
+  private down(daemon: string | undefined): void {
+    for (const s of this.sessions()) if (daemon === undefined || s.daemon === daemon) this.close(s, this.horizon(s));
+    this.clocks.forget(daemon);
   }
 
   private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): void {
-    const key = [h.daemon, h.feature, h.user, h.host, handle].join("|");
+    const key = this.keys.keyOf(h.daemon, h.feature, h.user, h.host, handle, h.product);
     const list = this.open.get(key);
-    if (handle !== "" && !snapshot && list && list.length > 0) {
+    if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
       this.st.duplicate_checkouts++; // a handle is held once: INUSE / re-listed checkouts
       return;
     }
-    const ordinalKey = `${key}|${start}`;
-    const ordinal = this.ordinals[ordinalKey] ?? 0;
-    this.ordinals[ordinalKey] = ordinal + 1;
-    this.pruneOrdinals();
-    const id = createHash("sha256").update([this.source, key, start, ordinal].join("|")).digest("hex").slice(0, 32);
     const session: OpenSession = {
-      id, key, daemon: h.daemon, feature: h.feature, ...(h.version !== undefined ? { version: h.version } : {}),
-      user: h.user, host: h.host, ...(handle !== "" ? { handle } : {}), count: h.count, start, emitted: start,
-      ...(snapshot ? { snapshot } : {}),
+      id: this.ids.next(key, start, this.maxAt), key,
+      daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
-    this.add(session);
+    if (h.version !== undefined) session.version = h.version;
+    if (handle !== "") session.handle = handle;
+    if (h.product !== undefined) session.product = h.product;
+    if (snapshot) session.snapshot = snapshot;
+    this.add(session, list);
     this.st.sessions_opened++;
   }
 
-  private add(session: OpenSession): void {
-    const list = this.open.get(session.key);
-    if (list) list.push(session);
-    else this.open.set(session.key, [session]);
+  private add(session: OpenSession, list = this.open.get(session.key)): void {
+    if (list === undefined) this.open.set(session.key, [session]);
+    else {
+      if (list.length === 0) this.emptyLists--;
+      list.push(session);
+    }
+    this.live.add(session);
     if (session.snapshot) this.bySnapshot.set(session.snapshot.identity, session);
   }
 
-  private checkin(e: Extract<SourceEvent, { type: "checkin" }>, at: number, out: RecordBody[]): void {
-    const key = [e.daemon, e.feature, e.user, e.host, e.handle ?? ""].join("|");
-    const list = this.open.get(key);
-    const session = list?.find((s) => s.count === e.count) ?? list?.[0];
-    if (!session) {
+  private checkin(e: Extract<SourceEvent, { type: "checkin" }>, at: number): void {
+    const list = this.open.get(this.keys.keyOf(e.daemon, e.feature, e.user, e.host, e.handle ?? "", e.product));
+    if (list === undefined || list.length === 0) {
       this.st.orphan_checkins++;
       return;
     }
-    this.close(session, at, out);
+    let i = 0;
+    if (list.length > 1 && list[0]!.count !== e.count) {
+      i = list.findIndex((s) => s.count === e.count);
+      if (i < 0) i = 0;
+    }
+    this.closeAt(list, i, at);
   }
 
-  private close(s: OpenSession, end: number, out: RecordBody[]): void {
+  private close(s: OpenSession, end: number): void {
     const list = this.open.get(s.key)!;
-    list.splice(list.indexOf(s), 1);
-    if (list.length === 0) this.open.delete(s.key);
+    this.closeAt(list, list.indexOf(s), end);
+  }
+
+  private closeAt(list: OpenSession[], i: number, end: number): void {
+    const s = list[i]!;
+    if (i === 0) list.shift();
+    else list.splice(i, 1);
+    if (list.length === 0 && ++this.emptyLists > 10_000 && this.emptyLists > this.open.size / 2) this.dropEmptyLists();
+    this.live.delete(s);
     if (s.snapshot) this.bySnapshot.delete(s.snapshot.identity);
     this.st.sessions_closed++;
     if (end <= s.start) this.st.zero_length_sessions++;
-    else this.emitUntil(s, end, true, out);
+    else this.emitUntil(s, end, true);
   }
 
-  private snapshot(holders: Array<Holder & { start: number }>, at: number, daemon: string | undefined, out: RecordBody[]): void {
+  private dropEmptyLists(): void {
+    for (const [key, list] of this.open) if (list.length === 0) this.open.delete(key);
+    this.emptyLists = 0;
+  }
+
+  private snapshot(holders: Array<Holder & { start: number }>, at: number, daemon: string | undefined): void {
     const scope = daemon ?? ALL;
     this.touch(scope, at);
     const previous = Math.max(this.lastSnapshotAt[scope] ?? -Infinity, this.lastSnapshotAt[ALL] ?? -Infinity);
     const listed = new Set<string>();
     for (const h of holders) {
       const start = wholeSecond(h.start);
-      const identity = [h.daemon, h.feature, h.version ?? "", h.user, h.host, h.handle ?? "", start].join("|");
+      const plain = `${h.daemon}|${h.feature}|${h.version ?? ""}|${h.user}|${h.host}|${h.handle ?? ""}|${start}`;
+      const identity = h.product === undefined ? plain : `${plain}|${h.product}`;
       listed.add(identity);
       const known = this.bySnapshot.get(identity);
       if (known) known.snapshot!.seenAt = at;
       // Not listed in the previous snapshot, so not held then, whatever its start field says.
       else this.checkout(h, Math.min(at, Math.max(start, previous)), h.handle ?? "", { identity, seenAt: at });
     }
-    for (const s of [...this.bySnapshot.values()]) {
-      if ((daemon === undefined || s.daemon === daemon) && !listed.has(s.snapshot!.identity)) this.close(s, s.snapshot!.seenAt, out);
-    }
+    const gone: OpenSession[] = [];
+    for (const s of this.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s.snapshot!.identity)) gone.push(s);
+    for (const s of gone) this.close(s, s.snapshot!.seenAt);
     this.lastSnapshotAt[scope] = at;
   }
 
   /** Emit intervals up to the last cut boundary strictly before what is known open. */
-  private advance(daemon: string, out: RecordBody[]): void {
-    const known = Math.max(this.lastKnown[daemon] ?? -Infinity, this.lastKnown[ALL] ?? -Infinity);
+  private advance(daemon: string, clock: DaemonClock): void {
+    const all = this.clocks.all.known;
+    const known = clock.known > all ? clock.known : all;
     const boundary = Math.floor((known - 1000) / this.cutMs) * this.cutMs;
-    if (!Number.isFinite(boundary) || boundary <= (this.cutDone[daemon] ?? -Infinity)) return;
-    this.cutDone[daemon] = boundary;
-    for (const s of this.sessions()) {
+    if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
+    clock.cutDone = boundary;
+    for (const s of this.live) {
       if (daemon !== ALL && s.daemon !== daemon) continue;
       const limit = Math.floor((this.horizon(s) - 1000) / this.cutMs) * this.cutMs;
-      this.emitUntil(s, Math.min(boundary, limit), false, out);
+      this.emitUntil(s, Math.min(boundary, limit), false, true);
     }
   }
 
-  private emitUntil(s: OpenSession, to: number, final: boolean, out: RecordBody[]): void {
-    let a = s.emitted;
-    while (a < to) {
-      const b = Math.min(to, (Math.floor(a / this.cutMs) + 1) * this.cutMs);
-      const data: UsageData = {
-        source: this.source, daemon: s.daemon, feature: s.feature, ...(s.version !== undefined ? { version: s.version } : {}),
-        user: s.user, host: s.host, session: s.id, start: a, end: b, count: s.count, final: final && b === to,
-      };
-      out.push({ kind: "usage", data });
-      a = b;
-    }
-    if (to > s.emitted) s.emitted = to;
-  }
-
-  /** Ordinals only tell apart sessions started in the same second; old ones can go. */
-  private pruneOrdinals(): void {
-    if (++this.ordinalsAdded < 10_000) return;
-    this.ordinalsAdded = 0;
-    const keepAfter = this.maxAt - 2 * 86_400_000;
-    for (const k of Object.keys(this.ordinals)) if (Number(k.slice(k.lastIndexOf("|") + 1)) < keepAfter) delete this.ordinals[k];
+  private emitUntil(s: OpenSession, to: number, final: boolean, lazy = false): void {
+    if (to <= s.emitted) return;
+    this.queue.usage(s, s.emitted, to, final, lazy);
+    s.emitted = to;
   }
 }

@@ -8,8 +8,13 @@ export interface Holder {
   version?: string;
   user: string;
   host: string;
-  /** License handle or other manager-side id, when the format has one (lmstat, rlmstat). */
+  /** License handle or other manager-side id, when the format has one (lmstat, rlmstat, verbose debug log). */
   handle?: string;
+  /**
+   * Token pools (MSC/Hexagon `[POOL:PRODUCT]`, lmstat `POOL:PRODUCT` token): the product that drew
+   * the tokens; `feature` stays the pool, which is what is rated (DESIGN.md §4).
+   */
+  product?: string;
   count: number;
 }
 
@@ -37,6 +42,8 @@ export interface ParseStats {
   package_lines?: number;
   /** Lines understood but not billable (UNSUPPORTED, RLM DENY with last_attempt 0, QUEUED, …). */
   ignored_lines?: number;
+  /** Times the server clock was set back (not a midnight): later times are read forward by the step. */
+  clock_steps?: number;
 }
 
 /** Options every source takes (DESIGN.md §9 config). */
@@ -58,6 +65,12 @@ export interface SourceOptions {
  */
 export interface LineSource {
   push(line: string): SourceEvent[];
+  /**
+   * The same for a block of complete lines (each ended by LF, a CR before it dropped; the last
+   * one's LF may be missing), adding the events to `out`: reading a chunk without cutting it into
+   * line strings first is what lets a 1 GB log parse at the speed it is read.
+   */
+  pushText?(text: string, out: SourceEvent[]): void;
   /** End of input: flush anything pending. */
   end(): SourceEvent[];
   stats(): ParseStats;

@@ -1,283 +1,354 @@
-// FlexLM lmgrd / vendor-daemon debug log → SourceEvents (FORMATS.md §2).
+// FlexLM lmgrd / vendor-daemon debug log → SourceEvents (FORMATS.md §2). Envelopes and forked
+// daemons: flexlm-envelope.ts; usage messages: flexlm-usage-line.ts, flexlm-holders.ts.
 //
-// Dates: lines carry only h:mm:ss. The date comes from anchors (`TIMESTAMP M/D/YYYY`,
-// `Server's System Date and Time: …`, `… started on HOST (…) (M/D/YYYY)`, SLOG `Time:` /
-// `Start-Date:`), re-anchored at every one, and between anchors from midnight roll-over: the clock
-// going back by more than an hour means the next day; a line less than an hour "in the future"
-// across midnight (lmgrd and vendor lines interleave) belongs to the previous day.
-//
-// Lines before the first anchor (a rotated or truncated log) are buffered, up to
-// MAX_UNDATED, and dated backwards from the first anchor with the same roll-over rule. If no
-// anchor ever comes they are dropped and counted as `undated_lines`: we never bill time whose
-// date we cannot prove.
+// Dates: see log-calendar.ts. Anchors are `TIMESTAMP M/D/YYYY`, `Server's System Date and Time:`,
+// `… started on HOST (…) (M/D/YYYY)`, SLOG `Time:` / `Start-Date:`, the date of a verbose line and
+// every `-datestamp` envelope. Lines the calendar cannot date yet are held, in order, and replayed
+// once it can; lines before the first anchor that no anchor ever dates are counted as
+// `undated_lines`: we never bill time whose date we cannot prove.
 //
 // Restarts: `(lmgrd) … started on`, `(lmgrd) EXITING`, `(lmgrd) Started DAEMON (pid …)` and
 // `(DAEMON) Server started on` end that daemon's open sessions (`server_down`), preceded by an
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
 // EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second.
-//
-// Autodesk packages: adskflex logs a package and its component for one checkout (OUT package,
-// OUT component at the same second for the same user@host; IN in reverse order). We report the
-// component (the product actually used) and pair the package silently. Features named in
-// `package_features` are always treated so, in any daemon. To see the pair, an adskflex OUT/DENIED
-// of a feature is held until the next usage line (in a live tail: until the next event).
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
-import { parseUsageMessage } from "./flexlm-usage-line.ts";
-import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
+import { FlexlmEnvelope } from "./flexlm-envelope.ts";
+import { FlexlmHolders } from "./flexlm-holders.ts";
+import { isServerStart, startedVendor, statedDate } from "./flexlm-lifecycle.ts";
+import { newUsageScan, scanUsage, usageKindAt, type UsageKind, type Who } from "./flexlm-usage-line.ts";
+import { type CalendarState, LogCalendar } from "./log-calendar.ts";
+import { NameTable } from "./name-table.ts";
+import { PackageFilter, type PackageFilterState, type UsageEvent } from "./package-filter.ts";
+import { addDays, isCalendarDate, type LocalDate } from "./wall-clock.ts";
 
-const ENVELOPE = /^\s*(\d{1,2}):(\d{2}):(\d{2}) \(([^)]+)\)(?: (.*))?$/;
-const TIMESTAMP = /^TIMESTAMP (\d{1,2})\/(\d{1,2})\/(\d{4})$/;
-const SYSTEM_DATE = /(?:System Date and Time|Start-Date|^\(@[^)]*\) Time): \w{3} (\w{3}) (\d{1,2}) (\d{4}) /;
-const STARTED_ON = /started on .*\((\d{1,2})\/(\d{1,2})\/(\d{4})\)$/;
-const VENDOR_STARTED = /^Started (\S+) \(pid \d+\)/;
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const AUTODESK_DAEMONS = new Set(["adskflex"]);
-const ROLLOVER_S = 3600;
-const MAX_UNDATED = 100_000;
+// A message that starts like a usage line but is not one is unknown, never silently skipped.
+const USAGE_PREFIX = /^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED|UPGRADE)\b/;
+const MAX_HELD = 100_000;
 const MAX_SAMPLES = 10;
 const ALIVE_EVERY_MS = 60_000;
 
-type Pending = { tod: number; event: SourceEvent };
+/** A line waiting for its date: an event, a daemon's sign of life, or a restart. */
+type Held =
+  | { k: number; tod: number; what: "event"; event: UsageEvent }
+  | { k: number; tod: number; what: "line"; daemon: string }
+  | { k: number; tod: number; what: "down"; daemon?: string; reason: string };
+
+interface DaemonLines { lastLineAt: number; lastAliveAt: number }
 
 interface DebugLogState {
-  date: LocalDate | null;
-  lastTod: number;
-  undated: Pending[];
-  held: SourceEvent | null;
-  suppressed: Record<string, number>;
+  calendar: CalendarState;
+  held: Held[];
+  packages: PackageFilterState;
   lastLineAt: Record<string, number>;
   lastAliveAt: Record<string, number>;
-  exiting: { tod: number; reason: string } | null;
+  exiting: { tod: number; reason: string; at?: number; k: number } | null;
+  /** Daemons lmgrd started by this exact name (so `name_N` is not read as a fork of `name`). */
+  started: string[];
   stats: ParseStats;
 }
 
 export class FlexlmDebugLogSource implements LineSource {
-  private readonly clock: WallClock;
-  private readonly packageFeatures: Set<string>;
-  private s: DebugLogState;
+  private readonly calendar: LogCalendar;
+  private readonly packages: PackageFilter;
+  private readonly names = new NameTable();
+  private readonly env = new FlexlmEnvelope(this.names);
+  private readonly holders = new FlexlmHolders(this.names);
+  private readonly scan = newUsageScan();
+  /** Per daemon: its last line, and the last `alive` told (one record each, mostly the same daemon as the line before). */
+  private lines = new Map<string, DaemonLines>();
+  private lastDaemon = "";
+  private lastLines: DaemonLines = { lastLineAt: -Infinity, lastAliveAt: -Infinity };
+  private held: Held[] = [];
+  private exiting: DebugLogState["exiting"] = null;
+  private readonly st: ParseStats = { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, package_lines: 0, ignored_lines: 0, clock_steps: 0 };
+  // The line being read: its instant once placed (undefined: held, with `day`).
+  private placed = false;
+  private at: number | undefined;
+  private day = 0;
 
   constructor(opts: SourceOptions) {
-    this.clock = new WallClock(opts.timezone);
-    this.packageFeatures = new Set(opts.package_features ?? []);
-    this.s = {
-      date: null, lastTod: 0, undated: [], held: null, suppressed: {}, lastLineAt: {}, lastAliveAt: {}, exiting: null,
-      stats: { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, package_lines: 0, ignored_lines: 0 },
-    };
+    this.calendar = new LogCalendar(opts.timezone);
+    this.packages = new PackageFilter(opts.package_features);
   }
 
-  push(rawLine: string): SourceEvent[] {
-    const stats = this.s.stats;
-    stats.lines++;
-    const line = rawLine.charCodeAt(0) === 0xfeff ? rawLine.slice(1).trimEnd() : rawLine.trimEnd();
-    if (line === "") return [];
-    const m = ENVELOPE.exec(line);
-    if (!m) return this.unknown(line);
-    const tod = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
-    if (tod >= 86400) return this.unknown(line);
-    const daemon = m[4]!;
-    const message = m[5] ?? "";
+  push(line: string): SourceEvent[] {
     const out: SourceEvent[] = [];
-
-    const usage = message.length > 3 && message.charCodeAt(0) <= 90 ? parseUsageMessage(message) : undefined;
-    // lmgrd may log EXITING before the vendor's `IN … (SHUTDOWN)` lines: let those pair first.
-    if (this.s.exiting && !(usage?.kind === "IN" && usage.notes.includes("SHUTDOWN"))) this.endExit(out);
-    if (usage) {
-      let event: SourceEvent | undefined;
-      const who = { daemon, feature: usage.feature, user: usage.user, host: usage.host };
-      if (usage.kind === "OUT") event = { type: "checkout", at: 0, ...who, count: usage.count };
-      else if (usage.kind === "IN") {
-        const note = usage.notes.join(" ");
-        const reason = note === "SHUTDOWN" ? "shutdown" : note === "INACTIVE" ? "inactive" : "normal";
-        event = { type: "checkin", at: 0, ...who, count: usage.count, reason };
-      } else if (usage.kind === "DENIED") {
-        event = { type: "denial", at: 0, ...who, reason: usage.notes.at(-1) ?? "denied" };
-      } else stats.ignored_lines!++; // UNSUPPORTED precedes a successful OUT from another line; QUEUED waits
-      if (event) this.place(tod, event, out);
-      else this.noteLine(tod, daemon, out);
-      return out;
-    }
-    if (/^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED|UPGRADE):/.test(message)) return this.unknown(line);
-
-    const anchor = this.anchorDate(daemon, message);
-    if (anchor) this.anchor(anchor, tod, out);
-    if (daemon === "lmgrd") {
-      const vendor = VENDOR_STARTED.exec(message);
-      if (message.startsWith("EXITING")) this.s.exiting = { tod, reason: message };
-      else if (STARTED_ON.test(message)) this.down(tod, undefined, message, out);
-      else if (vendor) this.down(tod, vendor[1]!, message, out);
-    } else if (message.startsWith("Server started on")) this.down(tod, daemon, message, out);
-    this.noteLine(tod, daemon, out);
+    this.line(line, 0, line.length, out);
+    this.st.events += out.length;
     return out;
+  }
+
+  pushText(text: string, out: SourceEvent[]): void {
+    const before = out.length;
+    const n = text.length;
+    for (let p = 0; p < n; ) {
+      let nl = text.indexOf("\n", p);
+      if (nl < 0) nl = n;
+      this.line(text, p, nl, out);
+      p = nl + 1;
+    }
+    this.st.events += out.length - before;
   }
 
   end(): SourceEvent[] {
     const out: SourceEvent[] = [];
     this.endExit(out);
-    this.release(out);
-    this.s.stats.undated_lines! += this.s.undated.length;
-    this.s.undated = [];
+    this.settle(out);
+    this.packages.release(out);
+    // Each daemon's last line proves it ran until then (`alive` is otherwise told once a minute).
+    for (const [daemon, l] of this.lines) {
+      if (l.lastLineAt > l.lastAliveAt) {
+        l.lastAliveAt = l.lastLineAt;
+        out.push({ type: "alive", at: l.lastLineAt, daemon });
+      }
+    }
+    this.st.events += out.length;
     return out;
   }
 
   stats(): ParseStats {
-    return this.s.stats;
+    return { ...this.st, package_lines: this.packages.lines, clock_steps: this.calendar.steps };
   }
 
   save(): unknown {
-    return structuredClone(this.s);
+    const state: DebugLogState = {
+      calendar: this.calendar.save(), held: this.held, packages: this.packages.save(),
+      lastLineAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastLineAt !== -Infinity).map(([d, l]) => [d, l.lastLineAt])),
+      lastAliveAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastAliveAt !== -Infinity).map(([d, l]) => [d, l.lastAliveAt])),
+      exiting: this.exiting, started: this.env.startedNames, stats: this.st,
+    };
+    return structuredClone(state);
   }
 
-  restore(state: unknown): void {
-    this.s = structuredClone(state as DebugLogState);
+  restore(saved: unknown): void {
+    const state = structuredClone(saved as DebugLogState);
+    this.calendar.restore(state.calendar);
+    this.packages.restore(state.packages);
+    this.held = state.held;
+    this.lines = new Map();
+    this.lastDaemon = "";
+    for (const [d, at] of Object.entries(state.lastLineAt)) this.linesOf(d).lastLineAt = at;
+    for (const [d, at] of Object.entries(state.lastAliveAt)) this.linesOf(d).lastAliveAt = at;
+    this.exiting = state.exiting;
+    this.env.startedNames = state.started;
+    Object.assign(this.st, state.stats);
+  }
+
+  /** One line: text[start, end), without its LF. */
+  private line(text: string, start: number, end: number, out: SourceEvent[]): void {
+    this.st.lines++;
+    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    this.placed = false;
+    const env = this.env;
+    if (!env.read(text, start, end)) {
+      if (text.slice(start, end).trim() !== "") this.unknown(text.slice(start, end));
+      return;
+    }
+    const exact = env.exact;
+    if (exact) { // a dated envelope: an anchor, and the line's exact instant
+      const base = this.calendar.anchor(exact.date, env.tod);
+      if (base) this.replay(base, out);
+      this.setInstant(this.calendar.exact(exact.date, exact.utc));
+    }
+    const kind = usageKindAt(text, env.message);
+    if (kind !== undefined) {
+      this.usage(kind, text, start, end, out);
+      return;
+    }
+    if (this.exiting) this.endExit(out);
+    const message = text.slice(env.message, end).trimEnd();
+    if (USAGE_PREFIX.test(message)) {
+      this.unknown(text.slice(start, end));
+      return;
+    }
+    const daemon = env.daemon;
+    const restart = isServerStart(daemon, message);
+    const date = exact ? undefined : statedDate(daemon, message);
+    if (date) this.anchor(date, env.tod, out, restart);
+    else if (restart && exact) this.setInstant(this.calendar.restartExact(exact.date, exact.utc));
+    if (daemon === "lmgrd") {
+      const vendor = startedVendor(message);
+      if (message.startsWith("EXITING")) this.exiting = { tod: env.tod, reason: message, ...this.instantOf() };
+      else if (restart) {
+        this.down(undefined, message, out);
+        this.lines.clear(); // what the daemons wrote before belongs to the server's previous run
+        this.lastDaemon = "";
+      } else if (vendor !== undefined) this.down(env.startedDaemon(vendor), message, out);
+    } else if (message.startsWith("Server started on") && env.written === daemon) this.down(daemon, message, out); // not a fork
+    this.noteLine(out);
+  }
+
+  private usage(kind: UsageKind, text: string, start: number, end: number, out: SourceEvent[]): void {
+    const scan = this.scan;
+    const ok = scanUsage(text, this.env.message, end, scan);
+    const who = ok ? this.holders.of(text, scan) : undefined;
+    // lmgrd may log EXITING before the vendor's `IN … (SHUTDOWN)` lines: let those pair first.
+    if (this.exiting && !(who && kind === "IN" && scan.notes.includes("SHUTDOWN"))) this.endExit(out);
+    if (!who) {
+      this.unknown(text.slice(start, end));
+      return;
+    }
+    const verbose = scan.verbose;
+    if (verbose?.date && isCalendarDate(verbose.date.year, verbose.date.month, verbose.date.day)) this.anchor(verbose.date, verbose.secondOfDay ?? this.env.tod, out, false);
+    const event = this.eventOf(kind, who);
+    if (event === undefined) {
+      this.st.ignored_lines!++; // UNSUPPORTED precedes a successful OUT from another line; QUEUED waits
+      this.noteLine(out);
+      return;
+    }
+    const at = this.instant();
+    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "event", event }, out);
+    else {
+      event.at = at;
+      this.release(event, out);
+    }
+  }
+
+  private eventOf(kind: UsageKind, who: Who): UsageEvent | undefined {
+    const scan = this.scan;
+    const daemon = this.env.daemon, feature = who.feature, user = who.user, host = who.host;
+    let event: Extract<UsageEvent, { type: "checkout" | "checkin" }>;
+    if (kind === "OUT") event = { type: "checkout", at: 0, daemon, feature, user, host, count: scan.count };
+    else if (kind === "IN") {
+      const note = scan.notes.length === 0 ? "" : scan.notes.join(" ");
+      const reason = note === "SHUTDOWN" ? "shutdown" : note === "INACTIVE" ? "inactive" : "normal";
+      event = { type: "checkin", at: 0, daemon, feature, user, host, count: scan.count, reason };
+    } else if (kind === "DENIED") return { type: "denial", at: 0, daemon, feature, user, host, reason: scan.notes.at(-1) ?? "denied" };
+    else return undefined;
+    if (scan.verbose) event.handle = this.names.intern(scan.verbose.handle);
+    if (who.product !== undefined) event.product = who.product;
+    return event;
+  }
+
+  /** A line stating its date: held lines get theirs, then this line is placed on it. */
+  private anchor(date: LocalDate, tod: number, out: SourceEvent[], restart: boolean): void {
+    const base = this.calendar.anchor(date, tod);
+    if (base) this.replay(base, out);
+    this.setInstant(restart ? this.calendar.restartAt(date, tod) : this.calendar.anchorAt(date, tod));
+  }
+
+  /** The current line's instant, placing it on first use; undefined while it must be held. */
+  private instant(): number | undefined {
+    if (!this.placed) {
+      this.at = this.calendar.place(this.env.tod);
+      this.day = this.calendar.heldDay;
+      this.placed = true;
+    }
+    return this.at;
+  }
+
+  private instantOf(): { at?: number; k: number } {
+    const at = this.instant();
+    return at === undefined ? { k: this.day } : { at, k: this.day };
+  }
+
+  private setInstant(at: number): void {
+    this.at = at;
+    this.placed = true;
+  }
+
+  private hold(item: Held, out: SourceEvent[]): void {
+    if (this.held.length < MAX_HELD) {
+      this.held.push(item);
+      return;
+    }
+    if (this.calendar.holding === "step") { // too long without an anchor: settle, then place this line too
+      this.held.push(item);
+      this.settle(out);
+    } else if (item.what === "event") this.st.undated_lines!++;
+  }
+
+  /** No anchor is coming: date what is held as a clock step, or drop it if nothing was ever dated. */
+  private settle(out: SourceEvent[]): void {
+    const base = this.calendar.settle();
+    this.placed = false; // the current line, if held, is dated afresh
+    if (base) this.replay(base, out);
+    else {
+      for (const h of this.held) if (h.what === "event") this.st.undated_lines!++;
+      this.held = [];
+    }
+  }
+
+  private replay(base: LocalDate, out: SourceEvent[]): void {
+    const held = this.held;
+    this.held = [];
+    const days = new Map<number, LocalDate>();
+    for (const h of held) {
+      let date = days.get(h.k);
+      if (date === undefined) days.set(h.k, (date = addDays(base, h.k)));
+      const at = this.calendar.replay(date, h.tod);
+      if (h.what === "event") {
+        h.event.at = at;
+        this.release(h.event, out);
+      } else if (h.what === "line") this.alive(at, h.daemon, out);
+      else this.downAt(at, h.daemon, h.reason, out);
+    }
+  }
+
+  /** A dated usage event, on to the package filter. */
+  private release(event: UsageEvent, out: SourceEvent[]): void {
+    this.linesOf(event.daemon).lastLineAt = event.at;
+    this.packages.push(event, out);
+  }
+
+  private down(daemon: string | undefined, reason: string, out: SourceEvent[]): void {
+    this.packages.release(out);
+    const at = this.instant();
+    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "down", ...(daemon !== undefined ? { daemon } : {}), reason }, out);
+    else this.downAt(at, daemon, reason, out);
+  }
+
+  private downAt(at: number, daemon: string | undefined, reason: string, out: SourceEvent[]): void {
+    this.packages.release(out);
+    for (const [d, l] of this.lines) if ((daemon === undefined || d === daemon) && l.lastLineAt !== -Infinity) out.push({ type: "alive", at: l.lastLineAt, daemon: d });
+    out.push({ type: "server_down", at, ...(daemon !== undefined ? { daemon } : {}), reason });
   }
 
   private endExit(out: SourceEvent[]): void {
-    const exiting = this.s.exiting;
+    const exiting = this.exiting;
     if (!exiting) return;
-    this.s.exiting = null;
-    this.down(exiting.tod, undefined, exiting.reason, out);
+    this.exiting = null;
+    if (exiting.at !== undefined) this.downAt(exiting.at, undefined, exiting.reason, out);
+    else if (this.calendar.holding) this.hold({ k: exiting.k, tod: exiting.tod, what: "down", reason: exiting.reason }, out);
+    else this.downAt(this.calendar.lastInstant ?? 0, undefined, exiting.reason, out);
   }
 
-  private unknown(line: string): SourceEvent[] {
-    const stats = this.s.stats;
-    stats.unknown_lines++;
-    if (stats.unknown_samples.length < MAX_SAMPLES) stats.unknown_samples.push(line);
-    return [];
-  }
-
-  private anchorDate(daemon: string, message: string): LocalDate | undefined {
-    let y: number, mo: number, d: number;
-    let m = TIMESTAMP.exec(message) ?? (daemon === "lmgrd" ? STARTED_ON.exec(message) : null);
-    if (m) [mo, d, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  /** Any line of a vendor daemon proves it was running then. */
+  private noteLine(out: SourceEvent[]): void {
+    const daemon = this.env.daemon;
+    if (daemon === "lmgrd") return;
+    const at = this.instant();
+    if (at !== undefined) this.alive(at, daemon, out);
     else {
-      m = SYSTEM_DATE.exec(message);
-      if (!m) return undefined;
-      [mo, d, y] = [MONTHS.indexOf(m[1]!) + 1, Number(m[2]), Number(m[3])];
-    }
-    return isCalendarDate(y, mo, d) ? { year: y, month: mo, day: d } : undefined;
-  }
-
-  /** A date anchor: date the buffered lines backwards from it, then continue forwards. */
-  private anchor(date: LocalDate, tod: number, out: SourceEvent[]): void {
-    const buffered = this.s.undated;
-    if (buffered.length > 0) {
-      let day = date;
-      let next = tod;
-      for (let i = buffered.length - 1; i >= 0; i--) {
-        const p = buffered[i]!;
-        if (p.tod - next > ROLLOVER_S) day = addDays(day, -1);
-        if (p.tod < next || p.tod - next > ROLLOVER_S) next = p.tod;
-        p.event.at = this.clock.toUtc(day, p.tod);
-      }
-      this.s.undated = [];
-      for (const p of buffered) this.filterPackages(p.event, out);
-    }
-    this.s.date = date;
-    this.s.lastTod = tod;
-  }
-
-  /** Date a parsed line (or buffer it until the first anchor) and pass it on. */
-  private place(tod: number, event: SourceEvent, out: SourceEvent[]): void {
-    const at = this.dateOf(tod);
-    if (at === undefined) {
-      if (this.s.undated.length < MAX_UNDATED) this.s.undated.push({ tod, event });
-      else this.s.stats.undated_lines!++;
-      return;
-    }
-    event.at = at;
-    this.filterPackages(event, out);
-  }
-
-  private dateOf(tod: number): number | undefined {
-    const s = this.s;
-    if (!s.date) return undefined;
-    const delta = tod - s.lastTod;
-    if (delta < -ROLLOVER_S) {
-      s.date = addDays(s.date, 1);
-      s.lastTod = tod;
-    } else if (delta > 86400 - ROLLOVER_S) {
-      return this.clock.toUtc(addDays(s.date, -1), tod); // a late line from before midnight
-    } else if (delta > 0) s.lastTod = tod;
-    return this.clock.toUtc(s.date, tod);
-  }
-
-  private down(tod: number, daemon: string | undefined, reason: string, out: SourceEvent[]): void {
-    this.release(out);
-    const at = this.dateOf(tod);
-    if (at === undefined) return; // no session can be open before the first dated line
-    for (const [d, last] of Object.entries(this.s.lastLineAt)) {
-      if (daemon === undefined || d === daemon) this.emit({ type: "alive", at: last, daemon: d }, out);
-    }
-    this.emit({ type: "server_down", at, ...(daemon !== undefined ? { daemon } : {}), reason }, out);
-  }
-
-  /** Any line of a daemon proves it was running then; tell the tracker at most once a minute. */
-  private noteLine(tod: number, daemon: string, out: SourceEvent[]): void {
-    if (daemon === "lmgrd" || !this.s.date) return;
-    const at = this.dateOf(tod)!;
-    this.s.lastLineAt[daemon] = at;
-    if (at - (this.s.lastAliveAt[daemon] ?? -Infinity) >= ALIVE_EVERY_MS) {
-      this.s.lastAliveAt[daemon] = at;
-      this.emit({ type: "alive", at, daemon }, out);
+      // Consecutive lines of a daemon keep only the last — but never the first held line: after a
+      // clock step it is the one that says where the step was.
+      const last = this.held.length > 1 ? this.held.at(-1) : undefined;
+      if (last?.what === "line" && last.daemon === daemon) Object.assign(last, { k: this.day, tod: this.env.tod });
+      else this.hold({ k: this.day, tod: this.env.tod, what: "line", daemon }, out);
     }
   }
 
-  private filterPackages(event: SourceEvent, out: SourceEvent[]): void {
-    if (event.type === "checkout" || event.type === "checkin" || event.type === "denial") {
-      this.s.lastLineAt[event.daemon] = event.at;
-      const key = `${event.daemon}|${event.feature}|${event.user}|${event.host}`;
-      const held = this.s.held;
-      if (held) {
-        this.s.held = null;
-        if (held.type === event.type && isComponentOf(held, event)) {
-          this.s.stats.package_lines!++;
-          if (held.type === "checkout") this.s.suppressed[heldKey(held)] = (this.s.suppressed[heldKey(held)] ?? 0) + 1;
-          this.emit(event, out);
-          return;
-        }
-        this.emit(held, out);
-      }
-      if (this.packageFeatures.has(event.feature)) {
-        this.s.stats.package_lines!++;
-        if (event.type === "checkout") this.s.suppressed[key] = (this.s.suppressed[key] ?? 0) + 1;
-        else if (event.type === "checkin" && (this.s.suppressed[key] ?? 0) > 0) this.s.suppressed[key]!--;
-        return;
-      }
-      if (event.type === "checkin" && (this.s.suppressed[key] ?? 0) > 0) {
-        if (--this.s.suppressed[key]! === 0) delete this.s.suppressed[key];
-        this.s.stats.package_lines!++;
-        return;
-      }
-      if (event.type !== "checkin" && AUTODESK_DAEMONS.has(event.daemon)) {
-        this.s.held = event; // wait one line: is it a package followed by its component?
-        return;
-      }
-    }
-    this.emit(event, out);
-  }
-
-  private release(out: SourceEvent[]): void {
-    const held = this.s.held;
-    if (held) {
-      this.s.held = null;
-      this.emit(held, out);
+  /** Tell the tracker a daemon was alive, at most once a minute. */
+  private alive(at: number, daemon: string, out: SourceEvent[]): void {
+    const lines = this.linesOf(daemon);
+    lines.lastLineAt = at;
+    if (at - lines.lastAliveAt >= ALIVE_EVERY_MS || at < lines.lastAliveAt) {
+      lines.lastAliveAt = at;
+      out.push({ type: "alive", at, daemon });
     }
   }
 
-  private emit(event: SourceEvent, out: SourceEvent[]): void {
-    out.push(event);
-    this.s.stats.events++;
+  private linesOf(daemon: string): DaemonLines {
+    if (daemon === this.lastDaemon) return this.lastLines;
+    let lines = this.lines.get(daemon);
+    if (lines === undefined) this.lines.set(daemon, (lines = { lastLineAt: -Infinity, lastAliveAt: -Infinity }));
+    this.lastDaemon = daemon;
+    this.lastLines = lines;
+    return lines;
   }
-}
 
-type Usage = Extract<SourceEvent, { type: "checkout" | "denial" }>;
-
-function heldKey(e: Usage): string {
-  return `${e.daemon}|${e.feature}|${e.user}|${e.host}`;
-}
-
-function isComponentOf(held: SourceEvent, next: SourceEvent): boolean {
-  if (held.type !== "checkout" && held.type !== "denial") return false;
-  if (next.type !== held.type) return false;
-  return next.at === held.at && next.daemon === held.daemon && next.user === held.user && next.host === held.host && next.feature !== held.feature;
+  private unknown(line: string): void {
+    this.st.unknown_lines++;
+    if (this.st.unknown_samples.length < MAX_SAMPLES) this.st.unknown_samples.push(line);
+  }
 }

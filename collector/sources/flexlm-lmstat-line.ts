@@ -21,8 +21,10 @@ export interface LmstatUserLine {
   leftover: string;
 }
 
-const TAIL = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) (\d+)\), start (\w{3}) (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})(.*)$/;
-const QUEUED = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) (\d+)\) queued for (\d+) licenses?$/;
+// The handle is whatever the server prints (digits in every sample, but nothing promises so);
+// `lmstat -asec` prints the start with seconds.
+const TAIL = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) ([^\s()]+)\), start (\w{3}) (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$/;
+const QUEUED = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) ([^\s()]+)\) queued for (\d+) licenses?$/;
 
 const SUFFIXES: Array<[RegExp, (m: RegExpExecArray, line: LmstatUserLine) => void]> = [
   [/^, (\d+) licenses?/, (m, l) => { l.count = Number(m[1]); }],
@@ -70,11 +72,11 @@ export function parseUserLine(line: string): LmstatUserLine | undefined {
   const parsed: LmstatUserLine = {
     ...splitUserHostDisplay(m[1]!),
     clientVersion: m[2]!, server: m[3]!, port: m[4]!, handle: m[5]!,
-    start: { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]! },
+    start: { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]!, ...(m[11] !== undefined ? { second: +m[11] } : {}) },
     count: 1,
     leftover: "",
   };
-  let rest = m[11]!;
+  let rest = m[12]!;
   for (let progress = true; rest.length > 0 && progress; ) {
     progress = false;
     for (const [re, apply] of SUFFIXES) {
@@ -91,4 +93,13 @@ export function parseQueuedLine(line: string): { user: string; host: string; cou
   if (!m) return undefined;
   const who = splitUserHostDisplay(m[1]!);
   return { user: who.user, host: who.host, count: Number(m[6]) };
+}
+
+/** Token pools (MSC): an extra token `POOL:PRODUCT` naming the pool of the feature → the product. */
+export function poolProduct(feature: string, extra: string[]): string | undefined {
+  for (const token of extra) {
+    const colon = token.indexOf(":");
+    if (colon > 0 && colon < token.length - 1 && token.slice(0, colon).toLowerCase() === feature.toLowerCase()) return token.slice(colon + 1);
+  }
+  return undefined;
 }

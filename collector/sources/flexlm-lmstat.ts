@@ -2,8 +2,9 @@
 // The whole query failing (`Error getting status`, no server reachable) is a `server_down`,
 // never an empty snapshot; `lmstat -vd` / `-i` outputs carry no usage and yield no event.
 import type { Holder, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
-import { parseQueuedLine, parseUserLine, type LmstatUserLine } from "./flexlm-lmstat-line.ts";
+import { parseQueuedLine, parseUserLine, poolProduct, type LmstatUserLine } from "./flexlm-lmstat-line.ts";
 import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
+import { WallClock } from "./wall-clock.ts";
 import { anchorAt, yearlessToUtc } from "./snapshot-year.ts";
 import { wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
 
@@ -28,9 +29,11 @@ function wall(m: RegExpExecArray): WallTime {
 
 export class FlexlmLmstatSource implements SnapshotSource {
   private readonly zone: string;
+  private readonly clock: WallClock;
 
   constructor(opts: SourceOptions) {
     this.zone = opts.timezone;
+    this.clock = new WallClock(opts.timezone);
   }
 
   parse(text: string, takenAt: number): SnapshotResult {
@@ -102,16 +105,20 @@ export class FlexlmLmstatSource implements SnapshotSource {
       result.events.push({ type: "server_down", at, reason: failure ?? serverErrors.join("; ") });
     } else if (sawUsage) {
       const onlyVendor = vendorsUp.length === 1 ? vendorsUp[0]! : "";
-      const holders = pending.map(({ line: u, feature: f, sub: s }): Holder & { start: number } => ({
-        daemon: s?.vendor ?? onlyVendor,
-        feature: f,
-        ...(s ? { version: s.version } : {}),
-        user: u.user,
-        host: u.host,
-        handle: `${u.server}/${u.port} ${u.handle}`,
-        count: u.count,
-        start: yearlessToUtc(u.start, anchor, this.zone),
-      }));
+      const holders = pending.map(({ line: u, feature: f, sub: s }): Holder & { start: number } => {
+        const product = poolProduct(f, u.extra);
+        return {
+          daemon: s?.vendor ?? onlyVendor,
+          feature: f,
+          ...(s ? { version: s.version } : {}),
+          user: u.user,
+          host: u.host,
+          handle: `${u.server}/${u.port} ${u.handle}`,
+          ...(product !== undefined ? { product } : {}),
+          count: u.count,
+          start: yearlessToUtc(u.start, anchor, this.clock),
+        };
+      });
       result.events.push({ type: "snapshot", at, holders } satisfies SourceEvent);
     }
     result.stats = counter.stats(result.events.length);

@@ -1,15 +1,20 @@
-// One file → the record bodies `parse` prints and `backfill` appends (DESIGN.md §9).
-// Line sources stream the file (memory stays flat on a 1 GB log); snapshot sources get the whole
-// text, taken at `at` (default: the file's mtime). Sessions still open at the end are reported up
-// to their last known-open time with `final: false`.
+// One file → the record bodies `parse` prints and `backfill` appends (DESIGN.md §9), in batches.
+// Line sources stream the file a chunk at a time; the tracker's output is taken in bounded batches
+// whatever the span of a session, so memory stays flat on a 1 GB log or a years-long snapshot.
+// Sessions still open at the end are reported up to their last known-open time with `final: false`.
+//
+// A snapshot's time: `at` when given (the user said so), else the time the output itself states
+// (lmstat's `Flexible License Manager status on …` header, rlmstat's statistics clock), else the
+// file's mtime — said in `time_from`. No session of a snapshot ends after that time.
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
-import type { ParseStats, SourceOptions } from "./events.ts";
+import type { LineSource, ParseStats, SnapshotResult, SourceEvent, SourceOptions } from "./events.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { sourceKinds } from "./registry.ts";
+import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 
 export class SourceConfigError extends Error {
   readonly code: string;
@@ -25,14 +30,26 @@ export interface ParseFileOptions {
   /** IANA zone of the server clock (default: this machine's). */
   timezone?: string;
   cut_s?: number;
-  /** Snapshot kinds: when the output was taken (ms). Default: the file's mtime. */
+  /** Snapshot kinds: when the output was taken (ms); overrides the time the output states. */
   at?: number;
   package_features?: string[];
   /** Bytes of the file read so far, after each chunk (drives backfill's percentage and ETA). */
   onProgress?: (bytesRead: number) => void;
   /** Called once at the end with the parser's and the tracker's counters. */
-  onDone?: (stats: { source: ParseStats; tracker: TrackerStats }) => void;
+  onDone?: (stats: ParseDone) => void;
 }
+
+export interface ParseDone {
+  source: ParseStats;
+  tracker: TrackerStats;
+  /** Snapshot kinds: the snapshot's time, where it came from, and features whose stated in-use total differs from the lines listed. */
+  snapshot?: { at: number; time_from: "header" | "at" | "mtime"; in_use_mismatch: Record<string, InUseDifference> };
+}
+
+/** Records per batch: bounds memory whatever a session's span. */
+const BATCH = 10_000;
+/** Characters of a chunk read at once. */
+const SLICE = 64 * 1024;
 
 /** Validate everything that can be wrong before a byte is read (no partial output on bad config). */
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
@@ -48,7 +65,8 @@ export async function checkParseFile(kind: string, file: string, opts: ParseFile
   }
 }
 
-export async function* recordsFromFile(kind: string, file: string, opts: ParseFileOptions = {}): AsyncGenerator<RecordBody> {
+/** The records of one file, a batch (≤ 10,000) at a time. */
+export async function* recordBatchesFromFile(kind: string, file: string, opts: ParseFileOptions = {}): AsyncGenerator<RecordBody[]> {
   await checkParseFile(kind, file, opts);
   const factory = sourceKinds[kind]!;
   const name = opts.name ?? kind;
@@ -57,32 +75,74 @@ export async function* recordsFromFile(kind: string, file: string, opts: ParseFi
     ...(opts.package_features ? { package_features: opts.package_features } : {}),
   };
   const tracker = new SessionTracker({ source: name, ...(opts.cut_s !== undefined ? { cut_s: opts.cut_s } : {}) });
-  let stats: ParseStats;
+  let done: ParseDone;
 
   if (factory.shape === "lines") {
     const source = factory.create(sourceOpts);
     const splitter = new LineSplitter();
+    const events: SourceEvent[] = [];
     let bytesRead = 0;
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
       bytesRead += (chunk as Buffer).length;
       opts.onProgress?.(bytesRead);
-      const batch: RecordBody[] = [];
-      for (const line of splitter.push(chunk as Buffer)) {
-        for (const event of source.push(line)) for (const r of tracker.apply(event)) batch.push(r);
+      const block = splitter.pushText(chunk as Buffer);
+      // A slice of ~1,000 lines at a time: its events and records die young (cheap to collect);
+      // a whole 1 MB chunk's would outlive a young-generation collection and be copied.
+      for (let p = 0; p < block.length; ) {
+        const q = block.length - p <= SLICE ? block.length : block.indexOf("\n", p + SLICE) + 1 || block.length;
+        events.length = 0;
+        readBlock(source, block.slice(p, q), events);
+        for (const e of events) tracker.feed(e);
+        yield* batches(tracker);
+        p = q;
       }
-      yield* batch;
     }
-    for (const line of splitter.end()) for (const event of source.push(line)) yield* tracker.apply(event);
-    for (const event of source.end()) yield* tracker.apply(event);
-    stats = source.stats();
+    events.length = 0;
+    for (const line of splitter.end()) readBlock(source, line, events);
+    events.push(...source.end());
+    for (const e of events) tracker.feed(e);
+    done = { source: source.stats(), tracker: tracker.stats() };
   } else {
     const text = await readFile(file, "utf8");
     opts.onProgress?.(Buffer.byteLength(text));
-    const at = opts.at ?? Math.floor((await stat(file)).mtimeMs);
-    const result = factory.create(sourceOpts).parse(text, at);
-    for (const event of result.events) yield* tracker.apply(event);
-    stats = result.stats;
+    const mtime = Math.floor((await stat(file)).mtimeMs);
+    const result = factory.create(sourceOpts).parse(text, opts.at ?? mtime);
+    const time = snapshotTime(result, opts.at, mtime);
+    for (const e of result.events) {
+      tracker.feed(e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e);
+      yield* batches(tracker);
+    }
+    done = { source: result.stats, tracker: tracker.stats(), snapshot: { ...time, in_use_mismatch: inUseDifferences(result) } };
   }
-  yield* tracker.finish();
-  opts.onDone?.({ source: stats, tracker: tracker.stats() });
+  tracker.feedEnd();
+  yield* batches(tracker);
+  opts.onDone?.({ ...done, tracker: tracker.stats() });
+}
+
+/** The records of one file, one at a time (see recordBatchesFromFile). */
+export async function* recordsFromFile(kind: string, file: string, opts: ParseFileOptions = {}): AsyncGenerator<RecordBody> {
+  for await (const batch of recordBatchesFromFile(kind, file, opts)) yield* batch;
+}
+
+function* batches(tracker: SessionTracker): Generator<RecordBody[]> {
+  for (let batch = tracker.take(BATCH); batch.length > 0; batch = tracker.take(BATCH)) yield batch;
+}
+
+/** A block of complete lines (each ended by LF) into the source. */
+function readBlock(source: LineSource, block: string, out: SourceEvent[]): void {
+  if (block === "") return;
+  if (source.pushText) {
+    source.pushText(block, out);
+    return;
+  }
+  const lines = block.split("\n");
+  if (block.endsWith("\n")) lines.pop();
+  for (const line of lines) for (const e of source.push(line.endsWith("\r") ? line.slice(0, -1) : line)) out.push(e);
+}
+
+/** When a snapshot was taken: `--at`, else the time the output states, else the file's mtime (DESIGN.md §9, #11). */
+export function snapshotTime(result: SnapshotResult, at: number | undefined, mtime: number): { at: number; time_from: "header" | "at" | "mtime" } {
+  if (at !== undefined) return { at: wholeSeconds(at), time_from: "at" };
+  if (result.stated_at !== undefined) return { at: wholeSeconds(result.stated_at), time_from: "header" };
+  return { at: wholeSeconds(mtime), time_from: "mtime" };
 }

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { stat, readFile } from "node:fs/promises";
 import type { ParseStats, SnapshotResult, SnapshotSource, SourceEvent } from "./events.ts";
-import { SnapshotDiff } from "./snapshot-diff.ts";
+import { SnapshotDiff, type SnapshotDiffState } from "./snapshot-diff.ts";
 import { wholeSeconds } from "./snapshot-output.ts";
 
 export interface PollerConfig {
@@ -30,6 +30,13 @@ export interface SourceHealth {
   last_ok?: number;
   consecutive_failures: number;
   stats?: ParseStats;
+}
+
+/** What a restart needs to go on where the last poll left off (kept with the tracker's state). */
+export interface PollerState {
+  diff: SnapshotDiffState;
+  /** File sources: the mtime of the output last read. */
+  last_mtime?: number;
 }
 
 export type PollSink = (events: SourceEvent[], result?: SnapshotResult) => void | Promise<void>;
@@ -56,6 +63,15 @@ export class SnapshotPoller {
 
   health(): SourceHealth {
     return { ...this.state };
+  }
+
+  save(): PollerState {
+    return { diff: this.diff.save(), ...(this.lastMtime !== undefined ? { last_mtime: this.lastMtime } : {}) };
+  }
+
+  restore(state: PollerState): void {
+    this.diff.restore(state.diff);
+    this.lastMtime = state.last_mtime;
   }
 
   /** One poll: run/read, parse, diff, hand the events to the sink. */

@@ -3,13 +3,15 @@
 // `server_down` for that daemon.
 import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
 import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
+import { WallClock } from "./wall-clock.ts";
 import { anchorAt, ctimeWallTime, yearlessToUtc } from "./snapshot-year.ts";
 import { wallTimeAt, wallTimeToUtc } from "../../shared/time/zoned.ts";
 
-// `converge_super v3.0: asdj13@myserver.example.com 29/0 at 11/01 09:01  (handle: 15a)`
-const USAGE = /^\s*(\S+) v(\S+): (.+)@(\S+) (\d+)\/(\d+) at (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})\s+\(handle: ([0-9a-fA-F]+)\)/;
+// `converge_super v3.0: asdj13@myserver.example.com 29/0 at 11/01 09:01  (handle: 15a)`. Handles are
+// hex in the manual, but servers print others (`329h`): any non-blank text is the handle.
+const USAGE = /^\s*(\S+) v(\S+): (.+)@(\S+) (\d+)\/(\d+) at (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})\s+\(handle: ([^\s)]+)\)/;
 // Older layout from the RLM manual: `test3 v1.000: tom@sun1(v1.0) (809f418) 1/0 at 02/06 09:59`
-const USAGE_OLD = /^\s*(\S+) v(\S+): (.+)@([^\s(]+)\(v[^)]*\) \(([0-9a-fA-F]+)\) (\d+)\/(\d+) at (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})/;
+const USAGE_OLD = /^\s*(\S+) v(\S+): (.+)@([^\s(]+)\(v[^)]*\) \(([^\s)]+)\) (\d+)\/(\d+) at (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})/;
 const POOL_PRODUCT = /^\s*(\S+) v(\S+)(?:, pool: \d+)?$/;
 const POOL_COUNTS = /^\s*count: (\S+), # reservations: (\d+), inuse: (\d+)/;
 const ISV_ROW = /^\s*(\S+)\s+(\d+)\s+(Yes|No)\s+(\d+)$/;
@@ -24,9 +26,11 @@ const FAILURE = /^(Error connecting to .*|Connection attempted to host: .*|rlmst
 
 export class RlmRlmstatSource implements SnapshotSource {
   private readonly zone: string;
+  private readonly clock: WallClock;
 
   constructor(opts: SourceOptions) {
     this.zone = opts.timezone;
+    this.clock = new WallClock(opts.timezone);
   }
 
   parse(text: string, takenAt: number): SnapshotResult {
@@ -75,7 +79,7 @@ export class RlmRlmstatSource implements SnapshotSource {
       const holders = usage.map(({ m, isv: daemon, old }): Holder & { start: number } => {
         const [feature, version, user, host] = [m[1]!, m[2]!, m[3]!, m[4]!];
         const [handle, count, mo, d, h, mi] = old ? [m[5]!, m[6]!, m[8]!, m[9]!, m[10]!, m[11]!] : [m[11]!, m[5]!, m[7]!, m[8]!, m[9]!, m[10]!];
-        const start = yearlessToUtc({ month: +mo, day: +d, hour: +h, minute: +mi }, anchor, this.zone);
+        const start = yearlessToUtc({ month: +mo, day: +d, hour: +h, minute: +mi }, anchor, this.clock);
         return { daemon, feature, version, user, host, handle, count: Number(count), start };
       });
       result.events.push({ type: "snapshot", at, holders });

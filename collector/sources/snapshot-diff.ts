@@ -20,6 +20,11 @@ import type { Holder, SourceEvent } from "./events.ts";
 
 type Held = Holder & { start: number };
 
+export interface SnapshotDiffState {
+  open: Array<[string, Held, number]>;
+  closed: Array<[string, number]>;
+}
+
 export function holderKey(h: Held): string {
   return JSON.stringify([h.daemon.toLowerCase(), h.feature, h.version ?? "", h.handle ?? "", h.user, h.host, h.count, h.start]);
 }
@@ -41,6 +46,22 @@ export class SnapshotDiff {
 
   constructor(remember = 50_000) {
     this.remember = remember;
+  }
+
+  /** Plain-JSON state for a restart (the daemon keeps it with the tracker's): every open holder,
+   *  and the most recently closed ones (a holder re-listed after longer is a new checkout). */
+  save(keepClosed = 1000): SnapshotDiffState {
+    return {
+      open: [...this.open.entries()].map(([key, o]) => [key, o.holder, o.lastSeen]),
+      closed: [...this.closed.entries()].slice(-keepClosed),
+    };
+  }
+
+  restore(state: SnapshotDiffState): void {
+    this.open.clear();
+    this.closed.clear();
+    for (const [key, holder, lastSeen] of state.open) this.open.set(key, { holder, lastSeen });
+    for (const [key, lastSeen] of state.closed) this.closed.set(key, lastSeen);
   }
 
   /** Holders currently open, as of the last snapshot. */

@@ -46,3 +46,27 @@ export function startSnapshot(takenAt: number): { at: number; counter: ParseCoun
   const counter = new ParseCounter();
   return { at: wholeSeconds(takenAt), counter, result: { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] } };
 }
+
+export interface InUseDifference {
+  /** What the output states as in use (absent: it states no total). */
+  stated?: number;
+  /** Licenses on the lines it lists: holders plus reservations. */
+  listed: number;
+}
+
+/**
+ * Features whose stated in-use total differs from the lines listed (a shortened or edited output
+ * must be visible, not silently under-billed). Reservations count as listed: FlexLM counts them in use.
+ */
+export function inUseDifferences(result: SnapshotResult): Record<string, InUseDifference> {
+  const listed: Record<string, number> = {};
+  for (const e of result.events) if (e.type === "snapshot") for (const h of e.holders) tally(listed, h.feature, h.count);
+  for (const r of result.reservations) tally(listed, r.feature, r.count);
+  const out: Record<string, InUseDifference> = {};
+  for (const feature of new Set([...Object.keys(result.stated_in_use), ...Object.keys(listed)])) {
+    const stated = result.stated_in_use[feature];
+    const have = listed[feature] ?? 0;
+    if (stated !== have) out[feature] = stated === undefined ? { listed: have } : { stated, listed: have };
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 // Dates printed without a year (lmstat `start Mon 2/10 0:10`, rlmstat `at 11/01 09:01`):
 // the year comes from the time the output was taken, with roll-over and a day-of-week check.
-import { wallTimeAt, wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
+import { wallTimeAt, type WallTime } from "../../shared/time/zoned.ts";
+import type { WallClock } from "./wall-clock.ts";
 
 const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
@@ -44,8 +45,9 @@ export function resolveYear(stamp: YearlessStamp, anchor: WallTime): number {
 }
 
 /** UTC ms of a year-less server-local stamp, anchored at `anchor` (server wall clock). */
-export function yearlessToUtc(stamp: YearlessStamp, anchor: WallTime, zone: string): number {
-  return wallTimeToUtc(withYear(stamp, resolveYear(stamp, anchor)), zone);
+export function yearlessToUtc(stamp: YearlessStamp, anchor: WallTime, clock: WallClock): number {
+  const year = resolveYear(stamp, anchor);
+  return clock.toUtc({ year, month: stamp.month, day: stamp.day }, stamp.hour * 3600 + stamp.minute * 60 + (stamp.second ?? 0));
 }
 
 /** The server's wall clock at collector instant `ms`: the anchor when the output has none. */

@@ -1,16 +1,22 @@
 // FileTail: follow a growing log file by polling (fs.stat + read), portable to every OS the
-// collector runs on. Returns only complete lines; a line written in two halves waits until its
-// terminator arrives. The position (byte offset after the last complete line + file identity) is
-// plain JSON so the caller can persist it together with the parser state it belongs to.
+// collector runs on. Reads in bounded chunks and returns only complete lines; a line written in
+// two halves waits until its terminator arrives. The position (byte offset after the last
+// complete line + file identity) is plain JSON, so the caller persists it together with the parser
+// state it belongs to — and only once what those lines produced is durable: `read` moves the
+// position in memory only; a caller that could not keep the lines reopens from its saved position.
 //
+// - Backlog: each `read` takes at most `maxBytes` (default 4 MiB), so a first start on a 1 GB log
+//   is many bounded reads, never one huge array.
 // - Rotation (the path now names another file: inode/device changed): the rest of the old file is
-//   read through the still-open descriptor (its unterminated last line counts as a line: the
-//   writer has moved on), then the new file is read from its start.
+//   read through the still-open descriptor, in chunks (its unterminated last line counts as a
+//   line: the writer has moved on), then the new file from its start.
 // - copytruncate (the file shrank below our offset, or its first bytes changed): read from the
-//   start again. Lines written between our last poll and the truncation are lost: copytruncate
+//   start again. Lines written between our last read and the truncation are lost: copytruncate
 //   itself loses them; poll often.
 // - Restart: a saved position whose identity still matches resumes at its offset; if the file was
 //   replaced meanwhile, the new file is read from the start (`rotations_missed` counts it).
+// - Encoding: any ASCII-compatible WHATWG encoding (lines are split on the byte 0x0A); a UTF-8 BOM
+//   at the start of the file is dropped.
 import { open, stat, type FileHandle } from "node:fs/promises";
 
 export interface TailPosition {
@@ -25,74 +31,137 @@ export interface TailStats {
   rotations: number;
   truncations: number;
   rotations_missed: number;
+  /** Lines longer than MAX_LINE_BYTES, skipped (a binary file, or no line terminators at all). */
+  oversized_lines: number;
 }
 
+export interface TailOptions {
+  /** WHATWG label of the file's encoding (default utf-8); see `lineEncodingProblem`. */
+  encoding?: string;
+  /** With no saved position, start after the file's last complete line instead of at byte 0. */
+  startAtEnd?: boolean;
+}
+
+export interface TailChunk {
+  lines: string[];
+  /** Bytes consumed by this read (complete lines only). */
+  bytes: number;
+  /** The file had nothing more to give after this read (as of its stat). */
+  caughtUp: boolean;
+  /** The file does not exist (yet). */
+  missing?: boolean;
+}
+
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+/** A longer "line" is skipped rather than held in memory whole. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 const HEAD_BYTES = 64;
-const CHUNK = 4 * 1024 * 1024;
+const LF = 10;
+
+/** Why `label` cannot be a line source's encoding, or null when it can. */
+export function lineEncodingProblem(label: string): string | null {
+  let name: string;
+  try {
+    name = new TextDecoder(label).encoding;
+  } catch {
+    return `unknown encoding ${JSON.stringify(label)} (use a WHATWG label: utf-8, windows-1252, iso-8859-15, shift_jis, gbk…)`;
+  }
+  if (name.startsWith("utf-16")) return `${name} is not line-compatible: log lines are split on the byte 0x0A; convert the log to UTF-8`;
+  return null;
+}
 
 export class FileTail {
   readonly path: string;
+  readonly stats: TailStats = { rotations: 0, truncations: 0, rotations_missed: 0, oversized_lines: 0 };
   private pos: TailPosition | undefined;
   private fh: FileHandle | undefined;
+  /** The rotated-away file still being read to its end. */
+  private draining = false;
   private resumed: boolean;
-  readonly stats: TailStats = { rotations: 0, truncations: 0, rotations_missed: 0 };
+  private size = 0;
+  /** mtime of the file as of the last read that found nothing new (the cheap idle check). */
+  private idleMtime = -1;
+  private readonly decode: (bytes: Buffer) => string;
+  /** Only for the very first file this tail opens without a saved position. */
+  private startAtEnd: boolean;
 
-  constructor(path: string, position?: TailPosition) {
+  constructor(path: string, position?: TailPosition, options: TailOptions = {}) {
     this.path = path;
     this.pos = position ? { ...position } : undefined;
     this.resumed = position !== undefined;
+    this.startAtEnd = position === undefined && options.startAtEnd === true;
+    this.decode = decoderFor(options.encoding ?? "utf-8");
   }
 
   position(): TailPosition | undefined {
     return this.pos ? { ...this.pos } : undefined;
   }
 
-  /** New complete lines since the last call ([] when the file does not exist yet). */
-  async poll(): Promise<string[]> {
+  /** Where the reading stands in the file being read (for progress), as of the last read. */
+  progress(): { offset: number; size: number } {
+    return { offset: this.pos?.offset ?? 0, size: this.size };
+  }
+
+  /** The next complete lines, from at most `maxBytes` of the file (fewer lines, never more, than
+   *  a whole read would give). [] when nothing is new or the file does not exist yet. */
+  async read(maxBytes = DEFAULT_CHUNK_BYTES): Promise<TailChunk> {
+    if (this.draining) return this.drainRotated(maxBytes);
     let st;
     try {
       st = await stat(this.path, { bigint: false });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { lines: [], bytes: 0, caughtUp: true, missing: true };
       throw err;
     }
-    const lines: string[] = [];
     if (this.pos && (this.pos.ino !== st.ino || this.pos.dev !== st.dev)) {
       if (this.fh && !this.resumed) {
-        lines.push(...(await this.drain(this.fh, true)));
+        this.draining = true;
         this.stats.rotations++;
-      } else this.stats.rotations_missed++;
+        return this.drainRotated(maxBytes);
+      }
+      this.stats.rotations_missed++;
       await this.closeHandle();
       this.pos = undefined;
     }
+    // Same file, same size and mtime as when the last read found nothing new: nothing to do.
+    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return { lines: [], bytes: 0, caughtUp: true };
     if (!this.fh) this.fh = await open(this.path, "r");
-    if (!this.pos) this.pos = { dev: st.dev, ino: st.ino, offset: 0, head: "" };
+    this.size = st.size;
+    if (!this.pos) this.pos = { dev: st.dev, ino: st.ino, offset: this.startAtEnd ? await this.endOfLastLine(st.size) : 0, head: "" };
+    this.startAtEnd = false;
     this.resumed = false;
     if (st.size < this.pos.offset || (this.pos.head !== "" && (await this.readHead()).slice(0, this.pos.head.length) !== this.pos.head)) {
       this.stats.truncations++;
       this.pos.offset = 0;
       this.pos.head = "";
     }
-    lines.push(...(await this.drain(this.fh, false)));
+    const chunk = await this.readChunk(this.fh, maxBytes, false);
     if (this.pos.head.length < 2 * HEAD_BYTES) this.pos.head = await this.readHead();
-    return lines;
+    this.idleMtime = chunk.caughtUp && this.pos.offset === st.size ? st.mtimeMs : -1;
+    return chunk;
+  }
+
+  /** A file read once (backfill) ends with its unterminated last line, as `parse` reads it. Call
+   *  after `read` said caughtUp; [] when the file ends with a line terminator. */
+  async readRest(): Promise<TailChunk> {
+    if (!this.fh || !this.pos || this.draining) return { lines: [], bytes: 0, caughtUp: true };
+    return this.readChunk(this.fh, MAX_LINE_BYTES, true);
   }
 
   async close(): Promise<void> {
     await this.closeHandle();
   }
 
-  /** Poll every `intervalMs` until `signal` aborts, handing each batch of lines to `onLines`. */
-  async follow(onLines: (lines: string[]) => Promise<void> | void, intervalMs: number, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const lines = await this.poll();
-      if (lines.length > 0) await onLines(lines);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
-        signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+  private async drainRotated(maxBytes: number): Promise<TailChunk> {
+    const chunk = await this.readChunk(this.fh!, maxBytes, true);
+    if (chunk.caughtUp) {
+      // The old file is read to its end: the new one starts at its first byte.
+      this.draining = false;
+      await this.closeHandle();
+      this.pos = undefined;
+      return { ...chunk, caughtUp: false };
     }
-    await this.close();
+    return chunk;
   }
 
   private async closeHandle(): Promise<void> {
@@ -107,35 +176,88 @@ export class FileTail {
     return buf.subarray(0, bytesRead).toString("hex");
   }
 
-  /** Read complete lines from the offset to the end of `fh`; `final` takes an unterminated tail too. */
-  private async drain(fh: FileHandle, final: boolean): Promise<string[]> {
-    const pos = this.pos!;
-    const lines: string[] = [];
-    let carry = Buffer.alloc(0);
-    for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos.offset + carry.length);
-      if (bytesRead === 0) break;
-      const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      const lastLf = data.lastIndexOf(10);
-      if (lastLf < 0) {
-        carry = Buffer.from(data);
-        continue;
-      }
-      lines.push(...decodeLines(data.subarray(0, lastLf), pos.offset === 0));
-      pos.offset += lastLf + 1;
-      carry = Buffer.from(data.subarray(lastLf + 1));
+  /** Offset just after the last line terminator at or before `size` (0 when there is none). */
+  private async endOfLastLine(size: number): Promise<number> {
+    const step = 64 * 1024;
+    for (let end = size; end > 0; end -= step) {
+      const start = Math.max(0, end - step);
+      const buf = Buffer.allocUnsafe(end - start);
+      const { bytesRead } = await this.fh!.read(buf, 0, end - start, start);
+      const lf = buf.subarray(0, bytesRead).lastIndexOf(LF);
+      if (lf >= 0) return start + lf + 1;
     }
-    if (final && carry.length > 0) {
-      lines.push(...decodeLines(carry, pos.offset === 0));
-      pos.offset += carry.length;
+    return 0;
+  }
+
+  /** Complete lines from the offset, reading at most about `maxBytes` (more only to finish a line
+   *  longer than that); `final` also takes an unterminated tail at the end of the file. */
+  private async readChunk(fh: FileHandle, maxBytes: number, final: boolean): Promise<TailChunk> {
+    const pos = this.pos!;
+    let want = Math.max(1, maxBytes);
+    for (;;) {
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(buf, 0, want, pos.offset);
+      const data = buf.subarray(0, bytesRead);
+      const atEof = bytesRead < want;
+      const lastLf = data.lastIndexOf(LF);
+      if (lastLf >= 0) {
+        const lines = this.lines(data.subarray(0, lastLf), pos.offset === 0);
+        pos.offset += lastLf + 1;
+        const rest = bytesRead - lastLf - 1;
+        if (final && atEof && rest > 0) {
+          lines.push(...this.lines(data.subarray(lastLf + 1), false));
+          pos.offset += rest;
+          return { lines, bytes: bytesRead, caughtUp: true };
+        }
+        return { lines, bytes: lastLf + 1, caughtUp: atEof };
+      }
+      if (atEof) {
+        if (final && bytesRead > 0) {
+          const lines = this.lines(data, pos.offset === 0);
+          pos.offset += bytesRead;
+          return { lines, bytes: bytesRead, caughtUp: true };
+        }
+        return { lines: [], bytes: 0, caughtUp: true };
+      }
+      if (want >= MAX_LINE_BYTES) {
+        // No terminator in 16 MiB: not a log line. Skip it, up to the next terminator when one comes.
+        const skipped = await this.skipToNextLine(fh, pos.offset + want);
+        if (skipped === null) return { lines: [], bytes: 0, caughtUp: true };
+        this.stats.oversized_lines++;
+        const bytes = skipped - pos.offset;
+        pos.offset = skipped;
+        return { lines: [], bytes, caughtUp: false };
+      }
+      want = Math.min(want * 2, MAX_LINE_BYTES);
+    }
+  }
+
+  /** Offset after the next LF at or after `from`, or null when the file has none (yet). */
+  private async skipToNextLine(fh: FileHandle, from: number): Promise<number | null> {
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    for (let at = from; ;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+      if (bytesRead === 0) return null;
+      const lf = buf.subarray(0, bytesRead).indexOf(LF);
+      if (lf >= 0) return at + lf + 1;
+      at += bytesRead;
+    }
+  }
+
+  private lines(bytes: Buffer, atFileStart: boolean): string[] {
+    let text = this.decode(bytes);
+    if (atFileStart && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.endsWith("\r")) lines[i] = l.slice(0, -1);
     }
     return lines;
   }
 }
 
-function decodeLines(bytes: Buffer, atFileStart: boolean): string[] {
-  let text = bytes.toString("utf8");
-  if (atFileStart && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+function decoderFor(label: string): (bytes: Buffer) => string {
+  const decoder = new TextDecoder(label, { fatal: false, ignoreBOM: true });
+  if (decoder.encoding === "utf-8") return (bytes) => bytes.toString("utf8");
+  return (bytes) => decoder.decode(bytes);
 }

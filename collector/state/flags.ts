@@ -1,10 +1,11 @@
-// Trust flags: facts that make further syncing unsafe until a person resolves them (an
-// equivocation the edge reported, an edge that forgot what it receipted). Persisted so a
-// restart cannot forget them.
+// Trust flags: facts that make further syncing unsafe or pointless until a person resolves them
+// (an equivocation the edge reported, an edge that forgot what it receipted, a collector the
+// vendor revoked, credentials the edge refuses). Persisted so a restart cannot forget them and
+// go back to hammering the edge.
 import { readJsonFile, writeJsonFile } from "./json-file.ts";
 import type { StatePaths } from "./state-dir.ts";
 
-export type TrustFlagCode = "equivocation" | "edge_regressed";
+export type TrustFlagCode = "equivocation" | "edge_regressed" | "revoked" | "refused";
 
 export interface TrustFlag { code: TrustFlagCode; message: string; seq?: number; at: string }
 

@@ -31,7 +31,9 @@ export async function loadKey(paths: StatePaths): Promise<SiteKey> {
     throw new CollectorError("bad_state", `${paths.key} is not a ${KEY_FORMAT} file`);
   }
   const mode = (await stat(paths.key)).mode & 0o777;
-  if ((mode & 0o077) !== 0) {
+  // Windows has no POSIX modes (stat says 0666 for any writable file): there the state dir's
+  // ACL protects the key (deploy/windows/install-service.ps1 grants the service account only).
+  if (process.platform !== "win32" && (mode & 0o077) !== 0) {
     throw new CollectorError("bad_state", `${paths.key} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
   }
   return { secret_key: raw.secret_key, public_key: raw.public_key };

@@ -1,8 +1,10 @@
 // Small JSON files of the state dir, replaced atomically (tmp, fsync, rename, fsync dir), so a
-// crash leaves the old content or the new, never half a file.
+// crash leaves the old content or the new, never half a file. The directory fsync follows the
+// log's platform policy (log/log-fs.ts: none on Windows, which refuses to open a directory).
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CollectorError } from "../errors.ts";
+import { nodeLogFs } from "../log/log-fs.ts";
 
 export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   let text: string;
@@ -38,11 +40,6 @@ export async function writeJsonFile(path: string, value: unknown, mode = 0o644, 
   await syncDir(dirname(path));
 }
 
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export function syncDir(dir: string): Promise<void> {
+  return nodeLogFs.fsyncDir(dir);
 }

@@ -7,7 +7,11 @@
 //   edge-keys.json    edge receipt keys learned at enrollment or from GET /v1/keys
 //   flags.json        trust flags (equivocation, edge regression): sync refuses while any is set
 //   receipts.jsonl    every accepted receipt with the checkpoint it answered (for `verify`)
-//   coverage.json     what the chain already holds, so backfill never appends a record twice
+//   sources/          one read state per source (`<name>.json`: the daemon's; `<name>@<file>.json`:
+//                     a backfilled file), kept in step with the log (daemon/source-journal.ts)
+//   daemon.json       the running daemon's status, rewritten every round (status, /metrics)
+//   privacy-key.json  the key of the site's pseudonyms (mode 0600; privacy.pseudonymise)
+//   pseudonyms.jsonl  every name pseudonymised, for `reveal` (never leaves the site)
 //   log/              the SegmentLog (framed, fsync'd record segments + receipt cursor)
 //   key-next.json     a rotated-in key waiting for its rotation's receipt (mode 0600; chain/signing-keys.ts)
 //   retired-keys.json public keys rotated out (so `verify` still checks the checkpoints they signed)
@@ -23,7 +27,6 @@ export interface StatePaths {
   edgeKeys: string;
   flags: string;
   receipts: string;
-  coverage: string;
   log: string;
 }
 
@@ -40,7 +43,6 @@ export function statePaths(dir: string): StatePaths {
     edgeKeys: join(dir, "edge-keys.json"),
     flags: join(dir, "flags.json"),
     receipts: join(dir, "receipts.jsonl"),
-    coverage: join(dir, "coverage.json"),
     log: join(dir, "log"),
   };
 }

@@ -1,6 +1,9 @@
 // One sync pass (DESIGN.md §4): sends every record above the receipt cursor in batches, each
 // with one signed checkpoint, checks and stores each receipt, then releases fully receipted
-// segments. Stops at the first answer that means trust is broken, and remembers it.
+// segments. Stops at the first answer that means trust is broken, or that the edge will not take
+// this collector's batches at all (401/403: revoked, unknown, refused signature), and remembers it
+// as a flag, so neither `sync` nor the daemon keeps knocking. A daemon passes a deadline (and its
+// stop signal): the pass then ends after the batch in flight, with the rest still pending.
 import { sha256Hex, type ProtocolError } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
@@ -21,6 +24,10 @@ export interface SyncOptions {
   wait?: (ms: number) => Promise<void>;
   onBatch?: (info: { firstSeq: number; lastSeq: number; ackedSeq: number; lastLogSeq: number }) => void;
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+  /** No new batch is started after this time (ms, on `now`)… */
+  deadline?: number;
+  /** … or once this aborts. */
+  signal?: AbortSignal;
 }
 
 export interface SyncReport {
@@ -59,6 +66,7 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
   let gapsInARow = 0;
 
   while (log.ackedSeq() < log.lastSeq()) {
+    if (report.batches > 0 && ((options.deadline !== undefined && now() >= options.deadline) || options.signal?.aborted)) break;
     const end = signing.batchEnd(from);
     const entries = (await log.read(from, { maxCount: limits.records, maxBytes: limits.bytes })).filter((e) => e.seq <= end);
     const ts = now();
@@ -109,6 +117,13 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
     if (code === "equivocation") {
       await raiseFlag(site.paths, { code: "equivocation", ...(typeof err?.seq === "number" ? { seq: err.seq } : {}), at: new Date(now()).toISOString(), message });
       throw new CollectorError("equivocation", `edge reports equivocation at seq ${err?.seq ?? "?"}: ${message}; flagged, syncing stops until the vendor resolves it`, { edge_error: code, seq: err?.seq });
+    }
+    if (reply.status === 401 || reply.status === 403) {
+      // Not something a retry fixes: the vendor revoked this collector, or the edge does not know
+      // or believe it. Collecting goes on; syncing waits for a person (`sync --resolved`).
+      const flag = code === "revoked" ? "revoked" : "refused";
+      await raiseFlag(site.paths, { code: flag, at: new Date(now()).toISOString(), message: `HTTP ${reply.status} ${code}: ${message}` });
+      throw new CollectorError("revoked", `the edge refuses this collector's batches (HTTP ${reply.status} ${code}): ${message}; flagged, syncing stops until resolved`, { edge_error: code, status: reply.status });
     }
     throw new CollectorError("batch_refused", `edge refused batch ${batch.firstSeq}…${batch.lastSeq}: ${code}: ${message}`, { edge_error: code, status: reply.status, ...(typeof err?.seq === "number" ? { seq: err.seq } : {}) });
   }

@@ -27,6 +27,8 @@ export const usageDataSchema = z.looseObject({
   daemon: name,
   feature: name,
   version: z.string().max(256).optional(),
+  /** Token pools: the product that drew the tokens; `feature` is the pool (DESIGN.md §4). */
+  product: name.optional(),
   user: z.string().max(512),
   host: z.string().max(512),
   session: name,

@@ -153,8 +153,10 @@ describe("online sync with the site face", () => {
     await appendHourlyUsage(dir, 2, T0 + 3 * HOUR);
     const refused = await collector(dir, ["sync"]);
     expect(refused.status).toBe(1);
-    expect(refused.json).toMatchObject({ error: "batch_refused", edge_error: "revoked" });
-    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 3, pending: 2 });
+    expect(refused.json).toMatchObject({ error: "revoked", edge_error: "revoked" });
+    // The refusal is remembered: the next sync does not knock again (until `sync --resolved`).
+    expect((await collector(dir, ["sync"])).json).toMatchObject({ error: "flagged", flags: [{ code: "revoked" }] });
+    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 3, pending: 2, flags: [{ code: "revoked" }] });
     expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(3 * 3600);
   });
 

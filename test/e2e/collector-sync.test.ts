@@ -4,7 +4,7 @@
 // chain is flagged for equivocation; with the edge gone, sync exits 3 after bounded retries.
 import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordsFromFile } from "../../collector/sources/parse-file.ts";
 import { decodeHeader, encodeFrame, HEADER_BYTES } from "../../collector/log/frame.ts";
@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createEnrollment, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { runCollector } from "../support/collector-process.ts";
+import { sharedFixtures } from "../collector/sources/fixture-paths.ts";
 import { openSite } from "../../collector/site.ts";
 import { statePaths } from "../../collector/state/state-dir.ts";
 import { seededRandom } from "../../collector/sync/backoff.ts";
@@ -22,7 +23,7 @@ import type { RecordBody } from "../../shared/protocol/index.ts";
 /** The machine's Node 20 (outside npm, which runs Node 22), if there is one. */
 const NODE20 = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout.startsWith("v20."));
 
-const FIXTURES = resolve(REPO_ROOT, "test/fixtures/flexlm");
+const FIXTURES = join(sharedFixtures, "flexlm");
 const ANSYS = join(FIXTURES, "debuglog-justbennet-ansys.log");
 const MAPLE = join(FIXTURES, "debuglog-joseantoniovilar-maple.log"); // 26 records
 const AUTODESK = join(FIXTURES, "debuglog-imsukh-autodesk.log"); // 418 records
@@ -80,12 +81,12 @@ describe("collector ⇄ local edge", () => {
     for await (const _ of recordsFromFile("flexlm-debuglog", ANSYS, { timezone: "UTC" })) parsed++;
     const first = await collector(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--timezone", "UTC"]);
     expect(first.status).toBe(0);
-    expect(first.json).toMatchObject({ parsed, appended: parsed, skipped: 0, first_seq: 1, last_seq: parsed });
+    expect(first.json).toMatchObject({ parsed, appended: parsed, first_seq: 1, last_seq: parsed });
     appended = parsed;
 
     const again = await collector(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--timezone", "UTC"]);
     expect(again.status).toBe(0);
-    expect(again.json).toMatchObject({ parsed, appended: 0, skipped: parsed, last_seq: parsed });
+    expect(again.json).toMatchObject({ parsed: 0, appended: 0, resumed_from_byte: (await stat(ANSYS)).size, last_seq: parsed });
   });
 
   it("sync receipts every record, and the edge's license-seconds equal the sum of (end − start) × count", async () => {
@@ -110,16 +111,30 @@ describe("collector ⇄ local edge", () => {
     expect(status.json).toMatchObject({ pending: 0, acked_seq: appended, last_receipt: { acked_seq: appended } });
   });
 
-  it.skipIf(!NODE20)("the bundled dist/tally-collector.mjs runs on Node 20: status and verify of the synced state", async () => {
+  it.skipIf(!NODE20)("the bundled dist/tally-collector.mjs runs on Node 20: --help, status and verify of the synced state; a site of its own inits, runs and syncs (undici)", async () => {
     const build = spawnSync(process.execPath, ["scripts/build-collector.ts"], { cwd: REPO_ROOT, encoding: "utf8" });
     expect(build.status, build.stderr).toBe(0);
     const bundle = join(REPO_ROOT, "dist/tally-collector.mjs");
-    const status = spawnSync(NODE20!, [bundle, "status", "--state", state, "--json"], { encoding: "utf8" });
-    expect(status.status, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ pending: 0, acked_seq: appended });
-    const verify = spawnSync(NODE20!, [bundle, "verify", "--state", state, "--json"], { encoding: "utf8" });
-    expect(verify.status, verify.stderr).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, records_checked: appended });
+    const node20 = (args: string[]) => {
+      const r = spawnSync(NODE20!, [bundle, ...args], { encoding: "utf8" });
+      expect(r.status, `${args[0]}: ${r.stderr}`).toBe(0);
+      return r;
+    };
+    expect(node20(["sync", "--help"]).stdout).toMatch(/^usage: tally-collector sync /);
+    expect(JSON.parse(node20(["status", "--state", state, "--json"]).stdout)).toMatchObject({ pending: 0, acked_seq: appended });
+    expect(JSON.parse(node20(["verify", "--state", state, "--json"]).stdout)).toMatchObject({ ok: true, records_checked: appended });
+
+    // Every edge request of its own (enroll, the batches, the contract doc) through undici on Node 20.
+    const other = await provisionContract(edge, { start: "2010-01-01", timezone: "UTC" });
+    const site20 = join(root, "node20");
+    node20(["init", "--server", edge.url, "--enroll", other.enrollmentToken, "--site", "node20", "--state", site20, "--json"]);
+    const config = join(root, "node20.json");
+    await writeFile(config, JSON.stringify({ sources: [{ name: "maple", kind: "flexlm-debuglog", file: MAPLE, timezone: "UTC" }] }));
+    const run = JSON.parse(node20(["run", "--config", config, "--once", "--state", site20, "--json"]).stdout) as { appended: number };
+    expect(run.appended).toBeGreaterThan(26); // the fixture's records, heartbeats, cuts
+    const sync = JSON.parse(node20(["sync", "--state", site20, "--json"]).stdout) as Record<string, unknown>;
+    expect(sync).toMatchObject({ ok: true, pending: 0 });
+    expect(JSON.parse(node20(["status", "--state", site20, "--json"]).stdout)).toMatchObject({ pending: 0, acked_seq: sync.last_seq });
   });
 
   it("a second sync with nothing pending sends nothing and exits 0", async () => {
@@ -155,18 +170,21 @@ describe("collector ⇄ local edge", () => {
     const [segment] = await segmentFiles(copy);
     const path = join(copy, "log", segment!);
     const bytes = new Uint8Array(await readFile(path));
-    // Frame of seq 100: walk the headers to it, change its count 1 → 2, rewrite the frame.
+    // The first usage frame from seq 100 on (denials have no count): walk the headers to it, change
+    // its count 1 → 2, rewrite the frame.
     let at = 0;
     for (let seq = 1; seq < 100; seq++) at += HEADER_BYTES + decodeHeader(bytes, at).length;
-    const header = decodeHeader(bytes, at);
-    const text = new TextDecoder().decode(bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + header.length));
+    let seq = 100;
+    const frameText = () => new TextDecoder().decode(bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + decodeHeader(bytes, at).length));
+    for (; !frameText().includes('"count":1,') && seq < 200; seq++) at += HEADER_BYTES + decodeHeader(bytes, at).length;
+    const text = frameText();
     expect(text).toContain('"count":1,');
-    encodeFrame(bytes, at, 100, new TextEncoder().encode(text.replace('"count":1,', '"count":2,')));
+    encodeFrame(bytes, at, seq, new TextEncoder().encode(text.replace('"count":1,', '"count":2,')));
     await writeFile(path, bytes);
 
     const run = await collector(["verify"], copy);
     expect(run.status).toBe(1);
-    expect(run.json).toMatchObject({ ok: false, error: "prev_mismatch", problem: { seq: 101 } });
+    expect(run.json).toMatchObject({ ok: false, error: "prev_mismatch", problem: { seq: seq + 1 } });
   });
 
   it("a site restored from a snapshot that forks its chain is flagged for equivocation, and stays refused", async () => {

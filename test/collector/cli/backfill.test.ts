@@ -1,17 +1,18 @@
 // Backfill imports a file once: re-running adds nothing, a file that grew adds only what is new
-// (including the rest of sessions still open at the earlier end), and a crash between the
-// append and the coverage save is recovered from the log itself.
+// (including the rest of sessions still open at the earlier end), the same file under another name
+// is recognised by its first bytes, and what backfill appends is exactly what `parse` prints.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
+import { canonicalJson, parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { recordsFromFile } from "../../../collector/sources/parse-file.ts";
-import { REPO_ROOT } from "../../support/local-edge.ts";
+import { sharedFixtures } from "../sources/fixture-paths.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
-const ANSYS = resolve(REPO_ROOT, "test/fixtures/flexlm/debuglog-justbennet-ansys.log");
+const ANSYS = join(sharedFixtures, "flexlm/debuglog-justbennet-ansys.log");
+const LMSTAT_2018 = join(sharedFixtures, "flexlm/lmstat-synthetic-2018-header.txt"); // header: Mon 9/24/2018 05:52 (Europe/Berlin)
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-backfill-")); });
@@ -32,6 +33,16 @@ async function usageInLog(state: string): Promise<{ records: number; licenseSeco
     keys.add(key);
   }
   return { records: entries.length, licenseSeconds, keys };
+}
+
+async function bodiesInLog(state: string): Promise<string[]> {
+  const { log } = await SegmentLog.open(join(state, "log"));
+  const entries = await log.read(1, { maxCount: 100_000, maxBytes: 1 << 30 });
+  await log.close();
+  return entries.map((e) => {
+    const r = parseStrictJson(new TextDecoder().decode(e.payload)) as ChainRecord;
+    return canonicalJson({ kind: r.kind, data: r.data });
+  });
 }
 
 async function fileTotal(file: string): Promise<number> {
@@ -57,7 +68,7 @@ describe("backfill", () => {
     await writeFile(grown, lines.join("\n"));
     const second = await cli(["backfill", "--source", "flexlm-debuglog", "--file", grown, "--timezone", "UTC", "--state", state, "--json"]);
     expect(second.status).toBe(0);
-    expect(second.json!.trimmed as number).toBeGreaterThan(0); // sessions open at line 2000 went on
+    expect(second.json!.resumed_from_byte as number).toBe(Buffer.byteLength(lines.slice(0, 2000).join("\n") + "\n"));
     const fullTotal = await fileTotal(ANSYS);
     expect(fullTotal).toBe(55_455_026);
     expect((await usageInLog(state)).licenseSeconds).toBe(fullTotal);
@@ -66,15 +77,36 @@ describe("backfill", () => {
     expect(third.json).toMatchObject({ appended: 0 });
   });
 
-  it("adds nothing on a re-run even when the coverage file was lost after the append (crash before save)", async () => {
-    const state = join(dir, "crash");
+  it("appends exactly what parse prints, and a re-run — even of a renamed copy — adds nothing", async () => {
+    const state = join(dir, "again");
     await enrolledState(state);
     const first = await cli(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--timezone", "UTC", "--state", state, "--json"]);
-    const appended = first.json!.appended as number;
-    expect(appended).toBe(4739);
-    await rm(join(state, "coverage.json"));
+    expect(first.json).toMatchObject({ parsed: 4739, appended: 4739, resumed_from_byte: 0, first_seq: 1, last_seq: 4739 });
+    const parsed: string[] = [];
+    for await (const r of recordsFromFile("flexlm-debuglog", ANSYS, { timezone: "UTC" })) parsed.push(canonicalJson(r));
+    expect(await bodiesInLog(state)).toEqual(parsed);
     const again = await cli(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--timezone", "UTC", "--state", state, "--json"]);
-    expect(again.json).toMatchObject({ appended: 0, skipped: 4739, last_seq: 4739 });
+    expect(again.json).toMatchObject({ appended: 0, parsed: 0, resumed_from_byte: (await readFile(ANSYS)).length, last_seq: 4739 });
+    const copy = join(dir, "lmgrd.log.1");
+    await writeFile(copy, await readFile(ANSYS));
+    const renamed = await cli(["backfill", "--source", "flexlm-debuglog", "--file", copy, "--timezone", "UTC", "--state", state, "--json"]);
+    expect(renamed.json).toMatchObject({ appended: 0, last_seq: 4739 });
+  });
+
+  it("takes a saved snapshot at the time the output states, not the file's mtime, and appends what parse prints", async () => {
+    const state = join(dir, "snapshot");
+    await enrolledState(state);
+    const file = join(dir, "lmstat-2018.txt");
+    await writeFile(file, await readFile(LMSTAT_2018)); // mtime: now
+    const r = await cli(["backfill", "--source", "flexlm-lmstat", "--file", file, "--timezone", "Europe/Berlin", "--cut", "3600", "--state", state, "--json"]);
+    expect(r.status).toBe(0);
+    expect(r.json).toMatchObject({ time_from: "header" });
+    const parsed: string[] = [];
+    for await (const b of recordsFromFile("flexlm-lmstat", file, { timezone: "Europe/Berlin", cut_s: 3600 })) parsed.push(canonicalJson(b));
+    const appended = await bodiesInLog(state);
+    expect(appended).toEqual(parsed);
+    expect(r.json).toMatchObject({ appended: parsed.length });
+    expect(Math.max(...appended.map((b) => (JSON.parse(b) as { data: { end: number } }).data.end))).toBe(Date.parse("2018-09-24T03:52:00Z"));
   });
 
   it("prints occasional plain progress lines, not a redrawn bar, when stderr is not a TTY", async () => {

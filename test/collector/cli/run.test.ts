@@ -3,14 +3,15 @@
 // edge unreachable). Restarted, it appends nothing twice.
 import { mkdtemp, readFile, rm, writeFile, appendFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
-import { freePort, REPO_ROOT } from "../../support/local-edge.ts";
+import { freePort } from "../../support/local-edge.ts";
+import { sharedFixtures } from "../sources/fixture-paths.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
-const ANSYS = resolve(REPO_ROOT, "test/fixtures/flexlm/debuglog-justbennet-ansys.log");
+const ANSYS = join(sharedFixtures, "flexlm/debuglog-justbennet-ansys.log");
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-run-")); });

@@ -14,6 +14,7 @@ const record = (seq: number) => bytes(`{"kind":"usage","seq":${String(seq).padSt
 const SEGMENT_BYTES = 180;
 const LAST = "seg-000000000007.log"; // holds seq 7 at offset 0 and seq 8 at offset 60
 const MIDDLE = "seg-000000000004.log"; // seqs 4, 5, 6
+const MIDDLE_INDEX = "seg-000000000004.idx";
 
 let root: string;
 let pristine: string;
@@ -116,16 +117,44 @@ describe("torn tail: dropped by truncation, and reported", () => {
 });
 
 describe("damage that is not a torn tail: log_corrupt, nothing truncated", () => {
-  it("a bit flip in a frame that is followed by another frame, in the last segment or an earlier one", async () => {
+  it("a bit flip in a frame that is followed by another frame, in the last segment or an earlier one without its index", async () => {
     const inLast = await copy();
     await damage(inLast, LAST, 30);
     await expectCorrupt(inLast, LAST, 0, /payload CRC mismatch/);
+    // A sealed segment without an index file (a log written before indexes, or one lost in a
+    // power cut) is read whole at open, as the last one is.
     const inMiddle = await copy();
+    await rm(join(inMiddle, MIDDLE_INDEX));
     await damage(inMiddle, MIDDLE, 70);
     await expectCorrupt(inMiddle, MIDDLE, 60, /frame header CRC mismatch/);
     const finalOfMiddle = await copy(); // the last frame of a segment that is not the last segment
+    await rm(join(finalOfMiddle, MIDDLE_INDEX));
     await damage(finalOfMiddle, MIDDLE, 150);
     await expectCorrupt(finalOfMiddle, MIDDLE, 120, /payload CRC mismatch/);
+  });
+
+  it("a bit flip inside an indexed sealed segment: open trusts the index, read refuses the frame, verify reports it", async () => {
+    const dir = await copy();
+    await damage(dir, MIDDLE, 100);
+    const { log, recovery } = await SegmentLog.open(dir, { segmentBytes: SEGMENT_BYTES });
+    expect(recovery).toMatchObject({ droppedTail: null, lastSeq: 8 });
+    await expect(log.read(4)).rejects.toMatchObject({ code: "log_corrupt", segment: MIDDLE, offset: 60 });
+    expect(await log.verify()).toMatchObject({ ok: false, damage: { code: "log_corrupt", segment: MIDDLE, offset: 60 } });
+    await log.close();
+  });
+
+  it("an index that disagrees with its segment (torn, stale size, wrong frame) is ignored and the segment read whole", async () => {
+    const torn = await copy();
+    const index = await readFile(join(torn, MIDDLE_INDEX));
+    await writeFile(join(torn, MIDDLE_INDEX), index.subarray(0, index.length - 5));
+    await damage(torn, MIDDLE, 70);
+    await expectCorrupt(torn, MIDDLE, 60, /frame header CRC mismatch/);
+    const grown = await copy(); // the index says 180 bytes; the file has 20 more
+    await appendFile(join(grown, MIDDLE), new Uint8Array(20).fill(7));
+    await expectCorrupt(grown, MIDDLE, 180, /frame header CRC mismatch/);
+    const swapped = await copy(); // an index copied from another segment
+    await writeFile(join(swapped, MIDDLE_INDEX), (await readFile(join(swapped, "seg-000000000001.idx"))).toString().replace('"first_seq":1', '"first_seq":4'));
+    expect(await openAndReadAll(swapped)).toMatchObject({ seqs: [1, 2, 3, 4, 5, 6, 7, 8], intact: true });
   });
 
   it("garbage of 20 bytes or more after the last valid frame", async () => {

@@ -79,8 +79,10 @@ describe("SegmentLog", () => {
     await log.append([8].map(record));
     await log.close();
     // 60-byte frames: two fit in 150 bytes; an oversized frame goes alone into its own segment.
+    // Every sealed segment has its index file; the one being written has none.
     expect((await readdir(dir)).filter((n) => n.startsWith("seg-")).sort()).toEqual([
-      "seg-000000000001.log", "seg-000000000003.log", "seg-000000000005.log", "seg-000000000007.log", "seg-000000000008.log",
+      "seg-000000000001.idx", "seg-000000000001.log", "seg-000000000003.idx", "seg-000000000003.log",
+      "seg-000000000005.idx", "seg-000000000005.log", "seg-000000000007.idx", "seg-000000000007.log", "seg-000000000008.log",
     ]);
     expect((await stat(join(dir, "seg-000000000007.log"))).size).toBe(520);
     const { log: reopened } = await SegmentLog.open(dir, { segmentBytes: 150 });

@@ -10,7 +10,7 @@ import { sharedFixtures } from "./fixture-paths.ts";
 import { runParse } from "./run-parse.ts";
 
 const flexlm = join(sharedFixtures, "flexlm");
-const debugLogs = readdirSync(flexlm).filter((f) => f.startsWith("debuglog-"));
+const debugLogs = readdirSync(flexlm).filter((f) => f.startsWith("debuglog-") && !f.includes("-synthetic")); // real samples only
 const tmp = mkdtempSync(join(tmpdir(), "tally-debuglog-"));
 
 function parseText(text: string, timezone: string, cut_s = 3600) {

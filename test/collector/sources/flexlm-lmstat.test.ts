@@ -7,7 +7,7 @@ import { SHARED_FIXTURES, holdersOf, local, mismatches, rows, shared } from "./s
 
 const TAKEN = Date.UTC(2030, 0, 1);
 const source = (timezone = "UTC") => new FlexlmLmstatSource({ name: "lmstat", timezone });
-const lmstatFiles = readdirSync(SHARED_FIXTURES + "flexlm").filter((f) => f.startsWith("lmstat"));
+const lmstatFiles = readdirSync(SHARED_FIXTURES + "flexlm").filter((f) => f.startsWith("lmstat") && !f.includes("-synthetic")); // real samples only
 
 // Where a file's own totals and its user lines disagree, the reason (SOURCES.md or reading the file).
 // Derived = licenses held by user lines + RESERVATIONs (FlexLM counts reservations as in use: app1

@@ -79,6 +79,16 @@ describe("SessionTracker", () => {
     expect(all.at(-1)!.final).toBe(true);
   });
 
+  it("keeps what tells same-second sessions apart for two days only: its state does not grow with the log", () => {
+    const t = new SessionTracker({ source: "s" });
+    for (let i = 0; i < 30 * 2880; i++) { // a session every 30 s for 30 days
+      const at = T0 + i * 30_000;
+      t.apply({ type: "checkout", at, ...who, user: `u${i % 50}`, count: 1 });
+      t.apply({ type: "checkin", at: at + 10_000, ...who, user: `u${i % 50}`, count: 1 });
+    }
+    expect(Object.keys(t.save().ordinals).length).toBeLessThanOrEqual(2 * 2880 + 10_000);
+  });
+
   it("records hold integers only and omit absent optional fields", () => {
     const t = new SessionTracker({ source: "s" });
     const [r] = usage([out(T0 + 0.7), inn(T0 + 61_500.9)].flatMap((e) => t.apply(e)));

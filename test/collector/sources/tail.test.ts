@@ -1,12 +1,12 @@
-// FileTail and FollowedSource on real files: rotation, copytruncate, half-written lines, and a
-// collector restart mid-session lose or double count no second.
+// FileTail and LineReader on real files: rotation, copytruncate, half-written lines, bounded
+// chunks of a big backlog, start at the end, encodings, and a collector restart mid-session lose
+// or double count no second.
 import { appendFileSync, mkdtempSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FlexlmDebugLogSource } from "../../../collector/sources/flexlm-debuglog.ts";
-import { FileTail } from "../../../collector/sources/tail.ts";
-import { FollowedSource } from "../../../collector/sessions/followed-source.ts";
+import { FileTail, lineEncodingProblem } from "../../../collector/sources/tail.ts";
+import { LineReader, type LineReadState } from "../../../collector/daemon/line-reader.ts";
 import type { RecordBody, UsageData } from "../../../collector/sessions/records.ts";
 
 const fresh = () => mkdtempSync(join(tmpdir(), "tally-tail-"));
@@ -23,10 +23,10 @@ describe("FileTail", () => {
     const file = join(fresh(), "a.log");
     writeFileSync(file, "\ufefffirst\r\nsec");
     const tail = new FileTail(file);
-    expect(await tail.poll()).toEqual(["first"]);
+    expect(await lines(tail)).toEqual(["first"]);
     appendFileSync(file, "ond half\nthird");
-    expect(await tail.poll()).toEqual(["second half"]);
-    expect(await tail.poll()).toEqual([]);
+    expect(await lines(tail)).toEqual(["second half"]);
+    expect(await lines(tail)).toEqual([]);
     await tail.close();
   });
 
@@ -35,11 +35,11 @@ describe("FileTail", () => {
     const file = join(dir, "a.log");
     writeFileSync(file, "one\n");
     const tail = new FileTail(file);
-    expect(await tail.poll()).toEqual(["one"]);
+    expect(await lines(tail)).toEqual(["one"]);
     appendFileSync(file, "two\nthree");
     renameSync(file, join(dir, "a.log.1"));
     writeFileSync(file, "four\n");
-    expect(await tail.poll()).toEqual(["two", "three", "four"]);
+    expect(await lines(tail)).toEqual(["two", "three", "four"]);
     expect(tail.stats.rotations).toBe(1);
     await tail.close();
   });
@@ -48,48 +48,136 @@ describe("FileTail", () => {
     const file = join(fresh(), "a.log");
     writeFileSync(file, "one\ntwo\n");
     const tail = new FileTail(file);
-    expect(await tail.poll()).toEqual(["one", "two"]);
+    expect(await lines(tail)).toEqual(["one", "two"]);
     truncateSync(file, 0);
     appendFileSync(file, "x\n");
-    expect(await tail.poll()).toEqual(["x"]);
+    expect(await lines(tail)).toEqual(["x"]);
     expect(tail.stats.truncations).toBe(1);
     await tail.close();
   });
 });
 
-describe("FollowedSource", () => {
-  const parser = () => new FlexlmDebugLogSource({ name: "lic", timezone: "UTC" });
+describe("FileTail on a backlog", () => {
+  it("reads a file many times its chunk size in chunks of at most that size, every line once, in order", async () => {
+    const file = join(fresh(), "big.log");
+    const all = Array.from({ length: 200_000 }, (_, i) => `line ${i} ${"x".repeat(i % 37)}`);
+    writeFileSync(file, all.join("\n") + "\n");
+    const tail = new FileTail(file);
+    const got: string[] = [];
+    let reads = 0;
+    let returned = 0;
+    for (;;) {
+      const chunk = await tail.read(64 * 1024);
+      reads++;
+      expect(chunk.bytes).toBeLessThanOrEqual(64 * 1024);
+      // The position moves by exactly what was returned, so a caller can persist it after each chunk.
+      for (const l of chunk.lines) returned += Buffer.byteLength(l) + 1;
+      expect(tail.position()!.offset).toBe(returned);
+      for (const l of chunk.lines) got.push(l);
+      if (chunk.caughtUp) break;
+    }
+    expect(got).toEqual(all);
+    expect(reads).toBeGreaterThan(Buffer.byteLength(all.join("\n")) / (64 * 1024));
+    await tail.close();
+  });
+
+  it("start at the end: a file never read before is followed from its last complete line on", async () => {
+    const file = join(fresh(), "a.log");
+    writeFileSync(file, "old 1\nold 2\npartial");
+    const tail = new FileTail(file, undefined, { startAtEnd: true });
+    expect(await lines(tail)).toEqual([]);
+    appendFileSync(file, " line\nnew\n");
+    expect(await lines(tail)).toEqual(["partial line", "new"]);
+    // A saved position wins over start-at-end (a restart goes on where it was).
+    const resumed = new FileTail(file, { ...tail.position()!, offset: 0 }, { startAtEnd: true });
+    expect(await lines(resumed)).toEqual(["old 1", "old 2", "partial line", "new"]);
+    await Promise.all([tail.close(), resumed.close()]);
+  });
+
+  it("decodes the configured encoding (windows-1252) and refuses encodings whose lines are not split on 0x0A", async () => {
+    const file = join(fresh(), "latin.log");
+    writeFileSync(file, Buffer.from([0x4a, 0x6f, 0x73, 0xe9, 0x0a, 0x80, 0x0a]));
+    const tail = new FileTail(file, undefined, { encoding: "windows-1252" });
+    expect(await lines(tail)).toEqual(["José", "€"]);
+    await tail.close();
+    expect(lineEncodingProblem("windows-1252")).toBeNull();
+    expect(lineEncodingProblem("utf-16le")).toMatch(/not line-compatible/);
+    expect(lineEncodingProblem("klingon")).toMatch(/unknown encoding/);
+  });
+
+  it("skips a 'line' longer than 16 MiB instead of holding it (counted), and goes on after it", async () => {
+    const file = join(fresh(), "binary.log");
+    writeFileSync(file, Buffer.concat([Buffer.from("before\n"), Buffer.alloc(17 * 1024 * 1024, 0x41), Buffer.from("\nafter\n")]));
+    const tail = new FileTail(file);
+    const got: string[] = [];
+    for (let i = 0; i < 10; i++) got.push(...(await tail.read(1024 * 1024)).lines);
+    expect(got).toEqual(["before", "after"]);
+    expect(tail.stats.oversized_lines).toBe(1);
+    await tail.close();
+  });
+});
+
+describe("LineReader", () => {
+  const settings = { timezone: "UTC", encoding: "utf-8", cut_s: 300 };
+  const readAll = async (r: LineReader) => {
+    const out: RecordBody[] = [];
+    for (;;) {
+      const step = await r.read();
+      out.push(...step.bodies);
+      if (step.caughtUp) return out;
+    }
+  };
 
   it("a restart in the middle of a session neither loses nor double counts a second", async () => {
-    const state = fresh(), file = join(fresh(), "lmgrd.log");
+    const file = join(fresh(), "lmgrd.log");
     writeFileSync(file, L.anchor + L.out(" 9:10:00", "ann") + " 9:40:00 (MLM) TIMESTAMP 5/2/2022\n" + ' 9:50:00 (MLM) OUT: "MATLAB" bob@p');
-    const a = await FollowedSource.open({ stateDir: state, name: "lic", file, parser: parser(), cut_s: 300 });
-    const first = await a.step(Date.parse("2022-05-02T12:00:00Z"));
-    await a.commit();
+    const a = LineReader.open("lic", "flexlm-debuglog", file, settings);
+    const first = [...(await readAll(a)), ...a.cut(Date.parse("2022-05-02T12:00:00Z"))];
+    const saved: LineReadState = JSON.parse(JSON.stringify(a.state()));
     await a.close();
     appendFileSync(file, "c  \n" + L.in("10:00:00", "ann") + L.in("10:20:00", "bob"));
-    const b = await FollowedSource.open({ stateDir: state, name: "lic", file, parser: parser(), cut_s: 300 });
-    const second = await b.step(Date.parse("2022-05-02T12:00:00Z"));
-    await b.commit();
+    const b = LineReader.open("lic", "flexlm-debuglog", file, settings, saved);
+    const second = await readAll(b);
     await b.close();
     expect(seconds(first)).toBe(30 * 60 - 1);
     expect(seconds([...first, ...second])).toBe(50 * 60 + 30 * 60);
     expect(usage([...first, ...second]).filter((u) => u.final)).toHaveLength(2);
+    expect(b.totals()).toMatchObject({ lines: 6 });
   });
 
   it("rotation and copytruncate between polls keep every second of a session", async () => {
-    const state = fresh(), dir = fresh(), file = join(dir, "lmgrd.log");
+    const dir = fresh(), file = join(dir, "lmgrd.log");
     writeFileSync(file, L.anchor + L.out(" 9:10:00", "ann"));
-    const f = await FollowedSource.open({ stateDir: state, name: "lic", file, parser: parser() });
-    const rs = await f.step(0);
+    const f = LineReader.open("lic", "flexlm-debuglog", file, settings);
+    const rs = await readAll(f);
     appendFileSync(file, " 9:30:00 (MLM) TIMESTAMP 5/2/2022\n");
     renameSync(file, join(dir, "lmgrd.log.1"));
     writeFileSync(file, L.out(" 9:40:00", "bob"));
-    rs.push(...(await f.step(0)));
+    rs.push(...(await readAll(f)), ...(await readAll(f)));
     truncateSync(file, 0);
     writeFileSync(file, L.in("10:10:00", "ann") + L.in("10:20:00", "bob"));
-    rs.push(...(await f.step(0)));
+    rs.push(...(await readAll(f)));
     await f.close();
     expect(seconds(rs)).toBe(60 * 60 + 40 * 60);
   });
+
+  it("cuts open sessions only at multiples of cut_s while reading; `cut(now)` adds one at now", async () => {
+    const file = join(fresh(), "lmgrd.log");
+    writeFileSync(file, L.anchor + L.out(" 9:00:00", "ann") + " 9:00:00 (MLM) TIMESTAMP 5/2/2022\n".replace(" 9:00:00", "11:59:00"));
+    const r = LineReader.open("lic", "flexlm-debuglog", file, { ...settings, cut_s: 3600 });
+    const read = usage(await readAll(r));
+    expect(read.map((u) => [u.start, u.end].map((t) => new Date(t).toISOString().slice(11, 16)))).toEqual([["09:00", "10:00"], ["10:00", "11:00"]]);
+    const cut = usage(r.cut(Date.parse("2022-05-02T11:30:00Z")));
+    expect(cut.map((u) => [u.start, u.end].map((t) => new Date(t).toISOString().slice(11, 16)))).toEqual([["11:00", "11:30"]]);
+    await r.close();
+  });
 });
+
+async function lines(tail: FileTail): Promise<string[]> {
+  const out: string[] = [];
+  for (;;) {
+    const chunk = await tail.read();
+    out.push(...chunk.lines);
+    if (chunk.caughtUp) return out;
+  }
+}

@@ -21,7 +21,8 @@ async function segmentFiles(): Promise<string[]> {
   const logDir = statePaths(dir).log;
   const names = (await readdir(logDir)).sort();
   const files: string[] = [];
-  for (const n of names) if ((await stat(join(logDir, n))).isFile() && (await stat(join(logDir, n))).size > 0) files.push(join(logDir, n));
+  // Segments only: an index file (seg-*.idx) is a cache verify does not trust, see FORMAT.md.
+  for (const n of names) if (/^seg-\d+\.log$/.test(n) && (await stat(join(logDir, n))).size > 0) files.push(join(logDir, n));
   return files;
 }
 

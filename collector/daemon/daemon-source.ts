@@ -1,0 +1,140 @@
+// One configured source inside the daemon: its reader (a followed log or a polled snapshot), the
+// journal that keeps the reader's state in step with the log, and its health. A step reads a
+// bounded amount, applies the site's policy (scope, pseudonyms) and appends what is left together
+// with the new state. After any failure the reader is dropped and reopened from the journal's
+// committed state, so what the failed step read is read again — never lost, never twice.
+import type { SitePolicy } from "../chain/site-policy.ts";
+import type { RecordBody } from "../sessions/records.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import type { Site } from "../site.ts";
+import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import type { SourceConfig } from "./run-config.ts";
+import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
+import { SourceHealth } from "./source-health.ts";
+import { SourceJournal, sourceStatePath } from "./source-journal.ts";
+import { emptyTotals } from "./source-totals.ts";
+
+type ReadState = LineReadState | SnapshotReadState;
+
+const SAVE_IDLE_STATE_MS = 60_000;
+
+export interface StepResult {
+  appended: number;
+  caughtUp: boolean;
+  /** Something was written (records or state): the disk took it. */
+  wrote: boolean;
+}
+
+export class DaemonSource {
+  readonly config: SourceConfig;
+  readonly health: SourceHealth;
+  /** When the next step is due (ms). */
+  nextDue = 0;
+  readonly #site: Site;
+  readonly #settings: ReadSettings;
+  readonly #clock: () => number;
+  #journal: SourceJournal<ReadState>;
+  #reader: LineReader | SnapshotReader | undefined;
+  /** Real time of the last state write, and whether the reader moved on since without records. */
+  #savedAt = 0;
+  #dirty = false;
+
+  private constructor(site: Site, config: SourceConfig, cutS: number, journal: SourceJournal<ReadState>, clock: () => number) {
+    this.#site = site;
+    this.config = config;
+    this.#clock = clock;
+    this.#journal = journal;
+    this.#settings = { timezone: config.timezone, encoding: config.encoding, cut_s: cutS, ...(config.package_features ? { package_features: config.package_features } : {}) };
+    this.health = new SourceHealth(config.name, config.kind, config.interval_s, journal.committed()?.totals ?? emptyTotals());
+  }
+
+  static async open(site: Site, config: SourceConfig, cutS: number, clock: () => number): Promise<DaemonSource> {
+    const { journal } = await SourceJournal.open<ReadState>(site, sourceStatePath(site.paths.dir, config.name));
+    return new DaemonSource(site, config, cutS, journal, clock);
+  }
+
+  /** Whether an earlier failed append is still written down as pending (disk full): no append
+   *  of any source may happen until it is cleared. */
+  async settled(): Promise<boolean> {
+    try {
+      await this.#journal.clearStale();
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /** One bounded read and the append of what it completed. */
+  async step(now: number, policy: SitePolicy): Promise<StepResult> {
+    const reader = this.#open();
+    if (reader instanceof LineReader) {
+      const step = await reader.read();
+      // An idle poll read nothing and changed nothing: no state to write.
+      const wrote = step.lines > 0 || step.bodies.length > 0;
+      const appended = wrote ? await this.#append(reader, step.bodies, policy) : 0;
+      if (step.missing) this.health.ok(now, false, `${this.config.file} does not exist`);
+      else this.health.ok(now, true);
+      const { offset, size } = reader.tail.progress();
+      this.health.progress(now, offset, size, step.caughtUp);
+      return { appended, caughtUp: step.caughtUp, wrote };
+    }
+    const bodies = await reader.read();
+    const appended = await this.#append(reader, bodies, policy);
+    const h = reader.health();
+    this.health.ok(now, h.up, h.reason);
+    return { appended, caughtUp: !reader.queued, wrote: true };
+  }
+
+  /** Cuts every open session at `now` (before a sync the edge will receive). */
+  async cut(now: number, policy: SitePolicy): Promise<number> {
+    const reader = this.#open();
+    return this.#append(reader, reader.cut(now), policy);
+  }
+
+  /** After a failure: the reader goes; the next step reopens it from the committed state. */
+  async reset(): Promise<void> {
+    const reader = this.#reader;
+    this.#reader = undefined;
+    await reader?.close().catch(() => undefined);
+    this.#journal = (await SourceJournal.open<ReadState>(this.#site, this.#journal.path)).journal;
+  }
+
+  async close(): Promise<void> {
+    if (this.#reader && this.#dirty) await this.#journal.save(this.#reader.state()).catch(() => undefined);
+    await this.#reader?.close();
+    this.#reader = undefined;
+  }
+
+  async #append(reader: LineReader | SnapshotReader, bodies: RecordBody[], policy: SitePolicy): Promise<number> {
+    const { kept, outOfScope } = policy.apply(bodies);
+    const totals = reader.totals();
+    totals.records += kept.length;
+    totals.out_of_scope += outOfScope;
+    this.health.totals(totals, reader.licensesInUse());
+    // Lines that completed no record change nothing a crash could double or lose: reading them
+    // again gives the same state. Their state is written at most once a minute (or at close).
+    if (kept.length === 0 && Date.now() - this.#savedAt < SAVE_IDLE_STATE_MS) {
+      this.#dirty = true;
+      return 0;
+    }
+    await policy.persist();
+    await this.#journal.append(reader.state(), kept);
+    this.#savedAt = Date.now();
+    this.#dirty = false;
+    return kept.length;
+  }
+
+  #open(): LineReader | SnapshotReader {
+    if (this.#reader) return this.#reader;
+    const c = this.config;
+    const saved = this.#journal.committed();
+    if (sourceKinds[c.kind]!.shape === "lines") {
+      this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, saved as LineReadState | undefined, { startAtEnd: c.start_at === "end" });
+    } else {
+      const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }) };
+      this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock);
+    }
+    this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
+    return this.#reader;
+  }
+}

@@ -1,0 +1,191 @@
+// `backfill`: one file read into the chain, once. The same bounded steps and journal as the
+// daemon's sources (a state file per imported file under sources/, `<name>@<fingerprint>.json`),
+// so an import that stopped halfway goes on where it stopped, and re-running it on the same file —
+// or on that file grown since — reads only what is new, including the rest of sessions still open
+// at the earlier end. Files are told apart by their first bytes (file-fingerprint.ts), not their
+// names: a log rotated to another name is still the file that was read.
+//
+// Line files end like `parse` ends: pending lines flushed, open sessions reported up to their
+// last known-open time (non-final), so the records are exactly what `parse` prints. A file the
+// daemon follows as the same source is the daemon's to read: backfill reports how far it got.
+// Snapshot outputs (lmstat …) of one source continue one session tracker across imports, so the
+// same session listed in two outputs is reported once; an output already imported adds nothing.
+import { readFile, stat } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { SitePolicy } from "../chain/site-policy.ts";
+import { CollectorError } from "../errors.ts";
+import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
+import type { RecordBody } from "../sessions/records.ts";
+import type { SnapshotSource } from "../sources/events.ts";
+import { snapshotTime } from "../sources/parse-file.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import type { Site } from "../site.ts";
+import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
+import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
+import { emptyTotals, type SourceTotals } from "./source-totals.ts";
+
+export interface ImportReport {
+  /** The source name records carry. */
+  name: string;
+  bytes: number;
+  resumed_from_byte: number;
+  lines: number;
+  /** Record bodies the file produced (before the site's scope). */
+  parsed: number;
+  appended: number;
+  out_of_scope: number;
+  /** The file is the one the daemon's source of this name follows: it reads it, not backfill. */
+  followed_by?: { source: string; read_to_byte: number };
+  /** Snapshot output imported before. */
+  already_imported?: boolean;
+  /** Snapshot output: where its time came from (the output's own header, else the file's mtime). */
+  time_from?: "header" | "mtime";
+}
+
+export interface ImportOptions {
+  name: string;
+  settings: ReadSettings;
+  policy: SitePolicy;
+  onProgress?: (bytesRead: number, parsed: number, appended: number) => void;
+}
+
+interface SnapshotImportState {
+  kind: string;
+  tracker: TrackerState;
+  totals: SourceTotals;
+  /** SHA-256 of the outputs imported, newest last (at most 1,000 kept). */
+  imported: string[];
+  last_at: number | null;
+}
+
+const KEEP_IMPORTED = 1000;
+/** Records appended at most at once (the rest stays queued in the saved tracker). */
+const APPEND_RECORDS = 50_000;
+
+export async function importFile(site: Site, kind: string, file: string, options: ImportOptions): Promise<ImportReport> {
+  return sourceKinds[kind]!.shape === "lines" ? importLines(site, kind, file, options) : importSnapshot(site, kind, file, options);
+}
+
+async function importLines(site: Site, kind: string, file: string, o: ImportOptions): Promise<ImportReport> {
+  const size = (await stat(file)).size;
+  const report: ImportReport = { name: o.name, bytes: size, resumed_from_byte: 0, lines: 0, parsed: 0, appended: 0, out_of_scope: 0 };
+  const followed = await followedByDaemon(site, o.name, kind, file);
+  if (followed) return { ...report, followed_by: followed };
+  const { journal, saved } = await journalFor(site, o.name, kind, file);
+  const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined);
+  report.resumed_from_byte = saved?.tail?.offset ?? 0;
+  const append = async (bodies: RecordBody[]) => {
+    const { kept, outOfScope } = o.policy.apply(bodies);
+    const totals = reader.totals();
+    totals.records += kept.length;
+    totals.out_of_scope += outOfScope;
+    await o.policy.persist();
+    await journal.append(reader.state(), kept);
+    report.parsed += bodies.length;
+    report.appended += kept.length;
+    report.out_of_scope += outOfScope;
+  };
+  try {
+    for (;;) {
+      const step = await reader.read();
+      report.lines += step.lines;
+      if (step.lines > 0 || step.bodies.length > 0) await append(step.bodies);
+      o.onProgress?.(reader.tail.progress().offset, report.parsed, report.appended);
+      if (step.caughtUp) break;
+    }
+    const rest = await reader.readRest();
+    report.lines += rest.lines;
+    if (!reader.finished() || rest.lines > 0) {
+      reader.finish();
+      // At least one append, so the state says finished even when the end completed nothing.
+      do await append(reader.take());
+      while (reader.queued);
+    }
+    o.onProgress?.(reader.tail.progress().offset, report.parsed, report.appended);
+  } finally {
+    await reader.close();
+  }
+  return report;
+}
+
+/** The daemon's state for this source name, when it follows this very file. */
+async function followedByDaemon(site: Site, name: string, kind: string, file: string): Promise<ImportReport["followed_by"]> {
+  const { journal } = await SourceJournal.open<LineReadState>(site, sourceStatePath(site.paths.dir, name));
+  const state = journal.committed();
+  if (state?.kind !== kind || !state.fingerprint || state.fingerprint.bytes === 0 || !(await startsWith(file, state.fingerprint))) return undefined;
+  return { source: name, read_to_byte: state.tail?.offset ?? 0 };
+}
+
+/** The journal of an earlier import of this file (grown or not), or a new one. */
+async function journalFor(site: Site, name: string, kind: string, file: string): Promise<{ journal: SourceJournal<LineReadState>; saved: LineReadState | undefined }> {
+  const prefix = `${name}@`;
+  for (const entry of await listStates(site)) {
+    if (!entry.startsWith(prefix) || entry.endsWith("@snapshots.json")) continue;
+    const { journal } = await SourceJournal.open<LineReadState>(site, join(sourcesDir(site.paths.dir), entry));
+    const saved = journal.committed();
+    if (saved?.kind === kind && saved.fingerprint && saved.fingerprint.bytes > 0 && (await startsWith(file, saved.fingerprint))) {
+      // The state names the file it was read as; the tail goes on in this file, whatever its name.
+      const identity = await stat(file);
+      return { journal, saved: { ...saved, ...(saved.tail ? { tail: { ...saved.tail, dev: identity.dev, ino: identity.ino } } : {}) } };
+    }
+  }
+  const id = (await fingerprintFile(file)).sha256.slice(0, 16);
+  const { journal } = await SourceJournal.open<LineReadState>(site, join(sourcesDir(site.paths.dir), `${prefix}${id}.json`));
+  return { journal, saved: undefined };
+}
+
+async function listStates(site: Site): Promise<string[]> {
+  try {
+    return (await readdir(sourcesDir(site.paths.dir))).filter((n) => n.endsWith(".json")).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
+async function importSnapshot(site: Site, kind: string, file: string, o: ImportOptions): Promise<ImportReport> {
+  const bytes = await readFile(file);
+  const report: ImportReport = { name: o.name, bytes: bytes.length, resumed_from_byte: 0, lines: 0, parsed: 0, appended: 0, out_of_scope: 0 };
+  const sha = (await fingerprintFile(file, bytes.length)).sha256;
+  const { journal } = await SourceJournal.open<SnapshotImportState>(site, join(sourcesDir(site.paths.dir), `${o.name}@snapshots.json`));
+  const saved = journal.committed();
+  let state: SnapshotImportState = saved?.kind === kind ? saved : { kind, tracker: new SessionTracker({ source: o.name, cut_s: o.settings.cut_s }).save(), totals: emptyTotals(), imported: [], last_at: null };
+  let tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s });
+  // Records taken a batch at a time, each append with the tracker still holding the rest: an import
+  // stopped half-way is finished by the next one (before anything else).
+  const drain = async () => {
+    do {
+      const bodies = tracker.take(APPEND_RECORDS);
+      const { kept, outOfScope } = o.policy.apply(bodies);
+      state = { ...state, tracker: tracker.save(), totals: { ...state.totals, records: state.totals.records + kept.length, out_of_scope: state.totals.out_of_scope + outOfScope } };
+      await o.policy.persist();
+      await journal.append(state, kept);
+      report.parsed += bodies.length;
+      report.appended += kept.length;
+      report.out_of_scope += outOfScope;
+    } while (tracker.queued);
+  };
+  if (tracker.queued) await drain();
+  if (state.imported.includes(sha)) return { ...report, already_imported: true };
+  const source = sourceKinds[kind]!.create({ name: o.name, timezone: o.settings.timezone, ...(o.settings.package_features ? { package_features: o.settings.package_features } : {}) }) as SnapshotSource;
+  const mtime = Math.floor((await stat(file)).mtimeMs);
+  const result = source.parse(new TextDecoder(o.settings.encoding).decode(bytes), mtime);
+  // The time the output states, not the file's mtime (a saved output read years later, #11).
+  const time = snapshotTime(result, undefined, mtime);
+  const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
+  const at = events.reduce((latest, e) => Math.max(latest, e.at), -Infinity);
+  if (state.last_at !== null && at < state.last_at) {
+    throw new CollectorError("bad_input", `${file} was taken at ${new Date(at).toISOString()}, before the last output imported for source ${o.name} (${new Date(state.last_at).toISOString()}): import a source's outputs oldest first`);
+  }
+  tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s });
+  for (const e of events) tracker.feed(e);
+  tracker.feedEnd();
+  state = {
+    ...state, imported: [...state.imported, sha].slice(-KEEP_IMPORTED), last_at: Number.isFinite(at) ? at : state.last_at,
+    totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
+  };
+  await drain();
+  return { ...report, lines: result.stats.lines, time_from: time.time_from as "header" | "mtime" };
+}

@@ -1,0 +1,181 @@
+// A line source read in bounded steps: file tail → parser → session tracker, with the three states
+// as one plain-JSON value (`LineReadState`) that a SourceJournal keeps in step with the log. Used
+// by the daemon for a followed log and by `backfill` for a file read once.
+//
+// A step reads at most `maxBytes` of the file and returns at most `maxRecords` records of what
+// those lines completed: the rest stays queued in the tracker (and in the saved state), and the next
+// steps take it before reading on — so a session open for months, cut into tens of thousands of
+// intervals, never sits in memory (or in one append) at once. Open sessions are cut only where the tracker cuts them (multiples of cut_s, as events
+// prove time passing) — `cut(now)` adds a cut at `now`, which the daemon asks for only before a
+// sync the edge will receive (DESIGN.md §4), so an offline site does not multiply records.
+import { localTimeZone } from "../../shared/time/zoned.ts";
+import type { RecordBody } from "../sessions/records.ts";
+import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
+import type { LineSource, SourceOptions } from "../sources/events.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
+import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
+import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts";
+
+/** What the records depend on besides the file: a change of any is applied from the next line. */
+export interface ReadSettings {
+  timezone: string;
+  encoding: string;
+  cut_s: number;
+  package_features?: string[];
+}
+
+export interface LineReadState {
+  kind: string;
+  file: string;
+  settings: ReadSettings;
+  tail?: TailPosition;
+  /** The file's first bytes as of the last step (tells a file already read from a new one). */
+  fingerprint?: Fingerprint;
+  parser?: unknown;
+  tracker: TrackerState;
+  totals: SourceTotals;
+  /** backfill: the file was read to its end and its open sessions reported (`finish`). */
+  finished?: boolean;
+}
+
+/** Records a step returns at most (the rest stays queued in the tracker's state). */
+export const STEP_RECORDS = 50_000;
+
+export interface LineStep {
+  bodies: RecordBody[];
+  lines: number;
+  /** Nothing more to read for now. */
+  caughtUp: boolean;
+  /** The file does not exist (yet). */
+  missing: boolean;
+}
+
+export class LineReader {
+  readonly name: string;
+  readonly kind: string;
+  readonly file: string;
+  readonly tail: FileTail;
+  #parser: LineSource;
+  #tracker: SessionTracker;
+  #settings: ReadSettings;
+  #fingerprint: Fingerprint | undefined;
+  #totals: SourceTotals;
+  #finished: boolean;
+  /** The last read of the file found nothing more (records may still be queued). */
+  #tailCaughtUp = false;
+
+  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean) {
+    this.name = name;
+    this.kind = kind;
+    this.file = file;
+    this.#settings = settings;
+    const factory = sourceKinds[kind];
+    if (factory?.shape !== "lines") throw new RangeError(`${kind} is not a line source`);
+    const options: SourceOptions = { name, timezone: settings.timezone || localTimeZone(), ...(settings.package_features ? { package_features: settings.package_features } : {}) };
+    this.#parser = factory.create(options);
+    // A state saved for another file (the config now names a different one) starts afresh.
+    const same = saved !== undefined && saved.file === file && saved.kind === kind;
+    if (same && saved.parser !== undefined) this.#parser.restore?.(saved.parser);
+    this.#tracker = same
+      ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s })
+      : new SessionTracker({ source: name, cut_s: settings.cut_s });
+    this.tail = new FileTail(file, same ? saved.tail : undefined, { encoding: settings.encoding, startAtEnd: !same && startAtEnd });
+    this.#fingerprint = same ? saved.fingerprint : undefined;
+    this.#totals = same ? { ...emptyTotals(), ...saved.totals } : emptyTotals();
+    this.#finished = same ? saved.finished === true : false;
+  }
+
+  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean } = {}): LineReader {
+    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true);
+  }
+
+  /** Reads the next lines (at most maxBytes) and returns (at most maxRecords of) the records they
+   *  complete; while records are still queued, a step only takes those. */
+  async read(maxBytes = DEFAULT_CHUNK_BYTES, maxRecords = STEP_RECORDS): Promise<LineStep> {
+    if (this.#tracker.queued) {
+      const bodies = this.#tracker.take(maxRecords);
+      return { bodies, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
+    }
+    const chunk = await this.tail.read(maxBytes);
+    this.#tailCaughtUp = chunk.caughtUp;
+    const unknownBefore = this.#parser.stats().unknown_lines;
+    this.#feed(chunk.lines);
+    const bodies = this.#tracker.take(maxRecords);
+    this.#totals.lines += chunk.lines.length;
+    this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
+    this.#totals.bytes += chunk.bytes;
+    if (chunk.bytes > 0) this.#finished = false;
+    const position = this.tail.position();
+    if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
+      this.#fingerprint = await fingerprintFile(this.file, position.offset);
+    }
+    return { bodies, lines: chunk.lines.length, caughtUp: chunk.caughtUp && !this.#tracker.queued, missing: chunk.missing === true };
+  }
+
+  /** Records fed but not yet taken (see `take`). */
+  get queued(): boolean {
+    return this.#tracker.queued;
+  }
+
+  /** At most `max` of the records still queued. */
+  take(max = STEP_RECORDS): RecordBody[] {
+    return this.#tracker.take(max);
+  }
+
+  /** The file's unterminated last line (backfill, at the end of a file read once): its records are
+   *  queued (take them with `take`). */
+  async readRest(): Promise<LineStep> {
+    const chunk = await this.tail.readRest();
+    this.#feed(chunk.lines);
+    this.#totals.lines += chunk.lines.length;
+    this.#totals.bytes += chunk.bytes;
+    if (chunk.bytes > 0) this.#finished = false;
+    return { bodies: [], lines: chunk.lines.length, caughtUp: true, missing: false };
+  }
+
+  /** Every open session's time up to `now` (what is provably open), as non-final intervals. */
+  cut(now: number): RecordBody[] {
+    return this.#tracker.flush(now);
+  }
+
+  /** End of a file read once (backfill): the parser's pending lines, then open sessions up to
+   *  their last known-open time, non-final — exactly what `parse` prints at the end. Queued: take
+   *  them with `take` until `queued` is false. */
+  finish(): void {
+    for (const event of this.#parser.end()) this.#tracker.feed(event);
+    this.#tracker.feedEnd();
+    this.#finished = true;
+  }
+
+  finished(): boolean {
+    return this.#finished;
+  }
+
+  totals(): SourceTotals {
+    return this.#totals;
+  }
+
+  licensesInUse(): Record<string, number> {
+    return licensesHeld(this.#tracker);
+  }
+
+  state(): LineReadState {
+    const tail = this.tail.position();
+    const parser = this.#parser.save?.();
+    return {
+      kind: this.kind, file: this.file, settings: this.#settings, tracker: this.#tracker.save(), totals: { ...this.#totals },
+      ...(tail ? { tail } : {}), ...(this.#fingerprint ? { fingerprint: this.#fingerprint } : {}),
+      ...(parser !== undefined ? { parser } : {}), ...(this.#finished ? { finished: true } : {}),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.tail.close();
+  }
+
+  #feed(lines: string[]): void {
+    const parser = this.#parser, tracker = this.#tracker;
+    for (const line of lines) for (const event of parser.push(line)) tracker.feed(event);
+  }
+}

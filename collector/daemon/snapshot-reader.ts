@@ -1,0 +1,95 @@
+// A snapshot source (lmstat, rlmstat, LM-X, DSLS, lsmon) polled by the daemon: command or file →
+// parser → snapshot diff → session tracker, with the diff's and the tracker's states as one
+// plain-JSON value a SourceJournal keeps in step with the log, so a restart goes on with the
+// sessions it had open instead of reporting them again from their start.
+import { localTimeZone } from "../../shared/time/zoned.ts";
+import type { RecordBody } from "../sessions/records.ts";
+import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
+import type { SnapshotSource, SourceOptions } from "../sources/events.ts";
+import { SnapshotPoller, type PollerState, type SourceHealth } from "../sources/poller.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import { STEP_RECORDS, type ReadSettings } from "./line-reader.ts";
+import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts";
+
+export interface SnapshotReadState {
+  kind: string;
+  settings: ReadSettings;
+  poller?: PollerState;
+  tracker: TrackerState;
+  totals: SourceTotals;
+}
+
+export interface SnapshotOrigin {
+  file?: string;
+  command?: string[];
+  interval_s: number;
+}
+
+export class SnapshotReader {
+  readonly name: string;
+  readonly kind: string;
+  readonly #poller: SnapshotPoller;
+  readonly #tracker: SessionTracker;
+  readonly #settings: ReadSettings;
+  readonly #totals: SourceTotals;
+
+  constructor(name: string, kind: string, origin: SnapshotOrigin, settings: ReadSettings, saved: SnapshotReadState | undefined, clock: () => number) {
+    const factory = sourceKinds[kind];
+    if (factory?.shape !== "snapshot") throw new RangeError(`${kind} is not a snapshot source`);
+    this.name = name;
+    this.kind = kind;
+    this.#settings = settings;
+    const options: SourceOptions = { name, timezone: settings.timezone || localTimeZone(), ...(settings.package_features ? { package_features: settings.package_features } : {}) };
+    const same = saved !== undefined && saved.kind === kind;
+    this.#tracker = same ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }) : new SessionTracker({ source: name, cut_s: settings.cut_s });
+    this.#totals = same ? { ...emptyTotals(), ...saved.totals } : emptyTotals();
+    this.#poller = new SnapshotPoller({
+      source: factory.create(options) as SnapshotSource, interval_s: origin.interval_s, encoding: settings.encoding,
+      ...(origin.file ? { file: origin.file } : { command: { path: origin.command![0]!, args: origin.command!.slice(1) } }),
+    }, (events, result) => {
+      for (const e of events) this.#tracker.feed(e);
+      if (result) {
+        this.#totals.lines += result.stats.lines;
+        this.#totals.unknown_lines += result.stats.unknown_lines;
+      }
+    }, clock);
+    if (same && saved.poller) this.#poller.restore(saved.poller);
+  }
+
+  /** One poll and (at most `maxRecords` of) the records it completes; while records are still
+   *  queued (a license borrowed months ago is months of intervals), only those are taken. A command
+   *  that fails is the server's health, not an error. */
+  async read(maxRecords = STEP_RECORDS): Promise<RecordBody[]> {
+    if (!this.#tracker.queued) await this.#poller.pollOnce();
+    return this.#tracker.take(maxRecords);
+  }
+
+  /** Records of the last poll still queued: step again before the next poll. */
+  get queued(): boolean {
+    return this.#tracker.queued;
+  }
+
+  cut(now: number): RecordBody[] {
+    return this.#tracker.flush(now);
+  }
+
+  health(): SourceHealth {
+    return this.#poller.health();
+  }
+
+  totals(): SourceTotals {
+    return this.#totals;
+  }
+
+  licensesInUse(): Record<string, number> {
+    return licensesHeld(this.#tracker);
+  }
+
+  state(): SnapshotReadState {
+    return { kind: this.kind, settings: this.#settings, poller: this.#poller.save(), tracker: this.#tracker.save(), totals: { ...this.#totals } };
+  }
+
+  close(): Promise<void> {
+    return this.#poller.stop();
+  }
+}

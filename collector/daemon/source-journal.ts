@@ -1,0 +1,152 @@
+// One source's read state (file position, parser and session-tracker state …) kept so that it and
+// the log always agree, whatever happens between the two writes: no interval lost, none appended
+// twice — without remembering every session ever appended (what `coverage.json` used to do).
+//
+// An append of records a read produced goes:
+//   1. prepare the records (chain/record-writer.ts: seqs and hashes, no I/O);
+//   2. write the state file: {committed: state before, pending: {state after, from_seq, count,
+//      first_hash, last_hash}} (atomic replace, fsync);
+//   3. append the records (one fsync'd group commit).
+// At the next open the log says what happened to the pending append, by hash, not by count:
+//   - entry `from_seq` + count − 1 hashes to last_hash: it is in the log — the pending state holds;
+//   - entry `from_seq` is absent, or another record (the append failed and was rolled back,
+//     and something else was appended there later): the committed state holds;
+//   - entry `from_seq` is ours but the last is missing: a crash cut the batch short (FORMAT.md
+//     "Recovery" keeps complete frames of an unfinished batch). Those entries were never reported
+//     to anyone, so never sent: the log forgets them and the committed state reads them again.
+// A read that produced no records just replaces the committed state. A released `from_seq`
+// (receipted, so appended whole) counts as in the log.
+import { mkdir, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { RecordBody as ChainBody } from "../../shared/protocol/index.ts";
+import type { RecordBody } from "../sessions/records.ts";
+import { CollectorError } from "../errors.ts";
+import type { Site } from "../site.ts";
+import { readJsonFile, writeJsonFile } from "../state/json-file.ts";
+
+const FORMAT = "tally-source-state/v1";
+
+interface Pending<S> { state: S; from_seq: number; count: number; first_hash: string; last_hash: string }
+interface JournalFile<S> { format: string; committed: S; pending?: Pending<S> }
+
+export type JournalRecovery = "clean" | "pending_appended" | "pending_not_appended" | "pending_cut_short";
+
+/** Every source's journal of this state dir: open settles them all before anything appends,
+ *  so a batch cut short is always the last thing in the log when it is forgotten. */
+export function sourcesDir(stateDir: string): string {
+  return join(stateDir, "sources");
+}
+
+export function sourceStatePath(stateDir: string, name: string): string {
+  return join(sourcesDir(stateDir), `${name}.json`);
+}
+
+/** Settles the pending step of every journal in the state dir (site.ts calls this at open). */
+export async function settleJournals(site: Site): Promise<Record<string, JournalRecovery>> {
+  const out: Record<string, JournalRecovery> = {};
+  let names: string[];
+  try {
+    names = (await readdir(sourcesDir(site.paths.dir))).filter((n) => n.endsWith(".json"));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return out;
+    throw e;
+  }
+  for (const name of names.sort()) {
+    const { recovery } = await SourceJournal.open(site, join(sourcesDir(site.paths.dir), name));
+    if (recovery !== "clean") out[name.slice(0, -5)] = recovery;
+  }
+  return out;
+}
+
+export class SourceJournal<S> {
+  readonly path: string;
+  readonly #site: Site;
+  #committed: S | undefined;
+  /** A failed append left its pending step in the file, and rewriting it failed too. */
+  #stale = false;
+
+  private constructor(site: Site, path: string, committed: S | undefined) {
+    this.#site = site;
+    this.path = path;
+    this.#committed = committed;
+  }
+
+  /** Opens the journal at `path` and settles a pending append against the log (see the header). */
+  static async open<S>(site: Site, path: string): Promise<{ journal: SourceJournal<S>; recovery: JournalRecovery }> {
+    const file = await readJsonFile<JournalFile<S>>(path);
+    if (file !== undefined && file.format !== FORMAT) throw new CollectorError("bad_state", `${path} is not a ${FORMAT} file`);
+    if (!file?.pending) return { journal: new SourceJournal<S>(site, path, file?.committed), recovery: "clean" };
+    const recovery = await settle(site, file.pending);
+    const committed = recovery === "pending_appended" ? file.pending.state : file.committed;
+    const journal = new SourceJournal<S>(site, path, committed);
+    await journal.#write({ format: FORMAT, committed });
+    return { journal, recovery };
+  }
+
+  /** The state as of the last durable step (undefined for a source never read). */
+  committed(): S | undefined {
+    return this.#committed;
+  }
+
+  stale(): boolean {
+    return this.#stale;
+  }
+
+  /** Replaces the state when a read produced no records. */
+  async save(state: S): Promise<void> {
+    await this.#write({ format: FORMAT, committed: state });
+    this.#committed = state;
+    this.#stale = false;
+  }
+
+  /** Appends `bodies` to the chain and makes `next` the state, as one step (see the header). */
+  async append(next: S, bodies: RecordBody[]): Promise<void> {
+    if (bodies.length === 0) return this.save(next);
+    const writer = this.#site.writer;
+    // The tracker's bodies are the protocol's (records.ts mirrors DESIGN.md §4), minus its index signature.
+    const prepared = writer.prepare(bodies as ChainBody[]);
+    await this.#write({
+      format: FORMAT, committed: this.#committed as S,
+      pending: { state: next, from_seq: prepared.firstSeq, count: prepared.records.length, first_hash: prepared.firstHash, last_hash: prepared.lastHash },
+    });
+    try {
+      await writer.commit(prepared);
+    } catch (e) {
+      // The log rolled the batch back (or refuses everything until reopened). Take the pending
+      // step out now, so no later append can sit where this one would have been.
+      this.#stale = true;
+      await this.clearStale().catch(() => undefined);
+      throw e;
+    }
+    this.#committed = next;
+  }
+
+  /** Retries rewriting the file without its failed pending step. */
+  async clearStale(): Promise<void> {
+    if (!this.#stale) return;
+    await this.#write({ format: FORMAT, committed: this.#committed as S });
+    this.#stale = false;
+  }
+
+  async #write(file: JournalFile<S>): Promise<void> {
+    await mkdir(join(this.path, ".."), { recursive: true, mode: 0o700 });
+    await writeJsonFile(this.path, file, 0o600, { compact: true });
+  }
+}
+
+async function settle<S>(site: Site, pending: Pending<S>): Promise<JournalRecovery> {
+  const { log } = site;
+  const last = pending.from_seq + pending.count - 1;
+  if (pending.from_seq < log.firstSeq()) return "pending_appended";
+  if (log.lastSeq() < pending.from_seq || (await site.hashAt(pending.from_seq)) !== pending.first_hash) return "pending_not_appended";
+  if (log.lastSeq() >= last && (await site.hashAt(last)) === pending.last_hash) return "pending_appended";
+  if (log.lastSeq() >= last) {
+    // Cut short, and something else was appended after it: impossible while every journal is
+    // settled at open, before any append. The part in the log stays; reading again from the
+    // committed state may repeat it, which the edge bills — preferred over losing the rest.
+    return "pending_cut_short";
+  }
+  await log.forget(pending.from_seq - 1);
+  await site.writer.reload();
+  return "pending_cut_short";
+}

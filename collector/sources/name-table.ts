@@ -1,0 +1,24 @@
+// Interned names (daemons, features, users, hosts): one string per distinct name. A name cut out of
+// a 1 MB chunk of log would otherwise keep the whole chunk alive for as long as a session holding
+// it stays open, and equal names would be hashed afresh for every lookup.
+
+const MAX_NAMES = 200_000;
+
+export class NameTable {
+  private readonly names = new Map<string, string>();
+
+  intern(name: string): string {
+    let known = this.names.get(name);
+    if (known === undefined) {
+      if (this.names.size >= MAX_NAMES) this.names.clear();
+      known = detached(name);
+      this.names.set(known, known);
+    }
+    return known;
+  }
+}
+
+/** A copy of `name` that shares no memory with the text it was cut from. */
+function detached(name: string): string {
+  return (" " + name).slice(1);
+}

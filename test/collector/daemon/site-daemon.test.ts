@@ -1,0 +1,255 @@
+// The daemon stays up (in-process, on an injected clock, the edge unreachable): a broken source is
+// that source's health, retried with backoff, while another source goes on; a full disk pauses
+// appends and loses nothing; the contract's scope keeps out-of-scope usage at the site; user and
+// host leave the site as pseudonyms only this site can reveal; `status` reads the running daemon's
+// view without touching its log.
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile, open } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkRunConfig, type RunConfig } from "../../../collector/daemon/run-config.ts";
+import { SiteDaemon } from "../../../collector/daemon/site-daemon.ts";
+import { openSite, type Site } from "../../../collector/site.ts";
+import { saveIdentity, saveKey } from "../../../collector/state/identity.ts";
+import { statePaths } from "../../../collector/state/state-dir.ts";
+import { EdgeClient } from "../../../collector/sync/edge-client.ts";
+import { generateKeyPair, parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
+import { BusyLicenseServer } from "../../support/busy-license-server.ts";
+import { freePort } from "../../support/local-edge.ts";
+import { cli } from "../cli/cli-io.ts";
+
+let dir: string;
+let offline: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "tally-daemon-"));
+  offline = `http://127.0.0.1:${await freePort()}`;
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function site(state: string, scope: unknown = null): Promise<void> {
+  await mkdir(state, { recursive: true });
+  const paths = statePaths(state);
+  const key = generateKeyPair();
+  await saveKey(paths, { secret_key: key.secretKey, public_key: key.publicKey });
+  await saveIdentity(paths, { collector_id: "col_daemon_test", contract_id: "ctr_daemon_test", server: offline, site: "test", scope, enrolled_at: "2026-01-01T00:00:00.000Z" }, "tok");
+}
+
+class Harness {
+  now: number;
+  readonly site: Site;
+  readonly daemon: SiteDaemon;
+  constructor(site: Site, daemon: SiteDaemon, start: number) {
+    this.site = site;
+    this.daemon = daemon;
+    this.now = start;
+  }
+  static async start(state: string, config: RunConfig, start: number): Promise<Harness> {
+    const box = { now: start };
+    const opened = await openSite(statePaths(state), { clock: () => box.now });
+    const daemon = await SiteDaemon.start(opened, config, new EdgeClient(offline, { timeoutMs: 2000 }), {
+      backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => box.now, log: () => undefined, wait: async () => undefined,
+    });
+    const h = new Harness(opened, daemon, start);
+    Object.defineProperty(h, "now", { get: () => box.now, set: (v: number) => { box.now = v; } });
+    return h;
+  }
+  /** Rounds until `until`, letting `before` write what the license server did. */
+  async runUntil(until: number, before: (now: number) => void = () => undefined): Promise<void> {
+    while (this.now < until) {
+      before(this.now);
+      this.now = Math.max(this.now + 1000, Math.min(await this.daemon.round(), until));
+    }
+  }
+  async records(): Promise<ChainRecord[]> {
+    const entries = await this.site.log.read(1, { maxCount: 1_000_000, maxBytes: 2 ** 31 });
+    return entries.map((e) => parseStrictJson(new TextDecoder().decode(e.payload)) as ChainRecord);
+  }
+  async stop(): Promise<void> {
+    await this.daemon.close();
+    await this.site.close();
+  }
+}
+
+const seconds = (records: ChainRecord[]) => {
+  const out: Record<string, number> = {};
+  for (const r of records) if (r.kind === "usage") {
+    const u = r.data as UsageData;
+    out[u.feature] = (out[u.feature] ?? 0) + ((u.end - u.start) / 1000) * u.count;
+  }
+  return out;
+};
+const sorted = (o: Record<string, number> | Map<string, number>) => Object.fromEntries(Object.entries(o instanceof Map ? Object.fromEntries(o) : o).sort());
+const START = Date.UTC(2025, 2, 3);
+const HOUR = 3_600_000;
+
+describe("site daemon", () => {
+  it("a broken source is reported and retried with backoff while a working one goes on; once fixed it catches up", async () => {
+    const state = join(dir, "broken");
+    await site(state);
+    const good = join(dir, "good.log");
+    const brokenPath = join(dir, "broken.log");
+    await mkdir(brokenPath); // reading a directory fails (EISDIR) every time
+    const lic = new BusyLicenseServer({ file: good, slots: 4, seed: 3, startAt: START });
+    const config = checkRunConfig({ sources: [
+      { name: "good", kind: "flexlm-debuglog", file: good, timezone: "UTC", interval_s: 60 },
+      { name: "broken", kind: "flexlm-debuglog", file: brokenPath, timezone: "UTC", interval_s: 60 },
+    ], heartbeat_s: 600 });
+    const h = await Harness.start(state, config, START);
+    try {
+      const retries: number[] = [];
+      while (h.now < START + 2 * HOUR) {
+        lic.advance(h.now);
+        h.now = Math.max(h.now + 1000, Math.min(await h.daemon.round(), START + 2 * HOUR));
+        const broken = h.daemon.status()!.sources[1]!;
+        if (broken.retry_at !== null && retries.at(-1) !== broken.retry_at) retries.push(broken.retry_at);
+      }
+      const [goodHealth, brokenHealth] = h.daemon.status()!.sources;
+      expect(goodHealth).toMatchObject({ up: true, last_error: null, consecutive_failures: 0 });
+      expect(brokenHealth).toMatchObject({ up: false, last_error: { code: "EISDIR" } });
+      // Backoff: the interval (60 s), doubling, at most 15 minutes — not a retry at every round.
+      const gaps = retries.slice(1).map((t, i) => Math.round((t - retries[i]!) / 1000));
+      expect(gaps.slice(0, 6)).toEqual([120, 240, 480, 900, 900, 900]);
+      expect(brokenHealth!.consecutive_failures).toBe(retries.length);
+      const heartbeat = (await h.records()).filter((r) => r.kind === "heartbeat").at(-1)!;
+      expect(heartbeat.data).toMatchObject({ sources: [{ source: "good", up: true }, { source: "broken", up: false }] });
+      expect(goodHealth!.totals.lines).toBeGreaterThan(4);
+      expect(Object.values(goodHealth!.licenses_in_use).reduce((a, b) => a + b, 0)).toBe(lic.held());
+
+      // The operator fixes it: the source recovers at its next retry and reads its file.
+      await rm(brokenPath, { recursive: true });
+      await writeFile(brokenPath, `${" 0:00:00"} (MLM) TIMESTAMP 3/3/2025\n 0:10:00 (MLM) OUT: "Compiler" fixer@pc  \n 0:40:00 (MLM) IN: "Compiler" fixer@pc  \n`);
+      await h.runUntil(START + 5 * HOUR, (now) => lic.advance(now));
+      const fixed = h.daemon.status()!.sources[1]!;
+      expect(fixed).toMatchObject({ up: true, consecutive_failures: 0, retry_at: null, totals: { lines: 3 } });
+      expect((await h.records()).some((r) => r.kind === "usage" && (r.data as UsageData).user === "fixer")).toBe(true);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it("scope keeps out-of-scope usage at the site (counted); pseudonymise sends keyed pseudonyms, stable across restarts, revealed only here", async () => {
+    const state = join(dir, "private");
+    await site(state, [{ daemon: "MLM", features: ["MATLAB", "SIMULINK"] }]);
+    const file = join(dir, "private.log");
+    const lic = new BusyLicenseServer({ file, slots: 12, seed: 21, startAt: START });
+    const config = checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 300 }], privacy: { pseudonymise: true } });
+    let h = await Harness.start(state, config, START);
+    await h.runUntil(START + 2 * 86_400_000, (now) => lic.advance(now));
+    await h.stop();
+    h = await Harness.start(state, config, START + 2 * 86_400_000);
+    const end = START + 4 * 86_400_000;
+    await h.runUntil(end, (now) => lic.advance(now));
+    lic.shutdown(end);
+    h.now = end + 900_000;
+    await h.daemon.round();
+    const records = await h.records();
+    const status = h.daemon.status()!;
+    await h.stop();
+
+    const usage = records.filter((r) => r.kind === "usage").map((r) => r.data as UsageData);
+    expect(new Set(usage.map((u) => u.feature))).toEqual(new Set(["MATLAB", "SIMULINK"]));
+    expect(sorted(seconds(records))).toEqual(sorted(Object.fromEntries([...lic.truth].filter(([f]) => f === "MATLAB" || f === "SIMULINK"))));
+    expect(status.sources[0]!.totals.out_of_scope).toBeGreaterThan(0);
+    expect(usage.every((u) => /^u_[0-9a-f]{16}$/.test(u.user) && /^h_[0-9a-f]{16}$/.test(u.host) && /^[0-9a-f]{32}$/.test(u.session))).toBe(true);
+    expect(JSON.stringify(records)).not.toMatch(/"u\d+"|"h\d+"/);
+    // One user, one pseudonym, before and after the restart.
+    const bySession = new Map<string, Set<string>>();
+    for (const u of usage) bySession.set(u.session, (bySession.get(u.session) ?? new Set()).add(u.user));
+    expect([...bySession.values()].every((users) => users.size === 1)).toBe(true);
+    const someone = usage[0]!.user;
+    const reveal = await cli(["reveal", someone, "u_0000000000000000", "--state", state, "--json"]);
+    expect(reveal.status).toBe(1);
+    expect(reveal.json).toMatchObject({ names: [{ pseudonym: someone, kind: "user", name: expect.stringMatching(/^u\d+$/) }, { pseudonym: "u_0000000000000000", name: null }] });
+    const text = await cli(["reveal", someone, "--state", state]);
+    expect(text.stdout).toMatch(new RegExp(`^${someone}: user u\\d+$`, "m"));
+  });
+
+  it("status while the daemon runs: the daemon's view (sources, progress, sync), the log untouched", async () => {
+    const state = join(dir, "status");
+    await site(state);
+    const file = join(dir, "status.log");
+    const lic = new BusyLicenseServer({ file, slots: 5, seed: 8, startAt: START });
+    const h = await Harness.start(state, checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC" }] }), START);
+    try {
+      await h.runUntil(START + 3 * HOUR, (now) => lic.advance(now));
+      await new Promise((r) => setTimeout(r, 1100)); // daemon.json is rewritten at most once a second
+      await h.daemon.round();
+      const r = await cli(["status", "--state", state, "--json"]);
+      expect(r.status).toBe(0);
+      expect(r.json).toMatchObject({
+        locked: true, last_seq: h.site.log.lastSeq(), acked_seq: 0, pending: h.site.log.lastSeq(),
+        daemon: { running: true, sync: { online: false } },
+        sources: [{ source: "lmgrd", up: true, progress: { caught_up: true }, licenses_in_use: expect.any(Object) }],
+      });
+      const text = await cli(["status", "--state", state]);
+      expect(text.stdout).toMatch(/^daemon: running \(pid \d+\)/m);
+      expect(text.stdout).toMatch(/^sync: edge unreachable/m);
+      expect(text.stdout).toMatch(/^source lmgrd \(flexlm-debuglog\): up; \d+ lines, 0 unknown, \d+ records, 0 out of scope; in use: /m);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+// A real full disk: the state dir on a small tmpfs (needs `mount`, as root in CI).
+const mountPoint = await mkdtemp(join(tmpdir(), "tally-daemon-enospc-"));
+let skipReason = "";
+try {
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint], { stdio: "pipe" });
+} catch (e) {
+  skipReason = `mount -t tmpfs is not permitted here: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
+}
+afterAll(async () => {
+  if (!skipReason) execFileSync("umount", [mountPoint]);
+  await rm(mountPoint, { recursive: true, force: true });
+});
+
+describe("a full disk", () => {
+  it.skipIf(skipReason !== "")(`pauses appends (flagged in status), loses and doubles nothing, and resumes once there is room${skipReason ? ` (skipped: ${skipReason})` : ""}`, async () => {
+    const state = join(mountPoint, "state");
+    await site(state);
+    const file = join(dir, "enospc.log");
+    const lic = new BusyLicenseServer({ file, slots: 30, seed: 13, startAt: START });
+    const config = checkRunConfig({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 300 }], heartbeat_s: 3600 });
+    const h = await Harness.start(state, config, START);
+    try {
+      await h.runUntil(START + 86_400_000, (now) => lic.advance(now));
+      const before = h.site.log.lastSeq();
+      // Fill the disk to the last byte.
+      const ballast = await open(join(mountPoint, "ballast"), "w");
+      const block = Buffer.alloc(64 * 1024, 1);
+      for (let size = block.length; size >= 1; size = Math.floor(size / 2)) {
+        for (;;) {
+          const ok = await ballast.write(block, 0, size).then(() => true, () => false);
+          if (!ok) break;
+        }
+      }
+      await ballast.close();
+      await h.runUntil(START + 3 * 86_400_000, (now) => lic.advance(now));
+      const full = h.daemon.status()!;
+      expect(full.disk_full).toMatchObject({ message: expect.stringMatching(/ENOSPC/) });
+      expect(h.site.log.lastSeq() - before).toBeLessThan(50); // what fitted before the disk filled
+      expect(full.sources[0]!.up).toBe(true); // the source is fine; the disk is not
+
+      await rm(join(mountPoint, "ballast"));
+      const end = START + 5 * 86_400_000;
+      await h.runUntil(end, (now) => lic.advance(now));
+      lic.shutdown(end);
+      h.now = end + 600_000;
+      await h.daemon.round();
+      expect(h.daemon.status()!.disk_full).toBeNull();
+      const records = await h.records();
+      const keys = new Set<string>();
+      for (const r of records) if (r.kind === "usage") {
+        const u = r.data as UsageData;
+        const key = `${u.session}@${u.start}`;
+        expect(keys.has(key), `interval ${key} appended twice`).toBe(false);
+        keys.add(key);
+      }
+      expect(sorted(seconds(records))).toEqual(sorted(lic.truth));
+    } finally {
+      await h.stop();
+    }
+  });
+});

@@ -1,0 +1,106 @@
+// FlexLM debug logs nobody here had seen, one case each, on small hand-written (synthetic) files
+// in test/fixtures/flexlm: token pools, DST fall-back, a clock set back at mid-day, `-datestamp` and
+// verbose lines, forked vendor daemons, usage lines that cannot be read.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { syntheticFixtures } from "./fixture-paths.ts";
+import { runParse } from "./run-parse.ts";
+
+const fixture = (name: string) => join(syntheticFixtures, "flexlm", name);
+const at = (iso: string) => Date.parse(iso);
+
+/** `parse --sessions` on a fixture: the sessions without their ids, by start, and the summary. */
+async function sessionsOf(name: string, timezone: string) {
+  const r = await runParse(["--source", "flexlm-debuglog", "--file", fixture(name), "--timezone", timezone, "--sessions", "--name", "lic"]);
+  expect(r.code).toBe(0);
+  const sessions = r.lines.map(({ session, source, ...s }) => s).sort((a, b) => a.start - b.start || (a.user < b.user ? -1 : 1));
+  return { sessions, summary: r.summary };
+}
+
+describe("flexlm-debuglog cases (synthetic fixtures)", () => {
+  it("token pools: the product comes from [POOL:PRODUCT], pairs IN with OUT, and is summed apart", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-msc-pools.log", "UTC");
+    const pool = { daemon: "MSC", feature: "MSCONE", final: true };
+    expect(sessions).toEqual([
+      { ...pool, product: "ODYSSEE_CAE", user: "ana", host: "ws-07", count: 5, start: at("2024-03-08T09:00:00Z"), end: at("2024-03-08T10:30:00Z") },
+      { ...pool, product: "ADAMS_View", user: "ana", host: "ws-07", count: 5, start: at("2024-03-08T09:10:00Z"), end: at("2024-03-08T09:40:00Z") },
+      { ...pool, product: "Nastran", user: "José Juan Galera", host: "Plasmon", count: 12, start: at("2024-03-08T10:31:00Z"), end: at("2024-03-08T11:31:00Z") },
+    ]);
+    expect(summary.by_product).toEqual({
+      ODYSSEE_CAE: { sessions: 1, license_seconds: 5 * 5400 }, ADAMS_View: { sessions: 1, license_seconds: 5 * 1800 }, Nastran: { sessions: 1, license_seconds: 12 * 3600 },
+    });
+    expect(summary.by_feature).toEqual({ MSCONE: { sessions: 3, license_seconds: 79_200, denials: 1 } });
+    // The records themselves carry it, as an optional field in the protocol's place.
+    const records = await runParse(["--source", "flexlm-debuglog", "--file", fixture("debuglog-synthetic-msc-pools.log"), "--timezone", "UTC"]);
+    expect(Object.keys(records.lines[0].data)).toEqual(["source", "daemon", "feature", "product", "user", "host", "session", "start", "end", "count", "final"]);
+  });
+
+  it("DST fall-back: a step back inside the repeated hour is its second pass", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-dst-fallback.log", "Europe/Madrid");
+    const s = (feature: string, user: string, host: string, start: string, end: string) => ({ daemon: "MLM", feature, user, host, count: 1, start: at(start), end: at(end), final: true });
+    expect(sessions).toEqual([
+      s("MATLAB", "ann", "pc1", "2019-10-26T23:30:00Z", "2019-10-27T02:00:00Z"),
+      s("SIMULINK", "bob", "pc2", "2019-10-27T00:10:00Z", "2019-10-27T01:20:00Z"), // 02:10 CEST → 02:20 CET: 70 min, not 10
+      s("Statistics_Toolbox", "carol", "pc3", "2019-10-27T00:55:00Z", "2019-10-27T01:05:00Z"), // IN printed before its OUT: 10 min, not dropped
+    ]);
+    expect(summary.zero_length_sessions).toBe(0);
+    expect(summary.clock_steps).toBe(0);
+  });
+
+  it("a clock set back at mid-day is a clock step, not a day: nothing billed beyond what provably passed", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-clock-step.log", "UTC");
+    const s = (feature: string, user: string, host: string, start: string, end: string) => ({ daemon: "MLM", feature, user, host, count: 1, start: at(start), end: at(end), final: true });
+    // 13:00 → 11:30: later times are read 1.5 h on, so the timeline goes on from 13:00.
+    expect(sessions).toEqual([
+      s("MATLAB", "ann", "pc1", "2022-05-02T12:30:00Z", "2022-05-02T13:10:00Z"), // 30 min before the step, 10 after — not 23 h 10
+      s("SIMULINK", "bob", "pc2", "2022-05-02T12:50:00Z", "2022-05-03T02:00:00Z"),
+      s("MATLAB", "carol", "pc3", "2022-05-02T13:40:00Z", "2022-05-02T15:40:00Z"),
+      s("MATLAB", "dan", "pc4", "2022-05-02T23:30:00Z", "2022-05-03T01:50:00Z"), // across midnight without a TIMESTAMP
+    ]);
+    expect(summary.clock_steps).toBe(1);
+    expect(summary.license_seconds).toBe((40 + 13 * 60 + 10 + 120 + 140) * 60);
+  });
+
+  it("the same step with no date after it is still read as a step (the reading that bills less)", async () => {
+    const cut = join(mkdtempSync(join(tmpdir(), "tally-step-")), "step.log");
+    writeFileSync(cut, readFileSync(fixture("debuglog-synthetic-clock-step.log"), "utf8").split("\n").slice(0, 8).join("\n") + "\n");
+    const { lines, summary } = await runParse(["--source", "flexlm-debuglog", "--file", cut, "--timezone", "UTC", "--sessions"]);
+    expect(lines.map((s) => [s.user, s.start, s.end, s.final])).toEqual([
+      ["ann", at("2022-05-02T12:30:00Z"), at("2022-05-02T13:10:00Z"), true],
+      ["bob", at("2022-05-02T12:50:00Z"), at("2022-05-02T13:40:00Z"), false], // still open: up to the last line, 12:10 read as 13:40
+    ]);
+    expect(summary.clock_steps).toBe(1);
+  });
+
+  it("-datestamp envelopes and verbose lines are date anchors; verbose handles pair IN with OUT", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-datestamp-verbose.log", "Europe/Madrid");
+    expect(sessions).toEqual([
+      { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", count: 1, start: at("2024-03-30T22:55:00Z"), end: at("2024-03-31T01:10:00Z"), final: true },
+      { daemon: "MLM", feature: "SIMULINK", user: "bob smith", host: "pc2", count: 2, start: at("2024-03-31T01:20:00Z"), end: at("2024-03-31T03:25:00Z"), final: true },
+      { daemon: "MLM", feature: "SIMULINK", user: "bob smith", host: "pc2", count: 2, start: at("2024-03-31T01:25:00Z"), end: at("2024-03-31T02:25:00Z"), final: true },
+    ]);
+    expect(summary.unknown_lines).toBe(0);
+    expect(summary.undated_lines).toBe(0);
+  });
+
+  it("forked vendor_N daemons are their vendor: they pair with its lines and end at its restart", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-forked.log", "UTC");
+    expect(sessions).toEqual([
+      { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", count: 1, start: at("2022-05-02T09:10:00Z"), end: at("2022-05-02T09:20:00Z"), final: true },
+      // MLM restarted at 10:00: bob's checkout (via MLM_3) ends at MLM_3's last line, 9:40.
+      { daemon: "MLM", feature: "MATLAB", user: "bob", host: "pc2", count: 1, start: at("2022-05-02T09:30:00Z"), end: at("2022-05-02T09:40:00Z"), final: true },
+    ]);
+    expect(summary.orphan_checkins).toBe(1);
+  });
+
+  it("usage lines that cannot be read are counted as unknown with a sample, never dropped silently", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-unreadable.log", "UTC");
+    expect(sessions).toHaveLength(1);
+    expect(summary.unknown_lines).toBe(4);
+    expect(summary.unknown_samples).toEqual([
+      ' 9:11:00 (MLM) OUT: "MATLAB" no-at-sign-here', ' 9:12:00 (MLM) IN: "MATLAB" ann@', 'OUT: "MATLAB" bob@pc2', ' 9:13:00 (MLM) OUT "MATLAB" bob@pc2',
+    ]);
+  });
+});
