@@ -14,7 +14,7 @@ import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
 import { ContractDocError, type ContractDocJson } from "../../shared/contract-doc/index.ts";
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
-import { ContractDocHost, docBalance } from "./doc-host.ts";
+import { blockedFeatures, ContractDocHost, docBalance } from "./doc-host.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
 import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
 import { ContractBilling } from "./billing.ts";
@@ -111,10 +111,11 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   /** A collector's contract-doc sync (y-protocols body in, answer out). */
-  syncDoc(who: CollectorIdentity, body: Uint8Array): DocSyncOutcome {
+  syncDoc(who: CollectorIdentity, body: Uint8Array, now?: number): DocSyncOutcome {
     ensureChain(this.sql, who);
     if (isRevoked(this.sql, who.collector_id)) return { ok: false, error: { error: "revoked", message: `collector ${who.collector_id} is revoked` } };
     this.doc.publishTerms(this.terms()); // no-op unless the terms changed since they were last written
+    if (now !== undefined) this.publishStatusChange(now);
     try {
       return { ok: true, body: this.doc.sync(who.collector_id, body) };
     } catch (error) {
@@ -163,6 +164,7 @@ export class ContractDO extends DurableObject<Env> {
     const result = billingRequests.grant(this.host, request, now);
     this.checkNotices(now);
     await this.armIfPending();
+    this.publishStatusChange(now);
     return result;
   }
 
@@ -247,9 +249,24 @@ export class ContractDO extends DurableObject<Env> {
         ...(balance.remaining_units !== undefined ? { remaining_units: balance.remaining_units } : {}),
         ...(balance.granted_units !== undefined ? { granted_units: balance.granted_units } : {}),
         ...(balance.status !== undefined ? { status: balance.status } : {}),
+        ...(balance.status === "blocked" ? { blocked_features: blockedFeatures(balance, this.terms()) } : {}),
       }));
     } catch (error) {
       console.error("publishing the contract doc balance failed:", error);
+    }
+  }
+
+  /** The status can change without a batch (a grant, a plan, a new period): a site that syncs its
+   *  doc must see it (site-side enforcement acts on it), so the balance is republished when its
+   *  status or blocked features differ from the doc's. */
+  private publishStatusChange(now: number): void {
+    try {
+      const published = this.doc.read().balance;
+      const balance = this.balance(now) as Balance & { status?: string };
+      const blocked = balance.status === "blocked" ? blockedFeatures(balance, this.terms()) : undefined;
+      if (published?.status !== balance.status || JSON.stringify(published?.blocked_features) !== JSON.stringify(blocked)) this.publishBalance(now);
+    } catch (error) {
+      console.error("checking the contract doc's status failed:", error);
     }
   }
 
