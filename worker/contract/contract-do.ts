@@ -15,6 +15,7 @@ import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
 import { ContractDocError, type ContractDocJson } from "../../shared/contract-doc/index.ts";
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
 import { blockedFeatures, ContractDocHost, docBalance } from "./doc-host.ts";
+import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
 import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
 import { ContractBilling } from "./billing.ts";
@@ -124,6 +125,11 @@ export class ContractDO extends DurableObject<Env> {
       }
       throw error;
     }
+  }
+
+  /** The sites' enforcement records, newest first (enforcement-log.ts). */
+  enforcement(limit: number, after?: EnforcementCursor): EnforcementEntry[] {
+    return recentEnforcement(this.sql, limit, after);
   }
 
   readDoc(): ContractDocJson {

@@ -1,6 +1,7 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
 import { BILLING_STEP } from "./billing-schema.ts";
+import { ENFORCEMENT_INDEX_STEP } from "./enforcement-log.ts";
 import { NOTICES_STEP } from "./notices.ts";
 import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
 
@@ -43,6 +44,8 @@ const steps: string[] = [
   // Webhook notices (site.stale, grant.expiring) and the one-time re-projection of history into
   // D1's usage rollups (outbox.ts).
   NOTICES_STEP + REPROJECT_HISTORY_STEP,
+  // Site-side enforcement records, newest first, for the console and the status page.
+  ENFORCEMENT_INDEX_STEP,
 ];
 
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {
