@@ -90,6 +90,7 @@ describe("GET /status/:token", () => {
         { feature: "MATLAB", license_seconds: 7200, units: "2" }, { feature: "Simulink", license_seconds: 3600, units: "0.5" }] },
       stale: false,
       sites: [{ site: "plant-7", last_sync: "2026-11-27T10:00:00Z", stale: false }],
+      enforcement: [],
     });
     const page = await (await call("GET", pathOf(link.url))).text();
     expect(page).toContain(`<meter id="remaining" min="0" max="100" value="97.5">97.5 of 100</meter>`);

@@ -268,6 +268,7 @@ export class ContractDO extends DurableObject<Env> {
   private publishStatusChange(now: number): void {
     try {
       const published = this.doc.read().balance;
+      if (published === null) return; // the first batch publishes it
       const balance = this.balance(now) as Balance & { status?: string };
       const blocked = balance.status === "blocked" ? blockedFeatures(balance, this.terms()) : undefined;
       if (published?.status !== balance.status || JSON.stringify(published?.blocked_features) !== JSON.stringify(blocked)) this.publishBalance(now);
