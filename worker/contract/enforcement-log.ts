@@ -23,15 +23,12 @@ export interface EnforcementEntry {
 export interface EnforcementCursor { received_at: number; collector_id: string; seq: number }
 
 export function recentEnforcement(sql: SqlStorage, limit: number, after?: EnforcementCursor): EnforcementEntry[] {
-  const rows = after
-    ? sql.exec<{ collector_id: string; seq: number; record_json: string; received_at: number; site: string }>(
-      `SELECT r.collector_id, r.seq, r.record_json, r.received_at, c.site FROM records r JOIN chains c ON c.collector_id = r.collector_id
-       WHERE r.kind = 'enforcement' AND r.quarantine IS NULL AND (r.received_at, r.collector_id, r.seq) < (?, ?, ?)
-       ORDER BY r.received_at DESC, r.collector_id DESC, r.seq DESC LIMIT ?`, after.received_at, after.collector_id, after.seq, limit).toArray()
-    : sql.exec<{ collector_id: string; seq: number; record_json: string; received_at: number; site: string }>(
-      `SELECT r.collector_id, r.seq, r.record_json, r.received_at, c.site FROM records r JOIN chains c ON c.collector_id = r.collector_id
-       WHERE r.kind = 'enforcement' AND r.quarantine IS NULL
-       ORDER BY r.received_at DESC, r.collector_id DESC, r.seq DESC LIMIT ?`, limit).toArray();
+  const before = after ? "AND (r.received_at, r.collector_id, r.seq) < (?, ?, ?)" : "";
+  const bindings = after ? [after.received_at, after.collector_id, after.seq, limit] : [limit];
+  const rows = sql.exec<{ collector_id: string; seq: number; record_json: string; received_at: number; site: string }>(
+    `SELECT r.collector_id, r.seq, r.record_json, r.received_at, c.site FROM records r JOIN chains c ON c.collector_id = r.collector_id
+     WHERE r.kind = 'enforcement' AND r.quarantine IS NULL ${before}
+     ORDER BY r.received_at DESC, r.collector_id DESC, r.seq DESC LIMIT ?`, ...bindings).toArray();
   return rows.map((r) => {
     const d = (JSON.parse(r.record_json) as { data: { action: string; features: string[]; at: number; result: string } }).data;
     return { collector_id: r.collector_id, site: r.site, seq: r.seq, action: d.action, features: d.features, at: d.at, result: d.result, received_at: r.received_at };
