@@ -1914,6 +1914,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/enforcement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the sites' enforcement did to their license managers */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1–100, default 20 */
+                    limit?: number;
+                    /** @description opaque: the previous page's `next_cursor` */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description a page of enforcement records, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *           "site": "Acme Plant 3",
+                         *           "seq": 4211,
+                         *           "action": "block",
+                         *           "features": [
+                         *             "MATLAB"
+                         *           ],
+                         *           "at": "2026-11-27T10:00:00Z",
+                         *           "result": "applied",
+                         *           "received_at": "2026-11-27T10:00:02Z"
+                         *         }
+                         *       ],
+                         *       "next_cursor": null
+                         *     }
+                         */
+                        "application/json": {
+                            items: components["schemas"]["EnforcementEntry"][];
+                            /** @description null on the last page */
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description missing, unknown or revoked credentials (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "missing or unknown API key"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden (`read_only_key` for a read-only API key on a mutation) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "read_only_key",
+                         *       "message": "this API key is read-only"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such resource, or it belongs to another vendor (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/enrollments": {
         parameters: {
             query?: never;
@@ -4877,7 +5004,8 @@ export interface paths {
                          *           "last_sync": "2026-11-27T09:59:30Z",
                          *           "stale": false
                          *         }
-                         *       ]
+                         *       ],
+                         *       "enforcement": []
                          *     }
                          */
                         "application/json": components["schemas"]["CustomerStatus"];
@@ -5682,6 +5810,20 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        EnforcementEntry: {
+            /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+            collector_id: string;
+            site: string;
+            seq: number;
+            /** @description `block` (the block was written) or `unblock` (it was removed) */
+            action: string;
+            features: string[];
+            /** @description when the site changed its options file */
+            at: string;
+            /** @description `applied` (the license manager reread it) or `reread_failed` (written, reread retried) */
+            result: string;
+            received_at: string;
+        };
         Enrollment: {
             /** @description single use, shown only in this answer */
             enrollment_token: string;
@@ -5879,6 +6021,14 @@ export interface components {
                 site: string;
                 last_sync: string | null;
                 stale: boolean;
+            }[];
+            /** @description the latest changes sites made to their license managers (opt-in site-side enforcement), newest first, at most 10 */
+            enforcement: {
+                site: string;
+                action: string;
+                features: string[];
+                at: string;
+                result: string;
             }[];
         };
     };

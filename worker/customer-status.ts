@@ -3,6 +3,8 @@
 // collector ids, user and host names, charges and money, quarantine and equivocation details.
 // Sites appear by the name given at enrollment, which the customer's admin chose.
 import type { ContractBalance as Balance } from "./contract/billing-requests.ts";
+import type { EnforcementEntry } from "./contract/enforcement-log.ts";
+import { instant } from "./instant.ts";
 
 export interface CustomerStatus {
   as_of: string;
@@ -17,6 +19,8 @@ export interface CustomerStatus {
   usage: { license_seconds: number; units: string | null; by_feature: Array<{ feature: string; license_seconds: number; units: string | null; draws: number }> };
   stale: boolean;
   sites: Array<{ site: string; last_sync: string | null; stale: boolean }>;
+  /** The sites' latest site-side enforcement changes, newest first (site names only). */
+  enforcement: Array<{ site: string; action: string; features: string[]; at: string; result: string }>;
 }
 
 /** Fields pricing adds to the balance; read defensively so this works before and after it lands. */
@@ -25,7 +29,7 @@ interface PricedFields {
   usage: { units?: string; by_feature: Array<{ feature: string; license_seconds: number; units?: string; draws?: number }> };
 }
 
-export function customerStatus(balance: Balance): CustomerStatus {
+export function customerStatus(balance: Balance, enforcement: EnforcementEntry[] = []): CustomerStatus {
   const priced = balance as Balance & PricedFields;
   const usage = balance.usage as PricedFields["usage"];
   return {
@@ -44,5 +48,6 @@ export function customerStatus(balance: Balance): CustomerStatus {
     sites: balance.collectors
       .map((c) => ({ site: c.site, last_sync: c.last_sync, stale: c.stale }))
       .sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0)),
+    enforcement: enforcement.map((e) => ({ site: e.site, action: e.action, features: e.features, at: instant(e.at), result: e.result })),
   };
 }

@@ -7,6 +7,7 @@
 // every unreceipted record, so past 200,000 of them it waits for `--estimate`.
 import type { Receipt } from "../../shared/protocol/index.ts";
 import { readDaemonStatus, type DaemonStatus } from "../daemon/daemon-status.ts";
+import type { EnforcementView } from "../enforce/site-enforcer.ts";
 import type { SourceHealthView } from "../daemon/source-health.ts";
 import { CollectorError } from "../errors.ts";
 import { peekCursor } from "../log/cursor.ts";
@@ -66,6 +67,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     flags,
     daemon: daemon ? { running: daemon.running && log.locked, pid: daemon.pid, as_of: new Date(daemon.at).toISOString(), sync: daemon.sync, disk_full: daemon.disk_full, pseudonymise: daemon.pseudonymise } : null,
     sources: daemon?.sources ?? null,
+    enforcement: daemon?.enforcement ?? null,
     out_of_scope: daemon ? daemon.sources.reduce((n, s) => n + s.totals.out_of_scope, 0) : null,
     remaining_units: estimate?.estimated_remaining_units ?? null,
     unit_name: typeof doc.terms.unit_name === "string" ? doc.terms.unit_name : null,
@@ -95,7 +97,16 @@ function daemonLines(d: DaemonStatus, locked: boolean): string[] {
     sync,
     ...(d.disk_full ? [`DISK FULL since ${new Date(d.disk_full.since).toISOString()}: appends paused, nothing lost (${d.disk_full.message})`] : []),
     ...d.sources.map(sourceLine),
+    ...(d.enforcement ? [enforcementLine(d.enforcement)] : []),
   ];
+}
+
+function enforcementLine(e: EnforcementView): string {
+  const now = e.excluded.length > 0 ? `excluding ${e.excluded.join(", ")}` : "no block";
+  const change = e.last_change ? `; last change ${new Date(e.last_change.at).toISOString()}: ${e.last_change.action} (${e.last_change.result})` : "";
+  const skipped = e.skipped.length > 0 ? `; not writable as feature names: ${e.skipped.join(", ")}` : "";
+  const error = e.last_error ? `; ERROR ${new Date(e.last_error.at).toISOString()}: ${e.last_error.message}${e.retry_at ? ` (retry at ${new Date(e.retry_at).toISOString()})` : ""}` : "";
+  return `enforcement (${e.kind}, ${e.options_file}): contract ${e.contract_status ?? "status unknown"}, ${now}${e.reread_pending ? ", REREAD PENDING" : ""}${change}${skipped}${error}`;
 }
 
 function sourceLine(s: SourceHealthView): string {

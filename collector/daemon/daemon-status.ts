@@ -3,6 +3,7 @@
 // a few lines per source, whatever the backlog.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { EnforcementView } from "../enforce/site-enforcer.ts";
 import type { EdgeLinkView } from "./edge-link.ts";
 import type { SourceHealthView } from "./source-health.ts";
 
@@ -26,6 +27,8 @@ export interface DaemonStatus {
   disk_full: { since: number; message: string } | null;
   scope: Array<{ daemon: string; features: string[] }> | null;
   pseudonymise: boolean;
+  /** Site-side enforcement, when configured. */
+  enforcement?: EnforcementView | null;
 }
 
 export function daemonStatusPath(stateDir: string): string {

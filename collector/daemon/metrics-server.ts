@@ -28,6 +28,10 @@ export function renderMetrics(s: DaemonStatus): string {
     { name: "tally_collector_edge_up", type: "gauge", help: "1 when the last sync reached the edge", samples: [{ value: s.sync.online ? 1 : 0 }] },
     { name: "tally_collector_sync_stopped", type: "gauge", help: "1 while syncing waits for a person (revoked, refused, equivocation, edge regression)", samples: [{ labels: { reason: s.sync.stopped?.code ?? "" }, value: s.sync.stopped ? 1 : 0 }] },
     { name: "tally_collector_disk_full", type: "gauge", help: "1 while appends are paused because the disk is full", samples: [{ value: s.disk_full ? 1 : 0 }] },
+    ...(s.enforcement ? [
+      { name: "tally_collector_enforcement_excluded_features", type: "gauge" as const, help: "Features the options file's tally enforcement block excludes now (0: no block)", samples: [{ value: s.enforcement.excluded.length }] },
+      { name: "tally_collector_enforcement_reread_pending", type: "gauge" as const, help: "1 while the license manager has not yet reread a changed options file", samples: [{ value: s.enforcement.reread_pending ? 1 : 0 }] },
+    ] : []),
   ];
   let out = "";
   for (const f of families) {

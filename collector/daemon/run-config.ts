@@ -2,7 +2,8 @@
 // unknown key at any depth is refused naming its path (exit 2), so a misspelt setting is never
 // silently ignored.
 //   {sources: [{name, kind, file | command, interval_s?, timezone?, encoding?, package_features?,
-//               start_at?}], cut_s?, heartbeat_s?, sync_s?, metrics_listen?, privacy?}
+//               start_at?}], cut_s?, heartbeat_s?, sync_s?, metrics_listen?, privacy?,
+//    enforce?: {kind: "flexlm" | "rlm", options_file, reread: [argv…], reread_timeout_s?, features?}}
 // `command` is an argv array (no shell). A relative `file` is relative to the config file's folder
 // (a service's working directory is rarely the admin's); Windows paths (`C:\\Program Files\\…`,
 // backslashes doubled as JSON requires, or forward slashes) are taken as they are.
@@ -10,6 +11,8 @@ import { readFile } from "node:fs/promises";
 import { dirname, posix, resolve, win32 } from "node:path";
 import { z } from "zod";
 import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
+import type { EnforceConfig } from "../enforce/site-enforcer.ts";
+import { isOptionsToken } from "../enforce/options-block.ts";
 import { CollectorError } from "../errors.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { lineEncodingProblem } from "../sources/tail.ts";
@@ -37,6 +40,8 @@ export interface RunConfig {
   /** `host:port` serving Prometheus text at /metrics. */
   metrics_listen?: { host: string; port: number };
   privacy: { pseudonymise: boolean };
+  /** Site-side enforcement (collector/enforce/), opt-in. */
+  enforce?: EnforceConfig;
 }
 
 const seconds = z.int().min(1).max(365 * 86_400);
@@ -58,6 +63,13 @@ const configSchema = z.strictObject({
   sync_s: seconds.optional(),
   metrics_listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9464").optional(),
   privacy: z.strictObject({ pseudonymise: z.boolean().optional() }).optional(),
+  enforce: z.strictObject({
+    kind: z.enum(["flexlm", "rlm"], "must be \"flexlm\" or \"rlm\""),
+    options_file: z.string().min(1, "must name the vendor daemon's options file"),
+    reread: z.array(z.string().min(1)).min(1, "must be the reread command as an argv array, e.g. [\"lmreread\", \"-c\", \"/opt/flexlm/license.dat\"]"),
+    reread_timeout_s: z.int().min(1).max(600).optional(),
+    features: z.array(z.string().refine(isOptionsToken, "is not a feature name an options file can hold")).min(1).max(500).optional(),
+  }).optional(),
 });
 
 const bad = (message: string): never => { throw new CollectorError("bad_config", message); };
@@ -117,6 +129,12 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     sync_s: c.sync_s ?? 60,
     privacy: { pseudonymise: c.privacy?.pseudonymise ?? false },
     ...(c.metrics_listen !== undefined ? { metrics_listen: listenAddress(c.metrics_listen) } : {}),
+    ...(c.enforce !== undefined ? {
+      enforce: {
+        kind: c.enforce.kind, options_file: absoluteFile(c.enforce.options_file, baseDir), reread: c.enforce.reread,
+        reread_timeout_s: c.enforce.reread_timeout_s ?? 60, ...(c.enforce.features ? { features: c.enforce.features } : {}),
+      },
+    } : {}),
   };
 }
 

@@ -11,7 +11,9 @@
 // step in progress — its records and read position together — and the round.
 import type { Server } from "node:http";
 import { currentScope, SitePolicy } from "../chain/site-policy.ts";
+import { openReplica } from "../contract-doc/replica-file.ts";
 import { syncSiteDoc } from "../contract-doc/site-doc.ts";
+import { SiteEnforcer } from "../enforce/site-enforcer.ts";
 import { CollectorError } from "../errors.ts";
 import { LogError } from "../log/errors.ts";
 import type { Site } from "../site.ts";
@@ -56,6 +58,7 @@ export class SiteDaemon {
   #diskFull: { since: number; message: string } | null = null;
   #status: DaemonStatus | null = null;
   #metrics: Server | undefined;
+  #enforcer: SiteEnforcer | undefined;
   /** Real time of the last daemon.json write: at most one a second, whatever the round rate. */
   #writtenAt = 0;
   /** Records this process appended. */
@@ -81,6 +84,7 @@ export class SiteDaemon {
     const sources: DaemonSource[] = [];
     for (const c of config.sources) sources.push(await DaemonSource.open(site, c, config.cut_s, clock));
     const daemon = new SiteDaemon(site, config, client, options, policy, sources);
+    if (config.enforce) daemon.#enforcer = await SiteEnforcer.open(config.enforce, site.paths.dir, (bodies) => daemon.#appendEnforcement(bodies));
     const [flag] = await loadFlags(site.paths);
     if (flag) daemon.#link.stop(clock(), flag.code, `${flag.message} (resolve it, then \`sync --resolved\`)`);
     if (config.metrics_listen) {
@@ -112,8 +116,10 @@ export class SiteDaemon {
       if (this.#nextHeartbeat <= now) await this.#heartbeat(now);
     }
     if (this.#link.due(now) && !stop?.aborted) await this.#sync(now, stop);
+    if (this.#enforcer?.due(this.#clock()) && !stop?.aborted) await this.#enforce();
     await this.#publish();
     const dues = [this.#nextHeartbeat, ...this.#sources.map((s) => s.nextDue)];
+    if (this.#enforcer?.view.reread_pending && this.#enforcer.view.retry_at !== null) dues.push(this.#enforcer.view.retry_at);
     if (this.#link.view.stopped === null) dues.push(this.#link.view.next_at);
     return Math.min(...dues);
   }
@@ -241,8 +247,8 @@ export class SiteDaemon {
     }
   }
 
-  /** Once every record is receipted: the contract doc (terms, scope, balance). A contract-status →
-   *  action step (site-side enforcement) belongs here, after the doc brought the status. */
+  /** Once every record is receipted: the contract doc (terms, scope, balance), then site-side
+   *  enforcement acts on the status the doc brought. */
   async #afterSync(): Promise<void> {
     const doc = await syncSiteDoc(this.#site, this.#options.timeoutMs ?? 30_000);
     if (!doc.ok) {
@@ -250,6 +256,34 @@ export class SiteDaemon {
       return;
     }
     this.#policy.setScope(currentScope(this.#site.paths, this.#site.identity));
+    if (this.#enforcer) await this.#enforce();
+  }
+
+  /** Site-side enforcement against the balance in the local replica (the last the edge published). */
+  async #enforce(): Promise<void> {
+    const enforcer = this.#enforcer!;
+    const before = { change: enforcer.view.last_change, error: enforcer.view.last_error };
+    let balance = null;
+    try {
+      balance = openReplica(this.#site.paths, this.#site.identity.collector_id).read().balance;
+    } catch (e) {
+      this.#options.log(`enforcement: the contract doc replica cannot be read: ${(e as Error).message}`);
+      return;
+    }
+    await enforcer.step(balance, this.#clock());
+    const { last_change: change, last_error: error } = enforcer.view;
+    if (change && change !== before.change) this.#options.log(`enforcement: ${change.action} ${change.features.join(", ") || "(no features)"} in ${enforcer.config.options_file}: ${change.result}`);
+    if (error && error !== before.error) this.#options.log(`enforcement: ${error.message}; retrying at the next sync${enforcer.view.reread_pending ? " or sooner" : ""}`);
+  }
+
+  async #appendEnforcement(bodies: Parameters<Site["append"]>[0]): Promise<void> {
+    try {
+      await this.#site.append(bodies);
+      this.#appended(bodies.length, true);
+    } catch (e) {
+      await this.#siteTrouble(e);
+      throw e;
+    }
   }
 
   /** Clears what a failed append left written down; false while the disk is still full. */
@@ -296,6 +330,7 @@ export class SiteDaemon {
       appended: this.appended,
       last_receipt: receipt ? { acked_seq: receipt.acked_seq, received_at: receipt.received_at } : null,
       sync: this.#link.view, disk_full: this.#diskFull, scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
+      enforcement: this.#enforcer?.view ?? null,
     };
     if (running && Date.now() - this.#writtenAt < 1000) return;
     try {

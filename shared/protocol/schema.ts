@@ -54,10 +54,20 @@ export type HeartbeatData = z.infer<typeof heartbeatDataSchema>;
 export const keyRotationDataSchema = z.looseObject({ public_key: hex64 });
 export type KeyRotationData = z.infer<typeof keyRotationDataSchema>;
 
+/** What a site did to its license manager's options file (site-side enforcement); never billed. */
+export const enforcementDataSchema = z.looseObject({
+  action: z.enum(["block", "unblock"]),
+  features: z.array(name).max(1000),
+  at: ms,
+  result: z.string().min(1).max(1024),
+});
+export type EnforcementData = z.infer<typeof enforcementDataSchema>;
+
 export const recordDataSchemas = {
   usage: usageDataSchema,
   denial: denialDataSchema,
   heartbeat: heartbeatDataSchema,
+  enforcement: enforcementDataSchema,
   key_rotation: keyRotationDataSchema,
 } as const;
 export type RecordKind = keyof typeof recordDataSchemas;
@@ -67,6 +77,7 @@ export type RecordBody =
   | { kind: "usage"; data: UsageData }
   | { kind: "denial"; data: DenialData }
   | { kind: "heartbeat"; data: HeartbeatData }
+  | { kind: "enforcement"; data: EnforcementData }
   | { kind: "key_rotation"; data: KeyRotationData };
 
 export const checkpointSchema = z.strictObject({ collector_id: collectorIdSchema, seq, head: hex64, ts: ms });

@@ -62,7 +62,7 @@ describe("the contract page's usage tables", () => {
   const view = (rows: Array<Record<string, unknown>>): ContractView => ({
     contract: { id: "ctr_1", customer_id: "cus_1", plan: { unit_name: "token" }, start: "2026-11-01", timezone: "UTC", expected_sync_s: 86_400 },
     customer: "Plant 7", balance: null, daily: null, byFeature: rows as ContractView["byFeature"], byUser: null, bySite: null,
-    recentUnits: null, rateWindowMs: 0, statement: null, sites: null, statusLinks: null, now: Date.UTC(2026, 10, 27),
+    recentUnits: null, rateWindowMs: 0, statement: null, sites: null, statusLinks: null, enforcement: null, now: Date.UTC(2026, 10, 27),
   });
 
   it("show a Draws column beside license time when a feature is sold by draws, and none otherwise", () => {

@@ -46,10 +46,40 @@ describe("contract doc sync", () => {
     await ok(await postBatch(site.collectorId, site.chain.batch(1, 2)));
     await syncReplica(site, replica);
     expect(replica.read().balance).toEqual({
-      as_of: "2026-11-27T10:00:00Z", remaining_units: null, granted_units: "0", status: "blocked",
+      as_of: "2026-11-27T10:00:00Z", remaining_units: null, granted_units: "0", status: "blocked", blocked_features: ["MATLAB"],
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z" },
       collectors: { [site.collectorId]: { acked_seq: 2 } },
     });
+  });
+
+  it("site-side enforcement: a grant that lifts the block reaches the next doc sync without a batch; enforcement records are stored unbilled and listed newest first", async () => {
+    const site = await enrolledSite();
+    const replica = ContractDocReplica.open(memoryStore(), site.collectorId);
+    site.chain.usage();
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 1)));
+    await syncReplica(site, replica);
+    expect(replica.read().balance).toMatchObject({ status: "blocked", blocked_features: ["MATLAB"] });
+
+    await ok(await call("POST", `/v1/contracts/${site.contractId}/grants`, { token: site.vendor.api_key, body: { amount: "100", idempotency_key: "lift" } }), 201);
+    await syncReplica(site, replica);
+    expect(replica.read().balance!.status).not.toBe("blocked");
+    expect(replica.read().balance!.blocked_features).toBeUndefined();
+
+    const before = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
+    site.chain.append({ kind: "enforcement", data: { action: "block", features: ["MATLAB"], at: NOW - 7_200_000, result: "applied", manager: "flexlm" } });
+    site.chain.append({ kind: "enforcement", data: { action: "unblock", features: ["MATLAB"], at: NOW - 3_600_000, result: "reread_failed", manager: "flexlm" } });
+    await ok(await postBatch(site.collectorId, site.chain.batch(2, 3)));
+    const after = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
+    expect(after.usage).toEqual(before.usage);
+    expect(after.charges).toEqual(before.charges);
+    const sites = await ok(await call("GET", `/v1/contracts/${site.contractId}/collectors`, { token: site.vendor.api_key }));
+    expect(sites.items[0].quarantined_records).toBe(0);
+
+    const page1 = await ok(await call("GET", `/v1/contracts/${site.contractId}/enforcement?limit=1`, { token: site.vendor.api_key }));
+    expect(page1.items).toEqual([{ collector_id: site.collectorId, site: "plant-7", seq: 3, action: "unblock", features: ["MATLAB"], at: "2026-11-27T09:00:00Z", result: "reread_failed", received_at: "2026-11-27T10:00:00Z" }]);
+    const page2 = await ok(await call("GET", `/v1/contracts/${site.contractId}/enforcement?limit=1&cursor=${page1.next_cursor}`, { token: site.vendor.api_key }));
+    expect(page2.items.map((i: { seq: number }) => i.seq)).toEqual([2]);
+    expect(page2.next_cursor).toBeNull();
   });
 
   it("a replayed batch writes no balance row", async () => {

@@ -90,6 +90,7 @@ describe("GET /status/:token", () => {
         { feature: "MATLAB", license_seconds: 7200, units: "2", draws: 0 }, { feature: "Simulink", license_seconds: 3600, units: "0.5", draws: 0 }] },
       stale: false,
       sites: [{ site: "plant-7", last_sync: "2026-11-27T10:00:00Z", stale: false }],
+      enforcement: [],
     });
     const page = await (await call("GET", pathOf(link.url))).text();
     expect(page).toContain(`<meter id="remaining" min="0" max="100" value="97.5">97.5 of 100</meter>`);
@@ -139,9 +140,12 @@ describe("GET /status/:token", () => {
       as_of: "2026-11-27T10:00:00Z", unit_name: "token", remaining_units: "87.5", granted_units: "100", status: "ok",
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" },
       usage: { license_seconds: 45000, units: "12.5", by_feature: [{ feature: "MATLAB", license_seconds: 45000, units: "12.5", draws: 0 }] },
-      stale: false, sites: [],
+      stale: false, sites: [], enforcement: [],
     };
     const html = renderStatusPage(status);
+    expect(html).not.toContain("License blocks at your sites");
+    const blocked = renderStatusPage({ ...status, enforcement: [{ site: "plant-7", action: "block", features: ["MATLAB", "Simulink"], at: "2026-11-27T10:00:00Z", result: "reread_failed" }] });
+    expect(blocked).toContain(`<tr><th scope="row">plant-7</th><td><time datetime="2026-11-27T10:00:00Z">2026-11-27 10:00 UTC</time></td><td><span class="bad">Blocked</span></td><td>MATLAB, Simulink</td><td><span class="bad">reread failed</span></td></tr>`);
     expect(html).toContain(`<label for="remaining"><strong>87.5</strong> of 100 tokens remaining</label>`);
     expect(html).toContain(`<meter id="remaining" min="0" max="100" value="87.5">87.5 of 100</meter>`);
     expect(html).toContain(`<tr><th scope="row">MATLAB</th><td class="num">12 h 30 min</td><td class="num">12.5</td></tr>`);

@@ -32,6 +32,8 @@ export interface ContractView {
   statement: Record<string, any> | null;
   sites: Array<Record<string, any>> | null;
   statusLinks: Array<Record<string, any>> | null;
+  /** The latest site-side enforcement records (null: the edge cannot answer). */
+  enforcement: Array<Record<string, any>> | null;
   now: number;
 }
 
@@ -50,7 +52,7 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
   const rateFrom = hours.hourStart(now - RATE_DAYS * DAY_MS);
   const periodFrom = instant(periodStart);
   const usage = (from: string, groupBy: string) => usageRows(api, `${base}/usage?from=${from}&to=${until}&group_by=${groupBy}`);
-  const [customers, daily, byFeature, byUser, bySite, recent, statement, sites, links] = await Promise.all([
+  const [customers, daily, byFeature, byUser, bySite, recent, statement, sites, links, enforcement] = await Promise.all([
     allItems<{ id: string; name: string }>(api, "/v1/customers"),
     usage(chartFrom, "day"),
     usage(periodFrom, "feature"),
@@ -60,6 +62,7 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
     api.get(`${base}/statement`),
     api.get(`${base}/collectors?limit=100`),
     api.get(`${base}/status-links?limit=100`),
+    api.get(`${base}/enforcement?limit=10`),
   ]);
   return {
     contract: contract.body,
@@ -72,6 +75,7 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
     statement: statement.ok ? statement.body : null,
     sites: sites.ok ? sites.body.items : null,
     statusLinks: links.ok ? links.body.items : null,
+    enforcement: enforcement.ok ? enforcement.body.items : null,
     now,
   };
 }

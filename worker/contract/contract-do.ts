@@ -14,7 +14,8 @@ import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
 import { ContractDocError, type ContractDocJson } from "../../shared/contract-doc/index.ts";
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
-import { ContractDocHost, docBalance } from "./doc-host.ts";
+import { blockedFeatures, ContractDocHost, docBalance } from "./doc-host.ts";
+import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
 import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
 import { ContractBilling } from "./billing.ts";
@@ -117,10 +118,11 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   /** A collector's contract-doc sync (y-protocols body in, answer out). */
-  syncDoc(who: CollectorIdentity, body: Uint8Array): DocSyncOutcome {
+  syncDoc(who: CollectorIdentity, body: Uint8Array, now?: number): DocSyncOutcome {
     ensureChain(this.sql, who);
     if (isRevoked(this.sql, who.collector_id)) return { ok: false, error: { error: "revoked", message: `collector ${who.collector_id} is revoked` } };
     this.publishTerms(); // no-op unless the terms changed since they were last written
+    if (now !== undefined) this.publishStatusChange(now);
     try {
       return { ok: true, body: this.doc.sync(who.collector_id, body) };
     } catch (error) {
@@ -129,6 +131,11 @@ export class ContractDO extends DurableObject<Env> {
       }
       throw error;
     }
+  }
+
+  /** The sites' enforcement records, newest first (enforcement-log.ts). */
+  enforcement(limit: number, after?: EnforcementCursor): EnforcementEntry[] {
+    return recentEnforcement(this.sql, limit, after);
   }
 
   readDoc(): ContractDocJson {
@@ -169,6 +176,7 @@ export class ContractDO extends DurableObject<Env> {
     const result = billingRequests.grant(this.host, request, now);
     this.checkNotices(now);
     await this.armIfPending();
+    this.publishStatusChange(now);
     return result;
   }
 
@@ -275,6 +283,7 @@ export class ContractDO extends DurableObject<Env> {
       this.doc.publishBalance(docBalance({
         as_of: balance.as_of, period: balance.period, collectors: balance.collectors,
         remaining_units: balance.remaining_units, granted_units: balance.granted_units, status: balance.status,
+        ...(balance.status === "blocked" ? { blocked_features: blockedFeatures(balance, this.terms()) } : {}),
       }));
     } catch (error) {
       console.error("publishing the contract doc balance failed:", error);
@@ -285,6 +294,21 @@ export class ContractDO extends DurableObject<Env> {
   private publishTerms(): void {
     const terms = this.terms();
     this.doc.publishTerms(terms, this.billing.versions(terms));
+  }
+
+  /** The status can change without a batch (a grant, a plan, a new period): a site that syncs its
+   *  doc must see it (site-side enforcement acts on it), so the balance is republished when its
+   *  status or blocked features differ from the doc's. */
+  private publishStatusChange(now: number): void {
+    try {
+      const published = this.doc.read().balance;
+      if (published === null) return; // the first batch publishes it
+      const balance = this.balance(now);
+      const blocked = balance.status === "blocked" ? blockedFeatures(balance, this.terms()) : undefined;
+      if (published?.status !== balance.status || JSON.stringify(published?.blocked_features) !== JSON.stringify(blocked)) this.publishBalance(now);
+    } catch (error) {
+      console.error("checking the contract doc's status failed:", error);
+    }
   }
 
   /** transactionSync that drops the billing caches when it rolls back (they may hold its changes). */

@@ -89,7 +89,22 @@ export interface BalanceFigures {
   remaining_units?: string | null;
   granted_units?: string | null;
   status?: string;
+  /** While `blocked`: the features a site's opt-in enforcement excludes (collector/enforce/). */
+  blocked_features?: string[];
   collectors: Array<{ collector_id: string; acked_seq: number }>;
+}
+
+/**
+ * The features a blocked contract blocks, for site-side enforcement: every feature that drew
+ * units this period, and every feature the contract's scope names. A feature that costs nothing
+ * (rate 0) is not blocked; one never used and not named by the scope cannot be known here (a site
+ * lists such features itself: `enforce.features`).
+ */
+export function blockedFeatures(balance: { usage: { by_feature: Array<{ feature: string; units?: string }> } }, terms: ContractTerms): string[] {
+  const features = new Set<string>();
+  for (const f of balance.usage.by_feature) if (f.units === undefined || !/^0(\.0*)?$/.test(f.units)) features.add(f.feature);
+  for (const s of terms.scope ?? []) for (const f of s.features) if (f !== "*") features.add(f);
+  return [...features].sort();
 }
 
 /** The `balance` root: the live balance's figures plus, per collector, the acked_seq they reflect. */
@@ -102,5 +117,6 @@ export function docBalance(figures: BalanceFigures): DocBalance {
   };
   if (figures.granted_units !== undefined) balance.granted_units = figures.granted_units;
   if (figures.status !== undefined) balance.status = figures.status;
+  if (figures.blocked_features !== undefined) balance.blocked_features = figures.blocked_features;
   return balance;
 }

@@ -2,6 +2,7 @@
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
 import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
 import { DRAWS_STEP } from "./draws-schema.ts";
+import { ENFORCEMENT_INDEX_STEP } from "./enforcement-log.ts";
 import { NOTICES_STEP } from "./notices.ts";
 import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
 import { STORED_USAGE_STEP } from "./stored-usage-rating.ts";
@@ -60,6 +61,8 @@ const steps: Step[] = [
   STORED_USAGE_STEP,
   // Draws: use windows and checkouts beside license-hours (issue 15).
   DRAWS_STEP,
+  // Site-side enforcement records, newest first, for the console and the status page.
+  ENFORCEMENT_INDEX_STEP,
 ];
 
 function hasTable(sql: SqlStorage, name: string): boolean {

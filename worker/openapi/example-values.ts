@@ -109,4 +109,5 @@ export const customerStatusExample = {
   as_of: ex.now, unit_name: "token", remaining_units: "587.5", granted_units: "1000", status: "ok", period: ex.period,
   usage: { license_seconds: 1485000, units: "412.5", by_feature: [{ feature: "MATLAB", license_seconds: 1080000, units: "300", draws: 0 }, { feature: "SIMULINK", license_seconds: 405000, units: "112.5", draws: 0 }] },
   stale: false, sites: [{ site: "Acme Plant 3", last_sync: "2026-11-27T09:59:30Z", stale: false }],
+  enforcement: [],
 };

@@ -11,7 +11,19 @@ export function renderStatusPage(s: CustomerStatus): string {
 <p class="muted">Period started ${escapeHtml(s.period.start_date)}, ends ${timeTag(s.period.end)}. As of ${timeTag(s.as_of)}.</p>
 <section aria-labelledby="remaining-h"><h2 id="remaining-h">Remaining ${unit}s</h2>${remaining(s, unit)}</section>
 <section aria-labelledby="usage-h"><h2 id="usage-h">Usage this period</h2>${usage(s, unit)}</section>
-<section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2>${sites(s)}</section>`);
+<section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2>${sites(s)}</section>${enforcement(s)}`);
+}
+
+/** Shown only once a site has enforcement records: most sites never opt in. */
+function enforcement(s: CustomerStatus): string {
+  if (s.enforcement.length === 0) return "";
+  const rows = s.enforcement.map((e) => `<tr><th scope="row">${escapeHtml(e.site)}</th><td>${timeTag(e.at)}</td>`
+    + `<td>${e.action === "block" ? `<span class="bad">Blocked</span>` : `<span class="ok">Unblocked</span>`}</td>`
+    + `<td>${escapeHtml(e.features.join(", ") || "–")}</td><td>${e.result === "applied" ? "applied" : `<span class="bad">${escapeHtml(e.result.replace(/_/g, " "))}</span>`}</td></tr>`).join("");
+  return `<section aria-labelledby="enforcement-h"><h2 id="enforcement-h">License blocks at your sites</h2>`
+    + `<p class="muted">What each site's license manager was told while the contract was blocked, and when it was lifted.</p>`
+    + `<div class="wide"><table><caption>Latest changes, newest first</caption>`
+    + `<thead><tr><th scope="col">Site</th><th scope="col">When</th><th scope="col">Change</th><th scope="col">Features</th><th scope="col">Result</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
 }
 
 function remaining(s: CustomerStatus, unit: string): string {

@@ -30,7 +30,7 @@ export const collectorDoc = apiRouter().openapi(createRoute({
     throw new EdgeError("malformed_doc_message", "a doc sync body is application/octet-stream (y-protocols messages)");
   }
   const body = new Uint8Array(await c.req.arrayBuffer());
-  const outcome = await contractStub(c.env, collector.contract_id).syncDoc(identityOf(collector), body);
+  const outcome = await contractStub(c.env, collector.contract_id).syncDoc(identityOf(collector), body, c.get("now"));
   if (!outcome.ok) {
     const { error, message, ...extra } = outcome.error;
     throw new EdgeError(error, message, extra);

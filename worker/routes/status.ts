@@ -34,6 +34,8 @@ const customerStatusSchema = z.object({
   }),
   stale: z.boolean(),
   sites: z.array(z.object({ site: z.string(), last_sync: z.string().nullable(), stale: z.boolean() })),
+  enforcement: z.array(z.object({ site: z.string(), action: z.string(), features: z.array(z.string()), at: z.string(), result: z.string() }))
+    .openapi({ description: "the latest changes sites made to their license managers (opt-in site-side enforcement), newest first, at most 10" }),
 }).openapi("CustomerStatus");
 
 const tokenParams = z.object({
@@ -58,7 +60,9 @@ export const status = apiRouter().openapi(createRoute({
   const link = await database(c.env.DB).select({ contract_id: statusLinks.contract_id }).from(statusLinks)
     .where(and(eq(statusLinks.token_hash, hashSecret(c.req.valid("param").token)), isNull(statusLinks.revoked_at))).get();
   if (!link) return notFound(c);
-  const view = customerStatus(await contractStub(c.env, link.contract_id).balance(c.get("now")));
+  const stub = contractStub(c.env, link.contract_id);
+  const [balance, enforcement] = await Promise.all([stub.balance(c.get("now")), stub.enforcement(10)]);
+  const view = customerStatus(balance, enforcement);
   const headers = { "Cache-Control": STATUS_CACHE_CONTROL, Vary: "Accept" };
   if (prefersJson(c.req.header("Accept"))) return c.json(view, 200, headers);
   return c.body(renderStatusPage(view), 200, { ...PAGE_HEADERS, ...headers });

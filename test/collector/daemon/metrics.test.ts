@@ -36,6 +36,13 @@ describe("metrics", () => {
     expect(text).toContain("tally_collector_last_receipt_timestamp_seconds 1764280000.123\n");
     expect(text).toContain('tally_collector_sync_stopped{reason="revoked"} 1\n');
     expect(text).toContain('tally_collector_source_backlog_bytes{source="lmgrd"} 1000\n');
+    expect(text).not.toContain("tally_collector_enforcement");
+    const enforcing = renderMetrics({ ...status, enforcement: {
+      kind: "flexlm", options_file: "/opt/MLM.opt", contract_status: "blocked", excluded: ["MATLAB", "Simulink"], skipped: [],
+      reread_pending: true, last_change: null, last_error: null, consecutive_failures: 1, retry_at: 5,
+    } });
+    expect(enforcing).toContain("\ntally_collector_enforcement_excluded_features 2\n");
+    expect(enforcing).toContain("\ntally_collector_enforcement_reread_pending 1\n");
   });
 
   it("serves GET /metrics as text/plain version 0.0.4, and 404 elsewhere", async () => {

@@ -35,9 +35,21 @@ describe("run config", () => {
     [{ sources: [{ ...source, timezon: "UTC" }] }, "unknown key sources[0].timezon"],
     [{ sources: [source, { ...source, name: "b", encodng: "latin1" }] }, "unknown key sources[1].encodng"],
     [{ sources: [source], privacy: { pseudonymize: true } }, "unknown key privacy.pseudonymize"],
-    [{ sources: [source], enforce: { kind: "flexlm" } }, "unknown key enforce"],
+    [{ sources: [source], enforce: { kind: "flexlm", options_file: "MLM.opt", reread: ["lmreread"], rereed: [] } }, "unknown key enforce.rereed"],
   ])("refuses an unknown key at any depth, naming its path (%#)", (raw, message) => {
     expect(refused(raw)).toEqual({ code: "bad_config", message: expect.stringContaining(message) });
+  });
+
+  it("enforce (site-side enforcement): strict, with a relative options file resolved against the config's folder", () => {
+    expect(checkRunConfig({ sources: [source], enforce: { kind: "rlm", options_file: "isv.opt", reread: ["rlmreread"] } }, "/etc/tally").enforce)
+      .toEqual({ kind: "rlm", options_file: "/etc/tally/isv.opt", reread: ["rlmreread"], reread_timeout_s: 60 });
+    expect(checkRunConfig({ sources: [source], enforce: { kind: "flexlm", options_file: "/opt/MLM.opt", reread: ["lmreread", "-c", "/opt/l.dat"], reread_timeout_s: 5, features: ["MATLAB"] } }).enforce)
+      .toEqual({ kind: "flexlm", options_file: "/opt/MLM.opt", reread: ["lmreread", "-c", "/opt/l.dat"], reread_timeout_s: 5, features: ["MATLAB"] });
+    expect(refused({ sources: [source], enforce: { kind: "sentinel", options_file: "x", reread: ["x"] } })?.message).toMatch(/enforce\.kind: must be "flexlm" or "rlm"/);
+    expect(refused({ sources: [source], enforce: { kind: "flexlm", options_file: "x", reread: [] } })?.message).toMatch(/enforce\.reread: must be the reread command as an argv array/);
+    expect(refused({ sources: [source], enforce: { kind: "flexlm", options_file: "x", reread: "lmreread -c x" } })?.message).toMatch(/enforce\.reread/);
+    expect(refused({ sources: [source], enforce: { kind: "flexlm", reread: ["x"] } })?.message).toMatch(/enforce\.options_file/);
+    expect(refused({ sources: [source], enforce: { kind: "flexlm", options_file: "x", reread: ["x"], features: ["two words"] } })?.message).toMatch(/enforce\.features\[0\]: is not a feature name an options file can hold/);
   });
 
   it("refuses a bad encoding, one a log cannot be split in lines with, and start_at on a polled source", () => {

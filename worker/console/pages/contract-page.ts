@@ -28,6 +28,7 @@ ${figures(v, unit)}
 ${usageTable("By feature", "feature", v.byFeature, unit)}${usageTable("By user", "user", v.byUser, unit)}${usageTable("By site", "site", siteNames(v), unit)}</div></section>
 <section aria-labelledby="grants-h"><h2 id="grants-h">Grants</h2>${grants(v, unit)}</section>
 <section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2>${sites(v)}</section>
+<section aria-labelledby="enforcement-h"><h2 id="enforcement-h">Site-side enforcement</h2>${enforcement(v)}</section>
 <section aria-labelledby="statement-h"><h2 id="statement-h">Current statement</h2>${statement(v)}</section>
 <section aria-labelledby="actions-h"><h2 id="actions-h">Actions</h2>${renderForms(v.contract.id, v.contract.plan, unit, v.contract.timezone, csrf, outcome)}</section>
 <section aria-labelledby="links-h"><h2 id="links-h">Status links</h2>${statusLinks(v)}</section>`);
@@ -134,6 +135,17 @@ function sites(v: ContractView): string {
   }).join("");
   return `<div class="wide"><table><caption>Sites, their last sync and flags</caption>
 <thead><tr><th scope="col">Site</th><th scope="col">Last sync</th><th scope="col" class="num">Records receipted</th><th scope="col" class="num">Quarantined</th><th scope="col">Flags</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+/** What the sites that opted in did to their license managers' options files, newest first. */
+function enforcement(v: ContractView): string {
+  if (!v.enforcement) return unavailable("The enforcement log");
+  if (v.enforcement.length === 0) return `<p class="muted">No site has changed its license manager: enforcement is opt-in at each site, and acts only while the contract is blocked.</p>`;
+  const rows = v.enforcement.map((e) => `<tr><th scope="row">${escapeHtml(String(e.site))}</th><td>${timeTag(String(e.at))}</td>`
+    + `<td>${badge(e.action === "block" ? "blocked" : "ok")} ${escapeHtml(String(e.action))}</td><td>${escapeHtml(Array.isArray(e.features) ? e.features.join(", ") : "")}</td>`
+    + `<td>${escapeHtml(String(e.result))}</td></tr>`).join("");
+  return `<div class="wide"><table><caption>Latest changes to the sites' options files (EXCLUDE blocks), newest first</caption>
+<thead><tr><th scope="col">Site</th><th scope="col">When</th><th scope="col">Change</th><th scope="col">Features</th><th scope="col">Result</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function statement(v: ContractView): string {
