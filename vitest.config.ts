@@ -2,6 +2,7 @@
 // shared code, the collector and the end-to-end tests (which start real processes).
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { LongestFirst } from "./test/support/longest-first.ts";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("drizzle");
@@ -10,6 +11,8 @@ export default defineConfig(async () => {
       // Most suites wait on processes (wrangler, collectors, workerd), not the CPU: two files at a
       // time keep a 2-core machine busy without starving either.
       maxWorkers: 2,
+      // Longest files first across the projects (test/durations.json), not project by project.
+      sequence: { sequencer: LongestFirst },
       reporters: ["default", "json"],
       outputFile: { json: "reports/vitest.json" },
       projects: [

@@ -81,4 +81,16 @@ it("blocked → EXCLUDE block + one reread; unchanged → nothing; topped up →
     expect.objectContaining({ site: "Plant 3", action: "unblock", features: ["MATLAB"], result: "applied" }),
     expect.objectContaining({ site: "Plant 3", action: "block", features: ["MATLAB"], result: "applied" }),
   ]);
+
+  // The vendor console shows the same log on the contract's page, newest first.
+  const signIn = await fetch(`${edge.url}/console/sign-in`, {
+    method: "POST", redirect: "manual", body: new URLSearchParams({ api_key: contract.vendorKey }),
+    headers: { Origin: edge.url, "Content-Type": "application/x-www-form-urlencoded" },
+  });
+  expect(signIn.status).toBe(303);
+  const cookie = (signIn.headers.get("Set-Cookie") ?? "").split(";")[0]!;
+  const html = await (await fetch(`${edge.url}/console/contracts/${contract.contractId}`, { headers: { Cookie: cookie } })).text();
+  const section = html.slice(html.indexOf('id="enforcement-h"'), html.indexOf("</section>", html.indexOf('id="enforcement-h"')));
+  const rows = [...section.matchAll(/<tr><th scope="row">([^<]*)<\/th>.*?<\/td><td>.*?<\/span> (\w+)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => m.slice(1));
+  expect(rows).toEqual([["Plant 3", "unblock", "MATLAB", "applied"], ["Plant 3", "block", "MATLAB", "applied"]]);
 });

@@ -61,8 +61,10 @@ describe("storage migration to the live ledger", () => {
          JOIN rating_sources c ON c.no = i.source_no JOIN rating_sessions s ON s.id = i.session_id`).toArray();
       const frozen = store.frozen(0)!;
       for (const t of LIVE_TABLES) sql.exec(`DROP TABLE ${t}`);
-      // Tables of later steps (notices, the stored-usage queue): a DO at version 3 had none of them.
+      // Tables of later steps (notices, the stored-usage queue): a DO at version 3 had none of them…
       for (const t of LATER_TABLES) sql.exec(`DROP TABLE ${t}`);
+      // …nor the enforcement records' index.
+      sql.exec("DROP INDEX records_enforcement");
       sql.exec(V3_TABLES);
       for (const i of intervals) {
         sql.exec(`INSERT INTO usage_intervals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, `${i.collector_id}:${i.seq}`, i.collector_id, i.seq, `${i.collector_id}:${i.name}`, i.feature, i.start, i.end, i.count, i.received_at);
