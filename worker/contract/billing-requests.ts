@@ -62,7 +62,8 @@ export function grant(host: BillingHost, request: GrantRequest, now: number): Re
   return attempt(() => host.transact(() => {
     const t = host.terms();
     host.billing.freezeDue(t, now);
-    if (request.created_at !== undefined) {
+    const known = host.sql.exec("SELECT 1 FROM grants WHERE idempotency_key = ?", request.idempotency_key).toArray().length > 0;
+    if (request.created_at !== undefined && !known) {
       if (!importPending(host.sql)) throw new EdgeError("arrival_refused", "created_at is only accepted while a site's history is being imported (PUT …/collectors/{cid} with history_to_seq)");
       if (request.created_at > now) throw new EdgeError("arrival_refused", "created_at is in the future");
     }

@@ -23,7 +23,7 @@ import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
 import { ContractBilling } from "./billing.ts";
 import * as billingRequests from "./billing-requests.ts";
 import type { BillingHost, ContractBalance } from "./billing-requests.ts";
-import type { GrantRequest } from "./grants.ts";
+import { listGrants, type GrantRequest, type StoredGrant } from "./grants.ts";
 import { loadChain } from "./chains.ts";
 import { scopeAt } from "./plan-versions.ts";
 import type { PlanVersion } from "../../shared/pricing/index.ts";
@@ -209,6 +209,11 @@ export class ContractDO extends DurableObject<Env> {
     }
     await this.armIfPending();
     return result;
+  }
+
+  /** Every grant, in creation order (the contract export carries them to another edge). */
+  grantList(): StoredGrant[] {
+    return listGrants(this.sql);
   }
 
   /** Every plan version, in force order. */

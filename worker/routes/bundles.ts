@@ -90,7 +90,7 @@ export const vendorReplay = apiRouter().openapi(createRoute({
   const collector = await db.select().from(collectors)
     .where(and(eq(collectors.id, c.req.param("cid")), eq(collectors.contract_id, contract.id))).get();
   if (!collector) throw new EdgeError("not_found", `no collector ${c.req.param("cid")} in contract ${contract.id}`);
-  const shape = replaySchema.safeParse(await readLargeJson(c));
+  const shape = replaySchema.safeParse(await readLargeJson(c, BATCH_MAX_DEPTH + 3));
   if (!shape.success) {
     const issue = shape.error.issues[0];
     throw new EdgeError("malformed", `replay: ${issue?.path.join(".")} ${issue?.message}`);
@@ -109,7 +109,7 @@ function answered(response: Response): never {
 
 /** Same strictness as a batch body (decoded-size cap, strict JSON, bounded depth), larger cap. */
 async function readBundle(c: Context<AppEnv>): Promise<Bundle> {
-  const shape = bundleSchema.safeParse(await readLargeJson(c));
+  const shape = bundleSchema.safeParse(await readLargeJson(c, BATCH_MAX_DEPTH + 2));
   if (!shape.success) {
     const issue = shape.error.issues[0];
     throw new EdgeError("malformed", `bundle: ${issue?.path.join(".")} ${issue?.message}`);
@@ -117,7 +117,7 @@ async function readBundle(c: Context<AppEnv>): Promise<Bundle> {
   return shape.data as Bundle;
 }
 
-async function readLargeJson(c: Context<AppEnv>): Promise<unknown> {
+async function readLargeJson(c: Context<AppEnv>, maxDepth: number): Promise<unknown> {
   let text: string;
   try {
     text = await readBatchText(c.req.raw, MAX_BUNDLE_BYTES);
@@ -128,7 +128,7 @@ async function readLargeJson(c: Context<AppEnv>): Promise<unknown> {
     throw error;
   }
   try {
-    return parseStrictJson(text, { maxDepth: BATCH_MAX_DEPTH + 3 });
+    return parseStrictJson(text, { maxDepth });
   } catch (error) {
     throw new EdgeError("malformed", error instanceof Error ? error.message : "invalid JSON");
   }
