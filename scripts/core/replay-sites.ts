@@ -25,7 +25,7 @@ export async function replayability(source: Edge, contractId: string, sites: Sou
 }
 
 export interface ReplayedSite {
-  collector_id: string; site: string; batches: number; acked_seq: number;
+  collector_id: string; contract_id: string; site: string; batches: number; acked_seq: number;
   /** The site's token on the target: only in the run that registered it (a rerun within 24 h gets it again). */
   collector_token: string | null;
   edge_public_keys: Registered["edge_public_keys"];
@@ -60,7 +60,7 @@ export async function replaySites(source: Edge, target: Edge, from: string, to: 
       acked = receipts.receipts.at(-1)?.receipt.acked_seq ?? acked;
       after = page.next_after_seq;
     }
-    replayed.push({ collector_id: site.id, site: site.site, batches, acked_seq: acked, collector_token: answer.collector_token, edge_public_keys: answer.edge_public_keys });
+    replayed.push({ collector_id: site.id, contract_id: to, site: site.site, batches, acked_seq: acked, collector_token: answer.collector_token, edge_public_keys: answer.edge_public_keys });
   }
   return replayed;
 }
