@@ -4,7 +4,7 @@
 // contracts on the target, registers each site there under its id and key and replays its history
 // with the source's arrival times — balances and statements, a closed period's included, equal the
 // source's, and each site continues its own chain against the target. A second run re-creates nothing.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,9 @@ import type { CoreBuild } from "../../scripts/core/build.ts";
 import { coreBuild, freshSecrets, runCore, startCore, type CoreProcess } from "../support/core-process.ts";
 import { EdgeApiError, edgeRequest } from "../support/local-edge.ts";
 import { newContract, newTenant, postBatch, SignedSite, type Tenant } from "../support/signed-site.ts";
+import { runCollector } from "../support/collector-process.ts";
+import { sharedFixtures } from "../collector/sources/fixture-paths.ts";
+import { recordsFromFile } from "../../collector/sources/parse-file.ts";
 
 const tokenPlan = {
   model: "token", currency: "USD", unit_name: "token", period: "month", rates: { "*": "1" },
@@ -39,6 +42,13 @@ const lastMonth = (() => {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1));
 })();
 const lastMonthDate = lastMonth.toISOString().slice(0, 10);
+/** A real collector (its own state dir) that backfilled a real FlexLM log into a contract from 2010. */
+const ANSYS = join(sharedFixtures, "flexlm", "debuglog-justbennet-ansys.log");
+const MAPLE = join(sharedFixtures, "flexlm", "debuglog-joseantoniovilar-maple.log");
+let realId: string;
+let realState: string;
+let ansysRecords = 0;
+const collector = (args: string[]) => runCollector([...args, "--state", realState, "--json"], { stripTypes: true });
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "tally-core-migrate-"));
@@ -62,6 +72,17 @@ beforeAll(async () => {
   closedSite = await SignedSite.enroll(edgeA, tenant, closedId, "plant 9", lastMonth.getTime() + 86_400_000);
   // 2 × 3,600 license-seconds of last month's usage, received this month: 2 tokens, 1 of them overage.
   for (let i = 0; i < 2; i++) expect((await postBatch(edgeA, closedSite, closedSite.batch(1800, 2))).status).toBe(200);
+
+  realId = (await edgeRequest<{ id: string }>(edgeA, "POST", "/v1/contracts", tenant.vendorKey, { customer_id: tenant.customerId, plan: tokenPlan, start: "2010-01-01", timezone: "UTC" })).id;
+  await edgeRequest(edgeA, "POST", `/v1/contracts/${realId}/grants`, tenant.vendorKey, { amount: "5000", idempotency_key: "initial" });
+  const { enrollment_token } = await edgeRequest<{ enrollment_token: string }>(edgeA, "POST", `/v1/contracts/${realId}/enrollments`, tenant.vendorKey, {});
+  realState = join(root, "real-site");
+  expect((await collector(["init", "--server", a.url, "--enroll", enrollment_token, "--site", "ansys lab"])).status).toBe(0);
+  const backfill = await collector(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--timezone", "UTC"]);
+  expect(backfill.status, backfill.stderr).toBe(0);
+  ansysRecords = Number(backfill.json!.appended);
+  const sync = await collector(["sync"]);
+  expect([sync.status, sync.json?.acked_seq]).toEqual([0, ansysRecords]);
 }, 300_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
@@ -129,6 +150,13 @@ it("core migrate replays every site's history: balances and statements (the clos
     await new Promise((ok) => setTimeout(ok, 200));
   }
   const sourceFigures = await figures({ url: a.url }, tenant.vendorKey, closedId);
+  const months = new Set<string>();
+  for await (const r of recordsFromFile("flexlm-debuglog", ANSYS, { timezone: "UTC" })) if (r.kind === "usage") months.add(new Date(r.data.start).toISOString().slice(0, 7) + "-01");
+  const monthly = (edge: { url: string }, key: string, id: string) => Promise.all([...months].sort().map(async (m) => {
+    const statement = await edgeRequest<Record<string, unknown>>(edge, "GET", `/v1/contracts/${id}/statement?period=${m}`, key);
+    return JSON.parse(JSON.stringify({ ...statement, contract_id: undefined }).replace(/grt_[0-9a-f]{32}/g, "grt"));
+  }));
+  const realSource = await monthly({ url: a.url }, tenant.vendorKey, realId);
   expect((sourceFigures as { closed: { state: string } }).closed.state).toBe("closed");
 
   const archive = join(root, "archive");
@@ -136,7 +164,7 @@ it("core migrate replays every site's history: balances and statements (the clos
   const run = await runCore(["migrate", "--from", a.url, "--to", b.url, "--archive", archive], env as never);
   expect(run.code, run.stderr).toBe(0);
   const plan = JSON.parse(readFileSync(join(archive, "migration.json"), "utf8")) as { contracts: Moved[] };
-  expect(plan.contracts).toHaveLength(2);
+  expect(plan.contracts).toHaveLength(3);
   const moved = plan.contracts.find((c) => c.from === contractId)!;
   const movedClosed = plan.contracts.find((c) => c.from === closedId)!;
   expect([moved.mode, movedClosed.mode]).toEqual(["replayed", "replayed"]);
@@ -152,7 +180,21 @@ it("core migrate replays every site's history: balances and statements (the clos
   expect([replayed.granted_units, replayed.remaining_units, replayed.usage]).toEqual([before.granted_units, "98", before.usage]);
   expect(await figures(edgeB, target.api_key, movedClosed.to)).toEqual(sourceFigures);
 
-  // The site carries on with its own chain (same id, same key) against the target.
+  // The real site's every month (closed ones) is the same on the target; `collector move` points
+  // it there and it carries on with its own chain.
+  const movedReal = plan.contracts.find((c) => c.from === realId)! as Moved & { sites: Array<Record<string, unknown>> };
+  expect(movedReal.mode).toBe("replayed");
+  expect(await monthly(edgeB, target.api_key, movedReal.to)).toEqual(realSource);
+  writeFileSync(join(root, "site-entry.json"), JSON.stringify(movedReal.sites[0]), { mode: 0o600 });
+  const move = await collector(["move", "--server", b.url, "--token-file", join(root, "site-entry.json")]);
+  expect(move.status, move.stderr).toBe(0);
+  expect((await collector(["backfill", "--source", "flexlm-debuglog", "--file", MAPLE, "--timezone", "UTC"])).status).toBe(0);
+  const synced = await collector(["sync"]);
+  expect([synced.status, synced.json?.pending], synced.stderr).toEqual([0, 0]);
+  expect(Number(synced.json!.acked_seq)).toBeGreaterThan(ansysRecords);
+  expect((await collector(["verify"])).status).toBe(0);
+
+  // The signed-site sites carry on too (same id, same key) against the target.
   const site = sites[0]!;
   const next = await postBatch(edgeB, site, site.batch(3600));
   expect([next.status, next.body.receipt?.acked_seq]).toEqual([200, site.records.length]);
@@ -161,7 +203,7 @@ it("core migrate replays every site's history: balances and statements (the clos
   const again = await runCore(["migrate", "--from", a.url, "--to", b.url, "--archive", join(root, "archive-2")], env as never);
   expect(again.code, again.stderr).toBe(0);
   const contracts = await edgeRequest<{ items: unknown[] }>(edgeB, "GET", "/v1/contracts", target.api_key);
-  expect(contracts.items).toHaveLength(2);
+  expect(contracts.items).toHaveLength(3);
   expect((await edgeRequest<Balance>(edgeB, "GET", `/v1/contracts/${moved.to}/balance`, target.api_key)).remaining_units).toBe("97");
   expect(await figures(edgeB, target.api_key, movedClosed.to)).toEqual(sourceFigures);
 }, 300_000);
