@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { generateKeyPair, type Batch } from "../../shared/protocol/index.ts";
 import { migrateStorage } from "../../worker/contract/storage-schema.ts";
+import { HISTORY_PAGE_BYTES } from "../../worker/contract/checkpoints.ts";
 import { call, contractStub, createContract, createVendor, doState, enrolledSite, ok, plan, postBatch, settle, SiteChain, type Site, type Vendor } from "./edge-fixture.ts";
 
 const DAY = 24 * 3600_000;
@@ -185,6 +186,20 @@ describe("site history between edges", () => {
     const pages = await history(site, at(27));
     expect(pages.map((p) => p.bundle.batches.length)).toEqual([200, 5]);
     expect(pages.flatMap((p) => p.bundle.batches.flatMap((b) => b.records.map((r) => r.seq)))).toEqual(Array.from({ length: 205 }, (_, i) => i + 1));
+  });
+
+  it("pages are bounded by bytes too: 8 batches of ten ~62 KiB records come in two pages, each far under a bundle's 16 MiB", async () => {
+    const site = await enrolledSite();
+    const sources = (r: number) => Array.from({ length: 250 }, (_, i) => ({ source: `${r}-${i}-`.padEnd(200, "x"), up: true, at: at(20) }));
+    for (let b = 0; b < 8; b++) {
+      for (let r = 0; r < 10; r++) site.chain.append({ kind: "heartbeat", data: { sources: sources(b * 10 + r) } }, at(20));
+      await ok(await postBatch(site.collectorId, site.chain.batch(b * 10 + 1, b * 10 + 10)));
+    }
+    const pages = await history(site, at(27));
+    expect(pages.map((p) => p.bundle.batches.length)).toEqual([7, 1]);
+    const bytes = pages.map((p) => JSON.stringify(p).length);
+    expect(bytes[0]).toBeGreaterThan(HISTORY_PAGE_BYTES);
+    expect(bytes[0]).toBeLessThan(HISTORY_PAGE_BYTES + 2 * 1024 * 1024);
   });
 
   it("history received before the checkpoint step is not replayable: the export says from which seq it is", async () => {
