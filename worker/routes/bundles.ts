@@ -62,12 +62,7 @@ export const vendorBundles = apiRouter().openapi(createRoute({
   },
   responses: { ...bundleAnswers, ...vendorErrors(400, 409, 413) },
 }), async (c) => {
-  const db = database(c.env.DB);
-  const contract = await ownContract(db, c.get("vendorId"), c.req.param("id"));
-  const collector = await db.select().from(collectors)
-    .where(and(eq(collectors.id, c.req.param("cid")), eq(collectors.contract_id, contract.id))).get();
-  if (!collector) throw new EdgeError("not_found", `no collector ${c.req.param("cid")} in contract ${contract.id}`);
-  return answered(await applyUploaded(c, collector, await readBundle(c)));
+  return answered(await applyUploaded(c, await vendorsCollector(c), await readBundle(c)));
 });
 
 const replaySchema = z.looseObject({
@@ -85,11 +80,7 @@ export const vendorReplay = apiRouter().openapi(createRoute({
   },
   responses: { ...bundleAnswers, ...vendorErrors(400, 409, 413) },
 }), async (c) => {
-  const db = database(c.env.DB);
-  const contract = await ownContract(db, c.get("vendorId"), c.req.param("id"));
-  const collector = await db.select().from(collectors)
-    .where(and(eq(collectors.id, c.req.param("cid")), eq(collectors.contract_id, contract.id))).get();
-  if (!collector) throw new EdgeError("not_found", `no collector ${c.req.param("cid")} in contract ${contract.id}`);
+  const collector = await vendorsCollector(c);
   const shape = replaySchema.safeParse(await readLargeJson(c, BATCH_MAX_DEPTH + 3));
   if (!shape.success) {
     const issue = shape.error.issues[0];
@@ -100,6 +91,16 @@ export const vendorReplay = apiRouter().openapi(createRoute({
 vendorReplay.openAPIRegistry.register("HistoryReplay", replaySchema);
 
 interface Bundle { collector_id: string; batches: unknown[] }
+
+/** The collector `:cid` of the vendor's contract `:id` (404 for another vendor's or contract's). */
+async function vendorsCollector(c: Context<AppEnv>): Promise<CollectorRow> {
+  const db = database(c.env.DB);
+  const contract = await ownContract(db, c.get("vendorId"), c.req.param("id") ?? "");
+  const collector = await db.select().from(collectors)
+    .where(and(eq(collectors.id, c.req.param("cid") ?? ""), eq(collectors.contract_id, contract.id))).get();
+  if (!collector) throw new EdgeError("not_found", `no collector ${c.req.param("cid")} in contract ${contract.id}`);
+  return collector;
+}
 
 /** The answer's status is the refused batch's (any protocol status), which a route's typed
  * responses cannot express; the OpenAPI declaration above documents it instead. */
