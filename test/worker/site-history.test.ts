@@ -5,12 +5,13 @@
 // pages are refused with the protocol's codes and change nothing.
 import { describe, expect, it } from "vitest";
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { generateKeyPair, type Batch } from "../../shared/protocol/index.ts";
+import { generateKeyPair, hashCanonical, type Batch } from "../../shared/protocol/index.ts";
 import { migrateStorage } from "../../worker/contract/storage-schema.ts";
 import { HISTORY_PAGE_BYTES } from "../../worker/contract/checkpoints.ts";
 import { call, contractStub, createContract, createVendor, doState, enrolledSite, ok, plan, postBatch, settle, SiteChain, type Site, type Vendor } from "./edge-fixture.ts";
 
 const DAY = 24 * 3600_000;
+const hashOf = (r: unknown) => hashCanonical(r as never);
 const at = (d: number, h = 10) => Date.UTC(2026, 10, d, h); // November 2026 (d > 30 runs into December)
 const T = at(40); // 10 Dec: November closed on 4 Dec (72 h grace)
 /** Overage billed, so a late record shows as an adjustment with an amount. */
@@ -200,6 +201,25 @@ describe("site history between edges", () => {
     const bytes = pages.map((p) => JSON.stringify(p).length);
     expect(bytes[0]).toBeGreaterThan(HISTORY_PAGE_BYTES);
     expect(bytes[0]).toBeLessThan(HISTORY_PAGE_BYTES + 2 * 1024 * 1024);
+  });
+
+  it("a resolved fork: the superseded branch's checkpoints go; a batch that straddled the fork point makes only the new branch replayable", async () => {
+    const forked = async (batches: Array<[number, number]>) => {
+      const site = await enrolledSite();
+      for (let i = 0; i < 5; i++) site.chain.usage({ start: at(20) + i * 3600_000, end: at(20) + (i + 1) * 3600_000 });
+      for (const [from, to] of batches) await ok(await postBatch(site.collectorId, site.chain.batch(from, to)));
+      // Restored to seq 3: 4', 5', 6' of its own, resent from 4 after the vendor resolves the fork.
+      const branch = new SiteChain(site.collectorId, site.keys.secretKey);
+      branch.records.push(...site.chain.records.slice(0, 3));
+      for (let i = 0; i < 3; i++) branch.usage({ start: at(21) + i * 3600_000, end: at(21) + (i + 1) * 3600_000, session: `new-${i}` });
+      expect((await postBatch(site.collectorId, branch.batch(4, 6))).status).toBe(409);
+      await ok(await call("POST", `/v1/collectors/${site.collectorId}/resolve`, { token: site.vendor.api_key }));
+      await ok(await postBatch(site.collectorId, branch.batch(4, 6)));
+      const [page] = await history(site, NOW_PLUS);
+      return { replayable_from: page!.replayable_from, batches: page!.bundle.batches.map((b) => [b.records[0]!.seq, b.checkpoint.seq, b.checkpoint.head === hashOf(b.records.at(-1))]) };
+    };
+    expect(await forked([[1, 3], [4, 5]])).toEqual({ replayable_from: 1, batches: [[1, 3, true], [4, 6, true]] });
+    expect(await forked([[1, 2], [3, 5]])).toEqual({ replayable_from: 4, batches: [[4, 6, true]] });
   });
 
   it("history received before the checkpoint step is not replayable: the export says from which seq it is", async () => {
