@@ -16,6 +16,7 @@ import { verifyCommand, verifyUsage } from "./commands/verify.ts";
 import { exportCommand, exportUsage } from "./commands/export.ts";
 import { importReceiptCommand, importReceiptUsage } from "./commands/import-receipt.ts";
 import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
+import { moveCommand, moveUsage } from "./commands/move.ts";
 import { CollectorError, type ExitStatus } from "./errors.ts";
 
 interface Command {
@@ -36,6 +37,7 @@ const commands: Record<string, Command> = {
   export: { usage: exportUsage, run: exportCommand, about: "Air-gapped sites: writes the pending records as a bundle to upload from any machine." },
   "import-receipt": { usage: importReceiptUsage, run: importReceiptCommand, about: "Air-gapped sites: takes the edge's reply to an uploaded bundle." },
   "rotate-key": { usage: rotateKeyUsage, run: rotateKeyCommand, about: "Writes a key_rotation record: the next batches are signed by a new key." },
+  move: { usage: moveUsage, run: moveCommand, about: "Points the site at another edge that holds its history (after `core migrate`): new server, token and edge keys; same key and chain." },
   reveal: { usage: revealUsage, run: revealCommand, about: "Shows the user or host name behind a pseudonym (privacy.pseudonymise); only this site can." },
 };
 

@@ -3624,6 +3624,565 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/collectors/{cid}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a page of a site's history exported by another edge
+         * @description The body is a page of `GET …/collectors/{cid}/history` on the source edge, unchanged: its bundle is applied like an uploaded bundle, each batch received at the source's time. Only while the site's import is pending (`PUT …/collectors/{cid}` with `history_to_seq`); arrivals in the future or before the site's previous arrival answer 409 `arrival_refused` and change nothing.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    cid: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "bundle": {
+                     *         "format": "tally-bundle/v1",
+                     *         "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *         "batches": [
+                     *           {
+                     *             "records": [
+                     *               {
+                     *                 "v": 1,
+                     *                 "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *                 "seq": 120,
+                     *                 "prev": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *                 "ts": 1796032790000,
+                     *                 "kind": "usage",
+                     *                 "data": {
+                     *                   "source": "lmgrd",
+                     *                   "daemon": "MLM",
+                     *                   "feature": "MATLAB",
+                     *                   "user": "Marta Rodriguez",
+                     *                   "host": "ws-07",
+                     *                   "session": "MLM:MATLAB:ws-07:1796025600",
+                     *                   "start": 1796025600000,
+                     *                   "end": 1796032790000,
+                     *                   "count": 1,
+                     *                   "final": true
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "checkpoint": {
+                     *               "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                     *               "seq": 120,
+                     *               "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                     *               "ts": 1796032790000
+                     *             },
+                     *             "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                     *           }
+                     *         ]
+                     *       },
+                     *       "received_at_ms": [
+                     *         1796032800000
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HistoryReplay"];
+                };
+            };
+            responses: {
+                /** @description every batch applied: `{receipts}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "receipts": [
+                         *         {
+                         *           "receipt": {
+                         *             "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *             "acked_seq": 120,
+                         *             "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *             "received_at": 1796032800000,
+                         *             "key_id": "edk_3f9a1c0b5d7e2a48"
+                         *           },
+                         *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            receipts: components["schemas"]["SignedReceipt"][];
+                        };
+                    };
+                };
+                /** @description malformed request (`malformed`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "malformed",
+                         *       "message": "request body is not valid JSON"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description missing, unknown or revoked credentials (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "missing or unknown API key"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden (`read_only_key` for a read-only API key on a mutation) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "read_only_key",
+                         *       "message": "this API key is read-only"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such resource, or it belongs to another vendor (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description conflict (`idempotency_conflict`, …) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "idempotency_conflict",
+                         *       "message": "Idempotency-Key was used with another request"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body too large (`too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "too_large",
+                         *       "message": "body larger than 1048576 bytes"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/collectors/{cid}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of a site's history as replayable batches */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the previous page's `next_after_seq` (0: from the start) */
+                    after_seq?: number | null;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                    cid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description one page (at most ~4 MiB of records) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *       "replayable_from": 1,
+                         *       "hwm": 120,
+                         *       "bundle": {
+                         *         "format": "tally-bundle/v1",
+                         *         "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *         "batches": [
+                         *           {
+                         *             "records": [
+                         *               {
+                         *                 "v": 1,
+                         *                 "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *                 "seq": 120,
+                         *                 "prev": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *                 "ts": 1796032790000,
+                         *                 "kind": "usage",
+                         *                 "data": {
+                         *                   "source": "lmgrd",
+                         *                   "daemon": "MLM",
+                         *                   "feature": "MATLAB",
+                         *                   "user": "Marta Rodriguez",
+                         *                   "host": "ws-07",
+                         *                   "session": "MLM:MATLAB:ws-07:1796025600",
+                         *                   "start": 1796025600000,
+                         *                   "end": 1796032790000,
+                         *                   "count": 1,
+                         *                   "final": true
+                         *                 }
+                         *               }
+                         *             ],
+                         *             "checkpoint": {
+                         *               "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *               "seq": 120,
+                         *               "head": "ad9f3c0e1f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+                         *               "ts": 1796032790000
+                         *             },
+                         *             "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+                         *           }
+                         *         ]
+                         *       },
+                         *       "received_at_ms": [
+                         *         1796032800000
+                         *       ],
+                         *       "next_after_seq": null
+                         *     }
+                         */
+                        "application/json": components["schemas"]["SiteHistory"];
+                    };
+                };
+                /** @description missing, unknown or revoked credentials (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "missing or unknown API key"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden (`read_only_key` for a read-only API key on a mutation) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "read_only_key",
+                         *       "message": "this API key is read-only"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such resource, or it belongs to another vendor (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/collectors/{cid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Register a site moved from another edge (same id and key)
+         * @description Idempotent: the same id and key answer 200 (and set `history_to_seq` again); the id with another key, or in another contract, is 409 `collector_exists`.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 1–255 printable ASCII: the same key with the same body answers the first answer again; another body is 409 `idempotency_conflict` */
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    id: string;
+                    cid: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "public_key": "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+                     *       "site": "Acme Plant 3",
+                     *       "history_to_seq": 120
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the key the site enrolled with (its chain's later keys are `key_rotation` records) */
+                        public_key: string;
+                        site: string;
+                        /**
+                         * @description the seq the site's history runs to on the source: no period is frozen here until the site's chain reaches it (0: none expected; also clears a pending import)
+                         * @default 0
+                         */
+                        history_to_seq?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description already registered with this key */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "edge_public_keys": [
+                         *         {
+                         *           "key_id": "edk_3f9a1c0b5d7e2a48",
+                         *           "public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+                         *         }
+                         *       ],
+                         *       "collector_token": null,
+                         *       "acked_seq": 40,
+                         *       "history_to_seq": 120
+                         *     }
+                         */
+                        "application/json": components["schemas"]["RegisteredSite"];
+                    };
+                };
+                /** @description registered; the site's token on this edge */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "collector_id": "col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e3",
+                         *       "contract_id": "ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e2",
+                         *       "edge_public_keys": [
+                         *         {
+                         *           "key_id": "edk_3f9a1c0b5d7e2a48",
+                         *           "public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+                         *         }
+                         *       ],
+                         *       "collector_token": "tc_test_Zp4Lm8Qw2Rt6Yu0Io9Pa3Sd7Fg1Hj5Kl2Xc6Vb0Nm4",
+                         *       "acked_seq": 0,
+                         *       "history_to_seq": 120
+                         *     }
+                         */
+                        "application/json": components["schemas"]["RegisteredSite"];
+                    };
+                };
+                /** @description missing, unknown or revoked credentials (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unauthorized",
+                         *       "message": "missing or unknown API key"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden (`read_only_key` for a read-only API key on a mutation) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "read_only_key",
+                         *       "message": "this API key is read-only"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such resource, or it belongs to another vendor (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "not_found",
+                         *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description conflict (`idempotency_conflict`, …) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "idempotency_conflict",
+                         *       "message": "Idempotency-Key was used with another request"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body too large (`too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "too_large",
+                         *       "message": "body larger than 1048576 bytes"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_media_type",
+                         *       "message": "the body must be application/json"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/export": {
         parameters: {
             query?: never;
@@ -3713,6 +4272,16 @@ export interface paths {
                          *           "enrolled_at": "2026-11-02T09:15:00Z",
                          *           "hwm": 120,
                          *           "flags": []
+                         *         }
+                         *       ],
+                         *       "grants": [
+                         *         {
+                         *           "id": "grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e6",
+                         *           "amount": "1000",
+                         *           "priority": 0,
+                         *           "effective_at": null,
+                         *           "expires_at": null,
+                         *           "created_at": "2026-11-02T09:15:00Z"
                          *         }
                          *       ],
                          *       "records": [
@@ -3862,6 +4431,11 @@ export interface paths {
                          */
                         expires_at?: string | null;
                         idempotency_key: string;
+                        /**
+                         * @description moving a contract: when the grant was created on the edge it comes from (which periods it can reach). Only while a site's history is being imported, else 409 `arrival_refused`
+                         * @example 2026-11-27T10:00:00Z
+                         */
+                        created_at?: string;
                     };
                 };
             };
@@ -5632,6 +6206,18 @@ export interface components {
         ResolveRequest: {
             last_common_seq?: number;
         };
+        HistoryReplay: {
+            bundle: {
+                /** @enum {string} */
+                format: "tally-bundle/v1";
+                collector_id: string;
+                batches: unknown[];
+            };
+            /** @description when the source edge received each batch (ms); batch i is received here at received_at_ms[i] */
+            received_at_ms: number[];
+        } & {
+            [key: string]: unknown;
+        };
         EdgeKeys: {
             keys: {
                 /** @example edk_0123456789abcdef */
@@ -5653,7 +6239,7 @@ export interface components {
              * @example not_found
              * @enum {string}
              */
-            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "record_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "invalid_plan" | "period_closed";
+            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "record_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "collector_exists" | "arrival_refused" | "invalid_plan" | "period_closed";
             message: string;
             /** @description with `invalid_request`: the offending field, e.g. `plan.rates.MATLAB` */
             field?: string;
@@ -5880,6 +6466,39 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        SiteHistory: {
+            /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+            collector_id: string;
+            /** @description the first seq whose batch this edge can hand over (its hwm + 1 when none: history received before the edge kept checkpoints) */
+            replayable_from: number;
+            hwm: number;
+            /** @description a `tally-bundle/v1` document: `POST /v1/collectors/{cid}/bundles` on another edge accepts it unchanged (received there and then) */
+            bundle: {
+                /** @enum {string} */
+                format: "tally-bundle/v1";
+                /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+                collector_id: string;
+                batches: unknown[];
+            };
+            /** @description when this edge received each batch (ms) */
+            received_at_ms: number[];
+            /** @description `after_seq` for the next page; null on the last */
+            next_after_seq: number | null;
+        };
+        RegisteredSite: {
+            /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+            collector_id: string;
+            /** @example ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+            contract_id: string;
+            edge_public_keys: {
+                key_id: string;
+                public_key: string;
+            }[];
+            /** @description this edge's token for the site, only in the answer that created it (201) */
+            collector_token: string | null;
+            acked_seq: number;
+            history_to_seq: number | null;
+        };
         ContractExport: {
             /** @enum {string} */
             format: "tally-contract-export/v1";
@@ -5895,6 +6514,16 @@ export interface components {
                 /** @description highest seq in the projection, i.e. the last this export lists */
                 hwm: number;
                 flags: string[];
+            }[];
+            grants: {
+                /** @example grt_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
+                id: string;
+                amount: string;
+                priority: number;
+                effective_at: string | null;
+                expires_at: string | null;
+                /** @description with effective_at, decides which periods the grant reaches */
+                created_at: string;
             }[];
             records: {
                 /** @example col_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */

@@ -19,7 +19,8 @@ import { balance } from "./routes/balance.ts";
 import { batches } from "./routes/batches.ts";
 import { devBench } from "./routes/dev-bench.ts";
 import { collectorDoc } from "./routes/collector-doc.ts";
-import { collectorBundles, vendorBundles } from "./routes/bundles.ts";
+import { collectorBundles, vendorBundles, vendorReplay } from "./routes/bundles.ts";
+import { siteHistory } from "./routes/site-history.ts";
 import { contractExport } from "./routes/contract-export.ts";
 import { collectorTrust } from "./routes/collector-trust.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -56,6 +57,8 @@ app.route("/v1/collectors", collectorDoc);
 app.route("/v1/collectors", collectorBundles);
 app.route("/v1/collectors", collectorTrust);
 app.route("/v1/contracts", vendorBundles);
+app.route("/v1/contracts", vendorReplay);
+app.route("/v1/contracts", siteHistory);
 app.route("/v1/contracts", contractExport);
 // Pricing (DESIGN.md §6–§7): grants, plan versions, statements, usage history, alerts.
 app.route("/v1/contracts", grants);

@@ -23,6 +23,9 @@ const apiErrorStatus = {
   malformed_doc_message: 400,
   bundle_too_large: 413,
   nothing_to_resolve: 409,
+  // Moving a site with its history between edges (routes/site-history.ts).
+  collector_exists: 409,
+  arrival_refused: 409,
   // Pricing (DESIGN.md §6): plans, plan versions, statements.
   invalid_plan: 422,
   period_closed: 409,

@@ -31,24 +31,26 @@ export class SignedSite {
   /** Every record made so far, in order (records[i].seq === i + 1). */
   readonly records: ChainRecord[] = [];
   #head = { seq: 0, hash: "0".repeat(64) };
-  readonly #base = realNow() - 10 * 60_000;
+  /** When the usage starts (default: ten minutes ago). */
+  readonly #base: number;
 
-  constructor(collectorId: string, contractId: string, secretKey: string) {
+  constructor(collectorId: string, contractId: string, secretKey: string, base = realNow() - 10 * 60_000) {
     this.collectorId = collectorId;
     this.contractId = contractId;
     this.secretKey = secretKey;
+    this.#base = base;
   }
 
-  static async enroll(edge: { url: string }, tenant: Tenant, contractId: string, site = "core test site"): Promise<SignedSite> {
+  static async enroll(edge: { url: string }, tenant: Tenant, contractId: string, site = "core test site", base?: number): Promise<SignedSite> {
     const { enrollment_token } = await edgeRequest<{ enrollment_token: string }>(edge, "POST", `/v1/contracts/${contractId}/enrollments`, tenant.vendorKey, {});
-    return SignedSite.enrollWith(edge, enrollment_token, contractId, site);
+    return SignedSite.enrollWith(edge, enrollment_token, contractId, site, base);
   }
 
   /** Enrolls with a token made elsewhere (e.g. by `core migrate`). */
-  static async enrollWith(edge: { url: string }, enrollment_token: string, contractId: string, site = "core test site"): Promise<SignedSite> {
+  static async enrollWith(edge: { url: string }, enrollment_token: string, contractId: string, site = "core test site", base?: number): Promise<SignedSite> {
     const keys = generateKeyPair();
     const enrolled = await edgeRequest<{ collector_id: string }>(edge, "POST", "/v1/enroll", undefined, { enrollment_token, public_key: keys.publicKey, site });
-    return new SignedSite(enrolled.collector_id, contractId, keys.secretKey);
+    return new SignedSite(enrolled.collector_id, contractId, keys.secretKey, base);
   }
 
   /** `n` more usage records (one second × `count` licenses each), signed as one batch. */

@@ -1,6 +1,6 @@
 // Applies one verified batch inside the DO's SQLite transaction (DESIGN.md §4): verifyBatch
 // decides; this stores the accepted records (quarantining those that cannot be rated), advances
-// the chain, appends outbox rows and signs the receipt. The caller rates the stored usage (billing.ts).
+// the chain, keeps the batch's checkpoint (checkpoints.ts), appends outbox rows and signs the receipt. The caller rates the stored usage (billing.ts).
 // A rejected batch writes nothing — except equivocation evidence, the collector's flag and the
 // collector.equivocation webhook event (notices.ts).
 import {
@@ -11,6 +11,8 @@ import type { EdgeKey } from "../auth/edge-key.ts";
 import { addFlag, chainState, ensureChain, loadChain, saveAdvance, storedHash, type CollectorIdentity } from "./chains.ts";
 import { inScope, type ContractTerms, type ScopeEntry } from "./terms.ts";
 import { equivocationDetected } from "./notices.ts";
+import { keepCheckpoint } from "./checkpoints.ts";
+import { historyArrived } from "./site-import.ts";
 
 export type BatchOutcome =
   | { ok: true; replay: boolean; body: SignedReceipt }
@@ -46,6 +48,8 @@ export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: Collector
   storeRecords(sql, terms, result.accepted, now, scopeAt, rateable);
   saveAdvance(sql, result.state, now);
   const first = result.accepted[0]!.record.seq;
+  keepCheckpoint(sql, result.state, first, body, now);
+  historyArrived(sql, who.collector_id, result.state.hwm);
   sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES ('records', ?, ?, ?)", who.collector_id, first, result.state.hwm);
   sql.exec("INSERT INTO outbox (topic, collector_id) VALUES ('collector', ?)", who.collector_id);
   return { ok: true, replay: false, body: receipt({ collector_id: who.collector_id, acked_seq: result.state.hwm, head: result.state.head, received_at: now, key_id: key.key_id }, key) };

@@ -10,12 +10,14 @@ export interface BundleOutcome {
   applied: number;
   /** The first refused batch: its protocol error and its index in `batches`. */
   refused?: { index: number; error: ProtocolError };
+  /** Why the arrival times given with a replayed history were refused (nothing applied). */
+  arrivalRefused?: string;
 }
 
-export function applyBundle(batches: readonly unknown[], applyOne: (batch: unknown) => BatchOutcome): BundleOutcome {
+export function applyBundle(batches: readonly unknown[], applyOne: (batch: unknown, index: number) => BatchOutcome): BundleOutcome {
   const outcome: BundleOutcome = { receipts: [], applied: 0 };
   for (const [index, batch] of batches.entries()) {
-    const result = applyOne(batch);
+    const result = applyOne(batch, index);
     if (!result.ok) {
       outcome.refused = { index, error: result.error };
       break;

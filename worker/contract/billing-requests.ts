@@ -3,6 +3,7 @@
 // whose close has passed is frozen first (lazily, on the next request or alarm). Errors cross the
 // RPC boundary as plain `{ok: false, error}` values (a thrown class would arrive as a bare Error)
 // and become EdgeErrors again in the route (`unwrap`).
+import { importPending } from "./site-import.ts";
 import { periodAt, periodStarting, PricingError, type Period, type Statement } from "../../shared/pricing/index.ts";
 import { EdgeError, type ErrorCode } from "../errors.ts";
 import { DEFAULT_LOW_THRESHOLDS_PCT, saveAlertConfig, type AlertConfig } from "./alerts.ts";
@@ -61,6 +62,11 @@ export function grant(host: BillingHost, request: GrantRequest, now: number): Re
   return attempt(() => host.transact(() => {
     const t = host.terms();
     host.billing.freezeDue(t, now);
+    const known = host.sql.exec("SELECT 1 FROM grants WHERE idempotency_key = ?", request.idempotency_key).toArray().length > 0;
+    if (request.created_at !== undefined && !known) {
+      if (!importPending(host.sql)) throw new EdgeError("arrival_refused", "created_at is only accepted while a site's history is being imported (PUT …/collectors/{cid} with history_to_seq)");
+      if (request.created_at > now) throw new EdgeError("arrival_refused", "created_at is in the future");
+    }
     const out = addGrant(host.sql, request, now);
     if (out.created) host.billing.grantAdded(t, out.grant.id, now);
     return { ...out, rerating: host.billing.rerating(t) ?? null };

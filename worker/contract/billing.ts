@@ -3,6 +3,7 @@
 // tables. A batch moves the aggregates by its own pieces; a read folds one period; a change of
 // terms re-rates in bounded chunks from the alarm. Every mutation runs inside the caller's
 // transactionSync; after a rollback `reset()` drops what memory holds and storage is read again.
+import { importPending } from "./site-import.ts";
 import {
   drawLineOf, grantChange, LiveLedger, LiveStatements, planVersionChange, pricingTerms, traceDrawLine, traceLine,
   type Balance as PricedBalance, type ContractInput, type Period, type PlanVersion, type PricingTerms, type RecordRun,
@@ -126,9 +127,10 @@ export class ContractBilling {
   }
 
   /** Freezes every period whose close (end + statement grace) is at or before `now`, in order; none
-   * while usage stored before pricing is still being rated (the live ledger holds them while a job runs). */
+   * while usage stored before pricing is still being rated (the live ledger holds them while a job runs),
+   * nor while a site's history is being imported (site-import.ts). */
   freezeDue(t: ContractTerms, now: number): number {
-    if (storedUsageProgress(this.#sql) !== undefined) return 0;
+    if (storedUsageProgress(this.#sql) !== undefined || importPending(this.#sql)) return 0;
     const closed = this.#ledger(t).figures.freezeDue(now);
     for (const statement of closed) {
       createEvent(this.#sql, t.contract_id, "period.closed", { period: statement.period, currency: statement.currency, total: statement.total }, now);

@@ -14,6 +14,8 @@ import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
 import { ContractDocError, type ContractDocJson } from "../../shared/contract-doc/index.ts";
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
+import { historyPage, type HistoryPage } from "./checkpoints.ts";
+import { arrivalRefusal, expectHistory, type ImportState } from "./site-import.ts";
 import { blockedFeatures, ContractDocHost, docBalance } from "./doc-host.ts";
 import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
@@ -21,7 +23,7 @@ import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
 import { ContractBilling } from "./billing.ts";
 import * as billingRequests from "./billing-requests.ts";
 import type { BillingHost, ContractBalance } from "./billing-requests.ts";
-import type { GrantRequest } from "./grants.ts";
+import { listGrants, type GrantRequest, type StoredGrant } from "./grants.ts";
 import { loadChain } from "./chains.ts";
 import { scopeAt } from "./plan-versions.ts";
 import type { PlanVersion } from "../../shared/pricing/index.ts";
@@ -74,6 +76,19 @@ export class ContractDO extends DurableObject<Env> {
     ensureChain(this.sql, who);
   }
 
+  /** A site moved here from another edge (site-import.ts): its chain, expecting history up to `historyToSeq`. */
+  importSite(who: CollectorIdentity, historyToSeq: number): ImportState {
+    return this.transact(() => {
+      ensureChain(this.sql, who);
+      return expectHistory(this.sql, who.collector_id, historyToSeq);
+    });
+  }
+
+  /** One page of a site's history as replayable batches (checkpoints.ts); undefined for an unknown site. */
+  history(collectorId: string, afterSeq: number): HistoryPage | undefined {
+    return historyPage(this.sql, collectorId, afterSeq);
+  }
+
   async applyBatch(who: CollectorIdentity, body: unknown, now: number): Promise<BatchOutcome> {
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
@@ -107,11 +122,16 @@ export class ContractDO extends DurableObject<Env> {
     return report;
   }
 
-  /** An air-gapped bundle: each batch its own transaction, in order, up to the first refusal. */
-  async applyBundle(who: CollectorIdentity, batches: unknown[], now: number): Promise<BundleOutcome> {
+  /** An air-gapped bundle: each batch its own transaction, in order, up to the first refusal. With
+   * `arrivals` (a history replayed from another edge, site-import.ts), batch i is received at arrivals[i]. */
+  async applyBundle(who: CollectorIdentity, batches: unknown[], now: number, arrivals?: number[]): Promise<BundleOutcome> {
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
-    const outcome = applyBundle(batches, (body) => this.transact(() => this.applyAndRate(terms, who, body, now, key)));
+    if (arrivals) {
+      const refusal = arrivals.length === batches.length ? arrivalRefusal(this.sql, who.collector_id, arrivals, now) : "received_at must have one time per batch";
+      if (refusal !== null) return { receipts: [], applied: 0, arrivalRefused: refusal };
+    }
+    const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key)));
     if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
     if (outcome.applied > 0) this.publishBalance(now);
     return outcome;
@@ -189,6 +209,11 @@ export class ContractDO extends DurableObject<Env> {
     }
     await this.armIfPending();
     return result;
+  }
+
+  /** Every grant, in creation order (the contract export carries them to another edge). */
+  grantList(): StoredGrant[] {
+    return listGrants(this.sql);
   }
 
   /** Every plan version, in force order. */

@@ -10,6 +10,7 @@
 // its receipt cursor, so the records before the first differing seq are the ones both branches
 // share. A caller may name it (`last_common_seq`) when the evidence cannot tell, e.g. a
 // hand-written client whose batch did not overlap the stored chain.
+import { dropCheckpointsAbove } from "./checkpoints.ts";
 import { ZERO_HASH } from "../../shared/protocol/index.ts";
 import { EQUIVOCATION_FLAG } from "./apply-batch.ts";
 import { loadChain } from "./chains.ts";
@@ -49,6 +50,7 @@ export function resolveFork(sql: SqlStorage, terms: ContractTerms, collectorId: 
     now, collectorId, last);
   // Their rated usage leaves the aggregates with them: the caller drops it (billing.dropRecords).
   sql.exec("DELETE FROM records WHERE collector_id = ? AND seq > ?", collectorId, last);
+  dropCheckpointsAbove(sql, collectorId, last);
 
   const kept = last === 0 ? undefined : sql.exec<{ hash: string; received_at: number }>(
     "SELECT hash, received_at FROM records WHERE collector_id = ? AND seq = ?", collectorId, last).toArray()[0];

@@ -8,6 +8,8 @@ import { newId } from "../ids.ts";
 
 export interface GrantRequest {
   amount: string; priority?: number; effective_at?: number | null; expires_at?: number | null; idempotency_key: string;
+  /** The grant's creation on the edge a contract moved from (site-import.ts): only while an import is pending. */
+  created_at?: number;
 }
 
 export interface StoredGrant extends GrantInput { priority: number; effective_at: number | null; expires_at: number | null }
@@ -30,9 +32,9 @@ export function addGrant(sql: SqlStorage, request: GrantRequest, now: number): {
   }
   const grant: StoredGrant = {
     id: newId("grt"), amount: request.amount, priority: request.priority ?? 0,
-    effective_at: request.effective_at ?? null, expires_at: request.expires_at ?? null, created_at: now,
+    effective_at: request.effective_at ?? null, expires_at: request.expires_at ?? null, created_at: request.created_at ?? now,
   };
   sql.exec("INSERT INTO grants (id, idempotency_key, request_hash, amount, priority, effective_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    grant.id, idempotency_key, hash, grant.amount, grant.priority, grant.effective_at, grant.expires_at, now);
+    grant.id, idempotency_key, hash, grant.amount, grant.priority, grant.effective_at, grant.expires_at, grant.created_at);
   return { grant, created: true };
 }

@@ -1,6 +1,7 @@
 // The ContractDO's SQLite schema, as ordered steps: a DO created by an older version runs the
 // steps it has not seen yet (later issues append steps for grants, plan versions, the doc).
 import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
+import { CHECKPOINTS_STEP } from "./checkpoints.ts";
 import { DRAWS_STEP } from "./draws-schema.ts";
 import { ENFORCEMENT_INDEX_STEP } from "./enforcement-log.ts";
 import { NOTICES_STEP } from "./notices.ts";
@@ -63,6 +64,9 @@ const steps: Step[] = [
   DRAWS_STEP,
   // Site-side enforcement records, newest first, for the console and the status page.
   ENFORCEMENT_INDEX_STEP,
+  // Each accepted batch's checkpoint and signature, so a site's history replays on another edge
+  // (checkpoints.ts); and the seq a site moved here with its history is imported up to (site-import.ts).
+  CHECKPOINTS_STEP,
 ];
 
 function hasTable(sql: SqlStorage, name: string): boolean {

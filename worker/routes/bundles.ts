@@ -2,6 +2,8 @@
 // batches applied in order, each atomically, up to the first refusal.
 //   POST /v1/collectors/:id/bundles                    no bearer: every batch in it is signed
 //   POST /v1/contracts/:id/collectors/:cid/bundles     the vendor uploads on the site's behalf
+//   POST /v1/contracts/:id/collectors/:cid/replay      a page of another edge's history export
+//                                                      (site-history.ts), with its arrival times
 // Both answer `{receipts}` (200) or, when a batch is refused, the refused batch's status with
 // `{receipts, error, message, batch_index, …}` — the receipts before it stand.
 import type { Context } from "hono";
@@ -60,15 +62,45 @@ export const vendorBundles = apiRouter().openapi(createRoute({
   },
   responses: { ...bundleAnswers, ...vendorErrors(400, 409, 413) },
 }), async (c) => {
-  const db = database(c.env.DB);
-  const contract = await ownContract(db, c.get("vendorId"), c.req.param("id"));
-  const collector = await db.select().from(collectors)
-    .where(and(eq(collectors.id, c.req.param("cid")), eq(collectors.contract_id, contract.id))).get();
-  if (!collector) throw new EdgeError("not_found", `no collector ${c.req.param("cid")} in contract ${contract.id}`);
-  return answered(await applyUploaded(c, collector, await readBundle(c)));
+  return answered(await applyUploaded(c, await vendorsCollector(c), await readBundle(c)));
 });
 
+const replaySchema = z.looseObject({
+  bundle: bundleSchema,
+  received_at_ms: z.array(z.number().int().min(0)).max(10_000).openapi({ description: "when the source edge received each batch (ms); batch i is received here at received_at_ms[i]" }),
+}).openapi("HistoryReplay");
+
+export const vendorReplay = apiRouter().openapi(createRoute({
+  method: "post", path: "/{id}/collectors/{cid}/replay", tags: ["vendor"], summary: "Replay a page of a site's history exported by another edge", security: vendorSecurity,
+  description: "The body is a page of `GET …/collectors/{cid}/history` on the source edge, unchanged: its bundle is applied like an uploaded bundle, each batch received at the source's time. Only while the site's import is pending (`PUT …/collectors/{cid}` with `history_to_seq`); arrivals in the future or before the site's previous arrival answer 409 `arrival_refused` and change nothing.",
+  middleware: [vendorAuth()] as const,
+  request: {
+    params: z.object({ id: idSchema("ctr").openapi({ param: { name: "id", in: "path" } }), cid: idSchema("col").openapi({ param: { name: "cid", in: "path" } }) }),
+    body: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/HistoryReplay" }, example: { bundle: { format: "tally-bundle/v1", collector_id: ex.collector, batches: [batchExample] }, received_at_ms: [1796032800000] } } } },
+  },
+  responses: { ...bundleAnswers, ...vendorErrors(400, 409, 413) },
+}), async (c) => {
+  const collector = await vendorsCollector(c);
+  const shape = replaySchema.safeParse(await readLargeJson(c, BATCH_MAX_DEPTH + 3));
+  if (!shape.success) {
+    const issue = shape.error.issues[0];
+    throw new EdgeError("malformed", `replay: ${issue?.path.join(".")} ${issue?.message}`);
+  }
+  return answered(await applyUploaded(c, collector, shape.data.bundle as Bundle, shape.data.received_at_ms));
+});
+vendorReplay.openAPIRegistry.register("HistoryReplay", replaySchema);
+
 interface Bundle { collector_id: string; batches: unknown[] }
+
+/** The collector `:cid` of the vendor's contract `:id` (404 for another vendor's or contract's). */
+async function vendorsCollector(c: Context<AppEnv>): Promise<CollectorRow> {
+  const db = database(c.env.DB);
+  const contract = await ownContract(db, c.get("vendorId"), c.req.param("id") ?? "");
+  const collector = await db.select().from(collectors)
+    .where(and(eq(collectors.id, c.req.param("cid") ?? ""), eq(collectors.contract_id, contract.id))).get();
+  if (!collector) throw new EdgeError("not_found", `no collector ${c.req.param("cid")} in contract ${contract.id}`);
+  return collector;
+}
 
 /** The answer's status is the refused batch's (any protocol status), which a route's typed
  * responses cannot express; the OpenAPI declaration above documents it instead. */
@@ -78,6 +110,15 @@ function answered(response: Response): never {
 
 /** Same strictness as a batch body (decoded-size cap, strict JSON, bounded depth), larger cap. */
 async function readBundle(c: Context<AppEnv>): Promise<Bundle> {
+  const shape = bundleSchema.safeParse(await readLargeJson(c, BATCH_MAX_DEPTH + 2));
+  if (!shape.success) {
+    const issue = shape.error.issues[0];
+    throw new EdgeError("malformed", `bundle: ${issue?.path.join(".")} ${issue?.message}`);
+  }
+  return shape.data as Bundle;
+}
+
+async function readLargeJson(c: Context<AppEnv>, maxDepth: number): Promise<unknown> {
   let text: string;
   try {
     text = await readBatchText(c.req.raw, MAX_BUNDLE_BYTES);
@@ -87,25 +128,19 @@ async function readBundle(c: Context<AppEnv>): Promise<Bundle> {
     }
     throw error;
   }
-  let body: unknown;
   try {
-    body = parseStrictJson(text, { maxDepth: BATCH_MAX_DEPTH + 2 });
+    return parseStrictJson(text, { maxDepth });
   } catch (error) {
     throw new EdgeError("malformed", error instanceof Error ? error.message : "invalid JSON");
   }
-  const shape = bundleSchema.safeParse(body);
-  if (!shape.success) {
-    const issue = shape.error.issues[0];
-    throw new EdgeError("malformed", `bundle: ${issue?.path.join(".")} ${issue?.message}`);
-  }
-  return shape.data as Bundle;
 }
 
-async function applyUploaded(c: Context<AppEnv>, collector: CollectorRow, bundle: Bundle): Promise<Response> {
+async function applyUploaded(c: Context<AppEnv>, collector: CollectorRow, bundle: Bundle, arrivals?: number[]): Promise<Response> {
   if (bundle.collector_id !== collector.id) {
     throw new EdgeError("collector_mismatch", `the bundle belongs to ${bundle.collector_id}, not ${collector.id}`);
   }
-  const outcome = await contractStub(c.env, collector.contract_id).applyBundle(identityOf(collector), bundle.batches, c.get("now"));
+  const outcome = await contractStub(c.env, collector.contract_id).applyBundle(identityOf(collector), bundle.batches, c.get("now"), arrivals);
+  if (outcome.arrivalRefused) throw new EdgeError("arrival_refused", outcome.arrivalRefused);
   if (!outcome.refused) return c.json({ receipts: outcome.receipts }, 200);
   const { error, message, ...extra } = outcome.refused.error;
   return c.json({ receipts: outcome.receipts, error, message, batch_index: outcome.refused.index, ...extra }, errorStatus[error]);

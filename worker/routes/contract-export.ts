@@ -1,5 +1,6 @@
 // GET /v1/contracts/:id/export (vendor key, read-only keys too): everything another edge needs
-// to know about a contract, paged — its terms, its sites with their public keys, and every
+// to know about a contract, paged — its terms, its grants (from the ContractDO, on every page),
+// its sites with their public keys, and every
 // receipted record exactly as the site signed it, in chain order (collector, seq), each with its
 // hash. For moving a contract between edges (a core and Cloudflare, two cores) and for an
 // auditor's offline copy: the records verify as chains (hashes, `prev` links) without the edge.
@@ -19,6 +20,7 @@ import { apiRouter } from "../openapi/router.ts";
 import { idParams, idSchema, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 import { contractExample, contractSchema, presentContract } from "./contracts.ts";
 import { batchExample, ex } from "../openapi/example-values.ts";
+import { contractStub } from "../contract/stub.ts";
 
 export const EXPORT_FORMAT = "tally-contract-export/v1" as const;
 export const EXPORT_MAX_RECORDS = 500;
@@ -40,6 +42,10 @@ const exportSchema = z.object({
     id: idSchema("col"), site: z.string(), public_key: z.string().openapi({ description: "the key the site enrolled with (hex Ed25519); later keys are `key_rotation` records in its chain" }),
     enrolled_at: z.string(), hwm: z.number().int().openapi({ description: "highest seq in the projection, i.e. the last this export lists" }),
     flags: z.array(z.string()),
+  })),
+  grants: z.array(z.object({
+    id: idSchema("grt"), amount: z.string(), priority: z.number().int(), effective_at: z.string().nullable(), expires_at: z.string().nullable(),
+    created_at: z.string().openapi({ description: "with effective_at, decides which periods the grant reaches" }),
   })),
   records: z.array(z.object({
     collector_id: idSchema("col"), seq: z.number().int(), hash: z.string(), received_at: z.string(), quarantine: z.string().nullable(),
@@ -65,6 +71,7 @@ export const contractExport = apiRouter().openapi(createRoute({
   responses: { 200: jsonResponse("one page of the export", exportSchema, {
     format: EXPORT_FORMAT, exported_at: ex.now, contract: contractExample,
     collectors: [{ id: ex.collector, site: "Acme Plant 3", public_key: ex.hash, enrolled_at: ex.created, hwm: 120, flags: [] }],
+    grants: [{ id: ex.grant, amount: "1000", priority: 0, effective_at: null, expires_at: null, created_at: ex.created }],
     records: [{ collector_id: ex.collector, seq: 120, hash: ex.hash, received_at: "2026-11-27T09:59:31Z", quarantine: null, record: batchExample.records[0]! }],
     next_cursor: null,
   }), ...vendorErrors(422) },
@@ -72,6 +79,7 @@ export const contractExport = apiRouter().openapi(createRoute({
   const contract = c.get("contract");
   const { limit, cursor } = c.req.valid("query");
   const db = database(c.env.DB);
+  const grants = await contractStub(c.env, contract.id).grantList();
   const sites = await db.select().from(collectors).where(eq(collectors.contract_id, contract.id)).orderBy(asc(collectors.id)).all();
   const after = cursor ? parseCursor(cursor) : undefined;
   const ofContract = eq(records.contract_id, contract.id);
@@ -94,6 +102,10 @@ export const contractExport = apiRouter().openapi(createRoute({
   return c.json({
     format: EXPORT_FORMAT, exported_at: instant(c.get("now")), contract: presentContract(contract),
     collectors: sites.map((s) => ({ id: s.id, site: s.site, public_key: s.public_key, enrolled_at: instant(s.enrolled_at), hwm: s.hwm, flags: JSON.parse(s.flags_json) as string[] })),
+    grants: grants.map((g) => ({
+      id: g.id, amount: g.amount, priority: g.priority, effective_at: g.effective_at === null ? null : instant(g.effective_at),
+      expires_at: g.expires_at === null ? null : instant(g.expires_at), created_at: instant(g.created_at),
+    })),
     records: listed.map((r) => ({
       collector_id: r.collector_id, seq: r.seq, hash: r.hash, received_at: instant(r.received_at), quarantine: r.quarantine,
       record: JSON.parse(r.record_json) as Record<string, unknown>,

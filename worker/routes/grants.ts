@@ -26,6 +26,7 @@ const grantBodySchema = z.strictObject({
   effective_at: instantInput.nullable().optional(),
   expires_at: instantInput.nullable().optional().openapi({ description: "exclusive; null or absent: never" }),
   idempotency_key: z.string().regex(/^[!-~]{1,255}$/, "1–255 printable ASCII characters"),
+  created_at: instantInput.optional().openapi({ description: "moving a contract: when the grant was created on the edge it comes from (which periods it can reach). Only while a site's history is being imported, else 409 `arrival_refused`" }),
 });
 
 export const grantSchema = z.object({
@@ -50,6 +51,7 @@ export const grants = apiRouter().openapi(createRoute({
   const contractId = c.get("contract").id;
   const { grant, created, rerating } = unwrap(await contractStub(c.env, contractId).addGrant({
     amount: body.amount, priority: body.priority ?? 0, effective_at: effectiveAt, expires_at: expiresAt, idempotency_key: body.idempotency_key,
+    ...(body.created_at === undefined ? {} : { created_at: instantMs(body.created_at) }),
   }, c.get("now")));
   if (!created) c.header("Idempotent-Replayed", "true");
   return c.json({
