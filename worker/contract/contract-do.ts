@@ -9,14 +9,13 @@ import { edgeKey } from "../auth/edge-key.ts";
 import { allowsDevelopmentAids, type Env } from "../env.ts";
 import { applyBatch, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
-import { drainOutbox } from "./outbox.ts";
 import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
 import { ContractDocError, type ContractDocJson } from "../../shared/contract-doc/index.ts";
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
 import { historyPage, type HistoryPage } from "./checkpoints.ts";
 import { arrivalRefusal, expectHistory, type ImportState } from "./site-import.ts";
-import { blockedFeatures, ContractDocHost, docBalance } from "./doc-host.ts";
+import { ContractDocHost, docBalanceOf, enforcementChanged } from "./doc-host.ts";
 import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
 import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
@@ -27,12 +26,11 @@ import { listGrants, type GrantRequest, type StoredGrant } from "./grants.ts";
 import { loadChain } from "./chains.ts";
 import { scopeAt } from "./plan-versions.ts";
 import type { PlanVersion } from "../../shared/pricing/index.ts";
-import { deliverDueEvents } from "./webhooks.ts";
-import { sendWebhook } from "./webhook-transport.ts";
 import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./reconcile.ts";
 import { LocalHours } from "../../shared/time/local-hours.ts";
 import { CrashPoints, type CrashStep } from "./crash-points.ts";
-import { checkNotices, nextNoticeAt } from "./notices.ts";
+import { checkNotices } from "./notices.ts";
+import { runAlarm } from "./contract-alarm.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
@@ -40,9 +38,6 @@ export type DocSyncOutcome =
 
 /** Delay before draining, so a burst of batches is drained in one pass. */
 const DRAIN_DELAY_MS = 1000;
-const MAX_BACKOFF_MS = 5 * 60 * 1000;
-/** Re-rating chunks per alarm run: bounded CPU per run (≈ 4 × 4,000 intervals), fewer runs in all. */
-const RERATE_CHUNKS_PER_ALARM = 4;
 
 export class ContractDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -237,47 +232,12 @@ export class ContractDO extends DurableObject<Env> {
     return config;
   }
 
-  /** Outbox → D1. Catches its own failures and re-arms with backoff: the runtime retries a
-   * throwing alarm only a few times, and the outbox must survive a long D1 outage. */
+  /** The alarm's work (contract-alarm.ts); it re-arms itself, with backoff after failures. */
   override async alarm(): Promise<void> {
-    let next: number | null = null;
-    // A few chunks of a re-rating job per run, each its own transaction (a retry redoes at most one).
-    try {
-      let step = this.transact(() => this.billing.rerateChunk(this.terms(), Date.now()));
-      for (let k = 1; k < RERATE_CHUNKS_PER_ALARM && step === "more"; k++) step = this.transact(() => this.billing.rerateChunk(this.terms(), Date.now()));
-      if (step === "more") next = Date.now();
-      // Outside production requests may carry an injected clock: the next request publishes.
-      if (step === "done" && this.env.TALLY_ENV === "production") this.publishBalance(Date.now());
-    } catch (error) {
-      console.error("re-rating failed, retrying:", error);
-      next = Date.now() + 1000;
-    }
-    // Periods that closed since the last request are frozen here too (their period.closed event
-    // then goes out with this run). The alarm runs on the real clock, so only in production:
-    // elsewhere requests may carry an injected clock, and only they freeze.
-    if (this.env.TALLY_ENV === "production") {
-      try { this.transact(() => this.billing.freezeDue(this.terms(), Date.now())); } catch (error) { console.error("freezing closed periods failed:", error); }
-      this.checkNotices(Date.now());
-      const notice = nextNoticeAt(this.sql, this.terms(), Date.now());
-      if (notice !== null) next = next === null ? notice : Math.min(next, notice);
-    }
-    try {
-      const remaining = await drainOutbox(this.sql, this.env.DB, this.terms().contract_id);
-      this.sql.exec("UPDATE drain_state SET failures = 0");
-      if (remaining > 0) next = Date.now();
-    } catch (error) {
-      const failures = this.sql.exec<{ failures: number }>("UPDATE drain_state SET failures = failures + 1 RETURNING failures").one().failures;
-      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures - 1, 20));
-      console.error(`outbox drain failed (attempt ${failures}), retrying in ${delay} ms:`, error);
-      next = next === null ? Date.now() + delay : Math.min(next, Date.now() + delay);
-    }
-    // Webhooks after the drain, with their own backoff: a dead endpoint never holds up D1.
-    try {
-      const due = await deliverDueEvents(this.sql, edgeKey(this.env.EDGE_SIGNING_KEY), (url, init) => sendWebhook(this.env, url, init), Date.now());
-      if (due !== null) next = next === null ? due : Math.min(next, due);
-    } catch (error) {
-      console.error("webhook delivery failed:", error);
-    }
+    const next = await runAlarm({
+      sql: this.sql, env: this.env, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f),
+      publishBalance: (now) => this.publishBalance(now), checkNotices: (now) => this.checkNotices(now),
+    });
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
@@ -304,12 +264,7 @@ export class ContractDO extends DurableObject<Env> {
    * never allowed to fail the batch that was already committed. */
   private publishBalance(now: number): void {
     try {
-      const balance = this.balance(now);
-      this.doc.publishBalance(docBalance({
-        as_of: balance.as_of, period: balance.period, collectors: balance.collectors,
-        remaining_units: balance.remaining_units, granted_units: balance.granted_units, status: balance.status,
-        ...(balance.status === "blocked" ? { blocked_features: blockedFeatures(balance, this.terms()) } : {}),
-      }));
+      this.doc.publishBalance(docBalanceOf(this.balance(now), this.terms()));
     } catch (error) {
       console.error("publishing the contract doc balance failed:", error);
     }
@@ -328,9 +283,8 @@ export class ContractDO extends DurableObject<Env> {
     try {
       const published = this.doc.read().balance;
       if (published === null) return; // the first batch publishes it
-      const balance = this.balance(now);
-      const blocked = balance.status === "blocked" ? blockedFeatures(balance, this.terms()) : undefined;
-      if (published?.status !== balance.status || JSON.stringify(published?.blocked_features) !== JSON.stringify(blocked)) this.publishBalance(now);
+      const next = docBalanceOf(this.balance(now), this.terms());
+      if (enforcementChanged(published, next)) this.doc.publishBalance(next);
     } catch (error) {
       console.error("checking the contract doc's status failed:", error);
     }

@@ -120,3 +120,17 @@ export function docBalance(figures: BalanceFigures): DocBalance {
   if (figures.blocked_features !== undefined) balance.blocked_features = figures.blocked_features;
   return balance;
 }
+
+/** The `balance` root of a contract's live balance, with the blocked features while blocked. */
+export function docBalanceOf(balance: BalanceFigures & Parameters<typeof blockedFeatures>[0], terms: ContractTerms): DocBalance {
+  return docBalance({
+    as_of: balance.as_of, period: balance.period, collectors: balance.collectors,
+    remaining_units: balance.remaining_units, granted_units: balance.granted_units, status: balance.status,
+    ...(balance.status === "blocked" ? { blocked_features: blockedFeatures(balance, terms) } : {}),
+  });
+}
+
+/** Whether what a site's enforcement acts on (the status and the blocked features) differs. */
+export function enforcementChanged(published: DocBalance, next: DocBalance): boolean {
+  return published.status !== next.status || JSON.stringify(published.blocked_features) !== JSON.stringify(next.blocked_features);
+}

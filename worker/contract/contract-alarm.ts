@@ -1,0 +1,72 @@
+// The ContractDO's alarm: a few chunks of a pending re-rating, the freeze of periods that closed
+// (production only), site and grant notices, the outbox drain to D1, then webhook deliveries.
+// Every step catches its own failure and asks for a retry with backoff: the runtime retries a
+// throwing alarm only a few times, and the outbox must survive a long D1 outage.
+import { edgeKey } from "../auth/edge-key.ts";
+import type { Env } from "../env.ts";
+import type { ContractBilling } from "./billing.ts";
+import { nextNoticeAt } from "./notices.ts";
+import { drainOutbox } from "./outbox.ts";
+import type { ContractTerms } from "./terms.ts";
+import { sendWebhook } from "./webhook-transport.ts";
+import { deliverDueEvents } from "./webhooks.ts";
+
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+/** Re-rating chunks per alarm run: bounded CPU per run (≈ 4 × 4,000 intervals), fewer runs in all. */
+const RERATE_CHUNKS_PER_ALARM = 4;
+
+export interface AlarmHost {
+  sql: SqlStorage;
+  env: Env;
+  billing: ContractBilling;
+  terms(): ContractTerms;
+  /** transactionSync that drops the billing caches on rollback. */
+  transact<T>(f: () => T): T;
+  publishBalance(now: number): void;
+  checkNotices(now: number): void;
+}
+
+/** One alarm run; answers when the next should be (null: nothing pending). */
+export async function runAlarm(host: AlarmHost): Promise<number | null> {
+  const { sql, env, billing } = host;
+  let next: number | null = null;
+  const soonest = (at: number) => { next = next === null ? at : Math.min(next, at); };
+  // A few chunks of a re-rating job per run, each its own transaction (a retry redoes at most one).
+  try {
+    let step = host.transact(() => billing.rerateChunk(host.terms(), Date.now()));
+    for (let k = 1; k < RERATE_CHUNKS_PER_ALARM && step === "more"; k++) step = host.transact(() => billing.rerateChunk(host.terms(), Date.now()));
+    if (step === "more") soonest(Date.now());
+    // Outside production requests may carry an injected clock: the next request publishes.
+    if (step === "done" && env.TALLY_ENV === "production") host.publishBalance(Date.now());
+  } catch (error) {
+    console.error("re-rating failed, retrying:", error);
+    soonest(Date.now() + 1000);
+  }
+  // Periods that closed since the last request are frozen here too (their period.closed event
+  // then goes out with this run). The alarm runs on the real clock, so only in production:
+  // elsewhere requests may carry an injected clock, and only they freeze.
+  if (env.TALLY_ENV === "production") {
+    try { host.transact(() => billing.freezeDue(host.terms(), Date.now())); } catch (error) { console.error("freezing closed periods failed:", error); }
+    host.checkNotices(Date.now());
+    const notice = nextNoticeAt(sql, host.terms(), Date.now());
+    if (notice !== null) soonest(notice);
+  }
+  try {
+    const remaining = await drainOutbox(sql, env.DB, host.terms().contract_id);
+    sql.exec("UPDATE drain_state SET failures = 0");
+    if (remaining > 0) soonest(Date.now());
+  } catch (error) {
+    const failures = sql.exec<{ failures: number }>("UPDATE drain_state SET failures = failures + 1 RETURNING failures").one().failures;
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures - 1, 20));
+    console.error(`outbox drain failed (attempt ${failures}), retrying in ${delay} ms:`, error);
+    soonest(Date.now() + delay);
+  }
+  // Webhooks after the drain, with their own backoff: a dead endpoint never holds up D1.
+  try {
+    const due = await deliverDueEvents(sql, edgeKey(env.EDGE_SIGNING_KEY), (url, init) => sendWebhook(env, url, init), Date.now());
+    if (due !== null) soonest(due);
+  } catch (error) {
+    console.error("webhook delivery failed:", error);
+  }
+  return next;
+}
