@@ -1,14 +1,19 @@
 // Who a FlexLM usage line names — feature, user, host, token-pool product — interned, and cached by
 // the text that names them (`"MATLAB" ann@pc1`): one lookup per line instead of cutting out and
-// interning each name again.
+// interning each name again. The lookup first tries a direct-mapped cache found from a few
+// characters of the line and checked in place (no string is cut out of the line on a hit), then a
+// map of every holder text seen.
 import { whoOf, type UsageScan, type Who } from "./flexlm-usage-line.ts";
 import type { NameTable } from "./name-table.ts";
 
 const MAX_HOLDERS = 100_000;
+const SLOTS = 8192;
 
 export class FlexlmHolders {
   private readonly names: NameTable;
   private readonly byText = new Map<string, Who>();
+  private readonly slotText: string[] = new Array<string>(SLOTS).fill("");
+  private readonly slotWho: Array<Who | undefined> = new Array<Who | undefined>(SLOTS).fill(undefined);
 
   constructor(names: NameTable) {
     this.names = names;
@@ -17,7 +22,11 @@ export class FlexlmHolders {
   /** The names of the scanned holder, or undefined when they make none. */
   of(text: string, scan: UsageScan): Who | undefined {
     if (scan.verbose) return this.intern(whoOf(text, scan)); // the user may come from the verbose part
-    const key = text.slice(scan.who, scan.whoEnd);
+    const from = scan.who, to = scan.whoEnd;
+    const slot = slotOf(text, from, to);
+    const cached = this.slotText[slot]!;
+    if (cached.length === to - from && text.startsWith(cached, from)) return this.slotWho[slot];
+    const key = text.slice(from, to);
     let who = this.byText.get(key);
     if (who === undefined) {
       who = this.intern(whoOf(text, scan));
@@ -25,6 +34,8 @@ export class FlexlmHolders {
       if (this.byText.size >= MAX_HOLDERS) this.byText.clear();
       this.byText.set(this.names.intern(key), who);
     }
+    this.slotText[slot] = this.names.intern(key);
+    this.slotWho[slot] = who;
     return who;
   }
 
@@ -35,4 +46,13 @@ export class FlexlmHolders {
     if (who.product !== undefined) interned.product = names.intern(who.product);
     return interned;
   }
+}
+
+/** A cheap spread of a holder text over the slots, from its length and a few of its characters. */
+function slotOf(text: string, from: number, to: number): number {
+  const n = to - from;
+  let h = Math.imul(n, 0x9e3779b1) ^ text.charCodeAt(from + 1) ^ (text.charCodeAt(to - 1) << 8) ^ (text.charCodeAt(to - 2) << 16);
+  h = Math.imul(h ^ text.charCodeAt(to - 3) ^ (text.charCodeAt(from + (n >> 1)) << 8) ^ (text.charCodeAt(to - 4) << 16), 0x85ebca6b);
+  h = Math.imul(h ^ text.charCodeAt(from + (n >> 2)) ^ (text.charCodeAt(to - 5) << 8) ^ (text.charCodeAt(from + n - (n >> 2)) << 16), 0xc2b2ae35);
+  return (h ^ (h >>> 15)) & (SLOTS - 1);
 }
