@@ -21,6 +21,8 @@ export class SessionIds {
   private added = 0;
   /** Entries left by the last prune: the next one comes after as many again (amortised O(1)). */
   private kept = 0;
+  /** The latest time seen (ms). */
+  private latest = -Infinity;
 
   constructor(source: string) {
     this.prefix = `${source}|`;
@@ -28,6 +30,7 @@ export class SessionIds {
 
   /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
   next(key: string, start: number, latest: number): string {
+    if (latest > this.latest) this.latest = latest;
     const ordinal = this.nextOrdinal(start / 1000, key, latest);
     return sha256Hex(`${this.prefix}${key}|${msText(start)}|${ordinal}`).slice(0, 32);
   }
@@ -43,7 +46,9 @@ export class SessionIds {
       if (list === undefined) out[key] = [start, n];
       else list.push(start, n);
     };
+    const keepAfter = (this.latest - KEEP_MS) / 1000; // what a prune would drop now is not worth saving
     for (const [start, keys] of this.ordinals) {
+      if (start < keepAfter) continue;
       if (typeof keys === "string") add(keys, start, 1);
       else for (const [key, n] of keys) add(key, start, n);
     }

@@ -9,11 +9,13 @@ import type { NameTable } from "./name-table.ts";
 const MAX_HOLDERS = 100_000;
 const SLOTS = 8192;
 
+/** A holder text (interned) and the names it makes. */
+interface Holder { text: string; who: Who }
+
 export class FlexlmHolders {
   private readonly names: NameTable;
-  private readonly byText = new Map<string, Who>();
-  private readonly slotText: string[] = new Array<string>(SLOTS).fill("");
-  private readonly slotWho: Array<Who | undefined> = new Array<Who | undefined>(SLOTS).fill(undefined);
+  private readonly byText = new Map<string, Holder>();
+  private readonly slots: Array<Holder | undefined> = new Array<Holder | undefined>(SLOTS).fill(undefined);
 
   constructor(names: NameTable) {
     this.names = names;
@@ -24,19 +26,19 @@ export class FlexlmHolders {
     if (scan.verbose) return this.intern(whoOf(text, scan)); // the user may come from the verbose part
     const from = scan.who, to = scan.whoEnd;
     const slot = slotOf(text, from, to);
-    const cached = this.slotText[slot]!;
-    if (cached.length === to - from && text.startsWith(cached, from)) return this.slotWho[slot];
+    const cached = this.slots[slot];
+    if (cached !== undefined && cached.text.length === to - from && text.startsWith(cached.text, from)) return cached.who;
     const key = text.slice(from, to);
-    let who = this.byText.get(key);
-    if (who === undefined) {
-      who = this.intern(whoOf(text, scan));
+    let holder = this.byText.get(key);
+    if (holder === undefined) {
+      const who = this.intern(whoOf(text, scan));
       if (who === undefined) return undefined;
       if (this.byText.size >= MAX_HOLDERS) this.byText.clear();
-      this.byText.set(this.names.intern(key), who);
+      holder = { text: this.names.intern(key), who };
+      this.byText.set(holder.text, holder);
     }
-    this.slotText[slot] = this.names.intern(key);
-    this.slotWho[slot] = who;
-    return who;
+    this.slots[slot] = holder;
+    return holder.who;
   }
 
   private intern(who: Who | undefined): Who | undefined {
