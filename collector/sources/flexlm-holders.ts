@@ -2,9 +2,10 @@
 // the text that names them (`"MATLAB" ann@pc1`): one lookup per line instead of cutting out and
 // interning each name again. The lookup first tries a direct-mapped cache found from a few
 // characters of the line and checked in place (no string is cut out of the line on a hit), then a
-// map of every holder text seen.
-import { whoOf, type UsageScan, type Who } from "./flexlm-usage-line.ts";
+// map of every holder text seen. Then the line's usage event, from its kind and what it names.
+import { whoOf, type UsageKind, type UsageScan, type Who } from "./flexlm-usage-line.ts";
 import type { NameTable } from "./name-table.ts";
+import type { UsageEvent } from "./package-filter.ts";
 
 const MAX_HOLDERS = 100_000;
 const SLOTS = 8192;
@@ -39,6 +40,22 @@ export class FlexlmHolders {
     }
     this.slots[slot] = holder;
     return holder.who;
+  }
+
+  /** The event of a usage line of `daemon` naming `who` (its time still 0), or undefined for kinds that bill nothing. */
+  eventOf(kind: UsageKind, daemon: string, who: Who, scan: UsageScan): UsageEvent | undefined {
+    const feature = who.feature, user = who.user, host = who.host;
+    let event: Extract<UsageEvent, { type: "checkout" | "checkin" }>;
+    if (kind === "OUT") event = { type: "checkout", at: 0, daemon, feature, user, host, count: scan.count };
+    else if (kind === "IN") {
+      const note = scan.notes.length === 0 ? "" : scan.notes.join(" ");
+      const reason = note === "SHUTDOWN" ? "shutdown" : note === "INACTIVE" ? "inactive" : "normal";
+      event = { type: "checkin", at: 0, daemon, feature, user, host, count: scan.count, reason };
+    } else if (kind === "DENIED") return { type: "denial", at: 0, daemon, feature, user, host, reason: scan.notes.at(-1) ?? "denied" };
+    else return undefined;
+    if (scan.verbose) event.handle = this.names.intern(scan.verbose.handle);
+    if (who.product !== undefined) event.product = who.product;
+    return event;
   }
 
   private intern(who: Who | undefined): Who | undefined {
