@@ -17,6 +17,7 @@ import { newContract, newTenant, postBatch, SignedSite, type Tenant } from "../s
 import { runCollector } from "../support/collector-process.ts";
 import { sharedFixtures } from "../collector/sources/fixture-paths.ts";
 import { recordsFromFile } from "../../collector/sources/parse-file.ts";
+import { realNow } from "../support/test-clock.ts";
 
 const tokenPlan = {
   model: "token", currency: "USD", unit_name: "token", period: "month", rates: { "*": "1" },
@@ -38,7 +39,7 @@ const sites: SignedSite[] = [];
 let closedId: string;
 let closedSite: SignedSite;
 const lastMonth = (() => {
-  const d = new Date();
+  const d = new Date(realNow()); // a core runs on the real clock (production rules)
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1));
 })();
 const lastMonthDate = lastMonth.toISOString().slice(0, 10);
