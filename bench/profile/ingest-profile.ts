@@ -13,6 +13,9 @@ import { scopeAt } from "../../worker/contract/plan-versions.ts";
 import { migrateStorage } from "../../worker/contract/storage-schema.ts";
 import { saveTerms, type ContractTerms } from "../../worker/contract/terms.ts";
 import { nodeSqlStorage } from "./node-sql-storage.ts";
+import { contractBalance } from "../../worker/contract/billing-requests.ts";
+import { ContractDocHost, docBalanceOf } from "../../worker/contract/doc-host.ts";
+import { checkNotices } from "../../worker/contract/notices.ts";
 
 const SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const { sql, transactionSync, counts, statements } = nodeSqlStorage(process.env.PROFILE_DB ?? ":memory:");
@@ -30,6 +33,9 @@ ensureChain(sql, who);
 const bodies = batchBodies(who.collector_id, keys.secretKey);
 const key = edgeKey(SEED);
 const billing = new ContractBilling(sql);
+const doc = new ContractDocHost(sql, transactionSync);
+const host = { sql, billing, terms: () => terms, transact: transactionSync };
+const publishMs: number[] = [];
 
 let warm = 0;
 const times: number[] = [];
@@ -47,12 +53,18 @@ for (const text of bodies) {
     return o;
   });
   if (!outcome.ok) throw new Error(JSON.stringify(outcome.error));
-  billing.balance(terms, now);
+  const p0 = performance.now();
+  // What ContractDO.publishBalance does after the batch: the full balance, notices, the doc's balance root.
+  const balance = contractBalance(host, now);
+  transactionSync(() => checkNotices(sql, terms, now, () => new Map(billing.balance(terms, now).grants.map((g) => [g.id, g.remaining]))));
+  doc.publishBalance(docBalanceOf(balance, terms));
+  if (warm > 0) publishMs.push(performance.now() - p0);
   const ms = performance.now() - t0;
   if (warm++ > 0) times.push(ms); else counts.clear();
   void before;
 }
 const n = times.length * 1000;
 console.log(`ms per batch: ${times.map((t) => t.toFixed(0)).join(" ")}; records/s ${(n / (times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)}`);
+console.log(`of which publishing the balance: ${publishMs.map((t) => t.toFixed(1)).join(" ")} ms`);
 console.log(`SQL statements per record: ${(statements() / n).toFixed(2)}`);
 for (const [q, c] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(c / n).toFixed(3)}  ${q.replace(/\s+/g, " ").slice(0, 150)}`);
