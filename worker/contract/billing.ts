@@ -75,13 +75,8 @@ export class ContractBilling {
     }));
     if (intervals.length === 0) return;
     const { ledger } = this.#ledger(t);
-    let changed: Set<string>;
-    this.#store.knowSessions(intervals.map((iv) => iv.session));
-    try {
-      changed = ledger.add(intervals);
-    } finally {
-      this.#store.forgetAbsent();
-    }
+    this.#store.openSessions(intervals);
+    const changed = ledger.add(intervals);
     // New records reach D1 with their `records` outbox row; earlier intervals whose session was
     // re-rated (an out-of-order arrival) are re-projected by `units` rows.
     queueUnits(this.#sql, [...changed].filter((ref) => !ref.startsWith(`${collectorId}:`) || Number(ref.slice(collectorId.length + 1)) <= afterSeq));

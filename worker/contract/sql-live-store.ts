@@ -55,8 +55,6 @@ export class SqlLiveStore implements LiveStore {
   readonly #sql: SqlStorage;
   readonly #raw: SqlStorage;
   readonly #pending: PendingWrites = { intervals: [], pieces: [], sessions: new Map() };
-  /** Sessions known not to exist yet (knowSessions); a session leaves when it is created. */
-  readonly #absent = new Set<string>();
   /** Collector id ↔ source number: as many entries as the contract has collectors. */
   readonly #sourceNo = new Map<string, number>();
   readonly #sourceId = new Map<number, string>();
@@ -92,35 +90,40 @@ export class SqlLiveStore implements LiveStore {
   }
 
   /**
-   * Looks up a batch's sessions in a few statements (instead of one per session): found ones are
-   * remembered, missing ones are known absent (created without a lookup) until forgetAbsent().
+   * Looks up the sessions of intervals about to be added (a batch) in a few statements, and creates
+   * the missing ones at once (in order of first appearance, with their first interval's user and
+   * host, under the current terms revision: what putInterval would have created one by one).
+   * Creating a session per statement made a batch of new sessions statement-bound.
    */
-  knowSessions(keys: Iterable<string>): void {
-    const byCollector = new Map<string, string[]>();
-    for (const key of new Set(keys)) {
-      if (this.#sessions.has(key)) continue;
-      const [collector, name] = splitKey(key);
-      byCollector.set(collector, [...(byCollector.get(collector) ?? []), name]);
+  openSessions(intervals: UsageInterval[]): void {
+    const byCollector = new Map<string, Map<string, UsageInterval>>();
+    for (const iv of intervals) {
+      if (this.#sessions.has(iv.session)) continue;
+      const [collector, name] = splitKey(iv.session);
+      let names = byCollector.get(collector);
+      if (!names) byCollector.set(collector, names = new Map());
+      if (!names.has(name)) names.set(name, iv);
     }
     for (const [collector, names] of byCollector) {
-      const no = this.source(collector);
-      const found = new Set<string>();
-      if (no !== undefined) {
-        for (const json of jsonChunks(names.map((n) => [n]))) {
-          for (const r of this.#rows<{ id: number; name: string }>(
-            "SELECT id, name FROM rating_sessions WHERE source_no = ? AND name IN (SELECT json_extract(value, '$[0]') FROM json_each(?))", no, json)) {
-            found.add(r.name);
-            this.#remember(`${collector}:${r.name}`, { id: r.id });
-          }
+      const no = this.source(collector, true)!;
+      for (const json of jsonChunks([...names.keys()].map((n) => [n]))) {
+        for (const r of this.#rows<{ id: number; name: string }>(
+          "SELECT id, name FROM rating_sessions WHERE source_no = ? AND name IN (SELECT json_extract(value, '$[0]') FROM json_each(?))", no, json)) {
+          names.delete(r.name);
+          this.#remember(`${collector}:${r.name}`, { id: r.id });
         }
       }
-      for (const name of names) if (!found.has(name)) this.#absent.add(`${collector}:${name}`);
+      const missing = [...names].map(([name, iv]) => [name, iv.user ?? null, iv.host ?? null]);
+      for (const json of jsonChunks(missing)) {
+        const created = this.#rows<{ id: number; name: string; rev: number }>(
+          `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name)
+           SELECT ?, json_extract(value, '$[0]'), coalesce((SELECT terms_rev FROM rating_state), 0), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+           FROM json_each(?) ORDER BY key RETURNING id, name, rev`, no, json);
+        for (const r of created) this.#remember(`${collector}:${r.name}`, { id: r.id, state: { cursor: null, rev: r.rev } });
+      }
     }
   }
 
-  forgetAbsent(): void {
-    this.#absent.clear();
-  }
 
   #rows<T>(query: string, ...args: SqlStorageValue[]): T[] {
     return this.#sql.exec<T & Row>(query, ...args).toArray() as T[];
@@ -151,7 +154,7 @@ export class SqlLiveStore implements LiveStore {
 
   /** Forgets cached source numbers (a rolled-back transaction may have created some). */
   reset(): void {
-    this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear(); this.#draws.reset(); this.#absent.clear();
+    this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear(); this.#draws.reset();
     this.#pending.intervals = []; this.#pending.pieces = []; this.#pending.sessions.clear();
   }
 
@@ -159,7 +162,6 @@ export class SqlLiveStore implements LiveStore {
     // Bounded: what one batch or chunk touches, not the contract's sessions.
     if (this.#sessions.size >= SESSION_CACHE) this.#sessions.clear();
     this.#sessions.set(key, entry);
-    this.#absent.delete(key);
   }
 
   meta(): LiveMeta | undefined {
@@ -176,7 +178,6 @@ export class SqlLiveStore implements LiveStore {
   #sessionRow(key: string): SessionRow | undefined {
     const cached = this.#sessions.get(key);
     if (cached) return this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE id = ?", cached.id);
-    if (this.#absent.has(key)) return undefined;
     const [collector, name] = splitKey(key);
     const no = this.source(collector);
     const row = no === undefined ? undefined : this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE source_no = ? AND name = ?", no, name);
@@ -190,7 +191,7 @@ export class SqlLiveStore implements LiveStore {
     if (cached) return cached.id;
     const [collector, name] = splitKey(key);
     const no = this.source(collector, true)!;
-    const found = this.#absent.has(key) ? undefined : this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id;
+    const found = this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id;
     if (found !== undefined) { this.#remember(key, { id: found }); return found; }
     // Unflushed: a new session's row is read by nothing pending (intervals, pieces, other sessions' cursors).
     const created = this.#raw.exec<{ id: number; rev: number }>(
