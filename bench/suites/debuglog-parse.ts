@@ -22,7 +22,7 @@ const SEED = Number(process.env.SEED ?? 42);
 const ZONE = "Europe/Madrid";
 
 /** Writes about `bytes` of log; returns its line count. */
-async function generate(file: string, bytes: number): Promise<number> {
+export async function generate(file: string, bytes: number): Promise<number> {
   const rand = mulberry32(SEED);
   const features = ["MATLAB", "SIMULINK", "Statistics_Toolbox", "Signal_Toolbox", "Optimization_Toolbox"];
   const users = Array.from({ length: 400 }, (_, i) => (i % 17 === 0 ? `José Luis ${i}` : `user${i}`) + `@PC-${i % 97}`);

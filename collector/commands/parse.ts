@@ -93,15 +93,20 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
 class UsageTally {
   readonly byFeature: Record<string, UsageSummary> = {};
   readonly byProduct: Record<string, Omit<UsageSummary, "denials">> = {};
-  private readonly seen = new Set<string>();
+  /** Sessions with records but no final one yet: a session is counted at its first record, and
+   *  forgotten at its final one (memory stays that of the sessions open, whatever the file's size). */
+  private readonly open = new Set<string>();
 
   add(r: RecordBody): void {
     if (r.kind === "usage") {
       const f = (this.byFeature[r.data.feature] ??= { sessions: 0, license_seconds: 0, denials: 0 });
       const p = r.data.product === undefined ? undefined : (this.byProduct[r.data.product] ??= { sessions: 0, license_seconds: 0 });
       const seconds = ((r.data.end - r.data.start) / 1000) * r.data.count;
-      if (!this.seen.has(r.data.session)) {
-        this.seen.add(r.data.session);
+      const session = r.data.session;
+      if (this.open.has(session)) {
+        if (r.data.final) this.open.delete(session);
+      } else {
+        if (!r.data.final) this.open.add(session);
         f.sessions++;
         if (p) p.sessions++;
       }

@@ -11,7 +11,8 @@
 import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
-import type { LineSource, SourceOptions } from "../sources/events.ts";
+import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
+import { readBlock, sliceEnd } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
 import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
@@ -62,6 +63,8 @@ export class LineReader {
   #fingerprint: Fingerprint | undefined;
   #totals: SourceTotals;
   #finished: boolean;
+  /** Reused for each slice's events. */
+  #events: SourceEvent[] = [];
   /** The last read of the file found nothing more (records may still be queued). */
   #tailCaughtUp = false;
 
@@ -100,9 +103,9 @@ export class LineReader {
     const chunk = await this.tail.read(maxBytes);
     this.#tailCaughtUp = chunk.caughtUp;
     const unknownBefore = this.#parser.stats().unknown_lines;
-    this.#feed(chunk.lines);
+    this.#feed(chunk.text);
     const bodies = this.#tracker.take(maxRecords);
-    this.#totals.lines += chunk.lines.length;
+    this.#totals.lines += chunk.lineCount;
     this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
     this.#totals.bytes += chunk.bytes;
     if (chunk.bytes > 0) this.#finished = false;
@@ -110,7 +113,7 @@ export class LineReader {
     if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
       this.#fingerprint = await fingerprintFile(this.file, position.offset);
     }
-    return { bodies, lines: chunk.lines.length, caughtUp: chunk.caughtUp && !this.#tracker.queued, missing: chunk.missing === true };
+    return { bodies, lines: chunk.lineCount, caughtUp: chunk.caughtUp && !this.#tracker.queued, missing: chunk.missing === true };
   }
 
   /** Records fed but not yet taken (see `take`). */
@@ -127,11 +130,11 @@ export class LineReader {
    *  queued (take them with `take`). */
   async readRest(): Promise<LineStep> {
     const chunk = await this.tail.readRest();
-    this.#feed(chunk.lines);
-    this.#totals.lines += chunk.lines.length;
+    this.#feed(chunk.text);
+    this.#totals.lines += chunk.lineCount;
     this.#totals.bytes += chunk.bytes;
     if (chunk.bytes > 0) this.#finished = false;
-    return { bodies: [], lines: chunk.lines.length, caughtUp: true, missing: false };
+    return { bodies: [], lines: chunk.lineCount, caughtUp: true, missing: false };
   }
 
   /** Every open session's time up to `now` (what is provably open), as non-final intervals. */
@@ -174,8 +177,16 @@ export class LineReader {
     return this.tail.close();
   }
 
-  #feed(lines: string[]): void {
-    const parser = this.#parser, tracker = this.#tracker;
-    for (const line of lines) for (const event of parser.push(line)) tracker.feed(event);
+  /** Complete lines (see TailChunk.text), a slice at a time, through the parser into the tracker. */
+  #feed(text: string): void {
+    const parser = this.#parser, tracker = this.#tracker, events = this.#events;
+    for (let p = 0; p < text.length; ) {
+      const q = sliceEnd(text, p);
+      events.length = 0;
+      readBlock(parser, p === 0 && q === text.length ? text : text.slice(p, q), events);
+      for (const event of events) tracker.feed(event);
+      p = q;
+    }
+    events.length = 0;
   }
 }

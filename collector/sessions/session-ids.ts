@@ -21,6 +21,8 @@ export class SessionIds {
   private added = 0;
   /** Entries left by the last prune: the next one comes after as many again (amortised O(1)). */
   private kept = 0;
+  /** The latest time seen (ms). */
+  private latest = -Infinity;
 
   constructor(source: string) {
     this.prefix = `${source}|`;
@@ -28,28 +30,48 @@ export class SessionIds {
 
   /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
   next(key: string, start: number, latest: number): string {
+    if (latest > this.latest) this.latest = latest;
     const ordinal = this.nextOrdinal(start / 1000, key, latest);
     return sha256Hex(`${this.prefix}${key}|${msText(start)}|${ordinal}`).slice(0, 32);
   }
 
-  /** As plain JSON: `{ "key|startMs": count }` (the tracker's saved state). */
-  save(): Record<string, number> {
-    const out: Record<string, number> = {};
+  /**
+   * As plain JSON, per key the start seconds it has sessions of and how many: `{ key: [second, count,
+   * second, count, …] }` — each key written once however many seconds it started in.
+   */
+  save(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    const add = (key: string, start: number, n: number) => {
+      const list = out[key];
+      if (list === undefined) out[key] = [start, n];
+      else list.push(start, n);
+    };
+    const keepAfter = (this.latest - KEEP_MS) / 1000; // what a prune would drop now is not worth saving
     for (const [start, keys] of this.ordinals) {
-      if (typeof keys === "string") out[`${keys}|${start * 1000}`] = 1;
-      else for (const [key, n] of keys) out[`${key}|${start * 1000}`] = n;
+      if (start < keepAfter) continue;
+      if (typeof keys === "string") add(keys, start, 1);
+      else for (const [key, n] of keys) add(key, start, n);
     }
     return out;
   }
 
-  restore(saved: Record<string, number>): void {
+  /** From `save()`'s form, or the older `{ "key|startMs": count }` one (a state file of an earlier version). */
+  restore(saved: Record<string, number[]> | undefined, older?: Record<string, number>): void {
     this.ordinals = new Map();
-    for (const [k, n] of Object.entries(saved)) {
+    for (const [key, list] of Object.entries(saved ?? {})) for (let i = 0; i + 1 < list.length; i += 2) this.set(list[i]!, key, list[i + 1]!);
+    for (const [k, n] of Object.entries(older ?? {})) {
       const bar = k.lastIndexOf("|");
-      const start = Number(k.slice(bar + 1)) / 1000;
-      const keys = this.ordinals.get(start);
+      this.set(Number(k.slice(bar + 1)) / 1000, k.slice(0, bar), n);
+    }
+  }
+
+  /** How many sessions of `key` started in second `start` (save/restore: one is kept as just the key). */
+  private set(start: number, key: string, n: number): void {
+    const keys = this.ordinals.get(start);
+    if (keys === undefined && n === 1) this.ordinals.set(start, key);
+    else {
       const map = keys instanceof Map ? keys : new Map(keys === undefined ? [] : [[keys, 1]]);
-      this.ordinals.set(start, map.set(k.slice(0, bar), n));
+      this.ordinals.set(start, map.set(key, n));
     }
   }
 

@@ -49,7 +49,10 @@ export interface TrackerState {
   lastKnown: Record<string, number>;
   cutDone: Record<string, number>;
   lastSnapshotAt: Record<string, number>;
-  ordinals: Record<string, number>;
+  /** Sessions started per key and second, for same-second ordinals (SessionIds.save). */
+  same_second?: Record<string, number[]>;
+  /** The same in an earlier version's form, `{ "key|startMs": count }` (read, no longer written). */
+  ordinals?: Record<string, number>;
   stats: TrackerStats;
   /** Output fed but not taken yet (only when a caller takes in batches and saves in between). */
   queued?: QueuedOutput[];
@@ -178,12 +181,13 @@ export class SessionTracker {
   }
 
   save(): TrackerState {
-    const state: TrackerState = {
+    const state: TrackerState = structuredClone({
       v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), ...this.clocks.save(),
-      lastSnapshotAt: this.lastSnapshotAt, ordinals: this.ids.save(), stats: this.st,
-    };
+      lastSnapshotAt: this.lastSnapshotAt, stats: this.st,
+    });
+    state.same_second = this.ids.save(); // built afresh: nothing to copy
     if (!this.queue.empty) state.queued = this.queue.save();
-    return structuredClone(state);
+    return state;
   }
 
   static restore(source: string, state: TrackerState): SessionTracker {
@@ -192,7 +196,7 @@ export class SessionTracker {
     for (const session of s.open) t.add(session);
     t.clocks.restore(s.lastKnown, s.cutDone);
     t.lastSnapshotAt = s.lastSnapshotAt;
-    t.ids.restore(s.ordinals);
+    t.ids.restore(s.same_second, s.ordinals);
     t.st = s.stats;
     t.maxAt = Math.max(-Infinity, ...Object.values(s.lastKnown));
     if (s.queued) t.queue.restore(s.queued);

@@ -1,5 +1,6 @@
 // FlexLM lmgrd / vendor-daemon debug log → SourceEvents (FORMATS.md §2). Envelopes and forked
-// daemons: flexlm-envelope.ts; usage messages: flexlm-usage-line.ts, flexlm-holders.ts.
+// daemons: flexlm-envelope.ts; usage messages: flexlm-usage-line.ts, flexlm-holders.ts;
+// daemons known running: flexlm-daemon-lines.ts.
 //
 // Dates: see log-calendar.ts. Anchors are `TIMESTAMP M/D/YYYY`, `Server's System Date and Time:`,
 // `… started on HOST (…) (M/D/YYYY)`, SLOG `Time:` / `Start-Date:`, the date of a verbose line and
@@ -12,10 +13,11 @@
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
 // EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second.
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
+import { DaemonLines } from "./flexlm-daemon-lines.ts";
 import { FlexlmEnvelope } from "./flexlm-envelope.ts";
 import { FlexlmHolders } from "./flexlm-holders.ts";
 import { isServerStart, startedVendor, statedDate } from "./flexlm-lifecycle.ts";
-import { newUsageScan, scanUsage, usageKindAt, type UsageKind, type Who } from "./flexlm-usage-line.ts";
+import { newUsageScan, scanUsage, usageKindAt, type UsageKind } from "./flexlm-usage-line.ts";
 import { type CalendarState, LogCalendar } from "./log-calendar.ts";
 import { NameTable } from "./name-table.ts";
 import { PackageFilter, type PackageFilterState, type UsageEvent } from "./package-filter.ts";
@@ -25,15 +27,12 @@ import { addDays, isCalendarDate, type LocalDate } from "./wall-clock.ts";
 const USAGE_PREFIX = /^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED|UPGRADE)\b/;
 const MAX_HELD = 100_000;
 const MAX_SAMPLES = 10;
-const ALIVE_EVERY_MS = 60_000;
 
 /** A line waiting for its date: an event, a daemon's sign of life, or a restart. */
 type Held =
   | { k: number; tod: number; what: "event"; event: UsageEvent }
   | { k: number; tod: number; what: "line"; daemon: string }
   | { k: number; tod: number; what: "down"; daemon?: string; reason: string };
-
-interface DaemonLines { lastLineAt: number; lastAliveAt: number }
 
 interface DebugLogState {
   calendar: CalendarState;
@@ -54,10 +53,7 @@ export class FlexlmDebugLogSource implements LineSource {
   private readonly env = new FlexlmEnvelope(this.names);
   private readonly holders = new FlexlmHolders(this.names);
   private readonly scan = newUsageScan();
-  /** Per daemon: its last line, and the last `alive` told (one record each, mostly the same daemon as the line before). */
-  private lines = new Map<string, DaemonLines>();
-  private lastDaemon = "";
-  private lastLines: DaemonLines = { lastLineAt: -Infinity, lastAliveAt: -Infinity };
+  private readonly lines = new DaemonLines();
   private held: Held[] = [];
   private exiting: DebugLogState["exiting"] = null;
   private readonly st: ParseStats = { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, package_lines: 0, ignored_lines: 0, clock_steps: 0 };
@@ -95,13 +91,7 @@ export class FlexlmDebugLogSource implements LineSource {
     this.endExit(out);
     this.settle(out);
     this.packages.release(out);
-    // Each daemon's last line proves it ran until then (`alive` is otherwise told once a minute).
-    for (const [daemon, l] of this.lines) {
-      if (l.lastLineAt > l.lastAliveAt) {
-        l.lastAliveAt = l.lastLineAt;
-        out.push({ type: "alive", at: l.lastLineAt, daemon });
-      }
-    }
+    this.lines.end(out);
     this.st.events += out.length;
     return out;
   }
@@ -112,9 +102,7 @@ export class FlexlmDebugLogSource implements LineSource {
 
   save(): unknown {
     const state: DebugLogState = {
-      calendar: this.calendar.save(), held: this.held, packages: this.packages.save(),
-      lastLineAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastLineAt !== -Infinity).map(([d, l]) => [d, l.lastLineAt])),
-      lastAliveAt: Object.fromEntries([...this.lines].filter(([, l]) => l.lastAliveAt !== -Infinity).map(([d, l]) => [d, l.lastAliveAt])),
+      calendar: this.calendar.save(), held: this.held, packages: this.packages.save(), ...this.lines.save(),
       exiting: this.exiting, started: this.env.startedNames, stats: this.st,
     };
     return structuredClone(state);
@@ -125,10 +113,7 @@ export class FlexlmDebugLogSource implements LineSource {
     this.calendar.restore(state.calendar);
     this.packages.restore(state.packages);
     this.held = state.held;
-    this.lines = new Map();
-    this.lastDaemon = "";
-    for (const [d, at] of Object.entries(state.lastLineAt)) this.linesOf(d).lastLineAt = at;
-    for (const [d, at] of Object.entries(state.lastAliveAt)) this.linesOf(d).lastAliveAt = at;
+    this.lines.restore(state.lastLineAt, state.lastAliveAt);
     this.exiting = state.exiting;
     this.env.startedNames = state.started;
     Object.assign(this.st, state.stats);
@@ -172,7 +157,6 @@ export class FlexlmDebugLogSource implements LineSource {
       else if (restart) {
         this.down(undefined, message, out);
         this.lines.clear(); // what the daemons wrote before belongs to the server's previous run
-        this.lastDaemon = "";
       } else if (vendor !== undefined) this.down(env.startedDaemon(vendor), message, out);
     } else if (message.startsWith("Server started on") && env.written === daemon) this.down(daemon, message, out); // not a fork
     this.noteLine(out);
@@ -190,7 +174,7 @@ export class FlexlmDebugLogSource implements LineSource {
     }
     const verbose = scan.verbose;
     if (verbose?.date && isCalendarDate(verbose.date.year, verbose.date.month, verbose.date.day)) this.anchor(verbose.date, verbose.secondOfDay ?? this.env.tod, out, false);
-    const event = this.eventOf(kind, who);
+    const event = this.holders.eventOf(kind, this.env.daemon, who, this.scan);
     if (event === undefined) {
       this.st.ignored_lines!++; // UNSUPPORTED precedes a successful OUT from another line; QUEUED waits
       this.noteLine(out);
@@ -202,22 +186,6 @@ export class FlexlmDebugLogSource implements LineSource {
       event.at = at;
       this.release(event, out);
     }
-  }
-
-  private eventOf(kind: UsageKind, who: Who): UsageEvent | undefined {
-    const scan = this.scan;
-    const daemon = this.env.daemon, feature = who.feature, user = who.user, host = who.host;
-    let event: Extract<UsageEvent, { type: "checkout" | "checkin" }>;
-    if (kind === "OUT") event = { type: "checkout", at: 0, daemon, feature, user, host, count: scan.count };
-    else if (kind === "IN") {
-      const note = scan.notes.length === 0 ? "" : scan.notes.join(" ");
-      const reason = note === "SHUTDOWN" ? "shutdown" : note === "INACTIVE" ? "inactive" : "normal";
-      event = { type: "checkin", at: 0, daemon, feature, user, host, count: scan.count, reason };
-    } else if (kind === "DENIED") return { type: "denial", at: 0, daemon, feature, user, host, reason: scan.notes.at(-1) ?? "denied" };
-    else return undefined;
-    if (scan.verbose) event.handle = this.names.intern(scan.verbose.handle);
-    if (who.product !== undefined) event.product = who.product;
-    return event;
   }
 
   /** A line stating its date: held lines get theirs, then this line is placed on it. */
@@ -280,14 +248,14 @@ export class FlexlmDebugLogSource implements LineSource {
       if (h.what === "event") {
         h.event.at = at;
         this.release(h.event, out);
-      } else if (h.what === "line") this.alive(at, h.daemon, out);
+      } else if (h.what === "line") this.lines.alive(at, h.daemon, out);
       else this.downAt(at, h.daemon, h.reason, out);
     }
   }
 
   /** A dated usage event, on to the package filter. */
   private release(event: UsageEvent, out: SourceEvent[]): void {
-    this.linesOf(event.daemon).lastLineAt = event.at;
+    this.lines.lineAt(event.daemon, event.at);
     this.packages.push(event, out);
   }
 
@@ -300,7 +268,7 @@ export class FlexlmDebugLogSource implements LineSource {
 
   private downAt(at: number, daemon: string | undefined, reason: string, out: SourceEvent[]): void {
     this.packages.release(out);
-    for (const [d, l] of this.lines) if ((daemon === undefined || d === daemon) && l.lastLineAt !== -Infinity) out.push({ type: "alive", at: l.lastLineAt, daemon: d });
+    this.lines.lastLinesOf(daemon, out);
     out.push({ type: "server_down", at, ...(daemon !== undefined ? { daemon } : {}), reason });
   }
 
@@ -318,7 +286,7 @@ export class FlexlmDebugLogSource implements LineSource {
     const daemon = this.env.daemon;
     if (daemon === "lmgrd") return;
     const at = this.instant();
-    if (at !== undefined) this.alive(at, daemon, out);
+    if (at !== undefined) this.lines.alive(at, daemon, out);
     else {
       // Consecutive lines of a daemon keep only the last — but never the first held line: after a
       // clock step it is the one that says where the step was.
@@ -326,25 +294,6 @@ export class FlexlmDebugLogSource implements LineSource {
       if (last?.what === "line" && last.daemon === daemon) Object.assign(last, { k: this.day, tod: this.env.tod });
       else this.hold({ k: this.day, tod: this.env.tod, what: "line", daemon }, out);
     }
-  }
-
-  /** Tell the tracker a daemon was alive, at most once a minute. */
-  private alive(at: number, daemon: string, out: SourceEvent[]): void {
-    const lines = this.linesOf(daemon);
-    lines.lastLineAt = at;
-    if (at - lines.lastAliveAt >= ALIVE_EVERY_MS || at < lines.lastAliveAt) {
-      lines.lastAliveAt = at;
-      out.push({ type: "alive", at, daemon });
-    }
-  }
-
-  private linesOf(daemon: string): DaemonLines {
-    if (daemon === this.lastDaemon) return this.lastLines;
-    let lines = this.lines.get(daemon);
-    if (lines === undefined) this.lines.set(daemon, (lines = { lastLineAt: -Infinity, lastAliveAt: -Infinity }));
-    this.lastDaemon = daemon;
-    this.lastLines = lines;
-    return lines;
   }
 
   private unknown(line: string): void {

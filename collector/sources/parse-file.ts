@@ -12,6 +12,7 @@ import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
 import type { LineSource, ParseStats, SnapshotResult, SourceEvent, SourceOptions } from "./events.ts";
+import { readBlock, sliceEnd } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { sourceKinds } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
@@ -48,8 +49,6 @@ export interface ParseDone {
 
 /** Records per batch: bounds memory whatever a session's span. */
 const BATCH = 10_000;
-/** Characters of a chunk read at once. */
-const SLICE = 64 * 1024;
 
 /** Validate everything that can be wrong before a byte is read (no partial output on bad config). */
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
@@ -86,10 +85,8 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
       bytesRead += (chunk as Buffer).length;
       opts.onProgress?.(bytesRead);
       const block = splitter.pushText(chunk as Buffer);
-      // A slice of ~1,000 lines at a time: its events and records die young (cheap to collect);
-      // a whole 1 MB chunk's would outlive a young-generation collection and be copied.
       for (let p = 0; p < block.length; ) {
-        const q = block.length - p <= SLICE ? block.length : block.indexOf("\n", p + SLICE) + 1 || block.length;
+        const q = sliceEnd(block, p);
         events.length = 0;
         readBlock(source, block.slice(p, q), events);
         for (const e of events) tracker.feed(e);
@@ -126,18 +123,6 @@ export async function* recordsFromFile(kind: string, file: string, opts: ParseFi
 
 function* batches(tracker: SessionTracker): Generator<RecordBody[]> {
   for (let batch = tracker.take(BATCH); batch.length > 0; batch = tracker.take(BATCH)) yield batch;
-}
-
-/** A block of complete lines (each ended by LF) into the source. */
-function readBlock(source: LineSource, block: string, out: SourceEvent[]): void {
-  if (block === "") return;
-  if (source.pushText) {
-    source.pushText(block, out);
-    return;
-  }
-  const lines = block.split("\n");
-  if (block.endsWith("\n")) lines.pop();
-  for (const line of lines) for (const e of source.push(line.endsWith("\r") ? line.slice(0, -1) : line)) out.push(e);
 }
 
 /** When a snapshot was taken: `--at`, else the time the output states, else the file's mtime (DESIGN.md §9, #11). */

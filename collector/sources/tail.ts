@@ -43,7 +43,13 @@ export interface TailOptions {
 }
 
 export interface TailChunk {
-  lines: string[];
+  /** The complete lines read, as one text: each ended by LF (CRs kept), the last one's LF missing only for a
+   *  file's unterminated end (readRest, a rotated file). A parser reads it without cutting it into lines. */
+  text: string;
+  /** How many lines `text` holds. */
+  lineCount: number;
+  /** The same lines as strings, without their terminators (cut from `text` when asked for). */
+  readonly lines: string[];
   /** Bytes consumed by this read (complete lines only). */
   bytes: number;
   /** The file had nothing more to give after this read (as of its stat). */
@@ -110,7 +116,7 @@ export class FileTail {
     try {
       st = await stat(this.path, { bigint: false });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { lines: [], bytes: 0, caughtUp: true, missing: true };
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return chunkOf("", 0, true, true);
       throw err;
     }
     if (this.pos && (this.pos.ino !== st.ino || this.pos.dev !== st.dev)) {
@@ -124,7 +130,7 @@ export class FileTail {
       this.pos = undefined;
     }
     // Same file, same size and mtime as when the last read found nothing new: nothing to do.
-    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return { lines: [], bytes: 0, caughtUp: true };
+    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return chunkOf("", 0, true);
     if (!this.fh) this.fh = await open(this.path, "r");
     this.size = st.size;
     if (!this.pos) this.pos = { dev: st.dev, ino: st.ino, offset: this.startAtEnd ? await this.endOfLastLine(st.size) : 0, head: "" };
@@ -144,7 +150,7 @@ export class FileTail {
   /** A file read once (backfill) ends with its unterminated last line, as `parse` reads it. Call
    *  after `read` said caughtUp; [] when the file ends with a line terminator. */
   async readRest(): Promise<TailChunk> {
-    if (!this.fh || !this.pos || this.draining) return { lines: [], bytes: 0, caughtUp: true };
+    if (!this.fh || !this.pos || this.draining) return chunkOf("", 0, true);
     return this.readChunk(this.fh, MAX_LINE_BYTES, true);
   }
 
@@ -201,32 +207,29 @@ export class FileTail {
       const atEof = bytesRead < want;
       const lastLf = data.lastIndexOf(LF);
       if (lastLf >= 0) {
-        const lines = this.lines(data.subarray(0, lastLf), pos.offset === 0);
-        pos.offset += lastLf + 1;
         const rest = bytesRead - lastLf - 1;
-        if (final && atEof && rest > 0) {
-          lines.push(...this.lines(data.subarray(lastLf + 1), false));
-          pos.offset += rest;
-          return { lines, bytes: bytesRead, caughtUp: true };
-        }
-        return { lines, bytes: lastLf + 1, caughtUp: atEof };
+        const whole = final && atEof && rest > 0; // the file's unterminated end too
+        const bytes = whole ? bytesRead : lastLf + 1;
+        const text = this.text(data.subarray(0, bytes), pos.offset === 0);
+        pos.offset += bytes;
+        return chunkOf(text, bytes, whole || atEof);
       }
       if (atEof) {
         if (final && bytesRead > 0) {
-          const lines = this.lines(data, pos.offset === 0);
+          const text = this.text(data, pos.offset === 0);
           pos.offset += bytesRead;
-          return { lines, bytes: bytesRead, caughtUp: true };
+          return chunkOf(text, bytesRead, true);
         }
-        return { lines: [], bytes: 0, caughtUp: true };
+        return chunkOf("", 0, true);
       }
       if (want >= MAX_LINE_BYTES) {
         // No terminator in 16 MiB: not a log line. Skip it, up to the next terminator when one comes.
         const skipped = await this.skipToNextLine(fh, pos.offset + want);
-        if (skipped === null) return { lines: [], bytes: 0, caughtUp: true };
+        if (skipped === null) return chunkOf("", 0, true);
         this.stats.oversized_lines++;
         const bytes = skipped - pos.offset;
         pos.offset = skipped;
-        return { lines: [], bytes, caughtUp: false };
+        return chunkOf("", bytes, false);
       }
       want = Math.min(want * 2, MAX_LINE_BYTES);
     }
@@ -244,16 +247,31 @@ export class FileTail {
     }
   }
 
-  private lines(bytes: Buffer, atFileStart: boolean): string[] {
-    let text = this.decode(bytes);
-    if (atFileStart && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    const lines = text.split("\n");
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      if (l.endsWith("\r")) lines[i] = l.slice(0, -1);
-    }
-    return lines;
+  /** `bytes` (complete lines, the last one's LF missing only at a file's end) as text. */
+  private text(bytes: Buffer, atFileStart: boolean): string {
+    const text = this.decode(bytes);
+    return atFileStart && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
+}
+
+/** A chunk of lines as text, counted; cut into line strings only if `lines` is read. */
+function chunkOf(text: string, bytes: number, caughtUp: boolean, missing?: true): TailChunk {
+  let lineCount = 0;
+  for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) lineCount++;
+  if (text !== "" && text.charCodeAt(text.length - 1) !== LF) lineCount++;
+  return {
+    text, lineCount, bytes, caughtUp, ...(missing ? { missing } : {}),
+    get lines(): string[] {
+      if (text === "") return [];
+      const lines = text.split("\n");
+      if (text.charCodeAt(text.length - 1) === LF) lines.pop();
+      for (let i = 0; i < lines.length; i++) {
+        const l = lines[i]!;
+        if (l.endsWith("\r")) lines[i] = l.slice(0, -1);
+      }
+      return lines;
+    },
+  };
 }
 
 function decoderFor(label: string): (bytes: Buffer) => string {

@@ -1,0 +1,35 @@
+// The collector's fast canonical bytes equal shared/protocol's RFC 8785 ones for every value a
+// record can hold: strings (any UTF-16, keys that sort differently by code unit and by code point,
+// "__proto__"), safe integers, booleans, nested objects and arrays, absent optional fields.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalRecordBytes, canonicalRecordJson } from "../../../collector/chain/record-bytes.ts";
+import { canonicalBytes, canonicalJson } from "../../../shared/protocol/canonical.ts";
+
+const key = fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "a", "b", "é", "\u{1F600}", "\uFFFF", "10", "2", ""));
+const leaf = fc.oneof(fc.string({ unit: "grapheme" }), fc.string(), fc.maxSafeInteger(), fc.integer(), fc.boolean());
+const json = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: "small" }, leaf, tie("array"), tie("object")),
+  array: fc.array(tie("value"), { maxLength: 4 }),
+  object: fc.dictionary(key, fc.option(tie("value"), { nil: undefined }), { maxKeys: 8 }),
+})).object;
+
+describe("canonical record bytes", () => {
+  it("equal shared/protocol's canonical bytes for any record-shaped value", () => {
+    fc.assert(fc.property(json, (value) => {
+      expect(canonicalRecordJson(value)).toBe(canonicalJson(value));
+      expect(Buffer.from(canonicalRecordBytes(value)).equals(Buffer.from(canonicalBytes(value)))).toBe(true);
+    }), { numRuns: 2000 });
+  });
+
+  it("keep a __proto__ key as a key, in its sorted place", () => {
+    const value = JSON.parse('{"z":1,"__proto__":{"b":2,"a":1},"A":true}') as unknown;
+    expect(canonicalRecordJson(value)).toBe('{"A":true,"__proto__":{"a":1,"b":2},"z":1}');
+    expect(canonicalRecordJson(value)).toBe(canonicalJson(value));
+  });
+
+  it("sort a usage record's keys", () => {
+    const record = { v: 1, seq: 2, kind: "usage", data: { source: "s", daemon: "d", feature: "f", user: "ü", host: "h", session: "x", start: 0, end: 1000, count: 1, final: true } };
+    expect(canonicalRecordJson(record)).toBe('{"data":{"count":1,"daemon":"d","end":1000,"feature":"f","final":true,"host":"h","session":"x","source":"s","start":0,"user":"ü"},"kind":"usage","seq":2,"v":1}');
+  });
+});
