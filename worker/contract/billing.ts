@@ -41,6 +41,11 @@ export class ContractBilling {
     this.#store.reset();
   }
 
+  /** Writes the store's buffered rows (sql-live-store.ts); the DO calls it before every commit. */
+  flush(): void {
+    this.#store.flush();
+  }
+
   versions(t: ContractTerms): PlanVersion[] {
     return this.#versions ??= planVersions(this.#sql, t);
   }
