@@ -13,6 +13,7 @@ import { inScope, type ContractTerms, type ScopeEntry } from "./terms.ts";
 import { equivocationDetected } from "./notices.ts";
 import { keepCheckpoint } from "./checkpoints.ts";
 import { historyArrived } from "./site-import.ts";
+import { jsonChunks } from "./rollup-drain.ts";
 
 export type BatchOutcome =
   | { ok: true; replay: boolean; body: SignedReceipt }
@@ -56,14 +57,22 @@ export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: Collector
 }
 
 function storeRecords(sql: SqlStorage, terms: ContractTerms, accepted: HashedRecord[], now: number, scopeAt: ScopeAt, rateable: RateableUsage[]): void {
+  const rows: unknown[][] = [];
   for (const { record, hash } of accepted) {
     const reason = quarantineReason(record, terms, now, scopeAt);
-    // One row per statement: DO SQLite and D1 allow at most 100 bound parameters per statement.
-    sql.exec(
-      "INSERT INTO records (collector_id, seq, hash, kind, record_json, received_at, quarantine) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      record.collector_id, record.seq, hash, record.kind, JSON.stringify(record), now, reason,
-    );
+    rows.push([record.collector_id, record.seq, hash, record.kind, JSON.stringify(record), reason]);
     if (reason === null && record.kind === "usage") rateable.push({ seq: record.seq, data: record.data as UsageData });
+  }
+  // Many rows per statement, as one bound JSON value (the 100-parameter limit never applies), cut
+  // so no bound value grows past jsonChunks' bound: a per-row INSERT made ingest statement-bound.
+  for (const json of jsonChunks(rows)) {
+    sql.exec(
+      `INSERT INTO records (collector_id, seq, hash, kind, record_json, received_at, quarantine)
+       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+         json_extract(value, '$[4]'), ?1, json_extract(value, '$[5]')
+       FROM json_each(?2)`,
+      now, json,
+    );
   }
 }
 

@@ -41,6 +41,11 @@ export class ContractBilling {
     this.#store.reset();
   }
 
+  /** Writes the store's buffered rows (sql-live-store.ts); the DO calls it before every commit. */
+  flush(): void {
+    this.#store.flush();
+  }
+
   versions(t: ContractTerms): PlanVersion[] {
     return this.#versions ??= planVersions(this.#sql, t);
   }
@@ -74,7 +79,9 @@ export class ContractBilling {
       user: d.user, host: d.host, site: collectorId,
     }));
     if (intervals.length === 0) return;
-    const changed = this.#ledger(t).ledger.add(intervals);
+    const { ledger } = this.#ledger(t);
+    this.#store.openSessions(intervals);
+    const changed = ledger.add(intervals);
     // New records reach D1 with their `records` outbox row; earlier intervals whose session was
     // re-rated (an out-of-order arrival) are re-projected by `units` rows.
     queueUnits(this.#sql, [...changed].filter((ref) => !ref.startsWith(`${collectorId}:`) || Number(ref.slice(collectorId.length + 1)) <= afterSeq));
@@ -160,6 +167,7 @@ export class ContractBilling {
 
   /** Alerts (balance.low / balance.exhausted) follow every change, in the same transaction. */
   #changed(t: ContractTerms, now: number): void {
+    this.#store.flush();
     const config = loadAlertConfig(this.#sql);
     if (config) checkThresholds(this.#sql, t.contract_id, config, this.balance(t, now), now);
   }

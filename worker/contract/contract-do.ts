@@ -290,10 +290,12 @@ export class ContractDO extends DurableObject<Env> {
     }
   }
 
-  /** transactionSync that drops the billing caches when it rolls back (they may hold its changes). */
+  /** transactionSync that writes the billing store's buffered rows before it commits, and drops the
+   *  billing caches when it rolls back (they may hold its changes). */
   private transact<T>(f: () => T): T {
     try {
-      return this.ctx.storage.transactionSync(f);
+      // The live store buffers rows until its next statement: none may stay behind at commit.
+      return this.ctx.storage.transactionSync(() => { const result = f(); this.billing.flush(); return result; });
     } catch (error) {
       this.billing.reset();
       throw error;

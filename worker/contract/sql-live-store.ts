@@ -9,6 +9,7 @@ import {
 } from "../../shared/pricing/index.ts";
 import { mergePieces, SqlDraws } from "./sql-draw-store.ts";
 import { addCarried, carried, frozenLine, frozenStatement, lastFrozen, saveFrozen } from "./statement-rows.ts";
+import { jsonChunks } from "./rollup-drain.ts";
 
 type Row = Record<string, SqlStorageValue>;
 const FAR = Number.MAX_SAFE_INTEGER;
@@ -41,8 +42,19 @@ function stateToJson(state: GrantState): string {
   return JSON.stringify(Object.fromEntries([...state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, v]) => [id, v.toString()])));
 }
 
+/**
+ * Rows written by many statements' worth of calls, kept until the store's next statement: a batch's
+ * intervals, pieces and session cursors go out as a few multi-row statements (one bound JSON value
+ * each) instead of one statement per record. Every statement the store runs flushes them first, so
+ * every read (and every later write) sees storage exactly as if each had been written at once.
+ */
+interface PendingWrites { intervals: unknown[][]; pieces: unknown[][]; sessions: Map<number, unknown[]> }
+
 export class SqlLiveStore implements LiveStore {
+  /** Flushes the pending writes before each statement. */
   readonly #sql: SqlStorage;
+  readonly #raw: SqlStorage;
+  readonly #pending: PendingWrites = { intervals: [], pieces: [], sessions: new Map() };
   /** Collector id ↔ source number: as many entries as the contract has collectors. */
   readonly #sourceNo = new Map<string, number>();
   readonly #sourceId = new Map<number, string>();
@@ -51,9 +63,67 @@ export class SqlLiveStore implements LiveStore {
   readonly #draws: SqlDraws;
 
   constructor(sql: SqlStorage) {
-    this.#sql = sql;
-    this.#draws = new SqlDraws(sql);
+    this.#raw = sql;
+    this.#sql = { exec: (query: string, ...args: SqlStorageValue[]) => { this.flush(); return sql.exec(query, ...args); } } as SqlStorage;
+    this.#draws = new SqlDraws(this.#sql);
   }
+
+  /** Writes the pending intervals, pieces and session cursors (a no-op when there are none). */
+  flush(): void {
+    const { intervals, pieces, sessions } = this.#pending;
+    if (intervals.length === 0 && pieces.length === 0 && sessions.size === 0) return;
+    const cols = (n: number) => Array.from({ length: n }, (_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+    for (const json of jsonChunks(intervals.splice(0))) {
+      this.#raw.exec(`INSERT INTO usage_intervals (source_no, seq, session_id, feature, start, "end", count, received_at) SELECT ${cols(8)} FROM json_each(?)`, json);
+    }
+    for (const json of jsonChunks(pieces.splice(0))) {
+      this.#raw.exec(`INSERT OR REPLACE INTO rated_pieces (source_no, seq, start, "end", period, arrival, segment, billed_ms, units, rated) SELECT ${cols(10)} FROM json_each(?)`, json);
+    }
+    const updates = [...sessions.values()];
+    sessions.clear();
+    for (const json of jsonChunks(updates)) {
+      this.#raw.exec(`UPDATE rating_sessions SET rev = json_extract(v.value, '$[1]'), first_start = json_extract(v.value, '$[2]'),
+          increment_ms = json_extract(v.value, '$[3]'), minimum_ms = json_extract(v.value, '$[4]'), grace_ms = json_extract(v.value, '$[5]'),
+          cum_ms = json_extract(v.value, '$[6]'), last_end = json_extract(v.value, '$[7]')
+        FROM json_each(?) AS v WHERE rating_sessions.id = json_extract(v.value, '$[0]')`, json);
+    }
+  }
+
+  /**
+   * Looks up the sessions of intervals about to be added (a batch) in a few statements, and creates
+   * the missing ones at once (in order of first appearance, with their first interval's user and
+   * host, under the current terms revision: what putInterval would have created one by one).
+   * Creating a session per statement made a batch of new sessions statement-bound.
+   */
+  openSessions(intervals: UsageInterval[]): void {
+    const byCollector = new Map<string, Map<string, UsageInterval>>();
+    for (const iv of intervals) {
+      if (this.#sessions.has(iv.session)) continue;
+      const [collector, name] = splitKey(iv.session);
+      let names = byCollector.get(collector);
+      if (!names) byCollector.set(collector, names = new Map());
+      if (!names.has(name)) names.set(name, iv);
+    }
+    for (const [collector, names] of byCollector) {
+      const no = this.source(collector, true)!;
+      for (const json of jsonChunks([...names.keys()].map((n) => [n]))) {
+        for (const r of this.#rows<{ id: number; name: string }>(
+          "SELECT id, name FROM rating_sessions WHERE source_no = ? AND name IN (SELECT json_extract(value, '$[0]') FROM json_each(?))", no, json)) {
+          names.delete(r.name);
+          this.#remember(`${collector}:${r.name}`, { id: r.id });
+        }
+      }
+      const missing = [...names].map(([name, iv]) => [name, iv.user ?? null, iv.host ?? null]);
+      for (const json of jsonChunks(missing)) {
+        const created = this.#rows<{ id: number; name: string; rev: number }>(
+          `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name)
+           SELECT ?, json_extract(value, '$[0]'), coalesce((SELECT terms_rev FROM rating_state), 0), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+           FROM json_each(?) ORDER BY key RETURNING id, name, rev`, no, json);
+        for (const r of created) this.#remember(`${collector}:${r.name}`, { id: r.id, state: { cursor: null, rev: r.rev } });
+      }
+    }
+  }
+
 
   #rows<T>(query: string, ...args: SqlStorageValue[]): T[] {
     return this.#sql.exec<T & Row>(query, ...args).toArray() as T[];
@@ -85,6 +155,7 @@ export class SqlLiveStore implements LiveStore {
   /** Forgets cached source numbers (a rolled-back transaction may have created some). */
   reset(): void {
     this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear(); this.#draws.reset();
+    this.#pending.intervals = []; this.#pending.pieces = []; this.#pending.sessions.clear();
   }
 
   #remember(key: string, entry: { id: number; state?: SessionState }): void {
@@ -122,9 +193,10 @@ export class SqlLiveStore implements LiveStore {
     const no = this.source(collector, true)!;
     const found = this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id;
     if (found !== undefined) { this.#remember(key, { id: found }); return found; }
-    const created = this.#one<{ id: number; rev: number }>(
+    // Unflushed: a new session's row is read by nothing pending (intervals, pieces, other sessions' cursors).
+    const created = this.#raw.exec<{ id: number; rev: number }>(
       `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0), ?, ?) RETURNING id, rev`,
-      no, name, who?.user ?? null, who?.host ?? null)!;
+      no, name, who?.user ?? null, who?.host ?? null).one();
     this.#remember(key, { id: created.id, state: { cursor: null, rev: created.rev } });
     return created.id;
   }
@@ -148,15 +220,13 @@ export class SqlLiveStore implements LiveStore {
   saveSession(key: string, s: SessionState): void {
     const c = s.cursor;
     const id = this.#sessionId(key);
-    this.#sql.exec(`UPDATE rating_sessions SET rev = ?, first_start = ?, increment_ms = ?, minimum_ms = ?, grace_ms = ?, cum_ms = ?, last_end = ? WHERE id = ?`,
-      s.rev, c?.first_start ?? null, c?.rounding.increment_ms ?? null, c?.rounding.minimum_ms ?? null, c?.rounding.grace_ms ?? null, c?.cum_ms ?? null, c?.last_end ?? null, id);
+    this.#pending.sessions.set(id, [id, s.rev, c?.first_start ?? null, c?.rounding.increment_ms ?? null, c?.rounding.minimum_ms ?? null, c?.rounding.grace_ms ?? null, c?.cum_ms ?? null, c?.last_end ?? null]);
     this.#remember(key, { id, state: { rev: s.rev, cursor: c && { ...c, rounding: { ...c.rounding } } } });
   }
 
   putInterval(iv: UsageInterval): void {
     const [collector, seq] = splitRef(iv.ref);
-    this.#sql.exec(`INSERT INTO usage_intervals (source_no, seq, session_id, feature, start, "end", count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      this.source(collector, true)!, seq, this.#sessionId(iv.session, iv), iv.feature, iv.start, iv.end, iv.count, iv.received_at);
+    this.#pending.intervals.push([this.source(collector, true)!, seq, this.#sessionId(iv.session, iv), iv.feature, iv.start, iv.end, iv.count, iv.received_at]);
   }
 
   deleteInterval(ref: string): void {
@@ -192,8 +262,7 @@ export class SqlLiveStore implements LiveStore {
   putPieces(pieces: RatedPiece[]): void {
     for (const p of pieces) {
       const [collector, seq] = splitRef(p.ref);
-      this.#sql.exec(`INSERT OR REPLACE INTO rated_pieces (source_no, seq, start, "end", period, arrival, segment, billed_ms, units, rated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        this.source(collector, true)!, seq, p.start, p.end, p.period, p.arrival, p.segment, p.billed_ms, p.units.toString(), p.rated ? 1 : 0);
+      this.#pending.pieces.push([this.source(collector, true)!, seq, p.start, p.end, p.period, p.arrival, p.segment, p.billed_ms, p.units.toString(), p.rated ? 1 : 0]);
     }
   }
 
