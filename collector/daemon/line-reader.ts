@@ -12,7 +12,7 @@ import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
-import { readBlock, sliceEnd } from "../sources/line-blocks.ts";
+import { readBlock, textSlices } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
 import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
@@ -180,12 +180,10 @@ export class LineReader {
   /** Complete lines (see TailChunk.text), a slice at a time, through the parser into the tracker. */
   #feed(text: string): void {
     const parser = this.#parser, tracker = this.#tracker, events = this.#events;
-    for (let p = 0; p < text.length; ) {
-      const q = sliceEnd(text, p);
+    for (const slice of textSlices(text)) {
       events.length = 0;
-      readBlock(parser, p === 0 && q === text.length ? text : text.slice(p, q), events);
+      readBlock(parser, slice, events);
       for (const event of events) tracker.feed(event);
-      p = q;
     }
     events.length = 0;
   }

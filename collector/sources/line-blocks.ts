@@ -7,19 +7,33 @@ import type { LineSource, SourceEvent } from "./events.ts";
 /** Characters of a slice, about. */
 const SLICE = 64 * 1024;
 
-/** Where the slice of `text` that starts at `p` ends: after the first LF past SLICE characters, or at the end. */
-export function sliceEnd(text: string, p: number): number {
-  return text.length - p <= SLICE ? text.length : text.indexOf("\n", p + SLICE) + 1 || text.length;
+/** `text` in slices of whole lines, each ending after the first LF past SLICE characters (or at the end). */
+export function* textSlices(text: string): Generator<string> {
+  for (let p = 0; p < text.length; ) {
+    const q = text.length - p <= SLICE ? text.length : text.indexOf("\n", p + SLICE) + 1 || text.length;
+    yield p === 0 && q === text.length ? text : text.slice(p, q);
+    p = q;
+  }
 }
 
-/** A block of complete lines (each ended by LF, CRs dropped; the last one's LF may be missing) into the source. */
+/** The lines of a block (each ended by LF, the last one's LF may be missing), without their terminators (CRs dropped). */
+export function linesOf(block: string): string[] {
+  if (block === "") return [];
+  const lines = block.split("\n");
+  if (block.endsWith("\n")) lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.endsWith("\r")) lines[i] = l.slice(0, -1);
+  }
+  return lines;
+}
+
+/** A block of complete lines into the source. */
 export function readBlock(source: LineSource, block: string, out: SourceEvent[]): void {
   if (block === "") return;
   if (source.pushText) {
     source.pushText(block, out);
     return;
   }
-  const lines = block.split("\n");
-  if (block.endsWith("\n")) lines.pop();
-  for (const line of lines) for (const e of source.push(line.endsWith("\r") ? line.slice(0, -1) : line)) out.push(e);
+  for (const line of linesOf(block)) for (const e of source.push(line)) out.push(e);
 }

@@ -12,7 +12,7 @@ import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
 import type { LineSource, ParseStats, SnapshotResult, SourceEvent, SourceOptions } from "./events.ts";
-import { readBlock, sliceEnd } from "./line-blocks.ts";
+import { readBlock, textSlices } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { sourceKinds } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
@@ -85,13 +85,11 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
       bytesRead += (chunk as Buffer).length;
       opts.onProgress?.(bytesRead);
       const block = splitter.pushText(chunk as Buffer);
-      for (let p = 0; p < block.length; ) {
-        const q = sliceEnd(block, p);
+      for (const slice of textSlices(block)) {
         events.length = 0;
-        readBlock(source, block.slice(p, q), events);
+        readBlock(source, slice, events);
         for (const e of events) tracker.feed(e);
         yield* batches(tracker);
-        p = q;
       }
     }
     events.length = 0;

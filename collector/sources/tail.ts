@@ -18,6 +18,7 @@
 // - Encoding: any ASCII-compatible WHATWG encoding (lines are split on the byte 0x0A); a UTF-8 BOM
 //   at the start of the file is dropped.
 import { open, stat, type FileHandle } from "node:fs/promises";
+import { linesOf } from "./line-blocks.ts";
 
 export interface TailPosition {
   dev: number;
@@ -262,14 +263,7 @@ function chunkOf(text: string, bytes: number, caughtUp: boolean, missing?: true)
   return {
     text, lineCount, bytes, caughtUp, ...(missing ? { missing } : {}),
     get lines(): string[] {
-      if (text === "") return [];
-      const lines = text.split("\n");
-      if (text.charCodeAt(text.length - 1) === LF) lines.pop();
-      for (let i = 0; i < lines.length; i++) {
-        const l = lines[i]!;
-        if (l.endsWith("\r")) lines[i] = l.slice(0, -1);
-      }
-      return lines;
+      return linesOf(text);
     },
   };
 }
