@@ -81,12 +81,8 @@ export const vendorReplay = apiRouter().openapi(createRoute({
   responses: { ...bundleAnswers, ...vendorErrors(400, 409, 413) },
 }), async (c) => {
   const collector = await vendorsCollector(c);
-  const shape = replaySchema.safeParse(await readLargeJson(c, BATCH_MAX_DEPTH + 3));
-  if (!shape.success) {
-    const issue = shape.error.issues[0];
-    throw new EdgeError("malformed", `replay: ${issue?.path.join(".")} ${issue?.message}`);
-  }
-  return answered(await applyUploaded(c, collector, shape.data.bundle as Bundle, shape.data.received_at_ms));
+  const replay = shaped(replaySchema, await readLargeJson(c, BATCH_MAX_DEPTH + 3), "replay");
+  return answered(await applyUploaded(c, collector, replay.bundle as Bundle, replay.received_at_ms));
 });
 vendorReplay.openAPIRegistry.register("HistoryReplay", replaySchema);
 
@@ -110,12 +106,17 @@ function answered(response: Response): never {
 
 /** Same strictness as a batch body (decoded-size cap, strict JSON, bounded depth), larger cap. */
 async function readBundle(c: Context<AppEnv>): Promise<Bundle> {
-  const shape = bundleSchema.safeParse(await readLargeJson(c, BATCH_MAX_DEPTH + 2));
+  return shaped(bundleSchema, await readLargeJson(c, BATCH_MAX_DEPTH + 2), "bundle") as Bundle;
+}
+
+/** `body` as `schema` has it, or 400 `malformed` naming the first wrong field. */
+function shaped<T extends z.ZodType>(schema: T, body: unknown, what: string): z.infer<T> {
+  const shape = schema.safeParse(body);
   if (!shape.success) {
     const issue = shape.error.issues[0];
-    throw new EdgeError("malformed", `bundle: ${issue?.path.join(".")} ${issue?.message}`);
+    throw new EdgeError("malformed", `${what}: ${issue?.path.join(".")} ${issue?.message}`);
   }
-  return shape.data as Bundle;
+  return shape.data;
 }
 
 async function readLargeJson(c: Context<AppEnv>, maxDepth: number): Promise<unknown> {
