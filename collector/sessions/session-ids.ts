@@ -14,12 +14,13 @@ const KEEP_MS = 2 * 86_400_000;
 export class SessionIds {
   private readonly prefix: string;
   /**
-   * Sessions started so far per start second and key. Most seconds see one session: then the entry
-   * is just its key. Keyed by whole seconds (small integers hash fast; ms since the epoch do not).
+   * Per key, the start seconds of its sessions so far, ascending (one entry per session: sessions of
+   * one second repeat it). A key's sessions mostly come in time order, so the next ordinal is found
+   * at the end of its list; a start back in time (DST, a clock step) is looked up by bisection.
    */
-  private ordinals = new Map<number, string | Map<string, number>>();
+  private starts = new Map<string, number[]>();
   private added = 0;
-  /** Entries left by the last prune: the next one comes after as many again (amortised O(1)). */
+  /** Entries left by the last sweep: the next one comes after as many again (amortised O(1)). */
   private kept = 0;
   /** The latest time seen (ms). */
   private latest = -Infinity;
@@ -31,7 +32,7 @@ export class SessionIds {
   /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
   next(key: string, start: number, latest: number): string {
     if (latest > this.latest) this.latest = latest;
-    const ordinal = this.nextOrdinal(start / 1000, key, latest);
+    const ordinal = this.nextOrdinal(start / 1000, key);
     return sha256Hex(`${this.prefix}${key}|${msText(start)}|${ordinal}`).slice(0, 32);
   }
 
@@ -41,65 +42,87 @@ export class SessionIds {
    */
   save(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    const add = (key: string, start: number, n: number) => {
-      const list = out[key];
-      if (list === undefined) out[key] = [start, n];
-      else list.push(start, n);
-    };
-    const keepAfter = (this.latest - KEEP_MS) / 1000; // what a prune would drop now is not worth saving
-    for (const [start, keys] of this.ordinals) {
-      if (start < keepAfter) continue;
-      if (typeof keys === "string") add(keys, start, 1);
-      else for (const [key, n] of keys) add(key, start, n);
+    const keepAfter = this.keepAfter(); // what a sweep would drop now is not worth saving
+    for (const [key, list] of this.starts) {
+      const pairs: number[] = [];
+      for (let i = firstAtOrAfter(list, keepAfter); i < list.length; i++) {
+        if (pairs.length > 0 && pairs[pairs.length - 2] === list[i]) pairs[pairs.length - 1]!++;
+        else pairs.push(list[i]!, 1);
+      }
+      if (pairs.length > 0) out[key] = pairs;
     }
     return out;
   }
 
   /** From `save()`'s form, or the older `{ "key|startMs": count }` one (a state file of an earlier version). */
   restore(saved: Record<string, number[]> | undefined, older?: Record<string, number>): void {
-    this.ordinals = new Map();
-    for (const [key, list] of Object.entries(saved ?? {})) for (let i = 0; i + 1 < list.length; i += 2) this.set(list[i]!, key, list[i + 1]!);
+    this.starts = new Map();
+    for (const [key, list] of Object.entries(saved ?? {})) for (let i = 0; i + 1 < list.length; i += 2) this.set(key, list[i]!, list[i + 1]!);
     for (const [k, n] of Object.entries(older ?? {})) {
       const bar = k.lastIndexOf("|");
-      this.set(Number(k.slice(bar + 1)) / 1000, k.slice(0, bar), n);
+      this.set(k.slice(0, bar), Number(k.slice(bar + 1)) / 1000, n);
     }
+    for (const list of this.starts.values()) list.sort((a, b) => a - b);
   }
 
-  /** How many sessions of `key` started in second `start` (save/restore: one is kept as just the key). */
-  private set(start: number, key: string, n: number): void {
-    const keys = this.ordinals.get(start);
-    if (keys === undefined && n === 1) this.ordinals.set(start, key);
-    else {
-      const map = keys instanceof Map ? keys : new Map(keys === undefined ? [] : [[keys, 1]]);
-      this.ordinals.set(start, map.set(key, n));
-    }
+  private set(key: string, start: number, n: number): void {
+    let list = this.starts.get(key);
+    if (list === undefined) this.starts.set(key, (list = []));
+    for (let i = 0; i < n; i++) list.push(start);
   }
 
-  private nextOrdinal(start: number, key: string, latest: number): number {
-    const sameSecond = this.ordinals.get(start);
-    if (sameSecond === undefined) {
-      this.prune(latest);
-      this.ordinals.set(start, key);
+  /** How many sessions of `key` started in second `start` before this one (and this one counted). */
+  private nextOrdinal(start: number, key: string): number {
+    const list = this.starts.get(key);
+    if (list === undefined) {
+      this.starts.set(key, [start]);
+      this.sweep();
       return 0;
     }
-    if (typeof sameSecond === "string") {
-      const ordinal = sameSecond === key ? 1 : 0;
-      this.ordinals.set(start, new Map([[sameSecond, 1], [key, ordinal + 1]]));
-      return ordinal;
+    const n = list.length;
+    let ordinal = 0;
+    if (n === 0 || start >= list[n - 1]!) {
+      for (let i = n - 1; i >= 0 && list[i] === start; i--) ordinal++;
+      list.push(start);
+    } else { // back in time: after the sessions of that second so far
+      const at = firstAtOrAfter(list, start + 1);
+      for (let i = at - 1; i >= 0 && list[i] === start; i--) ordinal++;
+      list.splice(at, 0, start);
     }
-    const ordinal = sameSecond.get(key) ?? 0;
-    sameSecond.set(key, ordinal + 1);
+    this.sweep();
     return ordinal;
   }
 
   /** Ordinals only tell apart sessions started in the same second; those of seconds long past can go. */
-  private prune(latest: number): void {
+  private sweep(): void {
     if (++this.added < Math.max(10_000, this.kept)) return;
     this.added = 0;
-    const keepAfter = (latest - KEEP_MS) / 1000;
-    for (const start of this.ordinals.keys()) if (start < keepAfter) this.ordinals.delete(start);
-    this.kept = this.ordinals.size;
+    this.kept = 0;
+    const keepAfter = this.keepAfter();
+    for (const [key, list] of this.starts) {
+      const drop = firstAtOrAfter(list, keepAfter);
+      if (drop === list.length) this.starts.delete(key);
+      else {
+        if (drop > 0) list.splice(0, drop);
+        this.kept += list.length;
+      }
+    }
   }
+
+  private keepAfter(): number {
+    return (this.latest - KEEP_MS) / 1000;
+  }
+}
+
+/** The first index of ascending `list` whose value is ≥ `value`. */
+function firstAtOrAfter(list: number[], value: number): number {
+  let lo = 0, hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** `String(ms)` for whole seconds without converting a large double: seconds are a small integer. */

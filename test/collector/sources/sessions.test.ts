@@ -65,6 +65,27 @@ describe("SessionTracker", () => {
     expect(a[0]).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it("a session starting back in a second already used (DST, a clock step) gets the next ordinal, also after a restore", () => {
+    // Sessions of one holder at T0, T0+60 s, then the clock goes back and T0 comes again, twice.
+    const ids = (restoreAt: number) => {
+      let t = new SessionTracker({ source: "s" });
+      const got: string[] = [];
+      [T0, T0 + 60_000, T0, T0].forEach((at, i) => {
+        if (i === restoreAt) t = SessionTracker.restore("s", JSON.parse(JSON.stringify(t.save())) as TrackerState);
+        got.push(...usage([out(at), inn(at + 5000)].flatMap((e) => t.apply(e))).map((u) => u.session));
+      });
+      return got;
+    };
+    const straight = ids(-1);
+    expect(new Set(straight).size).toBe(4); // the second and third visits of T0 are ordinals 1 and 2
+    expect(straight[0]).toBe(ids(-1)[0]);
+    for (const at of [1, 2, 3]) expect(ids(at)).toEqual(straight);
+    // …and they are exactly the ids of the same sessions started in time order (ordinals 0, 1, 2 at T0).
+    const t = new SessionTracker({ source: "s" });
+    const ordered = usage([out(T0), out(T0), out(T0), inn(T0 + 5000), inn(T0 + 5000), inn(T0 + 5000)].flatMap((e) => t.apply(e))).map((u) => u.session);
+    expect(new Set(ordered)).toEqual(new Set([straight[0], straight[2], straight[3]]));
+  });
+
   it("survives a restart through its saved state without emitting any interval twice", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tally-tracker-"));
     const t1 = new SessionTracker({ source: "s", cut_s: 300 });
