@@ -12,7 +12,7 @@ import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
-import { readBlock, textSlices } from "../sources/line-blocks.ts";
+import { readBlock } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
 import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
@@ -103,7 +103,7 @@ export class LineReader {
     const chunk = await this.tail.read(maxBytes);
     this.#tailCaughtUp = chunk.caughtUp;
     const unknownBefore = this.#parser.stats().unknown_lines;
-    this.#feed(chunk.text);
+    this.#feed(chunk.blocks);
     const bodies = this.#tracker.take(maxRecords);
     this.#totals.lines += chunk.lineCount;
     this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
@@ -130,7 +130,7 @@ export class LineReader {
    *  queued (take them with `take`). */
   async readRest(): Promise<LineStep> {
     const chunk = await this.tail.readRest();
-    this.#feed(chunk.text);
+    this.#feed(chunk.blocks);
     this.#totals.lines += chunk.lineCount;
     this.#totals.bytes += chunk.bytes;
     if (chunk.bytes > 0) this.#finished = false;
@@ -177,12 +177,12 @@ export class LineReader {
     return this.tail.close();
   }
 
-  /** Complete lines (see TailChunk.text), a slice at a time, through the parser into the tracker. */
-  #feed(text: string): void {
+  /** Complete lines (see TailChunk.blocks), a block at a time, through the parser into the tracker. */
+  #feed(blocks: string[]): void {
     const parser = this.#parser, tracker = this.#tracker, events = this.#events;
-    for (const slice of textSlices(text)) {
+    for (const block of blocks) {
       events.length = 0;
-      readBlock(parser, slice, events);
+      readBlock(parser, block, events);
       for (const event of events) tracker.feed(event);
     }
     events.length = 0;

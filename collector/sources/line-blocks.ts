@@ -1,17 +1,20 @@
-// Text of complete lines → a line source, a slice of ~1,000 lines at a time: its events and
-// records die young (cheap to collect); a whole 1–4 MB chunk's would outlive a young-generation
-// collection and be copied. Sources that read a block at once (`pushText`) get the slice as it is;
-// others get it line by line. Used by `parse`/`backfill` (parse-file.ts) and `run` (LineReader).
+// Bytes of complete lines → a line source, a block of ~1,000 lines (~64 KiB) at a time, each block
+// decoded on its own just before it is parsed: the text is still in the CPU's cache when the source
+// reads it, and is a small young string, not a 1–4 MB one in the large-object space; the block's
+// events and records die young (cheap to collect). Measured on a 1 GB debug log, parsing 64 KiB
+// blocks instead of slices of a 1 MB text was ~1.7× as fast (bench/suites/debuglog-parse.ts).
+// Sources that read a block at once (`pushText`) get it as it is; others line by line. Used by
+// `parse`/`backfill` (parse-file.ts) and `run` (tail.ts → LineReader).
 import type { LineSource, SourceEvent } from "./events.ts";
 
-/** Characters of a slice, about. */
-const SLICE = 64 * 1024;
+/** Bytes of a block, about (a read of this size is one block). */
+export const BLOCK_BYTES = 64 * 1024;
 
-/** `text` in slices of whole lines, each ending after the first LF past SLICE characters (or at the end). */
-export function* textSlices(text: string): Generator<string> {
-  for (let p = 0; p < text.length; ) {
-    const q = text.length - p <= SLICE ? text.length : text.indexOf("\n", p + SLICE) + 1 || text.length;
-    yield p === 0 && q === text.length ? text : text.slice(p, q);
+/** `bytes` in blocks of whole lines, each ending after the first LF past BLOCK_BYTES (or at the end). */
+export function* byteBlocks(bytes: Buffer): Generator<Buffer> {
+  for (let p = 0; p < bytes.length; ) {
+    const q = bytes.length - p <= BLOCK_BYTES ? bytes.length : bytes.indexOf(10, p + BLOCK_BYTES) + 1 || bytes.length;
+    yield p === 0 && q === bytes.length ? bytes : bytes.subarray(p, q);
     p = q;
   }
 }

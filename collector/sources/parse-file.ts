@@ -12,7 +12,7 @@ import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
 import type { LineSource, ParseStats, SnapshotResult, SourceEvent, SourceOptions } from "./events.ts";
-import { readBlock, textSlices } from "./line-blocks.ts";
+import { BLOCK_BYTES, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { sourceKinds } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
@@ -81,16 +81,13 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
     const splitter = new LineSplitter();
     const events: SourceEvent[] = [];
     let bytesRead = 0;
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    for await (const chunk of createReadStream(file, { highWaterMark: BLOCK_BYTES })) {
       bytesRead += (chunk as Buffer).length;
       opts.onProgress?.(bytesRead);
-      const block = splitter.pushText(chunk as Buffer);
-      for (const slice of textSlices(block)) {
-        events.length = 0;
-        readBlock(source, slice, events);
-        for (const e of events) tracker.feed(e);
-        yield* batches(tracker);
-      }
+      events.length = 0;
+      readBlock(source, splitter.pushText(chunk as Buffer), events);
+      for (const e of events) tracker.feed(e);
+      yield* batches(tracker);
     }
     events.length = 0;
     for (const line of splitter.end()) readBlock(source, line, events);

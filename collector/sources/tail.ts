@@ -18,7 +18,7 @@
 // - Encoding: any ASCII-compatible WHATWG encoding (lines are split on the byte 0x0A); a UTF-8 BOM
 //   at the start of the file is dropped.
 import { open, stat, type FileHandle } from "node:fs/promises";
-import { linesOf } from "./line-blocks.ts";
+import { byteBlocks, linesOf } from "./line-blocks.ts";
 
 export interface TailPosition {
   dev: number;
@@ -44,9 +44,12 @@ export interface TailOptions {
 }
 
 export interface TailChunk {
-  /** The complete lines read, as one text: each ended by LF (CRs kept), the last one's LF missing only for a
-   *  file's unterminated end (readRest, a rotated file). A parser reads it without cutting it into lines. */
-  text: string;
+  /** The complete lines read, in blocks of ~64 KiB decoded one by one (line-blocks.ts): each line ended by LF
+   *  (CRs kept), the last one's LF missing only for a file's unterminated end (readRest, a rotated file).
+   *  A parser reads a block without cutting it into lines. */
+  blocks: string[];
+  /** The blocks as one text. */
+  readonly text: string;
   /** How many lines `text` holds. */
   lineCount: number;
   /** The same lines as strings, without their terminators (cut from `text` when asked for). */
@@ -117,7 +120,7 @@ export class FileTail {
     try {
       st = await stat(this.path, { bigint: false });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return chunkOf("", 0, true, true);
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return chunkOf([], 0, true, true);
       throw err;
     }
     if (this.pos && (this.pos.ino !== st.ino || this.pos.dev !== st.dev)) {
@@ -131,7 +134,7 @@ export class FileTail {
       this.pos = undefined;
     }
     // Same file, same size and mtime as when the last read found nothing new: nothing to do.
-    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return chunkOf("", 0, true);
+    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return chunkOf([], 0, true);
     if (!this.fh) this.fh = await open(this.path, "r");
     this.size = st.size;
     if (!this.pos) this.pos = { dev: st.dev, ino: st.ino, offset: this.startAtEnd ? await this.endOfLastLine(st.size) : 0, head: "" };
@@ -151,7 +154,7 @@ export class FileTail {
   /** A file read once (backfill) ends with its unterminated last line, as `parse` reads it. Call
    *  after `read` said caughtUp; [] when the file ends with a line terminator. */
   async readRest(): Promise<TailChunk> {
-    if (!this.fh || !this.pos || this.draining) return chunkOf("", 0, true);
+    if (!this.fh || !this.pos || this.draining) return chunkOf([], 0, true);
     return this.readChunk(this.fh, MAX_LINE_BYTES, true);
   }
 
@@ -221,16 +224,16 @@ export class FileTail {
           pos.offset += bytesRead;
           return chunkOf(text, bytesRead, true);
         }
-        return chunkOf("", 0, true);
+        return chunkOf([], 0, true);
       }
       if (want >= MAX_LINE_BYTES) {
         // No terminator in 16 MiB: not a log line. Skip it, up to the next terminator when one comes.
         const skipped = await this.skipToNextLine(fh, pos.offset + want);
-        if (skipped === null) return chunkOf("", 0, true);
+        if (skipped === null) return chunkOf([], 0, true);
         this.stats.oversized_lines++;
         const bytes = skipped - pos.offset;
         pos.offset = skipped;
-        return chunkOf("", bytes, false);
+        return chunkOf([], bytes, false);
       }
       want = Math.min(want * 2, MAX_LINE_BYTES);
     }
@@ -248,22 +251,28 @@ export class FileTail {
     }
   }
 
-  /** `bytes` (complete lines, the last one's LF missing only at a file's end) as text. */
-  private text(bytes: Buffer, atFileStart: boolean): string {
-    const text = this.decode(bytes);
-    return atFileStart && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  /** `bytes` (complete lines, the last one's LF missing only at a file's end) as text, in blocks. */
+  private text(bytes: Buffer, atFileStart: boolean): string[] {
+    const blocks: string[] = [];
+    for (const block of byteBlocks(bytes)) blocks.push(this.decode(block));
+    if (atFileStart && blocks.length > 0 && blocks[0]!.charCodeAt(0) === 0xfeff) blocks[0] = blocks[0]!.slice(1);
+    return blocks;
   }
 }
 
-/** A chunk of lines as text, counted; cut into line strings only if `lines` is read. */
-function chunkOf(text: string, bytes: number, caughtUp: boolean, missing?: true): TailChunk {
+/** A chunk of lines as text blocks, counted; joined or cut into line strings only if `text` or `lines` is read. */
+function chunkOf(blocks: string[], bytes: number, caughtUp: boolean, missing?: true): TailChunk {
   let lineCount = 0;
-  for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) lineCount++;
-  if (text !== "" && text.charCodeAt(text.length - 1) !== LF) lineCount++;
+  for (const text of blocks) for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) lineCount++;
+  const last = blocks.at(-1);
+  if (last !== undefined && last !== "" && last.charCodeAt(last.length - 1) !== LF) lineCount++;
   return {
-    text, lineCount, bytes, caughtUp, ...(missing ? { missing } : {}),
+    blocks, lineCount, bytes, caughtUp, ...(missing ? { missing } : {}),
+    get text(): string {
+      return blocks.join("");
+    },
     get lines(): string[] {
-      return linesOf(text);
+      return linesOf(blocks.join(""));
     },
   };
 }
