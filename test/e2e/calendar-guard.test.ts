@@ -53,7 +53,7 @@ describe.each(GUARD_INSTANTS.map((g, i) => ({ ...g, i })))("at $name", ({ at, i 
     const contract = await provisionContract(edgeAt, { plan: GUARD_PLAN, start: ownDay.start, timezone: "UTC" });
     await edgeRequest(edgeAt, "POST", `/v1/contracts/${contract.contractId}/grants`, contract.vendorKey, { amount: "100", idempotency_key: "prepaid" });
     const dir = join(root, `site-${i}`);
-    const collector = (args: string[]) => runCollector([...args, "--state", dir, "--json"], { stripTypes: true });
+    const collector = (args: string[]) => runCollector([...args, "--state", dir, "--json"]);
     const init = await collector(["init", "--server", edgeAt.url, "--enroll", contract.enrollmentToken, "--site", `plant-${i}`]);
     expect(init.status, init.stderr).toBe(0);
 

@@ -45,7 +45,7 @@ describe.skipIf(!haveBrowser)("vendor console in Chromium", () => {
   let sim: FlexlmSimulator;
   let simulatedUntil: number;
 
-  const collector = (args: string[]) => runCollector([...args, "--state", join(root, "site"), "--json"], { stripTypes: true });
+  const collector = (args: string[]) => runCollector([...args, "--state", join(root, "site"), "--json"]);
   const balance = () => getBalance<Balance>(edge, contract.vendorKey, contract.contractId);
 
   /** Simulates the license server from `simulatedUntil` to `until`, then backfills and syncs. */

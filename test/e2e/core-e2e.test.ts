@@ -31,7 +31,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const collector = (args: string[]) => runCollector([...args, "--state", join(dir, "site")], { stripTypes: true });
+const collector = (args: string[]) => runCollector([...args, "--state", join(dir, "site")]);
 
 it("runs under production rules", async () => {
   expect(edge.runtime).toBe("core");

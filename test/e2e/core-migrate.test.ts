@@ -49,7 +49,7 @@ const MAPLE = join(sharedFixtures, "flexlm", "debuglog-joseantoniovilar-maple.lo
 let realId: string;
 let realState: string;
 let ansysRecords = 0;
-const collector = (args: string[]) => runCollector([...args, "--state", realState, "--json"], { stripTypes: true });
+const collector = (args: string[]) => runCollector([...args, "--state", realState, "--json"]);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "tally-core-migrate-"));

@@ -2,14 +2,14 @@
 // proxy (dropped requests and responses, 502/503, duplicates, truncated bodies, delays) to a
 // real local edge, and the edge ends with exactly the license-seconds of the input, each record
 // applied once.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FlexlmSimulator } from "../../scripts/flexlm-simulator.ts";
+import { runCollector } from "../support/collector-process.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { edgeRequest, getBalance, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
+import { edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
 import { testSeed } from "../support/seed.ts";
 import { testNow } from "../support/test-clock.ts";
 
@@ -31,16 +31,9 @@ function collector(args: string[]) {
   return collectorIn(join(dir, "state"), args);
 }
 
-function collectorIn(state: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "collector/cli.ts"), ...args, "--state", state], { cwd: REPO_ROOT });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+async function collectorIn(state: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = await runCollector([...args, "--state", state]);
+  return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
 
 it("a collector behind a lossy, duplicating, failing network ends with the exact license-seconds of its input", async () => {

