@@ -30,14 +30,12 @@ import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./rec
 import { LocalHours } from "../../shared/time/local-hours.ts";
 import { CrashPoints, type CrashStep } from "./crash-points.ts";
 import { checkNotices } from "./notices.ts";
-import { runAlarm } from "./contract-alarm.ts";
+import { drainDelayMs, runAlarm } from "./contract-alarm.ts";
+import { drainOutbox } from "./outbox.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
   | { ok: false; error: { error: "revoked" | "doc_update_refused" | "malformed_doc_message"; message: string; reason?: string } };
-
-/** Delay before draining, so a burst of batches is drained in one pass. */
-const DRAIN_DELAY_MS = 1000;
 
 export class ContractDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -47,10 +45,13 @@ export class ContractDO extends DurableObject<Env> {
   private readonly host: BillingHost;
   /** Test-only (crash-points.ts); in memory, so an evicted DO forgets an armed crash. */
   private readonly crashes = new CrashPoints();
+  /** ms after a write before the alarm drains (contract-alarm.ts); a bad setting fails every request. */
+  private readonly drainDelay: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.drainDelay = drainDelayMs(env);
     this.doc = new ContractDocHost(this.sql, (f) => ctx.storage.transactionSync(f));
     this.billing = new ContractBilling(this.sql);
     this.host = { sql: this.sql, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f) };
@@ -96,7 +97,7 @@ export class ContractDO extends DurableObject<Env> {
     // A replay arms too when work is pending: the first attempt may have committed and then died
     // before it armed the alarm, and its retry is a replay.
     if (outcome.ok && outcome.replay) await this.armIfPending();
-    else await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    else await this.armDrain(Date.now() + this.drainDelay);
     if (outcome.ok && !outcome.replay) this.publishBalance(now);
     return outcome;
   }
@@ -127,7 +128,7 @@ export class ContractDO extends DurableObject<Env> {
       if (refusal !== null) return { receipts: [], applied: 0, arrivalRefused: refusal };
     }
     const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key)));
-    if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + this.drainDelay);
     if (outcome.applied > 0) this.publishBalance(now);
     return outcome;
   }
@@ -159,7 +160,7 @@ export class ContractDO extends DurableObject<Env> {
 
   async revokeCollector(who: CollectorIdentity, now: number): Promise<Revocation> {
     const revocation = this.ctx.storage.transactionSync(() => revokeCollector(this.sql, who, now));
-    await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    await this.armDrain(Date.now() + this.drainDelay);
     return revocation;
   }
 
@@ -174,7 +175,7 @@ export class ContractDO extends DurableObject<Env> {
       return resolved;
     });
     if (outcome.ok) {
-      await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+      await this.armDrain(Date.now() + this.drainDelay);
       this.publishBalance(now);
     }
     return outcome;
@@ -246,6 +247,16 @@ export class ContractDO extends DurableObject<Env> {
     if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkInsert is only available in development and test");
     this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows));
     return rows.length;
+  }
+
+  /** Benchmark only (refused in production): drains the whole outbox into D1 now, as the alarm would
+   *  (edge-ingest times the drain apart from the apply it holds back); answers the rows left. */
+  async benchmarkDrain(): Promise<number> {
+    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkDrain is only available in development and test");
+    const contractId = this.terms().contract_id;
+    let remaining = await drainOutbox(this.sql, this.env.DB, contractId);
+    for (let runs = 1; remaining > 0 && runs < 1000; runs++) remaining = await drainOutbox(this.sql, this.env.DB, contractId);
+    return remaining;
   }
 
   /** Benchmark only (refused in production): the database size, the outbox length and (full) each table's rows and value bytes. */
@@ -326,7 +337,7 @@ export class ContractDO extends DurableObject<Env> {
   private async armIfPending(): Promise<void> {
     const pending = this.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL)
       + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue) AS n`).one().n;
-    if (pending > 0) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    if (pending > 0) await this.armDrain(Date.now() + this.drainDelay);
   }
 
   private async armDrain(at: number): Promise<void> {
