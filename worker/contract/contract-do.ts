@@ -3,11 +3,11 @@
 // functions beside this file; this class owns storage, transactions and the alarm.
 // The Worker passes `now` into every method, so an injected test clock reaches the DO.
 import { DurableObject } from "cloudflare:workers";
-import type { ChainRecord } from "../../shared/protocol/index.ts";
+import { hashCanonicalAll, type CanonicalHash, type ChainRecord } from "../../shared/protocol/index.ts";
 import { benchInsert, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import { allowsDevelopmentAids, type Env } from "../env.ts";
-import { applyBatch, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
+import { applyBatch, recordHashes, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
@@ -86,10 +86,12 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   async applyBatch(who: CollectorIdentity, body: unknown, now: number): Promise<BatchOutcome> {
-    const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
+    // Hashed natively before the transaction; everything the batch is checked against is read inside it.
+    const hashes = await recordHashes(body);
+    const terms = this.terms();
     const outcome = this.transact(() => {
-      const applied = this.applyAndRate(terms, who, body, now, key);
+      const applied = this.applyAndRate(terms, who, body, now, key, hashes);
       this.crashes.reach("before_commit");
       return applied;
     });
@@ -243,9 +245,11 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
-  benchmarkInsert(rows: ChainRecord[]): number {
+  async benchmarkInsert(rows: ChainRecord[]): Promise<number> {
     if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkInsert is only available in development and test");
-    this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows));
+    // Hashed as a batch is (recordHashes: native SHA-256 before the transaction).
+    const hashes = await hashCanonicalAll(rows);
+    this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows, hashes));
     return rows.length;
   }
 
@@ -314,11 +318,11 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   /** A batch, and the rating of the usage it stored, in one transaction. */
-  private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>): BatchOutcome {
+  private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>, hashes?: readonly CanonicalHash[]): BatchOutcome {
     const before = loadChain(this.sql, who.collector_id)?.hwm ?? 0;
     const versions = this.billing.versions(terms);
     const usage: RateableUsage[] = [];
-    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage);
+    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage, hashes);
     if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, usage, now);
     return outcome;
   }
