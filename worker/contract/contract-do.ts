@@ -123,13 +123,15 @@ export class ContractDO extends DurableObject<Env> {
   /** An air-gapped bundle: each batch its own transaction, in order, up to the first refusal. With
    * `arrivals` (a history replayed from another edge, site-import.ts), batch i is received at arrivals[i]. */
   async applyBundle(who: CollectorIdentity, batches: unknown[], now: number, arrivals?: number[]): Promise<BundleOutcome> {
+    // Hashed natively first: nothing read from storage may wait across an await.
+    const hashes = await Promise.all(batches.map((body) => recordHashes(body)));
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
     if (arrivals) {
       const refusal = arrivals.length === batches.length ? arrivalRefusal(this.sql, who.collector_id, arrivals, now) : "received_at must have one time per batch";
       if (refusal !== null) return { receipts: [], applied: 0, arrivalRefused: refusal };
     }
-    const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key)));
+    const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key, hashes[i])));
     if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + this.drainDelay);
     if (outcome.applied > 0) this.publishBalance(now);
     return outcome;
