@@ -1,12 +1,13 @@
 // Edge ingest throughput: records/s through HTTP → Worker → ContractDO (verify, store, rate,
 // publish the balance, outbox), in batches of 1,000 realistic usage records, beside a baseline
-// that sends the same bodies to a dev-only route whose DO only hashes (as a batch is hashed: native
-// SHA-256, apply-batch.ts recordHashes) and inserts the rows (routes/dev-bench.ts). The outbox's drain into D1 is the next stage, run by the DO's alarm 1 s
-// after a write: local workerd runs D1 on the DO's own thread (production does not), so a drain
-// landing inside the timed window charged the apply with D1's work at random. Here the drain is
-// held back (TALLY_DRAIN_DELAY_MS) while the apply is timed, then run and timed on its own, and a
-// third figure puts both together (every record applied and projected into D1). The two apply
+// that sends the same bodies to a dev-only route whose DO only hashes them (as a batch is hashed:
+// native SHA-256, apply-batch.ts recordHashes) and inserts them (routes/dev-bench.ts). The two
 // paths' batches alternate, so both see the same machine (pairedRecordsPerSecond).
+// The outbox's drain into D1 is the next stage, run by the DO's alarm 1 s after a write: local
+// workerd runs D1 on the DO's own thread (production does not), so a drain landing inside the
+// timed window charged the apply with D1's work at random. Here the drain is held back
+// (TALLY_DRAIN_DELAY_MS) while the apply is timed, then run and timed on its own, and a third
+// figure puts both together (every record applied and projected into D1).
 // Starts its own `wrangler dev` on a free port with an isolated --persist-to dir, stops it after.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
