@@ -13,6 +13,8 @@ export interface Env {
   TALLY_ENV: string;
   /** Development and test only: ms added to the real clock for every request (middleware/clock.ts). */
   TALLY_CLOCK_OFFSET_MS?: string;
+  /** Development and test only: ms the ContractDO waits after a write before draining (contract-alarm.ts). */
+  TALLY_DRAIN_DELAY_MS?: string;
 }
 
 /** Hono's environment: bindings plus what middleware sets for the handlers. */
@@ -39,6 +41,7 @@ declare global {
       EDGE_SIGNING_KEY: string;
       TALLY_ENV: string;
       TALLY_CLOCK_OFFSET_MS?: string;
+      TALLY_DRAIN_DELAY_MS?: string;
     }
   }
 }

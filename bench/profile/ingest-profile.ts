@@ -1,7 +1,8 @@
 // Bench aid only (not product code): runs the ContractDO's batch path — applyBatch + rateNewRecords
 // + the balance the DO publishes after — on the edge-ingest bench's batches over node:sqlite
 // (node-sql-storage.ts), so it can be profiled: `npx tsx --cpu-prof bench/profile/ingest-profile.ts`.
-// Prints ms per batch and SQL statements per record, by statement.
+// Prints ms per batch and SQL statements per record, by statement. DRAIN=1 also drains the outbox
+// into a node:sqlite D1 (node-d1.ts) after each batch and prints the drain's ms and D1's per statement.
 import { batchBodies } from "../suites/edge-ingest.ts";
 import { generateKeyPair } from "../../shared/protocol/signing.ts";
 import { parseStrictJson } from "../../shared/protocol/index.ts";
@@ -16,6 +17,8 @@ import { nodeSqlStorage } from "./node-sql-storage.ts";
 import { contractBalance } from "../../worker/contract/billing-requests.ts";
 import { ContractDocHost, docBalanceOf } from "../../worker/contract/doc-host.ts";
 import { checkNotices } from "../../worker/contract/notices.ts";
+import { drainOutbox } from "../../worker/contract/outbox.ts";
+import { nodeD1 } from "./node-d1.ts";
 
 const SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const { sql, transactionSync, counts, statements } = nodeSqlStorage(process.env.PROFILE_DB ?? ":memory:");
@@ -36,6 +39,9 @@ const billing = new ContractBilling(sql);
 const doc = new ContractDocHost(sql, transactionSync);
 const host = { sql, billing, terms: () => terms, transact: transactionSync };
 const publishMs: number[] = [];
+// DRAIN=1: the alarm's outbox drain into D1 (node-d1.ts) after each batch, timed apart.
+const { d1, timings } = process.env.DRAIN === "1" ? nodeD1() : { d1: undefined, timings: new Map<string, number>() };
+const drainMs: number[] = [];
 
 let warm = 0;
 const times: number[] = [];
@@ -60,11 +66,18 @@ for (const text of bodies) {
   doc.publishBalance(docBalanceOf(balance, terms));
   if (warm > 0) publishMs.push(performance.now() - p0);
   const ms = performance.now() - t0;
+  if (d1) {
+    const d0 = performance.now();
+    await drainOutbox(sql, d1, terms.contract_id);
+    if (warm > 0) drainMs.push(performance.now() - d0);
+  }
   if (warm++ > 0) times.push(ms); else counts.clear();
   void before;
 }
 const n = times.length * 1000;
 console.log(`ms per batch: ${times.map((t) => t.toFixed(0)).join(" ")}; records/s ${(n / (times.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)}`);
 console.log(`of which publishing the balance: ${publishMs.map((t) => t.toFixed(1)).join(" ")} ms`);
+if (d1) console.log(`draining the outbox into D1: ${drainMs.map((t) => t.toFixed(0)).join(" ")} ms`);
 console.log(`SQL statements per record: ${(statements() / n).toFixed(2)}`);
 for (const [q, c] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(c / n).toFixed(3)}  ${q.replace(/\s+/g, " ").slice(0, 150)}`);
+for (const [q, t] of [...timings].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`D1 ${(t / times.length).toFixed(1)} ms/batch  ${q}`);

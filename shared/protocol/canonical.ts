@@ -27,3 +27,18 @@ export function hashCanonical(value: unknown): string {
 export function sha256Hex(bytes: Uint8Array): string {
   return bytesToHex(sha256(bytes));
 }
+
+/** A value's hashCanonical and the length of its canonical bytes. */
+export interface CanonicalHash { hash: string; size: number }
+
+/**
+ * hashCanonical of each value (and its canonical size), by the platform's native SHA-256 (WebCrypto):
+ * the same digests, but where the JS SHA-256 is slow — in workerd a 400-byte record takes ≈ 57 µs in
+ * JS against ≈ 4 µs native — a batch's records are hashed before the transaction that verifies them.
+ */
+export async function hashCanonicalAll(values: readonly unknown[]): Promise<CanonicalHash[]> {
+  return Promise.all(values.map(async (v) => {
+    const bytes = canonicalBytes(v);
+    return { hash: bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))), size: bytes.length };
+  }));
+}

@@ -15,6 +15,8 @@ export interface StrictJsonLimits {
   maxDepth?: number;
 }
 
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
 export function parseStrictJson(text: string, limits: StrictJsonLimits = {}): unknown {
   const maxDepth = limits.maxDepth ?? 32;
   let i = 0;
@@ -29,32 +31,38 @@ export function parseStrictJson(text: string, limits: StrictJsonLimits = {}): un
   };
 
   const parseString = (): string => {
-    // text[i] is the opening quote. Find the closing quote, then let JSON.parse decode escapes.
+    // text[i] is the opening quote. Find the closing quote; a string without escapes is its slice,
+    // one with escapes is decoded by JSON.parse (a batch's strings almost never have any).
     const start = i;
+    let escaped = false;
     i++;
     for (;;) {
       if (i >= text.length) fail("unterminated string");
       const c = text.charCodeAt(i);
       if (c === 0x22) break;
-      if (c === 0x5c) i += 2;
+      if (c === 0x5c) { escaped = true; i += 2; }
       else if (c < 0x20) fail("control character in string");
       else i++;
     }
     i++;
-    const value = JSON.parse(text.slice(start, i)) as string;
+    const value = escaped ? JSON.parse(text.slice(start, i)) as string : text.slice(start + 1, i - 1);
     if (!value.isWellFormed()) fail("lone surrogate in string");
     return value;
   };
 
   const parseNumber = (): number => {
-    const match = /^-?(?:0|[1-9][0-9]*)([.eE])?/.exec(text.slice(i, i + 40));
-    if (!match) fail("invalid number");
-    if (match![1]) fail("floats are not allowed in signed data");
-    const digits = match![0];
-    const value = Number(digits);
-    if (!Number.isSafeInteger(value)) fail("unsafe integer");
-    if (Object.is(value, -0)) fail("negative zero");
-    i += digits.length;
+    // -?(0|[1-9][0-9]*), and nothing of a fraction or exponent after it.
+    const start = i;
+    if (text.charCodeAt(i) === 0x2d) i++;
+    const first = text.charCodeAt(i);
+    if (first === 0x30) i++;
+    else if (first >= 0x31 && first <= 0x39) while (i < text.length && isDigit(text.charCodeAt(i)) && i - start < 40) i++;
+    else { i = start; fail("invalid number"); }
+    const next = text.charCodeAt(i);
+    if (next === 0x2e || next === 0x65 || next === 0x45) { i = start; fail("floats are not allowed in signed data"); }
+    const value = Number(text.slice(start, i));
+    if (!Number.isSafeInteger(value)) { i = start; fail("unsafe integer"); }
+    if (Object.is(value, -0)) { i = start; fail("negative zero"); }
     return value;
   };
 
@@ -65,21 +73,20 @@ export function parseStrictJson(text: string, limits: StrictJsonLimits = {}): un
     if (c === "{") {
       i++;
       const obj: Record<string, unknown> = {};
-      const seen = new Set<string>();
       skipWs();
       if (text[i] === "}") { i++; return obj; }
       for (;;) {
         skipWs();
         if (text[i] !== '"') fail("expected a key");
         const key = parseString();
-        if (seen.has(key)) fail(`duplicate key ${JSON.stringify(key)}`);
-        seen.add(key);
+        if (Object.hasOwn(obj, key)) fail(`duplicate key ${JSON.stringify(key)}`);
         skipWs();
         if (text[i] !== ":") fail("expected ':'");
         i++;
         const value = parseValue(depth + 1);
         // defineProperty: a "__proto__" key is data, never the prototype.
-        Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+        if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+        else obj[key] = value;
         skipWs();
         if (text[i] === ",") { i++; continue; }
         if (text[i] === "}") { i++; return obj; }

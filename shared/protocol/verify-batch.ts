@@ -1,6 +1,6 @@
 // Verification of one batch against a collector's chain state (DESIGN.md §4). Pure: the edge's
 // ContractDO and `collector verify` both call it; it decides, the caller stores.
-import { canonicalBytes, sha256Hex, ZERO_HASH } from "./canonical.ts";
+import { canonicalBytes, sha256Hex, ZERO_HASH, type CanonicalHash } from "./canonical.ts";
 import { protocolError, type ProtocolError } from "./codes.ts";
 import { batchSchema, keyRotationDataSchema, recordSchema, type Batch, type ChainRecord, MAX_BATCH_RECORDS, MAX_RECORD_BYTES } from "./schema.ts";
 import { verifyCheckpoint } from "./signing.ts";
@@ -49,9 +49,10 @@ const fail = (error: ProtocolError): VerifyResult => ({ ok: false, error });
  * batch (prev_mismatch), replay, revocation, signature, gap, and only then a fork (equivocation):
  * the signature comes before anything that reveals the chain's state to the sender (`gap` names
  * the expected seq) and before evidence is kept, which is only ever kept for a batch the
- * collector really signed.
+ * collector really signed. `hashes`: each of `body.records`' hash and canonical size, computed
+ * beforehand (hashCanonicalAll, a native SHA-256), or undefined to hash here.
  */
-export function verifyBatch(state: ChainState, body: unknown, storedHash: StoredHashLookup): VerifyResult {
+export function verifyBatch(state: ChainState, body: unknown, storedHash: StoredHashLookup, hashes?: readonly CanonicalHash[]): VerifyResult {
   if (typeof body === "object" && body !== null && Array.isArray((body as { records?: unknown }).records)
     && (body as { records: unknown[] }).records.length > MAX_BATCH_RECORDS) {
     return fail(protocolError("batch_too_large", `a batch holds at most ${MAX_BATCH_RECORDS} records`));
@@ -76,11 +77,12 @@ export function verifyBatch(state: ChainState, body: unknown, storedHash: Stored
       if (i !== batch.records.length - 1) return fail(protocolError("malformed", `records.${i}: a key_rotation must be the batch's last record`));
       if (!keyRotationDataSchema.safeParse(record.data).success) return fail(protocolError("malformed", `records.${i}: key_rotation needs data.public_key (64 hex)`));
     }
-    const bytes = canonicalBytes(record);
-    if (bytes.length > MAX_RECORD_BYTES) {
-      return fail(protocolError("record_too_large", `records.${i}: ${bytes.length} canonical bytes; a record is at most ${MAX_RECORD_BYTES}`, { seq: record.seq }));
+    const bytes = hashes?.[i] === undefined ? canonicalBytes(record) : undefined;
+    const size = bytes?.length ?? hashes![i]!.size;
+    if (size > MAX_RECORD_BYTES) {
+      return fail(protocolError("record_too_large", `records.${i}: ${size} canonical bytes; a record is at most ${MAX_RECORD_BYTES}`, { seq: record.seq }));
     }
-    hashed.push({ record, hash: sha256Hex(bytes) });
+    hashed.push({ record, hash: bytes ? sha256Hex(bytes) : hashes![i]!.hash });
   }
   if (checkpoint.collector_id !== state.collector_id) {
     return fail(protocolError("collector_mismatch", `checkpoint belongs to ${checkpoint.collector_id}, not ${state.collector_id}`));

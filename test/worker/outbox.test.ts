@@ -2,9 +2,11 @@
 // upserts, keeps rows when D1 fails and retries until D1 holds exactly the DO's records.
 // D1 failure is real: the `records` table is renamed away, so the drain's batch() fails in D1.
 import { describe, it, expect } from "vitest";
+import worker from "../../worker/index.ts";
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { contractStub, d1State, doState, enrolledSite, HOUR, NOW, ok, postBatch, settle, type Site } from "./edge-fixture.ts";
-import { drainAll, expectD1EqualsDO } from "./projection-check.ts";
+import { call, contractStub, d1State, doState, enrolledSite, HOUR, NOW, ok, postBatch, settle, type Site } from "./edge-fixture.ts";
+import { drainAll, expectD1EqualsDO, outboxLength } from "./projection-check.ts";
+import { DRAIN_DELAY_MS, drainDelayMs } from "../../worker/contract/contract-alarm.ts";
 
 /** D1's rows for the contract, compared with what the DO stored. */
 async function expectD1MatchesDO(site: Site) {
@@ -95,5 +97,29 @@ describe("outbox to D1", () => {
     await settle(site.contractId);
     const d1 = await expectD1MatchesDO(site);
     expect(d1.collectors[0]).toMatchObject({ flags_json: '["equivocation"]', hwm: 1 });
+  });
+});
+
+describe("the drain's delay and the benchmark's drain", () => {
+  it("waits DRAIN_DELAY_MS after a write; TALLY_DRAIN_DELAY_MS changes it in development and test only, and a bad value throws", () => {
+    expect(drainDelayMs({ TALLY_ENV: "production" })).toBe(DRAIN_DELAY_MS);
+    expect(drainDelayMs({ TALLY_ENV: "test", TALLY_DRAIN_DELAY_MS: "" })).toBe(DRAIN_DELAY_MS);
+    expect(drainDelayMs({ TALLY_ENV: "development", TALLY_DRAIN_DELAY_MS: "3600000" })).toBe(3_600_000);
+    expect(drainDelayMs({ TALLY_ENV: "test", TALLY_DRAIN_DELAY_MS: "0" })).toBe(0);
+    expect(() => drainDelayMs({ TALLY_ENV: "production", TALLY_DRAIN_DELAY_MS: "5000" })).toThrow(/only accepted in development and test/);
+    for (const bad of ["-1", "1e3", "1.5", " 10", "86400001"]) expect(() => drainDelayMs({ TALLY_ENV: "test", TALLY_DRAIN_DELAY_MS: bad })).toThrow(/integer ms/);
+  });
+
+  it("POST /__dev/contracts/:id/drain drains the whole outbox into D1 at once (refused in production)", async () => {
+    const site = await enrolledSite();
+    for (let i = 0; i < 1500; i++) site.chain.usage({ start: NOW - 30 * HOUR + i * 60_000, session: `s${i % 40}` });
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 1500)));
+    expect(await outboxLength(site.contractId)).toBeGreaterThan(0);
+    expect(await ok(await call("POST", `/__dev/contracts/${site.contractId}/drain`))).toEqual({ remaining: 0 });
+    expect(await outboxLength(site.contractId)).toBe(0);
+    await expectD1MatchesDO(site);
+    await expectD1EqualsDO(site.contractId);
+    const production = await worker.fetch(new Request(`http://edge.test/__dev/contracts/${site.contractId}/drain`, { method: "POST" }), { ...env, TALLY_ENV: "production" }, {} as ExecutionContext);
+    expect(production.status).toBe(404);
   });
 });

@@ -4,8 +4,8 @@
 // A rejected batch writes nothing — except equivocation evidence, the collector's flag and the
 // collector.equivocation webhook event (notices.ts).
 import {
-  rateability, signReceipt, verifyBatch, type ChainRecord, type EquivocationEvidence, type HashedRecord,
-  type ProtocolError, type Receipt, type SignedReceipt, type UsageData,
+  hashCanonicalAll, MAX_BATCH_RECORDS, rateability, signReceipt, verifyBatch, type ChainRecord, type EquivocationEvidence, type HashedRecord,
+  type CanonicalHash, type ProtocolError, type Receipt, type SignedReceipt, type UsageData,
 } from "../../shared/protocol/index.ts";
 import type { EdgeKey } from "../auth/edge-key.ts";
 import { addFlag, chainState, ensureChain, loadChain, saveAdvance, storedHash, type CollectorIdentity } from "./chains.ts";
@@ -27,11 +27,25 @@ export type ScopeAt = (ts: number) => ScopeEntry[] | null;
 /** A stored usage record that is not quarantined: what the caller rates. */
 export interface RateableUsage { seq: number; data: UsageData }
 
-/** Applies a batch; the usage records it stored unquarantined are appended to `rateable`. */
-export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt, rateable: RateableUsage[] = []): BatchOutcome {
+/** The hashes of a batch body's records by native SHA-256 (hashCanonicalAll), to compute before the
+ * transaction; undefined for a body verifyBatch refuses on its shape (it then reports why). */
+export async function recordHashes(body: unknown): Promise<CanonicalHash[] | undefined> {
+  const records = typeof body === "object" && body !== null ? (body as { records?: unknown }).records : undefined;
+  if (!Array.isArray(records) || records.length === 0 || records.length > MAX_BATCH_RECORDS) return undefined;
+  try {
+    return await hashCanonicalAll(records);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Applies a batch; the usage records it stored unquarantined are appended to `rateable`. `hashes`:
+ * recordHashes(body), or undefined to hash inside. */
+export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt,
+  rateable: RateableUsage[] = [], hashes?: readonly CanonicalHash[]): BatchOutcome {
   ensureChain(sql, who);
   const chain = loadChain(sql, who.collector_id)!;
-  const result = verifyBatch(chainState(chain), body, (seq) => storedHash(sql, who.collector_id, seq));
+  const result = verifyBatch(chainState(chain), body, (seq) => storedHash(sql, who.collector_id, seq), hashes);
 
   if (!result.ok) {
     if (result.evidence) {

@@ -1,13 +1,13 @@
 // What the benchmarks ask a ContractDO (development and test only; the DO refuses in production):
 // the edge-ingest baseline's plain hash-and-insert loop, and the storage figures of contract-scale.
-import { hashCanonical, type ChainRecord } from "../../shared/protocol/index.ts";
+import type { CanonicalHash, ChainRecord } from "../../shared/protocol/index.ts";
 
 export interface StorageFigures { database_bytes: number; rows: Record<string, number>; bytes: Record<string, number> }
 
-/** Hash and insert the rows, nothing else (call inside a transaction). */
-export function benchInsert(sql: SqlStorage, rows: ChainRecord[]): void {
-  for (const r of rows) {
-    sql.exec("INSERT OR REPLACE INTO bench_records (collector_id, seq, hash, record_json) VALUES (?, ?, ?, ?)", r.collector_id, r.seq, hashCanonical(r), JSON.stringify(r));
+/** Insert the rows with their hashes (hashCanonicalAll, computed before), nothing else (call inside a transaction). */
+export function benchInsert(sql: SqlStorage, rows: ChainRecord[], hashes: readonly CanonicalHash[]): void {
+  for (const [i, r] of rows.entries()) {
+    sql.exec("INSERT OR REPLACE INTO bench_records (collector_id, seq, hash, record_json) VALUES (?, ?, ?, ?)", r.collector_id, r.seq, hashes[i]!.hash, JSON.stringify(r));
   }
 }
 

@@ -3,7 +3,7 @@
 // Every step catches its own failure and asks for a retry with backoff: the runtime retries a
 // throwing alarm only a few times, and the outbox must survive a long D1 outage.
 import { edgeKey } from "../auth/edge-key.ts";
-import type { Env } from "../env.ts";
+import { allowsDevelopmentAids, type Env } from "../env.ts";
 import type { ContractBilling } from "./billing.ts";
 import { nextNoticeAt } from "./notices.ts";
 import { drainOutbox } from "./outbox.ts";
@@ -12,6 +12,23 @@ import { sendWebhook } from "./webhook-transport.ts";
 import { deliverDueEvents } from "./webhooks.ts";
 
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
+/** Delay before draining after a write, so a burst of batches is drained in one pass. */
+export const DRAIN_DELAY_MS = 1000;
+const MAX_DRAIN_DELAY_MS = 24 * 3600_000;
+
+/**
+ * The delay before draining: DRAIN_DELAY_MS, or TALLY_DRAIN_DELAY_MS in development and test (the
+ * edge-ingest bench holds the drain out of its timed apply and times the drain apart). Set in
+ * production or malformed, it throws: a setting is never silently ignored.
+ */
+export function drainDelayMs(env: Pick<Env, "TALLY_ENV" | "TALLY_DRAIN_DELAY_MS">): number {
+  const text = env.TALLY_DRAIN_DELAY_MS;
+  if (text === undefined || text === "") return DRAIN_DELAY_MS;
+  if (!allowsDevelopmentAids(env)) throw new Error("TALLY_DRAIN_DELAY_MS is only accepted in development and test");
+  const ms = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(ms <= MAX_DRAIN_DELAY_MS)) throw new Error(`TALLY_DRAIN_DELAY_MS must be integer ms from 0 to ${MAX_DRAIN_DELAY_MS}, got "${text}"`);
+  return ms;
+}
 /** Re-rating chunks per alarm run: bounded CPU per run (≈ 4 × 4,000 intervals), fewer runs in all. */
 const RERATE_CHUNKS_PER_ALARM = 4;
 

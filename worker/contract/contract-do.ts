@@ -3,11 +3,11 @@
 // functions beside this file; this class owns storage, transactions and the alarm.
 // The Worker passes `now` into every method, so an injected test clock reaches the DO.
 import { DurableObject } from "cloudflare:workers";
-import type { ChainRecord } from "../../shared/protocol/index.ts";
+import { hashCanonicalAll, type CanonicalHash, type ChainRecord } from "../../shared/protocol/index.ts";
 import { benchInsert, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import { allowsDevelopmentAids, type Env } from "../env.ts";
-import { applyBatch, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
+import { applyBatch, recordHashes, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
@@ -30,14 +30,12 @@ import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./rec
 import { LocalHours } from "../../shared/time/local-hours.ts";
 import { CrashPoints, type CrashStep } from "./crash-points.ts";
 import { checkNotices } from "./notices.ts";
-import { runAlarm } from "./contract-alarm.ts";
+import { drainDelayMs, runAlarm } from "./contract-alarm.ts";
+import { drainOutbox } from "./outbox.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
   | { ok: false; error: { error: "revoked" | "doc_update_refused" | "malformed_doc_message"; message: string; reason?: string } };
-
-/** Delay before draining, so a burst of batches is drained in one pass. */
-const DRAIN_DELAY_MS = 1000;
 
 export class ContractDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -47,10 +45,13 @@ export class ContractDO extends DurableObject<Env> {
   private readonly host: BillingHost;
   /** Test-only (crash-points.ts); in memory, so an evicted DO forgets an armed crash. */
   private readonly crashes = new CrashPoints();
+  /** ms after a write before the alarm drains (contract-alarm.ts); a bad setting fails every request. */
+  private readonly drainDelay: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.drainDelay = drainDelayMs(env);
     this.doc = new ContractDocHost(this.sql, (f) => ctx.storage.transactionSync(f));
     this.billing = new ContractBilling(this.sql);
     this.host = { sql: this.sql, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f) };
@@ -85,10 +86,12 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   async applyBatch(who: CollectorIdentity, body: unknown, now: number): Promise<BatchOutcome> {
-    const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
+    // Hashed natively before the transaction; everything the batch is checked against is read inside it.
+    const hashes = await recordHashes(body);
+    const terms = this.terms();
     const outcome = this.transact(() => {
-      const applied = this.applyAndRate(terms, who, body, now, key);
+      const applied = this.applyAndRate(terms, who, body, now, key, hashes);
       this.crashes.reach("before_commit");
       return applied;
     });
@@ -96,7 +99,7 @@ export class ContractDO extends DurableObject<Env> {
     // A replay arms too when work is pending: the first attempt may have committed and then died
     // before it armed the alarm, and its retry is a replay.
     if (outcome.ok && outcome.replay) await this.armIfPending();
-    else await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    else await this.armDrain(Date.now() + this.drainDelay);
     if (outcome.ok && !outcome.replay) this.publishBalance(now);
     return outcome;
   }
@@ -120,14 +123,16 @@ export class ContractDO extends DurableObject<Env> {
   /** An air-gapped bundle: each batch its own transaction, in order, up to the first refusal. With
    * `arrivals` (a history replayed from another edge, site-import.ts), batch i is received at arrivals[i]. */
   async applyBundle(who: CollectorIdentity, batches: unknown[], now: number, arrivals?: number[]): Promise<BundleOutcome> {
+    // Hashed natively first: nothing read from storage may wait across an await.
+    const hashes = await Promise.all(batches.map((body) => recordHashes(body)));
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
     if (arrivals) {
       const refusal = arrivals.length === batches.length ? arrivalRefusal(this.sql, who.collector_id, arrivals, now) : "received_at must have one time per batch";
       if (refusal !== null) return { receipts: [], applied: 0, arrivalRefused: refusal };
     }
-    const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key)));
-    if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key, hashes[i])));
+    if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + this.drainDelay);
     if (outcome.applied > 0) this.publishBalance(now);
     return outcome;
   }
@@ -159,7 +164,7 @@ export class ContractDO extends DurableObject<Env> {
 
   async revokeCollector(who: CollectorIdentity, now: number): Promise<Revocation> {
     const revocation = this.ctx.storage.transactionSync(() => revokeCollector(this.sql, who, now));
-    await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    await this.armDrain(Date.now() + this.drainDelay);
     return revocation;
   }
 
@@ -174,7 +179,7 @@ export class ContractDO extends DurableObject<Env> {
       return resolved;
     });
     if (outcome.ok) {
-      await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+      await this.armDrain(Date.now() + this.drainDelay);
       this.publishBalance(now);
     }
     return outcome;
@@ -242,10 +247,22 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
-  benchmarkInsert(rows: ChainRecord[]): number {
+  async benchmarkInsert(rows: ChainRecord[]): Promise<number> {
     if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkInsert is only available in development and test");
-    this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows));
+    // Hashed as a batch is (recordHashes: native SHA-256 before the transaction).
+    const hashes = await hashCanonicalAll(rows);
+    this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows, hashes));
     return rows.length;
+  }
+
+  /** Benchmark only (refused in production): drains the whole outbox into D1 now, as the alarm would
+   *  (edge-ingest times the drain apart from the apply it holds back); answers the rows left. */
+  async benchmarkDrain(): Promise<number> {
+    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkDrain is only available in development and test");
+    const contractId = this.terms().contract_id;
+    let remaining = await drainOutbox(this.sql, this.env.DB, contractId);
+    for (let runs = 1; remaining > 0 && runs < 1000; runs++) remaining = await drainOutbox(this.sql, this.env.DB, contractId);
+    return remaining;
   }
 
   /** Benchmark only (refused in production): the database size, the outbox length and (full) each table's rows and value bytes. */
@@ -303,11 +320,11 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   /** A batch, and the rating of the usage it stored, in one transaction. */
-  private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>): BatchOutcome {
+  private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>, hashes?: readonly CanonicalHash[]): BatchOutcome {
     const before = loadChain(this.sql, who.collector_id)?.hwm ?? 0;
     const versions = this.billing.versions(terms);
     const usage: RateableUsage[] = [];
-    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage);
+    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage, hashes);
     if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, usage, now);
     return outcome;
   }
@@ -326,7 +343,7 @@ export class ContractDO extends DurableObject<Env> {
   private async armIfPending(): Promise<void> {
     const pending = this.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL)
       + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue) AS n`).one().n;
-    if (pending > 0) await this.armDrain(Date.now() + DRAIN_DELAY_MS);
+    if (pending > 0) await this.armDrain(Date.now() + this.drainDelay);
   }
 
   private async armDrain(at: number): Promise<void> {

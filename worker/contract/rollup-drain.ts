@@ -48,12 +48,19 @@ export async function replaceFacts(t: ProjectionTarget, collectorId: string, fro
   for (const f of [...old, ...fresh]) if (f.kind === "usage" && f.session !== null) sessions.add(f.session);
   const outside = await earliestOutside(d1, collectorId, from, to, [...sessions]);
 
-  // Each session is counted at its earliest interval, inside this range or outside it.
+  // Each session is counted at its earliest interval, inside this range or outside it (the range's
+  // earliest per session found in one pass: a page can hold a thousand sessions).
+  const earliestFresh = new Map<string, StoredFact>();
+  for (const f of fresh) {
+    if (f.kind !== "usage" || f.session === null) continue;
+    const best = earliestFresh.get(f.session);
+    if (!best || startsBefore(f, best)) earliestFresh.set(f.session, f);
+  }
   const flagChanges: Array<{ fact: StoredFact; first: number }> = [];
   for (const session of sessions) {
     const o = outside.get(session);
-    let winner: StoredFact | undefined = o;
-    for (const f of fresh) if (f.session === session && f.kind === "usage" && (!winner || startsBefore(f, winner))) winner = f;
+    const inside = earliestFresh.get(session);
+    const winner = o && (!inside || !startsBefore(inside, o)) ? o : inside;
     if (winner && winner !== o) winner.first = 1;
     if (o && o.first !== (winner === o ? 1 : 0)) flagChanges.push({ fact: o, first: winner === o ? 1 : 0 });
   }

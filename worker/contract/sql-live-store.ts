@@ -2,14 +2,18 @@
 // (billing-schema.ts). Every query is bounded by an index range — a session, a period, a segment
 // page, a seq range — so nothing here reads a contract's whole history or holds it in memory.
 // Collectors are interned as small source numbers, and sessions as ids, to keep the per-record rows
-// small; units are bigint numerators as decimal TEXT.
+// small; units are bigint numerators as decimal TEXT. Beside it: the running aggregates
+// (sql-aggregates.ts), use windows and draws (sql-draw-store.ts), frozen statements
+// (statement-rows.ts) and the batch's buffered rows (pending-rows.ts).
 import {
   type BucketKey, type Draw, type GrantState, type LineValue, type LiveMeta, type LiveStore, type PricedLine, type RatedPiece,
   type SessionState, type Statement, type TracePiece, type UsageBucket, type UsageInterval, type Use, type UsePosition,
 } from "../../shared/pricing/index.ts";
 import { mergePieces, SqlDraws } from "./sql-draw-store.ts";
+import { SqlAggregates } from "./sql-aggregates.ts";
 import { addCarried, carried, frozenLine, frozenStatement, lastFrozen, saveFrozen } from "./statement-rows.ts";
 import { jsonChunks } from "./rollup-drain.ts";
+import { PendingRows } from "./pending-rows.ts";
 
 type Row = Record<string, SqlStorageValue>;
 const FAR = Number.MAX_SAFE_INTEGER;
@@ -17,7 +21,6 @@ const SESSION_CACHE = 20_000;
 
 interface IntervalRow { source_no: number; seq: number; session_id: number; feature: string; start: number; end: number; count: number; received_at: number }
 interface SessionRow { id: number; rev: number; user_name: string | null; host_name: string | null; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
-interface BucketRow { period: number; segment: number; arrival: number; feature: string; license_ms: number; billed_ms: number; units: string; rated: number; draws: number; pieces: number }
 
 /** `<collector_id>:<rest>`: collector ids never contain a colon. */
 function splitKey(key: string): [string, string] {
@@ -30,63 +33,30 @@ function splitRef(ref: string): [string, number] {
   return [ref.slice(0, at), Number(ref.slice(at + 1))];
 }
 
-function bucketOf(r: BucketRow): UsageBucket {
-  return { period: r.period, segment: r.segment, arrival: r.arrival, feature: r.feature, license_ms: r.license_ms, billed_ms: r.billed_ms, units: BigInt(r.units), rated: r.rated === 1, draws: r.draws, pieces: r.pieces };
-}
-
-export function stateFromJson(json: string): GrantState {
-  return new Map(Object.entries(JSON.parse(json) as Record<string, string>).map(([id, v]) => [id, BigInt(v)]));
-}
-
-function stateToJson(state: GrantState): string {
-  return JSON.stringify(Object.fromEntries([...state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, v]) => [id, v.toString()])));
-}
-
-/**
- * Rows written by many statements' worth of calls, kept until the store's next statement: a batch's
- * intervals, pieces and session cursors go out as a few multi-row statements (one bound JSON value
- * each) instead of one statement per record. Every statement the store runs flushes them first, so
- * every read (and every later write) sees storage exactly as if each had been written at once.
- */
-interface PendingWrites { intervals: unknown[][]; pieces: unknown[][]; sessions: Map<number, unknown[]> }
-
 export class SqlLiveStore implements LiveStore {
   /** Flushes the pending writes before each statement. */
   readonly #sql: SqlStorage;
   readonly #raw: SqlStorage;
-  readonly #pending: PendingWrites = { intervals: [], pieces: [], sessions: new Map() };
+  /** A batch's rows, written as a few multi-row statements before the store's next statement. */
+  readonly #pending = new PendingRows();
   /** Collector id ↔ source number: as many entries as the contract has collectors. */
   readonly #sourceNo = new Map<string, number>();
   readonly #sourceId = new Map<number, string>();
   /** Recently used sessions (id, and state once read or written): a batch touches each a few times. */
   readonly #sessions = new Map<string, { id: number; state?: SessionState }>();
   readonly #draws: SqlDraws;
+  readonly #aggregates: SqlAggregates;
 
   constructor(sql: SqlStorage) {
     this.#raw = sql;
     this.#sql = { exec: (query: string, ...args: SqlStorageValue[]) => { this.flush(); return sql.exec(query, ...args); } } as SqlStorage;
     this.#draws = new SqlDraws(this.#sql);
+    this.#aggregates = new SqlAggregates(this.#sql);
   }
 
   /** Writes the pending intervals, pieces and session cursors (a no-op when there are none). */
   flush(): void {
-    const { intervals, pieces, sessions } = this.#pending;
-    if (intervals.length === 0 && pieces.length === 0 && sessions.size === 0) return;
-    const cols = (n: number) => Array.from({ length: n }, (_, i) => `json_extract(value, '$[${i}]')`).join(", ");
-    for (const json of jsonChunks(intervals.splice(0))) {
-      this.#raw.exec(`INSERT INTO usage_intervals (source_no, seq, session_id, feature, start, "end", count, received_at) SELECT ${cols(8)} FROM json_each(?)`, json);
-    }
-    for (const json of jsonChunks(pieces.splice(0))) {
-      this.#raw.exec(`INSERT OR REPLACE INTO rated_pieces (source_no, seq, start, "end", period, arrival, segment, billed_ms, units, rated) SELECT ${cols(10)} FROM json_each(?)`, json);
-    }
-    const updates = [...sessions.values()];
-    sessions.clear();
-    for (const json of jsonChunks(updates)) {
-      this.#raw.exec(`UPDATE rating_sessions SET rev = json_extract(v.value, '$[1]'), first_start = json_extract(v.value, '$[2]'),
-          increment_ms = json_extract(v.value, '$[3]'), minimum_ms = json_extract(v.value, '$[4]'), grace_ms = json_extract(v.value, '$[5]'),
-          cum_ms = json_extract(v.value, '$[6]'), last_end = json_extract(v.value, '$[7]')
-        FROM json_each(?) AS v WHERE rating_sessions.id = json_extract(v.value, '$[0]')`, json);
-    }
+    this.#pending.flush(this.#raw);
   }
 
   /**
@@ -124,7 +94,6 @@ export class SqlLiveStore implements LiveStore {
     }
   }
 
-
   #rows<T>(query: string, ...args: SqlStorageValue[]): T[] {
     return this.#sql.exec<T & Row>(query, ...args).toArray() as T[];
   }
@@ -155,7 +124,7 @@ export class SqlLiveStore implements LiveStore {
   /** Forgets cached source numbers (a rolled-back transaction may have created some). */
   reset(): void {
     this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear(); this.#draws.reset();
-    this.#pending.intervals = []; this.#pending.pieces = []; this.#pending.sessions.clear();
+    this.#pending.clear();
   }
 
   #remember(key: string, entry: { id: number; state?: SessionState }): void {
@@ -285,79 +254,24 @@ export class SqlLiveStore implements LiveStore {
   deleteDraw(draw: Draw): void { this.#draws.deleteDraw(draw); }
   periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece> { return this.#draws.periodDraws(period, feature, cutoff, after); }
 
-  bucket(k: BucketKey): UsageBucket | undefined {
-    const r = this.#one<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);
-    return r && bucketOf(r);
-  }
+  bucket(k: BucketKey): UsageBucket | undefined { return this.#aggregates.bucket(k); }
+  saveBucket(b: UsageBucket): void { this.#aggregates.saveBucket(b); }
+  deleteBucket(k: BucketKey): void { this.#aggregates.deleteBucket(k); }
+  periodBuckets(period: number): UsageBucket[] { return this.#aggregates.periodBuckets(period); }
+  nextBucketPeriod(after: number): number | undefined { return this.#aggregates.nextBucketPeriod(after); }
+  prevBucketPeriod(before: number): number | undefined { return this.#aggregates.prevBucketPeriod(before); }
+  firstLatePeriod(after: number, upTo: number, before: number): number | undefined { return this.#aggregates.firstLatePeriod(after, upTo, before); }
+  foldEnd(period: number): GrantState | undefined { return this.#aggregates.foldEnd(period); }
+  foldEndBefore(period: number): GrantState | undefined { return this.#aggregates.foldEndBefore(period); }
+  saveFoldEnd(period: number, state: GrantState): void { this.#aggregates.saveFoldEnd(period, state); }
+  deleteFoldEnd(period: number): void { this.#aggregates.deleteFoldEnd(period); }
 
-  saveBucket(b: UsageBucket): void {
-    this.#sql.exec(`INSERT INTO usage_buckets (period, segment, arrival, feature, license_ms, billed_ms, units, rated, draws, pieces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET license_ms = excluded.license_ms, billed_ms = excluded.billed_ms, units = excluded.units, rated = excluded.rated, draws = excluded.draws, pieces = excluded.pieces`,
-    b.period, b.segment, b.arrival, b.feature, b.license_ms, b.billed_ms, b.units.toString(), b.rated ? 1 : 0, b.draws, b.pieces);
-  }
-
-  deleteBucket(k: BucketKey): void {
-    this.#sql.exec("DELETE FROM usage_buckets WHERE period = ? AND segment = ? AND arrival = ? AND feature = ?", k.period, k.segment, k.arrival, k.feature);
-  }
-
-  periodBuckets(period: number): UsageBucket[] {
-    return this.#rows<BucketRow>("SELECT * FROM usage_buckets WHERE period = ? ORDER BY segment, arrival, feature", period).map(bucketOf);
-  }
-
-  nextBucketPeriod(after: number): number | undefined {
-    return this.#one<{ p: number | null }>("SELECT min(period) AS p FROM usage_buckets WHERE period > ?", after)?.p ?? undefined;
-  }
-
-  prevBucketPeriod(before: number): number | undefined {
-    return this.#one<{ p: number | null }>("SELECT max(period) AS p FROM usage_buckets WHERE period < ?", before)?.p ?? undefined;
-  }
-
-  firstLatePeriod(after: number, upTo: number, before: number): number | undefined {
-    return this.#one<{ p: number | null }>("SELECT min(period) AS p FROM usage_buckets WHERE arrival > ? AND arrival <= ? AND period < ?",
-      after, Math.min(upTo, FAR), before)?.p ?? undefined;
-  }
-
-  foldEnd(period: number): GrantState | undefined {
-    const r = this.#one<{ state_json: string }>("SELECT state_json FROM period_folds WHERE period = ?", period);
-    return r && stateFromJson(r.state_json);
-  }
-
-  foldEndBefore(period: number): GrantState | undefined {
-    const r = this.#one<{ state_json: string }>("SELECT state_json FROM period_folds WHERE period < ? ORDER BY period DESC LIMIT 1", period);
-    return r && stateFromJson(r.state_json);
-  }
-
-  saveFoldEnd(period: number, state: GrantState): void {
-    this.#sql.exec("INSERT INTO period_folds (period, state_json) VALUES (?, ?) ON CONFLICT (period) DO UPDATE SET state_json = excluded.state_json", period, stateToJson(state));
-  }
-
-  deleteFoldEnd(period: number): void {
-    this.#sql.exec("DELETE FROM period_folds WHERE period = ?", period);
-  }
-
-  lastFrozen(): number {
-    return lastFrozen(this.#sql);
-  }
-
-  frozen(index: number): Statement | undefined {
-    return frozenStatement(this.#sql, index);
-  }
-
-  saveFrozen(index: number, s: Statement, priced: PricedLine[], at: number): void {
-    saveFrozen(this.#sql, index, s, priced, at);
-  }
-
-  frozenLine(index: number, lineId: string): Pick<PricedLine, "kind" | "ranges"> | undefined {
-    return frozenLine(this.#sql, index, lineId);
-  }
-
-  carried(period: number): Map<string, LineValue> {
-    return carried(this.#sql, period);
-  }
-
-  addCarried(period: number, lineId: string, v: LineValue): void {
-    addCarried(this.#sql, period, lineId, v);
-  }
+  lastFrozen(): number { return lastFrozen(this.#sql); }
+  frozen(index: number): Statement | undefined { return frozenStatement(this.#sql, index); }
+  saveFrozen(index: number, s: Statement, priced: PricedLine[], at: number): void { saveFrozen(this.#sql, index, s, priced, at); }
+  frozenLine(index: number, lineId: string): Pick<PricedLine, "kind" | "ranges"> | undefined { return frozenLine(this.#sql, index, lineId); }
+  carried(period: number): Map<string, LineValue> { return carried(this.#sql, period); }
+  addCarried(period: number, lineId: string, v: LineValue): void { addCarried(this.#sql, period, lineId, v); }
 
   countOverlapping(from: number, to: number | null): number {
     // Counted on the (end, start) index alone: no table row is read.

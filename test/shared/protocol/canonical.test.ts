@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { canonicalJson, hashCanonical, parseStrictJson, sha256Hex } from "../../../shared/protocol/index.ts";
 
 describe("canonical bytes (RFC 8785)", () => {
@@ -46,6 +47,12 @@ describe("strict JSON for signed data", () => {
     ['{"a":"\\ud800"}', "lone surrogate"],
     ['{"a":01}', "expected ','"],
     ["[1,]", "unexpected token"],
+    ['{"a":1,"\\u0061":2}', "duplicate key"],
+    ['{"__proto__":1,"__proto__":2}', "duplicate key"],
+    ['{"a":-}', "invalid number"],
+    ['{"a":-01}', "negative zero"],
+    ['{"a":12345678901234567890123456789012345678901234567890}', "unsafe integer"],
+    ['{"a":"x\u0001"}', "control character"],
   ])("rejects %s (%s)", (text, reason) => {
     expect(() => parseStrictJson(text)).toThrow(reason);
   });
@@ -65,5 +72,16 @@ describe("strict JSON for signed data", () => {
   it("accepts what JSON.parse accepts when it has only integers and unique keys", () => {
     const text = '{"records":[{"seq":1,"ok":true,"n":null,"s":"a\\"b","neg":-42}],"max":9007199254740991}';
     expect(parseStrictJson(text)).toEqual(JSON.parse(text));
+  });
+
+  it("reads any integer-only JSON, escaped strings included, as JSON.parse does", () => {
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, fc.constant(null), fc.boolean(), fc.maxSafeInteger(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }),
+        fc.array(tie("value")), fc.dictionary(fc.string({ unit: "binary" }), tie("value"))),
+    }));
+    fc.assert(fc.property(value, (v) => {
+      const text = JSON.stringify(v);
+      expect(parseStrictJson(text, { maxDepth: 64 })).toEqual(JSON.parse(text));
+    }), { numRuns: 300 });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashCanonical, initialChainState, nextRecord, signBatch, verifyBatch, type ChainRecord, type ChainState, type VerifyResult } from "../../../shared/protocol/index.ts";
+import { canonicalBytes, hashCanonical, hashCanonicalAll, initialChainState, nextRecord, signBatch, verifyBatch, type ChainRecord, type ChainState, type VerifyResult } from "../../../shared/protocol/index.ts";
 import { generateKeyPair, protocolErrorStatus } from "../../../shared/protocol/index.ts";
 import { attacker, buildChain, clone, COLLECTOR, sign, site } from "./chain-fixture.ts";
 
@@ -23,6 +23,18 @@ function edge(publicKey = site.publicKey) {
 const code = (r: VerifyResult) => (r.ok ? (r.replay ? "replay" : "ok") : r.error.error);
 
 describe("verifyBatch", () => {
+  it("hashes computed beforehand by native SHA-256 (hashCanonicalAll) are hashCanonical's, and verify the same", async () => {
+    const chain = buildChain(20);
+    const hashes = await hashCanonicalAll(chain);
+    expect(hashes).toEqual(chain.map((r) => ({ hash: hashCanonical(r), size: canonicalBytes(r).length })));
+    const body = sign(chain);
+    const state = initialChainState(COLLECTOR, site.publicKey);
+    expect(verifyBatch(state, clone(body), () => undefined, hashes)).toEqual(verifyBatch(state, clone(body), () => undefined));
+    // Unicode and escapes go through the same canonical bytes.
+    const odd = [{ s: "é\u2028\"\\\n😀", n: -42, a: [true, null] }, "x", 0];
+    expect((await hashCanonicalAll(odd)).map((h) => h.hash)).toEqual(odd.map((v) => hashCanonical(v)));
+  });
+
   it("accepts a fresh chain in several batches and advances the head", () => {
     const e = edge();
     const chain = buildChain(10);
