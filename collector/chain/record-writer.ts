@@ -4,7 +4,10 @@
 //
 // Two steps when a caller must write down what it is about to append before it does (a source's
 // read position, daemon/source-journal.ts): `prepare` builds the records and their hashes without
-// touching the log, `commit` appends exactly those. Nothing may be appended in between.
+// touching the log, `commit` appends exactly those. Nothing may be appended in between. A caller
+// that writes behind (the journal: the next step is prepared while the one before is being made
+// durable) prepares on the head its queued records will leave; `commit` refuses anything
+// prepared on another head than the log's.
 import { MAX_RECORD_BYTES, nextRecord, parseStrictJson, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
@@ -55,13 +58,14 @@ export class RecordWriter {
     return this.commit(this.prepare(bodies));
   }
 
-  /** The records `bodies` would become, appended next (at least one body). No I/O. */
-  prepare(bodies: RecordBody[]): PreparedAppend {
+  /** The records `bodies` would become, appended next — or after the records that leave the chain
+   *  at `on` (at least one body). No I/O. */
+  prepare(bodies: RecordBody[], on: ChainHead = this.#head): PreparedAppend {
     if (bodies.length === 0) throw new RangeError("nothing to prepare");
     const ts = this.#clock();
     const records: ChainRecord[] = [];
     const payloads: Uint8Array[] = [];
-    const before = this.#head;
+    const before = on;
     let head = before;
     let firstHash = "";
     for (const body of bodies) {

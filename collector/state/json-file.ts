@@ -21,12 +21,17 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   }
 }
 
-export async function writeJsonFile(path: string, value: unknown, mode = 0o644, opts: { compact?: boolean } = {}): Promise<void> {
+export function writeJsonFile(path: string, value: unknown, mode = 0o644, opts: { compact?: boolean } = {}): Promise<void> {
+  return replaceFile(path, opts.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2) + "\n", mode);
+}
+
+/** Replaces the file's content with `text` (UTF-8) atomically, as writeJsonFile. */
+export async function replaceFile(path: string, text: string, mode = 0o644): Promise<void> {
   // A per-process temp name: two processes replacing the same file never share a temp file.
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const handle = await open(tmp, "w", mode);
   try {
-    await handle.writeFile(opts.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2) + "\n", "utf8");
+    await handle.writeFile(text, "utf8");
     await handle.sync();
   } finally {
     await handle.close();
