@@ -63,8 +63,8 @@ export class SourceJournal<S> {
   readonly path: string;
   readonly #site: Site;
   #committed: S | undefined;
-  /** The committed state as written (JSON): each state is serialised once, as the pending one. */
-  #committedText: string | undefined;
+  /** The committed state as written (JSON, UTF-8): each state is serialised once, as the pending one. */
+  #committedBytes: Uint8Array | undefined;
   /** A failed append left its pending step in the file, and rewriting it failed too. */
   #stale = false;
   /** The writes of the steps begun, in order; rejects with the first failure. */
@@ -76,7 +76,7 @@ export class SourceJournal<S> {
     this.#site = site;
     this.path = path;
     this.#committed = committed;
-    this.#committedText = committed === undefined ? undefined : JSON.stringify(committed);
+    this.#committedBytes = committed === undefined ? undefined : Buffer.from(JSON.stringify(committed));
   }
 
   /** Opens the journal at `path` and settles a pending append against the log (see the header). */
@@ -119,7 +119,7 @@ export class SourceJournal<S> {
    * until `durable()` has resolved.
    */
   async begin(next: S, bodies: RecordBody[]): Promise<void> {
-    const text = JSON.stringify(next);
+    const bytes = Buffer.from(JSON.stringify(next));
     // The tracker's bodies are the protocol's (records.ts mirrors DESIGN.md §4), minus its index signature.
     const prepared = bodies.length === 0 ? undefined : this.#site.writer.prepare(bodies as ChainBody[], this.#tip ?? this.#site.writer.head());
     if (prepared) this.#tip = prepared.after;
@@ -129,7 +129,7 @@ export class SourceJournal<S> {
       this.#tip = undefined;
       throw e;
     }
-    const writes = this.#step(next, text, prepared);
+    const writes = this.#step(next, bytes, prepared);
     this.#writes = writes;
     writes.catch(() => undefined); // seen by the next begin or durable()
   }
@@ -146,12 +146,12 @@ export class SourceJournal<S> {
     this.#stale = false;
   }
 
-  async #step(next: S, text: string, prepared: PreparedAppend | undefined): Promise<void> {
+  async #step(next: S, bytes: Uint8Array, prepared: PreparedAppend | undefined): Promise<void> {
     try {
       if (prepared === undefined) {
-        await this.#writeFile(text, undefined);
+        await this.#writeFile(bytes, undefined);
       } else {
-        await this.#write({ state: text, from_seq: prepared.firstSeq, count: prepared.records.length, first_hash: prepared.firstHash, last_hash: prepared.lastHash });
+        await this.#write({ state: bytes, from_seq: prepared.firstSeq, count: prepared.records.length, first_hash: prepared.firstHash, last_hash: prepared.lastHash });
         try {
           await this.#site.writer.commit(prepared);
         } catch (e) {
@@ -163,7 +163,7 @@ export class SourceJournal<S> {
         }
       }
       this.#committed = next;
-      this.#committedText = text;
+      this.#committedBytes = bytes;
       this.#stale = false;
     } catch (e) {
       this.#tip = undefined;
@@ -174,26 +174,26 @@ export class SourceJournal<S> {
   }
 
   /** The file: the committed state and, when given, the step about to be appended (its state as JSON). */
-  #write(pending: PendingText | undefined): Promise<void> {
-    return this.#writeFile(this.#committedText, pending);
+  #write(pending: PendingBytes | undefined): Promise<void> {
+    return this.#writeFile(this.#committedBytes, pending);
   }
 
-  async #writeFile(committed: string | undefined, pending: PendingText | undefined): Promise<void> {
-    // Built from the states' JSON text: the same bytes as JSON.stringify of the JournalFile.
-    let text = `{"format":${JSON.stringify(FORMAT)}`;
-    if (committed !== undefined) text += `,"committed":${committed}`;
+  async #writeFile(committed: Uint8Array | undefined, pending: PendingBytes | undefined): Promise<void> {
+    // Built from the states' JSON: the same bytes as JSON.stringify of the JournalFile.
+    const parts: Uint8Array[] = [Buffer.from(`{"format":${JSON.stringify(FORMAT)}`)];
+    if (committed !== undefined) parts.push(Buffer.from(`,"committed":`), committed);
     if (pending) {
       const { state, ...rest } = pending;
-      text += `,"pending":{"state":${state},${JSON.stringify(rest).slice(1)}`;
+      parts.push(Buffer.from(`,"pending":{"state":`), state, Buffer.from(`,${JSON.stringify(rest).slice(1)}`));
     }
-    text += "}";
+    parts.push(Buffer.from("}"));
     await mkdir(join(this.path, ".."), { recursive: true, mode: 0o700 });
-    await replaceFile(this.path, text, 0o600);
+    await replaceFile(this.path, Buffer.concat(parts), 0o600);
   }
 }
 
-/** A pending step with its state already serialised. */
-type PendingText = Omit<Pending<unknown>, "state"> & { state: string };
+/** A pending step with its state already serialised (JSON, UTF-8). */
+type PendingBytes = Omit<Pending<unknown>, "state"> & { state: Uint8Array };
 
 async function settle<S>(site: Site, pending: Pending<S>): Promise<JournalRecovery> {
   const { log } = site;
