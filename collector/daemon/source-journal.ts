@@ -151,7 +151,7 @@ export class SourceJournal<S> {
       if (prepared === undefined) {
         await this.#writeFile(bytes, undefined);
       } else {
-        await this.#write({ state: bytes, from_seq: prepared.firstSeq, count: prepared.records.length, first_hash: prepared.firstHash, last_hash: prepared.lastHash });
+        await this.#write({ state: bytes, from_seq: prepared.firstSeq, count: prepared.count, first_hash: prepared.firstHash, last_hash: prepared.lastHash });
         try {
           await this.#site.writer.commit(prepared);
         } catch (e) {

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { payloadsOf } from "../../../collector/chain/record-writer.ts";
 import { SourceJournal } from "../../../collector/daemon/source-journal.ts";
 import { openSite, type Site } from "../../../collector/site.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
@@ -34,7 +35,7 @@ async function freshSite(): Promise<{ state: string; site: Site; path: string }>
 async function writePending(site: Site, path: string, committed: S, next: S, bodies: RecordBody[]) {
   const prepared = site.writer.prepare(bodies as never);
   await mkdir(join(path, ".."), { recursive: true });
-  await writeFile(path, JSON.stringify({ format: "tally-source-state/v1", committed, pending: { state: next, from_seq: prepared.firstSeq, count: prepared.records.length, first_hash: prepared.firstHash, last_hash: prepared.lastHash } }));
+  await writeFile(path, JSON.stringify({ format: "tally-source-state/v1", committed, pending: { state: next, from_seq: prepared.firstSeq, count: prepared.count, first_hash: prepared.firstHash, last_hash: prepared.lastHash } }));
   return prepared;
 }
 
@@ -79,7 +80,7 @@ describe("source journal", () => {
     const { journal } = await SourceJournal.open<S>(site, path);
     await journal.append({ offset: 10 }, [usage(1)]);
     const prepared = await writePending(site, path, { offset: 10 }, { offset: 50 }, [usage(2), usage(3), usage(4), usage(5)]);
-    await site.log.append(prepared.payloads.slice(0, 2)); // the first two frames survived the crash
+    await site.log.append(payloadsOf(prepared).slice(0, 2)); // the first two frames survived the crash
     await site.close();
     const reopened = await openSite(statePaths(state));
     expect(reopened.journals).toEqual({ s: "pending_cut_short" });
