@@ -2,7 +2,8 @@
 // bytes as shared/protocol's `canonicalBytes` (record-bytes.test.ts holds them equal), made faster
 // for what the collector signs: records hold only strings, safe integers, booleans, objects and
 // arrays, for which JCS is JSON.stringify with every object's keys sorted by UTF-16 code units —
-// so the keys are sorted once and the native serialiser does the rest. SHA-256 is node:crypto's.
+// so the keys are sorted once per shape of object met and the native serialiser does the rest.
+// SHA-256 is node:crypto's.
 import { hash } from "node:crypto";
 
 /** Canonical JSON text of a record (or any JSON value of strings, safe integers, booleans). */
@@ -33,18 +34,46 @@ function sortedKeys(value: unknown): unknown {
   // class, which the native serialiser walks fast (a null-prototype object is a slow dictionary).
   const out: Record<string, unknown> = {};
   const source = value as Record<string, unknown>;
-  const keys = Object.keys(source);
-  if (!inOrder(keys)) keys.sort();
-  for (const key of keys) {
+  const shape = shapeOf(Object.keys(source));
+  if (shape.digitKey) digitKey = true;
+  for (const key of shape.sorted) {
     const v = source[key];
     if (v === undefined) continue;
-    const c = key.charCodeAt(0);
-    if (c >= 48 && c <= 57) digitKey = true;
     // "__proto__" stays a key (as in shared/protocol's reader), never the prototype.
     if (key === "__proto__") Object.defineProperty(out, key, { value: sortedKeys(v), enumerable: true, writable: true, configurable: true });
     else out[key] = sortedKeys(v);
   }
   return out;
+}
+
+/** An object's keys in insertion order, the same sorted by UTF-16 code units, and whether one
+ *  starts with a digit. */
+interface Shape { keys: string[]; sorted: string[]; digitKey: boolean }
+
+/** Shapes met. A site's records come in a handful (the envelope, usage with or without
+ *  version/product, denial, heartbeat): their keys are sorted once, not per record. Past
+ *  SHAPES_KEPT shapes (not a record's), the oldest met is replaced. */
+const shapes: Shape[] = [];
+const SHAPES_KEPT = 16;
+let replaced = 0;
+
+function shapeOf(keys: string[]): Shape {
+  for (const shape of shapes) if (sameKeys(shape.keys, keys)) return shape;
+  let digit = false;
+  for (const key of keys) {
+    const c = key.charCodeAt(0);
+    if (c >= 48 && c <= 57) digit = true;
+  }
+  const shape = { keys, sorted: inOrder(keys) ? keys : [...keys].sort(), digitKey: digit };
+  if (shapes.length < SHAPES_KEPT) shapes.push(shape);
+  else shapes[replaced++ % SHAPES_KEPT] = shape;
+  return shape;
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Whether the keys are sorted by UTF-16 code units already (as Array#sort would put them). */

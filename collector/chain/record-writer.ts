@@ -4,18 +4,25 @@
 //
 // Two steps when a caller must write down what it is about to append before it does (a source's
 // read position, daemon/source-journal.ts): `prepare` builds the records and their hashes without
-// touching the log, `commit` appends exactly those. Nothing may be appended in between.
+// touching the log, `commit` appends exactly those. Nothing may be appended in between. A caller
+// that writes behind (the journal: the next step is prepared while the one before is being made
+// durable) prepares on the head its queued records will leave; `commit` refuses anything
+// prepared on another head than the log's.
 import { MAX_RECORD_BYTES, nextRecord, parseStrictJson, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
-import { canonicalRecordBytes, recordHash } from "./record-bytes.ts";
+import { canonicalRecordJson, recordHash } from "./record-bytes.ts";
 
 const decoder = new TextDecoder();
 
-/** Records built on a head, ready to append. */
+/** Records built on a head, ready to append: their canonical bytes packed in one buffer (a step's
+ *  records are many: one object per record alive until they are appended would be copied by every
+ *  young-generation GC meanwhile). */
 export interface PreparedAppend {
-  records: ChainRecord[];
-  payloads: Uint8Array[];
+  count: number;
+  /** The records' canonical bytes, one after the other; record i ends at `ends[i]`. */
+  bytes: Uint8Array;
+  ends: Uint32Array;
   /** The head they were built on, and the head after them. */
   after: ChainHead;
   before: ChainHead;
@@ -52,51 +59,79 @@ export class RecordWriter {
    * anything is written: the edge would refuse its batch (413 record_too_large) forever. */
   async append(bodies: RecordBody[]): Promise<ChainRecord[]> {
     if (bodies.length === 0) return [];
-    return this.commit(this.prepare(bodies));
+    const records: ChainRecord[] = [];
+    await this.commit(this.prepare(bodies, this.#head, records));
+    return records;
   }
 
-  /** The records `bodies` would become, appended next (at least one body). No I/O. */
-  prepare(bodies: RecordBody[]): PreparedAppend {
+  /** The records `bodies` would become, appended next — or after the records that leave the chain
+   *  at `on` (at least one body); pushed to `keep` when given. No I/O. */
+  prepare(bodies: RecordBody[], on: ChainHead = this.#head, keep?: ChainRecord[]): PreparedAppend {
     if (bodies.length === 0) throw new RangeError("nothing to prepare");
     const ts = this.#clock();
-    const records: ChainRecord[] = [];
-    const payloads: Uint8Array[] = [];
-    const before = this.#head;
+    const ends = new Uint32Array(bodies.length);
+    let buffer = Buffer.allocUnsafe(Math.min(bodies.length * 512, 64 * 1024 * 1024));
+    let at = 0;
+    const before = on;
     let head = before;
     let firstHash = "";
-    for (const body of bodies) {
+    for (let i = 0; i < bodies.length; i++) {
+      const body = bodies[i]!;
       const record = nextRecord(this.collectorId, head, ts, body);
-      const bytes = canonicalRecordBytes(record);
-      if (bytes.length > MAX_RECORD_BYTES) {
-        throw new CollectorError("bad_input", `a ${body.kind} record would be ${bytes.length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
-          { reason: "record_too_large", record_bytes: bytes.length, limit: MAX_RECORD_BYTES });
+      const json = canonicalRecordJson(record);
+      // A UTF-16 code unit is at most 3 bytes of UTF-8: with this much room `write` never cuts.
+      // (Given as the length, too: without it the write is several times slower on a big buffer.)
+      const room = json.length * 3;
+      if (at + room > buffer.length) buffer = grown(buffer, at, at + room);
+      const length = buffer.write(json, at, room, "utf8");
+      if (length > MAX_RECORD_BYTES) {
+        throw new CollectorError("bad_input", `a ${body.kind} record would be ${length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
+          { reason: "record_too_large", record_bytes: length, limit: MAX_RECORD_BYTES });
       }
-      records.push(record);
-      payloads.push(bytes);
-      head = { seq: record.seq, hash: recordHash(bytes) };
+      keep?.push(record);
+      head = { seq: record.seq, hash: recordHash(buffer.subarray(at, at + length)) };
+      at += length;
+      ends[i] = at;
       if (firstHash === "") firstHash = head.hash;
     }
-    return { records, payloads, before, after: head, firstSeq: before.seq + 1, lastSeq: head.seq, firstHash, lastHash: head.hash };
+    return { count: bodies.length, bytes: buffer.subarray(0, at), ends, before, after: head, firstSeq: before.seq + 1, lastSeq: head.seq, firstHash, lastHash: head.hash };
   }
 
   /** Appends prepared records; they must have been prepared on the current head. */
-  async commit(prepared: PreparedAppend): Promise<ChainRecord[]> {
+  async commit(prepared: PreparedAppend): Promise<void> {
     if (prepared.before.seq !== this.#head.seq || prepared.before.hash !== this.#head.hash) {
       throw new CollectorError("bad_state", `records prepared on seq ${prepared.before.seq}, but the chain head is ${this.#head.seq}`);
     }
-    const { firstSeq } = await this.#log.append(prepared.payloads);
+    const { firstSeq } = await this.#log.append(payloadsOf(prepared));
     if (firstSeq !== prepared.firstSeq) {
       // Someone else appended to this log between open and now: our seqs would be wrong.
       throw new CollectorError("bad_state", `log appended at seq ${firstSeq}, but the chain head was ${this.#head.seq}`);
     }
     this.#head = prepared.after;
-    return prepared.records;
   }
 
   /** After the log forgot entries above the head's seq (a batch cut short by a crash). */
   async reload(): Promise<void> {
     this.#head = await recoverHead(this.#log, this.collectorId);
   }
+}
+
+/** Each prepared record's canonical bytes (views into the packed buffer, made when needed). */
+export function payloadsOf(prepared: PreparedAppend): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (const end of prepared.ends) {
+    out.push(prepared.bytes.subarray(start, end));
+    start = end;
+  }
+  return out;
+}
+
+/** A buffer of at least `need` bytes holding the first `used` of `buffer`. */
+function grown(buffer: Buffer, used: number, need: number): Buffer {
+  const next = Buffer.allocUnsafe(Math.max(need, buffer.length * 2));
+  buffer.copy(next, 0, 0, used);
+  return next;
 }
 
 /** The head: the hash of the log's last record, or the receipt's head if that one was released. */

@@ -3,6 +3,11 @@
 // bounded amount, applies the site's policy (scope, pseudonyms) and appends what is left together
 // with the new state. After any failure the reader is dropped and reopened from the journal's
 // committed state, so what the failed step read is read again — never lost, never twice.
+//
+// Steps are written behind: a step's records and state are handed to the journal, which makes them
+// durable while the next step reads and parses; that next step waits for them before its own
+// writes start (so its failure is reported there). `flush` waits for the last one: the daemon
+// flushes before anything else appends (heartbeats, cuts, other sources) and before it reports.
 import type { SitePolicy } from "../chain/site-policy.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { sourceKinds } from "../sources/registry.ts";
@@ -19,9 +24,10 @@ type ReadState = LineReadState | SnapshotReadState;
 const SAVE_IDLE_STATE_MS = 60_000;
 
 export interface StepResult {
+  /** Records made durable during the call (an earlier step's, written behind). */
   appended: number;
   caughtUp: boolean;
-  /** Something was written (records or state): the disk took it. */
+  /** Something was made durable during the call (records or state): the disk took it. */
   wrote: boolean;
 }
 
@@ -38,6 +44,8 @@ export class DaemonSource {
   /** Real time of the last state write, and whether the reader moved on since without records. */
   #savedAt = 0;
   #dirty = false;
+  /** The step being written behind (its record count), or null. */
+  #behind: { records: number } | null = null;
 
   private constructor(site: Site, config: SourceConfig, cutS: number, journal: SourceJournal<ReadState>, clock: () => number) {
     this.#site = site;
@@ -70,42 +78,56 @@ export class DaemonSource {
     if (reader instanceof LineReader) {
       const step = await reader.read();
       // An idle poll read nothing and changed nothing: no state to write.
-      const wrote = step.lines > 0 || step.bodies.length > 0;
-      const appended = wrote ? await this.#append(reader, step.bodies, policy) : 0;
+      const done = step.lines > 0 || step.bodies.length > 0 ? await this.#append(reader, step.bodies, policy) : null;
       if (step.missing) this.health.ok(now, false, `${this.config.file} does not exist`);
       else this.health.ok(now, true);
       const { offset, size } = reader.tail.progress();
       this.health.progress(now, offset, size, step.caughtUp);
-      return { appended, caughtUp: step.caughtUp, wrote };
+      return { appended: done?.records ?? 0, caughtUp: step.caughtUp, wrote: done !== null };
     }
     const bodies = await reader.read();
-    const appended = await this.#append(reader, bodies, policy);
+    const done = await this.#append(reader, bodies, policy);
     const h = reader.health();
     this.health.ok(now, h.up, h.reason);
-    return { appended, caughtUp: !reader.queued, wrote: true };
+    return { appended: done?.records ?? 0, caughtUp: !reader.queued, wrote: done !== null };
   }
 
-  /** Cuts every open session at `now` (before a sync the edge will receive). */
+  /** Waits until the step written behind is durable; what it appended. */
+  async flush(): Promise<{ appended: number; wrote: boolean }> {
+    await this.#journal.durable();
+    const done = this.#behind;
+    this.#behind = null;
+    return { appended: done?.records ?? 0, wrote: done !== null };
+  }
+
+  /** Cuts every open session at `now` (before a sync the edge will receive); durable on return. */
   async cut(now: number, policy: SitePolicy): Promise<number> {
     const reader = this.#open();
-    return this.#append(reader, reader.cut(now), policy);
+    const before = await this.#append(reader, reader.cut(now), policy);
+    return (before?.records ?? 0) + (await this.flush()).appended;
   }
 
   /** After a failure: the reader goes; the next step reopens it from the committed state. */
   async reset(): Promise<void> {
     const reader = this.#reader;
     this.#reader = undefined;
+    this.#behind = null;
     await reader?.close().catch(() => undefined);
+    // A step still being written settles first: the file reopened is then the last word.
+    await this.#journal.durable().catch(() => undefined);
     this.#journal = (await SourceJournal.open<ReadState>(this.#site, this.#journal.path)).journal;
   }
 
   async close(): Promise<void> {
     if (this.#reader && this.#dirty) await this.#journal.save(this.#reader.state()).catch(() => undefined);
+    await this.#journal.durable().catch(() => undefined);
     await this.#reader?.close();
     this.#reader = undefined;
   }
 
-  async #append(reader: LineReader | SnapshotReader, bodies: RecordBody[], policy: SitePolicy): Promise<number> {
+  /** Hands the step to the journal (written behind); returns the step before it once that one is
+   *  durable (null when none was being written). */
+  async #append(reader: LineReader | SnapshotReader, bodies: RecordBody[], policy: SitePolicy): Promise<{ records: number } | null> {
     const { kept, outOfScope } = policy.apply(bodies);
     const totals = reader.totals();
     totals.records += kept.length;
@@ -115,13 +137,15 @@ export class DaemonSource {
     // again gives the same state. Their state is written at most once a minute (or at close).
     if (kept.length === 0 && Date.now() - this.#savedAt < SAVE_IDLE_STATE_MS) {
       this.#dirty = true;
-      return 0;
+      return null;
     }
     await policy.persist();
-    await this.#journal.append(reader.state(), kept);
+    await this.#journal.begin(reader.state(), kept);
+    const done = this.#behind;
+    this.#behind = { records: kept.length };
     this.#savedAt = Date.now();
     this.#dirty = false;
-    return kept.length;
+    return done;
   }
 
   #open(): LineReader | SnapshotReader {

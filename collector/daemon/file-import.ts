@@ -82,7 +82,8 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
     totals.records += kept.length;
     totals.out_of_scope += outOfScope;
     await o.policy.persist();
-    await journal.append(reader.state(), kept);
+    // Written behind (source-journal.ts): the next step parses while this one is made durable.
+    await journal.begin(reader.state(), kept);
     report.parsed += bodies.length;
     report.appended += kept.length;
     report.out_of_scope += outOfScope;
@@ -103,8 +104,10 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
       do await append(reader.take());
       while (reader.queued);
     }
+    await journal.durable();
     o.onProgress?.(reader.tail.progress().offset, report.parsed, report.appended);
   } finally {
+    await journal.durable().catch(() => undefined); // settled before the caller closes the log
     await reader.close();
   }
   return report;

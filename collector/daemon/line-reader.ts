@@ -103,7 +103,7 @@ export class LineReader {
     const chunk = await this.tail.read(maxBytes);
     this.#tailCaughtUp = chunk.caughtUp;
     const unknownBefore = this.#parser.stats().unknown_lines;
-    this.#feed(chunk.blocks);
+    await this.#feed(chunk.blocks);
     const bodies = this.#tracker.take(maxRecords);
     this.#totals.lines += chunk.lineCount;
     this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
@@ -130,7 +130,7 @@ export class LineReader {
    *  queued (take them with `take`). */
   async readRest(): Promise<LineStep> {
     const chunk = await this.tail.readRest();
-    this.#feed(chunk.blocks);
+    await this.#feed(chunk.blocks);
     this.#totals.lines += chunk.lineCount;
     this.#totals.bytes += chunk.bytes;
     if (chunk.bytes > 0) this.#finished = false;
@@ -177,14 +177,24 @@ export class LineReader {
     return this.tail.close();
   }
 
-  /** Complete lines (see TailChunk.blocks), a block at a time, through the parser into the tracker. */
-  #feed(blocks: string[]): void {
+  /** Complete lines (see TailChunk.blocks), a block at a time, through the parser into the tracker.
+   *  Every few ms it lets the event loop run: the step before is being written behind meanwhile
+   *  (daemon-source.ts), and each of its file operations goes on only when the loop is free. */
+  async #feed(blocks: string[]): Promise<void> {
     const parser = this.#parser, tracker = this.#tracker, events = this.#events;
+    let yieldAt = performance.now() + YIELD_MS;
     for (const block of blocks) {
       events.length = 0;
       readBlock(parser, block, events);
       for (const event of events) tracker.feed(event);
+      if (performance.now() >= yieldAt) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yieldAt = performance.now() + YIELD_MS;
+      }
     }
     events.length = 0;
   }
 }
+
+/** How long parsing runs before the event loop gets a turn. */
+const YIELD_MS = 5;

@@ -170,11 +170,14 @@ export class SiteDaemon {
         this.#appended(result.appended, result.wrote);
         if (result.caughtUp) {
           s.nextDue = this.#clock() + s.config.interval_s * 1000;
-          return;
+          break;
         }
         s.nextDue = 0; // more to read: next round, after the others had their turn
-        if (this.#clock() >= deadline || stop?.aborted) return;
+        if (this.#clock() >= deadline || stop?.aborted) break;
       }
+      // The last step was written behind: durable before anything else appends.
+      const last = await s.flush();
+      this.#appended(last.appended, last.wrote);
     } catch (e) {
       await s.reset().catch(() => undefined);
       if (await this.#siteTrouble(e)) {

@@ -18,11 +18,12 @@
 // (receipted, so appended whole) counts as in the log.
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { RecordBody as ChainBody } from "../../shared/protocol/index.ts";
+import type { ChainHead, RecordBody as ChainBody } from "../../shared/protocol/index.ts";
+import type { PreparedAppend } from "../chain/record-writer.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
-import { readJsonFile, writeJsonFile } from "../state/json-file.ts";
+import { readJsonFile, replaceFile } from "../state/json-file.ts";
 
 const FORMAT = "tally-source-state/v1";
 
@@ -62,13 +63,20 @@ export class SourceJournal<S> {
   readonly path: string;
   readonly #site: Site;
   #committed: S | undefined;
+  /** The committed state as written (JSON, UTF-8): each state is serialised once, as the pending one. */
+  #committedBytes: Uint8Array | undefined;
   /** A failed append left its pending step in the file, and rewriting it failed too. */
   #stale = false;
+  /** The writes of the steps begun, in order; rejects with the first failure. */
+  #writes: Promise<void> = Promise.resolve();
+  /** While steps are being written: the chain head their records leave (the next is prepared on it). */
+  #tip: ChainHead | undefined;
 
   private constructor(site: Site, path: string, committed: S | undefined) {
     this.#site = site;
     this.path = path;
     this.#committed = committed;
+    this.#committedBytes = committed === undefined ? undefined : Buffer.from(JSON.stringify(committed));
   }
 
   /** Opens the journal at `path` and settles a pending append against the log (see the header). */
@@ -79,7 +87,7 @@ export class SourceJournal<S> {
     const recovery = await settle(site, file.pending);
     const committed = recovery === "pending_appended" ? file.pending.state : file.committed;
     const journal = new SourceJournal<S>(site, path, committed);
-    await journal.#write({ format: FORMAT, committed });
+    await journal.#write(undefined);
     return { journal, recovery };
   }
 
@@ -93,46 +101,99 @@ export class SourceJournal<S> {
   }
 
   /** Replaces the state when a read produced no records. */
-  async save(state: S): Promise<void> {
-    await this.#write({ format: FORMAT, committed: state });
-    this.#committed = state;
-    this.#stale = false;
+  save(state: S): Promise<void> {
+    return this.append(state, []);
   }
 
   /** Appends `bodies` to the chain and makes `next` the state, as one step (see the header). */
   async append(next: S, bodies: RecordBody[]): Promise<void> {
-    if (bodies.length === 0) return this.save(next);
-    const writer = this.#site.writer;
+    await this.begin(next, bodies);
+    await this.durable();
+  }
+
+  /**
+   * The same step, written behind: the records are prepared and `next` serialised now (the caller
+   * may change what `next` was taken from as soon as this returns), the writes start once the step
+   * before is durable. Resolves then — rejecting with that step's failure, and this one is dropped —
+   * without waiting for this step's writes: `durable()` does. Nothing else may append to the chain
+   * until `durable()` has resolved.
+   */
+  async begin(next: S, bodies: RecordBody[]): Promise<void> {
+    const bytes = Buffer.from(JSON.stringify(next));
     // The tracker's bodies are the protocol's (records.ts mirrors DESIGN.md §4), minus its index signature.
-    const prepared = writer.prepare(bodies as ChainBody[]);
-    await this.#write({
-      format: FORMAT, committed: this.#committed as S,
-      pending: { state: next, from_seq: prepared.firstSeq, count: prepared.records.length, first_hash: prepared.firstHash, last_hash: prepared.lastHash },
-    });
+    const prepared = bodies.length === 0 ? undefined : this.#site.writer.prepare(bodies as ChainBody[], this.#tip ?? this.#site.writer.head());
+    if (prepared) this.#tip = prepared.after;
     try {
-      await writer.commit(prepared);
+      await this.#writes;
     } catch (e) {
-      // The log rolled the batch back (or refuses everything until reopened). Take the pending
-      // step out now, so no later append can sit where this one would have been.
-      this.#stale = true;
-      await this.clearStale().catch(() => undefined);
+      this.#tip = undefined;
       throw e;
     }
-    this.#committed = next;
+    const writes = this.#step(next, bytes, prepared);
+    this.#writes = writes;
+    writes.catch(() => undefined); // seen by the next begin or durable()
+  }
+
+  /** Waits for the writes of every step begun; rejects with the failure of the first that failed. */
+  async durable(): Promise<void> {
+    await this.#writes;
   }
 
   /** Retries rewriting the file without its failed pending step. */
   async clearStale(): Promise<void> {
     if (!this.#stale) return;
-    await this.#write({ format: FORMAT, committed: this.#committed as S });
+    await this.#write(undefined);
     this.#stale = false;
   }
 
-  async #write(file: JournalFile<S>): Promise<void> {
+  async #step(next: S, bytes: Uint8Array, prepared: PreparedAppend | undefined): Promise<void> {
+    try {
+      if (prepared === undefined) {
+        await this.#writeFile(bytes, undefined);
+      } else {
+        await this.#write({ state: bytes, from_seq: prepared.firstSeq, count: prepared.count, first_hash: prepared.firstHash, last_hash: prepared.lastHash });
+        try {
+          await this.#site.writer.commit(prepared);
+        } catch (e) {
+          // The log rolled the batch back (or refuses everything until reopened). Take the pending
+          // step out now, so no later append can sit where this one would have been.
+          this.#stale = true;
+          await this.clearStale().catch(() => undefined);
+          throw e;
+        }
+      }
+      this.#committed = next;
+      this.#committedBytes = bytes;
+      this.#stale = false;
+    } catch (e) {
+      this.#tip = undefined;
+      throw e;
+    } finally {
+      if (this.#tip === prepared?.after) this.#tip = undefined;
+    }
+  }
+
+  /** The file: the committed state and, when given, the step about to be appended (its state as JSON). */
+  #write(pending: PendingBytes | undefined): Promise<void> {
+    return this.#writeFile(this.#committedBytes, pending);
+  }
+
+  async #writeFile(committed: Uint8Array | undefined, pending: PendingBytes | undefined): Promise<void> {
+    // Built from the states' JSON: the same bytes as JSON.stringify of the JournalFile.
+    const parts: Uint8Array[] = [Buffer.from(`{"format":${JSON.stringify(FORMAT)}`)];
+    if (committed !== undefined) parts.push(Buffer.from(`,"committed":`), committed);
+    if (pending) {
+      const { state, ...rest } = pending;
+      parts.push(Buffer.from(`,"pending":{"state":`), state, Buffer.from(`,${JSON.stringify(rest).slice(1)}`));
+    }
+    parts.push(Buffer.from("}"));
     await mkdir(join(this.path, ".."), { recursive: true, mode: 0o700 });
-    await writeJsonFile(this.path, file, 0o600, { compact: true });
+    await replaceFile(this.path, Buffer.concat(parts), 0o600);
   }
 }
+
+/** A pending step with its state already serialised (JSON, UTF-8). */
+type PendingBytes = Omit<Pending<unknown>, "state"> & { state: Uint8Array };
 
 async function settle<S>(site: Site, pending: Pending<S>): Promise<JournalRecovery> {
   const { log } = site;

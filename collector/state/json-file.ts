@@ -21,12 +21,19 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   }
 }
 
-export async function writeJsonFile(path: string, value: unknown, mode = 0o644, opts: { compact?: boolean } = {}): Promise<void> {
+export function writeJsonFile(path: string, value: unknown, mode = 0o644, opts: { compact?: boolean } = {}): Promise<void> {
+  return replaceFile(path, opts.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2) + "\n", mode);
+}
+
+/** Replaces the file's content with `content` (text as UTF-8) atomically, as writeJsonFile. */
+export async function replaceFile(path: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
   // A per-process temp name: two processes replacing the same file never share a temp file.
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const handle = await open(tmp, "w", mode);
   try {
-    await handle.writeFile(opts.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2) + "\n", "utf8");
+    // One write for the whole content (FileHandle.writeFile takes 512 KiB per call).
+    for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at, at)).bytesWritten;
     await handle.sync();
   } finally {
     await handle.close();

@@ -32,4 +32,19 @@ describe("canonical record bytes", () => {
     const record = { v: 1, seq: 2, kind: "usage", data: { source: "s", daemon: "d", feature: "f", user: "ü", host: "h", session: "x", start: 0, end: 1000, count: 1, final: true } };
     expect(canonicalRecordJson(record)).toBe('{"data":{"count":1,"daemon":"d","end":1000,"feature":"f","final":true,"host":"h","session":"x","source":"s","start":0,"user":"ü"},"kind":"usage","seq":2,"v":1}');
   });
+
+  it("stay canonical when more shapes come than are remembered, and when one comes back changed", () => {
+    // Keys are sorted once per shape (insertion-ordered key list): 40 shapes cycle through the
+    // remembered ones; the same keys in another insertion order, or one more key, are other shapes.
+    for (let round = 0; round < 3; round++) {
+      for (let n = 0; n < 40; n++) {
+        const keys = Array.from({ length: 1 + (n % 7) }, (_, i) => `k${(n * 7 + i * 13) % 50}`);
+        const forward = Object.fromEntries(keys.map((k, i) => [k, i]));
+        const backward = Object.fromEntries([...keys].reverse().map((k, i) => [k, { [k]: i, a: [round] }]));
+        for (const value of [forward, backward, { ...forward, extra: "x" }, { ...forward, "7": 1 }]) {
+          expect(canonicalRecordJson(value)).toBe(canonicalJson(value));
+        }
+      }
+    }
+  });
 });
