@@ -17,11 +17,13 @@ export interface CollectorRun {
   json: Record<string, unknown> | undefined;
 }
 
-/** Bundles the collector (scripts/build-collector.ts) into `dir`; returns the script's path. */
-export async function bundleCollector(dir: string): Promise<string> {
+/** Bundles the collector (scripts/build-collector.ts) into `dir` — or, with `entry` (a path from the
+ *  repo root), another script the same way; returns the script's path. */
+export async function bundleCollector(dir: string, entry?: string): Promise<string> {
   const script = join(dir, "tally-collector.mjs");
   const build = await new Promise<{ status: number | null; stderr: string }>((ok, fail) => {
-    const child = spawn(process.execPath, ["scripts/build-collector.ts", "--outfile", script], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    const args = ["scripts/build-collector.ts", "--outfile", script, ...(entry !== undefined ? ["--entry", entry] : [])];
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.once("error", fail);

@@ -7,27 +7,21 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { beforeAll, expect, it } from "vitest";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
+import { bundleCollector } from "../../support/collector-process.ts";
 import { KILL_LOOP_SEGMENT_BYTES, killLoopPayload } from "./kill-loop-payload.ts";
 
 // 200 here + 100 kills during sync (test/reliability/sync) = the 300 kill -9s CI runs.
 const ITERATIONS = Number(process.env.KILL_ITERATIONS ?? (process.env.SOAK ? 2000 : 200));
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
-const CHILD_SOURCE = fileURLToPath(new URL("./append-child.ts", import.meta.url));
 /** The child, bundled as the collector ships (scripts/build-collector.ts): ready in ~0.15 s instead
  *  of ~0.45 s through type stripping, so kills after spawn land in open's recovery, not in module loading. */
 let CHILD = "";
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), "tally-kill-child-"));
-  CHILD = join(dir, "append-child.mjs");
-  await build({
-    entryPoints: [CHILD_SOURCE], outfile: CHILD, bundle: true, platform: "node", target: "node20", format: "esm", logLevel: "warning",
-    banner: { js: 'import { createRequire as __tallyCreateRequire } from "node:module"; const require = __tallyCreateRequire(import.meta.url);' },
-  });
+  CHILD = await bundleCollector(dir, "test/collector/log/append-child.ts");
   return () => rm(dir, { recursive: true, force: true });
 });
 
