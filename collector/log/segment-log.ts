@@ -1,16 +1,17 @@
 // The collector's append-only log: the site's records, numbered from 1, kept in fsync'd segment
 // files until the edge has receipted them. On-disk format and crash-safety argument: FORMAT.md.
-import { dirname, join, resolve } from "node:path";
-import { loadCursor, encodeCursor, saveCursor } from "./cursor.ts";
-import { lockDirectory, type DirLock } from "./dir-lock.ts";
+import { join, resolve } from "node:path";
+import { encodeCursor, saveCursor } from "./cursor.ts";
+import type { DirLock } from "./dir-lock.ts";
 import { readSegmentEntries, type Entry } from "./entry-reader.ts";
 import { LogError } from "./errors.ts";
 import { MAX_PAYLOAD_BYTES, encodeFrame, frameBytes } from "./frame.ts";
-import { nodeLogFs, removeIfPresent, type LogFile, type LogFs } from "./log-fs.ts";
-import { scanLog, type SegmentState, type TornTail } from "./log-scan.ts";
-import { createSegment, indexName, listSegmentFiles, segmentName } from "./segment-files.ts";
+import { nodeLogFs, removeIfPresent, writeAll, type LogFile, type LogFs } from "./log-fs.ts";
+import type { SegmentState, TornTail } from "./log-scan.ts";
+import { recoverLog } from "./log-recovery.ts";
+import { createSegment, indexName, segmentName } from "./segment-files.ts";
 import { cutAfter, rollBack, type BatchStart, type WriteEnd } from "./segment-cut.ts";
-import { maintainIndexes, writeIndex } from "./segment-index.ts";
+import { writeIndex } from "./segment-index.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
 import { verifyLog, type VerifyReport } from "./verify.ts";
 
@@ -75,51 +76,13 @@ export class SegmentLog {
     const fs = opts.fs ?? nodeLogFs;
     const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) throw new LogError("invalid_argument", `segmentBytes must be a whole number ≥ 1, got ${segmentBytes}`);
-    await fs.mkdirp(dir);
-    // Each directory's entry lives in its parent, which must be fsynced for it to last. Every open
-    // does the whole chain, not only when it created a directory: a previous open may have made
-    // them and been killed before its fsyncs. An ancestor we may not read we did not create.
-    for (let child = dir; dirname(child) !== child; child = dirname(child)) {
-      await fs.fsyncDir(dirname(child)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== "EACCES" && e.code !== "EPERM") throw e;
-      });
-    }
-    const lock = await lockDirectory(fs, dir);
-    try {
-      const { cursor, removedTmp } = await loadCursor(fs, dir);
-      // What open reads may exist only in the page cache (the previous process was killed before
-      // its fsyncs): make it durable before relying on it. The directory first — a cursor rename
-      // or a segment removal that open sees must not revert after a later power cut.
-      await fs.fsyncDir(dir);
-      const listing = await listSegmentFiles(fs, dir);
-      const { segments, tail, unindexed } = await scanLog(fs, dir, listing.segments, cursor.ackedSeq, { allowTornTail: true, useIndex: true });
-      await maintainIndexes(fs, dir, listing, unindexed);
-      let writer: LogFile;
-      const last = segments[segments.length - 1];
-      if (last) {
-        writer = await fs.open(join(dir, last.name), "r+");
-        try {
-          if (tail) await writer.truncate(tail.offset);
-          // Complete frames of a batch whose fsync never ran count as entries from here on.
-          await writer.sync();
-        } catch (e) {
-          await writer.close().catch(() => undefined);
-          throw e;
-        }
-      } else {
-        writer = await createSegment(fs, dir, 1);
-        segments.push({ name: segmentName(1), firstSeq: 1, entries: 0, size: 0, index: [] });
-      }
-      const log = new SegmentLog(fs, dir, segmentBytes, lock, segments, writer, cursor.ackedSeq, cursor.receipt);
-      const recovery: RecoveryReport = {
-        droppedTail: tail, removedCursorTmp: removedTmp, staleLockOwner: lock.staleOwner,
-        firstSeq: log.firstSeq(), lastSeq: log.lastSeq(), ackedSeq: cursor.ackedSeq, segments: segments.length,
-      };
-      return { log, recovery };
-    } catch (e) {
-      await lock.release();
-      throw e;
-    }
+    const { lock, cursor, removedCursorTmp, segments, tail, writer } = await recoverLog(fs, dir);
+    const log = new SegmentLog(fs, dir, segmentBytes, lock, segments, writer, cursor.ackedSeq, cursor.receipt);
+    const recovery: RecoveryReport = {
+      droppedTail: tail, removedCursorTmp, staleLockOwner: lock.staleOwner,
+      firstSeq: log.firstSeq(), lastSeq: log.lastSeq(), ackedSeq: cursor.ackedSeq, segments: segments.length,
+    };
+    return { log, recovery };
   }
 
   /** Seq of the newest committed entry (0 for an empty log). */
@@ -331,14 +294,4 @@ export class SegmentLog {
       throw e;
     }
   }
-
 }
-
-async function writeAll(handle: LogFile, buffer: Uint8Array, position: number): Promise<void> {
-  let written = 0;
-  while (written < buffer.length) {
-    const { bytesWritten } = await handle.write(buffer, written, buffer.length - written, position + written);
-    written += bytesWritten;
-  }
-}
-
