@@ -1,5 +1,6 @@
-// The ContractDO's alarm: a few chunks of a pending re-rating, the freeze of periods that closed
-// (production only), site and grant notices, the outbox drain to D1, then webhook deliveries.
+// The ContractDO's alarm: when it runs (DrainAlarm: never later than pending work asks), and what
+// a run does: a few chunks of a pending re-rating, the freeze of periods that closed (production
+// only), site and grant notices, the outbox drain to D1, then webhook deliveries.
 // Every step catches its own failure and asks for a retry with backoff: the runtime retries a
 // throwing alarm only a few times, and the outbox must survive a long D1 outage.
 import { edgeKey } from "../auth/edge-key.ts";
@@ -41,6 +42,35 @@ export interface AlarmHost {
   transact<T>(f: () => T): T;
   publishBalance(now: number): void;
   checkNotices(now: number): void;
+}
+
+/** When the ContractDO's alarm should next run: never later than work already asks for. */
+export class DrainAlarm {
+  readonly #storage: DurableObjectStorage;
+  /** ms after a write before the alarm drains; a bad setting fails every request. */
+  readonly #delay: number;
+
+  constructor(storage: DurableObjectStorage, env: Env) {
+    this.#storage = storage;
+    this.#delay = drainDelayMs(env);
+  }
+
+  /** After a write: a burst of writes is drained in one pass. */
+  soon(): Promise<void> {
+    return this.at(Date.now() + this.#delay);
+  }
+
+  /** When the outbox, the event queue or a re-rating has work (after a pricing change). */
+  async ifPending(): Promise<void> {
+    const pending = this.#storage.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL)
+      + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue) AS n`).one().n;
+    if (pending > 0) await this.soon();
+  }
+
+  async at(at: number): Promise<void> {
+    const current = await this.#storage.getAlarm();
+    if (current === null || current > at) await this.#storage.setAlarm(at);
+  }
 }
 
 /** One alarm run; answers when the next should be (null: nothing pending). */

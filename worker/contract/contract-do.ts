@@ -3,10 +3,10 @@
 // functions beside this file; this class owns storage, transactions and the alarm.
 // The Worker passes `now` into every method, so an injected test clock reaches the DO.
 import { DurableObject } from "cloudflare:workers";
-import { hashCanonicalAll, type CanonicalHash, type ChainRecord } from "../../shared/protocol/index.ts";
-import { benchInsert, storageFigures, type StorageFigures } from "./bench-aids.ts";
+import type { CanonicalHash, ChainRecord } from "../../shared/protocol/index.ts";
+import { drainAll, hashAndInsert, refuseInProduction, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
-import { allowsDevelopmentAids, type Env } from "../env.ts";
+import type { Env } from "../env.ts";
 import { applyBatch, recordHashes, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { migrateStorage } from "./storage-schema.ts";
@@ -15,7 +15,7 @@ import { ContractDocError, type ContractDocJson } from "../../shared/contract-do
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
 import { historyPage, type HistoryPage } from "./checkpoints.ts";
 import { arrivalRefusal, expectHistory, type ImportState } from "./site-import.ts";
-import { ContractDocHost, docBalanceOf, enforcementChanged } from "./doc-host.ts";
+import { ContractDocHost, docBalanceOf } from "./doc-host.ts";
 import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
 import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
@@ -30,8 +30,7 @@ import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./rec
 import { LocalHours } from "../../shared/time/local-hours.ts";
 import { CrashPoints, type CrashStep } from "./crash-points.ts";
 import { checkNotices } from "./notices.ts";
-import { drainDelayMs, runAlarm } from "./contract-alarm.ts";
-import { drainOutbox } from "./outbox.ts";
+import { DrainAlarm, runAlarm } from "./contract-alarm.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
@@ -45,20 +44,20 @@ export class ContractDO extends DurableObject<Env> {
   private readonly host: BillingHost;
   /** Test-only (crash-points.ts); in memory, so an evicted DO forgets an armed crash. */
   private readonly crashes = new CrashPoints();
-  /** ms after a write before the alarm drains (contract-alarm.ts); a bad setting fails every request. */
-  private readonly drainDelay: number;
+  /** Arms the alarm (contract-alarm.ts); a bad drain delay setting fails every request. */
+  private readonly drains: DrainAlarm;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.drainDelay = drainDelayMs(env);
+    this.drains = new DrainAlarm(ctx.storage, env);
     this.doc = new ContractDocHost(this.sql, (f) => ctx.storage.transactionSync(f));
     this.billing = new ContractBilling(this.sql);
     this.host = { sql: this.sql, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f) };
     void ctx.blockConcurrencyWhile(async () => {
       migrateStorage(this.sql, (f) => ctx.storage.transactionSync(f));
       // A re-rating queued before an eviction (or by a storage migration) goes on by the alarm.
-      if (this.sql.exec("SELECT 1 FROM rating_state WHERE job_json IS NOT NULL UNION ALL SELECT 1 FROM stored_usage_queue").toArray().length > 0) await this.armDrain(Date.now());
+      if (this.sql.exec("SELECT 1 FROM rating_state WHERE job_json IS NOT NULL UNION ALL SELECT 1 FROM stored_usage_queue").toArray().length > 0) await this.drains.at(Date.now());
     });
   }
 
@@ -98,8 +97,8 @@ export class ContractDO extends DurableObject<Env> {
     this.crashes.reach("after_commit_before_response");
     // A replay arms too when work is pending: the first attempt may have committed and then died
     // before it armed the alarm, and its retry is a replay.
-    if (outcome.ok && outcome.replay) await this.armIfPending();
-    else await this.armDrain(Date.now() + this.drainDelay);
+    if (outcome.ok && outcome.replay) await this.drains.ifPending();
+    else await this.drains.soon();
     if (outcome.ok && !outcome.replay) this.publishBalance(now);
     return outcome;
   }
@@ -116,7 +115,7 @@ export class ContractDO extends DurableObject<Env> {
       sql: this.sql, d1: this.env.DB, contractId: terms.contract_id, hours: new LocalHours(terms.timezone),
       transact: (f) => this.ctx.storage.transactionSync(f),
     }, cursor, seqs);
-    if (report.enqueued > 0) await this.armDrain(Date.now());
+    if (report.enqueued > 0) await this.drains.at(Date.now());
     return report;
   }
 
@@ -132,7 +131,7 @@ export class ContractDO extends DurableObject<Env> {
       if (refusal !== null) return { receipts: [], applied: 0, arrivalRefused: refusal };
     }
     const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key, hashes[i])));
-    if (outcome.applied > 0 || outcome.refused) await this.armDrain(Date.now() + this.drainDelay);
+    if (outcome.applied > 0 || outcome.refused) await this.drains.soon();
     if (outcome.applied > 0) this.publishBalance(now);
     return outcome;
   }
@@ -164,7 +163,7 @@ export class ContractDO extends DurableObject<Env> {
 
   async revokeCollector(who: CollectorIdentity, now: number): Promise<Revocation> {
     const revocation = this.ctx.storage.transactionSync(() => revokeCollector(this.sql, who, now));
-    await this.armDrain(Date.now() + this.drainDelay);
+    await this.drains.soon();
     return revocation;
   }
 
@@ -179,7 +178,7 @@ export class ContractDO extends DurableObject<Env> {
       return resolved;
     });
     if (outcome.ok) {
-      await this.armDrain(Date.now() + this.drainDelay);
+      await this.drains.soon();
       this.publishBalance(now);
     }
     return outcome;
@@ -188,14 +187,14 @@ export class ContractDO extends DurableObject<Env> {
   balance(now: number): ContractBalance {
     const balance = billingRequests.contractBalance(this.host, now);
     this.checkNotices(now);
-    void this.armIfPending();
+    void this.drains.ifPending();
     return balance;
   }
 
   async addGrant(request: GrantRequest, now: number) {
     const result = billingRequests.grant(this.host, request, now);
     this.checkNotices(now);
-    await this.armIfPending();
+    await this.drains.ifPending();
     this.publishStatusChange(now);
     return result;
   }
@@ -207,7 +206,7 @@ export class ContractDO extends DurableObject<Env> {
       this.publishTerms();
       this.publishBalance(now);
     }
-    await this.armIfPending();
+    await this.drains.ifPending();
     return result;
   }
 
@@ -223,7 +222,7 @@ export class ContractDO extends DurableObject<Env> {
 
   async statement(period: string | undefined, now: number) {
     const result = billingRequests.statement(this.host, period, now);
-    await this.armIfPending();
+    await this.drains.ifPending();
     return result;
   }
 
@@ -233,7 +232,7 @@ export class ContractDO extends DurableObject<Env> {
 
   async setAlerts(input: { webhook_url: string; low_thresholds_pct?: number[] }, now: number) {
     const config = billingRequests.setAlerts(this.host, input, now);
-    await this.armIfPending();
+    await this.drains.ifPending();
     return config;
   }
 
@@ -248,26 +247,20 @@ export class ContractDO extends DurableObject<Env> {
 
   /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
   async benchmarkInsert(rows: ChainRecord[]): Promise<number> {
-    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkInsert is only available in development and test");
-    // Hashed as a batch is (recordHashes: native SHA-256 before the transaction).
-    const hashes = await hashCanonicalAll(rows);
-    this.ctx.storage.transactionSync(() => benchInsert(this.sql, rows, hashes));
-    return rows.length;
+    refuseInProduction(this.env, "benchmarkInsert");
+    return hashAndInsert(this.ctx.storage, rows);
   }
 
   /** Benchmark only (refused in production): drains the whole outbox into D1 now, as the alarm would
    *  (edge-ingest times the drain apart from the apply it holds back); answers the rows left. */
   async benchmarkDrain(): Promise<number> {
-    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkDrain is only available in development and test");
-    const contractId = this.terms().contract_id;
-    let remaining = await drainOutbox(this.sql, this.env.DB, contractId);
-    for (let runs = 1; remaining > 0 && runs < 1000; runs++) remaining = await drainOutbox(this.sql, this.env.DB, contractId);
-    return remaining;
+    refuseInProduction(this.env, "benchmarkDrain");
+    return drainAll(this.sql, this.env.DB, this.terms().contract_id);
   }
 
   /** Benchmark only (refused in production): the database size, the outbox length and (full) each table's rows and value bytes. */
   benchmarkStorage(full: boolean): StorageFigures {
-    if (!allowsDevelopmentAids(this.env)) throw new Error("benchmarkStorage is only available in development and test");
+    refuseInProduction(this.env, "benchmarkStorage");
     return storageFigures(this.sql, full);
   }
 
@@ -277,14 +270,9 @@ export class ContractDO extends DurableObject<Env> {
     return terms;
   }
 
-  /** The doc's `balance` root: a derived cache, so a failure is logged and fixed by the next batch,
-   * never allowed to fail the batch that was already committed. */
+  /** The doc's `balance` root (a derived cache: a failure is logged, never thrown). */
   private publishBalance(now: number): void {
-    try {
-      this.doc.publishBalance(docBalanceOf(this.balance(now), this.terms()));
-    } catch (error) {
-      console.error("publishing the contract doc balance failed:", error);
-    }
+    this.doc.refreshBalance(() => docBalanceOf(this.balance(now), this.terms()));
   }
 
   /** The doc's `terms` root, with every plan version. */
@@ -293,18 +281,9 @@ export class ContractDO extends DurableObject<Env> {
     this.doc.publishTerms(terms, this.billing.versions(terms));
   }
 
-  /** The status can change without a batch (a grant, a plan, a new period): a site that syncs its
-   *  doc must see it (site-side enforcement acts on it), so the balance is republished when its
-   *  status or blocked features differ from the doc's. */
+  /** Republishes the balance when its enforcement differs from the doc's (doc-host.ts refreshStatus). */
   private publishStatusChange(now: number): void {
-    try {
-      const published = this.doc.read().balance;
-      if (published === null) return; // the first batch publishes it
-      const next = docBalanceOf(this.balance(now), this.terms());
-      if (enforcementChanged(published, next)) this.doc.publishBalance(next);
-    } catch (error) {
-      console.error("checking the contract doc's status failed:", error);
-    }
+    this.doc.refreshStatus(() => docBalanceOf(this.balance(now), this.terms()));
   }
 
   /** transactionSync that writes the billing store's buffered rows before it commits, and drops the
@@ -337,17 +316,5 @@ export class ContractDO extends DurableObject<Env> {
     } catch (error) {
       console.error("checking site and grant notices failed:", error);
     }
-  }
-
-  /** Arms the alarm when the outbox, the event queue or a re-rating has work (after a pricing change). */
-  private async armIfPending(): Promise<void> {
-    const pending = this.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL)
-      + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue) AS n`).one().n;
-    if (pending > 0) await this.armDrain(Date.now() + this.drainDelay);
-  }
-
-  private async armDrain(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }

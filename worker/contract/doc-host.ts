@@ -33,6 +33,30 @@ export class ContractDocHost {
     this.#run((server) => server.writeBalance(balance));
   }
 
+  /** The `balance` root is a derived cache: a failure is logged and fixed by the next batch, never
+   *  allowed to fail the batch that was already committed. */
+  refreshBalance(next: () => DocBalance): void {
+    try {
+      this.publishBalance(next());
+    } catch (error) {
+      console.error("publishing the contract doc balance failed:", error);
+    }
+  }
+
+  /** The status can change without a batch (a grant, a plan, a new period): a site that syncs its
+   *  doc must see it (site-side enforcement acts on it), so the balance is republished when its
+   *  status or blocked features differ from the doc's. Nothing before the first batch publishes one. */
+  refreshStatus(next: () => DocBalance): void {
+    try {
+      const published = this.read().balance;
+      if (published === null) return;
+      const balance = next();
+      if (enforcementChanged(published, balance)) this.publishBalance(balance);
+    } catch (error) {
+      console.error("checking the contract doc's status failed:", error);
+    }
+  }
+
   /** Answers a collector's sync request; throws ContractDocError (nothing changed) on refusal. */
   sync(collectorId: string, body: Uint8Array): Uint8Array {
     return this.#run((server) => server.sync(collectorId, body));
