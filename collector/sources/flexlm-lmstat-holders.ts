@@ -6,13 +6,12 @@
 import type { Holder } from "./events.ts";
 import { poolProduct, type LmstatUserLine } from "./flexlm-lmstat-line.ts";
 import type { NameTable } from "./name-table.ts";
-import { yearlessToUtc, type YearlessStamp } from "./snapshot-year.ts";
+import { WEEKDAYS, yearlessToUtc, type YearlessStamp } from "./snapshot-year.ts";
 import type { WallClock } from "./wall-clock.ts";
 import type { WallTime } from "../../shared/time/zoned.ts";
 
 type Held = Holder & { start: number };
 
-const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 /** Not a weekday: matches none (`resolveYear` compares the token's first three letters, lowercased). */
 const NO_WEEKDAY = 7;
 const NO_SECOND = 100;

@@ -5,6 +5,9 @@ import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../../shared/random/mulberry32.ts";
 import type { Holder, SourceEvent } from "../../../collector/sources/events.ts";
 import { FlexlmLmstatSource } from "../../../collector/sources/flexlm-lmstat.ts";
+import { parseUserLine } from "../../../collector/sources/flexlm-lmstat-line.ts";
+import { yearlessToUtc } from "../../../collector/sources/snapshot-year.ts";
+import { WallClock } from "../../../collector/sources/wall-clock.ts";
 import { eachOutputLine, outputLines } from "../../../collector/sources/snapshot-output.ts";
 import type { UsageData } from "../../../collector/sessions/records.ts";
 import { SessionTracker } from "../../../collector/sessions/session-tracker.ts";
@@ -45,6 +48,23 @@ describe("flexlm-lmstat: what only the whole output decides", () => {
     expect(holdersOf(first)).toEqual(expected);
     expect(holdersOf(last)).toEqual(expected);
     expect(last.stated_at).toBe(Date.parse("2025-02-10T10:26:00Z"));
+  });
+
+  it("each start is what the year rule gives for its own stamp (any weekday token, with and without seconds; property)", () => {
+    const rand = mulberry32(7);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const seconds = rand() < 0.3 ? `:${String(Math.floor(rand() * 60)).padStart(2, "0")}` : "";
+      const stamp = `${pick(["Mon", "tue", "WED", "Thu", "Fri", "Sat", "Sun", "Xyz", "Monday"])} ${1 + Math.floor(rand() * 12)}/${1 + Math.floor(rand() * 31)} ${Math.floor(rand() * 24)}:${String(Math.floor(rand() * 60)).padStart(2, "0")}${seconds}`;
+      lines.push(`    u${i % 40} h${i % 7} (v1) (srv/27000 ${i}), start ${stamp}`);
+    }
+    const zone = "America/New_York";
+    const r = new FlexlmLmstatSource({ name: "l", timezone: zone }).parse(["Flexible License Manager status on Sun 3/9/2025 3:30", ...VENDOR, "Users of F:  (Total of 9 licenses issued;  Total of 9 licenses in use)", ...lines].join("\n"), 0);
+    const anchor = { year: 2025, month: 3, day: 9, hour: 3, minute: 30, second: 0 };
+    const clock = new WallClock(zone);
+    const expected = lines.map((l) => parseUserLine(l)).filter((u) => u !== undefined).map((u) => yearlessToUtc(u.start, anchor, clock));
+    expect(holdersOf(r).map((h) => h.start)).toEqual(expected);
   });
 
   it("one parser reading output after output gives each its own holders (names shared between them)", () => {
