@@ -17,8 +17,8 @@ export class HolderKeys {
     const i = slotOf(feature, user, host);
     const s = this.slots[i];
     if (s !== undefined && s.user === user && s.host === host && s.feature === feature && s.daemon === daemon && s.handle === handle && s.product === product) return s.key;
-    const plain = `${daemon}|${feature}|${user}|${host}|${handle}`;
-    const key = this.keys.intern(product === undefined ? plain : `${plain}|${product}`);
+    // `join` writes one flat string; a template would be a tree of pieces, hashed by copying it out.
+    const key = this.keys.internBuilt(product === undefined ? [daemon, feature, user, host, handle].join("|") : [daemon, feature, user, host, handle, product].join("|"));
     this.slots[i] = { daemon, feature, user, host, handle, product, key };
     this.misses++;
     return key;

@@ -18,6 +18,7 @@
 import type { Holder, SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
+import { snapshotIdentity } from "./snapshot-identity.ts";
 import { SessionIds } from "./session-ids.ts";
 import { IntervalQueue, type QueuedOutput } from "./interval-queue.ts";
 import { type RecordBody, wholeSecond } from "./records.ts";
@@ -223,12 +224,12 @@ export class SessionTracker {
     this.clocks.forget(daemon);
   }
 
-  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): void {
+  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): OpenSession | undefined {
     const key = this.keys.keyOf(h.daemon, h.feature, h.user, h.host, handle, h.product);
     const list = this.open.get(key);
     if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
       this.st.duplicate_checkouts++; // a handle is held once: INUSE / re-listed checkouts
-      return;
+      return undefined;
     }
     const session: OpenSession = {
       id: this.ids.next(key, start, this.maxAt), key,
@@ -240,6 +241,7 @@ export class SessionTracker {
     if (snapshot) session.snapshot = snapshot;
     this.add(session, list);
     this.st.sessions_opened++;
+    return session;
   }
 
   private add(session: OpenSession, list = this.open.get(session.key)): void {
@@ -292,20 +294,22 @@ export class SessionTracker {
     const scope = daemon ?? ALL;
     this.touch(scope, at);
     const previous = Math.max(this.lastSnapshotAt[scope] ?? -Infinity, this.lastSnapshotAt[ALL] ?? -Infinity);
-    const listed = new Set<string>();
+    // Only a session of an earlier snapshot can be gone from this one: with none (`parse` of one output), nothing is.
+    const listed = this.bySnapshot.size > 0 ? new Set<OpenSession>() : undefined;
     for (const h of holders) {
       const start = wholeSecond(h.start);
-      const plain = `${h.daemon}|${h.feature}|${h.version ?? ""}|${h.user}|${h.host}|${h.handle ?? ""}|${start}`;
-      const identity = h.product === undefined ? plain : `${plain}|${h.product}`;
-      listed.add(identity);
-      const known = this.bySnapshot.get(identity);
-      if (known) known.snapshot!.seenAt = at;
+      const identity = snapshotIdentity(h, start);
+      let session = this.bySnapshot.get(identity);
+      if (session) session.snapshot!.seenAt = at;
       // Not listed in the previous snapshot, so not held then, whatever its start field says.
-      else this.checkout(h, Math.min(at, Math.max(start, previous)), h.handle ?? "", { identity, seenAt: at });
+      else session = this.checkout(h, Math.min(at, Math.max(start, previous)), h.handle ?? "", { identity, seenAt: at })!;
+      listed?.add(session);
     }
-    const gone: OpenSession[] = [];
-    for (const s of this.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s.snapshot!.identity)) gone.push(s);
-    for (const s of gone) this.close(s, s.snapshot!.seenAt);
+    if (listed) {
+      const gone: OpenSession[] = [];
+      for (const s of this.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s)) gone.push(s);
+      for (const s of gone) this.close(s, s.snapshot!.seenAt);
+    }
     this.lastSnapshotAt[scope] = at;
   }
 

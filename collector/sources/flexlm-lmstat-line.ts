@@ -69,13 +69,13 @@ export function splitUserHostDisplay(left: string): { user: string; host: string
 export function parseUserLine(line: string): LmstatUserLine | undefined {
   const m = TAIL.exec(line);
   if (!m) return undefined;
-  const parsed: LmstatUserLine = {
-    ...splitUserHostDisplay(m[1]!),
-    clientVersion: m[2]!, server: m[3]!, port: m[4]!, handle: m[5]!,
-    start: { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]!, ...(m[11] !== undefined ? { second: +m[11] } : {}) },
-    count: 1,
-    leftover: "",
-  };
+  const who = splitUserHostDisplay(m[1]!);
+  const start: YearlessStamp = { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]! };
+  if (m[11] !== undefined) start.second = +m[11];
+  // Fields in the order they have always had (no spreads: this runs once per holder of a large output).
+  const parsed: LmstatUserLine = who.display === undefined
+    ? { user: who.user, host: who.host, extra: who.extra, clientVersion: m[2]!, server: m[3]!, port: m[4]!, handle: m[5]!, start, count: 1, leftover: "" }
+    : { user: who.user, host: who.host, display: who.display, extra: who.extra, clientVersion: m[2]!, server: m[3]!, port: m[4]!, handle: m[5]!, start, count: 1, leftover: "" };
   let rest = m[12]!;
   for (let progress = true; rest.length > 0 && progress; ) {
     progress = false;

@@ -1,11 +1,18 @@
 // FlexNet `lmutil lmstat -a` output → one snapshot of every held license handle (FORMATS.md §1).
 // The whole query failing (`Error getting status`, no server reachable) is a `server_down`,
 // never an empty snapshot; `lmstat -vd` / `-i` outputs carry no usage and yield no event.
-import type { Holder, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
-import { parseQueuedLine, parseUserLine, poolProduct, type LmstatUserLine } from "./flexlm-lmstat-line.ts";
-import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
+//
+// A large server lists tens of thousands of holders: each user line becomes its holder at once (names
+// interned, the handle one flat string), only the two things the whole output decides are filled in
+// at the end — the start's year (from the header, which may come last) and, for lines outside a
+// `"FEATURE" vN, vendor: V` sub-block, the daemon (the only vendor that is UP).
+import type { SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
+import { parseQueuedLine, parseUserLine } from "./flexlm-lmstat-line.ts";
+import { LmstatHolders } from "./flexlm-lmstat-holders.ts";
+import { NameTable } from "./name-table.ts";
+import { eachOutputLine, tally, startSnapshot } from "./snapshot-output.ts";
 import { WallClock } from "./wall-clock.ts";
-import { anchorAt, yearlessToUtc } from "./snapshot-year.ts";
+import { anchorAt } from "./snapshot-year.ts";
 import { wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
 
 const HEADER = /^Flexible License Manager status on (\w{3}) (\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/;
@@ -22,6 +29,10 @@ const KNOWN = [
   /^\s*(floating|nodelocked|uncounted nodelocked) license/, /^Feature usage info:$/, /^-{10,}$/,
 ];
 const LICENSE_FILE_TABLE = /^NOTE: lmstat -i does not give information from the server/;
+const SERVER_STATUS = /^License server status: /;
+const DASHES = /^-{10,}$/;
+const VENDOR_STATUS = /^Vendor daemon status \(on /;
+const UP = /^UP\b/;
 
 function wall(m: RegExpExecArray): WallTime {
   return { year: +m[4]!, month: +m[2]!, day: +m[3]!, hour: +m[5]!, minute: +m[6]!, second: 0 };
@@ -30,6 +41,8 @@ function wall(m: RegExpExecArray): WallTime {
 export class FlexlmLmstatSource implements SnapshotSource {
   private readonly zone: string;
   private readonly clock: WallClock;
+  /** Names of every output parsed: a poller's successive snapshots share one copy of each. */
+  private readonly names = new NameTable();
 
   constructor(opts: SourceOptions) {
     this.zone = opts.timezone;
@@ -38,7 +51,8 @@ export class FlexlmLmstatSource implements SnapshotSource {
 
   parse(text: string, takenAt: number): SnapshotResult {
     const { at, counter, result } = startSnapshot(takenAt);
-    const lines = outputLines(text);
+    const names = this.names;
+    const holders = new LmstatHolders(names);
     let header: WallTime | undefined;
     let failure: string | undefined;
     let sawUsage = false;
@@ -50,33 +64,36 @@ export class FlexlmLmstatSource implements SnapshotSource {
     const vendorsDown: Array<{ daemon: string; reason: string }> = [];
     let feature: string | undefined;
     let sub: { version: string; vendor: string } | undefined;
-    const pending: Array<{ line: LmstatUserLine; feature: string; sub?: { version: string; vendor: string } }> = [];
 
-    for (const line of lines) {
+    for (const line of eachOutputLine(text)) {
       counter.line();
-      if (line.trim() === "") continue;
+      if (line === "") continue;
       let m: RegExpExecArray | null;
-      if ((m = HEADER.exec(line)) || (m = BARE_DATE.exec(line))) { header = wall(m); continue; }
-      if (line.startsWith("Error getting status:")) { failure = line; continue; }
-      if (LICENSE_FILE_TABLE.test(line)) { inLicenseFileTable = true; continue; }
-      if (inLicenseFileTable) continue;
-      if (/^License server status: /.test(line) || /^-{10,}$/.test(line)) { inVendorStatus = false; feature = undefined; sub = undefined; continue; }
-      if (/^Vendor daemon status \(on /.test(line)) { inVendorStatus = true; continue; }
-      if (line === "Feature usage info:") { inVendorStatus = false; sawUsage = true; continue; }
-      if ((m = USERS_OF.exec(line))) {
-        inVendorStatus = false;
-        sawUsage = true;
-        feature = m[1]!;
-        sub = undefined;
-        const totals = TOTALS.exec(m[2]!);
-        if (totals) tally(result.stated_in_use, feature, Number(totals[2]));
-        continue;
-      }
-      if ((m = SUB_BLOCK.exec(line))) { sub = { version: m[2]!, vendor: m[3]! }; continue; }
+      const first = line.charCodeAt(0);
+      // An indented line (user lines, sub-block headers) can match none of the rules before the sub-block's.
+      if (first !== 32 && first !== 9) {
+        if ((m = HEADER.exec(line)) || (m = BARE_DATE.exec(line))) { header = wall(m); continue; }
+        if (line.startsWith("Error getting status:")) { failure = line; continue; }
+        if (LICENSE_FILE_TABLE.test(line)) { inLicenseFileTable = true; continue; }
+        if (inLicenseFileTable) continue;
+        if (SERVER_STATUS.test(line) || DASHES.test(line)) { inVendorStatus = false; feature = undefined; sub = undefined; continue; }
+        if (VENDOR_STATUS.test(line)) { inVendorStatus = true; continue; }
+        if (line === "Feature usage info:") { inVendorStatus = false; sawUsage = true; continue; }
+        if ((m = USERS_OF.exec(line))) {
+          inVendorStatus = false;
+          sawUsage = true;
+          feature = names.intern(m[1]!);
+          sub = undefined;
+          const totals = TOTALS.exec(m[2]!);
+          if (totals) tally(result.stated_in_use, feature, Number(totals[2]));
+          continue;
+        }
+      } else if (inLicenseFileTable) continue;
+      if ((m = SUB_BLOCK.exec(line))) { sub = { version: names.intern(m[2]!), vendor: names.intern(m[3]!) }; continue; }
       if (feature !== undefined) {
         const user = parseUserLine(line);
         if (user) {
-          pending.push({ line: user, feature, sub });
+          holders.add(feature, sub, user);
           if (user.leftover) counter.unknownLine(line);
           continue;
         }
@@ -90,7 +107,7 @@ export class FlexlmLmstatSource implements SnapshotSource {
         continue;
       }
       if (inVendorStatus && (m = VENDOR_LINE.exec(line))) {
-        if (/^UP\b/.test(m[2]!)) vendorsUp.push(m[1]!);
+        if (UP.test(m[2]!)) vendorsUp.push(m[1]!);
         else vendorsDown.push({ daemon: m[1]!, reason: m[2]! });
         continue;
       }
@@ -105,21 +122,7 @@ export class FlexlmLmstatSource implements SnapshotSource {
       result.events.push({ type: "server_down", at, reason: failure ?? serverErrors.join("; ") });
     } else if (sawUsage) {
       const onlyVendor = vendorsUp.length === 1 ? vendorsUp[0]! : "";
-      const holders = pending.map(({ line: u, feature: f, sub: s }): Holder & { start: number } => {
-        const product = poolProduct(f, u.extra);
-        return {
-          daemon: s?.vendor ?? onlyVendor,
-          feature: f,
-          ...(s ? { version: s.version } : {}),
-          user: u.user,
-          host: u.host,
-          handle: `${u.server}/${u.port} ${u.handle}`,
-          ...(product !== undefined ? { product } : {}),
-          count: u.count,
-          start: yearlessToUtc(u.start, anchor, this.clock),
-        };
-      });
-      result.events.push({ type: "snapshot", at, holders } satisfies SourceEvent);
+      result.events.push({ type: "snapshot", at, holders: holders.finish(onlyVendor, anchor, this.clock) } satisfies SourceEvent);
     }
     result.stats = counter.stats(result.events.length);
     return result;

@@ -16,6 +16,16 @@ export class NameTable {
     }
     return known;
   }
+
+  /** As `intern`, for a name just built by `join` (a key): it shares no memory with any text, so it is kept as it is. */
+  internBuilt(name: string): string {
+    let known = this.names.get(name);
+    if (known === undefined) {
+      if (this.names.size >= MAX_NAMES) this.names.clear();
+      this.names.set(name, (known = name));
+    }
+    return known;
+  }
 }
 
 /** A copy of `name` that shares no memory with the text it was cut from. */

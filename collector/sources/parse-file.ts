@@ -11,7 +11,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
-import type { LineSource, ParseStats, SnapshotResult, SourceEvent, SourceOptions } from "./events.ts";
+import type { LineSource, ParseStats, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
 import { BLOCK_BYTES, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { sourceKinds } from "./registry.ts";
@@ -95,16 +95,13 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
     for (const e of events) tracker.feed(e);
     done = { source: source.stats(), tracker: tracker.stats() };
   } else {
-    const text = await readFile(file, "utf8");
-    opts.onProgress?.(Buffer.byteLength(text));
-    const mtime = Math.floor((await stat(file)).mtimeMs);
-    const result = factory.create(sourceOpts).parse(text, opts.at ?? mtime);
-    const time = snapshotTime(result, opts.at, mtime);
-    for (const e of result.events) {
-      tracker.feed(e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e);
+    const { events, stats, snapshot } = await parseSnapshotFile(factory.create(sourceOpts), file, opts);
+    // Each event is let go of once fed: a large output's holders are not kept while its records stream out.
+    while (events.length > 0) {
+      tracker.feed(events.shift()!);
       yield* batches(tracker);
     }
-    done = { source: result.stats, tracker: tracker.stats(), snapshot: { ...time, in_use_mismatch: inUseDifferences(result) } };
+    done = { source: stats, tracker: tracker.stats(), snapshot };
   }
   tracker.feedEnd();
   yield* batches(tracker);
@@ -114,6 +111,20 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
 /** The records of one file, one at a time (see recordBatchesFromFile). */
 export async function* recordsFromFile(kind: string, file: string, opts: ParseFileOptions = {}): AsyncGenerator<RecordBody> {
   for await (const batch of recordBatchesFromFile(kind, file, opts)) yield* batch;
+}
+
+/**
+ * One snapshot output, parsed, its events at the snapshot's time. The text is read here and not kept
+ * past the parse (the generator above would hold it for as long as the records stream out).
+ */
+async function parseSnapshotFile(source: SnapshotSource, file: string, opts: ParseFileOptions): Promise<{ events: SourceEvent[]; stats: ParseStats; snapshot: NonNullable<ParseDone["snapshot"]> }> {
+  const text = await readFile(file, "utf8");
+  opts.onProgress?.(Buffer.byteLength(text));
+  const mtime = Math.floor((await stat(file)).mtimeMs);
+  const result = source.parse(text, opts.at ?? mtime);
+  const time = snapshotTime(result, opts.at, mtime);
+  const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
+  return { events, stats: result.stats, snapshot: { ...time, in_use_mismatch: inUseDifferences(result) } };
 }
 
 function* batches(tracker: SessionTracker): Generator<RecordBody[]> {

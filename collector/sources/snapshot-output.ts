@@ -12,6 +12,25 @@ export function outputLines(text: string): string[] {
   return text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/).map((line) => line.replace(/\s+$/, ""));
 }
 
+/**
+ * The same lines as `outputLines`, one at a time: a large output (a 50,000-holder lmstat) is never
+ * held as an array of line strings as well as the text. (`trimEnd` strips exactly what `\s+$` does.)
+ */
+export function* eachOutputLine(text: string): Generator<string> {
+  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let cr = text.indexOf("\r", start);
+  for (;;) {
+    let lf = text.indexOf("\n", start);
+    if (lf < 0) lf = text.length;
+    if (cr >= 0 && cr < start) cr = text.indexOf("\r", start);
+    const end = cr >= 0 && cr < lf ? cr : lf;
+    if (end === text.length) break;
+    yield text.slice(start, end).trimEnd();
+    start = end === cr && text.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
+  }
+  yield text.slice(start).trimEnd();
+}
+
 export class ParseCounter {
   private lines = 0;
   private unknown = 0;
@@ -23,7 +42,8 @@ export class ParseCounter {
 
   unknownLine(line: string): void {
     this.unknown++;
-    if (this.samples.length < MAX_SAMPLES) this.samples.push(line);
+    // A copy: a line cut out of the output would keep the whole output alive with the stats.
+    if (this.samples.length < MAX_SAMPLES) this.samples.push((" " + line).slice(1));
   }
 
   stats(events: number): ParseStats {

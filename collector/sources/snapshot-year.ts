@@ -3,7 +3,7 @@
 import { wallTimeAt, type WallTime } from "../../shared/time/zoned.ts";
 import type { WallClock } from "./wall-clock.ts";
 
-const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 export interface YearlessStamp {
