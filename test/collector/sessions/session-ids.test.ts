@@ -1,0 +1,57 @@
+// Session ids are SHA-256(source|key|startMs|ordinal) whatever the text; the bytes id-text.ts writes
+// for the hash are exactly that text's UTF-8.
+import { createHash } from "node:crypto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { idText } from "../../../collector/sessions/id-text.ts";
+import { SessionIds } from "../../../collector/sessions/session-ids.ts";
+
+const sha32 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex").slice(0, 32);
+const utf8 = (text: string) => [...Buffer.from(text, "utf8")];
+
+describe("idText", () => {
+  it("is the UTF-8 of `prefix key|seconds000|ordinal`, for ASCII and any Unicode", () => {
+    for (const key of ["MLM|MATLAB|ann|pc1|", "MLM|MATLAB|José Luis 17|PC-17|", "d|€uro|用户|😀 host|h|", "ü".repeat(390)]) {
+      expect([...idText("site ü|", key, 1_641_000_000, 3)!]).toEqual(utf8(`site ü|${key}|1641000000000|3`));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 80 }), fc.string({ unit: "grapheme", maxLength: 80 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.nat(), (prefix, key, seconds, ordinal) => {
+        expect([...idText(prefix, key, seconds, ordinal)!]).toEqual(utf8(`${prefix}${key}|${seconds}000|${ordinal}`));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("leaves to the caller what it does not write: lone surrogates, long texts, odd numbers", () => {
+    expect(idText("x|", "MLM|\ud800|pc1|", 1_641_000_000, 0)).toBeUndefined();
+    expect(idText("x|", "\udc00x", 1, 0)).toBeUndefined();
+    expect(idText("x|", "a".repeat(1000), 1, 0)).toBeUndefined();
+    for (const seconds of [0, -1, 1.5, 2 ** 31, Number.NaN]) expect(idText("x|", "k", seconds, 0)).toBeUndefined();
+    for (const ordinal of [-1, 0.5, 2 ** 31]) expect(idText("x|", "k", 1, ordinal)).toBeUndefined();
+  });
+});
+
+describe("SessionIds.next", () => {
+  it("is the first 32 hex digits of SHA-256(source|key|startMs|ordinal), whatever the text and time", () => {
+    const cases: Array<[string, string, number]> = [
+      ["lmgrd.log", "MLM|MATLAB|ann|pc1|", Date.UTC(2022, 0, 1, 9, 0, 5)],
+      ["flexlm-debuglog", "MLM|Optimization_Toolbox|José Luis 272|PC-78|", Date.UTC(2026, 10, 27, 9, 50)],
+      ["ü-source", "adskflex|87545ACD_2022_0F|bob|ws-9|h1|", Date.UTC(2024, 2, 31, 1, 59, 59)],
+      ["x", "d|f|\ud800 lone|h|", Date.UTC(2022, 0, 1)],
+      ["x", "d|f|u|h|", 0],
+      ["x", "d|f|u|h|", -86_400_000],
+      ["x", "d|f|u|h|", 4_102_444_800_000], // 2100: seconds past 2^31
+      ["x", `d|f|${"long user ".repeat(50)}|h|`, Date.UTC(2022, 0, 1)],
+    ];
+    for (const [source, key, start] of cases) {
+      const ids = new SessionIds(source);
+      for (let ordinal = 0; ordinal < 3; ordinal++) expect(ids.next(key, start, start)).toBe(sha32(`${source}|${key}|${start}|${ordinal}`));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 40 }), fc.string({ unit: "binary", maxLength: 60 }), fc.integer({ min: 0, max: 4_000_000_000 }), (source, key, seconds) => {
+        expect(new SessionIds(source).next(key, seconds * 1000, seconds * 1000)).toBe(sha32(`${source}|${key}|${seconds * 1000}|0`));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
