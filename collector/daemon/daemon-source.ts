@@ -119,7 +119,10 @@ export class DaemonSource {
   }
 
   async close(): Promise<void> {
-    if (this.#reader && this.#dirty) await this.#journal.save(this.#reader.state()).catch(() => undefined);
+    if (this.#reader && this.#dirty) {
+      const { state, apart } = this.#reader.stateApart();
+      await this.#journal.append(state, [], apart).catch(() => undefined);
+    }
     await this.#journal.durable().catch(() => undefined);
     await this.#reader?.close();
     this.#reader = undefined;
@@ -140,7 +143,8 @@ export class DaemonSource {
       return null;
     }
     await policy.persist();
-    await this.#journal.begin(reader.state(), kept);
+    const { state, apart } = reader.stateApart();
+    await this.#journal.begin(state, kept, apart);
     const done = this.#behind;
     this.#behind = { records: kept.length };
     this.#savedAt = Date.now();
@@ -152,11 +156,12 @@ export class DaemonSource {
     if (this.#reader) return this.#reader;
     const c = this.config;
     const saved = this.#journal.committed();
+    const appendix = this.#journal.committedAppendix();
     if (sourceKinds[c.kind]!.shape === "lines") {
-      this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, saved as LineReadState | undefined, { startAtEnd: c.start_at === "end" });
+      this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, saved as LineReadState | undefined, { startAtEnd: c.start_at === "end", ...(appendix !== undefined ? { appendix } : {}) });
     } else {
       const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }) };
-      this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock);
+      this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock, appendix);
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;

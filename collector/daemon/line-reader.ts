@@ -10,7 +10,7 @@
 // sync the edge will receive (DESIGN.md §4), so an offline site does not multiply records.
 import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
+import { type SameSecondChange, SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
 import { readBlock } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
@@ -68,7 +68,7 @@ export class LineReader {
   /** The last read of the file found nothing more (records may still be queued). */
   #tailCaughtUp = false;
 
-  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean) {
+  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean, appendix: string | undefined) {
     this.name = name;
     this.kind = kind;
     this.file = file;
@@ -81,7 +81,7 @@ export class LineReader {
     const same = saved !== undefined && saved.file === file && saved.kind === kind;
     if (same && saved.parser !== undefined) this.#parser.restore?.(saved.parser);
     this.#tracker = same
-      ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s })
+      ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }, appendix)
       : new SessionTracker({ source: name, cut_s: settings.cut_s });
     this.tail = new FileTail(file, same ? saved.tail : undefined, { encoding: settings.encoding, startAtEnd: !same && startAtEnd });
     this.#fingerprint = same ? saved.fingerprint : undefined;
@@ -89,8 +89,9 @@ export class LineReader {
     this.#finished = same ? saved.finished === true : false;
   }
 
-  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean } = {}): LineReader {
-    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true);
+  /** `appendix`: the text of the saved state's appendix, for a state saved by `stateApart`. */
+  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean; appendix?: string } = {}): LineReader {
+    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true, options.appendix);
   }
 
   /** Reads the next lines (at most maxBytes) and returns (at most maxRecords of) the records they
@@ -163,11 +164,23 @@ export class LineReader {
     return licensesHeld(this.#tracker);
   }
 
+  /** The whole state. */
   state(): LineReadState {
+    return this.#state(this.#tracker.save());
+  }
+
+  /** The state with the session tracker's same-second table kept apart (a journal's appendix,
+   *  source-journal.ts) and what changed of that table since the last call. */
+  stateApart(): { state: LineReadState; apart: SameSecondChange } {
+    const { state, sameSecond } = this.#tracker.saveApart();
+    return { state: this.#state(state), apart: sameSecond };
+  }
+
+  #state(tracker: TrackerState): LineReadState {
     const tail = this.tail.position();
     const parser = this.#parser.save?.();
     return {
-      kind: this.kind, file: this.file, settings: this.#settings, tracker: this.#tracker.save(), totals: { ...this.#totals },
+      kind: this.kind, file: this.file, settings: this.#settings, tracker, totals: { ...this.#totals },
       ...(tail ? { tail } : {}), ...(this.#fingerprint ? { fingerprint: this.#fingerprint } : {}),
       ...(parser !== undefined ? { parser } : {}), ...(this.#finished ? { finished: true } : {}),
     };
