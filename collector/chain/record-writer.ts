@@ -121,6 +121,22 @@ export class RecordWriter {
   }
 }
 
+/** Records prepared one after the other (each on the head the one before leaves) as one append. */
+export function joinPrepared(pieces: PreparedAppend[]): PreparedAppend {
+  if (pieces.length === 1) return pieces[0]!;
+  const first = pieces[0]!, last = pieces[pieces.length - 1]!;
+  const ends = new Uint32Array(pieces.reduce((n, p) => n + p.count, 0));
+  let i = 0, at = 0;
+  for (const p of pieces) {
+    for (const end of p.ends) ends[i++] = at + end;
+    at += p.bytes.length;
+  }
+  return {
+    count: ends.length, bytes: Buffer.concat(pieces.map((p) => p.bytes)), ends, before: first.before, after: last.after,
+    firstSeq: first.firstSeq, lastSeq: last.lastSeq, firstHash: first.firstHash, lastHash: last.lastHash,
+  };
+}
+
 /** Each prepared record's canonical bytes (views into the packed buffer, made when needed). */
 export function payloadsOf(prepared: PreparedAppend): Uint8Array[] {
   const out: Uint8Array[] = [];

@@ -74,7 +74,7 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
   const followed = await followedByDaemon(site, o.name, kind, file);
   if (followed) return { ...report, followed_by: followed };
   const { journal, saved } = await journalFor(site, o.name, kind, file);
-  const appendix = journal.committedAppendix();
+  const appendix = await journal.committedAppendix();
   const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined, appendix !== undefined ? { appendix } : {});
   report.resumed_from_byte = saved?.tail?.offset ?? 0;
   const append = async (bodies: RecordBody[]) => {

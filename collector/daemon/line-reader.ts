@@ -43,6 +43,9 @@ export interface LineReadState {
 /** Records a step returns at most (the rest stays queued in the tracker's state). */
 export const STEP_RECORDS = 50_000;
 
+/** A step reads its bytes this much at a time. */
+const SLICE_BYTES = 512 * 1024;
+
 export interface LineStep {
   bodies: RecordBody[];
   lines: number;
@@ -94,27 +97,50 @@ export class LineReader {
     return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true, options.appendix);
   }
 
-  /** Reads the next lines (at most maxBytes) and returns (at most maxRecords of) the records they
-   *  complete; while records are still queued, a step only takes those. */
-  async read(maxBytes = DEFAULT_CHUNK_BYTES, maxRecords = STEP_RECORDS): Promise<LineStep> {
+  /**
+   * Reads the next lines (at most maxBytes, in slices of SLICE_BYTES) and returns (at most
+   * maxRecords of) the records they complete; while records are still queued, a step only takes
+   * those. With `onRecords`, the records go there as each slice completes them (the step returns
+   * none): the caller makes them compact bytes at once (source-journal.ts `stage`), and no record
+   * object lives for the whole step — that is, long enough to be promoted out of the young heap.
+   */
+  async read(maxBytes = DEFAULT_CHUNK_BYTES, maxRecords = STEP_RECORDS, onRecords?: (bodies: RecordBody[]) => void): Promise<LineStep> {
+    let budget = maxRecords;
+    const take = (): RecordBody[] => {
+      const bodies = budget > 0 ? this.#tracker.take(budget) : [];
+      budget -= bodies.length;
+      if (onRecords === undefined || bodies.length === 0) return bodies;
+      onRecords(bodies);
+      return [];
+    };
     if (this.#tracker.queued) {
-      const bodies = this.#tracker.take(maxRecords);
+      const bodies = take();
       return { bodies, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
     }
-    const chunk = await this.tail.read(maxBytes);
-    this.#tailCaughtUp = chunk.caughtUp;
     const unknownBefore = this.#parser.stats().unknown_lines;
-    await this.#feed(chunk.blocks);
-    const bodies = this.#tracker.take(maxRecords);
-    this.#totals.lines += chunk.lineCount;
+    let lines = 0, missing = false;
+    for (let left = maxBytes; ; ) {
+      // Slices, not one read of maxBytes: a big buffer read and decoded at once costs more, and its
+      // read waits with nothing else to do.
+      const chunk = await this.tail.read(Math.min(left, SLICE_BYTES));
+      this.#tailCaughtUp = chunk.caughtUp;
+      missing = chunk.missing === true;
+      await this.#feed(chunk.blocks);
+      if (onRecords) take();
+      lines += chunk.lineCount;
+      this.#totals.bytes += chunk.bytes;
+      if (chunk.bytes > 0) this.#finished = false;
+      left -= chunk.bytes;
+      if (chunk.caughtUp || chunk.bytes === 0 || left <= 0) break;
+    }
+    const bodies = take();
+    this.#totals.lines += lines;
     this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
-    this.#totals.bytes += chunk.bytes;
-    if (chunk.bytes > 0) this.#finished = false;
     const position = this.tail.position();
     if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
       this.#fingerprint = await fingerprintFile(this.file, position.offset);
     }
-    return { bodies, lines: chunk.lineCount, caughtUp: chunk.caughtUp && !this.#tracker.queued, missing: chunk.missing === true };
+    return { bodies, lines, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing };
   }
 
   /** Records fed but not yet taken (see `take`). */

@@ -23,7 +23,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChainHead, RecordBody as ChainBody } from "../../shared/protocol/index.ts";
-import type { PreparedAppend } from "../chain/record-writer.ts";
+import { joinPrepared, type PreparedAppend } from "../chain/record-writer.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
@@ -81,6 +81,8 @@ export class SourceJournal<S> {
   #writes: Promise<void> = Promise.resolve();
   /** While steps are being written: the chain head their records leave (the next is prepared on it). */
   #tip: ChainHead | undefined;
+  /** Records of the next step prepared as they were read (`stage`), appended by its `begin`. */
+  #staged: PreparedAppend[] = [];
 
   private constructor(site: Site, path: string, committed: S | undefined, ref: AppendixRef | undefined, appendix: StateAppendix, text: string | undefined) {
     this.#site = site;
@@ -109,10 +111,11 @@ export class SourceJournal<S> {
     return this.#committed;
   }
 
-  /** The text of the committed state's appendix (undefined: it keeps nothing apart), as of open:
-   *  a reader is restored from it before its first step. */
-  committedAppendix(): string | undefined {
-    if (this.#committedRef !== undefined && this.#appendixText === undefined) throw new RangeError("the appendix text is read at open only, before any step");
+  /** The text of the committed state's appendix (undefined: it keeps nothing apart): a reader of
+   *  the committed state is restored from both. */
+  async committedAppendix(): Promise<string | undefined> {
+    if (this.#committedRef === undefined) return undefined;
+    this.#appendixText ??= (await this.#appendix.read(this.#committedRef, this.path)).text;
     return this.#appendixText;
   }
 
@@ -143,9 +146,9 @@ export class SourceJournal<S> {
     const bytes = Buffer.from(JSON.stringify(next));
     const appendixWrite = this.#appendix.plan(apart);
     const ref = this.#appendix.tip();
-    // The tracker's bodies are the protocol's (records.ts mirrors DESIGN.md §4), minus its index signature.
-    const prepared = bodies.length === 0 ? undefined : this.#site.writer.prepare(bodies as ChainBody[], this.#tip ?? this.#site.writer.head());
-    if (prepared) this.#tip = prepared.after;
+    this.stage(bodies);
+    const prepared = this.#staged.length === 0 ? undefined : joinPrepared(this.#staged);
+    this.#staged = [];
     try {
       await this.#writes;
     } catch (e) {
@@ -156,6 +159,18 @@ export class SourceJournal<S> {
     const writes = this.#step({ state: next, bytes, ref }, prepared, appendixWrite);
     this.#writes = writes;
     writes.catch(() => undefined); // seen by the next begin or durable()
+  }
+
+  /**
+   * Prepares records of the step being read, before its state is known: the next `begin` appends
+   * them, before its own `bodies`, with its state. Dropped if that `begin` fails.
+   */
+  stage(bodies: RecordBody[]): void {
+    if (bodies.length === 0) return;
+    // The tracker's bodies are the protocol's (records.ts mirrors DESIGN.md §4), minus its index signature.
+    const prepared = this.#site.writer.prepare(bodies as ChainBody[], this.#tip ?? this.#site.writer.head());
+    this.#tip = prepared.after;
+    this.#staged.push(prepared);
   }
 
   /** Waits for the writes of every step begun; rejects with the failure of the first that failed. */

@@ -63,7 +63,15 @@ export class StateAppendix {
       appendix.#generation = Math.max(appendix.#generation, generation);
     }
     if (ref === undefined) return { appendix, text: undefined };
-    const path = join(appendix.#dir, ref.file);
+    const { text, firstLine } = await appendix.read(ref, statePath);
+    appendix.#tip = ref;
+    appendix.#firstLine = firstLine;
+    return { appendix, text };
+  }
+
+  /** The part a state whose appendix is `ref` keeps apart (its text), and the length of its first line. */
+  async read(ref: AppendixRef, statePath: string): Promise<{ text: string; firstLine: number }> {
+    const path = join(this.#dir, ref.file);
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -71,13 +79,11 @@ export class StateAppendix {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new CollectorError("bad_state", `${path}, named by ${statePath}, does not exist`);
       throw e;
     }
-    if (appendix.#generationOf(ref.file) === undefined || bytes.length < ref.bytes || (ref.bytes > 0 && bytes[ref.bytes - 1] !== 0x0a)) {
+    if (this.#generationOf(ref.file) === undefined || bytes.length < ref.bytes || (ref.bytes > 0 && bytes[ref.bytes - 1] !== 0x0a)) {
       throw new CollectorError("bad_state", `${path} does not hold the ${ref.bytes} bytes ${statePath} names`);
     }
-    appendix.#tip = ref;
     const first = bytes.indexOf(0x0a);
-    appendix.#firstLine = first < 0 ? ref.bytes : first + 1;
-    return { appendix, text: bytes.toString("utf8", 0, ref.bytes) };
+    return { text: bytes.toString("utf8", 0, ref.bytes), firstLine: first < 0 || first >= ref.bytes ? ref.bytes : first + 1 };
   }
 
   /** The write that records `change` after the last step planned (none: nothing to write); the

@@ -159,7 +159,7 @@ describe("source journal: a part of the state kept apart (state-appendix.ts)", (
   it("each step appends what it added; the state file names how much of the appendix is its own", async () => {
     const { site, path } = await freshSite();
     const { journal } = await SourceJournal.open<S>(site, path);
-    expect(journal.committedAppendix()).toBeUndefined();
+    expect(await journal.committedAppendix()).toBeUndefined();
     await journal.append({ offset: 10 }, [usage(1)], change(null, ["k", 1])); // nothing logged before: the whole table
     await journal.append({ offset: 20 }, [usage(2)], change(["k", 2]));
     await journal.append({ offset: 25 }, [], change([])); // nothing added: nothing written
@@ -167,7 +167,7 @@ describe("source journal: a part of the state kept apart (state-appendix.ts)", (
     expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ format: "tally-source-state/v2", committed: { offset: 25 }, committed_appendix: { file: "s.1.jsonl", bytes: 16 } });
     const reopened = (await SourceJournal.open<S>(site, path)).journal;
     expect(reopened.committed()).toEqual({ offset: 25 });
-    expect(reopened.committedAppendix()).toBe('["k",1]\n["k",2]\n');
+    expect(await reopened.committedAppendix()).toBe('["k",1]\n["k",2]\n');
     // A whole state again (no part apart): the appendix goes once no state file names it.
     await reopened.append({ offset: 30 }, [], undefined);
     await expect(appendixOf(path, "s.1.jsonl")).rejects.toMatchObject({ code: "ENOENT" });
@@ -191,10 +191,10 @@ describe("source journal: a part of the state kept apart (state-appendix.ts)", (
     expect(reopened.journals).toEqual({ s: "pending_not_appended" });
     const { journal: again } = await SourceJournal.open<S>(reopened, path);
     expect(again.committed()).toEqual({ offset: 10 });
-    expect(again.committedAppendix()).toBe('["k",1]\n');
+    expect(await again.committedAppendix()).toBe('["k",1]\n');
     await again.append({ offset: 20 }, [usage(2)], change(["k", 3]));
     expect(await appendixOf(path, "s.1.jsonl")).toBe('["k",1]\n["k",3]\n');
-    expect((await SourceJournal.open<S>(reopened, path)).journal.committedAppendix()).toBe('["k",1]\n["k",3]\n');
+    expect(await (await SourceJournal.open<S>(reopened, path)).journal.committedAppendix()).toBe('["k",1]\n["k",3]\n');
     await reopened.close();
   });
 
@@ -215,7 +215,7 @@ describe("source journal: a part of the state kept apart (state-appendix.ts)", (
     expect(reopened.journals).toEqual({ s: "pending_appended" });
     const { journal: again } = await SourceJournal.open<S>(reopened, path);
     expect(again.committed()).toEqual({ offset: 20 });
-    expect(again.committedAppendix()).toBe('["k",1]\n["k",2]\n');
+    expect(await again.committedAppendix()).toBe('["k",1]\n["k",2]\n');
     await reopened.close();
   });
 
@@ -234,7 +234,7 @@ describe("source journal: a part of the state kept apart (state-appendix.ts)", (
     await journal.append({ offset: steps + 1 }, [usage(steps + 1)], change(batch(steps + 1)));
     expect((await readdir(join(path, ".."))).sort()).toEqual(["s.2.jsonl", "s.json"]);
     const { journal: reopened } = await SourceJournal.open<S>(site, path);
-    expect(reopened.committedAppendix()).toBe(`["whole",${steps}]\n${JSON.stringify(batch(steps + 1))}\n`);
+    expect(await reopened.committedAppendix()).toBe(`["whole",${steps}]\n${JSON.stringify(batch(steps + 1))}\n`);
     await site.close();
   });
 
