@@ -8,6 +8,9 @@
 // durable while the next step reads and parses; that next step waits for them before its own
 // writes start (so its failure is reported there). `flush` waits for the last one: the daemon
 // flushes before anything else appends (heartbeats, cuts, other sources) and before it reports.
+// A followed log's records reach the journal as each slice of the step completes them (`stage`),
+// and go to the log with the step's state; the session tracker's same-second table is kept in the
+// journal's appendix (stateApart), so a step writes what it changed of it.
 import type { SitePolicy } from "../chain/site-policy.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { sourceKinds } from "../sources/registry.ts";
