@@ -18,6 +18,18 @@ export function canonicalRecordJson(value: unknown): string {
 /** Whether the last sortedKeys met a key starting with a digit. */
 let digitKey = false;
 
+/**
+ * The canonical text of `nextRecord(collectorId, {seq: seq - 1, hash: prev}, ts, body)` without
+ * building that record: its keys sort as collector_id, data, kind, prev, seq, ts, v, and seq and ts
+ * are safe integers (their JSON is their decimal digits). `collectorIdJson`: JSON.stringify(collectorId).
+ */
+export function canonicalChainRecordJson(collectorIdJson: string, seq: number, prev: string, ts: number, body: { kind: string; data: unknown }): string {
+  if (body.data === undefined || !Number.isSafeInteger(seq) || !Number.isSafeInteger(ts)) {
+    return canonicalRecordJson({ v: 1, collector_id: JSON.parse(collectorIdJson) as string, seq, prev, ts, kind: body.kind, data: body.data });
+  }
+  return `{"collector_id":${collectorIdJson},"data":${canonicalRecordJson(body.data)},"kind":${JSON.stringify(body.kind)},"prev":${JSON.stringify(prev)},"seq":${seq},"ts":${ts},"v":1}`;
+}
+
 export function canonicalRecordBytes(value: unknown): Uint8Array {
   return Buffer.from(canonicalRecordJson(value), "utf8");
 }
@@ -32,10 +44,11 @@ function sortedKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedKeys);
   // An ordinary object with its keys inserted in sorted order: objects of one shape share a hidden
   // class, which the native serialiser walks fast (a null-prototype object is a slow dictionary).
-  const out: Record<string, unknown> = {};
   const source = value as Record<string, unknown>;
   const shape = shapeOf(Object.keys(source));
   if (shape.digitKey) digitKey = true;
+  if (shape.copy) return shape.copy(source, sortedKeys);
+  const out: Record<string, unknown> = {};
   for (const key of shape.sorted) {
     const v = source[key];
     if (v === undefined) continue;
@@ -46,9 +59,11 @@ function sortedKeys(value: unknown): unknown {
   return out;
 }
 
-/** An object's keys in insertion order, the same sorted by UTF-16 code units, and whether one
- *  starts with a digit. */
-interface Shape { keys: string[]; sorted: string[]; digitKey: boolean }
+/** An object's keys in insertion order, the same sorted by UTF-16 code units, whether one
+ *  starts with a digit, and a copier that makes the sorted object (not for "__proto__" or digit keys). */
+interface Shape { keys: string[]; sorted: string[]; digitKey: boolean; copy: Copier | undefined }
+
+type Copier = (source: Record<string, unknown>, inner: (value: unknown) => unknown) => unknown;
 
 /** Shapes met. A site's records come in a handful (the envelope, usage with or without
  *  version/product, denial, heartbeat): their keys are sorted once, not per record. Past
@@ -64,10 +79,24 @@ function shapeOf(keys: string[]): Shape {
     const c = key.charCodeAt(0);
     if (c >= 48 && c <= 57) digit = true;
   }
-  const shape = { keys, sorted: inOrder(keys) ? keys : [...keys].sort(), digitKey: digit };
+  const sorted = inOrder(keys) ? keys : [...keys].sort();
+  const shape = { keys, sorted, digitKey: digit, copy: digit || keys.includes("__proto__") ? undefined : copierOf(sorted) };
   if (shapes.length < SHAPES_KEPT) shapes.push(shape);
   else shapes[replaced++ % SHAPES_KEPT] = shape;
   return shape;
+}
+
+/**
+ * A function that builds the object with `sorted` keys as one object literal — half the time of a
+ * copy key by key, which was most of a record's canonical bytes. An undefined value keeps its key,
+ * which JSON.stringify leaves out as the key-by-key copy does.
+ */
+function copierOf(sorted: string[]): Copier {
+  const fields = sorted.map((key) => {
+    const k = JSON.stringify(key);
+    return `${k}: (v = s[${k}], typeof v === "object" && v !== null ? inner(v) : v)`;
+  });
+  return new Function("s", "inner", `let v; return { ${fields.join(", ")} };`) as Copier;
 }
 
 function sameKeys(a: string[], b: string[]): boolean {

@@ -11,7 +11,7 @@
 import { MAX_RECORD_BYTES, nextRecord, parseStrictJson, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
-import { canonicalRecordJson, recordHash } from "./record-bytes.ts";
+import { canonicalChainRecordJson, canonicalRecordJson, recordHash } from "./record-bytes.ts";
 
 const decoder = new TextDecoder();
 
@@ -35,6 +35,7 @@ export interface PreparedAppend {
 
 export class RecordWriter {
   readonly collectorId: string;
+  readonly #collectorIdJson: string;
   readonly #log: SegmentLog;
   readonly #clock: () => number;
   #head: ChainHead;
@@ -42,6 +43,7 @@ export class RecordWriter {
   private constructor(log: SegmentLog, collectorId: string, head: ChainHead, clock: () => number) {
     this.#log = log;
     this.collectorId = collectorId;
+    this.#collectorIdJson = JSON.stringify(collectorId);
     this.#head = head;
     this.#clock = clock;
   }
@@ -77,8 +79,12 @@ export class RecordWriter {
     let firstHash = "";
     for (let i = 0; i < bodies.length; i++) {
       const body = bodies[i]!;
-      const record = nextRecord(this.collectorId, head, ts, body);
-      const json = canonicalRecordJson(record);
+      let json: string;
+      if (keep) {
+        const record = nextRecord(this.collectorId, head, ts, body);
+        keep.push(record);
+        json = canonicalRecordJson(record);
+      } else json = canonicalChainRecordJson(this.#collectorIdJson, head.seq + 1, head.hash, ts, body); // the same text, no record object
       // A UTF-16 code unit is at most 3 bytes of UTF-8: with this much room `write` never cuts.
       // (Given as the length, too: without it the write is several times slower on a big buffer.)
       const room = json.length * 3;
@@ -88,8 +94,7 @@ export class RecordWriter {
         throw new CollectorError("bad_input", `a ${body.kind} record would be ${length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
           { reason: "record_too_large", record_bytes: length, limit: MAX_RECORD_BYTES });
       }
-      keep?.push(record);
-      head = { seq: record.seq, hash: recordHash(buffer.subarray(at, at + length)) };
+      head = { seq: head.seq + 1, hash: recordHash(buffer.subarray(at, at + length)) };
       at += length;
       ends[i] = at;
       if (firstHash === "") firstHash = head.hash;
@@ -114,6 +119,22 @@ export class RecordWriter {
   async reload(): Promise<void> {
     this.#head = await recoverHead(this.#log, this.collectorId);
   }
+}
+
+/** Records prepared one after the other (each on the head the one before leaves) as one append. */
+export function joinPrepared(pieces: PreparedAppend[]): PreparedAppend {
+  if (pieces.length === 1) return pieces[0]!;
+  const first = pieces[0]!, last = pieces[pieces.length - 1]!;
+  const ends = new Uint32Array(pieces.reduce((n, p) => n + p.count, 0));
+  let i = 0, at = 0;
+  for (const p of pieces) {
+    for (const end of p.ends) ends[i++] = at + end;
+    at += p.bytes.length;
+  }
+  return {
+    count: ends.length, bytes: Buffer.concat(pieces.map((p) => p.bytes)), ends, before: first.before, after: last.after,
+    firstSeq: first.firstSeq, lastSeq: last.lastSeq, firstHash: first.firstHash, lastHash: last.lastHash,
+  };
 }
 
 /** Each prepared record's canonical bytes (views into the packed buffer, made when needed). */

@@ -8,6 +8,9 @@
 // durable while the next step reads and parses; that next step waits for them before its own
 // writes start (so its failure is reported there). `flush` waits for the last one: the daemon
 // flushes before anything else appends (heartbeats, cuts, other sources) and before it reports.
+// A followed log's records reach the journal as each slice of the step completes them (`stage`),
+// and go to the log with the step's state; the session tracker's same-second table is kept in the
+// journal's appendix (stateApart), so a step writes what it changed of it.
 import type { SitePolicy } from "../chain/site-policy.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { sourceKinds } from "../sources/registry.ts";
@@ -46,6 +49,8 @@ export class DaemonSource {
   #dirty = false;
   /** The step being written behind (its record count), or null. */
   #behind: { records: number } | null = null;
+  /** Records of the step being read, handed to the journal as they came (kept by the policy, and not). */
+  #staged = { kept: 0, outOfScope: 0 };
 
   private constructor(site: Site, config: SourceConfig, cutS: number, journal: SourceJournal<ReadState>, clock: () => number) {
     this.#site = site;
@@ -74,11 +79,12 @@ export class DaemonSource {
 
   /** One bounded read and the append of what it completed. */
   async step(now: number, policy: SitePolicy): Promise<StepResult> {
-    const reader = this.#open();
+    const reader = await this.#open();
     if (reader instanceof LineReader) {
-      const step = await reader.read();
+      this.#staged = { kept: 0, outOfScope: 0 };
+      const step = await reader.read(undefined, undefined, (bodies) => this.#stage(bodies, policy));
       // An idle poll read nothing and changed nothing: no state to write.
-      const done = step.lines > 0 || step.bodies.length > 0 ? await this.#append(reader, step.bodies, policy) : null;
+      const done = step.lines > 0 || step.bodies.length > 0 || this.#staged.kept + this.#staged.outOfScope > 0 ? await this.#append(reader, step.bodies, policy) : null;
       if (step.missing) this.health.ok(now, false, `${this.config.file} does not exist`);
       else this.health.ok(now, true);
       const { offset, size } = reader.tail.progress();
@@ -102,7 +108,7 @@ export class DaemonSource {
 
   /** Cuts every open session at `now` (before a sync the edge will receive); durable on return. */
   async cut(now: number, policy: SitePolicy): Promise<number> {
-    const reader = this.#open();
+    const reader = await this.#open();
     const before = await this.#append(reader, reader.cut(now), policy);
     return (before?.records ?? 0) + (await this.flush()).appended;
   }
@@ -119,44 +125,60 @@ export class DaemonSource {
   }
 
   async close(): Promise<void> {
-    if (this.#reader && this.#dirty) await this.#journal.save(this.#reader.state()).catch(() => undefined);
+    if (this.#reader && this.#dirty) {
+      const { state, apart } = this.#reader.stateApart();
+      await this.#journal.append(state, [], apart).catch(() => undefined);
+    }
     await this.#journal.durable().catch(() => undefined);
     await this.#reader?.close();
     this.#reader = undefined;
   }
 
-  /** Hands the step to the journal (written behind); returns the step before it once that one is
-   *  durable (null when none was being written). */
-  async #append(reader: LineReader | SnapshotReader, bodies: RecordBody[], policy: SitePolicy): Promise<{ records: number } | null> {
+  /** Records of the step being read, as they come: the policy applied, prepared by the journal. */
+  #stage(bodies: RecordBody[], policy: SitePolicy): void {
     const { kept, outOfScope } = policy.apply(bodies);
+    this.#journal.stage(kept);
+    this.#staged.kept += kept.length;
+    this.#staged.outOfScope += outOfScope;
+  }
+
+  /** Hands the step (what was staged and `bodies`) to the journal (written behind); returns the step
+   *  before it once that one is durable (null when none was being written). */
+  async #append(reader: LineReader | SnapshotReader, bodies: RecordBody[], policy: SitePolicy): Promise<{ records: number } | null> {
+    const applied = policy.apply(bodies);
+    const kept = applied.kept;
+    const records = kept.length + this.#staged.kept;
     const totals = reader.totals();
-    totals.records += kept.length;
-    totals.out_of_scope += outOfScope;
+    totals.records += records;
+    totals.out_of_scope += applied.outOfScope + this.#staged.outOfScope;
+    this.#staged = { kept: 0, outOfScope: 0 };
     this.health.totals(totals, reader.licensesInUse());
     // Lines that completed no record change nothing a crash could double or lose: reading them
     // again gives the same state. Their state is written at most once a minute (or at close).
-    if (kept.length === 0 && Date.now() - this.#savedAt < SAVE_IDLE_STATE_MS) {
+    if (records === 0 && Date.now() - this.#savedAt < SAVE_IDLE_STATE_MS) {
       this.#dirty = true;
       return null;
     }
     await policy.persist();
-    await this.#journal.begin(reader.state(), kept);
+    const { state, apart } = reader.stateApart();
+    await this.#journal.begin(state, kept, apart);
     const done = this.#behind;
-    this.#behind = { records: kept.length };
+    this.#behind = { records };
     this.#savedAt = Date.now();
     this.#dirty = false;
     return done;
   }
 
-  #open(): LineReader | SnapshotReader {
+  async #open(): Promise<LineReader | SnapshotReader> {
     if (this.#reader) return this.#reader;
     const c = this.config;
     const saved = this.#journal.committed();
+    const appendix = await this.#journal.committedAppendix();
     if (sourceKinds[c.kind]!.shape === "lines") {
-      this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, saved as LineReadState | undefined, { startAtEnd: c.start_at === "end" });
+      this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, saved as LineReadState | undefined, { startAtEnd: c.start_at === "end", ...(appendix !== undefined ? { appendix } : {}) });
     } else {
       const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }) };
-      this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock);
+      this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock, appendix);
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;

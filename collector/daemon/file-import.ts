@@ -74,7 +74,8 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
   const followed = await followedByDaemon(site, o.name, kind, file);
   if (followed) return { ...report, followed_by: followed };
   const { journal, saved } = await journalFor(site, o.name, kind, file);
-  const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined);
+  const appendix = await journal.committedAppendix();
+  const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined, appendix !== undefined ? { appendix } : {});
   report.resumed_from_byte = saved?.tail?.offset ?? 0;
   const append = async (bodies: RecordBody[]) => {
     const { kept, outOfScope } = o.policy.apply(bodies);
@@ -83,7 +84,8 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
     totals.out_of_scope += outOfScope;
     await o.policy.persist();
     // Written behind (source-journal.ts): the next step parses while this one is made durable.
-    await journal.begin(reader.state(), kept);
+    const { state, apart } = reader.stateApart();
+    await journal.begin(state, kept, apart);
     report.parsed += bodies.length;
     report.appended += kept.length;
     report.out_of_scope += outOfScope;

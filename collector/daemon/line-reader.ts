@@ -10,7 +10,7 @@
 // sync the edge will receive (DESIGN.md §4), so an offline site does not multiply records.
 import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
+import { type SameSecondChange, SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
 import { readBlock } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
@@ -43,6 +43,9 @@ export interface LineReadState {
 /** Records a step returns at most (the rest stays queued in the tracker's state). */
 export const STEP_RECORDS = 50_000;
 
+/** A step reads its bytes this much at a time. */
+const SLICE_BYTES = 512 * 1024;
+
 export interface LineStep {
   bodies: RecordBody[];
   lines: number;
@@ -68,7 +71,7 @@ export class LineReader {
   /** The last read of the file found nothing more (records may still be queued). */
   #tailCaughtUp = false;
 
-  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean) {
+  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean, appendix: string | undefined) {
     this.name = name;
     this.kind = kind;
     this.file = file;
@@ -81,7 +84,7 @@ export class LineReader {
     const same = saved !== undefined && saved.file === file && saved.kind === kind;
     if (same && saved.parser !== undefined) this.#parser.restore?.(saved.parser);
     this.#tracker = same
-      ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s })
+      ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }, appendix)
       : new SessionTracker({ source: name, cut_s: settings.cut_s });
     this.tail = new FileTail(file, same ? saved.tail : undefined, { encoding: settings.encoding, startAtEnd: !same && startAtEnd });
     this.#fingerprint = same ? saved.fingerprint : undefined;
@@ -89,31 +92,55 @@ export class LineReader {
     this.#finished = same ? saved.finished === true : false;
   }
 
-  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean } = {}): LineReader {
-    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true);
+  /** `appendix`: the text of the saved state's appendix, for a state saved by `stateApart`. */
+  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean; appendix?: string } = {}): LineReader {
+    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true, options.appendix);
   }
 
-  /** Reads the next lines (at most maxBytes) and returns (at most maxRecords of) the records they
-   *  complete; while records are still queued, a step only takes those. */
-  async read(maxBytes = DEFAULT_CHUNK_BYTES, maxRecords = STEP_RECORDS): Promise<LineStep> {
+  /**
+   * Reads the next lines (at most maxBytes, in slices of SLICE_BYTES) and returns (at most
+   * maxRecords of) the records they complete; while records are still queued, a step only takes
+   * those. With `onRecords`, the records go there as each slice completes them (the step returns
+   * none): the caller makes them compact bytes at once (source-journal.ts `stage`), and no record
+   * object lives for the whole step — that is, long enough to be promoted out of the young heap.
+   */
+  async read(maxBytes = DEFAULT_CHUNK_BYTES, maxRecords = STEP_RECORDS, onRecords?: (bodies: RecordBody[]) => void): Promise<LineStep> {
+    let budget = maxRecords;
+    const take = (): RecordBody[] => {
+      const bodies = budget > 0 ? this.#tracker.take(budget) : [];
+      budget -= bodies.length;
+      if (onRecords === undefined || bodies.length === 0) return bodies;
+      onRecords(bodies);
+      return [];
+    };
     if (this.#tracker.queued) {
-      const bodies = this.#tracker.take(maxRecords);
+      const bodies = take();
       return { bodies, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
     }
-    const chunk = await this.tail.read(maxBytes);
-    this.#tailCaughtUp = chunk.caughtUp;
     const unknownBefore = this.#parser.stats().unknown_lines;
-    await this.#feed(chunk.blocks);
-    const bodies = this.#tracker.take(maxRecords);
-    this.#totals.lines += chunk.lineCount;
+    let lines = 0, missing = false;
+    for (let left = maxBytes; ; ) {
+      // Slices, not one read of maxBytes: a big buffer read and decoded at once costs more, and its
+      // read waits with nothing else to do.
+      const chunk = await this.tail.read(Math.min(left, SLICE_BYTES));
+      this.#tailCaughtUp = chunk.caughtUp;
+      missing = chunk.missing === true;
+      await this.#feed(chunk.blocks);
+      if (onRecords) take();
+      lines += chunk.lineCount;
+      this.#totals.bytes += chunk.bytes;
+      if (chunk.bytes > 0) this.#finished = false;
+      left -= chunk.bytes;
+      if (chunk.caughtUp || chunk.bytes === 0 || left <= 0) break;
+    }
+    const bodies = take();
+    this.#totals.lines += lines;
     this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
-    this.#totals.bytes += chunk.bytes;
-    if (chunk.bytes > 0) this.#finished = false;
     const position = this.tail.position();
     if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
       this.#fingerprint = await fingerprintFile(this.file, position.offset);
     }
-    return { bodies, lines: chunk.lineCount, caughtUp: chunk.caughtUp && !this.#tracker.queued, missing: chunk.missing === true };
+    return { bodies, lines, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing };
   }
 
   /** Records fed but not yet taken (see `take`). */
@@ -163,11 +190,23 @@ export class LineReader {
     return licensesHeld(this.#tracker);
   }
 
+  /** The whole state. */
   state(): LineReadState {
+    return this.#state(this.#tracker.save());
+  }
+
+  /** The state with the session tracker's same-second table kept apart (a journal's appendix,
+   *  source-journal.ts) and what changed of that table since the last call. */
+  stateApart(): { state: LineReadState; apart: SameSecondChange } {
+    const { state, sameSecond } = this.#tracker.saveApart();
+    return { state: this.#state(state), apart: sameSecond };
+  }
+
+  #state(tracker: TrackerState): LineReadState {
     const tail = this.tail.position();
     const parser = this.#parser.save?.();
     return {
-      kind: this.kind, file: this.file, settings: this.#settings, tracker: this.#tracker.save(), totals: { ...this.#totals },
+      kind: this.kind, file: this.file, settings: this.#settings, tracker, totals: { ...this.#totals },
       ...(tail ? { tail } : {}), ...(this.#fingerprint ? { fingerprint: this.#fingerprint } : {}),
       ...(parser !== undefined ? { parser } : {}), ...(this.#finished ? { finished: true } : {}),
     };

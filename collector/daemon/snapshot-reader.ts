@@ -4,7 +4,7 @@
 // sessions it had open instead of reporting them again from their start.
 import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
+import { type SameSecondChange, SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { SnapshotSource, SourceOptions } from "../sources/events.ts";
 import { SnapshotPoller, type PollerState, type SourceHealth } from "../sources/poller.ts";
 import { sourceKinds } from "../sources/registry.ts";
@@ -33,7 +33,8 @@ export class SnapshotReader {
   readonly #settings: ReadSettings;
   readonly #totals: SourceTotals;
 
-  constructor(name: string, kind: string, origin: SnapshotOrigin, settings: ReadSettings, saved: SnapshotReadState | undefined, clock: () => number) {
+  /** `appendix`: the text of the saved state's appendix, for a state saved by `stateApart`. */
+  constructor(name: string, kind: string, origin: SnapshotOrigin, settings: ReadSettings, saved: SnapshotReadState | undefined, clock: () => number, appendix?: string) {
     const factory = sourceKinds[kind];
     if (factory?.shape !== "snapshot") throw new RangeError(`${kind} is not a snapshot source`);
     this.name = name;
@@ -41,7 +42,7 @@ export class SnapshotReader {
     this.#settings = settings;
     const options: SourceOptions = { name, timezone: settings.timezone || localTimeZone(), ...(settings.package_features ? { package_features: settings.package_features } : {}) };
     const same = saved !== undefined && saved.kind === kind;
-    this.#tracker = same ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }) : new SessionTracker({ source: name, cut_s: settings.cut_s });
+    this.#tracker = same ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }, appendix) : new SessionTracker({ source: name, cut_s: settings.cut_s });
     this.#totals = same ? { ...emptyTotals(), ...saved.totals } : emptyTotals();
     this.#poller = new SnapshotPoller({
       source: factory.create(options) as SnapshotSource, interval_s: origin.interval_s, encoding: settings.encoding,
@@ -87,6 +88,12 @@ export class SnapshotReader {
 
   state(): SnapshotReadState {
     return { kind: this.kind, settings: this.#settings, poller: this.#poller.save(), tracker: this.#tracker.save(), totals: { ...this.#totals } };
+  }
+
+  /** As LineReader.stateApart: the same-second table kept apart, and its change. */
+  stateApart(): { state: SnapshotReadState; apart: SameSecondChange } {
+    const { state, sameSecond } = this.#tracker.saveApart();
+    return { state: { kind: this.kind, settings: this.#settings, poller: this.#poller.save(), tracker: state, totals: { ...this.#totals } }, apart: sameSecond };
   }
 
   close(): Promise<void> {

@@ -16,19 +16,25 @@
 //     to anyone, so never sent: the log forgets them and the committed state reads them again.
 // A read that produced no records just replaces the committed state. A released `from_seq`
 // (receipted, so appended whole) counts as in the log.
+//
+// A state may keep a part apart, in an append-only appendix (state-appendix.ts) written before the
+// state file that names it (`committed_appendix`, `pending.appendix`: file and length): a step then
+// writes what it changed of that part, not the whole. Format v2; v1 (no appendix) is still read.
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChainHead, RecordBody as ChainBody } from "../../shared/protocol/index.ts";
-import type { PreparedAppend } from "../chain/record-writer.ts";
+import { joinPrepared, type PreparedAppend } from "../chain/record-writer.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
 import { readJsonFile, replaceFile } from "../state/json-file.ts";
+import { type AppendixChange, type AppendixRef, type AppendixWrite, StateAppendix } from "./state-appendix.ts";
 
-const FORMAT = "tally-source-state/v1";
+const FORMAT = "tally-source-state/v2";
+const FORMATS_READ = new Set([FORMAT, "tally-source-state/v1"]);
 
-interface Pending<S> { state: S; from_seq: number; count: number; first_hash: string; last_hash: string }
-interface JournalFile<S> { format: string; committed: S; pending?: Pending<S> }
+interface Pending<S> { state: S; appendix?: AppendixRef; from_seq: number; count: number; first_hash: string; last_hash: string }
+interface JournalFile<S> { format: string; committed: S; committed_appendix?: AppendixRef; pending?: Pending<S> }
 
 export type JournalRecovery = "clean" | "pending_appended" | "pending_not_appended" | "pending_cut_short";
 
@@ -65,35 +71,52 @@ export class SourceJournal<S> {
   #committed: S | undefined;
   /** The committed state as written (JSON, UTF-8): each state is serialised once, as the pending one. */
   #committedBytes: Uint8Array | undefined;
+  /** Where the committed state's appendix is, and its text as of open (until a step moves on). */
+  #committedRef: AppendixRef | undefined;
+  #appendixText: string | undefined;
+  readonly #appendix: StateAppendix;
   /** A failed append left its pending step in the file, and rewriting it failed too. */
   #stale = false;
   /** The writes of the steps begun, in order; rejects with the first failure. */
   #writes: Promise<void> = Promise.resolve();
   /** While steps are being written: the chain head their records leave (the next is prepared on it). */
   #tip: ChainHead | undefined;
+  /** Records of the next step prepared as they were read (`stage`), appended by its `begin`. */
+  #staged: PreparedAppend[] = [];
 
-  private constructor(site: Site, path: string, committed: S | undefined) {
+  private constructor(site: Site, path: string, committed: S | undefined, ref: AppendixRef | undefined, appendix: StateAppendix, text: string | undefined) {
     this.#site = site;
     this.path = path;
     this.#committed = committed;
     this.#committedBytes = committed === undefined ? undefined : Buffer.from(JSON.stringify(committed));
+    this.#committedRef = ref;
+    this.#appendix = appendix;
+    this.#appendixText = text;
   }
 
   /** Opens the journal at `path` and settles a pending append against the log (see the header). */
   static async open<S>(site: Site, path: string): Promise<{ journal: SourceJournal<S>; recovery: JournalRecovery }> {
     const file = await readJsonFile<JournalFile<S>>(path);
-    if (file !== undefined && file.format !== FORMAT) throw new CollectorError("bad_state", `${path} is not a ${FORMAT} file`);
-    if (!file?.pending) return { journal: new SourceJournal<S>(site, path, file?.committed), recovery: "clean" };
-    const recovery = await settle(site, file.pending);
-    const committed = recovery === "pending_appended" ? file.pending.state : file.committed;
-    const journal = new SourceJournal<S>(site, path, committed);
-    await journal.#write(undefined);
+    if (file !== undefined && !FORMATS_READ.has(file.format)) throw new CollectorError("bad_state", `${path} is not a ${FORMAT} file`);
+    const recovery = file?.pending ? await settle(site, file.pending) : "clean";
+    const [committed, ref] = recovery === "pending_appended" ? [file!.pending!.state, file!.pending!.appendix] : [file?.committed, file?.committed_appendix];
+    const { appendix, text } = await StateAppendix.open(path, ref);
+    const journal = new SourceJournal<S>(site, path, committed, ref, appendix, text);
+    if (file?.pending) await journal.#write(undefined);
     return { journal, recovery };
   }
 
   /** The state as of the last durable step (undefined for a source never read). */
   committed(): S | undefined {
     return this.#committed;
+  }
+
+  /** The text of the committed state's appendix (undefined: it keeps nothing apart): a reader of
+   *  the committed state is restored from both. */
+  async committedAppendix(): Promise<string | undefined> {
+    if (this.#committedRef === undefined) return undefined;
+    this.#appendixText ??= (await this.#appendix.read(this.#committedRef, this.path)).text;
+    return this.#appendixText;
   }
 
   stale(): boolean {
@@ -106,8 +129,8 @@ export class SourceJournal<S> {
   }
 
   /** Appends `bodies` to the chain and makes `next` the state, as one step (see the header). */
-  async append(next: S, bodies: RecordBody[]): Promise<void> {
-    await this.begin(next, bodies);
+  async append(next: S, bodies: RecordBody[], apart?: AppendixChange): Promise<void> {
+    await this.begin(next, bodies, apart);
     await this.durable();
   }
 
@@ -116,22 +139,38 @@ export class SourceJournal<S> {
    * may change what `next` was taken from as soon as this returns), the writes start once the step
    * before is durable. Resolves then — rejecting with that step's failure, and this one is dropped —
    * without waiting for this step's writes: `durable()` does. Nothing else may append to the chain
-   * until `durable()` has resolved.
+   * until `durable()` has resolved. `apart`: what changed of the part `next` keeps in the appendix
+   * (none: `next` is whole).
    */
-  async begin(next: S, bodies: RecordBody[]): Promise<void> {
+  async begin(next: S, bodies: RecordBody[], apart?: AppendixChange): Promise<void> {
     const bytes = Buffer.from(JSON.stringify(next));
-    // The tracker's bodies are the protocol's (records.ts mirrors DESIGN.md §4), minus its index signature.
-    const prepared = bodies.length === 0 ? undefined : this.#site.writer.prepare(bodies as ChainBody[], this.#tip ?? this.#site.writer.head());
-    if (prepared) this.#tip = prepared.after;
+    const appendixWrite = this.#appendix.plan(apart);
+    const ref = this.#appendix.tip();
+    this.stage(bodies);
+    const prepared = this.#staged.length === 0 ? undefined : joinPrepared(this.#staged);
+    this.#staged = [];
     try {
       await this.#writes;
     } catch (e) {
       this.#tip = undefined;
+      this.#appendix.rollback(this.#committedRef);
       throw e;
     }
-    const writes = this.#step(next, bytes, prepared);
+    const writes = this.#step({ state: next, bytes, ref }, prepared, appendixWrite);
     this.#writes = writes;
     writes.catch(() => undefined); // seen by the next begin or durable()
+  }
+
+  /**
+   * Prepares records of the step being read, before its state is known: the next `begin` appends
+   * them, before its own `bodies`, with its state. Dropped if that `begin` fails.
+   */
+  stage(bodies: RecordBody[]): void {
+    if (bodies.length === 0) return;
+    // The tracker's bodies are the protocol's (records.ts mirrors DESIGN.md §4), minus its index signature.
+    const prepared = this.#site.writer.prepare(bodies as ChainBody[], this.#tip ?? this.#site.writer.head());
+    this.#tip = prepared.after;
+    this.#staged.push(prepared);
   }
 
   /** Waits for the writes of every step begun; rejects with the failure of the first that failed. */
@@ -146,12 +185,14 @@ export class SourceJournal<S> {
     this.#stale = false;
   }
 
-  async #step(next: S, bytes: Uint8Array, prepared: PreparedAppend | undefined): Promise<void> {
+  async #step(next: { state: S; bytes: Uint8Array; ref: AppendixRef | undefined }, prepared: PreparedAppend | undefined, appendixWrite: AppendixWrite | undefined): Promise<void> {
+    const { bytes, ref } = next;
     try {
+      if (appendixWrite) await this.#appendix.write(appendixWrite);
       if (prepared === undefined) {
-        await this.#writeFile(bytes, undefined);
+        await this.#writeFile(bytes, ref, undefined);
       } else {
-        await this.#write({ state: bytes, from_seq: prepared.firstSeq, count: prepared.count, first_hash: prepared.firstHash, last_hash: prepared.lastHash });
+        await this.#write({ state: bytes, ...(ref ? { appendix: ref } : {}), from_seq: prepared.firstSeq, count: prepared.count, first_hash: prepared.firstHash, last_hash: prepared.lastHash });
         try {
           await this.#site.writer.commit(prepared);
         } catch (e) {
@@ -162,11 +203,14 @@ export class SourceJournal<S> {
           throw e;
         }
       }
-      this.#committed = next;
+      this.#committed = next.state;
       this.#committedBytes = bytes;
+      this.#committedRef = ref;
+      this.#appendixText = undefined;
       this.#stale = false;
     } catch (e) {
       this.#tip = undefined;
+      this.#appendix.rollback(this.#committedRef);
       throw e;
     } finally {
       if (this.#tip === prepared?.after) this.#tip = undefined;
@@ -175,13 +219,14 @@ export class SourceJournal<S> {
 
   /** The file: the committed state and, when given, the step about to be appended (its state as JSON). */
   #write(pending: PendingBytes | undefined): Promise<void> {
-    return this.#writeFile(this.#committedBytes, pending);
+    return this.#writeFile(this.#committedBytes, this.#committedRef, pending);
   }
 
-  async #writeFile(committed: Uint8Array | undefined, pending: PendingBytes | undefined): Promise<void> {
+  async #writeFile(committed: Uint8Array | undefined, ref: AppendixRef | undefined, pending: PendingBytes | undefined): Promise<void> {
     // Built from the states' JSON: the same bytes as JSON.stringify of the JournalFile.
     const parts: Uint8Array[] = [Buffer.from(`{"format":${JSON.stringify(FORMAT)}`)];
     if (committed !== undefined) parts.push(Buffer.from(`,"committed":`), committed);
+    if (ref !== undefined) parts.push(Buffer.from(`,"committed_appendix":${JSON.stringify(ref)}`));
     if (pending) {
       const { state, ...rest } = pending;
       parts.push(Buffer.from(`,"pending":{"state":`), state, Buffer.from(`,${JSON.stringify(rest).slice(1)}`));
@@ -189,6 +234,8 @@ export class SourceJournal<S> {
     parts.push(Buffer.from("}"));
     await mkdir(join(this.path, ".."), { recursive: true, mode: 0o700 });
     await replaceFile(this.path, Buffer.concat(parts), 0o600);
+    // What the file names no more is not needed by any recovery from now on.
+    await this.#appendix.prune([ref, pending?.appendix]);
   }
 }
 

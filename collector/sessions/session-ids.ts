@@ -14,6 +14,10 @@ const sha256Hex: (data: string | Uint8Array) => string = oneShot ? (data) => one
 /** How long ordinals are kept: sessions of one holder starting in the same second come close together. */
 const KEEP_MS = 2 * 86_400_000;
 
+/** Sessions as `[key, second, key, second, …]`, one pair per session (a second repeats for each
+ *  session of that key started in it): the form of the same-second log (see `logged`). */
+export type SessionStarts = Array<string | number>;
+
 export class SessionIds {
   private readonly prefix: string;
   /**
@@ -27,6 +31,8 @@ export class SessionIds {
   private kept = 0;
   /** The latest time seen (ms). */
   private latest = -Infinity;
+  /** While the table is kept as a log (see `takeAdded`): the sessions started since the last call. */
+  private additions: SessionStarts | undefined;
 
   constructor(source: string) {
     this.prefix = `${source}|`;
@@ -35,6 +41,7 @@ export class SessionIds {
   /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
   next(key: string, start: number, latest: number): string {
     if (latest > this.latest) this.latest = latest;
+    this.additions?.push(key, start / 1000);
     const ordinal = this.nextOrdinal(start / 1000, key);
     const text = idText(this.prefix, key, start / 1000, ordinal) ?? `${this.prefix}${key}|${msText(start)}|${ordinal}`;
     return sha256Hex(text).slice(0, 32);
@@ -56,6 +63,47 @@ export class SessionIds {
       if (pairs.length > 0) out[key] = pairs;
     }
     return out;
+  }
+
+  /**
+   * For a table kept as an append-only log beside the state rather than saved whole (the source
+   * journal's additions log): the sessions started since the last call, or null when this table was
+   * not restored from such a log nor asked before — then the log must start afresh from `table()`.
+   * Either way the sessions started from now on are kept for the next call.
+   */
+  takeAdded(): SessionStarts | null {
+    const added = this.additions ?? null;
+    this.additions = [];
+    return added;
+  }
+
+  /** The whole table (what `save()` keeps) as a log's first line. */
+  table(): SessionStarts {
+    const out: SessionStarts = [];
+    const keepAfter = this.keepAfter();
+    for (const [key, list] of this.starts) for (let i = firstAtOrAfter(list, keepAfter); i < list.length; i++) out.push(key, list[i]!);
+    return out;
+  }
+
+  /** Start seconds before this one are left out of a save (what a sweep would drop now). */
+  since(): number {
+    return this.keepAfter();
+  }
+
+  /**
+   * From a log of `table()` and `takeAdded()` lines (JSON, one per line), keeping the starts at or after
+   * second `since` (the `since()` of the save it goes with): the table a whole save would have kept.
+   * The sessions started from now on are kept for the next `takeAdded()`.
+   */
+  restoreLogged(log: string, since: number): void {
+    this.starts = new Map();
+    for (const line of log.split("\n")) {
+      if (line === "") continue;
+      const pairs = JSON.parse(line) as SessionStarts;
+      for (let i = 0; i + 1 < pairs.length; i += 2) if ((pairs[i + 1] as number) >= since) this.set(pairs[i] as string, pairs[i + 1] as number, 1);
+    }
+    for (const list of this.starts.values()) list.sort((a, b) => a - b);
+    this.additions = [];
   }
 
   /** From `save()`'s form, or the older `{ "key|startMs": count }` one (a state file of an earlier version). */

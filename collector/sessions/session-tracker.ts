@@ -19,7 +19,7 @@ import type { Holder, SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
 import { snapshotIdentity } from "./snapshot-identity.ts";
-import { SessionIds } from "./session-ids.ts";
+import { SessionIds, type SessionStarts } from "./session-ids.ts";
 import { IntervalQueue, type QueuedOutput } from "./interval-queue.ts";
 import { type RecordBody, wholeSecond } from "./records.ts";
 
@@ -54,9 +54,20 @@ export interface TrackerState {
   same_second?: Record<string, number[]>;
   /** The same in an earlier version's form, `{ "key|startMs": count }` (read, no longer written). */
   ordinals?: Record<string, number>;
+  /** Instead of `same_second` (`saveApart`): the table is kept in a log beside the state, of which
+   *  the starts at or after second `since` count. */
+  same_second_log?: { since: number };
   stats: TrackerStats;
   /** Output fed but not taken yet (only when a caller takes in batches and saves in between). */
   queued?: QueuedOutput[];
+}
+
+/** The same-second table's change, for a state saved apart from it (`saveApart`). */
+export interface SameSecondChange {
+  /** Sessions started since the last `saveApart` (or restore from a log); null: the log must start afresh from `table()`. */
+  added: SessionStarts | null;
+  /** The whole table, for a log started afresh (or compacted). */
+  table: () => SessionStarts;
 }
 
 export interface TrackerOptions {
@@ -182,26 +193,49 @@ export class SessionTracker {
   }
 
   save(): TrackerState {
-    const state: TrackerState = structuredClone({
-      v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), ...this.clocks.save(),
-      lastSnapshotAt: this.lastSnapshotAt, stats: this.st,
-    });
+    const state = this.stateBut();
     state.same_second = this.ids.save(); // built afresh: nothing to copy
-    if (!this.queue.empty) state.queued = this.queue.save();
     return state;
   }
 
-  static restore(source: string, state: TrackerState): SessionTracker {
+  /**
+   * The state without its same-second table, which grows with the sessions of the last two days,
+   * and that table's change since the last call: the caller keeps the table as an append-only log
+   * (daemon/source-journal.ts), so that a save costs what changed, not what is kept. Restore with
+   * the log's text.
+   */
+  saveApart(): { state: TrackerState; sameSecond: SameSecondChange } {
+    const state = this.stateBut();
+    state.same_second_log = { since: this.ids.since() };
+    const ids = this.ids;
+    return { state, sameSecond: { added: ids.takeAdded(), table: () => ids.table() } };
+  }
+
+  /** From `save()`, or from `saveApart()` with the text of its same-second log. */
+  static restore(source: string, state: TrackerState, sameSecondLog?: string): SessionTracker {
     const t = new SessionTracker({ source, cut_s: state.cut_s });
     const s = structuredClone(state);
     for (const session of s.open) t.add(session);
     t.clocks.restore(s.lastKnown, s.cutDone);
     t.lastSnapshotAt = s.lastSnapshotAt;
-    t.ids.restore(s.same_second, s.ordinals);
+    if (s.same_second_log) {
+      if (sameSecondLog === undefined) throw new RangeError("this tracker state keeps its same-second table in a log, which was not given");
+      t.ids.restoreLogged(sameSecondLog, s.same_second_log.since);
+    } else t.ids.restore(s.same_second, s.ordinals);
     t.st = s.stats;
     t.maxAt = Math.max(-Infinity, ...Object.values(s.lastKnown));
     if (s.queued) t.queue.restore(s.queued);
     return t;
+  }
+
+  /** The state but the same-second table. */
+  private stateBut(): TrackerState {
+    const state: TrackerState = structuredClone({
+      v: 1, cut_s: this.cutMs / 1000, open: this.sessions(), ...this.clocks.save(),
+      lastSnapshotAt: this.lastSnapshotAt, stats: this.st,
+    });
+    if (!this.queue.empty) state.queued = this.queue.save();
+    return state;
   }
 
   /** Open sessions in the order they opened, whatever the history of the maps: a restored tracker emits alike. */

@@ -3,8 +3,9 @@
 // "__proto__"), safe integers, booleans, nested objects and arrays, absent optional fields.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalRecordBytes, canonicalRecordJson } from "../../../collector/chain/record-bytes.ts";
+import { canonicalChainRecordJson, canonicalRecordBytes, canonicalRecordJson } from "../../../collector/chain/record-bytes.ts";
 import { canonicalBytes, canonicalJson } from "../../../shared/protocol/canonical.ts";
+import { nextRecord } from "../../../shared/protocol/index.ts";
 
 const key = fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "a", "b", "é", "\u{1F600}", "\uFFFF", "10", "2", ""));
 const leaf = fc.oneof(fc.string({ unit: "grapheme" }), fc.string(), fc.maxSafeInteger(), fc.integer(), fc.boolean());
@@ -45,6 +46,20 @@ describe("canonical record bytes", () => {
           expect(canonicalRecordJson(value)).toBe(canonicalJson(value));
         }
       }
+    }
+  });
+
+  it("of a chained record, built without the record, equal the canonical bytes of the record nextRecord makes", () => {
+    const kind = fc.oneof(fc.constantFrom("usage", "denial", "heartbeat"), fc.string());
+    fc.assert(fc.property(fc.string(), fc.maxSafeInteger(), fc.string(), fc.maxSafeInteger(), kind, json, (collectorId, seq, prev, ts, k, data) => {
+      const body = { kind: k, data };
+      const record = nextRecord(collectorId, { seq: seq - 1, hash: prev }, ts, body as never);
+      expect(canonicalChainRecordJson(JSON.stringify(collectorId), seq, prev, ts, body)).toBe(canonicalJson(record));
+    }), { numRuns: 2000 });
+    // Values JSON leaves out: an absent optional field, no data at all.
+    const usage = { kind: "usage", data: { source: "s", version: undefined, user: "u", nested: { b: undefined, a: [1, { z: 1, y: undefined }] } } };
+    for (const body of [usage, { kind: "heartbeat", data: undefined }]) {
+      expect(canonicalChainRecordJson('"c"', 7, "h", 9, body)).toBe(canonicalJson(nextRecord("c", { seq: 6, hash: "h" }, 9, body as never)));
     }
   });
 });

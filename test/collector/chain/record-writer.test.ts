@@ -40,6 +40,21 @@ describe("RecordWriter", () => {
     expect(writer.head()).toEqual({ seq: 3, hash: hashCanonical(stored[2]) });
   });
 
+  it("prepares the same bytes and hashes whether or not it keeps the records (the journal's path keeps none)", async () => {
+    const { log } = await SegmentLog.open(join(dir, "log"));
+    const writer = await RecordWriter.open(log, COLLECTOR, () => 1_764_280_000_000);
+    const bodies: RecordBody[] = [usage(1), { kind: "denial", data: { source: "flexlm", daemon: "MLM", feature: "X", user: "ü", host: "h", at: 1_700_000_000_000, reason: "limit" } }, { kind: "heartbeat", data: { sources: [{ source: "flexlm", up: true, at: 1 }] } }];
+    const kept: ChainRecord[] = [];
+    const withRecords = writer.prepare(bodies, writer.head(), kept);
+    const without = writer.prepare(bodies);
+    expect(Buffer.from(without.bytes).equals(Buffer.from(withRecords.bytes))).toBe(true);
+    expect([...without.ends]).toEqual([...withRecords.ends]);
+    expect(without.after).toEqual({ seq: 3, hash: hashCanonical(kept[2]) });
+    await writer.commit(without);
+    expect(await readAll(log)).toEqual(kept);
+    await log.close();
+  });
+
   it("continues the chain after the log is closed and reopened, and the edge's verifier accepts the whole chain", async () => {
     const first = await SegmentLog.open(join(dir, "log"), { segmentBytes: 600 });
     await (await RecordWriter.open(first.log, COLLECTOR)).append([usage(1), usage(2), usage(3)]);

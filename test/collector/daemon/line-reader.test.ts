@@ -22,14 +22,19 @@ function backlog(): { text: string; lastLine: number } {
   for (let t = start + 60_000, i = 0; t < start + 60 * DAY; t += 240_000, i++) {
     if (i % 90 === 0) lines.push(`${hms(t)} (MLM) TIMESTAMP ${date(t)}`);
     lines.push(`${hms(t)} (MLM) OUT: "SIMULINK" user${i % 7}@pc${i % 5}  `, `${hms(t + 60_000)} (MLM) IN: "SIMULINK" user${i % 7}@pc${i % 5}  `);
+    // Now and then two sessions of one holder in one second: their ids differ by the same-second ordinal.
+    if (i % 50 === 0) lines.push(`${hms(t + 1000)} (MLM) OUT: "SIMULINK" twin@pc9  `, `${hms(t + 1000)} (MLM) OUT: "SIMULINK" twin@pc9  `, `${hms(t + 2000)} (MLM) IN: "SIMULINK" twin@pc9  `, `${hms(t + 3000)} (MLM) IN: "SIMULINK" twin@pc9  `);
     lastLine = t + 60_000;
   }
   return { text: lines.join("\n") + "\n", lastLine };
 }
 
-async function follow(file: string, now: number, restartEvery: number): Promise<{ records: RecordBody[]; steps: number; biggest: number }> {
-  const open = (saved?: LineReadState) => LineReader.open("mlm", "flexlm-debuglog", file, { timezone: "UTC", encoding: "utf-8", cut_s: 300 }, saved);
+/** `apart`: each step's state is saved as the daemon's journal saves it (stateApart), the same-second
+ *  table kept in a log of its changes, and a restart restores from the state and that log. */
+async function follow(file: string, now: number, restartEvery: number, apart = false): Promise<{ records: RecordBody[]; steps: number; biggest: number }> {
+  const open = (saved?: LineReadState, appendix?: string) => LineReader.open("mlm", "flexlm-debuglog", file, { timezone: "UTC", encoding: "utf-8", cut_s: 300 }, saved, appendix === undefined ? {} : { appendix });
   let reader = open();
+  let log = "";
   const records: RecordBody[] = [];
   let steps = 0, biggest = 0, caughtUp: boolean;
   do {
@@ -37,10 +42,16 @@ async function follow(file: string, now: number, restartEvery: number): Promise<
     records.push(...step.bodies);
     biggest = Math.max(biggest, step.bodies.length);
     caughtUp = step.caughtUp;
+    let saved: LineReadState | undefined;
+    if (apart) {
+      const { state, apart: change } = reader.stateApart();
+      log = change.added === null ? `${JSON.stringify(change.table())}\n` : `${log}${JSON.stringify(change.added)}\n`;
+      saved = JSON.parse(JSON.stringify(state)) as LineReadState;
+    }
     if (++steps % restartEvery === 0) { // the collector restarts: everything comes back from the saved state
-      const saved = JSON.parse(JSON.stringify(reader.state())) as LineReadState;
+      saved ??= JSON.parse(JSON.stringify(reader.state())) as LineReadState;
       await reader.close();
-      reader = open(saved);
+      reader = apart ? open(saved, log) : open(saved);
     }
   } while (!caughtUp);
   records.push(...reader.cut(now)); // before a sync
@@ -59,7 +70,11 @@ describe("LineReader (run, backfill)", () => {
     const now = Date.UTC(2024, 2, 1);
     const straight = await follow(file, now, Infinity);
     const restarted = await follow(file, now, 7);
+    const apart = await follow(file, now, 5, true);
     expect(straight.steps).toBeGreaterThan(30);
+    expect(apart.records).toEqual(straight.records);
+    const twins = straight.records.filter((r) => r.kind === "usage" && r.data.user === "twin");
+    expect(new Set(twins.map((r) => r.kind === "usage" && r.data.session)).size).toBe(twins.length);
     expect(straight.biggest).toBeLessThanOrEqual(1000);
     expect(restarted.records).toEqual(straight.records);
     // The long session: 60 days of 5-minute intervals up to one second short of the last line.

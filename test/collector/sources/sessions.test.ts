@@ -86,6 +86,56 @@ describe("SessionTracker", () => {
     expect(new Set(ordered)).toEqual(new Set([straight[0], straight[2], straight[3]]));
   });
 
+  it("the same-second table kept apart (saveApart): a restore from the state and its log gives the same ids; each save logs only the sessions started since", () => {
+    // As above — sessions of one holder at T0, T0+60 s, then back at T0 twice — with a save after
+    // each, its table change appended to a log the way the source journal keeps it.
+    const ids = (restoreAt: number) => {
+      let t = new SessionTracker({ source: "s" });
+      let log = "";
+      const lines: unknown[] = [];
+      const got: string[] = [];
+      [T0, T0 + 60_000, T0, T0].forEach((at, i) => {
+        if (i === restoreAt) {
+          const { state, sameSecond } = t.saveApart();
+          log += `${JSON.stringify(sameSecond.added ?? sameSecond.table())}\n`;
+          t = SessionTracker.restore("s", JSON.parse(JSON.stringify(state)) as TrackerState, log);
+        }
+        got.push(...usage([out(at), inn(at + 5000)].flatMap((e) => t.apply(e))).map((u) => u.session));
+        const { state, sameSecond } = t.saveApart();
+        expect(state.same_second).toBeUndefined();
+        lines.push(sameSecond.added);
+        log += `${JSON.stringify(sameSecond.added ?? sameSecond.table())}\n`;
+      });
+      return { got, lines };
+    };
+    const straight = ids(-1);
+    expect(new Set(straight.got).size).toBe(4);
+    // Never logged before: start afresh from the whole table; then one session (key, second) per save.
+    const key = "MLM|MATLAB|ann|pc1|";
+    expect(straight.lines).toEqual([null, [key, T0 / 1000 + 60], [key, T0 / 1000], [key, T0 / 1000]]);
+    for (const at of [1, 2, 3]) expect(ids(at).got).toEqual(straight.got);
+    // A state kept apart cannot be restored without its log.
+    expect(() => SessionTracker.restore("s", new SessionTracker({ source: "s" }).saveApart().state)).toThrow(RangeError);
+  });
+
+  it("a state saved apart does not grow with the same-second table: two days of sessions stay in the log", () => {
+    const t = new SessionTracker({ source: "s" });
+    const sizes: number[] = [];
+    for (let day = 0; day < 2; day++) {
+      for (let i = 0; i < 5_000; i++) {
+        const at = T0 + day * 86_400_000 + i * 10_000;
+        t.apply({ type: "checkout", at, daemon: "MLM", feature: "MATLAB", user: `u${i % 500}`, host: "pc", count: 1 });
+        t.apply({ type: "checkin", at: at + 5_000, daemon: "MLM", feature: "MATLAB", user: `u${i % 500}`, host: "pc", count: 1 });
+      }
+      const { state, sameSecond } = t.saveApart();
+      if (day > 0) expect(sameSecond.added).toHaveLength(2 * 5_000); // only that day's sessions
+      sizes.push(JSON.stringify(state).length);
+    }
+    expect(sizes[1]).toBeLessThan(2_000);
+    expect(sizes[1]).toBeLessThan(sizes[0]! + 100);
+    expect(JSON.stringify(t.save()).length).toBeGreaterThan(100_000); // the whole form holds the table
+  });
+
   it("survives a restart through its saved state without emitting any interval twice", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tally-tracker-"));
     const t1 = new SessionTracker({ source: "s", cut_s: 300 });
