@@ -19,56 +19,12 @@ import type { Holder, SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
 import { snapshotIdentity } from "./snapshot-identity.ts";
-import { SessionIds, type SessionStarts } from "./session-ids.ts";
-import { IntervalQueue, type QueuedOutput } from "./interval-queue.ts";
+import { SessionIds } from "./session-ids.ts";
+import type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
+import { IntervalQueue } from "./interval-queue.ts";
 import { type RecordBody, wholeSecond } from "./records.ts";
 
-/** A held license (who holds what, as the source named it) with the session's bookkeeping. */
-export interface OpenSession extends Holder {
-  id: string;
-  key: string;
-  start: number;
-  /** Intervals up to here have been emitted. */
-  emitted: number;
-  /** Snapshot sessions: identity in the snapshot and the last snapshot time that listed it. */
-  snapshot?: { identity: string; seenAt: number };
-}
-
-export interface TrackerStats {
-  sessions_opened: number;
-  sessions_closed: number;
-  denials: number;
-  orphan_checkins: number;
-  duplicate_checkouts: number;
-  zero_length_sessions: number;
-}
-
-export interface TrackerState {
-  v: 1;
-  cut_s: number;
-  open: OpenSession[];
-  lastKnown: Record<string, number>;
-  cutDone: Record<string, number>;
-  lastSnapshotAt: Record<string, number>;
-  /** Sessions started per key and second, for same-second ordinals (SessionIds.save). */
-  same_second?: Record<string, number[]>;
-  /** The same in an earlier version's form, `{ "key|startMs": count }` (read, no longer written). */
-  ordinals?: Record<string, number>;
-  /** Instead of `same_second` (`saveApart`): the table is kept in a log beside the state, of which
-   *  the starts at or after second `since` count. */
-  same_second_log?: { since: number };
-  stats: TrackerStats;
-  /** Output fed but not taken yet (only when a caller takes in batches and saves in between). */
-  queued?: QueuedOutput[];
-}
-
-/** The same-second table's change, for a state saved apart from it (`saveApart`). */
-export interface SameSecondChange {
-  /** Sessions started since the last `saveApart` (or restore from a log); null: the log must start afresh from `table()`. */
-  added: SessionStarts | null;
-  /** The whole table, for a log started afresh (or compacted). */
-  table: () => SessionStarts;
-}
+export type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
 
 export interface TrackerOptions {
   /** Configured source name (`data.source`). */
