@@ -25,6 +25,7 @@ import { DaemonSource } from "./daemon-source.ts";
 import { writeDaemonStatus, type DaemonStatus } from "./daemon-status.ts";
 import { EdgeLink } from "./edge-link.ts";
 import { serveMetrics } from "./metrics-server.ts";
+import { SiteTrouble } from "./site-trouble.ts";
 import type { RunConfig } from "./run-config.ts";
 
 export interface DaemonOptions {
@@ -55,7 +56,7 @@ export class SiteDaemon {
   readonly #link: EdgeLink;
   readonly #startedAt: number;
   #nextHeartbeat = 0;
-  #diskFull: { since: number; message: string } | null = null;
+  readonly #trouble: SiteTrouble;
   #status: DaemonStatus | null = null;
   #metrics: Server | undefined;
   #enforcer: SiteEnforcer | undefined;
@@ -73,6 +74,7 @@ export class SiteDaemon {
     this.#policy = policy;
     this.#sources = sources;
     this.#link = new EdgeLink(config.sync_s);
+    this.#trouble = new SiteTrouble(site, sources, this.#clock, (line) => this.#options.log(line));
     this.#startedAt = this.#clock();
   }
 
@@ -180,7 +182,7 @@ export class SiteDaemon {
       this.#appended(last.appended, last.wrote);
     } catch (e) {
       await s.reset().catch(() => undefined);
-      if (await this.#siteTrouble(e)) {
+      if (await this.#trouble.handled(e)) {
         s.nextDue = this.#clock() + s.config.interval_s * 1000;
         return;
       }
@@ -196,7 +198,7 @@ export class SiteDaemon {
       await this.#site.append([{ kind: "heartbeat", data: { sources } }]);
       this.#appended(1, true);
     } catch (e) {
-      if (!(await this.#siteTrouble(e))) this.#options.log(`heartbeat not written: ${(e as Error).message}`);
+      if (!(await this.#trouble.handled(e))) this.#options.log(`heartbeat not written: ${(e as Error).message}`);
     }
   }
 
@@ -204,13 +206,13 @@ export class SiteDaemon {
     this.#link.attempted(now);
     // DESIGN.md §4: while the edge is reachable, open sessions are cut just before a sync sends;
     // offline they are cut only at cut_s (by the tracker), so the backlog stays small.
-    if (this.#link.online() && !this.#diskFull) {
+    if (this.#link.online() && !this.#trouble.diskFull) {
       for (const s of this.#sources) {
         try {
           this.#appended(await s.cut(now, this.#policy), true);
         } catch (e) {
           await s.reset().catch(() => undefined);
-          if (!(await this.#siteTrouble(e))) s.health.failed(now, e);
+          if (!(await this.#trouble.handled(e))) s.health.failed(now, e);
         }
       }
     }
@@ -228,7 +230,7 @@ export class SiteDaemon {
       if (!pending) await this.#afterSync();
     } catch (e) {
       const code = e instanceof CollectorError ? e.code : e instanceof LogError ? e.code : "internal";
-      if (await this.#siteTrouble(e)) this.#link.failed(this.#clock(), code, (e as Error).message, false);
+      if (await this.#trouble.handled(e)) this.#link.failed(this.#clock(), code, (e as Error).message, false);
       else if (TRUST_STOPS.has(code)) {
         this.#link.stop(this.#clock(), code, (e as Error).message);
         this.#options.log(`sync stopped until resolved: ${(e as Error).message}`);
@@ -259,24 +261,13 @@ export class SiteDaemon {
       return;
     }
     this.#policy.setScope(currentScope(this.#site.paths, this.#site.identity));
-    if (this.#enforcer) await this.#enforce();
+    await this.#enforce();
   }
 
   /** Site-side enforcement against the balance in the local replica (the last the edge published). */
   async #enforce(): Promise<void> {
-    const enforcer = this.#enforcer!;
-    const before = { change: enforcer.view.last_change, error: enforcer.view.last_error };
-    let balance = null;
-    try {
-      balance = openReplica(this.#site.paths, this.#site.identity.collector_id).read().balance;
-    } catch (e) {
-      this.#options.log(`enforcement: the contract doc replica cannot be read: ${(e as Error).message}`);
-      return;
-    }
-    await enforcer.step(balance, this.#clock());
-    const { last_change: change, last_error: error } = enforcer.view;
-    if (change && change !== before.change) this.#options.log(`enforcement: ${change.action} ${change.features.join(", ") || "(no features)"} in ${enforcer.config.options_file}: ${change.result}`);
-    if (error && error !== before.error) this.#options.log(`enforcement: ${error.message}; retrying at the next sync${enforcer.view.reread_pending ? " or sooner" : ""}`);
+    const replica = () => openReplica(this.#site.paths, this.#site.identity.collector_id).read().balance;
+    await this.#enforcer?.stepLogged(replica, this.#clock(), this.#options.log);
   }
 
   async #appendEnforcement(bodies: Parameters<Site["append"]>[0]): Promise<void> {
@@ -284,7 +275,7 @@ export class SiteDaemon {
       await this.#site.append(bodies);
       this.#appended(bodies.length, true);
     } catch (e) {
-      await this.#siteTrouble(e);
+      await this.#trouble.handled(e);
       throw e;
     }
   }
@@ -295,32 +286,9 @@ export class SiteDaemon {
     return true;
   }
 
-  /** Problems of the site, not of a source: a full disk (appends pause), a log that must be
-   *  reopened after a failed rollback. True when `e` was one of them (and is handled). */
-  async #siteTrouble(e: unknown): Promise<boolean> {
-    const code = (e as { code?: unknown }).code;
-    if (code === "ENOSPC" || code === "EDQUOT") {
-      if (!this.#diskFull) {
-        this.#diskFull = { since: this.#clock(), message: (e as Error).message };
-        this.#options.log(`disk full: appends paused, sources will be read again once there is room (${(e as Error).message})`);
-      }
-      return true;
-    }
-    if (e instanceof LogError && e.code === "log_closed") {
-      this.#options.log(`log refused further writes (${e.message}): reopening it`);
-      await this.#site.reopen();
-      for (const s of this.#sources) await s.reset();
-      return true;
-    }
-    return false;
-  }
-
   #appended(n: number, wrote: boolean): void {
     this.appended += n;
-    if (wrote && this.#diskFull) {
-      this.#options.log(`disk has room again: appends resumed (paused since ${new Date(this.#diskFull.since).toISOString()})`);
-      this.#diskFull = null;
-    }
+    if (wrote) this.#trouble.wrote();
   }
 
   async #publish(running = true): Promise<void> {
@@ -332,7 +300,7 @@ export class SiteDaemon {
       log: { first_seq: log.firstSeq(), last_seq: log.lastSeq(), acked_seq: log.ackedSeq(), pending: log.lastSeq() - log.ackedSeq() },
       appended: this.appended,
       last_receipt: receipt ? { acked_seq: receipt.acked_seq, received_at: receipt.received_at } : null,
-      sync: this.#link.view, disk_full: this.#diskFull, scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
+      sync: this.#link.view, disk_full: this.#trouble.diskFull, scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
       enforcement: this.#enforcer?.view ?? null,
     };
     if (running && Date.now() - this.#writtenAt < 1000) return;

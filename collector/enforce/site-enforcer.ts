@@ -84,6 +84,23 @@ export class SiteEnforcer {
     return this.#pending !== null && (this.view.retry_at ?? 0) <= now;
   }
 
+  /** A step on the balance `readBalance` gives (the local contract doc replica's, the last the edge
+   *  published), logging what changed and what failed. */
+  async stepLogged(readBalance: () => DocBalance | null, now: number, log: (line: string) => void): Promise<void> {
+    const before = { change: this.view.last_change, error: this.view.last_error };
+    let balance = null;
+    try {
+      balance = readBalance();
+    } catch (e) {
+      log(`enforcement: the contract doc replica cannot be read: ${(e as Error).message}`);
+      return;
+    }
+    await this.step(balance, now);
+    const { last_change: change, last_error: error } = this.view;
+    if (change && change !== before.change) log(`enforcement: ${change.action} ${change.features.join(", ") || "(no features)"} in ${this.config.options_file}: ${change.result}`);
+    if (error && error !== before.error) log(`enforcement: ${error.message}; retrying at the next sync${this.view.reread_pending ? " or sooner" : ""}`);
+  }
+
   /** Brings the options file in line with `balance` (null: nothing known yet, nothing done). */
   async step(balance: DocBalance | null, now: number): Promise<void> {
     if (balance === null) return;
