@@ -87,13 +87,17 @@ export class SnapshotReader {
   }
 
   state(): SnapshotReadState {
-    return { kind: this.kind, settings: this.#settings, poller: this.#poller.save(), tracker: this.#tracker.save(), totals: { ...this.#totals } };
+    return this.#state(this.#tracker.save());
   }
 
   /** As LineReader.stateApart: the same-second table kept apart, and its change. */
   stateApart(): { state: SnapshotReadState; apart: SameSecondChange } {
     const { state, sameSecond } = this.#tracker.saveApart();
-    return { state: { kind: this.kind, settings: this.#settings, poller: this.#poller.save(), tracker: state, totals: { ...this.#totals } }, apart: sameSecond };
+    return { state: this.#state(state), apart: sameSecond };
+  }
+
+  #state(tracker: TrackerState): SnapshotReadState {
+    return { kind: this.kind, settings: this.#settings, poller: this.#poller.save(), tracker, totals: { ...this.#totals } };
   }
 
   close(): Promise<void> {

@@ -12,6 +12,7 @@
 import { mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CollectorError } from "../errors.ts";
+import { writeAll } from "../log/log-fs.ts";
 import { syncDir } from "../state/json-file.ts";
 
 /** Where a state's appendix is: the file (in the state's folder) and how much of it is the state's. */
@@ -131,7 +132,7 @@ export class StateAppendix {
     }
     const handle = await open(path, w.fresh ? "w" : "r+", 0o600);
     try {
-      for (let done = 0; done < w.bytes.length; ) done += (await handle.write(w.bytes, done, w.bytes.length - done, w.at + done)).bytesWritten;
+      await writeAll(handle, w.bytes, w.at);
       await handle.sync();
     } finally {
       await handle.close();

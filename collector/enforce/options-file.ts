@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { chmod, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { nodeLogFs } from "../log/log-fs.ts";
+import { nodeLogFs, writeAll } from "../log/log-fs.ts";
 
 export async function readOptionsFile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
@@ -17,8 +17,7 @@ export async function replaceOptionsFile(path: string, bytes: Uint8Array): Promi
   const tmp = join(dirname(path), `.${basename(path)}.tally-${process.pid}.tmp`);
   const file = await open(tmp, "w", mode);
   try {
-    let at = 0;
-    while (at < bytes.length) at += (await file.write(bytes, at, bytes.length - at, at)).bytesWritten;
+    await writeAll(file, bytes, 0);
     await file.sync();
   } catch (e) {
     await file.close().catch(() => undefined);

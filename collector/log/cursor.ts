@@ -3,7 +3,7 @@
 // the old cursor or the new one, never a mix.
 import { join } from "node:path";
 import { LogError, corrupt } from "./errors.ts";
-import { removeIfPresent, type LogFs } from "./log-fs.ts";
+import { removeIfPresent, writeAll, type LogFs } from "./log-fs.ts";
 
 export const CURSOR_FILE = "cursor.json";
 const CURSOR_TMP = "cursor.json.tmp";
@@ -67,9 +67,7 @@ export async function saveCursor(fs: LogFs, dir: string, text: string): Promise<
   const bytes = new TextEncoder().encode(text);
   const handle = await fs.open(tmp, "w", 0o600);
   try {
-    for (let written = 0; written < bytes.length;) {
-      written += (await handle.write(bytes, written, bytes.length - written, written)).bytesWritten;
-    }
+    await writeAll(handle, bytes, 0);
     await handle.sync();
   } finally {
     await handle.close();

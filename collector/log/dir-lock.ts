@@ -3,7 +3,7 @@
 // seen half-written). A lock whose pid is no longer alive (owner killed) is stale and taken over.
 import { join } from "node:path";
 import { LogError } from "./errors.ts";
-import { removeIfPresent, type LogFs } from "./log-fs.ts";
+import { removeIfPresent, writeAll, type LogFs } from "./log-fs.ts";
 
 export const LOCK_FILE = "LOCK";
 
@@ -76,7 +76,7 @@ async function writeDraft(fs: LogFs, path: string): Promise<void> {
   await removeIfPresent(fs, path);
   const handle = await fs.open(path, "wx+", 0o600);
   try {
-    for (let written = 0; written < pid.length;) written += (await handle.write(pid, written, pid.length - written, written)).bytesWritten;
+    await writeAll(handle, pid, 0);
     await handle.sync();
   } finally {
     await handle.close();

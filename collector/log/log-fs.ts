@@ -88,7 +88,7 @@ export async function removeIfPresent(fs: LogFs, path: string): Promise<boolean>
 }
 
 /** Writes all of `buffer` at `position` (a write may take fewer bytes than asked). */
-export async function writeAll(handle: LogFile, buffer: Uint8Array, position: number): Promise<void> {
+export async function writeAll(handle: Pick<LogFile, "write">, buffer: Uint8Array, position: number): Promise<void> {
   let written = 0;
   while (written < buffer.length) {
     const { bytesWritten } = await handle.write(buffer, written, buffer.length - written, position + written);

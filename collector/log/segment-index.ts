@@ -9,7 +9,7 @@
 // bytes are used: `read` re-checks every frame's CRCs, `verify` rescans everything.
 import { join } from "node:path";
 import { crc32c, decodeHeader, HEADER_BYTES } from "./frame.ts";
-import { removeIfPresent, type LogFs } from "./log-fs.ts";
+import { removeIfPresent, writeAll, type LogFs } from "./log-fs.ts";
 import type { SegmentState } from "./log-scan.ts";
 import { indexName, type SegmentFile, type SegmentListing } from "./segment-files.ts";
 import { INDEX_STRIDE } from "./segment-scan.ts";
@@ -32,7 +32,7 @@ export async function writeIndex(fs: LogFs, dir: string, segment: SegmentState):
   const bytes = encodeIndex(segment);
   const handle = await fs.open(join(dir, indexName(segment.firstSeq)), "w", 0o600);
   try {
-    for (let written = 0; written < bytes.length;) written += (await handle.write(bytes, written, bytes.length - written, written)).bytesWritten;
+    await writeAll(handle, bytes, 0);
   } finally {
     await handle.close();
   }

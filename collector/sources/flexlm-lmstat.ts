@@ -10,7 +10,7 @@ import type { SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from 
 import { parseQueuedLine, parseUserLine } from "./flexlm-lmstat-line.ts";
 import { LmstatHolders } from "./flexlm-lmstat-holders.ts";
 import { NameTable } from "./name-table.ts";
-import { eachOutputLine, tally, startSnapshot } from "./snapshot-output.ts";
+import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { WallClock } from "./wall-clock.ts";
 import { anchorAt } from "./snapshot-year.ts";
 import { wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
@@ -65,7 +65,7 @@ export class FlexlmLmstatSource implements SnapshotSource {
     let feature: string | undefined;
     let sub: { version: string; vendor: string } | undefined;
 
-    for (const line of eachOutputLine(text)) {
+    for (const line of outputLines(text)) {
       counter.line();
       if (line === "") continue;
       let m: RegExpExecArray | null;

@@ -8,27 +8,22 @@ export class NameTable {
   private readonly names = new Map<string, string>();
 
   intern(name: string): string {
-    let known = this.names.get(name);
-    if (known === undefined) {
-      if (this.names.size >= MAX_NAMES) this.names.clear();
-      known = detached(name);
-      this.names.set(known, known);
-    }
-    return known;
+    return this.names.get(name) ?? this.#add(detached(name));
   }
 
   /** As `intern`, for a name just built by `join` (a key): it shares no memory with any text, so it is kept as it is. */
   internBuilt(name: string): string {
-    let known = this.names.get(name);
-    if (known === undefined) {
-      if (this.names.size >= MAX_NAMES) this.names.clear();
-      this.names.set(name, (known = name));
-    }
-    return known;
+    return this.names.get(name) ?? this.#add(name);
+  }
+
+  #add(name: string): string {
+    if (this.names.size >= MAX_NAMES) this.names.clear();
+    this.names.set(name, name);
+    return name;
   }
 }
 
 /** A copy of `name` that shares no memory with the text it was cut from. */
-function detached(name: string): string {
+export function detached(name: string): string {
   return (" " + name).slice(1);
 }

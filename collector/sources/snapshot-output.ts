@@ -1,22 +1,17 @@
 // Plumbing every snapshot parser shares: command output → clean lines, and the parse counters
 // (ParseStats) with a few verbatim samples of lines no rule understood.
 import type { ParseStats, SnapshotResult } from "./events.ts";
+import { detached } from "./name-table.ts";
 
 const MAX_SAMPLES = 5;
 
 /**
  * Lines of one command output, without BOM, line terminators (LF, CRLF or CR) or trailing
- * blanks (FORMATS.md §0: `PID: 11432 `, tabs after quoted values).
+ * blanks (FORMATS.md §0: `PID: 11432 `, tabs after quoted values), one at a time: a large output (a
+ * 50,000-holder lmstat) is never held as an array of line strings as well as the text.
+ * (`trimEnd` strips exactly what `\s+$` does.)
  */
-export function outputLines(text: string): string[] {
-  return text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/).map((line) => line.replace(/\s+$/, ""));
-}
-
-/**
- * The same lines as `outputLines`, one at a time: a large output (a 50,000-holder lmstat) is never
- * held as an array of line strings as well as the text. (`trimEnd` strips exactly what `\s+$` does.)
- */
-export function* eachOutputLine(text: string): Generator<string> {
+export function* outputLines(text: string): Generator<string> {
   let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let cr = text.indexOf("\r", start);
   for (;;) {
@@ -43,7 +38,7 @@ export class ParseCounter {
   unknownLine(line: string): void {
     this.unknown++;
     // A copy: a line cut out of the output would keep the whole output alive with the stats.
-    if (this.samples.length < MAX_SAMPLES) this.samples.push((" " + line).slice(1));
+    if (this.samples.length < MAX_SAMPLES) this.samples.push(detached(line));
   }
 
   stats(events: number): ParseStats {

@@ -4,7 +4,7 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CollectorError } from "../errors.ts";
-import { nodeLogFs } from "../log/log-fs.ts";
+import { nodeLogFs, writeAll } from "../log/log-fs.ts";
 
 export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   let text: string;
@@ -33,7 +33,7 @@ export async function replaceFile(path: string, content: string | Uint8Array, mo
   const handle = await open(tmp, "w", mode);
   try {
     // One write for the whole content (FileHandle.writeFile takes 512 KiB per call).
-    for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at, at)).bytesWritten;
+    await writeAll(handle, bytes, 0);
     await handle.sync();
   } finally {
     await handle.close();
