@@ -105,10 +105,17 @@ describe("backfill of a big backlog", () => {
     const file = join(dir, "lmgrd-kill.log");
     const log = await writeBacklogLog(file, { lines: 300_000, seed: 77 });
     const random = seededRandom(testSeed("backfill kill loop"));
+    // Kill moments scale with how long a whole backfill of this log takes here (a quiet machine does
+    // it in well under a second, a loaded one in several): measured once, on a state of its own.
+    const measured = join(dir, "killed-measure");
+    await enrolledState(measured);
+    const t0 = performance.now();
+    expect(await backfillUntilKilled(measured, file, undefined)).toBe("done");
+    const whole = performance.now() - t0;
     const kills = SOAK ? 40 : 6;
     let killed = 0;
     for (let attempt = 0; ; attempt++) {
-      const killAfter = attempt < kills ? 300 + Math.floor(random() * 1200) : undefined;
+      const killAfter = attempt < kills ? Math.floor(whole * (0.1 + random() * 0.6)) : undefined;
       const outcome = await backfillUntilKilled(state, file, killAfter);
       if (outcome === "killed") killed++;
       else break;
