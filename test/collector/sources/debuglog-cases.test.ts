@@ -74,6 +74,21 @@ describe("flexlm-debuglog cases (synthetic fixtures)", () => {
     expect(summary.clock_steps).toBe(1);
   });
 
+  it("a log that ends on a step back: sessions open across it end at the last line before it, none before its start", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-clock-step-at-end.log", "UTC");
+    const s = (feature: string, user: string, host: string, start: string, final: boolean) => ({ daemon: "MLM", feature, user, host, count: 1, start: at(start), end: at("2022-05-02T21:28:00Z"), final });
+    // 21:28 → 21:09 with no date after it: the IN is read at 21:28, the last line written before the
+    // step (the session provably lasted that long). Read at its printed 21:09, bob's and carol's
+    // sessions would end before they started and be lost.
+    expect(sessions).toEqual([
+      s("MATLAB", "ann", "pc1", "2022-05-02T20:30:00Z", true),
+      s("MATLAB", "bob", "pc2", "2022-05-02T21:12:00Z", false),
+      s("SIMULINK", "carol", "pc3", "2022-05-02T21:25:00Z", false),
+    ]);
+    expect(summary.clock_steps).toBe(1);
+    expect(summary.license_seconds).toBe((58 + 16 + 3) * 60);
+  });
+
   it("-datestamp envelopes and verbose lines are date anchors; verbose handles pair IN with OUT", async () => {
     const { sessions, summary } = await sessionsOf("debuglog-synthetic-datestamp-verbose.log", "Europe/Madrid");
     expect(sessions).toEqual([

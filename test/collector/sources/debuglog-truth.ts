@@ -59,6 +59,11 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
   const lastLine = new Map<string, number>();
   let t = start; // true time
   let lastT = start; // true time of the last line
+  // clockOffset and lost when the last line was written: the clock may be set back twice between
+  // two lines, and the collector sees one step, from the line before both to the line after them.
+  let lastOffset = 0;
+  let lastLost = 0;
+  let lastExpected = start; // what the collector must read for the last line: never more than jitter back but at a restart
   let clockOffset = 0; // true time − server clock
   let lost = 0; // true time − what the collector must read
   let nextStamp = start + Math.floor(rand() * 6 * HOUR);
@@ -83,7 +88,11 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     const w = wall(t - clockOffset);
     const pad = (x: number) => String(x).padStart(2, "0");
     lines.push(`${String(w.h).padStart(2, rand() < 0.5 ? " " : "0")}:${pad(w.mi)}:${pad(w.s)} (${daemon}) ${message}`);
+    if (expected() < lastExpected - MINUTE && !message.startsWith("FlexNet Licensing")) throw new Error(`truth runs backwards at line ${lines.length}`);
     lastT = t;
+    lastOffset = clockOffset;
+    lastLost = lost;
+    lastExpected = expected();
     if (vendor !== "lmgrd") lastLine.set(vendor, expected());
   };
   const dateOf = () => { const w = wall(t - clockOffset); return `${w.mo}/${w.d}/${w.y}`; };
@@ -114,11 +123,12 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     t += gap * 1000;
     if (pendingStep > 0) { // the server clock was set back between the last line and this one
       clockOffset += pendingStep;
-      if (pendingStep - (t - lastT) > MINUTE) { // printed time went back: the gap is not provable
-        lost += t - lastT;
+      const back = clockOffset - lastOffset; // set back since the last line, in all
+      if (back - (t - lastT) > MINUTE) { // printed time went back: the gap is not provable
+        lost = lastLost + (t - lastT);
         unresolvedStep = true;
         steps++;
-      } else lost += pendingStep; // printed time still went forward: nothing to see
+      } else lost = lastLost + back; // printed time still went forward: nothing to see
       pendingStep = 0;
     }
     if (t >= nextStamp) {
