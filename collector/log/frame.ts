@@ -16,14 +16,44 @@ export function frameBytes(payloadLength: number): number {
 
 /** Writes the frame for `payload` as entry `seq` into `out` at `at`; returns the offset after it. */
 export function encodeFrame(out: Uint8Array, at: number, seq: number, payload: Uint8Array): number {
-  const view = new DataView(out.buffer, out.byteOffset + at, HEADER_BYTES);
-  view.setUint32(4, payload.length, true);
-  view.setUint32(8, seq % 0x1_0000_0000, true);
-  view.setUint32(12, Math.floor(seq / 0x1_0000_0000), true);
-  view.setUint32(16, crc32c(payload), true);
-  view.setUint32(0, crc32c(out.subarray(at + 4, at + HEADER_BYTES)), true);
   out.set(payload, at + HEADER_BYTES);
-  return at + HEADER_BYTES + payload.length;
+  return sealFrame(out, at, seq, payload.length);
+}
+
+/**
+ * Makes the `length` payload bytes already at `out[at + HEADER_BYTES …]` the frame of entry `seq`:
+ * writes the header in front of them; returns the offset after the frame. The record writer builds
+ * its records' frames in place this way (no copy of the payload).
+ */
+export function sealFrame(out: Uint8Array, at: number, seq: number, length: number): number {
+  const end = at + HEADER_BYTES + length;
+  putUint32(out, at + 4, length);
+  putUint32(out, at + 8, seq % 0x1_0000_0000);
+  putUint32(out, at + 12, Math.floor(seq / 0x1_0000_0000));
+  putUint32(out, at + 16, crc32c(out.subarray(at + HEADER_BYTES, end)));
+  putUint32(out, at, crc32c(out.subarray(at + 4, at + HEADER_BYTES)));
+  return end;
+}
+
+/** The length and seq of the frame whose header is at `at`, its CRC unchecked: for a writer
+ *  walking frames that sealFrame made. */
+export function frameLength(bytes: Uint8Array, at: number): number {
+  return getUint32(bytes, at + 4);
+}
+
+export function frameSeq(bytes: Uint8Array, at: number): number {
+  return getUint32(bytes, at + 8) + getUint32(bytes, at + 12) * 0x1_0000_0000;
+}
+
+function putUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value;
+  out[at + 1] = value >>> 8;
+  out[at + 2] = value >>> 16;
+  out[at + 3] = value >>> 24;
+}
+
+function getUint32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 0x100_0000;
 }
 
 export interface FrameHeader {
