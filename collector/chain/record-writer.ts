@@ -12,7 +12,7 @@ import { MAX_RECORD_BYTES, nextRecord, parseStrictJson, ZERO_HASH, type ChainHea
 import { CollectorError } from "../errors.ts";
 import { frameLength, HEADER_BYTES, sealFrame } from "../log/frame.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
-import { canonicalChainRecordJson, canonicalRecordJson, recordHash } from "./record-bytes.ts";
+import { ChainRecordEncoder, canonicalRecordJson, recordHash } from "./record-bytes.ts";
 
 const decoder = new TextDecoder();
 
@@ -36,7 +36,7 @@ export interface PreparedAppend {
 
 export class RecordWriter {
   readonly collectorId: string;
-  readonly #collectorIdJson: string;
+  readonly #encoder: ChainRecordEncoder;
   readonly #log: SegmentLog;
   readonly #clock: () => number;
   #head: ChainHead;
@@ -44,7 +44,7 @@ export class RecordWriter {
   private constructor(log: SegmentLog, collectorId: string, head: ChainHead, clock: () => number) {
     this.#log = log;
     this.collectorId = collectorId;
-    this.#collectorIdJson = JSON.stringify(collectorId);
+    this.#encoder = new ChainRecordEncoder(collectorId);
     this.#head = head;
     this.#clock = clock;
   }
@@ -80,24 +80,29 @@ export class RecordWriter {
     let firstHash = "";
     for (let i = 0; i < bodies.length; i++) {
       const body = bodies[i]!;
-      let json: string;
+      const start = at + HEADER_BYTES;
+      let end: number;
       if (keep) {
         const record = nextRecord(this.collectorId, { seq, hash }, ts, body);
         keep.push(record);
-        json = canonicalRecordJson(record);
-      } else json = canonicalChainRecordJson(this.#collectorIdJson, seq + 1, hash, ts, body); // the same text, no record object
-      // A UTF-16 code unit is at most 3 bytes of UTF-8: with this much room `write` never cuts.
-      // (Given as the length, too: without it the write is several times slower on a big buffer.)
-      const room = json.length * 3;
-      if (at + HEADER_BYTES + room > buffer.length) buffer = grown(buffer, at, at + HEADER_BYTES + room);
-      const start = at + HEADER_BYTES;
-      const length = buffer.write(json, start, room, "utf8");
+        const json = canonicalRecordJson(record);
+        if (start + json.length * 3 > buffer.length) buffer = grown(buffer, at, start + json.length * 3);
+        end = start + buffer.write(json, start, json.length * 3, "utf8");
+      } else {
+        // The same bytes, no record object.
+        end = this.#encoder.write(buffer, start, seq + 1, hash, ts, body);
+        if (end < 0) {
+          buffer = grown(buffer, at, start + this.#encoder.need);
+          end = this.#encoder.write(buffer, start, seq + 1, hash, ts, body);
+        }
+      }
+      const length = end - start;
       if (length > MAX_RECORD_BYTES) {
         throw new CollectorError("bad_input", `a ${body.kind} record would be ${length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
           { reason: "record_too_large", record_bytes: length, limit: MAX_RECORD_BYTES });
       }
       seq++;
-      hash = recordHash(buffer.subarray(start, start + length));
+      hash = recordHash(buffer.subarray(start, end));
       at = sealFrame(buffer, at, seq, length);
       if (firstHash === "") firstHash = hash;
     }
