@@ -102,8 +102,9 @@ export class RecordWriter {
           { reason: "record_too_large", record_bytes: length, limit: MAX_RECORD_BYTES });
       }
       seq++;
-      hash = recordHash(buffer.subarray(start, end));
-      at = sealFrame(buffer, at, seq, length);
+      const payload = buffer.subarray(start, end);
+      hash = recordHash(payload);
+      at = sealFrame(buffer, at, seq, length, payload);
       if (firstHash === "") firstHash = hash;
     }
     const after = { seq, hash };
