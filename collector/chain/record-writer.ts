@@ -10,19 +10,20 @@
 // prepared on another head than the log's.
 import { MAX_RECORD_BYTES, nextRecord, parseStrictJson, ZERO_HASH, type ChainHead, type ChainRecord, type RecordBody } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
+import { frameLength, HEADER_BYTES, sealFrame } from "../log/frame.ts";
 import type { SegmentLog } from "../log/segment-log.ts";
-import { canonicalChainRecordJson, canonicalRecordJson, recordHash } from "./record-bytes.ts";
+import { ChainRecordEncoder, canonicalRecordJson, recordHash } from "./record-bytes.ts";
 
 const decoder = new TextDecoder();
 
-/** Records built on a head, ready to append: their canonical bytes packed in one buffer (a step's
+/** Records built on a head, ready to append: already framed as the log stores them (a step's
  *  records are many: one object per record alive until they are appended would be copied by every
- *  young-generation GC meanwhile). */
+ *  young-generation GC meanwhile; and a frame built where the record's bytes are written is not
+ *  copied again on its way to the file). */
 export interface PreparedAppend {
   count: number;
-  /** The records' canonical bytes, one after the other; record i ends at `ends[i]`. */
-  bytes: Uint8Array;
-  ends: Uint32Array;
+  /** The records' frames (log/frame.ts), entries firstSeq … lastSeq, in runs of whole frames. */
+  frames: Uint8Array[];
   /** The head they were built on, and the head after them. */
   after: ChainHead;
   before: ChainHead;
@@ -35,7 +36,7 @@ export interface PreparedAppend {
 
 export class RecordWriter {
   readonly collectorId: string;
-  readonly #collectorIdJson: string;
+  readonly #encoder: ChainRecordEncoder;
   readonly #log: SegmentLog;
   readonly #clock: () => number;
   #head: ChainHead;
@@ -43,7 +44,7 @@ export class RecordWriter {
   private constructor(log: SegmentLog, collectorId: string, head: ChainHead, clock: () => number) {
     this.#log = log;
     this.collectorId = collectorId;
-    this.#collectorIdJson = JSON.stringify(collectorId);
+    this.#encoder = new ChainRecordEncoder(collectorId);
     this.#head = head;
     this.#clock = clock;
   }
@@ -71,35 +72,43 @@ export class RecordWriter {
   prepare(bodies: RecordBody[], on: ChainHead = this.#head, keep?: ChainRecord[]): PreparedAppend {
     if (bodies.length === 0) throw new RangeError("nothing to prepare");
     const ts = this.#clock();
-    const ends = new Uint32Array(bodies.length);
     let buffer = Buffer.allocUnsafe(Math.min(bodies.length * 512, 64 * 1024 * 1024));
     let at = 0;
     const before = on;
-    let head = before;
+    let seq = before.seq;
+    let hash = before.hash;
     let firstHash = "";
     for (let i = 0; i < bodies.length; i++) {
       const body = bodies[i]!;
-      let json: string;
+      const start = at + HEADER_BYTES;
+      let end: number;
       if (keep) {
-        const record = nextRecord(this.collectorId, head, ts, body);
+        const record = nextRecord(this.collectorId, { seq, hash }, ts, body);
         keep.push(record);
-        json = canonicalRecordJson(record);
-      } else json = canonicalChainRecordJson(this.#collectorIdJson, head.seq + 1, head.hash, ts, body); // the same text, no record object
-      // A UTF-16 code unit is at most 3 bytes of UTF-8: with this much room `write` never cuts.
-      // (Given as the length, too: without it the write is several times slower on a big buffer.)
-      const room = json.length * 3;
-      if (at + room > buffer.length) buffer = grown(buffer, at, at + room);
-      const length = buffer.write(json, at, room, "utf8");
+        const json = canonicalRecordJson(record);
+        if (start + json.length * 3 > buffer.length) buffer = grown(buffer, at, start + json.length * 3);
+        end = start + buffer.write(json, start, json.length * 3, "utf8");
+      } else {
+        // The same bytes, no record object.
+        end = this.#encoder.write(buffer, start, seq + 1, hash, ts, body);
+        if (end < 0) {
+          buffer = grown(buffer, at, start + this.#encoder.need);
+          end = this.#encoder.write(buffer, start, seq + 1, hash, ts, body);
+        }
+      }
+      const length = end - start;
       if (length > MAX_RECORD_BYTES) {
         throw new CollectorError("bad_input", `a ${body.kind} record would be ${length} canonical bytes; a record is at most ${MAX_RECORD_BYTES} (nothing was appended)`,
           { reason: "record_too_large", record_bytes: length, limit: MAX_RECORD_BYTES });
       }
-      head = { seq: head.seq + 1, hash: recordHash(buffer.subarray(at, at + length)) };
-      at += length;
-      ends[i] = at;
-      if (firstHash === "") firstHash = head.hash;
+      seq++;
+      const payload = buffer.subarray(start, end);
+      hash = recordHash(payload);
+      at = sealFrame(buffer, at, seq, length, payload);
+      if (firstHash === "") firstHash = hash;
     }
-    return { count: bodies.length, bytes: buffer.subarray(0, at), ends, before, after: head, firstSeq: before.seq + 1, lastSeq: head.seq, firstHash, lastHash: head.hash };
+    const after = { seq, hash };
+    return { count: bodies.length, frames: [buffer.subarray(0, at)], before, after, firstSeq: before.seq + 1, lastSeq: seq, firstHash, lastHash: hash };
   }
 
   /** Appends prepared records; they must have been prepared on the current head. */
@@ -107,11 +116,11 @@ export class RecordWriter {
     if (prepared.before.seq !== this.#head.seq || prepared.before.hash !== this.#head.hash) {
       throw new CollectorError("bad_state", `records prepared on seq ${prepared.before.seq}, but the chain head is ${this.#head.seq}`);
     }
-    const { firstSeq } = await this.#log.append(payloadsOf(prepared));
-    if (firstSeq !== prepared.firstSeq) {
+    if (this.#log.lastSeq() !== this.#head.seq) {
       // Someone else appended to this log between open and now: our seqs would be wrong.
-      throw new CollectorError("bad_state", `log appended at seq ${firstSeq}, but the chain head was ${this.#head.seq}`);
+      throw new CollectorError("bad_state", `the log's last entry is ${this.#log.lastSeq()}, but the chain head was ${this.#head.seq}`);
     }
+    await this.#log.appendFrames(prepared.frames);
     this.#head = prepared.after;
   }
 
@@ -125,25 +134,21 @@ export class RecordWriter {
 export function joinPrepared(pieces: PreparedAppend[]): PreparedAppend {
   if (pieces.length === 1) return pieces[0]!;
   const first = pieces[0]!, last = pieces[pieces.length - 1]!;
-  const ends = new Uint32Array(pieces.reduce((n, p) => n + p.count, 0));
-  let i = 0, at = 0;
-  for (const p of pieces) {
-    for (const end of p.ends) ends[i++] = at + end;
-    at += p.bytes.length;
-  }
   return {
-    count: ends.length, bytes: Buffer.concat(pieces.map((p) => p.bytes)), ends, before: first.before, after: last.after,
+    count: pieces.reduce((n, p) => n + p.count, 0), frames: pieces.flatMap((p) => p.frames), before: first.before, after: last.after,
     firstSeq: first.firstSeq, lastSeq: last.lastSeq, firstHash: first.firstHash, lastHash: last.lastHash,
   };
 }
 
-/** Each prepared record's canonical bytes (views into the packed buffer, made when needed). */
+/** Each prepared record's canonical bytes (views into its frames). */
 export function payloadsOf(prepared: PreparedAppend): Uint8Array[] {
   const out: Uint8Array[] = [];
-  let start = 0;
-  for (const end of prepared.ends) {
-    out.push(prepared.bytes.subarray(start, end));
-    start = end;
+  for (const run of prepared.frames) {
+    for (let at = 0; at < run.length; ) {
+      const end = at + HEADER_BYTES + frameLength(run, at);
+      out.push(run.subarray(at + HEADER_BYTES, end));
+      at = end;
+    }
   }
   return out;
 }

@@ -119,10 +119,12 @@ export class LineReader {
     }
     const unknownBefore = this.#parser.stats().unknown_lines;
     let lines = 0, missing = false;
-    for (let left = maxBytes; ; ) {
-      // Slices, not one read of maxBytes: a big buffer read and decoded at once costs more, and its
-      // read waits with nothing else to do.
-      const chunk = await this.tail.read(Math.min(left, SLICE_BYTES));
+    for (let left = maxBytes, first = true; ; first = false) {
+      // Slices, not one read of maxBytes: a big buffer read and decoded at once costs more. The
+      // step's first read looks at the file (rotated, truncated?); the others read on, each read
+      // while the slice before is parsed.
+      const slice = Math.min(left, SLICE_BYTES);
+      const chunk = await (first ? this.tail.read(slice) : this.tail.readOn(slice));
       this.#tailCaughtUp = chunk.caughtUp;
       missing = chunk.missing === true;
       await this.#feed(chunk.blocks);

@@ -6,13 +6,12 @@ import type { DirLock } from "./dir-lock.ts";
 import { readSegmentEntries, type Entry } from "./entry-reader.ts";
 import { LogError } from "./errors.ts";
 import { MAX_PAYLOAD_BYTES, encodeFrame, frameBytes } from "./frame.ts";
-import { nodeLogFs, removeIfPresent, writeAll, type LogFile, type LogFs } from "./log-fs.ts";
+import { batchStart, countFrames, writeFrames } from "./group-commit.ts";
+import { nodeLogFs, removeIfPresent, type LogFile, type LogFs } from "./log-fs.ts";
 import type { SegmentState, TornTail } from "./log-scan.ts";
 import { recoverLog } from "./log-recovery.ts";
-import { createSegment, indexName, segmentName } from "./segment-files.ts";
-import { cutAfter, rollBack, type BatchStart, type WriteEnd } from "./segment-cut.ts";
-import { writeIndex } from "./segment-index.ts";
-import { INDEX_STRIDE } from "./segment-scan.ts";
+import { indexName } from "./segment-files.ts";
+import { cutAfter, rollBack, type WriteEnd } from "./segment-cut.ts";
 import { verifyLog, type VerifyReport } from "./verify.ts";
 
 export type { Entry } from "./entry-reader.ts";
@@ -108,13 +107,27 @@ export class SegmentLog {
   /** Appends the payloads as entries lastSeq()+1 … and resolves once they are fsync'd (one fsync
    *  per segment touched). On an I/O error the batch is rolled back and nothing is appended. */
   async append(payloads: Uint8Array[]): Promise<{ firstSeq: number; lastSeq: number }> {
+    let bytes = 0;
     for (const [i, payload] of payloads.entries()) {
       if (!(payload instanceof Uint8Array)) throw new LogError("invalid_argument", `payload ${i} is not a Uint8Array`);
       if (payload.length > MAX_PAYLOAD_BYTES) throw new LogError("payload_too_large", `payload ${i} has ${payload.length} bytes, over ${MAX_PAYLOAD_BYTES}`);
+      bytes += frameBytes(payload.length);
     }
     return this.#serialized(async () => {
       const firstSeq = this.lastSeq() + 1;
-      if (payloads.length > 0) await this.#appendBatch(payloads);
+      const frames = new Uint8Array(bytes);
+      for (let i = 0, at = 0; i < payloads.length; i++) at = encodeFrame(frames, at, firstSeq + i, payloads[i]!);
+      if (payloads.length > 0) await this.#appendBatch([frames]);
+      return { firstSeq, lastSeq: this.lastSeq() };
+    });
+  }
+
+  /** The same for frames made by the caller (frame.ts sealFrame), in runs of whole frames: they
+   *  must be entries lastSeq()+1 … in order, or nothing is written (`invalid_argument`). */
+  async appendFrames(runs: Uint8Array[]): Promise<{ firstSeq: number; lastSeq: number }> {
+    return this.#serialized(async () => {
+      const firstSeq = this.lastSeq() + 1;
+      if (countFrames(runs, firstSeq) > 0) await this.#appendBatch(runs);
       return { firstSeq, lastSeq: this.lastSeq() };
     });
   }
@@ -251,42 +264,10 @@ export class SegmentLog {
     return run;
   }
 
-  async #appendBatch(payloads: Uint8Array[]): Promise<void> {
-    const last = this.#last();
-    const before: BatchStart = { segments: this.#segments.length, name: last.name, entries: last.entries, size: last.size, indexLength: last.index.length, creating: null, sealed: [] };
+  async #appendBatch(runs: Uint8Array[]): Promise<void> {
+    const before = batchStart(this.#segments);
     try {
-      let start = 0;
-      while (start < payloads.length) {
-        let segment = this.#last();
-        if (segment.entries > 0 && segment.size + frameBytes(payloads[start]!.length) > this.#segmentBytes) {
-          const firstSeq = segment.firstSeq + segment.entries;
-          const previous = this.#writer;
-          // Its frames are fsynced: from here on it never changes, so open may trust its index.
-          before.sealed.push(indexName(segment.firstSeq));
-          await writeIndex(this.#fs, this.dir, segment);
-          this.#writer = await createSegment(this.#fs, this.dir, firstSeq, () => (before.creating = segmentName(firstSeq)));
-          before.creating = null;
-          this.#segments.push({ name: segmentName(firstSeq), firstSeq, entries: 0, size: 0, index: [] });
-          segment = this.#last();
-          await previous.close();
-        }
-        let end = start;
-        let bytes = 0;
-        do bytes += frameBytes(payloads[end++]!.length);
-        while (end < payloads.length && segment.size + bytes + frameBytes(payloads[end]!.length) <= this.#segmentBytes);
-        const buffer = new Uint8Array(bytes);
-        let at = 0;
-        for (let i = start; i < end; i++) {
-          const entry = segment.entries + (i - start);
-          if (entry % INDEX_STRIDE === 0) segment.index.push(segment.size + at);
-          at = encodeFrame(buffer, at, segment.firstSeq + entry, payloads[i]!);
-        }
-        await writeAll(this.#writer, buffer, segment.size);
-        await this.#writer.sync();
-        segment.entries += end - start;
-        segment.size += bytes;
-        start = end;
-      }
+      await this.#atWriteEnd((end) => writeFrames(end, this.#segmentBytes, runs, before));
     } catch (e) {
       await this.#atWriteEnd((end) => rollBack(end, before)).catch((rollbackError: unknown) => {
         this.#unusable = new LogError("log_closed", `append failed (${(e as Error).message}) and so did its rollback (${(rollbackError as Error).message}): reopen the log`);

@@ -19,6 +19,7 @@
 //   at the start of the file is dropped.
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { byteBlocks, linesOf } from "./line-blocks.ts";
+import { ReadAhead } from "./read-ahead.ts";
 
 export interface TailPosition {
   dev: number;
@@ -91,6 +92,9 @@ export class FileTail {
   private size = 0;
   /** mtime of the file as of the last read that found nothing new (the cheap idle check). */
   private idleMtime = -1;
+  /** mtime as of the last `read`'s stat (size: `size`). */
+  private statMtime = -1;
+  private readonly ahead = new ReadAhead();
   private readonly decode: (bytes: Buffer) => string;
   /** Only for the very first file this tail opens without a saved position. */
   private startAtEnd: boolean;
@@ -115,6 +119,7 @@ export class FileTail {
   /** The next complete lines, from at most `maxBytes` of the file (fewer lines, never more, than
    *  a whole read would give). [] when nothing is new or the file does not exist yet. */
   async read(maxBytes = DEFAULT_CHUNK_BYTES): Promise<TailChunk> {
+    this.ahead.drop();
     if (this.draining) return this.drainRotated(maxBytes);
     let st;
     try {
@@ -147,7 +152,23 @@ export class FileTail {
     }
     const chunk = await this.readChunk(this.fh, maxBytes, false);
     if (this.pos.head.length < 2 * HEAD_BYTES) this.pos.head = await this.readHead();
+    this.statMtime = st.mtimeMs;
     this.idleMtime = chunk.caughtUp && this.pos.offset === st.size ? st.mtimeMs : -1;
+    return chunk;
+  }
+
+  /**
+   * More lines from where the last read stopped, within the size that read's stat saw — as if that
+   * read had asked for more: no stat, no head check again. For a reader taking its bytes in slices
+   * of at most `maxBytes` (line-reader.ts): the next slice is read ahead while this one is parsed.
+   * Whatever else (rotated file being drained, nothing known left) is a `read`.
+   */
+  async readOn(maxBytes: number): Promise<TailChunk> {
+    const { fh, pos } = this;
+    if (this.draining || !fh || !pos || pos.offset >= this.size || pos.head.length < 2 * HEAD_BYTES) return this.read(maxBytes);
+    const chunk = await this.readChunk(fh, maxBytes, false);
+    this.idleMtime = chunk.caughtUp && pos.offset === this.size ? this.statMtime : -1;
+    if (!chunk.caughtUp && pos.offset < this.size) this.ahead.start(fh, pos.offset, maxBytes);
     return chunk;
   }
 
@@ -159,6 +180,7 @@ export class FileTail {
   }
 
   async close(): Promise<void> {
+    this.ahead.drop();
     await this.closeHandle();
   }
 
@@ -205,9 +227,8 @@ export class FileTail {
     const pos = this.pos!;
     let want = Math.max(1, maxBytes);
     for (;;) {
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fh.read(buf, 0, want, pos.offset);
-      const data = buf.subarray(0, bytesRead);
+      const data = (await this.ahead.take(fh, pos.offset, want)) ?? (await this.readAt(fh, pos.offset, want));
+      const bytesRead = data.length;
       const atEof = bytesRead < want;
       const lastLf = data.lastIndexOf(LF);
       if (lastLf >= 0) {
@@ -237,6 +258,12 @@ export class FileTail {
       }
       want = Math.min(want * 2, MAX_LINE_BYTES);
     }
+  }
+
+  private async readAt(fh: FileHandle, offset: number, want: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(want);
+    const { bytesRead } = await fh.read(buf, 0, want, offset);
+    return buf.subarray(0, bytesRead);
   }
 
   /** Offset after the next LF at or after `from`, or null when the file has none (yet). */

@@ -3,7 +3,7 @@
 // "__proto__"), safe integers, booleans, nested objects and arrays, absent optional fields.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalChainRecordJson, canonicalRecordBytes, canonicalRecordJson } from "../../../collector/chain/record-bytes.ts";
+import { ChainRecordEncoder, canonicalRecordBytes, canonicalRecordJson } from "../../../collector/chain/record-bytes.ts";
 import { canonicalBytes, canonicalJson } from "../../../shared/protocol/canonical.ts";
 import { nextRecord } from "../../../shared/protocol/index.ts";
 
@@ -49,17 +49,31 @@ describe("canonical record bytes", () => {
     }
   });
 
-  it("of a chained record, built without the record, equal the canonical bytes of the record nextRecord makes", () => {
+  it("of a chained record, written without the record, equal the canonical bytes of the record nextRecord makes", () => {
     const kind = fc.oneof(fc.constantFrom("usage", "denial", "heartbeat"), fc.string());
-    fc.assert(fc.property(fc.string(), fc.maxSafeInteger(), fc.string(), fc.maxSafeInteger(), kind, json, (collectorId, seq, prev, ts, k, data) => {
+    fc.assert(fc.property(fc.string(), fc.maxSafeInteger(), fc.string(), fc.maxSafeInteger(), kind, json, fc.nat(400), (collectorId, seq, prev, ts, k, data, size) => {
       const body = { kind: k, data };
       const record = nextRecord(collectorId, { seq: seq - 1, hash: prev }, ts, body as never);
-      expect(canonicalChainRecordJson(JSON.stringify(collectorId), seq, prev, ts, body)).toBe(canonicalJson(record));
+      expect(encoded(new ChainRecordEncoder(collectorId), size, seq, prev, ts, body)).toBe(canonicalJson(record));
     }), { numRuns: 2000 });
-    // Values JSON leaves out: an absent optional field, no data at all.
+    // Values JSON leaves out: an absent optional field, no data at all; a kind other than the last one's.
+    const encoder = new ChainRecordEncoder("c");
     const usage = { kind: "usage", data: { source: "s", version: undefined, user: "u", nested: { b: undefined, a: [1, { z: 1, y: undefined }] } } };
-    for (const body of [usage, { kind: "heartbeat", data: undefined }]) {
-      expect(canonicalChainRecordJson('"c"', 7, "h", 9, body)).toBe(canonicalJson(nextRecord("c", { seq: 6, hash: "h" }, 9, body as never)));
+    for (const body of [usage, { kind: "heartbeat", data: undefined }, { kind: "denial", data: { ü: "é" } }, usage]) {
+      expect(encoded(encoder, 0, 7, "h", 9, body)).toBe(canonicalJson(nextRecord("c", { seq: 6, hash: "h" }, 9, body as never)));
     }
   });
 });
+
+/** What the encoder writes at byte 3 of a buffer of `size` bytes — or, when that is too small (it
+ *  writes nothing then), of one as big as it asked for. */
+function encoded(encoder: ChainRecordEncoder, size: number, seq: number, prev: string, ts: number, body: { kind: string; data: unknown }): string {
+  let out = Buffer.alloc(3 + size);
+  let end = encoder.write(out, 3, seq, prev, ts, body);
+  if (end < 0) {
+    expect(out.equals(Buffer.alloc(3 + size))).toBe(true);
+    out = Buffer.alloc(3 + encoder.need);
+    end = encoder.write(out, 3, seq, prev, ts, body);
+  }
+  return out.toString("utf8", 3, end);
+}

@@ -81,6 +81,42 @@ describe("FileTail on a backlog", () => {
     await tail.close();
   });
 
+  it("reading on in slices (the next read ahead) gives what reads of the same sizes give; a file cut meanwhile is seen by the next read", async () => {
+    const dir = fresh();
+    const all = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${"y".repeat(i % 53)}`);
+    const text = all.join("\n") + "\n";
+    const slices = (i: number) => 1 + ((i * 7919) % (48 * 1024)); // sizes that vary, as a step's last slice is smaller
+    const take = async (tail: FileTail, on: boolean) => {
+      const out: Array<{ lines: string[]; bytes: number; offset: number }> = [];
+      for (let i = 0; ; i++) {
+        const chunk = await (on && i % 5 !== 0 ? tail.readOn(slices(i)) : tail.read(slices(i)));
+        out.push({ lines: chunk.lines, bytes: chunk.bytes, offset: tail.position()!.offset });
+        if (chunk.caughtUp) return out;
+      }
+    };
+    writeFileSync(join(dir, "a.log"), text);
+    writeFileSync(join(dir, "b.log"), text);
+    const [plain, on] = [new FileTail(join(dir, "a.log")), new FileTail(join(dir, "b.log"))];
+    const expected = await take(plain, false);
+    expect(await take(on, true)).toEqual(expected);
+    expect(expected.flatMap((c) => c.lines)).toEqual(all);
+    // Cut while a slice is read ahead: reading on gives at most that slice (lines the file held, in
+    // order), then no more; the next read sees the cut and starts the file again.
+    writeFileSync(join(dir, "c.log"), text);
+    const cut = new FileTail(join(dir, "c.log"));
+    const before = [...(await cut.read(10_000)).lines, ...(await cut.readOn(10_000)).lines];
+    truncateSync(join(dir, "c.log"), 0);
+    for (let chunk = await cut.readOn(10_000); ; chunk = await cut.readOn(10_000)) {
+      before.push(...chunk.lines);
+      if (chunk.caughtUp) break;
+    }
+    expect(before.length).toBeLessThan(1000);
+    expect(before).toEqual(all.slice(0, before.length));
+    appendFileSync(join(dir, "c.log"), "new\n");
+    expect((await cut.read(10_000)).lines).toEqual(["new"]);
+    for (const tail of [plain, on, cut]) await tail.close();
+  });
+
   it("start at the end: a file never read before is followed from its last complete line on", async () => {
     const file = join(fresh(), "a.log");
     writeFileSync(file, "old 1\nold 2\npartial");
