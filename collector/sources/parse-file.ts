@@ -14,6 +14,7 @@ import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.t
 import type { LineSource, ParseStats, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
 import { BLOCK_BYTES, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
+import { eventsFromWorker } from "./line-parse-worker.ts";
 import { sourceKinds } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 
@@ -36,6 +37,11 @@ export interface ParseFileOptions {
   package_features?: string[];
   /** Bytes of the file read so far, after each chunk (drives backfill's percentage and ETA). */
   onProgress?: (bytesRead: number) => void;
+  /**
+   * Line files: parse on a second thread (line-parse-worker.ts) — "auto" (the default) for files of
+   * WORKER_MIN_BYTES or more, where starting it costs little beside the parse; same records either way.
+   */
+  thread?: "auto" | "always" | "never";
   /** Called once at the end with the parser's and the tracker's counters. */
   onDone?: (stats: ParseDone) => void;
 }
@@ -49,6 +55,8 @@ export interface ParseDone {
 
 /** Records per batch: bounds memory whatever a session's span. */
 const BATCH = 10_000;
+/** Line files this large are parsed on a second thread (when `thread` is "auto"). */
+export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
 /** Validate everything that can be wrong before a byte is read (no partial output on bad config). */
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
@@ -76,7 +84,21 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
   const tracker = new SessionTracker({ source: name, ...(opts.cut_s !== undefined ? { cut_s: opts.cut_s } : {}) });
   let done: ParseDone;
 
-  if (factory.shape === "lines") {
+  const threaded = opts.thread === "always" || (opts.thread !== "never" && (await stat(file)).size >= WORKER_MIN_BYTES);
+  if (factory.shape === "lines" && threaded) {
+    const blocks = eventsFromWorker(kind, file, sourceOpts);
+    try {
+      let next = await blocks.next();
+      for (; !next.done; next = await blocks.next()) {
+        opts.onProgress?.(next.value.bytes);
+        for (const e of next.value.events) tracker.feed(e);
+        yield* batches(tracker);
+      }
+      done = { source: next.value, tracker: tracker.stats() };
+    } finally {
+      await blocks.return(undefined as never);
+    }
+  } else if (factory.shape === "lines") {
     const source = factory.create(sourceOpts);
     const splitter = new LineSplitter();
     const events: SourceEvent[] = [];
