@@ -8,8 +8,10 @@
 // source's, and optional fields only where the source set them.
 import type { SourceEvent } from "./events.ts";
 
-/** Numbers per event: type, at, daemon, feature, user, host, count, handle, product, version, reason, presence. */
-const FIELDS = 12;
+/** Numbers per event: type, at, daemon, feature, user, host, count, handle, product, version, reason, presence, id's ordinal. */
+const FIELDS = 13;
+/** A session id hashed ahead: 32 hex digits, as bytes. */
+const ID_BYTES = 32;
 const TYPES = ["checkout", "checkin", "denial", "alive", "server_down"] as const;
 // Which fields an event has (its presence bits).
 const DAEMON = 1, FEATURE = 2, USER = 4, HOST = 8, COUNT = 16, HANDLE = 32, PRODUCT = 64, VERSION = 128, REASON = 256;
@@ -22,6 +24,8 @@ const MAX_NAMES = 100_000;
 /** One message's worth of packed events. */
 export interface EventPack {
   values: Float64Array;
+  /** Per event, the session id hashed ahead for it, if any (see `ordinalAt`). */
+  ids: Uint8Array;
   events: number;
   /** Names added by this message, after the table was emptied when `reset`. */
   names: string[];
@@ -30,6 +34,7 @@ export interface EventPack {
 
 export class EventPacker {
   private values: Float64Array;
+  private idBytes: Uint8Array;
   private n = 0;
   private readonly ids = new Map<string, number>();
   private added: string[] = [];
@@ -39,6 +44,7 @@ export class EventPacker {
   constructor(capacity: number) {
     this.capacity = capacity;
     this.values = new Float64Array(capacity * FIELDS);
+    this.idBytes = new Uint8Array(capacity * ID_BYTES);
   }
 
   get events(): number {
@@ -49,8 +55,8 @@ export class EventPacker {
     return this.n === this.capacity;
   }
 
-  /** Adds one event (the caller takes a pack first when `full`). */
-  add(event: SourceEvent): void {
+  /** Adds one event, with the session id hashed ahead for it if `ordinal` ≥ 0 (the caller takes a pack first when `full`). */
+  add(event: SourceEvent, ordinal = -1, id = ""): void {
     const type = TYPES.indexOf(event.type as (typeof TYPES)[number]);
     if (type < 0) throw new TypeError(`a line source emitted a ${event.type} event, which does not cross threads`);
     const e = event as Wide;
@@ -68,12 +74,18 @@ export class EventPacker {
     if (e.version !== undefined) { present |= VERSION; v[o + 9] = this.id(e.version); }
     if (e.reason !== undefined) { present |= REASON; v[o + 10] = this.id(e.reason); }
     v[o + 11] = present;
+    v[o + 12] = ordinal;
+    if (ordinal >= 0) {
+      const ids = this.idBytes, at = (this.n - 1) * ID_BYTES;
+      for (let i = 0; i < ID_BYTES; i++) ids[at + i] = id.charCodeAt(i);
+    }
   }
 
   /** The events added since the last take (their buffer is the caller's to transfer). */
   take(): EventPack {
-    const pack: EventPack = { values: this.values.subarray(0, this.n * FIELDS), events: this.n, names: this.added, reset: this.reset };
+    const pack: EventPack = { values: this.values.subarray(0, this.n * FIELDS), ids: this.idBytes.subarray(0, this.n * ID_BYTES), events: this.n, names: this.added, reset: this.reset };
     this.values = new Float64Array(this.capacity * FIELDS);
+    this.idBytes = new Uint8Array(this.capacity * ID_BYTES);
     this.n = 0;
     this.added = [];
     this.reset = false;
@@ -126,5 +138,26 @@ export class EventUnpacker {
       if (present & REASON) e.reason = names[v[o + 10]!]!;
       out.push(e as SourceEvent);
     }
+  }
+}
+
+/** The session ids a pack's events had hashed ahead (see sessions/ids-ahead.ts). */
+export class PackedIds {
+  private readonly values: Float64Array;
+  private readonly text: Buffer;
+
+  constructor(pack: EventPack) {
+    this.values = pack.values;
+    this.text = Buffer.from(pack.ids.buffer, pack.ids.byteOffset, pack.ids.byteLength);
+  }
+
+  /** The ordinal event `i` had its session id hashed with, or -1 for none. */
+  ordinalAt(i: number): number {
+    return this.values[i * FIELDS + 12]!;
+  }
+
+  /** That id. */
+  idAt(i: number): string {
+    return this.text.toString("latin1", i * ID_BYTES, (i + 1) * ID_BYTES);
   }
 }

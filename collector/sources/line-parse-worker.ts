@@ -11,7 +11,8 @@
 // Anything the worker throws reaches the caller as a ParseWorkerError with the original message.
 import { closeSync, openSync, readSync } from "node:fs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { EventPacker, EventUnpacker, type EventPack } from "./event-pack.ts";
+import { IdsAhead } from "../sessions/ids-ahead.ts";
+import { EventPacker, EventUnpacker, PackedIds, type EventPack } from "./event-pack.ts";
 import type { ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { BLOCK_BYTES, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
@@ -45,7 +46,7 @@ export class ParseWorkerError extends Error {
 }
 
 /** The file's events, a message at a time, with the bytes read so far; returns the source's counters. */
-export async function* eventsFromWorker(kind: string, file: string, options: SourceOptions): AsyncGenerator<{ events: SourceEvent[]; bytes: number }, ParseStats> {
+export async function* eventsFromWorker(kind: string, file: string, options: SourceOptions): AsyncGenerator<{ events: SourceEvent[]; ids: PackedIds; bytes: number }, ParseStats> {
   const counters = new Int32Array(new SharedArrayBuffer(12));
   const job: Job = { kind, file, options, counters: counters.buffer as SharedArrayBuffer };
   const worker = new Worker(new URL(import.meta.url), { workerData: { [JOB]: job } });
@@ -79,7 +80,7 @@ export async function* eventsFromWorker(kind: string, file: string, options: Sou
       }
       const events: SourceEvent[] = [];
       unpacker.unpack(m.pack, events);
-      yield { events, bytes: m.bytes };
+      yield { events, ids: new PackedIds(m.pack), bytes: m.bytes };
     }
   } finally {
     await worker.terminate();
@@ -100,14 +101,16 @@ function parseInWorker(job: Job): void {
     }
     const pack = packer.take();
     Atomics.store(counters, SENT, ++sent);
-    port.postMessage({ t: "events", pack, bytes } satisfies Message, [pack.values.buffer as ArrayBuffer]);
+    port.postMessage({ t: "events", pack, bytes } satisfies Message, [pack.values.buffer as ArrayBuffer, pack.ids.buffer as ArrayBuffer]);
     bytesSent = bytes;
   };
   const events: SourceEvent[] = [];
+  const ahead = new IdsAhead(job.options.name);
   const pass = () => {
     for (const e of events) {
       if (packer.full) send();
-      packer.add(e);
+      ahead.see(e);
+      packer.add(e, ahead.ordinal, ahead.id);
     }
     events.length = 0;
   };

@@ -91,7 +91,12 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
       let next = await blocks.next();
       for (; !next.done; next = await blocks.next()) {
         opts.onProgress?.(next.value.bytes);
-        for (const e of next.value.events) tracker.feed(e);
+        const { events, ids } = next.value;
+        for (let i = 0; i < events.length; i++) {
+          const ordinal = ids.ordinalAt(i);
+          if (ordinal < 0) tracker.feed(events[i]!);
+          else tracker.feedPrepared(events[i]!, ordinal, ids.idAt(i));
+        }
         yield* batches(tracker);
       }
       done = { source: next.value, tracker: tracker.stats() };
