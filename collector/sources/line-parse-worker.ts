@@ -25,7 +25,7 @@ const EVENTS_PER_MESSAGE = 8192;
 const SEND_BYTES = 512 * 1024;
 /** Messages the worker may be ahead of the tracker; once there, it waits until it is only LOW ahead
  *  (one wake-up per few messages: each wake-up may cost the tracker its CPU for a moment). */
-const IN_FLIGHT = 8, LOW = 4;
+const IN_FLIGHT = 32, LOW = 16;
 // The shared counters: messages consumed, messages sent, and whether the worker waits.
 const ACKED = 0, SENT = 1, WAITING = 2;
 

@@ -8,6 +8,7 @@
 // file's mtime — said in `time_from`. No session of a snapshot ends after that time.
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
+import { availableParallelism, loadavg } from "node:os";
 import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
@@ -38,8 +39,10 @@ export interface ParseFileOptions {
   /** Bytes of the file read so far, after each chunk (drives backfill's percentage and ETA). */
   onProgress?: (bytesRead: number) => void;
   /**
-   * Line files: parse on a second thread (line-parse-worker.ts) — "auto" (the default) for files of
-   * WORKER_MIN_BYTES or more, where starting it costs little beside the parse; same records either way.
+   * Line files: parse on a second thread (line-parse-worker.ts); same records either way. "auto"
+   * (the default): for files of WORKER_MIN_BYTES or more (starting the worker, ~0.3 s, is then small
+   * beside the parse), and only while the machine has a core to spare (load average below cores − 1.5):
+   * the two threads use ~40 % more CPU in all than one, so on a busy machine they are slower.
    */
   thread?: "auto" | "always" | "never";
   /** Called once at the end with the parser's and the tracker's counters. */
@@ -62,6 +65,7 @@ export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
   if (!(kind in sourceKinds)) throw new SourceConfigError("unknown_source_kind", `unknown source kind "${kind}" (known: ${Object.keys(sourceKinds).join(", ")})`);
   if (opts.timezone !== undefined && !isValidTimeZone(opts.timezone)) throw new SourceConfigError("bad_timezone", `unknown time zone "${opts.timezone}"`);
+  threadFromEnv();
   if (opts.cut_s !== undefined && (!Number.isSafeInteger(opts.cut_s) || opts.cut_s < 1)) throw new SourceConfigError("bad_cut", `cut_s must be a positive integer`);
   try {
     const st = await stat(file);
@@ -84,7 +88,8 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
   const tracker = new SessionTracker({ source: name, ...(opts.cut_s !== undefined ? { cut_s: opts.cut_s } : {}) });
   let done: ParseDone;
 
-  const threaded = opts.thread === "always" || (opts.thread !== "never" && (await stat(file)).size >= WORKER_MIN_BYTES);
+  const thread = opts.thread ?? threadFromEnv();
+  const threaded = factory.shape === "lines" && (thread === "always" || (thread === "auto" && (await stat(file)).size >= WORKER_MIN_BYTES && coreToSpare()));
   if (factory.shape === "lines" && threaded) {
     const blocks = eventsFromWorker(kind, file, sourceOpts);
     try {
@@ -152,6 +157,18 @@ async function parseSnapshotFile(source: SnapshotSource, file: string, opts: Par
   const time = snapshotTime(result, opts.at, mtime);
   const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
   return { events, stats: result.stats, snapshot: { ...time, in_use_mismatch: inUseDifferences(result) } };
+}
+
+/** `TALLY_PARSE_THREAD` (always | never | auto, the default) when `thread` is not given: `parse` and the bench. */
+function threadFromEnv(): NonNullable<ParseFileOptions["thread"]> {
+  const value = process.env.TALLY_PARSE_THREAD ?? "auto";
+  if (value !== "always" && value !== "never" && value !== "auto") throw new SourceConfigError("bad_thread", `TALLY_PARSE_THREAD must be always, never or auto, got "${value}"`);
+  return value;
+}
+
+/** Whether a second thread would get a core of its own now. */
+function coreToSpare(): boolean {
+  return loadavg()[0]! < availableParallelism() - 1.5;
 }
 
 function* batches(tracker: SessionTracker): Generator<RecordBody[]> {

@@ -54,9 +54,9 @@ describe("parse on a worker thread", () => {
     });
     afterAll(() => rm(dir, { recursive: true, force: true }));
 
-    it("same records on the worker (the default at this size) as on one thread; ids hashed ahead by the worker", async () => {
+    it("same records on the worker as on one thread; ids hashed ahead by the worker", async () => {
       const one = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "never" });
-      const auto = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid" });
+      const auto = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "always" });
       expect(one.records).toBeGreaterThan(100_000);
       expect(one.done.source.lines).toBe(lines);
       expect(auto.text).toBe(one.text);
@@ -66,12 +66,19 @@ describe("parse on a worker thread", () => {
     const NODE20 = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout.startsWith("v20."));
     it("the one-file bundle re-enters itself as the worker (on Node 20 where the machine has it): same output as one thread", async () => {
       const script = await bundleCollector(dir);
-      const run = spawnSync(NODE20 ?? process.execPath, [script, "parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "Europe/Madrid"], { encoding: "utf8", maxBuffer: 1 << 30 });
+      const run = spawnSync(NODE20 ?? process.execPath, [script, "parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "Europe/Madrid"], { encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, TALLY_PARSE_THREAD: "always" } });
       expect(run.stderr).not.toMatch(/error/i);
       expect(run.status).toBe(0);
       const one = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "never" });
       expect(run.stdout).toBe(one.text + "\n");
       expect(JSON.parse(run.stderr.trim().split("\n").at(-1)!).lines).toBe(lines);
+    }, 60_000);
+
+    it("a TALLY_PARSE_THREAD that means nothing is refused before a byte is read", async () => {
+      const run = spawnSync(NODE20 ?? process.execPath, [await bundleCollector(dir), "parse", "--source", "flexlm-debuglog", "--file", file], { encoding: "utf8", env: { ...process.env, TALLY_PARSE_THREAD: "2" } });
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(JSON.parse(run.stderr.split("\n")[0]!)).toMatchObject({ error: "bad_thread" });
     }, 60_000);
 
     it("stopping early ends the worker", async () => {
