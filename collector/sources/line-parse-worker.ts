@@ -20,12 +20,12 @@ import { sourceKinds } from "./registry.ts";
 
 /** The key of the worker's `workerData` (so the bundle knows to start the worker body). */
 const JOB = "tallyLineParse";
-const EVENTS_PER_MESSAGE = 8192;
+const EVENTS_PER_MESSAGE = 4096;
 /** Bytes read before the events so far are sent even if few (progress, and the tracker's turn). */
-const SEND_BYTES = 512 * 1024;
+const SEND_BYTES = 256 * 1024;
 /** Messages the worker may be ahead of the tracker; once there, it waits until it is only LOW ahead
  *  (one wake-up per few messages: each wake-up may cost the tracker its CPU for a moment). */
-const IN_FLIGHT = 32, LOW = 16;
+const IN_FLIGHT = 16, LOW = 8;
 // The shared counters: messages consumed, messages sent, and whether the worker waits.
 const ACKED = 0, SENT = 1, WAITING = 2;
 
