@@ -23,15 +23,20 @@ export class IdsAhead {
     this.ids = new SessionIds(source);
   }
 
-  /** Sets `ordinal` and `id` for this event, or `ordinal` -1. Events must come in the tracker's order. */
-  see(e: SourceEvent): void {
+  /**
+   * Sets `ordinal` and `id` for this event, or `ordinal` -1. Events must come in the tracker's order.
+   * `hash` false: only count (the tracker hashes this one; the worker has no time to spare).
+   */
+  see(e: SourceEvent, hash: boolean): void {
     this.ordinal = -1;
     if (e.type === "server_down" || e.type === "snapshot") return;
     const at = wholeSecond(e.at);
     if (at > this.maxAt) this.maxAt = at;
     if (e.type !== "checkout" || e.handle !== undefined) return;
     const key = this.keys.keyOf(e.daemon, e.feature, e.user, e.host, "", e.product);
-    this.ordinal = this.ids.ordinal(key, at, this.maxAt);
-    this.id = this.ids.idOf(key, at, this.ordinal);
+    const ordinal = this.ids.ordinal(key, at, this.maxAt);
+    if (!hash) return;
+    this.ordinal = ordinal;
+    this.id = this.ids.idOf(key, at, ordinal);
   }
 }

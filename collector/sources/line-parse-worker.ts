@@ -93,6 +93,9 @@ function parseInWorker(job: Job): void {
   const counters = new Int32Array(job.counters);
   const packer = new EventPacker(EVENTS_PER_MESSAGE);
   let sent = 0, bytes = 0, bytesSent = 0;
+  // Hash session ids ahead only while the tracker has messages waiting: when it is the faster side,
+  // the worker's time is better spent reading on.
+  let hash = false;
   const send = () => {
     if (sent - Atomics.load(counters, ACKED) >= IN_FLIGHT) {
       Atomics.store(counters, WAITING, 1); // before reading the count again: the tracker checks it after counting
@@ -102,6 +105,7 @@ function parseInWorker(job: Job): void {
     const pack = packer.take();
     Atomics.store(counters, SENT, ++sent);
     port.postMessage({ t: "events", pack, bytes } satisfies Message, [pack.values.buffer as ArrayBuffer, pack.ids.buffer as ArrayBuffer]);
+    hash = sent - Atomics.load(counters, ACKED) >= 2;
     bytesSent = bytes;
   };
   const events: SourceEvent[] = [];
@@ -109,7 +113,7 @@ function parseInWorker(job: Job): void {
   const pass = () => {
     for (const e of events) {
       if (packer.full) send();
-      ahead.see(e);
+      ahead.see(e, hash);
       packer.add(e, ahead.ordinal, ahead.id);
     }
     events.length = 0;

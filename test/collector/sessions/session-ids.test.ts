@@ -82,7 +82,7 @@ describe("ids hashed ahead (the parse worker)", () => {
     const guessed: string[] = [];
     for (const at of starts) {
       const e = { type: "checkout" as const, at, daemon: "d", feature: "f", user: "u", host: "h", count: 1 };
-      ahead.see(e);
+      ahead.see(e, true);
       guessed.push(ahead.id);
       tracker.feed(e);
     }
