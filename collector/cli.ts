@@ -18,6 +18,7 @@ import { importReceiptCommand, importReceiptUsage } from "./commands/import-rece
 import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
 import { moveCommand, moveUsage } from "./commands/move.ts";
 import { CollectorError, type ExitStatus } from "./errors.ts";
+import { isMainThread } from "node:worker_threads";
 
 interface Command {
   usage: string;
@@ -100,7 +101,8 @@ function firstLine(text: string): string {
   return text.split("\n")[0]!.replace(/^FAILED \S+ ?/, "");
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /cli\.(ts|js|mjs)$|tally-collector(\.mjs)?$/.test(process.argv[1]);
+// Off the main thread this file is the bundle re-entered as a parse worker (line-parse-worker.ts): no CLI there.
+const invokedDirectly = isMainThread && process.argv[1] !== undefined && /cli\.(ts|js|mjs)$|tally-collector(\.mjs)?$/.test(process.argv[1]);
 if (invokedDirectly) {
   const io: CommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   main(process.argv.slice(2), io).then((code) => {

@@ -60,7 +60,7 @@ export default async function (): Promise<BenchFigure[]> {
 async function timed(script: string, probe: string, rssFile: string, args: string[]): Promise<{ ms: number; rssMb: number; stdout: string }> {
   const t0 = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", probe, script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RSS_OUT: rssFile } });
+    const child = spawn(process.execPath, ["--import", probe, script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { TALLY_PARSE_THREAD: "never", ...process.env, RSS_OUT: rssFile } }); // the baseline `parse` on one thread, as `run` reads
     let out = "";
     let err = "";
     // `parse` prints every record: count it away, as a pipe to /dev/null would.

@@ -1,7 +1,8 @@
 // FlexLM debug-log parse throughput (lines/s) as `backfill` runs it — source, session tracker,
 // records taken in batches — on a large generated log, beside the baseline of just reading the
-// same file and splitting it into lines. Size: BENCH_DEBUGLOG_MB (default 1024, the issue's 1 GB;
-// generating and reading it twice takes minutes; use e.g. 100 for a quick run). The parse streams:
+// same file and splitting it into lines; on one thread and with the parse worker
+// (line-parse-worker.ts). Size: BENCH_DEBUGLOG_MB (default 1024, the issue's 1 GB; generating and
+// reading it takes minutes; use e.g. 100 for a quick run). The parse streams:
 // peak RSS (in the notes) stays flat whatever the size.
 //
 // The log is what an MLM server in Europe/Madrid writes: wall-clock times (DST both ways included),
@@ -10,7 +11,7 @@
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { mkdtemp, open, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { throughputFigure, type BenchFigure } from "../figure.ts";
 import { mulberry32 } from "../../shared/random/mulberry32.ts";
@@ -101,17 +102,25 @@ export default async function (): Promise<BenchFigure[]> {
     }
     const gluedBaseline = glued / ((performance.now() - t0) / 1000);
 
-    t0 = performance.now();
-    let records = 0;
-    for await (const batch of recordBatchesFromFile("flexlm-debuglog", file, { timezone: ZONE })) records += batch.length;
-    const parse = lines / ((performance.now() - t0) / 1000);
-    const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-    const notes = `${mb} MB, ${lines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records, peak RSS ${rssMb} MB, seed ${SEED}`;
-    return [
-      throughputFigure("flexlm debug-log parse (source + session tracker)", "lines/s", parse, "read + split into lines, 1 MiB reads", baseline, notes),
-      throughputFigure("flexlm debug-log parse (source + session tracker)", "lines/s", parse, "read + split into lines, 64 KiB reads", blockBaseline, notes),
-      throughputFigure("flexlm debug-log parse (source + session tracker)", "lines/s", parse, "read + split, string decoder (as #11 measured)", gluedBaseline, notes),
-    ];
+    // One thread (as `backfill` reads), then the worker thread `parse` uses on a large file while a
+    // core is spare (parse-file.ts): both, whatever the load, each beside the same baselines.
+    const figures: BenchFigure[] = [];
+    for (const thread of ["never", "always"] as const) {
+      const load = loadavg()[0]!.toFixed(1);
+      t0 = performance.now();
+      let records = 0;
+      for await (const batch of recordBatchesFromFile("flexlm-debuglog", file, { timezone: ZONE, thread })) records += batch.length;
+      const parse = lines / ((performance.now() - t0) / 1000);
+      const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      const name = `flexlm debug-log parse (source + session tracker), ${thread === "never" ? "one thread" : "worker thread"}`;
+      const notes = `${mb} MB, ${lines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records, peak RSS so far ${rssMb} MB, load ${load}, seed ${SEED}`;
+      figures.push(
+        throughputFigure(name, "lines/s", parse, "read + split into lines, 1 MiB reads", baseline, notes),
+        throughputFigure(name, "lines/s", parse, "read + split into lines, 64 KiB reads", blockBaseline, notes),
+        throughputFigure(name, "lines/s", parse, "read + split, string decoder (as #11 measured)", gluedBaseline, notes),
+      );
+    }
+    return figures;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -33,6 +33,7 @@ export class SessionIds {
   private latest = -Infinity;
   /** While the table is kept as a log (see `takeAdded`): the sessions started since the last call. */
   private additions: SessionStarts | undefined;
+  private prepared: { start: number; ordinal: number; id: string } | undefined;
 
   constructor(source: string) {
     this.prefix = `${source}|`;
@@ -40,11 +41,39 @@ export class SessionIds {
 
   /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
   next(key: string, start: number, latest: number): string {
+    const ordinal = this.ordinal(key, start, latest);
+    const prepared = this.prepared;
+    if (prepared !== undefined) {
+      this.prepared = undefined;
+      if (prepared.start === start && prepared.ordinal === ordinal) return prepared.id;
+    }
+    return this.idOf(key, start, ordinal);
+  }
+
+  /** The ordinal of the next session of `key` starting at `start`, counted (the bookkeeping of `next` without the hash). */
+  ordinal(key: string, start: number, latest: number): number {
     if (latest > this.latest) this.latest = latest;
     this.additions?.push(key, start / 1000);
-    const ordinal = this.nextOrdinal(start / 1000, key);
+    return this.nextOrdinal(start / 1000, key);
+  }
+
+  /** The id of session `ordinal` of `key` starting at `start`. */
+  idOf(key: string, start: number, ordinal: number): string {
     const text = idText(this.prefix, key, start / 1000, ordinal) ?? `${this.prefix}${key}|${msText(start)}|${ordinal}`;
     return sha256Hex(text).slice(0, 32);
+  }
+
+  /**
+   * The id the next session will have if it starts at `start` with this ordinal, hashed ahead by the
+   * parse worker (line-parse-worker.ts): `next` uses it when start and ordinal agree, else hashes
+   * itself. Dropped by `next` or `unprepare`, so it never outlives the event it came with.
+   */
+  prepare(start: number, ordinal: number, id: string): void {
+    this.prepared = { start, ordinal, id };
+  }
+
+  unprepare(): void {
+    this.prepared = undefined;
   }
 
   /**

@@ -89,6 +89,16 @@ export class SessionTracker {
     return this.queue.take(max);
   }
 
+  /**
+   * Feed one event whose session id (if it opens a session) was hashed ahead: `ordinal` is the one
+   * it was hashed with, used only if this tracker counts the same (see SessionIds.prepare).
+   */
+  feedPrepared(event: SourceEvent, ordinal: number, id: string): void {
+    this.ids.prepare(wholeSecond(event.at), ordinal, id);
+    this.feed(event);
+    this.ids.unprepare();
+  }
+
   feed(event: SourceEvent): void {
     const at = wholeSecond(event.at);
     switch (event.type) {

@@ -55,3 +55,38 @@ describe("SessionIds.next", () => {
     );
   });
 });
+
+describe("ids hashed ahead (the parse worker)", () => {
+  it("a prepared id is taken only for the start and ordinal it was hashed with, and only once", () => {
+    const ids = new SessionIds("s");
+    const t = 1_700_000_000_000;
+    ids.prepare(t, 0, "a".repeat(32));
+    expect(ids.next("k", t, t)).toBe("a".repeat(32)); // same start, same ordinal (0)
+    ids.prepare(t, 0, "b".repeat(32)); // the tracker counts ordinal 1 here: hashed afresh
+    expect(ids.next("k", t, t)).toBe(sha32(`s|k|${t}|1`));
+    ids.prepare(t + 1000, 0, "c".repeat(32)); // another start: hashed afresh
+    expect(ids.next("k2", t, t)).toBe(sha32(`s|k2|${t}|0`));
+    expect(ids.next("k3", t + 1000, t + 1000)).toBe(sha32(`s|k3|${t + 1000}|0`)); // dropped after one use
+    ids.prepare(t + 2000, 0, "d".repeat(32));
+    ids.unprepare();
+    expect(ids.next("k4", t + 2000, t + 2000)).toBe(sha32(`s|k4|${t + 2000}|0`));
+  });
+
+  it("IdsAhead counts like the tracker: the ids it hashes are the tracker's, same second and back in time included", async () => {
+    const { IdsAhead } = await import("../../../collector/sessions/ids-ahead.ts");
+    const { SessionTracker } = await import("../../../collector/sessions/session-tracker.ts");
+    const ahead = new IdsAhead("src");
+    const tracker = new SessionTracker({ source: "src" });
+    const t = 1_700_000_000_000;
+    const starts = [t, t, t + 500, t - 3_600_000, t - 3_600_000, t + 7_200_000, t];
+    const guessed: string[] = [];
+    for (const at of starts) {
+      const e = { type: "checkout" as const, at, daemon: "d", feature: "f", user: "u", host: "h", count: 1 };
+      ahead.see(e, true);
+      guessed.push(ahead.id);
+      tracker.feed(e);
+    }
+    expect(ahead.ordinal).toBe(3); // the fourth session of this key started in second t
+    expect(tracker.openSessions().map((s) => s.id)).toEqual(guessed);
+  });
+});

@@ -1,0 +1,163 @@
+// Source events packed as numbers, to cross from the parse worker to the session tracker
+// (line-parse-worker.ts): a structured clone of event objects costs more than parsing them did
+// (~1.3–2.2 µs an event), a Float64Array of their fields moves for nothing (its buffer is
+// transferred). Names — daemons, features, users, hosts, handles, products, versions, reasons —
+// travel once, as indexes into a table both sides keep; each message carries the names it adds.
+// The table is bounded: past MAX_NAMES the packer starts afresh and says so (`reset`), so a verbose
+// log with a new handle per checkout keeps memory flat. Unpacked events hold the same values as the
+// source's, and optional fields only where the source set them.
+import type { SourceEvent } from "./events.ts";
+
+/** Numbers per event: type, at, daemon, feature, user, host, count, handle, product, version, reason, presence, id's ordinal. */
+const FIELDS = 13;
+/** A session id hashed ahead: 32 hex digits, as bytes. */
+const ID_BYTES = 32;
+const TYPES = ["checkout", "checkin", "denial", "alive", "server_down"] as const;
+// Which fields an event has (its presence bits).
+const DAEMON = 1, FEATURE = 2, USER = 4, HOST = 8, COUNT = 16, HANDLE = 32, PRODUCT = 64, VERSION = 128, REASON = 256;
+const HOLDER = DAEMON | FEATURE | USER | HOST;
+
+/** Every field any event may have. */
+interface Wide { type: string; at: number; daemon?: string; feature?: string; user?: string; host?: string; count?: number; handle?: string; product?: string; version?: string; reason?: string }
+const MAX_NAMES = 100_000;
+
+/** One message's worth of packed events. */
+export interface EventPack {
+  values: Float64Array;
+  /** Per event, the session id hashed ahead for it, if any (see `ordinalAt`). */
+  ids: Uint8Array;
+  events: number;
+  /** Names added by this message, after the table was emptied when `reset`. */
+  names: string[];
+  reset: boolean;
+}
+
+export class EventPacker {
+  private values: Float64Array;
+  private idBytes: Uint8Array;
+  private n = 0;
+  private readonly ids = new Map<string, number>();
+  private added: string[] = [];
+  private reset = false;
+  readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.values = new Float64Array(capacity * FIELDS);
+    this.idBytes = new Uint8Array(capacity * ID_BYTES);
+  }
+
+  get events(): number {
+    return this.n;
+  }
+
+  get full(): boolean {
+    return this.n === this.capacity;
+  }
+
+  /** Adds one event, with the session id hashed ahead for it if `ordinal` ≥ 0 (the caller takes a pack first when `full`). */
+  add(event: SourceEvent, ordinal = -1, id = ""): void {
+    const type = TYPES.indexOf(event.type as (typeof TYPES)[number]);
+    if (type < 0) throw new TypeError(`a line source emitted a ${event.type} event, which does not cross threads`);
+    const e = event as Wide;
+    const v = this.values, o = this.n++ * FIELDS;
+    v[o] = type;
+    v[o + 1] = e.at;
+    let present = 0;
+    if (e.daemon !== undefined) { present |= DAEMON; v[o + 2] = this.id(e.daemon); }
+    if (e.feature !== undefined) { present |= FEATURE; v[o + 3] = this.id(e.feature); }
+    if (e.user !== undefined) { present |= USER; v[o + 4] = this.id(e.user); }
+    if (e.host !== undefined) { present |= HOST; v[o + 5] = this.id(e.host); }
+    if (e.count !== undefined) { present |= COUNT; v[o + 6] = e.count; }
+    if (e.handle !== undefined) { present |= HANDLE; v[o + 7] = this.id(e.handle); }
+    if (e.product !== undefined) { present |= PRODUCT; v[o + 8] = this.id(e.product); }
+    if (e.version !== undefined) { present |= VERSION; v[o + 9] = this.id(e.version); }
+    if (e.reason !== undefined) { present |= REASON; v[o + 10] = this.id(e.reason); }
+    v[o + 11] = present;
+    v[o + 12] = ordinal;
+    if (ordinal >= 0) {
+      const ids = this.idBytes, at = (this.n - 1) * ID_BYTES;
+      for (let i = 0; i < ID_BYTES; i++) ids[at + i] = id.charCodeAt(i);
+    }
+  }
+
+  /** The events added since the last take (their buffer is the caller's to transfer). */
+  take(): EventPack {
+    const pack: EventPack = { values: this.values.subarray(0, this.n * FIELDS), ids: this.idBytes.subarray(0, this.n * ID_BYTES), events: this.n, names: this.added, reset: this.reset };
+    this.values = new Float64Array(this.capacity * FIELDS);
+    this.idBytes = new Uint8Array(this.capacity * ID_BYTES);
+    this.n = 0;
+    this.added = [];
+    this.reset = false;
+    if (this.ids.size >= MAX_NAMES) {
+      this.ids.clear();
+      this.reset = true;
+    }
+    return pack;
+  }
+
+  private id(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(name, id);
+      this.added.push(name);
+    }
+    return id;
+  }
+}
+
+export class EventUnpacker {
+  private names: string[] = [];
+
+  /** The events of a pack, in order, into `out`. */
+  unpack(pack: EventPack, out: SourceEvent[]): void {
+    if (pack.reset) this.names = [];
+    const names = this.names;
+    for (const name of pack.names) names.push(name);
+    const v = pack.values;
+    for (let o = 0; o < pack.events * FIELDS; o += FIELDS) {
+      const present = v[o + 11]!;
+      const at = v[o + 1]!;
+      const type = TYPES[v[o]!]!;
+      let e: Wide;
+      if ((present & HOLDER) === HOLDER) {
+        e = { type, at, daemon: names[v[o + 2]!]!, feature: names[v[o + 3]!]!, user: names[v[o + 4]!]!, host: names[v[o + 5]!]! };
+        if (present & COUNT) e.count = v[o + 6]!;
+      } else {
+        e = { type, at };
+        if (present & DAEMON) e.daemon = names[v[o + 2]!]!;
+        if (present & FEATURE) e.feature = names[v[o + 3]!]!;
+        if (present & USER) e.user = names[v[o + 4]!]!;
+        if (present & HOST) e.host = names[v[o + 5]!]!;
+        if (present & COUNT) e.count = v[o + 6]!;
+      }
+      if (present & HANDLE) e.handle = names[v[o + 7]!]!;
+      if (present & PRODUCT) e.product = names[v[o + 8]!]!;
+      if (present & VERSION) e.version = names[v[o + 9]!]!;
+      if (present & REASON) e.reason = names[v[o + 10]!]!;
+      out.push(e as SourceEvent);
+    }
+  }
+}
+
+/** The session ids a pack's events had hashed ahead (see sessions/ids-ahead.ts). */
+export class PackedIds {
+  private readonly values: Float64Array;
+  private readonly text: Buffer;
+
+  constructor(pack: EventPack) {
+    this.values = pack.values;
+    this.text = Buffer.from(pack.ids.buffer, pack.ids.byteOffset, pack.ids.byteLength);
+  }
+
+  /** The ordinal event `i` had its session id hashed with, or -1 for none. */
+  ordinalAt(i: number): number {
+    return this.values[i * FIELDS + 12]!;
+  }
+
+  /** That id. */
+  idAt(i: number): string {
+    return this.text.toString("latin1", i * ID_BYTES, (i + 1) * ID_BYTES);
+  }
+}

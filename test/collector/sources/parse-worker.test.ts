@@ -1,0 +1,162 @@
+// A line file parsed on the worker thread (line-parse-worker.ts) gives exactly what the one-thread
+// parse gives — records byte for byte, the parser's counters, the progress — on every real line
+// fixture and on a generated debug log; the bundle re-enters itself as the worker on Node 20; the
+// worker's failures reach the caller as ParseWorkerError; events survive packing (event-pack.ts).
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generate } from "../../../bench/suites/debuglog-parse.ts";
+import { EventPacker, EventUnpacker, PackedIds } from "../../../collector/sources/event-pack.ts";
+import type { SourceEvent } from "../../../collector/sources/events.ts";
+import { eventsFromWorker, ParseWorkerError } from "../../../collector/sources/line-parse-worker.ts";
+import { recordBatchesFromFile, WORKER_MIN_BYTES, type ParseDone, type ParseFileOptions } from "../../../collector/sources/parse-file.ts";
+import { bundleCollector } from "../../support/collector-process.ts";
+import { sharedFixtures } from "./fixture-paths.ts";
+
+async function parsed(kind: string, file: string, opts: ParseFileOptions) {
+  const lines: string[] = [];
+  const progress: number[] = [];
+  let done: ParseDone | undefined;
+  for await (const batch of recordBatchesFromFile(kind, file, { ...opts, onProgress: (b) => progress.push(b), onDone: (d) => (done = d) })) for (const r of batch) lines.push(JSON.stringify(r));
+  return { text: lines.join("\n"), records: lines.length, done: done!, bytes: progress.at(-1) };
+}
+
+const lineFixtures: Array<[string, string]> = [
+  ...readdirSync(join(sharedFixtures, "flexlm")).filter((f) => f.startsWith("debuglog-")).map((f): [string, string] => ["flexlm-debuglog", join("flexlm", f)]),
+  ...readdirSync(join(sharedFixtures, "rlm")).filter((f) => f.endsWith(".rl")).map((f): [string, string] => ["rlm-reportlog", join("rlm", f)]),
+  ...readdirSync(join(sharedFixtures, "jsonl")).map((f): [string, string] => ["jsonl", join("jsonl", f)]),
+];
+
+describe("parse on a worker thread", () => {
+  it("finds the line fixtures", () => expect(lineFixtures.length).toBeGreaterThanOrEqual(12));
+
+  it.each(lineFixtures)("%s %s: same records, counters and progress as one thread", async (kind, name) => {
+    const file = join(sharedFixtures, name);
+    for (const timezone of ["Europe/Madrid"]) {
+      const opts: ParseFileOptions = { timezone, ...(name.includes("autodesk") ? { package_features: ["87048INVNTOR_2020_0F"] } : {}) };
+      const one = await parsed(kind, file, { ...opts, thread: "never" });
+      const two = await parsed(kind, file, { ...opts, thread: "always" });
+      expect(two.text).toBe(one.text);
+      expect(two.done).toEqual(one.done);
+      expect(two.bytes).toBe((await stat(file)).size);
+    }
+  });
+
+  describe("a generated debug log", () => {
+    let dir: string, file: string, lines: number;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "tally-parse-worker-"));
+      file = join(dir, "lmgrd.log");
+      lines = await generate(file, WORKER_MIN_BYTES + 1024 * 1024);
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    it("same records on the worker as on one thread; ids hashed ahead by the worker", async () => {
+      const one = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "never" });
+      const auto = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "always" });
+      expect(one.records).toBeGreaterThan(100_000);
+      expect(one.done.source.lines).toBe(lines);
+      expect(auto.text).toBe(one.text);
+      expect(auto.done).toEqual(one.done);
+    });
+
+    const NODE20 = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout.startsWith("v20."));
+    it("the one-file bundle re-enters itself as the worker (on Node 20 where the machine has it): same output as one thread", async () => {
+      const script = await bundleCollector(dir);
+      const run = spawnSync(NODE20 ?? process.execPath, [script, "parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "Europe/Madrid"], { encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, TALLY_PARSE_THREAD: "always" } });
+      expect(run.stderr).not.toMatch(/error/i);
+      expect(run.status).toBe(0);
+      const one = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "never" });
+      expect(run.stdout).toBe(one.text + "\n");
+      expect(JSON.parse(run.stderr.trim().split("\n").at(-1)!).lines).toBe(lines);
+    }, 60_000);
+
+    it("a TALLY_PARSE_THREAD that means nothing is refused before a byte is read", async () => {
+      const run = spawnSync(NODE20 ?? process.execPath, [await bundleCollector(dir), "parse", "--source", "flexlm-debuglog", "--file", file], { encoding: "utf8", env: { ...process.env, TALLY_PARSE_THREAD: "2" } });
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(JSON.parse(run.stderr.split("\n")[0]!)).toMatchObject({ error: "bad_thread" });
+    }, 60_000);
+
+    it("stopping early ends the worker", async () => {
+      let batches = 0;
+      for await (const _ of recordBatchesFromFile("flexlm-debuglog", file, { timezone: "UTC", thread: "always" })) if (++batches === 2) break;
+      expect(batches).toBe(2);
+    });
+  });
+
+  it("the worker's failures reach the caller: a file gone before it was read, a kind it cannot read", async () => {
+    const missing = join(tmpdir(), "tally-parse-worker-missing.log");
+    const read = async (kind: string) => {
+      for await (const _ of eventsFromWorker(kind, missing, { name: "x", timezone: "UTC" }));
+    };
+    const gone = await read("flexlm-debuglog").catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(ParseWorkerError);
+    expect(gone).toMatchObject({ code: "ENOENT", message: expect.stringContaining(missing) });
+    const kind = await read("flexlm-lmstat").catch((e: unknown) => e);
+    expect(kind).toBeInstanceOf(ParseWorkerError);
+    expect((kind as Error).message).toBe("flexlm-lmstat is not a line source");
+  });
+});
+
+describe("event packing", () => {
+  const events: SourceEvent[] = [
+    { type: "checkout", at: 1_700_000_000_000, daemon: "MLM", feature: "MATLAB", user: "José Luis", host: "pc-1", count: 2 },
+    { type: "checkout", at: 1_700_000_001_000, daemon: "MLM", feature: "POOL", user: "ann", host: "h:27000", handle: "1a2b", product: "NASTRAN", version: "2024.1", count: 1 },
+    { type: "checkin", at: 1_700_000_002_500, daemon: "MLM", feature: "MATLAB", user: "José Luis", host: "pc-1", count: 2, reason: "normal" },
+    { type: "checkin", at: 1_700_000_003_000, daemon: "rlm", feature: "", user: "", host: "", handle: "ff", reason: "shutdown" },
+    { type: "denial", at: 1_700_000_004_000, daemon: "MLM", feature: "MATLAB", user: "bob", host: "pc-2", reason: "Licensed number of users already reached. (-4,342)" },
+    { type: "alive", at: 1_700_000_005_000, daemon: "MLM" },
+    { type: "alive", at: 1_700_000_006_000 },
+    { type: "server_down", at: 1_700_000_007_000, reason: "EXITING DUE TO SIGNAL 15" },
+    { type: "server_down", at: 1_700_000_008_000, daemon: "MLM", reason: "Server started on x" },
+  ];
+
+  it("every kind of line-source event comes out as it went in, with the ids hashed ahead", () => {
+    const packer = new EventPacker(4);
+    const unpacker = new EventUnpacker();
+    const out: SourceEvent[] = [];
+    const ids: Array<[number, string]> = [];
+    events.forEach((e, i) => {
+      if (packer.full) {
+        const pack = packer.take();
+        const packed = new PackedIds(pack);
+        for (let j = 0; j < pack.events; j++) ids.push([packed.ordinalAt(j), packed.ordinalAt(j) >= 0 ? packed.idAt(j) : ""]);
+        unpacker.unpack(pack, out);
+      }
+      packer.add(e, i % 3 === 0 ? i : -1, i % 3 === 0 ? String(i).padStart(32, "f") : "");
+    });
+    const pack = packer.take();
+    const packed = new PackedIds(pack);
+    for (let j = 0; j < pack.events; j++) ids.push([packed.ordinalAt(j), packed.ordinalAt(j) >= 0 ? packed.idAt(j) : ""]);
+    unpacker.unpack(pack, out);
+    expect(out).toStrictEqual(events);
+    expect(ids).toEqual(events.map((_, i) => (i % 3 === 0 ? [i, String(i).padStart(32, "f")] : [-1, ""])));
+  });
+
+  it("the name table starts afresh past 100,000 names, on both sides", () => {
+    const packer = new EventPacker(1000);
+    const unpacker = new EventUnpacker();
+    const out: SourceEvent[] = [];
+    let resets = 0;
+    for (let i = 0; i < 60_000; i++) {
+      if (packer.full) {
+        const pack = packer.take();
+        if (pack.reset) resets++;
+        unpacker.unpack(pack, out);
+      }
+      packer.add({ type: "checkout", at: i * 1000, daemon: "d", feature: "f", user: `u${i}`, host: `h${i}`, count: 1 });
+    }
+    unpacker.unpack(packer.take(), out);
+    expect(resets).toBeGreaterThan(0);
+    expect(out.map((e) => (e as { user: string }).user)).toEqual(Array.from({ length: 60_000 }, (_, i) => `u${i}`));
+    expect(out.at(-1)).toEqual({ type: "checkout", at: 59_999_000, daemon: "d", feature: "f", user: "u59999", host: "h59999", count: 1 });
+  });
+
+  it("events a line source never emits are refused, not sent half", () => {
+    expect(() => new EventPacker(1).add({ type: "snapshot", at: 0, holders: [] })).toThrow(/does not cross threads/);
+  });
+});
