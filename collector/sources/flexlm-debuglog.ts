@@ -131,7 +131,7 @@ export class FlexlmDebugLogSource implements LineSource {
     }
     const exact = env.exact;
     if (exact) { // a dated envelope: an anchor, and the line's exact instant
-      const base = this.calendar.anchor(exact.date, env.tod);
+      const base = this.calendar.anchor(exact.date, env.tod, this.held, exact.utc);
       if (base) this.replay(base, out);
       this.setInstant(this.calendar.exact(exact.date, exact.utc));
     }
@@ -190,7 +190,7 @@ export class FlexlmDebugLogSource implements LineSource {
 
   /** A line stating its date: held lines get theirs, then this line is placed on it. */
   private anchor(date: LocalDate, tod: number, out: SourceEvent[], restart: boolean): void {
-    const base = this.calendar.anchor(date, tod);
+    const base = this.calendar.anchor(date, tod, this.held);
     if (base) this.replay(base, out);
     this.setInstant(restart ? this.calendar.restartAt(date, tod) : this.calendar.anchorAt(date, tod));
   }

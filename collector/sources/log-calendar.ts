@@ -11,14 +11,17 @@
 //
 // A step that no reading explains (13:00 → 11:30: a clock set back; or 18:00 → 09:00 after a
 // silent night) is not guessed: the lines from there on are held (`place` returns undefined) until
-// the next anchor says which date they are on. Lines before the first anchor wait the same way.
+// the next anchor says which date they are on. Lines before the first anchor wait the same way, and
+// are back-filled from it: the first of them, with no line before it, takes the pass of a repeated
+// hour the lines after it tell (`backFill`).
 // Resolved as a clock step (or, with no anchor in sight, assumed one: the reading that bills less),
 // later times are moved forward by the step so that time never runs backwards — no span is
 // negative or counted twice, and a session across the step is billed only the time it provably
 // lasted (up to the last line before the step and from the first line after it).
+import { EVENT_DISORDER_MS } from "./events.ts";
 import { addDays, type LocalDate, WallClock } from "./wall-clock.ts";
 
-const JITTER_MS = 60_000;
+const JITTER_MS = EVENT_DISORDER_MS;
 const QUIET_MS = 8 * 3_600_000;
 const DAY_S = 86_400;
 
@@ -32,11 +35,16 @@ export interface CalendarState {
   hold: { k: number; tod: number; first: number; from: LocalDate | null; lastAt: number | null; shift: number } | null;
 }
 
+/** A held line's day index (relative to the first held line) and printed time of day. */
+export interface HeldTime { k: number; tod: number }
+
 export class LogCalendar {
   private readonly clock: WallClock;
   private s: CalendarState = { date: null, lastAt: null, shift: 0, steps: 0, hold: null };
   /** Day index (relative to the first held line) of the line `place` just held. */
   heldDay = 0;
+  /** The instant `backFill` found for the first held line, until `replay` places it (within one `anchor`). */
+  private firstAt: number | undefined;
   /** Local midnight of the current date in UTC ms (null on a day with a DST change), for the common case. */
   private midnight: number | null = null;
   private midnightOf: LocalDate | null = null;
@@ -87,21 +95,28 @@ export class LogCalendar {
   }
 
   /**
-   * A line that states its date. Returns the base date for the held lines (day index 0), which the
-   * caller now dates in order with `replay`, then calls `anchorAt(date, tod)` for the anchor itself.
+   * A line that states its date (`utc`: its exact instant, if it states one). Returns the base date
+   * for the held lines (day index 0), which the caller now dates in order with `replay`, then calls
+   * `anchorAt(date, tod)` for the anchor itself. `held` are those lines, in order.
    */
-  anchor(date: LocalDate, tod: number): LocalDate | undefined {
+  anchor(date: LocalDate, tod: number, held: readonly HeldTime[], utc?: number): LocalDate | undefined {
     const hold = this.s.hold;
     if (hold === null) return undefined;
     const k = this.holdNext(tod);
     this.endHold(hold);
-    return addDays(date, -k);
+    const base = addDays(date, -k);
+    if (hold.from === null) this.firstAt = this.backFill(base, held, date, tod, utc);
+    return base;
   }
 
   /** The instant of a held line on its now known date. */
   replay(date: LocalDate, tod: number): number {
     const s = this.s;
-    const pick = s.lastAt === null ? this.clock.toUtc(date, tod) + s.shift : this.nearest(date, tod) ?? this.clock.toUtc(date, tod) + s.shift;
+    let pick: number;
+    if (s.lastAt === null) {
+      pick = this.firstAt ?? this.clock.toUtc(date, tod) + s.shift;
+      this.firstAt = undefined;
+    } else pick = this.nearest(date, tod) ?? this.clock.toUtc(date, tod) + s.shift;
     s.date = date;
     return this.monotone(pick);
   }
@@ -189,6 +204,39 @@ export class LogCalendar {
     const ok = (at: number) => at - last >= -JITTER_MS && at - last <= QUIET_MS;
     if (ok(early) && (!ok(late) || Math.abs(early - last) <= Math.abs(late - last))) return early;
     return ok(late) ? late : undefined;
+  }
+
+  /** The mirror of `nearest`: the pass of `tod` on `date` plausible and nearest before the line at `next`. */
+  private nearestBefore(date: LocalDate, tod: number, next: number): number | undefined {
+    const early = this.clock.toUtc(date, tod);
+    const late = this.clock.later(date, tod);
+    const ok = (at: number) => next - at >= -JITTER_MS && next - at <= QUIET_MS;
+    if (ok(late) && (!ok(early) || Math.abs(next - late) <= Math.abs(next - early))) return late;
+    return ok(early) ? early : undefined;
+  }
+
+  /**
+   * Back-fill (FORMATS.md §2.4): the instant of the first line held before the first anchor, when
+   * it falls in a repeated DST hour — nothing before it tells the pass, so the lines after it do:
+   * from the anchor back, each held line is read nearest before the next, as forward order reads
+   * each line nearest after the last. A log that starts in the second pass of the hour is read
+   * there, not an hour early (which would bill every session open across the hour's end an hour
+   * more). The anchor, itself in the repeated hour, is read in its first pass (as any line with
+   * nothing before it) unless the last held line cannot come before that. Undefined: not in a
+   * repeated hour, or a step back in the run that no reading explains (read forward, as a step).
+   */
+  private backFill(base: LocalDate, held: readonly HeldTime[], anchorDate: LocalDate, anchorTod: number, utc: number | undefined): number | undefined {
+    const first = held[0];
+    if (first === undefined || !this.clock.repeats(addDays(base, first.k), first.tod)) return undefined;
+    let k = NaN, date = base;
+    const before = (h: HeldTime, next: number) => {
+      if (h.k !== k) date = addDays(base, (k = h.k));
+      return this.nearestBefore(date, h.tod, next);
+    };
+    let next: number | undefined = utc ?? this.clock.toUtc(anchorDate, anchorTod);
+    if (utc === undefined && before(held[held.length - 1]!, next) === undefined) next = this.clock.later(anchorDate, anchorTod);
+    for (let i = held.length - 1; i >= 0 && next !== undefined; i--) next = before(held[i]!, next);
+    return next === undefined ? undefined : next + this.s.shift;
   }
 
   /** Time never runs backwards: a step back beyond jitter becomes a shift of what follows. */

@@ -7,7 +7,9 @@
 // the instant it was written, except that after the server clock is set back, time goes on from
 // the last line before the step (the gap across it is not provable) until the next restart, where
 // printed time is trusted again. A session ends at its IN; at a restart or the end of the log, at
-// the last line its daemon wrote.
+// the latest its daemon was read at: a line may be read up to a minute before the one written
+// before it (a clock set back by about the time between them), and the tracker bills up to the
+// latest reading, not the last line's.
 import { zoneOffsetMs } from "../../../shared/time/zoned.ts";
 
 export interface TruthSession {
@@ -56,7 +58,7 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
   const sessions: TruthSession[] = [];
   const denials: TruthDenial[] = [];
   const open: Open[] = [];
-  const lastLine = new Map<string, number>();
+  const latestRead = new Map<string, number>();
   let t = start; // true time
   let lastT = start; // true time of the last line
   // clockOffset and lost when the last line was written: the clock may be set back twice between
@@ -93,7 +95,7 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     lastOffset = clockOffset;
     lastLost = lost;
     lastExpected = expected();
-    if (vendor !== "lmgrd") lastLine.set(vendor, expected());
+    if (vendor !== "lmgrd") latestRead.set(vendor, Math.max(latestRead.get(vendor) ?? -Infinity, expected()));
   };
   const dateOf = () => { const w = wall(t - clockOffset); return `${w.mo}/${w.d}/${w.y}`; };
   const close = (i: number, end: number, final: boolean) => {
@@ -141,11 +143,11 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     }
     const a = rand();
     if (a < 0.004 && !unresolvedStep && !silence) { // restart: open sessions end at their daemon's last line
-      for (let i = open.length - 1; i >= 0; i--) close(i, lastLine.get(open[i]!.daemon) ?? open[i]!.start, true);
+      for (let i = open.length - 1; i >= 0; i--) close(i, latestRead.get(open[i]!.daemon) ?? open[i]!.start, true);
       lost = clockOffset; // printed time is trusted again
       restarts++;
       emit("lmgrd", `FlexNet Licensing (v11.18.0.0 build 1) started on lic01 (linux) (${dateOf()})`);
-      lastLine.clear();
+      latestRead.clear();
       dated = true;
     } else if (a < 0.008 && dated && !unresolvedStep && !silence && !nearDst(t)) {
       pendingStep = (2 * 60 + Math.floor(rand() * 5 * 3600)) * 1000; // set back by 2 min … 5 h
@@ -172,6 +174,6 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
       denials.push({ daemon: "MLM", ...h, at: expected(), reason: "Licensed number of users already reached. (-4,342)" });
     } else emit(pick(["MLM", "MSC"]), pick(["(@MLM-SLOG@) Statistics for the last 4 hours", "TCP_NODELAY NOT enabled", "Listener Thread: running"]));
   }
-  for (let i = open.length - 1; i >= 0; i--) close(i, lastLine.get(open[i]!.daemon) ?? open[i]!.start, false);
+  for (let i = open.length - 1; i >= 0; i--) close(i, latestRead.get(open[i]!.daemon) ?? open[i]!.start, false);
   return { lines, sessions, denials, zone, steps, restarts, silences, dstChanges: dst.filter((d) => d > start && d < t).length };
 }
