@@ -13,12 +13,13 @@
 // silent night) is not guessed: the lines from there on are held (`place` returns undefined) until
 // the next anchor says which date they are on. Lines before the first anchor wait the same way, and
 // are back-filled from it: the first of them, with no line before it, takes the pass of a repeated
-// hour the lines after it tell (`backFill`).
+// hour the lines after it tell (log-back-fill.ts).
 // Resolved as a clock step (or, with no anchor in sight, assumed one: the reading that bills less),
 // later times are moved forward by the step so that time never runs backwards — no span is
 // negative or counted twice, and a session across the step is billed only the time it provably
 // lasted (up to the last line before the step and from the first line after it).
 import { EVENT_DISORDER_MS } from "./events.ts";
+import { BackFill, type HeldTime } from "./log-back-fill.ts";
 import { addDays, type LocalDate, WallClock } from "./wall-clock.ts";
 
 const JITTER_MS = EVENT_DISORDER_MS;
@@ -31,19 +32,24 @@ export interface CalendarState {
   /** ms added to printed times since clocks were set back, and how many times that happened. */
   shift: number;
   steps: number;
-  /** Holding: the day index of the last held line (relative to the first), its printed time, and what held them. */
-  hold: { k: number; tod: number; first: number; from: LocalDate | null; lastAt: number | null; shift: number } | null;
+  /**
+   * Holding: the day index of the last held line (relative to the first), its printed time, and what
+   * held them; `dated`: an anchor came, of day index `k`, but in a repeated hour that nothing yet
+   * tells the pass of.
+   */
+  hold: {
+    k: number; tod: number; first: number; from: LocalDate | null; lastAt: number | null; shift: number;
+    dated?: { date: LocalDate; k: number };
+  } | null;
 }
-
-/** A held line's day index (relative to the first held line) and printed time of day. */
-export interface HeldTime { k: number; tod: number }
 
 export class LogCalendar {
   private readonly clock: WallClock;
+  private readonly backFill: BackFill;
   private s: CalendarState = { date: null, lastAt: null, shift: 0, steps: 0, hold: null };
   /** Day index (relative to the first held line) of the line `place` just held. */
   heldDay = 0;
-  /** The instant `backFill` found for the first held line, until `replay` places it (within one `anchor`). */
+  /** The instant back-fill found for the first held line, until `replay` places it (within one `anchor`). */
   private firstAt: number | undefined;
   /** Local midnight of the current date in UTC ms (null on a day with a DST change), for the common case. */
   private midnight: number | null = null;
@@ -52,6 +58,7 @@ export class LogCalendar {
 
   constructor(zone: string) {
     this.clock = new WallClock(zone);
+    this.backFill = new BackFill(this.clock, JITTER_MS, QUIET_MS);
   }
 
   get dated(): boolean {
@@ -68,9 +75,21 @@ export class LogCalendar {
     return this.s.lastAt ?? undefined;
   }
 
-  get holding(): "undated" | "step" | null {
+  /** Why lines are held: no date yet, a step no reading explains, or the pass of a repeated hour at the start. */
+  get holding(): "undated" | "step" | "pass" | null {
     const hold = this.s.hold;
-    return hold === null ? null : hold.from === null ? "undated" : "step";
+    return hold === null ? null : hold.dated ? "pass" : hold.from === null ? "undated" : "step";
+  }
+
+  /**
+   * While only the pass of a repeated hour is unknown (`holding` "pass"): the date of a line at `tod`
+   * outside that hour, which tells it — the caller anchors that line on it. Else undefined.
+   */
+  passTold(tod: number): LocalDate | undefined {
+    const dated = this.s.hold?.dated;
+    if (dated === undefined) return undefined;
+    const date = addDays(dated.date, this.holdNext(tod) - dated.k); // the same tod again leaves the hold as it is
+    return this.clock.repeats(date, tod) ? undefined : date;
   }
 
   /** The instant of a line at `tod`, or undefined: hold it (with `heldDay`) until `anchor` or `settle`. */
@@ -97,15 +116,25 @@ export class LogCalendar {
   /**
    * A line that states its date (`utc`: its exact instant, if it states one). Returns the base date
    * for the held lines (day index 0), which the caller now dates in order with `replay`, then calls
-   * `anchorAt(date, tod)` for the anchor itself. `held` are those lines, in order.
+   * `anchorAt(date, tod)` for the anchor itself. `held` are those lines, in order. When nothing is
+   * placed yet and the anchor falls in a repeated hour that nothing before it tells the pass of,
+   * lines are held (`holding` "pass"), this one too, until a line outside the hour (`passTold`).
    */
   anchor(date: LocalDate, tod: number, held: readonly HeldTime[], utc?: number): LocalDate | undefined {
+    if (this.s.lastAt === null && utc === undefined && this.backFill.passUnknown(date, tod, this.s.hold ? this.holdNext(tod) : 0, held)) {
+      if (this.s.hold === null) this.startHold(tod, null);
+      this.s.hold!.dated = { date, k: this.holdNext(tod) };
+      return undefined;
+    }
     const hold = this.s.hold;
     if (hold === null) return undefined;
     const k = this.holdNext(tod);
     this.endHold(hold);
     const base = addDays(date, -k);
-    if (hold.from === null) this.firstAt = this.backFill(base, held, date, tod, utc);
+    if (hold.from === null) {
+      const first = this.backFill.firstAt(base, held, date, tod, utc);
+      this.firstAt = first === undefined ? undefined : first + this.s.shift;
+    }
     return base;
   }
 
@@ -165,6 +194,7 @@ export class LogCalendar {
     const hold = this.s.hold;
     if (hold === null) return undefined;
     this.endHold(hold);
+    if (hold.dated) return addDays(hold.dated.date, -hold.dated.k); // nothing told the pass: the first, as for any line with nothing before it
     const from = hold.from;
     if (from === null || hold.lastAt === null) return from ?? undefined;
     // A clock set back across midnight printed a later time of the day before: read it there.
@@ -204,39 +234,6 @@ export class LogCalendar {
     const ok = (at: number) => at - last >= -JITTER_MS && at - last <= QUIET_MS;
     if (ok(early) && (!ok(late) || Math.abs(early - last) <= Math.abs(late - last))) return early;
     return ok(late) ? late : undefined;
-  }
-
-  /** The mirror of `nearest`: the pass of `tod` on `date` plausible and nearest before the line at `next`. */
-  private nearestBefore(date: LocalDate, tod: number, next: number): number | undefined {
-    const early = this.clock.toUtc(date, tod);
-    const late = this.clock.later(date, tod);
-    const ok = (at: number) => next - at >= -JITTER_MS && next - at <= QUIET_MS;
-    if (ok(late) && (!ok(early) || Math.abs(next - late) <= Math.abs(next - early))) return late;
-    return ok(early) ? early : undefined;
-  }
-
-  /**
-   * Back-fill (FORMATS.md §2.4): the instant of the first line held before the first anchor, when
-   * it falls in a repeated DST hour — nothing before it tells the pass, so the lines after it do:
-   * from the anchor back, each held line is read nearest before the next, as forward order reads
-   * each line nearest after the last. A log that starts in the second pass of the hour is read
-   * there, not an hour early (which would bill every session open across the hour's end an hour
-   * more). The anchor, itself in the repeated hour, is read in its first pass (as any line with
-   * nothing before it) unless the last held line cannot come before that. Undefined: not in a
-   * repeated hour, or a step back in the run that no reading explains (read forward, as a step).
-   */
-  private backFill(base: LocalDate, held: readonly HeldTime[], anchorDate: LocalDate, anchorTod: number, utc: number | undefined): number | undefined {
-    const first = held[0];
-    if (first === undefined || !this.clock.repeats(addDays(base, first.k), first.tod)) return undefined;
-    let k = NaN, date = base;
-    const before = (h: HeldTime, next: number) => {
-      if (h.k !== k) date = addDays(base, (k = h.k));
-      return this.nearestBefore(date, h.tod, next);
-    };
-    let next: number | undefined = utc ?? this.clock.toUtc(anchorDate, anchorTod);
-    if (utc === undefined && before(held[held.length - 1]!, next) === undefined) next = this.clock.later(anchorDate, anchorTod);
-    for (let i = held.length - 1; i >= 0 && next !== undefined; i--) next = before(held[i]!, next);
-    return next === undefined ? undefined : next + this.s.shift;
   }
 
   /** Time never runs backwards: a step back beyond jitter becomes a shift of what follows. */

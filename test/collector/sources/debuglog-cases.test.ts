@@ -76,6 +76,30 @@ describe("flexlm-debuglog cases (synthetic fixtures)", () => {
     expect(summary.clock_steps).toBe(0);
   });
 
+  it("… and so is one whose first date comes inside the hour: the lines wait for one outside it", async () => {
+    const lines = readFileSync(fixture("debuglog-synthetic-undated-dst-start.log"), "utf8").trimEnd().split("\n");
+    const stamp = " 2:10:00 (MLM) TIMESTAMP 10/27/2019";
+    const dir = mkdtempSync(join(tmpdir(), "tally-dst-"));
+    const variants = { "after its first line": [lines[0]!, stamp, ...lines.slice(1)], "as its first line": [stamp, ...lines] };
+    for (const [name, text] of Object.entries(variants)) {
+      writeFileSync(join(dir, "in-hour.log"), text.join("\n") + "\n");
+      const { lines: got, summary } = await runParse(["--source", "flexlm-debuglog", "--file", join(dir, "in-hour.log"), "--timezone", "Europe/Madrid", "--sessions"]);
+      expect(got.map((s) => [s.user, s.start, s.end]), name).toEqual([
+        ["ann", at("2019-10-27T01:05:00Z"), at("2019-10-27T01:40:00Z")],
+        ["bob", at("2019-10-27T01:17:00Z"), at("2019-10-27T02:07:00Z")], // 50 min, not 1 h 50
+      ]);
+      expect(summary.undated_lines, name).toBe(0);
+    }
+    // A log that ends inside the hour: nothing told the pass, so the first (as for a line with nothing before it); nothing dropped.
+    writeFileSync(join(dir, "in-hour.log"), [stamp, ' 2:15:00 (MLM) OUT: "MATLAB" ann@pc1', ' 2:40:00 (MLM) IN: "MATLAB" ann@pc1', ' 2:45:00 (MLM) OUT: "SIMULINK" bob@pc2', " 2:50:00 (MLM) TCP_NODELAY NOT enabled"].join("\n") + "\n");
+    const { lines: got, summary } = await runParse(["--source", "flexlm-debuglog", "--file", join(dir, "in-hour.log"), "--timezone", "Europe/Madrid", "--sessions"]);
+    expect(got.map((s) => [s.user, s.start, s.end, s.final])).toEqual([
+      ["ann", at("2019-10-27T00:15:00Z"), at("2019-10-27T00:40:00Z"), true],
+      ["bob", at("2019-10-27T00:45:00Z"), at("2019-10-27T00:50:00Z"), false],
+    ]);
+    expect(summary.undated_lines).toBe(0);
+  });
+
   it("a check-in printed a few seconds before the line above it (forked daemons interleave) still ends its session there, in a final record", async () => {
     const { sessions } = await sessionsOf("debuglog-synthetic-late-checkin.log", "UTC");
     const s = (feature: string, user: string, host: string, start: string, end: string, final = true) => ({ daemon: "MLM", feature, user, host, count: 1, start: at(start), end: at(end), final });
