@@ -134,10 +134,9 @@ export class FlexlmDebugLogSource implements LineSource {
       const base = this.calendar.anchor(exact.date, env.tod, this.held, exact.utc);
       if (base) this.replay(base, out);
       this.setInstant(this.calendar.exact(exact.date, exact.utc));
-    } else {
-      const told = this.calendar.passTold(env.tod);
-      if (told) this.anchor(told, env.tod, out, false);
     }
+    const told = exact ? undefined : this.calendar.passTold(env.tod); // at the start, in a repeated hour: a line outside it tells the pass
+    if (told) this.anchor(told, env.tod, out, false);
     const kind = usageKindAt(text, env.message);
     if (kind !== undefined) {
       this.usage(kind, text, start, end, out);
@@ -261,7 +260,6 @@ export class FlexlmDebugLogSource implements LineSource {
     this.packages.push(event, out);
   }
 
-  /** `daemon` (undefined: the server) went down; `restart`: a full restart of the server. */
   private down(daemon: string | undefined, reason: string, out: SourceEvent[], restart = false): void {
     this.packages.release(out);
     const at = this.instant();
