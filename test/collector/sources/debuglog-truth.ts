@@ -5,8 +5,8 @@
 //
 // The truth is what the collector must bill (FORMATS.md §2, log-calendar.ts): each line stands for
 // the instant it was written, except that after the server clock is set back, time goes on from
-// the last line before the step (the gap across it is not provable) until the next restart, where
-// printed time is trusted again. A session ends at its IN; at a restart or the end of the log, at
+// the latest line read before the step (the gap across it is not provable) until the next restart,
+// where printed time is trusted again. A session ends at its IN; at a restart or the end of the log, at
 // the latest its daemon was read at: a line may be read up to a minute before the one written
 // before it (a clock set back by about the time between them), and the tracker bills up to the
 // latest reading, not the last line's.
@@ -60,12 +60,12 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
   const open: Open[] = [];
   const latestRead = new Map<string, number>();
   let t = start; // true time
-  let lastT = start; // true time of the last line
   // clockOffset and lost when the last line was written: the clock may be set back twice between
   // two lines, and the collector sees one step, from the line before both to the line after them.
   let lastOffset = 0;
   let lastLost = 0;
   let lastExpected = start; // what the collector must read for the last line: never more than jitter back but at a restart
+  let latestExpected = start; // the latest it read since the last restart: a step back goes on from there
   let clockOffset = 0; // true time − server clock
   let lost = 0; // true time − what the collector must read
   let nextStamp = start + Math.floor(rand() * 6 * HOUR);
@@ -91,10 +91,10 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     const pad = (x: number) => String(x).padStart(2, "0");
     lines.push(`${String(w.h).padStart(2, rand() < 0.5 ? " " : "0")}:${pad(w.mi)}:${pad(w.s)} (${daemon}) ${message}`);
     if (expected() < lastExpected - MINUTE && !message.startsWith("FlexNet Licensing")) throw new Error(`truth runs backwards at line ${lines.length}`);
-    lastT = t;
     lastOffset = clockOffset;
     lastLost = lost;
     lastExpected = expected();
+    latestExpected = message.startsWith("FlexNet Licensing") ? lastExpected : Math.max(latestExpected, lastExpected);
     if (vendor !== "lmgrd") latestRead.set(vendor, Math.max(latestRead.get(vendor) ?? -Infinity, expected()));
   };
   const dateOf = () => { const w = wall(t - clockOffset); return `${w.mo}/${w.d}/${w.y}`; };
@@ -126,11 +126,14 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     if (pendingStep > 0) { // the server clock was set back between the last line and this one
       clockOffset += pendingStep;
       const back = clockOffset - lastOffset; // set back since the last line, in all
-      if (back - (t - lastT) > MINUTE) { // printed time went back: the gap is not provable
-        lost = lastLost + (t - lastT);
+      // Read as before the step, this line would come more than a minute before the latest line read
+      // (not only the last: that one may be read up to a minute before it): the gap is not provable,
+      // and time goes on from that latest reading.
+      if (t - (lastLost + back) < latestExpected - MINUTE) {
+        lost = t - latestExpected;
         unresolvedStep = true;
         steps++;
-      } else lost = lastLost + back; // printed time still went forward: nothing to see
+      } else lost = lastLost + back; // printed time still went forward, or back within a minute: nothing to see
       pendingStep = 0;
     }
     if (t >= nextStamp) {
