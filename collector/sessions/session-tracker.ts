@@ -6,16 +6,17 @@
 //   no open session (its checkout predates the file) is counted as `orphan_checkins`, bills nothing.
 // - Intervals are cut at multiples of `cut_s` since the epoch (default 3600; `run` uses 300) and
 //   at `flush(now)`; `final: true` marks the interval that ends a session.
-// - We bill only time a session is provably open: up to the last event or `alive` of its daemon
+// - We bill only time a session is provably open: up to the latest event or `alive` of its daemon
 //   (snapshot sessions: the last snapshot that listed them). `server_down` ends open sessions
 //   there, never later; nothing of that daemon being open after it, what was known of it is
 //   forgotten (a server whose clock was reset while down starts afresh). Non-final intervals stop
-//   one second short of that horizon so that a check-in at the horizon still has a non-empty final.
+//   HOLD_BACK_MS short of that horizon: a check-in that comes as late as a source may deliver one
+//   (EVENT_DISORDER_MS before the latest event) still ends its session in a non-empty final.
 // - Session ids are deterministic (SHA-256 of source|daemon|feature|user|host|handle[|product]|start|ordinal)
 //   so re-parsing a file yields identical records.
 // - Output is queued (interval-queue.ts): `feed*` then `take(max)` streams it in bounded batches
 //   whatever the span of a session; `apply`/`flush`/`finish` feed and take everything at once.
-import type { Holder, SourceEvent } from "../sources/events.ts";
+import { EVENT_DISORDER_MS, type Holder, type SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
 import { snapshotIdentity } from "./snapshot-identity.ts";
@@ -32,8 +33,7 @@ export interface TrackerOptions {
   cut_s?: number;
 }
 
-
-
+const HOLD_BACK_MS = EVENT_DISORDER_MS + 1000;
 export class SessionTracker {
   readonly source: string;
   private readonly cutMs: number;
@@ -139,7 +139,7 @@ export class SessionTracker {
 
   feedCut(now: number): void {
     const until = wholeSecond(now);
-    for (const s of this.live) this.emitUntil(s, Math.min(until, this.horizon(s) - 1000), false, true);
+    for (const s of this.live) this.emitUntil(s, Math.min(until, this.horizon(s) - HOLD_BACK_MS), false, true);
   }
 
   feedEnd(): void {
@@ -313,16 +313,16 @@ export class SessionTracker {
     this.lastSnapshotAt[scope] = at;
   }
 
-  /** Emit intervals up to the last cut boundary strictly before what is known open. */
+  /** Emit intervals up to the last cut boundary at least HOLD_BACK_MS before what is known open. */
   private advance(daemon: string, clock: DaemonClock): void {
     const all = this.clocks.all.known;
     const known = clock.known > all ? clock.known : all;
-    const boundary = Math.floor((known - 1000) / this.cutMs) * this.cutMs;
+    const boundary = Math.floor((known - HOLD_BACK_MS) / this.cutMs) * this.cutMs;
     if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
     clock.cutDone = boundary;
     for (const s of this.live) {
       if (daemon !== ALL && s.daemon !== daemon) continue;
-      const limit = Math.floor((this.horizon(s) - 1000) / this.cutMs) * this.cutMs;
+      const limit = Math.floor((this.horizon(s) - HOLD_BACK_MS) / this.cutMs) * this.cutMs;
       this.emitUntil(s, Math.min(boundary, limit), false, true);
     }
   }

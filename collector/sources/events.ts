@@ -29,6 +29,14 @@ export type SourceEvent =
   /** Snapshot kinds: the complete set of licenses held at `at`. */
   | { type: "snapshot"; at: number; daemon?: string; holders: Array<Holder & { start: number }> };
 
+/**
+ * How much earlier than an event it already delivered a source may deliver the next: the lines of a
+ * FlexLM debug log's daemons interleave, so a line printed up to a minute before the last is read as
+ * in order (log-calendar.ts), and its check-in may end a session before the latest event. The
+ * session tracker writes no non-final interval that such a check-in could end before.
+ */
+export const EVENT_DISORDER_MS = 60_000;
+
 /** Per-parse counters, printed by `parse` on stderr and kept as source health by `run`. */
 export interface ParseStats {
   lines: number;

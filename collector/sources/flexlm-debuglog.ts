@@ -32,7 +32,7 @@ const MAX_SAMPLES = 10;
 type Held =
   | { k: number; tod: number; what: "event"; event: UsageEvent }
   | { k: number; tod: number; what: "line"; daemon: string }
-  | { k: number; tod: number; what: "down"; daemon?: string; reason: string };
+  | { k: number; tod: number; what: "down"; daemon?: string; reason: string; restart?: true };
 
 interface DebugLogState {
   calendar: CalendarState;
@@ -131,10 +131,12 @@ export class FlexlmDebugLogSource implements LineSource {
     }
     const exact = env.exact;
     if (exact) { // a dated envelope: an anchor, and the line's exact instant
-      const base = this.calendar.anchor(exact.date, env.tod);
+      const base = this.calendar.anchor(exact.date, env.tod, this.held, exact.utc);
       if (base) this.replay(base, out);
       this.setInstant(this.calendar.exact(exact.date, exact.utc));
     }
+    const told = exact ? undefined : this.calendar.passTold(env.tod); // at the start, in a repeated hour: a line outside it tells the pass
+    if (told) this.anchor(told, env.tod, out, false);
     const kind = usageKindAt(text, env.message);
     if (kind !== undefined) {
       this.usage(kind, text, start, end, out);
@@ -154,10 +156,8 @@ export class FlexlmDebugLogSource implements LineSource {
     if (daemon === "lmgrd") {
       const vendor = startedVendor(message);
       if (message.startsWith("EXITING")) this.exiting = { tod: env.tod, reason: message, ...this.instantOf() };
-      else if (restart) {
-        this.down(undefined, message, out);
-        this.lines.clear(); // what the daemons wrote before belongs to the server's previous run
-      } else if (vendor !== undefined) this.down(env.startedDaemon(vendor), message, out);
+      else if (restart) this.down(undefined, message, out, true);
+      else if (vendor !== undefined) this.down(env.startedDaemon(vendor), message, out);
     } else if (message.startsWith("Server started on") && env.written === daemon) this.down(daemon, message, out); // not a fork
     this.noteLine(out);
   }
@@ -190,8 +190,9 @@ export class FlexlmDebugLogSource implements LineSource {
 
   /** A line stating its date: held lines get theirs, then this line is placed on it. */
   private anchor(date: LocalDate, tod: number, out: SourceEvent[], restart: boolean): void {
-    const base = this.calendar.anchor(date, tod);
+    const base = this.calendar.anchor(date, tod, this.held);
     if (base) this.replay(base, out);
+    if (this.calendar.holding === "pass") return; // this line waits too, for a line that tells the pass of the hour
     this.setInstant(restart ? this.calendar.restartAt(date, tod) : this.calendar.anchorAt(date, tod));
   }
 
@@ -220,7 +221,7 @@ export class FlexlmDebugLogSource implements LineSource {
       this.held.push(item);
       return;
     }
-    if (this.calendar.holding === "step") { // too long without an anchor: settle, then place this line too
+    if (this.calendar.holding !== "undated") { // too long without an anchor: settle, then place this line too
       this.held.push(item);
       this.settle(out);
     } else if (item.what === "event") this.st.undated_lines!++;
@@ -249,7 +250,7 @@ export class FlexlmDebugLogSource implements LineSource {
         h.event.at = at;
         this.release(h.event, out);
       } else if (h.what === "line") this.lines.alive(at, h.daemon, out);
-      else this.downAt(at, h.daemon, h.reason, out);
+      else this.downAt(at, h.daemon, h.reason, out, h.restart);
     }
   }
 
@@ -259,17 +260,18 @@ export class FlexlmDebugLogSource implements LineSource {
     this.packages.push(event, out);
   }
 
-  private down(daemon: string | undefined, reason: string, out: SourceEvent[]): void {
+  private down(daemon: string | undefined, reason: string, out: SourceEvent[], restart = false): void {
     this.packages.release(out);
     const at = this.instant();
-    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "down", ...(daemon !== undefined ? { daemon } : {}), reason }, out);
-    else this.downAt(at, daemon, reason, out);
+    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "down", ...(daemon !== undefined ? { daemon } : {}), reason, ...(restart ? { restart } : {}) }, out);
+    else this.downAt(at, daemon, reason, out, restart);
   }
 
-  private downAt(at: number, daemon: string | undefined, reason: string, out: SourceEvent[]): void {
+  private downAt(at: number, daemon: string | undefined, reason: string, out: SourceEvent[], restart = false): void {
     this.packages.release(out);
     this.lines.lastLinesOf(daemon, out);
     out.push({ type: "server_down", at, ...(daemon !== undefined ? { daemon } : {}), reason });
+    if (restart) this.lines.clear(); // what the daemons wrote before belongs to the server's previous run
   }
 
   private endExit(out: SourceEvent[]): void {

@@ -11,14 +11,18 @@
 //
 // A step that no reading explains (13:00 → 11:30: a clock set back; or 18:00 → 09:00 after a
 // silent night) is not guessed: the lines from there on are held (`place` returns undefined) until
-// the next anchor says which date they are on. Lines before the first anchor wait the same way.
+// the next anchor says which date they are on. Lines before the first anchor wait the same way, and
+// are back-filled from it: the first of them, with no line before it, takes the pass of a repeated
+// hour the lines after it tell (log-back-fill.ts).
 // Resolved as a clock step (or, with no anchor in sight, assumed one: the reading that bills less),
 // later times are moved forward by the step so that time never runs backwards — no span is
 // negative or counted twice, and a session across the step is billed only the time it provably
 // lasted (up to the last line before the step and from the first line after it).
+import { EVENT_DISORDER_MS } from "./events.ts";
+import { BackFill, type HeldTime } from "./log-back-fill.ts";
 import { addDays, type LocalDate, WallClock } from "./wall-clock.ts";
 
-const JITTER_MS = 60_000;
+const JITTER_MS = EVENT_DISORDER_MS;
 const QUIET_MS = 8 * 3_600_000;
 const DAY_S = 86_400;
 
@@ -28,15 +32,25 @@ export interface CalendarState {
   /** ms added to printed times since clocks were set back, and how many times that happened. */
   shift: number;
   steps: number;
-  /** Holding: the day index of the last held line (relative to the first), its printed time, and what held them. */
-  hold: { k: number; tod: number; first: number; from: LocalDate | null; lastAt: number | null; shift: number } | null;
+  /**
+   * Holding: the day index of the last held line (relative to the first), its printed time, and what
+   * held them; `dated`: an anchor came, of day index `k`, but in a repeated hour that nothing yet
+   * tells the pass of.
+   */
+  hold: {
+    k: number; tod: number; first: number; from: LocalDate | null; lastAt: number | null; shift: number;
+    dated?: { date: LocalDate; k: number };
+  } | null;
 }
 
 export class LogCalendar {
   private readonly clock: WallClock;
+  private readonly backFill: BackFill;
   private s: CalendarState = { date: null, lastAt: null, shift: 0, steps: 0, hold: null };
   /** Day index (relative to the first held line) of the line `place` just held. */
   heldDay = 0;
+  /** The instant back-fill found for the first held line, until `replay` places it (within one `anchor`). */
+  private firstAt: number | undefined;
   /** Local midnight of the current date in UTC ms (null on a day with a DST change), for the common case. */
   private midnight: number | null = null;
   private midnightOf: LocalDate | null = null;
@@ -44,6 +58,7 @@ export class LogCalendar {
 
   constructor(zone: string) {
     this.clock = new WallClock(zone);
+    this.backFill = new BackFill(this.clock, JITTER_MS, QUIET_MS);
   }
 
   get dated(): boolean {
@@ -60,9 +75,21 @@ export class LogCalendar {
     return this.s.lastAt ?? undefined;
   }
 
-  get holding(): "undated" | "step" | null {
+  /** Why lines are held: no date yet, a step no reading explains, or the pass of a repeated hour at the start. */
+  get holding(): "undated" | "step" | "pass" | null {
     const hold = this.s.hold;
-    return hold === null ? null : hold.from === null ? "undated" : "step";
+    return hold === null ? null : hold.dated ? "pass" : hold.from === null ? "undated" : "step";
+  }
+
+  /**
+   * While only the pass of a repeated hour is unknown (`holding` "pass"): the date of a line at `tod`
+   * outside that hour, which tells it — the caller anchors that line on it. Else undefined.
+   */
+  passTold(tod: number): LocalDate | undefined {
+    const dated = this.s.hold?.dated;
+    if (dated === undefined) return undefined;
+    const date = addDays(dated.date, this.holdNext(tod) - dated.k); // the same tod again leaves the hold as it is
+    return this.clock.repeats(date, tod) ? undefined : date;
   }
 
   /** The instant of a line at `tod`, or undefined: hold it (with `heldDay`) until `anchor` or `settle`. */
@@ -87,21 +114,38 @@ export class LogCalendar {
   }
 
   /**
-   * A line that states its date. Returns the base date for the held lines (day index 0), which the
-   * caller now dates in order with `replay`, then calls `anchorAt(date, tod)` for the anchor itself.
+   * A line that states its date (`utc`: its exact instant, if it states one). Returns the base date
+   * for the held lines (day index 0), which the caller now dates in order with `replay`, then calls
+   * `anchorAt(date, tod)` for the anchor itself. `held` are those lines, in order. When nothing is
+   * placed yet and the anchor falls in a repeated hour that nothing before it tells the pass of,
+   * lines are held (`holding` "pass"), this one too, until a line outside the hour (`passTold`).
    */
-  anchor(date: LocalDate, tod: number): LocalDate | undefined {
+  anchor(date: LocalDate, tod: number, held: readonly HeldTime[], utc?: number): LocalDate | undefined {
+    if (this.s.lastAt === null && utc === undefined && this.backFill.passUnknown(date, tod, this.s.hold ? this.holdNext(tod) : 0, held)) {
+      if (this.s.hold === null) this.startHold(tod, null);
+      this.s.hold!.dated = { date, k: this.holdNext(tod) };
+      return undefined;
+    }
     const hold = this.s.hold;
     if (hold === null) return undefined;
     const k = this.holdNext(tod);
     this.endHold(hold);
-    return addDays(date, -k);
+    const base = addDays(date, -k);
+    if (hold.from === null) {
+      const first = this.backFill.firstAt(base, held, date, tod, utc);
+      this.firstAt = first === undefined ? undefined : first + this.s.shift;
+    }
+    return base;
   }
 
   /** The instant of a held line on its now known date. */
   replay(date: LocalDate, tod: number): number {
     const s = this.s;
-    const pick = s.lastAt === null ? this.clock.toUtc(date, tod) + s.shift : this.nearest(date, tod) ?? this.clock.toUtc(date, tod) + s.shift;
+    let pick: number;
+    if (s.lastAt === null) {
+      pick = this.firstAt ?? this.clock.toUtc(date, tod) + s.shift;
+      this.firstAt = undefined;
+    } else pick = this.nearest(date, tod) ?? this.clock.toUtc(date, tod) + s.shift;
     s.date = date;
     return this.monotone(pick);
   }
@@ -150,6 +194,7 @@ export class LogCalendar {
     const hold = this.s.hold;
     if (hold === null) return undefined;
     this.endHold(hold);
+    if (hold.dated) return addDays(hold.dated.date, -hold.dated.k); // nothing told the pass: the first, as for any line with nothing before it
     const from = hold.from;
     if (from === null || hold.lastAt === null) return from ?? undefined;
     // A clock set back across midnight printed a later time of the day before: read it there.

@@ -1,6 +1,7 @@
 // FlexLM debug logs nobody here had seen, one case each, on small hand-written (synthetic) files
-// in test/fixtures/flexlm: token pools, DST fall-back, a clock set back at mid-day, `-datestamp` and
-// verbose lines, forked vendor daemons, usage lines that cannot be read.
+// in test/fixtures/flexlm: token pools, DST fall-back (also at the start of a log, before any date),
+// a clock set back at mid-day, `-datestamp` and verbose lines, forked vendor daemons, a check-in
+// printed just before the line above it, usage lines that cannot be read.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +48,71 @@ describe("flexlm-debuglog cases (synthetic fixtures)", () => {
     ]);
     expect(summary.zero_length_sessions).toBe(0);
     expect(summary.clock_steps).toBe(0);
+  });
+
+  it("a log that starts inside the repeated hour, before any date: the lines after it tell the pass", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-undated-dst-start.log", "Europe/Madrid");
+    const s = (feature: string, user: string, host: string, start: string, end: string) => ({ daemon: "MLM", feature, user, host, count: 1, start: at(start), end: at(end), final: true });
+    // 2:05 … 2:40 then 3:07 seven minutes on: the second pass (CET). Read in the first pass (CEST),
+    // as a line with nothing before it is, bob would be billed 1 h 50 min, not 50.
+    expect(sessions).toEqual([
+      s("MATLAB", "ann", "pc1", "2019-10-27T01:05:00Z", "2019-10-27T01:40:00Z"),
+      s("SIMULINK", "bob", "pc2", "2019-10-27T01:17:00Z", "2019-10-27T02:07:00Z"),
+    ]);
+    expect(summary.undated_lines).toBe(0);
+    expect(summary.by_feature.SIMULINK).toEqual({ sessions: 1, license_seconds: 50 * 60, denials: 1 });
+  });
+
+  it("… and one that starts in the first pass is read there: the step back to 2:05 says so", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "tally-dst-")), "first-pass.log");
+    const lines = readFileSync(fixture("debuglog-synthetic-undated-dst-start.log"), "utf8").split("\n");
+    writeFileSync(log, [' 2:50:00 (MLM) OUT: "Statistics_Toolbox" dan@pc4', ...lines.slice(0, 3), ' 2:33:00 (MLM) IN: "Statistics_Toolbox" dan@pc4', ...lines.slice(3)].join("\n"));
+    const { lines: got, summary } = await runParse(["--source", "flexlm-debuglog", "--file", log, "--timezone", "Europe/Madrid", "--sessions"]);
+    expect(got.map((s) => [s.user, s.start, s.end])).toEqual([
+      ["dan", at("2019-10-27T00:50:00Z"), at("2019-10-27T01:33:00Z")], // 2:50 CEST → 2:33 CET: 43 min
+      ["ann", at("2019-10-27T01:05:00Z"), at("2019-10-27T01:40:00Z")],
+      ["bob", at("2019-10-27T01:17:00Z"), at("2019-10-27T02:07:00Z")],
+    ]);
+    expect(summary.clock_steps).toBe(0);
+  });
+
+  it("… and so is one whose first date comes inside the hour: the lines wait for one outside it", async () => {
+    const lines = readFileSync(fixture("debuglog-synthetic-undated-dst-start.log"), "utf8").trimEnd().split("\n");
+    const stamp = " 2:10:00 (MLM) TIMESTAMP 10/27/2019";
+    const dir = mkdtempSync(join(tmpdir(), "tally-dst-"));
+    const variants = { "after its first line": [lines[0]!, stamp, ...lines.slice(1)], "as its first line": [stamp, ...lines] };
+    for (const [name, text] of Object.entries(variants)) {
+      writeFileSync(join(dir, "in-hour.log"), text.join("\n") + "\n");
+      const { lines: got, summary } = await runParse(["--source", "flexlm-debuglog", "--file", join(dir, "in-hour.log"), "--timezone", "Europe/Madrid", "--sessions"]);
+      expect(got.map((s) => [s.user, s.start, s.end]), name).toEqual([
+        ["ann", at("2019-10-27T01:05:00Z"), at("2019-10-27T01:40:00Z")],
+        ["bob", at("2019-10-27T01:17:00Z"), at("2019-10-27T02:07:00Z")], // 50 min, not 1 h 50
+      ]);
+      expect(summary.undated_lines, name).toBe(0);
+    }
+    // A log that ends inside the hour: nothing told the pass, so the first (as for a line with nothing before it); nothing dropped.
+    writeFileSync(join(dir, "in-hour.log"), [stamp, ' 2:15:00 (MLM) OUT: "MATLAB" ann@pc1', ' 2:40:00 (MLM) IN: "MATLAB" ann@pc1', ' 2:45:00 (MLM) OUT: "SIMULINK" bob@pc2', " 2:50:00 (MLM) TCP_NODELAY NOT enabled"].join("\n") + "\n");
+    const { lines: got, summary } = await runParse(["--source", "flexlm-debuglog", "--file", join(dir, "in-hour.log"), "--timezone", "Europe/Madrid", "--sessions"]);
+    expect(got.map((s) => [s.user, s.start, s.end, s.final])).toEqual([
+      ["ann", at("2019-10-27T00:15:00Z"), at("2019-10-27T00:40:00Z"), true],
+      ["bob", at("2019-10-27T00:45:00Z"), at("2019-10-27T00:50:00Z"), false],
+    ]);
+    expect(summary.undated_lines).toBe(0);
+  });
+
+  it("a check-in printed a few seconds before the line above it (forked daemons interleave) still ends its session there, in a final record", async () => {
+    const { sessions } = await sessionsOf("debuglog-synthetic-late-checkin.log", "UTC");
+    const s = (feature: string, user: string, host: string, start: string, end: string, final = true) => ({ daemon: "MLM", feature, user, host, count: 1, start: at(start), end: at(end), final });
+    expect(sessions).toEqual([
+      s("MATLAB", "ann", "pc1", "2022-05-02T09:10:00Z", "2022-05-02T09:59:54Z"), // not cut at 10:00 (the hour after 10:00:04) and left open
+      s("SIMULINK", "bob", "pc2", "2022-05-02T10:00:04Z", "2022-05-02T10:30:00Z"),
+      s("MATLAB", "carol", "pc3", "2022-05-02T10:45:00Z", "2022-05-02T10:50:30Z", false), // open at the end: up to the latest line of MLM, not the last
+    ]);
+    // The same in 5-minute records, as `run` cuts them.
+    const r = await runParse(["--source", "flexlm-debuglog", "--file", fixture("debuglog-synthetic-late-checkin.log"), "--timezone", "UTC", "--cut", "300"]);
+    const ann = r.lines.filter((l) => l.data.user === "ann").map((l) => [l.data.start, l.data.end, l.data.final]);
+    expect(ann.at(-1)).toEqual([at("2022-05-02T09:55:00Z"), at("2022-05-02T09:59:54Z"), true]);
+    expect(ann.reduce((a, [start, end]) => a + end - start, 0)).toBe(49 * 60_000 + 54_000);
   });
 
   it("a clock set back at mid-day is a clock step, not a day: nothing billed beyond what provably passed", async () => {

@@ -144,4 +144,26 @@ describe("flexlm-debuglog property: random logs of known truth", () => {
   it("reads back a log whose clock was set back twice between the same two lines, at its end", () => {
     readsBackTheTruth(1087806443, "Europe/Madrid", 2019, 1173, 300);
   });
+
+  // Found by SEED=139, 143, 163, 192, 1084, 500127: a log that starts inside the repeated hour of a
+  // DST fall-back, before any date. Its first line, with nothing before it, was read in the hour's
+  // first pass and the held lines after it followed: a session open across the end of the hour was
+  // billed an hour more (2:17 → 3:07 as 110 min). Now the lines after it tell the pass (back-fill).
+  // SEED=256108 (the last one): the first date came inside the hour too, and told no pass either.
+  it.each([
+    [116609932, "Australia/Sydney"], [1344719828, "Australia/Sydney"], [328374881, "Australia/Sydney"],
+    [699458015, "Europe/Madrid"], [571674448, "Europe/Madrid"], [1053402887, "Europe/Madrid"], [211719197, "Europe/Madrid"],
+  ])("reads back a log that starts in the second pass of a repeated hour, before any date (%i, %s)", (logSeed, zone) => {
+    readsBackTheTruth(logSeed, zone, 2019, 200, 300);
+  });
+
+  // Found by SEED=77 and 171: a line read a few seconds before the line above it (the clock set back
+  // by about the time between them). A check-in there came after the tracker had cut its session
+  // past it (01:24:54 after a line at 01:25:04, cut at 01:25:00): 6 s too many and never final. And
+  // a session still open at the end ends at the latest reading of its daemon, not its last line's.
+  // SOAK=1 SEED=2: the clock set back right after such a line: time goes on from the latest line
+  // read (as the reader does), not from the last line, 51 s before it.
+  it.each([[1473246640, 561], [1278401669, 776], [2002750055, 2467]])("reads back a log with a line read just before the line above it (%i)", (logSeed, n) => {
+    readsBackTheTruth(logSeed, "Europe/Madrid", 2019, n, 300);
+  });
 });

@@ -5,9 +5,11 @@
 //
 // The truth is what the collector must bill (FORMATS.md §2, log-calendar.ts): each line stands for
 // the instant it was written, except that after the server clock is set back, time goes on from
-// the last line before the step (the gap across it is not provable) until the next restart, where
-// printed time is trusted again. A session ends at its IN; at a restart or the end of the log, at
-// the last line its daemon wrote.
+// the latest line read before the step (the gap across it is not provable) until the next restart,
+// where printed time is trusted again. A session ends at its IN; at a restart or the end of the log, at
+// the latest its daemon was read at: a line may be read up to a minute before the one written
+// before it (a clock set back by about the time between them), and the tracker bills up to the
+// latest reading, not the last line's.
 import { zoneOffsetMs } from "../../../shared/time/zoned.ts";
 
 export interface TruthSession {
@@ -56,14 +58,14 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
   const sessions: TruthSession[] = [];
   const denials: TruthDenial[] = [];
   const open: Open[] = [];
-  const lastLine = new Map<string, number>();
+  const latestRead = new Map<string, number>();
   let t = start; // true time
-  let lastT = start; // true time of the last line
   // clockOffset and lost when the last line was written: the clock may be set back twice between
   // two lines, and the collector sees one step, from the line before both to the line after them.
   let lastOffset = 0;
   let lastLost = 0;
   let lastExpected = start; // what the collector must read for the last line: never more than jitter back but at a restart
+  let latestExpected = start; // the latest it read since the last restart: a step back goes on from there
   let clockOffset = 0; // true time − server clock
   let lost = 0; // true time − what the collector must read
   let nextStamp = start + Math.floor(rand() * 6 * HOUR);
@@ -89,11 +91,11 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     const pad = (x: number) => String(x).padStart(2, "0");
     lines.push(`${String(w.h).padStart(2, rand() < 0.5 ? " " : "0")}:${pad(w.mi)}:${pad(w.s)} (${daemon}) ${message}`);
     if (expected() < lastExpected - MINUTE && !message.startsWith("FlexNet Licensing")) throw new Error(`truth runs backwards at line ${lines.length}`);
-    lastT = t;
     lastOffset = clockOffset;
     lastLost = lost;
     lastExpected = expected();
-    if (vendor !== "lmgrd") lastLine.set(vendor, expected());
+    latestExpected = message.startsWith("FlexNet Licensing") ? lastExpected : Math.max(latestExpected, lastExpected);
+    if (vendor !== "lmgrd") latestRead.set(vendor, Math.max(latestRead.get(vendor) ?? -Infinity, expected()));
   };
   const dateOf = () => { const w = wall(t - clockOffset); return `${w.mo}/${w.d}/${w.y}`; };
   const close = (i: number, end: number, final: boolean) => {
@@ -124,11 +126,14 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     if (pendingStep > 0) { // the server clock was set back between the last line and this one
       clockOffset += pendingStep;
       const back = clockOffset - lastOffset; // set back since the last line, in all
-      if (back - (t - lastT) > MINUTE) { // printed time went back: the gap is not provable
-        lost = lastLost + (t - lastT);
+      // Read as before the step, this line would come more than a minute before the latest line read
+      // (not only the last: that one may be read up to a minute before it): the gap is not provable,
+      // and time goes on from that latest reading.
+      if (t - (lastLost + back) < latestExpected - MINUTE) {
+        lost = t - latestExpected;
         unresolvedStep = true;
         steps++;
-      } else lost = lastLost + back; // printed time still went forward: nothing to see
+      } else lost = lastLost + back; // printed time still went forward, or back within a minute: nothing to see
       pendingStep = 0;
     }
     if (t >= nextStamp) {
@@ -141,11 +146,11 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
     }
     const a = rand();
     if (a < 0.004 && !unresolvedStep && !silence) { // restart: open sessions end at their daemon's last line
-      for (let i = open.length - 1; i >= 0; i--) close(i, lastLine.get(open[i]!.daemon) ?? open[i]!.start, true);
+      for (let i = open.length - 1; i >= 0; i--) close(i, latestRead.get(open[i]!.daemon) ?? open[i]!.start, true);
       lost = clockOffset; // printed time is trusted again
       restarts++;
       emit("lmgrd", `FlexNet Licensing (v11.18.0.0 build 1) started on lic01 (linux) (${dateOf()})`);
-      lastLine.clear();
+      latestRead.clear();
       dated = true;
     } else if (a < 0.008 && dated && !unresolvedStep && !silence && !nearDst(t)) {
       pendingStep = (2 * 60 + Math.floor(rand() * 5 * 3600)) * 1000; // set back by 2 min … 5 h
@@ -172,6 +177,6 @@ export function truthLog(rand: () => number, zone: string, start: number, n: num
       denials.push({ daemon: "MLM", ...h, at: expected(), reason: "Licensed number of users already reached. (-4,342)" });
     } else emit(pick(["MLM", "MSC"]), pick(["(@MLM-SLOG@) Statistics for the last 4 hours", "TCP_NODELAY NOT enabled", "Listener Thread: running"]));
   }
-  for (let i = open.length - 1; i >= 0; i--) close(i, lastLine.get(open[i]!.daemon) ?? open[i]!.start, false);
+  for (let i = open.length - 1; i >= 0; i--) close(i, latestRead.get(open[i]!.daemon) ?? open[i]!.start, false);
   return { lines, sessions, denials, zone, steps, restarts, silences, dstChanges: dst.filter((d) => d > start && d < t).length };
 }

@@ -26,14 +26,22 @@ describe("SessionTracker", () => {
     expect(new Set(usage(rs).map((u) => u.session)).size).toBe(1);
   });
 
-  it("emits an open session's intervals as its daemon is seen alive, one second short of that, and at flush", () => {
+  it("emits an open session's intervals as its daemon is seen alive, a minute and a second short of that, and at flush", () => {
     const t = new SessionTracker({ source: "s", cut_s: 300 });
     const early = [out(T0), { type: "alive", at: T0 + 700_000, daemon: "MLM" } as SourceEvent].flatMap((e) => t.apply(e));
     expect(usage(early).map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[0, 300_000, false], [300_000, 600_000, false]]);
     const flushed = usage(t.flush(T0 + 10_000_000));
-    expect(flushed.map((u) => [u.start - T0, u.end - T0])).toEqual([[600_000, 699_000]]);
+    expect(flushed.map((u) => [u.start - T0, u.end - T0])).toEqual([[600_000, 639_000]]);
     const last = usage(t.apply(inn(T0 + 700_000)));
-    expect(last.map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[699_000, 700_000, true]]);
+    expect(last.map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[639_000, 700_000, true]]);
+  });
+
+  it("a check-in that comes up to a minute before the latest event still ends its session there, in a final interval", () => {
+    const t = new SessionTracker({ source: "s", cut_s: 300 });
+    const rs = [out(T0), { type: "alive", at: T0 + 304_000, daemon: "MLM" } as SourceEvent, inn(T0 + 244_000)].flatMap((e) => t.apply(e));
+    expect(usage(rs).map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[0, 244_000, true]]);
+    const flushed = [out(T0 + 400_000), { type: "alive", at: T0 + 500_000, daemon: "MLM" } as SourceEvent].flatMap((e) => t.apply(e));
+    expect(usage([...flushed, ...t.flush(T0 + 500_000), ...t.apply(inn(T0 + 440_000))]).map((u) => [u.start - T0, u.end - T0, u.final])).toEqual([[400_000, 439_000, false], [439_000, 440_000, true]]);
   });
 
   it("server_down ends open sessions at the last time their daemon was known open, never later", () => {
