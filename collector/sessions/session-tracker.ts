@@ -19,6 +19,7 @@
 import { EVENT_DISORDER_MS, type Holder, type SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
+import { OpenSessions } from "./open-sessions.ts";
 import { snapshotIdentity } from "./snapshot-identity.ts";
 import { SessionIds } from "./session-ids.ts";
 import type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
@@ -38,12 +39,7 @@ export class SessionTracker {
   readonly source: string;
   private readonly cutMs: number;
   private readonly queue: IntervalQueue;
-  /** Open sessions per holder key (FIFO). A key's list is kept when it empties: the holder is usually back soon. */
-  private open = new Map<string, OpenSession[]>();
-  private emptyLists = 0;
-  /** Every open session in the order it opened: the order intervals are emitted in, kept across save/restore. */
-  private live = new Set<OpenSession>();
-  private bySnapshot = new Map<string, OpenSession>();
+  private readonly held = new OpenSessions();
   /** Per daemon (and ALL): the last time it was known running, and the last cut boundary emitted for it. */
   private readonly clocks = new DaemonClocks();
   private lastSnapshotAt: Record<string, number> = {};
@@ -139,11 +135,11 @@ export class SessionTracker {
 
   feedCut(now: number): void {
     const until = wholeSecond(now);
-    for (const s of this.live) this.emitUntil(s, Math.min(until, this.horizon(s) - HOLD_BACK_MS), false, true);
+    for (const s of this.held.live) this.emitUntil(s, Math.min(until, this.horizon(s) - HOLD_BACK_MS), false, true);
   }
 
   feedEnd(): void {
-    for (const s of this.live) this.emitUntil(s, this.horizon(s), false, true);
+    for (const s of this.held.live) this.emitUntil(s, this.horizon(s), false, true);
   }
 
   heartbeat(sources: Array<{ source: string; up: boolean; at: number }>): RecordBody {
@@ -181,7 +177,7 @@ export class SessionTracker {
   static restore(source: string, state: TrackerState, sameSecondLog?: string): SessionTracker {
     const t = new SessionTracker({ source, cut_s: state.cut_s });
     const s = structuredClone(state);
-    for (const session of s.open) t.add(session);
+    for (const session of s.open) t.held.add(session);
     t.clocks.restore(s.lastKnown, s.cutDone);
     t.lastSnapshotAt = s.lastSnapshotAt;
     if (s.same_second_log) {
@@ -206,7 +202,7 @@ export class SessionTracker {
 
   /** Open sessions in the order they opened, whatever the history of the maps: a restored tracker emits alike. */
   private sessions(): OpenSession[] {
-    return [...this.live];
+    return [...this.held.live];
   }
 
   private touch(daemon: string, at: number): DaemonClock {
@@ -226,7 +222,7 @@ export class SessionTracker {
 
   private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): OpenSession | undefined {
     const key = this.keys.keyOf(h.daemon, h.feature, h.user, h.host, handle, h.product);
-    const list = this.open.get(key);
+    const list = this.held.of(key);
     if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
       this.st.duplicate_checkouts++; // a handle is held once: INUSE / re-listed checkouts
       return undefined;
@@ -239,23 +235,13 @@ export class SessionTracker {
     if (handle !== "") session.handle = handle;
     if (h.product !== undefined) session.product = h.product;
     if (snapshot) session.snapshot = snapshot;
-    this.add(session, list);
+    this.held.add(session, list);
     this.st.sessions_opened++;
     return session;
   }
 
-  private add(session: OpenSession, list = this.open.get(session.key)): void {
-    if (list === undefined) this.open.set(session.key, [session]);
-    else {
-      if (list.length === 0) this.emptyLists--;
-      list.push(session);
-    }
-    this.live.add(session);
-    if (session.snapshot) this.bySnapshot.set(session.snapshot.identity, session);
-  }
-
   private checkin(e: Extract<SourceEvent, { type: "checkin" }>, at: number): void {
-    const list = this.open.get(this.keys.keyOf(e.daemon, e.feature, e.user, e.host, e.handle ?? "", e.product));
+    const list = this.held.of(this.keys.keyOf(e.daemon, e.feature, e.user, e.host, e.handle ?? "", e.product));
     if (list === undefined || list.length === 0) {
       this.st.orphan_checkins++;
       return;
@@ -269,25 +255,14 @@ export class SessionTracker {
   }
 
   private close(s: OpenSession, end: number): void {
-    const list = this.open.get(s.key)!;
-    this.closeAt(list, list.indexOf(s), end);
+    this.closeAt(...this.held.place(s), end);
   }
 
   private closeAt(list: OpenSession[], i: number, end: number): void {
-    const s = list[i]!;
-    if (i === 0) list.shift();
-    else list.splice(i, 1);
-    if (list.length === 0 && ++this.emptyLists > 10_000 && this.emptyLists > this.open.size / 2) this.dropEmptyLists();
-    this.live.delete(s);
-    if (s.snapshot) this.bySnapshot.delete(s.snapshot.identity);
+    const s = this.held.removeAt(list, i);
     this.st.sessions_closed++;
     if (end <= s.start) this.st.zero_length_sessions++;
     else this.emitUntil(s, end, true);
-  }
-
-  private dropEmptyLists(): void {
-    for (const [key, list] of this.open) if (list.length === 0) this.open.delete(key);
-    this.emptyLists = 0;
   }
 
   private snapshot(holders: Array<Holder & { start: number }>, at: number, daemon: string | undefined): void {
@@ -295,11 +270,11 @@ export class SessionTracker {
     this.touch(scope, at);
     const previous = Math.max(this.lastSnapshotAt[scope] ?? -Infinity, this.lastSnapshotAt[ALL] ?? -Infinity);
     // Only a session of an earlier snapshot can be gone from this one: with none (`parse` of one output), nothing is.
-    const listed = this.bySnapshot.size > 0 ? new Set<OpenSession>() : undefined;
+    const listed = this.held.bySnapshot.size > 0 ? new Set<OpenSession>() : undefined;
     for (const h of holders) {
       const start = wholeSecond(h.start);
       const identity = snapshotIdentity(h, start);
-      let session = this.bySnapshot.get(identity);
+      let session = this.held.bySnapshot.get(identity);
       if (session) session.snapshot!.seenAt = at;
       // Not listed in the previous snapshot, so not held then, whatever its start field says.
       else session = this.checkout(h, Math.min(at, Math.max(start, previous)), h.handle ?? "", { identity, seenAt: at })!;
@@ -307,7 +282,7 @@ export class SessionTracker {
     }
     if (listed) {
       const gone: OpenSession[] = [];
-      for (const s of this.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s)) gone.push(s);
+      for (const s of this.held.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s)) gone.push(s);
       for (const s of gone) this.close(s, s.snapshot!.seenAt);
     }
     this.lastSnapshotAt[scope] = at;
@@ -320,7 +295,7 @@ export class SessionTracker {
     const boundary = Math.floor((known - HOLD_BACK_MS) / this.cutMs) * this.cutMs;
     if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
     clock.cutDone = boundary;
-    for (const s of this.live) {
+    for (const s of this.held.live) {
       if (daemon !== ALL && s.daemon !== daemon) continue;
       const limit = Math.floor((this.horizon(s) - HOLD_BACK_MS) / this.cutMs) * this.cutMs;
       this.emitUntil(s, Math.min(boundary, limit), false, true);
