@@ -21,7 +21,7 @@ import { statePaths } from "../../collector/state/state-dir.ts";
 import { EdgeClient } from "../../collector/sync/edge-client.ts";
 import { writeBacklogLog } from "../support/backlog-log.ts";
 import { BusyLicenseServer } from "../support/busy-license-server.ts";
-import { bundleCollector, runCollector } from "../support/collector-process.ts";
+import { collectorBundle, runCollector } from "../support/collector-process.ts";
 import { startEdgeGate } from "../support/edge-gate.ts";
 import { startHttpProxy } from "../support/http-proxy.ts";
 import { edgeRequest, freePort, payPerUsePlan, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
@@ -36,7 +36,7 @@ let script: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "tally-long-haul-"));
-  [edge, script] = await Promise.all([startLocalEdge(), bundleCollector(root)]);
+  [edge, script] = await Promise.all([startLocalEdge(), collectorBundle()]);
 }, 180_000);
 afterAll(async () => {
   await edge?.stop();

@@ -1,13 +1,14 @@
 // Runs the collector CLI as a real process — the bundled script sites install, built from the
-// sources once per test file — the way a site runs it, and captures its exit status, stdout (parsed
-// when --json) and stderr. The bundle starts in ~0.2 s where the sources through tsx or Node's type
-// stripping take ~0.7 s: the suite runs a few hundred collector processes.
+// sources once per run (run-setup.ts) — the way a site runs it, and captures its exit status,
+// stdout (parsed when --json) and stderr. The bundle starts in ~0.2 s where the sources through
+// tsx or Node's type stripping take ~0.7 s: the suite runs a few hundred collector processes.
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "./local-edge.ts";
+import { provided } from "./run-provided.ts";
 
 export interface CollectorRun {
   status: number | null;
@@ -35,9 +36,12 @@ export async function bundleCollector(dir: string, entry?: string): Promise<stri
 
 let fileBundle: Promise<string> | undefined;
 
-/** This test file's bundle of the collector (built on first use, removed when the process exits). */
+/** The run's bundle of the collector (run-setup.ts); in a project without that setup,
+ *  this file's own (built on first use, removed when the process exits). Never written to. */
 export function collectorBundle(): Promise<string> {
-  fileBundle ??= mkdtemp(join(tmpdir(), "tally-collector-bundle-")).then((dir) => {
+  fileBundle ??= provided("collectorBundle").then(async (shared) => {
+    if (shared) return shared;
+    const dir = await mkdtemp(join(tmpdir(), "tally-collector-bundle-"));
     process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     return bundleCollector(dir);
   });

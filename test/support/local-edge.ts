@@ -13,12 +13,13 @@
 //   await edge.stop();
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { TEST_CLOCK_OFFSET_MS } from "./test-clock.ts";
 import { coreBuild, startCore } from "./core-process.ts";
+import { provided } from "./run-provided.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
@@ -75,7 +76,10 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const envFile = join(persistDir, "edge.env");
   await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n`, { mode: 0o600 });
 
-  await run(["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir]);
+  // A fresh state dir starts as a copy of the run's migrated one (run-setup.ts) where there is one.
+  const template = options.persistDir ? undefined : await provided("edgeTemplate");
+  if (template) await cp(template, persistDir, { recursive: true });
+  else await migrateEdgeState(persistDir);
 
   const port = await freePort();
   const inspectorPort = await freePort();
@@ -114,6 +118,11 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
     throw e;
   }
   return edge;
+}
+
+/** Applies the D1 migrations to a local edge's state dir (created if missing). */
+export function migrateEdgeState(persistDir: string): Promise<void> {
+  return run(["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir]);
 }
 
 /** A self-hosted core behind the LocalEdge interface (test/support/core-process.ts). */

@@ -2,6 +2,8 @@
 // parse gives — records byte for byte, the parser's counters, the progress — on every real line
 // fixture and on a generated debug log; the bundle re-enters itself as the worker on Node 20; the
 // worker's failures reach the caller as ParseWorkerError; events survive packing (event-pack.ts).
+// `npm test` compares a sample of the line fixtures (each format, the real vendors' logs with an
+// option, the synthetic edge cases that change counters); SOAK=1 (`npm run soak`) compares all.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -13,7 +15,7 @@ import { EventPacker, EventUnpacker, PackedIds } from "../../../collector/source
 import type { SourceEvent } from "../../../collector/sources/events.ts";
 import { eventsFromWorker, ParseWorkerError } from "../../../collector/sources/line-parse-worker.ts";
 import { recordBatchesFromFile, WORKER_MIN_BYTES, type ParseDone, type ParseFileOptions } from "../../../collector/sources/parse-file.ts";
-import { bundleCollector } from "../../support/collector-process.ts";
+import { collectorBundle } from "../../support/collector-process.ts";
 import { sharedFixtures } from "./fixture-paths.ts";
 
 async function parsed(kind: string, file: string, opts: ParseFileOptions) {
@@ -30,10 +32,22 @@ const lineFixtures: Array<[string, string]> = [
   ...readdirSync(join(sharedFixtures, "jsonl")).map((f): [string, string] => ["jsonl", join("jsonl", f)]),
 ];
 
-describe("parse on a worker thread", () => {
-  it("finds the line fixtures", () => expect(lineFixtures.length).toBeGreaterThanOrEqual(12));
+/** The fixtures `npm test` compares: every format, a real log needing package_features, another
+ *  vendor's real log, and the synthetic ones that exercise unreadable lines, a DST fold and a fork. */
+const SAMPLE = [
+  "flexlm/debuglog-imsukh-autodesk.log", "flexlm/debuglog-justbennet-ansys.log", "flexlm/debuglog-synthetic-unreadable.log",
+  "flexlm/debuglog-synthetic-dst-fallback.log", "flexlm/debuglog-synthetic-forked.log", "rlm/reportlog-synthetic-std.rl",
+  "jsonl/sessions-synthetic.jsonl",
+];
+const compared = process.env.SOAK ? lineFixtures : lineFixtures.filter(([, name]) => SAMPLE.includes(name));
 
-  it.each(lineFixtures)("%s %s: same records, counters and progress as one thread", async (kind, name) => {
+describe("parse on a worker thread", () => {
+  it("finds the line fixtures, and each of the sample", () => {
+    expect(lineFixtures.length).toBeGreaterThanOrEqual(12);
+    expect(compared.map(([, name]) => name).sort()).toEqual(process.env.SOAK ? lineFixtures.map(([, name]) => name).sort() : [...SAMPLE].sort());
+  });
+
+  it.each(compared)("%s %s: same records, counters and progress as one thread", async (kind, name) => {
     const file = join(sharedFixtures, name);
     for (const timezone of ["Europe/Madrid"]) {
       const opts: ParseFileOptions = { timezone, ...(name.includes("autodesk") ? { package_features: ["87048INVNTOR_2020_0F"] } : {}) };
@@ -47,15 +61,20 @@ describe("parse on a worker thread", () => {
 
   describe("a generated debug log", () => {
     let dir: string, file: string, lines: number;
+    /** The one-thread parse of the log, the reference both comparisons below read. */
+    let one: Awaited<ReturnType<typeof parsed>>;
+    /** The collector bundle, built once for both bundle tests. */
+    let script: Promise<string>;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), "tally-parse-worker-"));
       file = join(dir, "lmgrd.log");
       lines = await generate(file, WORKER_MIN_BYTES + 1024 * 1024);
+      script = collectorBundle();
+      one = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "never" });
     });
     afterAll(() => rm(dir, { recursive: true, force: true }));
 
     it("same records on the worker as on one thread; ids hashed ahead by the worker", async () => {
-      const one = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "never" });
       const auto = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "always" });
       expect(one.records).toBeGreaterThan(100_000);
       expect(one.done.source.lines).toBe(lines);
@@ -65,17 +84,15 @@ describe("parse on a worker thread", () => {
 
     const NODE20 = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout.startsWith("v20."));
     it("the one-file bundle re-enters itself as the worker (on Node 20 where the machine has it): same output as one thread", async () => {
-      const script = await bundleCollector(dir);
-      const run = spawnSync(NODE20 ?? process.execPath, [script, "parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "Europe/Madrid"], { encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, TALLY_PARSE_THREAD: "always" } });
+      const run = spawnSync(NODE20 ?? process.execPath, [await script, "parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "Europe/Madrid"], { encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, TALLY_PARSE_THREAD: "always" } });
       expect(run.stderr).not.toMatch(/error/i);
       expect(run.status).toBe(0);
-      const one = await parsed("flexlm-debuglog", file, { timezone: "Europe/Madrid", thread: "never" });
       expect(run.stdout).toBe(one.text + "\n");
       expect(JSON.parse(run.stderr.trim().split("\n").at(-1)!).lines).toBe(lines);
     }, 60_000);
 
     it("a TALLY_PARSE_THREAD that means nothing is refused before a byte is read", async () => {
-      const run = spawnSync(NODE20 ?? process.execPath, [await bundleCollector(dir), "parse", "--source", "flexlm-debuglog", "--file", file], { encoding: "utf8", env: { ...process.env, TALLY_PARSE_THREAD: "2" } });
+      const run = spawnSync(NODE20 ?? process.execPath, [await script, "parse", "--source", "flexlm-debuglog", "--file", file], { encoding: "utf8", env: { ...process.env, TALLY_PARSE_THREAD: "2" } });
       expect(run.status).toBe(2);
       expect(run.stdout).toBe("");
       expect(JSON.parse(run.stderr.split("\n")[0]!)).toMatchObject({ error: "bad_thread" });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { writeBacklogLog, type BacklogLog } from "../../support/backlog-log.ts";
-import { bundleCollector, runCollector } from "../../support/collector-process.ts";
+import { collectorBundle, runCollector } from "../../support/collector-process.ts";
 import { seededRandom, testSeed } from "../../support/seed.ts";
 import { enrolledState } from "../../collector/cli/cli-io.ts";
 
@@ -22,7 +22,7 @@ let dir: string;
 let script: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "tally-backfill-backlog-"));
-  script = await bundleCollector(dir);
+  script = await collectorBundle();
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

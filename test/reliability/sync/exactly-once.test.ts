@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { verifyReceipt, type SignedReceipt } from "../../../shared/protocol/index.ts";
 import { forEachBounded } from "../../support/bounded.ts";
-import { bundleCollector, runCollector } from "../../support/collector-process.ts";
+import { collectorBundle, runCollector } from "../../support/collector-process.ts";
 import { NO_FAULTS, startFaultProxy, type FaultProxy, type FaultRates } from "../../support/fault-proxy.ts";
 import { edgeRequest, getBalance, startLocalEdge, type LocalEdge } from "../../support/local-edge.ts";
 import { seededRandom, testSeed } from "../../support/seed.ts";
@@ -42,7 +42,7 @@ let script: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "tally-exactly-once-"));
-  [edge, script] = await Promise.all([startLocalEdge(), bundleCollector(dir)]);
+  [edge, script] = await Promise.all([startLocalEdge(), collectorBundle()]);
 });
 afterAll(async () => {
   await proxy?.close();

@@ -5,7 +5,9 @@
 // starts a `sync --max-records 5` that is SIGKILLed after a random delay; after every kill
 // `status` must open the state dir (and `verify` pass every 20 kills). At the end one clean sync
 // must receipt everything and the edge must hold exactly the simulator's license-seconds.
-// KILL_SYNC_ITERATIONS=N (default 100; 1,000 with SOAK=1), SEED=S replays the dice (the
+// The first three kills are aimed, one at each moment (at spawn, as the first request arrives,
+// well after it), so a short run covers all of them; the rest roll the dice.
+// KILL_SYNC_ITERATIONS=N (default 40; 1,000 with SOAK=1), SEED=S replays the dice (the
 // moment each kill lands is the scheduler's).
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,13 +15,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FlexlmSimulator } from "../../../scripts/flexlm-simulator.ts";
-import { bundleCollector, runCollector, type CollectorRun } from "../../support/collector-process.ts";
+import { collectorBundle, runCollector, type CollectorRun } from "../../support/collector-process.ts";
 import { getBalance, provisionContract, REPO_ROOT, startLocalEdge, type LocalEdge } from "../../support/local-edge.ts";
 import { seededRandom, testSeed } from "../../support/seed.ts";
 import { startRequestWatch, type RequestWatch } from "./request-watch.ts";
 import { testNow } from "../../support/test-clock.ts";
 
-const ITERATIONS = Number(process.env.KILL_SYNC_ITERATIONS ?? (process.env.SOAK ? 1000 : 100));
+const ITERATIONS = Number(process.env.KILL_SYNC_ITERATIONS ?? (process.env.SOAK ? 1000 : 40));
 const STEP_MS = 20_000;
 /** Simulator steps per iteration: a few records more each time. */
 const MAX_STEPS = 10;
@@ -29,6 +31,13 @@ const MAX_STEPS = 10;
 const MAX_KILL_MS = 400;
 const MAX_KILL_AFTER_REQUEST_MS = 150;
 const VERIFY_EVERY = 20;
+/** The first kills: before the first request (start-up, recovery), with the first batch on the
+ *  wire, and after answers came back (between batches, storing a receipt, the doc sync). */
+const AIMED: ReadonlyArray<{ delayMs: number; from: "spawn" | "request" }> = [
+  { delayMs: 0, from: "spawn" },
+  { delayMs: 0, from: "request" },
+  { delayMs: MAX_KILL_AFTER_REQUEST_MS, from: "request" },
+];
 
 let edge: LocalEdge;
 let watch: RequestWatch | undefined;
@@ -38,7 +47,7 @@ let script: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "tally-kill-sync-"));
-  [edge, script] = await Promise.all([startLocalEdge(), bundleCollector(dir)]);
+  [edge, script] = await Promise.all([startLocalEdge(), collectorBundle()]);
 });
 afterAll(async () => {
   await watch?.close();
@@ -124,9 +133,11 @@ it(`after each of ${ITERATIONS} kill -9s during sync the state dir opens, and in
     for (let i = 0; i < steps; i++) sim.step((clock += STEP_MS));
     appended += await backfill();
 
-    const killed = random() < 0.5
-      ? await syncKilledAfter(state, Math.floor(random() * MAX_KILL_MS), "spawn")
-      : await syncKilledAfter(state, Math.floor(random() * MAX_KILL_AFTER_REQUEST_MS), "request");
+    const aimed = AIMED[iteration];
+    const killed = aimed ? await syncKilledAfter(state, aimed.delayMs, aimed.from)
+      : random() < 0.5
+        ? await syncKilledAfter(state, Math.floor(random() * MAX_KILL_MS), "spawn")
+        : await syncKilledAfter(state, Math.floor(random() * MAX_KILL_AFTER_REQUEST_MS), "request");
     moments[killed.moment]++;
     requests += killed.requests;
     // A sync that finished before the kill must have ended as sync ends on a healthy network.
