@@ -2,9 +2,10 @@
 // key is the holder's pairing key and ordinal tells apart sessions of one holder started in the
 // same second — so parsing a file again gives the same ids, and the chain's coverage recognises them.
 // The text hashed is written as UTF-8 straight into a reused buffer (id-text.ts): no string is
-// built per session for the hash to flatten and encode again (~5 % of a debug-log parse).
+// built per session for the hash to flatten and encode again (~5 % of a debug-log parse), and a
+// key's bytes are written once, then copied for each of its sessions.
 import * as crypto from "node:crypto";
-import { idText } from "./id-text.ts";
+import { IdTexts } from "./id-text.ts";
 
 type Hash = (algorithm: string, data: string | Uint8Array, encoding: "hex") => string;
 // One call instead of a Hash object per session (Node ≥ 20.12); older Node 20 builds fall back.
@@ -20,6 +21,7 @@ export type SessionStarts = Array<string | number>;
 
 export class SessionIds {
   private readonly prefix: string;
+  private readonly texts: IdTexts;
   /**
    * Per key, the start seconds of its sessions so far, ascending (one entry per session: sessions of
    * one second repeat it). A key's sessions mostly come in time order, so the next ordinal is found
@@ -37,6 +39,7 @@ export class SessionIds {
 
   constructor(source: string) {
     this.prefix = `${source}|`;
+    this.texts = new IdTexts(this.prefix);
   }
 
   /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
@@ -59,7 +62,7 @@ export class SessionIds {
 
   /** The id of session `ordinal` of `key` starting at `start`. */
   idOf(key: string, start: number, ordinal: number): string {
-    const text = idText(this.prefix, key, start / 1000, ordinal) ?? `${this.prefix}${key}|${msText(start)}|${ordinal}`;
+    const text = this.texts.of(key, start / 1000, ordinal) ?? `${this.prefix}${key}|${msText(start)}|${ordinal}`;
     return sha256Hex(text).slice(0, 32);
   }
 
