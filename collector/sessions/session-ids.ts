@@ -5,6 +5,7 @@
 // built per session for the hash to flatten and encode again (~5 % of a debug-log parse), and a
 // key's bytes are written once, then copied for each of its sessions.
 import * as crypto from "node:crypto";
+import type { HolderSlot } from "./holder-keys.ts";
 import { IdTexts } from "./id-text.ts";
 
 type Hash = (algorithm: string, data: string | Uint8Array, encoding: "hex") => string;
@@ -28,6 +29,8 @@ export class SessionIds {
    * at the end of its list; a start back in time (DST, a clock step) is looked up by bisection.
    */
   private starts = new Map<string, number[]>();
+  /** Changes whenever lists may have left `starts`: the lists holder slots remember from before are stale. */
+  private epoch = 0;
   private added = 0;
   /** Entries left by the last sweep: the next one comes after as many again (amortised O(1)). */
   private kept = 0;
@@ -42,9 +45,12 @@ export class SessionIds {
     this.texts = new IdTexts(this.prefix);
   }
 
-  /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
-  next(key: string, start: number, latest: number): string {
-    const ordinal = this.ordinal(key, start, latest);
+  /**
+   * The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest
+   * time seen. `holder`: the key's slot, where its list of starts is remembered.
+   */
+  next(key: string, start: number, latest: number, holder?: HolderSlot): string {
+    const ordinal = this.ordinal(key, start, latest, holder);
     const prepared = this.prepared;
     if (prepared !== undefined) {
       this.prepared = undefined;
@@ -54,10 +60,10 @@ export class SessionIds {
   }
 
   /** The ordinal of the next session of `key` starting at `start`, counted (the bookkeeping of `next` without the hash). */
-  ordinal(key: string, start: number, latest: number): number {
+  ordinal(key: string, start: number, latest: number, holder?: HolderSlot): number {
     if (latest > this.latest) this.latest = latest;
     this.additions?.push(key, start / 1000);
-    return this.nextOrdinal(start / 1000, key);
+    return this.nextOrdinal(start / 1000, key, holder);
   }
 
   /** The id of session `ordinal` of `key` starting at `start`. */
@@ -129,6 +135,7 @@ export class SessionIds {
    */
   restoreLogged(log: string, since: number): void {
     this.starts = new Map();
+    this.epoch++;
     for (const line of log.split("\n")) {
       if (line === "") continue;
       const pairs = JSON.parse(line) as SessionStarts;
@@ -141,6 +148,7 @@ export class SessionIds {
   /** From `save()`'s form, or the older `{ "key|startMs": count }` one (a state file of an earlier version). */
   restore(saved: Record<string, number[]> | undefined, older?: Record<string, number>): void {
     this.starts = new Map();
+    this.epoch++;
     for (const [key, list] of Object.entries(saved ?? {})) for (let i = 0; i + 1 < list.length; i += 2) this.set(key, list[i]!, list[i + 1]!);
     for (const [k, n] of Object.entries(older ?? {})) {
       const bar = k.lastIndexOf("|");
@@ -156,12 +164,16 @@ export class SessionIds {
   }
 
   /** How many sessions of `key` started in second `start` before this one (and this one counted). */
-  private nextOrdinal(start: number, key: string): number {
-    const list = this.starts.get(key);
-    if (list === undefined) {
-      this.starts.set(key, [start]);
-      this.sweep();
-      return 0;
+  private nextOrdinal(start: number, key: string, holder: HolderSlot | undefined): number {
+    let list: number[] | undefined;
+    if (holder !== undefined && holder.startsEpoch === this.epoch && holder.starts !== undefined) list = holder.starts;
+    else {
+      list = this.starts.get(key);
+      if (list === undefined) this.starts.set(key, (list = []));
+      if (holder !== undefined) {
+        holder.starts = list;
+        holder.startsEpoch = this.epoch;
+      }
     }
     const n = list.length;
     let ordinal = 0;
@@ -182,6 +194,7 @@ export class SessionIds {
     if (++this.added < Math.max(10_000, this.kept)) return;
     this.added = 0;
     this.kept = 0;
+    this.epoch++;
     const keepAfter = this.keepAfter();
     for (const [key, list] of this.starts) {
       const drop = firstAtOrAfter(list, keepAfter);
