@@ -100,14 +100,15 @@ function writeUtf8(text: string, n: number): number {
   return n;
 }
 
-/** A whole number ≥ 0 in decimal into bytes[p…]; the end. */
+/** A whole number in [0, 2³¹) in decimal into bytes[p…]; the end. Int32 arithmetic: a division by 10 is a multiply. */
 function writeDigits(value: number, p: number): number {
+  let v = value | 0;
   let len = 1;
-  for (let x = value; x >= 10; x = Math.floor(x / 10)) len++;
+  for (let x = v; x >= 10; x = (x / 10) | 0) len++;
   for (let i = p + len - 1; i >= p; i--) {
-    const q = Math.floor(value / 10);
-    bytes[i] = 48 + value - q * 10;
-    value = q;
+    const q = (v / 10) | 0;
+    bytes[i] = 48 + v - q * 10;
+    v = q;
   }
   return p + len;
 }
