@@ -1,27 +1,45 @@
 // A holder's pairing key, `daemon|feature|user|host|handle[|product]`, built once per holder.
 // Sources hand over the same (interned) name strings again and again, so a small direct-mapped
 // cache that recognises them by identity saves building and hashing the key on every event of a
-// 1 GB log; the keys themselves are interned, so sessions and ordinals share one copy.
+// 1 GB log; the keys themselves are interned, so sessions and ordinals share one copy. A slot also
+// remembers what the tracker's tables keep under its key (its open sessions, its start seconds),
+// so an event finds them without a lookup by key: each table says when such a memory is stale.
 import { NameTable } from "../sources/name-table.ts";
 
-interface Slot { daemon: string; feature: string; user: string; host: string; handle: string; product: string | undefined; key: string }
+/** A holder as the key cache knows it: its key, and the tables' entries for it as last seen. */
+export interface HolderSlot {
+  readonly daemon: string; readonly feature: string; readonly user: string; readonly host: string; readonly handle: string; readonly product: string | undefined;
+  readonly key: string;
+  /** OpenSessions' list for the key, valid while its epoch is `openEpoch` (undefined: look it up). */
+  open: unknown[] | undefined;
+  openEpoch: number;
+  /** SessionIds' start seconds for the key, valid while its epoch is `startsEpoch`. */
+  starts: number[] | undefined;
+  startsEpoch: number;
+}
 
 const SLOTS = 16_384;
 
 export class HolderKeys {
-  private readonly slots: Array<Slot | undefined> = new Array<Slot | undefined>(SLOTS).fill(undefined);
+  private readonly slots: Array<HolderSlot | undefined> = new Array<HolderSlot | undefined>(SLOTS).fill(undefined);
   private readonly keys = new NameTable();
 
   /** The product is part of the key only where a token pool names one, so older session ids stay the same. */
   keyOf(daemon: string, feature: string, user: string, host: string, handle: string, product: string | undefined): string {
+    return this.holderOf(daemon, feature, user, host, handle, product).key;
+  }
+
+  /** The holder's slot (its key, and what the tables keep for it as last seen). */
+  holderOf(daemon: string, feature: string, user: string, host: string, handle: string, product: string | undefined): HolderSlot {
     const i = slotOf(feature, user, host);
     const s = this.slots[i];
-    if (s !== undefined && s.user === user && s.host === host && s.feature === feature && s.daemon === daemon && s.handle === handle && s.product === product) return s.key;
+    if (s !== undefined && s.user === user && s.host === host && s.feature === feature && s.daemon === daemon && s.handle === handle && s.product === product) return s;
     // `join` writes one flat string; a template would be a tree of pieces, hashed by copying it out.
     const key = this.keys.internBuilt(product === undefined ? [daemon, feature, user, host, handle].join("|") : [daemon, feature, user, host, handle, product].join("|"));
-    this.slots[i] = { daemon, feature, user, host, handle, product, key };
+    const slot: HolderSlot = { daemon, feature, user, host, handle, product, key, open: undefined, openEpoch: -1, starts: undefined, startsEpoch: -1 };
+    this.slots[i] = slot;
     this.misses++;
-    return key;
+    return slot;
   }
 
   misses = 0;

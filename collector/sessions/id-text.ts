@@ -1,8 +1,12 @@
 // The text a session id hashes, `prefix key|startMs|ordinal` (session-ids.ts), written as UTF-8 into
 // a reused buffer instead of joined into a string: node:crypto hashes the bytes as they are, where a
-// joined string would be built, flattened and encoded again for every session.
+// joined string would be built, flattened and encoded again for every session. `IdTexts` keeps the
+// bytes of `prefix key|` per key, so a session costs a copy of them and its digits, not an encoding
+// of its key character by character (sessions of one holder come again and again).
 /** Longest prefix + key written here (UTF-16 units, at most 3 bytes each in UTF-8); longer is joined as a string. */
 const MAX_CHARS = 400;
+/** Keys whose bytes an IdTexts keeps; all are dropped when it has this many. */
+const MAX_HEADS = 100_000;
 const bytes = new Uint8Array(3 * MAX_CHARS + 32);
 const views: Array<Uint8Array | undefined> = [];
 
@@ -12,14 +16,54 @@ const views: Array<Uint8Array | undefined> = [];
  * or `seconds` not a whole number in (0, 2³¹) — the caller joins the string then, as before.
  */
 export function idText(prefix: string, key: string, seconds: number, ordinal: number): Uint8Array | undefined {
-  if (!(seconds > 0 && seconds < 2 ** 31 && seconds === Math.floor(seconds))) return undefined;
-  if (!(ordinal >= 0 && ordinal < 2 ** 31 && ordinal === Math.floor(ordinal))) return undefined;
-  if (prefix.length + key.length > MAX_CHARS) return undefined;
+  if (!wholeNumbers(seconds, ordinal)) return undefined;
+  const n = writeHead(prefix, key);
+  return n < 0 ? undefined : writeTail(n, seconds, ordinal);
+}
+
+/** idText for one prefix, with the bytes of `prefix key|` kept per key. */
+export class IdTexts {
+  private readonly prefix: string;
+  /** Per key, the bytes of `prefix key|`, or null when they are not written here. */
+  private readonly heads = new Map<string, Uint8Array | null>();
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+
+  /** As `idText(prefix, key, seconds, ordinal)`. */
+  of(key: string, seconds: number, ordinal: number): Uint8Array | undefined {
+    if (!wholeNumbers(seconds, ordinal)) return undefined;
+    let head = this.heads.get(key);
+    if (head === undefined) {
+      const n = writeHead(this.prefix, key);
+      head = n < 0 ? null : bytes.slice(0, n);
+      if (this.heads.size >= MAX_HEADS) this.heads.clear();
+      this.heads.set(key, head);
+    }
+    if (head === null) return undefined;
+    bytes.set(head);
+    return writeTail(head.length, seconds, ordinal);
+  }
+}
+
+function wholeNumbers(seconds: number, ordinal: number): boolean {
+  return seconds > 0 && seconds < 2 ** 31 && seconds === Math.floor(seconds) && ordinal >= 0 && ordinal < 2 ** 31 && ordinal === Math.floor(ordinal);
+}
+
+/** `prefix key|` into bytes[0…]; the end, or -1 when it is not written here. */
+function writeHead(prefix: string, key: string): number {
+  if (prefix.length + key.length > MAX_CHARS) return -1;
   let n = writeUtf8(prefix, 0);
   if (n >= 0) n = writeUtf8(key, n);
-  if (n < 0) return undefined;
+  if (n < 0) return -1;
+  bytes[n++] = 124; // |
+  return n;
+}
+
+/** `seconds000|ordinal` from bytes[n…]; the whole text's view. */
+function writeTail(n: number, seconds: number, ordinal: number): Uint8Array {
   const b = bytes;
-  b[n++] = 124; // |
   n = writeDigits(seconds, n);
   b[n++] = 48;
   b[n++] = 48;
@@ -56,14 +100,15 @@ function writeUtf8(text: string, n: number): number {
   return n;
 }
 
-/** A whole number ≥ 0 in decimal into bytes[p…]; the end. */
+/** A whole number in [0, 2³¹) in decimal into bytes[p…]; the end. Int32 arithmetic: a division by 10 is a multiply. */
 function writeDigits(value: number, p: number): number {
+  let v = value | 0;
   let len = 1;
-  for (let x = value; x >= 10; x = Math.floor(x / 10)) len++;
+  for (let x = v; x >= 10; x = (x / 10) | 0) len++;
   for (let i = p + len - 1; i >= p; i--) {
-    const q = Math.floor(value / 10);
-    bytes[i] = 48 + value - q * 10;
-    value = q;
+    const q = (v / 10) | 0;
+    bytes[i] = 48 + v - q * 10;
+    v = q;
   }
   return p + len;
 }

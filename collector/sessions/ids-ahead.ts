@@ -33,8 +33,8 @@ export class IdsAhead {
     const at = wholeSecond(e.at);
     if (at > this.maxAt) this.maxAt = at;
     if (e.type !== "checkout" || e.handle !== undefined) return;
-    const key = this.keys.keyOf(e.daemon, e.feature, e.user, e.host, "", e.product);
-    const ordinal = this.ids.ordinal(key, at, this.maxAt);
+    const holder = this.keys.holderOf(e.daemon, e.feature, e.user, e.host, "", e.product), key = holder.key;
+    const ordinal = this.ids.ordinal(key, at, this.maxAt, holder);
     if (!hash) return;
     this.ordinal = ordinal;
     this.id = this.ids.idOf(key, at, ordinal);

@@ -2,11 +2,14 @@
 // earliest), every open session in the order it opened (the order intervals are emitted in, kept
 // across save/restore), and the sessions snapshots listed, by identity. A key's list is kept when it
 // empties, since the holder is usually back soon, until empty lists are most of the table.
+import type { HolderSlot } from "./holder-keys.ts";
 import type { OpenSession } from "./tracker-state.ts";
 
 export class OpenSessions {
   readonly #byKey = new Map<string, OpenSession[]>();
   #emptyLists = 0;
+  /** Changes whenever a list is let go of: the lists holder slots remember from before are stale. */
+  #epoch = 0;
   /** Every open session in the order it opened. */
   readonly live = new Set<OpenSession>();
   readonly bySnapshot = new Map<string, OpenSession>();
@@ -14,6 +17,15 @@ export class OpenSessions {
   /** The open sessions of a holder key, earliest first (undefined or empty when none). */
   of(key: string): OpenSession[] | undefined {
     return this.#byKey.get(key);
+  }
+
+  /** As `of(holder.key)`, remembered in the holder's slot. */
+  ofHolder(holder: HolderSlot): OpenSession[] | undefined {
+    if (holder.openEpoch === this.#epoch && holder.open !== undefined) return holder.open as OpenSession[];
+    const list = this.#byKey.get(holder.key);
+    holder.open = list;
+    holder.openEpoch = this.#epoch;
+    return list;
   }
 
   /** Adds a session at the end of its key's list (`list`, when the caller already has it). */
@@ -47,5 +59,6 @@ export class OpenSessions {
   #dropEmptyLists(): void {
     for (const [key, list] of this.#byKey) if (list.length === 0) this.#byKey.delete(key);
     this.#emptyLists = 0;
+    this.#epoch++;
   }
 }

@@ -2,9 +2,11 @@
 // key is the holder's pairing key and ordinal tells apart sessions of one holder started in the
 // same second — so parsing a file again gives the same ids, and the chain's coverage recognises them.
 // The text hashed is written as UTF-8 straight into a reused buffer (id-text.ts): no string is
-// built per session for the hash to flatten and encode again (~5 % of a debug-log parse).
+// built per session for the hash to flatten and encode again (~5 % of a debug-log parse), and a
+// key's bytes are written once, then copied for each of its sessions.
 import * as crypto from "node:crypto";
-import { idText } from "./id-text.ts";
+import type { HolderSlot } from "./holder-keys.ts";
+import { IdTexts } from "./id-text.ts";
 
 type Hash = (algorithm: string, data: string | Uint8Array, encoding: "hex") => string;
 // One call instead of a Hash object per session (Node ≥ 20.12); older Node 20 builds fall back.
@@ -20,12 +22,15 @@ export type SessionStarts = Array<string | number>;
 
 export class SessionIds {
   private readonly prefix: string;
+  private readonly texts: IdTexts;
   /**
    * Per key, the start seconds of its sessions so far, ascending (one entry per session: sessions of
    * one second repeat it). A key's sessions mostly come in time order, so the next ordinal is found
    * at the end of its list; a start back in time (DST, a clock step) is looked up by bisection.
    */
   private starts = new Map<string, number[]>();
+  /** Changes whenever lists may have left `starts`: the lists holder slots remember from before are stale. */
+  private epoch = 0;
   private added = 0;
   /** Entries left by the last sweep: the next one comes after as many again (amortised O(1)). */
   private kept = 0;
@@ -37,11 +42,15 @@ export class SessionIds {
 
   constructor(source: string) {
     this.prefix = `${source}|`;
+    this.texts = new IdTexts(this.prefix);
   }
 
-  /** The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest time seen. */
-  next(key: string, start: number, latest: number): string {
-    const ordinal = this.ordinal(key, start, latest);
+  /**
+   * The id of the next session of `key` starting at `start` (ms, whole seconds); `latest` is the latest
+   * time seen. `holder`: the key's slot, where its list of starts is remembered.
+   */
+  next(key: string, start: number, latest: number, holder?: HolderSlot): string {
+    const ordinal = this.ordinal(key, start, latest, holder);
     const prepared = this.prepared;
     if (prepared !== undefined) {
       this.prepared = undefined;
@@ -51,15 +60,15 @@ export class SessionIds {
   }
 
   /** The ordinal of the next session of `key` starting at `start`, counted (the bookkeeping of `next` without the hash). */
-  ordinal(key: string, start: number, latest: number): number {
+  ordinal(key: string, start: number, latest: number, holder?: HolderSlot): number {
     if (latest > this.latest) this.latest = latest;
     this.additions?.push(key, start / 1000);
-    return this.nextOrdinal(start / 1000, key);
+    return this.nextOrdinal(start / 1000, key, holder);
   }
 
   /** The id of session `ordinal` of `key` starting at `start`. */
   idOf(key: string, start: number, ordinal: number): string {
-    const text = idText(this.prefix, key, start / 1000, ordinal) ?? `${this.prefix}${key}|${msText(start)}|${ordinal}`;
+    const text = this.texts.of(key, start / 1000, ordinal) ?? `${this.prefix}${key}|${msText(start)}|${ordinal}`;
     return sha256Hex(text).slice(0, 32);
   }
 
@@ -126,6 +135,7 @@ export class SessionIds {
    */
   restoreLogged(log: string, since: number): void {
     this.starts = new Map();
+    this.epoch++;
     for (const line of log.split("\n")) {
       if (line === "") continue;
       const pairs = JSON.parse(line) as SessionStarts;
@@ -138,6 +148,7 @@ export class SessionIds {
   /** From `save()`'s form, or the older `{ "key|startMs": count }` one (a state file of an earlier version). */
   restore(saved: Record<string, number[]> | undefined, older?: Record<string, number>): void {
     this.starts = new Map();
+    this.epoch++;
     for (const [key, list] of Object.entries(saved ?? {})) for (let i = 0; i + 1 < list.length; i += 2) this.set(key, list[i]!, list[i + 1]!);
     for (const [k, n] of Object.entries(older ?? {})) {
       const bar = k.lastIndexOf("|");
@@ -153,12 +164,16 @@ export class SessionIds {
   }
 
   /** How many sessions of `key` started in second `start` before this one (and this one counted). */
-  private nextOrdinal(start: number, key: string): number {
-    const list = this.starts.get(key);
-    if (list === undefined) {
-      this.starts.set(key, [start]);
-      this.sweep();
-      return 0;
+  private nextOrdinal(start: number, key: string, holder: HolderSlot | undefined): number {
+    let list: number[] | undefined;
+    if (holder !== undefined && holder.startsEpoch === this.epoch && holder.starts !== undefined) list = holder.starts;
+    else {
+      list = this.starts.get(key);
+      if (list === undefined) this.starts.set(key, (list = []));
+      if (holder !== undefined) {
+        holder.starts = list;
+        holder.startsEpoch = this.epoch;
+      }
     }
     const n = list.length;
     let ordinal = 0;
@@ -179,6 +194,7 @@ export class SessionIds {
     if (++this.added < Math.max(10_000, this.kept)) return;
     this.added = 0;
     this.kept = 0;
+    this.epoch++;
     const keepAfter = this.keepAfter();
     for (const [key, list] of this.starts) {
       const drop = firstAtOrAfter(list, keepAfter);

@@ -221,14 +221,14 @@ export class SessionTracker {
   }
 
   private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): OpenSession | undefined {
-    const key = this.keys.keyOf(h.daemon, h.feature, h.user, h.host, handle, h.product);
-    const list = this.held.of(key);
+    const holder = this.keys.holderOf(h.daemon, h.feature, h.user, h.host, handle, h.product), key = holder.key;
+    const list = this.held.ofHolder(holder);
     if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
       this.st.duplicate_checkouts++; // a handle is held once: INUSE / re-listed checkouts
       return undefined;
     }
     const session: OpenSession = {
-      id: this.ids.next(key, start, this.maxAt), key,
+      id: this.ids.next(key, start, this.maxAt, holder), key,
       daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
     if (h.version !== undefined) session.version = h.version;
@@ -241,7 +241,7 @@ export class SessionTracker {
   }
 
   private checkin(e: Extract<SourceEvent, { type: "checkin" }>, at: number): void {
-    const list = this.held.of(this.keys.keyOf(e.daemon, e.feature, e.user, e.host, e.handle ?? "", e.product));
+    const list = this.held.ofHolder(this.keys.holderOf(e.daemon, e.feature, e.user, e.host, e.handle ?? "", e.product));
     if (list === undefined || list.length === 0) {
       this.st.orphan_checkins++;
       return;

@@ -5,10 +5,27 @@
 // blocks instead of slices of a 1 MB text was ~1.7× as fast (bench/suites/debuglog-parse.ts).
 // Sources that read a block at once (`pushText`) get it as it is; others line by line. Used by
 // `parse`/`backfill` (parse-file.ts) and `run` (tail.ts → LineReader).
+import { closeSync, openSync, readSync } from "node:fs";
 import type { LineSource, SourceEvent } from "./events.ts";
 
 /** Bytes of a block, about (a read of this size is one block). */
 export const BLOCK_BYTES = 64 * 1024;
+
+/**
+ * A file's bytes, BLOCK_BYTES at a time, read synchronously into one buffer reused for every block:
+ * the caller is done with a block (LineSplitter copies what it keeps) before it asks for the next.
+ * For `parse`, which has nothing else to do meanwhile: a stream's asynchronous reads cost 5–10×
+ * the reading itself (a thread-pool round trip and a new buffer per 64 KiB; 200 MB: ~0.2–0.5 s vs 0.03 s).
+ */
+export function* fileBlocks(file: string): Generator<Buffer> {
+  const fd = openSync(file, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(BLOCK_BYTES);
+    for (let n = readSync(fd, buffer, 0, BLOCK_BYTES, null); n > 0; n = readSync(fd, buffer, 0, BLOCK_BYTES, null)) yield n === BLOCK_BYTES ? buffer : buffer.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** `bytes` in blocks of whole lines, each ending after the first LF past BLOCK_BYTES (or at the end). */
 export function* byteBlocks(bytes: Buffer): Generator<Buffer> {

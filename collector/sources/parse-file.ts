@@ -6,14 +6,13 @@
 // A snapshot's time: `at` when given (the user said so), else the time the output itself states
 // (lmstat's `Flexible License Manager status on …` header, rlmstat's statistics clock), else the
 // file's mtime — said in `time_from`. No session of a snapshot ends after that time.
-import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
 import type { LineSource, ParseStats, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
-import { BLOCK_BYTES, readBlock } from "./line-blocks.ts";
+import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { sourceKinds } from "./registry.ts";
@@ -113,11 +112,11 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
     const splitter = new LineSplitter();
     const events: SourceEvent[] = [];
     let bytesRead = 0;
-    for await (const chunk of createReadStream(file, { highWaterMark: BLOCK_BYTES })) {
-      bytesRead += (chunk as Buffer).length;
+    for (const chunk of fileBlocks(file)) {
+      bytesRead += chunk.length;
       opts.onProgress?.(bytesRead);
       events.length = 0;
-      readBlock(source, splitter.pushText(chunk as Buffer), events);
+      readBlock(source, splitter.pushText(chunk), events);
       for (const e of events) tracker.feed(e);
       yield* batches(tracker);
     }

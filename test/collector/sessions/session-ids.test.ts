@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { idText } from "../../../collector/sessions/id-text.ts";
+import { IdTexts, idText } from "../../../collector/sessions/id-text.ts";
 import { SessionIds } from "../../../collector/sessions/session-ids.ts";
 
 const sha32 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex").slice(0, 32);
@@ -28,6 +28,22 @@ describe("idText", () => {
     expect(idText("x|", "a".repeat(1000), 1, 0)).toBeUndefined();
     for (const seconds of [0, -1, 1.5, 2 ** 31, Number.NaN]) expect(idText("x|", "k", seconds, 0)).toBeUndefined();
     for (const ordinal of [-1, 0.5, 2 ** 31]) expect(idText("x|", "k", 1, ordinal)).toBeUndefined();
+  });
+});
+
+describe("IdTexts (a key's bytes kept)", () => {
+  it("writes what idText writes, for keys seen again with other seconds and ordinals", () => {
+    const texts = new IdTexts("site ü|");
+    const keys = ["MLM|MATLAB|ann|pc1|", "MLM|MATLAB|José Luis 17|PC-17|", "d|€uro|用户|😀 host|h|", "MLM|\ud800|pc1|", "a".repeat(1000)];
+    fc.assert(
+      fc.property(fc.constantFrom(...keys), fc.integer({ min: -1, max: 2 ** 31 }), fc.integer({ min: -1, max: 2 ** 31 }), (key, seconds, ordinal) => {
+        const expected = idText("site ü|", key, seconds, ordinal);
+        const written = texts.of(key, seconds, ordinal);
+        expect(written === undefined ? undefined : [...written]).toEqual(expected === undefined ? undefined : [...expected]);
+        if (written) expect([...written]).toEqual(utf8(`site ü|${key}|${seconds}000|${ordinal}`));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
