@@ -3,6 +3,7 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { LongestFirst } from "./test/support/longest-first.ts";
+import { WORKER_PACKAGES } from "./test/support/worker-packages.ts";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("drizzle");
@@ -43,22 +44,9 @@ export default defineConfig(async () => {
             setupFiles: ["test/worker/apply-migrations.ts"],
             // Each file gets a fresh workerd, which imports the Worker's whole module graph again:
             // its packages pre-bundled into a few modules (instead of hundreds, each a round trip
-            // to vite) roughly halve that per-file start. Every package the Worker imports, subpaths
-            // included, must be listed: one left out is loaded twice, and its classes (hono's
-            // HTTPException) stop matching instanceof.
-            deps: {
-              optimizer: {
-                ssr: {
-                  enabled: true,
-                  include: [
-                    "hono", "hono/body-limit", "hono/cookie", "hono/http-exception", "@hono/zod-openapi", "zod",
-                    "drizzle-orm", "drizzle-orm/d1", "drizzle-orm/sqlite-core", "yjs", "lib0/decoding", "lib0/encoding",
-                    "y-protocols/sync", "@noble/ed25519", "@noble/hashes/sha2.js", "@noble/hashes/utils.js",
-                    "@scalar/hono-api-reference", "canonicalize", "fflate",
-                  ],
-                },
-              },
-            },
+            // to vite) roughly halve that per-file start. The list is held to the Worker's imports
+            // (test/support/worker-packages.ts).
+            deps: { optimizer: { ssr: { enabled: true, include: WORKER_PACKAGES } } },
           },
         },
         {
