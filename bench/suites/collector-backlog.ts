@@ -3,7 +3,9 @@
 // with the read position — beside the baseline of `parse` on the same file (parser + session
 // tracker, one JSON line per record to /dev/null). Both are the bundled collector
 // (dist-style, as sites run it), each a process of its own, with its peak RSS in the notes. Goal:
-// ratio ≥ 0.7. Two logs: usage-dense (a checkout every 3 lines, ≈ 0.4 records a line — real
+// ratio ≥ 0.7. `run` reads on one thread (TALLY_PARSE_THREAD=never, as #12 measured it) and, beside
+// it, with the step worker it uses on a big backlog while a core is spare (daemon/step-worker.ts,
+// TALLY_PARSE_THREAD=always), each against the one-thread `parse`. Two logs: usage-dense (a checkout every 3 lines, ≈ 0.4 records a line — real
 // debug logs range from 0.01 to 3.5) and noise-heavy (a checkout every 30 lines: statistics and
 // refused requests between them). Size of each: BENCH_BACKLOG_MB (default 1024, the issue's 1 GB;
 // e.g. 100 for a quick run). Each command runs BENCH_BACKLOG_RUNS times (default 2), alternately,
@@ -36,6 +38,7 @@ export default async function (): Promise<BenchFigure[]> {
       await writeFile(config, JSON.stringify({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC" }] }));
       let parse = { ms: Number.POSITIVE_INFINITY, rssMb: 0, stdout: "" };
       let run = { ms: Number.POSITIVE_INFINITY, rssMb: 0, stdout: "" };
+      let runThreaded = { ms: Number.POSITIVE_INFINITY, rssMb: 0, stdout: "" };
       for (let i = 0; i < RUNS; i++) {
         const p = await timed(script, probe, join(dir, "parse.rss"), ["parse", "--source", "flexlm-debuglog", "--file", file, "--timezone", "UTC"]);
         if (p.ms < parse.ms) parse = p;
@@ -44,11 +47,19 @@ export default async function (): Promise<BenchFigure[]> {
         const r = await timed(script, probe, join(dir, "run.rss"), ["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
         if (r.ms < run.ms) run = r;
         await rm(state, { recursive: true });
+        await enroll(state);
+        const t = await timed(script, probe, join(dir, "run.rss"), ["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"], "always");
+        if (t.ms < runThreaded.ms) runThreaded = t;
+        await rm(state, { recursive: true });
       }
       const appended = (JSON.parse(run.stdout) as { appended: number }).appended;
       const lps = (ms: number) => log.lines / (ms / 1000);
       figures.push(throughputFigure(`collector run: first start on a big ${mix} log (read, sign, chain, fsync)`, "lines/s", lps(run.ms), "parse of the same file", lps(parse.ms),
         `${(log.bytes / 1e6).toFixed(0)} MB, ${log.lines.toLocaleString("en-US")} lines, ${appended.toLocaleString("en-US")} records appended; fastest of ${RUNS} alternate runs each; peak RSS run ${run.rssMb} MB, parse ${parse.rssMb} MB; goal ratio ≥ 0.7`));
+      const threadedAppended = (JSON.parse(runThreaded.stdout) as { appended: number }).appended;
+      if (threadedAppended !== appended) throw new Error(`run on the step worker appended ${threadedAppended} records, on one thread ${appended}`);
+      figures.push(throughputFigure(`collector run: first start on a big ${mix} log, backlog on the step worker`, "lines/s", lps(runThreaded.ms), "parse of the same file (one thread)", lps(parse.ms),
+        `${(log.bytes / 1e6).toFixed(0)} MB; fastest of ${RUNS}; peak RSS ${runThreaded.rssMb} MB; one-thread run beside it: ${Math.round(lps(run.ms)).toLocaleString("en-US")} lines/s (×${(run.ms / runThreaded.ms).toFixed(2)} faster on the worker)`));
       await rm(file);
     }
     return figures;
@@ -57,10 +68,10 @@ export default async function (): Promise<BenchFigure[]> {
   }
 }
 
-async function timed(script: string, probe: string, rssFile: string, args: string[]): Promise<{ ms: number; rssMb: number; stdout: string }> {
+async function timed(script: string, probe: string, rssFile: string, args: string[], thread = "never"): Promise<{ ms: number; rssMb: number; stdout: string }> {
   const t0 = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", probe, script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { TALLY_PARSE_THREAD: "never", ...process.env, RSS_OUT: rssFile } }); // the baseline `parse` on one thread, as `run` reads
+    const child = spawn(process.execPath, ["--import", probe, script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TALLY_PARSE_THREAD: thread, RSS_OUT: rssFile } }); // `parse` on one thread: the baseline
     let out = "";
     let err = "";
     // `parse` prints every record: count it away, as a pipe to /dev/null would.

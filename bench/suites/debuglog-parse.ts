@@ -1,7 +1,8 @@
-// FlexLM debug-log parse throughput (lines/s) as `backfill` runs it — source, session tracker,
-// records taken in batches — on a large generated log, beside the baseline of just reading the
-// same file and splitting it into lines; on one thread and with the parse worker
-// (line-parse-worker.ts). Size: BENCH_DEBUGLOG_MB (default 1024, the issue's 1 GB; generating and
+// FlexLM debug-log parse throughput (lines/s) — source, session tracker, records taken in batches —
+// on a large generated log, beside the baseline of just reading the same file and splitting it into
+// lines: on one thread, with the parse worker `parse` uses (line-parse-worker.ts), and as `backfill`
+// and the daemon's first start read a big file: LineReader's bounded steps with the step worker
+// (daemon/step-worker.ts), saved state made at every step, without the log writes. Size: BENCH_DEBUGLOG_MB (default 1024, the issue's 1 GB; generating and
 // reading it takes minutes; use e.g. 100 for a quick run). The parse streams:
 // peak RSS (in the notes) stays flat whatever the size.
 //
@@ -18,6 +19,7 @@ import { mulberry32 } from "../../shared/random/mulberry32.ts";
 import { zoneOffsetMs } from "../../shared/time/zoned.ts";
 import { LineSplitter } from "../../collector/sources/line-splitter.ts";
 import { recordBatchesFromFile } from "../../collector/sources/parse-file.ts";
+import { LineReader } from "../../collector/daemon/line-reader.ts";
 import { BLOCK_BYTES } from "../../collector/sources/line-blocks.ts";
 
 const SEED = Number(process.env.SEED ?? 42);
@@ -105,14 +107,19 @@ export default async function (): Promise<BenchFigure[]> {
     // One thread (as `backfill` reads), then the worker thread `parse` uses on a large file while a
     // core is spare (parse-file.ts): both, whatever the load, each beside the same baselines.
     const figures: BenchFigure[] = [];
-    for (const thread of ["never", "always"] as const) {
+    let firstRecords = 0;
+    for (const thread of ["never", "always", "steps"] as const) {
       const load = loadavg()[0]!.toFixed(1);
       t0 = performance.now();
       let records = 0;
-      for await (const batch of recordBatchesFromFile("flexlm-debuglog", file, { timezone: ZONE, thread })) records += batch.length;
+      if (thread === "steps") records = await readInSteps(file);
+      else for await (const batch of recordBatchesFromFile("flexlm-debuglog", file, { timezone: ZONE, thread })) records += batch.length;
       const parse = lines / ((performance.now() - t0) / 1000);
+      if (thread !== "never" && records !== firstRecords) throw new Error(`${thread}: ${records} records, one thread gave ${firstRecords}`);
+      if (thread === "never") firstRecords = records;
       const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-      const name = `flexlm debug-log parse (source + session tracker), ${thread === "never" ? "one thread" : "worker thread"}`;
+      const how = { never: "one thread", always: "worker thread (parse)", steps: "backfill's steps on the step worker" }[thread];
+      const name = `flexlm debug-log parse (source + session tracker), ${how}`;
       const notes = `${mb} MB, ${lines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records, peak RSS so far ${rssMb} MB, load ${load}, seed ${SEED}`;
       figures.push(
         throughputFigure(name, "lines/s", parse, "read + split into lines, 1 MiB reads", baseline, notes),
@@ -124,4 +131,26 @@ export default async function (): Promise<BenchFigure[]> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The file read as `backfill` reads a big file (file-import.ts), without the writes: bounded steps on
+ *  the step worker, the state made after each; the records counted. */
+async function readInSteps(file: string): Promise<number> {
+  const reader = LineReader.open("flexlm-debuglog", "flexlm-debuglog", file, { timezone: ZONE, encoding: "utf-8", cut_s: 3600 }, undefined, { thread: true });
+  let records = 0;
+  try {
+    for (;;) {
+      const step = await reader.read();
+      records += step.bodies.length;
+      reader.stateApart();
+      if (step.caughtUp) break;
+    }
+    await reader.readRest();
+    reader.finish();
+    do records += reader.take().length;
+    while (reader.queued);
+  } finally {
+    await reader.close();
+  }
+  return records;
 }

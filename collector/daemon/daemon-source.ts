@@ -11,8 +11,10 @@
 // A followed log's records reach the journal as each slice of the step completes them (`stage`),
 // and go to the log with the step's state; the session tracker's same-second table is kept in the
 // journal's appendix (stateApart), so a step writes what it changed of it.
+import { stat } from "node:fs/promises";
 import type { SitePolicy } from "../chain/site-policy.ts";
 import type { RecordBody } from "../sessions/records.ts";
+import { onSecondThread } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import type { Site } from "../site.ts";
 import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
@@ -87,7 +89,7 @@ export class DaemonSource {
       const done = step.lines > 0 || step.bodies.length > 0 || this.#staged.kept + this.#staged.outOfScope > 0 ? await this.#append(reader, step.bodies, policy) : null;
       if (step.missing) this.health.ok(now, false, `${this.config.file} does not exist`);
       else this.health.ok(now, true);
-      const { offset, size } = reader.tail.progress();
+      const { offset, size } = reader.progress();
       this.health.progress(now, offset, size, step.caughtUp);
       return { appended: done?.records ?? 0, caughtUp: step.caughtUp, wrote: done !== null };
     }
@@ -175,12 +177,25 @@ export class DaemonSource {
     const saved = this.#journal.committed();
     const appendix = await this.#journal.committedAppendix();
     if (sourceKinds[c.kind]!.shape === "lines") {
-      this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, saved as LineReadState | undefined, { startAtEnd: c.start_at === "end", ...(appendix !== undefined ? { appendix } : {}) });
+      // A big backlog (a first start on a long log) is read on a second thread while a core is
+      // spare, up to the step that catches up (line-reader.ts): the same records and states.
+      const state = saved as LineReadState | undefined;
+      const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
+      this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });
     } else {
       const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }) };
       this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock, appendix);
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;
+  }
+}
+
+/** Bytes of `file` past `offset` (0 when it is not there). */
+async function backlogBytes(file: string, offset: number): Promise<number> {
+  try {
+    return Math.max(0, (await stat(file)).size - offset);
+  } catch {
+    return 0;
   }
 }

@@ -18,7 +18,7 @@ import { CollectorError } from "../errors.ts";
 import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import type { SnapshotSource } from "../sources/events.ts";
-import { snapshotTime } from "../sources/parse-file.ts";
+import { onSecondThread, snapshotTime } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import type { Site } from "../site.ts";
 import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
@@ -49,6 +49,8 @@ export interface ImportOptions {
   settings: ReadSettings;
   policy: SitePolicy;
   onProgress?: (bytesRead: number, parsed: number, appended: number) => void;
+  /** Line files: read on a second thread or not (default: as `parse` decides, parse-file.ts `onSecondThread`). */
+  thread?: boolean;
 }
 
 interface SnapshotImportState {
@@ -75,7 +77,10 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
   if (followed) return { ...report, followed_by: followed };
   const { journal, saved } = await journalFor(site, o.name, kind, file);
   const appendix = await journal.committedAppendix();
-  const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined, appendix !== undefined ? { appendix } : {});
+  // A large file (what is left of it) is read and parsed on a second thread while a core is spare:
+  // the same steps, records and saved states (line-reader.ts).
+  const thread = o.thread ?? onSecondThread(size - (saved?.tail?.offset ?? 0));
+  const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined, { ...(appendix !== undefined ? { appendix } : {}), thread });
   report.resumed_from_byte = saved?.tail?.offset ?? 0;
   const append = async (bodies: RecordBody[]) => {
     const { kept, outOfScope } = o.policy.apply(bodies);
@@ -95,7 +100,7 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
       const step = await reader.read();
       report.lines += step.lines;
       if (step.lines > 0 || step.bodies.length > 0) await append(step.bodies);
-      o.onProgress?.(reader.tail.progress().offset, report.parsed, report.appended);
+      o.onProgress?.(reader.progress().offset, report.parsed, report.appended);
       if (step.caughtUp) break;
     }
     const rest = await reader.readRest();
@@ -107,7 +112,7 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
       while (reader.queued);
     }
     await journal.durable();
-    o.onProgress?.(reader.tail.progress().offset, report.parsed, report.appended);
+    o.onProgress?.(reader.progress().offset, report.parsed, report.appended);
   } finally {
     await journal.durable().catch(() => undefined); // settled before the caller closes the log
     await reader.close();

@@ -15,7 +15,10 @@ import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.t
 import { readBlock } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
+import type { EventBlock } from "../sources/worker-link.ts";
 import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
+import { readSlices } from "./line-slices.ts";
+import { StepWorker, type StepEnd } from "./step-worker.ts";
 import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts";
 
 /** What the records depend on besides the file: a change of any is applied from the next line. */
@@ -43,9 +46,6 @@ export interface LineReadState {
 /** Records a step returns at most (the rest stays queued in the tracker's state). */
 export const STEP_RECORDS = 50_000;
 
-/** A step reads its bytes this much at a time. */
-const SLICE_BYTES = 512 * 1024;
-
 export interface LineStep {
   bodies: RecordBody[];
   lines: number;
@@ -59,7 +59,7 @@ export class LineReader {
   readonly name: string;
   readonly kind: string;
   readonly file: string;
-  readonly tail: FileTail;
+  #tail: FileTail;
   #parser: LineSource;
   #tracker: SessionTracker;
   #settings: ReadSettings;
@@ -70,8 +70,16 @@ export class LineReader {
   #events: SourceEvent[] = [];
   /** The last read of the file found nothing more (records may still be queued). */
   #tailCaughtUp = false;
+  /** Reading on a second thread (`thread`): the worker, once the first step started it. */
+  #threaded: { worker: StepWorker | undefined; options: SourceOptions; encoding: string } | undefined;
+  /** Threaded: the position, parser state and file size as of the last step end (the worker's). */
+  #remote: { position: TailPosition | undefined; parser: unknown; size: number } | undefined;
+  /** Threaded: the parser state the worker starts from (the saved one, if any). */
+  #restoredParser: unknown;
+  /** When the parse next lets the event loop run (see YIELD_MS). */
+  #yieldAt = 0;
 
-  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean, appendix: string | undefined) {
+  private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean, appendix: string | undefined, thread: boolean) {
     this.name = name;
     this.kind = kind;
     this.file = file;
@@ -82,19 +90,31 @@ export class LineReader {
     this.#parser = factory.create(options);
     // A state saved for another file (the config now names a different one) starts afresh.
     const same = saved !== undefined && saved.file === file && saved.kind === kind;
-    if (same && saved.parser !== undefined) this.#parser.restore?.(saved.parser);
+    if (same && saved.parser !== undefined) {
+      this.#parser.restore?.(saved.parser);
+      this.#restoredParser = saved.parser;
+    }
     this.#tracker = same
       ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }, appendix)
       : new SessionTracker({ source: name, cut_s: settings.cut_s });
-    this.tail = new FileTail(file, same ? saved.tail : undefined, { encoding: settings.encoding, startAtEnd: !same && startAtEnd });
+    this.#tail = new FileTail(file, same ? saved.tail : undefined, { encoding: settings.encoding, startAtEnd: !same && startAtEnd });
     this.#fingerprint = same ? saved.fingerprint : undefined;
     this.#totals = same ? { ...emptyTotals(), ...saved.totals } : emptyTotals();
     this.#finished = same ? saved.finished === true : false;
+    // A file read from its end has no backlog to read on a second thread.
+    if (thread && !(startAtEnd && !same)) {
+      this.#threaded = { worker: undefined, options, encoding: settings.encoding };
+      this.#remote = { position: this.#tail.position(), parser: this.#parser.save?.(), size: 0 };
+    }
   }
 
-  /** `appendix`: the text of the saved state's appendix, for a state saved by `stateApart`. */
-  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean; appendix?: string } = {}): LineReader {
-    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true, options.appendix);
+  /**
+   * `appendix`: the text of the saved state's appendix, for a state saved by `stateApart`. `thread`:
+   * a file read once (backfill) is read and parsed on a second thread (step-worker.ts), in the same
+   * steps with the same records and saved states; every `read` then takes the same `maxBytes`.
+   */
+  static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean; appendix?: string; thread?: boolean } = {}): LineReader {
+    return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true, options.appendix, options.thread === true);
   }
 
   /**
@@ -117,28 +137,24 @@ export class LineReader {
       const bodies = take();
       return { bodies, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
     }
-    const unknownBefore = this.#parser.stats().unknown_lines;
-    let lines = 0, missing = false;
-    for (let left = maxBytes, first = true; ; first = false) {
-      // Slices, not one read of maxBytes: a big buffer read and decoded at once costs more. The
-      // step's first read looks at the file (rotated, truncated?); the others read on, each read
-      // while the slice before is parsed.
-      const slice = Math.min(left, SLICE_BYTES);
-      const chunk = await (first ? this.tail.read(slice) : this.tail.readOn(slice));
-      this.#tailCaughtUp = chunk.caughtUp;
-      missing = chunk.missing === true;
-      await this.#feed(chunk.blocks);
-      if (onRecords) take();
-      lines += chunk.lineCount;
-      this.#totals.bytes += chunk.bytes;
-      if (chunk.bytes > 0) this.#finished = false;
-      left -= chunk.bytes;
-      if (chunk.caughtUp || chunk.bytes === 0 || left <= 0) break;
+    let read;
+    if (this.#threaded) read = await this.#stepOnThread(maxBytes, onRecords ? take : undefined);
+    else {
+      const unknownBefore = this.#parser.stats().unknown_lines;
+      read = await readSlices(this.#tail, maxBytes, async (chunk) => {
+        await this.#feed(chunk.blocks);
+        if (onRecords) take();
+      });
+      read = { ...read, unknown_lines: this.#parser.stats().unknown_lines - unknownBefore };
     }
+    const { lines, missing } = read;
+    this.#tailCaughtUp = read.caughtUp;
+    if (read.bytes > 0) this.#finished = false;
     const bodies = take();
     this.#totals.lines += lines;
-    this.#totals.unknown_lines += Math.max(0, this.#parser.stats().unknown_lines - unknownBefore);
-    const position = this.tail.position();
+    this.#totals.bytes += read.bytes;
+    this.#totals.unknown_lines += Math.max(0, read.unknown_lines);
+    const position = this.#position();
     if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
       this.#fingerprint = await fingerprintFile(this.file, position.offset);
     }
@@ -158,7 +174,8 @@ export class LineReader {
   /** The file's unterminated last line (backfill, at the end of a file read once): its records are
    *  queued (take them with `take`). */
   async readRest(): Promise<LineStep> {
-    const chunk = await this.tail.readRest();
+    if (this.#threaded) throw new RangeError("readRest() before a step caught up");
+    const chunk = await this.#tail.readRest();
     await this.#feed(chunk.blocks);
     this.#totals.lines += chunk.lineCount;
     this.#totals.bytes += chunk.bytes;
@@ -175,6 +192,7 @@ export class LineReader {
    *  their last known-open time, non-final — exactly what `parse` prints at the end. Queued: take
    *  them with `take` until `queued` is false. */
   finish(): void {
+    if (this.#threaded) throw new RangeError("finish() before a step caught up");
     for (const event of this.#parser.end()) this.#tracker.feed(event);
     this.#tracker.feedEnd();
     this.#finished = true;
@@ -204,9 +222,18 @@ export class LineReader {
     return { state: this.#state(state), apart: sameSecond };
   }
 
+  /** Where the reading stands in the file (for progress), as of the last step. */
+  progress(): { offset: number; size: number } {
+    return this.#remote ? { offset: this.#remote.position?.offset ?? 0, size: this.#remote.size } : this.#tail.progress();
+  }
+
+  #position(): TailPosition | undefined {
+    return this.#remote ? this.#remote.position && { ...this.#remote.position } : this.#tail.position();
+  }
+
   #state(tracker: TrackerState): LineReadState {
-    const tail = this.tail.position();
-    const parser = this.#parser.save?.();
+    const tail = this.#position();
+    const parser = this.#remote ? this.#remote.parser : this.#parser.save?.();
     return {
       kind: this.kind, file: this.file, settings: this.#settings, tracker, totals: { ...this.#totals },
       ...(tail ? { tail } : {}), ...(this.#fingerprint ? { fingerprint: this.#fingerprint } : {}),
@@ -214,8 +241,56 @@ export class LineReader {
     };
   }
 
-  close(): Promise<void> {
-    return this.tail.close();
+  async close(): Promise<void> {
+    await this.#threaded?.worker?.close();
+    await this.#tail.close();
+  }
+
+  /** A step read on the worker: its events into the tracker as they come, then its end kept. The
+   *  step that catches up with the file is the worker's last: this thread reads on from there. */
+  async #stepOnThread(maxBytes: number, take: (() => void) | undefined): Promise<StepEnd> {
+    this.#yieldAt = performance.now() + YIELD_MS;
+    const worker = this.#worker(maxBytes);
+    const end = await worker.step(async (block) => {
+      await this.#feedBlock(block);
+      take?.();
+    });
+    this.#remote = { position: end.position, parser: end.parser, size: end.size };
+    if (end.caughtUp) {
+      await worker.close();
+      const { options, encoding } = this.#threaded!;
+      this.#parser = sourceKinds[this.kind]!.create(options) as LineSource;
+      if (end.parser !== undefined) this.#parser.restore?.(end.parser);
+      this.#tail = await FileTail.continued(this.file, end.position, { encoding });
+      this.#threaded = undefined;
+      this.#remote = undefined;
+    }
+    return end;
+  }
+
+  /** The step worker, started by the first step (which sets the step size all steps then have). */
+  #worker(maxBytes: number): StepWorker {
+    const t = this.#threaded!;
+    if (t.worker === undefined) {
+      t.worker = new StepWorker({ kind: this.kind, file: this.file, options: t.options, encoding: t.encoding, position: this.#remote!.position, parser: this.#restoredParser, stepBytes: maxBytes });
+    } else if (maxBytes !== t.worker.stepBytes) {
+      throw new RangeError(`a threaded reader's steps all read ${t.worker.stepBytes} bytes, not ${maxBytes}`);
+    }
+    return t.worker;
+  }
+
+  /** A pack of the worker's events into the tracker, with a turn for the event loop when due (see #feed). */
+  async #feedBlock({ events, ids }: EventBlock): Promise<void> {
+    const tracker = this.#tracker;
+    for (let i = 0; i < events.length; i++) {
+      const ordinal = ids.ordinalAt(i);
+      if (ordinal < 0) tracker.feed(events[i]!);
+      else tracker.feedPrepared(events[i]!, ordinal, ids.idAt(i));
+    }
+    if (performance.now() >= this.#yieldAt) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.#yieldAt = performance.now() + YIELD_MS;
+    }
   }
 
   /** Complete lines (see TailChunk.blocks), a block at a time, through the parser into the tracker.
@@ -224,14 +299,14 @@ export class LineReader {
    *  only when the loop is free. */
   async #feed(blocks: string[]): Promise<void> {
     const parser = this.#parser, tracker = this.#tracker, events = this.#events;
-    let yieldAt = performance.now() + YIELD_MS;
+    this.#yieldAt = performance.now() + YIELD_MS;
     for (const block of blocks) {
       events.length = 0;
       readBlock(parser, block, events);
       for (const event of events) tracker.feed(event);
-      if (performance.now() >= yieldAt) {
+      if (performance.now() >= this.#yieldAt) {
         await new Promise<void>((resolve) => setImmediate(resolve));
-        yieldAt = performance.now() + YIELD_MS;
+        this.#yieldAt = performance.now() + YIELD_MS;
       }
     }
     events.length = 0;

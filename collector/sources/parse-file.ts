@@ -87,9 +87,7 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
   const tracker = new SessionTracker({ source: name, ...(opts.cut_s !== undefined ? { cut_s: opts.cut_s } : {}) });
   let done: ParseDone;
 
-  const thread = opts.thread ?? threadFromEnv();
-  const threaded = factory.shape === "lines" && (thread === "always" || (thread === "auto" && (await stat(file)).size >= WORKER_MIN_BYTES && coreToSpare()));
-  if (factory.shape === "lines" && threaded) {
+  if (factory.shape === "lines" && onSecondThread((await stat(file)).size, opts.thread)) {
     const blocks = eventsFromWorker(kind, file, sourceOpts);
     try {
       let next = await blocks.next();
@@ -163,6 +161,12 @@ function threadFromEnv(): NonNullable<ParseFileOptions["thread"]> {
   const value = process.env.TALLY_PARSE_THREAD ?? "auto";
   if (value !== "always" && value !== "never" && value !== "auto") throw new SourceConfigError("bad_thread", `TALLY_PARSE_THREAD must be always, never or auto, got "${value}"`);
   return value;
+}
+
+/** Whether a line file with `bytes` still to read is parsed on a second thread (`thread`: see
+ *  ParseFileOptions; TALLY_PARSE_THREAD when not given). `parse`, and `backfill` (file-import.ts). */
+export function onSecondThread(bytes: number, thread: ParseFileOptions["thread"] = threadFromEnv()): boolean {
+  return thread === "always" || (thread === "auto" && bytes >= WORKER_MIN_BYTES && coreToSpare());
 }
 
 /** Whether a second thread would get a core of its own now. */

@@ -107,6 +107,33 @@ export class FileTail {
     this.decode = decoderFor(options.encoding ?? "utf-8");
   }
 
+  /**
+   * A tail going on from `position` with the file already open, as if it had read up to there itself
+   * (a reader taking the reading over from its step worker, line-reader.ts): a rotation from now on
+   * is drained, and `readRest` reads the file's end. A file no longer there, or another file at the
+   * path, is what a restart from `position` finds.
+   */
+  static async continued(path: string, position: TailPosition | undefined, options: TailOptions = {}): Promise<FileTail> {
+    const tail = new FileTail(path, position, options);
+    if (position === undefined) return tail;
+    let fh: FileHandle;
+    try {
+      fh = await open(path, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return tail;
+      throw err;
+    }
+    const st = await fh.stat();
+    if (st.ino !== position.ino || st.dev !== position.dev) {
+      await fh.close();
+      return tail;
+    }
+    tail.fh = fh;
+    tail.resumed = false;
+    tail.size = st.size;
+    return tail;
+  }
+
   position(): TailPosition | undefined {
     return this.pos ? { ...this.pos } : undefined;
   }

@@ -1,0 +1,101 @@
+// A line file read in steps on a second thread (line-reader.ts: `backfill` of a large file, and the
+// daemon's first start on a big log): the worker runs the file tail and the line source exactly as
+// LineReader runs them on one thread — the same slices, the same step ends — and sends each step's
+// events (packed, worker-link.ts) followed by what the step ended with: the tail's position and the
+// parser's saved state as they stood after that step's last line. The calling thread feeds the
+// events to its session tracker and saves, at each step end, the tracker's state with the worker's
+// position and parser state: the three belong together exactly as on one thread, so a saved state
+// is the same either way and an import stopped anywhere goes on from it on either. The worker reads
+// steps ahead (at most IN_FLIGHT messages) until a step catches up with the file, and stops there:
+// the caller reads on itself from that step's position and parser state.
+import type { SourceEvent, SourceOptions } from "../sources/events.ts";
+import { readBlock } from "../sources/line-blocks.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import { FileTail, type TailChunk, type TailPosition } from "../sources/tail.ts";
+import { PackPort, runWorker, WorkerLink, workerJob, type EventBlock, type LinkedJob } from "../sources/worker-link.ts";
+import { readSlices, type SliceRead } from "./line-slices.ts";
+
+const JOB = "tallyLineSteps";
+
+export interface StepJob {
+  kind: string;
+  file: string;
+  options: SourceOptions;
+  encoding: string;
+  position: TailPosition | undefined;
+  /** The parser's saved state to go on from. */
+  parser: unknown;
+  /** Bytes a step reads at most (LineReader.read's maxBytes). */
+  stepBytes: number;
+}
+
+/** How a step ended, on the worker: what LineReader keeps of a step it read itself. */
+export interface StepEnd extends SliceRead {
+  unknown_lines: number;
+  position: TailPosition | undefined;
+  parser: unknown;
+  /** The file's size as of the step's stat (progress). */
+  size: number;
+}
+
+type Message = { t: "step"; end: StepEnd };
+
+export class StepWorker {
+  readonly stepBytes: number;
+  readonly #link: WorkerLink<Message>;
+  #caughtUp = false;
+
+  constructor(job: StepJob) {
+    this.stepBytes = job.stepBytes;
+    this.#link = new WorkerLink<Message>(import.meta.url, JOB, job, job.file);
+  }
+
+  /** The next step: its events to `feed`, a pack at a time, then how it ended. None after one caught up. */
+  async step(feed: (block: EventBlock) => void | Promise<void>): Promise<StepEnd> {
+    if (this.#caughtUp) throw new RangeError("the step worker stopped at the step that caught up");
+    for (;;) {
+      const m = await this.#link.next();
+      if ("events" in m) await feed(m);
+      else {
+        this.#caughtUp = m.end.caughtUp;
+        return m.end;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#link.close();
+  }
+}
+
+/** The worker's side: steps until one catches up with the file. */
+async function stepsInWorker(job: StepJob & LinkedJob): Promise<void> {
+  const port = new PackPort<Message>(job, job.options.name);
+  const factory = sourceKinds[job.kind];
+  if (factory?.shape !== "lines") throw new RangeError(`${job.kind} is not a line source`);
+  const parser = factory.create(job.options);
+  if (job.parser !== undefined) parser.restore?.(job.parser);
+  const tail = new FileTail(job.file, job.position, { encoding: job.encoding });
+  const events: SourceEvent[] = [];
+  let bytes = 0;
+  const feed = (chunk: TailChunk) => {
+    bytes += chunk.bytes;
+    for (const block of chunk.blocks) {
+      events.length = 0;
+      readBlock(parser, block, events);
+      port.add(events, bytes);
+    }
+    if (port.packed > 0) port.sendEvents(bytes);
+  };
+  for (let caughtUp = false; !caughtUp; ) {
+    const unknownBefore = parser.stats().unknown_lines;
+    const read = await readSlices(tail, job.stepBytes, feed);
+    const end: StepEnd = { ...read, unknown_lines: parser.stats().unknown_lines - unknownBefore, position: tail.position(), parser: parser.save?.(), size: tail.progress().size };
+    port.send({ t: "step", end });
+    caughtUp = end.caughtUp;
+  }
+  await tail.close();
+}
+
+const job = workerJob<StepJob & LinkedJob>(JOB);
+if (job) runWorker(() => stepsInWorker(job));
