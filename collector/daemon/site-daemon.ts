@@ -1,6 +1,7 @@
 // The daemon (`run`): in rounds, reads every due source in bounded steps (a large backlog is read
 // a few MiB at a time, its read position committed with the records it produced), writes a
-// heartbeat every heartbeat_s, syncs when due, and publishes its status (daemon.json, /metrics).
+// heartbeat every heartbeat_s, syncs when due (daemon-sync.ts), and publishes its status
+// (daemon.json, /metrics).
 //
 // It stays up: an error in one source is that source's health and is retried with backoff while
 // the others go on; a full disk pauses appends (what was not appended is read again later) and
@@ -10,19 +11,17 @@
 // Only a bad config or state stops it (before the first round). A stop signal (SIGTERM) ends the
 // step in progress — its records and read position together — and the round.
 import type { Server } from "node:http";
-import { currentScope, SitePolicy } from "../chain/site-policy.ts";
+import { SitePolicy } from "../chain/site-policy.ts";
 import { openReplica } from "../contract-doc/replica-file.ts";
-import { syncSiteDoc } from "../contract-doc/site-doc.ts";
 import { SiteEnforcer } from "../enforce/site-enforcer.ts";
 import { CollectorError } from "../errors.ts";
-import { LogError } from "../log/errors.ts";
 import type { Site } from "../site.ts";
 import { loadFlags } from "../state/flags.ts";
-import { EdgeUnreachable, type BackoffPolicy } from "../sync/backoff.ts";
+import type { BackoffPolicy } from "../sync/backoff.ts";
 import type { EdgeClient } from "../sync/edge-client.ts";
-import { syncOnce } from "../sync/syncer.ts";
 import { DaemonSource } from "./daemon-source.ts";
 import { writeDaemonStatus, type DaemonStatus } from "./daemon-status.ts";
+import { DaemonSync } from "./daemon-sync.ts";
 import { EdgeLink } from "./edge-link.ts";
 import { serveMetrics } from "./metrics-server.ts";
 import { SiteTrouble } from "./site-trouble.ts";
@@ -43,12 +42,9 @@ export interface DaemonOptions {
   wait?: (ms: number) => Promise<void>;
 }
 
-const TRUST_STOPS = new Set(["flagged", "equivocation", "edge_regressed", "revoked"]);
-
 export class SiteDaemon {
   readonly #site: Site;
   readonly #config: RunConfig;
-  readonly #client: EdgeClient;
   #options: DaemonOptions;
   readonly #clock: () => number;
   readonly #policy: SitePolicy;
@@ -57,6 +53,8 @@ export class SiteDaemon {
   readonly #startedAt: number;
   #nextHeartbeat = 0;
   readonly #trouble: SiteTrouble;
+  /** The sync turn (daemon-sync.ts). */
+  readonly #sync: DaemonSync;
   #status: DaemonStatus | null = null;
   #metrics: Server | undefined;
   #enforcer: SiteEnforcer | undefined;
@@ -68,13 +66,16 @@ export class SiteDaemon {
   private constructor(site: Site, config: RunConfig, client: EdgeClient, options: DaemonOptions, policy: SitePolicy, sources: DaemonSource[]) {
     this.#site = site;
     this.#config = config;
-    this.#client = client;
     this.#options = { ...options };
     this.#clock = options.clock ?? Date.now;
     this.#policy = policy;
     this.#sources = sources;
     this.#link = new EdgeLink(config.sync_s);
     this.#trouble = new SiteTrouble(site, sources, this.#clock, (line) => this.#options.log(line));
+    this.#sync = new DaemonSync({
+      site, client, options: this.#options, clock: this.#clock, sources, policy, link: this.#link, trouble: this.#trouble,
+      appended: (n, wrote) => this.#appended(n, wrote), enforce: () => this.#enforce(),
+    });
     this.#startedAt = this.#clock();
   }
 
@@ -117,7 +118,7 @@ export class SiteDaemon {
       // Also while the disk is full: a heartbeat is the smallest append, the probe for room.
       if (this.#nextHeartbeat <= now) await this.#heartbeat(now);
     }
-    if (this.#link.due(now) && !stop?.aborted) await this.#sync(now, stop);
+    if (this.#link.due(now) && !stop?.aborted) await this.#sync.turn(now, stop);
     if (this.#enforcer?.due(this.#clock()) && !stop?.aborted) await this.#enforce();
     await this.#publish();
     const dues = [this.#nextHeartbeat, ...this.#sources.map((s) => s.nextDue)];
@@ -200,68 +201,6 @@ export class SiteDaemon {
     } catch (e) {
       if (!(await this.#trouble.handled(e))) this.#options.log(`heartbeat not written: ${(e as Error).message}`);
     }
-  }
-
-  async #sync(now: number, stop: AbortSignal | undefined): Promise<void> {
-    this.#link.attempted(now);
-    // DESIGN.md §4: while the edge is reachable, open sessions are cut just before a sync sends;
-    // offline they are cut only at cut_s (by the tracker), so the backlog stays small.
-    if (this.#link.online() && !this.#trouble.diskFull) {
-      for (const s of this.#sources) {
-        try {
-          this.#appended(await s.cut(now, this.#policy), true);
-        } catch (e) {
-          await s.reset().catch(() => undefined);
-          if (!(await this.#trouble.handled(e))) s.health.failed(now, e);
-        }
-      }
-    }
-    try {
-      // While the edge is away, ask it something cheap before encoding and signing a batch.
-      if (this.#link.view.online === false) await this.#probe();
-      const report = await syncOnce(this.#site, this.#client, {
-        backoff: this.#options.backoff, random: this.#options.random, now: this.#clock,
-        deadline: now + (this.#options.syncBudgetMs ?? 30_000), ...(stop ? { signal: stop } : {}),
-        ...(this.#options.wait ? { wait: this.#options.wait } : {}),
-      });
-      const pending = this.#site.log.ackedSeq() < this.#site.log.lastSeq();
-      this.#link.succeeded(this.#clock(), pending);
-      if (report.batches > 0) this.#options.log(`synced ${report.records_sent} records; receipted through seq ${report.acked_seq}${pending ? `, ${this.#site.log.lastSeq() - report.acked_seq} to go` : ""}`);
-      if (!pending) await this.#afterSync();
-    } catch (e) {
-      const code = e instanceof CollectorError ? e.code : e instanceof LogError ? e.code : "internal";
-      if (await this.#trouble.handled(e)) this.#link.failed(this.#clock(), code, (e as Error).message, false);
-      else if (TRUST_STOPS.has(code)) {
-        this.#link.stop(this.#clock(), code, (e as Error).message);
-        this.#options.log(`sync stopped until resolved: ${(e as Error).message}`);
-      } else {
-        const offline = code === "edge_unreachable";
-        this.#link.failed(this.#clock(), code, (e as Error).message, offline);
-        this.#options.log(`${offline ? "offline" : `sync failed (${code})`}: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  /** Throws edge_unreachable unless the edge answers at all (any HTTP status). */
-  async #probe(): Promise<void> {
-    try {
-      await this.#client.keys();
-    } catch (e) {
-      if (e instanceof EdgeUnreachable) throw new CollectorError("edge_unreachable", `edge unreachable: ${e.reason}`);
-      throw e;
-    }
-  }
-
-  /** Once every record is receipted: the contract doc (terms, scope, balance), then site-side
-   *  enforcement acts on the status the doc brought. */
-  async #afterSync(): Promise<void> {
-    const doc = await syncSiteDoc(this.#site, this.#options.timeoutMs ?? 30_000);
-    if (!doc.ok) {
-      this.#options.log(`contract doc not synced (${doc.error}): ${doc.message}`);
-      return;
-    }
-    this.#policy.setScope(currentScope(this.#site.paths, this.#site.identity));
-    await this.#enforce();
   }
 
   /** Site-side enforcement against the balance in the local replica (the last the edge published). */

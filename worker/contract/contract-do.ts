@@ -11,14 +11,14 @@ import { applyBatch, recordHashes, type BatchOutcome, type RateableUsage } from 
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
-import { ContractDocError, type ContractDocJson } from "../../shared/contract-doc/index.ts";
+import type { ContractDocJson } from "../../shared/contract-doc/index.ts";
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
 import { historyPage, type HistoryPage } from "./checkpoints.ts";
 import { arrivalRefusal, expectHistory, type ImportState } from "./site-import.ts";
-import { ContractDocHost, docBalanceOf } from "./doc-host.ts";
+import { DocPublisher, type DocSyncOutcome } from "./doc-publisher.ts";
 import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
 import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
-import { isRevoked, revokeCollector, type Revocation } from "./revocation.ts";
+import { revokeCollector, type Revocation } from "./revocation.ts";
 import { ContractBilling } from "./billing.ts";
 import * as billingRequests from "./billing-requests.ts";
 import type { BillingHost, ContractBalance } from "./billing-requests.ts";
@@ -32,13 +32,12 @@ import { CrashPoints, type CrashStep } from "./crash-points.ts";
 import { checkNotices } from "./notices.ts";
 import { DrainAlarm, runAlarm } from "./contract-alarm.ts";
 
-export type DocSyncOutcome =
-  | { ok: true; body: Uint8Array }
-  | { ok: false; error: { error: "revoked" | "doc_update_refused" | "malformed_doc_message"; message: string; reason?: string } };
+export type { DocSyncOutcome } from "./doc-publisher.ts";
 
 export class ContractDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly doc: ContractDocHost;
+  /** The contract doc's roots and the collectors' syncs of it (doc-publisher.ts). */
+  private readonly doc: DocPublisher;
   /** Live pricing (billing.ts); every pricing request goes through `host` (billing-requests.ts). */
   private readonly billing: ContractBilling;
   private readonly host: BillingHost;
@@ -51,8 +50,10 @@ export class ContractDO extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.drains = new DrainAlarm(ctx.storage, env);
-    this.doc = new ContractDocHost(this.sql, (f) => ctx.storage.transactionSync(f));
     this.billing = new ContractBilling(this.sql);
+    this.doc = new DocPublisher(this.sql, (f) => ctx.storage.transactionSync(f), {
+      terms: () => this.terms(), versions: (terms) => this.billing.versions(terms), balance: (now) => this.balance(now),
+    });
     this.host = { sql: this.sql, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f) };
     void ctx.blockConcurrencyWhile(async () => {
       migrateStorage(this.sql, (f) => ctx.storage.transactionSync(f));
@@ -64,7 +65,7 @@ export class ContractDO extends DurableObject<Env> {
   /** Idempotent: the first terms win (they never change over a contract). */
   setup(terms: ContractTerms): void {
     saveTerms(this.sql, terms);
-    this.publishTerms();
+    this.doc.publishTerms();
   }
 
   registerCollector(who: CollectorIdentity): void {
@@ -99,7 +100,7 @@ export class ContractDO extends DurableObject<Env> {
     // before it armed the alarm, and its retry is a replay.
     if (outcome.ok && outcome.replay) await this.drains.ifPending();
     else await this.drains.soon();
-    if (outcome.ok && !outcome.replay) this.publishBalance(now);
+    if (outcome.ok && !outcome.replay) this.doc.publishBalance(now);
     return outcome;
   }
 
@@ -132,24 +133,13 @@ export class ContractDO extends DurableObject<Env> {
     }
     const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key, hashes[i])));
     if (outcome.applied > 0 || outcome.refused) await this.drains.soon();
-    if (outcome.applied > 0) this.publishBalance(now);
+    if (outcome.applied > 0) this.doc.publishBalance(now);
     return outcome;
   }
 
   /** A collector's contract-doc sync (y-protocols body in, answer out). */
   syncDoc(who: CollectorIdentity, body: Uint8Array, now?: number): DocSyncOutcome {
-    ensureChain(this.sql, who);
-    if (isRevoked(this.sql, who.collector_id)) return { ok: false, error: { error: "revoked", message: `collector ${who.collector_id} is revoked` } };
-    this.publishTerms(); // no-op unless the terms changed since they were last written
-    if (now !== undefined) this.publishStatusChange(now);
-    try {
-      return { ok: true, body: this.doc.sync(who.collector_id, body) };
-    } catch (error) {
-      if (error instanceof ContractDocError && error.code !== "invalid_doc_content") {
-        return { ok: false, error: { ...error.toJSON(), error: error.code } };
-      }
-      throw error;
-    }
+    return this.doc.sync(who, body, now);
   }
 
   /** The sites' enforcement records, newest first (enforcement-log.ts). */
@@ -179,7 +169,7 @@ export class ContractDO extends DurableObject<Env> {
     });
     if (outcome.ok) {
       await this.drains.soon();
-      this.publishBalance(now);
+      this.doc.publishBalance(now);
     }
     return outcome;
   }
@@ -195,7 +185,7 @@ export class ContractDO extends DurableObject<Env> {
     const result = billingRequests.grant(this.host, request, now);
     this.checkNotices(now);
     await this.drains.ifPending();
-    this.publishStatusChange(now);
+    this.doc.publishStatusChange(now);
     return result;
   }
 
@@ -203,8 +193,8 @@ export class ContractDO extends DurableObject<Env> {
   async putPlan(plan: unknown, effectiveAt: number, now: number) {
     const result = billingRequests.putPlan(this.host, plan, effectiveAt, now);
     if (result.ok) {
-      this.publishTerms();
-      this.publishBalance(now);
+      this.doc.publishTerms();
+      this.doc.publishBalance(now);
     }
     await this.drains.ifPending();
     return result;
@@ -240,7 +230,7 @@ export class ContractDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const next = await runAlarm({
       sql: this.sql, env: this.env, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f),
-      publishBalance: (now) => this.publishBalance(now), checkNotices: (now) => this.checkNotices(now),
+      publishBalance: (now) => this.doc.publishBalance(now), checkNotices: (now) => this.checkNotices(now),
     });
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
@@ -268,22 +258,6 @@ export class ContractDO extends DurableObject<Env> {
     const terms = loadTerms(this.sql);
     if (!terms) throw new Error("ContractDO has no terms: setup() was never called");
     return terms;
-  }
-
-  /** The doc's `balance` root (a derived cache: a failure is logged, never thrown). */
-  private publishBalance(now: number): void {
-    this.doc.refreshBalance(() => docBalanceOf(this.balance(now), this.terms()));
-  }
-
-  /** The doc's `terms` root, with every plan version. */
-  private publishTerms(): void {
-    const terms = this.terms();
-    this.doc.publishTerms(terms, this.billing.versions(terms));
-  }
-
-  /** Republishes the balance when its enforcement differs from the doc's (doc-host.ts refreshStatus). */
-  private publishStatusChange(now: number): void {
-    this.doc.refreshStatus(() => docBalanceOf(this.balance(now), this.terms()));
   }
 
   /** transactionSync that writes the billing store's buffered rows before it commits, and drops the

@@ -2,9 +2,10 @@
 // (billing-schema.ts). Every query is bounded by an index range — a session, a period, a segment
 // page, a seq range — so nothing here reads a contract's whole history or holds it in memory.
 // Collectors are interned as small source numbers, and sessions as ids, to keep the per-record rows
-// small; units are bigint numerators as decimal TEXT. Beside it: the running aggregates
-// (sql-aggregates.ts), use windows and draws (sql-draw-store.ts), frozen statements
-// (statement-rows.ts) and the batch's buffered rows (pending-rows.ts).
+// small; units are bigint numerators as decimal TEXT. Beside it: the source numbers and sessions
+// (sql-sessions.ts), the running aggregates (sql-aggregates.ts), use windows and draws
+// (sql-draw-store.ts), frozen statements (statement-rows.ts) and the batch's buffered rows
+// (pending-rows.ts).
 import {
   type BucketKey, type Draw, type GrantState, type LineValue, type LiveMeta, type LiveStore, type PricedLine, type RatedPiece,
   type SessionState, type Statement, type TracePiece, type UsageBucket, type UsageInterval, type Use, type UsePosition,
@@ -12,21 +13,13 @@ import {
 import { mergePieces, SqlDraws } from "./sql-draw-store.ts";
 import { SqlAggregates } from "./sql-aggregates.ts";
 import { addCarried, carried, frozenLine, frozenStatement, lastFrozen, saveFrozen } from "./statement-rows.ts";
-import { jsonChunks } from "./rollup-drain.ts";
 import { PendingRows } from "./pending-rows.ts";
+import { splitKey, SqlSessions } from "./sql-sessions.ts";
 
 type Row = Record<string, SqlStorageValue>;
 const FAR = Number.MAX_SAFE_INTEGER;
-const SESSION_CACHE = 20_000;
 
 interface IntervalRow { source_no: number; seq: number; session_id: number; feature: string; start: number; end: number; count: number; received_at: number }
-interface SessionRow { id: number; rev: number; user_name: string | null; host_name: string | null; first_start: number | null; increment_ms: number; minimum_ms: number; grace_ms: number; cum_ms: number; last_end: number }
-
-/** `<collector_id>:<rest>`: collector ids never contain a colon. */
-function splitKey(key: string): [string, string] {
-  const at = key.indexOf(":");
-  return [key.slice(0, at), key.slice(at + 1)];
-}
 
 function splitRef(ref: string): [string, number] {
   const at = ref.lastIndexOf(":");
@@ -39,17 +32,15 @@ export class SqlLiveStore implements LiveStore {
   readonly #raw: SqlStorage;
   /** A batch's rows, written as a few multi-row statements before the store's next statement. */
   readonly #pending = new PendingRows();
-  /** Collector id ↔ source number: as many entries as the contract has collectors. */
-  readonly #sourceNo = new Map<string, number>();
-  readonly #sourceId = new Map<number, string>();
-  /** Recently used sessions (id, and state once read or written): a batch touches each a few times. */
-  readonly #sessions = new Map<string, { id: number; state?: SessionState }>();
+  /** Source numbers and sessions, with their caches (sql-sessions.ts). */
+  readonly #sessions: SqlSessions;
   readonly #draws: SqlDraws;
   readonly #aggregates: SqlAggregates;
 
   constructor(sql: SqlStorage) {
     this.#raw = sql;
     this.#sql = { exec: (query: string, ...args: SqlStorageValue[]) => { this.flush(); return sql.exec(query, ...args); } } as SqlStorage;
+    this.#sessions = new SqlSessions(this.#sql, sql);
     this.#draws = new SqlDraws(this.#sql);
     this.#aggregates = new SqlAggregates(this.#sql);
   }
@@ -59,39 +50,9 @@ export class SqlLiveStore implements LiveStore {
     this.#pending.flush(this.#raw);
   }
 
-  /**
-   * Looks up the sessions of intervals about to be added (a batch) in a few statements, and creates
-   * the missing ones at once (in order of first appearance, with their first interval's user and
-   * host, under the current terms revision: what putInterval would have created one by one).
-   * Creating a session per statement made a batch of new sessions statement-bound.
-   */
+  /** Looks up (and creates the missing) sessions of a batch's intervals in a few statements. */
   openSessions(intervals: UsageInterval[]): void {
-    const byCollector = new Map<string, Map<string, UsageInterval>>();
-    for (const iv of intervals) {
-      if (this.#sessions.has(iv.session)) continue;
-      const [collector, name] = splitKey(iv.session);
-      let names = byCollector.get(collector);
-      if (!names) byCollector.set(collector, names = new Map());
-      if (!names.has(name)) names.set(name, iv);
-    }
-    for (const [collector, names] of byCollector) {
-      const no = this.source(collector, true)!;
-      for (const json of jsonChunks([...names.keys()].map((n) => [n]))) {
-        for (const r of this.#rows<{ id: number; name: string }>(
-          "SELECT id, name FROM rating_sessions WHERE source_no = ? AND name IN (SELECT json_extract(value, '$[0]') FROM json_each(?))", no, json)) {
-          names.delete(r.name);
-          this.#remember(`${collector}:${r.name}`, { id: r.id });
-        }
-      }
-      const missing = [...names].map(([name, iv]) => [name, iv.user ?? null, iv.host ?? null]);
-      for (const json of jsonChunks(missing)) {
-        const created = this.#rows<{ id: number; name: string; rev: number }>(
-          `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name)
-           SELECT ?, json_extract(value, '$[0]'), coalesce((SELECT terms_rev FROM rating_state), 0), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-           FROM json_each(?) ORDER BY key RETURNING id, name, rev`, no, json);
-        for (const r of created) this.#remember(`${collector}:${r.name}`, { id: r.id, state: { cursor: null, rev: r.rev } });
-      }
-    }
+    this.#sessions.open(intervals);
   }
 
   #rows<T>(query: string, ...args: SqlStorageValue[]): T[] {
@@ -104,33 +65,17 @@ export class SqlLiveStore implements LiveStore {
 
   /** The source number of a collector (created on first use when `create`). */
   source(collectorId: string, create = false): number | undefined {
-    let no = this.#sourceNo.get(collectorId);
-    if (no !== undefined) return no;
-    no = this.#one<{ no: number }>("SELECT no FROM rating_sources WHERE collector_id = ?", collectorId)?.no;
-    if (no === undefined && create) no = this.#one<{ no: number }>("INSERT INTO rating_sources (collector_id) VALUES (?) RETURNING no", collectorId)!.no;
-    if (no !== undefined) { this.#sourceNo.set(collectorId, no); this.#sourceId.set(no, collectorId); }
-    return no;
+    return this.#sessions.source(collectorId, create);
   }
 
   collectorOf(no: number): string {
-    let id = this.#sourceId.get(no);
-    if (id === undefined) {
-      id = this.#one<{ collector_id: string }>("SELECT collector_id FROM rating_sources WHERE no = ?", no)!.collector_id;
-      this.#sourceId.set(no, id); this.#sourceNo.set(id, no);
-    }
-    return id;
+    return this.#sessions.collectorOf(no);
   }
 
   /** Forgets cached source numbers (a rolled-back transaction may have created some). */
   reset(): void {
-    this.#sourceNo.clear(); this.#sourceId.clear(); this.#sessions.clear(); this.#draws.reset();
+    this.#sessions.reset(); this.#draws.reset();
     this.#pending.clear();
-  }
-
-  #remember(key: string, entry: { id: number; state?: SessionState }): void {
-    // Bounded: what one batch or chunk touches, not the contract's sessions.
-    if (this.#sessions.size >= SESSION_CACHE) this.#sessions.clear();
-    this.#sessions.set(key, entry);
   }
 
   meta(): LiveMeta | undefined {
@@ -144,58 +89,20 @@ export class SqlLiveStore implements LiveStore {
     m.terms_rev, m.adjust_from, m.job === null ? null : JSON.stringify(m.job));
   }
 
-  #sessionRow(key: string): SessionRow | undefined {
-    const cached = this.#sessions.get(key);
-    if (cached) return this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE id = ?", cached.id);
-    const [collector, name] = splitKey(key);
-    const no = this.source(collector);
-    const row = no === undefined ? undefined : this.#one<SessionRow>("SELECT * FROM rating_sessions WHERE source_no = ? AND name = ?", no, name);
-    if (row) this.#remember(key, { id: row.id });
-    return row;
-  }
-
-  /** The session's id, creating it (rated under the current terms revision, with its user and host) when new. */
-  #sessionId(key: string, who?: { user?: string; host?: string }): number {
-    const cached = this.#sessions.get(key);
-    if (cached) return cached.id;
-    const [collector, name] = splitKey(key);
-    const no = this.source(collector, true)!;
-    const found = this.#one<{ id: number }>("SELECT id FROM rating_sessions WHERE source_no = ? AND name = ?", no, name)?.id;
-    if (found !== undefined) { this.#remember(key, { id: found }); return found; }
-    // Unflushed: a new session's row is read by nothing pending (intervals, pieces, other sessions' cursors).
-    const created = this.#raw.exec<{ id: number; rev: number }>(
-      `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0), ?, ?) RETURNING id, rev`,
-      no, name, who?.user ?? null, who?.host ?? null).one();
-    this.#remember(key, { id: created.id, state: { cursor: null, rev: created.rev } });
-    return created.id;
-  }
-
   session(key: string): SessionState | undefined {
-    const cached = this.#sessions.get(key)?.state;
-    if (cached) return { rev: cached.rev, cursor: cached.cursor && { ...cached.cursor } };
-    const r = this.#sessionRow(key);
-    if (!r) return undefined;
-    const state: SessionState = {
-      rev: r.rev,
-      cursor: r.first_start === null ? null : {
-        session: key, first_start: r.first_start, rounding: { increment_ms: r.increment_ms, minimum_ms: r.minimum_ms, grace_ms: r.grace_ms },
-        cum_ms: r.cum_ms, last_end: r.last_end,
-      },
-    };
-    this.#remember(key, { id: r.id, state });
-    return { rev: state.rev, cursor: state.cursor && { ...state.cursor } };
+    return this.#sessions.state(key);
   }
 
   saveSession(key: string, s: SessionState): void {
     const c = s.cursor;
-    const id = this.#sessionId(key);
+    const id = this.#sessions.id(key);
     this.#pending.sessions.set(id, [id, s.rev, c?.first_start ?? null, c?.rounding.increment_ms ?? null, c?.rounding.minimum_ms ?? null, c?.rounding.grace_ms ?? null, c?.cum_ms ?? null, c?.last_end ?? null]);
-    this.#remember(key, { id, state: { rev: s.rev, cursor: c && { ...c, rounding: { ...c.rounding } } } });
+    this.#sessions.remember(key, { id, state: { rev: s.rev, cursor: c && { ...c, rounding: { ...c.rounding } } } });
   }
 
   putInterval(iv: UsageInterval): void {
     const [collector, seq] = splitRef(iv.ref);
-    this.#pending.intervals.push([this.source(collector, true)!, seq, this.#sessionId(iv.session, iv), iv.feature, iv.start, iv.end, iv.count, iv.received_at]);
+    this.#pending.intervals.push([this.source(collector, true)!, seq, this.#sessions.id(iv.session, iv), iv.feature, iv.start, iv.end, iv.count, iv.received_at]);
   }
 
   deleteInterval(ref: string): void {
@@ -210,14 +117,14 @@ export class SqlLiveStore implements LiveStore {
   }
 
   sessionIntervals(key: string): UsageInterval[] {
-    const s = this.#sessionRow(key);
+    const s = this.#sessions.row(key);
     if (!s) return [];
     const who = { user: s.user_name ?? "", host: s.host_name ?? "", site: splitKey(key)[0] };
     return this.#rows<IntervalRow>(`SELECT * FROM usage_intervals WHERE session_id = ?`, s.id).map((r) => ({ ...this.#interval(r, key), ...who }));
   }
 
   sessionPieces(key: string): RatedPiece[] {
-    const s = this.#sessionRow(key);
+    const s = this.#sessions.row(key);
     if (!s) return [];
     return this.#rows<IntervalRow & { p_start: number; p_end: number; period: number; arrival: number; segment: number; billed_ms: number; units: string; rated: number }>(
       `SELECT i.source_no, i.seq, i.feature, i.count, p.start AS p_start, p."end" AS p_end, p.period, p.arrival, p.segment, p.billed_ms, p.units, p.rated
@@ -236,21 +143,17 @@ export class SqlLiveStore implements LiveStore {
   }
 
   deleteSessionPieces(key: string): void {
-    const s = this.#sessionRow(key);
+    const s = this.#sessions.row(key);
     if (s) this.#sql.exec("DELETE FROM rated_pieces WHERE (source_no, seq) IN (SELECT source_no, seq FROM usage_intervals WHERE session_id = ?)", s.id);
   }
 
-  #knownSessionId(key: string): number | undefined {
-    return this.#sessions.get(key)?.id ?? this.#sessionRow(key)?.id;
-  }
-
-  use(session: string): Use | undefined { return this.#draws.use(this.#knownSessionId(session)); }
-  putUse(use: Use): void { this.#draws.putUse(this.#sessionId(use.session), use); }
-  deleteUse(session: string): void { this.#draws.deleteUse(this.#knownSessionId(session)); }
+  use(session: string): Use | undefined { return this.#draws.use(this.#sessions.knownId(session)); }
+  putUse(use: Use): void { this.#draws.putUse(this.#sessions.id(use.session), use); }
+  deleteUse(session: string): void { this.#draws.deleteUse(this.#sessions.knownId(session)); }
   nextUse(key: string, at: UsePosition, inclusive: boolean): Use | undefined { return this.#draws.nextUse(key, at, inclusive); }
   prevDraw(key: string, at: UsePosition): Draw | undefined { return this.#draws.prevDraw(key, at); }
   nextDraw(key: string, at: UsePosition, inclusive: boolean): Draw | undefined { return this.#draws.nextDraw(key, at, inclusive); }
-  putDraw(draw: Draw): void { this.#draws.putDraw(draw, this.source(splitRef(draw.piece.ref)[0], true)!, this.#sessionId(draw.piece.session)); }
+  putDraw(draw: Draw): void { this.#draws.putDraw(draw, this.source(splitRef(draw.piece.ref)[0], true)!, this.#sessions.id(draw.piece.session)); }
   deleteDraw(draw: Draw): void { this.#draws.deleteDraw(draw); }
   periodDraws(period: number, feature: string, cutoff: number, after: UsePosition | null): Iterable<TracePiece> { return this.#draws.periodDraws(period, feature, cutoff, after); }
 
