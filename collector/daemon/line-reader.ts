@@ -15,7 +15,7 @@ import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.t
 import { readBlock } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tail.ts";
-import type { EventBlock } from "../sources/worker-link.ts";
+import { feedPacked, type EventBlock } from "../sources/worker-link.ts";
 import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
 import { readSlices } from "./line-slices.ts";
 import { StepWorker, type StepEnd } from "./step-worker.ts";
@@ -70,12 +70,8 @@ export class LineReader {
   #events: SourceEvent[] = [];
   /** The last read of the file found nothing more (records may still be queued). */
   #tailCaughtUp = false;
-  /** Reading on a second thread (`thread`): the worker, once the first step started it. */
-  #threaded: { worker: StepWorker | undefined; options: SourceOptions; encoding: string } | undefined;
-  /** Threaded: the position, parser state and file size as of the last step end (the worker's). */
-  #remote: { position: TailPosition | undefined; parser: unknown; size: number } | undefined;
-  /** Threaded: the parser state the worker starts from (the saved one, if any). */
-  #restoredParser: unknown;
+  /** Reading the backlog on a second thread (`thread`), up to the step that catches up. */
+  #onThread: StepWorker | undefined;
   /** When the parse next lets the event loop run (see YIELD_MS). */
   #yieldAt = 0;
 
@@ -90,10 +86,7 @@ export class LineReader {
     this.#parser = factory.create(options);
     // A state saved for another file (the config now names a different one) starts afresh.
     const same = saved !== undefined && saved.file === file && saved.kind === kind;
-    if (same && saved.parser !== undefined) {
-      this.#parser.restore?.(saved.parser);
-      this.#restoredParser = saved.parser;
-    }
+    if (same && saved.parser !== undefined) this.#parser.restore?.(saved.parser);
     this.#tracker = same
       ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }, appendix)
       : new SessionTracker({ source: name, cut_s: settings.cut_s });
@@ -103,15 +96,15 @@ export class LineReader {
     this.#finished = same ? saved.finished === true : false;
     // A file read from its end has no backlog to read on a second thread.
     if (thread && !(startAtEnd && !same)) {
-      this.#threaded = { worker: undefined, options, encoding: settings.encoding };
-      this.#remote = { position: this.#tail.position(), parser: this.#parser.save?.(), size: 0 };
+      const job = { kind, file, options, encoding: settings.encoding, position: this.#tail.position(), parser: same ? saved.parser : undefined };
+      this.#onThread = new StepWorker(job, this.#parser.save?.());
     }
   }
 
   /**
    * `appendix`: the text of the saved state's appendix, for a state saved by `stateApart`. `thread`:
-   * a file read once (backfill) is read and parsed on a second thread (step-worker.ts), in the same
-   * steps with the same records and saved states; every `read` then takes the same `maxBytes`.
+   * the backlog is read and parsed on a second thread (step-worker.ts) up to the step that catches up,
+   * in the same steps with the same records and saved states; those reads all take the same `maxBytes`.
    */
   static open(name: string, kind: string, file: string, settings: ReadSettings, saved?: LineReadState, options: { startAtEnd?: boolean; appendix?: string; thread?: boolean } = {}): LineReader {
     return new LineReader(name, kind, file, settings, saved, options.startAtEnd === true, options.appendix, options.thread === true);
@@ -138,7 +131,7 @@ export class LineReader {
       return { bodies, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
     }
     let read;
-    if (this.#threaded) read = await this.#stepOnThread(maxBytes, onRecords ? take : undefined);
+    if (this.#onThread) read = await this.#stepOnThread(maxBytes, onRecords ? take : undefined);
     else {
       const unknownBefore = this.#parser.stats().unknown_lines;
       read = await readSlices(this.#tail, maxBytes, async (chunk) => {
@@ -174,7 +167,7 @@ export class LineReader {
   /** The file's unterminated last line (backfill, at the end of a file read once): its records are
    *  queued (take them with `take`). */
   async readRest(): Promise<LineStep> {
-    if (this.#threaded) throw new RangeError("readRest() before a step caught up");
+    if (this.#onThread) throw new RangeError("readRest() before a step caught up");
     const chunk = await this.#tail.readRest();
     await this.#feed(chunk.blocks);
     this.#totals.lines += chunk.lineCount;
@@ -192,7 +185,7 @@ export class LineReader {
    *  their last known-open time, non-final — exactly what `parse` prints at the end. Queued: take
    *  them with `take` until `queued` is false. */
   finish(): void {
-    if (this.#threaded) throw new RangeError("finish() before a step caught up");
+    if (this.#onThread) throw new RangeError("finish() before a step caught up");
     for (const event of this.#parser.end()) this.#tracker.feed(event);
     this.#tracker.feedEnd();
     this.#finished = true;
@@ -224,16 +217,16 @@ export class LineReader {
 
   /** Where the reading stands in the file (for progress), as of the last step. */
   progress(): { offset: number; size: number } {
-    return this.#remote ? { offset: this.#remote.position?.offset ?? 0, size: this.#remote.size } : this.#tail.progress();
+    return this.#onThread ? { offset: this.#onThread.position?.offset ?? 0, size: this.#onThread.size } : this.#tail.progress();
   }
 
   #position(): TailPosition | undefined {
-    return this.#remote ? this.#remote.position && { ...this.#remote.position } : this.#tail.position();
+    return this.#onThread ? this.#onThread.position && { ...this.#onThread.position } : this.#tail.position();
   }
 
   #state(tracker: TrackerState): LineReadState {
     const tail = this.#position();
-    const parser = this.#remote ? this.#remote.parser : this.#parser.save?.();
+    const parser = this.#onThread ? this.#onThread.parser : this.#parser.save?.();
     return {
       kind: this.kind, file: this.file, settings: this.#settings, tracker, totals: { ...this.#totals },
       ...(tail ? { tail } : {}), ...(this.#fingerprint ? { fingerprint: this.#fingerprint } : {}),
@@ -242,55 +235,35 @@ export class LineReader {
   }
 
   async close(): Promise<void> {
-    await this.#threaded?.worker?.close();
+    await this.#onThread?.close();
     await this.#tail.close();
   }
 
-  /** A step read on the worker: its events into the tracker as they come, then its end kept. The
-   *  step that catches up with the file is the worker's last: this thread reads on from there. */
+  /** A step read on the worker: its events into the tracker as they come. The step that catches up
+   *  with the file is the worker's last: this thread reads on from there. */
   async #stepOnThread(maxBytes: number, take: (() => void) | undefined): Promise<StepEnd> {
     this.#yieldAt = performance.now() + YIELD_MS;
-    const worker = this.#worker(maxBytes);
-    const end = await worker.step(async (block) => {
+    const end = await this.#onThread!.step(maxBytes, async (block) => {
       await this.#feedBlock(block);
       take?.();
     });
-    this.#remote = { position: end.position, parser: end.parser, size: end.size };
     if (end.caughtUp) {
-      await worker.close();
-      const { options, encoding } = this.#threaded!;
-      this.#parser = sourceKinds[this.kind]!.create(options) as LineSource;
-      if (end.parser !== undefined) this.#parser.restore?.(end.parser);
-      this.#tail = await FileTail.continued(this.file, end.position, { encoding });
-      this.#threaded = undefined;
-      this.#remote = undefined;
+      ({ parser: this.#parser, tail: this.#tail } = await this.#onThread!.takeOver());
+      this.#onThread = undefined;
     }
     return end;
   }
 
-  /** The step worker, started by the first step (which sets the step size all steps then have). */
-  #worker(maxBytes: number): StepWorker {
-    const t = this.#threaded!;
-    if (t.worker === undefined) {
-      t.worker = new StepWorker({ kind: this.kind, file: this.file, options: t.options, encoding: t.encoding, position: this.#remote!.position, parser: this.#restoredParser, stepBytes: maxBytes });
-    } else if (maxBytes !== t.worker.stepBytes) {
-      throw new RangeError(`a threaded reader's steps all read ${t.worker.stepBytes} bytes, not ${maxBytes}`);
-    }
-    return t.worker;
+  /** A pack of the worker's events into the tracker, with a turn for the event loop when due (see #feed). */
+  async #feedBlock(block: EventBlock): Promise<void> {
+    feedPacked(this.#tracker, block);
+    if (performance.now() >= this.#yieldAt) await this.#turn();
   }
 
-  /** A pack of the worker's events into the tracker, with a turn for the event loop when due (see #feed). */
-  async #feedBlock({ events, ids }: EventBlock): Promise<void> {
-    const tracker = this.#tracker;
-    for (let i = 0; i < events.length; i++) {
-      const ordinal = ids.ordinalAt(i);
-      if (ordinal < 0) tracker.feed(events[i]!);
-      else tracker.feedPrepared(events[i]!, ordinal, ids.idAt(i));
-    }
-    if (performance.now() >= this.#yieldAt) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      this.#yieldAt = performance.now() + YIELD_MS;
-    }
+  /** Lets the event loop run (see YIELD_MS). */
+  async #turn(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#yieldAt = performance.now() + YIELD_MS;
   }
 
   /** Complete lines (see TailChunk.blocks), a block at a time, through the parser into the tracker.
@@ -304,10 +277,7 @@ export class LineReader {
       events.length = 0;
       readBlock(parser, block, events);
       for (const event of events) tracker.feed(event);
-      if (performance.now() >= this.#yieldAt) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        this.#yieldAt = performance.now() + YIELD_MS;
-      }
+      if (performance.now() >= this.#yieldAt) await this.#turn();
     }
     events.length = 0;
   }

@@ -8,7 +8,7 @@
 // is the same either way and an import stopped anywhere goes on from it on either. The worker reads
 // steps ahead (at most IN_FLIGHT messages) until a step catches up with the file, and stops there:
 // the caller reads on itself from that step's position and parser state.
-import type { SourceEvent, SourceOptions } from "../sources/events.ts";
+import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
 import { readBlock } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { FileTail, type TailChunk, type TailPosition } from "../sources/tail.ts";
@@ -40,31 +40,52 @@ export interface StepEnd extends SliceRead {
 
 type Message = { t: "step"; end: StepEnd };
 
+/** The calling thread's end: started by the first step, which sets the size of every step. */
 export class StepWorker {
-  readonly stepBytes: number;
-  readonly #link: WorkerLink<Message>;
-  #caughtUp = false;
+  /** Where the reading stands: as of the last step read (before the first: where it starts). */
+  position: TailPosition | undefined;
+  parser: unknown;
+  /** The file's size as of the last step's stat. */
+  size = 0;
+  readonly #job: Omit<StepJob, "stepBytes">;
+  #link: WorkerLink<Message> | undefined;
+  #stepBytes = 0;
 
-  constructor(job: StepJob) {
-    this.stepBytes = job.stepBytes;
-    this.#link = new WorkerLink<Message>(import.meta.url, JOB, job, job.file);
+  /** `job.parser`: the saved parser state to go on from, if any (`parser` here starts as `parserNow`). */
+  constructor(job: Omit<StepJob, "stepBytes">, parserNow: unknown) {
+    this.#job = job;
+    this.position = job.position;
+    this.parser = parserNow;
   }
 
-  /** The next step: its events to `feed`, a pack at a time, then how it ended. None after one caught up. */
-  async step(feed: (block: EventBlock) => void | Promise<void>): Promise<StepEnd> {
-    if (this.#caughtUp) throw new RangeError("the step worker stopped at the step that caught up");
+  /** The next step: its events to `feed`, a pack at a time, then how it ended. After the step that
+   *  catches up, the worker is gone: `takeOver` the reading. */
+  async step(stepBytes: number, feed: (block: EventBlock) => void | Promise<void>): Promise<StepEnd> {
+    if (this.#link === undefined) {
+      this.#stepBytes = stepBytes;
+      this.#link = new WorkerLink<Message>(import.meta.url, JOB, { ...this.#job, stepBytes } satisfies StepJob, this.#job.file);
+    } else if (stepBytes !== this.#stepBytes) throw new RangeError(`the step worker's steps all read ${this.#stepBytes} bytes, not ${stepBytes}`);
     for (;;) {
       const m = await this.#link.next();
       if ("events" in m) await feed(m);
       else {
-        this.#caughtUp = m.end.caughtUp;
+        ({ position: this.position, parser: this.parser, size: this.size } = m.end);
+        if (m.end.caughtUp) await this.close();
         return m.end;
       }
     }
   }
 
+  /** The parser and the file tail to read on with on this thread, from where the last step ended. */
+  async takeOver(): Promise<{ parser: LineSource; tail: FileTail }> {
+    await this.close();
+    const parser = sourceKinds[this.#job.kind]!.create(this.#job.options) as LineSource;
+    if (this.parser !== undefined) parser.restore?.(this.parser);
+    return { parser, tail: await FileTail.continued(this.#job.file, this.position, { encoding: this.#job.encoding }) };
+  }
+
   async close(): Promise<void> {
-    await this.#link.close();
+    await this.#link?.close();
   }
 }
 

@@ -15,6 +15,7 @@ import type { LineSource, ParseStats, SnapshotResult, SnapshotSource, SourceEven
 import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
+import { feedPacked } from "./worker-link.ts";
 import { sourceKinds } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 
@@ -93,12 +94,7 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
       let next = await blocks.next();
       for (; !next.done; next = await blocks.next()) {
         opts.onProgress?.(next.value.bytes);
-        const { events, ids } = next.value;
-        for (let i = 0; i < events.length; i++) {
-          const ordinal = ids.ordinalAt(i);
-          if (ordinal < 0) tracker.feed(events[i]!);
-          else tracker.feedPrepared(events[i]!, ordinal, ids.idAt(i));
-        }
+        feedPacked(tracker, next.value);
         yield* batches(tracker);
       }
       done = { source: next.value, tracker: tracker.stats() };

@@ -11,6 +11,7 @@
 // slower. Anything the worker throws reaches the caller as a ParseWorkerError with the original message.
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { IdsAhead } from "../sessions/ids-ahead.ts";
+import type { SessionTracker } from "../sessions/session-tracker.ts";
 import { EventPacker, EventUnpacker, PackedIds, type EventPack } from "./event-pack.ts";
 import type { SourceEvent } from "./events.ts";
 
@@ -40,6 +41,15 @@ export class ParseWorkerError extends Error {
 
 /** A pack's events unpacked, with the ids hashed ahead for them. */
 export interface EventBlock { events: SourceEvent[]; ids: PackedIds; bytes: number }
+
+/** A pack's events into the session tracker, each with the id hashed ahead for it where there is one. */
+export function feedPacked(tracker: SessionTracker, { events, ids }: EventBlock): void {
+  for (let i = 0; i < events.length; i++) {
+    const ordinal = ids.ordinalAt(i);
+    if (ordinal < 0) tracker.feed(events[i]!);
+    else tracker.feedPrepared(events[i]!, ordinal, ids.idAt(i));
+  }
+}
 
 /** The calling thread's end: starts the worker and takes its messages in order. */
 export class WorkerLink<M extends { t: string }> {
