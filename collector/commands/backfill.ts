@@ -11,7 +11,7 @@ import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
 import { checkParseFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
-import { lineEncodingProblem } from "../sources/tail.ts";
+import { lineEncodingProblem } from "../sources/tail-chunk.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
 import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";

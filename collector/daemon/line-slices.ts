@@ -3,7 +3,8 @@
 // (rotated, truncated?); the others read on, each read while the slice before is parsed. Shared by
 // LineReader on one thread and its step worker (step-worker.ts), so both cut a file into the same
 // steps and save the same positions.
-import type { FileTail, TailChunk } from "../sources/tail.ts";
+import type { FileTail } from "../sources/tail.ts";
+import type { TailChunk } from "../sources/tail-chunk.ts";
 
 /** A step reads its bytes this much at a time. */
 export const SLICE_BYTES = 512 * 1024;

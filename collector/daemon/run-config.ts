@@ -15,7 +15,7 @@ import type { EnforceConfig } from "../enforce/site-enforcer.ts";
 import { isOptionsToken } from "../enforce/options-block.ts";
 import { CollectorError } from "../errors.ts";
 import { sourceKinds } from "../sources/registry.ts";
-import { lineEncodingProblem } from "../sources/tail.ts";
+import { lineEncodingProblem } from "../sources/tail-chunk.ts";
 
 export interface SourceConfig {
   name: string;

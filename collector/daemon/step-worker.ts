@@ -11,7 +11,8 @@
 import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
 import { readBlock } from "../sources/line-blocks.ts";
 import { sourceKinds } from "../sources/registry.ts";
-import { FileTail, type TailChunk, type TailPosition } from "../sources/tail.ts";
+import { FileTail, type TailPosition } from "../sources/tail.ts";
+import type { TailChunk } from "../sources/tail-chunk.ts";
 import { PackPort, runWorker, WorkerLink, workerJob, type EventBlock, type LinkedJob } from "../sources/worker-link.ts";
 import { readSlices, type SliceRead } from "./line-slices.ts";
 

@@ -18,7 +18,8 @@
 // - Encoding: any ASCII-compatible WHATWG encoding (lines are split on the byte 0x0A); a UTF-8 BOM
 //   at the start of the file is dropped.
 import { open, stat, type FileHandle } from "node:fs/promises";
-import { byteBlocks, linesOf } from "./line-blocks.ts";
+import { byteBlocks } from "./line-blocks.ts";
+import { chunkOf, decoderFor, type TailChunk } from "./tail-chunk.ts";
 import { ReadAhead } from "./read-ahead.ts";
 
 export interface TailPosition {
@@ -44,42 +45,11 @@ export interface TailOptions {
   startAtEnd?: boolean;
 }
 
-export interface TailChunk {
-  /** The complete lines read, in blocks of ~64 KiB decoded one by one (line-blocks.ts): each line ended by LF
-   *  (CRs kept), the last one's LF missing only for a file's unterminated end (readRest, a rotated file).
-   *  A parser reads a block without cutting it into lines. */
-  blocks: string[];
-  /** The blocks as one text. */
-  readonly text: string;
-  /** How many lines `text` holds. */
-  lineCount: number;
-  /** The same lines as strings, without their terminators (cut from `text` when asked for). */
-  readonly lines: string[];
-  /** Bytes consumed by this read (complete lines only). */
-  bytes: number;
-  /** The file had nothing more to give after this read (as of its stat). */
-  caughtUp: boolean;
-  /** The file does not exist (yet). */
-  missing?: boolean;
-}
-
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 /** A longer "line" is skipped rather than held in memory whole. */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 const HEAD_BYTES = 64;
 const LF = 10;
-
-/** Why `label` cannot be a line source's encoding, or null when it can. */
-export function lineEncodingProblem(label: string): string | null {
-  let name: string;
-  try {
-    name = new TextDecoder(label).encoding;
-  } catch {
-    return `unknown encoding ${JSON.stringify(label)} (use a WHATWG label: utf-8, windows-1252, iso-8859-15, shift_jis, gbk…)`;
-  }
-  if (name.startsWith("utf-16")) return `${name} is not line-compatible: log lines are split on the byte 0x0A; convert the log to UTF-8`;
-  return null;
-}
 
 export class FileTail {
   readonly path: string;
@@ -312,27 +282,4 @@ export class FileTail {
     if (atFileStart && blocks.length > 0 && blocks[0]!.charCodeAt(0) === 0xfeff) blocks[0] = blocks[0]!.slice(1);
     return blocks;
   }
-}
-
-/** A chunk of lines as text blocks, counted; joined or cut into line strings only if `text` or `lines` is read. */
-function chunkOf(blocks: string[], bytes: number, caughtUp: boolean, missing?: true): TailChunk {
-  let lineCount = 0;
-  for (const text of blocks) for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) lineCount++;
-  const last = blocks.at(-1);
-  if (last !== undefined && last !== "" && last.charCodeAt(last.length - 1) !== LF) lineCount++;
-  return {
-    blocks, lineCount, bytes, caughtUp, ...(missing ? { missing } : {}),
-    get text(): string {
-      return blocks.join("");
-    },
-    get lines(): string[] {
-      return linesOf(blocks.join(""));
-    },
-  };
-}
-
-function decoderFor(label: string): (bytes: Buffer) => string {
-  const decoder = new TextDecoder(label, { fatal: false, ignoreBOM: true });
-  if (decoder.encoding === "utf-8") return (bytes) => bytes.toString("utf8");
-  return (bytes) => decoder.decode(bytes);
 }

@@ -5,7 +5,8 @@ import { appendFileSync, mkdtempSync, renameSync, truncateSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileTail, lineEncodingProblem } from "../../../collector/sources/tail.ts";
+import { FileTail } from "../../../collector/sources/tail.ts";
+import { lineEncodingProblem } from "../../../collector/sources/tail-chunk.ts";
 import { LineReader, type LineReadState } from "../../../collector/daemon/line-reader.ts";
 import type { RecordBody, UsageData } from "../../../collector/sessions/records.ts";
 
