@@ -82,24 +82,34 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
   const thread = o.thread ?? onSecondThread(size - (saved?.tail?.offset ?? 0));
   const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined, { ...(appendix !== undefined ? { appendix } : {}), thread });
   report.resumed_from_byte = saved?.tail?.offset ?? 0;
-  const append = async (bodies: RecordBody[]) => {
+  // Records go to the journal as each slice of a step completes them (`stage`, as the daemon's
+  // sources do): no record object lives for a whole step, long enough to be promoted out of the young heap.
+  let staged = { parsed: 0, kept: 0, outOfScope: 0 };
+  const stage = (bodies: RecordBody[]) => {
     const { kept, outOfScope } = o.policy.apply(bodies);
+    journal.stage(kept);
+    staged = { parsed: staged.parsed + bodies.length, kept: staged.kept + kept.length, outOfScope: staged.outOfScope + outOfScope };
+  };
+  const append = async (bodies: RecordBody[]) => {
+    const applied = o.policy.apply(bodies);
+    const parsed = bodies.length + staged.parsed, kept = applied.kept.length + staged.kept, outOfScope = applied.outOfScope + staged.outOfScope;
+    staged = { parsed: 0, kept: 0, outOfScope: 0 };
     const totals = reader.totals();
-    totals.records += kept.length;
+    totals.records += kept;
     totals.out_of_scope += outOfScope;
     await o.policy.persist();
     // Written behind (source-journal.ts): the next step parses while this one is made durable.
     const { state, apart } = reader.stateApart();
-    await journal.begin(state, kept, apart);
-    report.parsed += bodies.length;
-    report.appended += kept.length;
+    await journal.begin(state, applied.kept, apart);
+    report.parsed += parsed;
+    report.appended += kept;
     report.out_of_scope += outOfScope;
   };
   try {
     for (;;) {
-      const step = await reader.read();
+      const step = await reader.read(undefined, undefined, stage);
       report.lines += step.lines;
-      if (step.lines > 0 || step.bodies.length > 0) await append(step.bodies);
+      if (step.lines > 0 || step.bodies.length > 0 || staged.parsed > 0) await append(step.bodies);
       o.onProgress?.(reader.progress().offset, report.parsed, report.appended);
       if (step.caughtUp) break;
     }
