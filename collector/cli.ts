@@ -101,7 +101,8 @@ function firstLine(text: string): string {
   return text.split("\n")[0]!.replace(/^FAILED \S+ ?/, "");
 }
 
-// Off the main thread this file is the bundle re-entered as a parse worker (line-parse-worker.ts): no CLI there.
+// Off the main thread this file is the bundle re-entered as a parse worker (line-parse-worker.ts,
+// daemon/step-worker.ts): no CLI there.
 const invokedDirectly = isMainThread && process.argv[1] !== undefined && /cli\.(ts|js|mjs)$|tally-collector(\.mjs)?$/.test(process.argv[1]);
 if (invokedDirectly) {
   const io: CommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };

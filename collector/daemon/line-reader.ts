@@ -8,6 +8,10 @@
 // intervals, never sits in memory (or in one append) at once. Open sessions are cut only where the tracker cuts them (multiples of cut_s, as events
 // prove time passing) — `cut(now)` adds a cut at `now`, which the daemon asks for only before a
 // sync the edge will receive (DESIGN.md §4), so an offline site does not multiply records.
+//
+// A big backlog may be read on a second thread (`thread`, step-worker.ts): the worker reads and parses
+// the same steps and hands back, with each, the tail position and parser state at its end; the
+// tracker stays here. At the step that catches up with the file this thread takes the reading over.
 import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { type SameSecondChange, SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";

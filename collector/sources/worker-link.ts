@@ -1,5 +1,5 @@
 // The two ends of a parse worker (line-parse-worker.ts: a whole file for `parse`; daemon/step-worker.ts:
-// a file in steps for `backfill`): the calling thread's WorkerLink takes the worker's messages in
+// a backlog in steps for `backfill` and the daemon): the calling thread's WorkerLink takes the worker's messages in
 // order, and the worker's PackPort sends the source's events packed as numbers (event-pack.ts) with
 // their session ids hashed ahead (ids-ahead.ts).
 //
