@@ -25,17 +25,18 @@ export class IdsAhead {
 
   /**
    * Sets `ordinal` and `id` for this event, or `ordinal` -1. Events must come in the tracker's order.
-   * `hash` false: only count (the tracker hashes this one; the worker has no time to spare).
+   * `hash` false: nothing (the tracker counts and hashes this one; the worker has no time to spare).
    */
   see(e: SourceEvent, hash: boolean): void {
     this.ordinal = -1;
     if (e.type === "server_down" || e.type === "snapshot") return;
     const at = wholeSecond(e.at);
     if (at > this.maxAt) this.maxAt = at;
-    if (e.type !== "checkout" || e.handle !== undefined) return;
+    // Not even counted while the tracker is not behind: when the worker is the slower side, its time
+    // is better spent reading on. A count that missed some starts only makes a later guess wrong.
+    if (!hash || e.type !== "checkout" || e.handle !== undefined) return;
     const holder = this.keys.holderOf(e.daemon, e.feature, e.user, e.host, "", e.product), key = holder.key;
     const ordinal = this.ids.ordinal(key, at, this.maxAt, holder);
-    if (!hash) return;
     this.ordinal = ordinal;
     this.id = this.ids.idOf(key, at, ordinal);
   }
