@@ -1,8 +1,9 @@
 // Backfill at size (issue #12): a 2,000,000-line log imported in two halves — the second a resume
 // of the same file grown — takes about as long per half (the ratio is printed, not asserted: the
 // machine is shared), keeps a read state of constant size, and appends every license-second once.
-// And kill -9 at random moments of a backfill: each re-run goes on where the killed one stopped,
-// and the chain ends up with every interval exactly once. SOAK=1: more kills.
+// And kill -9 at random moments of a backfill, on one thread and on the step worker by turns: each
+// re-run goes on where the killed one stopped, and the chain ends up with every interval exactly
+// once. SOAK=1: more kills.
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -116,7 +117,9 @@ describe("backfill of a big backlog", () => {
     let killed = 0;
     for (let attempt = 0; ; attempt++) {
       const killAfter = attempt < kills ? Math.floor(whole * (0.1 + random() * 0.6)) : undefined;
-      const outcome = await backfillUntilKilled(state, file, killAfter);
+      // By turns on one thread and on the step worker (daemon/step-worker.ts): each goes on from
+      // what the other was killed in the middle of.
+      const outcome = await backfillUntilKilled(state, file, killAfter, attempt % 2 === 0 ? "always" : "never");
       if (outcome === "killed") killed++;
       else break;
       expect(attempt).toBeLessThan(kills + 5);
@@ -129,9 +132,9 @@ describe("backfill of a big backlog", () => {
   }, 900_000);
 });
 
-function backfillUntilKilled(state: string, file: string, killAfterMs: number | undefined): Promise<"killed" | "done"> {
+function backfillUntilKilled(state: string, file: string, killAfterMs: number | undefined, thread = "never"): Promise<"killed" | "done"> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, "backfill", "--source", "flexlm-debuglog", "--file", file, "--timezone", "UTC", "--state", state, "--json"], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [script, "backfill", "--source", "flexlm-debuglog", "--file", file, "--timezone", "UTC", "--state", state, "--json"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TALLY_PARSE_THREAD: thread } });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
