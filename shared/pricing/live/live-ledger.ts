@@ -185,8 +185,13 @@ export class LiveLedger {
     const lastFrozen = this.store.lastFrozen();
     const emptied = new Set<number>();
     for (const d of this.#deltas.values()) {
-      if (d.pieces === 0 && d.license_ms === 0 && d.billed_ms === 0 && d.units === 0n && d.draws === 0) continue;
-      const b: UsageBucket = this.store.bucket(d) ?? { period: d.period, segment: d.segment, arrival: d.arrival, feature: d.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: d.rated ?? true, draws: 0, pieces: 0 };
+      // A delta that moved nothing may still change whether its bucket is rated (a plan version that
+      // no longer rates a feature whose pieces there were worth 0 units anyway): that is written too.
+      const moved = d.pieces !== 0 || d.license_ms !== 0 || d.billed_ms !== 0 || d.units !== 0n || d.draws !== 0;
+      if (!moved && d.rated === undefined) continue;
+      const stored = this.store.bucket(d);
+      if (!moved && (stored === undefined || stored.rated === d.rated)) continue;
+      const b: UsageBucket = stored ?? { period: d.period, segment: d.segment, arrival: d.arrival, feature: d.feature, license_ms: 0, billed_ms: 0, units: 0n, rated: d.rated ?? true, draws: 0, pieces: 0 };
       b.license_ms += d.license_ms; b.billed_ms += d.billed_ms; b.units += d.units; b.draws += d.draws; b.pieces += d.pieces;
       if (d.rated !== undefined) b.rated = d.rated;
       if (b.pieces <= 0) { this.store.deleteBucket(d); emptied.add(d.period); } else this.store.saveBucket(b);

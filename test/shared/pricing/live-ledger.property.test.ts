@@ -198,6 +198,20 @@ function run(s: Scenario): void {
 }
 
 describe("the live ledger equals the pure fold", () => {
+  it("pinned (SEED=888598316): a plan version that stops rating a feature whose piece was worth 0 units lists it unrated", () => {
+    // C is rated by "*" under plan 0 and not at all under plan 1; its 1-second piece rounds to 0 units
+    // either way, so re-rating it moved no number — only whether its bucket is rated.
+    run({
+      zone: "America/New_York", grace_h: 0, plan: 0, rounding: { increment_s: 26, minimum_s: 0, grace_s: 0 },
+      sessions: [
+        { offset_s: 2548800, user: "ann", host: "ws1", lengths_s: [20882, 18718, 1], count: 1, feature: "C", delays_h: [0, 0, 0, 0] },
+        { offset_s: 0, user: "ann", host: "ws1", lengths_s: [1], count: 1, feature: "A", delays_h: [0, 0, 0, 0] },
+      ],
+      grants: [], version: { plan: 1, at_h: 726, after_h: 1 }, removal: null, batch: 1, chunk: 2, lag: 0,
+    });
+  });
+
+
   it("for random timelines of batches, late and out-of-order records, grants, plan versions, removals and closes", () => {
     fc.assert(fc.property(scenarioArb, run), { seed, numRuns: Number(process.env.SOAK ? 2000 : 120) });
   });
