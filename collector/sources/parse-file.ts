@@ -160,7 +160,8 @@ function threadFromEnv(): NonNullable<ParseFileOptions["thread"]> {
 }
 
 /** Whether a line file with `bytes` still to read is parsed on a second thread (`thread`: see
- *  ParseFileOptions; TALLY_PARSE_THREAD when not given). `parse`, and `backfill` (file-import.ts). */
+ *  ParseFileOptions; TALLY_PARSE_THREAD when not given): `parse`, `backfill` (file-import.ts) and a
+ *  daemon source's backlog (daemon-source.ts). */
 export function onSecondThread(bytes: number, thread: ParseFileOptions["thread"] = threadFromEnv()): boolean {
   return thread === "always" || (thread === "auto" && bytes >= WORKER_MIN_BYTES && coreToSpare());
 }
