@@ -2,9 +2,8 @@
 // source; the calling thread gets the events, packed as numbers (worker-link.ts), and feeds its
 // session tracker — on a 1 GB debug log the two halves take about as long each, so the parse runs
 // at the speed of the slower one instead of the sum (parse-file.ts uses it for large files).
-import { closeSync, openSync, readSync } from "node:fs";
 import type { ParseStats, SourceEvent, SourceOptions } from "./events.ts";
-import { BLOCK_BYTES, readBlock } from "./line-blocks.ts";
+import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { sourceKinds } from "./registry.ts";
 import { PackPort, ParseWorkerError, runWorker, WorkerLink, workerJob, type EventBlock, type LinkedJob } from "./worker-link.ts";
@@ -47,20 +46,14 @@ function parseInWorker(job: Job): void {
   if (factory?.shape !== "lines") throw new RangeError(`${job.kind} is not a line source`);
   const source = factory.create(job.options);
   const splitter = new LineSplitter();
-  const fd = openSync(job.file, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(BLOCK_BYTES);
-    for (let n = readSync(fd, buffer, 0, BLOCK_BYTES, null); n > 0; n = readSync(fd, buffer, 0, BLOCK_BYTES, null)) {
-      bytes += n;
-      readBlock(source, splitter.pushText(buffer.subarray(0, n)), events);
-      pass();
-      if (bytes - bytesSent >= SEND_BYTES) {
-        port.sendEvents(bytes);
-        bytesSent = bytes;
-      }
+  for (const block of fileBlocks(job.file)) {
+    bytes += block.length;
+    readBlock(source, splitter.pushText(block), events);
+    pass();
+    if (bytes - bytesSent >= SEND_BYTES) {
+      port.sendEvents(bytes);
+      bytesSent = bytes;
     }
-  } finally {
-    closeSync(fd);
   }
   for (const line of splitter.end()) readBlock(source, line, events);
   for (const e of source.end()) events.push(e);
