@@ -24,12 +24,8 @@ export class HolderKeys {
   private readonly slots: Array<HolderSlot | undefined> = new Array<HolderSlot | undefined>(SLOTS).fill(undefined);
   private readonly keys = new NameTable();
 
-  /** The product is part of the key only where a token pool names one, so older session ids stay the same. */
-  keyOf(daemon: string, feature: string, user: string, host: string, handle: string, product: string | undefined): string {
-    return this.holderOf(daemon, feature, user, host, handle, product).key;
-  }
-
-  /** The holder's slot (its key, and what the tables keep for it as last seen). */
+  /** The holder's slot (its key, and what the tables keep for it as last seen). The product is part of
+   *  the key only where a token pool names one, so older session ids stay the same. */
   holderOf(daemon: string, feature: string, user: string, host: string, handle: string, product: string | undefined): HolderSlot {
     const i = slotOf(feature, user, host);
     const s = this.slots[i];

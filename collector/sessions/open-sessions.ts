@@ -14,12 +14,7 @@ export class OpenSessions {
   readonly live = new Set<OpenSession>();
   readonly bySnapshot = new Map<string, OpenSession>();
 
-  /** The open sessions of a holder key, earliest first (undefined or empty when none). */
-  of(key: string): OpenSession[] | undefined {
-    return this.#byKey.get(key);
-  }
-
-  /** As `of(holder.key)`, remembered in the holder's slot. */
+  /** The open sessions of a holder, earliest first (undefined or empty when none), remembered in its slot. */
   ofHolder(holder: HolderSlot): OpenSession[] | undefined {
     if (holder.openEpoch === this.#epoch && holder.open !== undefined) return holder.open as OpenSession[];
     const list = this.#byKey.get(holder.key);
