@@ -59,8 +59,8 @@ export class StepWorker {
     this.parser = parserNow;
   }
 
-  /** The next step: its events to `feed`, a pack at a time, then how it ended. After the step that
-   *  catches up, the worker is gone: `takeOver` the reading. */
+  /** The next step: its events to `feed`, a pack at a time, then how it ended. The step that catches
+   *  up is the worker's last (it ends itself): `takeOver` the reading then. */
   async step(stepBytes: number, feed: (block: EventBlock) => void | Promise<void>): Promise<StepEnd> {
     if (this.#link === undefined) {
       this.#stepBytes = stepBytes;
@@ -71,7 +71,6 @@ export class StepWorker {
       if ("events" in m) await feed(m);
       else {
         ({ position: this.position, parser: this.parser, size: this.size } = m.end);
-        if (m.end.caughtUp) await this.close();
         return m.end;
       }
     }

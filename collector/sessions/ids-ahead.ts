@@ -36,8 +36,7 @@ export class IdsAhead {
     // is better spent reading on. A count that missed some starts only makes a later guess wrong.
     if (!hash || e.type !== "checkout" || e.handle !== undefined) return;
     const holder = this.keys.holderOf(e.daemon, e.feature, e.user, e.host, "", e.product), key = holder.key;
-    const ordinal = this.ids.ordinal(key, at, this.maxAt, holder);
-    this.ordinal = ordinal;
-    this.id = this.ids.idOf(key, at, ordinal);
+    this.ordinal = this.ids.ordinal(key, at, this.maxAt, holder);
+    this.id = this.ids.idOf(key, at, this.ordinal);
   }
 }
