@@ -274,7 +274,7 @@ export class LineReader {
    *  Every millisecond or so (about every block) it lets the event loop run: the step before is
    *  being written behind meanwhile (daemon-source.ts), and each of its file operations goes on
    *  only when the loop is free. */
-  async #feed(blocks: string[]): Promise<void> {
+  async #feed(blocks: Iterable<string>): Promise<void> {
     const parser = this.#parser, tracker = this.#tracker, events = this.#events;
     this.#yieldAt = performance.now() + YIELD_MS;
     for (const block of blocks) {

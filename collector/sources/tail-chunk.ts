@@ -1,14 +1,14 @@
 // What a FileTail read returns (tail.ts): complete lines as text blocks, decoded in the file's
 // encoding, counted; and which encodings a line source can be read in.
-import { linesOf } from "./line-blocks.ts";
+import { byteBlocks, linesOf } from "./line-blocks.ts";
 
 const LF = 10;
 
 export interface TailChunk {
-  /** The complete lines read, in blocks of ~64 KiB decoded one by one (line-blocks.ts): each line ended by LF
-   *  (CRs kept), the last one's LF missing only for a file's unterminated end (readRest, a rotated file).
-   *  A parser reads a block without cutting it into lines. */
-  blocks: string[];
+  /** The complete lines read, in blocks of ~64 KiB, each decoded as it is reached (line-blocks.ts): each line
+   *  ended by LF (CRs kept), the last one's LF missing only for a file's unterminated end (readRest, a
+   *  rotated file). A parser reads a block without cutting it into lines. */
+  blocks: Iterable<string>;
   /** The blocks as one text. */
   readonly text: string;
   /** How many lines `text` holds. */
@@ -35,21 +35,50 @@ export function lineEncodingProblem(label: string): string | null {
   return null;
 }
 
-/** A chunk of lines as text blocks, counted; joined or cut into line strings only if `text` or `lines` is read. */
-export function chunkOf(blocks: string[], bytes: number, caughtUp: boolean, missing?: true): TailChunk {
-  let lineCount = 0;
-  for (const text of blocks) for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) lineCount++;
-  const last = blocks.at(-1);
-  if (last !== undefined && last !== "" && last.charCodeAt(last.length - 1) !== LF) lineCount++;
+/** Complete lines' bytes (the last one's LF missing only at a file's end), with how to decode them. */
+export interface LineBytes {
+  bytes: Buffer;
+  decode: (bytes: Buffer) => string;
+  /** The bytes start the file: a byte-order mark there is dropped. */
+  atFileStart: boolean;
+}
+
+/**
+ * A chunk of lines, counted on its bytes. Its blocks are decoded one by one as they are iterated
+ * (line-blocks.ts): decoding a 512 KiB slice at once kept all its blocks' text alive while the
+ * first was parsed, long enough to be copied out of the young heap — on the step worker that was
+ * 100 MB promoted per 100 MB of log, and a quarter of its time in the collector. `text` and `lines`
+ * decode again when asked for.
+ */
+export function chunkOf(lines: LineBytes | undefined, bytes: number, caughtUp: boolean, missing?: true): TailChunk {
+  const blocks: Iterable<string> = { [Symbol.iterator]: () => decodedBlocks(lines) };
   return {
-    blocks, lineCount, bytes, caughtUp, ...(missing ? { missing } : {}),
+    blocks, lineCount: lines ? lineCountOf(lines.bytes) : 0, bytes, caughtUp, ...(missing ? { missing } : {}),
     get text(): string {
-      return blocks.join("");
+      return [...blocks].join("");
     },
     get lines(): string[] {
-      return linesOf(blocks.join(""));
+      return linesOf([...blocks].join(""));
     },
   };
+}
+
+function* decodedBlocks(lines: LineBytes | undefined): Generator<string> {
+  if (lines === undefined) return;
+  let first = lines.atFileStart;
+  for (const block of byteBlocks(lines.bytes)) {
+    let text = lines.decode(block);
+    if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    first = false;
+    yield text;
+  }
+}
+
+/** Lines in `bytes`: one per LF (the byte is LF in every encoding a line source may be read in), and the unterminated last. */
+function lineCountOf(bytes: Buffer): number {
+  let n = 0;
+  for (let p = bytes.indexOf(LF); p >= 0; p = bytes.indexOf(LF, p + 1)) n++;
+  return bytes.length > 0 && bytes[bytes.length - 1] !== LF ? n + 1 : n;
 }
 
 export function decoderFor(label: string): (bytes: Buffer) => string {

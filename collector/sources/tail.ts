@@ -18,8 +18,7 @@
 // - Encoding: any ASCII-compatible WHATWG encoding (lines are split on the byte 0x0A); a UTF-8 BOM
 //   at the start of the file is dropped.
 import { open, stat, type FileHandle } from "node:fs/promises";
-import { byteBlocks } from "./line-blocks.ts";
-import { chunkOf, decoderFor, type TailChunk } from "./tail-chunk.ts";
+import { chunkOf, decoderFor, type LineBytes, type TailChunk } from "./tail-chunk.ts";
 import { ReadAhead } from "./read-ahead.ts";
 
 export interface TailPosition {
@@ -122,7 +121,7 @@ export class FileTail {
     try {
       st = await stat(this.path, { bigint: false });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return chunkOf([], 0, true, true);
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return chunkOf(undefined, 0, true, true);
       throw err;
     }
     if (this.pos && (this.pos.ino !== st.ino || this.pos.dev !== st.dev)) {
@@ -136,7 +135,7 @@ export class FileTail {
       this.pos = undefined;
     }
     // Same file, same size and mtime as when the last read found nothing new: nothing to do.
-    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return chunkOf([], 0, true);
+    if (this.fh && this.pos && !this.resumed && st.size === this.pos.offset && st.mtimeMs === this.idleMtime) return chunkOf(undefined, 0, true);
     if (!this.fh) this.fh = await open(this.path, "r");
     this.size = st.size;
     if (!this.pos) this.pos = { dev: st.dev, ino: st.ino, offset: this.startAtEnd ? await this.endOfLastLine(st.size) : 0, head: "" };
@@ -172,7 +171,7 @@ export class FileTail {
   /** A file read once (backfill) ends with its unterminated last line, as `parse` reads it. Call
    *  after `read` said caughtUp; [] when the file ends with a line terminator. */
   async readRest(): Promise<TailChunk> {
-    if (!this.fh || !this.pos || this.draining) return chunkOf([], 0, true);
+    if (!this.fh || !this.pos || this.draining) return chunkOf(undefined, 0, true);
     return this.readChunk(this.fh, MAX_LINE_BYTES, true);
   }
 
@@ -232,26 +231,26 @@ export class FileTail {
         const rest = bytesRead - lastLf - 1;
         const whole = final && atEof && rest > 0; // the file's unterminated end too
         const bytes = whole ? bytesRead : lastLf + 1;
-        const text = this.text(data.subarray(0, bytes), pos.offset === 0);
+        const text: LineBytes = { bytes: data.subarray(0, bytes), decode: this.decode, atFileStart: pos.offset === 0 };
         pos.offset += bytes;
         return chunkOf(text, bytes, whole || atEof);
       }
       if (atEof) {
         if (final && bytesRead > 0) {
-          const text = this.text(data, pos.offset === 0);
+          const text: LineBytes = { bytes: data, decode: this.decode, atFileStart: pos.offset === 0 };
           pos.offset += bytesRead;
           return chunkOf(text, bytesRead, true);
         }
-        return chunkOf([], 0, true);
+        return chunkOf(undefined, 0, true);
       }
       if (want >= MAX_LINE_BYTES) {
         // No terminator in 16 MiB: not a log line. Skip it, up to the next terminator when one comes.
         const skipped = await this.skipToNextLine(fh, pos.offset + want);
-        if (skipped === null) return chunkOf([], 0, true);
+        if (skipped === null) return chunkOf(undefined, 0, true);
         this.stats.oversized_lines++;
         const bytes = skipped - pos.offset;
         pos.offset = skipped;
-        return chunkOf([], bytes, false);
+        return chunkOf(undefined, bytes, false);
       }
       want = Math.min(want * 2, MAX_LINE_BYTES);
     }
@@ -273,13 +272,5 @@ export class FileTail {
       if (lf >= 0) return at + lf + 1;
       at += bytesRead;
     }
-  }
-
-  /** `bytes` (complete lines, the last one's LF missing only at a file's end) as text, in blocks. */
-  private text(bytes: Buffer, atFileStart: boolean): string[] {
-    const blocks: string[] = [];
-    for (const block of byteBlocks(bytes)) blocks.push(this.decode(block));
-    if (atFileStart && blocks.length > 0 && blocks[0]!.charCodeAt(0) === 0xfeff) blocks[0] = blocks[0]!.slice(1);
-    return blocks;
   }
 }

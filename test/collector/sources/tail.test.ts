@@ -118,6 +118,26 @@ describe("FileTail on a backlog", () => {
     for (const tail of [plain, on, cut]) await tail.close();
   });
 
+  it("a chunk of many blocks is counted on its bytes and decoded block by block, alike however it is read", async () => {
+    const file = join(fresh(), "blocks.log");
+    // ~300 KiB: several 64 KiB blocks, multi-byte names across block ends, CRLF, a BOM, an unterminated end.
+    const body = Array.from({ length: 6000 }, (_, i) => `${i} José Núñez ${"x".repeat(i % 40)}${i % 3 === 0 ? "\r" : ""}\n`).join("");
+    writeFileSync(file, `\ufeff${body}tail without LF`);
+    const tail = new FileTail(file);
+    const chunk = await tail.read(1 << 20);
+    const blocks = [...chunk.blocks];
+    expect(blocks.length).toBeGreaterThan(3);
+    expect([...chunk.blocks]).toEqual(blocks); // iterated again: decoded again, the same
+    expect(blocks.join("")).toBe(body);
+    expect(chunk.text).toBe(body);
+    expect(chunk.lineCount).toBe(6000);
+    expect(chunk.lines).toHaveLength(6000);
+    expect(chunk.lines[3]).toBe(`3 José Núñez ${"x".repeat(3)}`); // CR dropped
+    const rest = await tail.readRest();
+    expect([rest.lineCount, rest.text, rest.lines]).toEqual([1, "tail without LF", ["tail without LF"]]);
+    await tail.close();
+  });
+
   it("start at the end: a file never read before is followed from its last complete line on", async () => {
     const file = join(fresh(), "a.log");
     writeFileSync(file, "old 1\nold 2\npartial");
