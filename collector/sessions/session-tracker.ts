@@ -142,10 +142,6 @@ export class SessionTracker {
     for (const s of this.held.live) this.emitUntil(s, this.horizon(s), false, true);
   }
 
-  heartbeat(sources: Array<{ source: string; up: boolean; at: number }>): RecordBody {
-    return { kind: "heartbeat", data: { sources: sources.map((s) => ({ source: s.source, up: s.up, at: wholeSecond(s.at) })) } };
-  }
-
   openSessions(): OpenSession[] {
     return this.sessions().map((s) => ({ ...s }));
   }

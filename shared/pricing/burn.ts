@@ -83,6 +83,7 @@ export function burnPeriod(terms: PricingTerms, period: Period, start: GrantStat
       burn.billed_ms += b.billed_ms;
       const f = burn.by_feature.get(b.feature) ?? { feature: b.feature, units: 0n, license_ms: 0, billed_ms: 0, draws: 0, rated: b.rated };
       f.units += b.units; f.license_ms += b.license_ms; f.billed_ms += b.billed_ms; f.draws += b.draws;
+      if (!b.rated) f.rated = false; // any of its usage the plan in force then did not price: listed as unrated
       burn.by_feature.set(b.feature, f);
       if (b.draws !== 0) {
         const version = versionIndexAt(terms, segment);

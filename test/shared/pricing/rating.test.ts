@@ -47,6 +47,21 @@ describe("rating license-time (DESIGN §5)", () => {
     expect(c.usage.unrated_features).toEqual(["Other"]);
   });
 
+  it("lists a feature as unrated when a plan version in force for part of the period does not rate it, whichever comes first", () => {
+    const both = plan({ model: "pay_per_use", price, rates: { MATLAB: "1", Other: "1" } });
+    const matlabOnly = plan({ model: "pay_per_use", price, rates: { MATLAB: "1" } });
+    const NOV16 = NOV + 15 * 24 * H;
+    const used = [usage(NOV + 24 * H, 2), usage(NOV + 24 * H, 2, { feature: "Other" }), usage(NOV16 + 24 * H, 2), usage(NOV16 + 24 * H, 2, { feature: "Other" })];
+    const at = NOV16 + 2 * 24 * H;
+    const ratedThenNot = computeBalance(input([{ effective_at: NOV, plan: both }, { effective_at: NOV16, plan: matlabOnly }], used), at);
+    expect(ratedThenNot.usage.by_feature.map((f) => [f.feature, f.units])).toEqual([["MATLAB", "4"], ["Other", "2"]]); // Other priced before the 16th only
+    expect(ratedThenNot.usage.unrated_features).toEqual(["Other"]);
+    const notThenRated = computeBalance(input([{ effective_at: NOV, plan: matlabOnly }, { effective_at: NOV16, plan: both }], used), at);
+    expect(notThenRated.usage.unrated_features).toEqual(["Other"]);
+    const always = computeBalance(input([{ effective_at: NOV, plan: both }, { effective_at: NOV16, plan: both }], used), at);
+    expect(always.usage.unrated_features).toEqual([]);
+  });
+
   it("keeps units exact and prints at most 6 decimals", () => {
     // 1 h × 3 licenses × 0.333333333333 = 0.999999999999 units, shown as "1"
     const p = plan({ model: "pay_per_use", price, rates: { "*": "0.333333333333" } });
