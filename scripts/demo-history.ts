@@ -111,7 +111,7 @@ function localMidnight(t: number, zone: string): number {
 }
 
 function pickFeature(features: FeatureProfile[], progress: number, random: () => number): string {
-  const weights = features.map((f) => f.weight[0] + (f.weight[1] - f.weight[0]) * progress);
+  const weights = features.map((f) => f.weight[0] + (f.weight[1] - f.weight[0]) * progress * progress);
   let r = random() * weights.reduce((a, b) => a + b, 0);
   for (const [i, f] of features.entries()) if ((r -= weights[i]!) < 0) return f.name;
   return features[features.length - 1]!.name;

@@ -40,7 +40,7 @@ export function acmeSite(timezone: string): SiteProfile {
     features: [
       { name: "MATLAB", seats: 12, weight: [5, 5] },
       { name: "SIMULINK", seats: 6, weight: [3, 3] },
-      { name: "Signal_Toolbox", seats: 5, weight: [0.3, 3] }, // the feature that grows
+      { name: "Signal_Toolbox", seats: 6, weight: [0.1, 4] }, // the feature that takes off (pickFeature: with the square of the progress)
     ],
     users: ["ana", "Marta Rodriguez", "José Juan Galera", "li.wei", "ops", "b.okafor", "k.tanaka", "p.novak", "r.silva", "s.ivanova", "t.muller", "v.rossi"],
     heavyUsers: ["Marta Rodriguez", "li.wei"],
