@@ -11,7 +11,8 @@ export interface FeatureProfile {
   name: string;
   /** Licenses the server has: a checkout beyond them is DENIED. */
   seats: number;
-  /** Relative demand at the start of the history and at its end (linear in between). */
+  /** Relative demand at the start of the history and at its end; in between it moves with the square
+   *  of the progress, so a growing feature takes off late and its growth shows whatever the date. */
   weight: [number, number];
 }
 

@@ -46,8 +46,8 @@ export interface LineBytes {
 /**
  * A chunk of lines, counted on its bytes. Its blocks are decoded one by one as they are iterated
  * (line-blocks.ts): decoding a 512 KiB slice at once kept all its blocks' text alive while the
- * first was parsed, long enough to be copied out of the young heap — on the step worker that was
- * 100 MB promoted per 100 MB of log, and a quarter of its time in the collector. `text` and `lines`
+ * first was parsed, long enough to be copied out of the young heap — on the step worker 100 MB
+ * promoted per 100 MB of log and 290 ms of scavenges, now 5.8 MB and 88 ms. `text` and `lines`
  * decode again when asked for.
  */
 export function chunkOf(lines: LineBytes | undefined, bytes: number, caughtUp: boolean, missing?: true): TailChunk {
