@@ -231,15 +231,15 @@ export class FileTail {
         const rest = bytesRead - lastLf - 1;
         const whole = final && atEof && rest > 0; // the file's unterminated end too
         const bytes = whole ? bytesRead : lastLf + 1;
-        const text: LineBytes = { bytes: data.subarray(0, bytes), decode: this.decode, atFileStart: pos.offset === 0 };
+        const content: LineBytes = { bytes: data.subarray(0, bytes), decode: this.decode, atFileStart: pos.offset === 0 };
         pos.offset += bytes;
-        return chunkOf(text, bytes, whole || atEof);
+        return chunkOf(content, bytes, whole || atEof);
       }
       if (atEof) {
         if (final && bytesRead > 0) {
-          const text: LineBytes = { bytes: data, decode: this.decode, atFileStart: pos.offset === 0 };
+          const content: LineBytes = { bytes: data, decode: this.decode, atFileStart: pos.offset === 0 };
           pos.offset += bytesRead;
-          return chunkOf(text, bytesRead, true);
+          return chunkOf(content, bytesRead, true);
         }
         return chunkOf(undefined, 0, true);
       }
