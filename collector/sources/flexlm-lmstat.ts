@@ -117,7 +117,11 @@ export class FlexlmLmstatSource implements SnapshotSource {
 
     if (header) result.stated_at = wallTimeToUtc(header, this.zone);
     const anchor = header ?? anchorAt(at, this.zone);
-    for (const v of vendorsDown) result.events.push({ type: "server_down", at, daemon: v.daemon, reason: v.reason });
+    // With several license files, a vendor daemon can be down on one server and up on another: it
+    // still serves there, and a server_down for it would end (and the next poll reopen) its sessions.
+    for (const v of vendorsDown) {
+      if (!vendorsUp.includes(v.daemon)) result.events.push({ type: "server_down", at, daemon: v.daemon, reason: v.reason });
+    }
     if (failure !== undefined || (!sawUsage && serverErrors.length > 0 && serversUp === 0)) {
       result.events.push({ type: "server_down", at, reason: failure ?? serverErrors.join("; ") });
     } else if (sawUsage) {

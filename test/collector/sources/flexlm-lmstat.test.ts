@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FlexlmLmstatSource } from "../../../collector/sources/flexlm-lmstat.ts";
 import { parseUserLine } from "../../../collector/sources/flexlm-lmstat-line.ts";
+import { SnapshotDiff } from "../../../collector/sources/snapshot-diff.ts";
 import { resolveYear } from "../../../collector/sources/snapshot-year.ts";
 import { SHARED_FIXTURES, holdersOf, local, mismatches, rows, shared } from "./snapshot-fixtures.ts";
 
@@ -96,6 +97,20 @@ describe("flexlm-lmstat: holders written out by hand", () => {
     expect(r.queued).toEqual([{ feature: "MATLAB", user: "ana", host: "DESKTOP-3", count: 2 }]);
     expect(r.stated_in_use).toEqual({ MATLAB: 4 });
     expect(r.stats.unknown_lines).toBe(0);
+  });
+
+  it("synthetic two license files, MLM up on one and down on the other: no server_down for MLM, its sessions run on", () => {
+    const text = shared("flexlm/lmstat-synthetic-vendor-down-one-server.txt");
+    const r = source("America/New_York").parse(text, TAKEN);
+    expect(r.events.map((e) => e.type)).toEqual(["snapshot"]);
+    expect(rows(holdersOf(r)).map((h) => [h.daemon, h.user, h.start])).toEqual([
+      ["MLM", "alice", "2024-01-01T04:10:00.000Z"], ["MLM", "bob", "2024-01-03T13:00:00.000Z"], ["adskflex", "john.smith", "2024-01-02T21:20:00.000Z"],
+    ]);
+    // Polled twice: the second output lists the same holders, so nothing is checked in (a server_down would end them all).
+    const diff = new SnapshotDiff();
+    diff.apply(r.events);
+    const again = source("America/New_York").parse(text.replace("1/3/2024 9:15", "1/3/2024 9:20"), TAKEN + 300_000);
+    expect(diff.apply(again.events).map((e) => e.type)).toEqual(["alive"]);
   });
 
   it("reservations and queued requests are reported, not held (app1 feature5, app6)", () => {
