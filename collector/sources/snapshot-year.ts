@@ -30,15 +30,27 @@ function weekdayMatches(s: YearlessStamp, year: number): boolean {
 }
 
 /**
- * The year of `stamp`, printed by a server whose clock read `anchor`: the anchor's year, or
- * the year before when the stamp would lie after the anchor (a 12/31 start read on 1/2). When
- * the weekday token fits exactly one of the two years it decides instead, so a start a minute
- * "after" the header (client and server clocks differ) is not pushed back a whole year.
+ * How far after the anchor a stamp may lie and still be read as after it, not a year before: the
+ * anchor is often another machine's clock (lmutil's host prints the lmstat header; rlmstat
+ * without statistics is anchored at the poll or file time), and a server clock ahead of it, or
+ * set in another zone, must not turn a checkout of the last minutes into one held for a year.
+ */
+const CLOCK_SKEW_MS = 86_400_000;
+
+/**
+ * The year of `stamp`, printed by a server whose clock read `anchor`: the latest year that puts
+ * the stamp at most CLOCK_SKEW_MS after the anchor — the anchor's year, the year before (a 12/31
+ * start read on 1/2), or the year after (a 1/1 00:00 start read at 12/31 23:59 by a clock behind
+ * the server's). When the weekday token fits exactly one of these years it decides instead, so a
+ * start a minute "after" the header is not pushed back a whole year.
  */
 export function resolveYear(stamp: YearlessStamp, anchor: WallTime): number {
-  const ruled = wallMs(withYear(stamp, anchor.year)) > wallMs(anchor) ? anchor.year - 1 : anchor.year;
+  const latest = wallMs(anchor) + CLOCK_SKEW_MS;
+  const nextYear = wallMs(withYear(stamp, anchor.year + 1)) <= latest;
+  const ruled = nextYear ? anchor.year + 1 : wallMs(withYear(stamp, anchor.year)) <= latest ? anchor.year : anchor.year - 1;
   if (stamp.weekday) {
-    const fitting = [anchor.year, anchor.year - 1].filter((y) => weekdayMatches(stamp, y));
+    const years = nextYear ? [anchor.year + 1, anchor.year, anchor.year - 1] : [anchor.year, anchor.year - 1];
+    const fitting = years.filter((y) => weekdayMatches(stamp, y));
     if (fitting.length === 1) return fitting[0]!;
   }
   return ruled;

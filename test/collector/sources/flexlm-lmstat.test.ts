@@ -154,4 +154,14 @@ describe("flexlm-lmstat: the year of a start comes from the header", () => {
     const header = { year: 2017, month: 10, day: 20, hour: 17, minute: 2, second: 0 };
     expect(resolveYear({ weekday: "Mon", month: 6, day: 11, hour: 11, minute: 1 }, header)).toBe(2017);
   });
+  it("a server clock a minute ahead at New Year: a 1/1 0:00 start read at 12/31 23:59 is the next year's", () => {
+    const header = { year: 2025, month: 12, day: 31, hour: 23, minute: 59, second: 0 };
+    expect(resolveYear({ weekday: "Thu", month: 1, day: 1, hour: 0, minute: 0 }, header)).toBe(2026);
+    expect(resolveYear({ month: 1, day: 1, hour: 0, minute: 0 }, header)).toBe(2026); // rlmstat prints no weekday
+  });
+  it("without a weekday, a start up to a day after the anchor is clock skew; later than that, the year before", () => {
+    const anchor = { year: 2026, month: 12, day: 4, hour: 10, minute: 0, second: 30 };
+    expect(resolveYear({ month: 12, day: 4, hour: 10, minute: 1 }, anchor)).toBe(2026);
+    expect(resolveYear({ month: 12, day: 5, hour: 11, minute: 0 }, anchor)).toBe(2025);
+  });
 });

@@ -49,6 +49,24 @@ describe("rlm-rlmstat: holders written out by hand", () => {
     ]);
   });
 
+  it("synthetic clock-ahead output read at the poll time: a start a minute after it is no checkout of a year ago", () => {
+    // No statistics lines: the anchor is the collector's 2026-12-31 23:59:30; the server's clock runs ahead
+    // and already shows carl's checkout at 01/01 00:00. dora's 01/02 is over a day ahead: the year before.
+    const r = source().parse(shared("rlm/rlmstat-synthetic-clock-ahead.txt"), Date.UTC(2026, 11, 31, 23, 59, 30));
+    expect(r.stated_at).toBeUndefined();
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.start])).toEqual([
+      ["ann", "2026-12-31T23:10:00.000Z"],
+      ["bob", "2026-12-31T23:59:00.000Z"],
+      ["carl", "2027-01-01T00:00:00.000Z"],
+      ["dora", "2026-01-02T09:00:00.000Z"],
+    ]);
+    // Read on 01/02 at 10:00, every start is before the anchor: 12/31 is the year before, 01/01 and 01/02 this year.
+    const later = source().parse(shared("rlm/rlmstat-synthetic-clock-ahead.txt"), Date.UTC(2027, 0, 2, 10));
+    expect(rows(holdersOf(later)).map((h) => h.start)).toEqual([
+      "2026-12-31T23:10:00.000Z", "2026-12-31T23:59:00.000Z", "2027-01-01T00:00:00.000Z", "2027-01-02T09:00:00.000Z",
+    ]);
+  });
+
   it("the older usage layout of the RLM manual (`tom@sun1(v1.0) (809f418) 1/0 at 02/06 09:59`) is read too", () => {
     const text = "    test3 license usage status on sun1 (port 5053)\n    test3 v1.000: tom@sun1(v1.0) (809f418) 1/0 at 02/06 09:59\n";
     const r = source().parse(text, Date.UTC(2024, 2, 1));
