@@ -4,7 +4,7 @@
 // on every row; `Tokens` is the holder's amount. A row with a `Queue Position` is waiting.
 // DSLS has no vendor daemon name: holders carry daemon "DSLS".
 import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
-import { outputLines, startSnapshot } from "./snapshot-output.ts";
+import { outputLines, startSnapshot, tally } from "./snapshot-output.ts";
 import { isoWallTime } from "./snapshot-year.ts";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
 
@@ -46,13 +46,14 @@ export class DslsSource implements SnapshotSource {
     let columns: string[] | undefined;
     let failure: string | undefined;
     const holders: Array<Holder & { start: number }> = [];
+    const licenses = new Set<string>();
     for (const line of outputLines(text)) {
       counter.line();
       if (line.trim() === "") continue;
       const headerAt = line.indexOf("Editor,EditorId,");
       if (headerAt >= 0) { columns = csvFields(line.slice(headerAt)).map((c) => c.trim()); continue; }
       if (columns && /^[^,]*,[^,]*,/.test(line) && !line.startsWith("admin >")) {
-        if (!this.row(columns, csvFields(line), result, holders, at)) counter.unknownLine(line);
+        if (!this.row(columns, csvFields(line), result, holders, licenses, at)) counter.unknownLine(line);
         continue;
       }
       if (FAILURE.test(line.trim())) { failure = line.trim(); continue; }
@@ -65,13 +66,16 @@ export class DslsSource implements SnapshotSource {
     return result;
   }
 
-  /** Reads one data row; false when it lacks the feature columns. */
-  private row(columns: string[], fields: string[], result: SnapshotResult, holders: Array<Holder & { start: number }>, at: number): boolean {
+  /** Reads one data row; false when it lacks the feature columns. `licenses`: the licenses whose `Inuse` is counted. */
+  private row(columns: string[], fields: string[], result: SnapshotResult, holders: Array<Holder & { start: number }>, licenses: Set<string>, at: number): boolean {
     const get = (name: string): string => (fields[columns.indexOf(name)] ?? "").trim();
     const feature = get("Feature");
     const inuse = get("Inuse");
     if (feature === "" || !/^\d+$/.test(inuse)) return false;
-    if (!(feature in result.stated_in_use)) result.stated_in_use[feature] = Number(inuse);
+    // A feature can come from several licenses (another expiry, release or customer), each row repeating
+    // its own license's `Inuse`: count it once per license, that is per distinct text before `Inuse`.
+    const license = fields.slice(0, columns.indexOf("Inuse")).map((f) => f.trim()).join(",");
+    if (!licenses.has(license)) { licenses.add(license); tally(result.stated_in_use, feature, Number(inuse)); }
     const user = get("User");
     if (user === "") return true;
     // `nid001626 (263.0)/127.0.0.1`: the client host name comes before the id and the IP.

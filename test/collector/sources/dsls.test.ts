@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DslsSource, csvFields } from "../../../collector/sources/dsls.ts";
-import { SHARED_FIXTURES, holdersOf, mismatches, rows, shared } from "./snapshot-fixtures.ts";
+import { SHARED_FIXTURES, holdersOf, local, mismatches, rows, shared } from "./snapshot-fixtures.ts";
 
 const AT = Date.UTC(2024, 11, 10);
 const source = () => new DslsSource({ name: "dsls", timezone: "UTC" });
@@ -32,6 +32,17 @@ describe("dsls getLicenseUsage -csv: every real fixture", () => {
       { ...d, feature: "SRU", user: "user_2", host: "nid001626", handle: "02DBE16", count: 493, start: "2024-09-17T17:59:34.000Z" },
       { ...d, feature: "SRU", user: "user_3", host: "nid001601", handle: "02DBE17", count: 533, start: "2024-09-17T18:48:17.000Z" },
       { ...d, feature: "SRU", user: "user_4", host: "nid001671", handle: "02DBE18", count: 533, start: "2024-09-17T18:49:49.000Z" },
+    ]);
+  });
+
+  it("synthetic: one feature from two licenses (other expiry and Count), each row stating its own license's Inuse: the feature's in use is their sum", () => {
+    const r = source().parse(local("snapshot-dsls-synthetic-two-licenses.txt"), AT);
+    expect(r.stated_in_use).toEqual({ MD2: 3, HD2: 0 });
+    expect(mismatches(r)).toEqual({});
+    expect(rows(holdersOf(r)).map((h) => [h.feature, h.user, h.host, h.count, h.start])).toEqual([
+      ["MD2", "jdoe", "WS-01", 1, "2024-09-17T09:00:00.000Z"],
+      ["MD2", "asmith", "WS-02", 1, "2024-09-18T08:00:00.000Z"],
+      ["MD2", "bwong", "WS-03", 1, "2024-09-18T10:00:00.000Z"],
     ]);
   });
 
