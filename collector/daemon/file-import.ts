@@ -20,6 +20,7 @@ import type { RecordBody } from "../sessions/records.ts";
 import type { SnapshotSource } from "../sources/events.ts";
 import { onSecondThread, snapshotTime } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
 import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
 import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
@@ -191,7 +192,7 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   if (state.imported.includes(sha)) return { ...report, already_imported: true };
   const source = sourceKinds[kind]!.create({ name: o.name, timezone: o.settings.timezone, ...(o.settings.package_features ? { package_features: o.settings.package_features } : {}) }) as SnapshotSource;
   const mtime = Math.floor((await stat(file)).mtimeMs);
-  const result = source.parse(new TextDecoder(o.settings.encoding).decode(bytes), mtime);
+  const result = source.parse(decodeOutput(bytes, o.settings.encoding), mtime);
   // The time the output states, not the file's mtime (a saved output read years later, #11).
   const time = snapshotTime(result, undefined, mtime);
   const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));

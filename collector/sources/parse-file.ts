@@ -17,7 +17,7 @@ import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
 import { sourceKinds } from "./registry.ts";
-import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
+import { decodeOutput, inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 
 export class SourceConfigError extends Error {
   readonly code: string;
@@ -143,7 +143,7 @@ export async function* recordsFromFile(kind: string, file: string, opts: ParseFi
  * past the parse (the generator above would hold it for as long as the records stream out).
  */
 async function parseSnapshotFile(source: SnapshotSource, file: string, opts: ParseFileOptions): Promise<{ events: SourceEvent[]; stats: ParseStats; snapshot: NonNullable<ParseDone["snapshot"]> }> {
-  const text = await readFile(file, "utf8");
+  const text = decodeOutput(await readFile(file));
   opts.onProgress?.(Buffer.byteLength(text));
   const mtime = Math.floor((await stat(file)).mtimeMs);
   const result = source.parse(text, opts.at ?? mtime);

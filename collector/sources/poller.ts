@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { stat, readFile } from "node:fs/promises";
 import type { ParseStats, SnapshotResult, SnapshotSource, SourceEvent } from "./events.ts";
 import { SnapshotDiff, type SnapshotDiffState } from "./snapshot-diff.ts";
-import { wholeSeconds } from "./snapshot-output.ts";
+import { decodeOutput, wholeSeconds } from "./snapshot-output.ts";
 
 export interface PollerConfig {
   source: SnapshotSource;
@@ -127,7 +127,7 @@ export class SnapshotPoller {
   }
 
   private decode(bytes: Buffer): string {
-    return new TextDecoder(this.config.encoding ?? "utf-8").decode(bytes);
+    return decodeOutput(bytes, this.config.encoding);
   }
 
   private runCommand(): Promise<{ text: string; takenAt: number; failure?: string }> {

@@ -26,6 +26,17 @@ export function* outputLines(text: string): Generator<string> {
   yield text.slice(start).trimEnd();
 }
 
+/**
+ * A command output's bytes as text. A byte-order mark decides over the configured encoding, as
+ * WHATWG's decode does: Windows PowerShell 5 writes `lmutil lmstat -a > out.txt` as UTF-16LE with a
+ * BOM, which read as UTF-8 is nothing but unknown lines and no usage.
+ */
+export function decodeOutput(bytes: Uint8Array, encoding = "utf-8"): string {
+  const [a, b, c] = bytes;
+  const bom = a === 0xff && b === 0xfe ? "utf-16le" : a === 0xfe && b === 0xff ? "utf-16be" : a === 0xef && b === 0xbb && c === 0xbf ? "utf-8" : undefined;
+  return new TextDecoder(bom ?? encoding).decode(bytes);
+}
+
 export class ParseCounter {
   private lines = 0;
   private unknown = 0;

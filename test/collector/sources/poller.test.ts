@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SourceEvent } from "../../../collector/sources/events.ts";
 import { FlexlmLmstatSource } from "../../../collector/sources/flexlm-lmstat.ts";
 import { SnapshotPoller } from "../../../collector/sources/poller.ts";
-import { SHARED_FIXTURES, shared } from "./snapshot-fixtures.ts";
+import { LOCAL_FIXTURES, SHARED_FIXTURES, shared } from "./snapshot-fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tally-poller-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,6 +83,15 @@ describe("snapshot poller", () => {
     expect(await p.pollOnce()).toEqual([]);
     utimesSync(file, T1 / 1000 + 60, T1 / 1000 + 60);
     expect(await p.pollOnce()).toEqual([{ type: "alive", at: T1 + 60_000 }]);
+  });
+
+  it("file mode: a UTF-16LE file with a BOM is decoded as UTF-16 whatever the configured encoding", async () => {
+    const file = join(dir, "lmstat-utf16.out");
+    writeFileSync(file, readFileSync(LOCAL_FIXTURES + "snapshot-lmstat-synthetic-utf16le.txt"));
+    const p = new SnapshotPoller({ source: lmstat(), file, interval_s: 60 }, () => {});
+    const out = await p.pollOnce();
+    expect(out.map((e) => (e.type === "checkout" ? e.user : e.type))).toEqual(["Jürgen Weiß", "j.doe", "alive"]);
+    expect(p.health()).toMatchObject({ up: true, stats: { unknown_lines: 0 } });
   });
 
   it("start/stop runs a first poll at once and stops cleanly", async () => {

@@ -84,6 +84,17 @@ describe("snapshot time", () => {
     expect(r.lines.every((s) => s.end <= HEADER_AT)).toBe(true);
   });
 
+  it("a UTF-16LE output with a BOM (Windows PowerShell 5 `lmutil lmstat -a > out.txt`) is read as the text it is", async () => {
+    const file = join(syntheticFixtures, "snapshot-lmstat-synthetic-utf16le.txt");
+    const r = await runParse(["--source", "flexlm-lmstat", "--file", file, "--timezone", "Europe/Berlin", "--sessions"]);
+    expect(r.code).toBe(0);
+    expect([r.summary.time_from, r.summary.snapshot_at, r.summary.unknown_lines, r.summary.in_use_mismatch]).toEqual(["header", "2024-03-12T13:03:00.000Z", 0, {}]);
+    expect(r.lines.map((s) => [s.user, s.host, new Date(s.start).toISOString()])).toEqual([
+      ["Jürgen Weiß", "WS-0042", "2024-03-12T07:01:00.000Z"],
+      ["j.doe", "WS-0043", "2024-03-11T16:30:00.000Z"],
+    ]);
+  });
+
   it("a 2018 snapshot taken as of 2030 streams twelve years of hourly intervals in bounded batches", async () => {
     const at = Date.parse("2030-09-24T03:52:00Z");
     let records = 0, licenseMs = 0, biggest = 0, peak = 0, batches = 0;
