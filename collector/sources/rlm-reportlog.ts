@@ -5,7 +5,8 @@
 // Dates: `START … mm/dd/yyyy hh:mm`, the periodic bare `mm/dd/yyyy hh:mm` line and `END` give the
 // year; an event's `mm/dd` more than six months before the current date is in the next year.
 // Small-format times (`hh:mm`, no date) take the current date, rolled over when the clock goes
-// back by more than an hour. `START` (a restart, possibly after a crash) and `SHUTDOWN` end every
+// back by more than an hour. A time the DST fall-back hour prints twice is read in the pass that
+// keeps the records in order. `START` (a restart, possibly after a crash) and `SHUTDOWN` end every
 // open session at the last time it was known open. `DENY … last_attempt 0` means the client will
 // try another server: not a denial (counted as ignored). TIMEZONE lines are not used: the
 // configured zone, with its DST rules, wins over a fixed offset.
@@ -23,6 +24,8 @@ interface ReportLogState {
   isv: string;
   date: LocalDate | null;
   lastTod: number;
+  /** The latest instant read: a time printed twice (DST fall-back) is read in the pass at or after it. */
+  lastAt?: number;
   handles: Record<string, Holder>;
   stats: ParseStats;
 }
@@ -154,7 +157,7 @@ export class RlmReportLogSource implements LineSource {
     if (!isCalendarDate(year, month, day)) return undefined;
     this.s.date = { year, month, day };
     this.s.lastTod = tod;
-    return this.clock.toUtc(this.s.date, tod);
+    return this.toUtc(this.s.date, tod);
   }
 
   /** `mm/dd` + `hh:mm[:ss]` (or time only, small format) → UTC ms, with year and day inference. */
@@ -169,7 +172,7 @@ export class RlmReportLogSource implements LineSource {
     if (date === undefined) {
       if (tod < s.lastTod - 3600) s.date = addDays(s.date, 1);
       if (tod > s.lastTod || tod < s.lastTod - 3600) s.lastTod = tod;
-      return this.clock.toUtc(s.date, tod);
+      return this.toUtc(s.date, tod);
     }
     const d = SHORT_DATE.exec(date);
     if (!d) return undefined;
@@ -183,7 +186,20 @@ export class RlmReportLogSource implements LineSource {
       if (year !== s.date.year || month !== s.date.month || day !== s.date.day || tod > s.lastTod) s.lastTod = tod;
       s.date = when;
     }
-    return this.clock.toUtc(when, tod);
+    return this.toUtc(when, tod);
+  }
+
+  /**
+   * The server writes records as they happen: a time the fall-back hour prints twice is in its
+   * second pass when the first would put it before a record already read (an IN at 2:10 after its
+   * OUT at 2:30 is 40 minutes later, not 20 before).
+   */
+  private toUtc(date: LocalDate, tod: number): number {
+    const s = this.s;
+    let at = this.clock.toUtc(date, tod);
+    if (s.lastAt !== undefined && at < s.lastAt) at = this.clock.later(date, tod);
+    if (s.lastAt === undefined || at > s.lastAt) s.lastAt = at;
+    return at;
   }
 }
 

@@ -19,3 +19,19 @@ it("the synthetic std report log gives exact sessions, real denials only, and cl
   expect(summary.ignored_lines).toBe(1);
   expect(summary.unknown_lines).toBe(0);
 });
+
+it("a time the DST fall-back hour prints twice is read in the pass that keeps the records in order (std and small formats)", async () => {
+  for (const file of ["reportlog-synthetic-dst-fallback.rl", "reportlog-synthetic-small-dst-fallback.rl"]) {
+    const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm", file), "--timezone", "Europe/Madrid", "--sessions"]);
+    expect(code).toBe(0);
+    const got = lines.map((s) => [s.user, s.start, s.end]).sort((a, b) => a[1] - b[1]);
+    // Madrid, 27 Oct 2019: 2:00–2:59 is printed first in CEST (UTC+2), then again in CET (UTC+1).
+    const want = [
+      ["alice", Date.parse("2019-10-26T23:30:00Z"), Date.parse("2019-10-27T01:45:00Z")], // 1:30 CEST → 2:45 CET: 2 h 15, not 1 h 15
+      ["bob", Date.parse("2019-10-27T00:30:00Z"), Date.parse("2019-10-27T01:10:00Z")], // 2:30 CEST → 2:10 CET: 40 min, not lost
+    ];
+    if (file.includes("small")) expect(got, file).toEqual(want);
+    else expect(got, file).toEqual([...want, ["carol", Date.parse("2019-10-27T02:30:00Z"), Date.parse("2019-10-27T02:40:00Z")]]);
+    expect(summary.zero_length_sessions, file).toBe(0);
+  }
+});
