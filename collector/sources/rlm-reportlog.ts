@@ -192,12 +192,13 @@ export class RlmReportLogSource implements LineSource {
   /**
    * The server writes records as they happen: a time the fall-back hour prints twice is in its
    * second pass when the first would put it before a record already read (an IN at 2:10 after its
-   * OUT at 2:30 is 40 minutes later, not 20 before).
+   * OUT at 2:30 is 40 minutes later, not 20 before). A minute's slack: DENY and the periodic
+   * timestamp print no seconds, so they may read up to 59 s before the record above them.
    */
   private toUtc(date: LocalDate, tod: number): number {
     const s = this.s;
     let at = this.clock.toUtc(date, tod);
-    if (s.lastAt !== undefined && at < s.lastAt) at = this.clock.later(date, tod);
+    if (s.lastAt !== undefined && at < s.lastAt - 60_000) at = this.clock.later(date, tod);
     if (s.lastAt === undefined || at > s.lastAt) s.lastAt = at;
     return at;
   }

@@ -26,12 +26,16 @@ it("a time the DST fall-back hour prints twice is read in the pass that keeps th
     expect(code).toBe(0);
     const got = lines.map((s) => [s.user, s.start, s.end]).sort((a, b) => a[1] - b[1]);
     // Madrid, 27 Oct 2019: 2:00–2:59 is printed first in CEST (UTC+2), then again in CET (UTC+1).
+    const small = file.includes("small");
     const want = [
       ["alice", Date.parse("2019-10-26T23:30:00Z"), Date.parse("2019-10-27T01:45:00Z")], // 1:30 CEST → 2:45 CET: 2 h 15, not 1 h 15
-      ["bob", Date.parse("2019-10-27T00:30:00Z"), Date.parse("2019-10-27T01:10:00Z")], // 2:30 CEST → 2:10 CET: 40 min, not lost
+      ["bob", Date.parse(small ? "2019-10-27T00:30:00Z" : "2019-10-27T00:30:40Z"), Date.parse("2019-10-27T01:10:00Z")], // 2:30 CEST → 2:10 CET: 40 min, not lost
     ];
-    if (file.includes("small")) expect(got, file).toEqual(want);
+    if (small) expect(got, file).toEqual(want);
     else expect(got, file).toEqual([...want, ["carol", Date.parse("2019-10-27T02:30:00Z"), Date.parse("2019-10-27T02:40:00Z")]]);
     expect(summary.zero_length_sessions, file).toBe(0);
   }
+  // A DENY prints no seconds: at 2:30 under an OUT at 2:30:40 it is the same minute, not an hour later.
+  const { lines } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm/reportlog-synthetic-dst-fallback.rl"), "--timezone", "Europe/Madrid"]);
+  expect(lines.filter((r) => r.kind === "denial").map((r) => [r.data.user, r.data.at])).toEqual([["erin", Date.parse("2019-10-27T00:30:00Z")]]);
 });
