@@ -6,17 +6,18 @@
 // year; an event's `mm/dd` more than six months before the current date is in the next year.
 // Small-format times (`hh:mm`, no date) take the current date, rolled over when the clock goes
 // back by more than an hour. A time the DST fall-back hour prints twice is read in the pass that
-// keeps the records in order. `START` (a restart, possibly after a crash) and `SHUTDOWN` end every
-// open session at the last time it was known open. `DENY … last_attempt 0` means the client will
-// try another server: not a denial (counted as ignored). TIMEZONE lines are not used: the
-// configured zone, with its DST rules, wins over a fixed offset.
+// keeps the records in order; times after a TIMEJUMP are read back by its minutes. `START` (a
+// restart, possibly after a crash) and `SHUTDOWN` end every open session at the last time it was
+// known open. `DENY … last_attempt 0` means the client will try another server: not a denial
+// (counted as ignored). TIMEZONE lines are not used: the configured zone, with its DST rules, wins
+// over a fixed offset.
 import type { Holder, LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
 
 const FULL_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const SHORT_DATE = /^(\d{1,2})\/(\d{1,2})$/;
 const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
-const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "TIMEJUMP", "RLM"]);
+const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM"]);
 const MAX_SAMPLES = 10;
 
 interface ReportLogState {
@@ -26,6 +27,8 @@ interface ReportLogState {
   lastTod: number;
   /** The latest instant read: a time printed twice (DST fall-back) is read in the pass at or after it. */
   lastAt?: number;
+  /** Sum of the server's TIMEJUMPs since START (ms), taken off the times it prints. */
+  shift?: number;
   handles: Record<string, Holder>;
   stats: ParseStats;
 }
@@ -34,7 +37,7 @@ export class RlmReportLogSource implements LineSource {
   private readonly clock: WallClock;
   private s: ReportLogState = {
     format: null, isv: "rlm", date: null, lastTod: 0, handles: {},
-    stats: { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, ignored_lines: 0 },
+    stats: { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, ignored_lines: 0, clock_steps: 0 },
   };
 
   constructor(opts: SourceOptions) {
@@ -94,6 +97,7 @@ export class RlmReportLogSource implements LineSource {
         const at = this.anchor(t[2]!, t[3]!);
         if (at === undefined) return undefined;
         s.handles = {};
+        s.shift = 0; // a new run: nothing is open, printed time is trusted again
         return [{ type: "server_down", at, daemon: s.isv, reason: "START (server restarted)" }, { type: "alive", at, daemon: s.isv }];
       }
       case "END":
@@ -129,6 +133,20 @@ export class RlmReportLogSource implements LineSource {
         if (held) return [{ type: "checkin", at, ...held, reason }];
         if (!std) return [{ type: "checkin", at, daemon: s.isv, feature: "", user: "", host: "", handle, reason }];
         return [{ type: "checkin", at, daemon: s.isv, feature: t[2]!, user: t[4]!, host: t[5]!, handle, count: Number(t[7]), reason }];
+      }
+      case "TIMEJUMP": {
+        // `TIMEJUMP [+|-]minutes mm/dd hh:mm:ss`: the clock moved that much within a pass of the
+        // server's main loop (at most a minute). Later times are read back by it, so a session
+        // across it is billed the time that passed, not the jump (a jump back made it end before it
+        // started: lost). As with a FlexLM clock step, this lasts until the next START.
+        const minutes = Number(t[1]);
+        const tod = t[3] === undefined ? undefined : secondOfDay(t[3]);
+        if (!Number.isSafeInteger(minutes) || tod === undefined) return undefined;
+        s.shift = (s.shift ?? 0) - minutes * 60_000;
+        s.stats.clock_steps = (s.stats.clock_steps ?? 0) + 1;
+        if (this.at(t[2], t[3]) === undefined) return undefined;
+        s.lastTod = tod; // the clock's time now: small-format times after a jump back are not the next day
+        return [];
       }
       case "DENY": {
         if (t.length < 10) return undefined;
@@ -197,8 +215,9 @@ export class RlmReportLogSource implements LineSource {
    */
   private toUtc(date: LocalDate, tod: number): number {
     const s = this.s;
-    let at = this.clock.toUtc(date, tod);
-    if (s.lastAt !== undefined && at < s.lastAt - 60_000) at = this.clock.later(date, tod);
+    const shift = s.shift ?? 0;
+    let at = this.clock.toUtc(date, tod) + shift;
+    if (s.lastAt !== undefined && at < s.lastAt - 60_000) at = this.clock.later(date, tod) + shift;
     if (s.lastAt === undefined || at > s.lastAt) s.lastAt = at;
     return at;
   }

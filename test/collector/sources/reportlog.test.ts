@@ -39,3 +39,25 @@ it("a time the DST fall-back hour prints twice is read in the pass that keeps th
   const { lines } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm/reportlog-synthetic-dst-fallback.rl"), "--timezone", "Europe/Madrid"]);
   expect(lines.filter((r) => r.kind === "denial").map((r) => [r.data.user, r.data.at])).toEqual([["erin", Date.parse("2019-10-27T00:30:00Z")]]);
 });
+
+it("after a TIMEJUMP later times are read back by its minutes: a session across it is billed the time that passed, until the next START", async () => {
+  const run = async (file: string) => {
+    const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm", file), "--timezone", "UTC", "--sessions"]);
+    expect(code).toBe(0);
+    return { got: lines.map((s) => [s.user, s.start, s.end]).sort((a, b) => a[1] - b[1]), summary };
+  };
+  const std = await run("reportlog-synthetic-timejump.rl");
+  expect(std.got).toEqual([
+    ["alice", Date.parse("2022-05-02T10:00:00Z"), Date.parse("2022-05-02T10:30:00Z")], // set back an hour at 10:20: the IN at 9:30 is 30 min on, not 30 min before (lost)
+    ["bob", Date.parse("2022-05-02T12:00:00Z"), Date.parse("2022-05-02T12:30:00Z")], // then on 2 h: 30 min, not 2 h 30
+    ["carol", Date.parse("2022-05-02T14:10:00Z"), Date.parse("2022-05-02T14:40:00Z")], // START: printed time trusted again
+  ]);
+  expect(std.summary.clock_steps).toBe(2);
+  expect(std.summary.zero_length_sessions).toBe(0);
+  // Small format: a jump back of two hours is not read as the next day.
+  const small = await run("reportlog-synthetic-small-timejump.rl");
+  expect(small.got).toEqual([
+    ["alice", Date.parse("2022-05-02T10:00:00Z"), Date.parse("2022-05-02T10:20:00Z")],
+    ["bob", Date.parse("2022-05-02T11:00:00Z"), Date.parse("2022-05-02T11:20:00Z")],
+  ]);
+});
