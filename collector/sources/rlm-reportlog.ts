@@ -111,8 +111,9 @@ export class RlmReportLogSource implements LineSource {
       case "OUT":
       case "INUSE": {
         const std = kw === "INUSE" || (!small && t.length >= 17);
+        // INUSE has a share_handle before process_id since reportlog v12.2 (12 or 13 fields): its date and time are the last two.
         const f = std
-          ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: kw === "INUSE" ? t[8] : t[10], date: t[kw === "INUSE" ? 10 : 16], time: t[kw === "INUSE" ? 11 : 17] }
+          ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: kw === "INUSE" ? t[8] : t[10], date: kw === "INUSE" ? t.at(-2) : t[16], time: kw === "INUSE" ? t.at(-1) : t[17] }
           : { feature: t[1], version: t[2], user: t[3], host: t[4], count: t[6], handle: t[7], date: undefined, time: t[9] };
         const at = this.at(f.date, f.time);
         const count = Number(f.count);

@@ -1,4 +1,6 @@
 // RLM report log (synthetic fixture: no public sample exists) — sessions worked out by hand.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { syntheticFixtures } from "./fixture-paths.ts";
@@ -60,4 +62,15 @@ it("after a TIMEJUMP later times are read back by its minutes: a session across 
     ["alice", Date.parse("2022-05-02T10:00:00Z"), Date.parse("2022-05-02T10:20:00Z")],
     ["bob", Date.parse("2022-05-02T11:00:00Z"), Date.parse("2022-05-02T11:20:00Z")],
   ]);
+});
+
+it("INUSE records are read with and without the share_handle of reportlog v12.2+ (12 or 13 fields)", async () => {
+  const header = ["RLM Report Log Format 0, version 15.1, authenticated", "ISV: acme, RLM version 15.1 BL2", "START licsrv1 05/03/2022 00:00"];
+  const dir = mkdtempSync(join(tmpdir(), "tally-inuse-"));
+  for (const inuse of ['INUSE solver 2.0 1 alice ws-01 "" 2 1a 0 4f2 05/02 22:00:00', 'INUSE solver 2.0 1 alice ws-01 "" 2 1a 4f2 05/02 22:00:00']) {
+    writeFileSync(join(dir, "inuse.rl"), [...header, inuse, 'IN 1 solver 2.0 alice ws-01 "" 2 0 0 1a 05/03 02:00:00'].join("\n") + "\n");
+    const { lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(dir, "inuse.rl"), "--timezone", "UTC", "--sessions"]);
+    expect(lines.map((s) => [s.user, s.count, s.start, s.end]), inuse).toEqual([["alice", 2, Date.parse("2022-05-02T22:00:00Z"), Date.parse("2022-05-03T02:00:00Z")]]);
+    expect([summary.unknown_lines, summary.orphan_checkins], inuse).toEqual([0, 0]);
+  }
 });
