@@ -8,9 +8,10 @@
 // back by more than an hour. A time the DST fall-back hour prints twice is read in the pass that
 // keeps the records in order; times after a TIMEJUMP are read back by its minutes. `START` (a
 // restart, possibly after a crash) and `SHUTDOWN` end every open session at the last time it was
-// known open. `DENY … last_attempt 0` means the client will try another server: not a denial
-// (counted as ignored). TIMEZONE lines are not used: the configured zone, with its DST rules, wins
-// over a fixed offset.
+// known open — unless INUSE records follow the START: then it begins a new log file of a server
+// that ran on (see settleStart). `DENY … last_attempt 0` means the client will try another
+// server: not a denial (counted as ignored). TIMEZONE lines are not used: the configured zone,
+// with its DST rules, wins over a fixed offset.
 import type { Holder, LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
 
@@ -18,6 +19,8 @@ const FULL_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const SHORT_DATE = /^(\d{1,2})\/(\d{1,2})$/;
 const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
 const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM"]);
+// Records after which a START's INUSE records have all come: it was a restart or a new log file.
+const AFTER_START = new Set(["START", "OUT", "IN", "DENY", "SHUTDOWN", "END", "TIMEJUMP"]);
 const MAX_SAMPLES = 10;
 
 interface ReportLogState {
@@ -29,6 +32,8 @@ interface ReportLogState {
   lastAt?: number;
   /** Sum of the server's TIMEJUMPs since START (ms), taken off the times it prints. */
   shift?: number;
+  /** A START whose INUSE records are still coming: its time, the last instant before it, and the handles listed. */
+  start?: { at: number; before: number; listed: string[] };
   handles: Record<string, Holder>;
   stats: ParseStats;
 }
@@ -50,18 +55,22 @@ export class RlmReportLogSource implements LineSource {
     const line = (rawLine.charCodeAt(0) === 0xfeff ? rawLine.slice(1) : rawLine).trim();
     if (line === "") return [];
     const t = tokens(line);
-    const out = this.record(t, line);
+    const started = s.start && (AFTER_START.has(t[0]!) || FULL_DATE.test(t[0]!)) ? this.settleStart() : [];
+    let out = this.record(t, line);
     if (out === undefined) {
       s.stats.unknown_lines++;
       if (s.stats.unknown_samples.length < MAX_SAMPLES) s.stats.unknown_samples.push(line);
-      return [];
+      out = [];
     }
+    if (started.length > 0) out.unshift(...started);
     s.stats.events += out.length;
     return out;
   }
 
   end(): SourceEvent[] {
-    return [];
+    const out = this.settleStart();
+    this.s.stats.events += out.length;
+    return out;
   }
 
   stats(): ParseStats {
@@ -94,11 +103,11 @@ export class RlmReportLogSource implements LineSource {
     switch (kw) {
       case "START": {
         if (t.length < 4) return undefined;
+        const before = s.lastAt;
         const at = this.anchor(t[2]!, t[3]!);
         if (at === undefined) return undefined;
-        s.handles = {};
-        s.shift = 0; // a new run: nothing is open, printed time is trusted again
-        return [{ type: "server_down", at, daemon: s.isv, reason: "START (server restarted)" }, { type: "alive", at, daemon: s.isv }];
+        s.start = { at, before: before ?? at, listed: [] }; // a restart or a new log file: the INUSE records after it tell
+        return [];
       }
       case "END":
         return t.length >= 3 ? this.anchorAlive(t[1]!, t[2]!) : undefined;
@@ -120,6 +129,7 @@ export class RlmReportLogSource implements LineSource {
         if (at === undefined || f.feature === undefined || f.user === undefined || f.host === undefined || f.handle === undefined || !Number.isSafeInteger(count) || count < 1) return undefined;
         const holder: Holder = { daemon: s.isv, feature: f.feature, version: f.version!, user: f.user, host: f.host, handle: f.handle, count };
         s.handles[f.handle] = holder;
+        if (kw === "INUSE") s.start?.listed.push(f.handle);
         return [{ type: "checkout", at, ...holder }];
       }
       case "IN": {
@@ -161,6 +171,34 @@ export class RlmReportLogSource implements LineSource {
       }
     }
     return KNOWN.has(kw) ? [] : undefined;
+  }
+
+  /**
+   * A new log file (ROTATE, rlmswitchr, rlmnewlog) starts with START too, then lists the licenses in
+   * use (INUSE): the server ran on, and what it lists goes on being held (the tracker takes an INUSE
+   * of a handle it holds as the same checkout); a handle it does not list ended by the last record
+   * before. With nothing listed, the START was a restart (possibly after a crash): every open
+   * session ends at the last time it was known open, and printed time is trusted again.
+   */
+  private settleStart(): SourceEvent[] {
+    const s = this.s, start = s.start;
+    if (!start) return [];
+    delete s.start;
+    const daemon = s.isv;
+    if (start.listed.length === 0) {
+      const at = start.at - (s.shift ?? 0);
+      s.handles = {};
+      s.shift = 0;
+      return [{ type: "server_down", at, daemon, reason: "START (server restarted)" }, { type: "alive", at, daemon }];
+    }
+    const out: SourceEvent[] = [];
+    for (const [handle, held] of Object.entries(s.handles)) {
+      if (start.listed.includes(handle)) continue;
+      delete s.handles[handle];
+      out.push({ type: "checkin", at: start.before, ...held, reason: "normal" });
+    }
+    out.push({ type: "alive", at: start.at, daemon });
+    return out;
   }
 
   private anchorAlive(date: string, time: string): SourceEvent[] | undefined {

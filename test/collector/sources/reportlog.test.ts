@@ -74,3 +74,16 @@ it("INUSE records are read with and without the share_handle of reportlog v12.2+
     expect([summary.unknown_lines, summary.orphan_checkins], inuse).toEqual([0, 0]);
   }
 });
+
+it("a new log file's START (rotation) is no restart when INUSE records follow it: what they list goes on, once; a START with none ends everything", async () => {
+  const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm/reportlog-synthetic-rotation.rl"), "--timezone", "UTC", "--sessions"]);
+  expect(code).toBe(0);
+  expect(lines.map((s) => [s.user, s.count, s.start, s.end]).sort((a, b) => a[2] - b[2])).toEqual([
+    ["alice", 2, Date.parse("2022-05-02T22:00:00Z"), Date.parse("2022-05-03T02:00:00Z")], // one session across the rotation at midnight, not 22:00–00:00 twice
+    ["bob", 1, Date.parse("2022-05-02T23:00:00Z"), Date.parse("2022-05-03T00:00:00Z")], // not listed by the new file: ended by its last record before
+    ["carol", 1, Date.parse("2022-05-03T03:00:00Z"), Date.parse("2022-05-03T04:00:00Z")], // crash: the START at 5:00 lists nothing
+    ["dave", 1, Date.parse("2022-05-03T05:10:00Z"), Date.parse("2022-05-03T05:40:00Z")],
+  ]);
+  expect(summary.license_seconds).toBe(2 * 4 * 3600 + 3600 + 3600 + 1800);
+  expect([summary.unknown_lines, summary.orphan_checkins]).toEqual([0, 0]);
+});
