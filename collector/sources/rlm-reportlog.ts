@@ -18,7 +18,9 @@ import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock
 const FULL_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const SHORT_DATE = /^(\d{1,2})\/(\d{1,2})$/;
 const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
-const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM"]);
+// AUTH closes every section (the manual: report writers should ignore it); as unknown lines they took
+// the summary's samples from lines that matter.
+const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM", "AUTH", "BADAUTH"]);
 // Records after which a START's INUSE records have all come: it was a restart or a new log file.
 const AFTER_START = new Set(["START", "OUT", "IN", "DENY", "SHUTDOWN", "END", "TIMEJUMP"]);
 const MAX_SAMPLES = 10;
