@@ -11,7 +11,9 @@
 // Restarts: `(lmgrd) … started on`, `(lmgrd) EXITING`, `(lmgrd) Started DAEMON (pid …)` and
 // `(DAEMON) Server started on` end that daemon's open sessions (`server_down`), preceded by an
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
-// EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second.
+// EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second, and
+// the vendors' own shutdown lines among them (`(adskflex) Shutdown requested.`): at the next lmgrd
+// line, usage line of another kind, or the end of input.
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { DaemonLines } from "./flexlm-daemon-lines.ts";
 import { FlexlmEnvelope } from "./flexlm-envelope.ts";
@@ -142,7 +144,7 @@ export class FlexlmDebugLogSource implements LineSource {
       this.usage(kind, text, start, end, out);
       return;
     }
-    if (this.exiting) this.endExit(out);
+    if (this.exiting && env.daemon === "lmgrd") this.endExit(out);
     const message = text.slice(env.message, end).trimEnd();
     if (USAGE_PREFIX.test(message)) {
       this.unknown(text.slice(start, end));

@@ -5,17 +5,24 @@
 // Dates: `START … mm/dd/yyyy hh:mm`, the periodic bare `mm/dd/yyyy hh:mm` line and `END` give the
 // year; an event's `mm/dd` more than six months before the current date is in the next year.
 // Small-format times (`hh:mm`, no date) take the current date, rolled over when the clock goes
-// back by more than an hour. `START` (a restart, possibly after a crash) and `SHUTDOWN` end every
-// open session at the last time it was known open. `DENY … last_attempt 0` means the client will
-// try another server: not a denial (counted as ignored). TIMEZONE lines are not used: the
-// configured zone, with its DST rules, wins over a fixed offset.
+// back by more than an hour. A time the DST fall-back hour prints twice is read in the pass that
+// keeps the records in order; times after a TIMEJUMP are read back by its minutes. `START` (a
+// restart, possibly after a crash) and `SHUTDOWN` end every open session at the last time it was
+// known open — unless INUSE records follow the START: then it begins a new log file of a server
+// that ran on (see settleStart). `DENY … last_attempt 0` means the client will try another
+// server: not a denial (counted as ignored). TIMEZONE lines are not used: the configured zone,
+// with its DST rules, wins over a fixed offset.
 import type { Holder, LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
 
 const FULL_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const SHORT_DATE = /^(\d{1,2})\/(\d{1,2})$/;
 const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
-const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "TIMEJUMP", "RLM"]);
+// AUTH closes every section (the manual: report writers should ignore it); as unknown lines they took
+// the summary's samples from lines that matter.
+const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM", "AUTH", "BADAUTH"]);
+// Records after which a START's INUSE records have all come: it was a restart or a new log file.
+const AFTER_START = new Set(["START", "OUT", "IN", "DENY", "SHUTDOWN", "END", "TIMEJUMP"]);
 const MAX_SAMPLES = 10;
 
 interface ReportLogState {
@@ -23,6 +30,12 @@ interface ReportLogState {
   isv: string;
   date: LocalDate | null;
   lastTod: number;
+  /** The latest instant read: a time printed twice (DST fall-back) is read in the pass at or after it. */
+  lastAt?: number;
+  /** Sum of the server's TIMEJUMPs since START (ms), taken off the times it prints. */
+  shift?: number;
+  /** A START whose INUSE records are still coming: its time, the last instant before it, and the handles listed. */
+  start?: { at: number; before: number; listed: string[] };
   handles: Record<string, Holder>;
   stats: ParseStats;
 }
@@ -31,7 +44,7 @@ export class RlmReportLogSource implements LineSource {
   private readonly clock: WallClock;
   private s: ReportLogState = {
     format: null, isv: "rlm", date: null, lastTod: 0, handles: {},
-    stats: { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, ignored_lines: 0 },
+    stats: { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, ignored_lines: 0, clock_steps: 0 },
   };
 
   constructor(opts: SourceOptions) {
@@ -44,18 +57,22 @@ export class RlmReportLogSource implements LineSource {
     const line = (rawLine.charCodeAt(0) === 0xfeff ? rawLine.slice(1) : rawLine).trim();
     if (line === "") return [];
     const t = tokens(line);
-    const out = this.record(t, line);
+    const started = s.start && (AFTER_START.has(t[0]!) || FULL_DATE.test(t[0]!)) ? this.settleStart() : [];
+    let out = this.record(t, line);
     if (out === undefined) {
       s.stats.unknown_lines++;
       if (s.stats.unknown_samples.length < MAX_SAMPLES) s.stats.unknown_samples.push(line);
-      return [];
+      out = [];
     }
+    if (started.length > 0) out.unshift(...started);
     s.stats.events += out.length;
     return out;
   }
 
   end(): SourceEvent[] {
-    return [];
+    const out = this.settleStart();
+    this.s.stats.events += out.length;
+    return out;
   }
 
   stats(): ParseStats {
@@ -88,10 +105,11 @@ export class RlmReportLogSource implements LineSource {
     switch (kw) {
       case "START": {
         if (t.length < 4) return undefined;
+        const before = s.lastAt;
         const at = this.anchor(t[2]!, t[3]!);
         if (at === undefined) return undefined;
-        s.handles = {};
-        return [{ type: "server_down", at, daemon: s.isv, reason: "START (server restarted)" }, { type: "alive", at, daemon: s.isv }];
+        s.start = { at, before: before ?? at, listed: [] }; // a restart or a new log file: the INUSE records after it tell
+        return [];
       }
       case "END":
         return t.length >= 3 ? this.anchorAlive(t[1]!, t[2]!) : undefined;
@@ -104,14 +122,16 @@ export class RlmReportLogSource implements LineSource {
       case "OUT":
       case "INUSE": {
         const std = kw === "INUSE" || (!small && t.length >= 17);
+        // INUSE has a share_handle before process_id since reportlog v12.2 (12 or 13 fields): its date and time are the last two.
         const f = std
-          ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: kw === "INUSE" ? t[8] : t[10], date: t[kw === "INUSE" ? 10 : 16], time: t[kw === "INUSE" ? 11 : 17] }
+          ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: kw === "INUSE" ? t[8] : t[10], date: kw === "INUSE" ? t.at(-2) : t[16], time: kw === "INUSE" ? t.at(-1) : t[17] }
           : { feature: t[1], version: t[2], user: t[3], host: t[4], count: t[6], handle: t[7], date: undefined, time: t[9] };
         const at = this.at(f.date, f.time);
         const count = Number(f.count);
         if (at === undefined || f.feature === undefined || f.user === undefined || f.host === undefined || f.handle === undefined || !Number.isSafeInteger(count) || count < 1) return undefined;
         const holder: Holder = { daemon: s.isv, feature: f.feature, version: f.version!, user: f.user, host: f.host, handle: f.handle, count };
         s.handles[f.handle] = holder;
+        if (kw === "INUSE") s.start?.listed.push(f.handle);
         return [{ type: "checkout", at, ...holder }];
       }
       case "IN": {
@@ -127,6 +147,20 @@ export class RlmReportLogSource implements LineSource {
         if (!std) return [{ type: "checkin", at, daemon: s.isv, feature: "", user: "", host: "", handle, reason }];
         return [{ type: "checkin", at, daemon: s.isv, feature: t[2]!, user: t[4]!, host: t[5]!, handle, count: Number(t[7]), reason }];
       }
+      case "TIMEJUMP": {
+        // `TIMEJUMP [+|-]minutes mm/dd hh:mm:ss`: the clock moved that much within a pass of the
+        // server's main loop (at most a minute). Later times are read back by it, so a session
+        // across it is billed the time that passed, not the jump (a jump back made it end before it
+        // started: lost). As with a FlexLM clock step, this lasts until the next START.
+        const minutes = Number(t[1]);
+        const tod = t[3] === undefined ? undefined : secondOfDay(t[3]);
+        if (!Number.isSafeInteger(minutes) || tod === undefined) return undefined;
+        s.shift = (s.shift ?? 0) - minutes * 60_000;
+        s.stats.clock_steps = (s.stats.clock_steps ?? 0) + 1;
+        if (this.at(t[2], t[3]) === undefined) return undefined;
+        s.lastTod = tod; // the clock's time now: small-format times after a jump back are not the next day
+        return [];
+      }
       case "DENY": {
         if (t.length < 10) return undefined;
         const at = this.at(t[9], t[10]);
@@ -139,6 +173,34 @@ export class RlmReportLogSource implements LineSource {
       }
     }
     return KNOWN.has(kw) ? [] : undefined;
+  }
+
+  /**
+   * A new log file (ROTATE, rlmswitchr, rlmnewlog) starts with START too, then lists the licenses in
+   * use (INUSE): the server ran on, and what it lists goes on being held (the tracker takes an INUSE
+   * of a handle it holds as the same checkout); a handle it does not list ended by the last record
+   * before. With nothing listed, the START was a restart (possibly after a crash): every open
+   * session ends at the last time it was known open, and printed time is trusted again.
+   */
+  private settleStart(): SourceEvent[] {
+    const s = this.s, start = s.start;
+    if (!start) return [];
+    delete s.start;
+    const daemon = s.isv;
+    if (start.listed.length === 0) {
+      const at = start.at - (s.shift ?? 0);
+      s.handles = {};
+      s.shift = 0;
+      return [{ type: "server_down", at, daemon, reason: "START (server restarted)" }, { type: "alive", at, daemon }];
+    }
+    const out: SourceEvent[] = [];
+    for (const [handle, held] of Object.entries(s.handles)) {
+      if (start.listed.includes(handle)) continue;
+      delete s.handles[handle];
+      out.push({ type: "checkin", at: start.before, ...held, reason: "normal" });
+    }
+    out.push({ type: "alive", at: start.at, daemon });
+    return out;
   }
 
   private anchorAlive(date: string, time: string): SourceEvent[] | undefined {
@@ -154,7 +216,7 @@ export class RlmReportLogSource implements LineSource {
     if (!isCalendarDate(year, month, day)) return undefined;
     this.s.date = { year, month, day };
     this.s.lastTod = tod;
-    return this.clock.toUtc(this.s.date, tod);
+    return this.toUtc(this.s.date, tod);
   }
 
   /** `mm/dd` + `hh:mm[:ss]` (or time only, small format) → UTC ms, with year and day inference. */
@@ -169,7 +231,7 @@ export class RlmReportLogSource implements LineSource {
     if (date === undefined) {
       if (tod < s.lastTod - 3600) s.date = addDays(s.date, 1);
       if (tod > s.lastTod || tod < s.lastTod - 3600) s.lastTod = tod;
-      return this.clock.toUtc(s.date, tod);
+      return this.toUtc(s.date, tod);
     }
     const d = SHORT_DATE.exec(date);
     if (!d) return undefined;
@@ -183,7 +245,22 @@ export class RlmReportLogSource implements LineSource {
       if (year !== s.date.year || month !== s.date.month || day !== s.date.day || tod > s.lastTod) s.lastTod = tod;
       s.date = when;
     }
-    return this.clock.toUtc(when, tod);
+    return this.toUtc(when, tod);
+  }
+
+  /**
+   * The server writes records as they happen: a time the fall-back hour prints twice is in its
+   * second pass when the first would put it before a record already read (an IN at 2:10 after its
+   * OUT at 2:30 is 40 minutes later, not 20 before). A minute's slack: DENY and the periodic
+   * timestamp print no seconds, so they may read up to 59 s before the record above them.
+   */
+  private toUtc(date: LocalDate, tod: number): number {
+    const s = this.s;
+    const shift = s.shift ?? 0;
+    let at = this.clock.toUtc(date, tod) + shift;
+    if (s.lastAt !== undefined && at < s.lastAt - 60_000) at = this.clock.later(date, tod) + shift;
+    if (s.lastAt === undefined || at > s.lastAt) s.lastAt = at;
+    return at;
   }
 }
 

@@ -1,7 +1,8 @@
 // FlexLM debug logs nobody here had seen, one case each, on small hand-written (synthetic) files
 // in test/fixtures/flexlm: token pools, DST fall-back (also at the start of a log, before any date),
-// a clock set back at mid-day, `-datestamp` and verbose lines, forked vendor daemons, a check-in
-// printed just before the line above it, usage lines that cannot be read.
+// a clock set back at mid-day, `-datestamp` and verbose lines, forked vendor daemons, a shutdown of
+// two vendors, a vendor restarted by a Unix lmgrd, a check-in printed just before the line above it,
+// usage lines that cannot be read.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -174,6 +175,25 @@ describe("flexlm-debuglog cases (synthetic fixtures)", () => {
       { daemon: "MLM", feature: "MATLAB", user: "bob", host: "pc2", count: 1, start: at("2022-05-02T09:30:00Z"), end: at("2022-05-02T09:40:00Z"), final: true },
     ]);
     expect(summary.orphan_checkins).toBe(1);
+  });
+
+  it("lmgrd's EXITING waits for every vendor's shutdown: a second vendor's `Shutdown requested.` after it does not end its sessions early", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-shutdown-two-vendors.log", "UTC");
+    expect(sessions).toEqual([
+      { daemon: "adskflex", feature: "87537INVPROSA_2022_0F", user: "dan", host: "pc4", count: 1, start: at("2024-03-04T09:00:00Z"), end: at("2024-03-04T10:06:00Z"), final: true }, // ended at 9:00 (its daemon's last line before EXITING): lost
+      { daemon: "MLM", feature: "MATLAB", user: "carl", host: "pc3", count: 1, start: at("2024-03-04T10:05:00Z"), end: at("2024-03-04T10:06:00Z"), final: true },
+    ]);
+    expect([summary.orphan_checkins, summary.zero_length_sessions]).toEqual([0, 0]);
+  });
+
+  it("a vendor restarted by a Unix lmgrd (`Started ansyslmd (internet tcp_port P pid N)`) ends its sessions at its last line before the crash", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-vendor-restart-unix.log", "America/Detroit");
+    const s = (feature: string, user: string, host: string, count: number, start: string, end: string) => ({ daemon: "ansyslmd", feature, user, host, count, start: at(start), end: at(end), final: true });
+    expect(sessions).toEqual([
+      s("hfsshpc", "nchiot", "nyx7007", 30, "2017-06-08T13:50:14Z", "2017-06-08T14:00:00Z"), // not 18:00, when the new daemon's first lines proved it running again
+      s("aa_r", "bob", "pc2", 1, "2017-06-08T18:10:00Z", "2017-06-08T18:20:00Z"),
+    ]);
+    expect(summary.zero_length_sessions).toBe(1); // bob's checkout at the crash: nothing proves it held after
   });
 
   it("usage lines that cannot be read are counted as unknown with a sample, never dropped silently", async () => {

@@ -1,4 +1,6 @@
 // RLM report log (synthetic fixture: no public sample exists) — sessions worked out by hand.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { syntheticFixtures } from "./fixture-paths.ts";
@@ -18,4 +20,70 @@ it("the synthetic std report log gives exact sessions, real denials only, and cl
   expect(summary.denials).toBe(1);
   expect(summary.ignored_lines).toBe(1);
   expect(summary.unknown_lines).toBe(0);
+});
+
+it("a time the DST fall-back hour prints twice is read in the pass that keeps the records in order (std and small formats)", async () => {
+  for (const file of ["reportlog-synthetic-dst-fallback.rl", "reportlog-synthetic-small-dst-fallback.rl"]) {
+    const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm", file), "--timezone", "Europe/Madrid", "--sessions"]);
+    expect(code).toBe(0);
+    const got = lines.map((s) => [s.user, s.start, s.end]).sort((a, b) => a[1] - b[1]);
+    // Madrid, 27 Oct 2019: 2:00–2:59 is printed first in CEST (UTC+2), then again in CET (UTC+1).
+    const small = file.includes("small");
+    const want = [
+      ["alice", Date.parse("2019-10-26T23:30:00Z"), Date.parse("2019-10-27T01:45:00Z")], // 1:30 CEST → 2:45 CET: 2 h 15, not 1 h 15
+      ["bob", Date.parse(small ? "2019-10-27T00:30:00Z" : "2019-10-27T00:30:40Z"), Date.parse("2019-10-27T01:10:00Z")], // 2:30 CEST → 2:10 CET: 40 min, not lost
+    ];
+    if (small) expect(got, file).toEqual(want);
+    else expect(got, file).toEqual([...want, ["carol", Date.parse("2019-10-27T02:30:00Z"), Date.parse("2019-10-27T02:40:00Z")]]);
+    expect(summary.zero_length_sessions, file).toBe(0);
+  }
+  // A DENY prints no seconds: at 2:30 under an OUT at 2:30:40 it is the same minute, not an hour later.
+  const { lines } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm/reportlog-synthetic-dst-fallback.rl"), "--timezone", "Europe/Madrid"]);
+  expect(lines.filter((r) => r.kind === "denial").map((r) => [r.data.user, r.data.at])).toEqual([["erin", Date.parse("2019-10-27T00:30:00Z")]]);
+});
+
+it("after a TIMEJUMP later times are read back by its minutes: a session across it is billed the time that passed, until the next START", async () => {
+  const run = async (file: string) => {
+    const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm", file), "--timezone", "UTC", "--sessions"]);
+    expect(code).toBe(0);
+    return { got: lines.map((s) => [s.user, s.start, s.end]).sort((a, b) => a[1] - b[1]), summary };
+  };
+  const std = await run("reportlog-synthetic-timejump.rl");
+  expect(std.got).toEqual([
+    ["alice", Date.parse("2022-05-02T10:00:00Z"), Date.parse("2022-05-02T10:30:00Z")], // set back an hour at 10:20: the IN at 9:30 is 30 min on, not 30 min before (lost)
+    ["bob", Date.parse("2022-05-02T12:00:00Z"), Date.parse("2022-05-02T12:30:00Z")], // then on 2 h: 30 min, not 2 h 30
+    ["carol", Date.parse("2022-05-02T14:10:00Z"), Date.parse("2022-05-02T14:40:00Z")], // START: printed time trusted again
+  ]);
+  expect(std.summary.clock_steps).toBe(2);
+  expect(std.summary.zero_length_sessions).toBe(0);
+  // Small format: a jump back of two hours is not read as the next day.
+  const small = await run("reportlog-synthetic-small-timejump.rl");
+  expect(small.got).toEqual([
+    ["alice", Date.parse("2022-05-02T10:00:00Z"), Date.parse("2022-05-02T10:20:00Z")],
+    ["bob", Date.parse("2022-05-02T11:00:00Z"), Date.parse("2022-05-02T11:20:00Z")],
+  ]);
+});
+
+it("INUSE records are read with and without the share_handle of reportlog v12.2+ (12 or 13 fields)", async () => {
+  const header = ["RLM Report Log Format 0, version 15.1, authenticated", "ISV: acme, RLM version 15.1 BL2", "START licsrv1 05/03/2022 00:00"];
+  const dir = mkdtempSync(join(tmpdir(), "tally-inuse-"));
+  for (const inuse of ['INUSE solver 2.0 1 alice ws-01 "" 2 1a 0 4f2 05/02 22:00:00', 'INUSE solver 2.0 1 alice ws-01 "" 2 1a 4f2 05/02 22:00:00']) {
+    writeFileSync(join(dir, "inuse.rl"), [...header, inuse, 'IN 1 solver 2.0 alice ws-01 "" 2 0 0 1a 05/03 02:00:00'].join("\n") + "\n");
+    const { lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(dir, "inuse.rl"), "--timezone", "UTC", "--sessions"]);
+    expect(lines.map((s) => [s.user, s.count, s.start, s.end]), inuse).toEqual([["alice", 2, Date.parse("2022-05-02T22:00:00Z"), Date.parse("2022-05-03T02:00:00Z")]]);
+    expect([summary.unknown_lines, summary.orphan_checkins], inuse).toEqual([0, 0]);
+  }
+});
+
+it("a new log file's START (rotation) is no restart when INUSE records follow it: what they list goes on, once; a START with none ends everything", async () => {
+  const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm/reportlog-synthetic-rotation.rl"), "--timezone", "UTC", "--sessions"]);
+  expect(code).toBe(0);
+  expect(lines.map((s) => [s.user, s.count, s.start, s.end]).sort((a, b) => a[2] - b[2])).toEqual([
+    ["alice", 2, Date.parse("2022-05-02T22:00:00Z"), Date.parse("2022-05-03T02:00:00Z")], // one session across the rotation at midnight, not 22:00–00:00 twice
+    ["bob", 1, Date.parse("2022-05-02T23:00:00Z"), Date.parse("2022-05-03T00:00:00Z")], // not listed by the new file: ended by its last record before
+    ["carol", 1, Date.parse("2022-05-03T03:00:00Z"), Date.parse("2022-05-03T04:00:00Z")], // crash: the START at 5:00 lists nothing
+    ["dave", 1, Date.parse("2022-05-03T05:10:00Z"), Date.parse("2022-05-03T05:40:00Z")],
+  ]);
+  expect(summary.license_seconds).toBe(2 * 4 * 3600 + 3600 + 3600 + 1800);
+  expect([summary.unknown_lines, summary.orphan_checkins]).toEqual([0, 0]);
 });
