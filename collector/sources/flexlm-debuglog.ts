@@ -8,7 +8,7 @@
 // once it can; lines before the first anchor that no anchor ever dates are counted as
 // `undated_lines`: we never bill time whose date we cannot prove.
 //
-// Restarts: `(lmgrd) … started on`, `(lmgrd) EXITING`, `(lmgrd) Started DAEMON (pid …)` and
+// Restarts: `(lmgrd) … started on`, `(lmgrd) EXITING`, `(lmgrd) [RE]Started DAEMON (…pid …)` and
 // `(DAEMON) Server started on` end that daemon's open sessions (`server_down`), preceded by an
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
 // EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second, and

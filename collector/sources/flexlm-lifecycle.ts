@@ -5,8 +5,9 @@ import { isCalendarDate, type LocalDate } from "./wall-clock.ts";
 const TIMESTAMP = /^TIMESTAMP (\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const SYSTEM_DATE = /(?:System Date and Time|Start-Date|^\(@[^)]*\) Time): \w{3} (\w{3}) (\d{1,2}) (\d{4}) /;
 const STARTED_ON = /started on .*\((\d{1,2})\/(\d{1,2})\/(\d{4})\)$/;
-// Windows lmgrd writes `Started adskflex (pid 4216)`, Unix `Started ansyslmd (internet tcp_port 60198 pid 1962)`.
-const VENDOR_STARTED = /^Started (\S+) \((?:internet tcp_port \d+ )?pid \d+\)/;
+// Windows lmgrd writes `Started adskflex (pid 4216)`, Unix `Started ansyslmd (internet tcp_port 60198 pid 1962)`;
+// after a vendor daemon died with a status lmgrd does not know, it restarts it: `REStarted ABAQUSLM (…)`.
+const VENDOR_STARTED = /^(?:RE)?Started (\S+) \((?:internet tcp_port \d+ )?pid \d+\)/;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /**
@@ -30,7 +31,7 @@ export function isServerStart(daemon: string, message: string): boolean {
   return daemon === "lmgrd" && STARTED_ON.test(message);
 }
 
-/** lmgrd's `Started VENDOR ([internet tcp_port P ]pid N)`: the vendor daemon it (re)started. */
+/** lmgrd's `[RE]Started VENDOR ([internet tcp_port P ]pid N)`: the vendor daemon it (re)started. */
 export function startedVendor(message: string): string | undefined {
   return VENDOR_STARTED.exec(message)?.[1];
 }

@@ -196,6 +196,20 @@ describe("flexlm-debuglog cases (synthetic fixtures)", () => {
     expect(summary.zero_length_sessions).toBe(1); // bob's checkout at the crash: nothing proves it held after
   });
 
+  it("lmgrd's automatic restart of a crashed vendor (`REStarted VENDOR (internet tcp_port P pid N)`) is a vendor restart too", async () => {
+    // lmgrd's own words after a vendor daemon died with a status it does not know (as real ABAQUSLM and covlicd logs show).
+    const text = readFileSync(fixture("debuglog-synthetic-vendor-restart-unix.log"), "utf8").replace(
+      "14:00:00 (lmgrd) Started ansyslmd",
+      "14:00:00 (lmgrd) Since this is an unknown status, license server \n14:00:00 (lmgrd) manager (lmgrd) will attempt to re-start the vendor daemon.\n14:00:00 (lmgrd) REStarted ansyslmd",
+    );
+    const file = join(mkdtempSync(join(tmpdir(), "tally-restarted-")), "lmgrd.log");
+    writeFileSync(file, text);
+    const r = await runParse(["--source", "flexlm-debuglog", "--file", file, "--timezone", "America/Detroit", "--sessions", "--name", "lic"]);
+    expect(r.code).toBe(0);
+    const held = r.lines.find((l) => l.feature === "hfsshpc")!;
+    expect([held.start, held.end]).toEqual([at("2017-06-08T13:50:14Z"), at("2017-06-08T14:00:00Z")]); // not 18:00Z
+  });
+
   it("usage lines that cannot be read are counted as unknown with a sample, never dropped silently", async () => {
     const { sessions, summary } = await sessionsOf("debuglog-synthetic-unreadable.log", "UTC");
     expect(sessions).toHaveLength(1);
