@@ -10,8 +10,14 @@ import { RlmReportLogSource } from "./rlm-reportlog.ts";
 import { JsonlSource } from "./jsonl.ts";
 
 export type SourceFactory =
-  | { shape: "lines"; create: (opts: SourceOptions) => LineSource }
-  | { shape: "snapshot"; create: (opts: SourceOptions) => SnapshotSource };
+  | { shape: "lines"; create: (opts: SourceOptions) => LineSource; packages?: true }
+  | { shape: "snapshot"; create: (opts: SourceOptions) => SnapshotSource; packages?: true };
+
+/** Why `package_features` cannot be given for `kind` (only the kinds marked `packages` read it), or null. */
+export function packageFeaturesProblem(kind: string): string | null {
+  const readers = Object.keys(sourceKinds).filter((k) => sourceKinds[k]!.packages);
+  return sourceKinds[kind]?.packages ? null : `only ${readers.join(", ")} reads package features (${kind} would ignore them)`;
+}
 
 // Each source module adds its entry here (one line per kind).
 export const sourceKinds: Record<string, SourceFactory> = {
@@ -20,7 +26,7 @@ export const sourceKinds: Record<string, SourceFactory> = {
   lmx: { shape: "snapshot", create: (opts) => new LmxSource(opts) },
   dsls: { shape: "snapshot", create: (opts) => new DslsSource(opts) },
   "sentinel-lsmon": { shape: "snapshot", create: (opts) => new SentinelLsmonSource(opts) },
-  "flexlm-debuglog": { shape: "lines", create: (opts) => new FlexlmDebugLogSource(opts) },
+  "flexlm-debuglog": { shape: "lines", create: (opts) => new FlexlmDebugLogSource(opts), packages: true },
   "rlm-reportlog": { shape: "lines", create: (opts) => new RlmReportLogSource(opts) },
   jsonl: { shape: "lines", create: (opts) => new JsonlSource(opts) },
 };
