@@ -1,4 +1,5 @@
-// `backfill --source KIND --file F [--timezone Z] [--name N] [--cut S] [--encoding E]`: imports a
+// `backfill --source KIND --file F [--timezone Z] [--name N] [--cut S] [--encoding E]
+// [--package-features A,B]` (the run config's per-source settings of the same names): imports a
 // historical log or output file into the chain, once (daemon/file-import.ts): re-running adds
 // nothing; a file that grew since adds only what is new, including the rest of sessions still
 // open at the end of the earlier import; an import that was interrupted goes on where it stopped.
@@ -13,19 +14,20 @@ import { checkParseFile, SourceConfigError, type ParseFileOptions } from "../sou
 import { sourceKinds } from "../sources/registry.ts";
 import { lineEncodingProblem } from "../sources/tail-chunk.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
-import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
+import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
 
-export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--state DIR] [--json]";
+export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--package-features A,B] [--state DIR] [--json]";
 
 export async function backfillCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" }, encoding: { type: "string" } }, backfillUsage);
+  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" }, encoding: { type: "string" }, "package-features": { type: "string" } }, backfillUsage);
   const kind = requireOption(values.source, "source", backfillUsage);
   const file = requireOption(values.file, "file", backfillUsage);
   const cutS = integerOption(values.cut, "cut", 3600, 1);
   const name = values.name ?? kind;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CollectorError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
-  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS };
+  const packageFeatures = featureListOption(values["package-features"], "package-features");
+  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(packageFeatures ? { package_features: packageFeatures } : {}) };
   try {
     await checkParseFile(kind, file, options);
   } catch (e) {
@@ -45,7 +47,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     const progress = new ImportProgress(io.stderr, (await stat(file)).size);
     const report = await importFile(site, kind, file, {
       name, policy: sitePolicy,
-      settings: { timezone: values.timezone ?? localTimeZone(), encoding, cut_s: cutS },
+      settings: { timezone: values.timezone ?? localTimeZone(), encoding, cut_s: cutS, ...(packageFeatures ? { package_features: packageFeatures } : {}) },
       onProgress: (bytes, parsed, appended) => {
         progress.bytes(bytes);
         progress.records(parsed, appended);

@@ -68,3 +68,11 @@ export function integerOption(value: string | boolean | undefined, name: string,
   if (!Number.isSafeInteger(n) || n < min) throw new CollectorError("usage", `--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
   return n;
 }
+
+/** `--package-features A,B`: the feature names, trimmed; an empty list is a mistake, not "none". */
+export function featureListOption(value: string | boolean | undefined, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const features = typeof value === "string" ? value.split(",").map((f) => f.trim()).filter(Boolean) : [];
+  if (features.length === 0) throw new CollectorError("usage", `--${name} must name at least one feature (A,B), got ${JSON.stringify(value)}`);
+  return features;
+}

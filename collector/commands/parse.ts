@@ -12,6 +12,7 @@
 // `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
+import { featureListOption } from "./command.ts";
 import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B]";
@@ -43,7 +44,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
       ...(values.timezone ? { timezone: values.timezone } : {}),
       ...(values.cut !== undefined ? { cut_s: integerOption("cut", values.cut) } : {}),
       ...(values.at !== undefined ? { at: instantOption(values.at) } : {}),
-      ...(values["package-features"] ? { package_features: values["package-features"].split(",").map((f) => f.trim()).filter(Boolean) } : {}),
+      ...(values["package-features"] !== undefined ? { package_features: featureListOption(values["package-features"], "package-features") } : {}),
     };
     await checkParseFile(kind, file, opts);
   } catch (err) {

@@ -16,7 +16,7 @@ import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
-import { sourceKinds } from "./registry.ts";
+import { packageFeaturesProblem, sourceKinds } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 
 export class SourceConfigError extends Error {
@@ -65,6 +65,8 @@ export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
   if (!(kind in sourceKinds)) throw new SourceConfigError("unknown_source_kind", `unknown source kind "${kind}" (known: ${Object.keys(sourceKinds).join(", ")})`);
   if (opts.timezone !== undefined && !isValidTimeZone(opts.timezone)) throw new SourceConfigError("bad_timezone", `unknown time zone "${opts.timezone}"`);
+  const packages = opts.package_features === undefined ? null : packageFeaturesProblem(kind);
+  if (packages) throw new SourceConfigError("bad_package_features", `--package-features: ${packages}`);
   threadFromEnv();
   if (opts.cut_s !== undefined && (!Number.isSafeInteger(opts.cut_s) || opts.cut_s < 1)) throw new SourceConfigError("bad_cut", `cut_s must be a positive integer`);
   try {

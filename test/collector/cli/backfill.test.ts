@@ -109,6 +109,32 @@ describe("backfill", () => {
     expect(Math.max(...appended.map((b) => (JSON.parse(b) as { data: { end: number } }).data.end))).toBe(Date.parse("2018-09-24T03:52:00Z"));
   });
 
+  it("honours --package-features as run's package_features does: the package is paired, only its component is appended", async () => {
+    const state = join(dir, "packages");
+    await enrolledState(state);
+    const file = join(dir, "suite.log");
+    await writeFile(file, [" 9:00:00 (lmgrd) TIMESTAMP 5/2/2022", ' 9:10:00 (MLM) OUT: "SUITE" ann@pc1  ', ' 9:10:05 (MLM) OUT: "PART" ann@pc1  ',
+      ' 9:30:00 (MLM) IN: "SUITE" ann@pc1  ', ' 9:30:00 (MLM) IN: "PART" ann@pc1  ', ""].join("\n"));
+    const r = await cli(["backfill", "--source", "flexlm-debuglog", "--file", file, "--timezone", "UTC", "--package-features", "SUITE", "--state", state, "--json"]);
+    expect(r.status).toBe(0);
+    const appended = (await bodiesInLog(state)).map((b) => JSON.parse(b) as { kind: string; data: UsageData });
+    expect(appended.map((b) => [b.kind, b.data.feature, b.data.start, b.data.end])).toEqual([["usage", "PART", Date.parse("2022-05-02T09:10:05Z"), Date.parse("2022-05-02T09:30:00Z")]]);
+    const parsed: string[] = [];
+    for await (const b of recordsFromFile("flexlm-debuglog", file, { timezone: "UTC", package_features: ["SUITE"] })) parsed.push(canonicalJson(b));
+    expect(await bodiesInLog(state)).toEqual(parsed);
+  });
+
+  it("refuses --package-features that would be ignored: an empty list, or a kind that does not read it, before anything is appended", async () => {
+    const state = join(dir, "packages-refused");
+    await enrolledState(state);
+    const empty = await cli(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--package-features", ",", "--state", state, "--json"]);
+    expect([empty.status, empty.json?.error, empty.json?.message]).toEqual([2, "usage", '--package-features must name at least one feature (A,B), got ","']);
+    const lmstat = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--package-features", "SUITE", "--state", state, "--json"]);
+    expect([lmstat.status, lmstat.json?.error, lmstat.json?.source_error, lmstat.json?.message])
+      .toEqual([2, "usage", "bad_package_features", "--package-features: only flexlm-debuglog reads package features (flexlm-lmstat would ignore them)"]);
+    expect(await bodiesInLog(state)).toEqual([]);
+  });
+
   it("prints occasional plain progress lines, not a redrawn bar, when stderr is not a TTY", async () => {
     const state = join(dir, "progress");
     await enrolledState(state);

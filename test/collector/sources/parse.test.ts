@@ -32,6 +32,8 @@ it.each([
   [["--source", "flexlm-debuglog", "--file", maple, "--timezone", "Mars/Olympus"], "bad_timezone"],
   [["--source", "flexlm-debuglog", "--file", "/nonexistent/x.log"], "file_not_found"],
   [["--source", "flexlm-debuglog", "--file", maple, "--bogus"], "usage"],
+  [["--source", "flexlm-debuglog", "--file", maple, "--package-features="], "usage"],
+  [["--source", "flexlm-lmstat", "--file", maple, "--package-features", "SUITE"], "bad_package_features"],
 ])("bad arguments %j exit 2 with code %s and print nothing on stdout", async (argv, code) => {
   const r = await runParse(argv as string[]);
   expect(r.code).toBe(2);
