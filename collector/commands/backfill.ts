@@ -11,8 +11,6 @@ import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
 import { checkParseFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
-import { sourceKinds } from "../sources/registry.ts";
-import { lineEncodingProblem } from "../sources/tail-chunk.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
 import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
@@ -27,16 +25,14 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
   const name = values.name ?? kind;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CollectorError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
   const packageFeatures = featureListOption(values["package-features"], "package-features");
-  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(packageFeatures ? { package_features: packageFeatures } : {}) };
+  const encoding = values.encoding ?? "utf-8";
+  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, encoding, ...(packageFeatures ? { package_features: packageFeatures } : {}) };
   try {
     await checkParseFile(kind, file, options);
   } catch (e) {
     if (e instanceof SourceConfigError) throw new CollectorError(e.code === "file_not_found" ? "bad_input" : "usage", e.message, { source_error: e.code });
     throw e;
   }
-  const encoding = values.encoding ?? "utf-8";
-  const problem = sourceKinds[kind]!.shape === "lines" ? lineEncodingProblem(encoding) : validLabel(encoding);
-  if (problem) throw new CollectorError("usage", `--encoding: ${problem}`);
 
   const site = await openSite(stateFrom(values, io.env));
   try {
@@ -68,13 +64,4 @@ function describe(r: Awaited<ReturnType<typeof importFile>>, before: number, las
   const scope = r.out_of_scope ? `; ${r.out_of_scope} outside the contract's scope, kept at the site` : "";
   const resumed = r.resumed_from_byte ? ` (went on from byte ${r.resumed_from_byte}, where the last import stopped)` : "";
   return r.appended ? `appended ${r.appended} records (seq ${before + 1}…${last})${resumed}${scope}\n` : `nothing new${resumed}${scope}\n`;
-}
-
-function validLabel(label: string): string | null {
-  try {
-    new TextDecoder(label);
-    return null;
-  } catch {
-    return `unknown encoding ${JSON.stringify(label)}`;
-  }
 }

@@ -3,7 +3,7 @@
 // `--sessions` one whole session per line; a one-line JSON summary goes to stderr.
 // Extra options: `--name N` (data.source, default the kind), `--cut S` (cut_s, default 3600),
 // `--at T` (snapshot kinds: ms or RFC 3339; overrides the time the output states, which otherwise
-// wins over the file's mtime), `--package-features a,b`.
+// wins over the file's mtime), `--package-features a,b`, `--encoding E` (the file's, as backfill's).
 // `--state` and `--json` are accepted like every command's, and unused.
 //
 // Summary: records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
@@ -15,7 +15,7 @@ import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { featureListOption } from "./command.ts";
 import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
-export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B]";
+export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -31,7 +31,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
       args: argv, strict: true, allowPositionals: false,
       options: {
         source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, sessions: { type: "boolean" },
-        name: { type: "string" }, cut: { type: "string" }, at: { type: "string" }, "package-features": { type: "string" },
+        name: { type: "string" }, cut: { type: "string" }, at: { type: "string" }, "package-features": { type: "string" }, encoding: { type: "string" },
         state: { type: "string" }, json: { type: "boolean" },
       },
     });
@@ -42,6 +42,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
     opts = {
       ...(values.name ? { name: values.name } : {}),
       ...(values.timezone ? { timezone: values.timezone } : {}),
+      ...(values.encoding !== undefined ? { encoding: values.encoding } : {}),
       ...(values.cut !== undefined ? { cut_s: integerOption("cut", values.cut) } : {}),
       ...(values.at !== undefined ? { at: instantOption(values.at) } : {}),
       ...(values["package-features"] !== undefined ? { package_features: featureListOption(values["package-features"], "package-features") } : {}),

@@ -16,7 +16,7 @@ import type { EnforceConfig } from "../enforce/site-enforcer.ts";
 import { isOptionsToken } from "../enforce/options-block.ts";
 import { CollectorError } from "../errors.ts";
 import { packageFeaturesProblem, sourceKinds } from "../sources/registry.ts";
-import { lineEncodingProblem } from "../sources/tail-chunk.ts";
+import { encodingProblem, lineEncodingProblem } from "../sources/tail-chunk.ts";
 
 export interface SourceConfig {
   name: string;
@@ -115,7 +115,7 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     const packages = s.package_features === undefined ? null : packageFeaturesProblem(s.kind);
     if (packages) bad(`${at}.package_features: ${packages}`);
     const encoding = s.encoding ?? "utf-8";
-    const problem = shape === "lines" ? lineEncodingProblem(encoding) : knownEncoding(encoding);
+    const problem = shape === "lines" ? lineEncodingProblem(encoding) : encodingProblem(encoding);
     if (problem) bad(`${at}.encoding: ${problem}`);
     return {
       name: s.name, kind: s.kind, interval_s: s.interval_s ?? (shape === "lines" ? 10 : 60),
@@ -143,15 +143,6 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
 
 function pathText(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
-}
-
-function knownEncoding(label: string): string | null {
-  try {
-    new TextDecoder(label);
-    return null;
-  } catch {
-    return `unknown encoding ${JSON.stringify(label)} (use a WHATWG label: utf-8, utf-16le, windows-1252, shift_jis…)`;
-  }
 }
 
 function absoluteFile(file: string, baseDir: string): string {

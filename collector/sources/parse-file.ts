@@ -18,6 +18,7 @@ import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
 import { packageFeaturesProblem, sourceKinds } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
+import { encodingProblem, lineEncodingProblem } from "./tail-chunk.ts";
 
 export class SourceConfigError extends Error {
   readonly code: string;
@@ -32,6 +33,8 @@ export interface ParseFileOptions {
   name?: string;
   /** IANA zone of the server clock (default: this machine's). */
   timezone?: string;
+  /** WHATWG label of the file's encoding (default utf-8); line files need one `lineEncodingProblem` accepts. */
+  encoding?: string;
   cut_s?: number;
   /** Snapshot kinds: when the output was taken (ms); overrides the time the output states. */
   at?: number;
@@ -69,6 +72,8 @@ export async function checkParseFile(kind: string, file: string, opts: ParseFile
   if (packages) throw new SourceConfigError("bad_package_features", `--package-features: ${packages}`);
   threadFromEnv();
   if (opts.cut_s !== undefined && (!Number.isSafeInteger(opts.cut_s) || opts.cut_s < 1)) throw new SourceConfigError("bad_cut", `cut_s must be a positive integer`);
+  const encoding = opts.encoding === undefined ? null : sourceKinds[kind]!.shape === "lines" ? lineEncodingProblem(opts.encoding) : encodingProblem(opts.encoding);
+  if (encoding) throw new SourceConfigError("bad_encoding", `--encoding: ${encoding}`);
   try {
     const st = await stat(file);
     if (!st.isFile()) throw new SourceConfigError("file_not_found", `${file} is not a file`);
@@ -91,7 +96,7 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
   let done: ParseDone;
 
   if (factory.shape === "lines" && onSecondThread((await stat(file)).size, opts.thread)) {
-    const blocks = eventsFromWorker(kind, file, sourceOpts);
+    const blocks = eventsFromWorker(kind, file, sourceOpts, opts.encoding);
     try {
       let next = await blocks.next();
       for (; !next.done; next = await blocks.next()) {
@@ -105,7 +110,7 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
     }
   } else if (factory.shape === "lines") {
     const source = factory.create(sourceOpts);
-    const splitter = new LineSplitter();
+    const splitter = new LineSplitter(opts.encoding);
     const events: SourceEvent[] = [];
     let bytesRead = 0;
     for (const chunk of fileBlocks(file)) {
@@ -145,8 +150,9 @@ export async function* recordsFromFile(kind: string, file: string, opts: ParseFi
  * past the parse (the generator above would hold it for as long as the records stream out).
  */
 async function parseSnapshotFile(source: SnapshotSource, file: string, opts: ParseFileOptions): Promise<{ events: SourceEvent[]; stats: ParseStats; snapshot: NonNullable<ParseDone["snapshot"]> }> {
-  const text = await readFile(file, "utf8");
-  opts.onProgress?.(Buffer.byteLength(text));
+  const bytes = await readFile(file);
+  const text = new TextDecoder(opts.encoding ?? "utf-8").decode(bytes); // as backfill decodes it (file-import.ts)
+  opts.onProgress?.(bytes.length);
   const mtime = Math.floor((await stat(file)).mtimeMs);
   const result = source.parse(text, opts.at ?? mtime);
   const time = snapshotTime(result, opts.at, mtime);
