@@ -28,8 +28,9 @@ export const commonOptions = {
 
 export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: false });
+    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: false }), usage);
   } catch (e) {
+    if (e instanceof CollectorError) throw e;
     throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
   }
 }
@@ -37,10 +38,23 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
 /** Like parseCommandArgs, for commands that take operands (`import-receipt F`, `reveal NAME…`). */
 export function parseCommandOperands<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: true });
+    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: true }), usage);
   } catch (e) {
+    if (e instanceof CollectorError) throw e;
     throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
   }
+}
+
+/** An option given as "" (`--state=`, `--timezone ""`: an unset shell variable) is a mistake: taken as
+ *  absent it would silently mean the default (this machine's zone, the working directory as state). */
+export function emptyOption(values: Record<string, unknown>): string | undefined {
+  return Object.keys(values).find((name) => values[name] === "");
+}
+
+function noEmptyValues<P extends { values: Record<string, unknown> }>(parsed: P, usage: string): P {
+  const empty = emptyOption(parsed.values);
+  if (empty !== undefined) throw new CollectorError("usage", `option --${empty} needs a value; usage: tally-collector ${usage}`);
+  return parsed;
 }
 
 /** node:util's parseArgs message, short: which option, and what is wrong with it. */

@@ -12,7 +12,7 @@
 // `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
-import { featureListOption } from "./command.ts";
+import { emptyOption, featureListOption } from "./command.ts";
 import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
@@ -35,6 +35,8 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
         state: { type: "string" }, json: { type: "boolean" },
       },
     });
+    const empty = emptyOption(values);
+    if (empty !== undefined) throw new SourceConfigError("usage", `option --${empty} needs a value`);
     if (!values.source || !values.file) throw new SourceConfigError("usage", "usage: parse --source KIND --file F [--timezone Z] [--sessions]");
     kind = values.source;
     file = values.file;
