@@ -62,6 +62,19 @@ describe("collector CLI usage and config errors", () => {
     await expect(stat(join(state, "log"))).rejects.toMatchObject({ code: "ENOENT" }); // nothing imported
   });
 
+  it("verify refuses --collector or --public-key without a --bundle, or one without the other, instead of checking this site's log or key", async () => {
+    const state = join(dir, "s");
+    await enrolledState(state);
+    for (const [argv, message] of [
+      [["--collector", "col_other"], "--collector and --public-key check a --bundle"],
+      [["--public-key", "ab".repeat(32)], "--collector and --public-key check a --bundle"],
+      [["--bundle", join(dir, "b.json"), "--collector", "col_other"], "--collector and --public-key go together"],
+    ] as const) {
+      const r = await cli(["verify", ...argv, "--state", state, "--json"]);
+      expect({ argv, status: r.status, error: r.json?.error, message: r.json?.message }).toEqual({ argv, status: 2, error: "usage", message: expect.stringContaining(message) });
+    }
+  });
+
   it.each(["sync", "status", "verify"])("%s on a state dir that was never initialised exits 2 (not_initialised)", async (command) => {
     const r = await cli([command, "--state", join(dir, "empty"), "--json"]);
     expect(r.status).toBe(2);
