@@ -4,7 +4,9 @@
 // exits, for cron-style use. Exit 2 only for what a person must fix: the config or the state dir.
 import { loadRunConfig } from "../daemon/run-config.ts";
 import { SiteDaemon } from "../daemon/site-daemon.ts";
+import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
+import { threadFromEnv } from "../sources/parse-file.ts";
 import { EdgeClient } from "../sync/edge-client.ts";
 import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { backoffFrom, jitterFrom, syncOptions } from "./sync.ts";
@@ -14,6 +16,12 @@ export const runUsage = "run --config FILE [--once] [--attempts N] [--timeout-ms
 export async function runCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
   const { values } = parseCommandArgs(argv, { config: { type: "string" }, once: { type: "boolean" }, ...syncOptions }, runUsage);
   const config = await loadRunConfig(requireOption(values.config, "config", runUsage));
+  // Read as each log source opens: a bad value would fail every one of them, retried for ever.
+  try {
+    threadFromEnv();
+  } catch (e) {
+    throw new CollectorError("bad_config", (e as Error).message);
+  }
   // A running daemon retries on its own schedule, so each sync gives up quickly.
   const backoff = backoffFrom({ ...values, attempts: values.attempts ?? "2" });
   const timeoutMs = integerOption(values["timeout-ms"], "timeout-ms", 30_000, 1);

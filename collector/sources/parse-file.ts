@@ -161,7 +161,7 @@ async function parseSnapshotFile(source: SnapshotSource, file: string, opts: Par
 }
 
 /** `TALLY_PARSE_THREAD` (always | never | auto, the default) when `thread` is not given: `parse` and the bench. */
-function threadFromEnv(): NonNullable<ParseFileOptions["thread"]> {
+export function threadFromEnv(): NonNullable<ParseFileOptions["thread"]> {
   const value = process.env.TALLY_PARSE_THREAD ?? "auto";
   if (value !== "always" && value !== "never" && value !== "auto") throw new SourceConfigError("bad_thread", `TALLY_PARSE_THREAD must be always, never or auto, got "${value}"`);
   return value;
