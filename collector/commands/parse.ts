@@ -39,6 +39,8 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
     if (empty !== undefined) throw new SourceConfigError("usage", `option --${empty} needs a value`);
     if (!values.source || !values.file) throw new SourceConfigError("usage", "usage: parse --source KIND --file F [--timezone Z] [--sessions]");
     kind = values.source;
+    // As backfill and the run config take it: what parse prints is what backfill would append.
+    if (values.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(values.name)) throw new SourceConfigError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(values.name)}`);
     file = values.file;
     sessionsMode = values.sessions === true;
     opts = {
