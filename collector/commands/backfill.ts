@@ -34,6 +34,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     throw e;
   }
 
+  const zone = values.timezone ?? localTimeZone();
   const site = await openSite(stateFrom(values, io.env));
   try {
     const pseudonyms = await Pseudonyms.open(site.paths, { create: false });
@@ -43,7 +44,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     const progress = new ImportProgress(io.stderr, (await stat(file)).size);
     const report = await importFile(site, kind, file, {
       name, policy: sitePolicy,
-      settings: { timezone: values.timezone ?? localTimeZone(), encoding, cut_s: cutS, ...(packageFeatures ? { package_features: packageFeatures } : {}) },
+      settings: { timezone: zone, encoding, cut_s: cutS, ...(packageFeatures ? { package_features: packageFeatures } : {}) },
       onProgress: (bytes, parsed, appended) => {
         progress.bytes(bytes);
         progress.records(parsed, appended);
@@ -51,8 +52,10 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     });
     progress.done();
     const last = site.log.lastSeq();
-    const json = { ok: true, source: kind, file, ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
-    return { exit: 0, json, text: describe(report, before, last) };
+    const json = { ok: true, source: kind, file, timezone: zone, timezone_from: values.timezone ? "option" : "machine", ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
+    // This machine's zone is only a guess for a file copied from a server elsewhere: say it was used.
+    const guessed = values.timezone || report.appended === 0 ? "" : `read in this machine's time zone ${zone}: a file from a server in another zone needs --timezone\n`;
+    return { exit: 0, json, text: describe(report, before, last) + guessed };
   } finally {
     await site.close();
   }

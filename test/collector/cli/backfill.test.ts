@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { recordsFromFile } from "../../../collector/sources/parse-file.ts";
+import { localTimeZone } from "../../../shared/time/zoned.ts";
 import { sharedFixtures } from "../sources/fixture-paths.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
@@ -133,6 +134,18 @@ describe("backfill", () => {
     expect([lmstat.status, lmstat.json?.error, lmstat.json?.source_error, lmstat.json?.message])
       .toEqual([2, "usage", "bad_package_features", "--package-features: only flexlm-debuglog reads package features (flexlm-lmstat would ignore them)"]);
     expect(await bodiesInLog(state)).toEqual([]);
+  });
+
+  it("says which time zone it read the file in, and that this machine's is only a guess for a file copied from elsewhere", async () => {
+    await enrolledState(join(dir, "zone-guessed"));
+    const machine = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--state", join(dir, "zone-guessed")]);
+    expect(machine.status).toBe(0);
+    expect(machine.stdout).toContain(`read in this machine's time zone ${localTimeZone()}: a file from a server in another zone needs --timezone\n`);
+    await enrolledState(join(dir, "zone-given"));
+    const given = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--timezone", "Europe/Berlin", "--state", join(dir, "zone-given"), "--json"]);
+    expect(given.json).toMatchObject({ timezone: "Europe/Berlin", timezone_from: "option" });
+    const parsed = await cli(["parse", "--source", "flexlm-lmstat", "--file", LMSTAT_2018]);
+    expect(JSON.parse(parsed.stderr.trim().split("\n").at(-1)!)).toMatchObject({ timezone: localTimeZone(), timezone_from: "machine" });
   });
 
   it("prints occasional plain progress lines, not a redrawn bar, when stderr is not a TTY", async () => {
