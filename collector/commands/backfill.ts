@@ -11,6 +11,7 @@ import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
 import { checkParseFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
+import { zoneRead } from "../sources/registry.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
 import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
@@ -52,9 +53,10 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     });
     progress.done();
     const last = site.log.lastSeq();
-    const json = { ok: true, source: kind, file, timezone: zone, timezone_from: values.timezone ? "option" : "machine", ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
+    const read = zoneRead(kind, values.timezone);
+    const json = { ok: true, source: kind, file, ...read, ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
     // This machine's zone is only a guess for a file copied from a server elsewhere: say it was used.
-    const guessed = values.timezone || report.appended === 0 ? "" : `read in this machine's time zone ${zone}: a file from a server in another zone needs --timezone\n`;
+    const guessed = read.timezone_from !== "machine" || report.appended === 0 ? "" : `read in this machine's time zone ${zone}: a file from a server in another zone needs --timezone\n`;
     return { exit: 0, json, text: describe(report, before, last) + guessed };
   } finally {
     await site.close();

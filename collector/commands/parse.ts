@@ -6,15 +6,15 @@
 // wins over the file's mtime), `--package-features a,b`, `--encoding E` (the file's, as backfill's).
 // `--state` and `--json` are accepted like every command's, and unused.
 //
-// Summary: the time zone the file was read in and `timezone_from` (`option`, or `machine`: this
-// machine's zone, a guess for a file copied from elsewhere); records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
+// Summary: the time zone the file was read in and `timezone_from` (`option`; `machine`: this
+// machine's zone, a guess for a file copied from elsewhere; `file`: jsonl's own offsets); records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
 // `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
 // package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` and
 // `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
-import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption } from "./command.ts";
+import { zoneRead } from "../sources/registry.ts";
 import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
@@ -87,7 +87,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
   const source = done?.source;
   io.stderr.write(JSON.stringify({
     // The zone the file's times were read in: this machine's is only a guess for a file copied from a server elsewhere.
-    source: kind, file, timezone: opts.timezone ?? localTimeZone(), timezone_from: opts.timezone ? "option" : "machine",
+    source: kind, file, ...zoneRead(kind, opts.timezone),
     records, ...tally.totals(), by_feature: tally.byFeature,
     ...(Object.keys(tally.byProduct).length > 0 ? { by_product: tally.byProduct } : {}),
     ...(done?.snapshot ? { snapshot_at: new Date(done.snapshot.at).toISOString(), time_from: done.snapshot.time_from, in_use_mismatch: done.snapshot.in_use_mismatch } : {}),

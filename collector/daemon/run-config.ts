@@ -4,8 +4,8 @@
 //   {sources: [{name, kind, file | command, interval_s?, timezone?, encoding?, package_features?,
 //               start_at?}], cut_s?, heartbeat_s?, sync_s?, metrics_listen?, privacy?,
 //    enforce?: {kind: "flexlm" | "rlm", options_file, reread: [argv…], reread_timeout_s?, features?}}
-// `package_features` only for flexlm-debuglog, the one kind that reads it (elsewhere it is refused,
-// not ignored). `command` is an argv array (no shell). A relative `file` is relative to the config
+// `package_features` only for flexlm-debuglog, the one kind that reads it, and `timezone` not for
+// jsonl, whose times carry their offset (elsewhere refused, not ignored). `command` is an argv array (no shell). A relative `file` is relative to the config
 // file's folder (a service's working directory is rarely the admin's); Windows paths (`C:\\Program Files\\…`,
 // backslashes doubled as JSON requires, or forward slashes) are taken as they are.
 import { readFile } from "node:fs/promises";
@@ -15,7 +15,7 @@ import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { EnforceConfig } from "../enforce/site-enforcer.ts";
 import { isOptionsToken } from "../enforce/options-block.ts";
 import { CollectorError } from "../errors.ts";
-import { packageFeaturesProblem, sourceKinds } from "../sources/registry.ts";
+import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "../sources/registry.ts";
 import { encodingProblem, lineEncodingProblem } from "../sources/tail-chunk.ts";
 
 export interface SourceConfig {
@@ -114,6 +114,8 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     if (shape === "snapshot" && s.start_at !== undefined) bad(`${at}.start_at: only for log files (${s.kind} is polled)`);
     const packages = s.package_features === undefined ? null : packageFeaturesProblem(s.kind);
     if (packages) bad(`${at}.package_features: ${packages}`);
+    const zone = s.timezone === undefined ? null : timezoneProblem(s.kind);
+    if (zone) bad(`${at}.timezone: ${zone}`);
     const encoding = s.encoding ?? "utf-8";
     const problem = shape === "lines" ? lineEncodingProblem(encoding) : encodingProblem(encoding);
     if (problem) bad(`${at}.encoding: ${problem}`);

@@ -16,7 +16,7 @@ import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
-import { packageFeaturesProblem, sourceKinds } from "./registry.ts";
+import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "./registry.ts";
 import { inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 import { encodingProblem, lineEncodingProblem } from "./tail-chunk.ts";
 
@@ -68,6 +68,8 @@ export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
   if (!(kind in sourceKinds)) throw new SourceConfigError("unknown_source_kind", `unknown source kind "${kind}" (known: ${Object.keys(sourceKinds).join(", ")})`);
   if (opts.timezone !== undefined && !isValidTimeZone(opts.timezone)) throw new SourceConfigError("bad_timezone", `unknown time zone "${opts.timezone}"`);
+  const zone = opts.timezone === undefined ? null : timezoneProblem(kind);
+  if (zone) throw new SourceConfigError("bad_timezone", `--timezone: ${zone}`);
   const packages = opts.package_features === undefined ? null : packageFeaturesProblem(kind);
   if (packages) throw new SourceConfigError("bad_package_features", `--package-features: ${packages}`);
   threadFromEnv();
