@@ -11,7 +11,7 @@ import { EdgeClient } from "../sync/edge-client.ts";
 import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { backoffFrom, jitterFrom, syncOptions } from "./sync.ts";
 
-export const runUsage = "run --config FILE [--once] [--attempts N] [--timeout-ms MS] [--state DIR] [--json]";
+export const runUsage = "run --config FILE [--once] [--attempts N] [--backoff-base-ms MS] [--backoff-max-ms MS] [--timeout-ms MS] [--state DIR] [--json]";
 
 export async function runCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
   const { values } = parseCommandArgs(argv, { config: { type: "string" }, once: { type: "boolean" }, ...syncOptions }, runUsage);

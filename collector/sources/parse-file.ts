@@ -70,6 +70,7 @@ export async function checkParseFile(kind: string, file: string, opts: ParseFile
   if (opts.timezone !== undefined && !isValidTimeZone(opts.timezone)) throw new SourceConfigError("bad_timezone", `unknown time zone "${opts.timezone}"`);
   const zone = opts.timezone === undefined ? null : timezoneProblem(kind);
   if (zone) throw new SourceConfigError("bad_timezone", `--timezone: ${zone}`);
+  if (opts.at !== undefined && sourceKinds[kind]!.shape === "lines") throw new SourceConfigError("usage", `--at: only for a snapshot output (${kind} lines carry their own times)`);
   const packages = opts.package_features === undefined ? null : packageFeaturesProblem(kind);
   if (packages) throw new SourceConfigError("bad_package_features", `--package-features: ${packages}`);
   threadFromEnv();

@@ -65,6 +65,7 @@ it.each([
   [["--source", "flexlm-lmstat", "--file", maple, "--package-features", "SUITE"], "bad_package_features"],
   [["--source", "flexlm-debuglog", "--file", maple, "--encoding", "klingon"], "bad_encoding"],
   [["--source", "flexlm-debuglog", "--file", maple, "--name", "lic server 1"], "usage"],
+  [["--source", "flexlm-debuglog", "--file", maple, "--at", "2026-01-01T00:00:00Z"], "usage"],
   [["--source", "flexlm-debuglog", "--file", maple, "--encoding", "utf-16le"], "bad_encoding"],
 ])("bad arguments %j exit 2 with code %s and print nothing on stdout", async (argv, code) => {
   const r = await runParse(argv as string[]);
