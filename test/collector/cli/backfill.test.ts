@@ -78,6 +78,22 @@ describe("backfill", () => {
     expect(third.json).toMatchObject({ appended: 0 });
   });
 
+  it("goes on with a grown file only in the settings its import began with: another zone is refused, naming them, and nothing is appended", async () => {
+    const state = join(dir, "grown-zone");
+    await enrolledState(state);
+    const lines = (await readFile(ANSYS, "utf8")).split("\n");
+    const grown = join(dir, "ansys-zone.log");
+    await writeFile(grown, lines.slice(0, 2000).join("\n") + "\n");
+    const first = await cli(["backfill", "--source", "flexlm-debuglog", "--file", grown, "--timezone", "UTC", "--state", state, "--json"]);
+    const appended = first.json!.last_seq;
+    await writeFile(grown, lines.join("\n"));
+    const other = await cli(["backfill", "--source", "flexlm-debuglog", "--file", grown, "--timezone", "Asia/Tokyo", "--state", state, "--json"]);
+    expect([other.status, other.json?.error, other.json?.message]).toEqual([2, "usage", `the import of ${grown} began with --timezone UTC --encoding utf-8; go on with the same settings (given: --timezone Asia/Tokyo --encoding utf-8)`]);
+    const same = await cli(["backfill", "--source", "flexlm-debuglog", "--file", grown, "--timezone", "UTC", "--state", state, "--json"]);
+    expect(same.json).toMatchObject({ first_seq: (appended as number) + 1 });
+    expect((await usageInLog(state)).licenseSeconds).toBe(await fileTotal(ANSYS));
+  });
+
   it("appends exactly what parse prints, and a re-run — even of a renamed copy — adds nothing", async () => {
     const state = join(dir, "again");
     await enrolledState(state);
