@@ -25,6 +25,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<Command
   // A running daemon retries on its own schedule, so each sync gives up quickly.
   const backoff = backoffFrom({ ...values, attempts: values.attempts ?? "2" });
   const timeoutMs = integerOption(values["timeout-ms"], "timeout-ms", 30_000, 1);
+  const random = jitterFrom(io.env);
   const site = await openSite(stateFrom(values, io.env));
   const log = (line: string) => io.stderr.write(`${new Date().toISOString()} ${line}\n`);
   for (const [source, recovery] of Object.entries(site.journals)) log(`source ${source}: last append before the restart ${recovery.replace(/_/g, " ")}`);
@@ -32,7 +33,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<Command
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   try {
-    daemon = await SiteDaemon.start(site, config, new EdgeClient(site.identity.server, { timeoutMs }), { backoff, random: jitterFrom(io.env), log, timeoutMs });
+    daemon = await SiteDaemon.start(site, config, new EdgeClient(site.identity.server, { timeoutMs }), { backoff, random, log, timeoutMs });
     if (values.once) await daemon.once();
     else {
       process.once("SIGINT", onSignal);

@@ -136,5 +136,8 @@ describe("collector CLI with the edge unreachable", () => {
     expect(r.stderr.split("\n").filter((l) => l.startsWith("edge unreachable"))).toHaveLength(1);
     const s = await cli(["status", "--state", dir, "--json"]);
     expect(s.json).toMatchObject({ last_seq: 1, acked_seq: 0, pending: 1 });
+    // A seed that is not a number is refused, not replaced by an unseeded jitter.
+    const bad = await cli(["sync", "--attempts", "1", "--state", dir, "--json"], { TALLY_JITTER_SEED: "seven" });
+    expect([bad.status, bad.json?.error, bad.json?.message]).toEqual([2, "usage", 'TALLY_JITTER_SEED must be a whole number, got "seven"']);
   });
 });
