@@ -28,7 +28,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CollectorError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
   const packageFeatures = featureListOption(values["package-features"], "package-features");
   const encoding = values.encoding ?? "utf-8";
-  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, encoding, ...(packageFeatures ? { package_features: packageFeatures } : {}) };
+  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(values.encoding !== undefined ? { encoding } : {}), ...(packageFeatures ? { package_features: packageFeatures } : {}) };
   try {
     await checkParseFile(kind, file, options);
   } catch (e) {

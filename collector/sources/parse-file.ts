@@ -6,7 +6,8 @@
 // A snapshot's time: `at` when given (the user said so), else the time the output itself states
 // (lmstat's `Flexible License Manager status on …` header, rlmstat's statistics clock), else the
 // file's mtime — said in `time_from`. No session of a snapshot ends after that time.
-import { readFile, stat } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
+import { open, readFile, stat } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
@@ -83,6 +84,11 @@ export async function checkParseFile(kind: string, file: string, opts: ParseFile
   } catch (err) {
     if (err instanceof SourceConfigError) throw err;
     throw new SourceConfigError("file_not_found", `cannot read ${file}: ${(err as Error).message}`);
+  }
+  // UTF-8 is only the default: a file copied from a Windows server is often in its ANSI code page,
+  // and read as UTF-8 its names would turn into U+FFFD, silently (two users into one).
+  if (opts.encoding === undefined && !(await startsAsUtf8(file))) {
+    throw new SourceConfigError("bad_encoding", `${file} is not UTF-8: give its encoding with --encoding (windows-1252, iso-8859-15, shift_jis…; utf-16le for an output saved by PowerShell), or --encoding utf-8 to read it as UTF-8 anyway`);
   }
 }
 
@@ -161,6 +167,23 @@ async function parseSnapshotFile(source: SnapshotSource, file: string, opts: Par
   const time = snapshotTime(result, opts.at, mtime);
   const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
   return { events, stats: result.stats, snapshot: { ...time, in_use_mismatch: inUseDifferences(result) } };
+}
+
+/** Bytes of a file checked to be UTF-8 when no encoding is given (its start: cheap, and where names first appear). */
+const UTF8_SAMPLE_BYTES = 1024 * 1024;
+
+/** Whether the first UTF8_SAMPLE_BYTES of `file` are UTF-8 (a character cut at the sample's end is not held against it). */
+async function startsAsUtf8(file: string): Promise<boolean> {
+  const handle = await open(file, "r");
+  try {
+    const sample = Buffer.alloc(UTF8_SAMPLE_BYTES);
+    const { bytesRead } = await handle.read(sample, 0, UTF8_SAMPLE_BYTES, 0);
+    const whole = bytesRead < UTF8_SAMPLE_BYTES;
+    const end = whole ? bytesRead : sample.lastIndexOf(10, bytesRead - 1) + 1 || bytesRead - 3;
+    return isUtf8(sample.subarray(0, Math.max(0, end)));
+  } finally {
+    await handle.close();
+  }
 }
 
 /** `TALLY_PARSE_THREAD` (always | never | auto, the default) when `thread` is not given: `parse` and the bench. */

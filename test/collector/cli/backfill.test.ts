@@ -141,11 +141,15 @@ describe("backfill", () => {
     expect(await bodiesInLog(state)).toEqual(parsed);
   });
 
-  it("refuses --package-features that would be ignored: an empty list, or a kind that does not read it, before anything is appended", async () => {
+  it("refuses what would be ignored or misread: an empty --package-features, one for a kind that does not read it, a file not in UTF-8 without --encoding; nothing is appended", async () => {
     const state = join(dir, "packages-refused");
     await enrolledState(state);
     const empty = await cli(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--package-features", ",", "--state", state, "--json"]);
     expect([empty.status, empty.json?.error, empty.json?.message]).toEqual([2, "usage", '--package-features must name at least one feature (A,B), got ","']);
+    const latin = join(dir, "copied-cp1252.log");
+    await writeFile(latin, Buffer.from(' 9:00:00 (lmgrd) TIMESTAMP 5/2/2022\n 9:10:00 (MLM) OUT: "MATLAB" josé@pc1  \n', "latin1"));
+    const notUtf8 = await cli(["backfill", "--source", "flexlm-debuglog", "--file", latin, "--timezone", "UTC", "--state", state, "--json"]);
+    expect([notUtf8.status, notUtf8.json?.error, notUtf8.json?.source_error]).toEqual([2, "usage", "bad_encoding"]);
     const lmstat = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--package-features", "SUITE", "--state", state, "--json"]);
     expect([lmstat.status, lmstat.json?.error, lmstat.json?.source_error, lmstat.json?.message])
       .toEqual([2, "usage", "bad_package_features", "--package-features: only flexlm-debuglog reads package features (flexlm-lmstat would ignore them)"]);

@@ -55,6 +55,20 @@ it("--encoding reads the file as backfill and run do: a windows-1252 log or a UT
   expect([wide.code, wide.lines, wide.summary.time_from]).toEqual([0, original.lines, "header"]);
 });
 
+it("without --encoding, a file that is not UTF-8 is refused (a copied Windows log's names would turn into U+FFFD), naming the way out", async () => {
+  const text = [" 9:00:00 (lmgrd) TIMESTAMP 5/2/2022", ' 9:10:00 (MLM) OUT: "MATLAB" josé@pc1  ', ' 9:30:00 (MLM) IN: "MATLAB" josé@pc1  ', ""].join("\n");
+  const latin = join(dir, "copied-cp1252.log");
+  await writeFile(latin, Buffer.from(text, "latin1"));
+  const refused = await runParse(["--source", "flexlm-debuglog", "--file", latin, "--timezone", "UTC"]);
+  expect([refused.code, refused.lines, JSON.parse(refused.stderr).error]).toEqual([2, [], "bad_encoding"]);
+  expect(JSON.parse(refused.stderr).message).toContain("is not UTF-8: give its encoding with --encoding");
+  const anyway = await runParse(["--source", "flexlm-debuglog", "--file", latin, "--timezone", "UTC", "--encoding", "utf-8"]);
+  expect(anyway.lines.map((r) => r.data.user)).toEqual(["jos\ufffd"]);
+  const wide = join(dir, "lmstat-powershell.txt");
+  await writeFile(wide, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(await readFile(lmstat2018, "utf8"), "utf16le")]));
+  expect(JSON.parse((await runParse(["--source", "flexlm-lmstat", "--file", wide, "--timezone", "Europe/Berlin"])).stderr).error).toBe("bad_encoding");
+});
+
 it.each([
   [["--file", maple], "usage"],
   [["--source", "nope", "--file", maple], "unknown_source_kind"],
