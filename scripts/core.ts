@@ -21,6 +21,15 @@ const USAGE = `usage: npm run core -- [serve] --data DIR [--host H] [--port P] [
        npm run core -- migrate --from URL --to URL --archive DIR
        npm run core -- build`;
 
+/** The options each command takes: another command's option is refused, never ignored. */
+const COMMAND_OPTIONS: Record<string, string[]> = {
+  serve: ["data", "host", "port", "public-url", "build", "drain-timeout"],
+  backup: ["data", "out"],
+  restore: ["from", "data"],
+  migrate: ["from", "to", "archive"],
+  build: [],
+};
+
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith("-") ? argv[0] : "serve";
   const rest = command === argv[0] ? argv.slice(1) : argv;
@@ -42,6 +51,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  for (const [name, value] of Object.entries(values)) {
+    if (name === "help" || !(command in COMMAND_OPTIONS)) continue;
+    if (!COMMAND_OPTIONS[command]!.includes(name)) throw new CoreExit(2, `${command} does not take --${name}\n${USAGE}`);
+    if (value === "") throw new CoreExit(2, `--${name} needs a value\n${USAGE}`);
+  }
   const need = (name: "data" | "out" | "from" | "to" | "archive"): string => {
     const value = values[name];
     if (!value) throw new CoreExit(2, `${command} needs --${name}\n${USAGE}`);
@@ -55,9 +69,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const port = Number(values.port ?? 8787);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CoreExit(2, `--port must be 0…65535, not ${values.port}`);
+      if (!/^\d{1,5}$/.test(values.port ?? "8787") || port > 65535) throw new CoreExit(2, `--port must be 0…65535, not ${values.port}`);
       const drain = Number(values["drain-timeout"] ?? 30);
-      if (!Number.isFinite(drain) || drain < 0) throw new CoreExit(2, `--drain-timeout must be seconds ≥ 0, not ${values["drain-timeout"]}`);
+      if (!/^\d+(\.\d+)?$/.test(values["drain-timeout"] ?? "30")) throw new CoreExit(2, `--drain-timeout must be seconds ≥ 0, not ${values["drain-timeout"]}`);
       const publicUrl = values["public-url"];
       if (publicUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(publicUrl)) throw new CoreExit(2, `--public-url must be an origin like https://tally.example.com, not ${publicUrl}`);
       const { serve } = await import("./core/serve.ts");

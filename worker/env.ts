@@ -9,7 +9,7 @@ export interface Env {
   ADMIN_TOKEN: string;
   /** Hex Ed25519 seed that signs receipts. */
   EDGE_SIGNING_KEY: string;
-  /** "production" | "development" | "test": only the last two accept an injected clock. */
+  /** "production" | "development" | "test": only the last two accept an injected clock; any other value is production (isProduction). */
   TALLY_ENV: string;
   /** Development and test only: ms added to the real clock for every request (middleware/clock.ts). */
   TALLY_CLOCK_OFFSET_MS?: string;
@@ -55,3 +55,12 @@ export function allowsInjectedClock(env: Pick<Env, "TALLY_ENV">): boolean {
   return env.TALLY_ENV === "development" || env.TALLY_ENV === "test";
 }
 export const allowsDevelopmentAids = allowsInjectedClock;
+
+/**
+ * Whether this deployment is production: the webhook URL checks, the alarm's period freezing and
+ * notices, `_live_` secrets. The complement of the allow-list above, so a missing or misspelt
+ * TALLY_ENV ("prod", "Production") is production everywhere, never half of it.
+ */
+export function isProduction(env: Pick<Env, "TALLY_ENV">): boolean {
+  return !allowsDevelopmentAids(env);
+}

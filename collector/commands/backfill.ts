@@ -1,7 +1,9 @@
-// `backfill --source KIND --file F [--timezone Z] [--name N] [--cut S] [--encoding E]`: imports a
+// `backfill --source KIND --file F [--timezone Z] [--name N] [--cut S] [--encoding E]
+// [--package-features A,B]` (the run config's per-source settings of the same names): imports a
 // historical log or output file into the chain, once (daemon/file-import.ts): re-running adds
 // nothing; a file that grew since adds only what is new, including the rest of sessions still
-// open at the end of the earlier import; an import that was interrupted goes on where it stopped.
+// open at the end of the earlier import; an import that was interrupted goes on where it stopped —
+// in the zone, encoding and package features it began with (others are refused).
 // The site's scope applies, and its pseudonyms once `run` made a privacy key (privacy.pseudonymise).
 import { stat } from "node:fs/promises";
 import { localTimeZone } from "../../shared/time/zoned.ts";
@@ -10,32 +12,31 @@ import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
 import { checkParseFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
-import { sourceKinds } from "../sources/registry.ts";
-import { lineEncodingProblem } from "../sources/tail-chunk.ts";
+import { zoneRead } from "../sources/registry.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
-import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
+import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
 
-export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--state DIR] [--json]";
+export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--package-features A,B] [--state DIR] [--json]";
 
 export async function backfillCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" }, encoding: { type: "string" } }, backfillUsage);
+  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" }, encoding: { type: "string" }, "package-features": { type: "string" } }, backfillUsage);
   const kind = requireOption(values.source, "source", backfillUsage);
   const file = requireOption(values.file, "file", backfillUsage);
   const cutS = integerOption(values.cut, "cut", 3600, 1);
   const name = values.name ?? kind;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CollectorError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
-  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS };
+  const packageFeatures = featureListOption(values["package-features"], "package-features");
+  const encoding = values.encoding ?? "utf-8";
+  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(values.encoding !== undefined ? { encoding } : {}), ...(packageFeatures ? { package_features: packageFeatures } : {}) };
   try {
     await checkParseFile(kind, file, options);
   } catch (e) {
     if (e instanceof SourceConfigError) throw new CollectorError(e.code === "file_not_found" ? "bad_input" : "usage", e.message, { source_error: e.code });
     throw e;
   }
-  const encoding = values.encoding ?? "utf-8";
-  const problem = sourceKinds[kind]!.shape === "lines" ? lineEncodingProblem(encoding) : validLabel(encoding);
-  if (problem) throw new CollectorError("usage", `--encoding: ${problem}`);
 
+  const zone = values.timezone ?? localTimeZone();
   const site = await openSite(stateFrom(values, io.env));
   try {
     const pseudonyms = await Pseudonyms.open(site.paths, { create: false });
@@ -45,7 +46,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     const progress = new ImportProgress(io.stderr, (await stat(file)).size);
     const report = await importFile(site, kind, file, {
       name, policy: sitePolicy,
-      settings: { timezone: values.timezone ?? localTimeZone(), encoding, cut_s: cutS },
+      settings: { timezone: zone, encoding, cut_s: cutS, ...(packageFeatures ? { package_features: packageFeatures } : {}) },
       onProgress: (bytes, parsed, appended) => {
         progress.bytes(bytes);
         progress.records(parsed, appended);
@@ -53,8 +54,11 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     });
     progress.done();
     const last = site.log.lastSeq();
-    const json = { ok: true, source: kind, file, ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
-    return { exit: 0, json, text: describe(report, before, last) };
+    const read = zoneRead(kind, values.timezone);
+    const json = { ok: true, source: kind, file, ...read, ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
+    // This machine's zone is only a guess for a file copied from a server elsewhere: say it was used.
+    const guessed = read.timezone_from !== "machine" || report.appended === 0 ? "" : `read in this machine's time zone ${zone}: a file from a server in another zone needs --timezone\n`;
+    return { exit: 0, json, text: describe(report, before, last) + guessed };
   } finally {
     await site.close();
   }
@@ -66,13 +70,4 @@ function describe(r: Awaited<ReturnType<typeof importFile>>, before: number, las
   const scope = r.out_of_scope ? `; ${r.out_of_scope} outside the contract's scope, kept at the site` : "";
   const resumed = r.resumed_from_byte ? ` (went on from byte ${r.resumed_from_byte}, where the last import stopped)` : "";
   return r.appended ? `appended ${r.appended} records (seq ${before + 1}…${last})${resumed}${scope}\n` : `nothing new${resumed}${scope}\n`;
-}
-
-function validLabel(label: string): string | null {
-  try {
-    new TextDecoder(label);
-    return null;
-  } catch {
-    return `unknown encoding ${JSON.stringify(label)}`;
-  }
 }

@@ -28,8 +28,9 @@ export const commonOptions = {
 
 export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: false });
+    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: false }), usage);
   } catch (e) {
+    if (e instanceof CollectorError) throw e;
     throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
   }
 }
@@ -37,10 +38,23 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
 /** Like parseCommandArgs, for commands that take operands (`import-receipt F`, `reveal NAME…`). */
 export function parseCommandOperands<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: true });
+    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: true }), usage);
   } catch (e) {
+    if (e instanceof CollectorError) throw e;
     throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
   }
+}
+
+/** An option given as "" (`--state=`, `--timezone ""`: an unset shell variable) is a mistake: taken as
+ *  absent it would silently mean the default (this machine's zone, the working directory as state). */
+export function emptyOption(values: Record<string, unknown>): string | undefined {
+  return Object.keys(values).find((name) => values[name] === "");
+}
+
+function noEmptyValues<P extends { values: Record<string, unknown> }>(parsed: P, usage: string): P {
+  const empty = emptyOption(parsed.values);
+  if (empty !== undefined) throw new CollectorError("usage", `option --${empty} needs a value; usage: tally-collector ${usage}`);
+  return parsed;
 }
 
 /** node:util's parseArgs message, short: which option, and what is wrong with it. */
@@ -67,4 +81,12 @@ export function integerOption(value: string | boolean | undefined, name: string,
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min) throw new CollectorError("usage", `--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** `--package-features A,B`: the feature names, trimmed; an empty list is a mistake, not "none". */
+export function featureListOption(value: string | boolean | undefined, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const features = typeof value === "string" ? value.split(",").map((f) => f.trim()).filter(Boolean) : [];
+  if (features.length === 0) throw new CollectorError("usage", `--${name} must name at least one feature (A,B), got ${JSON.stringify(value)}`);
+  return features;
 }

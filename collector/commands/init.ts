@@ -1,4 +1,5 @@
-// `init --server URL --enroll TOKEN --site NAME`: make the key pair, enroll, write the state dir.
+// `init --server URL --enroll TOKEN --site NAME [--attempts N]` (enrollment tries, default 3): make
+// the key pair, enroll, write the state dir.
 // The key is written (0600) before the edge ever sees its public half, and reused if a previous
 // init failed after making it, so a retried init never orphans an enrolled key.
 import { mkdir } from "node:fs/promises";
@@ -13,7 +14,7 @@ import { loadKey, saveIdentity, saveKey } from "../state/identity.ts";
 import { readJsonFile } from "../state/json-file.ts";
 import { integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
-export const initUsage = "init --server URL --enroll TOKEN --site NAME [--state DIR] [--json]";
+export const initUsage = "init --server URL --enroll TOKEN --site NAME [--attempts N] [--state DIR] [--json]";
 
 interface EnrollAnswer { collector_id: string; contract_id: string; edge_public_keys: unknown; collector_token: string; scope?: unknown }
 

@@ -3,18 +3,21 @@
 // `--sessions` one whole session per line; a one-line JSON summary goes to stderr.
 // Extra options: `--name N` (data.source, default the kind), `--cut S` (cut_s, default 3600),
 // `--at T` (snapshot kinds: ms or RFC 3339; overrides the time the output states, which otherwise
-// wins over the file's mtime), `--package-features a,b`.
+// wins over the file's mtime), `--package-features a,b`, `--encoding E` (the file's, as backfill's).
 // `--state` and `--json` are accepted like every command's, and unused.
 //
-// Summary: records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
+// Summary: the time zone the file was read in and `timezone_from` (`option`; `machine`: this
+// machine's zone, a guess for a file copied from elsewhere; `file`: jsonl's own offsets); records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
 // `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
 // package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` and
 // `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
+import { emptyOption, featureListOption } from "./command.ts";
+import { zoneRead } from "../sources/registry.ts";
 import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
-export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B]";
+export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -30,20 +33,25 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
       args: argv, strict: true, allowPositionals: false,
       options: {
         source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, sessions: { type: "boolean" },
-        name: { type: "string" }, cut: { type: "string" }, at: { type: "string" }, "package-features": { type: "string" },
+        name: { type: "string" }, cut: { type: "string" }, at: { type: "string" }, "package-features": { type: "string" }, encoding: { type: "string" },
         state: { type: "string" }, json: { type: "boolean" },
       },
     });
+    const empty = emptyOption(values);
+    if (empty !== undefined) throw new SourceConfigError("usage", `option --${empty} needs a value`);
     if (!values.source || !values.file) throw new SourceConfigError("usage", "usage: parse --source KIND --file F [--timezone Z] [--sessions]");
     kind = values.source;
+    // As backfill and the run config take it: what parse prints is what backfill would append.
+    if (values.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(values.name)) throw new SourceConfigError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(values.name)}`);
     file = values.file;
     sessionsMode = values.sessions === true;
     opts = {
       ...(values.name ? { name: values.name } : {}),
       ...(values.timezone ? { timezone: values.timezone } : {}),
+      ...(values.encoding !== undefined ? { encoding: values.encoding } : {}),
       ...(values.cut !== undefined ? { cut_s: integerOption("cut", values.cut) } : {}),
       ...(values.at !== undefined ? { at: instantOption(values.at) } : {}),
-      ...(values["package-features"] ? { package_features: values["package-features"].split(",").map((f) => f.trim()).filter(Boolean) } : {}),
+      ...(values["package-features"] !== undefined ? { package_features: featureListOption(values["package-features"], "package-features") } : {}),
     };
     await checkParseFile(kind, file, opts);
   } catch (err) {
@@ -78,7 +86,9 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
   await write(io.stdout, rest);
   const source = done?.source;
   io.stderr.write(JSON.stringify({
-    source: kind, file, records, ...tally.totals(), by_feature: tally.byFeature,
+    // The zone the file's times were read in: this machine's is only a guess for a file copied from a server elsewhere.
+    source: kind, file, ...zoneRead(kind, opts.timezone),
+    records, ...tally.totals(), by_feature: tally.byFeature,
     ...(Object.keys(tally.byProduct).length > 0 ? { by_product: tally.byProduct } : {}),
     ...(done?.snapshot ? { snapshot_at: new Date(done.snapshot.at).toISOString(), time_from: done.snapshot.time_from, in_use_mismatch: done.snapshot.in_use_mismatch } : {}),
     lines: source?.lines ?? 0, unknown_lines: source?.unknown_lines ?? 0, unknown_samples: source?.unknown_samples ?? [],

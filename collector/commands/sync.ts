@@ -32,12 +32,15 @@ export function backoffFrom(values: Record<string, string | boolean | undefined>
 
 export function jitterFrom(env: NodeJS.ProcessEnv): () => number {
   const seed = env.TALLY_JITTER_SEED;
-  return seed && /^\d+$/.test(seed) ? seededRandom(Number(seed)) : Math.random;
+  if (seed === undefined || seed === "") return Math.random;
+  if (!/^\d{1,15}$/.test(seed)) throw new CollectorError("usage", `TALLY_JITTER_SEED must be a whole number, got ${JSON.stringify(seed)}`);
+  return seededRandom(Number(seed));
 }
 
 export async function syncCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
   const { values } = parseCommandArgs(argv, { ...syncOptions, "max-records": { type: "string" }, resolved: { type: "boolean" } }, syncUsage);
   const backoff = backoffFrom(values);
+  const random = jitterFrom(io.env);
   const timeoutMs = integerOption(values["timeout-ms"], "timeout-ms", 30_000, 1);
   // Smaller batches: for slow or metered links (and to exercise many round trips in tests).
   const limits = { ...syncBatchLimits, records: integerOption(values["max-records"], "max-records", SYNC_BATCH_RECORDS, 1) };
@@ -48,7 +51,7 @@ export async function syncCommand(argv: string[], io: CommandIo): Promise<Comman
     const cleared = values.resolved ? await clearFlags(paths) : [];
     const client = new EdgeClient(site.identity.server, { timeoutMs });
     const report = await syncOnce(site, client, {
-      backoff, random: jitterFrom(io.env), limits,
+      backoff, random, limits,
       onRetry: (attempt, delay, reason) => io.stderr.write(`edge unreachable (${reason}); attempt ${attempt + 1}/${backoff.maxAttempts} in ${delay} ms\n`),
     });
     const doc = await syncSiteDoc(site, timeoutMs); // after the batches, so its balance reflects them

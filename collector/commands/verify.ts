@@ -47,6 +47,10 @@ const fail = (code: string, message: string, seq?: number): never => {
 export async function verifyCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
   const { values } = parseCommandArgs(argv, { bundle: { type: "string" }, collector: { type: "string" }, "public-key": { type: "string" } }, verifyUsage);
   const paths = stateFrom(values, io.env);
+  // Either names whose bundle is checked: alone, or without a bundle, it would be ignored or mixed with this site's.
+  const auditor = [values.collector, values["public-key"]].filter((v) => v !== undefined).length;
+  if (auditor > 0 && values.bundle === undefined) throw new CollectorError("usage", `--collector and --public-key check a --bundle; usage: tally-collector ${verifyUsage}`);
+  if (auditor === 1) throw new CollectorError("usage", `--collector and --public-key go together (the bundle's site and its key); usage: tally-collector ${verifyUsage}`);
   if (typeof values.bundle === "string") return verifyBundleFile(values.bundle, paths, values);
   let site: Site;
   try {

@@ -1,7 +1,8 @@
 // The daemon's view of the edge: whether it answered the last sync (online), when to try next, and
 // whether syncing is stopped until a person acts (a trust flag: equivocation, an edge that forgot
 // receipts, a revoked or refused collector). While the edge does not answer, tries back off from
-// sync_s up to 15 minutes; while it answers and records are pending, the next sync is at once.
+// sync_s up to 15 minutes (or sync_s, when longer); while it answers and records are pending, the
+// next sync is at once.
 export const MAX_OFFLINE_RETRY_MS = 15 * 60_000;
 
 export interface EdgeLinkView {
@@ -48,7 +49,8 @@ export class EdgeLink {
     if (offline) v.online = false;
     v.consecutive_failures++;
     v.last_error = { at: now, code, message };
-    v.next_at = now + Math.min(MAX_OFFLINE_RETRY_MS, this.#syncMs * 2 ** Math.min(v.consecutive_failures - 1, 20));
+    // Backing off never tries sooner than sync_s (a site that syncs hourly is not tried every 15 minutes offline).
+    v.next_at = now + Math.min(Math.max(MAX_OFFLINE_RETRY_MS, this.#syncMs), this.#syncMs * 2 ** Math.min(v.consecutive_failures - 1, 20));
   }
 
   stop(now: number, code: string, message: string): void {

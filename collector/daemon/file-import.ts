@@ -77,6 +77,7 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
   const followed = await followedByDaemon(site, o.name, kind, file);
   if (followed) return { ...report, followed_by: followed };
   const { journal, saved } = await journalFor(site, o.name, kind, file);
+  if (saved && size > (saved.tail?.offset ?? 0)) sameSettings(file, saved.settings, o.settings);
   const appendix = await journal.committedAppendix();
   // A large file (what is left of it) is read and parsed on a second thread while a core is spare:
   // the same steps, records and saved states (line-reader.ts).
@@ -129,6 +130,18 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
     await reader.close();
   }
   return report;
+}
+
+/**
+ * An import goes on reading its file as it began: the rest of a log read in another zone, encoding
+ * or with other package features would shift or mis-pair what follows (and sessions open across
+ * the two), silently. Refused, naming the settings to give.
+ */
+function sameSettings(file: string, began: ReadSettings | undefined, now: ReadSettings): void {
+  if (began === undefined) return;
+  const options = (s: ReadSettings) => [`--timezone ${s.timezone}`, `--encoding ${s.encoding}`, ...(s.package_features?.length ? [`--package-features ${s.package_features.join(",")}`] : [])];
+  const was = options(began).join(" "), is = options(now).join(" ");
+  if (was !== is) throw new CollectorError("usage", `the import of ${file} began with ${was}; go on with the same settings (given: ${is})`);
 }
 
 /** The daemon's state for this source name, when it follows this very file. */

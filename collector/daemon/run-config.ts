@@ -4,8 +4,9 @@
 //   {sources: [{name, kind, file | command, interval_s?, timezone?, encoding?, package_features?,
 //               start_at?}], cut_s?, heartbeat_s?, sync_s?, metrics_listen?, privacy?,
 //    enforce?: {kind: "flexlm" | "rlm", options_file, reread: [argv…], reread_timeout_s?, features?}}
-// `command` is an argv array (no shell). A relative `file` is relative to the config file's folder
-// (a service's working directory is rarely the admin's); Windows paths (`C:\\Program Files\\…`,
+// `package_features` only for flexlm-debuglog, the one kind that reads it, and `timezone` not for
+// jsonl, whose times carry their offset (elsewhere refused, not ignored). `command` is an argv array (no shell). A relative `file` is relative to the config
+// file's folder (a service's working directory is rarely the admin's); Windows paths (`C:\\Program Files\\…`,
 // backslashes doubled as JSON requires, or forward slashes) are taken as they are.
 import { readFile } from "node:fs/promises";
 import { dirname, posix, resolve, win32 } from "node:path";
@@ -14,8 +15,8 @@ import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { EnforceConfig } from "../enforce/site-enforcer.ts";
 import { isOptionsToken } from "../enforce/options-block.ts";
 import { CollectorError } from "../errors.ts";
-import { sourceKinds } from "../sources/registry.ts";
-import { lineEncodingProblem } from "../sources/tail-chunk.ts";
+import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "../sources/registry.ts";
+import { encodingProblem, lineEncodingProblem } from "../sources/tail-chunk.ts";
 
 export interface SourceConfig {
   name: string;
@@ -111,8 +112,12 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     if ((s.file === undefined) === (s.command === undefined)) bad(`${at} needs exactly one of file or command`);
     if (shape === "lines" && s.command !== undefined) bad(`${at}: ${s.kind} reads a log file; give file, not command`);
     if (shape === "snapshot" && s.start_at !== undefined) bad(`${at}.start_at: only for log files (${s.kind} is polled)`);
+    const packages = s.package_features === undefined ? null : packageFeaturesProblem(s.kind);
+    if (packages) bad(`${at}.package_features: ${packages}`);
+    const zone = s.timezone === undefined ? null : timezoneProblem(s.kind);
+    if (zone) bad(`${at}.timezone: ${zone}`);
     const encoding = s.encoding ?? "utf-8";
-    const problem = shape === "lines" ? lineEncodingProblem(encoding) : knownEncoding(encoding);
+    const problem = shape === "lines" ? lineEncodingProblem(encoding) : encodingProblem(encoding);
     if (problem) bad(`${at}.encoding: ${problem}`);
     return {
       name: s.name, kind: s.kind, interval_s: s.interval_s ?? (shape === "lines" ? 10 : 60),
@@ -140,15 +145,6 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
 
 function pathText(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
-}
-
-function knownEncoding(label: string): string | null {
-  try {
-    new TextDecoder(label);
-    return null;
-  } catch {
-    return `unknown encoding ${JSON.stringify(label)} (use a WHATWG label: utf-8, utf-16le, windows-1252, shift_jis…)`;
-  }
 }
 
 function absoluteFile(file: string, baseDir: string): string {

@@ -1,6 +1,7 @@
 // A source's health as `status` and /metrics show it: up or not, the last error and when it will
 // be retried (an error in one source backs off that source only: interval × 2^failures, at most
-// 15 minutes), its counters, its backlog progress and the licenses it sees held.
+// 15 minutes, or the interval when longer), its counters, its backlog progress and the licenses it
+// sees held.
 import type { SourceTotals } from "./source-totals.ts";
 
 export const MAX_RETRY_MS = 15 * 60_000;
@@ -64,7 +65,8 @@ export class SourceHealth {
     v.consecutive_failures++;
     const code = (error as { code?: unknown }).code;
     v.last_error = { at: now, message: (error as Error).message ?? String(error), ...(typeof code === "string" ? { code } : {}) };
-    const delay = Math.min(MAX_RETRY_MS, this.#intervalMs * 2 ** Math.min(v.consecutive_failures - 1, 20));
+    // Backing off never retries sooner than the configured interval (an hourly poll stays hourly).
+    const delay = Math.min(Math.max(MAX_RETRY_MS, this.#intervalMs), this.#intervalMs * 2 ** Math.min(v.consecutive_failures - 1, 20));
     v.retry_at = now + delay;
     return v.retry_at;
   }

@@ -15,13 +15,13 @@ const JOB = "tallyLineParse";
 /** Bytes read before the events so far are sent even if few (progress, and the tracker's turn). */
 const SEND_BYTES = 256 * 1024;
 
-interface Job extends LinkedJob { kind: string; file: string; options: SourceOptions }
+interface Job extends LinkedJob { kind: string; file: string; options: SourceOptions; encoding: string }
 
 type Message = { t: "done"; stats: ParseStats };
 
 /** The file's events, a message at a time, with the bytes read so far; returns the source's counters. */
-export async function* eventsFromWorker(kind: string, file: string, options: SourceOptions): AsyncGenerator<EventBlock, ParseStats> {
-  const link = new WorkerLink<Message>(import.meta.url, JOB, { kind, file, options }, file);
+export async function* eventsFromWorker(kind: string, file: string, options: SourceOptions, encoding = "utf-8"): AsyncGenerator<EventBlock, ParseStats> {
+  const link = new WorkerLink<Message>(import.meta.url, JOB, { kind, file, options, encoding }, file);
   try {
     for (;;) {
       const m = await link.next();
@@ -45,7 +45,7 @@ function parseInWorker(job: Job): void {
   const factory = sourceKinds[job.kind];
   if (factory?.shape !== "lines") throw new RangeError(`${job.kind} is not a line source`);
   const source = factory.create(job.options);
-  const splitter = new LineSplitter();
+  const splitter = new LineSplitter(job.encoding);
   for (const block of fileBlocks(job.file)) {
     bytes += block.length;
     readBlock(source, splitter.pushText(block), events);

@@ -6,7 +6,8 @@
 // A snapshot's time: `at` when given (the user said so), else the time the output itself states
 // (lmstat's `Flexible License Manager status on …` header, rlmstat's statistics clock), else the
 // file's mtime — said in `time_from`. No session of a snapshot ends after that time.
-import { readFile, stat } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
+import { open, readFile, stat } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
@@ -16,8 +17,9 @@ import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
-import { sourceKinds } from "./registry.ts";
+import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "./registry.ts";
 import { decodeOutput, inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
+import { encodingProblem, lineEncodingProblem } from "./tail-chunk.ts";
 
 export class SourceConfigError extends Error {
   readonly code: string;
@@ -32,6 +34,8 @@ export interface ParseFileOptions {
   name?: string;
   /** IANA zone of the server clock (default: this machine's). */
   timezone?: string;
+  /** WHATWG label of the file's encoding (default utf-8); line files need one `lineEncodingProblem` accepts. */
+  encoding?: string;
   cut_s?: number;
   /** Snapshot kinds: when the output was taken (ms); overrides the time the output states. */
   at?: number;
@@ -65,14 +69,26 @@ export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
   if (!(kind in sourceKinds)) throw new SourceConfigError("unknown_source_kind", `unknown source kind "${kind}" (known: ${Object.keys(sourceKinds).join(", ")})`);
   if (opts.timezone !== undefined && !isValidTimeZone(opts.timezone)) throw new SourceConfigError("bad_timezone", `unknown time zone "${opts.timezone}"`);
+  const zone = opts.timezone === undefined ? null : timezoneProblem(kind);
+  if (zone) throw new SourceConfigError("bad_timezone", `--timezone: ${zone}`);
+  if (opts.at !== undefined && sourceKinds[kind]!.shape === "lines") throw new SourceConfigError("usage", `--at: only for a snapshot output (${kind} lines carry their own times)`);
+  const packages = opts.package_features === undefined ? null : packageFeaturesProblem(kind);
+  if (packages) throw new SourceConfigError("bad_package_features", `--package-features: ${packages}`);
   threadFromEnv();
   if (opts.cut_s !== undefined && (!Number.isSafeInteger(opts.cut_s) || opts.cut_s < 1)) throw new SourceConfigError("bad_cut", `cut_s must be a positive integer`);
+  const encoding = opts.encoding === undefined ? null : sourceKinds[kind]!.shape === "lines" ? lineEncodingProblem(opts.encoding) : encodingProblem(opts.encoding);
+  if (encoding) throw new SourceConfigError("bad_encoding", `--encoding: ${encoding}`);
   try {
     const st = await stat(file);
     if (!st.isFile()) throw new SourceConfigError("file_not_found", `${file} is not a file`);
   } catch (err) {
     if (err instanceof SourceConfigError) throw err;
     throw new SourceConfigError("file_not_found", `cannot read ${file}: ${(err as Error).message}`);
+  }
+  // UTF-8 is only the default: a file copied from a Windows server is often in its ANSI code page,
+  // and read as UTF-8 its names would turn into U+FFFD, silently (two users into one).
+  if (opts.encoding === undefined && !(await startsAsUtf8(file, sourceKinds[kind]!.shape !== "lines"))) {
+    throw new SourceConfigError("bad_encoding", `${file} is not UTF-8: give its encoding with --encoding (windows-1252, iso-8859-15, shift_jis…), or --encoding utf-8 to read it as UTF-8 anyway`);
   }
 }
 
@@ -89,7 +105,7 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
   let done: ParseDone;
 
   if (factory.shape === "lines" && onSecondThread((await stat(file)).size, opts.thread)) {
-    const blocks = eventsFromWorker(kind, file, sourceOpts);
+    const blocks = eventsFromWorker(kind, file, sourceOpts, opts.encoding);
     try {
       let next = await blocks.next();
       for (; !next.done; next = await blocks.next()) {
@@ -103,7 +119,7 @@ export async function* recordBatchesFromFile(kind: string, file: string, opts: P
     }
   } else if (factory.shape === "lines") {
     const source = factory.create(sourceOpts);
-    const splitter = new LineSplitter();
+    const splitter = new LineSplitter(opts.encoding);
     const events: SourceEvent[] = [];
     let bytesRead = 0;
     for (const chunk of fileBlocks(file)) {
@@ -143,8 +159,9 @@ export async function* recordsFromFile(kind: string, file: string, opts: ParseFi
  * past the parse (the generator above would hold it for as long as the records stream out).
  */
 async function parseSnapshotFile(source: SnapshotSource, file: string, opts: ParseFileOptions): Promise<{ events: SourceEvent[]; stats: ParseStats; snapshot: NonNullable<ParseDone["snapshot"]> }> {
-  const text = decodeOutput(await readFile(file));
-  opts.onProgress?.(Buffer.byteLength(text));
+  const bytes = await readFile(file);
+  const text = decodeOutput(bytes, opts.encoding); // as backfill decodes it (file-import.ts): a byte-order mark decides
+  opts.onProgress?.(bytes.length);
   const mtime = Math.floor((await stat(file)).mtimeMs);
   const result = source.parse(text, opts.at ?? mtime);
   const time = snapshotTime(result, opts.at, mtime);
@@ -152,8 +169,30 @@ async function parseSnapshotFile(source: SnapshotSource, file: string, opts: Par
   return { events, stats: result.stats, snapshot: { ...time, in_use_mismatch: inUseDifferences(result) } };
 }
 
+/** Bytes of a file checked to be UTF-8 when no encoding is given (its start: cheap, and where names first appear). */
+const UTF8_SAMPLE_BYTES = 1024 * 1024;
+
+/**
+ * Whether the first UTF8_SAMPLE_BYTES of `file` are UTF-8 (a character cut at the sample's end is not
+ * held against it). `snapshot`: a UTF-16 byte-order mark decides a snapshot output's decoding
+ * (snapshot-output.ts `decodeOutput`: PowerShell saves `lmstat -a > out.txt` so), so it is readable too.
+ */
+async function startsAsUtf8(file: string, snapshot: boolean): Promise<boolean> {
+  const handle = await open(file, "r");
+  try {
+    const sample = Buffer.alloc(UTF8_SAMPLE_BYTES);
+    const { bytesRead } = await handle.read(sample, 0, UTF8_SAMPLE_BYTES, 0);
+    if (snapshot && bytesRead >= 2 && ((sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff))) return true;
+    const whole = bytesRead < UTF8_SAMPLE_BYTES;
+    const end = whole ? bytesRead : sample.lastIndexOf(10, bytesRead - 1) + 1 || bytesRead - 3;
+    return isUtf8(sample.subarray(0, Math.max(0, end)));
+  } finally {
+    await handle.close();
+  }
+}
+
 /** `TALLY_PARSE_THREAD` (always | never | auto, the default) when `thread` is not given: `parse` and the bench. */
-function threadFromEnv(): NonNullable<ParseFileOptions["thread"]> {
+export function threadFromEnv(): NonNullable<ParseFileOptions["thread"]> {
   const value = process.env.TALLY_PARSE_THREAD ?? "auto";
   if (value !== "always" && value !== "never" && value !== "auto") throw new SourceConfigError("bad_thread", `TALLY_PARSE_THREAD must be always, never or auto, got "${value}"`);
   return value;

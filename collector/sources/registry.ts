@@ -1,4 +1,5 @@
 // Every source kind the collector can read (DESIGN.md §9), by name.
+import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { LineSource, SnapshotSource, SourceOptions } from "./events.ts";
 import { FlexlmLmstatSource } from "./flexlm-lmstat.ts";
 import { RlmRlmstatSource } from "./rlm-rlmstat.ts";
@@ -9,9 +10,28 @@ import { FlexlmDebugLogSource } from "./flexlm-debuglog.ts";
 import { RlmReportLogSource } from "./rlm-reportlog.ts";
 import { JsonlSource } from "./jsonl.ts";
 
+// `packages`: the kind reads `package_features`; `offsets`: its times carry their own UTC offset,
+// so it reads no time zone. Either setting given for a kind that would ignore it is refused.
 export type SourceFactory =
-  | { shape: "lines"; create: (opts: SourceOptions) => LineSource }
-  | { shape: "snapshot"; create: (opts: SourceOptions) => SnapshotSource };
+  | { shape: "lines"; create: (opts: SourceOptions) => LineSource; packages?: true; offsets?: true }
+  | { shape: "snapshot"; create: (opts: SourceOptions) => SnapshotSource; packages?: true; offsets?: true };
+
+/** Why a time zone cannot be given for `kind` (its times carry their own offset), or null. */
+export function timezoneProblem(kind: string): string | null {
+  return sourceKinds[kind]?.offsets ? `${kind} times carry their own UTC offset (it would ignore a time zone)` : null;
+}
+
+/** The zone a file of `kind` is read in, and where it came from (parse's summary, backfill's report). */
+export function zoneRead(kind: string, timezone: string | undefined): { timezone: string | null; timezone_from: "option" | "machine" | "file" } {
+  if (sourceKinds[kind]?.offsets) return { timezone: null, timezone_from: "file" };
+  return timezone ? { timezone, timezone_from: "option" } : { timezone: localTimeZone(), timezone_from: "machine" };
+}
+
+/** Why `package_features` cannot be given for `kind` (only the kinds marked `packages` read it), or null. */
+export function packageFeaturesProblem(kind: string): string | null {
+  const readers = Object.keys(sourceKinds).filter((k) => sourceKinds[k]!.packages);
+  return sourceKinds[kind]?.packages ? null : `only ${readers.join(", ")} reads package features (${kind} would ignore them)`;
+}
 
 // Each source module adds its entry here (one line per kind).
 export const sourceKinds: Record<string, SourceFactory> = {
@@ -20,7 +40,7 @@ export const sourceKinds: Record<string, SourceFactory> = {
   lmx: { shape: "snapshot", create: (opts) => new LmxSource(opts) },
   dsls: { shape: "snapshot", create: (opts) => new DslsSource(opts) },
   "sentinel-lsmon": { shape: "snapshot", create: (opts) => new SentinelLsmonSource(opts) },
-  "flexlm-debuglog": { shape: "lines", create: (opts) => new FlexlmDebugLogSource(opts) },
+  "flexlm-debuglog": { shape: "lines", create: (opts) => new FlexlmDebugLogSource(opts), packages: true },
   "rlm-reportlog": { shape: "lines", create: (opts) => new RlmReportLogSource(opts) },
-  jsonl: { shape: "lines", create: (opts) => new JsonlSource(opts) },
+  jsonl: { shape: "lines", create: (opts) => new JsonlSource(opts), offsets: true },
 };

@@ -23,6 +23,16 @@ export interface TailChunk {
   missing?: boolean;
 }
 
+/** Why `label` cannot be a snapshot source's encoding (not a WHATWG label), or null when it can. */
+export function encodingProblem(label: string): string | null {
+  try {
+    new TextDecoder(label);
+    return null;
+  } catch {
+    return `unknown encoding ${JSON.stringify(label)} (use a WHATWG label: utf-8, utf-16le, windows-1252, shift_jis…)`;
+  }
+}
+
 /** Why `label` cannot be a line source's encoding, or null when it can. */
 export function lineEncodingProblem(label: string): string | null {
   let name: string;

@@ -120,3 +120,33 @@ describe("the log and the secrets", () => {
     expect(secretsFrom({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "AB".repeat(32) })).toEqual({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32) });
   });
 });
+
+describe("the command line", () => {
+  it("refuses another command's option and an empty value, exit 2, before anything is done", async () => {
+    const data = join(dir, "cli-data");
+    const out = join(dir, "cli-backup.tar");
+    const refusals = [
+      [["backup", "--data", data, "--out", out, "--port", "9000"], "backup does not take --port"],
+      [["restore", "--from", out, "--data", data, "--build", dir], "restore does not take --build"],
+      [["build", "--data", data], "build does not take --data"],
+      [["--data", data, "--out", out], "serve does not take --out"],
+      [["--data", data, "--host="], "--host needs a value"], // "" would listen on every interface
+      [["--data", data, "--port="], "--port needs a value"], // Number("") was port 0, a random one
+      [["--data", data, "--build="], "--build needs a value"],
+      [["--data", data, "--port", " 80"], "--port must be 0…65535"],
+      [["--data", data, "--drain-timeout", "1e3"], "--drain-timeout must be seconds ≥ 0"],
+    ] as const;
+    for (const [args, message] of refusals) {
+      const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", join(import.meta.dirname, "../../scripts/core.ts"), ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32) } });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.once("error", reject);
+        child.once("close", (code) => resolve({ code, stderr }));
+      });
+      expect({ args, code: run.code, first: run.stderr.split("\n")[0] }).toEqual({ args, code: 2, first: expect.stringContaining(message) });
+    }
+    expect(existsSync(data)).toBe(false);
+    expect(existsSync(out)).toBe(false);
+  });
+});

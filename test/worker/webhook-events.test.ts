@@ -200,6 +200,20 @@ describe("webhook targets in production", () => {
     expect((await call("PUT", `/v1/contracts/${c.id}/alerts`, { token: c.vendor.api_key, body: { webhook_url: "http://127.0.0.1:9999/hook" } })).status).toBe(200);
   });
 
+  it("a misspelt or missing TALLY_ENV is production for webhook URLs too, as it is for the clock: never half production", async () => {
+    const c = await pricedContract(planOf("pay_per_use", { price: PRICE }));
+    for (const TALLY_ENV of ["prod", "Production", "", undefined]) {
+      const misspelt = { ...env, TALLY_ENV } as typeof env;
+      const put = await worker.fetch(new Request(`http://edge.test/v1/contracts/${c.id}/alerts`, {
+        method: "PUT", headers: { Authorization: `Bearer ${c.vendor.api_key}`, "Content-Type": "application/json" }, body: JSON.stringify({ webhook_url: "https://10.0.0.8/hook" }),
+      }), misspelt, {} as ExecutionContext);
+      expect({ TALLY_ENV, status: put.status, body: await put.json() }).toMatchObject({ TALLY_ENV, status: 422, body: { error: "invalid_request", field: "webhook_url" } });
+      await expect(sendWebhook(misspelt, "https://127.0.0.1/hook", { method: "POST", body: "{}" })).rejects.toThrow(/webhook URL refused: 127\.0\.0\.1/);
+      const clock = await worker.fetch(new Request("http://edge.test/health", { headers: { "X-Tally-Now": "0" } }), misspelt, {} as ExecutionContext);
+      expect(clock.status).toBe(400);
+    }
+  });
+
   it("a delivery in production re-checks the URL and refuses a private one before connecting", async () => {
     const production = { ...env, TALLY_ENV: "production" };
     await expect(sendWebhook(production, "https://127.0.0.1/hook", { method: "POST", body: "{}" })).rejects.toThrow(/webhook URL refused: 127\.0\.0\.1/);

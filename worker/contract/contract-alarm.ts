@@ -4,7 +4,7 @@
 // Every step catches its own failure and asks for a retry with backoff: the runtime retries a
 // throwing alarm only a few times, and the outbox must survive a long D1 outage.
 import { edgeKey } from "../auth/edge-key.ts";
-import { allowsDevelopmentAids, type Env } from "../env.ts";
+import { allowsDevelopmentAids, isProduction, type Env } from "../env.ts";
 import type { ContractBilling } from "./billing.ts";
 import { nextNoticeAt } from "./notices.ts";
 import { drainOutbox } from "./outbox.ts";
@@ -84,7 +84,7 @@ export async function runAlarm(host: AlarmHost): Promise<number | null> {
     for (let k = 1; k < RERATE_CHUNKS_PER_ALARM && step === "more"; k++) step = host.transact(() => billing.rerateChunk(host.terms(), Date.now()));
     if (step === "more") soonest(Date.now());
     // Outside production requests may carry an injected clock: the next request publishes.
-    if (step === "done" && env.TALLY_ENV === "production") host.publishBalance(Date.now());
+    if (step === "done" && isProduction(env)) host.publishBalance(Date.now());
   } catch (error) {
     console.error("re-rating failed, retrying:", error);
     soonest(Date.now() + 1000);
@@ -92,7 +92,7 @@ export async function runAlarm(host: AlarmHost): Promise<number | null> {
   // Periods that closed since the last request are frozen here too (their period.closed event
   // then goes out with this run). The alarm runs on the real clock, so only in production:
   // elsewhere requests may carry an injected clock, and only they freeze.
-  if (env.TALLY_ENV === "production") {
+  if (isProduction(env)) {
     try { host.transact(() => billing.freezeDue(host.terms(), Date.now())); } catch (error) { console.error("freezing closed periods failed:", error); }
     host.checkNotices(Date.now());
     const notice = nextNoticeAt(sql, host.terms(), Date.now());

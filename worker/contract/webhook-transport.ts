@@ -5,14 +5,14 @@
 // public address (webhook-target.ts) and follows no redirect (a 3xx is a failed delivery, retried
 // later), so a public URL cannot bounce the edge onto a private one.
 import { app } from "../app.ts";
-import { allowsDevelopmentAids, type Env } from "../env.ts";
+import { allowsDevelopmentAids, isProduction, type Env } from "../env.ts";
 import { dohResolve, webhookTargetRefusal, type Resolve } from "./webhook-target.ts";
 
 export async function sendWebhook(env: Env, url: string, init: RequestInit, resolve: Resolve = dohResolve): Promise<Response> {
   if (allowsDevelopmentAids(env) && new URL(url).hostname.endsWith(".test")) {
     return app.fetch(new Request(url, init), env);
   }
-  if (env.TALLY_ENV === "production") {
+  if (isProduction(env)) {
     const refusal = await webhookTargetRefusal(url, resolve);
     if (refusal !== null) throw new Error(`webhook URL refused: ${refusal}`);
     return fetch(url, { ...init, redirect: "manual" });

@@ -15,6 +15,7 @@ import { dohResolve, webhookTargetRefusal } from "../contract/webhook-target.ts"
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
+import { isProduction } from "../env.ts";
 
 const alertsBodySchema = z.strictObject({
   webhook_url: z.string().max(2048).refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), "an http(s) URL"),
@@ -32,7 +33,7 @@ export const alerts = apiRouter().openapi(createRoute({
   responses: { 200: jsonResponse("the alert settings", alertsSchema, { contract_id: ex.contract, webhook_url: "https://billing.example.com/tally/webhooks", low_thresholds_pct: [20, 10, 0] }), ...vendorErrors(400, 413, 415, 422) },
 }), async (c) => {
   const body = c.req.valid("json");
-  if (c.env.TALLY_ENV === "production") {
+  if (isProduction(c.env)) {
     if (new URL(body.webhook_url).protocol !== "https:") throw new EdgeError("invalid_request", "webhook_url: must be https", { field: "webhook_url" });
     const refusal = await webhookTargetRefusal(body.webhook_url, dohResolve);
     if (refusal !== null) throw new EdgeError("invalid_request", `webhook_url: ${refusal}`, { field: "webhook_url" });

@@ -20,6 +20,7 @@ import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
+import { isProduction } from "../env.ts";
 
 const createKey = z.strictObject({
   name: z.string().min(1).max(256).optional(),
@@ -51,7 +52,7 @@ export const apiKeyRoutes = apiRouter()
     responses: { 201: jsonResponse("the key, with its secret", createdKeySchema, { ...keyExample, api_key: "tk_test_h2Jd9Qv0x8Lr4bYc1sKq7Wm3Zt6Np5Ua0Ge2Fo9Ri8" }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
-    const secret = newSecret("api_key", c.env.TALLY_ENV === "production");
+    const secret = newSecret("api_key", isProduction(c.env));
     const row: typeof apiKeys.$inferSelect = {
       id: newId("key"), vendor_id: c.get("vendorId"), key_hash: hashSecret(secret), created_at: c.get("now"), revoked_at: null,
       name: input.name ?? null, read_only: input.read_only ? 1 : 0,

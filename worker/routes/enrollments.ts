@@ -22,6 +22,7 @@ import {
   errorResponses, idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
+import { isProduction } from "../env.ts";
 
 export const ENROLLMENT_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -61,7 +62,7 @@ export const enrollments = apiRouter()
   }), async (c) => {
     const contract = c.get("contract");
     const now = c.get("now");
-    const token = newSecret("enrollment", c.env.TALLY_ENV === "production");
+    const token = newSecret("enrollment", isProduction(c.env));
     const expiresAt = now + ENROLLMENT_TTL_MS;
     await database(c.env.DB).insert(enrollmentTable).values({
       id: newId("enr"), token_hash: hashSecret(token), contract_id: contract.id, vendor_id: contract.vendor_id, created_at: now, expires_at: expiresAt,
@@ -82,7 +83,7 @@ export const enrollments = apiRouter()
     const now = c.get("now");
     const tokenHash = hashSecret(input.enrollment_token);
     const collectorId = newId("col");
-    const collectorToken = newSecret("collector", c.env.TALLY_ENV === "production");
+    const collectorToken = newSecret("collector", isProduction(c.env));
     // One D1 batch (a transaction): the token is consumed if and only if the collector is created.
     const [claim] = await c.env.DB.batch([
       c.env.DB.prepare("UPDATE enrollments SET used_at = ?1, collector_id = ?2 WHERE token_hash = ?3 AND used_at IS NULL AND expires_at > ?1")

@@ -25,6 +25,7 @@ import { BUNDLE_FORMAT } from "../../shared/protocol/index.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idempotencyHeaderSchema, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 import { batchExample, ex } from "../openapi/example-values.ts";
+import { isProduction } from "../env.ts";
 
 const siteParams = z.object({
   id: idSchema("ctr").openapi({ param: { name: "id", in: "path" } }),
@@ -105,7 +106,7 @@ export const siteHistory = apiRouter()
     let token: string | null = null;
     let row = await db.select().from(collectors).where(eq(collectors.id, cid)).get();
     if (!row) {
-      token = newSecret("collector", c.env.TALLY_ENV === "production");
+      token = newSecret("collector", isProduction(c.env));
       await db.insert(collectors).values({
         id: cid, contract_id: contract.id, vendor_id: contract.vendor_id, public_key: input.public_key, token_hash: hashSecret(token), site: input.site, enrolled_at: now,
       }).onConflictDoNothing().run();

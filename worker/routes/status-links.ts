@@ -21,6 +21,7 @@ import {
   idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
+import { isProduction } from "../env.ts";
 
 const createLink = z.strictObject({ name: z.string().min(1).max(256).optional().openapi({ description: "the vendor's label, never shown to the customer" }) });
 
@@ -50,7 +51,7 @@ export const statusLinkRoutes = apiRouter()
     responses: { 201: jsonResponse("the link, with its URL and token", createdLinkSchema, { ...linkExample, url: "https://tally.example.com/status/ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r", token: "ts_live_Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5kL7nP9r" }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const input = c.req.valid("json");
-    const token = newSecret("status_link", c.env.TALLY_ENV === "production");
+    const token = newSecret("status_link", isProduction(c.env));
     const row: typeof statusLinks.$inferSelect = {
       id: newId("stl"), vendor_id: c.get("vendorId"), contract_id: c.get("contract").id, token_hash: hashSecret(token),
       name: input.name ?? null, created_at: c.get("now"), revoked_at: null,

@@ -12,6 +12,7 @@ import { instant } from "../instant.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { errorResponses, idempotencyHeaderSchema, idSchema, jsonBody, jsonResponse, operatorSecurity } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
+import { isProduction } from "../env.ts";
 
 const createVendor = z.strictObject({ name: z.string().min(1).max(256) });
 
@@ -30,7 +31,7 @@ export const vendors = apiRouter().openapi(createRoute({
   const { name } = c.req.valid("json");
   const now = c.get("now");
   const id = newId("ven");
-  const apiKey = newSecret("api_key", c.env.TALLY_ENV === "production");
+  const apiKey = newSecret("api_key", isProduction(c.env));
   const db = database(c.env.DB);
   await db.batch([
     db.insert(vendorTable).values({ id, name, created_at: now }),

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { recordsFromFile } from "../../../collector/sources/parse-file.ts";
+import { localTimeZone } from "../../../shared/time/zoned.ts";
 import { sharedFixtures } from "../sources/fixture-paths.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
@@ -77,6 +78,22 @@ describe("backfill", () => {
     expect(third.json).toMatchObject({ appended: 0 });
   });
 
+  it("goes on with a grown file only in the settings its import began with: another zone is refused, naming them, and nothing is appended", async () => {
+    const state = join(dir, "grown-zone");
+    await enrolledState(state);
+    const lines = (await readFile(ANSYS, "utf8")).split("\n");
+    const grown = join(dir, "ansys-zone.log");
+    await writeFile(grown, lines.slice(0, 2000).join("\n") + "\n");
+    const first = await cli(["backfill", "--source", "flexlm-debuglog", "--file", grown, "--timezone", "UTC", "--state", state, "--json"]);
+    const appended = first.json!.last_seq;
+    await writeFile(grown, lines.join("\n"));
+    const other = await cli(["backfill", "--source", "flexlm-debuglog", "--file", grown, "--timezone", "Asia/Tokyo", "--state", state, "--json"]);
+    expect([other.status, other.json?.error, other.json?.message]).toEqual([2, "usage", `the import of ${grown} began with --timezone UTC --encoding utf-8; go on with the same settings (given: --timezone Asia/Tokyo --encoding utf-8)`]);
+    const same = await cli(["backfill", "--source", "flexlm-debuglog", "--file", grown, "--timezone", "UTC", "--state", state, "--json"]);
+    expect(same.json).toMatchObject({ first_seq: (appended as number) + 1 });
+    expect((await usageInLog(state)).licenseSeconds).toBe(await fileTotal(ANSYS));
+  });
+
   it("appends exactly what parse prints, and a re-run — even of a renamed copy — adds nothing", async () => {
     const state = join(dir, "again");
     await enrolledState(state);
@@ -107,6 +124,48 @@ describe("backfill", () => {
     expect(appended).toEqual(parsed);
     expect(r.json).toMatchObject({ appended: parsed.length });
     expect(Math.max(...appended.map((b) => (JSON.parse(b) as { data: { end: number } }).data.end))).toBe(Date.parse("2018-09-24T03:52:00Z"));
+  });
+
+  it("honours --package-features as run's package_features does: the package is paired, only its component is appended", async () => {
+    const state = join(dir, "packages");
+    await enrolledState(state);
+    const file = join(dir, "suite.log");
+    await writeFile(file, [" 9:00:00 (lmgrd) TIMESTAMP 5/2/2022", ' 9:10:00 (MLM) OUT: "SUITE" ann@pc1  ', ' 9:10:05 (MLM) OUT: "PART" ann@pc1  ',
+      ' 9:30:00 (MLM) IN: "SUITE" ann@pc1  ', ' 9:30:00 (MLM) IN: "PART" ann@pc1  ', ""].join("\n"));
+    const r = await cli(["backfill", "--source", "flexlm-debuglog", "--file", file, "--timezone", "UTC", "--package-features", "SUITE", "--state", state, "--json"]);
+    expect(r.status).toBe(0);
+    const appended = (await bodiesInLog(state)).map((b) => JSON.parse(b) as { kind: string; data: UsageData });
+    expect(appended.map((b) => [b.kind, b.data.feature, b.data.start, b.data.end])).toEqual([["usage", "PART", Date.parse("2022-05-02T09:10:05Z"), Date.parse("2022-05-02T09:30:00Z")]]);
+    const parsed: string[] = [];
+    for await (const b of recordsFromFile("flexlm-debuglog", file, { timezone: "UTC", package_features: ["SUITE"] })) parsed.push(canonicalJson(b));
+    expect(await bodiesInLog(state)).toEqual(parsed);
+  });
+
+  it("refuses what would be ignored or misread: an empty --package-features, one for a kind that does not read it, a file not in UTF-8 without --encoding; nothing is appended", async () => {
+    const state = join(dir, "packages-refused");
+    await enrolledState(state);
+    const empty = await cli(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--package-features", ",", "--state", state, "--json"]);
+    expect([empty.status, empty.json?.error, empty.json?.message]).toEqual([2, "usage", '--package-features must name at least one feature (A,B), got ","']);
+    const latin = join(dir, "copied-cp1252.log");
+    await writeFile(latin, Buffer.from(' 9:00:00 (lmgrd) TIMESTAMP 5/2/2022\n 9:10:00 (MLM) OUT: "MATLAB" josé@pc1  \n', "latin1"));
+    const notUtf8 = await cli(["backfill", "--source", "flexlm-debuglog", "--file", latin, "--timezone", "UTC", "--state", state, "--json"]);
+    expect([notUtf8.status, notUtf8.json?.error, notUtf8.json?.source_error]).toEqual([2, "usage", "bad_encoding"]);
+    const lmstat = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--package-features", "SUITE", "--state", state, "--json"]);
+    expect([lmstat.status, lmstat.json?.error, lmstat.json?.source_error, lmstat.json?.message])
+      .toEqual([2, "usage", "bad_package_features", "--package-features: only flexlm-debuglog reads package features (flexlm-lmstat would ignore them)"]);
+    expect(await bodiesInLog(state)).toEqual([]);
+  });
+
+  it("says which time zone it read the file in, and that this machine's is only a guess for a file copied from elsewhere", async () => {
+    await enrolledState(join(dir, "zone-guessed"));
+    const machine = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--state", join(dir, "zone-guessed")]);
+    expect(machine.status).toBe(0);
+    expect(machine.stdout).toContain(`read in this machine's time zone ${localTimeZone()}: a file from a server in another zone needs --timezone\n`);
+    await enrolledState(join(dir, "zone-given"));
+    const given = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--timezone", "Europe/Berlin", "--state", join(dir, "zone-given"), "--json"]);
+    expect(given.json).toMatchObject({ timezone: "Europe/Berlin", timezone_from: "option" });
+    const parsed = await cli(["parse", "--source", "flexlm-lmstat", "--file", LMSTAT_2018]);
+    expect(JSON.parse(parsed.stderr.trim().split("\n").at(-1)!)).toMatchObject({ timezone: localTimeZone(), timezone_from: "machine" });
   });
 
   it("prints occasional plain progress lines, not a redrawn bar, when stderr is not a TTY", async () => {

@@ -73,4 +73,20 @@ describe("run --once", () => {
     expect(r.status).toBe(2);
     expect(r.json).toMatchObject({ error: "bad_config" });
   });
+
+  it("refuses a bad TALLY_PARSE_THREAD before it starts (exit 2, bad_config), as parse and backfill do, instead of failing every log source", async () => {
+    const state = join(dir, "bad-thread");
+    await enrolledState(state);
+    const config = join(dir, "thread.json");
+    await writeFile(config, JSON.stringify({ sources: [{ name: "ansys", kind: "flexlm-debuglog", file: ANSYS, timezone: "UTC" }] }));
+    const before = process.env.TALLY_PARSE_THREAD;
+    process.env.TALLY_PARSE_THREAD = "sometimes"; // the daemon's sources read it from the process
+    try {
+      const r = await cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+      expect([r.status, r.json?.error, r.json?.message]).toEqual([2, "bad_config", 'TALLY_PARSE_THREAD must be always, never or auto, got "sometimes"']);
+    } finally {
+      if (before === undefined) delete process.env.TALLY_PARSE_THREAD;
+      else process.env.TALLY_PARSE_THREAD = before;
+    }
+  });
 });

@@ -1,6 +1,6 @@
 // Exit statuses and one-line reasons (DESIGN.md §9): 2 for usage or config errors, 3 when the
 // edge is unreachable; nothing half-written when a command is refused.
-import { chmod, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -41,6 +41,38 @@ describe("collector CLI usage and config errors", () => {
     const r = await cli(["sync", "--bogus", "--state", dir]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^sync: usage: .*bogus/);
+  });
+
+  it("an option given an empty value exits 2 naming it, instead of meaning the default (this machine's zone, the working directory as state)", async () => {
+    const state = join(dir, "s");
+    await enrolledState(state);
+    const log = join(dir, "a.log");
+    await writeFile(log, " 9:00:00 (lmgrd) TIMESTAMP 5/2/2022\n");
+    for (const argv of [
+      ["backfill", "--source", "flexlm-debuglog", "--file", log, "--timezone=", "--state", state, "--json"],
+      ["status", "--state", "", "--json"],
+      ["sync", "--timeout-ms=", "--state", state, "--json"],
+    ]) {
+      const r = await cli(argv);
+      const name = argv.find((a) => a.endsWith("=")) ?? "--state";
+      expect({ argv, status: r.status, error: r.json?.error, message: r.json?.message }).toEqual({ argv, status: 2, error: "usage", message: expect.stringMatching(new RegExp(`^option ${name.replace("=", "")} needs a value`)) });
+    }
+    const parse = await cli(["parse", "--source", "flexlm-debuglog", "--file", log, "--timezone", ""]);
+    expect([parse.status, JSON.parse(parse.stderr.split("\n")[0]!)]).toEqual([2, { error: "usage", message: "option --timezone needs a value" }]);
+    await expect(stat(join(state, "log"))).rejects.toMatchObject({ code: "ENOENT" }); // nothing imported
+  });
+
+  it("verify refuses --collector or --public-key without a --bundle, or one without the other, instead of checking this site's log or key", async () => {
+    const state = join(dir, "s");
+    await enrolledState(state);
+    for (const [argv, message] of [
+      [["--collector", "col_other"], "--collector and --public-key check a --bundle"],
+      [["--public-key", "ab".repeat(32)], "--collector and --public-key check a --bundle"],
+      [["--bundle", join(dir, "b.json"), "--collector", "col_other"], "--collector and --public-key go together"],
+    ] as const) {
+      const r = await cli(["verify", ...argv, "--state", state, "--json"]);
+      expect({ argv, status: r.status, error: r.json?.error, message: r.json?.message }).toEqual({ argv, status: 2, error: "usage", message: expect.stringContaining(message) });
+    }
   });
 
   it.each(["sync", "status", "verify"])("%s on a state dir that was never initialised exits 2 (not_initialised)", async (command) => {
@@ -104,5 +136,8 @@ describe("collector CLI with the edge unreachable", () => {
     expect(r.stderr.split("\n").filter((l) => l.startsWith("edge unreachable"))).toHaveLength(1);
     const s = await cli(["status", "--state", dir, "--json"]);
     expect(s.json).toMatchObject({ last_seq: 1, acked_seq: 0, pending: 1 });
+    // A seed that is not a number is refused, not replaced by an unseeded jitter.
+    const bad = await cli(["sync", "--attempts", "1", "--state", dir, "--json"], { TALLY_JITTER_SEED: "seven" });
+    expect([bad.status, bad.json?.error, bad.json?.message]).toEqual([2, "usage", 'TALLY_JITTER_SEED must be a whole number, got "seven"']);
   });
 });

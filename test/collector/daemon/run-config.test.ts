@@ -60,6 +60,19 @@ describe("run config", () => {
     expect(refused({ sources: [{ ...source, start_at: "middle" }] })?.message).toMatch(/sources\[0\]\.start_at/);
   });
 
+  it("refuses package_features on a kind that would ignore them (only the FlexLM debug log pairs packages)", () => {
+    expect(checkRunConfig({ sources: [{ ...source, package_features: ["SUITE"] }] }).sources[0]!.package_features).toEqual(["SUITE"]);
+    expect(refused({ sources: [{ name: "s", kind: "flexlm-lmstat", command: ["lmutil"], package_features: ["SUITE"] }] }))
+      .toEqual({ code: "bad_config", message: "sources[0].package_features: only flexlm-debuglog reads package features (flexlm-lmstat would ignore them)" });
+    expect(refused({ sources: [{ name: "s", kind: "jsonl", file: "/var/log/u.jsonl", package_features: ["SUITE"] }] })?.message).toMatch(/^sources\[0\]\.package_features: only flexlm-debuglog/);
+  });
+
+  it("refuses a timezone for jsonl, whose times carry their own offset, instead of ignoring it", () => {
+    expect(refused({ sources: [{ name: "app", kind: "jsonl", file: "/var/log/u.jsonl", timezone: "Europe/Madrid" }] }))
+      .toEqual({ code: "bad_config", message: "sources[0].timezone: jsonl times carry their own UTC offset (it would ignore a time zone)" });
+    expect(checkRunConfig({ sources: [{ name: "app", kind: "jsonl", file: "/var/log/u.jsonl" }] }).sources[0]!.kind).toBe("jsonl");
+  });
+
   it("refuses other mistakes with the field's path: kind, time zone, numbers, twice the same name, file and command", () => {
     expect(refused({ sources: [{ ...source, kind: "flexlm" }] })?.message).toMatch(/^sources\[0\]\.kind: must be one of/);
     expect(refused({ sources: [{ ...source, timezone: "Mars/Olympus" }] })?.message).toMatch(/sources\[0\]\.timezone: is not an IANA time zone/);

@@ -14,3 +14,11 @@ it("jsonl lines become whole sessions; a local time without offset and non-JSON 
   expect(summary.license_seconds).toBe(1800 + 5400 * 2);
   expect(summary.unknown_lines).toBe(2);
 });
+
+it("takes no time zone: --timezone is refused (its times carry their offset), and the summary says the file's own offsets were read", async () => {
+  const file = join(syntheticFixtures, "jsonl/sessions-synthetic.jsonl");
+  const refused = await runParse(["--source", "jsonl", "--file", file, "--timezone", "Europe/Madrid"]);
+  expect([refused.code, JSON.parse(refused.stderr)]).toEqual([2, { error: "bad_timezone", message: "--timezone: jsonl times carry their own UTC offset (it would ignore a time zone)" }]);
+  const { code, summary } = await runParse(["--source", "jsonl", "--file", file]);
+  expect([code, summary.timezone, summary.timezone_from]).toEqual([0, null, "file"]);
+});

@@ -50,7 +50,7 @@ describe("parse on a worker thread", () => {
   it.each(compared)("%s %s: same records, counters and progress as one thread", async (kind, name) => {
     const file = join(sharedFixtures, name);
     for (const timezone of ["Europe/Madrid"]) {
-      const opts: ParseFileOptions = { timezone, ...(name.includes("autodesk") ? { package_features: ["87048INVNTOR_2020_0F"] } : {}) };
+      const opts: ParseFileOptions = { ...(kind === "jsonl" ? {} : { timezone }), ...(name.includes("autodesk") ? { package_features: ["87048INVNTOR_2020_0F"] } : {}) }; // jsonl's times carry their offset
       const one = await parsed(kind, file, { ...opts, thread: "never" });
       const two = await parsed(kind, file, { ...opts, thread: "always" });
       expect(two.text).toBe(one.text);
