@@ -13,8 +13,9 @@
 // journal's appendix (stateApart), so a step writes what it changed of it.
 import { stat } from "node:fs/promises";
 import type { SitePolicy } from "../chain/site-policy.ts";
+import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import { onSecondThread } from "../sources/parse-file.ts";
+import { onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import type { Site } from "../site.ts";
 import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
@@ -180,6 +181,7 @@ export class DaemonSource {
       // A big backlog (a first start on a long log) is read on a second thread while a core is
       // spare, up to the step that catches up (line-reader.ts): the same records and states.
       const state = saved as LineReadState | undefined;
+      if (state?.file !== c.file) await this.#checkEncoding();
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });
     } else {
@@ -188,6 +190,18 @@ export class DaemonSource {
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;
+  }
+
+  /**
+   * Before a log is first read with the default encoding: its start must be UTF-8. A Windows license
+   * server writes its log in the ANSI code page, and read as UTF-8 its accented names would all turn
+   * into U+FFFD (two users into one), silently. The source fails instead (retried, shown in status)
+   * until the config names the encoding, as `parse` and `backfill` refuse such a file.
+   */
+  async #checkEncoding(): Promise<void> {
+    const c = this.config;
+    if (c.encoding_given || (await backlogBytes(c.file!, 0)) === 0 || (await startsAsUtf8(c.file!, false))) return;
+    throw new CollectorError("bad_config", `${c.file} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source: c.name });
   }
 }
 

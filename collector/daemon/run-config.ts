@@ -26,6 +26,8 @@ export interface SourceConfig {
   interval_s: number;
   timezone: string;
   encoding: string;
+  /** Whether the config names the encoding: utf-8 is otherwise a default, checked against a log's start (daemon-source.ts). */
+  encoding_given: boolean;
   package_features?: string[];
   /** Where a log file never read before is first read from. */
   start_at: "beginning" | "end";
@@ -121,7 +123,7 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     if (problem) bad(`${at}.encoding: ${problem}`);
     return {
       name: s.name, kind: s.kind, interval_s: s.interval_s ?? (shape === "lines" ? 10 : 60),
-      timezone: s.timezone ?? localTimeZone(), encoding, start_at: s.start_at ?? "beginning",
+      timezone: s.timezone ?? localTimeZone(), encoding, encoding_given: s.encoding !== undefined, start_at: s.start_at ?? "beginning",
       ...(s.file !== undefined ? { file: absoluteFile(s.file, baseDir) } : {}),
       ...(s.command !== undefined ? { command: s.command } : {}),
       ...(s.package_features !== undefined ? { package_features: s.package_features } : {}),

@@ -177,7 +177,7 @@ const UTF8_SAMPLE_BYTES = 1024 * 1024;
  * held against it). `snapshot`: a UTF-16 byte-order mark decides a snapshot output's decoding
  * (snapshot-output.ts `decodeOutput`: PowerShell saves `lmstat -a > out.txt` so), so it is readable too.
  */
-async function startsAsUtf8(file: string, snapshot: boolean): Promise<boolean> {
+export async function startsAsUtf8(file: string, snapshot: boolean): Promise<boolean> {
   const handle = await open(file, "r");
   try {
     const sample = Buffer.alloc(UTF8_SAMPLE_BYTES);

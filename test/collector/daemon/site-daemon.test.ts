@@ -128,6 +128,32 @@ describe("site daemon", () => {
     }
   });
 
+  it("a log that is not UTF-8, read with the default encoding, fails its source (bad_config) instead of turning its names into U+FFFD; named in the config, it is read", async () => {
+    const state = join(dir, "cp1252");
+    await site(state);
+    const log = join(dir, "windows-server.log"); // a Windows lmgrd writes its ANSI code page
+    await writeFile(log, Buffer.from(' 0:00:00 (MLM) TIMESTAMP 3/3/2025\n 0:10:00 (MLM) OUT: "MATLAB" josé@pc1  \n 0:40:00 (MLM) IN: "MATLAB" josé@pc1  \n', "latin1"));
+    const source = { name: "win", kind: "flexlm-debuglog", file: log, timezone: "UTC", interval_s: 60 };
+    const h = await Harness.start(state, checkRunConfig({ sources: [source], heartbeat_s: 600 }), START);
+    try {
+      await h.runUntil(START + 10 * 60_000);
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config" }, totals: { lines: 0 } });
+      expect(h.daemon.status()!.sources[0]!.last_error!.message).toContain("is not UTF-8");
+      expect((await h.records()).filter((r) => r.kind === "usage")).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+    const fixed = await Harness.start(state, checkRunConfig({ sources: [{ ...source, encoding: "windows-1252" }], heartbeat_s: 600 }), START + HOUR);
+    try {
+      await fixed.runUntil(START + HOUR + 10 * 60_000);
+      expect(fixed.daemon.status()!.sources[0]).toMatchObject({ up: true, last_error: null, totals: { lines: 3 } });
+      const users = (await fixed.records()).filter((r) => r.kind === "usage").map((r) => (r.data as UsageData).user);
+      expect(new Set(users)).toEqual(new Set(["josé"]));
+    } finally {
+      await fixed.stop();
+    }
+  });
+
   it("scope keeps out-of-scope usage at the site (counted); pseudonymise sends keyed pseudonyms, stable across restarts, revealed only here", async () => {
     const state = join(dir, "private");
     await site(state, [{ daemon: "MLM", features: ["MATLAB", "SIMULINK"] }]);
