@@ -8,7 +8,8 @@
 //
 // Summary: the time zone the file was read in and `timezone_from` (`option`; `machine`: this
 // machine's zone, a guess for a file copied from elsewhere; `file`: jsonl's own offsets);
-// records, sessions, license_seconds and denials in total, `by_feature` and (token pools) `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
+// records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
+// `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
 // package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` and
 // `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
