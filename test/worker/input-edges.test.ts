@@ -1,0 +1,46 @@
+// Input the edge must refuse rather than reinterpret (DESIGN.md §7, docs/edge-api.md
+// "Conventions"): impossible calendar instants, a grant that could never be active, a list cursor
+// of another list, a non-JSON body on a JSON route. Each is a 4xx with its stable code and changes
+// nothing, in D1 or in the contract's Durable Object.
+import { describe, it, expect } from "vitest";
+import { env, runInDurableObject } from "cloudflare:test";
+import type { ContractDO } from "../../worker/contract/contract-do.ts";
+import { call, contractStub, createContract, createVendor, enrolledSite, ok, plan, postBatch, SiteChain } from "./edge-fixture.ts";
+
+async function refusal(res: Response): Promise<{ status: number; error: string; field?: string }> {
+  const body = (await res.json()) as { error: string; field?: string };
+  return { status: res.status, error: body.error, ...(body.field === undefined ? {} : { field: body.field }) };
+}
+
+/** The contract's grants and plan versions, as its Durable Object stores them. */
+function pricingRows(contractId: string) {
+  return runInDurableObject(contractStub(contractId), (_: ContractDO, state) => ({
+    grants: state.storage.sql.exec("SELECT * FROM grants ORDER BY id").toArray(),
+    versions: state.storage.sql.exec("SELECT * FROM plan_versions ORDER BY 1").toArray(),
+  }));
+}
+
+describe("instants", () => {
+  it("an impossible date or time (30 February, 31 November, 24:00) is a 422 naming the field, never another instant", async () => {
+    const vendor = await createVendor();
+    const c = await createContract(vendor);
+    const token = vendor.api_key;
+    const before = await pricingRows(c.id);
+    const grant = (body: Record<string, unknown>) => call("POST", `/v1/contracts/${c.id}/grants`, { token, body: { amount: "10", idempotency_key: "k", ...body } });
+    expect(await refusal(await grant({ effective_at: "2026-11-31T00:00:00Z" }))).toEqual({ status: 422, error: "invalid_request", field: "effective_at" });
+    expect(await refusal(await grant({ expires_at: "2026-12-01T24:00:00Z" }))).toEqual({ status: 422, error: "invalid_request", field: "expires_at" });
+    const version = await call("PUT", `/v1/contracts/${c.id}/plan`, { token, body: { plan, effective_at: "2027-02-30T00:00:00+01:00" } });
+    expect(await refusal(version)).toEqual({ status: 422, error: "invalid_request", field: "effective_at" });
+    const usage = await call("GET", `/v1/contracts/${c.id}/usage?from=2026-11-31T00:00:00Z&to=2026-12-02T00:00:00Z`, { token });
+    expect(await refusal(usage)).toEqual({ status: 422, error: "invalid_request", field: "query.from" });
+    expect(await pricingRows(c.id)).toEqual(before);
+    // A contract's start as an instant: the same calendar, and the same 1970 floor as a date.
+    for (const start of ["2026-02-30T12:00:00Z", "0001-01-01T00:00:00Z"]) {
+      const res = await call("POST", "/v1/contracts", { token, body: { customer_id: c.customer_id, plan, start, timezone: "UTC" } });
+      expect({ start, ...(await refusal(res)) }).toEqual({ start, status: 422, error: "invalid_request", field: "start" });
+    }
+    expect((await ok(await call("GET", "/v1/contracts", { token }))).items.map((x: { id: string }) => x.id)).toEqual([c.id]);
+    // Leap days and offsets are still instants.
+    await ok(await grant({ effective_at: "2028-02-29T23:00:00-01:00", idempotency_key: "leap" }), 201);
+  });
+});
