@@ -44,3 +44,23 @@ describe("instants", () => {
     await ok(await grant({ effective_at: "2028-02-29T23:00:00-01:00", idempotency_key: "leap" }), 201);
   });
 });
+
+describe("grants", () => {
+  it("a grant expiring at or before the start of the period it is created in (its default effective_at) is refused, like one with that effective_at", async () => {
+    const vendor = await createVendor();
+    const c = await createContract(vendor);
+    const grant = (body: Record<string, unknown>) => call("POST", `/v1/contracts/${c.id}/grants`, { token: vendor.api_key, body: { amount: "10", idempotency_key: "k", ...body } });
+    const balance = async () => ok(await call("GET", `/v1/contracts/${c.id}/balance`, { token: vendor.api_key }));
+    const before = await balance();
+    expect(before.remaining_units).toBeNull();
+    // The open period starts 2026-11-01 00:00 Berlin = 2026-10-31T23:00:00Z.
+    expect(await refusal(await grant({ effective_at: "2026-10-31T23:00:00Z", expires_at: "2026-10-31T23:00:00Z" }))).toEqual({ status: 422, error: "invalid_request", field: "expires_at" });
+    for (const expires_at of ["2026-10-31T23:00:00Z", "2020-01-01T00:00:00Z"]) {
+      expect({ expires_at, ...(await refusal(await grant({ expires_at }))) }).toEqual({ expires_at, status: 422, error: "invalid_request", field: "expires_at" });
+    }
+    expect((await pricingRows(c.id)).grants).toEqual([]);
+    expect(await balance()).toEqual(before);
+    // One second later it is a grant (and the key was never taken by the refusals).
+    expect(await ok(await grant({ expires_at: "2026-10-31T23:00:01Z" }), 201)).toMatchObject({ effective_at: null, expires_at: "2026-10-31T23:00:01Z" });
+  });
+});

@@ -67,6 +67,12 @@ export function grant(host: BillingHost, request: GrantRequest, now: number): Re
       if (!importPending(host.sql)) throw new EdgeError("arrival_refused", "created_at is only accepted while a site's history is being imported (PUT …/collectors/{cid} with history_to_seq)");
       if (request.created_at > now) throw new EdgeError("arrival_refused", "created_at is in the future");
     }
+    // The route checks expires_at against an explicit effective_at; without one the grant starts at
+    // its creation period's start, which only the terms know. (A replay answers the grant as stored.)
+    if (!known && request.effective_at == null && request.expires_at != null
+      && request.expires_at <= periodAt(contractInput(t), request.created_at ?? now).start) {
+      throw new EdgeError("invalid_request", "expires_at: must be after effective_at (by default the start of the period the grant is created in)", { field: "expires_at" });
+    }
     const out = addGrant(host.sql, request, now);
     if (out.created) host.billing.grantAdded(t, out.grant.id, now);
     return { ...out, rerating: host.billing.rerating(t) ?? null };
