@@ -64,3 +64,21 @@ describe("grants", () => {
     expect(await ok(await grant({ expires_at: "2026-10-31T23:00:01Z" }), 201)).toMatchObject({ effective_at: null, expires_at: "2026-10-31T23:00:01Z" });
   });
 });
+
+describe("lists and bodies", () => {
+  it("a list's cursor must come from that list: another list's cursor is a 422 query.cursor, not a restarted or empty page", async () => {
+    const site = await enrolledSite();
+    const token = site.vendor.api_key;
+    const contract = await ok(await call("GET", `/v1/contracts/${site.contractId}`, { token }));
+    const lists: Array<[string, string]> = [
+      ["/v1/customers", site.contractId], ["/v1/contracts", contract.customer_id], ["/v1/api-keys", site.collectorId],
+      [`/v1/contracts/${site.contractId}/collectors`, contract.customer_id], [`/v1/contracts/${site.contractId}/status-links`, site.collectorId],
+    ];
+    for (const [list, cursor] of lists) {
+      expect({ list, ...(await refusal(await call("GET", `${list}?cursor=${cursor}`, { token }))) })
+        .toEqual({ list, status: 422, error: "invalid_request", field: "query.cursor" });
+    }
+    const exported = await call("GET", `/v1/contracts/${site.contractId}/export?cursor=rec_${"f".repeat(48)}`, { token });
+    expect(await refusal(exported)).toEqual({ status: 422, error: "invalid_request", field: "query.cursor" });
+  });
+});
