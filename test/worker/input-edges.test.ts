@@ -81,4 +81,20 @@ describe("lists and bodies", () => {
     const exported = await call("GET", `/v1/contracts/${site.contractId}/export?cursor=rec_${"f".repeat(48)}`, { token });
     expect(await refusal(exported)).toEqual({ status: 422, error: "invalid_request", field: "query.cursor" });
   });
+
+  it("resolve reads its optional body only as JSON: another Content-Type is 415 and the fork stays unresolved", async () => {
+    const site = await enrolledSite();
+    site.chain.usage();
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 1)));
+    const fork = new SiteChain(site.collectorId, site.keys.secretKey);
+    fork.usage({ session: "restored-vm" });
+    expect((await postBatch(site.collectorId, fork.batch(1, 1))).status).toBe(409);
+    const resolve = (raw: string, type: string) =>
+      call("POST", `/v1/collectors/${site.collectorId}/resolve`, { token: site.vendor.api_key, raw, headers: { "Content-Type": type } });
+    expect(await refusal(await resolve('{"last_common_seq":0}', "text/plain"))).toEqual({ status: 415, error: "unsupported_media_type" });
+    expect(await refusal(await resolve("null", "application/json"))).toEqual({ status: 422, error: "invalid_request", field: "body" });
+    const balance = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
+    expect(balance.collectors[0]).toMatchObject({ acked_seq: 1, flags: ["equivocation"] });
+    expect((await env.DB.prepare("SELECT hwm FROM collectors WHERE id = ?").bind(site.collectorId).first())?.hwm).toBeLessThanOrEqual(1);
+  });
 });
