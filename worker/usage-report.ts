@@ -3,8 +3,8 @@
 // in the contract's zone), one page of groups at a time in group order. The Worker only ever holds
 // one page; D1 reads the rollup rows of the range through the (contract_id, hour, …) key.
 //
-// Exact units in SQL: a rollup row's units are a non-negative decimal numerator of at most 36
-// digits (rollup-drain.ts), so SQL sums its four 9-digit limbs as 64-bit integers (each SUM stays
+// Exact units in SQL: a rollup row's units are a non-negative decimal numerator of at most 72
+// digits (rollup-drain.ts), so SQL sums its eight 9-digit limbs as 64-bit integers (each SUM stays
 // exact for up to 9 × 10^9 rows) and the limb sums are combined here in bigint.
 import { formatUnits } from "../shared/pricing/index.ts";
 
@@ -16,7 +16,7 @@ export type UsageRow = Partial<Record<UsageDimension, string | null>> & { licens
 const COLUMN: Record<UsageDimension, string> = {
   feature: "feature", product: "product", user: "user", host: "host", collector: "collector_id", day: "day",
 };
-const LIMBS = 4;
+const LIMBS = 8;
 const LIMB = 10n ** 9n;
 
 export interface UsageQuery { contractId: string; from: number; to: number; groupBy: UsageDimension[]; limit: number; after?: string[] | undefined }

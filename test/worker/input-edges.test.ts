@@ -5,7 +5,7 @@
 import { describe, it, expect } from "vitest";
 import { env, runInDurableObject } from "cloudflare:test";
 import type { ContractDO } from "../../worker/contract/contract-do.ts";
-import { call, contractStub, createContract, createVendor, enrolledSite, ok, plan, postBatch, SiteChain } from "./edge-fixture.ts";
+import { call, contractStub, createContract, createVendor, enrolledSite, ok, plan, postBatch, settle, SiteChain } from "./edge-fixture.ts";
 
 async function refusal(res: Response): Promise<{ status: number; error: string; field?: string }> {
   const body = (await res.json()) as { error: string; field?: string };
@@ -96,5 +96,28 @@ describe("lists and bodies", () => {
     const balance = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
     expect(balance.collectors[0]).toMatchObject({ acked_seq: 1, flags: ["equivocation"] });
     expect((await env.DB.prepare("SELECT hwm FROM collectors WHERE id = ?").bind(site.collectorId).first())?.hwm).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("huge values", () => {
+  it("a signed record at the largest safe count reaches D1 and the usage history (the drain does not stall on it); a rate of 10^12 units or more is refused", async () => {
+    const site = await enrolledSite();
+    const token = site.vendor.api_key;
+    const ratedAt = (rate: string) => call("PUT", `/v1/contracts/${site.contractId}/plan`, { token, body: { plan: { ...plan, rates: { MATLAB: rate, "*": "0.5" } }, effective_at: "2026-10-31T23:00:00Z" } });
+    expect(await refusal(await ratedAt("1000000000000"))).toEqual({ status: 422, error: "invalid_plan", field: "plan.rates.MATLAB" });
+    await ok(await ratedAt("999999999999.5"), 202);
+    site.chain.usage({ count: Number.MAX_SAFE_INTEGER });
+    site.chain.usage({ feature: "CAD" });
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 1)));
+    await settle(site.contractId);
+    await ok(await postBatch(site.collectorId, site.chain.batch(2, 2)));
+    await settle(site.contractId);
+    expect((await env.DB.prepare("SELECT seq FROM records WHERE contract_id = ? ORDER BY seq").bind(site.contractId).all()).results).toEqual([{ seq: 1 }, { seq: 2 }]);
+    const usage = await ok(await call("GET", `/v1/contracts/${site.contractId}/usage?from=2026-11-27T00:00:00Z&to=2026-11-28T00:00:00Z&group_by=feature`, { token }));
+    const balance = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token }));
+    // The history from D1 says exactly what the live balance says.
+    expect(usage.items.map((r: { feature: string; units: string }) => [r.feature, r.units]))
+      .toEqual(balance.usage.by_feature.map((f: { feature: string; units: string }) => [f.feature, f.units]).sort());
+    expect(usage.items.find((r: { feature: string }) => r.feature === "MATLAB").units).toBe("9007199254736487400372629504.5");
   });
 });
