@@ -11,7 +11,7 @@ import { readBalance, type Balance as CollectorBalance } from "./balance.ts";
 import { contractInput, type ContractBilling, type Rerating } from "./billing.ts";
 import { addGrant, type GrantRequest, type StoredGrant } from "./grants.ts";
 import { addPlanVersion } from "./plan-versions.ts";
-import { decodeCursor, encodeCursor } from "./trace-cursor.ts";
+import { decodeCursor, encodeCursor, lineTag } from "./trace-cursor.ts";
 import type { ContractTerms } from "./terms.ts";
 import type { Balance as PricedBalance, PlanVersion } from "../../shared/pricing/index.ts";
 
@@ -141,12 +141,13 @@ export function lineRecords(host: BillingHost, date: string | undefined, lineId:
   Result<{ items: LineRecordRun[]; next_cursor: string | null }> {
   return attempt(() => {
     const { period } = fullStatement(host, date, now);
-    const from = cursor === undefined ? null : decodeCursor(cursor);
+    const tag = lineTag(period.start, lineId);
+    const from = cursor === undefined ? null : decodeCursor(cursor, tag);
     const page = host.billing.lineRecords(host.terms(), period, lineId, from, limit);
     if (!page) throw new EdgeError("not_found", `no line ${lineId} in that statement`);
     return {
       items: page.runs.map((r) => ({ collector_id: r.source, first_seq: r.first_seq, last_seq: r.last_seq })),
-      next_cursor: page.next === null ? null : encodeCursor(page.next),
+      next_cursor: page.next === null ? null : encodeCursor(page.next, tag),
     };
   });
 }
