@@ -19,7 +19,7 @@ export function validated<S extends z.ZodType>(schema: S, value: unknown, prefix
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = prefix + (issue?.path.join(".") ?? "");
-    throw new EdgeError("invalid_request", `${field || "body"}: ${issue?.message ?? "invalid"}`, { field });
+    throw new EdgeError("invalid_request", `${field || "body"}: ${issue?.message ?? "invalid"}`, { field: field || "body" });
   }
   return parsed.data;
 }

@@ -3,10 +3,11 @@
 // in the contract's zone), one page of groups at a time in group order. The Worker only ever holds
 // one page; D1 reads the rollup rows of the range through the (contract_id, hour, …) key.
 //
-// Exact units in SQL: a rollup row's units are a non-negative decimal numerator of at most 36
-// digits (rollup-drain.ts), so SQL sums its four 9-digit limbs as 64-bit integers (each SUM stays
+// Exact units in SQL: a rollup row's units are a non-negative decimal numerator of at most 72
+// digits (rollup-drain.ts), so SQL sums its eight 9-digit limbs as 64-bit integers (each SUM stays
 // exact for up to 9 × 10^9 rows) and the limb sums are combined here in bigint.
 import { formatUnits } from "../shared/pricing/index.ts";
+import { sha256Hex } from "../shared/protocol/index.ts";
 
 export const USAGE_DIMENSIONS = ["feature", "product", "user", "host", "collector", "day"] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
@@ -16,7 +17,7 @@ export type UsageRow = Partial<Record<UsageDimension, string | null>> & { licens
 const COLUMN: Record<UsageDimension, string> = {
   feature: "feature", product: "product", user: "user", host: "host", collector: "collector_id", day: "day",
 };
-const LIMBS = 4;
+const LIMBS = 8;
 const LIMB = 10n ** 9n;
 
 export interface UsageQuery { contractId: string; from: number; to: number; groupBy: UsageDimension[]; limit: number; after?: string[] | undefined }
@@ -46,21 +47,28 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
   return { items, next: last ? q.groupBy.map((d) => String(last[COLUMN[d]])) : null };
 }
 
-/** The cursor names the last group of the page before: its dimension values, base64url JSON. */
-export function encodeUsageCursor(values: string[]): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(values));
+/** What a cursor is bound to: the query it pages (its range and group_by), so a cursor of another
+ * query — even one with as many dimensions — is refused instead of silently skipping groups. */
+export function usageQueryTag(from: number, to: number, groupBy: readonly string[]): string {
+  return sha256Hex(new TextEncoder().encode(`${from}\n${to}\n${groupBy.join(",")}`)).slice(0, 16);
+}
+
+/** The cursor names the last group of the page before: its query's tag and dimension values, base64url JSON. */
+export function encodeUsageCursor(values: string[], tag: string): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([tag, ...values]));
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** The dimension values in a cursor, or undefined when it is not one of ours for `dimensions` values. */
-export function decodeUsageCursor(cursor: string, dimensions: number): string[] | undefined {
+/** The dimension values in a cursor, or undefined when it is not one of ours for this query (`tag`, `dimensions` values). */
+export function decodeUsageCursor(cursor: string, dimensions: number, tag: string): string[] | undefined {
   if (!/^[A-Za-z0-9_-]{1,4096}$/.test(cursor)) return undefined;
   try {
     const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
     const values = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)))) as unknown;
-    return Array.isArray(values) && values.length === dimensions && dimensions > 0 && values.every((v) => typeof v === "string") ? values as string[] : undefined;
+    return Array.isArray(values) && values.length === dimensions + 1 && dimensions > 0 && values[0] === tag && values.every((v) => typeof v === "string")
+      ? values.slice(1) as string[] : undefined;
   } catch {
     return undefined;
   }

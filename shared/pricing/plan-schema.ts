@@ -11,6 +11,11 @@ export type Model = (typeof MODELS)[number];
 const amount = z.string().refine((s) => isDecimalText(s, SCALE), { message: "must be a decimal string with at most 12 decimals (no exponent)" })
   .refine((s) => !s.startsWith("-"), { message: "must not be negative" });
 
+/** Units of a rate: below 10^12 per license-hour or per draw, so a usage rollup row's units (license-ms ×
+ * count × rate, as a numerator over 10^12) stay within the digits `GET …/usage` sums exactly in SQL
+ * (worker/contract/rollup-drain.ts MAX_UNITS_DIGITS) for any safe-integer count. */
+const rateUnits = amount.refine((s) => s.split(".")[0]!.length <= 12, { message: "must be below 10^12 units" });
+
 /**
  * A rate (DESIGN §5 "Feature → units"): a decimal string is units per license-hour; an object is a
  * draw — `use_window` charges `units` once per window of `window_s` opened by a use of its key that
@@ -19,13 +24,13 @@ const amount = z.string().refine((s) => isDecimalText(s, SCALE), { message: "mus
 export const DRAW_KEYS = ["user", "feature", "host", "site"] as const;
 const useWindow = z.strictObject({
   per: z.literal("use_window"),
-  units: amount,
+  units: rateUnits,
   window_s: z.int().min(60, { message: "must be at least 60 seconds" }).max(31_536_000).optional(),
   key: z.array(z.enum(DRAW_KEYS)).min(1).refine((k) => new Set(k).size === k.length, { message: "must not repeat a field" }).optional(),
 });
-const checkout = z.strictObject({ per: z.literal("checkout"), units: amount });
+const checkout = z.strictObject({ per: z.literal("checkout"), units: rateUnits });
 const drawRate = z.discriminatedUnion("per", [useWindow, checkout], { error: "must be \"use_window\" or \"checkout\"" });
-const rate = z.union([amount, drawRate]);
+const rate = z.union([rateUnits, drawRate]);
 
 const tier = z.strictObject({
   up_to: amount.nullable(),

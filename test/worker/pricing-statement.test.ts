@@ -125,5 +125,9 @@ describe("tracing a line to its records", () => {
     expect((await ok(await tracing(overage.id))).items).toEqual([
       { collector_id: b.id, first_seq: 3, last_seq: 3 }, { collector_id: a.id, first_seq: 4, last_seq: 4 }, { collector_id: b.id, first_seq: 4, last_seq: 4 },
     ]);
+    // A cursor pages its own line only: the grant line's on the overage line would answer other runs.
+    const grantCursor = (await ok(await tracing(grantLine.id, "?limit=2"))).next_cursor;
+    const foreign = await tracing(overage.id, `?cursor=${grantCursor}`);
+    expect({ status: foreign.status, body: await foreign.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.cursor" } });
   });
 });

@@ -178,6 +178,11 @@ describe("usage history from the hourly rollups", () => {
       const res = await usageOf(c)(`${q}&cursor=${cursor}`);
       expect({ status: res.status, body: await res.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.cursor" } });
     }
+    // A cursor of another query is refused too, even with as many dimensions: it would skip groups.
+    for (const other of ["from=2026-11-20T00:00:00Z&to=2026-11-28T00:00:00Z&group_by=feature,user", "from=2026-11-20T00:00:00Z&to=2026-11-27T00:00:00Z&group_by=user,feature"]) {
+      const res = await usageOf(c)(`${other}&cursor=${first.next_cursor}`);
+      expect({ other, status: res.status, body: await res.json() }).toMatchObject({ other, status: 422, body: { error: "invalid_request", field: "query.cursor" } });
+    }
     expect((await usageOf(c)(`${q}&limit=1001`)).status).toBe(422);
   });
 

@@ -11,7 +11,7 @@ import { readBalance, type Balance as CollectorBalance } from "./balance.ts";
 import { contractInput, type ContractBilling, type Rerating } from "./billing.ts";
 import { addGrant, type GrantRequest, type StoredGrant } from "./grants.ts";
 import { addPlanVersion } from "./plan-versions.ts";
-import { decodeCursor, encodeCursor } from "./trace-cursor.ts";
+import { decodeCursor, encodeCursor, lineTag } from "./trace-cursor.ts";
 import type { ContractTerms } from "./terms.ts";
 import type { Balance as PricedBalance, PlanVersion } from "../../shared/pricing/index.ts";
 
@@ -66,6 +66,12 @@ export function grant(host: BillingHost, request: GrantRequest, now: number): Re
     if (request.created_at !== undefined && !known) {
       if (!importPending(host.sql)) throw new EdgeError("arrival_refused", "created_at is only accepted while a site's history is being imported (PUT …/collectors/{cid} with history_to_seq)");
       if (request.created_at > now) throw new EdgeError("arrival_refused", "created_at is in the future");
+    }
+    // The route checks expires_at against an explicit effective_at; without one the grant starts at
+    // its creation period's start, which only the terms know. (A replay answers the grant as stored.)
+    if (!known && request.effective_at == null && request.expires_at != null
+      && request.expires_at <= periodAt(contractInput(t), request.created_at ?? now).start) {
+      throw new EdgeError("invalid_request", "expires_at: must be after effective_at (by default the start of the period the grant is created in)", { field: "expires_at" });
     }
     const out = addGrant(host.sql, request, now);
     if (out.created) host.billing.grantAdded(t, out.grant.id, now);
@@ -135,12 +141,13 @@ export function lineRecords(host: BillingHost, date: string | undefined, lineId:
   Result<{ items: LineRecordRun[]; next_cursor: string | null }> {
   return attempt(() => {
     const { period } = fullStatement(host, date, now);
-    const from = cursor === undefined ? null : decodeCursor(cursor);
+    const tag = lineTag(period.start, lineId);
+    const from = cursor === undefined ? null : decodeCursor(cursor, tag);
     const page = host.billing.lineRecords(host.terms(), period, lineId, from, limit);
     if (!page) throw new EdgeError("not_found", `no line ${lineId} in that statement`);
     return {
       items: page.runs.map((r) => ({ collector_id: r.source, first_seq: r.first_seq, last_seq: r.last_seq })),
-      next_cursor: page.next === null ? null : encodeCursor(page.next),
+      next_cursor: page.next === null ? null : encodeCursor(page.next, tag),
     };
   });
 }

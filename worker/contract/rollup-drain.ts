@@ -20,8 +20,11 @@ export interface ProjectionTarget { d1: D1Database; contractId: string; hours: L
 
 /** Bound JSON arrays per statement: well under D1's 1 MB per value, so any page fits. */
 const MAX_JSON_BYTES = 256 * 1024;
-/** Rollup rows hold at most 36 digits of units numerator: 4 limbs of 9 for `GET …/usage`. */
-export const MAX_UNITS_DIGITS = 36;
+/** Rollup rows hold at most 72 digits of units numerator: 8 limbs of 9 for `GET …/usage`. Rates are
+ * below 10^12 (plan-schema.ts) and counts safe integers, so a row of any history fits: one interval
+ * of a century at the largest count and rate is ~53 digits. (36 digits failed on a count of 9×10^15
+ * at a rate of 1,000 — a signed record the edge receipted — and stopped the contract's drain.) */
+export const MAX_UNITS_DIGITS = 72;
 
 export const FACT_COLUMNS = `collector_id, seq, contract_id, kind, session, feature, product, user, host, start, "end", count, units_num, first, draws`;
 // Every query that joins a JSON list of keys to a table names the list first with CROSS JOIN:

@@ -1,18 +1,26 @@
 // The opaque `cursor` of the line-records endpoint: where the next page of a line's trace resumes
-// (shared/pricing/live/line-trace.ts), as base64url JSON. A cursor that does not decode is a 422.
+// (shared/pricing/live/line-trace.ts), as base64url JSON, bound to the line it pages (its period and
+// id: a position in another line's trace would silently answer other runs). A cursor that does not
+// decode, or belongs to another line, is a 422.
 import type { TraceCursor } from "../../shared/pricing/index.ts";
+import { sha256Hex } from "../../shared/protocol/index.ts";
 import { EdgeError } from "../errors.ts";
 
-export function encodeCursor(c: TraceCursor): string {
-  return btoa(JSON.stringify([c.range, c.start, c.ref, c.position])).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+/** The line a cursor pages: the period's start and the line's id. */
+export function lineTag(periodStart: number, lineId: string): string {
+  return sha256Hex(new TextEncoder().encode(`${periodStart}\n${lineId}`)).slice(0, 16);
 }
 
-export function decodeCursor(text: string): TraceCursor {
+export function encodeCursor(c: TraceCursor, tag: string): string {
+  return btoa(JSON.stringify([c.range, c.start, c.ref, c.position, tag])).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function decodeCursor(text: string, tag: string): TraceCursor {
   try {
-    const [range, start, ref, position] = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/"))) as unknown[];
-    const ok = Number.isSafeInteger(range) && (range as number) >= 0 && (start === null || Number.isSafeInteger(start))
+    const [range, start, ref, position, of] = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/"))) as unknown[];
+    const ok = of === tag && Number.isSafeInteger(range) && (range as number) >= 0 && (start === null || Number.isSafeInteger(start))
       && (ref === null || typeof ref === "string") && typeof position === "string" && /^\d{1,40}$/.test(position);
     if (ok) return { range: range as number, start: start as number | null, ref: ref as string | null, position: position as string };
   } catch { /* not a cursor */ }
-  throw new EdgeError("invalid_request", "cursor: not a cursor from a previous page", { field: "query.cursor" });
+  throw new EdgeError("invalid_request", "query.cursor: not a cursor from a previous page of this line", { field: "query.cursor" });
 }

@@ -166,7 +166,7 @@ export const usageFacts = sqliteTable("usage_facts", {
  * the UTC instant it starts; `day` is its local date) × collector × feature × product × user ×
  * host. license_s is the license-time inside the hour; units, sessions and denials count where
  * their interval starts (or the denial happened). `units_num` is a non-negative exact numerator as
- * decimal TEXT of at most 36 digits, so `GET …/usage` sums it exactly in SQL by 9-digit limbs.
+ * decimal TEXT of at most 72 digits, so `GET …/usage` sums it exactly in SQL by 9-digit limbs.
  */
 export const usageRollups = sqliteTable("usage_rollups", {
   contract_id: text("contract_id").notNull(),

@@ -24,12 +24,16 @@ export function idParams(prefix: IdPrefix) {
   return z.object({ id: idSchema(prefix).openapi({ param: { name: "id", in: "path" } }) });
 }
 
-export const pageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT)
-    .openapi({ param: { name: "limit", in: "query" }, description: `1–${MAX_LIMIT}, default ${DEFAULT_LIMIT}` }),
-  cursor: z.string().regex(/^[a-z]{3}_[0-9a-f]{1,64}$/, "a cursor from a previous page").optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "opaque: the previous page's `next_cursor`" }),
-});
+/** `?limit&cursor` of a list of `prefix` resources. The cursor must be one this list handed out: a
+ * cursor of another list (another id type) would silently restart the page or end it. */
+export function pageQuerySchema(prefix: IdPrefix) {
+  return z.object({
+    limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT)
+      .openapi({ param: { name: "limit", in: "query" }, description: `1–${MAX_LIMIT}, default ${DEFAULT_LIMIT}` }),
+    cursor: z.string().regex(new RegExp(`^${prefix}_[0-9a-f]{1,64}$`), "a cursor from a previous page of this list").optional()
+      .openapi({ param: { name: "cursor", in: "query" }, description: "opaque: the previous page's `next_cursor`" }),
+  });
+}
 
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), next_cursor: z.string().nullable().openapi({ description: "null on the last page" }) });

@@ -63,7 +63,7 @@ export const apiKeyRoutes = apiRouter()
   .openapi(createRoute({
     method: "get", path: "/", tags: ["vendor"], summary: "List API keys (never their secrets)", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
-    request: { query: pageQuerySchema },
+    request: { query: pageQuerySchema("key") },
     responses: { 200: jsonResponse("a page of keys, revoked ones included", pageSchema(apiKeySchema), { items: [keyExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");

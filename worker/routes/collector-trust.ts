@@ -12,6 +12,7 @@ import { database } from "../db/database.ts";
 import { collectors } from "../db/schema.ts";
 import { instant } from "../instant.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
+import { optionalJsonBody } from "../middleware/json-content.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { validated } from "../request-body.ts";
 import { identityOf, type CollectorRow } from "../auth/collector-token.ts";
@@ -45,10 +46,10 @@ collectorTrust
   })
   .openapi(createRoute({
     method: "post", path: "/{id}/resolve", tags: ["vendor"], summary: "Accept a site's new branch after an equivocation", security: vendorSecurity,
-    middleware: [vendorAuth(), bodyLimit()] as const,
+    middleware: [vendorAuth(), bodyLimit(), optionalJsonBody()] as const,
     // The body is optional (`{last_common_seq?}`), read in the handler so an empty body needs no Content-Type.
     request: { params: idParams("col"), body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/ResolveRequest" }, example: { last_common_seq: 98 } } } } },
-    responses: { 200: jsonResponse("the resolution", resolutionSchema, { collector_id: ex.collector, last_common_seq: 98, hwm: 98, resolved_at: ex.now, superseded: { from_seq: 99, to_seq: 120, records: 22 } }), ...vendorErrors(400, 409, 413, 422) },
+    responses: { 200: jsonResponse("the resolution", resolutionSchema, { collector_id: ex.collector, last_common_seq: 98, hwm: 98, resolved_at: ex.now, superseded: { from_seq: 99, to_seq: 120, records: 22 } }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const collector = await ownCollector(c.env.DB, c.get("vendorId"), c.req.param("id"));
     const input = validated(resolveSchema, optionalJson(await c.req.text()), "");

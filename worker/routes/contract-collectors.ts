@@ -27,7 +27,7 @@ export const siteSchema = z.looseObject({
 export const contractCollectors = apiRouter().openapi(createRoute({
   method: "get", path: "/{id}/collectors", tags: ["vendor"], summary: "The contract's sites and their sync state", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract()] as const,
-  request: { params: idParams("ctr"), query: pageQuerySchema },
+  request: { params: idParams("ctr"), query: pageQuerySchema("col") },
   responses: { 200: jsonResponse("a page of sites, in enrollment order", pageSchema(siteSchema), { items: [{ id: ex.collector, site: "Acme Plant 3", enrolled_at: ex.created, acked_seq: 120, last_sync: "2026-11-27T09:59:30Z", stale: false, flags: [], quarantined_records: 0 }], next_cursor: null }), ...vendorErrors(422) },
 }), async (c) => {
   const contract = c.get("contract");

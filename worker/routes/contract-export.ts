@@ -60,7 +60,7 @@ function cursorOf(collectorId: string, seq: number): string {
 }
 function parseCursor(cursor: string): { collectorId: string; seq: number } {
   const seq = Number.parseInt(cursor.slice(36), 16);
-  if (!Number.isSafeInteger(seq)) throw new EdgeError("invalid_request", "cursor: not a cursor from a previous page");
+  if (!Number.isSafeInteger(seq)) throw new EdgeError("invalid_request", "query.cursor: not a cursor from a previous page", { field: "query.cursor" });
   return { collectorId: `col_${cursor.slice(4, 36)}`, seq };
 }
 

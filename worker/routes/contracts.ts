@@ -74,7 +74,7 @@ export const contracts = apiRouter()
   .openapi(createRoute({
     method: "get", path: "/", tags: ["vendor"], summary: "List contracts", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
-    request: { query: pageQuerySchema },
+    request: { query: pageQuerySchema("ctr") },
     responses: { 200: jsonResponse("a page of contracts, in creation order", pageSchema(contractSchema), { items: [contractExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");

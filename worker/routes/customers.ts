@@ -45,7 +45,7 @@ export const customers = apiRouter()
   .openapi(createRoute({
     method: "get", path: "/", tags: ["vendor"], summary: "List customers", security: vendorSecurity,
     middleware: [vendorAuth()] as const,
-    request: { query: pageQuerySchema },
+    request: { query: pageQuerySchema("cus") },
     responses: { 200: jsonResponse("a page of customers, in creation order", pageSchema(customerSchema), { items: [customerExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");

@@ -63,7 +63,7 @@ export const statusLinkRoutes = apiRouter()
   .openapi(createRoute({
     method: "get", path: "/contracts/{id}/status-links", tags: ["vendor"], summary: "List a contract's status links (without tokens)", security: vendorSecurity,
     middleware: [vendorAuth(), ownedContract()] as const,
-    request: { params: idParams("ctr"), query: pageQuerySchema },
+    request: { params: idParams("ctr"), query: pageQuerySchema("stl") },
     responses: { 200: jsonResponse("a page of links, revoked ones included", pageSchema(statusLinkSchema), { items: [linkExample], next_cursor: null }), ...vendorErrors(422) },
   }), async (c) => {
     const { limit, cursor } = c.req.valid("query");

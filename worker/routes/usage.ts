@@ -10,7 +10,7 @@ import { EdgeError } from "../errors.ts";
 import { instant } from "../instant.ts";
 import { instantInput, instantMs } from "../instant-input.ts";
 import { LocalHours } from "../../shared/time/local-hours.ts";
-import { decodeUsageCursor, encodeUsageCursor, usagePage, USAGE_DIMENSIONS, type UsageDimension } from "../usage-report.ts";
+import { decodeUsageCursor, encodeUsageCursor, usagePage, usageQueryTag, USAGE_DIMENSIONS, type UsageDimension } from "../usage-report.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 import { usageExample } from "../openapi/example-values.ts";
@@ -56,11 +56,12 @@ export const usage = apiRouter().openapi(createRoute({
   }
   if (to <= from) throw new EdgeError("invalid_request", "query.to: must be after from", { field: "query.to" });
   const groupBy = [...new Set(q.group_by ? q.group_by.split(",") : [])] as UsageDimension[];
-  const after = q.cursor === undefined ? undefined : decodeUsageCursor(q.cursor, groupBy.length);
-  if (q.cursor !== undefined && after === undefined) throw new EdgeError("invalid_request", "query.cursor: not a cursor of this query's group_by", { field: "query.cursor" });
+  const tag = usageQueryTag(from, to, groupBy);
+  const after = q.cursor === undefined ? undefined : decodeUsageCursor(q.cursor, groupBy.length, tag);
+  if (q.cursor !== undefined && after === undefined) throw new EdgeError("invalid_request", "query.cursor: not a cursor of this query (from, to and group_by)", { field: "query.cursor" });
   const page = await usagePage(c.env.DB, { contractId: contract.id, from, to, groupBy, limit: q.limit, after });
   return c.json({
     contract_id: contract.id, from: instant(from), to: instant(to), group_by: groupBy,
-    items: page.items, next_cursor: page.next ? encodeUsageCursor(page.next) : null,
+    items: page.items, next_cursor: page.next ? encodeUsageCursor(page.next, tag) : null,
   }, 200);
 });
