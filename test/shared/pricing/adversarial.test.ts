@@ -1,0 +1,176 @@
+// Adversarial contracts with hand-computed figures (pricing review, 2026-12-04).
+import { describe, expect, it } from "vitest";
+import { computeBalance, computeStatement } from "../../../shared/pricing/index.ts";
+import { DEC, H, MIN, NOV, graduated, input, lineSummary, plan, usage, volume } from "./contract-fixture.ts";
+
+const D = 24 * H;
+
+describe("adversarial contracts", () => {
+  it("a tier boundary crossed inside one session: whole, cut into records, or many sessions give the same money", () => {
+    // 15 h × 1 = 15 units: tier 1 10 × 1.00 = 10.00; tier 2 5 × 0.50 = 2.50; flat fee tier 2 5.00 → 17.50
+    const p = plan({ model: "pay_per_use", price: graduated(["10", "1.00"], [null, "0.50", "5"]) });
+    const whole = [usage(NOV + H, 15, { session: "W" })];
+    const cut = Array.from({ length: 15 }, (_, i) => usage(NOV + H + i * H, 1, { session: "C" }));
+    const many = Array.from({ length: 60 }, (_, i) => usage(NOV + H + i * 15 * MIN, 0.25));
+    for (const u of [whole, cut, many]) {
+      const s = computeStatement(input(p, u), "2026-11-01");
+      expect(lineSummary(s)).toEqual([["tier#1", "10", "10.00"], ["tier#2", "5", "2.50"], ["tier_flat_fee#2", "1", "5.00"]]);
+      expect(s.total).toBe("17.50");
+    }
+  });
+
+  it("volume: exactly at up_to vs one second past it", () => {
+    const p = plan({ model: "tiered", price: volume(["10", "1.00"], [null, "0.50"]) });
+    // 10 units → tier 1: 10.00
+    expect(computeStatement(input(p, [usage(NOV, 10)]), "2026-11-01").total).toBe("10.00");
+    // 10 h + 1 s = 10.000277… units → all at 0.50 = 5.000138… → 5.00
+    expect(computeStatement(input(p, [usage(NOV, 10 + 1 / 3600)]), "2026-11-01").total).toBe("5.00");
+  });
+
+  it("prepaid balance running out mid-session bills the rest as overage", () => {
+    // grant 10; one 15 h session → 10 from the grant, 5 overage × 2 = 10.00; remaining 0 → exhausted
+    const p = plan({ model: "prepaid_overage", price: graduated([null, "2"]), overage: { policy: "allow" } });
+    const b = computeBalance(input(p, [usage(NOV + H, 15)], [{ id: "g", amount: "10", created_at: NOV }]), NOV + 20 * H);
+    expect(b).toMatchObject({ remaining_units: "0", overage_units: "5", status: "exhausted", charges: { usage: "10.00", total: "10.00" } });
+  });
+
+  it("limit: a prepaid contract bills up to the limit and blocks", () => {
+    // grant 10; 20 units → overage 10; limit 4 → billed 4 × 2 = 8.00, unbilled 6
+    const p = plan({ model: "prepaid_overage", price: graduated([null, "2"]), overage: { policy: "limit", limit_units: "4" } });
+    const b = computeBalance(input(p, [usage(NOV + H, 20)], [{ id: "g", amount: "10", created_at: NOV }]), NOV + 30 * H);
+    expect(b).toMatchObject({ overage_units: "10", unbilled_overage_units: "6", status: "blocked", charges: { total: "8.00" } });
+  });
+
+  it("hybrid: fixed fee, included units, price, then the commitment true-up", () => {
+    // 30 units: 10 included, 20 × 1 = 20.00; fixed 100 → 120.00; commitment 150 → true-up 30.00 → 150.00
+    const p = plan({ model: "hybrid", fixed_fee: "100", included_units: "10", minimum_commitment: "150", price: graduated([null, "1"]) });
+    const inp = input(p, [usage(NOV + H, 30)]);
+    const s = computeStatement(inp, "2026-11-01");
+    expect(lineSummary(s)).toEqual([["fixed_fee", "1", "100.00"], ["prepaid_usage", "10", "0.00"], ["tier#1", "20", "20.00"], ["commitment_true_up", "1", "30.00"]]);
+    expect(computeBalance(inp, NOV + 40 * H).charges).toEqual({ fixed: "130.00", usage: "20.00", adjustments: "0.00", total: "150.00" });
+  });
+
+  it("a session across a period boundary in Berlin splits at local midnight", () => {
+    // Contract Berlin, monthly from 2026-10-01. Nov starts 2026-11-01 00:00 CET = 2026-10-31T23:00Z.
+    // Session 22:00Z → 01:00Z (3 h): 1 h in October, 2 h in November.
+    const p = plan({ model: "pay_per_use", price: graduated([null, "1"]) });
+    const start = Date.parse("2026-10-31T22:00:00Z");
+    const inp = { ...input([{ effective_at: Date.parse("2026-09-30T22:00:00Z"), plan: p }], [usage(start, 3)]), contract: { start: "2026-10-01", timezone: "Europe/Berlin", period: "month" as const } };
+    expect(computeStatement(inp, "2026-10-01").total).toBe("1.00");
+    expect(computeStatement(inp, "2026-11-01").total).toBe("2.00");
+    expect(computeStatement(inp, "2026-11-01").period).toEqual({ start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z", start_date: "2026-11-01" });
+  });
+
+  it("a period starting on a midnight that does not exist (Santiago, DST at 24:00)", () => {
+    // 2026-09-06 00:00 in Santiago is skipped (23:59:59 −04 → 01:00 −03): the period starts 04:00Z.
+    // A session 03:30Z → 04:30Z is 30 min in each period.
+    const p = plan({ model: "pay_per_use", price: graduated([null, "2"]) });
+    const start = Date.parse("2026-09-06T03:30:00Z");
+    const inp = { ...input([{ effective_at: Date.parse("2026-08-06T04:00:00Z"), plan: p }], [usage(start, 1)]), contract: { start: "2026-08-06", timezone: "America/Santiago", period: "month" as const } };
+    const sep = computeStatement(inp, "2026-09-06");
+    expect(sep.period.start).toBe("2026-09-06T04:00:00Z");
+    expect(sep.total).toBe("1.00");
+    expect(computeStatement(inp, "2026-08-06").total).toBe("1.00");
+  });
+
+  it("period-level terms follow the version at the period start; tier positions count over the period", () => {
+    // v0 (Nov 1): hybrid fixed 100, included 10, graduated 10@1, then 0.5. v1 (Nov 16): fixed 200, included 0, 10@2, then 1.
+    // 18 h before the 16th, 8 h after: included 10 (period-level), overage 8 (v0) + 8 (v1).
+    // v0 chunk: positions 0→8 tier 1 @1 = 8.00. v1 chunk: 8→10 tier 1 @2 = 4.00, 10→16 tier 2 @1 = 6.00. Fixed 100 → 118.00.
+    const v0 = plan({ model: "hybrid", fixed_fee: "100", included_units: "10", price: graduated(["10", "1"], [null, "0.5"]) });
+    const v1 = plan({ model: "hybrid", fixed_fee: "200", price: graduated(["10", "2"], [null, "1"]) });
+    const NOV16 = NOV + 15 * D;
+    const inp = input([{ effective_at: NOV, plan: v0 }, { effective_at: NOV16, plan: v1 }], [usage(NOV + D, 18), usage(NOV16 + D, 8)]);
+    const s = computeStatement(inp, "2026-11-01");
+    expect(s.total).toBe("118.00");
+    // December: v1 in force at its start: fixed 200, nothing included. 1 h → 1 × 2 = 2.00 → 202.00
+    expect(computeStatement({ ...inp, intervals: [...inp.intervals, usage(DEC + H, 1)] }, "2026-12-01").total).toBe("202.00");
+  });
+
+  it("huge counts stay exact in units and money", () => {
+    // count 2^53 − 1 for 1 h at rate 1 → 9007199254740991 units × 0.01 = 90071992547409.91
+    const p = plan({ model: "pay_per_use", price: graduated([null, "0.01"]) });
+    const s = computeStatement(input(p, [usage(NOV + H, 1, { count: Number.MAX_SAFE_INTEGER })]), "2026-11-01");
+    expect(lineSummary(s)).toEqual([["tier#1", "9007199254740991", "90071992547409.91"]]);
+  });
+
+  it("a grant added mid-period with an explicit effective_at covers only what comes after it", () => {
+    // prepaid allow @1: 5 h on Nov 2, grant 10 effective Nov 10, 5 h on Nov 11 → overage 5 (5.00), grant burns 5, remaining 5.
+    const p = plan({ model: "prepaid_overage", price: graduated([null, "1"]), overage: { policy: "allow" } });
+    const b = computeBalance(input(p, [usage(NOV + D, 5), usage(NOV + 10 * D, 5)], [{ id: "g", amount: "10", created_at: NOV + 9 * D, effective_at: NOV + 9 * D }]), NOV + 12 * D);
+    expect(b).toMatchObject({ overage_units: "5", remaining_units: "5", charges: { total: "5.00" } });
+  });
+});
+
+describe("tier flat fees under a plan version in force for part of the period", () => {
+  const NOV16 = NOV + 15 * D;
+  const noFee = plan({ model: "pay_per_use", price: graduated(["10", "1"], [null, "0.5"]) });
+  const fee = plan({ model: "pay_per_use", price: graduated(["10", "1"], [null, "0.5", "100"]) });
+  const used = () => [usage(NOV + D, 12), usage(NOV16 + D, 3)];
+
+  it("a tier entered under a version without a flat fee is not charged the next version's fee for staying in it", () => {
+    // 12 units before the 16th (v0): tier 1 10 × 1 = 10.00, tier 2 entered at unit 11 (no fee) 2 × 0.5 = 1.00.
+    // 3 units after (v1): still tier 2, 3 × 0.5 = 1.50 — tier 2 is not entered again, so no 100.00 fee → 12.50
+    const s = computeStatement(input([{ effective_at: NOV, plan: noFee }, { effective_at: NOV16, plan: fee }], used()), "2026-11-01");
+    expect(lineSummary(s)).toEqual([["tier#1", "10", "10.00"], ["tier#2", "2", "1.00"], ["tier#2", "3", "1.50"]]);
+    expect(s.total).toBe("12.50");
+  });
+
+  it("a tier entered under a version with a flat fee is charged it once", () => {
+    // v0 has the fee: tier 2 entered on the 2nd → 100.00 once; 10.00 + 1.00 + 1.50 + 100.00 = 112.50
+    const s = computeStatement(input([{ effective_at: NOV, plan: fee }, { effective_at: NOV16, plan: noFee }], used()), "2026-11-01");
+    expect(lineSummary(s)).toEqual([["tier#1", "10", "10.00"], ["tier#2", "2", "1.00"], ["tier#2", "3", "1.50"], ["tier_flat_fee#2", "1", "100.00"]]);
+    expect(s.total).toBe("112.50");
+  });
+});
+
+describe("adversarial contracts: late records", () => {
+  const freeze = (s: ReturnType<typeof computeStatement>) => ({ ...s, state: "closed" as const });
+  const day = (d: number) => NOV + (d - 1) * D;
+
+  it("a late record under a commitment moves the true-up, not the total", () => {
+    // tiered, 100 @1 then 0.5, commitment 150. Nov on time 100 → 100.00 + true-up 50.00.
+    // Late 20 (received 10 Dec): Nov re-rated 100.00 + 10.00 + true-up 40.00 = 150.00.
+    // Dec: own true-up 150.00 (no usage); adjustments tier#2 +20 +10.00, true-up −10.00 → 150.00.
+    const p = plan({ model: "tiered", minimum_commitment: "150", price: graduated(["100", "1"], [null, "0.5"]) });
+    const onTime = usage(day(3), 100);
+    const nov = freeze(computeStatement(input(p, [onTime]), "2026-11-01"));
+    expect(nov.total).toBe("150.00");
+    const late = usage(day(20), 20, { received_at: DEC + 9 * D });
+    const s = computeStatement(input(p, [onTime, late], [], { frozen: [nov] }), "2026-12-01");
+    expect(lineSummary(s)).toEqual([["commitment_true_up", "1", "150.00"], ["adjustment#2", "20", "10.00"], ["adjustment", "0", "-10.00"]]);
+    expect(s.total).toBe("150.00");
+  });
+
+  it("a late record that moves a volume total into the next tier adjusts both tier lines", () => {
+    // volume 10 @1.00 else 0.50. Nov 10 → 10.00. Late 1 → Nov 11 × 0.50 = 5.50: tier#1 −10 −10.00, tier#2 +11 +5.50
+    const p = plan({ model: "tiered", price: volume(["10", "1.00"], [null, "0.50"]) });
+    const onTime = usage(day(3), 10);
+    const nov = freeze(computeStatement(input(p, [onTime]), "2026-11-01"));
+    const late = usage(day(20), 1, { received_at: DEC + 9 * D });
+    const s = computeStatement(input(p, [onTime, late], [], { frozen: [nov] }), "2026-12-01");
+    expect(lineSummary(s)).toEqual([["adjustment#2", "11", "5.50"], ["adjustment#1", "-10", "-10.00"]]);
+    expect(s.total).toBe("-4.50");
+  });
+
+  it("a session across the period end whose record arrives after the close: the November part is an adjustment", () => {
+    // hourly increment; one record Nov 30 23:30 → Dec 1 00:30 received 10 Dec.
+    // Nov piece: cum 0→30 min, billed 0→60 → 1 unit (late: adjustment in Dec). Dec piece: billed 60→60 → 0.
+    const p = plan({ model: "pay_per_use", price: graduated([null, "3"]), rounding: { increment_s: 3600, minimum_s: 0, grace_s: 0 } });
+    const nov = freeze(computeStatement(input(p, []), "2026-11-01"));
+    const rec = usage(DEC - 30 * MIN, 1, { received_at: DEC + 9 * D });
+    const s = computeStatement(input(p, [rec], [], { frozen: [nov] }), "2026-12-01");
+    expect(lineSummary(s)).toEqual([["adjustment#1", "1", "3.00"]]);
+  });
+
+  it("a grant expiring mid-session under a hybrid plan: included first, then the grant until it expires, then price", () => {
+    // hybrid fixed 10, included 2, price 1. Grant 5 expiring Nov 3 00:00. Session Nov 2 20:00 → Nov 3 06:00 (10 h).
+    // Segment [Nov 1, Nov 3): 4 h → included 2, grant 2. Segment [Nov 3, …): 6 h → grant expired → 6 × 1 = 6.00.
+    const p = plan({ model: "hybrid", fixed_fee: "10", included_units: "2", price: graduated([null, "1"]) });
+    const inp = input(p, [usage(day(2) + 20 * H, 10)], [{ id: "g", amount: "5", created_at: NOV, expires_at: day(3) }]);
+    const s = computeStatement(inp, "2026-11-01");
+    expect(lineSummary(s)).toEqual([["fixed_fee", "1", "10.00"], ["prepaid_usage", "2", "0.00"], ["prepaid_usage", "2", "0.00"], ["tier#1", "6", "6.00"]]);
+    const b = computeBalance(inp, day(3) + 7 * H);
+    expect(b).toMatchObject({ granted_units: "0", overage_units: "6", status: "exhausted" });
+  });
+});
