@@ -1,7 +1,10 @@
 // Adversarial contracts with hand-computed figures (pricing review, 2026-12-04).
 import { describe, expect, it } from "vitest";
-import { computeBalance, computeStatement } from "../../../shared/pricing/index.ts";
+import {
+  computeBalance, computeStatement, grantChange, LiveLedger, LiveStatements, periodStarting, pricingTerms, traceLine, type GrantInput,
+} from "../../../shared/pricing/index.ts";
 import { DEC, H, MIN, NOV, graduated, input, lineSummary, plan, usage, volume } from "./contract-fixture.ts";
+import { MemoryLiveStore } from "./memory-live-store.ts";
 
 const D = 24 * H;
 
@@ -172,5 +175,36 @@ describe("adversarial contracts: late records", () => {
     expect(lineSummary(s)).toEqual([["fixed_fee", "1", "10.00"], ["prepaid_usage", "2", "0.00"], ["prepaid_usage", "2", "0.00"], ["tier#1", "6", "6.00"]]);
     const b = computeBalance(inp, day(3) + 7 * H);
     expect(b).toMatchObject({ granted_units: "0", overage_units: "6", status: "exhausted" });
+  });
+});
+
+describe("a grant back-dated into a period closed when it was created", () => {
+  it("expiring before it can start, it re-cuts no closed segment: a frozen line names the same records", () => {
+    // G1 100 from 1 Nov; 10 h on 5 Nov (c:1) and 10 h on 25 Nov (c:2): November freezes with grant:G1 = 20,
+    // traced to c:1 and c:2. On 5 Dec (November closed 4 Dec) G2 is created for 10–20 Nov: it is active
+    // from 1 Dec at the earliest, so it never burns — and its expiry (20 Nov) must not split November's
+    // segment, which moved c:2 out of the range grant:G1 was frozen with (it named c:1 only).
+    const p = plan({ model: "prepaid_overage", overage: { policy: "allow" }, price: graduated([null, "1"]) });
+    const contract = { start: "2026-11-01", timezone: "UTC", period: "month" as const };
+    const grants: GrantInput[] = [{ id: "G1", amount: "100", created_at: NOV }];
+    const store = new MemoryLiveStore();
+    const ledger = new LiveLedger(store, pricingTerms(contract, [{ effective_at: NOV, plan: p }], grants));
+    const figures = new LiveStatements(ledger);
+    ledger.add([usage(NOV + 4 * D, 10, { ref: "c:1" }), usage(NOV + 24 * D, 10, { ref: "c:2" })]);
+    expect(figures.freezeDue(DEC + 4 * D).map(lineSummary)).toEqual([[["prepaid_usage", "20", "0.00"]]]);
+    const nov = periodStarting(contract, "2026-11-01");
+    const frozen = store.frozenLine(nov.index, "grant:G1")!;
+    const trace = () => traceLine(store, { ranges: frozen.ranges, period: nov.index, lateOnly: false }, null, 10).runs;
+    expect(trace()).toEqual([{ source: "c", first_seq: 1, last_seq: 2 }]);
+
+    grants.push({ id: "G2", amount: "5", created_at: DEC + 5 * D, effective_at: NOV + 9 * D, expires_at: NOV + 19 * D });
+    const terms = pricingTerms(contract, [{ effective_at: NOV, plan: p }], grants);
+    expect(terms.boundaries).toEqual([]);
+    const change = grantChange(terms, "G2");
+    expect(change.rerate).toBeNull();
+    ledger.termsChanged(terms, change.rerate, change.foldFrom);
+    while (ledger.meta.job) ledger.rerateChunk();
+    expect(trace()).toEqual([{ source: "c", first_seq: 1, last_seq: 2 }]);
+    expect(figures.balance(DEC + 6 * D)).toMatchObject({ granted_units: "100", remaining_units: "80" });
   });
 });
