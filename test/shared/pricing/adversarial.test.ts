@@ -208,3 +208,43 @@ describe("a grant back-dated into a period closed when it was created", () => {
     expect(figures.balance(DEC + 6 * D)).toMatchObject({ granted_units: "100", remaining_units: "80" });
   });
 });
+
+describe("adversarial contracts: draws, rates and rounding", () => {
+  it("daily tokens running out mid-day: the grant takes the first draws, the rest is overage", () => {
+    // token, CAD 7 per user-day, price 2. Grant 10. Ann 2 Nov 09:00 (draw 7), Bob 10:00 (draw 7),
+    // Ann 15:00 (covered). 14 units: grant 10, overage 4 × 2 = 8.00; remaining 0 → exhausted.
+    const p = plan({ model: "token", overage: { policy: "allow" }, rates: { CAD: { per: "use_window", units: "7" } }, price: graduated([null, "2"]) });
+    const at = (h: number) => NOV + D + h * H;
+    const inp = input(p, [
+      usage(at(9), 1, { feature: "CAD", user: "ann" }), usage(at(10), 1, { feature: "CAD", user: "bob" }), usage(at(15), 2, { feature: "CAD", user: "ann" }),
+    ], [{ id: "g", amount: "10", created_at: NOV }]);
+    const b = computeBalance(inp, at(20));
+    expect(b).toMatchObject({ remaining_units: "0", overage_units: "4", status: "exhausted", charges: { total: "8.00" } });
+    expect(b.usage.by_feature).toEqual([{ feature: "CAD", units: "14", draws: 2, license_seconds: 14400, billed_license_seconds: 14400 }]);
+  });
+
+  it("a named rate wins over '*', an explicit '0' is rated, a feature with neither is unrated", () => {
+    // MATLAB 2 h × 1.5 = 3; Simulink via "*" 2 h × 0.5 = 1; Free "0" → 0 (rated); Other: no rate in a plan without "*".
+    const withStar = plan({ model: "pay_per_use", price: graduated([null, "1"]), rates: { MATLAB: "1.5", Free: "0", "*": "0.5" } });
+    const b = computeBalance(input(withStar, [usage(NOV, 2), usage(NOV, 2, { feature: "Simulink" }), usage(NOV, 2, { feature: "Free" })]), NOV + 3 * H);
+    expect([b.usage.units, b.usage.unrated_features, b.charges.total]).toEqual(["4", [], "4.00"]);
+    const noStar = plan({ model: "pay_per_use", price: graduated([null, "1"]), rates: { MATLAB: "1.5" } });
+    const c = computeBalance(input(noStar, [usage(NOV, 2), usage(NOV, 2, { feature: "Other" })]), NOV + 3 * H);
+    expect([c.usage.units, c.usage.unrated_features, c.charges.total]).toEqual(["3", ["Other"], "3.00"]);
+  });
+
+  it("rounding is per session: one session cut into records bills like the whole, separate sessions round each", () => {
+    // increment 15 min. One session of 4 × 10 min = 40 min → billed 45 min = 0.75 units.
+    // Four sessions of 10 min → 4 × 15 min = 1 unit.
+    const p = plan({ model: "pay_per_use", price: graduated([null, "4"]), rounding: { increment_s: 900, minimum_s: 0, grace_s: 0 } });
+    const one = Array.from({ length: 4 }, (_, i) => usage(NOV + H + i * 10 * MIN, 1 / 6, { session: "S" }));
+    const four = Array.from({ length: 4 }, (_, i) => usage(NOV + H + i * 10 * MIN, 1 / 6));
+    expect(computeStatement(input(p, one), "2026-11-01").total).toBe("3.00");
+    expect(computeStatement(input(p, four), "2026-11-01").total).toBe("4.00");
+  });
+
+  it("a zero-length interval is refused with a code (the edge quarantines it before rating)", () => {
+    const p = plan({ model: "pay_per_use", price: graduated([null, "1"]) });
+    expect(() => computeBalance(input(p, [usage(NOV + H, 0)]), NOV + 2 * H)).toThrow(expect.objectContaining({ code: "invalid_input" }));
+  });
+});
