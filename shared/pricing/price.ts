@@ -79,7 +79,10 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
   for (const chunk of burn.overage) {
     const take = cap === null || chunk.units <= cap ? chunk.units : cap;
     if (cap !== null) cap -= take;
-    if (take > 0n) billed.push({ version: chunk.version, units: take, segment: chunk.segment, from: chunk.from });
+    // A version without a price (a prepaid plan that blocks overage) cannot price a chunk its
+    // period's policy still bills: the policy's version, in force at the period start, prices it.
+    const version = terms.versions[chunk.version]!.terms.tiers.length > 0 ? chunk.version : burn.version;
+    if (take > 0n) billed.push({ version, units: take, segment: chunk.segment, from: chunk.from });
     unbilled += chunk.units - take;
   }
   const total = billed.reduce((s, c) => s + c.units, 0n);

@@ -248,3 +248,31 @@ describe("adversarial contracts: draws, rates and rounding", () => {
     expect(() => computeBalance(input(p, [usage(NOV + H, 0)]), NOV + 2 * H)).toThrow(expect.objectContaining({ code: "invalid_input" }));
   });
 });
+
+describe("a plan version without a price in force for part of a period whose policy bills overage", () => {
+  it("allow, then block (no price) from the 16th: the period's policy still bills, at the period-start version's price", () => {
+    // Policy and price: period-level terms come from the version at the period start (allow, 2.00).
+    // Grant 2; 5 h on 2 Nov, 5 h on 17 Nov → grant 2, overage 3 + 5 = 8 × 2.00 = 16.00, nothing unbilled.
+    // The chunk after the 16th had no tier table to be priced with: pricing threw a TypeError
+    // (statement, balance and the period's freeze all failed).
+    const allow = plan({ model: "prepaid_overage", overage: { policy: "allow" }, price: graduated([null, "2"]) });
+    const block = plan({ model: "prepaid_overage", overage: { policy: "block" } });
+    const NOV16 = NOV + 15 * D;
+    const inp = input([{ effective_at: NOV, plan: allow }, { effective_at: NOV16, plan: block }], [usage(NOV + D, 5), usage(NOV16 + D, 5)], [{ id: "g", amount: "2", created_at: NOV }]);
+    const s = computeStatement(inp, "2026-11-01");
+    expect(lineSummary(s)).toEqual([["prepaid_usage", "2", "0.00"], ["overage#1", "8", "16.00"]]);
+    expect(computeBalance(inp, NOV16 + 2 * D)).toMatchObject({ overage_units: "8", unbilled_overage_units: "0", status: "exhausted", charges: { total: "16.00" } });
+    // December: block is in force from its start → 1 h is unbilled, status blocked.
+    const dec = computeBalance({ ...inp, intervals: [...inp.intervals, usage(DEC + H, 1)] }, DEC + 2 * H);
+    expect(dec).toMatchObject({ overage_units: "1", unbilled_overage_units: "1", status: "blocked", charges: { total: "0.00" } });
+  });
+
+  it("the same in volume mode", () => {
+    // limit 100 with volume 10 @ 1.00 else 0.50; block from the 16th. 12 overage units in all → tier 2: 12 × 0.50 = 6.00
+    const limit = plan({ model: "prepaid_overage", overage: { policy: "limit", limit_units: "100" }, price: volume(["10", "1.00"], [null, "0.50"]) });
+    const block = plan({ model: "prepaid_overage", overage: { policy: "block" } });
+    const NOV16 = NOV + 15 * D;
+    const inp = input([{ effective_at: NOV, plan: limit }, { effective_at: NOV16, plan: block }], [usage(NOV + D, 6), usage(NOV16 + D, 6)]);
+    expect(lineSummary(computeStatement(inp, "2026-11-01"))).toEqual([["overage#2", "12", "6.00"]]);
+  });
+});
