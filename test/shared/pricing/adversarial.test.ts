@@ -276,3 +276,19 @@ describe("a plan version without a price in force for part of a period whose pol
     expect(lineSummary(computeStatement(inp, "2026-11-01"))).toEqual([["overage#2", "12", "6.00"]]);
   });
 });
+
+describe("adversarial contracts: a grant carried into the next period expires mid-session", () => {
+  it("the carried remainder burns until the expiry, the next grant by priority after it", () => {
+    // G (10, priority 0, expires 15 Dec 00:00), H (20, priority 1, never). Nov: 6 h → G 6 (4 left, carried).
+    // Dec: one session 14 Dec 20:00 → 15 Dec 06:00 (10 h): before the expiry 4 h → G 4; after it 6 h → H 6.
+    // No overage; H has 14 left; G is gone from the balance.
+    const p = plan({ model: "prepaid_overage", overage: { policy: "allow" }, price: graduated([null, "1"]) });
+    const DEC15 = DEC + 14 * D;
+    const inp = input(p, [usage(NOV + 2 * D, 6), usage(DEC15 - 4 * H, 10, { session: "S" })], [
+      { id: "G", amount: "10", created_at: NOV, expires_at: DEC15 }, { id: "H", amount: "20", priority: 1, created_at: NOV },
+    ]);
+    expect(lineSummary(computeStatement(inp, "2026-12-01"))).toEqual([["prepaid_usage", "4", "0.00"], ["prepaid_usage", "6", "0.00"]]);
+    const b = computeBalance(inp, DEC15 + 7 * H);
+    expect([b.grants.map((g) => [g.id, g.remaining]), b.overage_units, b.status]).toEqual([[["H", "14"]], "0", "ok"]);
+  });
+});
