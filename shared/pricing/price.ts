@@ -79,7 +79,10 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
   for (const chunk of burn.overage) {
     const take = cap === null || chunk.units <= cap ? chunk.units : cap;
     if (cap !== null) cap -= take;
-    if (take > 0n) billed.push({ version: chunk.version, units: take, segment: chunk.segment, from: chunk.from });
+    // A version without a price (a prepaid plan that blocks overage) cannot price a chunk its
+    // period's policy still bills: the policy's version, in force at the period start, prices it.
+    const version = terms.versions[chunk.version]!.terms.tiers.length > 0 ? chunk.version : burn.version;
+    if (take > 0n) billed.push({ version, units: take, segment: chunk.segment, from: chunk.from });
     unbilled += chunk.units - take;
   }
   const total = billed.reduce((s, c) => s + c.units, 0n);
@@ -88,6 +91,9 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
   const label = kind === "overage" ? "Overage" : "Usage";
   const usage = new Map<string, PricedLine & { units: bigint; price: bigint }>();
   const flat = new Map<number, PricedLine>();
+  // A tier is entered once per period, under the version in force where its first unit falls; a
+  // later version's chunk that only continues in it charges no flat fee of its own.
+  const entered = new Set<number>();
   const charge = (version: number, tier: number, units: bigint, range: UnitRange) => {
     const v = terms.versions[version]!;
     const t = v.terms.tiers[tier]!;
@@ -105,7 +111,9 @@ export function pricePeriod(terms: PricingTerms, burn: PeriodBurn): PricedPeriod
   };
   const enter = (version: number, tier: number, ranges: UnitRange[]) => {
     const t = terms.versions[version]!.terms.tiers[tier]!;
-    if (flat.has(tier) || t.flat_fee === 0n) return;
+    if (entered.has(tier)) return;
+    entered.add(tier);
+    if (t.flat_fee === 0n) return;
     flat.set(tier, { id: `tier_flat_fee:${tier + 1}`, kind: "tier_flat_fee", description: `Tier ${tier + 1} flat fee`, tier: tier + 1, quantity_micro: ONE, unit_price: formatFee(t.flat_fee), amount_minor: feeMinor(t.flat_fee, minor), ranges });
   };
   const flatAtZero = plan.model === "pay_per_use" || plan.model === "tiered";

@@ -53,7 +53,10 @@ export function pricingTerms(contract: ContractInput, plans: PlanVersion[], gran
   const grantTerms = grants.map((g) => grantOf(contract, g, graceMs));
   const set = new Set<number>();
   for (const v of versions.slice(1)) set.add(v.effective_at);
-  for (const g of grantTerms) { set.add(g.active_from); if (g.expires_at !== null) set.add(g.expires_at); }
+  // A grant that expires before it can start (back-dated into a period closed when it was created)
+  // burns nothing and cuts nothing: its expiry would re-cut a closed period's segments, and with
+  // them the records its frozen lines name.
+  for (const g of grantTerms) if (canBurn(g)) { set.add(g.active_from); if (g.expires_at !== null) set.add(g.expires_at); }
   // A boundary on a period start splits nothing more: leaving it out keeps stored segments valid.
   const boundaries = [...set].filter((b) => periodAt(contract, b).start !== b).sort((a, b) => a - b);
   const draws = versions.some((v) => [...v.terms.rates.values()].some((r) => r.per !== "hour"));
@@ -75,6 +78,11 @@ function grantOf(contract: ContractInput, g: GrantInput, graceMs: number): Grant
     active_from: Math.max(effective_at, firstOpen),
     expires_at: g.expires_at ?? null, created_at: g.created_at,
   };
+}
+
+/** Whether grant `g` is ever active: it expires after its active start (or never). */
+export function canBurn(g: GrantTerms): boolean {
+  return g.expires_at === null || g.expires_at > g.active_from;
 }
 
 /** Index into terms.versions of the version in force at `ts`. */

@@ -2,7 +2,7 @@
 // changes (re-rated by a job, in chunks) and the first instant whose burn it changes (folded again
 // at once: only open periods, since neither grants nor plan versions reach a closed one).
 import { periodAt } from "../periods.ts";
-import { segmentEndAfter, type PricingTerms } from "../terms.ts";
+import { canBurn, segmentEndAfter, type PricingTerms } from "../terms.ts";
 
 export interface TermsChange { rerate: { from: number; to: number | null } | null; foldFrom: number }
 
@@ -14,6 +14,8 @@ export function planVersionChange(effectiveAt: number): TermsChange {
 /** A new grant (under `terms`, which include it): its active start and expiry cut segments. */
 export function grantChange(terms: PricingTerms, grantId: string): TermsChange {
   const g = terms.grants.find((x) => x.id === grantId)!;
+  // Never active (canBurn): it moves no segment and no burn.
+  if (!canBurn(g)) return { rerate: null, foldFrom: g.active_from };
   const cuts = [g.active_from, g.expires_at].filter((b): b is number => b !== null && periodAt(terms.contract, b).start !== b);
   const rerate = cuts.length === 0 ? null : { from: Math.min(...cuts), to: Math.max(...cuts.map((b) => segmentEndAfter(terms, b))) };
   return { rerate, foldFrom: Math.min(g.active_from, ...(g.expires_at === null ? [] : [g.expires_at])) };

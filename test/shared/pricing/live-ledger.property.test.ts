@@ -27,6 +27,8 @@ const PLANS: Plan[] = [
   // Draws: daily windows per user and feature, credits per job, license-hours beside them.
   plan({ model: "token", overage: { policy: "allow" }, rates: { A: { per: "use_window", units: "3" }, B: { per: "checkout", units: "2" }, "*": "0.5" }, price: graduated(["8", "1"], [null, "0.5"]) }),
   plan({ model: "pay_per_use", rates: { "*": { per: "use_window", units: "1.5", window_s: 6 * 3600, key: ["user"] }, C: { per: "use_window", units: "4", window_s: 36 * 3600, key: ["host", "feature"] } }, price: graduated([null, "1"]) }),
+  // No price: a version that blocks overage, mid-period after one that bills it (priced by the period-start version).
+  plan({ model: "prepaid_overage", overage: { policy: "block" }, rates: { A: "1", "*": "0.5" } }),
 ];
 
 const sessionArb = fc.record({
