@@ -69,6 +69,20 @@ describe("low-balance alerts", () => {
     expect(after.map((e) => [e.type, e.data.threshold_pct, e.data.remaining_units, e.data.granted_units])).toEqual([["balance.low", 20, "3.5", "20"]]);
   });
 
+  it("exhausted means what the balance's status says: not while a remainder too small to show (under 10^-6 units) is left", async () => {
+    const c = await alertedContract("remainder");
+    await grant(c, { amount: "10.000000000001", idempotency_key: "g1" });
+    await use(c, 10); // 0.000000000001 left: shown as 0, yet the status is low, not exhausted
+    await settle(c.id);
+    const balance = await ok(await call("GET", `/v1/contracts/${c.id}/balance`, { token: c.vendor.api_key }));
+    expect([balance.status, balance.remaining_units]).toEqual(["low", "0"]);
+    expect((await deliveries("remainder")).map((d) => JSON.parse(d.body)).map((e) => [e.type, e.data.threshold_pct])).toEqual([["balance.low", 20], ["balance.low", 10]]);
+    await use(c, 1);
+    await settle(c.id);
+    expect((await ok(await call("GET", `/v1/contracts/${c.id}/balance`, { token: c.vendor.api_key }))).status).toBe("exhausted");
+    expect((await deliveries("remainder")).slice(2).map((d) => JSON.parse(d.body).type)).toEqual(["balance.exhausted"]);
+  });
+
   it("a period's close freezes its statement and sends period.closed with its total", async () => {
     const oct20 = Date.UTC(2026, 9, 20, 12);
     const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { start: "2026-10-01", grace_h: 24, now: oct20 });

@@ -40,7 +40,11 @@ export function checkThresholds(sql: SqlStorage, contractId: string, config: Ale
   const fired = new Set(sql.exec<{ threshold: number }>("SELECT threshold FROM alert_state WHERE fired = 1").toArray().map((r) => r.threshold));
   // Highest threshold first, so a drop through several creates their events in the order crossed.
   for (const pct of [...config.low_thresholds_pct].sort((a, b) => b - a)) {
-    const crossed = granted > 0n && remaining * 100n <= granted * BigInt(pct);
+    // 0 % is "exhausted" when the balance says so: the units shown have 6 decimals, and a remainder
+    // below 10^-6 shows as 0 while the exact status is still "low". (Blocked with 0 shown is exhausted
+    // too; blocked with units shown left is a grant that starts later in the period.)
+    const exhausted = balance.status === "exhausted" || (balance.status === "blocked" && remaining === 0n);
+    const crossed = granted > 0n && (pct === 0 ? exhausted : remaining * 100n <= granted * BigInt(pct));
     if (crossed === fired.has(pct)) continue;
     sql.exec("INSERT INTO alert_state (threshold, fired) VALUES (?, ?) ON CONFLICT (threshold) DO UPDATE SET fired = excluded.fired", pct, crossed ? 1 : 0);
     if (crossed && !options.silent) {
