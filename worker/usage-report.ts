@@ -7,7 +7,7 @@
 // digits (rollup-drain.ts), so SQL sums its eight 9-digit limbs as 64-bit integers (each SUM stays
 // exact for up to 9 × 10^9 rows) and the limb sums are combined here in bigint.
 import { formatUnits } from "../shared/pricing/index.ts";
-import { sha256Hex } from "../shared/protocol/index.ts";
+import { cursorTag } from "./pagination.ts";
 
 export const USAGE_DIMENSIONS = ["feature", "product", "user", "host", "collector", "day"] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
@@ -50,7 +50,7 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
 /** What a cursor is bound to: the query it pages (its range and group_by), so a cursor of another
  * query — even one with as many dimensions — is refused instead of silently skipping groups. */
 export function usageQueryTag(from: number, to: number, groupBy: readonly string[]): string {
-  return sha256Hex(new TextEncoder().encode(`${from}\n${to}\n${groupBy.join(",")}`)).slice(0, 16);
+  return cursorTag(from, to, groupBy.join(","));
 }
 
 /** The cursor names the last group of the page before: its query's tag and dimension values, base64url JSON. */

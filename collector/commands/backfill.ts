@@ -12,7 +12,7 @@ import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
 import { checkParseFile, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
-import { zoneRead } from "../sources/registry.ts";
+import { SOURCE_NAME, SOURCE_NAME_RULE, zoneRead } from "../sources/registry.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
 import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
@@ -25,7 +25,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
   const file = requireOption(values.file, "file", backfillUsage);
   const cutS = integerOption(values.cut, "cut", 3600, 1);
   const name = values.name ?? kind;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CollectorError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
+  if (!SOURCE_NAME.test(name)) throw new CollectorError("usage", `--name must be ${SOURCE_NAME_RULE}, got ${JSON.stringify(name)}`);
   const packageFeatures = featureListOption(values["package-features"], "package-features");
   const encoding = values.encoding ?? "utf-8";
   const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(values.encoding !== undefined ? { encoding } : {}), ...(packageFeatures ? { package_features: packageFeatures } : {}) };

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption } from "./command.ts";
-import { zoneRead } from "../sources/registry.ts";
+import { SOURCE_NAME, SOURCE_NAME_RULE, zoneRead } from "../sources/registry.ts";
 import { checkParseFile, recordBatchesFromFile, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
@@ -43,7 +43,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
     if (!values.source || !values.file) throw new SourceConfigError("usage", "usage: parse --source KIND --file F [--timezone Z] [--sessions]");
     kind = values.source;
     // As backfill and the run config take it: what parse prints is what backfill would append.
-    if (values.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(values.name)) throw new SourceConfigError("usage", `--name must be 1–64 of [A-Za-z0-9_.-], got ${JSON.stringify(values.name)}`);
+    if (values.name !== undefined && !SOURCE_NAME.test(values.name)) throw new SourceConfigError("usage", `--name must be ${SOURCE_NAME_RULE}, got ${JSON.stringify(values.name)}`);
     file = values.file;
     sessionsMode = values.sessions === true;
     opts = {

@@ -15,7 +15,7 @@ import { isValidTimeZone, localTimeZone } from "../../shared/time/zoned.ts";
 import type { EnforceConfig } from "../enforce/site-enforcer.ts";
 import { isOptionsToken } from "../enforce/options-block.ts";
 import { CollectorError } from "../errors.ts";
-import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "../sources/registry.ts";
+import { packageFeaturesProblem, SOURCE_NAME, SOURCE_NAME_RULE, sourceKinds, timezoneProblem } from "../sources/registry.ts";
 import { encodingProblem, lineEncodingProblem } from "../sources/tail-chunk.ts";
 
 export interface SourceConfig {
@@ -49,7 +49,7 @@ export interface RunConfig {
 
 const seconds = z.int().min(1).max(365 * 86_400);
 const sourceSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1–64 of [A-Za-z0-9_.-]"),
+  name: z.string().regex(SOURCE_NAME, `must be ${SOURCE_NAME_RULE}`),
   kind: z.string().refine((k) => k in sourceKinds, `must be one of ${Object.keys(sourceKinds).join(", ")}`),
   file: z.string().min(1).optional(),
   command: z.array(z.string()).min(1).optional(),

@@ -18,7 +18,7 @@ import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
 import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "./registry.ts";
-import { decodeOutput, inUseDifferences, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
+import { decodeOutput, inUseDifferences, markedEncoding, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 import { encodingProblem, lineEncodingProblem } from "./tail-chunk.ts";
 
 export class SourceConfigError extends Error {
@@ -182,7 +182,7 @@ export async function startsAsUtf8(file: string, snapshot: boolean): Promise<boo
   try {
     const sample = Buffer.alloc(UTF8_SAMPLE_BYTES);
     const { bytesRead } = await handle.read(sample, 0, UTF8_SAMPLE_BYTES, 0);
-    if (snapshot && bytesRead >= 2 && ((sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff))) return true;
+    if (snapshot && markedEncoding(sample.subarray(0, bytesRead))?.startsWith("utf-16")) return true;
     const whole = bytesRead < UTF8_SAMPLE_BYTES;
     const end = whole ? bytesRead : sample.lastIndexOf(10, bytesRead - 1) + 1 || bytesRead - 3;
     return isUtf8(sample.subarray(0, Math.max(0, end)));

@@ -16,6 +16,10 @@ export type SourceFactory =
   | { shape: "lines"; create: (opts: SourceOptions) => LineSource; packages?: true; offsets?: true }
   | { shape: "snapshot"; create: (opts: SourceOptions) => SnapshotSource; packages?: true; offsets?: true };
 
+/** A source's name (`data.source`, its state's file name): the same rule for the run config, `backfill` and `parse`. */
+export const SOURCE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export const SOURCE_NAME_RULE = "1–64 of [A-Za-z0-9_.-]";
+
 /** Why a time zone cannot be given for `kind` (its times carry their own offset), or null. */
 export function timezoneProblem(kind: string): string | null {
   return sourceKinds[kind]?.offsets ? `${kind} times carry their own UTC offset (it would ignore a time zone)` : null;

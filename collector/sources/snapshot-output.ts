@@ -32,9 +32,13 @@ export function* outputLines(text: string): Generator<string> {
  * BOM, which read as UTF-8 is nothing but unknown lines and no usage.
  */
 export function decodeOutput(bytes: Uint8Array, encoding = "utf-8"): string {
+  return new TextDecoder(markedEncoding(bytes) ?? encoding).decode(bytes);
+}
+
+/** The encoding a byte-order mark at the start of `bytes` names, if any. */
+export function markedEncoding(bytes: Uint8Array): "utf-16le" | "utf-16be" | "utf-8" | undefined {
   const [a, b, c] = bytes;
-  const bom = a === 0xff && b === 0xfe ? "utf-16le" : a === 0xfe && b === 0xff ? "utf-16be" : a === 0xef && b === 0xbb && c === 0xbf ? "utf-8" : undefined;
-  return new TextDecoder(bom ?? encoding).decode(bytes);
+  return a === 0xff && b === 0xfe ? "utf-16le" : a === 0xfe && b === 0xff ? "utf-16be" : a === 0xef && b === 0xbb && c === 0xbf ? "utf-8" : undefined;
 }
 
 export class ParseCounter {

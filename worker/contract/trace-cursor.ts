@@ -3,12 +3,12 @@
 // id: a position in another line's trace would silently answer other runs). A cursor that does not
 // decode, or belongs to another line, is a 422.
 import type { TraceCursor } from "../../shared/pricing/index.ts";
-import { sha256Hex } from "../../shared/protocol/index.ts";
+import { cursorTag } from "../pagination.ts";
 import { EdgeError } from "../errors.ts";
 
 /** The line a cursor pages: the period's start and the line's id. */
 export function lineTag(periodStart: number, lineId: string): string {
-  return sha256Hex(new TextEncoder().encode(`${periodStart}\n${lineId}`)).slice(0, 16);
+  return cursorTag(periodStart, lineId);
 }
 
 export function encodeCursor(c: TraceCursor, tag: string): string {
