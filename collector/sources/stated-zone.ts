@@ -107,6 +107,15 @@ function zoneOfName(name: string, wall: { year: number; month: number; day: numb
   return (zoneOffsetMs(at, zone) > standard) === daylight ? zone : null;
 }
 
+/** Whether two zones keep the same clock through the year `year` and the next (a day at a time: DST changes are never closer). */
+export function sameClock(a: string, b: string, year: number): boolean {
+  if (a === b) return true;
+  for (let t = Date.UTC(year, 0, 1), end = Date.UTC(year + 2, 0, 1); t < end; t += 86_400_000) {
+    if (zoneOffsetMs(t, a) !== zoneOffsetMs(t, b)) return false;
+  }
+  return true;
+}
+
 /**
  * The first zone statement in the first STATED_ZONE_SCAN_BYTES of a FlexLM debug log that names a zone
  * read here, else the first statement (its zone null), else undefined.
