@@ -6,9 +6,10 @@
 //
 // Only names that stand for one set of rules are read: Windows' names (each is one rule set; its
 // zone here is CLDR's `001` zone for it), the Spanish `Hora de verano/estándar romance` seen in a
-// real log, and Unix abbreviations that name one zone's rules (`EDT`, `CEST`; not `CST` or `IST`,
-// which name several), and IANA names. The name must agree with the zone at the stated time (a `… Daylight Time`
-// while that zone keeps standard time is not believed). Any other name is reported, not used.
+// real log and the German `Mitteleuropäische (Sommer)zeit`, IANA names, and Unix abbreviations that
+// name one zone's rules (`EDT`, `CEST`; not `CST` or `IST`, which name several). The name must
+// agree with the zone at the stated time (a `… Daylight Time` while that zone keeps standard time
+// is not believed). Any other name is reported, not used.
 import { open } from "node:fs/promises";
 import { isValidTimeZone, wallTimeToUtc, zoneOffsetMs } from "../../shared/time/zoned.ts";
 
@@ -58,9 +59,11 @@ export const WINDOWS_ZONES: Readonly<Record<string, string>> = {
   "Line Islands Standard Time": "Pacific/Kiritimati", "Coordinated Universal Time": "UTC",
 };
 
-// Names that are not "X Standard/Daylight Time": Windows in Spanish (a real log's), Unix abbreviations of one rule set.
+// Names that are not "X Standard/Daylight Time": Windows in Spanish (a real log's) and German, Unix abbreviations of one rule set.
 export const OTHER_ZONE_NAMES: Readonly<Record<string, { zone: string; daylight: boolean }>> = {
   "Hora de verano romance": { zone: "Europe/Paris", daylight: true }, "Hora estándar romance": { zone: "Europe/Paris", daylight: false },
+  // German Windows names every central European zone so; they all keep the EU's clock.
+  "Mitteleuropäische Sommerzeit": { zone: "Europe/Berlin", daylight: true }, "Mitteleuropäische Zeit": { zone: "Europe/Berlin", daylight: false },
   EST: { zone: "America/New_York", daylight: false }, EDT: { zone: "America/New_York", daylight: true }, CDT: { zone: "America/Chicago", daylight: true },
   MDT: { zone: "America/Denver", daylight: true }, PST: { zone: "America/Los_Angeles", daylight: false }, PDT: { zone: "America/Los_Angeles", daylight: true },
   AKST: { zone: "America/Anchorage", daylight: false }, AKDT: { zone: "America/Anchorage", daylight: true }, HST: { zone: "Pacific/Honolulu", daylight: false },

@@ -26,6 +26,7 @@ describe("the zone a debug log states", () => {
     expect(statedZoneOfLine(" 1:56:28 (adskflex) (@adskflex-SLOG@) Time: Fri Apr 01 2016 01:56:28 Romance Daylight Time")).toEqual({ name: "Romance Daylight Time", zone: "Europe/Paris" });
     expect(statedZoneOfLine("10:25:28 (maplelmg) (@maplelmg-SLOG@) Start-Date: Thu Jan 09 2022 10:25:28 India Standard Time\r")).toEqual({ name: "India Standard Time", zone: "Asia/Kolkata" });
     expect(statedZoneOfLine(line("Tue Jan 10 2023 10:00:00 CET"))?.zone).toBe("Europe/Paris");
+    expect(statedZoneOfLine(line("Mon Jul 10 2023 10:00:00 Mitteleuropäische Sommerzeit"))?.zone).toBe("Europe/Berlin");
     expect(statedZoneOfLine(line("Tue Jan 10 2023 10:00:00 AUS Eastern Daylight Time"))?.zone).toBe("Australia/Sydney");
     expect(statedZoneOfLine(line("Tue Jan 10 2023 10:00:00 America/Sao_Paulo"))?.zone).toBe("America/Sao_Paulo");
     expect(statedZoneOfLine(line("Tue Jan 10 2023 10:00:00 Mars/Olympus_Mons"))?.zone).toBeNull();
@@ -38,7 +39,7 @@ describe("the zone a debug log states", () => {
     // EST in July: not New York (on EDT then), a zone that keeps EST all year (Panama, Cancún).
     expect(statedZoneOfLine(line("Mon Jul 10 2023 09:00:00 EST"))).toEqual({ name: "EST", zone: null });
     expect(statedZoneOfLine(line("Tue Jan 10 2023 09:00:00 Eastern Daylight Time"))).toEqual({ name: "Eastern Daylight Time", zone: null });
-    expect(statedZoneOfLine(line("Mon Jul 10 2023 09:00:00 Mitteleuropäische Sommerzeit"))).toEqual({ name: "Mitteleuropäische Sommerzeit", zone: null });
+    expect(statedZoneOfLine(line("Mon Jul 10 2023 09:00:00 Heure d’été d’Europe centrale"))).toEqual({ name: "Heure d’été d’Europe centrale", zone: null });
     expect(statedZoneOfLine(" 9:00:00 (lmgrd) TIMESTAMP 1/10/2023")).toBeUndefined();
   });
 
