@@ -5,6 +5,7 @@ import { open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Checkpoint, Receipt } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
+import { writeAll } from "../log/log-fs.ts";
 import { syncDir } from "./json-file.ts";
 import type { StatePaths } from "./state-dir.ts";
 
@@ -17,17 +18,17 @@ export interface ReceiptEntry {
 }
 
 export async function appendReceipt(paths: StatePaths, entry: ReceiptEntry): Promise<void> {
-  const handle = await open(paths.receipts, "a+", 0o644);
-  let created = false;
+  const { handle, created } = await openBook(paths.receipts);
   try {
-    const size = (await handle.stat()).size;
-    created = size === 0;
     // A last line without its newline is an append a crash or a full disk cut short: its fsync never
     // returned, so the cursor never moved for it. Appended after, it would merge with this entry
     // into one line that is not JSON, and `verify` would refuse the book from then on.
+    const size = (await handle.stat()).size;
     const whole = await endOfLastLine(handle, size);
     if (whole < size) await handle.truncate(whole);
-    await handle.writeFile(JSON.stringify(entry) + "\n", "utf8");
+    // Written at an explicit position, not in append mode: Windows opens an append-mode file
+    // without the write access a truncate needs.
+    await writeAll(handle, Buffer.from(JSON.stringify(entry) + "\n", "utf8"), whole);
     await handle.sync();
   } finally {
     await handle.close();
@@ -35,6 +36,15 @@ export async function appendReceipt(paths: StatePaths, entry: ReceiptEntry): Pro
   // The book's first append creates the file: its directory entry must be as durable as the
   // cursor this receipt is about to move, or a power cut could leave a cursor no receipt backs.
   if (created) await syncDir(dirname(paths.receipts));
+}
+
+async function openBook(path: string): Promise<{ handle: FileHandle; created: boolean }> {
+  try {
+    return { handle: await open(path, "r+"), created: false };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  return { handle: await open(path, "wx+", 0o644), created: true };
 }
 
 /** The offset just past the last newline among the first `size` bytes (0 when there is none). */
