@@ -3,8 +3,12 @@
 // rows read — SQLite's own count (DO cursors' `rowsRead`, D1's `meta.rows_read`), the figure
 // Cloudflare bills — never as time: a scan past the cursor shows as rows read that grow with the
 // history behind the cursor.
-import { describe, expect, it } from "vitest";
-import { runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { env, runInDurableObject } from "cloudflare:test";
+import type { SQLWrapper } from "drizzle-orm";
+import { database } from "../../worker/db/database.ts";
+import { quarantinedQuery } from "../../worker/routes/contract-collectors.ts";
+import { exportRecordsQuery } from "../../worker/routes/contract-export.ts";
 import { SqlLiveStore } from "../../worker/contract/sql-live-store.ts";
 import { contractStub } from "./edge-fixture.ts";
 import { appendUsage, HOUR, planOf, PRICE, pricedContract, send } from "./pricing-fixture.ts";
@@ -46,5 +50,47 @@ describe("a re-rating job's chunks", () => {
     // Per interval of the page: its index entry, its row and its session (a few more at the page's
     // edge); a scan from the job's start read every interval before the cursor as well (3,053).
     expect(reads.rowsRead).toBeLessThanOrEqual(3 * 50 + 5);
+  });
+});
+
+/** Runs a drizzle query as built by the route, answering its rows and D1's rows read. */
+async function measured(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<{ rows: Record<string, unknown>[]; rowsRead: number }> {
+  const { sql, params } = query.toSQL();
+  const answer = await env.DB.prepare(sql).bind(...params).all();
+  return { rows: answer.results, rowsRead: answer.meta.rows_read };
+}
+
+/** `n` records of one site in the D1 projection, every `quarantineEvery`-th quarantined. */
+async function projectedRecords(contractId: string, collectorId: string, n: number, quarantineEvery: number): Promise<void> {
+  const rows = Array.from({ length: n }, (_, i) => [i + 1, (i + 1) % quarantineEvery === 0 ? "out of the contract's scope" : null]);
+  await env.DB.prepare(`INSERT INTO records (collector_id, seq, contract_id, hash, kind, ts, received_at, quarantine, record_json)
+    SELECT ?1, json_extract(value, '$[0]'), ?2, 'h', 'usage', 1, 2, json_extract(value, '$[1]'), '{}' FROM json_each(?3)`)
+    .bind(collectorId, contractId, JSON.stringify(rows)).run();
+}
+
+describe("the D1 projection's record pages", () => {
+  const CONTRACT = "ctr_00000000000000000000000000000001";
+  const SITE_A = "col_0000000000000000000000000000000a";
+  const SITE_B = "col_0000000000000000000000000000000b";
+  beforeAll(async () => {
+    await projectedRecords(CONTRACT, SITE_A, 3000, 1000);
+    await projectedRecords(CONTRACT, SITE_B, 100, 1000);
+  });
+
+  it("an export page after a cursor reads its own records, not the site's records before the cursor", async () => {
+    const page = await measured(exportRecordsQuery(database(env.DB), CONTRACT, { collectorId: SITE_A, seq: 2950 }, 101));
+    expect(page.rows.map((r) => `${r.collector_id}:${r.seq}`)).toEqual([
+      ...Array.from({ length: 50 }, (_, i) => `${SITE_A}:${2951 + i}`), ...Array.from({ length: 51 }, (_, i) => `${SITE_B}:${i + 1}`),
+    ]);
+    // An index entry and a row per record listed; before, every record of site A was read and its
+    // last 50 sorted (3,000 and more).
+    expect(page.rowsRead).toBeLessThanOrEqual(2 * 101 + 5);
+  });
+
+  it("counting a site's quarantined records reads those records only", async () => {
+    const counted = await measured(quarantinedQuery(database(env.DB), CONTRACT, [SITE_A, SITE_B]));
+    expect(counted.rows.map((r) => Object.values(r))).toEqual([[SITE_A, 3]]);
+    // Before, every record of both sites was read (3,100).
+    expect(counted.rowsRead).toBeLessThanOrEqual(3 + 5);
   });
 });
