@@ -6,18 +6,7 @@ import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
 import { evidenceBatch } from "../../worker/contract/evidence.ts";
 import { contractStub, enrolledSite, ok, postBatch } from "./edge-fixture.ts";
-
-/** Every column's longest value, over every table of the DO. */
-function largestValue(sql: SqlStorage): { table: string; column: string; bytes: number } {
-  let best = { table: "", column: "", bytes: 0 };
-  for (const { name } of sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray()) {
-    for (const { name: column } of sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${name}')`).toArray()) {
-      const bytes = sql.exec<{ n: number | null }>(`SELECT max(length(CAST("${column}" AS BLOB))) AS n FROM "${name}"`).one().n ?? 0;
-      if (bytes > best.bytes) best = { table: name, column, bytes };
-    }
-  }
-  return best;
-}
+import { largestValue } from "./stored-size.ts";
 
 describe("equivocation evidence at the production value limit", () => {
   it("a fork in a 2.6 MB batch answers 409 equivocation, keeps the batch in parts under 1 MB each, and reads it back whole", async () => {
