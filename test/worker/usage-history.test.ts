@@ -230,8 +230,12 @@ describe("usage history from the hourly rollups", () => {
         // range rewritten as the reconciler does it (supersede, then records).
         const a = between(random, 1, site.sent), b = between(random, a, site.sent);
         const topics = random() < 0.3 ? ["supersede", "records"] : [pick(random, ["records", "units"])];
-        await runInDurableObject(stub, (_i, state) => {
+        await runInDurableObject(stub, async (_i, state) => {
           for (const topic of topics) state.storage.sql.exec("INSERT INTO outbox (topic, collector_id, from_seq, to_seq) VALUES (?, ?, ?, ?)", topic, site.id, a, b);
+          // Every path of the DO that queues a page arms the alarm (the crashed drain this stands for
+          // was an alarm run, which the runtime retries): so does this one, or drainAll's check that
+          // queued rows always have an alarm would fail on the test's own shortcut (seed 1100890799).
+          if (await state.storage.getAlarm() === null) await state.storage.setAlarm(Date.now() + 1000);
         });
       } else if (roll < 0.9) {
         await runInDurableObject(stub, async (_i, state) => {
