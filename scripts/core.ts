@@ -74,9 +74,20 @@ async function main(argv: string[]): Promise<number> {
       if (!/^\d+(\.\d+)?$/.test(values["drain-timeout"] ?? "30")) throw new CoreExit(2, `--drain-timeout must be seconds ≥ 0, not ${values["drain-timeout"]}`);
       const publicUrl = values["public-url"];
       if (publicUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(publicUrl)) throw new CoreExit(2, `--public-url must be an origin like https://tally.example.com, not ${publicUrl}`);
+      // A given build is read before the data dir is made or locked: a wrong --build is a usage
+      // mistake (exit 2, one line), not a failure while running.
+      let given: Awaited<ReturnType<typeof build>> | undefined;
+      if (values.build) {
+        const { readBuild } = await import("./core/build.ts");
+        try {
+          given = readBuild(values.build);
+        } catch (error) {
+          throw new CoreExit(2, `--build: ${(error as Error).message}`);
+        }
+      }
       const { serve } = await import("./core/serve.ts");
       return serve({
-        data: need("data"), host: values.host ?? "127.0.0.1", port, drainMs: drain * 1000, build, log: jsonLog(), env: process.env,
+        data: need("data"), host: values.host ?? "127.0.0.1", port, drainMs: drain * 1000, build: given ? async () => given : build, log: jsonLog(), env: process.env,
         ...(publicUrl ? { publicUrl: publicUrl.replace(/\/$/, "") } : {}),
       });
     }

@@ -156,6 +156,7 @@ describe("the command line", () => {
       [["--data", data, "--build="], "--build needs a value"],
       [["--data", data, "--port", " 80"], "--port must be 0…65535"],
       [["--data", data, "--drain-timeout", "1e3"], "--drain-timeout must be seconds ≥ 0"],
+      [["--data", data, "--build", join(dir, "no-such-build")], `--build: ${join(dir, "no-such-build")} is not a core build (no core-build.json)`],
     ] as const;
     for (const [args, message] of refusals) {
       const run = await runCoreCli(args);
