@@ -146,6 +146,7 @@ describe("the command line", () => {
   it("refuses another command's option and an empty value, exit 2, before anything is done", async () => {
     const data = join(dir, "cli-data");
     const out = join(dir, "cli-backup.tar");
+    writeFileSync(join(dir, "a-file"), "not a data dir\n");
     const refusals = [
       [["backup", "--data", data, "--out", out, "--port", "9000"], "backup does not take --port"],
       [["restore", "--from", out, "--data", data, "--build", dir], "restore does not take --build"],
@@ -156,6 +157,8 @@ describe("the command line", () => {
       [["--data", data, "--build="], "--build needs a value"],
       [["--data", data, "--port", " 80"], "--port must be 0…65535"],
       [["--data", data, "--drain-timeout", "1e3"], "--drain-timeout must be seconds ≥ 0"],
+      [["--data", join(dir, "a-file")], `--data: ${join(dir, "a-file")} is not a directory`],
+      [["restore", "--from", join(dir, "a-file"), "--data", join(dir, "a-file")], `--data: ${join(dir, "a-file")} is not a directory`],
       [["--data", data, "--build", join(dir, "no-such-build")], `--build: ${join(dir, "no-such-build")} is not a core build (no core-build.json)`],
     ] as const;
     for (const [args, message] of refusals) {
