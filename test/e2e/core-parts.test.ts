@@ -159,6 +159,7 @@ describe("the command line", () => {
       [["--data", data, "--drain-timeout", "1e3"], "--drain-timeout must be seconds ≥ 0"],
       [["--data", join(dir, "a-file")], `--data: ${join(dir, "a-file")} is not a directory`],
       [["restore", "--from", join(dir, "a-file"), "--data", join(dir, "a-file")], `--data: ${join(dir, "a-file")} is not a directory`],
+      [["restore", "--from", join(dir, "a-file"), "--data", join(dir, "restored")], `not a Tally core backup: ${join(dir, "a-file")}: truncated tar (no end marker)`],
       [["--data", data, "--build", join(dir, "no-such-build")], `--build: ${join(dir, "no-such-build")} is not a core build (no core-build.json)`],
     ] as const;
     for (const [args, message] of refusals) {
