@@ -139,7 +139,14 @@ function stopOrphanRuntime(stale: LockOwner): void {
     return; // already gone
   }
   // Until it is dead: gone, or a zombie (its files are closed then) its new parent has yet to reap.
-  const dead = () => procStart(pid) !== stale.runtime_proc_start || /\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  const dead = (): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return procStart(pid) !== stale.runtime_proc_start || /\) Z /.test(stat);
+    } catch {
+      return true; // reaped meanwhile
+    }
+  };
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; waited < 5000 && !dead(); waited += 20) Atomics.wait(pause, 0, 0, 20);
 }
