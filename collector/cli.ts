@@ -18,6 +18,7 @@ import { importReceiptCommand, importReceiptUsage } from "./commands/import-rece
 import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
 import { moveCommand, moveUsage } from "./commands/move.ts";
 import { CollectorError, type ExitStatus } from "./errors.ts";
+import { asCollectorError } from "./site.ts";
 import { isMainThread } from "node:worker_threads";
 
 interface Command {
@@ -85,7 +86,10 @@ export async function main(argv: string[], io: CommandIo): Promise<ExitStatus> {
     io.stdout.write(json ? JSON.stringify(result.json) + "\n" : result.text);
     if (result.exit !== 0) io.stderr.write(`${name}: ${String(result.json.error ?? "failed")}: ${firstLine(result.text)}\n`);
     return result.exit;
-  } catch (e) {
+  } catch (thrown) {
+    // The log's own refusals (a record that rotted since open, a log that refuses after a failed
+    // rollback) keep their stable code, as they do when open meets them.
+    const e = asCollectorError(thrown);
     if (!(e instanceof CollectorError)) {
       io.stderr.write(`${name}: internal error: ${(e as Error).stack ?? String(e)}\n`);
       if (json) io.stdout.write(JSON.stringify({ ok: false, error: "internal", message: (e as Error).message }) + "\n");

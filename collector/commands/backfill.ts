@@ -12,8 +12,8 @@ import { SitePolicy } from "../chain/site-policy.ts";
 import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
-import { checkParseFile, snapshotInstant, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
-import { SOURCE_NAME, SOURCE_NAME_RULE, zoneRead } from "../sources/registry.ts";
+import { checkParseFile, snapshotInstant, SourceConfigError, zoneOfFile, type ParseFileOptions } from "../sources/parse-file.ts";
+import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
 import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
@@ -30,15 +30,17 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
   const packageFeatures = featureListOption(values["package-features"], "package-features");
   const encoding = values.encoding ?? "utf-8";
   let options: ParseFileOptions;
+  let read: ZoneRead;
   try {
     options = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(values.encoding !== undefined ? { encoding } : {}), ...(packageFeatures ? { package_features: packageFeatures } : {}), ...(values.at !== undefined ? { at: snapshotInstant(values.at) } : {}) };
     await checkParseFile(kind, file, options);
+    read = await zoneOfFile(kind, file, options);
   } catch (e) {
     if (e instanceof SourceConfigError) throw new CollectorError(e.code === "file_not_found" ? "bad_input" : "usage", e.message, { source_error: e.code });
     throw e;
   }
 
-  const zone = values.timezone ?? localTimeZone();
+  const zone = read.timezone ?? localTimeZone(); // jsonl reads none: its saved settings keep this machine's, as before
   const site = await openSite(stateFrom(values, io.env));
   try {
     const pseudonyms = await Pseudonyms.open(site.paths, { create: false });
@@ -56,14 +58,21 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     });
     progress.done();
     const last = site.log.lastSeq();
-    const read = zoneRead(kind, values.timezone);
     const json = { ok: true, source: kind, file, ...read, ...report, first_seq: report.appended ? before + 1 : null, last_seq: last };
-    // This machine's zone is only a guess for a file copied from a server elsewhere: say it was used.
-    const guessed = read.timezone_from !== "machine" || report.appended === 0 ? "" : `read in this machine's time zone ${zone}: a file from a server in another zone needs --timezone\n`;
-    return { exit: 0, json, text: describe(report, before, last) + guessed };
+    return { exit: 0, json, text: describe(report, before, last) + (report.appended === 0 ? "" : zoneNote(read)) };
   } finally {
     await site.close();
   }
+}
+
+/** Where the zone a file was read in came from, when the user should know: this machine's is only a
+ *  guess for a file copied from a server elsewhere, and a log may name another zone than --timezone. */
+function zoneNote(read: ZoneRead): string {
+  const named = read.timezone_stated === undefined ? "" : `the log names its zone "${read.timezone_stated}"`;
+  if (read.timezone_from === "stated") return `read in ${read.timezone}, as ${named}\n`;
+  if (read.timezone_from === "machine") return `read in this machine's time zone ${read.timezone}${named ? `; ${named}, not one read here` : ""}: a file from a server in another zone needs --timezone\n`;
+  if (read.timezone_from === "option" && read.timezone_stated_zone && read.timezone_stated_zone !== read.timezone) return `read in ${read.timezone} as --timezone says; ${named} (${read.timezone_stated_zone})\n`;
+  return "";
 }
 
 function describe(r: Awaited<ReturnType<typeof importFile>>, before: number, last: number): string {

@@ -6,8 +6,10 @@
 // wins over the file's mtime), `--package-features a,b`, `--encoding E` (the file's, as backfill's).
 // `--state` and `--json` are accepted like every command's, and unused.
 //
-// Summary: the time zone the file was read in and `timezone_from` (`option`; `machine`: this
-// machine's zone, a guess for a file copied from elsewhere; `file`: jsonl's own offsets);
+// Summary: the time zone the file was read in and `timezone_from` (`option`; `stated`: the zone a
+// FlexLM debug log names, stated-zone.ts; `machine`: this machine's zone, a guess for a file copied
+// from elsewhere; `file`: jsonl's own offsets), with `timezone_stated` and `timezone_stated_zone`
+// when the log names one (also beside --timezone: a zone that disagrees shows);
 // records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
 // `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
 // package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` and
@@ -15,8 +17,8 @@
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption } from "./command.ts";
-import { SOURCE_NAME, SOURCE_NAME_RULE, zoneRead } from "../sources/registry.ts";
-import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
+import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
+import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, zoneOfFile, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
 
@@ -28,7 +30,7 @@ export interface CommandIo {
 interface UsageSummary { sessions: number; license_seconds: number; denials: number }
 
 export async function parseCommand(argv: string[], io: CommandIo): Promise<number> {
-  let opts: ParseFileOptions, kind: string, file: string, sessionsMode: boolean;
+  let opts: ParseFileOptions, kind: string, file: string, sessionsMode: boolean, zone: ZoneRead;
   try {
     const { values } = parseArgs({
       args: argv, strict: true, allowPositionals: false,
@@ -55,6 +57,8 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
       ...(values["package-features"] !== undefined ? { package_features: featureListOption(values["package-features"], "package-features") } : {}),
     };
     await checkParseFile(kind, file, opts);
+    zone = await zoneOfFile(kind, file, opts);
+    if (zone.timezone !== null) opts.timezone = zone.timezone;
   } catch (err) {
     const code = err instanceof SourceConfigError ? err.code : "usage";
     io.stderr.write(JSON.stringify({ error: code, message: (err as Error).message }) + "\n");
@@ -88,7 +92,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
   const source = done?.source;
   io.stderr.write(JSON.stringify({
     // The zone the file's times were read in: this machine's is only a guess for a file copied from a server elsewhere.
-    source: kind, file, ...zoneRead(kind, opts.timezone),
+    source: kind, file, ...zone,
     records, ...tally.totals(), by_feature: tally.byFeature,
     ...(Object.keys(tally.byProduct).length > 0 ? { by_product: tally.byProduct } : {}),
     ...(done?.snapshot ? { snapshot_at: new Date(done.snapshot.at).toISOString(), time_from: done.snapshot.time_from, in_use_mismatch: done.snapshot.in_use_mismatch } : {}),

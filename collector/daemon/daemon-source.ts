@@ -17,6 +17,7 @@ import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { sameClock, statedZoneOfFile } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
 import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
 import type { SourceConfig } from "./run-config.ts";
@@ -181,7 +182,7 @@ export class DaemonSource {
       // A big backlog (a first start on a long log) is read on a second thread while a core is
       // spare, up to the step that catches up (line-reader.ts): the same records and states.
       const state = saved as LineReadState | undefined;
-      if (state?.file !== c.file) await this.#checkEncoding();
+      if (state?.file !== c.file) await this.#checkFirstRead();
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });
     } else {
@@ -193,15 +194,25 @@ export class DaemonSource {
   }
 
   /**
-   * Before a log is first read with the default encoding: its start must be UTF-8. A Windows license
-   * server writes its log in the ANSI code page, and read as UTF-8 its accented names would all turn
-   * into U+FFFD (two users into one), silently. The source fails instead (retried, shown in status)
-   * until the config names the encoding, as `parse` and `backfill` refuse such a file.
+   * Before a log is first read with the defaults, what they would misread, silently. The encoding:
+   * a Windows license server writes its log in the ANSI code page, and read as UTF-8 its accented names
+   * would all turn into U+FFFD (two users into one), so its start must be UTF-8. The zone: a log
+   * that names its server's zone (stated-zone.ts) must name one with this machine's clock — a log
+   * read from another machine's share would be read hours off. The source fails instead (retried,
+   * shown in status) until the config names the setting, as `parse` and `backfill` refuse a file
+   * not in UTF-8 and read a log in the zone it names.
    */
-  async #checkEncoding(): Promise<void> {
+  async #checkFirstRead(): Promise<void> {
     const c = this.config;
-    if (c.encoding_given || (await backlogBytes(c.file!, 0)) === 0 || (await startsAsUtf8(c.file!, false))) return;
-    throw new CollectorError("bad_config", `${c.file} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source: c.name });
+    if ((await backlogBytes(c.file!, 0)) === 0) return;
+    if (!c.encoding_given && !(await startsAsUtf8(c.file!, false))) {
+      throw new CollectorError("bad_config", `${c.file} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source: c.name });
+    }
+    if (c.timezone_given || !sourceKinds[c.kind]?.statesZone) return;
+    const stated = await statedZoneOfFile(c.file!, c.encoding);
+    if (stated?.zone && !sameClock(stated.zone, c.timezone, new Date(this.#clock()).getUTCFullYear())) {
+      throw new CollectorError("bad_config", `${c.file} names its server's zone "${stated.name}" (${stated.zone}), whose clock is not this machine's (${c.timezone}): give the source's timezone in the config (sources[].timezone: "${stated.zone}", or "${c.timezone}" to read it so anyway)`, { reason: "timezone_mismatch", source: c.name });
+    }
   }
 }
 

@@ -25,6 +25,8 @@ export interface SourceConfig {
   command?: string[];
   interval_s: number;
   timezone: string;
+  /** Whether the config names the zone: this machine's is otherwise a default, checked against the zone a log names (daemon-source.ts). */
+  timezone_given: boolean;
   encoding: string;
   /** Whether the config names the encoding: utf-8 is otherwise a default, checked against a log's start (daemon-source.ts). */
   encoding_given: boolean;
@@ -123,7 +125,7 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     if (problem) bad(`${at}.encoding: ${problem}`);
     return {
       name: s.name, kind: s.kind, interval_s: s.interval_s ?? (shape === "lines" ? 10 : 60),
-      timezone: s.timezone ?? localTimeZone(), encoding, encoding_given: s.encoding !== undefined, start_at: s.start_at ?? "beginning",
+      timezone: s.timezone ?? localTimeZone(), timezone_given: s.timezone !== undefined, encoding, encoding_given: s.encoding !== undefined, start_at: s.start_at ?? "beginning",
       ...(s.file !== undefined ? { file: absoluteFile(s.file, baseDir) } : {}),
       ...(s.command !== undefined ? { command: s.command } : {}),
       ...(s.package_features !== undefined ? { package_features: s.package_features } : {}),

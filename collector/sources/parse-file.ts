@@ -17,7 +17,8 @@ import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
-import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "./registry.ts";
+import { packageFeaturesProblem, sourceKinds, timezoneProblem, zoneRead, type ZoneRead } from "./registry.ts";
+import { statedZoneOfFile } from "./stated-zone.ts";
 import { decodeOutput, inUseDifferences, markedEncoding, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
 import { encodingProblem, lineEncodingProblem } from "./tail-chunk.ts";
 
@@ -98,6 +99,15 @@ export async function checkParseFile(kind: string, file: string, opts: ParseFile
   if (opts.encoding === undefined && !(await startsAsUtf8(file, sourceKinds[kind]!.shape !== "lines"))) {
     throw new SourceConfigError("bad_encoding", `${file} is not UTF-8: give its encoding with --encoding (windows-1252, iso-8859-15, shift_jis…), or --encoding utf-8 to read it as UTF-8 anyway`);
   }
+}
+
+/**
+ * The zone a checked file is read in (`parse`, `backfill`): `opts.timezone`, else the zone the file
+ * names (a FlexLM debug log copied from a server elsewhere says where it came from), else this machine's.
+ */
+export async function zoneOfFile(kind: string, file: string, opts: Pick<ParseFileOptions, "timezone" | "encoding">): Promise<ZoneRead> {
+  const stated = sourceKinds[kind]?.statesZone ? await statedZoneOfFile(file, opts.encoding) : undefined;
+  return zoneRead(kind, opts.timezone, stated);
 }
 
 /** The records of one file, a batch (≤ 10,000) at a time. */

@@ -1,9 +1,12 @@
 // Every receipt the site accepted, with the checkpoint it answered, one JSON line each
 // (appended and fsync'd before the log cursor moves). `verify` re-checks them all; the log's
 // cursor keeps only the latest.
-import { open, readFile } from "node:fs/promises";
+import { open, readFile, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Checkpoint, Receipt } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
+import { writeAll } from "../log/log-fs.ts";
+import { syncDir } from "./json-file.ts";
 import type { StatePaths } from "./state-dir.ts";
 
 export interface ReceiptEntry {
@@ -15,13 +18,46 @@ export interface ReceiptEntry {
 }
 
 export async function appendReceipt(paths: StatePaths, entry: ReceiptEntry): Promise<void> {
-  const handle = await open(paths.receipts, "a", 0o644);
+  const { handle, created } = await openBook(paths.receipts);
   try {
-    await handle.writeFile(JSON.stringify(entry) + "\n", "utf8");
+    // A last line without its newline is an append a crash or a full disk cut short: its fsync never
+    // returned, so the cursor never moved for it. Appended after, it would merge with this entry
+    // into one line that is not JSON, and `verify` would refuse the book from then on.
+    const size = (await handle.stat()).size;
+    const whole = await endOfLastLine(handle, size);
+    if (whole < size) await handle.truncate(whole);
+    // Written at an explicit position, not in append mode: Windows opens an append-mode file
+    // without the write access a truncate needs.
+    await writeAll(handle, Buffer.from(JSON.stringify(entry) + "\n", "utf8"), whole);
     await handle.sync();
   } finally {
     await handle.close();
   }
+  // The book's first append creates the file: its directory entry must be as durable as the
+  // cursor this receipt is about to move, or a power cut could leave a cursor no receipt backs.
+  if (created) await syncDir(dirname(paths.receipts));
+}
+
+async function openBook(path: string): Promise<{ handle: FileHandle; created: boolean }> {
+  try {
+    return { handle: await open(path, "r+"), created: false };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  return { handle: await open(path, "wx+", 0o644), created: true };
+}
+
+/** The offset just past the last newline among the first `size` bytes (0 when there is none). */
+async function endOfLastLine(handle: FileHandle, size: number): Promise<number> {
+  const chunk = Buffer.alloc(4096);
+  for (let end = size; end > 0;) {
+    const start = Math.max(0, end - chunk.length);
+    const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+    const at = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (at >= 0) return start + at + 1;
+    end = start;
+  }
+  return 0;
 }
 
 /** All entries in order. A torn last line (crash mid-append) is ignored: the cursor never moved for it. */

@@ -16,6 +16,11 @@ import type { EdgeClient, EdgeReply } from "./edge-client.ts";
 import { checkReceipt } from "./receipt-check.ts";
 import { SigningKeys } from "../chain/signing-keys.ts";
 
+/** The edge's own 401/403 answers to a batch (DESIGN.md §4). A 401 or 403 without one of these
+ *  codes was written by something in between (a proxy's policy page, a WAF challenge): it fails
+ *  the pass like any other refusal but raises no flag, so the next pass tries again by itself. */
+const EDGE_REFUSALS = new Set(["bad_signature", "unknown_collector", "revoked", "collector_mismatch"]);
+
 export interface SyncOptions {
   backoff: BackoffPolicy;
   random: () => number;
@@ -118,14 +123,16 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
       await raiseFlag(site.paths, { code: "equivocation", ...(typeof err?.seq === "number" ? { seq: err.seq } : {}), at: new Date(now()).toISOString(), message });
       throw new CollectorError("equivocation", `edge reports equivocation at seq ${err?.seq ?? "?"}: ${message}; flagged, syncing stops until the vendor resolves it`, { edge_error: code, seq: err?.seq });
     }
-    if (reply.status === 401 || reply.status === 403) {
+    if ((reply.status === 401 || reply.status === 403) && EDGE_REFUSALS.has(code)) {
       // Not something a retry fixes: the vendor revoked this collector, or the edge does not know
       // or believe it. Collecting goes on; syncing waits for a person (`sync --resolved`).
       const flag = code === "revoked" ? "revoked" : "refused";
       await raiseFlag(site.paths, { code: flag, at: new Date(now()).toISOString(), message: `HTTP ${reply.status} ${code}: ${message}` });
       throw new CollectorError("revoked", `the edge refuses this collector's batches (HTTP ${reply.status} ${code}): ${message}; flagged, syncing stops until resolved`, { edge_error: code, status: reply.status });
     }
-    throw new CollectorError("batch_refused", `edge refused batch ${batch.firstSeq}…${batch.lastSeq}: ${code}: ${message}`, { edge_error: code, status: reply.status, ...(typeof err?.seq === "number" ? { seq: err.seq } : {}) });
+    const refusal = typeof err?.error === "string" ? `edge refused batch ${batch.firstSeq}…${batch.lastSeq}: ${code}: ${message}`
+      : `batch ${batch.firstSeq}…${batch.lastSeq} answered HTTP ${reply.status} without an edge error code (a proxy or firewall in between?): ${message}`;
+    throw new CollectorError("batch_refused", refusal, { edge_error: code, status: reply.status, ...(typeof err?.seq === "number" ? { seq: err.seq } : {}) });
   }
 
   report.acked_seq = log.ackedSeq();

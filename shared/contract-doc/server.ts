@@ -4,7 +4,7 @@
 import * as Y from "yjs";
 import { admitSiteUpdate, DEFAULT_MAX_DOC_BYTES } from "./admission.ts";
 import { readContractDoc } from "./read.ts";
-import { type ContractDocJson, type DocBalance, type JsonObject } from "./schema.ts";
+import { EDGE_ROOTS, type ContractDocJson, type DocBalance, type JsonObject } from "./schema.ts";
 import type { ContractDocStorage } from "./storage.ts";
 import { decodeSyncRequest, encodeSyncAnswer } from "./wire.ts";
 import { writeBalance, writeTerms } from "./write.ts";
@@ -42,7 +42,8 @@ export class ContractDocServer {
     if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) {
       throw new Error("contract doc storage is inconsistent: its rows leave pending structs");
     }
-    avoidKnownClientId(doc);
+    const edge = edgeClientOf(doc);
+    if (edge !== undefined) doc.clientID = edge; else avoidKnownClientId(doc);
     const server = new ContractDocServer(storage, doc, updates.length, options);
     server.#compactIfDue();
     return server;
@@ -158,6 +159,21 @@ function cloneDoc(doc: Y.Doc): Y.Doc {
   Y.applyUpdateV2(clone, Y.encodeStateAsUpdateV2(doc));
   clone.clientID = doc.clientID;
   return clone;
+}
+
+/**
+ * The Yjs client the edge wrote its roots with, to write with again. Every client the doc holds
+ * stays in it for good (its deleted structs shrink to a GC range, its entry in the state vector
+ * stays), so a fresh client per load — each time the DO wakes — grew the doc, every sync answer
+ * and the admission twin with the contract's age, until no site update fit under the size cap.
+ * Reusing one is safe: only the edge writes edge roots (admission refuses any other client
+ * there), there is one edge per contract, and the doc it loaded holds every struct it wrote.
+ */
+function edgeClientOf(doc: Y.Doc): number | undefined {
+  for (const root of EDGE_ROOTS) {
+    for (const item of doc.getMap(root)._map.values()) return item.id.client;
+  }
+  return undefined;
 }
 
 /** A fresh random client id could, rarely, be one already in the doc; never write with it. */

@@ -13,11 +13,22 @@ export interface TestProxy {
   stop(): Promise<void>;
 }
 
-export async function startHttpProxy(): Promise<TestProxy> {
+/** What the proxy answers itself instead of forwarding (a policy block, a WAF challenge). */
+export interface ProxyAnswer { status: number; contentType: string; body: string }
+
+/** `answer`: asked for every absolute-form request; what it returns is answered without forwarding. */
+export async function startHttpProxy(options: { answer?: (seen: ProxySeen) => ProxyAnswer | undefined } = {}): Promise<TestProxy> {
   const seen: ProxySeen[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    seen.push({ method: req.method ?? "", target: req.url ?? "" });
+    const asked = { method: req.method ?? "", target: req.url ?? "" };
+    seen.push(asked);
+    const own = options.answer?.(asked);
+    if (own) {
+      req.resume();
+      res.writeHead(own.status, { "content-type": own.contentType }).end(own.body);
+      return;
+    }
     let target: URL;
     try {
       target = new URL(req.url ?? "");

@@ -13,24 +13,13 @@ import type { ContractDO } from "../../worker/contract/contract-do.ts";
 import { call, contractStub, ok, postBatch } from "./edge-fixture.ts";
 import { appendUsage, grant, HOUR, planOf, PRICE, pricedContract, pureInput } from "./pricing-fixture.ts";
 import { traceRefs } from "../shared/pricing/contract-fixture.ts";
+import { largestValue } from "./stored-size.ts";
 
 const OCT_1 = Date.UTC(2026, 9, 1);
 const SESSIONS = 500;
 const INTERVALS = 100;
 const BATCH = 5000;
 const FEATURES = Array.from({ length: 20 }, (_, i) => `FEATURE_${i}`);
-
-/** Every column's longest value, over every table of the DO. */
-function largestValue(sql: SqlStorage): { table: string; column: string; bytes: number } {
-  let best = { table: "", column: "", bytes: 0 };
-  for (const { name } of sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray()) {
-    for (const { name: column } of sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${name}')`).toArray()) {
-      const bytes = sql.exec<{ n: number | null }>(`SELECT max(length(CAST("${column}" AS BLOB))) AS n FROM "${name}"`).one().n ?? 0;
-      if (bytes > best.bytes) best = { table: name, column, bytes };
-    }
-  }
-  return best;
-}
 
 describe("a contract at real size", () => {
   it("50,000 records: October closes, no stored value reaches 1 MB, reads answer after the close, a plan version re-rates through the alarm", { timeout: 600_000 }, async () => {

@@ -4,7 +4,7 @@
 // A rejected batch writes nothing — except equivocation evidence, the collector's flag and the
 // collector.equivocation webhook event (notices.ts).
 import {
-  hashCanonicalAll, MAX_BATCH_RECORDS, rateability, signReceipt, verifyBatch, type ChainRecord, type EquivocationEvidence, type HashedRecord,
+  hashCanonicalAll, MAX_BATCH_RECORDS, rateability, signReceipt, verifyBatch, type ChainRecord, type HashedRecord,
   type CanonicalHash, type ProtocolError, type Receipt, type SignedReceipt, type UsageData,
 } from "../../shared/protocol/index.ts";
 import type { EdgeKey } from "../auth/edge-key.ts";
@@ -14,6 +14,7 @@ import { equivocationDetected } from "./notices.ts";
 import { keepCheckpoint } from "./checkpoints.ts";
 import { historyArrived } from "./site-import.ts";
 import { jsonChunks } from "./rollup-drain.ts";
+import { keepEvidence } from "./evidence.ts";
 
 export type BatchOutcome =
   | { ok: true; replay: boolean; body: SignedReceipt }
@@ -103,13 +104,6 @@ export function quarantineReason(record: ChainRecord, terms: ContractTerms, rece
     if (!inScope(scopeAt(at), d.daemon, d.feature)) return `out of the contract's scope (${d.daemon}/${d.feature})`;
   }
   return null;
-}
-
-function keepEvidence(sql: SqlStorage, collectorId: string, evidence: EquivocationEvidence, now: number): void {
-  sql.exec(
-    "INSERT INTO evidence (collector_id, seq, stored_hash, received_hash, batch_json, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-    collectorId, evidence.seq, evidence.stored_hash, evidence.received_hash, JSON.stringify(evidence.batch), now,
-  );
 }
 
 function receipt(r: Receipt, key: EdgeKey): SignedReceipt {

@@ -183,10 +183,13 @@ export class SqlLiveStore implements LiveStore {
 
   overlapping(from: number, to: number | null, after: { end: number; ref: string } | null, limit: number): UsageInterval[] {
     const [collector, seq] = after ? splitRef(after.ref) : ["", 0];
+    // The cursor's end is the seek: `end >= after.end` (which implies `end > from`) starts the
+    // (end, start) index at the cursor. With `end > from` SQLite began at `from` and filtered every
+    // interval the job had already visited, so each chunk cost more than the one before.
     const rows = after
       ? this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
-          WHERE i."end" > ? AND i.start < ? AND (i."end", i.source_no, i.seq) > (?, ?, ?) ORDER BY i."end", i.source_no, i.seq LIMIT ?`,
-        from, to ?? FAR, after.end, this.source(collector) ?? 0, seq, limit)
+          WHERE i."end" >= ? AND i.start < ? AND (i."end", i.source_no, i.seq) > (?, ?, ?) ORDER BY i."end", i.source_no, i.seq LIMIT ?`,
+        Math.max(after.end, from + 1), to ?? FAR, after.end, this.source(collector) ?? 0, seq, limit)
       : this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
           WHERE i."end" > ? AND i.start < ? ORDER BY i."end", i.source_no, i.seq LIMIT ?`, from, to ?? FAR, limit);
     return rows.map((r) => this.#interval(r, `${this.collectorOf(r.source_no)}:${r.session}`));

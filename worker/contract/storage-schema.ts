@@ -4,6 +4,7 @@ import { BILLING_STEP, liveLedgerStep } from "./billing-schema.ts";
 import { CHECKPOINTS_STEP } from "./checkpoints.ts";
 import { DRAWS_STEP } from "./draws-schema.ts";
 import { ENFORCEMENT_INDEX_STEP } from "./enforcement-log.ts";
+import { EVIDENCE_PARTS_STEP } from "./evidence.ts";
 import { NOTICES_STEP } from "./notices.ts";
 import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
 import { STORED_USAGE_STEP } from "./stored-usage-rating.ts";
@@ -67,6 +68,8 @@ const steps: Step[] = [
   // Each accepted batch's checkpoint and signature, so a site's history replays on another edge
   // (checkpoints.ts); and the seq a site moved here with its history is imported up to (site-import.ts).
   CHECKPOINTS_STEP,
+  // An equivocating batch's JSON in parts under the 2 MB value limit (evidence.ts).
+  EVIDENCE_PARTS_STEP,
 ];
 
 function hasTable(sql: SqlStorage, name: string): boolean {

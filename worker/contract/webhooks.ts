@@ -21,8 +21,10 @@ export function signatureHeader(t: number, body: string, key: EdgeKey): string {
 export async function deliverDueEvents(sql: SqlStorage, key: EdgeKey, send: SendWebhook, now: number): Promise<number | null> {
   const config = loadAlertConfig(sql);
   if (config) {
+    // `+seq`: ordered by seq, SQLite walked the whole table in seq order — every event ever
+    // delivered — instead of the partial index of pending ones (events_pending).
     const due = sql.exec<{ seq: number; event_id: string; body: string; attempts: number }>(
-      "SELECT seq, event_id, body, attempts FROM events WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY seq LIMIT ?", now, EVENTS_PER_RUN).toArray();
+      "SELECT seq, event_id, body, attempts FROM events WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY +seq LIMIT ?", now, EVENTS_PER_RUN).toArray();
     for (const e of due) {
       const t = Math.floor(Date.now() / 1000);
       let error: string | null = null;

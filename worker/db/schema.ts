@@ -2,6 +2,7 @@
 // collectors), the record projection filled from each ContractDO's outbox (records, usage facts
 // and their hourly rollups), and idempotency keys.
 // Instants are integer ms; decimals (money, units) are TEXT, never REAL.
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const vendors = sqliteTable("vendors", {
@@ -86,8 +87,12 @@ export const records = sqliteTable("records", {
   record_json: text("record_json").notNull(),
 }, (t) => [
   primaryKey({ columns: [t.collector_id, t.seq] }),
-  // The reconciler walks a contract's collectors (reconcile.ts).
-  index("records_contract_collector").on(t.contract_id, t.collector_id),
+  // The reconciler walks a contract's collectors (reconcile.ts); the export pages a contract's
+  // records in chain order from a (collector_id, seq) cursor, a seek on this index.
+  index("records_contract_collector").on(t.contract_id, t.collector_id, t.seq),
+  // The sites list counts each site's quarantined records: only those are in this index (covering,
+  // so SQLite prefers it to records_contract_collector).
+  index("records_quarantined").on(t.contract_id, t.collector_id, t.quarantine).where(sql`${t.quarantine} IS NOT NULL`),
 ]);
 
 export const idempotencyKeys = sqliteTable("idempotency_keys", {

@@ -9,10 +9,10 @@
 // each site's `hwm` here is the projection's, so a page never lists a seq beyond it. Pages are
 // bounded by rows and by bytes (a record is at most 64 KiB), so no request holds much in memory.
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, gt, or } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { ownedContract } from "../middleware/owned-contract.ts";
-import { database } from "../db/database.ts";
+import { database, type Database } from "../db/database.ts";
 import { collectors, records } from "../db/schema.ts";
 import { EdgeError } from "../errors.ts";
 import { instant } from "../instant.ts";
@@ -64,6 +64,18 @@ function parseCursor(cursor: string): { collectorId: string; seq: number } {
   return { collectorId: `col_${cursor.slice(4, 36)}`, seq };
 }
 
+/** A page of a contract's records in chain order after `after`: a seek on records_contract_collector
+ * (contract_id, collector_id, seq), so a page reads its own rows whatever precedes the cursor. */
+export function exportRecordsQuery(db: Database, contractId: string, after: { collectorId: string; seq: number } | undefined, limit: number) {
+  const ofContract = eq(records.contract_id, contractId);
+  return db.select({
+    collector_id: records.collector_id, seq: records.seq, hash: records.hash, received_at: records.received_at,
+    quarantine: records.quarantine, record_json: records.record_json,
+  }).from(records)
+    .where(after ? and(ofContract, sql`(${records.collector_id}, ${records.seq}) > (${after.collectorId}, ${after.seq})`) : ofContract)
+    .orderBy(asc(records.collector_id), asc(records.seq)).limit(limit);
+}
+
 export const contractExport = apiRouter().openapi(createRoute({
   method: "get", path: "/{id}/export", tags: ["vendor"], summary: "Export a contract: terms, sites with keys, every record as signed (paged)", security: vendorSecurity,
   middleware: [vendorAuth(), ownedContract()] as const,
@@ -82,13 +94,7 @@ export const contractExport = apiRouter().openapi(createRoute({
   const grants = await contractStub(c.env, contract.id).grantList();
   const sites = await db.select().from(collectors).where(eq(collectors.contract_id, contract.id)).orderBy(asc(collectors.id)).all();
   const after = cursor ? parseCursor(cursor) : undefined;
-  const ofContract = eq(records.contract_id, contract.id);
-  const rows = await db.select({
-    collector_id: records.collector_id, seq: records.seq, hash: records.hash, received_at: records.received_at,
-    quarantine: records.quarantine, record_json: records.record_json,
-  }).from(records)
-    .where(after ? and(ofContract, or(gt(records.collector_id, after.collectorId), and(eq(records.collector_id, after.collectorId), gt(records.seq, after.seq)))) : ofContract)
-    .orderBy(asc(records.collector_id), asc(records.seq)).limit(limit + 1).all();
+  const rows = await exportRecordsQuery(db, contract.id, after, limit + 1).all();
 
   const listed: typeof rows = [];
   let bytes = 0;

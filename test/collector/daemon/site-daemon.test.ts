@@ -154,6 +154,44 @@ describe("site daemon", () => {
     }
   });
 
+  it("a log naming a zone whose clock is not this machine's, read without a configured timezone, fails its source (bad_config) instead of being read hours off; named in the config, it is read", async () => {
+    const state = join(dir, "other-zone");
+    await site(state);
+    const log = join(dir, "new-york-server.log"); // copied, or read from a share: the server is in New York
+    const text = (zone: string) => ` 0:00:00 (lmgrd) Server's System Date and Time: Mon Mar 03 2025 00:00:00 ${zone}\n 0:00:01 (MLM) TIMESTAMP 3/3/2025\n 0:10:00 (MLM) OUT: "MATLAB" ann@pc1  \n 0:40:00 (MLM) IN: "MATLAB" ann@pc1  \n`;
+    await writeFile(log, text("Eastern Standard Time"));
+    const source = { name: "ny", kind: "flexlm-debuglog", file: log, interval_s: 60 };
+    // This machine's zone stands in for the one the config leaves out: here it is not New York's.
+    const machine = checkRunConfig({ sources: [source], heartbeat_s: 600 });
+    const config = { ...machine, sources: [{ ...machine.sources[0]!, timezone: "Europe/Paris" }] } satisfies RunConfig;
+    const h = await Harness.start(state, config, START);
+    try {
+      await h.runUntil(START + 10 * 60_000);
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config" }, totals: { lines: 0 } });
+      expect(h.daemon.status()!.sources[0]!.last_error!.message).toContain('names its server\'s zone "Eastern Standard Time" (America/New_York), whose clock is not this machine\'s (Europe/Paris)');
+      expect((await h.records()).filter((r) => r.kind === "usage")).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+    // A zone with New York's clock (Toronto's) is read as it is; so is any zone the config names.
+    for (const [i, cfg] of [
+      { ...config, sources: [{ ...config.sources[0]!, timezone: "America/Toronto" }] },
+      checkRunConfig({ sources: [{ ...source, timezone: "America/New_York" }], heartbeat_s: 600 }),
+    ].entries()) {
+      const fresh = join(dir, `other-zone-${i}`);
+      await site(fresh);
+      const ok = await Harness.start(fresh, cfg, START + HOUR);
+      try {
+        await ok.runUntil(START + HOUR + 10 * 60_000);
+        expect(ok.daemon.status()!.sources[0]).toMatchObject({ up: true, last_error: null, totals: { lines: 4 } });
+        const usage = (await ok.records()).filter((r) => r.kind === "usage").map((r) => (r.data as UsageData).start);
+        expect(usage).toEqual([Date.UTC(2025, 2, 3, 5, 10)]); // 0:10 in New York (EST, UTC−5)
+      } finally {
+        await ok.stop();
+      }
+    }
+  });
+
   it("scope keeps out-of-scope usage at the site (counted); pseudonymise sends keyed pseudonyms, stable across restarts, revealed only here", async () => {
     const state = join(dir, "private");
     await site(state, [{ daemon: "MLM", features: ["MATLAB", "SIMULINK"] }]);
