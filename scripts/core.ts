@@ -11,6 +11,7 @@
 //
 // Secrets come from the environment: ADMIN_TOKEN and EDGE_SIGNING_KEY.
 // Exit status: 0 done, 1 failed, 2 refused (usage, secrets, lock held, data of a newer Tally).
+import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { jsonLog } from "./core/core-log.ts";
 import { CoreExit } from "./core/exit.ts";
@@ -61,6 +62,12 @@ async function main(argv: string[]): Promise<number> {
     if (!value) throw new CoreExit(2, `${command} needs --${name}\n${USAGE}`);
     return value;
   };
+  /** `--data DIR`: a directory, or a path to make one at (a file there is a usage mistake). */
+  const dataOption = (): string => {
+    const data = need("data");
+    if (statSync(data, { throwIfNoEntry: false })?.isDirectory() === false) throw new CoreExit(2, `--data: ${data} is not a directory`);
+    return data;
+  };
   // Commands load their modules on demand: a refusal or a backup never pays for miniflare's import.
   const build = async () => {
     const { ensureBuild, readBuild } = await import("./core/build.ts");
@@ -74,19 +81,30 @@ async function main(argv: string[]): Promise<number> {
       if (!/^\d+(\.\d+)?$/.test(values["drain-timeout"] ?? "30")) throw new CoreExit(2, `--drain-timeout must be seconds ≥ 0, not ${values["drain-timeout"]}`);
       const publicUrl = values["public-url"];
       if (publicUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(publicUrl)) throw new CoreExit(2, `--public-url must be an origin like https://tally.example.com, not ${publicUrl}`);
+      // A given build is read before the data dir is made or locked: a wrong --build is a usage
+      // mistake (exit 2, one line), not a failure while running.
+      let given: Awaited<ReturnType<typeof build>> | undefined;
+      if (values.build) {
+        const { readBuild } = await import("./core/build.ts");
+        try {
+          given = readBuild(values.build);
+        } catch (error) {
+          throw new CoreExit(2, `--build: ${(error as Error).message}`);
+        }
+      }
       const { serve } = await import("./core/serve.ts");
       return serve({
-        data: need("data"), host: values.host ?? "127.0.0.1", port, drainMs: drain * 1000, build, log: jsonLog(), env: process.env,
+        data: dataOption(), host: values.host ?? "127.0.0.1", port, drainMs: drain * 1000, build: given ? async () => given : build, log: jsonLog(), env: process.env,
         ...(publicUrl ? { publicUrl: publicUrl.replace(/\/$/, "") } : {}),
       });
     }
     case "backup": {
       const { backup } = await import("./core/backup.ts");
-      return backup({ data: need("data"), out: need("out"), log: jsonLog(process.stderr) });
+      return backup({ data: dataOption(), out: need("out"), log: jsonLog(process.stderr) });
     }
     case "restore": {
       const { restore } = await import("./core/restore.ts");
-      return restore({ from: need("from"), data: need("data"), log: jsonLog(process.stderr) });
+      return restore({ from: need("from"), data: dataOption(), log: jsonLog(process.stderr) });
     }
     case "migrate": {
       const { migrate } = await import("./core/migrate.ts");

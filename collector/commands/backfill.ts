@@ -1,5 +1,6 @@
 // `backfill --source KIND --file F [--timezone Z] [--name N] [--cut S] [--encoding E]
-// [--package-features A,B]` (the run config's per-source settings of the same names): imports a
+// [--package-features A,B] [--at T]` (the run config's per-source settings of the same names; `--at`,
+// a snapshot output's time, as `parse --at`): imports a
 // historical log or output file into the chain, once (daemon/file-import.ts): re-running adds
 // nothing; a file that grew since adds only what is new, including the rest of sessions still
 // open at the end of the earlier import; an import that was interrupted goes on where it stopped —
@@ -11,16 +12,16 @@ import { SitePolicy } from "../chain/site-policy.ts";
 import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
-import { checkParseFile, SourceConfigError, zoneOfFile, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, snapshotInstant, SourceConfigError, zoneOfFile, type ParseFileOptions } from "../sources/parse-file.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
 import { Pseudonyms } from "../state/pseudonyms.ts";
 import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
 
-export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--package-features A,B] [--state DIR] [--json]";
+export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--package-features A,B] [--at T] [--state DIR] [--json]";
 
 export async function backfillCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" }, encoding: { type: "string" }, "package-features": { type: "string" } }, backfillUsage);
+  const { values } = parseCommandArgs(argv, { source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, name: { type: "string" }, cut: { type: "string" }, encoding: { type: "string" }, "package-features": { type: "string" }, at: { type: "string" } }, backfillUsage);
   const kind = requireOption(values.source, "source", backfillUsage);
   const file = requireOption(values.file, "file", backfillUsage);
   const cutS = integerOption(values.cut, "cut", 3600, 1);
@@ -28,9 +29,10 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
   if (!SOURCE_NAME.test(name)) throw new CollectorError("usage", `--name must be ${SOURCE_NAME_RULE}, got ${JSON.stringify(name)}`);
   const packageFeatures = featureListOption(values["package-features"], "package-features");
   const encoding = values.encoding ?? "utf-8";
-  const options: ParseFileOptions = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(values.encoding !== undefined ? { encoding } : {}), ...(packageFeatures ? { package_features: packageFeatures } : {}) };
+  let options: ParseFileOptions;
   let read: ZoneRead;
   try {
+    options = { ...(values.timezone ? { timezone: values.timezone } : {}), cut_s: cutS, ...(values.encoding !== undefined ? { encoding } : {}), ...(packageFeatures ? { package_features: packageFeatures } : {}), ...(values.at !== undefined ? { at: snapshotInstant(values.at) } : {}) };
     await checkParseFile(kind, file, options);
     read = await zoneOfFile(kind, file, options);
   } catch (e) {
@@ -47,7 +49,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     const before = site.log.lastSeq();
     const progress = new ImportProgress(io.stderr, (await stat(file)).size);
     const report = await importFile(site, kind, file, {
-      name, policy: sitePolicy,
+      name, policy: sitePolicy, ...(options.at !== undefined ? { at: options.at } : {}),
       settings: { timezone: zone, encoding, cut_s: cutS, ...(packageFeatures ? { package_features: packageFeatures } : {}) },
       onProgress: (bytes, parsed, appended) => {
         progress.bytes(bytes);

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption } from "./command.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
-import { checkParseFile, recordBatchesFromFile, SourceConfigError, zoneOfFile, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, zoneOfFile, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
 
@@ -53,7 +53,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
       ...(values.timezone ? { timezone: values.timezone } : {}),
       ...(values.encoding !== undefined ? { encoding: values.encoding } : {}),
       ...(values.cut !== undefined ? { cut_s: integerOption("cut", values.cut) } : {}),
-      ...(values.at !== undefined ? { at: instantOption(values.at) } : {}),
+      ...(values.at !== undefined ? { at: snapshotInstant(values.at) } : {}),
       ...(values["package-features"] !== undefined ? { package_features: featureListOption(values["package-features"], "package-features") } : {}),
     };
     await checkParseFile(kind, file, opts);
@@ -152,8 +152,3 @@ function integerOption(name: string, text: string): number {
   return n;
 }
 
-function instantOption(text: string): number {
-  const n = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(n) || !/^\d+$|[Zz]$|[+-]\d{2}:\d{2}$/.test(text)) throw new SourceConfigError("usage", `--at must be ms since the epoch or RFC 3339 with an offset`);
-  return n;
-}

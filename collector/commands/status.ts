@@ -56,8 +56,14 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     const cursor = await peekCursor(nodeLogFs, paths.log);
     receipt = (cursor?.receipt as { receipt?: Receipt } | null)?.receipt ?? null;
     const live = daemon?.running ? daemon.log : null;
-    log = { last_seq: live?.last_seq ?? null, acked_seq: cursor?.ackedSeq ?? 0, first_retained_seq: live?.first_seq ?? null, locked: true };
+    const acked = cursor?.ackedSeq ?? 0;
+    // daemon.json is rewritten at most once a second, the cursor at every receipt: the log holds
+    // at least every receipted record, so a receipt newer than daemon.json never shows pending < 0.
+    log = { last_seq: live ? Math.max(live.last_seq, acked) : null, acked_seq: acked, first_retained_seq: live?.first_seq ?? null, locked: true };
   }
+  // What the edge last published, also while the daemon holds the log (no estimate then: it rates
+  // the log's records above the figure's acked_seq).
+  const lastKnown = doc.balance ? { remaining_units: doc.balance.remaining_units ?? null, as_of: doc.balance.as_of ?? null, reflects_acked_seq: doc.balance.collectors[identity.collector_id]?.acked_seq ?? 0 } : null;
 
   const pending = log.last_seq === null ? null : log.last_seq - log.acked_seq;
   const json = {
@@ -70,6 +76,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     enforcement: daemon?.enforcement ?? null,
     out_of_scope: daemon ? daemon.sources.reduce((n, s) => n + s.totals.out_of_scope, 0) : null,
     remaining_units: estimate?.estimated_remaining_units ?? null,
+    last_known: lastKnown,
     unit_name: typeof doc.terms.unit_name === "string" ? doc.terms.unit_name : null,
     estimate,
     ...(estimateSkipped ? { estimate_skipped: estimateSkipped } : {}),
@@ -77,7 +84,9 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
   const lines = [
     `collector ${identity.collector_id} (site ${identity.site}) → ${identity.server}`,
     pending === null ? `log locked by a running daemon; receipted through seq ${log.acked_seq}` : `records: ${log.last_seq}, receipted: ${log.acked_seq}, pending: ${pending}`,
-    estimateSkipped ? `remaining: not estimated (${estimateSkipped})` : estimate === null || estimate.last_known_remaining_units === null
+    estimateSkipped ? `remaining: not estimated (${estimateSkipped})` : estimate === null && lastKnown?.remaining_units != null
+      ? `remaining (last known): ${lastKnown.remaining_units} ${json.unit_name ?? "units"} as of ${lastKnown.as_of}, through seq ${lastKnown.reflects_acked_seq}${log.locked ? " (the running daemon holds the log: use since then is not estimated)" : ""}`
+      : estimate === null || estimate.last_known_remaining_units === null
       ? `remaining: unknown (${doc.balance === null ? "no balance pulled from the edge yet" : "the contract has no grant"})${estimate ? `; used since seq ${estimate.reflects_acked_seq}: ${estimate.used_since_units} ${json.unit_name ?? "units"}` : ""}`
       : `remaining (estimate): ${estimate.estimated_remaining_units} ${json.unit_name ?? "units"} = ${estimate.last_known_remaining_units} as of ${estimate.balance_as_of} − ${estimate.used_since_units} used since seq ${estimate.reflects_acked_seq}`,
     receipt ? `last receipt: seq ${receipt.acked_seq} at ${new Date(receipt.received_at).toISOString()}` : "last receipt: none yet",

@@ -41,8 +41,8 @@ export interface ImportReport {
   followed_by?: { source: string; read_to_byte: number };
   /** Snapshot output imported before. */
   already_imported?: boolean;
-  /** Snapshot output: where its time came from (the output's own header, else the file's mtime). */
-  time_from?: "header" | "mtime";
+  /** Snapshot output: where its time came from (`--at`, else the output's own header, else the file's mtime). */
+  time_from?: "header" | "at" | "mtime";
 }
 
 export interface ImportOptions {
@@ -52,6 +52,8 @@ export interface ImportOptions {
   onProgress?: (bytesRead: number, parsed: number, appended: number) => void;
   /** Line files: read on a second thread or not (default: as `parse` decides, parse-file.ts `onSecondThread`). */
   thread?: boolean;
+  /** Snapshot output: its time (ms), over the one it states (`backfill --at`, as `parse --at`). */
+  at?: number;
 }
 
 interface SnapshotImportState {
@@ -206,8 +208,8 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   const source = sourceKinds[kind]!.create({ name: o.name, timezone: o.settings.timezone, ...(o.settings.package_features ? { package_features: o.settings.package_features } : {}) }) as SnapshotSource;
   const mtime = Math.floor((await stat(file)).mtimeMs);
   const result = source.parse(decodeOutput(bytes, o.settings.encoding), mtime);
-  // The time the output states, not the file's mtime (a saved output read years later, #11).
-  const time = snapshotTime(result, undefined, mtime);
+  // `--at`, else the time the output states, not the file's mtime (a saved output read years later, #11).
+  const time = snapshotTime(result, o.at, mtime);
   const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
   const at = events.reduce((latest, e) => Math.max(latest, e.at), -Infinity);
   if (state.last_at !== null && at < state.last_at) {
@@ -221,5 +223,5 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
     totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
   };
   await drain();
-  return { ...report, lines: result.stats.lines, time_from: time.time_from as "header" | "mtime" };
+  return { ...report, lines: result.stats.lines, time_from: time.time_from };
 }

@@ -66,6 +66,14 @@ const BATCH = 10_000;
 /** Line files this large are parsed on a second thread (when `thread` is "auto"). */
 export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
+/** `--at T` (`parse`, `backfill`): ms since the epoch or RFC 3339 with an offset (a local time would
+ *  be read in some zone nobody named). */
+export function snapshotInstant(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(n) || !/^\d+$|[Zz]$|[+-]\d{2}:\d{2}$/.test(text)) throw new SourceConfigError("usage", `--at must be ms since the epoch or RFC 3339 with an offset`);
+  return n;
+}
+
 /** Validate everything that can be wrong before a byte is read (no partial output on bad config). */
 export async function checkParseFile(kind: string, file: string, opts: ParseFileOptions): Promise<void> {
   if (!(kind in sourceKinds)) throw new SourceConfigError("unknown_source_kind", `unknown source kind "${kind}" (known: ${Object.keys(sourceKinds).join(", ")})`);

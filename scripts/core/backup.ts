@@ -67,6 +67,11 @@ export async function backup(options: { data: string; out: string; log: CoreLog 
   if (!existsSync(data.storage)) throw new CoreExit(2, `${data.root} is not a core data dir (no v3/)`);
   const out = resolve(options.out);
   if (existsSync(out)) throw new CoreExit(2, `${out} exists: refusing to overwrite a backup`);
+  // Checked before the data dir is locked or the core asked to hold: a missing folder is a usage
+  // mistake (or a backup volume that is not mounted), never made here behind the operator's back.
+  if (!statSync(dirname(out), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new CoreExit(2, `--out: the folder ${dirname(out)} does not exist (make it first: install -d -m 0700 ${dirname(out)})`);
+  }
 
   const owner = readLock(data.lock);
   let lock: HeldLock | undefined;

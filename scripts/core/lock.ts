@@ -1,8 +1,9 @@
 // One process at a time on a data dir: a lock file (DIR/core.lock) created with O_EXCL, holding
 // the owner's pid, the kernel's start time of that process, its role and (for a serving core) its
 // control socket. A lock whose pid is gone — or was reused by another process, which the start
-// time tells apart — is stale: a core that crashed (kill -9, power loss) never blocks the next.
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+// time tells apart — is stale: a core that crashed (kill -9, power loss) never blocks the next,
+// and the workerd it left running, if any, is stopped first (stopOrphanRuntime).
+import { closeSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 
 export type LockRole = "core" | "backup" | "restore" | "build";
@@ -17,6 +18,10 @@ export interface LockOwner {
   /** Control socket of a serving core (control.ts). */
   socket?: string;
   url?: string;
+  /** The serving core's workerd (and its /proc start time): a core killed by SIGKILL leaves it
+   * running, reparented to init, with every database of the data dir open. */
+  runtime_pid?: number;
+  runtime_proc_start?: string;
 }
 
 export class LockHeldError extends Error {
@@ -92,9 +97,58 @@ export function acquireLock(path: string, role: LockRole, extra: Partial<LockOwn
     const current = readLock(path);
     if (current === undefined) continue; // released meanwhile
     if (current.pid > 0 && ownerAlive(current)) throw new LockHeldError(path, current);
+    stopOrphanRuntime(current);
     removeStale(path, current);
   }
   throw new Error(`${path}: could not take the lock (another process keeps replacing it)`);
+}
+
+/** This process's workerd child (miniflare spawns exactly one), for the lock. Linux: /proc. */
+export function childRuntime(parent = process.pid): { runtime_pid: number; runtime_proc_start: string } | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const start = procStart(Number(pid));
+    if (ppid === parent && comm === "workerd" && start !== undefined) return { runtime_pid: Number(pid), runtime_proc_start: start };
+  }
+  return undefined;
+}
+
+/** A stale core lock's workerd still running (its core died by SIGKILL, and nothing killed its
+ * child): it would serve alarms on the very databases the next core opens, so it is killed first —
+ * only when its pid still names the process the lock recorded (same /proc start time). */
+function stopOrphanRuntime(stale: LockOwner): void {
+  const pid = stale.runtime_pid;
+  if (pid === undefined || stale.runtime_proc_start === undefined || stale.host !== hostname()) return;
+  if (procStart(pid) !== stale.runtime_proc_start) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return; // already gone
+  }
+  // Until it is dead: gone, or a zombie (its files are closed then) its new parent has yet to reap.
+  const dead = (): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return procStart(pid) !== stale.runtime_proc_start || /\) Z /.test(stat);
+    } catch {
+      return true; // reaped meanwhile
+    }
+  };
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 5000 && !dead(); waited += 20) Atomics.wait(pause, 0, 0, 20);
 }
 
 /** Moves a stale lock aside atomically, so two starters cleaning the same stale lock cannot remove

@@ -13,7 +13,7 @@ import type { CoreLog } from "./core-log.ts";
 import { dataDir, readDataInfo, writeDataInfo, DATA_FORMAT, type DataInfo } from "./data-dir.ts";
 import { CoreExit } from "./exit.ts";
 import { acquireLock } from "./lock.ts";
-import { bodyToBuffer, readTar } from "./tar.ts";
+import { bodyToBuffer, readTar, TarError } from "./tar.ts";
 
 export async function restore(options: { from: string; data: string; log: CoreLog }): Promise<number> {
   const from = resolve(options.from);
@@ -26,8 +26,8 @@ export async function restore(options: { from: string; data: string; log: CoreLo
   const staging = dataDir(`${target.root}.restoring-${process.pid}`);
   mkdirSync(staging.root, { mode: 0o700 });
   const lock = acquireLock(staging.lock, "restore");
+  let manifest: BackupManifest | undefined;
   try {
-    let manifest: BackupManifest | undefined;
     let info: DataInfo | undefined;
     const seen = new Set<string>();
     for await (const entry of readTar(from)) {
@@ -79,6 +79,9 @@ export async function restore(options: { from: string; data: string; log: CoreLo
   } catch (error) {
     lock.release();
     rmSync(staging.root, { recursive: true, force: true });
+    // The tar reader's own refusals (not a tar, truncated, bad header): before the manifest the
+    // file is not a backup (a usage mistake, 2); after it, a damaged one (1) — as the checks above.
+    if (error instanceof TarError) throw new CoreExit(manifest ? 1 : 2, `${manifest ? "damaged backup" : "not a Tally core backup"}: ${error.message}`);
     throw error;
   }
 }

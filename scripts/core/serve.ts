@@ -9,7 +9,7 @@ import type { CoreLog } from "./core-log.ts";
 import { applyMigrations, MigrationError } from "./d1-migrations.ts";
 import { dataDir, noteBuild } from "./data-dir.ts";
 import { startFront, type Front } from "./front.ts";
-import { acquireLock, LockHeldError, type HeldLock } from "./lock.ts";
+import { acquireLock, childRuntime, LockHeldError, type HeldLock } from "./lock.ts";
 import type { Runtime, Secrets } from "./runtime.ts";
 import { CoreExit } from "./exit.ts";
 
@@ -52,6 +52,10 @@ export async function serve(options: ServeOptions): Promise<number> {
     noteBuild(data, build);
     const { startRuntime } = await import("./runtime.ts");
     runtime = await startRuntime({ build, data, secrets, log, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
+    // Recorded so that the next core can stop this workerd should this process die by SIGKILL
+    // (no exit hook runs then, and workerd does not notice its parent is gone).
+    const child = childRuntime();
+    if (child) lock.update(child);
     // miniflare's exit hook answers SIGTERM/SIGINT by killing workerd and exiting at once, which
     // would cut the requests in flight: the core owns these signals (its `exit` hook, which kills
     // workerd should Node die some other way, stays).

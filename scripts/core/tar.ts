@@ -116,6 +116,9 @@ export class TarWriter {
   }
 }
 
+/** What the reader refuses: not a tar (or not gzip), truncated, a damaged header. */
+export class TarError extends Error {}
+
 export interface TarEntry {
   name: string;
   size: number;
@@ -130,31 +133,33 @@ export async function* readTar(file: string): AsyncGenerator<TarEntry> {
   let buffer = Buffer.alloc(0);
   const fill = async (n: number): Promise<boolean> => {
     while (buffer.length < n) {
-      const next = await chunks.next();
+      const next = await chunks.next().catch((e: NodeJS.ErrnoException) => {
+        throw e.code?.startsWith("Z_") ? new TarError(`${file}: not gzip data (${e.message})`) : e;
+      });
       if (next.done) return false;
       buffer = buffer.length === 0 ? next.value : Buffer.concat([buffer, next.value]);
     }
     return true;
   };
   for (;;) {
-    if (!(await fill(BLOCK))) throw new Error(`${file}: truncated tar (no end marker)`);
+    if (!(await fill(BLOCK))) throw new TarError(`${file}: truncated tar (no end marker)`);
     const header = buffer.subarray(0, BLOCK);
     buffer = buffer.subarray(BLOCK);
     if (header.every((b: number) => b === 0)) return;
     const stored = parseInt(header.subarray(148, 156).toString("ascii").replace(/\0.*$/, "").trim(), 8);
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
-    if (stored !== sum) throw new Error(`${file}: damaged tar header (checksum)`);
+    if (stored !== sum) throw new TarError(`${file}: damaged tar header (checksum)`);
     const prefix = cString(header.subarray(345, 500));
     const name = (prefix ? `${prefix}/` : "") + cString(header.subarray(0, 100));
     const type = String.fromCharCode(header[156]!);
-    if (type !== "0" && type !== "\0") throw new Error(`${file}: unexpected tar entry type ${JSON.stringify(type)} for ${name}`);
+    if (type !== "0" && type !== "\0") throw new TarError(`${file}: unexpected tar entry type ${JSON.stringify(type)} for ${name}`);
     const size = parseSize(header.subarray(124, 136));
     let left = size;
     let consumed = false;
     async function* body(): AsyncGenerator<Buffer> {
       while (left > 0) {
-        if (buffer.length === 0 && !(await fill(1))) throw new Error(`${file}: truncated in ${name}`);
+        if (buffer.length === 0 && !(await fill(1))) throw new TarError(`${file}: truncated in ${name}`);
         const take = buffer.subarray(0, Math.min(left, buffer.length));
         buffer = buffer.subarray(take.length);
         left -= take.length;
@@ -165,7 +170,7 @@ export async function* readTar(file: string): AsyncGenerator<TarEntry> {
     yield { name, size, body: body() };
     if (!consumed) for await (const _ of body()) { /* skip what the caller did not read */ }
     const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-    if (!(await fill(pad))) throw new Error(`${file}: truncated after ${name}`);
+    if (!(await fill(pad))) throw new TarError(`${file}: truncated after ${name}`);
     buffer = buffer.subarray(pad);
   }
 }

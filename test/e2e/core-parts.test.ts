@@ -1,7 +1,7 @@
 // The self-hosted core's parts that need no running core: the data-dir lock, the backup's tar
 // format, the log's redaction and the secrets check (scripts/core/).
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -121,10 +121,32 @@ describe("the log and the secrets", () => {
   });
 });
 
+/** `node scripts/core.ts …args` with valid secrets: its exit status and stderr. */
+function runCoreCli(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", join(import.meta.dirname, "../../scripts/core.ts"), ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32) } });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stderr }));
+  });
+}
+
 describe("the command line", () => {
+  it("refuses a backup into a folder that does not exist, exit 2, naming it, before locking the data dir", async () => {
+    const data = join(dir, "backup-missing-folder");
+    mkdirSync(join(data, "v3"), { recursive: true });
+    const folder = join(dir, "not-mounted", "tally");
+    const run = await runCoreCli(["backup", "--data", data, "--out", join(folder, "tally.tar.gz")]);
+    expect({ code: run.code, first: run.stderr.split("\n")[0] }).toEqual({ code: 2, first: `tally core: --out: the folder ${folder} does not exist (make it first: install -d -m 0700 ${folder})` });
+    expect(existsSync(join(data, "core.lock"))).toBe(false);
+    expect(existsSync(folder)).toBe(false);
+  });
+
   it("refuses another command's option and an empty value, exit 2, before anything is done", async () => {
     const data = join(dir, "cli-data");
     const out = join(dir, "cli-backup.tar");
+    writeFileSync(join(dir, "a-file"), "not a data dir\n");
     const refusals = [
       [["backup", "--data", data, "--out", out, "--port", "9000"], "backup does not take --port"],
       [["restore", "--from", out, "--data", data, "--build", dir], "restore does not take --build"],
@@ -135,15 +157,13 @@ describe("the command line", () => {
       [["--data", data, "--build="], "--build needs a value"],
       [["--data", data, "--port", " 80"], "--port must be 0…65535"],
       [["--data", data, "--drain-timeout", "1e3"], "--drain-timeout must be seconds ≥ 0"],
+      [["--data", join(dir, "a-file")], `--data: ${join(dir, "a-file")} is not a directory`],
+      [["restore", "--from", join(dir, "a-file"), "--data", join(dir, "a-file")], `--data: ${join(dir, "a-file")} is not a directory`],
+      [["restore", "--from", join(dir, "a-file"), "--data", join(dir, "restored")], `not a Tally core backup: ${join(dir, "a-file")}: truncated tar (no end marker)`],
+      [["--data", data, "--build", join(dir, "no-such-build")], `--build: ${join(dir, "no-such-build")} is not a core build (no core-build.json)`],
     ] as const;
     for (const [args, message] of refusals) {
-      const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", join(import.meta.dirname, "../../scripts/core.ts"), ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32) } });
-        let stderr = "";
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.once("error", reject);
-        child.once("close", (code) => resolve({ code, stderr }));
-      });
+      const run = await runCoreCli(args);
       expect({ args, code: run.code, first: run.stderr.split("\n")[0] }).toEqual({ args, code: 2, first: expect.stringContaining(message) });
     }
     expect(existsSync(data)).toBe(false);

@@ -180,6 +180,30 @@ describe("one core on a data dir", () => {
   });
 });
 
+it("a core killed alone by SIGKILL leaves its workerd running on the data dir: the next core stops that workerd before it opens the databases", async () => {
+  const data = join(root, "orphan");
+  const first = await startCore({ data, secrets, build });
+  try {
+    const lock = JSON.parse(readFileSync(join(data, "core.lock"), "utf8")) as { pid: number; runtime_pid?: number };
+    expect(lock.pid).toBe(first.pid);
+    const runtime = lock.runtime_pid!;
+    expect(readFileSync(`/proc/${runtime}/stat`, "utf8")).toContain("(workerd)");
+    process.kill(first.pid, "SIGKILL"); // the core alone, as the OOM killer or `kill -9 <pid>` does
+    await new Promise((ok) => setTimeout(ok, 1000));
+    expect(existsSync(`/proc/${runtime}`)).toBe(true); // orphaned, the databases still open
+    const second = await startCore({ data, secrets, build });
+    try {
+      const alive = existsSync(`/proc/${runtime}`) && !/\) Z /.test(readFileSync(`/proc/${runtime}/stat`, "utf8")); // a zombie has closed its files
+      expect(alive).toBe(false);
+      expect((await fetch(`${second.url}/health`)).status).toBe(200);
+    } finally {
+      expect(await second.stop()).toEqual({ code: 0, signal: null });
+    }
+  } finally {
+    await first.kill9();
+  }
+});
+
 it("behind a TLS proxy (--public-url): the Worker sees the public origin — status links, Secure cookies, the console's origin check", async () => {
   const core = await startCore({ data: join(root, "public"), secrets, build, args: ["--public-url", "https://tally.example.com"] });
   try {

@@ -126,6 +126,24 @@ describe("backfill", () => {
     expect(Math.max(...appended.map((b) => (JSON.parse(b) as { data: { end: number } }).data.end))).toBe(Date.parse("2018-09-24T03:52:00Z"));
   });
 
+  it("honours --at as parse does: a snapshot output taken at that time, over the time it states; refused for a log", async () => {
+    const state = join(dir, "at");
+    await enrolledState(state);
+    const at = "2018-09-24T04:52:00Z"; // an hour after the header's 05:52 Europe/Berlin
+    const r = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--timezone", "Europe/Berlin", "--at", at, "--state", state, "--json"]);
+    expect(r.status).toBe(0);
+    expect(r.json).toMatchObject({ time_from: "at" });
+    const parsed: string[] = [];
+    for await (const b of recordsFromFile("flexlm-lmstat", LMSTAT_2018, { timezone: "Europe/Berlin", cut_s: 3600, at: Date.parse(at) })) parsed.push(canonicalJson(b));
+    const appended = await bodiesInLog(state);
+    expect(appended).toEqual(parsed);
+    expect(Math.max(...appended.map((b) => (JSON.parse(b) as { data: { end: number } }).data.end))).toBe(Date.parse(at));
+    const log = await cli(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--timezone", "UTC", "--at", at, "--state", state, "--json"]);
+    expect([log.status, log.json?.error, log.json?.message]).toEqual([2, "usage", "--at: only for a snapshot output (flexlm-debuglog lines carry their own times)"]);
+    const local = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--at", "2018-09-24T06:52:00", "--state", state, "--json"]);
+    expect([local.status, local.json?.message]).toEqual([2, "--at must be ms since the epoch or RFC 3339 with an offset"]);
+  });
+
   it("honours --package-features as run's package_features does: the package is paired, only its component is appended", async () => {
     const state = join(dir, "packages");
     await enrolledState(state);
