@@ -3,9 +3,9 @@
 // as online sync checks one (edge key, signature, collector, not backwards, covers its batch,
 // names our hash at acked_seq), stored in the receipt book, acknowledged in the log, and only
 // then are the fully receipted segments freed. A receipt at or below what the log already
-// acknowledged (a reply imported twice, or a batch synced online meanwhile) is verified and
-// skipped. An `error` stops the import after the receipts before it; an equivocation raises
-// the same trust flag online sync raises.
+// acknowledged (a reply imported twice, or a batch synced online meanwhile) is verified — its
+// head too, where the log still holds that record — and skipped. An `error` stops the import
+// after the receipts before it; an equivocation raises the same trust flag online sync raises.
 import { signedReceiptSchema, verifyReceipt } from "../../shared/protocol/index.ts";
 import { SigningKeys } from "../chain/signing-keys.ts";
 import { CollectorError } from "../errors.ts";
@@ -47,6 +47,12 @@ export async function importReceipts(site: Site, reply: unknown, exported: Expor
     if (parsed.success && parsed.data.receipt.acked_seq <= log.ackedSeq() && parsed.data.receipt.collector_id === collectorId) {
       const key = keys.find((k) => k.key_id === parsed.data.receipt.key_id);
       if (key && verifyReceipt(parsed.data.receipt, parsed.data.signature, key.public_key)) {
+        // Below the cursor, but the edge must still name our record there: a receipt that names
+        // another head says the edge holds another chain than this site's, however old the receipt.
+        const ours = await site.hashAt(parsed.data.receipt.acked_seq);
+        if (ours !== undefined && ours !== parsed.data.receipt.head) {
+          throw new CollectorError("receipt_refused", `receipt ${i} refused (receipt_head_mismatch): it names head ${parsed.data.receipt.head} at seq ${parsed.data.receipt.acked_seq}, where this site's record has ${ours}`, { refusal: "receipt_head_mismatch", receipt_index: i, imported: report.imported });
+        }
         report.already_receipted++;
         continue;
       }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openReplica } from "../../collector/contract-doc/replica-file.ts";
 import { statePaths } from "../../collector/state/state-dir.ts";
+import { signReceipt } from "../../shared/protocol/index.ts";
 import { runCollector } from "../support/collector-process.ts";
 import { createEnrollment, edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { appendHourlyUsage } from "../support/site-usage.ts";
@@ -110,6 +111,14 @@ describe("the air-gapped site", () => {
 
     const again = await collector(dir, ["import-receipt", replyFile]);
     expect(again.json).toMatchObject({ ok: true, imported: 0, already_receipted: 1, acked_seq: 61 });
+    // The same receipt signed by the edge's key, but naming another head at seq 61: the edge holds
+    // another chain than this site's. Refused, not skipped as already receipted; nothing changes.
+    const reply = JSON.parse(await readFile(replyFile, "utf8"));
+    const forged = { ...reply.receipts[0].receipt, head: "ab".repeat(32) };
+    const forgedFile = join(root, "airgap-reply-forged.json");
+    await writeFile(forgedFile, JSON.stringify({ receipts: [{ receipt: forged, signature: signReceipt(forged, edge.signingKey) }] }));
+    const contradicting = await collector(dir, ["import-receipt", forgedFile]);
+    expect([contradicting.status, contradicting.json?.error, contradicting.json?.refusal]).toEqual([1, "receipt_refused", "receipt_head_mismatch"]);
     expect((await collector(dir, ["verify"])).status).toBe(0);
     const balance = await getBalance<any>(edge, contract.vendorKey, contract.contractId);
     expect([balance.collectors[0].acked_seq, balance.usage.license_seconds]).toEqual([61, 60 * 3600]);
