@@ -17,7 +17,7 @@ import { exportCommand, exportUsage } from "./commands/export.ts";
 import { importReceiptCommand, importReceiptUsage } from "./commands/import-receipt.ts";
 import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
 import { moveCommand, moveUsage } from "./commands/move.ts";
-import { CollectorError, type ExitStatus } from "./errors.ts";
+import { asIoError, CollectorError, type ExitStatus } from "./errors.ts";
 import { asCollectorError } from "./site.ts";
 import { isMainThread } from "node:worker_threads";
 
@@ -89,7 +89,8 @@ export async function main(argv: string[], io: CommandIo): Promise<ExitStatus> {
   } catch (thrown) {
     // The log's own refusals (a record that rotted since open, a log that refuses after a failed
     // rollback) keep their stable code, as they do when open meets them.
-    const e = asCollectorError(thrown);
+    // A full or failing disk keeps a stable code too (io_error), not an internal error's stack.
+    const e = asIoError(asCollectorError(thrown));
     if (!(e instanceof CollectorError)) {
       io.stderr.write(`${name}: internal error: ${(e as Error).stack ?? String(e)}\n`);
       if (json) io.stdout.write(JSON.stringify({ ok: false, error: "internal", message: (e as Error).message }) + "\n");

@@ -2,7 +2,7 @@
 // as signed batches in a `tally-bundle/v1` file (atomically), to be uploaded unchanged from a
 // connected machine to POST /v1/collectors/:id/bundles. Nothing is released until
 // `import-receipt` brings the edge's reply back. `--resolved`: as for `sync`.
-import { open, rename } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { MAX_BUNDLE_BYTES } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
@@ -50,10 +50,16 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
   const handle = await open(tmp, "w", 0o644);
   try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    await rm(tmp, { force: true }); // a part written to a full disk would keep it full
+    (e as NodeJS.ErrnoException).path ??= tmp; // a write through a handle names no file: say which
+    throw e;
   }
   await rename(tmp, path);
   await syncDir(dirname(path));

@@ -1,0 +1,55 @@
+// A full disk under `export`: the bundle cannot be written. The command fails with a stable code
+// (`io_error`, its errno and path, exit 1) instead of an internal error's stack, leaves no partial
+// bundle filling the disk, records no export, and once there is room the same command writes the
+// whole bundle. A real full disk: the output on a small tmpfs (needs `mount`, as root in CI).
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { appendHourlyUsage } from "../../support/site-usage.ts";
+import { cli, enrolledState } from "./cli-io.ts";
+
+const dir = await mkdtemp(join(tmpdir(), "tally-disk-errors-"));
+const mountPoint = join(dir, "small");
+let skipReason = "";
+try {
+  execFileSync("mkdir", [mountPoint]);
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint], { stdio: "pipe" });
+} catch (e) {
+  skipReason = `mount -t tmpfs is not permitted here: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
+}
+afterAll(async () => {
+  if (!skipReason) execFileSync("umount", [mountPoint]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("a full disk", () => {
+  it.skipIf(skipReason !== "")(`export fails with io_error (ENOSPC), leaves no partial bundle, and writes it once there is room${skipReason ? ` (skipped: ${skipReason})` : ""}`, async () => {
+    const state = join(dir, "state");
+    await enrolledState(state);
+    await appendHourlyUsage(state, 600, Date.UTC(2026, 10, 1));
+    const ballast = join(mountPoint, "ballast");
+    const handle = await open(ballast, "w");
+    try {
+      const block = Buffer.alloc(16 * 1024, 1);
+      for (;;) await handle.write(block); // until the kernel says ENOSPC
+    } catch (e) {
+      expect((e as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    } finally {
+      await handle.close();
+    }
+    const out = join(mountPoint, "bundle.json");
+    const full = await cli(["export", "--out", out, "--state", state, "--json"]);
+    expect(full.status, full.stderr).toBe(1);
+    expect(full.json).toMatchObject({ ok: false, error: "io_error", errno: "ENOSPC", path: `${out}.tmp` });
+    expect(full.stderr).not.toContain("internal error");
+    expect(readdirSync(mountPoint)).toEqual(["ballast"]);
+    expect(existsSync(join(state, "export.json"))).toBe(false);
+
+    await rm(ballast);
+    const written = await cli(["export", "--out", out, "--state", state, "--json"]);
+    expect(written.json).toMatchObject({ ok: true, records: 600, first_seq: 1, last_seq: 600 });
+  });
+});
