@@ -12,7 +12,8 @@ import { JsonlSource } from "./jsonl.ts";
 import type { StatedZone } from "./stated-zone.ts";
 
 // `packages`: the kind reads `package_features`; `offsets`: its times carry their own UTC offset,
-// so it reads no time zone; `statesZone`: its files may name their zone (stated-zone.ts). Either setting given for a kind that would ignore it is refused.
+// so it reads no time zone (either setting given for a kind that would ignore it is refused);
+// `statesZone`: its files may name their zone (stated-zone.ts).
 export type SourceFactory =
   | { shape: "lines"; create: (opts: SourceOptions) => LineSource; packages?: true; offsets?: true; statesZone?: true }
   | { shape: "snapshot"; create: (opts: SourceOptions) => SnapshotSource; packages?: true; offsets?: true; statesZone?: true };
