@@ -165,6 +165,28 @@ describe("console pages follow the API's tenancy", () => {
     expect(own.headers.get("Content-Security-Policy")).toContain("script-src 'self'");
   });
 
+  it("the list pages through a vendor's contracts (each row costs a call to its Durable Object): every contract once, and a bad limit is refused", async () => {
+    const vendor = await createVendor("Many");
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) ids.add((await newContract(vendor)).id);
+    const cookie = await signIn(vendor.api_key);
+    const shown = (html: string) => [...html.matchAll(/href="\/console\/contracts\/(ctr_[^"]+)"/g)].map((m) => m[1]!);
+    const first = await (await page("/console?limit=2", cookie)).text();
+    expect(shown(first)).toHaveLength(2);
+    expect(first).toContain("2 contracts on this page, most urgent first within it");
+    const next = /href="(\/console\?limit=2&amp;after=[^"]+)"/.exec(first)![1]!.replaceAll("&amp;", "&");
+    const second = await (await page(next, cookie)).text();
+    expect(shown(second)).toHaveLength(1);
+    expect(second).toContain('href="/console?limit=2">First page</a>');
+    expect(second).not.toContain("after=");
+    expect(new Set([...shown(first), ...shown(second)])).toEqual(ids);
+    // One page holds them all: no paging shown.
+    const whole = await (await page("/console", cookie)).text();
+    expect(new Set(shown(whole))).toEqual(ids);
+    expect(whole).not.toContain("Pages of contracts");
+    for (const bad of ["limit=0", "limit=501", "limit=two", "after=cus_not-a-contract"]) expect((await page(`/console?${bad}`, cookie)).status, bad).toBe(422);
+  });
+
   it("a read-only key can read but its forms answer the API's read_only_key, and nothing is created", async () => {
     const vendor = await createVendor();
     const contract = await newContract(vendor);

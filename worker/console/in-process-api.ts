@@ -7,6 +7,7 @@ import type { AppEnv } from "../env.ts";
 import { grantInProcess } from "../auth/in-process-grant.ts";
 import { CLOCK_HEADER } from "../middleware/clock.ts";
 import type { ConsoleSession } from "./session.ts";
+import { EdgeError } from "../errors.ts";
 
 export interface ApiAnswer<T = any> {
   status: number;
@@ -71,4 +72,21 @@ export async function allItems<T>(api: ConsoleApi, path: string): Promise<T[]> {
     cursor = answer.body.next_cursor;
   } while (cursor);
   return items;
+}
+
+/**
+ * Up to `limit` items of a paged list from `after` on (an API cursor), following cursors in pages of
+ * at most 100; `next`: the cursor after the last item taken, or null at the end of the list.
+ */
+export async function someItems<T>(api: ConsoleApi, path: string, limit: number, after?: string): Promise<{ items: T[]; next: string | null }> {
+  const items: T[] = [];
+  let cursor: string | null = after ?? null;
+  do {
+    const sep = path.includes("?") ? "&" : "?";
+    const answer: ApiAnswer<{ items: T[]; next_cursor: string | null }> = await api.get(`${path}${sep}limit=${Math.min(100, limit - items.length)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    if (!answer.ok) throw new EdgeError(answer.error === "invalid_request" ? "invalid_request" : "internal", answer.message ?? "the list could not be read");
+    items.push(...answer.body.items);
+    cursor = answer.body.next_cursor;
+  } while (cursor && items.length < limit);
+  return { items, next: cursor };
 }

@@ -7,14 +7,29 @@ import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 import { closeSession, currentSession, openSession } from "./session.ts";
 import { sameOrigin, signedIn, type ConsoleEnv } from "./guard.ts";
-import { allItems, consoleApi } from "./in-process-api.ts";
+import { allItems, consoleApi, someItems } from "./in-process-api.ts";
 import { loadContractView } from "./contract-view.ts";
 import { consoleActions } from "./actions.ts";
 import { renderSignIn } from "./pages/sign-in.ts";
 import { renderContractList, type ContractListRow } from "./pages/contract-list.ts";
 import { renderContractPage } from "./pages/contract-page.ts";
 import { CONSOLE_HEADERS, renderConsolePage } from "./pages/shell.ts";
+import { escapeHtml } from "../pages/layout.ts";
 import type { Context } from "hono";
+
+/**
+ * Contracts on one page of the list at most: each costs a balance read, a call to its Durable
+ * Object, and Cloudflare allows a request 1,000 such calls. A vendor with more contracts pages
+ * through them (`?after=`), each page most urgent first. `?limit=` asks for fewer.
+ */
+export const CONTRACTS_PER_PAGE = 500;
+
+function listLimit(text: string | undefined): number {
+  if (text === undefined || text === "") return CONTRACTS_PER_PAGE;
+  const n = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= CONTRACTS_PER_PAGE)) throw new EdgeError("invalid_request", `limit: a whole number from 1 to ${CONTRACTS_PER_PAGE}`, { field: "query.limit" });
+  return n;
+}
 
 export const NOTICES: Record<string, string> = {
   "grant-added": "Grant added: the balance below includes it.",
@@ -46,10 +61,13 @@ export function vendorConsole(app: Hono<AppEnv>): Hono<ConsoleEnv> {
 
   ui.get("/", async (c) => {
     const api = consoleApi(app, c as unknown as Context<AppEnv>, c.get("session"));
-    const [contracts, customers] = await Promise.all([
-      allItems<{ id: string; customer_id: string; plan: Record<string, any> }>(api, "/v1/contracts"),
+    const limit = listLimit(c.req.query("limit"));
+    const after = c.req.query("after") || undefined;
+    const [page, customers] = await Promise.all([
+      someItems<{ id: string; customer_id: string; plan: Record<string, any> }>(api, "/v1/contracts", limit, after),
       allItems<{ id: string; name: string }>(api, "/v1/customers"),
     ]);
+    const contracts = page.items;
     const names = new Map(customers.map((x) => [x.id, x.name]));
     const rows: ContractListRow[] = await Promise.all(contracts.map(async (k) => {
       const b = await api.get(`/v1/contracts/${k.id}/balance`);
@@ -64,7 +82,8 @@ export function vendorConsole(app: Hono<AppEnv>): Hono<ConsoleEnv> {
         license_seconds: balance?.usage?.license_seconds ?? 0, last_sync: syncs.sort().at(-1) ?? null, live: b.ok,
       };
     }));
-    return c.body(renderContractList(rows, c.get("session").csrfToken, NOTICES[c.req.query("notice") ?? ""]), 200, CONSOLE_HEADERS);
+    const paging = { limit, first: after === undefined, next: page.next };
+    return c.body(renderContractList(rows, c.get("session").csrfToken, NOTICES[c.req.query("notice") ?? ""], paging), 200, CONSOLE_HEADERS);
   });
 
   ui.get("/contracts/:id", async (c) => {
@@ -90,6 +109,11 @@ export function vendorConsole(app: Hono<AppEnv>): Hono<ConsoleEnv> {
 
   ui.onError((err, c) => {
     const notFound = err instanceof EdgeError && err.code === "not_found";
+    if (err instanceof EdgeError && err.code === "invalid_request") { // a link edited by hand (?limit, ?after)
+      const body = renderConsolePage({ title: "Bad request", csrf: c.get("session")?.csrfToken },
+        `<h1>Bad request</h1><p class="error" role="alert">${escapeHtml(err.message)}</p><p><a href="/console">All contracts</a></p>`);
+      return c.body(body, 422, CONSOLE_HEADERS);
+    }
     if (!notFound) console.error("console:", err);
     const body = renderConsolePage({ title: notFound ? "Not found" : "Error", csrf: c.get("session")?.csrfToken },
       notFound ? `<h1>Not found</h1><p>There is no such contract among yours.</p><p><a href="/console">All contracts</a></p>`

@@ -1,4 +1,5 @@
-// The contracts list: every contract's consumption at a glance, most urgent first (urgency.ts).
+// The contracts list: every contract's consumption at a glance, most urgent first (urgency.ts); a
+// vendor with more contracts than a page holds (routes.ts CONTRACTS_PER_PAGE) pages through them.
 // The remaining bar is a <meter> with the figures also written out, so it reads without colour.
 import { formatScaled, parseScaled } from "../../../shared/decimal/decimal.ts";
 import { escapeHtml, timeTag } from "../../pages/layout.ts";
@@ -20,18 +21,25 @@ export interface ContractListRow extends ContractGlance {
   live: boolean;
 }
 
-export function renderContractList(rows: ContractListRow[], csrf: string, notice?: string): string {
+/** Where a page of the list stands: its size, whether it is the first, the cursor after it. */
+export interface ListPaging { limit: number; first: boolean; next: string | null }
+
+export function renderContractList(rows: ContractListRow[], csrf: string, notice?: string, paging: ListPaging = { limit: rows.length, first: true, next: null }): string {
   const sorted = [...rows].sort(byUrgency);
   const counts = new Map<string, number>();
   for (const r of sorted) counts.set(glanceStatus(r), (counts.get(glanceStatus(r)) ?? 0) + 1);
   const summary = ["blocked", "exhausted", "low", "stale", "ok"].filter((s) => counts.has(s))
     .map((s) => `${badge(s)} ${counts.get(s)}`).join(" · ");
-  const body = sorted.length === 0 ? `<p>No contracts yet. Create one with <code>POST /v1/contracts</code> (see <a href="/docs">the API reference</a>).</p>`
-    : `<p>${sorted.length} contract${sorted.length === 1 ? "" : "s"}: ${summary}</p>
+  const paged = !paging.first || paging.next !== null;
+  const size = `limit=${paging.limit}`;
+  const nav = !paged ? "" : `<nav aria-label="Pages of contracts"><p>${paging.first ? "" : `<a href="/console?${size}">First page</a> `}`
+    + `${paging.next ? `<a href="/console?${size}&amp;after=${encodeURIComponent(paging.next)}">Next ${paging.limit} contracts</a>` : ""}</p></nav>`;
+  const body = sorted.length === 0 ? (paging.first ? `<p>No contracts yet. Create one with <code>POST /v1/contracts</code> (see <a href="/docs">the API reference</a>).</p>` : `<p>No more contracts.</p>${nav}`)
+    : `<p>${sorted.length} contract${sorted.length === 1 ? "" : "s"}${paged ? " on this page, most urgent first within it" : ""}: ${summary}</p>${nav}
 <div class="wide"><table class="stack">
 <caption>Contracts, most urgent first (blocked, exhausted, low, stale, then ok; then by the share of units left)</caption>
 <thead><tr><th scope="col">Customer</th><th scope="col">Model</th><th scope="col">Remaining</th><th scope="col" class="num">This period</th><th scope="col">Status</th><th scope="col">Last sync</th></tr></thead>
-<tbody>${sorted.map(row).join("")}</tbody></table></div>`;
+<tbody>${sorted.map(row).join("")}</tbody></table></div>${nav}`;
   return renderConsolePage({ title: "Contracts", csrf }, `<h1>Contracts</h1>${notice ? `<p class="notice" role="status">${escapeHtml(notice)}</p>` : ""}${body}`);
 }
 
