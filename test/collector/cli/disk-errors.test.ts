@@ -2,26 +2,20 @@
 // (`io_error`, its errno and path, exit 1) instead of an internal error's stack, leaves no partial
 // bundle filling the disk, records no export, and once there is room the same command writes the
 // whole bundle. A real full disk: the output on a small tmpfs (needs `mount`, as root in CI).
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { appendHourlyUsage } from "../../support/site-usage.ts";
+import { smallTmpfs } from "../../support/small-tmpfs.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "tally-disk-errors-"));
-const mountPoint = join(dir, "small");
-let skipReason = "";
-try {
-  execFileSync("mkdir", [mountPoint]);
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint], { stdio: "pipe" });
-} catch (e) {
-  skipReason = `mount -t tmpfs is not permitted here: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
-}
+const disk = await smallTmpfs("tally-disk-errors-small-", "1m");
+const { mountPoint, skipReason } = disk;
 afterAll(async () => {
-  if (!skipReason) execFileSync("umount", [mountPoint]);
+  await disk.remove();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -3,7 +3,6 @@
 // appends and loses nothing; the contract's scope keeps out-of-scope usage at the site; user and
 // host leave the site as pseudonyms only this site can reveal; `status` reads the running daemon's
 // view without touching its log.
-import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { generateKeyPair, parseStrictJson, type ChainRecord, type UsageData } fr
 import { BusyLicenseServer } from "../../support/busy-license-server.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { cli } from "../cli/cli-io.ts";
+import { smallTmpfs } from "../../support/small-tmpfs.ts";
 
 let dir: string;
 let offline: string;
@@ -257,17 +257,9 @@ describe("site daemon", () => {
 });
 
 // A real full disk: the state dir on a small tmpfs (needs `mount`, as root in CI).
-const mountPoint = await mkdtemp(join(tmpdir(), "tally-daemon-enospc-"));
-let skipReason = "";
-try {
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint], { stdio: "pipe" });
-} catch (e) {
-  skipReason = `mount -t tmpfs is not permitted here: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
-}
-afterAll(async () => {
-  if (!skipReason) execFileSync("umount", [mountPoint]);
-  await rm(mountPoint, { recursive: true, force: true });
-});
+const disk = await smallTmpfs("tally-daemon-enospc-", "3m");
+const { mountPoint, skipReason } = disk;
+afterAll(() => disk.remove());
 
 describe("a full disk", () => {
   it.skipIf(skipReason !== "")(`pauses appends (flagged in status), loses and doubles nothing, and resumes once there is room${skipReason ? ` (skipped: ${skipReason})` : ""}`, async () => {

@@ -2,24 +2,15 @@
 // batch must leave nothing (the log reads, verifies and reopens to exactly what append() reported),
 // and once space is freed, acknowledge + release + append work again. Needs `mount -t tmpfs`
 // (root, as in CI); skipped with the reason when mounting is not permitted.
-import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
+import { smallTmpfs } from "../../support/small-tmpfs.ts";
 
-const mountPoint = await mkdtemp(join(tmpdir(), "tally-enospc-"));
-let skipReason = "";
-try {
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint], { stdio: "pipe" });
-} catch (e) {
-  skipReason = `mount -t tmpfs is not permitted here: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
-}
-afterAll(async () => {
-  if (!skipReason) execFileSync("umount", [mountPoint]);
-  await rm(mountPoint, { recursive: true, force: true });
-});
+const disk = await smallTmpfs("tally-enospc-", "1m");
+const { mountPoint, skipReason } = disk;
+afterAll(() => disk.remove());
 
 const payload = (n: number) => new TextEncoder().encode(`{"n":${n},"pad":"${String(n % 10).repeat(8_000)}"}`);
 
