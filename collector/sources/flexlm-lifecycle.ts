@@ -8,7 +8,8 @@ const STARTED_ON = /started on .*\((\d{1,2})\/(\d{1,2})\/(\d{4})\)$/;
 // Windows lmgrd writes `Started adskflex (pid 4216)`, Unix `Started ansyslmd (internet tcp_port 60198 pid 1962)`;
 // after a vendor daemon died with a status lmgrd does not know, it restarts it: `REStarted ABAQUSLM (…)`.
 const VENDOR_STARTED = /^(?:RE)?Started (\S+) \((?:internet tcp_port \d+ )?pid \d+\)/;
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/** The month names FlexLM's dates write (`Fri Jul 27 2018`), January first. */
+export const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /**
  * The date a message of `daemon` states: `TIMESTAMP M/D/YYYY`, lmgrd's `… started on HOST (…)

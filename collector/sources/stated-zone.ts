@@ -11,7 +11,8 @@
 // agree with the zone at the stated time (a `… Daylight Time` while that zone keeps standard time
 // is not believed). Any other name is reported, not used.
 import { open } from "node:fs/promises";
-import { isValidTimeZone, wallTimeToUtc, zoneOffsetMs } from "../../shared/time/zoned.ts";
+import { isValidTimeZone, wallTimeToUtc, zoneOffsetMs, type WallTime } from "../../shared/time/zoned.ts";
+import { MONTHS } from "./flexlm-lifecycle.ts";
 
 /** Bytes from the start of a file searched for a statement (each start and every SLOG line states it). */
 export const STATED_ZONE_SCAN_BYTES = 64 * 1024 * 1024;
@@ -76,7 +77,6 @@ export const OTHER_ZONE_NAMES: Readonly<Record<string, { zone: string; daylight:
 /** What a log says about its zone: the name as written, and the zone it stands for (null: a name not read here). */
 export interface StatedZone { name: string; zone: string | null }
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const STATEMENT = /(?:System Date and Time|Start-Date|\(@[^)]*\) Time): \w{3} (\w{3}) (\d{1,2}) (\d{4}) (\d{1,2}):(\d{2}):(\d{2}) (\S[^\r\n]*?)\s*$/;
 const NEEDLES = ["System Date and Time: ", "Start-Date: ", "-SLOG@) Time: "].map((n) => Buffer.from(n, "latin1"));
 
@@ -91,7 +91,7 @@ export function statedZoneOfLine(line: string): StatedZone | undefined {
 }
 
 /** The zone `name` stands for, if its kind of time (daylight or standard) is the zone's at `wall`. */
-function zoneOfName(name: string, wall: { year: number; month: number; day: number; hour: number; minute: number; second: number }): string | null {
+function zoneOfName(name: string, wall: WallTime): string | null {
   if (name.includes("/") && isValidTimeZone(name)) return name; // an IANA name: one rule set (a simulator writes it)
   let zone: string | undefined, daylight: boolean;
   const windows = WINDOWS_ZONES[name] ?? WINDOWS_ZONES[name.replace(" Daylight Time", " Standard Time")];
