@@ -98,16 +98,26 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
 
 function daemonLines(d: DaemonStatus, locked: boolean): string[] {
   const asOf = new Date(d.at).toISOString();
-  const sync = d.sync.stopped
-    ? `sync: STOPPED (${d.sync.stopped.code}): ${d.sync.stopped.message}`
-    : `sync: ${d.sync.online === null ? "not tried yet" : d.sync.online ? "edge reachable" : `edge unreachable since ${d.sync.last_success ? `the sync of ${new Date(d.sync.last_success).toISOString()}` : "start"}`}${d.sync.last_error && !d.sync.online ? ` (${d.sync.last_error.message})` : ""}`;
   return [
     `daemon: ${d.running && locked ? `running (pid ${d.pid})` : "not running"}, as of ${asOf}`,
-    sync,
+    syncLine(d.sync),
     ...(d.disk_full ? [`DISK FULL since ${new Date(d.disk_full.since).toISOString()}: appends paused, nothing lost (${d.disk_full.message})`] : []),
     ...d.sources.map(sourceLine),
     ...(d.enforcement ? [enforcementLine(d.enforcement)] : []),
   ];
+}
+
+/** The edge link in one line; a sync that failed since the last one that went through is named, even with the edge reachable. */
+function syncLine(sync: DaemonStatus["sync"]): string {
+  if (sync.stopped) return `sync: STOPPED (${sync.stopped.code}): ${sync.stopped.message}`;
+  if (sync.online === null) return "sync: not tried yet";
+  const error = sync.last_error;
+  if (!sync.online) {
+    const since = sync.last_success ? `the sync of ${new Date(sync.last_success).toISOString()}` : "start";
+    return `sync: edge unreachable since ${since}${error ? ` (${error.message})` : ""}`;
+  }
+  if (error && error.at > (sync.last_success ?? -Infinity)) return `sync: edge reachable, but the last sync failed (${error.code}): ${error.message}`;
+  return "sync: edge reachable";
 }
 
 function enforcementLine(e: EnforcementView): string {

@@ -76,7 +76,9 @@ export class DaemonSync {
         link.stop(clock(), code, (e as Error).message);
         options.log(`sync stopped until resolved: ${(e as Error).message}`);
       } else {
-        const offline = code === "edge_unreachable";
+        // A refusal without an edge error code came from something in between (a proxy's policy
+        // page, a WAF): the edge was not reached, whatever answered.
+        const offline = code === "edge_unreachable" || (code === "batch_refused" && notFromEdge(e));
         link.failed(clock(), code, (e as Error).message, offline);
         options.log(`${offline ? "offline" : `sync failed (${code})`}: ${(e as Error).message}`);
       }
@@ -105,4 +107,10 @@ export class DaemonSync {
     this.#p.policy.setScope(currentScope(site.paths, site.identity));
     await this.#p.enforce();
   }
+}
+
+/** A refusal the edge did not write: its answer carried no edge error code (syncer.ts names it `http_<status>`). */
+function notFromEdge(e: unknown): boolean {
+  const edgeError = e instanceof CollectorError ? e.details.edge_error : undefined;
+  return typeof edgeError === "string" && edgeError.startsWith("http_");
 }

@@ -67,4 +67,23 @@ describe("status while the daemon runs", () => {
       await site.close();
     }
   });
+
+  it("an edge that answers but refused the last sync is not shown as a plain 'edge reachable'", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tally-status-"));
+    dirs.push(dir);
+    const state = join(dir, "state");
+    await enrolledState(state);
+    const sync = { online: true, stopped: null, last_attempt: T0 + 120_000, last_success: T0, consecutive_failures: 1, next_at: T0 + 180_000 };
+    const daemon = (last_error: DaemonStatus["sync"]["last_error"]): DaemonStatus => ({
+      format: "tally-daemon-status/v1", pid: process.pid, started_at: T0, at: T0 + 121_000, running: true, sources: [],
+      log: { first_seq: 1, last_seq: 9, acked_seq: 4, pending: 5 }, appended: 9, last_receipt: null,
+      sync: { ...sync, last_error }, disk_full: null, scope: null, pseudonymise: false,
+    });
+
+    await writeDaemonStatus(state, daemon({ at: T0 + 120_000, code: "batch_refused", message: "edge refused batch 5…9: clock_skew: the checkpoint is 2 h ahead" }));
+    expect((await cli(["status", "--state", state])).stdout).toMatch(/^sync: edge reachable, but the last sync failed \(batch_refused\): edge refused batch 5…9: clock_skew/m);
+    // An error before the last sync that went through is history, not the link's state.
+    await writeDaemonStatus(state, daemon({ at: T0 - 60_000, code: "edge_unreachable", message: "edge unreachable: ECONNREFUSED" }));
+    expect((await cli(["status", "--state", state])).stdout).toMatch(/^sync: edge reachable$/m);
+  });
 });
