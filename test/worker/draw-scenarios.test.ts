@@ -64,5 +64,11 @@ describe("draws across months", () => {
     expect(new Set(nov.lines.filter((l: any) => l.kind === "adjustment").map((l: any) => l.ref_period))).toEqual(new Set(["2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01"]));
     const b = await balanceOf(c);
     expect(pick(b, Object.keys(pureBalance(pureInput(c, frozen))))).toEqual(pureBalance(pureInput(c, frozen)));
+    // The customer's status page shows the vendor balance's figures.
+    const link = await ok(await call("POST", `/v1/contracts/${c.id}/status-links`, { token: c.vendor.api_key, body: { name: "plant" } }), 201);
+    const status = await ok(await call("GET", new URL(link.url).pathname, { headers: { Accept: "application/json" } }));
+    expect(pick(status, ["remaining_units", "granted_units", "status", "unit_name", "period"])).toEqual(pick(b, ["remaining_units", "granted_units", "status", "unit_name", "period"]));
+    expect(status.usage.units).toBe(b.usage.units);
+    expect(status.usage.by_feature).toEqual(b.usage.by_feature.map((f: any) => pick(f, ["feature", "license_seconds", "units", "draws"])));
   });
 });
