@@ -14,8 +14,24 @@ import type { UsageBucket, UsageLedger } from "./ledger.ts";
 import { periodByIndex, type Period } from "./periods.ts";
 import { burnOrder, grantActiveAt, versionIndexAt, type GrantTerms, type PricingTerms } from "./terms.ts";
 
-/** Remaining unit numerator per grant id; a grant not listed still has its whole amount. */
+/**
+ * Remaining unit numerator per grant id. A state carried out of a period (`carriedState`) also holds
+ * that period's end under the key `CARRIED_UNTIL`: a grant it does not list then has nothing left
+ * when it had started by that end (exhausted, or expired), else its whole amount. Without that key
+ * (a fold's own running state) a grant not listed still has its whole amount.
+ */
 export type GrantState = ReadonlyMap<string, bigint>;
+
+/** Not a grant id (ids are never empty): the end of the period a carried state was taken at. */
+export const CARRIED_UNTIL = "";
+
+/** What grant `g` has left in `state`. */
+export function leftOf(state: GrantState, g: { id: string; amount: bigint; active_from: number }): bigint {
+  const left = state.get(g.id);
+  if (left !== undefined) return left;
+  const until = state.get(CARRIED_UNTIL);
+  return until !== undefined && g.active_from < Number(until) ? 0n : g.amount;
+}
 
 /** Segment-local unit positions [from, to) over the segment's pieces in time order. */
 export interface UnitRange { segment: number; from: bigint; to: bigint }
@@ -104,7 +120,7 @@ export function burnPeriod(terms: PricingTerms, period: Period, start: GrantStat
     }
     for (const g of grantsInBurnOrder(terms)) {
       if (need === 0n) break;
-      const left = remaining.get(g.id) ?? g.amount;
+      const left = leftOf(remaining, g);
       if (left === 0n || !grantActiveAt(g, segment)) continue;
       const take = left < need ? left : need;
       remaining.set(g.id, left - take);
@@ -122,14 +138,18 @@ export function burnPeriod(terms: PricingTerms, period: Period, start: GrantStat
   return { burn, remaining };
 }
 
-/** The state carried to the next period: grants that can still burn and are no longer whole. */
+/**
+ * The state carried to the next period: the grants started by its end that can still burn and have
+ * units left. Exhausted and expired grants are left out (CARRIED_UNTIL says they have none), so the
+ * state holds the live grants only and does not grow with every grant ever used up.
+ */
 export function carriedState(terms: PricingTerms, period: Period, remaining: GrantState): Map<string, bigint> {
-  const out = new Map<string, bigint>();
+  const out = new Map<string, bigint>([[CARRIED_UNTIL, BigInt(period.end)]]);
   for (const g of terms.grants) {
-    const left = remaining.get(g.id);
-    if (left === undefined || left === g.amount) continue;
+    if (g.active_from >= period.end) continue;
     if (g.expires_at !== null && g.expires_at <= period.end) continue;
-    out.set(g.id, left);
+    const left = leftOf(remaining, g);
+    if (left !== 0n) out.set(g.id, left);
   }
   return out;
 }
@@ -152,5 +172,5 @@ export function foldLedger(terms: PricingTerms, ledger: UsageLedger, lastPeriod:
     periods.set(index, burn);
     state = remaining;
   }
-  return { periods, remaining: new Map(terms.grants.map((g) => [g.id, state.get(g.id) ?? g.amount])) };
+  return { periods, remaining: new Map(terms.grants.map((g) => [g.id, leftOf(state, g)])) };
 }

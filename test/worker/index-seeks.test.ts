@@ -7,6 +7,8 @@ import { edgeKey } from "../../worker/auth/edge-key.ts";
 import { saveAlertConfig } from "../../worker/contract/alerts.ts";
 import { SqlLiveStore } from "../../worker/contract/sql-live-store.ts";
 import { deliverDueEvents } from "../../worker/contract/webhooks.ts";
+import { checkNotices, GRANT_EXPIRING_LEAD_MS, nextNoticeAt } from "../../worker/contract/notices.ts";
+import { loadTerms } from "../../worker/contract/terms.ts";
 import { contractStub, enrolledSite, NOW } from "./edge-fixture.ts";
 
 function range(from: number, to: number): number[] {
@@ -58,5 +60,37 @@ describe("the DO's history tables are read through an index", () => {
     // The 11 buckets that arrived in period 299. A guard: workerd's SQLite picks the arrival index
     // here, where SQLite 3.40 picked the primary key and read every bucket of periods 0–298.
     expect(read.rowsRead).toBeLessThanOrEqual(11 + 2);
+  });
+
+  it("checking for grants about to expire reads those grants, not every grant ever made nor every notice fired", async () => {
+    const site = await enrolledSite();
+    const read = await runInDurableObject(contractStub(site.contractId), (_i, state) => {
+      const sql = state.storage.sql;
+      const DAY = 86_400_000;
+      // 3,000 grants that expired over the contract's life, each announced; 3,000 that never expire;
+      // 2 expiring within the week (one already announced), 1 in a month.
+      sql.exec(`INSERT INTO grants (id, idempotency_key, request_hash, amount, priority, effective_at, expires_at, created_at)
+        SELECT 'grt_old_' || value, 'old_' || value, 'h', '1', 0, NULL, ?2 - value * 3600000, 0 FROM json_each(?1)`, JSON.stringify(range(1, 3000)), NOW);
+      sql.exec(`INSERT INTO notices (kind, subject, basis, fired_at) SELECT 'grant.expiring', 'grt_old_' || value, 0, 0 FROM json_each(?)`, JSON.stringify(range(1, 3000)));
+      sql.exec(`INSERT INTO grants (id, idempotency_key, request_hash, amount, priority, effective_at, expires_at, created_at)
+        SELECT 'grt_open_' || value, 'open_' || value, 'h', '1', 0, NULL, NULL, 0 FROM json_each(?1)`, JSON.stringify(range(1, 3000)));
+      sql.exec(`INSERT INTO grants (id, idempotency_key, request_hash, amount, priority, effective_at, expires_at, created_at) VALUES
+        ('grt_a', 'a', 'h', '1', 0, NULL, ?1 + 2 * ?2, 0), ('grt_b', 'b', 'h', '1', 0, NULL, ?1 + 3 * ?2, 0), ('grt_c', 'c', 'h', '1', 0, NULL, ?1 + 30 * ?2, 0)`, NOW, DAY);
+      sql.exec("INSERT INTO notices (kind, subject, basis, fired_at) VALUES ('grant.expiring', 'grt_b', 0, 0)");
+      const w = watched(sql);
+      const terms = loadTerms(sql)!;
+      const asked: string[] = [];
+      checkNotices(w.sql, terms, NOW, () => { asked.push("remaining"); return new Map(); });
+      const announced = sql.exec<{ subject: string }>("SELECT subject FROM notices WHERE kind = 'grant.expiring' AND subject LIKE 'grt_%' AND subject NOT LIKE 'grt_old_%' ORDER BY subject").toArray().map((r) => r.subject);
+      const next = nextNoticeAt(w.sql, terms, NOW);
+      return { asked, announced, next, rowsRead: w.rowsRead("SELECT id, amount, expires_at FROM grants") + w.rowsRead("SELECT expires_at - ?2") };
+    });
+    expect(read.asked).toEqual(["remaining"]);
+    expect(read.announced).toEqual(["grt_a", "grt_b"]);
+    // grt_c's notice is due a week before it expires (site.stale may come sooner).
+    expect(read.next).toBeLessThanOrEqual(NOW + 30 * 86_400_000 - GRANT_EXPIRING_LEAD_MS + 1);
+    // The grants expiring from now on (index entry, row and notice probe each); before, every grant
+    // and every notice fired (over 9,000).
+    expect(read.rowsRead).toBeLessThanOrEqual(4 * 3 + 5);
   });
 });

@@ -63,8 +63,8 @@ describe("storage migration to the live ledger", () => {
       for (const t of LIVE_TABLES) sql.exec(`DROP TABLE ${t}`);
       // Tables of later steps (notices, the stored-usage queue, evidence parts): a DO at version 3 had none of them…
       for (const t of LATER_TABLES) sql.exec(`DROP TABLE ${t}`);
-      // …nor the enforcement index, nor the checkpoints (and the chain columns that came with them).
-      sql.exec("DROP INDEX records_enforcement; DROP TABLE checkpoints; ALTER TABLE chains DROP COLUMN replayable_from; ALTER TABLE chains DROP COLUMN import_to_seq");
+      // …nor the enforcement and grant-expiry indexes, nor the checkpoints (and the chain columns that came with them).
+      sql.exec("DROP INDEX records_enforcement; DROP INDEX grants_expiring; DROP TABLE checkpoints; ALTER TABLE chains DROP COLUMN replayable_from; ALTER TABLE chains DROP COLUMN import_to_seq");
       sql.exec(V3_TABLES);
       for (const i of intervals) {
         sql.exec(`INSERT INTO usage_intervals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, `${i.collector_id}:${i.seq}`, i.collector_id, i.seq, `${i.collector_id}:${i.name}`, i.feature, i.start, i.end, i.count, i.received_at);

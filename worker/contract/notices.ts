@@ -22,6 +22,11 @@ export const NOTICES_STEP = `
   CREATE TABLE notices (kind TEXT NOT NULL, subject TEXT NOT NULL, basis INTEGER NOT NULL, fired_at INTEGER NOT NULL,
     PRIMARY KEY (kind, subject)) WITHOUT ROWID;`;
 
+/** A later storage step: grants by expiry, so the checks below seek the grants expiring from now on
+ * instead of reading every grant ever made (and every notice fired) on each request. */
+export const GRANT_EXPIRY_INDEX_STEP = `
+  CREATE INDEX grants_expiring ON grants (expires_at) WHERE expires_at IS NOT NULL;`;
+
 interface SiteRow { collector_id: string; site: string; last_sync: number | null; enrolled_at: number; fired_basis: number | null }
 interface GrantRow { id: string; amount: string; expires_at: number }
 
@@ -42,8 +47,8 @@ export function checkNotices(sql: SqlStorage, terms: ContractTerms, now: number,
     remember(sql, "site.stale", s.collector_id, basis, now);
   }
   const expiring = sql.exec<GrantRow & Record<string, SqlStorageValue>>(
-    `SELECT id, amount, expires_at FROM grants WHERE expires_at IS NOT NULL AND expires_at > ?1 AND expires_at - ?2 <= ?1
-       AND id NOT IN (SELECT subject FROM notices WHERE kind = 'grant.expiring') ORDER BY expires_at, id`, now, GRANT_EXPIRING_LEAD_MS).toArray();
+    `SELECT id, amount, expires_at FROM grants g WHERE expires_at IS NOT NULL AND expires_at > ?1 AND expires_at <= ?1 + ?2
+       AND NOT EXISTS (SELECT 1 FROM notices WHERE kind = 'grant.expiring' AND subject = g.id) ORDER BY expires_at, id`, now, GRANT_EXPIRING_LEAD_MS).toArray();
   if (expiring.length === 0) return;
   const remaining = remainingOf();
   for (const g of expiring) {
@@ -64,8 +69,8 @@ export function nextNoticeAt(sql: SqlStorage, terms: ContractTerms, now: number)
     if (s.fired_basis !== basis) consider(basis + staleAfter + 1);
   }
   const grant = sql.exec<{ at: number | null }>(
-    `SELECT min(expires_at - ?2) AS at FROM grants WHERE expires_at IS NOT NULL AND expires_at - ?2 > ?1
-       AND id NOT IN (SELECT subject FROM notices WHERE kind = 'grant.expiring')`, now, GRANT_EXPIRING_LEAD_MS).one().at;
+    `SELECT expires_at - ?2 AS at FROM grants g WHERE expires_at IS NOT NULL AND expires_at > ?1 + ?2
+       AND NOT EXISTS (SELECT 1 FROM notices WHERE kind = 'grant.expiring' AND subject = g.id) ORDER BY expires_at LIMIT 1`, now, GRANT_EXPIRING_LEAD_MS).toArray()[0]?.at ?? null;
   if (grant !== null) consider(grant);
   return next;
 }

@@ -4,7 +4,7 @@
 // the last close), so no read folds history. Folded lines are cached per (cutoff, period) until a
 // change reaches that period.
 import { assembleBalance } from "../balance.ts";
-import { burnPeriod, carriedState, type GrantState } from "../burn.ts";
+import { burnPeriod, carriedState, leftOf, type GrantState } from "../burn.ts";
 import { minorUnits } from "../currency.ts";
 import { periodAt, periodByIndex, periodCloseAt, periodStarting, type Period } from "../periods.ts";
 import { pricePeriod, type PricedLine } from "../price.ts";
@@ -35,8 +35,8 @@ export class LiveStatements {
     const store = this.#ledger.store;
     const start = store.foldEndBefore(period.index) ?? new Map();
     const { burn, remaining } = burnPeriod(terms, period, start, store.periodBuckets(period.index));
-    const amount = new Map(terms.grants.map((g) => [g.id, g.amount]));
-    const value = assembleBalance(terms, burn, (id) => remaining.get(id) ?? amount.get(id)!, statementOf(this.source(), period), asOf);
+    const grants = new Map(terms.grants.map((g) => [g.id, g]));
+    const value = assembleBalance(terms, burn, (id) => leftOf(remaining, grants.get(id)!), statementOf(this.source(), period), asOf);
     this.#balance = { key, value };
     return value;
   }

@@ -1,6 +1,7 @@
 // Grant burn order and lifetimes (DESIGN §6). Rate "*" = 1: one license-hour is one token.
 import { describe, expect, it } from "vitest";
-import { computeBalance, computeStatement } from "../../../shared/pricing/index.ts";
+import { computeBalance, computeStatement, LiveLedger, LiveStatements, pricingTerms } from "../../../shared/pricing/index.ts";
+import { MemoryLiveStore } from "./memory-live-store.ts";
 import { DEC, H, NOV, graduated, input, lineSummary, plan, usage } from "./contract-fixture.ts";
 
 const prepaid = plan({ model: "prepaid_overage", overage: { policy: "allow" }, price: graduated([null, "1"]) });
@@ -63,6 +64,29 @@ describe("grants", () => {
     // 30 granted; 12 used in November, 12 in December → 6 left
     const inp = input(prepaid, [usage(day(2), 12), usage(DEC + H, 12)], [{ id: "G", amount: "30", created_at: NOV }]);
     expect(computeBalance(inp, DEC + 20 * H).remaining_units).toBe("6");
+  });
+});
+
+describe("thousands of grants", () => {
+  it("used up, they leave the state carried between periods: it holds the live grants only, and the balance is the oracle's", () => {
+    // 2,000 one-token grants (never expiring) used up in November, then a 10-token top-up in December.
+    const grants = Array.from({ length: 2000 }, (_, i) => ({ id: `g${String(i).padStart(4, "0")}`, amount: "1", created_at: NOV }));
+    grants.push({ id: "top-up", amount: "10", created_at: DEC });
+    const p = plan({ model: "prepaid_overage", overage: { policy: "allow" }, price: graduated([null, "1"]) });
+    const uses = [usage(NOV + H, 10, { count: 250 }), usage(DEC + H, 3)];
+    const inp = input(p, uses, grants);
+    const store = new MemoryLiveStore();
+    const ledger = new LiveLedger(store, pricingTerms(inp.contract, inp.plans, grants));
+    ledger.add([uses[0]!]);
+    ledger.add([uses[1]!]);
+    // Before, every used-up grant stayed in the state with 0 left: 2,000 entries per period, for good.
+    expect(store.foldEnd(0)!.size).toBeLessThanOrEqual(1);
+    expect([...store.foldEnd(1)!].filter(([id]) => id !== "")).toEqual([["top-up", 7n * 3_600_000n * 10n ** 12n]]);
+    const asOf = DEC + 20 * H;
+    const { as_of: _, ...live } = new LiveStatements(ledger).balance(asOf);
+    const { as_of: __, ...pure } = computeBalance(inp, asOf);
+    expect(live).toEqual(pure);
+    expect(pure).toMatchObject({ remaining_units: "7", overage_units: "0" });
   });
 });
 
