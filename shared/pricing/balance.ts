@@ -7,7 +7,7 @@ import { periodAt } from "./periods.ts";
 import { pricePeriod } from "./price.ts";
 import { isoInstant, type Balance, type Statement } from "./statement-shape.ts";
 import { statementFromLedger } from "./statement.ts";
-import { pricingTerms, type PricingTerms } from "./terms.ts";
+import { pricingTerms, type GrantTerms, type PricingTerms } from "./terms.ts";
 import { formatUnits } from "./units.ts";
 import { parseScaled, formatScaled } from "../decimal/decimal.ts";
 import { minorUnits } from "./currency.ts";
@@ -36,9 +36,12 @@ export function assembleBalance(terms: PricingTerms, burn: PeriodBurn, remaining
   const priced = pricePeriod(terms, burn);
   const plan = terms.versions[burn.version]!.terms;
 
-  // Grants that count now: reaching into this period and not yet expired.
+  // Grants that count now: reaching into this period, not yet expired, and not used up before it
+  // (a never-expiring grant used up months ago is history: counted in `granted`, it would put a
+  // contract topped up every month at "low" the moment its fresh grant arrives).
+  const usedUpBefore = (g: GrantTerms) => g.active_from < period.start && remainingOf(g.id) === 0n && !((burn.grants.get(g.id)?.units ?? 0n) > 0n);
   const current = terms.grants
-    .filter((g) => g.active_from < period.end && (g.expires_at === null || g.expires_at > asOf))
+    .filter((g) => g.active_from < period.end && (g.expires_at === null || g.expires_at > asOf) && !usedUpBefore(g))
     .sort((a, b) => a.active_from - b.active_from || (a.id < b.id ? -1 : 1));
   let granted = 0n, remaining = 0n;
   for (const g of current) { granted += g.amount; remaining += remainingOf(g.id); }

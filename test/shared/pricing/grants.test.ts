@@ -67,6 +67,26 @@ describe("grants", () => {
   });
 });
 
+describe("a contract topped up every month", () => {
+  it("grants used up before the open period are history: the balance counts the live ones, so a fresh top-up is not 'low'", () => {
+    // A 100-token never-expiring grant on the 1st of each month, each used up within its month,
+    // for a year; then month 13's grant with 15 used. Counting the used-up grants, 85 left of
+    // "1,300 granted" was 6.5 %: low (threshold 20 %) the moment the new grant arrived.
+    const month = (i: number) => Date.UTC(2026, 10 + i, 1);
+    const grants = Array.from({ length: 13 }, (_, i) => ({ id: `m${String(i + 1).padStart(2, "0")}`, amount: "100", created_at: month(i) }));
+    const uses = Array.from({ length: 12 }, (_, i) => usage(month(i) + H, 100));
+    const early = computeBalance(input(prepaid, [...uses, usage(month(12) + H, 15)], grants), month(12) + 20 * H);
+    expect(early).toMatchObject({ granted_units: "100", remaining_units: "85", status: "ok" });
+    expect(early.grants.map((g) => [g.id, g.remaining])).toEqual([["m13", "85"]]);
+    // A grant used up inside the open period still counts there: the month shows what it had.
+    const spent = computeBalance(input(prepaid, [...uses, usage(month(12) + H, 100)], grants), month(12) + 200 * H);
+    expect(spent).toMatchObject({ granted_units: "100", remaining_units: "0", status: "exhausted" });
+    expect(spent.grants.map((g) => g.id)).toEqual(["m13"]);
+    // And the month after, with no top-up: nothing live, still exhausted.
+    expect(computeBalance(input(prepaid, [...uses, usage(month(12) + H, 100)], grants), month(13) + H)).toMatchObject({ granted_units: "0", remaining_units: "0", status: "exhausted", grants: [] });
+  });
+});
+
 describe("thousands of grants", () => {
   it("used up, they leave the state carried between periods: it holds the live grants only, and the balance is the oracle's", () => {
     // 2,000 one-token grants (never expiring) used up in November, then a 10-token top-up in December.
@@ -86,7 +106,8 @@ describe("thousands of grants", () => {
     const { as_of: _, ...live } = new LiveStatements(ledger).balance(asOf);
     const { as_of: __, ...pure } = computeBalance(inp, asOf);
     expect(live).toEqual(pure);
-    expect(pure).toMatchObject({ remaining_units: "7", overage_units: "0" });
+    expect(pure).toMatchObject({ remaining_units: "7", overage_units: "0", granted_units: "10", status: "ok" });
+    expect(pure.grants.map((g) => g.id)).toEqual(["top-up"]);
   });
 });
 
