@@ -99,6 +99,31 @@ describe("usage history over years reads days and months, not hours", () => {
     expect(usageSpans(madrid, local(2026, 10, 25, 1), local(2026, 10, 26, 3), false)).toEqual({ hours: [[local(2026, 10, 25, 1), local(2026, 10, 26, 3)]], days: [], months: [] });
   });
 
+  it("covers each local hour of a range exactly once and nothing outside it, in zones with odd DST (Lord Howe's 30 min, Santiago's and Havana's at midnight, Chatham's :45)", () => {
+    const random = seededRandom(5);
+    for (const zone of ["Australia/Lord_Howe", "America/Santiago", "America/Havana", "Pacific/Chatham", "Europe/Madrid"]) {
+      const hours = new LocalHours(zone);
+      for (let i = 0; i < 60; i++) {
+        const from = hours.hourStart(Date.UTC(2025, 0, 1) + between(random, 0, 800 * 24) * HOUR);
+        const to = hours.hourStart(from + between(random, 1, i % 2 ? 80 * 24 : 60) * HOUR);
+        for (const byDay of [false, true]) {
+          const s = usageSpans(hours, from, to, byDay);
+          const starts = new Set<number>();
+          for (let t = from; t < to; t += 900_000) starts.add(hours.hourStart(t));
+          for (const h of starts) {
+            const d = hours.day(h);
+            const covered = s.hours.filter(([a, b]) => h >= a && h < b).length + s.days.filter(([a, b]) => d >= a && d < b).length
+              + s.months.filter(([a, b]) => d.slice(0, 7) >= a && d.slice(0, 7) < b).length;
+            expect(covered, `${zone} ${new Date(h).toISOString()} in ${JSON.stringify(s)}`).toBe(1);
+          }
+          const before = hours.day(hours.hourStart(from - 1)), after = hours.day(to);
+          for (const [a, b] of s.days) expect(a > before && b <= after).toBe(true);
+          for (const [a, b] of s.months) expect(a > before.slice(0, 7) && b <= after.slice(0, 7)).toBe(true);
+        }
+      }
+    }
+  });
+
   it("any range, grouping and page size answers exactly the hourly-only query over two years of history (seeded)", { timeout: 300_000 }, async () => {
     const random = seededRandom(runSeed("usage-coarse"));
     const id = "ctr_coarse_random";
