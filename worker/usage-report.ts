@@ -1,13 +1,19 @@
-// `GET …/usage` (DESIGN.md §7) answered from D1's hourly rollups: one SQL aggregate over the rows
-// of [from, to), grouped by any of feature, product, user, host, collector and day (the local date
-// in the contract's zone), one page of groups at a time in group order. The Worker only ever holds
-// one page; D1 reads the rollup rows of the range through the (contract_id, hour, …) key.
+// `GET …/usage` (DESIGN.md §7) answered from D1's rollups: one SQL aggregate over [from, to),
+// grouped by any of feature, product, user, host, collector and day (the local date in the
+// contract's zone), one page of groups at a time in group order. The Worker only ever holds one
+// page; D1 reads whole local months and days from usage_months and usage_days and only the ragged
+// hours at the ends from usage_rollups (usage-spans.ts), each through its table's key — so a page
+// costs the days and months of the range, not its hours. Every page aggregates the range again up
+// to its cursor's group: bounded by the same, since the coarse tables are the sums.
 //
-// Exact units in SQL: a rollup row's units are a non-negative decimal numerator of at most 72
-// digits (rollup-drain.ts), so SQL sums its eight 9-digit limbs as 64-bit integers (each SUM stays
-// exact for up to 9 × 10^9 rows) and the limb sums are combined here in bigint.
+// Exact units in SQL: an hourly row's units are a non-negative decimal numerator of at most 72
+// digits (rollup-drain.ts), so SQL sums its eight 9-digit limbs as 64-bit integers — the coarse
+// tables keep those limb sums (migration 0007), each SUM stays exact for up to 9 × 10^9 hourly rows
+// behind it — and the limb sums are combined here in bigint.
 import { formatUnits } from "../shared/pricing/index.ts";
+import type { LocalHours } from "../shared/time/local-hours.ts";
 import { cursorTag } from "./pagination.ts";
+import { usageSpans } from "./usage-spans.ts";
 
 export const USAGE_DIMENSIONS = ["feature", "product", "user", "host", "collector", "day"] as const;
 export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
@@ -20,22 +26,29 @@ const COLUMN: Record<UsageDimension, string> = {
 const LIMBS = 8;
 const LIMB = 10n ** 9n;
 
-export interface UsageQuery { contractId: string; from: number; to: number; groupBy: UsageDimension[]; limit: number; after?: string[] | undefined }
+export interface UsageQuery { contractId: string; hours: LocalHours; from: number; to: number; groupBy: UsageDimension[]; limit: number; after?: string[] | undefined }
 
-/** One page of groups and the cursor of the next (the last group's dimension values), if any. */
-export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items: UsageRow[]; next: string[] | null }> {
+/** One page of groups, the cursor of the next (the last group's dimension values), if any, and D1's rows read. */
+export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items: UsageRow[]; next: string[] | null; rowsRead: number }> {
   const dims = q.groupBy.map((d) => `"${COLUMN[d]}"`);
-  const limbs = Array.from({ length: LIMBS }, (_, i) => `SUM(CAST(substr(units_num, ${-9 * (i + 1)}, 9) AS INTEGER)) AS u${i}`);
-  const binds: unknown[] = [q.contractId, q.from, q.to];
-  let after = "";
-  if (q.after && dims.length > 0) {
-    after = ` AND (${dims.join(", ")}) > (${q.after.map((v) => { binds.push(v); return `?${binds.length}`; }).join(", ")})`;
-  }
-  binds.push(q.limit + 1);
-  const sql = `SELECT ${[...dims, "SUM(license_s) AS license_s", ...limbs, "SUM(draws) AS draws", "SUM(sessions) AS sessions", "SUM(denials) AS denials", "count(*) AS n"].join(", ")}
-    FROM usage_rollups WHERE contract_id = ?1 AND hour >= ?2 AND hour < ?3${after}
-    ${dims.length > 0 ? `GROUP BY ${dims.join(", ")} ORDER BY ${dims.join(", ")}` : ""} LIMIT ?${binds.length}`;
-  const rows = (await d1.prepare(sql).bind(...binds).all<Record<string, string | number | null>>()).results.filter((r) => Number(r.n) > 0);
+  const binds: unknown[] = [q.contractId];
+  const bind = (v: unknown) => { binds.push(v); return `?${binds.length}`; };
+  const after = q.after && dims.length > 0 ? ` AND (${dims.join(", ")}) > (${q.after.map(bind).join(", ")})` : "";
+  const u = Array.from({ length: LIMBS }, (_, i) => `u${i}`);
+  const hourly = [...dims, "license_s", ...u.map((name, i) => `CAST(substr(units_num, ${-9 * (i + 1)}, 9) AS INTEGER) AS ${name}`), "sessions", "denials", "draws", "1 AS n"];
+  const coarse = [...dims, "license_s", ...u, "sessions", "denials", "draws", "hours AS n"];
+  const spans = usageSpans(q.hours, q.from, q.to, q.groupBy.includes("day"));
+  // One indexed range per piece: (contract_id, hour | day | month, …) is each table's key.
+  const parts = [
+    ...spans.hours.map(([a, b]) => `SELECT ${hourly.join(", ")} FROM usage_rollups WHERE contract_id = ?1 AND hour >= ${bind(a)} AND hour < ${bind(b)}${after}`),
+    ...spans.days.map(([a, b]) => `SELECT ${coarse.join(", ")} FROM usage_days WHERE contract_id = ?1 AND day >= ${bind(a)} AND day < ${bind(b)}${after}`),
+    ...spans.months.map(([a, b]) => `SELECT ${coarse.join(", ")} FROM usage_months WHERE contract_id = ?1 AND month >= ${bind(a)} AND month < ${bind(b)}${after}`),
+  ];
+  const sums = ["license_s", ...u, "sessions", "denials", "draws", "n"].map((c) => `SUM(${c}) AS ${c}`);
+  const sql = `SELECT ${[...dims, ...sums].join(", ")} FROM (${parts.join(" UNION ALL ")})
+    ${dims.length > 0 ? `GROUP BY ${dims.join(", ")} ORDER BY ${dims.join(", ")}` : ""} LIMIT ${bind(q.limit + 1)}`;
+  const answer = await d1.prepare(sql).bind(...binds).all<Record<string, string | number | null>>();
+  const rows = answer.results.filter((r) => Number(r.n) > 0);
   const items = rows.slice(0, q.limit).map((r): UsageRow => {
     const row: UsageRow = { license_seconds: 0, units: "0", draws: 0, sessions: 0, denials: 0 };
     for (const d of q.groupBy) row[d] = d === "product" && r[COLUMN[d]] === "" ? null : (r[COLUMN[d]] as string);
@@ -44,7 +57,7 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
     return { ...row, license_seconds: Number(r.license_s ?? 0), units: formatUnits(units), draws: Number(r.draws ?? 0), sessions: Number(r.sessions ?? 0), denials: Number(r.denials ?? 0) };
   });
   const last = rows.length > q.limit ? rows[q.limit - 1]! : undefined;
-  return { items, next: last ? q.groupBy.map((d) => String(last[COLUMN[d]])) : null };
+  return { items, next: last ? q.groupBy.map((d) => String(last[COLUMN[d]])) : null, rowsRead: answer.meta.rows_read };
 }
 
 /** What a cursor is bound to: the query it pages (its range and group_by), so a cursor of another

@@ -153,4 +153,26 @@ export async function expectD1EqualsDO(contractId: string): Promise<void> {
   expect(have.rollups).toEqual(want.rollups);
   expect(have.collectors).toEqual(want.chains);
   expect(await outboxLength(contractId)).toBe(0);
+  await expectCoarseRollups(contractId);
+}
+
+/** usage_days and usage_months hold exactly the hourly rows summed per local day and month (units
+ * compared as the numbers their limb sums make), with `hours` counting the rows behind each. */
+export async function expectCoarseRollups(contractId: string): Promise<void> {
+  const hourly = (await env.DB.prepare("SELECT * FROM usage_rollups WHERE contract_id = ?").bind(contractId).all<any>()).results;
+  for (const [table, column, period] of [["usage_days", "day", (d: string) => d], ["usage_months", "month", (d: string) => d.slice(0, 7)]] as const) {
+    const want = new Map<string, any>();
+    for (const r of hourly) {
+      const key = JSON.stringify([period(r.day), r.collector_id, r.feature, r.product, r.user, r.host]);
+      const g = want.get(key) ?? { license_s: 0, units: 0n, sessions: 0, denials: 0, draws: 0, hours: 0 };
+      want.set(key, { license_s: g.license_s + r.license_s, units: g.units + BigInt(r.units_num), sessions: g.sessions + r.sessions, denials: g.denials + r.denials, draws: g.draws + r.draws, hours: g.hours + 1 });
+    }
+    const have = new Map<string, any>();
+    for (const r of (await env.DB.prepare(`SELECT * FROM ${table} WHERE contract_id = ?`).bind(contractId).all<any>()).results) {
+      let units = 0n;
+      for (let i = 7; i >= 0; i--) units = units * 10n ** 9n + BigInt(r[`u${i}`]);
+      have.set(JSON.stringify([r[column], r.collector_id, r.feature, r.product, r.user, r.host]), { license_s: r.license_s, units, sessions: r.sessions, denials: r.denials, draws: r.draws, hours: r.hours });
+    }
+    expect(Object.fromEntries(have), table).toEqual(Object.fromEntries(want));
+  }
 }

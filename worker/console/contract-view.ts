@@ -4,7 +4,7 @@
 import { formatScaled, parseScaled } from "../../shared/decimal/decimal.ts";
 import { instant } from "../instant.ts";
 import { LocalHours } from "../../shared/time/local-hours.ts";
-import { allItems, type ApiAnswer, type ConsoleApi } from "./in-process-api.ts";
+import { type ApiAnswer, type ConsoleApi } from "./in-process-api.ts";
 
 /** The rate of the last RATE_DAYS days drives the burn-down forecast. */
 export const RATE_DAYS = 7;
@@ -52,8 +52,9 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
   const rateFrom = hours.hourStart(now - RATE_DAYS * DAY_MS);
   const periodFrom = instant(periodStart);
   const usage = (from: string, groupBy: string) => usageRows(api, `${base}/usage?from=${from}&to=${until}&group_by=${groupBy}`);
-  const [customers, daily, byFeature, byUser, bySite, recent, statement, sites, links, enforcement] = await Promise.all([
-    allItems<{ id: string; name: string }>(api, "/v1/customers"),
+  const [customer, daily, byFeature, byUser, bySite, recent, statement, sites, links, enforcement] = await Promise.all([
+    // One read by id: listing every customer to name one grew with the vendor's customers.
+    api.get(`/v1/customers/${encodeURIComponent(contract.body.customer_id)}`),
     usage(chartFrom, "day"),
     usage(periodFrom, "feature"),
     usage(periodFrom, "user"),
@@ -66,7 +67,7 @@ export async function loadContractView(api: ConsoleApi, id: string, now: number)
   ]);
   return {
     contract: contract.body,
-    customer: customers.find((c) => c.id === contract.body.customer_id)?.name ?? contract.body.customer_id,
+    customer: customer.ok ? customer.body.name as string : contract.body.customer_id,
     balance: balance.ok ? balance.body : null,
     daily: daily ? { from: chartFrom, to: until, rows: daily } : null,
     byFeature, byUser, bySite,

@@ -193,6 +193,48 @@ export const usageRollups = sqliteTable("usage_rollups", {
   index("usage_rollups_collector").on(t.contract_id, t.collector_id, t.hour),
 ]);
 
+/** The figures of a coarse rollup: sums of the hourly rows it covers, units as the sums of their
+ * 9-digit limbs (u0 lowest; unnormalised, so any sum stays exact in 64 bits) and `hours` the count
+ * of hourly rows behind it (0 never stays: the row is deleted). */
+const coarseFigures = {
+  license_s: integer("license_s").notNull(),
+  u0: integer("u0").notNull(), u1: integer("u1").notNull(), u2: integer("u2").notNull(), u3: integer("u3").notNull(),
+  u4: integer("u4").notNull(), u5: integer("u5").notNull(), u6: integer("u6").notNull(), u7: integer("u7").notNull(),
+  sessions: integer("sessions").notNull(),
+  denials: integer("denials").notNull(),
+  draws: integer("draws").notNull(),
+  hours: integer("hours").notNull(),
+};
+
+/**
+ * Daily usage history: `usage_rollups` summed per local day (its `day`) × collector × feature ×
+ * product × user × host, kept equal to them by SQL triggers on `usage_rollups` (migration 0007),
+ * so every writer of the hourly rows — drain, re-rating, superseded forks, the reconciler — moves
+ * these too in the same statement. `GET …/usage` reads whole days here (usage-report.ts).
+ */
+export const usageDays = sqliteTable("usage_days", {
+  contract_id: text("contract_id").notNull(),
+  day: text("day").notNull(),
+  collector_id: text("collector_id").notNull(),
+  feature: text("feature").notNull(),
+  product: text("product").notNull(),
+  user: text("user").notNull(),
+  host: text("host").notNull(),
+  ...coarseFigures,
+}, (t) => [primaryKey({ columns: [t.contract_id, t.day, t.collector_id, t.feature, t.product, t.user, t.host] })]);
+
+/** Monthly usage history: `usage_rollups` summed per local month (YYYY-MM of `day`), as usage_days. */
+export const usageMonths = sqliteTable("usage_months", {
+  contract_id: text("contract_id").notNull(),
+  month: text("month").notNull(),
+  collector_id: text("collector_id").notNull(),
+  feature: text("feature").notNull(),
+  product: text("product").notNull(),
+  user: text("user").notNull(),
+  host: text("host").notNull(),
+  ...coarseFigures,
+}, (t) => [primaryKey({ columns: [t.contract_id, t.month, t.collector_id, t.feature, t.product, t.user, t.host] })]);
+
 /**
  * Per contract: a revision bumped by every write to its facts and rollups (each write checks the
  * revision it read, so a write computed from a stale read aborts), and the longest usage interval

@@ -1,17 +1,19 @@
-// POST/GET /v1/customers (vendor key): the vendor's customers.
+// POST/GET /v1/customers and GET /v1/customers/:id (vendor key): the vendor's customers; another
+// vendor's id answers 404 like one that does not exist (tenancy.ts).
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { idempotency } from "../middleware/idempotency.ts";
 import { database } from "../db/database.ts";
+import { ownCustomer } from "../tenancy.ts";
 import { customers as customerTable } from "../db/schema.ts";
 import { newId } from "../ids.ts";
 import { instant } from "../instant.ts";
 import { page } from "../pagination.ts";
 import { apiRouter } from "../openapi/router.ts";
 import {
-  idempotencyHeaderSchema, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
+  idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, pageQuerySchema, pageSchema, vendorErrors, vendorSecurity,
 } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
 
@@ -54,4 +56,12 @@ export const customers = apiRouter()
       .where(cursor ? and(mine, gt(customerTable.id, cursor)) : mine)
       .orderBy(asc(customerTable.id)).limit(limit + 1).all();
     return c.json(page(rows, limit, presentCustomer), 200);
+  })
+  .openapi(createRoute({
+    method: "get", path: "/{id}", tags: ["vendor"], summary: "A customer", security: vendorSecurity,
+    middleware: [vendorAuth()] as const,
+    request: { params: idParams("cus") },
+    responses: { 200: jsonResponse("the customer", customerSchema, customerExample), ...vendorErrors(422) },
+  }), async (c) => {
+    return c.json(presentCustomer(await ownCustomer(database(c.env.DB), c.get("vendorId"), c.req.valid("param").id)), 200);
   });

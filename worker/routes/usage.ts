@@ -1,8 +1,9 @@
 // GET /v1/contracts/:id/usage?from&to&group_by=feature,product,user,host,collector,day&limit&cursor
-// (vendor key): usage history from D1's hourly rollups (DESIGN.md §7; usage-report.ts), so it lags
+// (vendor key): usage history from D1's rollups (DESIGN.md §7; usage-report.ts), so it lags
 // the DO by one outbox drain (about a second). [from, to) must start and end on whole hours of the
 // contract's time zone — the rollups' resolution — and any span is allowed: the Worker reads one
-// page of groups, never the rows behind them. `group_by` absent: one total row (none when empty).
+// page of groups, never the rows behind them, and D1 reads whole days and months from the coarse
+// rollups, hours only at the ends. `group_by` absent: one total row (none when empty).
 import { createRoute, z } from "@hono/zod-openapi";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { ownedContract } from "../middleware/owned-contract.ts";
@@ -59,7 +60,7 @@ export const usage = apiRouter().openapi(createRoute({
   const tag = usageQueryTag(from, to, groupBy);
   const after = q.cursor === undefined ? undefined : decodeUsageCursor(q.cursor, groupBy.length, tag);
   if (q.cursor !== undefined && after === undefined) throw new EdgeError("invalid_request", "query.cursor: not a cursor of this query (from, to and group_by)", { field: "query.cursor" });
-  const page = await usagePage(c.env.DB, { contractId: contract.id, from, to, groupBy, limit: q.limit, after });
+  const page = await usagePage(c.env.DB, { contractId: contract.id, hours, from, to, groupBy, limit: q.limit, after });
   return c.json({
     contract_id: contract.id, from: instant(from), to: instant(to), group_by: groupBy,
     items: page.items, next_cursor: page.next ? encodeUsageCursor(page.next, tag) : null,
