@@ -53,7 +53,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Edge public keys (verify receipts) */
+        /** Edge public keys (verify receipts and webhooks) */
         get: {
             parameters: {
                 query?: never;
@@ -3068,7 +3068,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description every batch applied: `{receipts}` */
+                /** @description every batch applied: `{receipts, edge_keys}` */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -3087,11 +3087,19 @@ export interface paths {
                          *           },
                          *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
                          *         }
+                         *       ],
+                         *       "edge_keys": [
+                         *         {
+                         *           "key_id": "edk_3f9a1c0b5d7e2a48",
+                         *           "public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+                         *         }
                          *       ]
                          *     }
                          */
                         "application/json": {
                             receipts: components["schemas"]["SignedReceipt"][];
+                            /** @description as GET /v1/keys: current key first, each endorsed by the key it replaced */
+                            edge_keys: components["schemas"]["EdgeKey"][];
                         };
                     };
                 };
@@ -3514,7 +3522,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description every batch applied: `{receipts}` */
+                /** @description every batch applied: `{receipts, edge_keys}` */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -3533,11 +3541,19 @@ export interface paths {
                          *           },
                          *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
                          *         }
+                         *       ],
+                         *       "edge_keys": [
+                         *         {
+                         *           "key_id": "edk_3f9a1c0b5d7e2a48",
+                         *           "public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+                         *         }
                          *       ]
                          *     }
                          */
                         "application/json": {
                             receipts: components["schemas"]["SignedReceipt"][];
+                            /** @description as GET /v1/keys: current key first, each endorsed by the key it replaced */
+                            edge_keys: components["schemas"]["EdgeKey"][];
                         };
                     };
                 };
@@ -3712,7 +3728,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description every batch applied: `{receipts}` */
+                /** @description every batch applied: `{receipts, edge_keys}` */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -3731,11 +3747,19 @@ export interface paths {
                          *           },
                          *           "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
                          *         }
+                         *       ],
+                         *       "edge_keys": [
+                         *         {
+                         *           "key_id": "edk_3f9a1c0b5d7e2a48",
+                         *           "public_key": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+                         *         }
                          *       ]
                          *     }
                          */
                         "application/json": {
                             receipts: components["schemas"]["SignedReceipt"][];
+                            /** @description as GET /v1/keys: current key first, each endorsed by the key it replaced */
+                            edge_keys: components["schemas"]["EdgeKey"][];
                         };
                     };
                 };
@@ -6234,11 +6258,20 @@ export interface components {
             [key: string]: unknown;
         };
         EdgeKeys: {
-            keys: {
-                /** @example edk_0123456789abcdef */
-                key_id: string;
-                public_key: string;
-            }[];
+            /** @description the current key (the one that signs) first, then the previous ones, newest first */
+            keys: components["schemas"]["EdgeKey"][];
+        };
+        EdgeKey: {
+            /** @example edk_0123456789abcdef */
+            key_id: string;
+            public_key: string;
+            /** @description absent on the oldest key listed */
+            endorsement?: {
+                /** @description the key_id of the key this one replaced */
+                endorsed_by: string;
+                /** @description Ed25519 by `endorsed_by` over "tally/edge-key/v1\n" + canonical {endorsed_by, key_id, public_key} */
+                signature: string;
+            };
         };
         CreatedVendor: {
             /** @example ven_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0 */
@@ -6254,7 +6287,7 @@ export interface components {
              * @example not_found
              * @enum {string}
              */
-            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "record_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "collector_exists" | "arrival_refused" | "invalid_plan" | "period_closed";
+            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "record_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "edge_misconfigured" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "collector_exists" | "arrival_refused" | "invalid_plan" | "period_closed";
             message: string;
             /** @description with `invalid_request`: the offending field, e.g. `plan.rates.MATLAB` */
             field?: string;

@@ -5,6 +5,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./env.ts";
 import { clock } from "./middleware/clock.ts";
+import { keyConfig } from "./auth/edge-key.ts";
 import { notFound, onError } from "./on-error.ts";
 import { describeApi } from "./openapi/document.ts";
 import { validationHook } from "./openapi/router.ts";
@@ -39,6 +40,7 @@ import { vendorConsole } from "./console/routes.ts";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 describeApi(app);
+app.use(keyConfig());
 app.use(clock());
 app.route("/health", health);
 app.route("/v1/keys", keys);

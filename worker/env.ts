@@ -9,6 +9,8 @@ export interface Env {
   ADMIN_TOKEN: string;
   /** Hex Ed25519 seed that signs receipts. */
   EDGE_SIGNING_KEY: string;
+  /** Previous EDGE_SIGNING_KEY seeds, newest first, comma-separated: published and endorsing their successors, never signing (auth/edge-key.ts). */
+  EDGE_SIGNING_KEYS_PREVIOUS?: string;
   /** "production" | "development" | "test": only the last two accept an injected clock; any other value is production (isProduction). */
   TALLY_ENV: string;
   /** Development and test only: ms added to the real clock for every request (middleware/clock.ts). */
@@ -39,6 +41,7 @@ declare global {
       CONTRACT: DurableObjectNamespace<ContractDO>;
       ADMIN_TOKEN: string;
       EDGE_SIGNING_KEY: string;
+      EDGE_SIGNING_KEYS_PREVIOUS?: string;
       TALLY_ENV: string;
       TALLY_CLOCK_OFFSET_MS?: string;
       TALLY_DRAIN_DELAY_MS?: string;

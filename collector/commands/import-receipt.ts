@@ -1,6 +1,8 @@
 // `import-receipt F`: the air-gapped sync, inbound (DESIGN.md §4, §9). F is the edge's reply to
 // the uploaded bundle (`{receipts, error?}`). Every receipt is verified like online sync does
-// before the log is acknowledged and exactly the receipted segments are freed.
+// before the log is acknowledged and exactly the receipted segments are freed. Edge keys learned
+// from the reply's endorsements (the edge rotated its key since this site last heard from it) are
+// named in the report.
 // Exit 0 when every receipt was imported and the edge refused nothing; 1 when it refused a
 // batch (the receipts before it are imported) or a receipt is refused.
 import { readFile } from "node:fs/promises";
@@ -29,7 +31,8 @@ export async function importReceiptCommand(argv: string[], io: CommandIo): Promi
   try {
     const report = await importReceipts(site, reply, exported, Date.now());
     const pending = report.last_seq - report.acked_seq;
-    const head = `imported ${report.imported} receipts (${report.already_receipted} already receipted); receipted through seq ${report.acked_seq}, ${pending} pending, ${report.released_segments} segments freed`;
+    const learned = report.learned_edge_keys.length > 0 ? `\ntrusts edge key ${report.learned_edge_keys.join(", ")} from now on: endorsed, through the edge's rotations, by a key this site already trusted` : "";
+    const head = `imported ${report.imported} receipts (${report.already_receipted} already receipted); receipted through seq ${report.acked_seq}, ${pending} pending, ${report.released_segments} segments freed${learned}`;
     if (report.edge_error) {
       const e = report.edge_error;
       return {

@@ -1,6 +1,6 @@
 // The edge's receipt-signing keys this site trusts: learned at enrollment, refreshed from
 // GET /v1/keys when a receipt names a key_id we have not seen.
-import { keyIdOf } from "../../shared/protocol/index.ts";
+import { endorsedKeys, keyIdOf } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import { readJsonFile, writeJsonFile } from "./json-file.ts";
 import type { StatePaths } from "./state-dir.ts";
@@ -20,6 +20,17 @@ export function normaliseEdgeKeys(raw: unknown): EdgeKey[] {
     }
     throw new CollectorError("bad_input", `not an edge key: ${JSON.stringify(k)}`);
   });
+}
+
+/**
+ * GET /v1/keys's list as the site takes it over TLS: TLS to the site's own server is the trust,
+ * so a key without an endorsement is accepted as before (an edge that never rotated, or one
+ * whose operator dropped the previous seeds). Only a key whose endorsement names a key we know
+ * and does not verify is left out: the edge contradicts itself, and its receipts stay refused.
+ */
+export function keysOverTls(trusted: EdgeKey[], offered: unknown): EdgeKey[] {
+  const broken = new Set(endorsedKeys(trusted, offered).unknown.filter((k) => k.reason === "bad_endorsement").map((k) => k.key_id));
+  return normaliseEdgeKeys(offered).filter((k) => !broken.has(k.key_id));
 }
 
 export async function loadEdgeKeys(paths: StatePaths): Promise<EdgeKey[]> {

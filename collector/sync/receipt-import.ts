@@ -6,11 +6,14 @@
 // acknowledged (a reply imported twice, or a batch synced online meanwhile) is verified — its
 // head too, where the log still holds that record — and skipped. An `error` stops the import
 // after the receipts before it; an equivocation raises the same trust flag online sync raises.
-import { signedReceiptSchema, verifyReceipt } from "../../shared/protocol/index.ts";
+// A receipt signed by a key this site does not know is accepted only when the reply's `edge_keys`
+// endorse that key through a chain from a key the site trusts (shared/protocol/edge-keys.ts): the
+// keys so learned are stored with the first receipt they verify, and named in the report.
+import { endorsedKeys, signedReceiptSchema, verifyReceipt } from "../../shared/protocol/index.ts";
 import { SigningKeys } from "../chain/signing-keys.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
-import { loadEdgeKeys } from "../state/edge-keys.ts";
+import { loadEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
 import { raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
 import type { ExportRecord } from "./bundle-export.ts";
@@ -22,12 +25,14 @@ export interface ImportReport {
   acked_seq: number;
   last_seq: number;
   released_segments: number;
+  /** Edge keys learned from the reply's endorsements (stored with the receipts they verify). */
+  learned_edge_keys: string[];
   /** The edge's refusal of a batch in the bundle, if any. */
   edge_error: { error: string; message: string; batch_index?: number; [k: string]: unknown } | null;
 }
 
 export async function importReceipts(site: Site, reply: unknown, exported: ExportRecord, now: number): Promise<ImportReport> {
-  const body = reply as { receipts?: unknown; error?: unknown; message?: unknown } | null;
+  const body = reply as { receipts?: unknown; edge_keys?: unknown; error?: unknown; message?: unknown } | null;
   if (typeof body !== "object" || body === null || (!Array.isArray(body.receipts) && typeof body.error !== "string")) {
     throw new CollectorError("bad_input", "not a bundle reply: expected {receipts: […], error?}");
   }
@@ -37,9 +42,11 @@ export async function importReceipts(site: Site, reply: unknown, exported: Expor
   }
   const { log } = site;
   const collectorId = site.identity.collector_id;
-  const keys = await loadEdgeKeys(site.paths);
+  const trusted = await loadEdgeKeys(site.paths);
+  const endorsed = endorsedKeys(trusted, body.edge_keys);
+  const keys = [...trusted, ...endorsed.learned];
   const signing = await SigningKeys.load(site.paths, site.key, log);
-  const report: ImportReport = { imported: 0, already_receipted: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, edge_error: null };
+  const report: ImportReport = { imported: 0, already_receipted: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, learned_edge_keys: [], edge_error: null };
 
   for (const [i, raw] of receipts.entries()) {
     const batch = exported.batches[i]!;
@@ -59,9 +66,21 @@ export async function importReceipts(site: Site, reply: unknown, exported: Expor
     }
     const verdict = await checkReceipt(raw, { collectorId, ackedSeq: log.ackedSeq(), sentThrough: batch.last_seq, lastSeq: log.lastSeq() }, keys, (seq) => site.hashAt(seq));
     if (!verdict.ok) {
-      throw new CollectorError("receipt_refused", `receipt ${i} refused (${verdict.code}): ${verdict.message}`, { refusal: verdict.code, receipt_index: i, imported: report.imported });
+      const unknown = verdict.code === "unknown_key" ? endorsed.unknown.find((k) => k.key_id === (raw as { receipt: { key_id: string } }).receipt.key_id) : undefined;
+      const why = verdict.code !== "unknown_key" ? "" : unknown?.reason === "bad_endorsement"
+        ? ": the reply's endorsement of it does not verify"
+        : ": the reply does not endorse it through a key this site trusts";
+      throw new CollectorError("receipt_refused", `receipt ${i} refused (${verdict.code}): ${verdict.message}${why}`, {
+        refusal: verdict.code, receipt_index: i, imported: report.imported,
+        ...(verdict.code === "unknown_key" ? { key_endorsement: unknown?.reason ?? "unendorsed" } : {}),
+      });
     }
     const { receipt, signature } = verdict;
+    if (report.learned_edge_keys.length === 0 && !trusted.some((k) => k.key_id === receipt.key_id)) {
+      // Before the receipt is stored: `verify` must find every stored receipt's key.
+      await mergeEdgeKeys(site.paths, endorsed.learned);
+      report.learned_edge_keys = endorsed.learned.map((k) => k.key_id);
+    }
     await appendReceipt(site.paths, { checkpoint: batch.checkpoint, checkpoint_signature: batch.signature, receipt, signature });
     await log.acknowledge(receipt.acked_seq, { receipt, signature });
     await signing.receipted(receipt.acked_seq);

@@ -7,7 +7,7 @@
 import { sha256Hex, type ProtocolError } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
-import { loadEdgeKeys, mergeEdgeKeys, normaliseEdgeKeys, type EdgeKey } from "../state/edge-keys.ts";
+import { keysOverTls, loadEdgeKeys, mergeEdgeKeys, type EdgeKey } from "../state/edge-keys.ts";
 import { loadFlags, raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
 import { EdgeUnreachable, withBackoff, type BackoffPolicy, type RetryBudget } from "./backoff.ts";
@@ -90,7 +90,7 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
       let verdict = await checkReceipt(reply.body, expect, keys, hashAt);
       if (!verdict.ok && verdict.code === "unknown_key") {
         const fresh = await call(() => client.keys());
-        if (fresh.status === 200) keys = await mergeEdgeKeys(site.paths, normaliseEdgeKeys((fresh.body as { keys?: unknown })?.keys));
+        if (fresh.status === 200) keys = await mergeEdgeKeys(site.paths, keysOverTls(keys, (fresh.body as { keys?: unknown })?.keys));
         verdict = await checkReceipt(reply.body, expect, keys, hashAt);
       }
       if (!verdict.ok) throw new CollectorError("receipt_refused", `receipt refused (${verdict.code}): ${verdict.message}`, { refusal: verdict.code });

@@ -12,6 +12,7 @@ import { startFront, type Front } from "./front.ts";
 import { acquireLock, childRuntime, LockHeldError, type HeldLock } from "./lock.ts";
 import type { Runtime, Secrets } from "./runtime.ts";
 import { CoreExit } from "./exit.ts";
+import { parseEdgeKeys } from "../../worker/auth/edge-key.ts";
 
 export interface ServeOptions {
   data: string;
@@ -25,7 +26,8 @@ export interface ServeOptions {
   env: NodeJS.ProcessEnv;
 }
 
-/** ADMIN_TOKEN and EDGE_SIGNING_KEY from the environment, checked before anything starts. */
+/** ADMIN_TOKEN, EDGE_SIGNING_KEY and the optional EDGE_SIGNING_KEYS_PREVIOUS from the environment,
+ *  checked before anything starts (the worker checks the same on every request: auth/edge-key.ts). */
 export function secretsFrom(env: NodeJS.ProcessEnv): Secrets {
   const problems: string[] = [];
   const admin = env.ADMIN_TOKEN ?? "";
@@ -34,8 +36,13 @@ export function secretsFrom(env: NodeJS.ProcessEnv): Secrets {
   else if (admin.length < 16) problems.push("ADMIN_TOKEN is shorter than 16 characters");
   if (key === "") problems.push("EDGE_SIGNING_KEY is not set (a hex Ed25519 seed, 64 hex digits: `openssl rand -hex 32`)");
   else if (!/^[0-9a-fA-F]{64}$/.test(key)) problems.push("EDGE_SIGNING_KEY must be 64 hex digits (a 32-byte Ed25519 seed)");
+  const previous = env.EDGE_SIGNING_KEYS_PREVIOUS ?? "";
+  if (problems.length === 0) {
+    const keys = parseEdgeKeys(key.toLowerCase(), previous);
+    if ("problem" in keys) problems.push(keys.problem);
+  }
   if (problems.length > 0) throw new CoreExit(2, `refusing to start: ${problems.join("; ")}`);
-  return { ADMIN_TOKEN: admin, EDGE_SIGNING_KEY: key.toLowerCase() };
+  return { ADMIN_TOKEN: admin, EDGE_SIGNING_KEY: key.toLowerCase(), ...(previous.trim() !== "" ? { EDGE_SIGNING_KEYS_PREVIOUS: previous } : {}) };
 }
 
 export async function serve(options: ServeOptions): Promise<number> {

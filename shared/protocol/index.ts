@@ -8,3 +8,4 @@ export * from "./verify-batch.ts";
 export * from "./chain.ts";
 export * from "./rateable.ts";
 export * from "./verify-bundle.ts";
+export * from "./edge-keys.ts";

@@ -118,6 +118,11 @@ describe("the log and the secrets", () => {
     expect(refuse({ ADMIN_TOKEN: "short", EDGE_SIGNING_KEY: "ab".repeat(32) })).toContain("shorter than 16");
     expect(refuse({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "zz".repeat(32) })).toContain("64 hex digits");
     expect(secretsFrom({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "AB".repeat(32) })).toEqual({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32) });
+    // EDGE_SIGNING_KEYS_PREVIOUS, checked as the worker checks it (worker/auth/edge-key.ts).
+    const admin = { ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "AB".repeat(32) };
+    expect(refuse({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: "ab".repeat(32) })).toContain("EDGE_SIGNING_KEYS_PREVIOUS item 1 is the current EDGE_SIGNING_KEY");
+    expect(refuse({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: `${"cd".repeat(32)},nope` })).toContain("EDGE_SIGNING_KEYS_PREVIOUS item 2 must be 64 hex digits");
+    expect(secretsFrom({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: "cd".repeat(32) })).toEqual({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32), EDGE_SIGNING_KEYS_PREVIOUS: "cd".repeat(32) });
   });
 });
 

@@ -33,6 +33,8 @@ export interface LocalEdge {
   adminToken: string;
   /** Hex Ed25519 seed the edge signs receipts with. */
   signingKey: string;
+  /** The seeds it rotated from (EDGE_SIGNING_KEYS_PREVIOUS), newest first. */
+  previousSigningKeys: string[];
   /** Persistence dir (D1 + DO state); removed by stop() unless keepState. */
   persistDir: string;
   /** Everything wrangler printed so far (for failure messages). */
@@ -46,6 +48,8 @@ export interface StartOptions {
   persistDir?: string;
   adminToken?: string;
   signingKey?: string;
+  /** EDGE_SIGNING_KEYS_PREVIOUS, newest first: restart an edge with `persistDir` to rotate its key. */
+  previousSigningKeys?: string[];
   /** Extra `--var NAME:VALUE` bindings (wrangler only: a core takes no vars). */
   vars?: Record<string, string>;
   /** ms added to the edge's real clock (TALLY_CLOCK_OFFSET_MS); default the test clock's, so an
@@ -74,7 +78,9 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
   // Secrets go in an env file of our own (not the repo's .dev.vars, which `npm start` owns).
   const envFile = join(persistDir, "edge.env");
-  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n`, { mode: 0o600 });
+  const previousSigningKeys = options.previousSigningKeys ?? [];
+  const previous = previousSigningKeys.length > 0 ? `EDGE_SIGNING_KEYS_PREVIOUS=${previousSigningKeys.join(",")}\n` : "";
+  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n${previous}`, { mode: 0o600 });
 
   // A fresh state dir starts as a copy of the run's migrated one (run-setup.ts) where there is one.
   const template = options.persistDir ? undefined : await provided("edgeTemplate");
@@ -101,7 +107,7 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;
   const edge: LocalEdge = {
-    url, runtime: "wrangler", productionRules: false, adminToken, signingKey, persistDir,
+    url, runtime: "wrangler", productionRules: false, adminToken, signingKey, previousSigningKeys, persistDir,
     output: () => output,
     async stop(opts = {}) {
       if (!stopped) {
@@ -131,10 +137,12 @@ export async function startCoreEdge(options: StartOptions = {}): Promise<LocalEd
   const persistDir = options.persistDir ?? await mkdtemp(join(tmpdir(), "tally-core-edge-"));
   const adminToken = options.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
   const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
-  const core = await startCore({ data: persistDir, secrets: { ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey }, build: await coreBuild() });
+  const previousSigningKeys = options.previousSigningKeys ?? [];
+  const previous = previousSigningKeys.length > 0 ? { EDGE_SIGNING_KEYS_PREVIOUS: previousSigningKeys.join(",") } : {};
+  const core = await startCore({ data: persistDir, secrets: { ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey, ...previous }, build: await coreBuild() });
   let stopped = false;
   return {
-    url: core.url, runtime: "core", productionRules: true, adminToken, signingKey, persistDir,
+    url: core.url, runtime: "core", productionRules: true, adminToken, signingKey, previousSigningKeys, persistDir,
     output: core.output,
     async stop(opts = {}) {
       if (!stopped) {

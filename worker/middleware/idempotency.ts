@@ -18,6 +18,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { sha256Hex } from "../../shared/protocol/index.ts";
 import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
+import { requireEdgeKeys } from "../auth/edge-key.ts";
 import { database } from "../db/database.ts";
 import { idempotencyKeys } from "../db/schema.ts";
 import { openAnswer, sealAnswer } from "../auth/answer-seal.ts";
@@ -65,7 +66,11 @@ export function idempotency(scopeOf: IdempotencyScope = byVendor): MiddlewareHan
       if (stored.status === null || stored.response_json === null) {
         throw new EdgeError("idempotency_in_progress", "the first request with this key is still running; retry later");
       }
-      const answer = await openAnswer(c.env.EDGE_SIGNING_KEY, key, scope, stored.response_json);
+      // Sealed under the key current when it was answered: after a rotation, a previous one.
+      let answer: string | undefined;
+      for (const seed of [c.env.EDGE_SIGNING_KEY, ...requireEdgeKeys(c.env).previous.map((k) => k.secret_key)]) {
+        answer ??= await openAnswer(seed, key, scope, stored.response_json);
+      }
       if (answer === undefined) throw new EdgeError("idempotency_conflict", "the answer stored for this key can no longer be read; use a new key");
       return c.newResponse(answer, stored.status as 200, { "Content-Type": "application/json", "Idempotent-Replayed": "true" });
     }

@@ -4,8 +4,10 @@
 //   POST /v1/contracts/:id/collectors/:cid/bundles     the vendor uploads on the site's behalf
 //   POST /v1/contracts/:id/collectors/:cid/replay      a page of another edge's history export
 //                                                      (site-history.ts), with its arrival times
-// Both answer `{receipts}` (200) or, when a batch is refused, the refused batch's status with
-// `{receipts, error, message, batch_index, …}` — the receipts before it stand.
+// Both answer `{receipts, edge_keys}` (200) or, when a batch is refused, the refused batch's status
+// with `{receipts, edge_keys, error, message, batch_index, …}` — the receipts before it stand.
+// `edge_keys` is GET /v1/keys's list: the reply is all an air-gapped site sees of the edge, so it
+// carries the endorsements that let the site trust a key the edge rotated to since.
 import type { Context } from "hono";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
@@ -20,6 +22,7 @@ import { readBatchText } from "../batch-body.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { ownContract } from "../tenancy.ts";
 import { identityOf, type CollectorRow } from "../auth/collector-token.ts";
+import { requireEdgeKeys } from "../auth/edge-key.ts";
 import { contractStub } from "../contract/stub.ts";
 import { BATCH_MAX_DEPTH } from "./batches.ts";
 import { apiRouter } from "../openapi/router.ts";
@@ -31,7 +34,7 @@ import { batchExample, ex, receiptExample } from "../openapi/example-values.ts";
 const bundleBody = { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Bundle" }, example: { format: "tally-bundle/v1", collector_id: ex.collector, batches: [batchExample] } } } };
 const bundleAnswers = {
   // A plain schema object: applyUploaded answers 200 or the refused batch's status with the same body.
-  200: { description: "every batch applied: `{receipts}`", content: { "application/json": { schema: { type: "object" as const, properties: { receipts: { type: "array" as const, items: { $ref: "#/components/schemas/SignedReceipt" } } }, required: ["receipts"] }, example: { receipts: [receiptExample] } } } },
+  200: { description: "every batch applied: `{receipts, edge_keys}`", content: { "application/json": { schema: { type: "object" as const, properties: { receipts: { type: "array" as const, items: { $ref: "#/components/schemas/SignedReceipt" } }, edge_keys: { type: "array" as const, items: { $ref: "#/components/schemas/EdgeKey" }, description: "as GET /v1/keys: current key first, each endorsed by the key it replaced" } }, required: ["receipts", "edge_keys"] }, example: { receipts: [receiptExample], edge_keys: [{ key_id: ex.edgeKeyId, public_key: ex.edgePublicKey }] } } } },
 };
 const collectorPathId = z.string().openapi({ pattern: "^col_[A-Za-z0-9_-]{1,64}$", description: "a collector id" });
 
@@ -140,9 +143,10 @@ async function applyUploaded(c: Context<AppEnv>, collector: CollectorRow, bundle
   if (bundle.collector_id !== collector.id) {
     throw new EdgeError("collector_mismatch", `the bundle belongs to ${bundle.collector_id}, not ${collector.id}`);
   }
+  const edge_keys = requireEdgeKeys(c.env).published;
   const outcome = await contractStub(c.env, collector.contract_id).applyBundle(identityOf(collector), bundle.batches, c.get("now"), arrivals);
   if (outcome.arrivalRefused) throw new EdgeError("arrival_refused", outcome.arrivalRefused);
-  if (!outcome.refused) return c.json({ receipts: outcome.receipts }, 200);
+  if (!outcome.refused) return c.json({ receipts: outcome.receipts, edge_keys }, 200);
   const { error, message, ...extra } = outcome.refused.error;
-  return c.json({ receipts: outcome.receipts, error, message, batch_index: outcome.refused.index, ...extra }, errorStatus[error]);
+  return c.json({ receipts: outcome.receipts, edge_keys, error, message, batch_index: outcome.refused.index, ...extra }, errorStatus[error]);
 }

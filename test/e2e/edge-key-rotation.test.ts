@@ -1,0 +1,97 @@
+// The edge rotates its signing key twice while an air-gapped site's bundle is being carried to it
+// (a real collector process and a local edge restarted on its state with EDGE_SIGNING_KEY and
+// EDGE_SIGNING_KEYS_PREVIOUS): the reply's receipts are signed by a key the site has never seen,
+// and the reply's endorsements chain it to the key the site enrolled with. Import succeeds with
+// the genuine reply and refuses, changing nothing on disk, a reply whose endorsement is forged or
+// missing. (The restarted edge listens on another port, so the site does not sync online here;
+// test/collector covers the online path's use of endorsements.)
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { endorseEdgeKey, generateKeyPair, keyIdOf, publicKeyOf } from "../../shared/protocol/index.ts";
+import { runCollector } from "../support/collector-process.ts";
+import { getBalance, provisionContract, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
+import { appendHourlyUsage } from "../support/site-usage.ts";
+import { testNow, utcDate } from "../support/test-clock.ts";
+
+const HOUR = 3600_000;
+const T0 = Math.floor(testNow() / HOUR) * HOUR - 2 * 24 * HOUR;
+const [K0, K1, K2] = [0, 1, 2].map(() => randomBytes(32).toString("hex")) as [string, string, string];
+const idOf = (seed: string) => keyIdOf(publicKeyOf(seed));
+let edge: LocalEdge;
+let root: string;
+
+beforeAll(async () => {
+  edge = await startLocalEdge({ signingKey: K0 });
+  root = await mkdtemp(join(tmpdir(), "tally-e2e-edgekeys-"));
+});
+afterAll(async () => {
+  await edge?.stop();
+  if (edge) await rm(edge.persistDir, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const collector = (dir: string, args: string[]) => runCollector([...args, "--state", dir, "--json"]);
+
+/** Every file under `dir` with its content's hash: "nothing changed on disk" is this being equal. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out[path.slice(dir.length)] = createHash("sha256").update(await readFile(path)).digest("hex");
+  }
+  return out;
+}
+
+describe("an air-gapped site across the edge's key rotations", () => {
+  it("imports receipts signed by a key endorsed through two rotations, and refuses forged or missing endorsements", async () => {
+    const contract = await provisionContract(edge, { start: utcDate(T0), timezone: "UTC" });
+    const dir = join(root, "site");
+    const init = await collector(dir, ["init", "--server", edge.url, "--enroll", contract.enrollmentToken, "--site", "offline"]);
+    expect(init.json).toMatchObject({ ok: true, edge_keys: [idOf(K0)] });
+    const collectorId = init.json!.collector_id as string;
+    await appendHourlyUsage(dir, 4, T0);
+    const bundleFile = join(root, "bundle.json");
+    expect((await collector(dir, ["export", "--out", bundleFile])).json).toMatchObject({ ok: true, batches: 1, last_seq: 4 });
+
+    // While the bundle travels, the edge rotates K0 → K1 → K2 (restarted on its state each time).
+    const { persistDir, adminToken } = edge;
+    await edge.stop({ keepState: true });
+    edge = await startLocalEdge({ persistDir, adminToken, signingKey: K2, previousSigningKeys: [K1, K0] });
+    const upload = await fetch(`${edge.url}/v1/collectors/${collectorId}/bundles`, { method: "POST", headers: { "content-type": "application/json" }, body: await readFile(bundleFile) });
+    expect(upload.status).toBe(200);
+    const reply = await upload.json() as any;
+    expect(reply.receipts.map((r: any) => r.receipt.key_id)).toEqual([idOf(K2)]);
+    expect(reply.edge_keys.map((k: any) => [k.key_id, k.endorsement?.endorsed_by])).toEqual([[idOf(K2), idOf(K1)], [idOf(K1), idOf(K0)], [idOf(K0), undefined]]);
+    expect(await (await fetch(`${edge.url}/v1/keys`)).json()).toEqual({ keys: reply.edge_keys });
+
+    // Forged: K2's endorsement signed by someone else's key claiming to be K1. Then: no endorsements at all.
+    const thief = generateKeyPair().secretKey;
+    const k1 = { key_id: idOf(K1), public_key: publicKeyOf(K1) };
+    const forged = { ...reply, edge_keys: [{ ...reply.edge_keys[0], endorsement: endorseEdgeKey(reply.edge_keys[0], k1, thief) }, ...reply.edge_keys.slice(1)] };
+    const before = await snapshot(dir);
+    for (const [name, body, why] of [["forged", forged, "bad_endorsement"], ["bare", { receipts: reply.receipts }, "unendorsed"]] as const) {
+      const file = join(root, `reply-${name}.json`);
+      await writeFile(file, JSON.stringify(body));
+      const refused = await collector(dir, ["import-receipt", file]);
+      expect([refused.status, refused.json?.error, refused.json?.refusal, refused.json?.key_endorsement, refused.json?.imported]).toEqual([1, "receipt_refused", "unknown_key", why, 0]);
+      expect(await snapshot(dir)).toEqual(before);
+    }
+    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 0, pending: 4 });
+
+    // The genuine reply: K1 and K2 are learned through the chain from K0, the receipt is imported.
+    const replyFile = join(root, "reply.json");
+    await writeFile(replyFile, JSON.stringify(reply));
+    const imported = await collector(dir, ["import-receipt", replyFile]);
+    expect(imported.json).toMatchObject({ ok: true, imported: 1, acked_seq: 4, pending: 0, learned_edge_keys: [idOf(K1), idOf(K2)] });
+    const stored = JSON.parse(await readFile(join(dir, "edge-keys.json"), "utf8")).keys.map((k: { key_id: string }) => k.key_id);
+    expect(stored).toEqual([idOf(K0), idOf(K1), idOf(K2)]);
+    expect((await collector(dir, ["verify"])).status).toBe(0);
+    // Imported again: already receipted, nothing more learned.
+    expect((await collector(dir, ["import-receipt", replyFile])).json).toMatchObject({ ok: true, imported: 0, already_receipted: 1, learned_edge_keys: [] });
+    expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(4 * 3600);
+  });
+});

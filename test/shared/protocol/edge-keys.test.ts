@@ -1,0 +1,72 @@
+// Edge-key endorsements: a site trusting an old edge key learns the keys the edge rotated to only
+// through a chain of valid endorsements that starts at a key it trusts.
+import { describe, expect, it } from "vitest";
+import {
+  EDGE_KEY_DOMAIN, RECEIPT_DOMAIN, canonicalBytes, endorseEdgeKey, endorsedKeys, generateKeyPair, keyIdOf, signDomain, verifyEndorsement,
+  type KeyPair, type PublishedEdgeKey,
+} from "../../../shared/protocol/index.ts";
+
+const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
+const [k0, k1, k2, k3] = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()];
+
+/** `key` endorsed by `by` (as the edge publishes it). */
+function endorsed(key: KeyPair, by: KeyPair): PublishedEdgeKey {
+  return { ...ref(key), endorsement: endorseEdgeKey(ref(key), ref(by), by.secretKey) };
+}
+
+describe("edge-key endorsements", () => {
+  it("verifies the key it endorses, and nothing else", () => {
+    const e = endorseEdgeKey(ref(k1), ref(k0), k0.secretKey);
+    expect(e.endorsed_by).toBe(ref(k0).key_id);
+    expect(verifyEndorsement(ref(k1), e, ref(k0))).toBe(true);
+    expect(verifyEndorsement(ref(k2), e, ref(k0))).toBe(false); // another key
+    expect(verifyEndorsement(ref(k1), e, ref(k2))).toBe(false); // another endorser
+    // A key_id that is not its public key's cannot ride an endorsement of that public key.
+    expect(verifyEndorsement({ key_id: ref(k0).key_id, public_key: k1.publicKey }, e, ref(k0))).toBe(false);
+  });
+
+  it("learns the new key when the key it replaced is trusted", () => {
+    expect(endorsedKeys([ref(k0)], [endorsed(k1, k0), ref(k0)])).toEqual({ learned: [ref(k1)], unknown: [] });
+  });
+
+  it("follows a chain through two rotations, whatever the order of the list", () => {
+    const list = [endorsed(k2, k1), endorsed(k1, k0), ref(k0)];
+    expect(endorsedKeys([ref(k0)], list).learned).toEqual([ref(k1), ref(k2)]);
+    expect(endorsedKeys([ref(k0)], [...list].reverse()).learned).toEqual([ref(k1), ref(k2)]);
+  });
+
+  it("refuses a forged endorsement: signed by a key other than the one it names", () => {
+    const forged = { ...ref(k1), endorsement: { endorsed_by: ref(k0).key_id, signature: endorseEdgeKey(ref(k1), ref(k0), k3.secretKey).signature } };
+    expect(endorsedKeys([ref(k0)], [forged])).toEqual({ learned: [], unknown: [{ key_id: ref(k1).key_id, reason: "bad_endorsement" }] });
+  });
+
+  it("refuses a signature over the same body in another domain (a receipt signature)", () => {
+    const body = canonicalBytes({ endorsed_by: ref(k0).key_id, key_id: ref(k1).key_id, public_key: k1.publicKey });
+    const asReceipt = { ...ref(k1), endorsement: { endorsed_by: ref(k0).key_id, signature: signDomain(RECEIPT_DOMAIN, body, k0.secretKey) } };
+    expect(endorsedKeys([ref(k0)], [asReceipt]).learned).toEqual([]);
+    const asEndorsement = { ...ref(k1), endorsement: { endorsed_by: ref(k0).key_id, signature: signDomain(EDGE_KEY_DOMAIN, body, k0.secretKey) } };
+    expect(endorsedKeys([ref(k0)], [asEndorsement]).learned).toEqual([ref(k1)]);
+  });
+
+  it("a chain broken in the middle learns up to the break only", () => {
+    const broken = { ...endorsed(k2, k1), public_key: k3.publicKey, key_id: keyIdOf(k3.publicKey) };
+    expect(endorsedKeys([ref(k0)], [broken, endorsed(k1, k0)])).toEqual({ learned: [ref(k1)], unknown: [{ key_id: ref(k3).key_id, reason: "bad_endorsement" }] });
+  });
+
+  it("a loop of keys endorsing each other, none trusted, learns nothing (and ends)", () => {
+    const loop = [endorsed(k1, k2), endorsed(k2, k1)];
+    expect(endorsedKeys([ref(k0)], loop)).toEqual({
+      learned: [], unknown: [{ key_id: ref(k1).key_id, reason: "unendorsed" }, { key_id: ref(k2).key_id, reason: "unendorsed" }],
+    });
+    // With a trusted key in the loop, the rest of it is learned once.
+    expect(endorsedKeys([ref(k1)], [...loop, endorsed(k1, k2)]).learned).toEqual([ref(k2)]);
+  });
+
+  it("never replaces a trusted key, and ignores entries that are not keys", () => {
+    const impostor = { key_id: ref(k0).key_id, public_key: k3.publicKey, endorsement: endorseEdgeKey({ key_id: ref(k0).key_id, public_key: k3.publicKey }, ref(k0), k0.secretKey) };
+    expect(endorsedKeys([ref(k0)], [impostor, null, "x", { key_id: 1 }, { ...ref(k1), endorsement: { endorsed_by: ref(k0).key_id, signature: "zz" } }])).toEqual({
+      learned: [], unknown: [{ key_id: ref(k1).key_id, reason: "unendorsed" }],
+    });
+    expect(endorsedKeys([ref(k0)], undefined)).toEqual({ learned: [], unknown: [] });
+  });
+});
