@@ -226,12 +226,12 @@ describe("site history between edges", () => {
     const site = await enrolledSite();
     for (let i = 0; i < 3; i++) site.chain.usage();
     await ok(await postBatch(site.collectorId, site.chain.batch(1, 3)));
-    // Rewind the DO's storage to the version before the checkpoint step (and the evidence-parts
-    // step after it), then let it migrate.
+    // Rewind the DO's storage to the version before the checkpoint step (and the evidence-parts and
+    // fork-jobs steps after it), then let it migrate.
     await runInDurableObject(contractStub(site.contractId), (_i, state) => {
       const sql = state.storage.sql;
-      sql.exec("DROP TABLE evidence_parts; DROP TABLE checkpoints; ALTER TABLE chains DROP COLUMN replayable_from; ALTER TABLE chains DROP COLUMN import_to_seq");
-      sql.exec("UPDATE schema_version SET version = version - 2");
+      sql.exec("DROP TABLE fork_jobs; DROP TABLE evidence_parts; DROP TABLE checkpoints; ALTER TABLE chains DROP COLUMN replayable_from; ALTER TABLE chains DROP COLUMN import_to_seq");
+      sql.exec("UPDATE schema_version SET version = version - 3");
       migrateStorage(sql, (f) => state.storage.transactionSync(f));
     });
     await evictDurableObject(contractStub(site.contractId));
