@@ -38,6 +38,11 @@ async function doFigures(site: Site) {
   });
 }
 
+async function historySeqs(site: Site) {
+  const page = (await runInDurableObject(contractStub(site.contractId), (instance) => instance.history(site.collectorId, 0)))!;
+  return { replayable_from: page.replayable_from, hwm: page.hwm, seqs: page.batches.map((b) => b.checkpoint.seq) };
+}
+
 async function balanceOf(site: Site): Promise<any> {
   return ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
 }
@@ -122,6 +127,8 @@ describe("resolving a fork with a long old branch", () => {
     expect((await doFigures(site)).job).toEqual({ next_seq: COMMON + CHUNK + 1, to_seq: COMMON + OLD });
     expect(resolveRows).toBeLessThan(25 * CHUNK + 400);
     expect(atOnceRows).toBeGreaterThan(12 * OLD);
+    // The site's history is the chain up to its hwm: the old branch's checkpoints still waiting are not in it.
+    expect(await historySeqs(site)).toEqual({ replayable_from: COMMON + 1, hwm: COMMON, seqs: [] });
     // Meanwhile the figures say the old branch is still being taken out.
     expect((await balanceOf(site)).rerating).toEqual({ done: CHUNK, total: OLD });
     await holdAlarm(site);
@@ -129,6 +136,7 @@ describe("resolving a fork with a long old branch", () => {
     // A new batch reaching past the job's next seq moves those old seqs first, in the batch's transaction.
     await newBatch(site, branch, COMMON + 1, COMMON + 100);
     expect((await doFigures(site)).job).toEqual({ next_seq: COMMON + 101, to_seq: COMMON + OLD });
+    expect(await historySeqs(site)).toEqual({ replayable_from: COMMON + 1, hwm: COMMON + 100, seqs: [COMMON + 100] });
 
     // An alarm run moves at most 4 steps; a run whose first step crashes changes nothing and re-arms.
     await runInDurableObject(contractStub(site.contractId), (instance) => instance.armCrash("supersede_before_commit"));
@@ -181,4 +189,44 @@ describe("resolving a fork with a long old branch", () => {
     expect(d1.facts).toEqual(oracleD1.facts);
     expect(d1.facts.length).toBe(COMMON + NEW);
   }, 300_000);
+});
+
+describe("a second fork resolved while the first's old branch is still moving", () => {
+  it("one job covers both old branches; the third branch is counted once", async () => {
+    const site = await enrolledSite();
+    const restored = (from: SiteChain, at: number) => {
+      const chain = new SiteChain(site.collectorId, site.keys.secretKey);
+      chain.records.push(...from.records.slice(0, at));
+      return chain;
+    };
+    for (let i = 0; i < 305; i++) site.chain.usage({ session: session(i) });
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 305)));
+    const second = restored(site.chain, 5);
+    for (let i = 5; i < 40; i++) second.usage({ session: session(i), count: 2 });
+    expect((await postBatch(site.collectorId, second.batch(5, 10))).status).toBe(409);
+    await runInDurableObject(contractStub(site.contractId), (instance) => instance.setSupersedeChunk(CHUNK));
+    await ok(await call("POST", `/v1/collectors/${site.collectorId}/resolve`, { token: site.vendor.api_key }));
+    await holdAlarm(site);
+    await newBatch(site, second, 6, 40);
+    expect((await doFigures(site)).job).toEqual({ next_seq: 56, to_seq: 305 });
+
+    const third = restored(second, 30);
+    for (let i = 30; i < 60; i++) third.usage({ session: session(i), count: 3 });
+    expect((await postBatch(site.collectorId, third.batch(30, 35))).status).toBe(409);
+    await holdAlarm(site);
+    const resolved = await ok(await call("POST", `/v1/collectors/${site.collectorId}/resolve`, { token: site.vendor.api_key }));
+    await holdAlarm(site);
+    expect(resolved.superseded).toEqual({ from_seq: 31, to_seq: 40, records: 10 });
+    expect((await doFigures(site)).job).toEqual({ next_seq: 31 + CHUNK, to_seq: 305 });
+    expect(await historySeqs(site)).toEqual({ replayable_from: 31, hwm: 30, seqs: [] });
+    await settleAll(site);
+    await newBatch(site, third, 31, 60);
+    await settleAll(site);
+    expect(await historySeqs(site)).toEqual({ replayable_from: 31, hwm: 60, seqs: [60] });
+
+    const figures = await doFigures(site);
+    expect([figures.job, figures.records, figures.superseded]).toEqual([null, { n: 60, top: 60 }, { n: 300 + 10, lo: 6, hi: 305 }]);
+    expect((await balanceOf(site)).usage.license_seconds).toBe((5 + 25 * 2 + 30 * 3) * 3600);
+    expect((await d1History(site)).records).toEqual(third.records.map((r: ChainRecord) => [r.seq, hashCanonical(r)]));
+  }, 120_000);
 });

@@ -35,10 +35,12 @@ export function keepCheckpoint(sql: SqlStorage, state: ChainState, fromSeq: numb
  * A fork resolved at `lastCommon`: the superseded branch's checkpoints go with its records
  * (fork-resolution.ts, a range at a time). One whose batch straddled the fork point covered
  * records that stay: they are no longer under any checkpoint, so the chain is replayable only from
- * the new branch on. Only the lowest checkpoint above the fork can straddle it (one index seek).
+ * the new branch on. Only the lowest checkpoint above the fork, up to the hwm, can straddle it (one
+ * index seek; those above the hwm belong to an earlier fork's old branch still being moved).
  */
-export function markReplayableAbove(sql: SqlStorage, collectorId: string, lastCommon: number): void {
-  const above = sql.exec<{ from_seq: number }>("SELECT from_seq FROM checkpoints WHERE collector_id = ? AND seq > ? ORDER BY seq LIMIT 1", collectorId, lastCommon).toArray()[0];
+export function markReplayableAbove(sql: SqlStorage, collectorId: string, lastCommon: number, hwm: number): void {
+  const above = sql.exec<{ from_seq: number }>("SELECT from_seq FROM checkpoints WHERE collector_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT 1",
+    collectorId, lastCommon, hwm).toArray()[0];
   const straddled = above !== undefined && above.from_seq <= lastCommon ? 1 : 0;
   // Straddled, or no row reached below the fork (history from before this step): the new branch
   // is the first replayable stretch.

@@ -60,7 +60,7 @@ export function resolveFork(sql: SqlStorage, collectorId: string, lastCommon: nu
     return { ok: false, code: "invalid_request", message: `last_common_seq must be between 0 and the hwm ${chain.hwm}` };
   }
 
-  markReplayableAbove(sql, collectorId, last);
+  markReplayableAbove(sql, collectorId, last, chain.hwm);
   const kept = last === 0 ? undefined : sql.exec<{ hash: string; received_at: number }>(
     "SELECT hash, received_at FROM records WHERE collector_id = ? AND seq = ?", collectorId, last).toArray()[0];
   const keys = (JSON.parse(chain.keys_json) as Array<{ from_seq: number; public_key: string }>).filter((k) => k.from_seq <= last + 1);
