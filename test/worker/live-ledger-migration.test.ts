@@ -32,7 +32,7 @@ const V3_TABLES = `
 const LIVE_TABLES = ["rating_sources", "rating_sessions", "usage_intervals", "rated_pieces", "usage_buckets", "period_folds", "rating_state",
   "frozen_statements", "statement_lines", "line_ranges", "carried_lines", "draw_keys", "draw_uses", "draws"];
 
-const LATER_TABLES = ["notices", "stored_usage_queue", "evidence_parts"];
+const LATER_TABLES = ["notices", "stored_usage_queue", "evidence_parts", "fork_jobs"];
 
 describe("storage migration to the live ledger", () => {
   it("keeps intervals and frozen statements, drops feature_usage, and re-rates through the alarm to the same figures", async () => {
@@ -61,7 +61,7 @@ describe("storage migration to the live ledger", () => {
          JOIN rating_sources c ON c.no = i.source_no JOIN rating_sessions s ON s.id = i.session_id`).toArray();
       const frozen = store.frozen(0)!;
       for (const t of LIVE_TABLES) sql.exec(`DROP TABLE ${t}`);
-      // Tables of later steps (notices, the stored-usage queue, evidence parts): a DO at version 3 had none of them…
+      // Tables of later steps (notices, the stored-usage queue, evidence parts, fork jobs): a DO at version 3 had none of them…
       for (const t of LATER_TABLES) sql.exec(`DROP TABLE ${t}`);
       // …nor the enforcement and grant-expiry indexes, nor the checkpoints (and the chain columns that came with them).
       sql.exec("DROP INDEX records_enforcement; DROP INDEX grants_expiring; DROP TABLE checkpoints; ALTER TABLE chains DROP COLUMN replayable_from; ALTER TABLE chains DROP COLUMN import_to_seq");

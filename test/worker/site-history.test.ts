@@ -227,11 +227,11 @@ describe("site history between edges", () => {
     for (let i = 0; i < 3; i++) site.chain.usage();
     await ok(await postBatch(site.collectorId, site.chain.batch(1, 3)));
     // Rewind the DO's storage to the version before the checkpoint step (and the evidence-parts and
-    // grant-expiry-index steps after it), then let it migrate.
+    // grant-expiry-index and fork-jobs steps after it), then let it migrate.
     await runInDurableObject(contractStub(site.contractId), (_i, state) => {
       const sql = state.storage.sql;
-      sql.exec("DROP INDEX grants_expiring; DROP TABLE evidence_parts; DROP TABLE checkpoints; ALTER TABLE chains DROP COLUMN replayable_from; ALTER TABLE chains DROP COLUMN import_to_seq");
-      sql.exec("UPDATE schema_version SET version = version - 3");
+      sql.exec("DROP TABLE fork_jobs; DROP INDEX grants_expiring; DROP TABLE evidence_parts; DROP TABLE checkpoints; ALTER TABLE chains DROP COLUMN replayable_from; ALTER TABLE chains DROP COLUMN import_to_seq");
+      sql.exec("UPDATE schema_version SET version = version - 4");
       migrateStorage(sql, (f) => state.storage.transactionSync(f));
     });
     await evictDurableObject(contractStub(site.contractId));

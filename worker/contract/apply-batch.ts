@@ -40,6 +40,13 @@ export async function recordHashes(body: unknown): Promise<CanonicalHash[] | und
   }
 }
 
+/** How many records a batch body holds (0 when it has no list), at most MAX_BATCH_RECORDS: the
+ * seqs it may add past the hwm are at most this many (a batch continues the chain). */
+export function batchLength(body: unknown): number {
+  const records = typeof body === "object" && body !== null ? (body as { records?: unknown }).records : undefined;
+  return Array.isArray(records) ? Math.min(records.length, MAX_BATCH_RECORDS) : 0;
+}
+
 /** Applies a batch; the usage records it stored unquarantined are appended to `rateable`. `hashes`:
  * recordHashes(body), or undefined to hash inside. */
 export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt,

@@ -4,6 +4,7 @@
 // terms re-rates in bounded chunks from the alarm. Every mutation runs inside the caller's
 // transactionSync; after a rollback `reset()` drops what memory holds and storage is read again.
 import { importPending } from "./site-import.ts";
+import { supersedePending, supersedeProgress } from "./fork-resolution.ts";
 import {
   drawLineOf, grantChange, LiveLedger, LiveStatements, planVersionChange, pricingTerms, traceDrawLine, traceLine,
   type Balance as PricedBalance, type ContractInput, type Period, type PlanVersion, type PricingTerms, type RecordRun,
@@ -62,13 +63,14 @@ export class ContractBilling {
     return this.#ledger(t).ledger.terms;
   }
 
-  /** The re-rating in progress, if any: a job after new terms, and usage stored before pricing (summed). */
+  /** The re-rating in progress, if any: a job after new terms, usage stored before pricing, and
+   * the seqs of a resolved fork's old branch still in the figures (fork-resolution.ts), summed. */
   rerating(t: ContractTerms): Rerating | undefined {
     const job = this.#ledger(t).ledger.meta.job;
-    const stored = storedUsageProgress(this.#sql);
-    if (!job && !stored) return undefined;
-    const done = (job ? Math.min(job.done, job.total) : 0) + (stored?.done ?? 0);
-    return { done, total: (job?.total ?? 0) + (stored?.total ?? 0) };
+    const parts = [job ? { done: Math.min(job.done, job.total), total: job.total } : undefined, storedUsageProgress(this.#sql), supersedeProgress(this.#sql)]
+      .filter((p) => p !== undefined);
+    if (parts.length === 0) return undefined;
+    return { done: parts.reduce((n, p) => n + p.done, 0), total: parts.reduce((n, p) => n + p.total, 0) };
   }
 
   /** Rates the usage records a batch just stored (seq > afterSeq, received `now`); in the batch's transaction. */
@@ -88,10 +90,11 @@ export class ContractBilling {
     this.#changed(t, now);
   }
 
-  /** A superseded fork branch leaves the ledger (fork-resolution.ts moved its records away). */
-  dropRecords(t: ContractTerms, collectorId: string, fromSeq: number, toSeq: number, now: number): void {
+  /** A step of a superseded fork branch leaves the ledger (fork-resolution.ts moves its records away):
+   * the usage in [fromSeq, toSeq], with the rest of its sessions' usage up to `restTo` (the branch's end). */
+  dropRecords(t: ContractTerms, collectorId: string, fromSeq: number, toSeq: number, restTo: number, now: number): void {
     const { ledger } = this.#ledger(t);
-    const gone = this.#store.collectorIntervals(collectorId, fromSeq, toSeq);
+    const gone = this.#store.collectorIntervals(collectorId, fromSeq, toSeq, restTo);
     const changed = ledger.remove(gone);
     queueUnits(this.#sql, [...changed]);
     this.#changed(t, now);
@@ -135,9 +138,10 @@ export class ContractBilling {
 
   /** Freezes every period whose close (end + statement grace) is at or before `now`, in order; none
    * while usage stored before pricing is still being rated (the live ledger holds them while a job runs),
-   * nor while a site's history is being imported (site-import.ts). */
+   * nor while a site's history is being imported (site-import.ts), nor while a resolved fork's old
+   * branch is still in the figures (a statement frozen then would bill it). */
   freezeDue(t: ContractTerms, now: number): number {
-    if (storedUsageProgress(this.#sql) !== undefined || importPending(this.#sql)) return 0;
+    if (storedUsageProgress(this.#sql) !== undefined || importPending(this.#sql) || supersedePending(this.#sql)) return 0;
     const closed = this.#ledger(t).figures.freezeDue(now);
     for (const statement of closed) {
       createEvent(this.#sql, t.contract_id, "period.closed", { period: statement.period, currency: statement.currency, total: statement.total }, now);

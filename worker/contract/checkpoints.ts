@@ -32,13 +32,16 @@ export function keepCheckpoint(sql: SqlStorage, state: ChainState, fromSeq: numb
 }
 
 /**
- * A fork resolved at `lastCommon` drops the checkpoints of the superseded branch. One whose batch
- * straddled the fork point covered records that stay: they are no longer under any checkpoint,
- * so the chain is replayable only from the new branch on.
+ * A fork resolved at `lastCommon`: the superseded branch's checkpoints go with its records
+ * (fork-resolution.ts, a range at a time). One whose batch straddled the fork point covered
+ * records that stay: they are no longer under any checkpoint, so the chain is replayable only from
+ * the new branch on. Only the lowest checkpoint above the fork, up to the hwm, can straddle it (one
+ * index seek; those above the hwm belong to an earlier fork's old branch still being moved).
  */
-export function dropCheckpointsAbove(sql: SqlStorage, collectorId: string, lastCommon: number): void {
-  const straddled = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM checkpoints WHERE collector_id = ? AND seq > ? AND from_seq <= ?", collectorId, lastCommon, lastCommon).one().n;
-  sql.exec("DELETE FROM checkpoints WHERE collector_id = ? AND seq > ?", collectorId, lastCommon);
+export function markReplayableAbove(sql: SqlStorage, collectorId: string, lastCommon: number, hwm: number): void {
+  const above = sql.exec<{ from_seq: number }>("SELECT from_seq FROM checkpoints WHERE collector_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT 1",
+    collectorId, lastCommon, hwm).toArray()[0];
+  const straddled = above !== undefined && above.from_seq <= lastCommon ? 1 : 0;
   // Straddled, or no row reached below the fork (history from before this step): the new branch
   // is the first replayable stretch.
   sql.exec("UPDATE chains SET replayable_from = ? WHERE collector_id = ? AND (? > 0 OR replayable_from > ?)", lastCommon + 1, collectorId, straddled, lastCommon + 1);
@@ -62,9 +65,10 @@ export function historyPage(sql: SqlStorage, collectorId: string, afterSeq: numb
   const chain = sql.exec<{ hwm: number; replayable_from: number }>("SELECT hwm, replayable_from FROM chains WHERE collector_id = ?", collectorId).toArray()[0];
   if (!chain) return undefined;
   const from = Math.max(afterSeq, chain.replayable_from - 1);
+  // Up to the hwm: a resolved fork's old checkpoints above it may still wait to be moved away.
   const rows = sql.exec<{ seq: number; from_seq: number; received_at: number; checkpoint_json: string; signature: string }>(
-    "SELECT seq, from_seq, received_at, checkpoint_json, signature FROM checkpoints WHERE collector_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-    collectorId, from, HISTORY_PAGE_BATCHES,
+    "SELECT seq, from_seq, received_at, checkpoint_json, signature FROM checkpoints WHERE collector_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    collectorId, from, chain.hwm, HISTORY_PAGE_BATCHES,
   ).toArray();
   const page: HistoryPage = { collector_id: collectorId, replayable_from: chain.replayable_from, hwm: chain.hwm, batches: [], received_at: [], next_after_seq: null };
   let bytes = 0;

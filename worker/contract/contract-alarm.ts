@@ -1,6 +1,7 @@
 // The ContractDO's alarm: when it runs (DrainAlarm: never later than pending work asks), and what
-// a run does: a few chunks of a pending re-rating, the freeze of periods that closed (production
-// only), site and grant notices, the outbox drain to D1, then webhook deliveries.
+// a run does: a few steps of a resolved fork's old branch, a few chunks of a pending re-rating, the
+// freeze of periods that closed (production only), site and grant notices, the outbox drain to D1,
+// then webhook deliveries.
 // Every step catches its own failure and asks for a retry with backoff: the runtime retries a
 // throwing alarm only a few times, and the outbox must survive a long D1 outage.
 import { edgeKey } from "../auth/edge-key.ts";
@@ -32,6 +33,8 @@ export function drainDelayMs(env: Pick<Env, "TALLY_ENV" | "TALLY_DRAIN_DELAY_MS"
 }
 /** Re-rating chunks per alarm run: bounded CPU per run (≈ 4 × 4,000 intervals), fewer runs in all. */
 const RERATE_CHUNKS_PER_ALARM = 4;
+/** Steps of a resolved fork's old branch per alarm run (≈ 4 × SUPERSEDE_CHUNK records). */
+const SUPERSEDE_STEPS_PER_ALARM = 4;
 
 export interface AlarmHost {
   sql: SqlStorage;
@@ -40,6 +43,8 @@ export interface AlarmHost {
   terms(): ContractTerms;
   /** transactionSync that drops the billing caches on rollback. */
   transact<T>(f: () => T): T;
+  /** One step of a resolved fork's old branch (fork-resolution.ts `supersedeStep`), in the caller's transaction. */
+  supersede(now: number): "none" | "more" | "done";
   publishBalance(now: number): void;
   checkNotices(now: number): void;
 }
@@ -63,7 +68,8 @@ export class DrainAlarm {
   /** When the outbox, the event queue or a re-rating has work (after a pricing change). */
   async ifPending(): Promise<void> {
     const pending = this.#storage.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL)
-      + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue) AS n`).one().n;
+      + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue)
+      + EXISTS (SELECT 1 FROM fork_jobs) AS n`).one().n;
     if (pending > 0) await this.soon();
   }
 
@@ -78,6 +84,17 @@ export async function runAlarm(host: AlarmHost): Promise<number | null> {
   const { sql, env, billing } = host;
   let next: number | null = null;
   const soonest = (at: number) => { next = next === null ? at : Math.min(next, at); };
+  // A resolved fork's old branch first (its usage is still in the figures, and no period freezes
+  // until it is out): a few steps per run, each its own transaction (a retry redoes at most one).
+  try {
+    let step = host.transact(() => host.supersede(Date.now()));
+    for (let k = 1; k < SUPERSEDE_STEPS_PER_ALARM && step === "more"; k++) step = host.transact(() => host.supersede(Date.now()));
+    if (step === "more") soonest(Date.now());
+    if (step === "done" && isProduction(env)) host.publishBalance(Date.now());
+  } catch (error) {
+    console.error("moving a resolved fork's old branch failed, retrying:", error);
+    soonest(Date.now() + 1000);
+  }
   // A few chunks of a re-rating job per run, each its own transaction (a retry redoes at most one).
   try {
     let step = host.transact(() => billing.rerateChunk(host.terms(), Date.now()));

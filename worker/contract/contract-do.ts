@@ -7,7 +7,7 @@ import type { CanonicalHash, ChainRecord } from "../../shared/protocol/index.ts"
 import { drainAll, hashAndInsert, refuseInProduction, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import type { Env } from "../env.ts";
-import { applyBatch, recordHashes, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
+import { applyBatch, batchLength, recordHashes, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
@@ -17,7 +17,7 @@ import { historyPage, type HistoryPage } from "./checkpoints.ts";
 import { arrivalRefusal, expectHistory, type ImportState } from "./site-import.ts";
 import { DocPublisher, type DocSyncOutcome } from "./doc-publisher.ts";
 import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
-import { resolveFork, type ResolutionOutcome } from "./fork-resolution.ts";
+import { resolveFork, SUPERSEDE_CHUNK, supersedeStep, type ResolutionOutcome } from "./fork-resolution.ts";
 import { revokeCollector, type Revocation } from "./revocation.ts";
 import { ContractBilling } from "./billing.ts";
 import * as billingRequests from "./billing-requests.ts";
@@ -45,6 +45,8 @@ export class ContractDO extends DurableObject<Env> {
   private readonly crashes = new CrashPoints();
   /** Arms the alarm (contract-alarm.ts); a bad drain delay setting fails every request. */
   private readonly drains: DrainAlarm;
+  /** Seqs per step of a resolved fork's old branch; tests set fewer (`setSupersedeChunk`). */
+  private supersedeChunk = SUPERSEDE_CHUNK;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -57,8 +59,8 @@ export class ContractDO extends DurableObject<Env> {
     this.host = { sql: this.sql, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f) };
     void ctx.blockConcurrencyWhile(async () => {
       migrateStorage(this.sql, (f) => ctx.storage.transactionSync(f));
-      // A re-rating queued before an eviction (or by a storage migration) goes on by the alarm.
-      if (this.sql.exec("SELECT 1 FROM rating_state WHERE job_json IS NOT NULL UNION ALL SELECT 1 FROM stored_usage_queue").toArray().length > 0) await this.drains.at(Date.now());
+      // A re-rating or a fork's old branch queued before an eviction (or by a storage migration) goes on by the alarm.
+      if (this.sql.exec("SELECT 1 FROM rating_state WHERE job_json IS NOT NULL UNION ALL SELECT 1 FROM stored_usage_queue UNION ALL SELECT 1 FROM fork_jobs").toArray().length > 0) await this.drains.at(Date.now());
     });
   }
 
@@ -104,9 +106,15 @@ export class ContractDO extends DurableObject<Env> {
     return outcome;
   }
 
-  /** Test and development only: the next batch apply throws at `step` (crash-points.ts). */
+  /** Test and development only: the next batch apply (or alarm step) throws at `step` (crash-points.ts). */
   armCrash(step: CrashStep): void {
     this.crashes.arm(step, this.env.TALLY_ENV);
+  }
+
+  /** Test and development only: a fork's old branch moves `seqs` at a time (a long branch in a short test). */
+  setSupersedeChunk(seqs: number): void {
+    refuseInProduction(this.env, "setSupersedeChunk");
+    this.supersedeChunk = seqs;
   }
 
   /** One page of the comparison of D1's projection with the DO; repairs what it finds (reconcile.ts). */
@@ -160,11 +168,9 @@ export class ContractDO extends DurableObject<Env> {
   async resolveFork(collectorId: string, lastCommonSeq: number | undefined, now: number): Promise<ResolutionOutcome> {
     const terms = this.terms();
     const outcome = this.transact(() => {
-      const resolved = resolveFork(this.sql, terms, collectorId, lastCommonSeq, now);
-      if (resolved.ok && resolved.resolution.superseded.records > 0) {
-        const { from_seq, to_seq } = resolved.resolution.superseded;
-        this.billing.dropRecords(terms, collectorId, from_seq, to_seq, now);
-      }
+      const resolved = resolveFork(this.sql, collectorId, lastCommonSeq, now);
+      // The first step at once: a short old branch is gone before the answer; the alarm moves the rest.
+      if (resolved.ok) this.supersede(terms, now, this.supersedeChunk, collectorId);
       return resolved;
     });
     if (outcome.ok) {
@@ -230,6 +236,11 @@ export class ContractDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const next = await runAlarm({
       sql: this.sql, env: this.env, billing: this.billing, terms: () => this.terms(), transact: (f) => this.transact(f),
+      supersede: (now) => {
+        const step = this.supersede(this.terms(), now, this.supersedeChunk);
+        if (step !== "none") this.crashes.reach("supersede_before_commit");
+        return step;
+      },
       publishBalance: (now) => this.doc.publishBalance(now), checkNotices: (now) => this.checkNotices(now),
     });
     if (next !== null) await this.ctx.storage.setAlarm(next);
@@ -277,9 +288,16 @@ export class ContractDO extends DurableObject<Env> {
     const before = loadChain(this.sql, who.collector_id)?.hwm ?? 0;
     const versions = this.billing.versions(terms);
     const usage: RateableUsage[] = [];
+    // A resolved fork's old branch still at the seqs this batch may take moves away first.
+    this.supersede(terms, now, 0, who.collector_id, before + batchLength(body));
     const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage, hashes);
     if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, usage, now);
     return outcome;
+  }
+
+  /** One step of a resolved fork's old branch (fork-resolution.ts); inside the caller's transaction. */
+  private supersede(terms: ContractTerms, now: number, seqs: number, collectorId?: string, through?: number) {
+    return supersedeStep(this.sql, (c, from, to, restTo) => this.billing.dropRecords(terms, c, from, to, restTo, now), seqs, collectorId, through);
   }
 
   /** site.stale and grant.expiring events due at `now` (notices.ts); a failure never fails the request. */

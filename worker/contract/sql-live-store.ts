@@ -216,11 +216,21 @@ export class SqlLiveStore implements LiveStore {
     return new Set(this.#rows<{ seq: number }>("SELECT seq FROM usage_intervals WHERE source_no = ? AND seq BETWEEN ? AND ?", no, fromSeq, toSeq).map((r) => r.seq));
   }
 
-  /** A collector's usage intervals in [fromSeq, toSeq] (a superseded fork branch). */
-  collectorIntervals(collectorId: string, fromSeq: number, toSeq: number): UsageInterval[] {
+  /**
+   * A collector's usage intervals in [fromSeq, toSeq] (a step of a superseded fork branch), and the
+   * other intervals of their sessions in (toSeq, restTo] (the rest of the branch, by the session
+   * index): a session is then re-rated once for the whole branch, not once per step.
+   */
+  collectorIntervals(collectorId: string, fromSeq: number, toSeq: number, restTo = toSeq): UsageInterval[] {
     const no = this.source(collectorId);
     if (no === undefined) return [];
-    return this.#rows<IntervalRow & { session: string }>(`SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id
-      WHERE i.source_no = ? AND i.seq BETWEEN ? AND ?`, no, fromSeq, toSeq).map((r) => this.#interval(r, `${collectorId}:${r.session}`));
+    const select = "SELECT i.*, s.name AS session FROM usage_intervals i JOIN rating_sessions s ON s.id = i.session_id";
+    const rows = this.#rows<IntervalRow & { session: string }>(`${select} WHERE i.source_no = ? AND i.seq BETWEEN ? AND ?`, no, fromSeq, toSeq);
+    if (restTo > toSeq) {
+      for (const id of new Set(rows.map((r) => r.session_id))) {
+        rows.push(...this.#rows<IntervalRow & { session: string }>(`${select} WHERE i.session_id = ? AND i.source_no = ? AND i.seq > ? AND i.seq <= ?`, id, no, toSeq, restTo));
+      }
+    }
+    return rows.map((r) => this.#interval(r, `${collectorId}:${r.session}`));
   }
 }

@@ -5,6 +5,7 @@ import { CHECKPOINTS_STEP } from "./checkpoints.ts";
 import { DRAWS_STEP } from "./draws-schema.ts";
 import { ENFORCEMENT_INDEX_STEP } from "./enforcement-log.ts";
 import { EVIDENCE_PARTS_STEP } from "./evidence.ts";
+import { FORK_JOBS_STEP } from "./fork-resolution.ts";
 import { GRANT_EXPIRY_INDEX_STEP, NOTICES_STEP } from "./notices.ts";
 import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
 import { STORED_USAGE_STEP } from "./stored-usage-rating.ts";
@@ -72,6 +73,8 @@ const steps: Step[] = [
   EVIDENCE_PARTS_STEP,
   // Grants by expiry, for the grant.expiring checks every request runs (notices.ts).
   GRANT_EXPIRY_INDEX_STEP,
+  // A resolved fork's old branch, moved away in bounded steps (fork-resolution.ts).
+  FORK_JOBS_STEP,
 ];
 
 function hasTable(sql: SqlStorage, name: string): boolean {

@@ -85,7 +85,10 @@ export class LiveLedger {
   remove(intervals: UsageInterval[]): Set<string> {
     const changed = new Set<string>();
     const bySession = new Map<string, string[]>();
-    for (const iv of intervals) bySession.set(iv.session, [...(bySession.get(iv.session) ?? []), iv.ref]);
+    for (const iv of intervals) {
+      const refs = bySession.get(iv.session);
+      if (refs) refs.push(iv.ref); else bySession.set(iv.session, [iv.ref]);
+    }
     for (const [session, refs] of bySession) this.#rerateSession(session, changed, refs);
     this.#settle();
     return changed;
