@@ -63,7 +63,7 @@ async function endOfLastLine(handle: FileHandle, size: number): Promise<number> 
 const CHUNK_BYTES = 1024 * 1024;
 
 /** Every entry in order, read a chunk at a time: the book gains a line per batch receipted — a
- *  daemon that syncs every minute writes about 300 MB a year — so it is never held whole. A torn
+ *  daemon that syncs every minute writes about 360 MB a year — so it is never held whole. A torn
  *  last line (crash mid-append) is ignored: the cursor never moved for it. */
 export async function* receiptEntries(paths: StatePaths): AsyncGenerator<ReceiptEntry> {
   let handle: FileHandle;
