@@ -239,9 +239,11 @@ export class SiteDaemon {
     const { log } = this.#site;
     const now = Date.now();
     if (this.#storageView === null || now - this.#storageAt >= 60_000) {
-      this.#storageView = await logStorage(this.#site.paths.log, log.bytes(), log.lastSeq() - log.ackedSeq());
+      const view = await logStorage(this.#site.paths.log, log.bytes(), log.lastSeq() - log.ackedSeq());
+      // Logged when it appears; status and /metrics show it for as long as it holds.
+      if (view.warning && !this.#storageView?.warning) this.#options.log(`WARNING: ${view.warning}`);
+      this.#storageView = view;
       this.#storageAt = now;
-      if (this.#storageView.warning) this.#options.log(`WARNING: ${this.#storageView.warning}`);
     }
     return this.#storageView;
   }
