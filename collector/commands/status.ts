@@ -1,12 +1,14 @@
 // `status`: what this site knows without the edge, from bounded data: the log's ends and receipt
 // cursor, trust flags, and — from the daemon's `daemon.json` — every source's health (up, last
-// error, backlog progress, counters, licenses in use), sync state, a full disk. While the daemon
+// error, backlog progress, counters, licenses in use), sync state, a full disk, the log's size
+// against its disk's room (daemon/log-storage.ts: a warning before it fills). While the daemon
 // holds the log, the log's figures come from that file and the cursor, never from the segments.
 // The offline estimate of remaining units (DESIGN.md §8) is the replica's last known balance minus
 // this site's usage since the acked_seq it reflects (contract-doc/offline-estimate.ts); it rates
 // every unreceipted record, so past 200,000 of them it waits for `--estimate`.
 import type { Receipt } from "../../shared/protocol/index.ts";
 import { readDaemonStatus, type DaemonStatus } from "../daemon/daemon-status.ts";
+import { logStorage, type LogStorage } from "../daemon/log-storage.ts";
 import type { EnforcementView } from "../enforce/site-enforcer.ts";
 import type { SourceHealthView } from "../daemon/source-health.ts";
 import { CollectorError } from "../errors.ts";
@@ -39,6 +41,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
   const doc = openReplica(paths, identity.collector_id).read();
   let estimate: OfflineEstimate | null = null;
   let estimateSkipped: string | null = null;
+  let storage: LogStorage | null = null;
   try {
     const site = await openSite(paths);
     try {
@@ -47,6 +50,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
       else estimateSkipped = `${unreceipted} records are not receipted yet: rating them all takes a while; run \`status --estimate\``;
       receipt = (site.log.receipt() as { receipt?: Receipt } | null)?.receipt ?? null;
       log = { last_seq: site.log.lastSeq(), acked_seq: site.log.ackedSeq(), first_retained_seq: site.log.firstSeq(), locked: false };
+      storage = await logStorage(paths.log, site.log.bytes(), site.log.lastSeq() - site.log.ackedSeq());
     } finally {
       await site.close();
     }
@@ -60,6 +64,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     // daemon.json is rewritten at most once a second, the cursor at every receipt: the log holds
     // at least every receipted record, so a receipt newer than daemon.json never shows pending < 0.
     log = { last_seq: live ? Math.max(live.last_seq, acked) : null, acked_seq: acked, first_retained_seq: live?.first_seq ?? null, locked: true };
+    storage = live ? daemon?.storage ?? null : null;
   }
   // What the edge last published, also while the daemon holds the log (no estimate then: it rates
   // the log's records above the figure's acked_seq).
@@ -79,6 +84,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     last_known: lastKnown,
     unit_name: typeof doc.terms.unit_name === "string" ? doc.terms.unit_name : null,
     estimate,
+    storage,
     ...(estimateSkipped ? { estimate_skipped: estimateSkipped } : {}),
   };
   const lines = [
@@ -89,6 +95,8 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
       : estimate === null || estimate.last_known_remaining_units === null
       ? `remaining: unknown (${doc.balance === null ? "no balance pulled from the edge yet" : "the contract has no grant"})${estimate ? `; used since seq ${estimate.reflects_acked_seq}: ${estimate.used_since_units} ${json.unit_name ?? "units"}` : ""}`
       : `remaining (estimate): ${estimate.estimated_remaining_units} ${json.unit_name ?? "units"} = ${estimate.last_known_remaining_units} as of ${estimate.balance_as_of} − ${estimate.used_since_units} used since seq ${estimate.reflects_acked_seq}`,
+    ...(storage ? [`log: ${(storage.log_bytes / 1e6).toFixed(1)} MB kept${storage.free_bytes !== null ? `, ${(storage.free_bytes / 1e6).toFixed(1)} MB free on its disk` : ""}`] : []),
+    ...(storage?.warning ? [`WARNING: ${storage.warning}`] : []),
     receipt ? `last receipt: seq ${receipt.acked_seq} at ${new Date(receipt.received_at).toISOString()}` : "last receipt: none yet",
     ...flags.map((f) => `FLAG ${f.code}${f.seq !== undefined ? ` at seq ${f.seq}` : ""}: ${f.message}`),
     ...(daemon ? daemonLines(daemon, log.locked) : ["daemon: never ran in this state dir"]),

@@ -17,7 +17,7 @@ import { CollectorError } from "../errors.ts";
 import { openSite, type Site } from "../site.ts";
 import { loadEdgeKeys } from "../state/edge-keys.ts";
 import { retiredPublicKeys } from "../chain/signing-keys.ts";
-import { readReceipts, type ReceiptEntry } from "../state/receipt-book.ts";
+import { receiptEntries } from "../state/receipt-book.ts";
 import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
 export const verifyUsage = "verify [--bundle F [--collector ID --public-key HEX]] [--state DIR] [--json]";
@@ -89,20 +89,28 @@ async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
   const framing = await log.verify();
   if (!framing.ok) fail("log_corrupt", framing.damage!.message);
 
-  const book = await readReceipts(site.paths);
+  // The receipt book grows by a line per batch for as long as the site runs: it is read twice, a
+  // chunk at a time, never held. First what the chain walk must hash — the seqs receipts and
+  // checkpoints name that the log still holds — and the receipted head just before the log's first record.
+  const first = log.firstSeq();
   const wanted = new Set<number>();
-  for (const e of book) {
-    wanted.add(e.receipt?.acked_seq);
-    if (e.checkpoint) wanted.add(e.checkpoint.seq);
+  let anchor: string | undefined;
+  for await (const e of receiptEntries(site.paths)) {
+    const acked = e.receipt?.acked_seq;
+    if (anchor === undefined && first > 1 && acked === first - 1) anchor = e.receipt.head;
+    for (const seq of [acked, e.checkpoint?.seq]) if (typeof seq === "number" && seq >= first && seq <= log.lastSeq()) wanted.add(seq);
   }
   const signerKeys = [site.key.public_key, ...await retiredPublicKeys(site.paths)]; // rotated-out keys signed older checkpoints
-  const hashes = await walkChain(site, book, wanted, signerKeys, summary);
+  const hashes = await walkChain(site, anchor, wanted, signerKeys, summary);
 
   const edgeKeys = await loadEdgeKeys(site.paths);
+  const cursor = (log.receipt() as { receipt?: Receipt; signature?: string } | null);
+  let cursorBacked = false;
   let lastAcked = 0;
-  for (const [i, entry] of book.entries()) {
+  let i = 0;
+  for await (const entry of receiptEntries(site.paths)) {
     const r = entry.receipt;
-    const at = `receipt ${i + 1}`;
+    const at = `receipt ${++i}`;
     const key = edgeKeys.find((k) => k.key_id === r?.key_id);
     if (!key) fail("unknown_edge_key", `${at} is signed by edge key ${r?.key_id}, which this site never learned`, r?.acked_seq);
     if (!verifyReceipt(r, entry.signature, key!.public_key)) fail("bad_receipt_signature", `${at}: edge signature does not verify`, r.acked_seq);
@@ -112,6 +120,7 @@ async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
     if (r.acked_seq > log.lastSeq()) fail("receipt_beyond_log", `${at} acks seq ${r.acked_seq} beyond the log's end ${log.lastSeq()}`, r.acked_seq);
     const ours = hashes.get(r.acked_seq);
     if (ours !== undefined && ours !== r.head) fail("receipt_head_mismatch", `${at}: the edge signed head ${r.head.slice(0, 12)}… for seq ${r.acked_seq}, our record hashes to ${ours.slice(0, 12)}…`, r.acked_seq);
+    if (r.acked_seq === log.ackedSeq() && entry.signature === cursor?.signature) cursorBacked = true;
     summary.receipts_checked++;
 
     if (entry.checkpoint) {
@@ -123,22 +132,18 @@ async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
       summary.checkpoints_checked++;
     }
   }
-  const cursor = (log.receipt() as { receipt?: Receipt; signature?: string } | null);
-  if (log.ackedSeq() > 0) {
-    const match = book.find((e) => e.receipt.acked_seq === log.ackedSeq() && e.signature === cursor?.signature);
-    if (!match) fail("cursor_unbacked", `the log's cursor acks seq ${log.ackedSeq()} but no stored receipt says so`, log.ackedSeq());
-  }
+  if (log.ackedSeq() > 0 && !cursorBacked) fail("cursor_unbacked", `the log's cursor acks seq ${log.ackedSeq()} but no stored receipt says so`, log.ackedSeq());
 }
 
 /** Walks every retained record; returns the hashes of the seqs in `wanted`. */
-async function walkChain(site: Site, book: ReceiptEntry[], wanted: Set<number>, signerKeys: string[], summary: VerifySummary): Promise<Map<number, string>> {
+async function walkChain(site: Site, anchor: string | undefined, wanted: Set<number>, signerKeys: string[], summary: VerifySummary): Promise<Map<number, string>> {
   const { log } = site;
   const hashes = new Map<number, string>();
   let expectedSeq = log.firstSeq();
-  // The first retained record's prev: 64 zeros, or the head a receipt gives for the seq before.
-  // Released up to a seq no receipt names exactly, it stays unchecked here: the later receipts'
-  // heads, checked against our hashes below, anchor the chain instead.
-  let prevHash: string | undefined = expectedSeq === 1 ? ZERO_HASH : book.find((e) => e.receipt.acked_seq === expectedSeq - 1)?.receipt.head;
+  // The first retained record's prev: 64 zeros, or the head a receipt gives for the seq before
+  // (`anchor`). Released up to a seq no receipt names exactly, it stays unchecked here: the later
+  // receipts' heads, checked against our hashes below, anchor the chain instead.
+  let prevHash: string | undefined = expectedSeq === 1 ? ZERO_HASH : anchor;
   while (expectedSeq <= log.lastSeq()) {
     const entries = await log.read(expectedSeq, { maxCount: 1000 });
     for (const entry of entries) {

@@ -5,6 +5,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { EnforcementView } from "../enforce/site-enforcer.ts";
 import type { EdgeLinkView } from "./edge-link.ts";
+import type { LogStorage } from "./log-storage.ts";
 import type { SourceHealthView } from "./source-health.ts";
 
 export const DAEMON_STATUS_FILE = "daemon.json";
@@ -25,6 +26,9 @@ export interface DaemonStatus {
   sync: EdgeLinkView;
   /** Appends are paused while the disk is full; nothing is lost, the sources are read again. */
   disk_full: { since: number; message: string } | null;
+  /** The log's bytes, its disk's room, and a warning before that fills (log-storage.ts; absent
+   *  from a daemon.json an older daemon wrote). */
+  storage?: LogStorage;
   scope: Array<{ daemon: string; features: string[] }> | null;
   pseudonymise: boolean;
   /** Site-side enforcement, when configured. */

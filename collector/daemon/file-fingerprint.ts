@@ -27,3 +27,22 @@ export async function startsWith(path: string, known: Fingerprint): Promise<bool
   const found = await fingerprintFile(path, known.bytes);
   return found.bytes === known.bytes && found.sha256 === known.sha256;
 }
+
+/** `startsWith` for many fingerprints: the file's first 64 KiB read once, each length hashed once. */
+export async function prefixMatcher(path: string): Promise<(known: Fingerprint) => boolean> {
+  const handle = await open(path, "r");
+  const buf = Buffer.alloc(FINGERPRINT_BYTES);
+  let bytesRead: number;
+  try {
+    ({ bytesRead } = await handle.read(buf, 0, FINGERPRINT_BYTES, 0));
+  } finally {
+    await handle.close();
+  }
+  const hashes = new Map<number, string>();
+  return (known) => {
+    if (known.bytes > bytesRead) return false;
+    let sha256 = hashes.get(known.bytes);
+    if (sha256 === undefined) hashes.set(known.bytes, (sha256 = createHash("sha256").update(buf.subarray(0, known.bytes)).digest("hex")));
+    return sha256 === known.sha256;
+  };
+}

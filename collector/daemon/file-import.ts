@@ -22,9 +22,9 @@ import { onSecondThread, snapshotTime } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
-import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
+import { fingerprintFile, prefixMatcher, startsWith } from "./file-fingerprint.ts";
 import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
-import { SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
+import { settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 
 export interface ImportReport {
@@ -148,20 +148,24 @@ function sameSettings(file: string, began: ReadSettings | undefined, now: ReadSe
 
 /** The daemon's state for this source name, when it follows this very file. */
 async function followedByDaemon(site: Site, name: string, kind: string, file: string): Promise<ImportReport["followed_by"]> {
-  const { journal } = await SourceJournal.open<LineReadState>(site, sourceStatePath(site.paths.dir, name));
-  const state = journal.committed();
+  const state = await settledState<LineReadState>(sourceStatePath(site.paths.dir, name));
   if (state?.kind !== kind || !state.fingerprint || state.fingerprint.bytes === 0 || !(await startsWith(file, state.fingerprint))) return undefined;
   return { source: name, read_to_byte: state.tail?.offset ?? 0 };
 }
 
-/** The journal of an earlier import of this file (grown or not), or a new one. */
+/** The journal of an earlier import of this file (grown or not), or a new one. A state dir keeps one
+ *  per file ever imported: only the states are read (the file's first bytes once), and only the
+ *  journal that matches is opened. */
 async function journalFor(site: Site, name: string, kind: string, file: string): Promise<{ journal: SourceJournal<LineReadState>; saved: LineReadState | undefined }> {
   const prefix = `${name}@`;
+  const matches = await prefixMatcher(file);
   for (const entry of await listStates(site)) {
     if (!entry.startsWith(prefix) || entry.endsWith("@snapshots.json")) continue;
-    const { journal } = await SourceJournal.open<LineReadState>(site, join(sourcesDir(site.paths.dir), entry));
-    const saved = journal.committed();
-    if (saved?.kind === kind && saved.fingerprint && saved.fingerprint.bytes > 0 && (await startsWith(file, saved.fingerprint))) {
+    const path = join(sourcesDir(site.paths.dir), entry);
+    const state = await settledState<LineReadState>(path);
+    if (state?.kind === kind && state.fingerprint && state.fingerprint.bytes > 0 && matches(state.fingerprint)) {
+      const { journal } = await SourceJournal.open<LineReadState>(site, path);
+      const saved = journal.committed()!;
       // The state names the file it was read as; the tail goes on in this file, whatever its name.
       const identity = await stat(file);
       return { journal, saved: { ...saved, ...(saved.tail ? { tail: { ...saved.tail, dev: identity.dev, ino: identity.ino } } : {}) } };

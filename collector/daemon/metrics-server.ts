@@ -28,6 +28,11 @@ export function renderMetrics(s: DaemonStatus): string {
     { name: "tally_collector_edge_up", type: "gauge", help: "1 when the last sync reached the edge", samples: [{ value: s.sync.online ? 1 : 0 }] },
     { name: "tally_collector_sync_stopped", type: "gauge", help: "1 while syncing waits for a person (revoked, refused, equivocation, edge regression)", samples: [{ labels: { reason: s.sync.stopped?.code ?? "" }, value: s.sync.stopped ? 1 : 0 }] },
     { name: "tally_collector_disk_full", type: "gauge", help: "1 while appends are paused because the disk is full", samples: [{ value: s.disk_full ? 1 : 0 }] },
+    ...(s.storage ? [
+      { name: "tally_collector_log_bytes", type: "gauge" as const, help: "Bytes of the segments the log keeps until receipts release them", samples: [{ value: s.storage.log_bytes }] },
+      ...(s.storage.free_bytes !== null ? [{ name: "tally_collector_log_disk_free_bytes", type: "gauge" as const, help: "Free bytes on the file system holding the log", samples: [{ value: s.storage.free_bytes }] }] : []),
+      { name: "tally_collector_log_disk_warning", type: "gauge" as const, help: "1 while the records waiting for receipts outweigh the log disk's free space", samples: [{ value: s.storage.warning ? 1 : 0 }] },
+    ] : []),
     ...(s.enforcement ? [
       { name: "tally_collector_enforcement_excluded_features", type: "gauge" as const, help: "Features the options file's tally enforcement block excludes now (0: no block)", samples: [{ value: s.enforcement.excluded.length }] },
       { name: "tally_collector_enforcement_reread_pending", type: "gauge" as const, help: "1 while the license manager has not yet reread a changed options file", samples: [{ value: s.enforcement.reread_pending ? 1 : 0 }] },

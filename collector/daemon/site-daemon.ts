@@ -23,6 +23,7 @@ import { DaemonSource } from "./daemon-source.ts";
 import { writeDaemonStatus, type DaemonStatus } from "./daemon-status.ts";
 import { DaemonSync } from "./daemon-sync.ts";
 import { EdgeLink } from "./edge-link.ts";
+import { logStorage, type LogStorage } from "./log-storage.ts";
 import { serveMetrics } from "./metrics-server.ts";
 import { SiteTrouble } from "./site-trouble.ts";
 import type { RunConfig } from "./run-config.ts";
@@ -60,6 +61,9 @@ export class SiteDaemon {
   #enforcer: SiteEnforcer | undefined;
   /** Real time of the last daemon.json write: at most one a second, whatever the round rate. */
   #writtenAt = 0;
+  /** The last storage figures (log-storage.ts) and when they were taken (real time). */
+  #storageView: LogStorage | null = null;
+  #storageAt = 0;
   /** Records this process appended. */
   appended = 0;
 
@@ -230,6 +234,20 @@ export class SiteDaemon {
     if (wrote) this.#trouble.wrote();
   }
 
+  /** The log's storage, asked of the file system at most once a minute (a statfs call). */
+  async #storage(): Promise<LogStorage> {
+    const { log } = this.#site;
+    const now = Date.now();
+    if (this.#storageView === null || now - this.#storageAt >= 60_000) {
+      const view = await logStorage(this.#site.paths.log, log.bytes(), log.lastSeq() - log.ackedSeq());
+      // Logged when it appears; status and /metrics show it for as long as it holds.
+      if (view.warning && !this.#storageView?.warning) this.#options.log(`WARNING: ${view.warning}`);
+      this.#storageView = view;
+      this.#storageAt = now;
+    }
+    return this.#storageView;
+  }
+
   async #publish(running = true): Promise<void> {
     const { log } = this.#site;
     const receipt = (log.receipt() as { receipt?: { acked_seq: number; received_at: number } } | null)?.receipt;
@@ -239,7 +257,7 @@ export class SiteDaemon {
       log: { first_seq: log.firstSeq(), last_seq: log.lastSeq(), acked_seq: log.ackedSeq(), pending: log.lastSeq() - log.ackedSeq() },
       appended: this.appended,
       last_receipt: receipt ? { acked_seq: receipt.acked_seq, received_at: receipt.received_at } : null,
-      sync: this.#link.view, disk_full: this.#trouble.diskFull, scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
+      sync: this.#link.view, disk_full: this.#trouble.diskFull, storage: await this.#storage(), scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
       enforcement: this.#enforcer?.view ?? null,
     };
     if (running && Date.now() - this.#writtenAt < 1000) return;

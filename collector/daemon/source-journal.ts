@@ -59,10 +59,23 @@ export async function settleJournals(site: Site): Promise<Record<string, Journal
     throw e;
   }
   for (const name of names.sort()) {
-    const { recovery } = await SourceJournal.open(site, join(sourcesDir(site.paths.dir), name));
+    const path = join(sourcesDir(site.paths.dir), name);
+    // Only a journal with a step pending has anything to settle. The others stay unopened: every
+    // command opens the site, and a state dir keeps a journal per file ever backfilled, each
+    // opening a listing of the folder and reading an appendix of up to megabytes.
+    const file = await readJsonFile<JournalFile<unknown>>(path);
+    if (file === undefined || (FORMATS_READ.has(file.format) && file.pending === undefined)) continue;
+    const { recovery } = await SourceJournal.open(site, path);
     if (recovery !== "clean") out[name.slice(0, -5)] = recovery;
   }
   return out;
+}
+
+/** The committed state a journal's file holds, without opening the journal (no appendix read).
+ *  What the journal would say only once settled: call it on an open site (site.ts settles them all). */
+export async function settledState<S>(path: string): Promise<S | undefined> {
+  const file = await readJsonFile<JournalFile<S>>(path);
+  return file !== undefined && FORMATS_READ.has(file.format) && file.pending === undefined ? file.committed : undefined;
 }
 
 export class SourceJournal<S> {

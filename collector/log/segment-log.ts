@@ -95,6 +95,11 @@ export class SegmentLog {
     return this.#segments[0]!.firstSeq;
   }
 
+  /** Bytes of committed frames in the segments still kept (what release frees once receipted). */
+  bytes(): number {
+    return this.#segments.reduce((n, s) => n + s.size, 0);
+  }
+
   ackedSeq(): number {
     return this.#acked;
   }

@@ -1,7 +1,7 @@
 // Every receipt the site accepted, with the checkpoint it answered, one JSON line each
 // (appended and fsync'd before the log cursor moves). `verify` re-checks them all; the log's
 // cursor keeps only the latest.
-import { open, readFile, type FileHandle } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Checkpoint, Receipt } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
@@ -60,25 +60,53 @@ async function endOfLastLine(handle: FileHandle, size: number): Promise<number> 
   return 0;
 }
 
-/** All entries in order. A torn last line (crash mid-append) is ignored: the cursor never moved for it. */
-export async function readReceipts(paths: StatePaths): Promise<ReceiptEntry[]> {
-  let text: string;
+const CHUNK_BYTES = 1024 * 1024;
+
+/** Every entry in order, read a chunk at a time: the book gains a line per batch receipted — a
+ *  daemon that syncs every minute writes about 360 MB a year — so it is never held whole. A torn
+ *  last line (crash mid-append) is ignored: the cursor never moved for it. */
+export async function* receiptEntries(paths: StatePaths): AsyncGenerator<ReceiptEntry> {
+  let handle: FileHandle;
   try {
-    text = await readFile(paths.receipts, "utf8");
+    handle = await open(paths.receipts, "r");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
     throw e;
   }
-  const lines = text.split("\n");
-  const entries: ReceiptEntry[] = [];
-  for (const [i, line] of lines.entries()) {
-    if (line === "") continue;
-    try {
-      entries.push(JSON.parse(line) as ReceiptEntry);
-    } catch {
-      if (i === lines.length - 1) break; // torn tail: no newline was ever written after it
-      throw new CollectorError("check_failed", `${paths.receipts} line ${i + 1} is not JSON`, { line: i + 1 });
+  try {
+    const chunk = Buffer.alloc(CHUNK_BYTES);
+    let rest = Buffer.alloc(0);
+    let line = 0;
+    const parse = (bytes: Buffer): ReceiptEntry | undefined => {
+      line++;
+      if (bytes.length === 0) return undefined;
+      try {
+        return JSON.parse(bytes.toString("utf8")) as ReceiptEntry;
+      } catch {
+        throw new CollectorError("check_failed", `${paths.receipts} line ${line} is not JSON`, { line });
+      }
+    };
+    for (let position = 0; ;) {
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const bytes = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      let from = 0;
+      for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, from)) {
+        const entry = parse(bytes.subarray(from, at));
+        if (entry !== undefined) yield entry;
+        from = at + 1;
+      }
+      rest = Buffer.from(bytes.subarray(from)); // a copy: `chunk` is read into again
     }
+    // The last line without its newline: an append a crash cut short, unless it is whole JSON.
+    try {
+      const entry = parse(rest);
+      if (entry !== undefined) yield entry;
+    } catch (e) {
+      if (!(e instanceof CollectorError)) throw e;
+    }
+  } finally {
+    await handle.close();
   }
-  return entries;
 }

@@ -5,13 +5,19 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { appendReceipt, readReceipts, type ReceiptEntry } from "../../../collector/state/receipt-book.ts";
+import { appendReceipt, receiptEntries, type ReceiptEntry } from "../../../collector/state/receipt-book.ts";
 import { statePaths, type StatePaths } from "../../../collector/state/state-dir.ts";
 
 const entry = (acked: number): ReceiptEntry => ({
   receipt: { collector_id: "col_book", acked_seq: acked, head: acked.toString(16).padStart(64, "0"), received_at: 1_764_280_000_000 + acked, key_id: "edk_0123456789abcdef" },
   signature: "ab".repeat(64),
 });
+
+async function readReceipts(paths: StatePaths): Promise<ReceiptEntry[]> {
+  const out: ReceiptEntry[] = [];
+  for await (const e of receiptEntries(paths)) out.push(e);
+  return out;
+}
 
 let dir: string;
 let paths: StatePaths;
@@ -47,5 +53,16 @@ describe("the receipt book", () => {
     await writeFile(paths.receipts, JSON.stringify(entry(5)).slice(0, 30));
     await appendReceipt(paths, entry(5));
     expect(await readReceipts(paths)).toEqual([entry(5)]);
+  });
+
+  it("reads a book larger than its chunk whole, lines cut at the chunk's edges included", async () => {
+    const entries = Array.from({ length: 3000 }, (_, i) => entry(i + 1)); // ≈ 1.1 MB, over the 1 MiB chunk
+    await writeFile(paths.receipts, entries.map((e) => JSON.stringify(e) + "\n").join(""));
+    expect(await readReceipts(paths)).toEqual(entries);
+  });
+
+  it("a line that is not JSON before the last one is damage (check_failed, its line number)", async () => {
+    await writeFile(paths.receipts, `${JSON.stringify(entry(1))}\n{"receipt":\n${JSON.stringify(entry(2))}\n`);
+    await expect(readReceipts(paths)).rejects.toMatchObject({ code: "check_failed", details: { line: 2 } });
   });
 });
