@@ -94,4 +94,43 @@ describe("an air-gapped site across the edge's key rotations", () => {
     expect((await collector(dir, ["import-receipt", replyFile])).json).toMatchObject({ ok: true, imported: 0, already_receipted: 1, learned_edge_keys: [] });
     expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(4 * 3600);
   });
+
+  it("after a leaked key (not listed, so nothing endorses the new one), the operator trusts the new key by hand and the reply imports", async () => {
+    const [leaked, fresh] = [K2, randomBytes(32).toString("hex")];
+    const restart = async (signingKey: string) => {
+      const { persistDir, adminToken } = edge;
+      await edge.stop({ keepState: true });
+      edge = await startLocalEdge({ persistDir, adminToken, signingKey });
+    };
+    await restart(leaked);
+    const contract = await provisionContract(edge, { start: utcDate(T0), timezone: "UTC" });
+    const dir = join(root, "site-leak");
+    const init = await collector(dir, ["init", "--server", edge.url, "--enroll", contract.enrollmentToken, "--site", "offline, leak"]);
+    expect(init.json).toMatchObject({ ok: true, edge_keys: [idOf(leaked)] });
+    const collectorId = init.json!.collector_id as string;
+    await appendHourlyUsage(dir, 3, T0);
+    const bundleFile = join(root, "bundle-leak.json");
+    expect((await collector(dir, ["export", "--out", bundleFile])).json).toMatchObject({ ok: true, last_seq: 3 });
+
+    await restart(fresh); // the leaked key is not listed: nothing endorses the new one
+    const upload = await fetch(`${edge.url}/v1/collectors/${collectorId}/bundles`, { method: "POST", headers: { "content-type": "application/json" }, body: await readFile(bundleFile) });
+    const replyFile = join(root, "reply-leak.json");
+    await writeFile(replyFile, await upload.text());
+    const refused = await collector(dir, ["import-receipt", replyFile]);
+    expect([refused.status, refused.json?.refusal, refused.json?.key_endorsement]).toEqual([1, "unknown_key", "unendorsed"]);
+
+    // A mistyped key (or an id that is not its own) is refused and trusts nothing.
+    const pub = publicKeyOf(fresh);
+    const before = await snapshot(dir);
+    const typo = await collector(dir, ["trust-edge-key", "--public-key", pub, "--key-id", idOf(leaked)]);
+    expect([typo.status, typo.json?.error, typo.json?.expected_key_id]).toEqual([2, "bad_input", idOf(fresh)]);
+    expect((await collector(dir, ["trust-edge-key", "--public-key", pub.slice(1), "--key-id", idOf(fresh)])).json?.error).toBe("bad_input");
+    expect(await snapshot(dir)).toEqual(before);
+
+    const trusted = await collector(dir, ["trust-edge-key", "--public-key", pub, "--key-id", idOf(fresh)]);
+    expect(trusted.json).toEqual({ ok: true, key_id: idOf(fresh), public_key: pub, already_trusted: false });
+    expect((await collector(dir, ["trust-edge-key", "--public-key", pub.toUpperCase(), "--key-id", idOf(fresh)])).json).toMatchObject({ ok: true, already_trusted: true });
+    expect((await collector(dir, ["import-receipt", replyFile])).json).toMatchObject({ ok: true, imported: 1, acked_seq: 3, pending: 0 });
+    expect((await collector(dir, ["verify"])).status).toBe(0);
+  });
 });
