@@ -21,6 +21,8 @@ const T0 = Math.floor(testNow() / HOUR) * HOUR - 2 * 24 * HOUR;
 const [K0, K1, K2] = [0, 1, 2].map(() => randomBytes(32).toString("hex")) as [string, string, string];
 const idOf = (seed: string) => keyIdOf(publicKeyOf(seed));
 let edge: LocalEdge;
+/** The key the edge signs with now (the first test leaves it at K2). */
+let signingKey = K0;
 let root: string;
 
 beforeAll(async () => {
@@ -61,6 +63,7 @@ describe("an air-gapped site across the edge's key rotations", () => {
     const { persistDir, adminToken } = edge;
     await edge.stop({ keepState: true });
     edge = await startLocalEdge({ persistDir, adminToken, signingKey: K2, previousSigningKeys: [K1, K0] });
+    signingKey = K2;
     const upload = await fetch(`${edge.url}/v1/collectors/${collectorId}/bundles`, { method: "POST", headers: { "content-type": "application/json" }, body: await readFile(bundleFile) });
     expect(upload.status).toBe(200);
     const reply = await upload.json() as any;
@@ -96,13 +99,14 @@ describe("an air-gapped site across the edge's key rotations", () => {
   });
 
   it("after a leaked key (not listed, so nothing endorses the new one), the operator trusts the new key by hand and the reply imports", async () => {
-    const [leaked, fresh] = [K2, randomBytes(32).toString("hex")];
-    const restart = async (signingKey: string) => {
+    // The key the edge signs with now is the one that leaks (an edge restart less than starting anew).
+    const [leaked, fresh] = [signingKey, randomBytes(32).toString("hex")];
+    const restart = async (key: string) => {
       const { persistDir, adminToken } = edge;
       await edge.stop({ keepState: true });
-      edge = await startLocalEdge({ persistDir, adminToken, signingKey });
+      edge = await startLocalEdge({ persistDir, adminToken, signingKey: key });
+      signingKey = key;
     };
-    await restart(leaked);
     const contract = await provisionContract(edge, { start: utcDate(T0), timezone: "UTC" });
     const dir = join(root, "site-leak");
     const init = await collector(dir, ["init", "--server", edge.url, "--enroll", contract.enrollmentToken, "--site", "offline, leak"]);
