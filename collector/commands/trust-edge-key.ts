@@ -7,18 +7,16 @@
 import { keyIdOf } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
-import { loadEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
+import { isEdgePublicKey, loadEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
 import { parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
 export const trustEdgeKeyUsage = "trust-edge-key --public-key HEX --key-id ID [--state DIR] [--json]";
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 export async function trustEdgeKeyCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
   const { values } = parseCommandArgs(argv, { "public-key": { type: "string" }, "key-id": { type: "string" } }, trustEdgeKeyUsage);
   const publicKey = requireOption(values["public-key"], "public-key", trustEdgeKeyUsage).toLowerCase();
   const keyId = requireOption(values["key-id"], "key-id", trustEdgeKeyUsage);
-  if (!HEX64.test(publicKey)) throw new CollectorError("bad_input", "--public-key is not an edge public key (64 hex digits, as GET /v1/keys lists it)");
+  if (!isEdgePublicKey(publicKey)) throw new CollectorError("bad_input", "--public-key is not an edge public key (64 hex digits, as GET /v1/keys lists it)");
   if (keyIdOf(publicKey) !== keyId) {
     throw new CollectorError("bad_input", `--key-id ${keyId} is not this key's id (${keyIdOf(publicKey)}): check both against GET /v1/keys`, { expected_key_id: keyIdOf(publicKey) });
   }

@@ -9,6 +9,11 @@ export interface EdgeKey { key_id: string; public_key: string }
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/** An edge public key as GET /v1/keys lists it: 64 lower-case hex digits. */
+export function isEdgePublicKey(s: string): boolean {
+  return HEX64.test(s);
+}
+
 /** Accepts `[{key_id, public_key}]` or bare public keys (key_id derived as the edge does). */
 export function normaliseEdgeKeys(raw: unknown): EdgeKey[] {
   if (!Array.isArray(raw)) throw new CollectorError("bad_input", "edge keys are not a list");

@@ -36,6 +36,13 @@ const RERATE_CHUNKS_PER_ALARM = 4;
 /** Steps of a resolved fork's old branch per alarm run (≈ 4 × SUPERSEDE_CHUNK records). */
 const SUPERSEDE_STEPS_PER_ALARM = 4;
 
+/** Work the alarm goes on with in chunks: a re-rating, usage stored before pricing, a resolved
+ * fork's old branch. After an eviction the DO re-arms the alarm for them (contract-do.ts). */
+export function jobsPending(sql: SqlStorage): boolean {
+  return sql.exec(`SELECT 1 FROM rating_state WHERE job_json IS NOT NULL
+    UNION ALL SELECT 1 FROM stored_usage_queue UNION ALL SELECT 1 FROM fork_jobs LIMIT 1`).toArray().length > 0;
+}
+
 export interface AlarmHost {
   sql: SqlStorage;
   env: Env;
@@ -65,12 +72,11 @@ export class DrainAlarm {
     return this.at(Date.now() + this.#delay);
   }
 
-  /** When the outbox, the event queue or a re-rating has work (after a pricing change). */
+  /** When the outbox, the event queue or a job (jobsPending) has work (after a pricing change). */
   async ifPending(): Promise<void> {
-    const pending = this.#storage.sql.exec<{ n: number }>(`SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL)
-      + EXISTS (SELECT 1 FROM rating_state WHERE job_json IS NOT NULL) + EXISTS (SELECT 1 FROM stored_usage_queue)
-      + EXISTS (SELECT 1 FROM fork_jobs) AS n`).one().n;
-    if (pending > 0) await this.soon();
+    const sql = this.#storage.sql;
+    const pending = sql.exec<{ n: number }>("SELECT EXISTS (SELECT 1 FROM outbox) + EXISTS (SELECT 1 FROM events WHERE delivered_at IS NULL) AS n").one().n;
+    if (pending > 0 || jobsPending(sql)) await this.soon();
   }
 
   async at(at: number): Promise<void> {

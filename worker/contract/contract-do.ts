@@ -30,7 +30,7 @@ import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./rec
 import { LocalHours } from "../../shared/time/local-hours.ts";
 import { CrashPoints, type CrashStep } from "./crash-points.ts";
 import { checkNotices } from "./notices.ts";
-import { DrainAlarm, runAlarm } from "./contract-alarm.ts";
+import { DrainAlarm, jobsPending, runAlarm } from "./contract-alarm.ts";
 
 export type { DocSyncOutcome } from "./doc-publisher.ts";
 
@@ -60,7 +60,7 @@ export class ContractDO extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       migrateStorage(this.sql, (f) => ctx.storage.transactionSync(f));
       // A re-rating or a fork's old branch queued before an eviction (or by a storage migration) goes on by the alarm.
-      if (this.sql.exec("SELECT 1 FROM rating_state WHERE job_json IS NOT NULL UNION ALL SELECT 1 FROM stored_usage_queue UNION ALL SELECT 1 FROM fork_jobs").toArray().length > 0) await this.drains.at(Date.now());
+      if (jobsPending(this.sql)) await this.drains.at(Date.now());
     });
   }
 
