@@ -21,6 +21,11 @@ import { moveCommand, moveUsage } from "./commands/move.ts";
 import { asIoError, CollectorError, type ExitStatus } from "./errors.ts";
 import { asCollectorError } from "./site.ts";
 import { isMainThread } from "node:worker_threads";
+import { useNativeEd25519 } from "../shared/protocol/signing.ts";
+import { nodeEd25519 } from "./chain/node-ed25519.ts";
+
+// Every command signs and verifies through node:crypto: `verify` and `import-receipt` spend their time on signatures.
+useNativeEd25519(nodeEd25519);
 
 interface Command {
   usage: string;
