@@ -107,6 +107,9 @@ describe("an air-gapped backlog bigger than one bundle", () => {
     const replies: string[] = [];
     for (const b of bundles) replies.push((await upload(collectorId, b.file)).reply);
 
+    // Every file is read first: one that is not there refuses the call before anything is imported.
+    const typo = await collector(dir, ["import-receipt", replies[0]!, join(root, "no-such.reply")]);
+    expect([typo.status, typo.json?.error, (await collector(dir, ["status"])).json!.acked_seq]).toEqual([2, "bad_input", 0]);
     const first = await collector(dir, ["import-receipt", replies[0]!]);
     expect(first.json).toMatchObject({ ok: true, acked_seq: bundles[0]!.last_seq, pending: 60 - bundles[0]!.last_seq });
     expect((await collector(dir, ["status"])).json!.last_export).toMatchObject({ awaiting_replies: bundles.slice(1).map((b) => b.file) });
