@@ -5,7 +5,8 @@
 // holds the log, the log's figures come from that file and the cursor, never from the segments.
 // The offline estimate of remaining units (DESIGN.md §8) is the replica's last known balance minus
 // this site's usage since the acked_seq it reflects (contract-doc/offline-estimate.ts); it rates
-// every unreceipted record, so past 200,000 of them it waits for `--estimate`.
+// every unreceipted record, so past 200,000 of them it waits for `--estimate`. After an `export`,
+// its bundles whose records are not all receipted yet: the replies still to bring back.
 import type { Receipt } from "../../shared/protocol/index.ts";
 import { readDaemonStatus, type DaemonStatus } from "../daemon/daemon-status.ts";
 import { logStorage, type LogStorage } from "../daemon/log-storage.ts";
@@ -16,6 +17,7 @@ import { peekCursor } from "../log/cursor.ts";
 import { nodeLogFs } from "../log/log-fs.ts";
 import { openSite } from "../site.ts";
 import { loadFlags } from "../state/flags.ts";
+import { exportedBundles, loadExportRecord } from "../sync/bundle-export.ts";
 import { loadIdentity } from "../state/identity.ts";
 import { estimateRemaining, type OfflineEstimate } from "../contract-doc/offline-estimate.ts";
 import { openReplica } from "../contract-doc/replica-file.ts";
@@ -71,6 +73,14 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
   const lastKnown = doc.balance ? { remaining_units: doc.balance.remaining_units ?? null, as_of: doc.balance.as_of ?? null, reflects_acked_seq: doc.balance.collectors[identity.collector_id]?.acked_seq ?? 0 } : null;
 
   const pending = log.last_seq === null ? null : log.last_seq - log.acked_seq;
+  const exported = await loadExportRecord(paths);
+  const lastExport = exported ? {
+    exported_at: new Date(exported.exported_at).toISOString(),
+    bundles: exportedBundles(exported).length,
+    last_seq: exported.batches.at(-1)?.last_seq ?? null,
+    // A bundle is answered once the cursor passed its last record (by its reply or a later one).
+    awaiting_replies: exportedBundles(exported).filter((b) => b.last_seq !== null && b.last_seq > log.acked_seq).map((b) => b.file),
+  } : null;
   const json = {
     ok: true, collector_id: identity.collector_id, contract_id: identity.contract_id, site: identity.site, server: identity.server,
     ...log, pending,
@@ -82,6 +92,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     out_of_scope: daemon ? daemon.sources.reduce((n, s) => n + s.totals.out_of_scope, 0) : null,
     remaining_units: estimate?.estimated_remaining_units ?? null,
     last_known: lastKnown,
+    last_export: lastExport,
     unit_name: typeof doc.terms.unit_name === "string" ? doc.terms.unit_name : null,
     estimate,
     storage,
@@ -98,10 +109,16 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     ...(storage ? [`log: ${(storage.log_bytes / 1e6).toFixed(1)} MB kept${storage.free_bytes !== null ? `, ${(storage.free_bytes / 1e6).toFixed(1)} MB free on its disk` : ""}`] : []),
     ...(storage?.warning ? [`WARNING: ${storage.warning}`] : []),
     receipt ? `last receipt: seq ${receipt.acked_seq} at ${new Date(receipt.received_at).toISOString()}` : "last receipt: none yet",
+    ...(lastExport ? [exportLine(lastExport)] : []),
     ...flags.map((f) => `FLAG ${f.code}${f.seq !== undefined ? ` at seq ${f.seq}` : ""}: ${f.message}`),
     ...(daemon ? daemonLines(daemon, log.locked) : ["daemon: never ran in this state dir"]),
   ];
   return { exit: 0, json, text: lines.join("\n") + "\n" };
+}
+
+function exportLine(e: { exported_at: string; bundles: number; last_seq: number | null; awaiting_replies: string[] }): string {
+  const what = `last export: ${e.bundles} bundle${e.bundles === 1 ? "" : "s"}${e.last_seq !== null ? ` through seq ${e.last_seq}` : " (empty)"} at ${e.exported_at}`;
+  return e.awaiting_replies.length === 0 ? `${what}, all receipted` : `${what}; awaiting the replies to ${e.awaiting_replies.join(", ")}`;
 }
 
 function daemonLines(d: DaemonStatus, locked: boolean): string[] {

@@ -1,7 +1,7 @@
 // Cuts pending records into batches (≤ 5,000 records and ≤ 1 MiB of uncompressed body, the
 // site's own limit, well inside the edge's 4 MiB) and encodes one: the records' stored
-// canonical bytes verbatim, one checkpoint signed over the last record's hash, gzip.
-import { gzipSync } from "node:zlib";
+// canonical bytes verbatim, one checkpoint signed over the last record's hash. Online sync gzips
+// the body; `export` writes it as is into a bundle.
 import { canonicalJson, sha256Hex, signCheckpoint, ZERO_HASH, type Checkpoint } from "../../shared/protocol/index.ts";
 
 export const SYNC_BATCH_RECORDS = 5000;
@@ -50,7 +50,6 @@ export interface EncodedBatch {
   signature: string;
   /** Uncompressed JSON body. */
   body: Uint8Array;
-  gzipped: Uint8Array;
   firstSeq: number;
   lastSeq: number;
 }
@@ -67,7 +66,7 @@ export function encodeBatch(records: PendingRecord[], collectorId: string, ts: n
   }
   parts.push(MID, encoder.encode(canonicalJson(checkpoint)), SIG_OPEN, encoder.encode(signature), CLOSE);
   const body = concat(parts);
-  return { checkpoint, signature, body, gzipped: gzipSync(body), firstSeq: records[0]!.seq, lastSeq: last.seq };
+  return { checkpoint, signature, body, firstSeq: records[0]!.seq, lastSeq: last.seq };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -1,11 +1,16 @@
-// The air-gapped path, inbound (DESIGN.md §4): the edge's reply to an uploaded bundle,
-// `{receipts, error?}`. Receipt i answers batch i of the latest export; each is checked exactly
-// as online sync checks one (edge key, signature, collector, not backwards, covers its batch,
-// names our hash at acked_seq), stored in the receipt book, acknowledged in the log, and only
-// then are the fully receipted segments freed. A receipt at or below what the log already
-// acknowledged (a reply imported twice, or a batch synced online meanwhile) is verified — its
-// head too, where the log still holds that record — and skipped. An `error` stops the import
-// after the receipts before it; an equivocation raises the same trust flag online sync raises.
+// The air-gapped path, inbound (DESIGN.md §4): the edge's reply to one uploaded bundle,
+// `{receipts, edge_keys, error?}`. An export may be several bundles, and their replies come back
+// in any order, some perhaps missing: a receipt is matched by what it acknowledges — the batch of
+// the latest export it completes (the last one ending at or below its acked_seq) — not by its
+// place in a reply. Each is checked exactly as online sync checks one (edge key, signature,
+// collector, not backwards, covers its batch, names our hash at acked_seq), stored in the
+// receipt book, acknowledged in the log, and only then are the fully receipted segments freed.
+// A receipt's head proves the whole chain below it, so a reply missing from the set costs only
+// the receipt-book entries of its own batches once a later reply is imported. A receipt at or
+// below what the log already acknowledged (a reply imported twice, a bundle uploaded twice, a
+// later reply imported first) is verified — its head too, where the log still holds that record —
+// and skipped. An `error` stops the import after the receipts before it; an equivocation raises
+// the same trust flag online sync raises.
 // A receipt signed by a key this site does not know is accepted only when the reply's `edge_keys`
 // endorse that key through a chain from a key the site trusts (shared/protocol/edge-keys.ts): the
 // keys so learned are stored with the first receipt they verify, and named in the report.
@@ -16,7 +21,7 @@ import type { Site } from "../site.ts";
 import { loadEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
 import { raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
-import type { ExportRecord } from "./bundle-export.ts";
+import { exportedBundles, type ExportedBatch, type ExportRecord } from "./bundle-export.ts";
 import { checkReceipt } from "./receipt-check.ts";
 
 export interface ImportReport {
@@ -31,15 +36,44 @@ export interface ImportReport {
   edge_error: { error: string; message: string; batch_index?: number; [k: string]: unknown } | null;
 }
 
-export async function importReceipts(site: Site, reply: unknown, exported: ExportRecord, now: number): Promise<ImportReport> {
-  const body = reply as { receipts?: unknown; edge_keys?: unknown; error?: unknown; message?: unknown } | null;
+/** A bundle reply as read from its file: refused (bad_input) unless shaped like one and no longer
+ *  than a bundle of the latest export (checked for every file before any is imported). */
+export interface BundleReply { receipts: unknown[]; edge_keys?: unknown; error?: unknown; message?: unknown; [k: string]: unknown }
+
+export function checkReply(reply: unknown, exported: ExportRecord): BundleReply {
+  const body = reply as BundleReply | null;
   if (typeof body !== "object" || body === null || (!Array.isArray(body.receipts) && typeof body.error !== "string")) {
     throw new CollectorError("bad_input", "not a bundle reply: expected {receipts: […], error?}");
   }
   const receipts = Array.isArray(body.receipts) ? body.receipts : [];
-  if (receipts.length > exported.batches.length) {
-    throw new CollectorError("bad_input", `the reply has ${receipts.length} receipts but the latest export has ${exported.batches.length} batches: import the reply to the latest export`);
+  const longest = Math.max(0, ...exportedBundles(exported).map((b) => b.batches));
+  if (receipts.length > longest) {
+    throw new CollectorError("bad_input", `the reply has ${receipts.length} receipts but no bundle of the latest export has more than ${longest} batches: import the replies to the latest export`);
   }
+  return { ...body, receipts };
+}
+
+/** The acked_seq of a reply's first receipt (replies are imported in this order), or Infinity. */
+export function replyStart(reply: BundleReply): number {
+  const first = signedReceiptSchema.safeParse(reply.receipts[0]);
+  return first.success ? first.data.receipt.acked_seq : Number.POSITIVE_INFINITY;
+}
+
+/** The exported batch a receipt acknowledging through `ackedSeq` completes: the last one ending at
+ *  or below it; the first batch when none does (checkReceipt then refuses it as incomplete). */
+function answeredBatch(batches: ExportedBatch[], ackedSeq: number): ExportedBatch {
+  let lo = 0;
+  let hi = batches.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (batches[mid]!.last_seq <= ackedSeq) lo = mid;
+    else hi = mid - 1;
+  }
+  return batches[lo]!;
+}
+
+export async function importReceipts(site: Site, body: BundleReply, exported: ExportRecord, now: number): Promise<ImportReport> {
+  const { receipts } = body;
   const { log } = site;
   const collectorId = site.identity.collector_id;
   const trusted = await loadEdgeKeys(site.paths);
@@ -49,7 +83,6 @@ export async function importReceipts(site: Site, reply: unknown, exported: Expor
   const report: ImportReport = { imported: 0, already_receipted: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, learned_edge_keys: [], edge_error: null };
 
   for (const [i, raw] of receipts.entries()) {
-    const batch = exported.batches[i]!;
     const parsed = signedReceiptSchema.safeParse(raw);
     if (parsed.success && parsed.data.receipt.acked_seq <= log.ackedSeq() && parsed.data.receipt.collector_id === collectorId) {
       const key = keys.find((k) => k.key_id === parsed.data.receipt.key_id);
@@ -64,6 +97,7 @@ export async function importReceipts(site: Site, reply: unknown, exported: Expor
         continue;
       }
     }
+    const batch = answeredBatch(exported.batches, parsed.success ? parsed.data.receipt.acked_seq : 0);
     const verdict = await checkReceipt(raw, { collectorId, ackedSeq: log.ackedSeq(), sentThrough: batch.last_seq, lastSeq: log.lastSeq() }, keys, (seq) => site.hashAt(seq));
     if (!verdict.ok) {
       const unknown = verdict.code === "unknown_key" ? endorsed.unknown.find((k) => k.key_id === (raw as { receipt: { key_id: string } }).receipt.key_id) : undefined;
@@ -89,10 +123,10 @@ export async function importReceipts(site: Site, reply: unknown, exported: Expor
   }
 
   if (typeof body.error === "string") {
-    const { receipts: _r, ...error } = body as Record<string, unknown> & { error: string; message?: unknown };
+    const { receipts: _r, edge_keys: _k, ...error } = body as Record<string, unknown> & { error: string; message?: unknown };
     report.edge_error = { ...error, error: body.error, message: typeof body.message === "string" ? body.message : "" };
     if (body.error === "equivocation") {
-      const seq = typeof (body as { seq?: unknown }).seq === "number" ? (body as { seq: number }).seq : undefined;
+      const seq = typeof body.seq === "number" ? body.seq : undefined;
       await raiseFlag(site.paths, { code: "equivocation", ...(seq !== undefined ? { seq } : {}), at: new Date(now).toISOString(), message: report.edge_error.message });
     }
   }

@@ -4,6 +4,7 @@
 // this collector's batches at all (401/403: revoked, unknown, refused signature), and remembers it
 // as a flag, so neither `sync` nor the daemon keeps knocking. A daemon passes a deadline (and its
 // stop signal): the pass then ends after the batch in flight, with the rest still pending.
+import { gzipSync } from "node:zlib";
 import { sha256Hex, type ProtocolError } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
@@ -78,7 +79,8 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
     const batchRecords = entries.slice(0, fitBatch(entries, collectorId, ts, limits));
     const batch = encodeBatch(batchRecords, collectorId, ts, signing.secretFor(from));
     options.onBatch?.({ firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, ackedSeq: log.ackedSeq(), lastLogSeq: log.lastSeq() });
-    const reply = await call(() => client.postBatch(collectorId, batch.gzipped));
+    const gzipped = gzipSync(batch.body);
+    const reply = await call(() => client.postBatch(collectorId, gzipped));
     report.batches++;
     report.records_sent += batchRecords.length;
 

@@ -112,7 +112,7 @@ export type SignedReceipt = z.infer<typeof signedReceiptSchema>;
 export const BUNDLE_FORMAT = "tally-bundle/v1";
 /** Decoded (after gzip) size cap of a bundle upload: 4 full batches. A Worker must hold the
  * text and its parse in 128 MB, and the batches cross one RPC to the ContractDO (32 MiB).
- * `collector export` never writes a bigger bundle; a larger backlog takes several rounds. */
+ * `collector export` never writes a bigger bundle; a larger backlog is written as several, uploaded in order. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 export const bundleSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
