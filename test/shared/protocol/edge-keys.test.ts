@@ -87,8 +87,8 @@ describe("edge-key revocations", () => {
   });
 
   it("the edge after a leak of k1: k2 endorsed by k0 past it, k1 revoked by k2 — a site trusting k0 and k1 learns k2 and drops k1", () => {
-    const list = [endorsed(k2, k0), revoked(k1, k2), ref(k0)];
-    expect(endorsedKeys([ref(k0), ref(k1)], list)).toEqual({ learned: [ref(k2)], unknown: [], revoked: [{ ...ref(k1), revocation: list[1]!.revocation }] });
+    const list: PublishedEdgeKey[] = [endorsed(k2, k0), revoked(k1, k2), ref(k0)];
+    expect(endorsedKeys([ref(k0), ref(k1)], list)).toEqual({ learned: [ref(k2)], unknown: [], revoked: [{ ...ref(k1), revocation: list[1]!.revocation! }] });
   });
 
   it("an endorsement chain through a revoked key no longer counts, and what it endorsed is not learned", () => {
