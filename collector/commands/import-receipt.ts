@@ -32,7 +32,8 @@ export async function importReceiptCommand(argv: string[], io: CommandIo): Promi
     const report = await importReceipts(site, reply, exported, Date.now());
     const pending = report.last_seq - report.acked_seq;
     const learned = report.learned_edge_keys.length > 0 ? `\ntrusts edge key ${report.learned_edge_keys.join(", ")} from now on: endorsed, through the edge's rotations, by a key this site already trusted` : "";
-    const head = `imported ${report.imported} receipts (${report.already_receipted} already receipted); receipted through seq ${report.acked_seq}, ${pending} pending, ${report.released_segments} segments freed${learned}`;
+    const revoked = report.revoked_edge_keys.length > 0 ? `\nno longer trusts edge key ${report.revoked_edge_keys.join(", ")}: the edge revoked it (it leaked)` : "";
+    const head = `imported ${report.imported} receipts (${report.already_receipted} already receipted); receipted through seq ${report.acked_seq}, ${pending} pending, ${report.released_segments} segments freed${learned}${revoked}`;
     if (report.edge_error) {
       const e = report.edge_error;
       return {
