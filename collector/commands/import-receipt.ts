@@ -2,7 +2,7 @@
 // the uploaded bundle (`{receipts, error?}`). Every receipt is verified like online sync does
 // before the log is acknowledged and exactly the receipted segments are freed. Edge keys learned
 // from the reply's endorsements (the edge rotated its key since this site last heard from it) are
-// named in the report.
+// named in the report, and so are keys its verified revocations drop (the edge revoked a leaked key).
 // Exit 0 when every receipt was imported and the edge refused nothing; 1 when it refused a
 // batch (the receipts before it are imported) or a receipt is refused.
 import { readFile } from "node:fs/promises";
