@@ -17,6 +17,7 @@ import { exportCommand, exportUsage } from "./commands/export.ts";
 import { importReceiptCommand, importReceiptUsage } from "./commands/import-receipt.ts";
 import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
 import { trustEdgeKeyCommand, trustEdgeKeyUsage } from "./commands/trust-edge-key.ts";
+import { distrustEdgeKeyCommand, distrustEdgeKeyUsage } from "./commands/distrust-edge-key.ts";
 import { moveCommand, moveUsage } from "./commands/move.ts";
 import { asIoError, CollectorError, type ExitStatus } from "./errors.ts";
 import { asCollectorError } from "./site.ts";
@@ -46,6 +47,7 @@ const commands: Record<string, Command> = {
   "import-receipt": { usage: importReceiptUsage, run: importReceiptCommand, about: "Air-gapped sites: takes the edge's replies to the uploaded bundles." },
   "rotate-key": { usage: rotateKeyUsage, run: rotateKeyCommand, about: "Writes a key_rotation record: the next batches are signed by a new key." },
   "trust-edge-key": { usage: trustEdgeKeyUsage, run: trustEdgeKeyCommand, about: "Trusts an edge receipt key checked out of band (after a leaked edge key, for an air-gapped site): the key id must be the key's own." },
+  "distrust-edge-key": { usage: distrustEdgeKeyUsage, run: distrustEdgeKeyCommand, about: "Stops trusting a leaked edge receipt key (never the last one trusted): nothing it signs or endorses is accepted from then on." },
   move: { usage: moveUsage, run: moveCommand, about: "Points the site at another edge that holds its history (after `core migrate`): new server, token and edge keys; same key and chain." },
   reveal: { usage: revealUsage, run: revealCommand, about: "Shows the user or host name behind a pseudonym (privacy.pseudonymise); only this site can." },
 };

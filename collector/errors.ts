@@ -12,6 +12,7 @@ export type CollectorErrorCode =
   | "bad_config"
   | "bad_input"
   | "enroll_refused"
+  | "last_edge_key"
   // exit 1
   | "check_failed"
   | "flagged"
@@ -25,7 +26,7 @@ export type CollectorErrorCode =
   | "edge_unreachable";
 
 const exitByCode: Record<CollectorErrorCode, ExitStatus> = {
-  usage: 2, not_initialised: 2, already_initialised: 2, bad_state: 2, bad_config: 2, bad_input: 2, enroll_refused: 2,
+  usage: 2, not_initialised: 2, already_initialised: 2, bad_state: 2, bad_config: 2, bad_input: 2, enroll_refused: 2, last_edge_key: 2,
   check_failed: 1, flagged: 1, equivocation: 1, edge_regressed: 1, revoked: 1, receipt_refused: 1, batch_refused: 1, io_error: 1,
   edge_unreachable: 3,
 };

@@ -6372,11 +6372,18 @@ export interface components {
             /** @example edk_0123456789abcdef */
             key_id: string;
             public_key: string;
-            /** @description absent on the oldest key listed */
+            /** @description absent on the oldest key listed and on revoked keys; a key after a revoked one is endorsed by the next key not revoked */
             endorsement?: {
                 /** @description the key_id of the key this one replaced */
                 endorsed_by: string;
                 /** @description Ed25519 by `endorsed_by` over "tally/edge-key/v1\n" + canonical {endorsed_by, key_id, public_key} */
+                signature: string;
+            };
+            /** @description present when the key leaked (EDGE_SIGNING_KEYS_REVOKED): trust nothing it signs or endorses */
+            revocation?: {
+                /** @description the key_id of the current key */
+                revoked_by: string;
+                /** @description Ed25519 by `revoked_by` over "tally/edge-key-revocation/v1\n" + canonical {key_id, public_key, revoked_by} */
                 signature: string;
             };
         };

@@ -7,7 +7,7 @@ import type { components } from "./openapi.ts";
 export type WebhookEvent = components["schemas"]["WebhookEvent"];
 export type EdgeKey = components["schemas"]["EdgeKeys"]["keys"][number];
 
-export type WebhookFailure = "malformed_signature" | "unknown_key" | "bad_signature" | "stale_timestamp" | "malformed_event";
+export type WebhookFailure = "malformed_signature" | "unknown_key" | "revoked_key" | "bad_signature" | "stale_timestamp" | "malformed_event";
 
 export class WebhookVerificationError extends Error {
   readonly reason: WebhookFailure;
@@ -32,6 +32,8 @@ export function verifyWebhook(rawBody: string | Uint8Array, signatureHeader: str
   const { t, keyId, sig } = parseSignature(signatureHeader);
   const key = (Array.isArray(edgeKeys) ? edgeKeys : edgeKeys.keys).find((k) => k.key_id === keyId);
   if (!key) throw new WebhookVerificationError("unknown_key", `no edge key ${keyId} (fetch GET /v1/keys again after a key rotation)`);
+  // The edge lists a leaked key with a revocation: whoever holds it can sign deliveries.
+  if (key.revocation) throw new WebhookVerificationError("revoked_key", `edge key ${keyId} is revoked (it leaked): the delivery may be forged`);
   const body = typeof rawBody === "string" ? encoder.encode(rawBody) : rawBody;
   const prefix = encoder.encode(`${t}\n`);
   const message = new Uint8Array(prefix.length + body.length);

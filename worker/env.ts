@@ -11,6 +11,8 @@ export interface Env {
   EDGE_SIGNING_KEY: string;
   /** Previous EDGE_SIGNING_KEY seeds, newest first, comma-separated: published and endorsing their successors, never signing (auth/edge-key.ts). */
   EDGE_SIGNING_KEYS_PREVIOUS?: string;
+  /** Key ids (edk_…) of EDGE_SIGNING_KEYS_PREVIOUS items that leaked, comma-separated: published revoked (auth/edge-key.ts). */
+  EDGE_SIGNING_KEYS_REVOKED?: string;
   /** "production" | "development" | "test": only the last two accept an injected clock; any other value is production (isProduction). */
   TALLY_ENV: string;
   /** Development and test only: ms added to the real clock for every request (middleware/clock.ts). */
@@ -42,6 +44,7 @@ declare global {
       ADMIN_TOKEN: string;
       EDGE_SIGNING_KEY: string;
       EDGE_SIGNING_KEYS_PREVIOUS?: string;
+      EDGE_SIGNING_KEYS_REVOKED?: string;
       TALLY_ENV: string;
       TALLY_CLOCK_OFFSET_MS?: string;
       TALLY_DRAIN_DELAY_MS?: string;

@@ -14,7 +14,7 @@ const apiErrorStatus = {
   enrollment_token_used: 409,
   enrollment_token_expired: 410,
   internal: 500,
-  // EDGE_SIGNING_KEY or EDGE_SIGNING_KEYS_PREVIOUS is not a valid configuration (auth/edge-key.ts).
+  // EDGE_SIGNING_KEY, EDGE_SIGNING_KEYS_PREVIOUS or _REVOKED is not a valid configuration (auth/edge-key.ts).
   edge_misconfigured: 500,
   // The vendor and customer faces: API keys, content types.
   read_only_key: 403,

@@ -5,7 +5,8 @@
 // receipt verified like online sync does before the log is acknowledged and exactly the
 // receipted segments are freed. A reply missing from the set breaks none of the others. Edge
 // keys learned from a reply's endorsements (the edge rotated its key since this site last heard
-// from it) are named in the report.
+// from it) are named in the report, and so are keys its verified revocations drop (the edge
+// revoked a leaked key).
 // Exit 0 when every receipt was imported and no refusal by the edge leaves a record of the export
 // unreceipted; 1 when the edge refused a batch still pending (the receipts before it are
 // imported) or a receipt is refused (the replies before it stand).
@@ -64,6 +65,7 @@ export async function importReceiptCommand(argv: string[], io: CommandIo): Promi
 function report(done: ({ file: string } & ImportReport)[], ackedSeq: number, lastSeq: number, exportedThrough: number): CommandResult {
   const sum = (f: (d: ImportReport) => number) => done.reduce((n, d) => n + f(d), 0);
   const learned = [...new Set(done.flatMap((d) => d.learned_edge_keys))];
+  const revoked = [...new Set(done.flatMap((d) => d.revoked_edge_keys))];
   const pending = lastSeq - ackedSeq;
   const refusals = done.filter((d) => d.edge_error !== null);
   // A refusal matters while a record of the export is unreceipted: once another reply (the same
@@ -71,11 +73,12 @@ function report(done: ({ file: string } & ImportReport)[], ackedSeq: number, las
   const failing = ackedSeq < exportedThrough ? refusals : [];
   const totals = {
     imported: sum((d) => d.imported), already_receipted: sum((d) => d.already_receipted), acked_seq: ackedSeq, last_seq: lastSeq,
-    released_segments: sum((d) => d.released_segments), learned_edge_keys: learned, edge_error: refusals[0]?.edge_error ?? null,
+    released_segments: sum((d) => d.released_segments), learned_edge_keys: learned, revoked_edge_keys: revoked, edge_error: refusals[0]?.edge_error ?? null,
   };
   const perFile = done.map((d) => ({ file: d.file, imported: d.imported, already_receipted: d.already_receipted, acked_seq: d.acked_seq, edge_error: d.edge_error }));
   const learnedLine = learned.length > 0 ? `\ntrusts edge key ${learned.join(", ")} from now on: endorsed, through the edge's rotations, by a key this site already trusted` : "";
-  const head = `imported ${totals.imported} receipts (${totals.already_receipted} already receipted)${done.length > 1 ? ` from ${done.length} replies` : ""}; receipted through seq ${ackedSeq}, ${pending} pending, ${totals.released_segments} segments freed${learnedLine}`;
+  const revokedLine = revoked.length > 0 ? `\nno longer trusts edge key ${revoked.join(", ")}: the edge revoked it (it leaked)` : "";
+  const head = `imported ${totals.imported} receipts (${totals.already_receipted} already receipted)${done.length > 1 ? ` from ${done.length} replies` : ""}; receipted through seq ${ackedSeq}, ${pending} pending, ${totals.released_segments} segments freed${learnedLine}${revokedLine}`;
   const refusalLines = refusals.map((d) => {
     const e = d.edge_error!;
     const what = `${done.length > 1 ? `${d.file}: ` : ""}the edge refused batch ${e.batch_index ?? "?"}: ${e.error}: ${e.message}`;

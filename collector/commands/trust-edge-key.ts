@@ -3,11 +3,13 @@
 // For the one case a bundle reply cannot settle: after a leaked edge key, the new key comes with no
 // endorsement worth trusting, so an air-gapped site refuses its receipts (`unknown_key`,
 // `key_endorsement: "unendorsed"`) until a person vouches for it. The key id is required too and
-// must be the key's own: a mistyped key is refused instead of trusted. Keys are only ever added.
+// must be the key's own: a mistyped key is refused instead of trusted. A key the edge revoked is
+// refused (`bad_input`: it leaked, nothing vouches for it again); one the operator distrusted
+// (distrust-edge-key) is trusted again — the undo of a mistaken distrust.
 import { keyIdOf } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
-import { isEdgePublicKey, loadEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
+import { isEdgePublicKey, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys, restoreEdgeKey } from "../state/edge-keys.ts";
 import { parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
 export const trustEdgeKeyUsage = "trust-edge-key --public-key HEX --key-id ID [--state DIR] [--json]";
@@ -23,8 +25,13 @@ export async function trustEdgeKeyCommand(argv: string[], io: CommandIo): Promis
   const paths = stateFrom(values, io.env);
   const site = await openSite(paths); // the site's lock: the daemon's syncs merge keys into the same file
   try {
+    const revoked = (await loadRevokedEdgeKeys(paths)).find((k) => k.key_id === keyId);
+    if (revoked?.revocation) {
+      throw new CollectorError("bad_input", `edge key ${keyId} was revoked by the edge (${revoked.revocation.revoked_by}): it leaked and cannot be trusted again`, { revoked_by: revoked.revocation.revoked_by });
+    }
     const already = (await loadEdgeKeys(paths)).some((k) => k.key_id === keyId && k.public_key === publicKey);
-    if (!already) await mergeEdgeKeys(paths, [{ key_id: keyId, public_key: publicKey }]);
+    if (revoked) await restoreEdgeKey(paths, { key_id: keyId, public_key: publicKey });
+    else if (!already) await mergeEdgeKeys(paths, [{ key_id: keyId, public_key: publicKey }]);
     const json = { ok: true, key_id: keyId, public_key: publicKey, already_trusted: already };
     return { exit: 0, json, text: already ? `edge key ${keyId} was already trusted\n` : `trusting edge key ${keyId}: receipts it signs are accepted from now on\n` };
   } finally {

@@ -6,7 +6,9 @@
 //    64 zeros (seq 1) or the head a stored receipt gives for the seq before it;
 //  - checkpoints we signed (kept with each receipt): our signature, and the head of our record;
 //  - receipts: the edge's signature with a known edge key, this collector, never backwards, the
-//    head of our record at acked_seq, and the log cursor equal to a stored receipt.
+//    head of our record at acked_seq, and the log cursor equal to a stored receipt. A receipt
+//    signed by a key revoked since (it leaked) still verifies — it was imported before the site
+//    knew, and what it released stays released — but is named in `receipts_by_revoked_keys`.
 import { checkpointSchema, keyRotationDataSchema, recordSchema, sha256Hex, verifyCheckpoint, verifyReceipt, ZERO_HASH, type ChainRecord, type Receipt } from "../../shared/protocol/index.ts";
 import { readFile } from "node:fs/promises";
 import { verifyBundle } from "../../shared/protocol/index.ts";
@@ -15,7 +17,7 @@ import { loadIdentity, loadKey } from "../state/identity.ts";
 import type { StatePaths } from "../state/state-dir.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite, type Site } from "../site.ts";
-import { loadEdgeKeys } from "../state/edge-keys.ts";
+import { loadEdgeKeys, loadRevokedEdgeKeys } from "../state/edge-keys.ts";
 import { retiredPublicKeys } from "../chain/signing-keys.ts";
 import { receiptEntries } from "../state/receipt-book.ts";
 import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
@@ -31,6 +33,8 @@ export interface VerifySummary {
   records_checked: number;
   receipts_checked: number;
   checkpoints_checked: number;
+  /** Stored receipts signed by edge keys revoked since: per key, how many and the last seq acked. Absent when none. */
+  receipts_by_revoked_keys?: { key_id: string; receipts: number; last_acked_seq: number }[];
 }
 
 class Problem extends Error {
@@ -69,9 +73,10 @@ export async function verifyCommand(argv: string[], io: CommandIo): Promise<Comm
   } finally {
     await site.close();
   }
+  const revoked = (summary.receipts_by_revoked_keys ?? []).map((r) => `\nnote: ${r.receipts} receipts (through seq ${r.last_acked_seq}) were signed by edge key ${r.key_id}, revoked since: imported before the revocation, they stand`);
   return {
     exit: 0, json: { ok: true, ...summary },
-    text: `ok: ${summary.records_checked} records (seq ${summary.first_seq}…${summary.last_seq}), ${summary.checkpoints_checked} checkpoints, ${summary.receipts_checked} receipts verified\n`,
+    text: `ok: ${summary.records_checked} records (seq ${summary.first_seq}…${summary.last_seq}), ${summary.checkpoints_checked} checkpoints, ${summary.receipts_checked} receipts verified${revoked.join("")}\n`,
   };
 }
 
@@ -103,7 +108,9 @@ async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
   const signerKeys = [site.key.public_key, ...await retiredPublicKeys(site.paths)]; // rotated-out keys signed older checkpoints
   const hashes = await walkChain(site, anchor, wanted, signerKeys, summary);
 
-  const edgeKeys = await loadEdgeKeys(site.paths);
+  const revokedKeys = await loadRevokedEdgeKeys(site.paths);
+  const edgeKeys = [...await loadEdgeKeys(site.paths), ...revokedKeys];
+  const byRevoked = new Map<string, { key_id: string; receipts: number; last_acked_seq: number }>();
   const cursor = (log.receipt() as { receipt?: Receipt; signature?: string } | null);
   let cursorBacked = false;
   let lastAcked = 0;
@@ -122,6 +129,10 @@ async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
     if (ours !== undefined && ours !== r.head) fail("receipt_head_mismatch", `${at}: the edge signed head ${r.head.slice(0, 12)}… for seq ${r.acked_seq}, our record hashes to ${ours.slice(0, 12)}…`, r.acked_seq);
     if (r.acked_seq === log.ackedSeq() && entry.signature === cursor?.signature) cursorBacked = true;
     summary.receipts_checked++;
+    if (revokedKeys.some((k) => k.key_id === r.key_id)) {
+      const n = byRevoked.get(r.key_id) ?? { key_id: r.key_id, receipts: 0, last_acked_seq: 0 };
+      byRevoked.set(r.key_id, { ...n, receipts: n.receipts + 1, last_acked_seq: r.acked_seq });
+    }
 
     if (entry.checkpoint) {
       const cp = entry.checkpoint;
@@ -132,6 +143,7 @@ async function verifySite(site: Site, summary: VerifySummary): Promise<void> {
       summary.checkpoints_checked++;
     }
   }
+  if (byRevoked.size > 0) summary.receipts_by_revoked_keys = [...byRevoked.values()];
   if (log.ackedSeq() > 0 && !cursorBacked) fail("cursor_unbacked", `the log's cursor acks seq ${log.ackedSeq()} but no stored receipt says so`, log.ackedSeq());
 }
 

@@ -1,11 +1,15 @@
 // The edge's receipt-signing keys this site trusts: learned at enrollment, refreshed from
-// GET /v1/keys when a receipt names a key_id we have not seen.
-import { endorsedKeys, keyIdOf } from "../../shared/protocol/index.ts";
+// GET /v1/keys when a receipt names a key_id we have not seen. Keys revoked since (by the edge, a
+// revocation kept as evidence, or by the operator's distrust-edge-key) move to `revoked`: never
+// trusted again, kept only so `verify` can still check and name the receipts they signed before.
+import { endorsedKeys, keyIdOf, type Revocation } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import { readJsonFile, writeJsonFile } from "./json-file.ts";
 import type { StatePaths } from "./state-dir.ts";
 
 export interface EdgeKey { key_id: string; public_key: string }
+/** A key this site no longer trusts: the edge's `revocation`, or the operator's `distrusted_at`. */
+export interface RevokedEdgeKey extends EdgeKey { revocation?: Revocation; distrusted_at?: string }
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -31,24 +35,53 @@ export function normaliseEdgeKeys(raw: unknown): EdgeKey[] {
  * GET /v1/keys's list as the site takes it over TLS: TLS to the site's own server is the trust,
  * so a key without an endorsement is accepted as before (an edge that never rotated, or one
  * whose operator dropped the previous seeds). Only a key whose endorsement names a key we know
- * and does not verify is left out: the edge contradicts itself, and its receipts stay refused.
+ * and does not verify is left out: the edge contradicts itself, and its receipts stay refused. A
+ * key the list revokes (a revocation by another key it lists) is revoked here too.
  */
-export function keysOverTls(trusted: EdgeKey[], offered: unknown): EdgeKey[] {
+export function keysOverTls(trusted: EdgeKey[], offered: unknown): { keys: EdgeKey[]; revoked: RevokedEdgeKey[] } {
   const broken = new Set(endorsedKeys(trusted, offered).unknown.filter((k) => k.reason === "bad_endorsement").map((k) => k.key_id));
-  return normaliseEdgeKeys(offered).filter((k) => !broken.has(k.key_id));
+  const listed = normaliseEdgeKeys(offered);
+  const revoked = endorsedKeys(listed, offered).revoked;
+  return { keys: listed.filter((k) => !broken.has(k.key_id) && !revoked.some((r) => r.key_id === k.key_id)), revoked };
 }
 
+async function readEdgeKeys(paths: StatePaths): Promise<{ keys: EdgeKey[]; revoked: RevokedEdgeKey[] }> {
+  const raw = await readJsonFile<{ keys?: unknown; revoked?: unknown }>(paths.edgeKeys);
+  if (!raw) return { keys: [], revoked: [] };
+  const revoked = raw.revoked === undefined ? [] : normaliseEdgeKeys(raw.revoked).map((k, i) => ({ ...(raw.revoked as RevokedEdgeKey[])[i], ...k }));
+  return { keys: normaliseEdgeKeys(raw.keys), revoked };
+}
+
+/** The keys this site trusts (never a revoked one). */
 export async function loadEdgeKeys(paths: StatePaths): Promise<EdgeKey[]> {
-  const raw = await readJsonFile<{ keys?: unknown }>(paths.edgeKeys);
-  return raw ? normaliseEdgeKeys(raw.keys) : [];
+  const { keys, revoked } = await readEdgeKeys(paths);
+  return keys.filter((k) => !revoked.some((r) => r.key_id === k.key_id));
 }
 
-/** Keeps every key seen so far: old receipts must stay verifiable after the edge rotates. */
-export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[]): Promise<EdgeKey[]> {
-  const known = await loadEdgeKeys(paths);
-  const byId = new Map(known.map((k) => [k.key_id, k]));
-  for (const k of fresh) byId.set(k.key_id, k);
+/** The keys revoked at this site, in the order revoked. */
+export async function loadRevokedEdgeKeys(paths: StatePaths): Promise<RevokedEdgeKey[]> {
+  return (await readEdgeKeys(paths)).revoked;
+}
+
+/**
+ * Keeps every key seen so far (old receipts must stay verifiable after the edge rotates), adds
+ * `fresh` but a revoked one, and moves `revoke` to the revoked list — one write. Returns the keys
+ * trusted now.
+ */
+export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke: RevokedEdgeKey[] = []): Promise<EdgeKey[]> {
+  const { keys: known, revoked } = await readEdgeKeys(paths);
+  for (const r of revoke) if (!revoked.some((k) => k.key_id === r.key_id)) revoked.push(r);
+  const out = new Set(revoked.map((k) => k.key_id));
+  const byId = new Map(known.filter((k) => !out.has(k.key_id)).map((k) => [k.key_id, k]));
+  for (const k of fresh) if (!out.has(k.key_id)) byId.set(k.key_id, k);
   const keys = [...byId.values()];
-  await writeJsonFile(paths.edgeKeys, { keys });
+  await writeJsonFile(paths.edgeKeys, revoked.length > 0 ? { keys, revoked } : { keys });
   return keys;
+}
+
+/** Trusts again a key the operator distrusted (a mistaken distrust-edge-key). */
+export async function restoreEdgeKey(paths: StatePaths, key: EdgeKey): Promise<void> {
+  const { keys, revoked } = await readEdgeKeys(paths);
+  const left = revoked.filter((k) => k.key_id !== key.key_id);
+  await writeJsonFile(paths.edgeKeys, left.length > 0 ? { keys: [...keys, key], revoked: left } : { keys: [...keys, key] });
 }

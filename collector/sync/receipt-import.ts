@@ -13,12 +13,15 @@
 // the same trust flag online sync raises.
 // A receipt signed by a key this site does not know is accepted only when the reply's `edge_keys`
 // endorse that key through a chain from a key the site trusts (shared/protocol/edge-keys.ts): the
-// keys so learned are stored with the first receipt they verify, and named in the report.
+// keys so learned are stored with the first receipt they verify, and named in the report. A key
+// the reply revokes (a revocation by a key the site reaches without passing through a revoked
+// one) is dropped before any receipt is checked, stored with the first receipt (or at the end of
+// an import that stores none), and named in the report too; a refused import stores nothing.
 import { endorsedKeys, signedReceiptSchema, verifyReceipt } from "../../shared/protocol/index.ts";
 import { SigningKeys } from "../chain/signing-keys.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
-import { loadEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
+import { loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
 import { raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
 import { exportedBundles, type ExportedBatch, type ExportRecord } from "./bundle-export.ts";
@@ -32,6 +35,8 @@ export interface ImportReport {
   released_segments: number;
   /** Edge keys learned from the reply's endorsements (stored with the receipts they verify). */
   learned_edge_keys: string[];
+  /** Edge keys the reply's verified revocations removed from this site's trust. */
+  revoked_edge_keys: string[];
   /** The edge's refusal of a batch in the bundle, if any. */
   edge_error: { error: string; message: string; batch_index?: number; [k: string]: unknown } | null;
 }
@@ -77,10 +82,13 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
   const { log } = site;
   const collectorId = site.identity.collector_id;
   const trusted = await loadEdgeKeys(site.paths);
-  const endorsed = endorsedKeys(trusted, body.edge_keys);
-  const keys = [...trusted, ...endorsed.learned];
+  const revokedBefore = (await loadRevokedEdgeKeys(site.paths)).map((k) => k.key_id);
+  const endorsed = endorsedKeys(trusted, body.edge_keys, revokedBefore);
+  const gone = new Set([...revokedBefore, ...endorsed.revoked.map((k) => k.key_id)]);
+  const keys = [...trusted.filter((k) => !gone.has(k.key_id)), ...endorsed.learned];
+  let revocationsStored = endorsed.revoked.length === 0;
   const signing = await SigningKeys.load(site.paths, site.key, log);
-  const report: ImportReport = { imported: 0, already_receipted: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, learned_edge_keys: [], edge_error: null };
+  const report: ImportReport = { imported: 0, already_receipted: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, learned_edge_keys: [], revoked_edge_keys: [], edge_error: null };
 
   for (const [i, raw] of receipts.entries()) {
     const parsed = signedReceiptSchema.safeParse(raw);
@@ -100,20 +108,25 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
     const batch = answeredBatch(exported.batches, parsed.success ? parsed.data.receipt.acked_seq : 0);
     const verdict = await checkReceipt(raw, { collectorId, ackedSeq: log.ackedSeq(), sentThrough: batch.last_seq, lastSeq: log.lastSeq() }, keys, (seq) => site.hashAt(seq));
     if (!verdict.ok) {
-      const unknown = verdict.code === "unknown_key" ? endorsed.unknown.find((k) => k.key_id === (raw as { receipt: { key_id: string } }).receipt.key_id) : undefined;
-      const why = verdict.code !== "unknown_key" ? "" : unknown?.reason === "bad_endorsement"
-        ? ": the reply's endorsement of it does not verify"
+      const keyId = (raw as { receipt: { key_id: string } }).receipt.key_id;
+      const unknown = verdict.code !== "unknown_key" ? undefined
+        : gone.has(keyId) ? "revoked" as const : endorsed.unknown.find((k) => k.key_id === keyId)?.reason ?? "unendorsed";
+      const why = unknown === undefined ? "" : unknown === "revoked"
+        ? ": that key is revoked (it leaked): nothing it signs is trusted"
+        : unknown === "bad_endorsement" ? ": the reply's endorsement of it does not verify"
         : ": the reply does not endorse it through a key this site trusts";
       throw new CollectorError("receipt_refused", `receipt ${i} refused (${verdict.code}): ${verdict.message}${why}`, {
         refusal: verdict.code, receipt_index: i, imported: report.imported,
-        ...(verdict.code === "unknown_key" ? { key_endorsement: unknown?.reason ?? "unendorsed" } : {}),
+        ...(unknown !== undefined ? { key_endorsement: unknown } : {}),
       });
     }
     const { receipt, signature } = verdict;
-    if (report.learned_edge_keys.length === 0 && !trusted.some((k) => k.key_id === receipt.key_id)) {
+    const learn = report.learned_edge_keys.length === 0 && !trusted.some((k) => k.key_id === receipt.key_id) ? endorsed.learned : [];
+    if (learn.length > 0 || !revocationsStored) {
       // Before the receipt is stored: `verify` must find every stored receipt's key.
-      await mergeEdgeKeys(site.paths, endorsed.learned);
-      report.learned_edge_keys = endorsed.learned.map((k) => k.key_id);
+      await mergeEdgeKeys(site.paths, learn, revocationsStored ? [] : endorsed.revoked);
+      if (learn.length > 0) report.learned_edge_keys = learn.map((k) => k.key_id);
+      revocationsStored = true;
     }
     await appendReceipt(site.paths, { checkpoint: batch.checkpoint, checkpoint_signature: batch.signature, receipt, signature });
     await log.acknowledge(receipt.acked_seq, { receipt, signature });
@@ -121,6 +134,9 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
     report.released_segments += (await log.release()).removedSegments.length;
     report.imported++;
   }
+
+  if (!revocationsStored) await mergeEdgeKeys(site.paths, [], endorsed.revoked);
+  report.revoked_edge_keys = endorsed.revoked.map((k) => k.key_id);
 
   if (typeof body.error === "string") {
     const { receipts: _r, edge_keys: _k, ...error } = body as Record<string, unknown> & { error: string; message?: unknown };

@@ -92,7 +92,10 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
       let verdict = await checkReceipt(reply.body, expect, keys, hashAt);
       if (!verdict.ok && verdict.code === "unknown_key") {
         const fresh = await call(() => client.keys());
-        if (fresh.status === 200) keys = await mergeEdgeKeys(site.paths, keysOverTls(keys, (fresh.body as { keys?: unknown })?.keys));
+        if (fresh.status === 200) {
+          const listed = keysOverTls(keys, (fresh.body as { keys?: unknown })?.keys);
+          keys = await mergeEdgeKeys(site.paths, listed.keys, listed.revoked);
+        }
         verdict = await checkReceipt(reply.body, expect, keys, hashAt);
       }
       if (!verdict.ok) throw new CollectorError("receipt_refused", `receipt refused (${verdict.code}): ${verdict.message}`, { refusal: verdict.code });

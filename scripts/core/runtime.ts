@@ -9,7 +9,7 @@ import type { CoreBuild } from "./build.ts";
 import type { DataDir } from "./data-dir.ts";
 import type { CoreLog } from "./core-log.ts";
 
-export interface Secrets { ADMIN_TOKEN: string; EDGE_SIGNING_KEY: string; EDGE_SIGNING_KEYS_PREVIOUS?: string }
+export interface Secrets { ADMIN_TOKEN: string; EDGE_SIGNING_KEY: string; EDGE_SIGNING_KEYS_PREVIOUS?: string; EDGE_SIGNING_KEYS_REVOKED?: string }
 
 export interface RuntimeOptions {
   build: CoreBuild;
@@ -75,7 +75,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       modulesRoot: workerDir,
       compatibilityDate: w.compatibilityDate,
       compatibilityFlags: w.compatibilityFlags,
-      bindings: { ...w.vars, TALLY_ENV: "production", ADMIN_TOKEN: secrets.ADMIN_TOKEN, EDGE_SIGNING_KEY: secrets.EDGE_SIGNING_KEY, ...(secrets.EDGE_SIGNING_KEYS_PREVIOUS ? { EDGE_SIGNING_KEYS_PREVIOUS: secrets.EDGE_SIGNING_KEYS_PREVIOUS } : {}) },
+      bindings: { ...w.vars, TALLY_ENV: "production", ADMIN_TOKEN: secrets.ADMIN_TOKEN, EDGE_SIGNING_KEY: secrets.EDGE_SIGNING_KEY, ...(secrets.EDGE_SIGNING_KEYS_PREVIOUS ? { EDGE_SIGNING_KEYS_PREVIOUS: secrets.EDGE_SIGNING_KEYS_PREVIOUS } : {}), ...(secrets.EDGE_SIGNING_KEYS_REVOKED ? { EDGE_SIGNING_KEYS_REVOKED: secrets.EDGE_SIGNING_KEYS_REVOKED } : {}) },
       d1Databases: Object.fromEntries(Object.entries(w.d1Databases).map(([binding, db]) => [binding, db.id])),
       durableObjects: w.durableObjects,
       ...(w.assets ? { assets: { ...(w.assets as object), directory: join(build.dir, w.assets.directory) } as never } : {}),

@@ -26,7 +26,7 @@ export interface ServeOptions {
   env: NodeJS.ProcessEnv;
 }
 
-/** ADMIN_TOKEN, EDGE_SIGNING_KEY and the optional EDGE_SIGNING_KEYS_PREVIOUS from the environment,
+/** ADMIN_TOKEN, EDGE_SIGNING_KEY and the optional EDGE_SIGNING_KEYS_PREVIOUS and _REVOKED from the environment,
  *  checked before anything starts (the worker checks the same on every request: auth/edge-key.ts). */
 export function secretsFrom(env: NodeJS.ProcessEnv): Secrets {
   const problems: string[] = [];
@@ -37,12 +37,13 @@ export function secretsFrom(env: NodeJS.ProcessEnv): Secrets {
   if (key === "") problems.push("EDGE_SIGNING_KEY is not set (a hex Ed25519 seed, 64 hex digits: `openssl rand -hex 32`)");
   else if (!/^[0-9a-fA-F]{64}$/.test(key)) problems.push("EDGE_SIGNING_KEY must be 64 hex digits (a 32-byte Ed25519 seed)");
   const previous = env.EDGE_SIGNING_KEYS_PREVIOUS ?? "";
+  const revoked = env.EDGE_SIGNING_KEYS_REVOKED ?? "";
   if (problems.length === 0) {
-    const keys = parseEdgeKeys(key.toLowerCase(), previous);
+    const keys = parseEdgeKeys(key.toLowerCase(), previous, revoked);
     if ("problem" in keys) problems.push(keys.problem);
   }
   if (problems.length > 0) throw new CoreExit(2, `refusing to start: ${problems.join("; ")}`);
-  return { ADMIN_TOKEN: admin, EDGE_SIGNING_KEY: key.toLowerCase(), ...(previous.trim() !== "" ? { EDGE_SIGNING_KEYS_PREVIOUS: previous } : {}) };
+  return { ADMIN_TOKEN: admin, EDGE_SIGNING_KEY: key.toLowerCase(), ...(previous.trim() !== "" ? { EDGE_SIGNING_KEYS_PREVIOUS: previous } : {}), ...(revoked.trim() !== "" ? { EDGE_SIGNING_KEYS_REVOKED: revoked } : {}) };
 }
 
 export async function serve(options: ServeOptions): Promise<number> {

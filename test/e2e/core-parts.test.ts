@@ -10,6 +10,7 @@ import { bodyToBuffer, readTar, tarHeader, TarWriter } from "../../scripts/core/
 import { loggedPath } from "../../scripts/core/front.ts";
 import { secretsFrom } from "../../scripts/core/serve.ts";
 import { CoreExit } from "../../scripts/core/exit.ts";
+import { keyIdOf, publicKeyOf } from "../../shared/protocol/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tally-core-parts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -123,6 +124,11 @@ describe("the log and the secrets", () => {
     expect(refuse({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: "ab".repeat(32) })).toContain("EDGE_SIGNING_KEYS_PREVIOUS item 1 is the current EDGE_SIGNING_KEY");
     expect(refuse({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: `${"cd".repeat(32)},nope` })).toContain("EDGE_SIGNING_KEYS_PREVIOUS item 2 must be 64 hex digits");
     expect(secretsFrom({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: "cd".repeat(32) })).toEqual({ ADMIN_TOKEN: "x".repeat(20), EDGE_SIGNING_KEY: "ab".repeat(32), EDGE_SIGNING_KEYS_PREVIOUS: "cd".repeat(32) });
+    // EDGE_SIGNING_KEYS_REVOKED too: ids of previous keys only, never the current one.
+    const previousId = keyIdOf(publicKeyOf("cd".repeat(32)));
+    expect(refuse({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: "cd".repeat(32), EDGE_SIGNING_KEYS_REVOKED: keyIdOf(publicKeyOf("ab".repeat(32))) })).toContain("EDGE_SIGNING_KEYS_REVOKED item 1 is the current EDGE_SIGNING_KEY's id");
+    expect(refuse({ ...admin, EDGE_SIGNING_KEYS_REVOKED: previousId })).toContain("EDGE_SIGNING_KEYS_REVOKED item 1");
+    expect(secretsFrom({ ...admin, EDGE_SIGNING_KEYS_PREVIOUS: "cd".repeat(32), EDGE_SIGNING_KEYS_REVOKED: previousId })).toMatchObject({ EDGE_SIGNING_KEYS_REVOKED: previousId });
   });
 });
 

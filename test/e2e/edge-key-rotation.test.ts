@@ -3,14 +3,16 @@
 // EDGE_SIGNING_KEYS_PREVIOUS): the reply's receipts are signed by a key the site has never seen,
 // and the reply's endorsements chain it to the key the site enrolled with. Import succeeds with
 // the genuine reply and refuses, changing nothing on disk, a reply whose endorsement is forged or
-// missing. (The restarted edge listens on another port, so the site does not sync online here;
-// test/collector covers the online path's use of endorsements.)
+// missing. After a leaked key the edge revokes it: the site, once the operator vouched for the new
+// key, applies the revocation from a reply and refuses receipts the thief forges with the leaked
+// key, changing nothing on disk. (The restarted edge listens on another port, so the site does not
+// sync online here; test/collector covers the online path's use of endorsements and revocations.)
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { endorseEdgeKey, generateKeyPair, keyIdOf, publicKeyOf } from "../../shared/protocol/index.ts";
+import { endorseEdgeKey, generateKeyPair, keyIdOf, publicKeyOf, signReceipt } from "../../shared/protocol/index.ts";
 import { runCollector } from "../support/collector-process.ts";
 import { getBalance, provisionContract, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
 import { appendHourlyUsage } from "../support/site-usage.ts";
@@ -98,32 +100,41 @@ describe("an air-gapped site across the edge's key rotations", () => {
     expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(4 * 3600);
   });
 
-  it("after a leaked key (not listed, so nothing endorses the new one), the operator trusts the new key by hand and the reply imports", async () => {
+  it("after a leaked key: the edge revokes it, the operator trusts the new key by hand, the site drops the leaked one and refuses what it forges", async () => {
     // The key the edge signs with now is the one that leaks (an edge restart less than starting anew).
     const [leaked, fresh] = [signingKey, randomBytes(32).toString("hex")];
-    const restart = async (key: string) => {
-      const { persistDir, adminToken } = edge;
-      await edge.stop({ keepState: true });
-      edge = await startLocalEdge({ persistDir, adminToken, signingKey: key });
-      signingKey = key;
-    };
     const contract = await provisionContract(edge, { start: utcDate(T0), timezone: "UTC" });
     const dir = join(root, "site-leak");
     const init = await collector(dir, ["init", "--server", edge.url, "--enroll", contract.enrollmentToken, "--site", "offline, leak"]);
     expect(init.json).toMatchObject({ ok: true, edge_keys: [idOf(leaked)] });
     const collectorId = init.json!.collector_id as string;
+    const roundTrip = async (name: string, lastSeq: number) => {
+      const bundleFile = join(root, `bundle-${name}.json`);
+      expect((await collector(dir, ["export", "--out", bundleFile])).json).toMatchObject({ ok: true, last_seq: lastSeq });
+      const upload = await fetch(`${edge.url}/v1/collectors/${collectorId}/bundles`, { method: "POST", headers: { "content-type": "application/json" }, body: await readFile(bundleFile) });
+      const replyFile = join(root, `reply-${name}.json`);
+      await writeFile(replyFile, await upload.text());
+      return replyFile;
+    };
+    // Before the leak is known: a receipt signed by the leaked key is imported, and releases records 1–3.
     await appendHourlyUsage(dir, 3, T0);
-    const bundleFile = join(root, "bundle-leak.json");
-    expect((await collector(dir, ["export", "--out", bundleFile])).json).toMatchObject({ ok: true, last_seq: 3 });
+    expect((await collector(dir, ["import-receipt", await roundTrip("leak-1", 3)])).json).toMatchObject({ ok: true, imported: 1, acked_seq: 3 });
 
-    await restart(fresh); // the leaked key is not listed: nothing endorses the new one
-    const upload = await fetch(`${edge.url}/v1/collectors/${collectorId}/bundles`, { method: "POST", headers: { "content-type": "application/json" }, body: await readFile(bundleFile) });
-    const replyFile = join(root, "reply-leak.json");
-    await writeFile(replyFile, await upload.text());
+    // The leak: the edge moves to a new key and revokes the leaked one (kept as a previous key, revoked).
+    await appendHourlyUsage(dir, 3, T0 + 3 * HOUR);
+    const { persistDir, adminToken } = edge;
+    await edge.stop({ keepState: true });
+    edge = await startLocalEdge({ persistDir, adminToken, signingKey: fresh, previousSigningKeys: [leaked], revokedKeyIds: [idOf(leaked)] });
+    signingKey = fresh;
+    const replyFile = await roundTrip("leak-2", 6);
+    const reply = JSON.parse(await readFile(replyFile, "utf8"));
+    // Nothing endorses the new key (its only predecessor leaked); the leaked key carries the new key's revocation.
+    expect(reply.edge_keys.map((k: any) => [k.key_id, k.endorsement?.endorsed_by, k.revocation?.revoked_by])).toEqual([[idOf(fresh), undefined, undefined], [idOf(leaked), undefined, idOf(fresh)]]);
     const refused = await collector(dir, ["import-receipt", replyFile]);
     expect([refused.status, refused.json?.refusal, refused.json?.key_endorsement]).toEqual([1, "unknown_key", "unendorsed"]);
 
-    // A mistyped key (or an id that is not its own) is refused and trusts nothing.
+    // A mistyped key (or an id that is not its own) is refused and trusts nothing. (distrust-edge-key's
+    // refusals, and trust-edge-key's of a revoked key, are test/collector/cli/distrust-edge-key.test.ts.)
     const pub = publicKeyOf(fresh);
     const before = await snapshot(dir);
     const typo = await collector(dir, ["trust-edge-key", "--public-key", pub, "--key-id", idOf(leaked)]);
@@ -134,7 +145,38 @@ describe("an air-gapped site across the edge's key rotations", () => {
     const trusted = await collector(dir, ["trust-edge-key", "--public-key", pub, "--key-id", idOf(fresh)]);
     expect(trusted.json).toEqual({ ok: true, key_id: idOf(fresh), public_key: pub, already_trusted: false });
     expect((await collector(dir, ["trust-edge-key", "--public-key", pub.toUpperCase(), "--key-id", idOf(fresh)])).json).toMatchObject({ ok: true, already_trusted: true });
-    expect((await collector(dir, ["import-receipt", replyFile])).json).toMatchObject({ ok: true, imported: 1, acked_seq: 3, pending: 0 });
-    expect((await collector(dir, ["verify"])).status).toBe(0);
+    // Now the reply's revocation verifies (by the key just trusted): the leaked key is dropped.
+    expect((await collector(dir, ["import-receipt", replyFile])).json).toMatchObject({ ok: true, imported: 1, acked_seq: 6, pending: 0, revoked_edge_keys: [idOf(leaked)] });
+    const stored = JSON.parse(await readFile(join(dir, "edge-keys.json"), "utf8"));
+    expect([stored.keys.map((k: any) => k.key_id), stored.revoked.map((k: any) => [k.key_id, k.revocation.revoked_by])]).toEqual([[idOf(fresh)], [[idOf(leaked), idOf(fresh)]]]);
+    // The receipt imported before the revocation stands; verify names it.
+    expect((await collector(dir, ["verify"])).json).toMatchObject({ ok: true, receipts_checked: 2, receipts_by_revoked_keys: [{ key_id: idOf(leaked), receipts: 1, last_acked_seq: 3 }] });
+
+    // The thief forges a receipt for the next batch with the leaked key, then with a key of theirs the leaked key endorses.
+    await appendHourlyUsage(dir, 2, T0 + 6 * HOUR);
+    const bundleFile = join(root, "bundle-leak-3.json");
+    expect((await collector(dir, ["export", "--out", bundleFile])).json).toMatchObject({ ok: true, last_seq: 8 });
+    const { checkpoint } = JSON.parse(await readFile(bundleFile, "utf8")).batches[0];
+    const thief = generateKeyPair();
+    const forgeBy = (seed: string) => {
+      const receipt = { collector_id: collectorId, acked_seq: checkpoint.seq, head: checkpoint.head, received_at: Date.now(), key_id: idOf(seed) };
+      return { receipt, signature: signReceipt(receipt, seed) };
+    };
+    const leakedRef = { key_id: idOf(leaked), public_key: publicKeyOf(leaked) };
+    const thiefRef = { key_id: idOf(thief.secretKey), public_key: thief.publicKey };
+    const forgeries = [
+      ["by-leaked", { receipts: [forgeBy(leaked)], edge_keys: [leakedRef] }, "revoked"],
+      ["by-endorsed", { receipts: [forgeBy(thief.secretKey)], edge_keys: [{ ...thiefRef, endorsement: endorseEdgeKey(thiefRef, leakedRef, leaked) }, leakedRef] }, "unendorsed"],
+    ] as const;
+    const beforeForgery = await snapshot(dir);
+    for (const [name, body, why] of forgeries) {
+      const file = join(root, `reply-forged-${name}.json`);
+      await writeFile(file, JSON.stringify(body));
+      const forged = await collector(dir, ["import-receipt", file]);
+      expect([forged.status, forged.json?.error, forged.json?.refusal, forged.json?.key_endorsement, forged.json?.imported]).toEqual([1, "receipt_refused", "unknown_key", why, 0]);
+      expect(await snapshot(dir)).toEqual(beforeForgery);
+    }
+    // Records 7–8 stay pending (the snapshot holds the log's cursor): the edge has 6 hours, the site releases nothing more.
+    expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(6 * 3600);
   });
 });

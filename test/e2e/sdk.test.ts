@@ -2,7 +2,7 @@
 // entirely through `createClient`, a real collector process enrolled with the SDK's token and
 // synced, then the balance and statements read back typed; typed errors; the automatic
 // Idempotency-Key surviving a lost answer; and real signed webhook deliveries verified with
-// `verifyWebhook` — a tampered body, a wrong key and an old timestamp refused.
+// `verifyWebhook` — a tampered body, a wrong key, a revoked key and an old timestamp refused.
 import { createServer, type Server } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -203,6 +203,8 @@ describe("the SDK against a local edge", () => {
     const old = `t=${t},key_id=${keyIdOf(impostor.publicKey)},sig=${signWebhook(t, body, impostor.secretKey)}`;
     expect(refusal(() => verifyWebhook(body, old, [{ key_id: keyIdOf(impostor.publicKey), public_key: impostor.publicKey }]))).toBe("stale_timestamp");
     expect(refusal(() => verifyWebhook(body, "t=1,sig=zz", keys))).toBe("malformed_signature");
+    const revoked = [{ ...keys.keys[0]!, revocation: { revoked_by: keyIdOf(impostor.publicKey), signature: "0".repeat(128) } }];
+    expect(refusal(() => verifyWebhook(body, signature, revoked))).toBe("revoked_key");
     expect(refusal(() => verifyWebhook(new TextEncoder().encode(body), signature, keys))).toBe("accepted");
   });
 });

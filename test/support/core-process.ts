@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ensureBuild, REPO_ROOT, type CoreBuild } from "../../scripts/core/build.ts";
 
-export interface CoreSecrets { ADMIN_TOKEN: string; EDGE_SIGNING_KEY: string; EDGE_SIGNING_KEYS_PREVIOUS?: string }
+export interface CoreSecrets { ADMIN_TOKEN: string; EDGE_SIGNING_KEY: string; EDGE_SIGNING_KEYS_PREVIOUS?: string; EDGE_SIGNING_KEYS_REVOKED?: string }
 
 export function freshSecrets(): CoreSecrets {
   return { ADMIN_TOKEN: `adm_${randomBytes(16).toString("hex")}`, EDGE_SIGNING_KEY: randomBytes(32).toString("hex") };
@@ -33,6 +33,7 @@ function coreEnv(secrets: Partial<CoreSecrets> | undefined): NodeJS.ProcessEnv {
   delete env.ADMIN_TOKEN;
   delete env.EDGE_SIGNING_KEY;
   delete env.EDGE_SIGNING_KEYS_PREVIOUS;
+  delete env.EDGE_SIGNING_KEYS_REVOKED;
   return { ...env, ...secrets };
 }
 

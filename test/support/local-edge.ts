@@ -35,6 +35,8 @@ export interface LocalEdge {
   signingKey: string;
   /** The seeds it rotated from (EDGE_SIGNING_KEYS_PREVIOUS), newest first. */
   previousSigningKeys: string[];
+  /** Key ids of previous keys declared leaked (EDGE_SIGNING_KEYS_REVOKED). */
+  revokedKeyIds: string[];
   /** Persistence dir (D1 + DO state); removed by stop() unless keepState. */
   persistDir: string;
   /** Everything wrangler printed so far (for failure messages). */
@@ -50,6 +52,8 @@ export interface StartOptions {
   signingKey?: string;
   /** EDGE_SIGNING_KEYS_PREVIOUS, newest first: restart an edge with `persistDir` to rotate its key. */
   previousSigningKeys?: string[];
+  /** EDGE_SIGNING_KEYS_REVOKED: key ids of previous keys that leaked. */
+  revokedKeyIds?: string[];
   /** Extra `--var NAME:VALUE` bindings (wrangler only: a core takes no vars). */
   vars?: Record<string, string>;
   /** ms added to the edge's real clock (TALLY_CLOCK_OFFSET_MS); default the test clock's, so an
@@ -80,7 +84,9 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const envFile = join(persistDir, "edge.env");
   const previousSigningKeys = options.previousSigningKeys ?? [];
   const previous = previousSigningKeys.length > 0 ? `EDGE_SIGNING_KEYS_PREVIOUS=${previousSigningKeys.join(",")}\n` : "";
-  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n${previous}`, { mode: 0o600 });
+  const revokedKeyIds = options.revokedKeyIds ?? [];
+  const revoked = revokedKeyIds.length > 0 ? `EDGE_SIGNING_KEYS_REVOKED=${revokedKeyIds.join(",")}\n` : "";
+  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n${previous}${revoked}`, { mode: 0o600 });
 
   // A fresh state dir starts as a copy of the run's migrated one (run-setup.ts) where there is one.
   const template = options.persistDir ? undefined : await provided("edgeTemplate");
@@ -107,7 +113,7 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;
   const edge: LocalEdge = {
-    url, runtime: "wrangler", productionRules: false, adminToken, signingKey, previousSigningKeys, persistDir,
+    url, runtime: "wrangler", productionRules: false, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
     output: () => output,
     async stop(opts = {}) {
       if (!stopped) {
@@ -139,10 +145,12 @@ export async function startCoreEdge(options: StartOptions = {}): Promise<LocalEd
   const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
   const previousSigningKeys = options.previousSigningKeys ?? [];
   const previous = previousSigningKeys.length > 0 ? { EDGE_SIGNING_KEYS_PREVIOUS: previousSigningKeys.join(",") } : {};
-  const core = await startCore({ data: persistDir, secrets: { ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey, ...previous }, build: await coreBuild() });
+  const revokedKeyIds = options.revokedKeyIds ?? [];
+  const revoked = revokedKeyIds.length > 0 ? { EDGE_SIGNING_KEYS_REVOKED: revokedKeyIds.join(",") } : {};
+  const core = await startCore({ data: persistDir, secrets: { ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey, ...previous, ...revoked }, build: await coreBuild() });
   let stopped = false;
   return {
-    url: core.url, runtime: "core", productionRules: true, adminToken, signingKey, previousSigningKeys, persistDir,
+    url: core.url, runtime: "core", productionRules: true, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
     output: core.output,
     async stop(opts = {}) {
       if (!stopped) {

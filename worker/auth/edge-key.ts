@@ -2,7 +2,10 @@
 // (receipts, webhooks, sealed answers); EDGE_SIGNING_KEYS_PREVIOUS, the seeds it replaced (newest
 // first, comma-separated), are only published — each endorsing the key that replaced it
 // (shared/protocol/edge-keys.ts) — so sites and tooling that trust an old key can learn the new one.
-import { endorseEdgeKey, keyIdOf, publicKeyOf, type PublishedEdgeKey } from "../../shared/protocol/index.ts";
+// EDGE_SIGNING_KEYS_REVOKED names previous keys (key ids) that leaked: each is published with a
+// revocation by the current key, endorses nothing (the key after it is endorsed by the next key
+// not revoked), and no answer sealed under it is opened.
+import { endorseEdgeKey, keyIdOf, publicKeyOf, revokeEdgeKey, type PublishedEdgeKey } from "../../shared/protocol/index.ts";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, Env } from "../env.ts";
 import { EdgeError } from "../errors.ts";
@@ -10,8 +13,10 @@ import { EdgeError } from "../errors.ts";
 export interface EdgeKey { key_id: string; public_key: string; secret_key: string }
 export interface EdgeKeys {
   current: EdgeKey;
-  /** The previous keys, newest first. */
+  /** The previous keys not revoked, newest first. */
   previous: EdgeKey[];
+  /** The previous keys EDGE_SIGNING_KEYS_REVOKED names: compromised, never used but to refuse. */
+  revoked: EdgeKey[];
   /** What GET /v1/keys and bundle replies list: current first, each endorsed by the next in line. */
   published: PublishedEdgeKey[];
 }
@@ -32,7 +37,7 @@ export function edgeKey(seedHex: string): EdgeKey {
 }
 
 /** The key configuration, or what is wrong with it (one sentence naming the secret and item). */
-export function parseEdgeKeys(current: string, previous = ""): EdgeKeys | { problem: string } {
+export function parseEdgeKeys(current: string, previous = "", revokedIds = ""): EdgeKeys | { problem: string } {
   if (!SEED.test(current)) return { problem: "EDGE_SIGNING_KEY must be 64 hex digits (a 32-byte Ed25519 seed)" };
   // Seeds are kept as written (sealed answers derive from the exact string); compared in lower case.
   const seeds = previous.trim() === "" ? [] : previous.split(",").map((s) => s.trim());
@@ -45,24 +50,37 @@ export function parseEdgeKeys(current: string, previous = ""): EdgeKeys | { prob
     if (first !== i + 1) return { problem: `${which} repeats item ${first}` };
   }
   const chain = [derive(current), ...seeds.map(derive)];
+  const revoked = new Set<string>();
+  for (const [i, id] of (revokedIds.trim() === "" ? [] : revokedIds.split(",").map((s) => s.trim())).entries()) {
+    const which = `EDGE_SIGNING_KEYS_REVOKED item ${i + 1}`;
+    const at = chain.findIndex((k) => k.key_id === id);
+    if (at === 0) return { problem: `${which} is the current EDGE_SIGNING_KEY's id: put a new EDGE_SIGNING_KEY first` };
+    if (at < 0) return { problem: `${which} (${id}) is not the key id of an EDGE_SIGNING_KEYS_PREVIOUS item (ids as GET /v1/keys lists them)` };
+    revoked.add(id);
+  }
+  const head = chain[0]!;
   const published = chain.map(({ key_id, public_key }, i): PublishedEdgeKey => {
-    const endorser = chain[i + 1];
+    if (revoked.has(key_id)) return { key_id, public_key, revocation: revokeEdgeKey({ key_id, public_key }, head, head.secret_key) };
+    // A leaked key's endorsement proves nothing: the next key that did not leak endorses instead.
+    const endorser = chain.slice(i + 1).find((k) => !revoked.has(k.key_id));
     return { key_id, public_key, ...(endorser ? { endorsement: endorseEdgeKey({ key_id, public_key }, endorser, endorser.secret_key) } : {}) };
   });
-  return { current: chain[0]!, previous: chain.slice(1), published };
+  const older = chain.slice(1);
+  return { current: head, previous: older.filter((k) => !revoked.has(k.key_id)), revoked: older.filter((k) => revoked.has(k.key_id)), published };
 }
 
+type KeyBindings = Pick<Env, "EDGE_SIGNING_KEY" | "EDGE_SIGNING_KEYS_PREVIOUS" | "EDGE_SIGNING_KEYS_REVOKED">;
 let cachedSet: { config: string; keys: EdgeKeys | { problem: string } } | undefined;
 
 /** parseEdgeKeys of the bindings, once per isolate per configuration. */
-export function edgeKeys(env: Pick<Env, "EDGE_SIGNING_KEY" | "EDGE_SIGNING_KEYS_PREVIOUS">): EdgeKeys | { problem: string } {
-  const config = `${env.EDGE_SIGNING_KEY}\n${env.EDGE_SIGNING_KEYS_PREVIOUS ?? ""}`;
-  if (cachedSet?.config !== config) cachedSet = { config, keys: parseEdgeKeys(env.EDGE_SIGNING_KEY, env.EDGE_SIGNING_KEYS_PREVIOUS) };
+export function edgeKeys(env: KeyBindings): EdgeKeys | { problem: string } {
+  const config = `${env.EDGE_SIGNING_KEY}\n${env.EDGE_SIGNING_KEYS_PREVIOUS ?? ""}\n${env.EDGE_SIGNING_KEYS_REVOKED ?? ""}`;
+  if (cachedSet?.config !== config) cachedSet = { config, keys: parseEdgeKeys(env.EDGE_SIGNING_KEY, env.EDGE_SIGNING_KEYS_PREVIOUS, env.EDGE_SIGNING_KEYS_REVOKED) };
   return cachedSet.keys;
 }
 
 /** The keys, or 500 `edge_misconfigured` naming what is wrong. */
-export function requireEdgeKeys(env: Pick<Env, "EDGE_SIGNING_KEY" | "EDGE_SIGNING_KEYS_PREVIOUS">): EdgeKeys {
+export function requireEdgeKeys(env: KeyBindings): EdgeKeys {
   const keys = edgeKeys(env);
   if ("problem" in keys) throw new EdgeError("edge_misconfigured", `the edge's signing keys are misconfigured: ${keys.problem}`);
   return keys;

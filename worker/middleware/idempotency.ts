@@ -67,11 +67,21 @@ export function idempotency(scopeOf: IdempotencyScope = byVendor): MiddlewareHan
         throw new EdgeError("idempotency_in_progress", "the first request with this key is still running; retry later");
       }
       // Sealed under the key current when it was answered: after a rotation, a previous one.
+      const keys = requireEdgeKeys(c.env);
       let answer: string | undefined;
-      for (const seed of [c.env.EDGE_SIGNING_KEY, ...requireEdgeKeys(c.env).previous.map((k) => k.secret_key)]) {
+      for (const seed of [c.env.EDGE_SIGNING_KEY, ...keys.previous.map((k) => k.secret_key)]) {
         answer ??= await openAnswer(seed, key, scope, stored.response_json);
       }
-      if (answer === undefined) throw new EdgeError("idempotency_conflict", "the answer stored for this key can no longer be read; use a new key");
+      if (answer === undefined) {
+        // Under a revoked (leaked) key the stored answer may be the thief's, sealed to say what
+        // they like (an enrollment naming their key): never replayed, whatever it says.
+        for (const k of keys.revoked) {
+          if (await openAnswer(k.secret_key, key, scope, stored.response_json) !== undefined) {
+            throw new EdgeError("idempotency_conflict", `the answer stored for this key was sealed under the revoked edge key ${k.key_id}; use a new key`);
+          }
+        }
+        throw new EdgeError("idempotency_conflict", "the answer stored for this key can no longer be read; use a new key");
+      }
       return c.newResponse(answer, stored.status as 200, { "Content-Type": "application/json", "Idempotent-Replayed": "true" });
     }
     await c.env.DB.prepare("DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at <= ? LIMIT ?)")
