@@ -3,8 +3,9 @@
 //   - archive: every contract's export (GET /v1/contracts/:id/export, all pages: terms, grants,
 //     sites with their keys, every record as signed, chains checked here) and its open statement,
 //     written to the archive dir — the history stays verifiable after the source is switched off;
-//   - directory: customers and contracts re-created on the target with their terms and current plan
-//     (idempotent: a second run re-creates nothing);
+//   - directory: customers and contracts re-created on the target with their terms and current plan,
+//     each once: what a run made is in the archive's journal (migrate-journal.ts), which a rerun
+//     (after a crash, or days later) reads back;
 //   - sites, by default with their history (replay-sites.ts): each site registered on the target
 //     under its id and key, the grants re-created as they were, every batch replayed with the time
 //     the source received it — balances and statements (closed periods' too) come out the same,
@@ -13,12 +14,13 @@
 //     checkpoints): a fresh start, as before — each grant's remaining units carried over and one
 //     enrollment token per site, for `collector init` against the target. The output says which.
 // Vendor keys come from the environment: SOURCE_VENDOR_KEY and TARGET_VENDOR_KEY.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { hashCanonical, ZERO_HASH } from "../../shared/protocol/canonical.ts";
 import type { CoreLog } from "./core-log.ts";
 import { CoreExit } from "./exit.ts";
 import { all, call, type Edge } from "./edge-client.ts";
+import { MigrationJournal } from "./migrate-journal.ts";
 import { replayability, replaySites, type SourceGrant } from "./replay-sites.ts";
 
 interface Contract { id: string; customer_id: string; plan: Record<string, unknown>; start: string; timezone: string; statement_grace_h: number; expected_sync_s: number }
@@ -30,32 +32,42 @@ interface ExportPage {
   next_cursor: string | null;
 }
 
-/** Every page of a contract's export into `file` (one JSON page per line); each site's chain checked. */
-async function archiveExport(source: Edge, contractId: string, file: string): Promise<{ records: number; sites: ExportPage["collectors"]; grants: SourceGrant[] }> {
-  const lines: string[] = [];
+/**
+ * Every page of a contract's export into `file` (one JSON page per line), each site's chain checked.
+ * Each page goes to disk as it comes, so memory holds one page whatever the contract's size; the
+ * file gets its name only when complete (a run that died leaves a `.partial`, written anew).
+ */
+export async function archiveExport(source: Edge, contractId: string, file: string): Promise<{ records: number; sites: ExportPage["collectors"]; grants: SourceGrant[] }> {
   const heads = new Map<string, { seq: number; hash: string }>();
   let sites: ExportPage["collectors"] = [];
   let grants: SourceGrant[] = [];
   let records = 0;
-  for (let cursor: string | null = null; ;) {
-    const page: ExportPage = await call(source, "GET", `/v1/contracts/${contractId}/export${cursor ? `?cursor=${cursor}` : ""}`);
-    lines.push(JSON.stringify(page));
-    sites = page.collectors;
-    grants = page.grants;
-    for (const r of page.records) {
-      const head = heads.get(r.collector_id) ?? { seq: 0, hash: ZERO_HASH };
-      if (r.seq !== head.seq + 1 || r.record.seq !== r.seq || r.record.prev !== head.hash || hashCanonical(r.record) !== r.hash) {
-        throw new CoreExit(1, `export of ${contractId}: the chain of ${r.collector_id} breaks at seq ${r.seq}`);
+  const partial = `${file}.partial`;
+  const fd = openSync(partial, "w", 0o600);
+  try {
+    for (let cursor: string | null = null; ;) {
+      const page: ExportPage = await call(source, "GET", `/v1/contracts/${contractId}/export${cursor ? `?cursor=${cursor}` : ""}`);
+      writeSync(fd, JSON.stringify(page) + "\n");
+      sites = page.collectors;
+      grants = page.grants;
+      for (const r of page.records) {
+        const head = heads.get(r.collector_id) ?? { seq: 0, hash: ZERO_HASH };
+        if (r.seq !== head.seq + 1 || r.record.seq !== r.seq || r.record.prev !== head.hash || hashCanonical(r.record) !== r.hash) {
+          throw new CoreExit(1, `export of ${contractId}: the chain of ${r.collector_id} breaks at seq ${r.seq}`);
+        }
+        heads.set(r.collector_id, { seq: r.seq, hash: r.hash });
+        records++;
       }
-      heads.set(r.collector_id, { seq: r.seq, hash: r.hash });
-      records++;
+      if (!(cursor = page.next_cursor)) break;
     }
-    if (!(cursor = page.next_cursor)) break;
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
   for (const site of sites) {
     if ((heads.get(site.id)?.seq ?? 0) !== site.hwm) throw new CoreExit(1, `export of ${contractId}: ${site.id} lists ${heads.get(site.id)?.seq ?? 0} records, its hwm is ${site.hwm}`);
   }
-  writeFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
+  renameSync(partial, file);
   return { records, sites, grants };
 }
 
@@ -68,20 +80,35 @@ export async function migrate(options: { from: string; to: string; archive: stri
   mkdirSync(join(options.archive, "exports"), { recursive: true, mode: 0o700 });
   mkdirSync(join(options.archive, "statements"), { recursive: true, mode: 0o700 });
 
-  const customers = new Map<string, string>();
+  // What earlier runs into this archive made on the target (migrate-journal.ts): made once only.
+  const journal = new MigrationJournal(options.archive, source.url, target.url);
+  try {
+    return await migrateAll(source, target, options, journal);
+  } finally {
+    journal.close();
+  }
+}
+
+async function migrateAll(source: Edge, target: Edge, options: { archive: string; log: CoreLog }, journal: MigrationJournal): Promise<number> {
+  const customers = journal.customers;
   for (const c of await all<{ id: string; name: string; external_id?: string | null }>(source, "/v1/customers")) {
+    if (customers.has(c.id)) continue;
     const made = await call<{ id: string }>(target, "POST", "/v1/customers", { name: c.name, ...(c.external_id ? { external_id: c.external_id } : {}) }, `migrate-${c.id}`);
-    customers.set(c.id, made.id);
+    journal.customer(c.id, made.id);
   }
   const moved: Array<Record<string, unknown>> = [];
   for (const contract of await all<Contract>(source, "/v1/contracts")) {
     const archived = await archiveExport(source, contract.id, join(options.archive, "exports", `${contract.id}.jsonl`));
     const statement = await call<unknown>(source, "GET", `/v1/contracts/${contract.id}/statement`);
     writeFileSync(join(options.archive, "statements", `${contract.id}.json`), JSON.stringify(statement, null, 2) + "\n", { mode: 0o600 });
-    const made = await call<{ id: string }>(target, "POST", "/v1/contracts", {
-      customer_id: customers.get(contract.customer_id), plan: contract.plan, start: contract.start, timezone: contract.timezone,
-      statement_grace_h: contract.statement_grace_h, expected_sync_s: contract.expected_sync_s,
-    }, `migrate-${contract.id}`);
+    let made = { id: journal.contracts.get(contract.id)! };
+    if (!made.id) {
+      made = await call<{ id: string }>(target, "POST", "/v1/contracts", {
+        customer_id: customers.get(contract.customer_id), plan: contract.plan, start: contract.start, timezone: contract.timezone,
+        statement_grace_h: contract.statement_grace_h, expected_sync_s: contract.expected_sync_s,
+      }, `migrate-${contract.id}`);
+      journal.contract(contract.id, made.id);
+    }
     const history = await replayability(source, contract.id, archived.sites);
     const blocked = history.filter((h) => h.hwm > 0 && h.replayable_from > 1);
     let sites: unknown[];
@@ -90,7 +117,7 @@ export async function migrate(options: { from: string; to: string; archive: stri
     if (blocked.length === 0) {
       mode = "replayed";
       const hwm = new Map(history.map((h) => [h.id, h.hwm]));
-      sites = await replaySites(source, target, contract.id, made.id, archived.sites.map((s) => ({ ...s, hwm: hwm.get(s.id)! })), archived.grants);
+      sites = await replaySites(source, target, contract.id, made.id, archived.sites.map((s) => ({ ...s, hwm: hwm.get(s.id)! })), archived.grants, journal);
       grants = archived.grants.map((g) => ({ from: g.id, amount: g.amount }));
     } else {
       mode = "fresh_chains";

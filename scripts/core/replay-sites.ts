@@ -4,10 +4,14 @@
 // then each site's history is replayed page by page — `GET …/collectors/:cid/history` on the
 // source, posted unchanged to `POST …/collectors/:cid/replay` on the target — so every batch is
 // received there when the source received it and closed periods' statements come out the same.
-// Idempotent: registration and grants carry idempotency keys, and the replay resumes after the
-// target's hwm (so a rerun after the site moved on replays nothing). Possible only when every site's history is replayable from seq 1 (the source
-// kept every batch's checkpoint); `replayability` says so before anything is written.
+// Idempotent: sites are registered under their own ids (the token of the run that made one is
+// kept in the archive's journal), grants carry their source ids as idempotency keys (kept by the
+// target for good), and the replay resumes after the target's hwm — each batch lands once, and a
+// rerun after the site moved on replays nothing. Possible only when every site's history is
+// replayable from seq 1 (the source kept every batch's checkpoint); `replayability` says so before
+// anything is written.
 import { call, type Edge } from "./edge-client.ts";
+import type { MigrationJournal, SiteEntry } from "./migrate-journal.ts";
 
 export interface SourceSite { id: string; site: string; public_key: string }
 export interface SourceGrant { id: string; amount: string; priority: number; effective_at: string | null; expires_at: string | null; created_at: string }
@@ -26,16 +30,19 @@ export async function replayability(source: Edge, contractId: string, sites: Sou
 
 export interface ReplayedSite {
   collector_id: string; contract_id: string; site: string; batches: number; acked_seq: number;
-  /** The site's token on the target: only in the run that registered it (a rerun within 24 h gets it again). */
+  /** The site's token on the target (from the journal when an earlier run registered it). */
   collector_token: string | null;
   edge_public_keys: Registered["edge_public_keys"];
 }
 
-export async function replaySites(source: Edge, target: Edge, from: string, to: string, sites: Array<SourceSite & { hwm: number }>, grants: SourceGrant[]): Promise<ReplayedSite[]> {
-  const registered = new Map<string, Registered>();
+export async function replaySites(source: Edge, target: Edge, from: string, to: string, sites: Array<SourceSite & { hwm: number }>, grants: SourceGrant[], journal: MigrationJournal): Promise<ReplayedSite[]> {
+  const registered = new Map<string, SiteEntry>();
   for (const site of sites) {
-    registered.set(site.id, await call<Registered>(target, "PUT", `/v1/contracts/${to}/collectors/${site.id}`,
-      { public_key: site.public_key, site: site.site, history_to_seq: site.hwm }, `migrate-register-${site.id}`));
+    // Sent on every run (it sets history_to_seq again); the token comes from the journal when the
+    // site was made by an earlier run.
+    const answer = await call<Registered>(target, "PUT", `/v1/contracts/${to}/collectors/${site.id}`,
+      { public_key: site.public_key, site: site.site, history_to_seq: site.hwm }, `migrate-register-${site.id}`);
+    registered.set(site.id, journal.site(to, site.id, { collector_token: answer.collector_token, edge_public_keys: answer.edge_public_keys })!);
   }
   // While the imports are pending the target freezes nothing and takes each grant's creation time.
   // (Sent on every run when there is history, so a rerun's grant bodies match the first run's.)

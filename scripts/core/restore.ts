@@ -27,23 +27,25 @@ export async function restore(options: { from: string; data: string; log: CoreLo
   mkdirSync(staging.root, { mode: 0o700 });
   const lock = acquireLock(staging.lock, "restore");
   let manifest: BackupManifest | undefined;
+  // What each database entry held, checked against the manifest once it is read: it is the first
+  // entry of backups made before the copies were streamed one at a time, the last since.
+  const seen = new Map<string, { bytes: number; sha256: string }>();
   try {
     let info: DataInfo | undefined;
-    const seen = new Set<string>();
     for await (const entry of readTar(from)) {
       if (entry.name === "manifest.json") {
         manifest = JSON.parse((await bodyToBuffer(entry.body)).toString("utf8")) as BackupManifest;
         if (manifest.format !== BACKUP_FORMAT) throw new CoreExit(2, `${from}: not a Tally core backup (format ${JSON.stringify(manifest.format)})`);
         continue;
       }
-      if (!manifest) throw new CoreExit(2, `${from}: the manifest must come first`);
       if (entry.name === "core-data.json") {
         info = JSON.parse((await bodyToBuffer(entry.body)).toString("utf8")) as DataInfo;
         continue;
       }
       const path = entry.name.startsWith("v3/") ? entry.name.slice(3) : "";
-      const expected = manifest.databases.find((d) => d.path === path);
-      if (!expected || normalize(path) !== path || path.startsWith("..")) throw new CoreExit(2, `${from}: unexpected entry ${entry.name}`);
+      if (!/^(d1|do)\/[^/]+\/[^/]+\.sqlite$/.test(path) || normalize(path) !== path || path.includes("..") || seen.has(path)) {
+        throw new CoreExit(manifest || seen.size > 0 ? 1 : 2, `${from}: unexpected entry ${entry.name}`);
+      }
       const file = join(staging.storage, path);
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       const hash = createHash("sha256");
@@ -54,12 +56,17 @@ export async function restore(options: { from: string; data: string; log: CoreLo
       }
       sink.end();
       await once(sink, "close");
-      if (entry.size !== expected.bytes || hash.digest("hex") !== expected.sha256) throw new CoreExit(1, `${from}: ${entry.name} does not match the manifest (damaged backup)`);
-      seen.add(path);
+      seen.set(path, { bytes: entry.size, sha256: hash.digest("hex") });
     }
-    if (!manifest) throw new CoreExit(2, `${from}: no manifest`);
-    const missing = manifest.databases.filter((d) => !seen.has(d.path));
-    if (missing.length > 0) throw new CoreExit(1, `${from}: missing ${missing.map((d) => d.path).join(", ")}`);
+    if (!manifest) throw new CoreExit(seen.size > 0 ? 1 : 2, `${from}: no manifest${seen.size > 0 ? " (damaged or truncated backup)" : ""}`);
+    const listed = new Set(manifest.databases.map((d) => d.path));
+    const extra = [...seen.keys()].find((path) => !listed.has(path));
+    if (extra) throw new CoreExit(1, `${from}: unexpected entry v3/${extra}`);
+    for (const expected of manifest.databases) {
+      const got = seen.get(expected.path);
+      if (!got) throw new CoreExit(1, `${from}: missing ${expected.path}`);
+      if (got.bytes !== expected.bytes || got.sha256 !== expected.sha256) throw new CoreExit(1, `${from}: v3/${expected.path} does not match the manifest (damaged backup)`);
+    }
     for (const db of manifest.databases) {
       const conn = new DatabaseSync(join(staging.storage, db.path));
       const ok = (conn.prepare("PRAGMA quick_check").get() as { quick_check: string }).quick_check;
@@ -79,9 +86,10 @@ export async function restore(options: { from: string; data: string; log: CoreLo
   } catch (error) {
     lock.release();
     rmSync(staging.root, { recursive: true, force: true });
-    // The tar reader's own refusals (not a tar, truncated, bad header): before the manifest the
-    // file is not a backup (a usage mistake, 2); after it, a damaged one (1) — as the checks above.
-    if (error instanceof TarError) throw new CoreExit(manifest ? 1 : 2, `${manifest ? "damaged backup" : "not a Tally core backup"}: ${error.message}`);
+    // The tar reader's own refusals (not a tar, truncated, bad header): before the manifest or a
+    // database the file is not a backup (a usage mistake, 2); after one, a damaged one (1).
+    const begun = manifest !== undefined || seen.size > 0;
+    if (error instanceof TarError) throw new CoreExit(begun ? 1 : 2, `${begun ? "damaged backup" : "not a Tally core backup"}: ${error.message}`);
     throw error;
   }
 }

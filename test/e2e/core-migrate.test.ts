@@ -4,7 +4,8 @@
 // contracts on the target, registers each site there under its id and key and replays its history
 // with the source's arrival times — balances and statements, a closed period's included, equal the
 // source's, and each site continues its own chain against the target. A second run re-creates nothing.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -207,4 +208,23 @@ it("core migrate replays every site's history: balances and statements (the clos
   expect(contracts.items).toHaveLength(3);
   expect((await edgeRequest<Balance>(edgeB, "GET", `/v1/contracts/${moved.to}/balance`, target.api_key)).remaining_units).toBe("97");
   expect(await figures(edgeB, target.api_key, movedClosed.to)).toEqual(sourceFigures);
+
+  // Days later (the target's Idempotency-Keys expire after 24 h: dropped here) a rerun into the same
+  // archive still re-creates nothing — its journal names what the first run made — and hands the
+  // sites' tokens over again, which the target answers only once.
+  const d1 = join(root, "b", "v3", "d1", "miniflare-D1DatabaseObject");
+  const db = new DatabaseSync(join(d1, readdirSync(d1).find((f) => /^[0-9a-f]{64}\.sqlite$/.test(f))!));
+  db.exec("PRAGMA busy_timeout = 5000; DELETE FROM idempotency_keys");
+  db.close();
+  const later = await runCore(["migrate", "--from", a.url, "--to", b.url, "--archive", archive], env as never);
+  expect(later.code, later.stderr).toBe(0);
+  expect((await edgeRequest<{ items: unknown[] }>(edgeB, "GET", "/v1/contracts", target.api_key)).items).toHaveLength(3);
+  expect((await edgeRequest<{ items: unknown[] }>(edgeB, "GET", "/v1/customers", target.api_key)).items).toHaveLength(1);
+  const replan = JSON.parse(readFileSync(join(archive, "migration.json"), "utf8")) as { contracts: Moved[] };
+  const tokens = (p: { contracts: Moved[] }) => p.contracts.flatMap((c) => c.sites.map((s) => [c.to, s.collector_id, s.collector_token])).sort();
+  expect(tokens(replan)).toEqual(tokens(plan));
+  expect((await edgeRequest<Balance>(edgeB, "GET", `/v1/contracts/${moved.to}/balance`, target.api_key)).remaining_units).toBe("97");
+  // The archive belongs to this pair of edges: another target is refused before anything is made.
+  const elsewhere = await runCore(["migrate", "--from", a.url, "--to", a.url, "--archive", archive], env as never);
+  expect([elsewhere.code, elsewhere.stderr]).toEqual([2, expect.stringContaining("belongs to the migration")]);
 }, 300_000);
