@@ -3,21 +3,25 @@
 import { describe, it, expect } from "vitest";
 import { gzipSync } from "node:zlib";
 import { generateKeyPair, verifyReceipt, canonicalJson, hashCanonical, signBatch, type ChainRecord } from "../../shared/protocol/index.ts";
-import { call, d1State, doState, enrolledSite, HOUR, NOW, ok, postBatch, settle, type Site } from "./edge-fixture.ts";
+import { runInDurableObject } from "cloudflare:test";
+import { call, contractStub, d1State, doState, enrolledSite, HOUR, NOW, ok, postBatch, settle, type Site } from "./edge-fixture.ts";
+
+const alarmOf = (contractId: string) => runInDurableObject(contractStub(contractId), (_i, state) => state.storage.getAlarm());
 
 async function balanceOf(site: Site) {
   return ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
 }
 
-/** Sends `send()` and asserts the answer's status and code, and that neither the DO nor D1 changed. */
+/** Sends `send()` and asserts the answer's status and code, and that neither the DO nor D1 changed,
+ *  nor the DO's alarm: a site retrying a refused batch must not wake the drain each time. */
 async function expectRefusedWithoutChange(site: Site, send: () => Promise<Response>, status: number, code: string): Promise<any> {
   await settle(site.contractId);
-  const before = [await doState(site.contractId), await d1State(site.contractId)];
+  const before = [await doState(site.contractId), await d1State(site.contractId), await alarmOf(site.contractId)];
   const res = await send();
   const body = await res.json() as any;
   expect({ status: res.status, error: body.error }).toEqual({ status, error: code });
   expect(typeof body.message).toBe("string");
-  expect([await doState(site.contractId), await d1State(site.contractId)]).toEqual(before);
+  expect([await doState(site.contractId), await d1State(site.contractId), await alarmOf(site.contractId)]).toEqual(before);
   return body;
 }
 
@@ -117,6 +121,8 @@ describe("refusing batches", () => {
     site.chain.usage();
     await ok(await postBatch(site.collectorId, site.chain.batch(1, 1)));
     const balanceBefore = await balanceOf(site);
+    await settle(site.contractId);
+    const alarmBefore = await alarmOf(site.contractId);
     const fork = new (site.chain.constructor as any)(site.collectorId, site.keys.secretKey);
     fork.usage({ count: 5 });
     const res = await postBatch(site.collectorId, fork.batch(1, 1));
@@ -131,6 +137,10 @@ describe("refusing batches", () => {
     const balance = await balanceOf(site);
     expect(balance.usage).toEqual(balanceBefore.usage);
     expect(balance.collectors[0].flags).toEqual(["equivocation"]);
+    // The evidence's event and the flag's projection are work for the drain: the refusal arms it.
+    const alarm = await alarmOf(site.contractId);
+    expect(alarm).not.toBeNull();
+    if (alarmBefore !== null) expect(alarm!).toBeLessThan(alarmBefore);
   });
 
   it("a checkpoint signed by another key answers 401 bad_signature", async () => {

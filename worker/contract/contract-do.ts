@@ -98,9 +98,10 @@ export class ContractDO extends DurableObject<Env> {
       return applied;
     });
     this.crashes.reach("after_commit_before_response");
-    // A replay arms too when work is pending: the first attempt may have committed and then died
-    // before it armed the alarm, and its retry is a replay.
-    if (outcome.ok && outcome.replay) await this.drains.ifPending();
+    // A replay or a refusal arms only when work is pending: the first attempt of a replay may have
+    // committed and then died before it armed the alarm; a refusal writes nothing but equivocation
+    // evidence and its event — a site retrying a refused batch must not wake the drain each time.
+    if (!outcome.ok || outcome.replay) await this.drains.ifPending();
     else await this.drains.soon();
     if (outcome.ok && !outcome.replay) this.doc.publishBalance(now);
     return outcome;
@@ -140,7 +141,8 @@ export class ContractDO extends DurableObject<Env> {
       if (refusal !== null) return { receipts: [], applied: 0, arrivalRefused: refusal };
     }
     const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key, hashes[i])));
-    if (outcome.applied > 0 || outcome.refused) await this.drains.soon();
+    if (outcome.applied > 0) await this.drains.soon();
+    else if (outcome.refused) await this.drains.ifPending();
     if (outcome.applied > 0) this.doc.publishBalance(now);
     return outcome;
   }
