@@ -159,7 +159,7 @@ describe("an air-gapped site across the edge's key rotations", () => {
     const { checkpoint } = JSON.parse(await readFile(bundleFile, "utf8")).batches[0];
     const thief = generateKeyPair();
     const forgeBy = (seed: string) => {
-      const receipt = { collector_id: collectorId, acked_seq: checkpoint.seq, head: checkpoint.head, received_at: Date.now(), key_id: idOf(seed) };
+      const receipt = { collector_id: collectorId, acked_seq: checkpoint.seq, head: checkpoint.head, received_at: testNow(), key_id: idOf(seed) };
       return { receipt, signature: signReceipt(receipt, seed) };
     };
     const leakedRef = { key_id: idOf(leaked), public_key: publicKeyOf(leaked) };
