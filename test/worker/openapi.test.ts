@@ -3,7 +3,7 @@
 // the stable error shapes that validation answers with.
 import { describe, it, expect } from "vitest";
 import { app } from "../../worker/app.ts";
-import { call, createVendor, ok } from "./edge-fixture.ts";
+import { call, createVendor, enrolledSite, ok } from "./edge-fixture.ts";
 
 /** Not API and deliberately left out of the document: development-only routes (refused in
  * production) and the vendor console's HTML pages (which call the API in-process). */
@@ -115,5 +115,23 @@ describe("validation answers the stable error shape", () => {
       const res = await call("GET", path, { token: vendor.api_key });
       expect({ status: res.status, error: ((await res.json()) as any).error }).toEqual({ status: 404, error: "not_found" });
     }
+  });
+
+  it("a query parameter the route does not declare is 422 naming it, not silently ignored; the status page takes a shared link's extras", async () => {
+    const site = await enrolledSite();
+    const token = site.vendor.api_key, contract = `/v1/contracts/${site.contractId}`;
+    const range = "from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z";
+    expect((await call("GET", `${contract}/usage?${range}&group_by=feature`, { token })).status).toBe(200);
+    for (const [path, field] of [
+      [`${contract}/usage?${range}&group-by=feature`, "query.group-by"], // a typo would have answered ungrouped totals
+      [`/v1/contracts?limt=5`, "query.limt"],
+      [`${contract}/balance?period=2026-10-01`, "query.period"], // a route with no query at all
+    ]) {
+      const res = await call("GET", path!, { token });
+      expect({ status: res.status, body: await res.json() }).toEqual({ status: 422, body: { error: "invalid_request", message: `${field}: not a field`, field } });
+    }
+    const link = await ok(await call("POST", `${contract}/status-links`, { token, body: {} }), 201);
+    const page = await call("GET", `${new URL(link.url).pathname}?utm_source=newsletter`, { headers: { accept: "application/json" } });
+    expect(page.status).toBe(200);
   });
 });

@@ -2,12 +2,27 @@
 // request schemas, responses, security), so one declaration both validates the request through
 // Hono's zod validator and lists the operation in /openapi.json. Validation failures become the
 // edge's stable errors here, in one place.
-import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
+import { OpenAPIHono, z, type Hook, type RouteConfig } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 
-export function apiRouter(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+/**
+ * A query parameter a route does not declare is refused (422 invalid_request naming it), as a body
+ * refuses an unknown field: a misspelt `group_by` or `limit` must not silently answer something
+ * else. `lenientQuery`: the customer's status page only — a link people pass around, to which mail
+ * and chat tools append their own parameters (`utm_…`).
+ */
+export function apiRouter(options: { lenientQuery?: boolean } = {}): OpenAPIHono<AppEnv> {
+  const router = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  if (options.lenientQuery) return router;
+  const register = router.openapi;
+  router.openapi = ((route: RouteConfig, ...rest: unknown[]) => (register as (...a: unknown[]) => unknown)(strictQuery(route), ...rest)) as typeof router.openapi;
+  return router;
+}
+
+function strictQuery(route: RouteConfig): RouteConfig {
+  const query = route.request?.query;
+  return { ...route, request: { ...route.request, query: query instanceof z.ZodObject ? query.strict() : query ?? z.strictObject({}) } };
 }
 
 /** Query → 422 naming `query.<field>`; JSON body → 422 naming the field; a path id of the wrong

@@ -48,7 +48,7 @@ function notFound(c: Context<AppEnv>): Response {
   return c.body(renderStatusNotFound(), 404, { ...PAGE_HEADERS, ...headers });
 }
 
-export const status = apiRouter().openapi(createRoute({
+export const status = apiRouter({ lenientQuery: true }).openapi(createRoute({
   method: "get", path: "/{token}", tags: ["customer"], summary: "What is left, this period's use, each site's last sync",
   description: "No bearer: the token in the URL is the capability. JSON when `Accept` ranks application/json above text/html; otherwise an HTML page. `Cache-Control: public, max-age=5`.",
   request: { params: tokenParams },
