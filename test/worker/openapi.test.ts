@@ -117,7 +117,7 @@ describe("validation answers the stable error shape", () => {
     }
   });
 
-  it("a query parameter the route does not declare is 422 naming it, not silently ignored; the status page takes a shared link's extras", async () => {
+  it("a query parameter the route does not declare is 422 naming it, not silently ignored; the status page takes a shared link's extras and /health a probe's", async () => {
     const site = await enrolledSite();
     const token = site.vendor.api_key, contract = `/v1/contracts/${site.contractId}`;
     const range = "from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z";
@@ -133,5 +133,6 @@ describe("validation answers the stable error shape", () => {
     const link = await ok(await call("POST", `${contract}/status-links`, { token, body: {} }), 201);
     const page = await call("GET", `${new URL(link.url).pathname}?utm_source=newsletter`, { headers: { accept: "application/json" } });
     expect(page.status).toBe(200);
+    expect((await call("GET", "/health?probe=1")).status).toBe(200);
   });
 });

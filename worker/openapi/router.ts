@@ -9,8 +9,9 @@ import { EdgeError } from "../errors.ts";
 /**
  * A query parameter a route does not declare is refused (422 invalid_request naming it), as a body
  * refuses an unknown field: a misspelt `group_by` or `limit` must not silently answer something
- * else. `lenientQuery`: the customer's status page only — a link people pass around, to which mail
- * and chat tools append their own parameters (`utm_…`).
+ * else. `lenientQuery`: the customer's status page — a link people pass around, to which mail and
+ * chat tools append their own parameters (`utm_…`) — and /health, which probes call as they like
+ * (`?probe=1`, cache busters).
  */
 export function apiRouter(options: { lenientQuery?: boolean } = {}): OpenAPIHono<AppEnv> {
   const router = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
