@@ -74,12 +74,13 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
 
   const pending = log.last_seq === null ? null : log.last_seq - log.acked_seq;
   const exported = await loadExportRecord(paths);
+  const bundles = exported ? exportedBundles(exported) : [];
   const lastExport = exported ? {
     exported_at: new Date(exported.exported_at).toISOString(),
-    bundles: exportedBundles(exported).length,
+    bundles: bundles.length,
     last_seq: exported.batches.at(-1)?.last_seq ?? null,
     // A bundle is answered once the cursor passed its last record (by its reply or a later one).
-    awaiting_replies: exportedBundles(exported).filter((b) => b.last_seq !== null && b.last_seq > log.acked_seq).map((b) => b.file),
+    awaiting_replies: bundles.filter((b) => b.last_seq !== null && b.last_seq > log.acked_seq).map((b) => b.file),
   } : null;
   const json = {
     ok: true, collector_id: identity.collector_id, contract_id: identity.contract_id, site: identity.site, server: identity.server,

@@ -54,6 +54,22 @@ export interface EncodedBatch {
   lastSeq: number;
 }
 
+/** Where a batch must end and which key signs one starting at a seq (chain/signing-keys.ts). */
+export interface BatchSigner { batchEnd(firstSeq: number): number; secretFor(firstSeq: number): string }
+
+/** The pending records from `from` cut into the next batch — as many as `limits` allow, ending
+ *  where a pending key rotation must end it — and that batch signed: what `sync` posts and
+ *  `export` writes. */
+export async function nextBatch(
+  log: { read(fromSeq: number, limits: { maxCount: number; maxBytes: number }): Promise<PendingRecord[]> },
+  signing: BatchSigner, from: number, collectorId: string, ts: number, limits: BatchLimits,
+): Promise<{ records: PendingRecord[]; batch: EncodedBatch }> {
+  const end = signing.batchEnd(from);
+  const entries = (await log.read(from, { maxCount: limits.records, maxBytes: limits.bytes })).filter((e) => e.seq <= end);
+  const records = entries.slice(0, fitBatch(entries, collectorId, ts, limits));
+  return { records, batch: encodeBatch(records, collectorId, ts, signing.secretFor(from)) };
+}
+
 export function encodeBatch(records: PendingRecord[], collectorId: string, ts: number, secretKey: string): EncodedBatch {
   const last = records[records.length - 1];
   if (!last) throw new RangeError("a batch needs at least one record");

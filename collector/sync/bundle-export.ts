@@ -13,7 +13,7 @@ import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
 import { readJsonFile, writeJsonFile } from "../state/json-file.ts";
 import type { StatePaths } from "../state/state-dir.ts";
-import { encodeBatch, fitBatch, syncBatchLimits, type BatchLimits } from "./batcher.ts";
+import { nextBatch, syncBatchLimits, type BatchLimits } from "./batcher.ts";
 import type { BundleFile, BundleFiles } from "./bundle-files.ts";
 
 const EXPORT_FORMAT = "tally-export/v1";
@@ -66,9 +66,7 @@ export async function writeBundles(site: Site, ts: number, files: BundleFiles, o
   };
 
   for (let from = log.ackedSeq() + 1; from <= log.lastSeq();) {
-    const end = signing.batchEnd(from);
-    const entries = (await log.read(from, { maxCount: limits.records, maxBytes: limits.bytes })).filter((e) => e.seq <= end);
-    const batch = encodeBatch(entries.slice(0, fitBatch(entries, collectorId, ts, limits)), collectorId, ts, signing.secretFor(from));
+    const { batch } = await nextBatch(log, signing, from, collectorId, ts, limits);
     const inBundle = written.batches.length - first;
     if (current.size + (inBundle > 0 ? COMMA.length : 0) + batch.body.length + TAIL.length > maxBytes) {
       if (inBundle === 0) {

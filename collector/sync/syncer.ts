@@ -12,7 +12,7 @@ import { keysOverTls, loadEdgeKeys, mergeEdgeKeys, type EdgeKey } from "../state
 import { loadFlags, raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
 import { EdgeUnreachable, withBackoff, type BackoffPolicy, type RetryBudget } from "./backoff.ts";
-import { encodeBatch, fitBatch, syncBatchLimits, type BatchLimits } from "./batcher.ts";
+import { nextBatch, syncBatchLimits, type BatchLimits } from "./batcher.ts";
 import type { EdgeClient, EdgeReply } from "./edge-client.ts";
 import { checkReceipt } from "./receipt-check.ts";
 import { SigningKeys } from "../chain/signing-keys.ts";
@@ -73,11 +73,7 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
 
   while (log.ackedSeq() < log.lastSeq()) {
     if (report.batches > 0 && ((options.deadline !== undefined && now() >= options.deadline) || options.signal?.aborted)) break;
-    const end = signing.batchEnd(from);
-    const entries = (await log.read(from, { maxCount: limits.records, maxBytes: limits.bytes })).filter((e) => e.seq <= end);
-    const ts = now();
-    const batchRecords = entries.slice(0, fitBatch(entries, collectorId, ts, limits));
-    const batch = encodeBatch(batchRecords, collectorId, ts, signing.secretFor(from));
+    const { records: batchRecords, batch } = await nextBatch(log, signing, from, collectorId, now(), limits);
     options.onBatch?.({ firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, ackedSeq: log.ackedSeq(), lastLogSeq: log.lastSeq() });
     const gzipped = gzipSync(batch.body);
     const reply = await call(() => client.postBatch(collectorId, gzipped));
