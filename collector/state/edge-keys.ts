@@ -75,7 +75,7 @@ export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke:
   const byId = new Map(known.filter((k) => !out.has(k.key_id)).map((k) => [k.key_id, k]));
   for (const k of fresh) if (!out.has(k.key_id)) byId.set(k.key_id, k);
   const keys = [...byId.values()];
-  await writeJsonFile(paths.edgeKeys, revoked.length > 0 ? { keys, revoked } : { keys });
+  await writeEdgeKeys(paths, keys, revoked);
   return keys;
 }
 
@@ -83,5 +83,9 @@ export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke:
 export async function restoreEdgeKey(paths: StatePaths, key: EdgeKey): Promise<void> {
   const { keys, revoked } = await readEdgeKeys(paths);
   const left = revoked.filter((k) => k.key_id !== key.key_id);
-  await writeJsonFile(paths.edgeKeys, left.length > 0 ? { keys: [...keys, key], revoked: left } : { keys: [...keys, key] });
+  await writeEdgeKeys(paths, [...keys, key], left);
+}
+
+function writeEdgeKeys(paths: StatePaths, keys: EdgeKey[], revoked: RevokedEdgeKey[]): Promise<void> {
+  return writeJsonFile(paths.edgeKeys, revoked.length > 0 ? { keys, revoked } : { keys });
 }

@@ -101,13 +101,13 @@ async function migrateAll(source: Edge, target: Edge, options: { archive: string
     const archived = await archiveExport(source, contract.id, join(options.archive, "exports", `${contract.id}.jsonl`));
     const statement = await call<unknown>(source, "GET", `/v1/contracts/${contract.id}/statement`);
     writeFileSync(join(options.archive, "statements", `${contract.id}.json`), JSON.stringify(statement, null, 2) + "\n", { mode: 0o600 });
-    let made = { id: journal.contracts.get(contract.id)! };
-    if (!made.id) {
-      made = await call<{ id: string }>(target, "POST", "/v1/contracts", {
+    let to = journal.contracts.get(contract.id);
+    if (to === undefined) {
+      to = (await call<{ id: string }>(target, "POST", "/v1/contracts", {
         customer_id: customers.get(contract.customer_id), plan: contract.plan, start: contract.start, timezone: contract.timezone,
         statement_grace_h: contract.statement_grace_h, expected_sync_s: contract.expected_sync_s,
-      }, `migrate-${contract.id}`);
-      journal.contract(contract.id, made.id);
+      }, `migrate-${contract.id}`)).id;
+      journal.contract(contract.id, to);
     }
     const history = await replayability(source, contract.id, archived.sites);
     const blocked = history.filter((h) => h.hwm > 0 && h.replayable_from > 1);
@@ -117,16 +117,16 @@ async function migrateAll(source: Edge, target: Edge, options: { archive: string
     if (blocked.length === 0) {
       mode = "replayed";
       const hwm = new Map(history.map((h) => [h.id, h.hwm]));
-      sites = await replaySites(source, target, contract.id, made.id, archived.sites.map((s) => ({ ...s, hwm: hwm.get(s.id)! })), archived.grants, journal);
+      sites = await replaySites(source, target, contract.id, to, archived.sites.map((s) => ({ ...s, hwm: hwm.get(s.id)! })), archived.grants, journal);
       grants = archived.grants.map((g) => ({ from: g.id, amount: g.amount }));
     } else {
       mode = "fresh_chains";
       options.log.write({ event: "history_not_replayable", contract: contract.id, sites: blocked.map((b) => ({ id: b.id, replayable_from: b.replayable_from, hwm: b.hwm })),
         message: "records received before the edge kept checkpoints cannot be replayed: remaining units carried over, sites re-enroll with new chains" });
-      ({ grants, sites } = await freshStart(source, target, contract.id, made.id, archived.sites));
+      ({ grants, sites } = await freshStart(source, target, contract.id, to, archived.sites));
     }
-    moved.push({ from: contract.id, to: made.id, mode, records_archived: archived.records, grants, sites, ...(mode === "fresh_chains" ? { not_replayable: blocked } : {}) });
-    options.log.write({ event: "migrated_contract", from: contract.id, to: made.id, mode, records_archived: archived.records, grants: grants.length, sites: sites.length });
+    moved.push({ from: contract.id, to, mode, records_archived: archived.records, grants, sites, ...(mode === "fresh_chains" ? { not_replayable: blocked } : {}) });
+    options.log.write({ event: "migrated_contract", from: contract.id, to, mode, records_archived: archived.records, grants: grants.length, sites: sites.length });
   }
   // Collector and enrollment tokens are secrets: the file is the operator's alone (0600).
   writeFileSync(join(options.archive, "migration.json"), JSON.stringify({
