@@ -60,20 +60,6 @@ function executionContext(c: Context<AppEnv>): Context<AppEnv>["executionCtx"] |
   }
 }
 
-/** Every item of a paged list (`{items, next_cursor}`), following cursors. */
-export async function allItems<T>(api: ConsoleApi, path: string): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const sep = path.includes("?") ? "&" : "?";
-    const answer: ApiAnswer<{ items: T[]; next_cursor: string | null }> = await api.get(`${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    if (!answer.ok) break;
-    items.push(...answer.body.items);
-    cursor = answer.body.next_cursor;
-  } while (cursor);
-  return items;
-}
-
 /**
  * Up to `limit` items of a paged list from `after` on (an API cursor), following cursors in pages of
  * at most 100; `next`: the cursor after the last item taken, or null at the end of the list.
