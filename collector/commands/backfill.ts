@@ -66,8 +66,15 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
 }
 
 /** Where the zone a file was read in came from, when the user should know: this machine's is only a
- *  guess for a file copied from a server elsewhere, and a log may name another zone than --timezone. */
+ *  guess for a file copied from a server elsewhere, and a log may state another zone than --timezone. */
 function zoneNote(read: ZoneRead): string {
+  const offset = read.timezone_stated_offset;
+  if (offset !== undefined) {
+    const clock = `UTC${offset} ${read.timezone_stated_daylight ? "with" : "without"} daylight saving time (TIMEZONE ${read.timezone_stated})`;
+    if (read.timezone_from === "stated") return `read in ${read.timezone}, as the log states its clock as ${clock}\n`;
+    if (read.timezone_from === "machine") return `read in this machine's time zone ${read.timezone}, whose clock the log states: ${clock}\n`;
+    return read.timezone_warning ? `read in ${read.timezone} as --timezone says; ${read.timezone_warning}\n` : "";
+  }
   const named = read.timezone_stated === undefined ? "" : `the log names its zone "${read.timezone_stated}"`;
   if (read.timezone_from === "stated") return `read in ${read.timezone}, as ${named}\n`;
   if (read.timezone_from === "machine") return `read in this machine's time zone ${read.timezone}${named ? `; ${named}, not one read here` : ""}: a file from a server in another zone needs --timezone\n`;

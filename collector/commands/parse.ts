@@ -7,9 +7,13 @@
 // `--state` and `--json` are accepted like every command's, and unused.
 //
 // Summary: the time zone the file was read in and `timezone_from` (`option`; `stated`: the zone a
-// FlexLM debug log names, stated-zone.ts; `machine`: this machine's zone, a guess for a file copied
-// from elsewhere; `file`: jsonl's own offsets), with `timezone_stated` and `timezone_stated_zone`
-// when the log names one (also beside --timezone: a zone that disagrees shows);
+// FlexLM debug log names, stated-zone.ts, or the fixed-offset zone an RLM report log's TIMEZONE line
+// without DST states, rlm-timezone.ts; `machine`: this machine's zone, a guess for a file copied
+// from elsewhere unless the log states its clock; `file`: jsonl's own offsets), with `timezone_stated`
+// and `timezone_stated_zone` when the log names one (RLM: also `timezone_stated_offset` and
+// `timezone_stated_daylight`), also beside --timezone, with `timezone_warning` when --timezone keeps
+// another clock than the log states. An RLM log that states an offset with DST other than this
+// machine's clock, read without --timezone, is refused (`timezone_mismatch`: no zone can be told);
 // records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
 // `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
 // package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` and

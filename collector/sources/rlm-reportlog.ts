@@ -10,9 +10,11 @@
 // restart, possibly after a crash) and `SHUTDOWN` end every open session at the last time it was
 // known open — unless INUSE records follow the START: then it begins a new log file of a server
 // that ran on (see settleStart). `DENY … last_attempt 0` means the client will try another
-// server: not a denial (counted as ignored). TIMEZONE lines are not used: the configured zone,
-// with its DST rules, wins over a fixed offset.
+// server: not a denial (counted as ignored). The TIMEZONE line (rlm-timezone.ts) decides the zone a
+// file is read in before it is read (parse-file.ts, the daemon's first read); here it is only
+// checked (another shape is an unknown line).
 import type { Holder, LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
+import { timezoneOfLine } from "./rlm-timezone.ts";
 import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
 
 const FULL_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
@@ -20,7 +22,7 @@ const SHORT_DATE = /^(\d{1,2})\/(\d{1,2})$/;
 const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
 // AUTH closes every section (the manual: report writers should ignore it); as unknown lines they took
 // the summary's samples from lines that matter.
-const KNOWN = new Set(["PRODUCT", "LICENSE", "TIMEZONE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM", "AUTH", "BADAUTH"]);
+const KNOWN = new Set(["PRODUCT", "LICENSE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM", "AUTH", "BADAUTH"]);
 // Records after which a START's INUSE records have all come: it was a restart or a new log file.
 const AFTER_START = new Set(["START", "OUT", "IN", "DENY", "SHUTDOWN", "END", "TIMEJUMP"]);
 const MAX_SAMPLES = 10;
@@ -161,6 +163,8 @@ export class RlmReportLogSource implements LineSource {
         s.lastTod = tod; // the clock's time now: small-format times after a jump back are not the next day
         return [];
       }
+      case "TIMEZONE":
+        return timezoneOfLine(line) ? [] : undefined;
       case "DENY": {
         if (t.length < 10) return undefined;
         const at = this.at(t[9], t[10]);

@@ -9,7 +9,8 @@
 // real log and the German `Mitteleuropäische (Sommer)zeit`, IANA names, and Unix abbreviations that
 // name one zone's rules (`EDT`, `CEST`; not `CST` or `IST`, which name several). The name must
 // agree with the zone at the stated time (a `… Daylight Time` while that zone keeps standard time
-// is not believed). Any other name is reported, not used.
+// is not believed). Any other name is reported, not used. The scan (firstStatement) and the clock
+// comparisons serve an RLM report log's stated offset too (rlm-timezone.ts).
 import { open } from "node:fs/promises";
 import { isValidTimeZone, wallTimeToUtc, zoneOffsetMs, type WallTime } from "../../shared/time/zoned.ts";
 import { MONTHS } from "./flexlm-lifecycle.ts";
@@ -74,8 +75,13 @@ export const OTHER_ZONE_NAMES: Readonly<Record<string, { zone: string; daylight:
   NZST: { zone: "Pacific/Auckland", daylight: false }, NZDT: { zone: "Pacific/Auckland", daylight: true }, UTC: { zone: "UTC", daylight: false },
 };
 
-/** What a log says about its zone: the name as written, and the zone it stands for (null: a name not read here). */
-export interface StatedZone { name: string; zone: string | null }
+/**
+ * What a log says about its zone: the name as written, and the zone it stands for (null: a name not
+ * read here, or an offset no one zone is told by). `offset`: a log that states a UTC offset instead
+ * (RLM's TIMEZONE line, rlm-timezone.ts) — its standard time's (ms east of UTC), whether the zone
+ * keeps daylight saving time, the year it was stated in and the wall time of the START it follows.
+ */
+export interface StatedZone { name: string; zone: string | null; offset?: { ms: number; daylight: boolean; year: number; start?: WallTime } }
 
 const STATEMENT = /(?:System Date and Time|Start-Date|\(@[^)]*\) Time): \w{3} (\w{3}) (\d{1,2}) (\d{4}) (\d{1,2}):(\d{2}):(\d{2}) (\S[^\r\n]*?)\s*$/;
 const NEEDLES = ["System Date and Time: ", "Start-Date: ", "-SLOG@) Time: "].map((n) => Buffer.from(n, "latin1"));
@@ -119,12 +125,67 @@ export function sameClock(a: string, b: string, year: number): boolean {
   return true;
 }
 
+/** The lowest and the highest UTC offset (ms) `zone` keeps through `year` and the next, a day at a time. */
+export function offsetRange(zone: string, year: number): { low: number; high: number } {
+  let low = Infinity, high = -Infinity;
+  for (let t = Date.UTC(year, 0, 1), end = Date.UTC(year + 2, 0, 1); t < end; t += 86_400_000) {
+    const o = zoneOffsetMs(t, zone);
+    if (o < low) low = o;
+    if (o > high) high = o;
+  }
+  return { low, high };
+}
+
+/**
+ * Whether the clock a log states is `zone`'s over `year` and the next. A stated offset with daylight
+ * saving time is `zone`'s when the zone's standard time (its lower offset) is that offset and it
+ * keeps DST — which rules, an offset cannot tell; without DST, when the zone keeps that offset all
+ * along — or (`standard_at_start`) when the zone keeps DST but was on standard time at the START the
+ * line follows: the flag may be whether DST was in force then (no real log seen tells), and a
+ * server's own log must not be taken for another's. A name not read here is no other clock.
+ */
+export function clockAgreement(stated: StatedZone, zone: string, year: number): "same" | "other" | "standard_at_start" {
+  const o = stated.offset;
+  if (!o) return stated.zone !== null && !sameClock(stated.zone, zone, year) ? "other" : "same";
+  const { low, high } = offsetRange(zone, year);
+  if (low !== o.ms) return "other";
+  if (o.daylight || high === low) return o.daylight === (high !== low) ? "same" : "other";
+  return o.start && zoneOffsetMs(wallTimeToUtc(o.start, zone), zone) === low ? "standard_at_start" : "other";
+}
+
+/** Whether the clock a log states is not `zone`'s (clockAgreement). */
+export function clockDiffers(stated: StatedZone, zone: string, year: number): boolean {
+  return clockAgreement(stated, zone, year) === "other";
+}
+
+/** `+05:30`: a UTC offset (ms east), as RFC 3339 writes it. */
+export function offsetText(ms: number): string {
+  const m = Math.abs(ms) / 60_000;
+  return `${ms < 0 ? "-" : "+"}${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+}
+
+/** What a log says of its server's clock, in words for a message ("names its server's zone …"). */
+export function describeStated(stated: StatedZone): string {
+  const o = stated.offset;
+  if (!o) return `names its server's zone "${stated.name}"${stated.zone ? ` (${stated.zone})` : ""}`;
+  return `states its server's clock as UTC${offsetText(o.ms)} ${o.daylight ? "with" : "without"} daylight saving time ("TIMEZONE ${stated.name}")`;
+}
+
 /**
  * The first zone statement in the first STATED_ZONE_SCAN_BYTES of a FlexLM debug log that names a zone
  * read here, else the first statement (its zone null), else undefined.
  * `encoding`: the file's (an ASCII-compatible one: line files need one); a statement's line is decoded with it.
  */
-export async function statedZoneOfFile(file: string, encoding = "utf-8"): Promise<StatedZone | undefined> {
+export function statedZoneOfFile(file: string, encoding = "utf-8"): Promise<StatedZone | undefined> {
+  return firstStatement(file, encoding, NEEDLES, statedZoneOfLine, (s) => s.zone !== null);
+}
+
+/**
+ * The first statement in the first STATED_ZONE_SCAN_BYTES of `file` that `enough` takes, else the
+ * first one read, else undefined. `read` gets, in the file's order, each line that holds one of
+ * `needles` (a line holding two is read twice) and tells what it states, if anything.
+ */
+export async function firstStatement(file: string, encoding: string, needles: Buffer[], read: (line: string) => StatedZone | undefined, enough: (s: StatedZone) => boolean): Promise<StatedZone | undefined> {
   const handle = await open(file, "r");
   try {
     const buffer = Buffer.alloc(READ_BYTES);
@@ -137,17 +198,17 @@ export async function statedZoneOfFile(file: string, encoding = "utf-8"): Promis
       const lastLf = bytesRead < READ_BYTES ? bytesRead - 1 : buffer.lastIndexOf(10, bytesRead - 1);
       const lines = buffer.subarray(0, lastLf < 0 ? bytesRead : lastLf + 1);
       position += lines.length;
-      const hits = NEEDLES.map((needle) => lines.indexOf(needle));
+      const hits = needles.map((needle) => lines.indexOf(needle));
       for (;;) {
         let i = -1;
         for (let k = 0; k < hits.length; k++) if (hits[k]! >= 0 && (i < 0 || hits[k]! < hits[i]!)) i = k;
         if (i < 0) break;
         const at = hits[i]!;
         const stop = lines.indexOf(10, at);
-        const stated = statedZoneOfLine(decoder.decode(lines.subarray(lines.lastIndexOf(10, at) + 1, stop < 0 ? lines.length : stop)));
-        if (stated?.zone) return stated;
+        const stated = read(decoder.decode(lines.subarray(lines.lastIndexOf(10, at) + 1, stop < 0 ? lines.length : stop)));
+        if (stated && enough(stated)) return stated;
         first ??= stated;
-        hits[i] = lines.indexOf(NEEDLES[i]!, at + 1);
+        hits[i] = lines.indexOf(needles[i]!, at + 1);
       }
     }
     return first;
