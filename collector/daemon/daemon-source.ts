@@ -17,7 +17,7 @@ import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
-import { sameClock, statedZoneOfFile } from "../sources/stated-zone.ts";
+import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
 import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
 import type { SourceConfig } from "./run-config.ts";
@@ -197,8 +197,9 @@ export class DaemonSource {
    * Before a log is first read with the defaults, what they would misread, silently. The encoding:
    * a Windows license server writes its log in the ANSI code page, and read as UTF-8 its accented names
    * would all turn into U+FFFD (two users into one), so its start must be UTF-8. The zone: a log
-   * that names its server's zone (stated-zone.ts) must name one with this machine's clock — a log
-   * read from another machine's share would be read hours off. The source fails instead (retried,
+   * that names its server's zone or states its clock (stated-zone.ts; an RLM report log's TIMEZONE
+   * offset, rlm-timezone.ts) must state this machine's clock — a log read from another machine's
+   * share would be read hours off. The source fails instead (retried,
    * shown in status) until the config names the setting, as `parse` and `backfill` refuse a file
    * not in UTF-8 and read a log in the zone it names.
    */
@@ -208,10 +209,11 @@ export class DaemonSource {
     if (!c.encoding_given && !(await startsAsUtf8(c.file!, false))) {
       throw new CollectorError("bad_config", `${c.file} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source: c.name });
     }
-    if (c.timezone_given || !sourceKinds[c.kind]?.statesZone) return;
-    const stated = await statedZoneOfFile(c.file!, c.encoding);
-    if (stated?.zone && !sameClock(stated.zone, c.timezone, new Date(this.#clock()).getUTCFullYear())) {
-      throw new CollectorError("bad_config", `${c.file} names its server's zone "${stated.name}" (${stated.zone}), whose clock is not this machine's (${c.timezone}): give the source's timezone in the config (sources[].timezone: "${stated.zone}", or "${c.timezone}" to read it so anyway)`, { reason: "timezone_mismatch", source: c.name });
+    if (c.timezone_given) return;
+    const stated = await sourceKinds[c.kind]?.statesZone?.(c.file!, c.encoding);
+    if (stated && clockDiffers(stated, c.timezone, stated.offset?.year ?? new Date(this.#clock()).getUTCFullYear())) {
+      const zone = stated.zone ? `"${stated.zone}"` : "the server's IANA zone";
+      throw new CollectorError("bad_config", `${c.file} ${describeStated(stated)}, whose clock is not this machine's (${c.timezone}): give the source's timezone in the config (sources[].timezone: ${zone}, or "${c.timezone}" to read it so anyway)`, { reason: "timezone_mismatch", source: c.name });
     }
   }
 }

@@ -192,6 +192,33 @@ describe("site daemon", () => {
     }
   });
 
+  it("an RLM report log stating another clock (TIMEZONE 300 1: UTC−5 with DST), read without a configured timezone, fails its source the same way; a zone with that clock is read", async () => {
+    const log = join(dir, "new-york-server.rl");
+    await writeFile(log, ["RLM Report Log Format 0, version 15.1, authenticated", "ISV: acme, RLM version 15.1 BL2", "START licsrv-ny 03/03/2025 00:00", "TIMEZONE 300 1 0 # UTC-5",
+      'OUT solver 2.0 1 ann pc1 "" 1 1 0 1a 0 4f2 "" "solver" "2.0" 03/03 00:10:00', 'IN 1 solver 2.0 ann pc1 "" 1 0 0 1a 03/03 00:40:00', ""].join("\n"));
+    const machine = checkRunConfig({ sources: [{ name: "ny", kind: "rlm-reportlog", file: log, interval_s: 60 }], heartbeat_s: 600 });
+    const runAs = async (zone: string, check: (h: Harness) => Promise<void>) => {
+      const state = join(dir, `rlm-zone-${zone.replace("/", "-")}`);
+      await site(state);
+      const h = await Harness.start(state, { ...machine, sources: [{ ...machine.sources[0]!, timezone: zone }] }, START);
+      try {
+        await h.runUntil(START + 10 * 60_000);
+        await check(h);
+      } finally {
+        await h.stop();
+      }
+    };
+    await runAs("Europe/Paris", async (h) => {
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config" }, totals: { lines: 0 } });
+      expect(h.daemon.status()!.sources[0]!.last_error!.message).toContain('states its server\'s clock as UTC-05:00 with daylight saving time ("TIMEZONE 300 1 0 # UTC-5"), whose clock is not this machine\'s (Europe/Paris)');
+      expect((await h.records()).filter((r) => r.kind === "usage")).toEqual([]);
+    });
+    await runAs("America/Toronto", async (h) => {
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: true, last_error: null });
+      expect((await h.records()).filter((r) => r.kind === "usage").map((r) => (r.data as UsageData).start)).toEqual([Date.UTC(2025, 2, 3, 5, 10)]);
+    });
+  });
+
   it("scope keeps out-of-scope usage at the site (counted); pseudonymise sends keyed pseudonyms, stable across restarts, revealed only here", async () => {
     const state = join(dir, "private");
     await site(state, [{ daemon: "MLM", features: ["MATLAB", "SIMULINK"] }]);
