@@ -7,7 +7,8 @@
 // ~25), they are uploaded in order from the connected machine with no reply needed in between,
 // and `import-receipt` takes all the replies at once, in any order. A bundle uploaded out of
 // order is refused with a stable code and changes nothing; one uploaded twice is answered again
-// (a replay); a reply that never comes back costs nothing once a later one is imported.
+// (a replay); a reply that never comes back costs nothing once a later one is imported. `upload`
+// does the connected machine's part: the files in chain order, each reply written beside its bundle.
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -204,6 +205,53 @@ describe("an air-gapped backlog bigger than one bundle", () => {
     expect((await collector(dir, ["status"])).json!.last_export).toMatchObject({ bundles: bundles.length, last_seq: 81, awaiting_replies: [] });
     const balance = await getBalance<any>(edge, contract.vendorKey, contract.contractId);
     expect([balance.collectors[0].acked_seq, balance.usage.license_seconds]).toEqual([81, 80 * 3600]);
+  });
+
+  it("`upload` on the connected machine: shuffled files go in chain order, a missing middle bundle stops at the gap naming the files done, a rerun changes nothing", async () => {
+    const contract = await provisionContract(edge, { start: START, timezone: "UTC" });
+    const dir = await enrolledSite("uploader", contract);
+    await appendHourlyUsage(dir, 40, T0);
+    expect((await collector(dir, ["rotate-key"])).json).toMatchObject({ rotation_seq: 41 });
+    await appendHourlyUsage(dir, 40, T0 + 40 * HOUR);
+    const exported = await collector(dir, ["export", "--out", join(root, "trip.json"), "--max-bytes", "8192"]);
+    const bundles = exported.json!.bundles as { file: string; first_seq: number; last_seq: number }[];
+    expect(bundles.length).toBeGreaterThanOrEqual(4);
+    const files = bundles.map((b) => b.file);
+    // No state dir on the connected machine: only the files and the edge's address.
+    const upload = (args: string[]) => runCollector(["upload", "--server", edge.url, "--json", ...args]);
+
+    // The second bundle left behind: the first goes, the third is refused at the gap, the rest not tried.
+    const short = await upload([...files.slice(2)].reverse().concat(files[0]!));
+    expect(short.status, short.stderr).toBe(1);
+    expect(short.json).toMatchObject({
+      ok: false, error: "batch_refused", edge_error: "gap", expected_seq: bundles[1]!.first_seq,
+      uploaded: [{ file: files[0], acked_seq: bundles[0]!.last_seq }], not_tried: files.slice(3),
+    });
+    expect(short.stderr).toMatch(new RegExp(`gap: .*the bundle holding seq ${bundles[1]!.first_seq} is not among these files`));
+    expect(await ackedAtEdge(contract)).toBe(bundles[0]!.last_seq);
+
+    const all = await upload([files[3]!, files[1]!, ...files.slice(4), files[2]!, files[0]!]);
+    expect(all.status, all.stderr).toBe(0);
+    expect((all.json!.uploaded as { file: string }[]).map((u) => u.file)).toEqual(files);
+    const replies = all.json!.replies as string[];
+    expect(replies).toEqual(files.map((f) => f.replace(/\.json$/, ".reply.json")));
+    expect(await ackedAtEdge(contract)).toBe(81);
+    const balance = async () => { const b = await getBalance<any>(edge, contract.vendorKey, contract.contractId); return [b.collectors[0].acked_seq, b.usage.license_seconds]; };
+    const before = await balance();
+    expect(before).toEqual([81, 80 * 3600]);
+
+    const imported = await collector(dir, ["import-receipt", ...[...replies].reverse()]);
+    expect(imported.status, imported.stderr).toBe(0);
+    expect(imported.json).toMatchObject({ ok: true, acked_seq: 81, pending: 0 });
+    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 81, pending: 0, last_export: { awaiting_replies: [] } });
+
+    // Run again: every bundle is a replay, answered with the edge's head; the replies are written again.
+    const again = await upload(files);
+    expect(again.status, again.stderr).toBe(0);
+    expect((again.json!.uploaded as { acked_seq: number }[]).map((u) => u.acked_seq)).toEqual(files.map(() => 81));
+    expect(await balance()).toEqual(before);
+    expect((await collector(dir, ["import-receipt", ...replies])).json).toMatchObject({ ok: true, imported: 0, acked_seq: 81 });
+    expect((await collector(dir, ["verify"])).status).toBe(0);
   });
 
   it("a reply that never comes back breaks none of the others: imported one at a time, a later reply receipts what the missing one would have", async () => {
