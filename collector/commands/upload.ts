@@ -41,7 +41,7 @@ export async function uploadCommand(argv: string[], io: CommandIo): Promise<Comm
   const budget: RetryBudget = { failures: 0 };
   const retry = { policy: backoff, random, budget, onRetry: (attempt: number, delay: number, reason: string) => io.stderr.write(`edge unreachable (${reason}); attempt ${attempt + 1}/${backoff.maxAttempts} in ${delay} ms\n`) };
   const call = (op: () => Promise<EdgeReply>) => withBackoff(op, retry);
-  const outcome: UploadOutcome = { uploaded: [], refused: null, not_tried: [] };
+  const outcome: UploadOutcome = { uploaded: [], refused: null, not_uploaded: [] };
   let unreachable: string | null = null;
   try {
     await uploadTrip(client, ordered, replyOf, call, outcome);
@@ -60,12 +60,14 @@ function report(collectorId: string, o: UploadOutcome, empty: string[], unreacha
   });
   for (const f of empty) lines.push(`skipped ${f}: an empty bundle (nothing was pending at export)`);
   const done = o.uploaded.map((u) => u.file);
-  const json = { collector_id: collectorId, uploaded: o.uploaded, replies, skipped_empty: empty, not_tried: o.not_tried };
+  const json = { collector_id: collectorId, uploaded: o.uploaded, replies, skipped_empty: empty, not_uploaded: o.not_uploaded };
   const carry = replies.length > 0 ? `carry the replies back to the site and run: tally-collector import-receipt ${replies.join(" ")}` : "";
-  const before = `uploaded before it: ${done.length > 0 ? done.join(", ") : "none"}${o.not_tried.length > 0 ? `; not tried: ${o.not_tried.join(", ")}` : ""}`;
+  const uploaded = done.length > 0 ? done.join(", ") : "none";
   if (unreachable !== null) {
-    return { exit: 3, json: { ok: false, error: "edge_unreachable", message: unreachable, ...json }, text: [`FAILED edge_unreachable ${unreachable}; ${before}`, ...lines, carry, "run the same upload again once the edge answers: what it holds already is a replay"].filter(Boolean).join("\n") + "\n" };
+    const where = `uploaded: ${uploaded}; not uploaded: ${o.not_uploaded.join(", ")}`;
+    return { exit: 3, json: { ok: false, error: "edge_unreachable", message: unreachable, ...json }, text: [`FAILED edge_unreachable ${unreachable}; ${where}`, ...lines, carry, "run the same upload again once the edge answers: what it holds already is a replay"].filter(Boolean).join("\n") + "\n" };
   }
+  const before = `uploaded before it: ${uploaded}${o.not_uploaded.length > 0 ? `; not tried: ${o.not_uploaded.join(", ")}` : ""}`;
   if (o.refused) {
     const r = o.refused;
     const what = `${r.file}: the edge refused ${r.batch_index !== undefined ? `batch ${r.batch_index}` : "the upload"}: ${r.error}: ${r.message}`;

@@ -92,7 +92,8 @@ export interface UploadedBundle {
 /** The edge's refusal: of a batch (a reply was written) or of the upload itself (400, 403, 413: no reply). */
 export interface UploadRefusal { file: string; status: number; error: string; message: string; reply: string | null; batch_index?: number; expected_seq?: number; seq?: number }
 
-export interface UploadOutcome { uploaded: UploadedBundle[]; refused: UploadRefusal | null; not_tried: string[] }
+/** `not_uploaded`: the files after the refused one, or from the one the edge did not answer. */
+export interface UploadOutcome { uploaded: UploadedBundle[]; refused: UploadRefusal | null; not_uploaded: string[] }
 
 /**
  * Uploads `ordered` one after the other and writes each reply (`replyOf`). `call` wraps each
@@ -100,12 +101,12 @@ export interface UploadOutcome { uploaded: UploadedBundle[]; refused: UploadRefu
  * upload with the files done so far in `outcome`.
  */
 export async function uploadTrip(client: EdgeClient, ordered: TripBundle[], replyOf: (file: string) => string,
-  call: (op: () => Promise<EdgeReply>) => Promise<EdgeReply>, outcome: UploadOutcome = { uploaded: [], refused: null, not_tried: [] }): Promise<UploadOutcome> {
-  outcome.not_tried = ordered.map((b) => b.file);
+  call: (op: () => Promise<EdgeReply>) => Promise<EdgeReply>, outcome: UploadOutcome = { uploaded: [], refused: null, not_uploaded: [] }): Promise<UploadOutcome> {
+  outcome.not_uploaded = ordered.map((b) => b.file);
   for (const b of ordered) {
     const gzipped = gzipSync(b.text);
     const answer = await call(() => client.postBundle(b.collector_id, gzipped));
-    outcome.not_tried.shift();
+    outcome.not_uploaded.shift();
     const body = (typeof answer.body === "object" && answer.body !== null ? answer.body : {}) as Record<string, unknown>;
     // A reply is what the DO answered, `{receipts, edge_keys, …}`; an ordinary error body (the
     // edge refused the upload itself) or a page from something in between is not one.

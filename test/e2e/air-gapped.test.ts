@@ -225,7 +225,7 @@ describe("an air-gapped backlog bigger than one bundle", () => {
     expect(short.status, short.stderr).toBe(1);
     expect(short.json).toMatchObject({
       ok: false, error: "batch_refused", edge_error: "gap", expected_seq: bundles[1]!.first_seq,
-      uploaded: [{ file: files[0], acked_seq: bundles[0]!.last_seq }], not_tried: files.slice(3),
+      uploaded: [{ file: files[0], acked_seq: bundles[0]!.last_seq }], not_uploaded: files.slice(3),
     });
     expect(short.stderr).toMatch(new RegExp(`gap: .*the bundle holding seq ${bundles[1]!.first_seq} is not among these files`));
     expect(await ackedAtEdge(contract)).toBe(bundles[0]!.last_seq);

@@ -81,7 +81,7 @@ describe("upload", () => {
       const replies = run.json!.replies as string[];
       expect(replies).toEqual(files.map((f) => replyFileName(f, out)));
       for (const [i, f] of files.entries()) expect(await readFile(replies[i]!, "utf8")).toBe(receipted(JSON.parse(await readFile(f, "utf8"))));
-      expect(run.json).toMatchObject({ ok: true, not_tried: [], uploaded: files.map((file) => ({ file, status: 200 })) });
+      expect(run.json).toMatchObject({ ok: true, not_uploaded: [], uploaded: files.map((file) => ({ file, status: 200 })) });
     } finally {
       await edge.close();
     }
@@ -97,11 +97,26 @@ describe("upload", () => {
       expect(run.status).toBe(1);
       expect(run.json).toMatchObject({
         ok: false, error: "batch_refused", edge_error: "gap", expected_seq: 7, refused_reply: replyFileName(files[2]!),
-        uploaded: [{ file: files[0] }, { file: files[1] }], not_tried: files.slice(3),
+        uploaded: [{ file: files[0] }, { file: files[1] }], not_uploaded: files.slice(3),
       });
       expect(run.stderr).toMatch(/gap: expected seq 7.*the bundle holding seq 7 is not among these files.*uploaded before it: .*trip\.json, .*trip-2\.json/);
       expect(JSON.parse(await readFile(replyFileName(files[2]!), "utf8"))).toMatchObject({ error: "gap", expected_seq: 7 });
       expect(edge.seen.length).toBe(3);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  it("an edge that stops answering: exit 3 once the attempts are spent, naming the files uploaded and the rest", async () => {
+    const edge = await edgeAnswering((bundle, n) => (n === 1 ? { status: 200, text: receipted(bundle) } : { status: 503, text: "down" }));
+    try {
+      const out = join(dir, "replies-down");
+      await mkdir(out);
+      const run = await cli(["upload", "--server", edge.url, "--out-dir", out, ...flags, ...shuffled()]);
+      expect(run.status).toBe(3);
+      expect(run.json).toMatchObject({ ok: false, error: "edge_unreachable", uploaded: [{ file: files[0] }], replies: [replyFileName(files[0]!, out)], not_uploaded: files.slice(1) });
+      expect(edge.seen.length).toBe(1 + 3); // one attempt for the first, --attempts 3 for the second
+      expect(await readdir(out)).toEqual([replyFileName(files[0]!, out).split("/").at(-1)]);
     } finally {
       await edge.close();
     }
