@@ -7,7 +7,7 @@
 // receipts of the batches before the refused one). Safe to rerun: a bundle the edge already holds
 // is a replay, answered with receipts of the edge's current head, and its reply is written again.
 import { readFile, stat } from "node:fs/promises";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { bundleSchema, MAX_BUNDLE_BYTES } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
@@ -24,11 +24,10 @@ export interface TripBundle {
   text: string;
 }
 
-/** Where the reply to `file` goes: beside it, or in `outDir`, as `<stem>.reply<ext>` (bundle-2.json → bundle-2.reply.json). */
+/** Where the reply to `file` goes: beside it, or in `outDir`, as `reply-<name>` (bundle-2.json →
+ *  reply-bundle-2.json): a trip's glob (`bundle*.json`) never picks up its replies, on a rerun or in `verify --bundle`. */
 export function replyFileName(file: string, outDir?: string): string {
-  const ext = extname(file);
-  const name = `${basename(file, ext)}.reply${ext}`;
-  return join(outDir ?? dirname(file), name);
+  return join(outDir ?? dirname(file), `reply-${basename(file)}`);
 }
 
 /** Reads every file as a bundle of one collector; refuses (bad_input, nothing sent) a file that is not one. */

@@ -234,7 +234,7 @@ describe("an air-gapped backlog bigger than one bundle", () => {
     expect(all.status, all.stderr).toBe(0);
     expect((all.json!.uploaded as { file: string }[]).map((u) => u.file)).toEqual(files);
     const replies = all.json!.replies as string[];
-    expect(replies).toEqual(files.map((f) => f.replace(/\.json$/, ".reply.json")));
+    expect(replies).toEqual(files.map((f) => join(root, `reply-${f.slice(root.length + 1)}`)));
     expect(await ackedAtEdge(contract)).toBe(81);
     const balance = async () => { const b = await getBalance<any>(edge, contract.vendorKey, contract.contractId); return [b.collectors[0].acked_seq, b.usage.license_seconds]; };
     const before = await balance();

@@ -62,9 +62,8 @@ const flags = ["--attempts", "3", "--backoff-base-ms", "1", "--backoff-max-ms", 
 describe("upload", () => {
   it("reads the files in chain order whatever order they are given, and names each reply after its bundle", async () => {
     expect(chainOrder(await readTrip(shuffled())).map((b) => b.file)).toEqual(files);
-    expect(replyFileName("/usb/trip-2.json")).toBe("/usb/trip-2.reply.json");
-    expect(replyFileName("/usb/trip-2.json", "/out")).toBe("/out/trip-2.reply.json");
-    expect(replyFileName("/usb/bundle", "/out")).toBe("/out/bundle.reply");
+    expect(replyFileName("/usb/trip-2.json")).toBe("/usb/reply-trip-2.json");
+    expect(replyFileName("/usb/trip-2.json", "/out")).toBe("/out/reply-trip-2.json");
   });
 
   it("uploads them one after the other in that order, gzip, retrying a 503, and writes every reply exactly as sent", async () => {
