@@ -18,6 +18,7 @@ import { openReplica } from "../../collector/contract-doc/replica-file.ts";
 import { statePaths } from "../../collector/state/state-dir.ts";
 import { signReceipt } from "../../shared/protocol/index.ts";
 import { runCollector } from "../support/collector-process.ts";
+import { startHttpProxy } from "../support/http-proxy.ts";
 import { createEnrollment, edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { appendHourlyUsage } from "../support/site-usage.ts";
 import { testNow, utcDate } from "../support/test-clock.ts";
@@ -230,8 +231,13 @@ describe("an air-gapped backlog bigger than one bundle", () => {
     expect(short.stderr).toMatch(new RegExp(`gap: .*the bundle holding seq ${bundles[1]!.first_seq} is not among these files`));
     expect(await ackedAtEdge(contract)).toBe(bundles[0]!.last_seq);
 
-    const all = await upload([files[3]!, files[1]!, ...files.slice(4), files[2]!, files[0]!]);
+    // Through the connected machine's proxy, as sync reaches the edge (HTTP_PROXY, undici's agent).
+    const proxy = await startHttpProxy();
+    const all = await runCollector(["upload", "--server", edge.url, "--json", files[3]!, files[1]!, ...files.slice(4), files[2]!, files[0]!], { env: { HTTP_PROXY: proxy.url, HTTPS_PROXY: "", NO_PROXY: "" } });
+    await proxy.stop();
     expect(all.status, all.stderr).toBe(0);
+    const route = `${edge.url}/v1/collectors/${await collectorIdOf(dir)}/bundles`;
+    expect(proxy.seen).toEqual(files.map(() => ({ method: "POST", target: route })));
     expect((all.json!.uploaded as { file: string }[]).map((u) => u.file)).toEqual(files);
     const replies = all.json!.replies as string[];
     expect(replies).toEqual(files.map((f) => join(root, `reply-${f.slice(root.length + 1)}`)));
