@@ -21,7 +21,6 @@ export interface TripBundle {
   /** null for an empty bundle (an export with nothing pending): there is nothing to upload. */
   first_seq: number | null;
   last_seq: number | null;
-  text: string;
 }
 
 /** Where the reply to `file` goes: beside it, or in `outDir`, as `reply-<name>` (bundle-2.json →
@@ -30,7 +29,8 @@ export function replyFileName(file: string, outDir?: string): string {
   return join(outDir ?? dirname(file), `reply-${basename(file)}`);
 }
 
-/** Reads every file as a bundle of one collector; refuses (bad_input, nothing sent) a file that is not one. */
+/** Reads every file as a bundle of one collector; refuses (bad_input, nothing sent) a file that is
+ *  not one. Only what orders them is kept: a trip of 22 full bundles is 350 MB, read again to send. */
 export async function readTrip(files: string[]): Promise<TripBundle[]> {
   const trip: TripBundle[] = [];
   for (const file of [...new Set(files.map((f) => resolve(f)))]) {
@@ -66,7 +66,7 @@ function bundleOf(file: string, text: string): TripBundle {
     return seq as number;
   };
   return {
-    file, collector_id: shape.data.collector_id, batches: batches.length, text,
+    file, collector_id: shape.data.collector_id, batches: batches.length,
     first_seq: batches.length === 0 ? null : seqOf(batches[0], "first"),
     last_seq: batches.length === 0 ? null : seqOf(batches.at(-1), "last"),
   };
@@ -103,7 +103,10 @@ export async function uploadTrip(client: EdgeClient, ordered: TripBundle[], repl
   call: (op: () => Promise<EdgeReply>) => Promise<EdgeReply>, outcome: UploadOutcome = { uploaded: [], refused: null, not_uploaded: [] }): Promise<UploadOutcome> {
   outcome.not_uploaded = ordered.map((b) => b.file);
   for (const b of ordered) {
-    const gzipped = gzipSync(b.text);
+    const text = await readFile(b.file).catch((e: NodeJS.ErrnoException) => {
+      throw new CollectorError("bad_input", `${b.file}: unreadable since it was checked (${e.code ?? e.message}); uploaded before it: ${outcome.uploaded.map((u) => u.file).join(", ") || "none"}`, { file: b.file });
+    });
+    const gzipped = gzipSync(text);
     const answer = await call(() => client.postBundle(b.collector_id, gzipped));
     outcome.not_uploaded.shift();
     const body = (typeof answer.body === "object" && answer.body !== null ? answer.body : {}) as Record<string, unknown>;
