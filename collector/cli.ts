@@ -15,6 +15,7 @@ import { syncCommand, syncUsage } from "./commands/sync.ts";
 import { verifyCommand, verifyUsage } from "./commands/verify.ts";
 import { exportCommand, exportUsage } from "./commands/export.ts";
 import { importReceiptCommand, importReceiptUsage } from "./commands/import-receipt.ts";
+import { uploadCommand, uploadUsage } from "./commands/upload.ts";
 import { rotateKeyCommand, rotateKeyUsage } from "./commands/rotate-key.ts";
 import { trustEdgeKeyCommand, trustEdgeKeyUsage } from "./commands/trust-edge-key.ts";
 import { distrustEdgeKeyCommand, distrustEdgeKeyUsage } from "./commands/distrust-edge-key.ts";
@@ -44,6 +45,7 @@ const commands: Record<string, Command> = {
   status: { usage: statusUsage, run: statusCommand, about: "Pending records, last receipt, estimated remaining units, and each source's health, backlog and last error (works offline and while the daemon runs)." },
   verify: { usage: verifyUsage, run: verifyCommand, about: "Checks the whole local log: framing, hash chain, checkpoint signatures, receipts." },
   export: { usage: exportUsage, run: exportCommand, about: "Air-gapped sites: writes every pending record as bundles (one file, or more for a big backlog) to upload from any machine." },
+  upload: { usage: uploadUsage, run: uploadCommand, about: "Air-gapped sites, on the connected machine (no state dir): uploads an export's bundles in chain order, whatever order they are given, and writes each reply beside its bundle (or into --out-dir) for import-receipt. Stops at the first refusal; safe to run again." },
   "import-receipt": { usage: importReceiptUsage, run: importReceiptCommand, about: "Air-gapped sites: takes the edge's replies to the uploaded bundles." },
   "rotate-key": { usage: rotateKeyUsage, run: rotateKeyCommand, about: "Writes a key_rotation record: the next batches are signed by a new key." },
   "trust-edge-key": { usage: trustEdgeKeyUsage, run: trustEdgeKeyCommand, about: "Trusts an edge receipt key checked out of band (after a leaked edge key, for an air-gapped site): the key id must be the key's own." },

@@ -2,7 +2,7 @@
 // as signed batches in `tally-bundle/v1` files of at most MAX_BUNDLE_BYTES each (`--max-bytes`:
 // smaller, for a medium or mail system with a lower limit): F, then F-2, F-3 … (F = bundle.json:
 // bundle-2.json …) when the backlog needs more than one. They are uploaded unchanged, in that
-// order, from a connected machine to POST /v1/collectors/:id/bundles — one trip carries them all:
+// order, from a connected machine to POST /v1/collectors/:id/bundles (`upload` does it) — one trip carries them all:
 // bundle k+1 needs nothing from bundle k's reply. Nothing is released until `import-receipt`
 // brings the replies back. Written all or nothing (bundle-files.ts); the export record last.
 // `--resolved`: as for `sync`.
@@ -52,9 +52,9 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<Comm
       pending_after: 0,
     };
     const where = bundles.length === 1 ? out : `${bundles.length} bundles, ${bundles[0]!.file} … ${bundles.at(-1)!.file}`;
-    const upload = bundles.length === 1
-      ? `upload it to POST /v1/collectors/${site.identity.collector_id}/bundles, then run import-receipt on the reply`
-      : `upload them in this order to POST /v1/collectors/${site.identity.collector_id}/bundles, keeping each reply, then run import-receipt on the replies (all in one call, or one at a time)`;
+    // The connected machine's command, spelt out: it needs the edge's address and the files, nothing of this site.
+    const upload = `on a connected machine run \`tally-collector upload --server ${site.identity.server} ${bundles.map((b) => b.file).join(" ")}\` `
+      + `(or POST ${bundles.length === 1 ? "it" : "them, in this order,"} to /v1/collectors/${site.identity.collector_id}/bundles and keep each reply), then import-receipt the replies here`;
     const text = records === 0
       ? `nothing pending: wrote an empty bundle to ${out}\n`
       : `exported records ${json.first_seq}…${json.last_seq} in ${json.batches} batches to ${where}; ${upload}\n`;

@@ -11,7 +11,7 @@
 //    knew, and what it released stays released — but is named in `receipts_by_revoked_keys`.
 import { checkpointSchema, keyRotationDataSchema, recordSchema, sha256Hex, verifyCheckpoint, verifyReceipt, ZERO_HASH, type ChainRecord, type Receipt } from "../../shared/protocol/index.ts";
 import { readFile } from "node:fs/promises";
-import { verifyBundle } from "../../shared/protocol/index.ts";
+import { verifyBundle, type BundleAudit, type ChainState } from "../../shared/protocol/index.ts";
 import { decodeRecord } from "../chain/record-writer.ts";
 import { loadIdentity, loadKey } from "../state/identity.ts";
 import type { StatePaths } from "../state/state-dir.ts";
@@ -20,9 +20,9 @@ import { openSite, type Site } from "../site.ts";
 import { loadEdgeKeys, loadRevokedEdgeKeys } from "../state/edge-keys.ts";
 import { retiredPublicKeys } from "../chain/signing-keys.ts";
 import { receiptEntries } from "../state/receipt-book.ts";
-import { parseCommandArgs, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
+import { parseCommandOperands, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 
-export const verifyUsage = "verify [--bundle F [--collector ID --public-key HEX]] [--state DIR] [--json]";
+export const verifyUsage = "verify [--bundle F [F…] [--collector ID --public-key HEX]] [--state DIR] [--json]";
 
 export interface VerifyProblem { code: string; message: string; seq?: number }
 
@@ -49,13 +49,15 @@ const fail = (code: string, message: string, seq?: number): never => {
 };
 
 export async function verifyCommand(argv: string[], io: CommandIo): Promise<CommandResult> {
-  const { values } = parseCommandArgs(argv, { bundle: { type: "string" }, collector: { type: "string" }, "public-key": { type: "string" } }, verifyUsage);
+  const { values, positionals } = parseCommandOperands(argv, { bundle: { type: "string", multiple: true }, collector: { type: "string" }, "public-key": { type: "string" } }, verifyUsage);
+  // `--bundle trip*.json`: the shell's expansion puts a trip's other files after the first.
+  if (positionals.length > 0 && values.bundle === undefined) throw new CollectorError("usage", `unexpected argument ${positionals[0]}; usage: tally-collector ${verifyUsage}`);
   const paths = stateFrom(values, io.env);
   // Either names whose bundle is checked: alone, or without a bundle, it would be ignored or mixed with this site's.
   const auditor = [values.collector, values["public-key"]].filter((v) => v !== undefined).length;
   if (auditor > 0 && values.bundle === undefined) throw new CollectorError("usage", `--collector and --public-key check a --bundle; usage: tally-collector ${verifyUsage}`);
   if (auditor === 1) throw new CollectorError("usage", `--collector and --public-key go together (the bundle's site and its key); usage: tally-collector ${verifyUsage}`);
-  if (typeof values.bundle === "string") return verifyBundleFile(values.bundle, paths, values);
+  if (values.bundle !== undefined) return verifyBundleFiles([...values.bundle, ...positionals], paths, values);
   let site: Site;
   try {
     site = await openSite(paths);
@@ -80,7 +82,7 @@ export async function verifyCommand(argv: string[], io: CommandIo): Promise<Comm
   };
 }
 
-function failed(problem: VerifyProblem, summary: VerifySummary | null): CommandResult {
+function failed(problem: VerifyProblem, summary: object | null): CommandResult {
   const where = problem.seq !== undefined ? ` (seq ${problem.seq})` : "";
   return { exit: 1, json: { ok: false, error: problem.code, problem, ...(summary ?? {}) }, text: `FAILED ${problem.code}${where}: ${problem.message}\n` };
 }
@@ -179,24 +181,58 @@ async function walkChain(site: Site, anchor: string | undefined, wanted: Set<num
 }
 
 /**
- * `verify --bundle F`: audits an exported bundle offline — every batch's chain and checkpoint
- * signature, as the edge would check them. An auditor without the site's state dir names the
+ * `verify --bundle F [F…]`: audits exported bundles offline — every batch's chain and checkpoint
+ * signature, as the edge would check them. Several files are a trip's: audited in chain order (by
+ * first seq, whatever order they are given), each continuing exactly where the one before ends,
+ * so a missing one between them is a `gap`. An auditor without the site's state dir names the
  * collector and its public key; on the site they come from the state dir.
  */
-async function verifyBundleFile(file: string, paths: StatePaths, values: Record<string, string | boolean | undefined>): Promise<CommandResult> {
-  let text: string;
+async function verifyBundleFiles(files: string[], paths: StatePaths, values: Record<string, unknown>): Promise<CommandResult> {
+  const collectorId = typeof values.collector === "string" ? values.collector : (await loadIdentity(paths)).collector_id;
+  const publicKey = typeof values["public-key"] === "string" ? values["public-key"] : (await loadKey(paths)).public_key;
+  // One file's text at a time: a trip of 16 MiB files is read twice rather than held.
+  const starts = new Map<string, number>();
+  for (const file of new Set(files)) starts.set(file, firstSeqOf(await readBundleText(file)));
+  const ordered = [...starts.keys()].sort((a, b) => starts.get(a)! - starts.get(b)!);
+  const audits: ({ file: string } & BundleAudit)[] = [];
+  let state: ChainState | undefined;
+  for (const file of ordered) {
+    const result = verifyBundle(await readBundleText(file), collectorId, [{ from_seq: 1, public_key: publicKey }], state);
+    if (!result.ok) {
+      const { error, message, batch_index, seq, expected_seq } = result.error;
+      const where = `${ordered.length > 1 ? `${file}: ` : ""}${batch_index !== undefined ? `batch ${batch_index}: ` : ""}`;
+      const missing = error === "gap" && state !== undefined ? ` (the bundle holding seq ${expected_seq} is not among these files)` : "";
+      return failed({ code: error, message: `${where}${message}${missing}`, ...(seq !== undefined ? { seq } : {}) }, ordered.length > 1 ? { file, verified_files: audits.map((a) => a.file) } : null);
+    }
+    audits.push({ file, ...result.audit });
+    state = result.state;
+  }
+  if (audits.length === 1) {
+    const { file: _, ...a } = audits[0]!;
+    return { exit: 0, json: { ok: true, ...a }, text: `ok: bundle of ${a.collector_id}, ${a.batches} batches, ${a.records} records (seq ${a.first_seq}…${a.last_seq}) verified\n` };
+  }
+  const sum = (f: (a: BundleAudit) => number) => audits.reduce((n, a) => n + f(a), 0);
+  const total = { collector_id: collectorId, batches: sum((a) => a.batches), records: sum((a) => a.records), first_seq: audits[0]!.first_seq, last_seq: audits.at(-1)!.last_seq };
+  return {
+    exit: 0, json: { ok: true, ...total, files: audits },
+    text: `ok: ${audits.length} bundles of ${collectorId} in chain order (${ordered.join(", ")}), ${total.batches} batches, ${total.records} records (seq ${total.first_seq}…${total.last_seq}) verified\n`,
+  };
+}
+
+async function readBundleText(file: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (e) {
     throw new CollectorError("usage", `cannot read ${file}: ${(e as Error).message}`);
   }
-  const collectorId = typeof values.collector === "string" ? values.collector : (await loadIdentity(paths)).collector_id;
-  const publicKey = typeof values["public-key"] === "string" ? values["public-key"] : (await loadKey(paths)).public_key;
-  const result = verifyBundle(text, collectorId, [{ from_seq: 1, public_key: publicKey }]);
-  if (!result.ok) {
-    const { error, message, batch_index, seq } = result.error;
-    return failed({ code: error, message: `${batch_index !== undefined ? `batch ${batch_index}: ` : ""}${message}`, ...(seq !== undefined ? { seq } : {}) }, null);
+}
+
+/** The bundle's first seq, to put a trip's files in order; one that has none sorts first and is refused by its audit. */
+function firstSeqOf(text: string): number {
+  try {
+    const seq = (JSON.parse(text) as { batches?: { records?: { seq?: unknown }[] }[] }).batches?.[0]?.records?.[0]?.seq;
+    return typeof seq === "number" ? seq : -Infinity;
+  } catch {
+    return -Infinity;
   }
-  const a = result.audit;
-  return { exit: 0, json: { ok: true, ...a }, text: `ok: bundle of ${a.collector_id}, ${a.batches} batches, ${a.records} records (seq ${a.first_seq}…${a.last_seq}) verified\n` };
 }

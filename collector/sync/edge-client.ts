@@ -24,7 +24,12 @@ export function edgeFetch(url: string, init: { method: string; headers: Record<s
   return undiciFetch(url, { ...init, body: init.body ?? null, dispatcher: edgeDispatcher() }) as unknown as Promise<Response>;
 }
 
-export interface EdgeReply { status: number; body: unknown }
+export interface EdgeReply {
+  status: number;
+  body: unknown;
+  /** The body exactly as the edge sent it (a bundle's reply is kept byte for byte). */
+  text: string;
+}
 
 export interface EdgeClientOptions {
   /** Per request, connect to last byte. */
@@ -42,6 +47,14 @@ export class EdgeClient {
 
   postBatch(collectorId: string, gzipped: Uint8Array): Promise<EdgeReply> {
     return this.send("POST", `/v1/collectors/${encodeURIComponent(collectorId)}/batches`, gzipped, {
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+    });
+  }
+
+  /** An air-gapped bundle, uploaded for the site from a connected machine (no bearer: it is signed). */
+  postBundle(collectorId: string, gzipped: Uint8Array): Promise<EdgeReply> {
+    return this.send("POST", `/v1/collectors/${encodeURIComponent(collectorId)}/bundles`, gzipped, {
       "content-type": "application/json",
       "content-encoding": "gzip",
     });
@@ -79,6 +92,6 @@ export class EdgeClient {
     } catch {
       // Not JSON (a proxy's HTML page): keep the text; callers treat it as an unexpected answer.
     }
-    return { status: response.status, body: parsed };
+    return { status: response.status, body: parsed, text };
   }
 }

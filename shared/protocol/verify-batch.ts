@@ -46,10 +46,9 @@ const fail = (error: ProtocolError): VerifyResult => ({ ok: false, error });
 /**
  * Checks a parsed batch body (from `parseStrictJson`) against `state`. Order of checks: shape
  * (malformed, batch_too_large, record_too_large), ownership (collector_mismatch), chain inside the
- * batch (prev_mismatch), replay, revocation, signature, gap, and only then a fork (equivocation):
- * the signature comes before anything that reveals the chain's state to the sender (`gap` names
- * the expected seq) and before evidence is kept, which is only ever kept for a batch the
- * collector really signed. `hashes`: each of `body.records`' hash and canonical size, computed
+ * batch (prev_mismatch), replay, revocation, gap, signature, and only then a fork (equivocation):
+ * evidence is only ever kept for a batch the collector really signed. `gap` (with the expected
+ * seq) comes before the signature: past hwm+1 the edge cannot know the signer (docs/decisions.md). `hashes`: each of `body.records`' hash and canonical size, computed
  * beforehand (hashCanonicalAll, a native SHA-256), or undefined to hash here.
  */
 export function verifyBatch(state: ChainState, body: unknown, storedHash: StoredHashLookup, hashes?: readonly CanonicalHash[]): VerifyResult {
@@ -111,15 +110,17 @@ export function verifyBatch(state: ChainState, body: unknown, storedHash: Stored
     return fail(protocolError("revoked", `collector was revoked at seq ${state.revoked_at_seq}`));
   }
 
-  // The signer is the key in force at the batch's first record as this edge knows the chain: a
-  // batch past a gap signed by a key rotated inside the gap is bad_signature, never a gap answer.
+  // A batch that starts past hwm+1 is a gap whether or not its signature verifies: the edge cannot
+  // judge it until the gap is filled (a key rotation in the gap changes the signer), nothing is
+  // applied either way, and once the gap is filled the same batch is checked in full.
+  if (hashed[0]!.record.seq > state.hwm + 1) {
+    return fail(protocolError("gap", `expected seq ${state.hwm + 1}, got ${hashed[0]!.record.seq}`, { expected_seq: state.hwm + 1 }));
+  }
+
+  // The signer is the key in force at the batch's first record, which is at or below hwm+1 here.
   const signer = keyInForce(state, hashed[0]!.record.seq);
   if (!verifyCheckpoint(checkpoint, batch.signature, signer)) {
     return fail(protocolError("bad_signature", "checkpoint signature does not verify with the key in force"));
-  }
-
-  if (fresh.length > 0 && fresh[0]!.record.seq > state.hwm + 1) {
-    return fail(protocolError("gap", `expected seq ${state.hwm + 1}, got ${fresh[0]!.record.seq}`, { expected_seq: state.hwm + 1 }));
   }
 
   if (!fork && fresh.length > 0 && fresh[0]!.record.prev !== state.head) {

@@ -9,15 +9,17 @@ import { verifyBatch, type ChainState } from "./verify-batch.ts";
 
 export interface BundleAudit { collector_id: string; batches: number; records: number; first_seq: number; last_seq: number }
 
-export type BundleAuditResult = { ok: true; audit: BundleAudit } | { ok: false; error: ProtocolError & { batch_index?: number } };
+export type BundleAuditResult = { ok: true; audit: BundleAudit; state: ChainState } | { ok: false; error: ProtocolError & { batch_index?: number } };
 
 /**
  * `publicKeys`: the collector's keys by the first seq they sign (ascending; a `key_rotation`
  * inside the bundle adds its key as the edge would). The first batch may start anywhere: the
  * bundle carries the records above the last receipt, so its first record's `prev` is trusted as
  * the starting head — pair the audit with the receipt for the seq before it to anchor that.
+ * `from`: the state another bundle's audit ended in (`state`), to check a trip's next bundle
+ * continues it exactly (a missing one between them is a `gap`); `publicKeys` is then unused.
  */
-export function verifyBundle(text: string, collectorId: string, publicKeys: Array<{ from_seq: number; public_key: string }>): BundleAuditResult {
+export function verifyBundle(text: string, collectorId: string, publicKeys: Array<{ from_seq: number; public_key: string }>, from?: ChainState): BundleAuditResult {
   let body: unknown;
   try {
     body = parseStrictJson(text, { maxDepth: 16 });
@@ -32,7 +34,7 @@ export function verifyBundle(text: string, collectorId: string, publicKeys: Arra
   if (!first || typeof first.seq !== "number" || typeof first.prev !== "string") {
     return { ok: false, error: protocolError("malformed", "bundle: no first record to start from") };
   }
-  let state: ChainState = { collector_id: collectorId, hwm: first.seq - 1, head: first.prev, keys: publicKeys, revoked_at_seq: null };
+  let state: ChainState = from ?? { collector_id: collectorId, hwm: first.seq - 1, head: first.prev, keys: publicKeys, revoked_at_seq: null };
   let records = 0;
   for (const [i, batch] of bundle.batches.entries()) {
     // Nothing below the bundle's start is known offline, and nothing is receipted in between.
@@ -44,5 +46,5 @@ export function verifyBundle(text: string, collectorId: string, publicKeys: Arra
     records += result.accepted.length;
     state = result.state;
   }
-  return { ok: true, audit: { collector_id: collectorId, batches: bundle.batches.length, records, first_seq: first.seq, last_seq: state.hwm } };
+  return { ok: true, audit: { collector_id: collectorId, batches: bundle.batches.length, records, first_seq: first.seq, last_seq: state.hwm }, state };
 }

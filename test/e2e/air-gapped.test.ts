@@ -7,7 +7,8 @@
 // ~25), they are uploaded in order from the connected machine with no reply needed in between,
 // and `import-receipt` takes all the replies at once, in any order. A bundle uploaded out of
 // order is refused with a stable code and changes nothing; one uploaded twice is answered again
-// (a replay); a reply that never comes back costs nothing once a later one is imported.
+// (a replay); a reply that never comes back costs nothing once a later one is imported. `upload`
+// does the connected machine's part: the files in chain order, each reply written beside its bundle.
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { openReplica } from "../../collector/contract-doc/replica-file.ts";
 import { statePaths } from "../../collector/state/state-dir.ts";
 import { signReceipt } from "../../shared/protocol/index.ts";
 import { runCollector } from "../support/collector-process.ts";
+import { startHttpProxy } from "../support/http-proxy.ts";
 import { createEnrollment, edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { appendHourlyUsage } from "../support/site-usage.ts";
 import { testNow, utcDate } from "../support/test-clock.ts";
@@ -173,11 +175,12 @@ describe("an air-gapped backlog bigger than one bundle", () => {
     const last = bundles.at(-1)!;
 
     // Out of order, before the bundles it continues: refused with a stable code, nothing applied.
-    // Past the key rotation, the edge cannot yet know the key that signed it: bad_signature, not gap.
+    // Past the key rotation too (the edge cannot judge its signature yet): a gap, naming the seq to upload first.
     const early = await upload(collectorId, bundles[1]!.file, join(root, "early-2.reply"));
     expect([early.status, early.body.error, early.body.expected_seq, early.body.receipts]).toEqual([409, "gap", 1, []]);
     const lateKey = await upload(collectorId, last.file, join(root, "early-last.reply"));
-    expect([lateKey.status, lateKey.body.error, lateKey.body.receipts]).toEqual([401, "bad_signature", []]);
+    expect(last.first_seq).toBeGreaterThan(41);
+    expect([lateKey.status, lateKey.body.error, lateKey.body.expected_seq, lateKey.body.receipts]).toEqual([409, "gap", 1, []]);
     expect(await ackedAtEdge(contract)).toBe(0);
 
     const replies: string[] = [];
@@ -203,6 +206,58 @@ describe("an air-gapped backlog bigger than one bundle", () => {
     expect((await collector(dir, ["status"])).json!.last_export).toMatchObject({ bundles: bundles.length, last_seq: 81, awaiting_replies: [] });
     const balance = await getBalance<any>(edge, contract.vendorKey, contract.contractId);
     expect([balance.collectors[0].acked_seq, balance.usage.license_seconds]).toEqual([81, 80 * 3600]);
+  });
+
+  it("`upload` on the connected machine: shuffled files go in chain order, a missing middle bundle stops at the gap naming the files done, a rerun changes nothing", async () => {
+    const contract = await provisionContract(edge, { start: START, timezone: "UTC" });
+    const dir = await enrolledSite("uploader", contract);
+    await appendHourlyUsage(dir, 40, T0);
+    expect((await collector(dir, ["rotate-key"])).json).toMatchObject({ rotation_seq: 41 });
+    await appendHourlyUsage(dir, 40, T0 + 40 * HOUR);
+    const exported = await collector(dir, ["export", "--out", join(root, "trip.json"), "--max-bytes", "8192"]);
+    const bundles = exported.json!.bundles as { file: string; first_seq: number; last_seq: number }[];
+    expect(bundles.length).toBeGreaterThanOrEqual(4);
+    const files = bundles.map((b) => b.file);
+    // No state dir on the connected machine: only the files and the edge's address.
+    const upload = (args: string[]) => runCollector(["upload", "--server", edge.url, "--json", ...args]);
+
+    // The second bundle left behind: the first goes, the third is refused at the gap, the rest not tried.
+    const short = await upload([...files.slice(2)].reverse().concat(files[0]!));
+    expect(short.status, short.stderr).toBe(1);
+    expect(short.json).toMatchObject({
+      ok: false, error: "batch_refused", edge_error: "gap", expected_seq: bundles[1]!.first_seq,
+      uploaded: [{ file: files[0], acked_seq: bundles[0]!.last_seq }], not_uploaded: files.slice(3),
+    });
+    expect(short.stderr).toMatch(new RegExp(`gap: .*the bundle holding seq ${bundles[1]!.first_seq} is not among these files`));
+    expect(await ackedAtEdge(contract)).toBe(bundles[0]!.last_seq);
+
+    // Through the connected machine's proxy, as sync reaches the edge (HTTP_PROXY, undici's agent).
+    const proxy = await startHttpProxy();
+    const all = await runCollector(["upload", "--server", edge.url, "--json", files[3]!, files[1]!, ...files.slice(4), files[2]!, files[0]!], { env: { HTTP_PROXY: proxy.url, HTTPS_PROXY: "", NO_PROXY: "" } });
+    await proxy.stop();
+    expect(all.status, all.stderr).toBe(0);
+    const route = `${edge.url}/v1/collectors/${await collectorIdOf(dir)}/bundles`;
+    expect(proxy.seen).toEqual(files.map(() => ({ method: "POST", target: route })));
+    expect((all.json!.uploaded as { file: string }[]).map((u) => u.file)).toEqual(files);
+    const replies = all.json!.replies as string[];
+    expect(replies).toEqual(files.map((f) => join(root, `reply-${f.slice(root.length + 1)}`)));
+    expect(await ackedAtEdge(contract)).toBe(81);
+    const balance = async () => { const b = await getBalance<any>(edge, contract.vendorKey, contract.contractId); return [b.collectors[0].acked_seq, b.usage.license_seconds]; };
+    const before = await balance();
+    expect(before).toEqual([81, 80 * 3600]);
+
+    const imported = await collector(dir, ["import-receipt", ...[...replies].reverse()]);
+    expect(imported.status, imported.stderr).toBe(0);
+    expect(imported.json).toMatchObject({ ok: true, acked_seq: 81, pending: 0 });
+    expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 81, pending: 0, last_export: { awaiting_replies: [] } });
+
+    // Run again: every bundle is a replay, answered with the edge's head; the replies are written again.
+    const again = await upload(files);
+    expect(again.status, again.stderr).toBe(0);
+    expect((again.json!.uploaded as { acked_seq: number }[]).map((u) => u.acked_seq)).toEqual(files.map(() => 81));
+    expect(await balance()).toEqual(before);
+    expect((await collector(dir, ["import-receipt", ...replies])).json).toMatchObject({ ok: true, imported: 0, acked_seq: 81 });
+    expect((await collector(dir, ["verify"])).status).toBe(0);
   });
 
   it("a reply that never comes back breaks none of the others: imported one at a time, a later reply receipts what the missing one would have", async () => {

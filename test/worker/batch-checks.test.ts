@@ -1,5 +1,5 @@
-// Two refusals of POST /v1/collectors/:id/batches (DESIGN.md §4): the checkpoint signature is
-// checked before a `gap` answer reveals the chain's expected seq, and a record over 64 KiB of
+// Two refusals of POST /v1/collectors/:id/batches (DESIGN.md §4): a batch past hwm+1 is a `gap`
+// before its signature is judged (docs/decisions.md), and a record over 64 KiB of
 // canonical bytes is a 413 `record_too_large` (never a 500). Both change nothing in the DO or D1.
 import { describe, it, expect } from "vitest";
 import { generateKeyPair, nextRecord, hashCanonical, type ChainRecord } from "../../shared/protocol/index.ts";
@@ -25,14 +25,18 @@ function appendSized(site: Site, bytes: number): ChainRecord {
 }
 
 describe("batch checks", () => {
-  it("a batch past the hwm that the collector did not sign is 401 bad_signature and learns no expected_seq", async () => {
+  it("a batch past hwm+1 is 409 gap with expected_seq whoever signed it; once the gap is filled, a forged one is 401 bad_signature", async () => {
     const site = await enrolledSite();
     site.chain.usage(); site.chain.usage(); site.chain.usage();
     await ok(await postBatch(site.collectorId, site.chain.batch(1, 1)));
-    const forged = await refusedWithoutChange(site, () => postBatch(site.collectorId, site.chain.batch(3, 3, generateKeyPair().secretKey)), 401, "bad_signature");
-    expect(forged.expected_seq).toBeUndefined();
+    const forger = generateKeyPair().secretKey;
+    const forged = await refusedWithoutChange(site, () => postBatch(site.collectorId, site.chain.batch(3, 3, forger)), 409, "gap");
+    expect(forged.expected_seq).toBe(2);
     const genuine = await refusedWithoutChange(site, () => postBatch(site.collectorId, site.chain.batch(3, 3)), 409, "gap");
     expect(genuine.expected_seq).toBe(2);
+    await ok(await postBatch(site.collectorId, site.chain.batch(2, 2)));
+    const filled = await refusedWithoutChange(site, () => postBatch(site.collectorId, site.chain.batch(3, 3, forger)), 401, "bad_signature");
+    expect(filled.expected_seq).toBeUndefined();
   });
 
   it("a record over 64 KiB is 413 record_too_large with its seq; one of exactly 64 KiB is receipted", async () => {

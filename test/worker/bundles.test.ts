@@ -46,6 +46,31 @@ describe("bundles", () => {
     expect((await balanceOf(site)).collectors[0].acked_seq).toBe(2);
   });
 
+  it("a bundle past a key rotation it has not seen is 409 gap with expected_seq on both routes, nothing applied; in order it is taken, a forged one refused", async () => {
+    const site = await enrolledSite();
+    const next = generateKeyPair();
+    site.chain.usage(); site.chain.usage();
+    site.chain.append({ kind: "key_rotation", data: { public_key: next.publicKey } });
+    site.chain.usage(); site.chain.usage();
+    // Bundle 2 of a trip: signed by the new key, which only bundle 1's rotation record announces.
+    const second = bundleOf(site, [site.chain.batch(4, 5, next.secretKey)]);
+    await settle(site.contractId);
+    const before = [await doState(site.contractId), await d1State(site.contractId)];
+    const early = await postBundle(site, second);
+    const vendorEarly = await call("POST", `/v1/contracts/${site.contractId}/collectors/${site.collectorId}/bundles`, { body: second, token: site.vendor.api_key });
+    for (const res of [early, vendorEarly]) {
+      const body = await res.json() as any;
+      expect([res.status, body.error, body.expected_seq, body.batch_index, body.receipts]).toEqual([409, "gap", 1, 0, []]);
+    }
+    expect([await doState(site.contractId), await d1State(site.contractId)]).toEqual(before);
+
+    expect((await ok(await postBundle(site, bundleOf(site, [site.chain.batch(1, 3)])))).receipts.map((r: any) => r.receipt.acked_seq)).toEqual([3]);
+    // The gap filled, the edge knows the signer: the same records under another key are refused.
+    const forged = await postBundle(site, bundleOf(site, [site.chain.batch(4, 5, generateKeyPair().secretKey)]));
+    expect([forged.status, ((await forged.json()) as any).error]).toEqual([401, "bad_signature"]);
+    expect((await ok(await postBundle(site, second))).receipts.map((r: any) => r.receipt.acked_seq)).toEqual([5]);
+  });
+
   it("a batch signed by another key stops the bundle with 401 bad_signature and applies nothing of it", async () => {
     const site = await enrolledSite();
     for (let i = 0; i < 4; i++) site.chain.usage();

@@ -62,6 +62,32 @@ describe("export of a backlog bigger than one bundle", () => {
     expect(await readdir(outDir)).toEqual(["bundle.json"]);
   });
 
+  it("verify --bundle audits a trip's files together in chain order; a missing one between them is a gap naming its seq", async () => {
+    const state = join(dir, "audit");
+    await enrolledState(state);
+    await appendHourlyUsage(state, 200, T0);
+    const out = join(dir, "audit", "trip.json");
+    const files = (await cli(["export", "--out", out, "--max-bytes", "16384", "--state", state, "--json"])).json!.files as string[];
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    const shuffled = [files[3]!, files[0]!, ...files.slice(4), files[2]!, files[1]!];
+
+    const all = await cli(["verify", "--bundle", ...shuffled, "--state", state, "--json"]);
+    expect(all.status, all.stdout).toBe(0);
+    expect(all.json).toMatchObject({ ok: true, collector_id: "col_cli_test", records: 200, first_seq: 1, last_seq: 200 });
+    expect((all.json!.files as { file: string }[]).map((f) => f.file)).toEqual(files);
+    // The auditor's form, each file after its own --bundle, gives the same.
+    const { public_key } = JSON.parse(await readFile(join(state, "key.json"), "utf8"));
+    const auditor = await cli(["verify", ...shuffled.flatMap((f) => ["--bundle", f]), "--collector", "col_cli_test", "--public-key", public_key, "--state", join(dir, "nowhere"), "--json"]);
+    expect(auditor.json).toMatchObject({ ok: true, records: 200 });
+
+    const second = JSON.parse(await readFile(files[1]!, "utf8")).batches[0].records[0].seq as number;
+    const gap = await cli(["verify", "--bundle", ...shuffled.filter((f) => f !== files[1]), "--state", state, "--json"]);
+    expect([gap.status, gap.json?.error, gap.json?.file, gap.json?.verified_files]).toEqual([1, "gap", files[2], [files[0]]]);
+    expect((gap.json!.problem as { message: string }).message).toContain(`the bundle holding seq ${second} is not among these files`);
+    // One file alone reads as before.
+    expect((await cli(["verify", "--bundle", files[2]!, "--state", state, "--json"])).json).toMatchObject({ ok: true, first_seq: second + (JSON.parse(await readFile(files[1]!, "utf8")).batches.flatMap((b: { records: unknown[] }) => b.records).length) });
+  });
+
   it("refuses a --max-bytes above the edge's limit, writing nothing", async () => {
     const state = join(dir, "limits");
     await enrolledState(state);

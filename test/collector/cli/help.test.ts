@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { cli } from "./cli-io.ts";
 
-const COMMANDS = ["init", "run", "backfill", "sync", "parse", "status", "verify", "export", "import-receipt", "rotate-key", "trust-edge-key", "distrust-edge-key", "reveal"];
+const COMMANDS = ["init", "run", "backfill", "sync", "parse", "status", "verify", "export", "upload", "import-receipt", "rotate-key", "trust-edge-key", "distrust-edge-key", "reveal"];
 
 describe("help", () => {
   it.each(COMMANDS)("%s --help prints its usage and exits 0", async (command) => {
