@@ -48,8 +48,9 @@ const fail = (error: ProtocolError): VerifyResult => ({ ok: false, error });
  * (malformed, batch_too_large, record_too_large), ownership (collector_mismatch), chain inside the
  * batch (prev_mismatch), replay, revocation, gap, signature, and only then a fork (equivocation):
  * evidence is only ever kept for a batch the collector really signed. `gap` (with the expected
- * seq) comes before the signature: past hwm+1 the edge cannot know the signer (docs/decisions.md). `hashes`: each of `body.records`' hash and canonical size, computed
- * beforehand (hashCanonicalAll, a native SHA-256), or undefined to hash here.
+ * seq) comes before the signature: past hwm+1 the edge cannot know the signer (docs/decisions.md).
+ * `hashes`: each of `body.records`' hash and canonical size, computed beforehand
+ * (hashCanonicalAll, a native SHA-256), or undefined to hash here.
  */
 export function verifyBatch(state: ChainState, body: unknown, storedHash: StoredHashLookup, hashes?: readonly CanonicalHash[]): VerifyResult {
   if (typeof body === "object" && body !== null && Array.isArray((body as { records?: unknown }).records)
