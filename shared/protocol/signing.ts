@@ -79,6 +79,8 @@ export function verifyDomain(domain: string, body: Uint8Array, signatureHex: str
   }
 }
 
+/** The bytes a checkpoint signature signs, for a verifier of its own (the edge's WebCrypto). */
+export const checkpointMessage = (cp: Checkpoint) => domainMessage(CHECKPOINT_DOMAIN, canonicalBytes(cp));
 export const signCheckpoint = (cp: Checkpoint, secretKeyHex: string) => signDomain(CHECKPOINT_DOMAIN, canonicalBytes(cp), secretKeyHex);
 export const verifyCheckpoint = (cp: Checkpoint, sig: string, publicKeyHex: string) => verifyDomain(CHECKPOINT_DOMAIN, canonicalBytes(cp), sig, publicKeyHex);
 export const signReceipt = (r: Receipt, secretKeyHex: string) => signDomain(RECEIPT_DOMAIN, canonicalBytes(r), secretKeyHex);

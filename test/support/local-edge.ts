@@ -39,6 +39,8 @@ export interface LocalEdge {
   revokedKeyIds: string[];
   /** Persistence dir (D1 + DO state); removed by stop() unless keepState. */
   persistDir: string;
+  /** workerd's V8 inspector (Chrome DevTools Protocol) on wrangler; none on a core. */
+  inspectorPort?: number;
   /** Everything wrangler printed so far (for failure messages). */
   output(): string;
   /** Stops wrangler (and its workerd) and, unless keepState, removes the persistence dir. */
@@ -113,7 +115,7 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;
   const edge: LocalEdge = {
-    url, runtime: "wrangler", productionRules: false, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
+    url, runtime: "wrangler", productionRules: false, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir, inspectorPort,
     output: () => output,
     async stop(opts = {}) {
       if (!stopped) {

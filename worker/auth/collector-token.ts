@@ -2,9 +2,8 @@
 // <collector_token>`, which must be the token issued to the collector named in the path. The
 // token is looked up by its SHA-256 hash and compared in constant time; an unknown collector and
 // a wrong token answer the same 401, so the route does not reveal which collector ids exist.
-import { eq } from "drizzle-orm";
 import { collectorIdSchema } from "../../shared/protocol/index.ts";
-import { database } from "../db/database.ts";
+import { database, queries } from "../db/database.ts";
 import { collectors } from "../db/schema.ts";
 import { EdgeError } from "../errors.ts";
 import { bearerToken } from "./bearer.ts";
@@ -16,7 +15,7 @@ export async function authenticateCollector(d1: D1Database, collectorId: string,
   const token = bearerToken(authorization);
   if (token === undefined) throw new EdgeError("unauthorized", "collector token required (Authorization: Bearer …)");
   const row = collectorIdSchema.safeParse(collectorId).success
-    ? await database(d1).select().from(collectors).where(eq(collectors.id, collectorId)).get()
+    ? await queries(database(d1)).collectorById.get({ id: collectorId })
     : undefined;
   if (!row || !secretsEqual(hashSecret(token), row.token_hash)) {
     throw new EdgeError("unauthorized", "unknown collector or wrong collector token");

@@ -5,7 +5,7 @@
 // collector.equivocation webhook event (notices.ts).
 import {
   hashCanonicalAll, MAX_BATCH_RECORDS, rateability, signReceipt, verifyBatch, type ChainRecord, type HashedRecord,
-  type CanonicalHash, type ProtocolError, type Receipt, type SignedReceipt, type UsageData,
+  type CanonicalHash, type CheckedSignature, type ProtocolError, type Receipt, type SignedReceipt, type UsageData,
 } from "../../shared/protocol/index.ts";
 import type { EdgeKey } from "../auth/edge-key.ts";
 import { addFlag, chainState, ensureChain, loadChain, saveAdvance, storedHash, type CollectorIdentity } from "./chains.ts";
@@ -48,12 +48,12 @@ export function batchLength(body: unknown): number {
 }
 
 /** Applies a batch; the usage records it stored unquarantined are appended to `rateable`. `hashes`:
- * recordHashes(body), or undefined to hash inside. */
+ * recordHashes(body), or undefined to hash inside; `checked`: checkSignature(body) (batch-signature.ts). */
 export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt,
-  rateable: RateableUsage[] = [], hashes?: readonly CanonicalHash[]): BatchOutcome {
+  rateable: RateableUsage[] = [], hashes?: readonly CanonicalHash[], checked?: CheckedSignature): BatchOutcome {
   ensureChain(sql, who);
   const chain = loadChain(sql, who.collector_id)!;
-  const result = verifyBatch(chainState(chain), body, (seq) => storedHash(sql, who.collector_id, seq), hashes);
+  const result = verifyBatch(chainState(chain), body, (seq) => storedHash(sql, who.collector_id, seq), hashes, checked);
 
   if (!result.ok) {
     if (result.evidence) {

@@ -4,13 +4,11 @@
 // any other method answers 403 `read_only_key`, whatever the route. The vendor console's
 // in-process calls come with a grant instead of a key (auth/in-process-grant.ts).
 import type { MiddlewareHandler } from "hono";
-import { and, eq, isNull } from "drizzle-orm";
 import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import { hashSecret } from "../auth/secrets.ts";
-import { database } from "../db/database.ts";
-import { apiKeys } from "../db/schema.ts";
+import { database, queries } from "../db/database.ts";
 import { inProcessGrant } from "../auth/in-process-grant.ts";
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
@@ -26,8 +24,7 @@ export function vendorAuth(): MiddlewareHandler<AppEnv> {
     }
     const token = bearerToken(c.req.header("Authorization"));
     if (token === undefined) throw new EdgeError("unauthorized", "API key required (Authorization: Bearer …)");
-    const key = await database(c.env.DB).select({ id: apiKeys.id, vendor_id: apiKeys.vendor_id, read_only: apiKeys.read_only }).from(apiKeys)
-      .where(and(eq(apiKeys.key_hash, hashSecret(token)), isNull(apiKeys.revoked_at))).get();
+    const key = await queries(database(c.env.DB)).apiKeyByHash.get({ hash: hashSecret(token) });
     if (!key) throw new EdgeError("unauthorized", "unknown or revoked API key");
     if (key.read_only && !READ_METHODS.has(c.req.method)) throw new EdgeError("read_only_key", "this API key is read-only");
     c.set("vendorId", key.vendor_id);

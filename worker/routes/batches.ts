@@ -3,11 +3,9 @@
 // The body is documented in OpenAPI (component `Batch`) but deliberately not parsed by zod: it
 // may be gzip-encoded, and signed data must be read by the strict JSON reader (shared/protocol).
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
 import { batchSchema, collectorIdSchema, MAX_BATCH_BYTES, parseStrictJson, signedReceiptSchema } from "../../shared/protocol/index.ts";
 import { EdgeError } from "../errors.ts";
-import { database } from "../db/database.ts";
-import { collectors } from "../db/schema.ts";
+import { database, queries } from "../db/database.ts";
 import { readBatchText } from "../batch-body.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
@@ -42,7 +40,7 @@ batches.openapi(createRoute({
     throw new EdgeError("malformed", error instanceof Error ? error.message : "invalid JSON");
   }
   const id = c.req.valid("param").id;
-  const collector = await database(c.env.DB).select().from(collectors).where(eq(collectors.id, id)).get();
+  const collector = await queries(database(c.env.DB)).collectorById.get({ id });
   if (!collector) throw new EdgeError("unknown_collector", `no collector ${id}`);
 
   const outcome = await contractStub(c.env, collector.contract_id).applyBatch(

@@ -16,7 +16,7 @@ import {
 } from "../../shared/protocol/index.ts";
 import type { AppEnv } from "../env.ts";
 import { EdgeError, errorStatus } from "../errors.ts";
-import { database } from "../db/database.ts";
+import { database, queries } from "../db/database.ts";
 import { collectors } from "../db/schema.ts";
 import { readBatchText } from "../batch-body.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
@@ -50,7 +50,7 @@ collectorBundles.openapi(createRoute({
   const bundle = await readBundle(c);
   const id = c.req.param("id");
   const collector = collectorIdSchema.safeParse(id).success
-    ? await database(c.env.DB).select().from(collectors).where(eq(collectors.id, id)).get()
+    ? await queries(database(c.env.DB)).collectorById.get({ id })
     : undefined;
   if (!collector) throw new EdgeError("unknown_collector", `no collector ${id}`);
   return answered(await applyUploaded(c, collector, bundle));
