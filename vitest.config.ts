@@ -14,7 +14,8 @@ export default defineConfig(async () => {
       maxWorkers: 2,
       // Longest files first across the projects (test/durations.json), not project by project.
       sequence: { sequencer: LongestFirst },
-      reporters: ["default", "json"],
+      // file-times.ts: each file's whole cost, setup and hooks included, for `npm run test:durations`.
+      reporters: ["default", "json", "./test/support/file-times.ts"],
       outputFile: { json: "reports/vitest.json" },
       projects: [
         {

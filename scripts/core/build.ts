@@ -141,7 +141,7 @@ async function buildInto(root: string, dir: string, cacheDir: string, hash: stri
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string };
     const build: Omit<CoreBuild, "dir"> = {
       format: BUILD_FORMAT, source_hash: hash, package_version: pkg.version ?? "0.0.0",
-      ...(await gitCommit(root)), built_at: new Date().toISOString(), worker, migrations: await migrations(root),
+      ...(await gitCommit(root)), built_at: new Date().toISOString(), worker, migrations: await readMigrations(root),
     };
     writeFileSync(join(tmp, MANIFEST), JSON.stringify(build, null, 2) + "\n");
     try {
@@ -191,7 +191,7 @@ async function workerOptions(root: string, out: string): Promise<BuildWorker> {
 }
 
 /** drizzle/*.sql in order, split into statements as `wrangler d1 migrations apply` splits them. */
-async function migrations(root: string): Promise<BuildMigration[]> {
+export async function readMigrations(root: string): Promise<BuildMigration[]> {
   const { unstable_splitSqlQuery } = await import("wrangler");
   const dir = join(root, "drizzle");
   if (!existsSync(dir)) return [];

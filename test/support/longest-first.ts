@@ -2,9 +2,9 @@
 // long randomised suites (kill loops, the fuzz, the tamper matrix) overlap each other and the
 // short files fill the gaps at the end. Vitest's own order runs project after project (by name),
 // which on two workers left one worker idle behind each project's longest file for ~400 s.
-// Expected durations come from `test/durations.json` (seconds per file, from a previous run's
-// report: `npm run test:durations`); a file not listed there runs after the listed ones, in
-// vitest's order.
+// Expected durations come from `test/durations.json` (seconds per file, setup and hooks included,
+// from a previous whole run: `npm run test:durations`); a file not listed there runs after the
+// listed ones, in vitest's order.
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";

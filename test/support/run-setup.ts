@@ -1,10 +1,11 @@
 // Global setup of the node and reliability projects: what every test file used to build for itself,
 // built once per run — the collector bundle (the script sites install, scripts/build-collector.ts;
-// ~3 s a file) and a local edge's state with the D1 migrations applied (a `wrangler d1 migrations
-// apply` of ~10 s CPU per edge started, now a directory copy). The build runs in the background:
-// vitest starts no file of any project until every global setup has returned, and the worker
-// project needs none of this. Test files wait for it through run-provided.ts (a `ready` or `failed`
-// file next to what it built), which falls back to building their own outside such a run.
+// ~3 s a file) and a local edge's state with the D1 migrations applied (~10 s of CPU per edge
+// started; now one state made in-process by migrateEdgeState, which each edge copies). The build
+// runs in the background: vitest starts no file of any project until every global setup has
+// returned, and the worker project needs none of this. Test files wait for it through
+// run-provided.ts (a `ready` or `failed` file next to what it built), which falls back to building
+// their own outside such a run.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
