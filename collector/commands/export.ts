@@ -53,7 +53,7 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<Comm
     };
     const where = bundles.length === 1 ? out : `${bundles.length} bundles, ${bundles[0]!.file} … ${bundles.at(-1)!.file}`;
     // The connected machine's command, spelt out: it needs the edge's address and the files, nothing of this site.
-    const upload = `on a connected machine run \`tally-collector upload --server ${site.identity.server} ${bundles.map((b) => b.file).join(" ")}\` `
+    const upload = `on a connected machine run \`tally-collector upload --server ${shellWord(site.identity.server)} ${bundles.map((b) => shellWord(b.file)).join(" ")}\` `
       + `(or POST ${bundles.length === 1 ? "it" : "them, in this order,"} to /v1/collectors/${site.identity.collector_id}/bundles and keep each reply), then import-receipt the replies here`;
     const text = records === 0
       ? `nothing pending: wrote an empty bundle to ${out}\n`
@@ -62,4 +62,11 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<Comm
   } finally {
     await site.close();
   }
+}
+
+/** `word` as one word of a POSIX shell command line (quoted alike for PowerShell unless it holds a
+ *  quote): a path with spaces, as on a USB stick named "USB DISK", pasted unquoted would be
+ *  several arguments. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }

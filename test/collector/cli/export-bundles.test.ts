@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { bundleSchema, initialChainState, verifyBatch, type ChainState } from "../../../shared/protocol/index.ts";
 import { appendHourlyUsage } from "../../support/site-usage.ts";
 import { cli, enrolledState } from "./cli-io.ts";
+import { shellWord } from "../../../collector/commands/export.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "tally-export-bundles-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -86,6 +87,19 @@ describe("export of a backlog bigger than one bundle", () => {
     expect((gap.json!.problem as { message: string }).message).toContain(`the bundle holding seq ${second} is not among these files`);
     // One file alone reads as before.
     expect((await cli(["verify", "--bundle", files[2]!, "--state", state, "--json"])).json).toMatchObject({ ok: true, first_seq: second + (JSON.parse(await readFile(files[1]!, "utf8")).batches.flatMap((b: { records: unknown[] }) => b.records).length) });
+  });
+
+  it("prints the upload command with each path one shell word, quoted when it has spaces", async () => {
+    const state = join(dir, "quoted");
+    await enrolledState(state);
+    await appendHourlyUsage(state, 3, T0);
+    const usb = join(dir, "USB DISK");
+    await mkdir(usb);
+    const run = await cli(["export", "--out", join(usb, "bundle.json"), "--state", state]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(` '${join(usb, "bundle.json")}'\``);
+    expect(shellWord("/media/usb/bundle-2.json")).toBe("/media/usb/bundle-2.json");
+    expect(shellWord("it's here")).toBe(`'it'\\''s here'`);
   });
 
   it("refuses a --max-bytes above the edge's limit, writing nothing", async () => {
