@@ -48,7 +48,8 @@ export function batchLength(body: unknown): number {
 }
 
 /** Applies a batch; the usage records it stored unquarantined are appended to `rateable`. `hashes`:
- * recordHashes(body), or undefined to hash inside; `checked`: checkSignature(body) (batch-signature.ts). */
+ * recordHashes(body), or undefined to hash inside; `checked`: the signature WebCrypto accepted, if
+ * it did (both from precheck, batch-signature.ts). */
 export function applyBatch(sql: SqlStorage, terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: EdgeKey, scopeAt: ScopeAt,
   rateable: RateableUsage[] = [], hashes?: readonly CanonicalHash[], checked?: CheckedSignature): BatchOutcome {
   ensureChain(sql, who);

@@ -3,12 +3,12 @@
 // functions beside this file; this class owns storage, transactions and the alarm.
 // The Worker passes `now` into every method, so an injected test clock reaches the DO.
 import { DurableObject } from "cloudflare:workers";
-import type { CanonicalHash, ChainRecord, CheckedSignature } from "../../shared/protocol/index.ts";
+import type { ChainRecord } from "../../shared/protocol/index.ts";
 import { drainAll, hashAndInsert, refuseInProduction, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import type { Env } from "../env.ts";
-import { applyBatch, batchLength, recordHashes, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
-import { checkSignature } from "./batch-signature.ts";
+import { applyBatch, batchLength, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
+import { precheck, type Prechecked } from "./batch-signature.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { migrateStorage } from "./storage-schema.ts";
 import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
@@ -92,11 +92,10 @@ export class ContractDO extends DurableObject<Env> {
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
     // Hashed and its signature checked natively before the transaction; everything the batch is
     // checked against is read inside it.
-    const hashes = await recordHashes(body);
-    const checked = await checkSignature(this.sql, who, body);
+    const [pre] = await precheck(this.sql, who, [body]);
     const terms = this.terms();
     const outcome = this.transact(() => {
-      const applied = this.applyAndRate(terms, who, body, now, key, hashes, checked);
+      const applied = this.applyAndRate(terms, who, body, now, key, pre!);
       this.crashes.reach("before_commit");
       return applied;
     });
@@ -137,15 +136,14 @@ export class ContractDO extends DurableObject<Env> {
   async applyBundle(who: CollectorIdentity, batches: unknown[], now: number, arrivals?: number[]): Promise<BundleOutcome> {
     // Hashed natively first: nothing read from storage may wait across an await (the signature
     // checks read the chain's keys, a hint verifyBatch checks again inside each transaction).
-    const hashes = await Promise.all(batches.map((body) => recordHashes(body)));
-    const checked = await Promise.all(batches.map((body) => checkSignature(this.sql, who, body)));
+    const pre = await precheck(this.sql, who, batches);
     const terms = this.terms();
     const key = edgeKey(this.env.EDGE_SIGNING_KEY);
     if (arrivals) {
       const refusal = arrivals.length === batches.length ? arrivalRefusal(this.sql, who.collector_id, arrivals, now) : "received_at must have one time per batch";
       if (refusal !== null) return { receipts: [], applied: 0, arrivalRefused: refusal };
     }
-    const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key, hashes[i], checked[i])));
+    const outcome = applyBundle(batches, (body, i) => this.transact(() => this.applyAndRate(terms, who, body, arrivals?.[i] ?? now, key, pre[i]!)));
     if (outcome.applied > 0) await this.drains.soon();
     else if (outcome.refused) await this.drains.ifPending();
     if (outcome.applied > 0) this.doc.publishBalance(now);
@@ -291,13 +289,13 @@ export class ContractDO extends DurableObject<Env> {
   }
 
   /** A batch, and the rating of the usage it stored, in one transaction. */
-  private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>, hashes?: readonly CanonicalHash[], checked?: CheckedSignature): BatchOutcome {
+  private applyAndRate(terms: ContractTerms, who: CollectorIdentity, body: unknown, now: number, key: ReturnType<typeof edgeKey>, pre: Prechecked): BatchOutcome {
     const before = loadChain(this.sql, who.collector_id)?.hwm ?? 0;
     const versions = this.billing.versions(terms);
     const usage: RateableUsage[] = [];
     // A resolved fork's old branch still at the seqs this batch may take moves away first.
     this.supersede(terms, now, 0, who.collector_id, before + batchLength(body));
-    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage, hashes, checked);
+    const outcome = applyBatch(this.sql, terms, who, body, now, key, (ts) => scopeAt(versions, ts), usage, pre.hashes, pre.checked);
     if (outcome.ok && !outcome.replay) this.billing.rateNewRecords(terms, who.collector_id, before, usage, now);
     return outcome;
   }
