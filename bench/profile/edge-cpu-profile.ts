@@ -14,7 +14,7 @@ const N = Number(process.env.PROFILE_N ?? 200);
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
 const dir = process.argv[2] ?? `/tmp/edge-cpu-profile-${Date.now()}`;
 
-const edge = await startLocalEdge();
+const edge = await startLocalEdge({ runtime: "wrangler" }); // the inspector port, and the figures comparable with earlier runs
 try {
   const mix = await edgeMix(edge, N + 20);
   // Warm the isolate (module init, first-use caches) before anything is measured.

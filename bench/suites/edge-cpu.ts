@@ -54,7 +54,7 @@ async function settle(kind: RequestKind): Promise<void> {
 }
 
 export default async function edgeCpu(): Promise<BenchFigure[]> {
-  const edge = await startLocalEdge();
+  const edge = await startLocalEdge({ runtime: "wrangler" }); // the inspector port, and the figures comparable with earlier runs
   try {
     // Each accepted batch is sent once: 10 to warm, N per pass, two passes.
     const mix = await edgeMix(edge, 2 * N + 10);

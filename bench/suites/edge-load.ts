@@ -21,7 +21,7 @@ function refuseErrors(what: string, errors: readonly LoadError[]): void {
 }
 
 export default async function edgeLoad(): Promise<BenchFigure[]> {
-  const edge = await startLocalEdge();
+  const edge = await startLocalEdge({ runtime: "wrangler" }); // as `npm start` serves it, comparable with earlier runs
   try {
     // The lone site gets as many batches as the whole fleet sends per site, times ten, so its
     // rate is measured over a comparable stretch.

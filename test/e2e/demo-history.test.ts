@@ -24,7 +24,8 @@ let seededAt: number;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "tally-demo-"));
   // The demo seeds on the real clock (scripts/demo-seed.ts), so its edge runs on it too.
-  edge = await startLocalEdge({ clockOffsetMs: 0 });
+  // On `wrangler dev`, as `npm start` serves the demo (the other suites run on Miniflare).
+  edge = await startLocalEdge({ clockOffsetMs: 0, runtime: "wrangler" });
   relay = await startClockRelay(edge.url);
   const started = realNow();
   demo = await seedDemo({ edge: edge.url, adminToken: edge.adminToken, dir, timezone: TIMEZONE, relay });

@@ -1,11 +1,14 @@
-// A real local edge for end-to-end tests: `wrangler dev` (workerd, local D1 + Durable Objects)
-// on a free port with its own persistence dir, migrations applied, fresh secrets. Start ONE per
-// test file: wrangler takes seconds to come up.
-//
-// The same interface runs a self-hosted core instead (`npm run core`, the production bundle under
-// production rules): `startLocalEdge({ runtime: "core" })`, or every suite at once with
-// TALLY_E2E_EDGE=core. A core refuses X-Tally-Now, so suites that inject the clock check
-// `edge.productionRules` (docs/self-hosting.md lists which suites run there).
+// A real local edge for end-to-end tests: the Worker on workerd (local D1 + Durable Objects) on a
+// free port with its own persistence dir, migrations applied, fresh secrets, development rules.
+// Three runtimes behind one interface, chosen by `runtime` or, for every suite at once, by
+// TALLY_E2E_EDGE:
+// - "miniflare" (default): the Worker bundle, built once per source tree, on Miniflare in this
+//   process (miniflare-edge.ts); up in about a second.
+// - "wrangler": `wrangler dev`, as `npm start` runs it; 8–14 s to come up on a loaded machine.
+// - "core": a self-hosted core (`npm run core`, the production bundle under production rules). A
+//   core refuses X-Tally-Now, so suites that inject the clock check `edge.productionRules`
+//   (docs/self-hosting.md lists which suites run there).
+// The first two keep their state in the same layout: a persistDir from one restarts on the other.
 //
 //   const edge = await startLocalEdge();
 //   const contract = await provisionContract(edge);          // vendor, customer, contract, enrollment
@@ -21,6 +24,7 @@ import { readMigrations } from "../../scripts/core/build.ts";
 import { applyMigrations } from "../../scripts/core/d1-migrations.ts";
 import { TEST_CLOCK_OFFSET_MS } from "./test-clock.ts";
 import { coreBuild, startCore } from "./core-process.ts";
+import { startMiniflareEdge } from "./miniflare-edge.ts";
 import { provided } from "./run-provided.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -31,8 +35,8 @@ const WRANGLER = join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
 export interface LocalEdge {
   /** Base URL, e.g. http://127.0.0.1:43817 (no trailing slash). */
   url: string;
-  /** `wrangler dev` (development rules) or a self-hosted core (production rules). */
-  runtime: "wrangler" | "core";
+  /** Miniflare or `wrangler dev` (development rules), or a self-hosted core (production rules). */
+  runtime: EdgeRuntime;
   /** True on a core: X-Tally-Now and the development aids are refused. */
   productionRules: boolean;
   adminToken: string;
@@ -44,7 +48,7 @@ export interface LocalEdge {
   revokedKeyIds: string[];
   /** Persistence dir (D1 + DO state); removed by stop() unless keepState. */
   persistDir: string;
-  /** workerd's V8 inspector (Chrome DevTools Protocol) on wrangler; none on a core. */
+  /** workerd's V8 inspector (Chrome DevTools Protocol) on wrangler; none on the others. */
   inspectorPort?: number;
   /** Everything wrangler printed so far (for failure messages). */
   output(): string;
@@ -61,13 +65,23 @@ export interface StartOptions {
   previousSigningKeys?: string[];
   /** EDGE_SIGNING_KEYS_REVOKED: key ids of previous keys that leaked. */
   revokedKeyIds?: string[];
-  /** Extra `--var NAME:VALUE` bindings (wrangler only: a core takes no vars). */
+  /** Extra vars (`--var NAME:VALUE` on wrangler; a core takes none). */
   vars?: Record<string, string>;
   /** ms added to the edge's real clock (TALLY_CLOCK_OFFSET_MS); default the test clock's, so an
    *  edge started under TALLY_TEST_NOW runs at that date (test-clock.ts). */
   clockOffsetMs?: number;
-  /** Default: TALLY_E2E_EDGE, else "wrangler". */
-  runtime?: "wrangler" | "core";
+  /** Default: TALLY_E2E_EDGE, else "miniflare". */
+  runtime?: EdgeRuntime;
+}
+
+export type EdgeRuntime = "miniflare" | "wrangler" | "core";
+const RUNTIMES: readonly EdgeRuntime[] = ["miniflare", "wrangler", "core"];
+
+function defaultRuntime(): EdgeRuntime {
+  const chosen = process.env.TALLY_E2E_EDGE;
+  if (!chosen) return "miniflare";
+  if (!RUNTIMES.includes(chosen as EdgeRuntime)) throw new Error(`TALLY_E2E_EDGE=${chosen}: expected one of ${RUNTIMES.join(", ")}`);
+  return chosen as EdgeRuntime;
 }
 
 export async function freePort(): Promise<number> {
@@ -82,24 +96,47 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startLocalEdge(options: StartOptions = {}): Promise<LocalEdge> {
-  const runtime = options.runtime ?? (process.env.TALLY_E2E_EDGE === "core" ? "core" : "wrangler");
+  const runtime = options.runtime ?? defaultRuntime();
   if (runtime === "core") return startCoreEdge(options);
   const persistDir = options.persistDir ?? await mkdtemp(join(tmpdir(), "tally-edge-"));
   const adminToken = options.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
   const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
-  // Secrets go in an env file of our own (not the repo's .dev.vars, which `npm start` owns).
-  const envFile = join(persistDir, "edge.env");
   const previousSigningKeys = options.previousSigningKeys ?? [];
-  const previous = previousSigningKeys.length > 0 ? `EDGE_SIGNING_KEYS_PREVIOUS=${previousSigningKeys.join(",")}\n` : "";
   const revokedKeyIds = options.revokedKeyIds ?? [];
-  const revoked = revokedKeyIds.length > 0 ? `EDGE_SIGNING_KEYS_REVOKED=${revokedKeyIds.join(",")}\n` : "";
-  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n${previous}${revoked}`, { mode: 0o600 });
 
   // A fresh state dir starts as a copy of the run's migrated one (run-setup.ts) where there is one.
   const template = options.persistDir ? undefined : await provided("edgeTemplate");
   if (template) await cp(template, persistDir, { recursive: true });
   else await migrateEdgeState(persistDir);
 
+  const clockOffsetMs = options.clockOffsetMs ?? TEST_CLOCK_OFFSET_MS;
+  const vars = { ...(clockOffsetMs !== 0 ? { TALLY_CLOCK_OFFSET_MS: String(clockOffsetMs) } : {}), ...options.vars };
+  if (runtime === "miniflare") {
+    const secrets = {
+      ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey,
+      ...(previousSigningKeys.length > 0 ? { EDGE_SIGNING_KEYS_PREVIOUS: previousSigningKeys.join(",") } : {}),
+      ...(revokedKeyIds.length > 0 ? { EDGE_SIGNING_KEYS_REVOKED: revokedKeyIds.join(",") } : {}),
+    };
+    const mf = await startMiniflareEdge({ persistDir, bindings: { ...vars, ...secrets } });
+    let stopped = false;
+    return {
+      url: mf.url, runtime, productionRules: false, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
+      output: mf.output,
+      async stop(opts = {}) {
+        if (!stopped) {
+          stopped = true;
+          await mf.stop();
+        }
+        if (!opts.keepState && !options.persistDir) await rm(persistDir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  // Secrets go in an env file of our own (not the repo's .dev.vars, which `npm start` owns).
+  const envFile = join(persistDir, "edge.env");
+  const previous = previousSigningKeys.length > 0 ? `EDGE_SIGNING_KEYS_PREVIOUS=${previousSigningKeys.join(",")}\n` : "";
+  const revoked = revokedKeyIds.length > 0 ? `EDGE_SIGNING_KEYS_REVOKED=${revokedKeyIds.join(",")}\n` : "";
+  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n${previous}${revoked}`, { mode: 0o600 });
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
@@ -107,8 +144,6 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
     "--env-file", envFile, "--inspector-port", String(inspectorPort),
     "--show-interactive-dev-session=false", "--log-level", "warn",
   ];
-  const clockOffsetMs = options.clockOffsetMs ?? TEST_CLOCK_OFFSET_MS;
-  const vars = { ...(clockOffsetMs !== 0 ? { TALLY_CLOCK_OFFSET_MS: String(clockOffsetMs) } : {}), ...options.vars };
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   // Own process group, so stop() can end wrangler and the workerd it spawns, and only those.
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", NO_COLOR: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" } });
