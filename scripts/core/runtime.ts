@@ -53,10 +53,26 @@ export function bundleModules(workerDir: string, rules: Array<{ type: string; in
   return modules;
 }
 
+/** Miniflare's options for the build's Worker with these bindings (vars and secrets). */
+export function buildWorker(build: CoreBuild, bindings: Record<string, string>) {
+  const w = build.worker;
+  const workerDir = join(build.dir, "worker");
+  return {
+    name: w.name,
+    modules: bundleModules(workerDir, w.modulesRules) as never,
+    modulesRoot: workerDir,
+    compatibilityDate: w.compatibilityDate,
+    compatibilityFlags: w.compatibilityFlags,
+    bindings,
+    d1Databases: Object.fromEntries(Object.entries(w.d1Databases).map(([binding, db]) => [binding, db.id])),
+    durableObjects: w.durableObjects,
+    ...(w.assets ? { assets: { ...(w.assets as object), directory: join(build.dir, w.assets.directory) } as never } : {}),
+  };
+}
+
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { build, data, secrets, log } = options;
   const w = build.worker;
-  const workerDir = join(build.dir, "worker");
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
@@ -69,17 +85,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logRequests: false,
     log: new JsonLog(log),
     handleStructuredLogs: ({ level, message }) => log.write({ event: "worker_log", level, message }),
-    workers: [{
-      name: w.name,
-      modules: bundleModules(workerDir, w.modulesRules) as never,
-      modulesRoot: workerDir,
-      compatibilityDate: w.compatibilityDate,
-      compatibilityFlags: w.compatibilityFlags,
-      bindings: { ...w.vars, TALLY_ENV: "production", ADMIN_TOKEN: secrets.ADMIN_TOKEN, EDGE_SIGNING_KEY: secrets.EDGE_SIGNING_KEY, ...(secrets.EDGE_SIGNING_KEYS_PREVIOUS ? { EDGE_SIGNING_KEYS_PREVIOUS: secrets.EDGE_SIGNING_KEYS_PREVIOUS } : {}), ...(secrets.EDGE_SIGNING_KEYS_REVOKED ? { EDGE_SIGNING_KEYS_REVOKED: secrets.EDGE_SIGNING_KEYS_REVOKED } : {}) },
-      d1Databases: Object.fromEntries(Object.entries(w.d1Databases).map(([binding, db]) => [binding, db.id])),
-      durableObjects: w.durableObjects,
-      ...(w.assets ? { assets: { ...(w.assets as object), directory: join(build.dir, w.assets.directory) } as never } : {}),
-    }],
+    workers: [buildWorker(build, { ...w.vars, TALLY_ENV: "production", ADMIN_TOKEN: secrets.ADMIN_TOKEN, EDGE_SIGNING_KEY: secrets.EDGE_SIGNING_KEY, ...(secrets.EDGE_SIGNING_KEYS_PREVIOUS ? { EDGE_SIGNING_KEYS_PREVIOUS: secrets.EDGE_SIGNING_KEYS_PREVIOUS } : {}), ...(secrets.EDGE_SIGNING_KEYS_REVOKED ? { EDGE_SIGNING_KEYS_REVOKED: secrets.EDGE_SIGNING_KEYS_REVOKED } : {}) })],
   }));
   const url = await mf.ready;
   return { mf, url, dispose: () => mf.dispose() };

@@ -118,17 +118,10 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
       ...(revokedKeyIds.length > 0 ? { EDGE_SIGNING_KEYS_REVOKED: revokedKeyIds.join(",") } : {}),
     };
     const mf = await startMiniflareEdge({ persistDir, bindings: { ...vars, ...secrets } });
-    let stopped = false;
     return {
       url: mf.url, runtime, productionRules: false, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
       output: mf.output,
-      async stop(opts = {}) {
-        if (!stopped) {
-          stopped = true;
-          await mf.stop();
-        }
-        if (!opts.keepState && !options.persistDir) await rm(persistDir, { recursive: true, force: true });
-      },
+      stop: stopper(() => mf.stop(), persistDir, options.persistDir === undefined),
     };
   }
 
@@ -153,17 +146,10 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
   const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
 
   const url = `http://127.0.0.1:${port}`;
-  let stopped = false;
   const edge: LocalEdge = {
     url, runtime: "wrangler", productionRules: false, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir, inspectorPort,
     output: () => output,
-    async stop(opts = {}) {
-      if (!stopped) {
-        stopped = true;
-        await killGroup(child, exited);
-      }
-      if (!opts.keepState && !options.persistDir) await rm(persistDir, { recursive: true, force: true });
-    },
+    stop: stopper(() => killGroup(child, exited), persistDir, options.persistDir === undefined),
   };
   try {
     await waitForHealth(url, exited, () => output);
@@ -204,17 +190,22 @@ export async function startCoreEdge(options: StartOptions = {}): Promise<LocalEd
   const revokedKeyIds = options.revokedKeyIds ?? [];
   const revoked = revokedKeyIds.length > 0 ? { EDGE_SIGNING_KEYS_REVOKED: revokedKeyIds.join(",") } : {};
   const core = await startCore({ data: persistDir, secrets: { ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey, ...previous, ...revoked }, build: await coreBuild() });
-  let stopped = false;
   return {
     url: core.url, runtime: "core", productionRules: true, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
     output: core.output,
-    async stop(opts = {}) {
-      if (!stopped) {
-        stopped = true;
-        await core.stop();
-      }
-      if (!opts.keepState && !options.persistDir) await rm(persistDir, { recursive: true, force: true });
-    },
+    stop: stopper(async () => { await core.stop(); }, persistDir, options.persistDir === undefined),
+  };
+}
+
+/** A LocalEdge's stop(): ends the runtime once, then removes a state dir it made itself unless asked to keep it. */
+function stopper(end: () => Promise<void>, persistDir: string, ownsDir: boolean): LocalEdge["stop"] {
+  let stopped = false;
+  return async (opts = {}) => {
+    if (!stopped) {
+      stopped = true;
+      await end();
+    }
+    if (!opts.keepState && ownsDir) await rm(persistDir, { recursive: true, force: true });
   };
 }
 

@@ -9,7 +9,7 @@
 // test edge by default (local-edge.ts); suites that exercise wrangler itself ask for it.
 import { join } from "node:path";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { bundleModules } from "../../scripts/core/runtime.ts";
+import { buildWorker } from "../../scripts/core/runtime.ts";
 import { coreBuild } from "./core-process.ts";
 
 export interface MiniflareEdgeOptions {
@@ -38,8 +38,6 @@ class KeptLog extends Log {
 
 export async function startMiniflareEdge(options: MiniflareEdgeOptions): Promise<MiniflareEdge> {
   const build = await coreBuild();
-  const w = build.worker;
-  const workerDir = join(build.dir, "worker");
   let output = "";
   const keep = (line: string) => {
     output += `${line}\n`;
@@ -54,17 +52,7 @@ export async function startMiniflareEdge(options: MiniflareEdgeOptions): Promise
     logRequests: false,
     log: new KeptLog(keep),
     handleStructuredLogs: ({ level, message }: { level: string; message: string }) => keep(`[${level}] ${message}`),
-    workers: [{
-      name: w.name,
-      modules: bundleModules(workerDir, w.modulesRules) as never,
-      modulesRoot: workerDir,
-      compatibilityDate: w.compatibilityDate,
-      compatibilityFlags: w.compatibilityFlags,
-      bindings: { ...w.vars, TALLY_ENV: "development", ...options.bindings },
-      d1Databases: Object.fromEntries(Object.entries(w.d1Databases).map(([binding, db]) => [binding, db.id])),
-      durableObjects: w.durableObjects,
-      ...(w.assets ? { assets: { ...(w.assets as object), directory: join(build.dir, w.assets.directory) } as never } : {}),
-    }],
+    workers: [buildWorker(build, { ...build.worker.vars, TALLY_ENV: "development", ...options.bindings })],
   } as never));
   const url = await mf.ready;
   return { url: url.origin, output: () => output, stop: () => mf.dispose() };
