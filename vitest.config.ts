@@ -74,7 +74,8 @@ export default defineConfig(() => ({
           name: "node",
           include: ["test/shared/**/*.test.ts", "test/collector/**/*.test.ts", "test/e2e/**/*.test.ts"],
           environment: "node",
-          // The collector bundle and a migrated edge state, built once for the run (test/support/run-setup.ts).
+          // The collector bundle, a migrated edge state and the Worker bundle for local edges, built
+          // once for the run (test/support/run-setup.ts).
           globalSetup: ["test/support/run-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
