@@ -23,7 +23,7 @@ import { join, resolve } from "node:path";
 import { readMigrations } from "../../scripts/core/build.ts";
 import { applyMigrations } from "../../scripts/core/d1-migrations.ts";
 import { TEST_CLOCK_OFFSET_MS } from "./test-clock.ts";
-import { coreBuild, startCore } from "./core-process.ts";
+import { coreBuild, startCore, type CoreSecrets } from "./core-process.ts";
 import { startMiniflareEdge } from "./miniflare-edge.ts";
 import { provided } from "./run-provided.ts";
 
@@ -111,12 +111,8 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
 
   const clockOffsetMs = options.clockOffsetMs ?? TEST_CLOCK_OFFSET_MS;
   const vars = { ...(clockOffsetMs !== 0 ? { TALLY_CLOCK_OFFSET_MS: String(clockOffsetMs) } : {}), ...options.vars };
+  const secrets = edgeSecrets(adminToken, signingKey, previousSigningKeys, revokedKeyIds);
   if (runtime === "miniflare") {
-    const secrets = {
-      ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey,
-      ...(previousSigningKeys.length > 0 ? { EDGE_SIGNING_KEYS_PREVIOUS: previousSigningKeys.join(",") } : {}),
-      ...(revokedKeyIds.length > 0 ? { EDGE_SIGNING_KEYS_REVOKED: revokedKeyIds.join(",") } : {}),
-    };
     const mf = await startMiniflareEdge({ persistDir, bindings: { ...vars, ...secrets } });
     return {
       url: mf.url, runtime, productionRules: false, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
@@ -127,9 +123,7 @@ export async function startLocalEdge(options: StartOptions = {}): Promise<LocalE
 
   // Secrets go in an env file of our own (not the repo's .dev.vars, which `npm start` owns).
   const envFile = join(persistDir, "edge.env");
-  const previous = previousSigningKeys.length > 0 ? `EDGE_SIGNING_KEYS_PREVIOUS=${previousSigningKeys.join(",")}\n` : "";
-  const revoked = revokedKeyIds.length > 0 ? `EDGE_SIGNING_KEYS_REVOKED=${revokedKeyIds.join(",")}\n` : "";
-  await writeFile(envFile, `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${signingKey}\n${previous}${revoked}`, { mode: 0o600 });
+  await writeFile(envFile, Object.entries(secrets).map(([name, value]) => `${name}=${value}\n`).join(""), { mode: 0o600 });
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
@@ -186,14 +180,22 @@ export async function startCoreEdge(options: StartOptions = {}): Promise<LocalEd
   const adminToken = options.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
   const signingKey = options.signingKey ?? randomBytes(32).toString("hex");
   const previousSigningKeys = options.previousSigningKeys ?? [];
-  const previous = previousSigningKeys.length > 0 ? { EDGE_SIGNING_KEYS_PREVIOUS: previousSigningKeys.join(",") } : {};
   const revokedKeyIds = options.revokedKeyIds ?? [];
-  const revoked = revokedKeyIds.length > 0 ? { EDGE_SIGNING_KEYS_REVOKED: revokedKeyIds.join(",") } : {};
-  const core = await startCore({ data: persistDir, secrets: { ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey, ...previous, ...revoked }, build: await coreBuild() });
+  const core = await startCore({ data: persistDir, secrets: edgeSecrets(adminToken, signingKey, previousSigningKeys, revokedKeyIds), build: await coreBuild() });
   return {
     url: core.url, runtime: "core", productionRules: true, adminToken, signingKey, previousSigningKeys, revokedKeyIds, persistDir,
     output: core.output,
     stop: stopper(async () => { await core.stop(); }, persistDir, options.persistDir === undefined),
+  };
+}
+
+/** An edge's secrets: the admin token, the signing key and, when there are any, the keys it rotated
+ *  from and the ids of those that leaked (bindings on Miniflare, the env file on wrangler, a core's environment). */
+function edgeSecrets(adminToken: string, signingKey: string, previous: string[], revoked: string[]): CoreSecrets {
+  return {
+    ADMIN_TOKEN: adminToken, EDGE_SIGNING_KEY: signingKey,
+    ...(previous.length > 0 ? { EDGE_SIGNING_KEYS_PREVIOUS: previous.join(",") } : {}),
+    ...(revoked.length > 0 ? { EDGE_SIGNING_KEYS_REVOKED: revoked.join(",") } : {}),
   };
 }
 

@@ -72,6 +72,16 @@ afterAll(() => {
   console.log(`[fuzz] Guarantee 4, SEED=${SEED}: ${total} cases\n| endpoint | cases | refused (4xx) | 2xx, no change | codes |\n|---|---|---|---|---|\n${rows.join("\n")}`);
 });
 
+/** An answer's text, and its JSON if it is JSON. */
+async function answerOf(res: Response): Promise<{ text: string; body: any }> {
+  const text = await res.text();
+  try {
+    return { text, body: JSON.parse(text) };
+  } catch {
+    return { text, body: undefined };
+  }
+}
+
 /** Sends one case and checks the answer's shape; says whether the state must be compared now
  *  (a 2xx to a write, or `check`). */
 async function send(endpoint: string, req: FuzzRequest, check: boolean): Promise<boolean> {
@@ -83,18 +93,14 @@ async function send(endpoint: string, req: FuzzRequest, check: boolean): Promise
   // cases, and every SELF_SAMPLE-th refusal again, through SELF, which must answer the same.
   const viaSelf = req.expect !== undefined;
   const res = await (viaSelf ? call : callWorker)(req.method, req.path, options);
-  const text = await res.text();
-  let body: any;
-  try { body = JSON.parse(text); } catch { body = undefined; }
+  const { text, body } = await answerOf(res);
   const where = `${endpoint} [${req.label}]`;
   if (!viaSelf && res.status >= 400 && res.status < 500 && nth % SELF_SAMPLE === 0) {
     const again = await call(req.method, req.path, options);
-    const againText = await again.text();
-    let againBody: any;
-    try { againBody = JSON.parse(againText); } catch { againBody = undefined; }
+    const resent = await answerOf(again);
     resentViaSelf++;
-    if (again.status !== res.status || againBody?.error !== body?.error) {
-      failures.push(`${where}: the Worker answered ${res.status} ${body?.error}, SELF ${again.status} ${againText.slice(0, 200)}`);
+    if (again.status !== res.status || resent.body?.error !== body?.error) {
+      failures.push(`${where}: the Worker answered ${res.status} ${body?.error}, SELF ${again.status} ${resent.text.slice(0, 200)}`);
     }
   }
   if (res.status >= 500) failures.push(`${where}: ${res.status} ${text.slice(0, 200)}`);
