@@ -11,15 +11,10 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { nativeVerify } from "../../worker/contract/batch-signature.ts";
 import { useNativeEd25519 } from "../../shared/protocol/index.ts";
 import { enrolledSite, ok, postBatch } from "./edge-fixture.ts";
+import { flipBit } from "../support/flip-bit.ts";
 
 const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const message = fc.uint8Array({ minLength: 1, maxLength: 300 });
-
-function flip(bytes: Uint8Array, bit: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(bytes);
-  out[(bit >> 3) % out.length]! ^= 1 << (bit & 7);
-  return out;
-}
 
 function library(signature: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
   try {
@@ -59,9 +54,9 @@ describe("batch signatures through workerd's native Ed25519", () => {
     let refused = 0;
     await fc.assert(fc.asyncProperty(seed, message, fc.constantFrom("signature", "message", "key"), fc.nat(), async (secret, msg, what, bit) => {
       let signature = ed.sign(msg, secret), pub = ed.getPublicKey(secret), m: Uint8Array<ArrayBuffer> = new Uint8Array(msg);
-      if (what === "signature") signature = flip(signature, bit % 512);
-      else if (what === "message") m = flip(msg, bit);
-      else pub = flip(pub, bit % 256);
+      if (what === "signature") signature = flipBit(signature, bit % 512);
+      else if (what === "message") m = flipBit(msg, bit);
+      else pub = flipBit(pub, bit % 256);
       const native = await nativeVerify(bytesToHex(signature), m, bytesToHex(pub));
       if (native) expect(library(signature, m, pub)).toBe(true);
       if (!native) refused++;

@@ -8,15 +8,10 @@ import * as ed from "@noble/ed25519";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { nodeEd25519 } from "../../../collector/chain/node-ed25519.ts";
 import { generateKeyPair, nativeEd25519, RECEIPT_DOMAIN, signDomain, useNativeEd25519, verifyDomain } from "../../../shared/protocol/index.ts";
+import { flipBit } from "../../support/flip-bit.ts";
 
 const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const message = fc.uint8Array({ minLength: 0, maxLength: 700 });
-
-function flip(bytes: Uint8Array, bit: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(bytes);
-  out[(bit >> 3) % out.length]! ^= 1 << (bit & 7);
-  return out;
-}
 
 afterEach(() => useNativeEd25519(undefined));
 
@@ -35,9 +30,9 @@ describe("Ed25519 through node:crypto", () => {
     let refused = 0;
     fc.assert(fc.property(seed, message.filter((m) => m.length > 0), fc.constantFrom("signature", "message", "key"), fc.nat(), (secret, msg, what, bit) => {
       let signature = ed.sign(msg, secret), pub = ed.getPublicKey(secret), m: Uint8Array<ArrayBuffer> = new Uint8Array(msg);
-      if (what === "signature") signature = flip(signature, bit % 512);
-      else if (what === "message") m = flip(msg, bit);
-      else pub = flip(pub, bit % 256);
+      if (what === "signature") signature = flipBit(signature, bit % 512);
+      else if (what === "message") m = flipBit(msg, bit);
+      else pub = flipBit(pub, bit % 256);
       let library: boolean;
       try {
         library = ed.verify(signature, m, pub);
