@@ -61,6 +61,8 @@ it("a collector enrolls and syncs through a faulty network: the balance holds ex
   expect(backfill.status, backfill.stderr).toBe(0);
 
   proxy.setRates({ dropRequest: 0.15, dropResponse: 0.2, badGateway: 0.1, duplicate: 0.15, truncateBody: 0.1, delayMs: 30 });
+  // The dice run on; the first five requests get one fault of each kind, so even a short run sees them all.
+  proxy.script(["dropRequest", "badGateway", "duplicate", "dropResponse", "truncateBody"]);
   const quick = ["--max-records", "40", "--attempts", "4", "--backoff-base-ms", "5", "--backoff-max-ms", "40", "--timeout-ms", "10000"];
   let synced = false;
   for (let pass = 0; pass < 60 && !synced; pass++) {
@@ -74,7 +76,8 @@ it("a collector enrolls and syncs through a faulty network: the balance holds ex
   const report = last.json as { acked_seq: number; last_seq: number };
   expect(report.acked_seq).toBe(report.last_seq);
   const faults = proxy.counts;
-  expect(faults.dropResponse + faults.dropRequest + faults.badGateway + faults.duplicate + faults.truncateBody).toBeGreaterThan(0);
+  console.log(`[core e2e] faults injected: ${JSON.stringify(faults)}`);
+  for (const kind of ["dropRequest", "badGateway", "duplicate", "dropResponse", "truncateBody"] as const) expect(faults[kind], `${kind} in ${JSON.stringify(faults)}`).toBeGreaterThan(0);
 
   const balance = await getBalance<{ usage: { license_seconds: number }; collectors: Array<{ acked_seq: number; site: string }> }>(edge, contract.vendorKey, contract.contractId);
   expect(balance.usage.license_seconds).toBe(truthSeconds);

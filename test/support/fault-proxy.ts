@@ -40,6 +40,12 @@ export interface FaultProxy {
   captured: CapturedBatch[];
   /** Turn faults on or off (off: a plain proxy, to let the run converge). */
   setRates(rates: Partial<FaultRates>): void;
+  /**
+   * The next requests get these faults, one each and in order, whatever the rates and without
+   * rolling dice for them; the rates take over after. A test that must see every kind of fault
+   * scripts them, since a short run's dice may roll none.
+   */
+  script(kinds: FaultKind[]): void;
   /** Resolves when every late duplicate scheduled so far has reached the edge (or failed). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -60,6 +66,7 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
     resetMidRequest: 0, lateDuplicate: 0, forwarded: 0,
   };
   const captured: CapturedBatch[] = [];
+  const scripted: FaultKind[] = [];
   const late = new Set<Promise<unknown>>();
   const target = new URL(upstream);
 
@@ -92,20 +99,23 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
+    const forced = scripted.shift();
+    /** Whether this request gets `kind`: the scripted fault if there is one, else the dice. */
+    const roll = (kind: Exclude<FaultKind, "delayMs">) => forced !== undefined ? forced === kind : random() < current[kind];
     if (current.delayMs > 0) { counts.delayMs++; await new Promise((r) => setTimeout(r, Math.floor(random() * current.delayMs))); }
-    if (random() < current.dropRequest) { counts.dropRequest++; req.socket.destroy(); return; }
-    if (random() < current.badGateway) {
+    if (roll("dropRequest")) { counts.dropRequest++; req.socket.destroy(); return; }
+    if (roll("badGateway")) {
       counts.badGateway++;
       res.writeHead(random() < 0.5 ? 502 : 503, { "content-type": "text/plain" }).end("upstream unavailable");
       return;
     }
-    if (body.length > 1 && random() < current.resetMidRequest) {
+    if (body.length > 1 && roll("resetMidRequest")) {
       counts.resetMidRequest++;
       await cutOff(req, body);
       req.socket.destroy();
       return;
     }
-    if (random() < current.lateDuplicate) {
+    if (roll("lateDuplicate")) {
       counts.lateDuplicate++;
       const copy = new Promise((r) => setTimeout(r, Math.floor(random() * current.lateDuplicateMs)))
         .then(() => forward(req, body)).catch(() => undefined);
@@ -113,15 +123,15 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
       void copy.finally(() => late.delete(copy));
     }
     try {
-      if (random() < current.duplicate) { counts.duplicate++; await forward(req, body); }
+      if (roll("duplicate")) { counts.duplicate++; await forward(req, body); }
       const answer = await forward(req, body);
       counts.forwarded++;
       if (options.captureBatches && req.method === "POST" && answer.status === 200 && /\/batches$/.test(req.url ?? "")) {
         const encoding = req.headers["content-encoding"];
         captured.push({ path: req.url!, body, contentEncoding: typeof encoding === "string" ? encoding : undefined });
       }
-      if (random() < current.dropResponse) { counts.dropResponse++; req.socket.destroy(); return; }
-      if (random() < current.truncateBody && answer.body.length > 2) {
+      if (roll("dropResponse")) { counts.dropResponse++; req.socket.destroy(); return; }
+      if (answer.body.length > 2 && roll("truncateBody")) {
         counts.truncateBody++;
         res.writeHead(answer.status, { "content-type": String(answer.headers["content-type"] ?? "application/json"), "content-length": answer.body.length });
         res.write(answer.body.subarray(0, answer.body.length >> 1));
@@ -145,6 +155,7 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
     counts,
     captured,
     setRates(r) { current = { ...current, ...r }; },
+    script(kinds) { scripted.push(...kinds); },
     settle,
     close: async () => {
       await settle();
