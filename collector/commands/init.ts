@@ -59,7 +59,7 @@ export async function initCommand(argv: string[], io: CommandIo): Promise<Comman
   if (typeof answer?.collector_id !== "string" || typeof answer.collector_token !== "string") {
     throw new CollectorError("enroll_refused", `enrollment answer lacks collector_id/collector_token: ${JSON.stringify(answer).slice(0, 200)}`);
   }
-  const edgeKeys = await mergeEdgeKeys(paths, normaliseEdgeKeys(answer.edge_public_keys ?? []));
+  const edgeKeys = await mergeEdgeKeys(paths, normaliseEdgeKeys(answer.edge_public_keys ?? []), [], Date.now());
   await saveIdentity(paths, {
     collector_id: answer.collector_id, contract_id: answer.contract_id, server, site, scope: answer.scope ?? null,
     enrolled_at: new Date().toISOString(),

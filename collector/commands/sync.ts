@@ -59,6 +59,7 @@ export async function syncCommand(argv: string[], io: CommandIo): Promise<Comman
     const text = (report.batches === 0
       ? `nothing to sync: all ${report.acked_seq} records receipted\n`
       : `synced ${report.records_sent} records in ${report.batches} batches; receipted through seq ${report.acked_seq}\n`)
+      + (report.revoked_edge_keys ? `the edge revoked its key(s) ${report.revoked_edge_keys.join(", ")}: receipts they sign are refused from now on\n` : "")
       + (doc.ok ? "" : `contract doc not synced: ${doc.error}: ${doc.message}\n`);
     return { exit: 0, json, text };
   } finally {

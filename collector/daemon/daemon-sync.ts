@@ -67,6 +67,7 @@ export class DaemonSync {
       });
       const pending = site.log.ackedSeq() < site.log.lastSeq();
       link.succeeded(clock(), pending);
+      if (report.revoked_edge_keys) options.log(`the edge revoked its key(s) ${report.revoked_edge_keys.join(", ")}: receipts they sign are refused from now on`);
       if (report.batches > 0) options.log(`synced ${report.records_sent} records; receipted through seq ${report.acked_seq}${pending ? `, ${site.log.lastSeq() - report.acked_seq} to go` : ""}`);
       if (!pending) await this.#afterSync();
     } catch (e) {

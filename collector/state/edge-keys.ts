@@ -1,5 +1,7 @@
 // The edge's receipt-signing keys this site trusts: learned at enrollment, refreshed from
-// GET /v1/keys when a receipt names a key_id we have not seen. Keys revoked since (by the edge, a
+// GET /v1/keys when a receipt names a key_id we have not seen, and at least daily while the site
+// syncs (`checked_at`, EDGE_KEYS_CHECK_MS): a revocation reaches a site within a day even when the
+// edge's current key is one the site already knows. Keys revoked since (by the edge, a
 // revocation kept as evidence, or by the operator's distrust-edge-key) move to `revoked`: never
 // trusted again, kept only so `verify` can still check and name the receipts they signed before.
 import { endorsedKeys, keyIdOf, type Revocation } from "../../shared/protocol/index.ts";
@@ -12,6 +14,11 @@ export interface EdgeKey { key_id: string; public_key: string }
 export interface RevokedEdgeKey extends EdgeKey { revocation?: Revocation; distrusted_at?: string }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** How long a syncing site goes without reading GET /v1/keys when every receipt names a key it knows. */
+export const EDGE_KEYS_CHECK_MS = 24 * 3600_000;
+
+interface StoredEdgeKeys { keys: EdgeKey[]; revoked: RevokedEdgeKey[]; checkedAt: string | undefined }
 
 /** An edge public key as GET /v1/keys lists it: 64 lower-case hex digits. */
 export function isEdgePublicKey(s: string): boolean {
@@ -45,11 +52,23 @@ export function keysOverTls(trusted: EdgeKey[], offered: unknown): { keys: EdgeK
   return { keys: listed.filter((k) => !broken.has(k.key_id) && !revoked.some((r) => r.key_id === k.key_id)), revoked };
 }
 
-async function readEdgeKeys(paths: StatePaths): Promise<{ keys: EdgeKey[]; revoked: RevokedEdgeKey[] }> {
-  const raw = await readJsonFile<{ keys?: unknown; revoked?: unknown }>(paths.edgeKeys);
-  if (!raw) return { keys: [], revoked: [] };
+async function readEdgeKeys(paths: StatePaths): Promise<StoredEdgeKeys> {
+  const raw = await readJsonFile<{ keys?: unknown; revoked?: unknown; checked_at?: unknown }>(paths.edgeKeys);
+  if (!raw) return { keys: [], revoked: [], checkedAt: undefined };
   const revoked = raw.revoked === undefined ? [] : normaliseEdgeKeys(raw.revoked).map((k, i) => ({ ...(raw.revoked as RevokedEdgeKey[])[i], ...k }));
-  return { keys: normaliseEdgeKeys(raw.keys), revoked };
+  const checkedAt = typeof raw.checked_at === "string" && Number.isFinite(Date.parse(raw.checked_at)) ? raw.checked_at : undefined;
+  return { keys: normaliseEdgeKeys(raw.keys), revoked, checkedAt };
+}
+
+/**
+ * Whether the edge's own list is due (EDGE_KEYS_CHECK_MS since the last one read, never read, or
+ * read "in the future": a clock set back must not postpone it).
+ */
+export async function edgeKeysDue(paths: StatePaths, now: number): Promise<boolean> {
+  const { checkedAt } = await readEdgeKeys(paths);
+  if (checkedAt === undefined) return true;
+  const age = now - Date.parse(checkedAt);
+  return age < 0 || age >= EDGE_KEYS_CHECK_MS;
 }
 
 /** The keys this site trusts (never a revoked one). */
@@ -65,27 +84,27 @@ export async function loadRevokedEdgeKeys(paths: StatePaths): Promise<RevokedEdg
 
 /**
  * Keeps every key seen so far (old receipts must stay verifiable after the edge rotates), adds
- * `fresh` but a revoked one, and moves `revoke` to the revoked list — one write. Returns the keys
- * trusted now.
+ * `fresh` but a revoked one, and moves `revoke` to the revoked list — one write. `checkedAt`: the
+ * keys came from the edge itself (its enrollment answer or GET /v1/keys), read at that time.
+ * Returns the keys trusted now.
  */
-export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke: RevokedEdgeKey[] = []): Promise<EdgeKey[]> {
-  const { keys: known, revoked } = await readEdgeKeys(paths);
+export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke: RevokedEdgeKey[] = [], checkedAt?: number): Promise<EdgeKey[]> {
+  const { keys: known, revoked, checkedAt: checkedBefore } = await readEdgeKeys(paths);
   for (const r of revoke) if (!revoked.some((k) => k.key_id === r.key_id)) revoked.push(r);
   const out = new Set(revoked.map((k) => k.key_id));
   const byId = new Map(known.filter((k) => !out.has(k.key_id)).map((k) => [k.key_id, k]));
   for (const k of fresh) if (!out.has(k.key_id)) byId.set(k.key_id, k);
   const keys = [...byId.values()];
-  await writeEdgeKeys(paths, keys, revoked);
+  await writeEdgeKeys(paths, { keys, revoked, checkedAt: checkedAt === undefined ? checkedBefore : new Date(checkedAt).toISOString() });
   return keys;
 }
 
 /** Trusts again a key the operator distrusted (a mistaken distrust-edge-key). */
 export async function restoreEdgeKey(paths: StatePaths, key: EdgeKey): Promise<void> {
-  const { keys, revoked } = await readEdgeKeys(paths);
-  const left = revoked.filter((k) => k.key_id !== key.key_id);
-  await writeEdgeKeys(paths, [...keys, key], left);
+  const stored = await readEdgeKeys(paths);
+  await writeEdgeKeys(paths, { ...stored, keys: [...stored.keys, key], revoked: stored.revoked.filter((k) => k.key_id !== key.key_id) });
 }
 
-function writeEdgeKeys(paths: StatePaths, keys: EdgeKey[], revoked: RevokedEdgeKey[]): Promise<void> {
-  return writeJsonFile(paths.edgeKeys, revoked.length > 0 ? { keys, revoked } : { keys });
+function writeEdgeKeys(paths: StatePaths, { keys, revoked, checkedAt }: StoredEdgeKeys): Promise<void> {
+  return writeJsonFile(paths.edgeKeys, { keys, ...(revoked.length > 0 ? { revoked } : {}), ...(checkedAt !== undefined ? { checked_at: checkedAt } : {}) });
 }

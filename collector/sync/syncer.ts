@@ -8,7 +8,7 @@ import { gzipSync } from "node:zlib";
 import { sha256Hex, type ProtocolError } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
-import { keysOverTls, loadEdgeKeys, mergeEdgeKeys, type EdgeKey } from "../state/edge-keys.ts";
+import { edgeKeysDue, keysOverTls, loadEdgeKeys, mergeEdgeKeys, type EdgeKey } from "../state/edge-keys.ts";
 import { loadFlags, raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
 import { EdgeUnreachable, withBackoff, type BackoffPolicy, type RetryBudget } from "./backoff.ts";
@@ -43,6 +43,21 @@ export interface SyncReport {
   last_seq: number;
   released_segments: number;
   retries: number;
+  /** Keys the edge's list revoked in this pass (they no longer sign a receipt this site takes). */
+  revoked_edge_keys?: string[];
+}
+
+/**
+ * Reads GET /v1/keys with `get` and takes it as keysOverTls does; stores it with its time, so the
+ * daily check starts over. Returns the keys trusted now and the ids it revoked (none when the
+ * edge answered anything but its list).
+ */
+async function refreshEdgeKeys(site: Site, get: () => Promise<EdgeReply>, trusted: EdgeKey[], at: number): Promise<{ keys: EdgeKey[]; revoked: string[] }> {
+  const fresh = await get();
+  if (fresh.status !== 200) return { keys: trusted, revoked: [] };
+  const listed = keysOverTls(trusted, (fresh.body as { keys?: unknown } | null)?.keys);
+  const revoked = listed.revoked.filter((r) => trusted.some((k) => k.key_id === r.key_id)).map((r) => r.key_id);
+  return { keys: await mergeEdgeKeys(site.paths, listed.keys, listed.revoked, at), revoked };
 }
 
 export async function syncOnce(site: Site, client: EdgeClient, options: SyncOptions): Promise<SyncReport> {
@@ -65,6 +80,16 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
     }
   };
   let keys: EdgeKey[] = await loadEdgeKeys(site.paths);
+  const revokedKeys: string[] = [];
+  const refreshed = (r: { keys: EdgeKey[]; revoked: string[] }) => { keys = r.keys; revokedKeys.push(...r.revoked); };
+  if (await edgeKeysDue(site.paths, now())) {
+    // The daily look at the edge's list, one try: an edge that does not answer now is the batches' business.
+    try {
+      refreshed(await refreshEdgeKeys(site, () => client.keys(), keys, now()));
+    } catch (e) {
+      if (!(e instanceof EdgeUnreachable)) throw e;
+    }
+  }
   // A pending key rotation decides which key signs a batch and where the batch must end.
   const signing = await SigningKeys.load(site.paths, site.key, log);
   const report: SyncReport = { batches: 0, records_sent: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, retries: 0 };
@@ -87,11 +112,7 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
       const expect = { collectorId, ackedSeq: log.ackedSeq(), sentThrough: batch.lastSeq, lastSeq: log.lastSeq() };
       let verdict = await checkReceipt(reply.body, expect, keys, hashAt);
       if (!verdict.ok && verdict.code === "unknown_key") {
-        const fresh = await call(() => client.keys());
-        if (fresh.status === 200) {
-          const listed = keysOverTls(keys, (fresh.body as { keys?: unknown })?.keys);
-          keys = await mergeEdgeKeys(site.paths, listed.keys, listed.revoked);
-        }
+        refreshed(await refreshEdgeKeys(site, () => call(() => client.keys()), keys, now()));
         verdict = await checkReceipt(reply.body, expect, keys, hashAt);
       }
       if (!verdict.ok) throw new CollectorError("receipt_refused", `receipt refused (${verdict.code}): ${verdict.message}`, { refusal: verdict.code });
@@ -139,5 +160,6 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
   report.acked_seq = log.ackedSeq();
   report.last_seq = log.lastSeq();
   report.retries = budget.failures;
+  if (revokedKeys.length > 0) report.revoked_edge_keys = revokedKeys;
   return report;
 }

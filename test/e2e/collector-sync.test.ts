@@ -193,12 +193,15 @@ describe("collector ⇄ local edge", () => {
 
     // The live site goes on and syncs…
     expect((await collector(["backfill", "--source", "flexlm-debuglog", "--file", MAPLE, "--timezone", "UTC"])).json).toMatchObject({ appended: 26 });
-    // Forget the edge keys: a receipt under an unknown key_id makes sync fetch GET /v1/keys.
+    // Forget the edge keys (the daily read of the list not due): a receipt under an unknown key_id
+    // makes sync fetch GET /v1/keys, and that read restarts the day.
     const keysFile = join(state, "edge-keys.json");
     const known = JSON.parse(await readFile(keysFile, "utf8"));
-    await writeFile(keysFile, JSON.stringify({ keys: [] }));
+    await writeFile(keysFile, JSON.stringify({ ...known, keys: [] }));
     expect((await collector(["sync"])).json).toMatchObject({ acked_seq: appended + 26, pending: 0 });
-    expect(JSON.parse(await readFile(keysFile, "utf8"))).toEqual(known);
+    const relearned = JSON.parse(await readFile(keysFile, "utf8"));
+    expect(relearned.keys).toEqual(known.keys);
+    expect(Date.parse(relearned.checked_at)).toBeGreaterThan(Date.parse(known.checked_at));
     // …then the VM is restored from the snapshot and records something else at the same seqs.
     expect((await collector(["backfill", "--source", "flexlm-debuglog", "--file", AUTODESK, "--timezone", "UTC"], snapshot)).json).toMatchObject({ appended: 418 });
     const forked = await collector(["sync"], snapshot);

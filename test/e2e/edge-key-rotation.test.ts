@@ -5,8 +5,9 @@
 // the genuine reply and refuses, changing nothing on disk, a reply whose endorsement is forged or
 // missing. After a leaked key the edge revokes it: the site, once the operator vouched for the new
 // key, applies the revocation from a reply and refuses receipts the thief forges with the leaked
-// key, changing nothing on disk. (The restarted edge listens on another port, so the site does not
-// sync online here; test/collector covers the online path's use of endorsements and revocations.)
+// key, changing nothing on disk. Online, through a proxy that follows the restarted edge to its new
+// port: a receipt by a new key makes the site read GET /v1/keys, and a revocation reaches it at
+// the daily read even when no receipt asks.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endorseEdgeKey, generateKeyPair, keyIdOf, publicKeyOf, signReceipt } from "../../shared/protocol/index.ts";
 import { runCollector } from "../support/collector-process.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
 import { getBalance, provisionContract, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
 import { appendHourlyUsage } from "../support/site-usage.ts";
 import { testNow, utcDate } from "../support/test-clock.ts";
@@ -178,5 +180,75 @@ describe("an air-gapped site across the edge's key rotations", () => {
     }
     // Records 7–8 stay pending (the snapshot holds the log's cursor): the edge has 6 hours, the site releases nothing more.
     expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(6 * 3600);
+  });
+});
+
+describe("an online site across the edge's key rotation and revocation", () => {
+  it("learns the new key from GET /v1/keys when a receipt names it, and a revocation within a day even when no receipt asks", async () => {
+    const [current, next] = [signingKey, randomBytes(32).toString("hex")];
+    const contract = await provisionContract(edge, { start: utcDate(T0), timezone: "UTC" });
+    // The site reaches the edge through a proxy that follows the edge when it restarts on another port.
+    const proxy = await startFaultProxy(edge.url, 1, {});
+    const dir = join(root, "site-online");
+    const restart = async (options: { signingKey: string; previousSigningKeys: string[]; revokedKeyIds?: string[] }) => {
+      const { persistDir, adminToken } = edge;
+      await edge.stop({ keepState: true });
+      edge = await startLocalEdge({ persistDir, adminToken, ...options });
+      signingKey = options.signingKey;
+      proxy.retarget(edge.url);
+    };
+    const stored = async () => JSON.parse(await readFile(join(dir, "edge-keys.json"), "utf8")) as { keys: Array<{ key_id: string }>; revoked?: Array<{ key_id: string; revocation: { revoked_by: string } }>; checked_at: string };
+    const trusted = async () => (await stored()).keys.map((k) => k.key_id);
+    try {
+      expect((await collector(dir, ["init", "--server", proxy.url, "--enroll", contract.enrollmentToken, "--site", "online"])).json).toMatchObject({ ok: true, edge_keys: [idOf(current)] });
+      const enrolledAt = (await stored()).checked_at; // the enrollment answer is the edge's word: the day starts there
+      expect(Date.parse(enrolledAt)).toBeGreaterThan(0);
+      await appendHourlyUsage(dir, 2, T0);
+      const first = await collector(dir, ["sync"]);
+      expect(first.json).toMatchObject({ ok: true, acked_seq: 2 });
+      expect(first.json).not.toHaveProperty("revoked_edge_keys");
+      expect((await stored()).checked_at).toBe(enrolledAt); // every receipt named a known key: no list read
+
+      // The edge rotates: the next receipt names a key the site has not seen, so the site reads the
+      // edge's list, where the key it knows endorses the new one.
+      await restart({ signingKey: next, previousSigningKeys: [current] });
+      await appendHourlyUsage(dir, 2, T0 + 2 * HOUR);
+      expect((await collector(dir, ["sync"])).json).toMatchObject({ ok: true, acked_seq: 4 });
+      expect(await trusted()).toEqual([idOf(current), idOf(next)]);
+      const rotatedAt = (await stored()).checked_at;
+      expect(Date.parse(rotatedAt)).toBeGreaterThanOrEqual(Date.parse(enrolledAt));
+
+      // Later the old key turns out to have leaked and the edge revokes it. Its receipts are signed
+      // by `next`, which the site knows, so nothing makes it read the list: within the day it still
+      // trusts the leaked key.
+      await restart({ signingKey: next, previousSigningKeys: [current], revokedKeyIds: [idOf(current)] });
+      await appendHourlyUsage(dir, 1, T0 + 4 * HOUR);
+      const sameDay = await collector(dir, ["sync"]);
+      expect(sameDay.json).toMatchObject({ ok: true, acked_seq: 5 });
+      expect(sameDay.json).not.toHaveProperty("revoked_edge_keys");
+      expect(await trusted()).toEqual([idOf(current), idOf(next)]);
+
+      // A day on (the last read set back 25 hours). The list's answer is lost once: the pass syncs
+      // anyway and the read stays due; the next pass reads it and drops the leaked key.
+      const aged = await stored();
+      await writeFile(join(dir, "edge-keys.json"), JSON.stringify({ ...aged, checked_at: new Date(Date.parse(aged.checked_at) - 25 * HOUR).toISOString() }));
+      await appendHourlyUsage(dir, 1, T0 + 5 * HOUR);
+      proxy.script(["badGateway"]);
+      const lost = await collector(dir, ["sync"]);
+      expect(lost.json).toMatchObject({ ok: true, acked_seq: 6 });
+      expect(lost.json).not.toHaveProperty("revoked_edge_keys");
+      expect(proxy.counts.badGateway).toBe(1);
+      expect(await trusted()).toEqual([idOf(current), idOf(next)]);
+      const read = await collector(dir, ["sync"]);
+      expect(read.json).toMatchObject({ ok: true, batches: 0, acked_seq: 6, revoked_edge_keys: [idOf(current)] });
+      const after = await stored();
+      expect([after.keys.map((k) => k.key_id), after.revoked?.map((k) => [k.key_id, k.revocation.revoked_by])]).toEqual([[idOf(next)], [[idOf(current), idOf(next)]]]);
+      expect(Date.parse(after.checked_at)).toBeGreaterThan(Date.parse(aged.checked_at) - 25 * HOUR);
+      // Receipts the leaked key signed before stand, and verify names them.
+      expect((await collector(dir, ["verify"])).json).toMatchObject({ ok: true, receipts_by_revoked_keys: [{ key_id: idOf(current), last_acked_seq: 2 }] });
+      expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(6 * 3600);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -46,6 +46,8 @@ export interface FaultProxy {
    * scripts them, since a short run's dice may roll none.
    */
   script(kinds: FaultKind[]): void;
+  /** Forward to another upstream from now on (an edge restarted on another port, at the same address for the client). */
+  retarget(upstream: string): void;
   /** Resolves when every late duplicate scheduled so far has reached the edge (or failed). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -68,7 +70,7 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
   const captured: CapturedBatch[] = [];
   const scripted: FaultKind[] = [];
   const late = new Set<Promise<unknown>>();
-  const target = new URL(upstream);
+  let target = new URL(upstream);
 
   const upstreamRequest = (req: IncomingMessage) =>
     request({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } });
@@ -156,6 +158,7 @@ export async function startFaultProxy(upstream: string, seed: number, rates: Par
     captured,
     setRates(r) { current = { ...current, ...r }; },
     script(kinds) { scripted.push(...kinds); },
+    retarget(next) { target = new URL(next); },
     settle,
     close: async () => {
       await settle();

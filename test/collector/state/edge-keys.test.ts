@@ -1,12 +1,13 @@
 // The keys an online site takes from GET /v1/keys over TLS: every key the edge lists, endorsed or
 // not (TLS to the site's own server is the trust), except one whose endorsement contradicts a key
-// the site knows, and one the list revokes. Stored, a revoked key is never trusted again.
+// the site knows, and one the list revokes. Stored, a revoked key is never trusted again, and the
+// time of the last list read decides when the next is due.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { endorseEdgeKey, generateKeyPair, keyIdOf, revokeEdgeKey, type KeyPair } from "../../../shared/protocol/index.ts";
-import { keysOverTls, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys } from "../../../collector/state/edge-keys.ts";
+import { EDGE_KEYS_CHECK_MS, edgeKeysDue, keysOverTls, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys, restoreEdgeKey } from "../../../collector/state/edge-keys.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
 
 const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
@@ -45,6 +46,29 @@ describe("stored edge keys", () => {
       expect(await mergeEdgeKeys(paths, [ref(k1)])).toEqual([ref(k0), ref(k2)]); // an online list still naming it adds nothing
       expect(await loadEdgeKeys(paths)).toEqual([ref(k0), ref(k2)]);
       expect(await loadRevokedEdgeKeys(paths)).toEqual([{ ...ref(k1), revocation }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the edge's list is due a day after it was last read, never read, or read 'in the future'; a write that read no list keeps the time", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tally-edgekeys-"));
+    try {
+      const paths = statePaths(dir);
+      const t = Date.UTC(2026, 10, 2, 12);
+      await mergeEdgeKeys(paths, [ref(k0)]);
+      expect(await edgeKeysDue(paths, t)).toBe(true); // never read (a site from before the daily check)
+      await mergeEdgeKeys(paths, [ref(k1)], [], t);
+      expect(JSON.parse(await readFile(paths.edgeKeys, "utf8")).checked_at).toBe(new Date(t).toISOString());
+      expect(await edgeKeysDue(paths, t + EDGE_KEYS_CHECK_MS - 1)).toBe(false);
+      expect(await edgeKeysDue(paths, t + EDGE_KEYS_CHECK_MS)).toBe(true);
+      expect(await edgeKeysDue(paths, t - 1)).toBe(true); // the clock went back: not postponed
+      // Keys trusted by hand, a revocation from a carried file or a restored key: no list read, the time stays.
+      await mergeEdgeKeys(paths, [ref(k2)], [{ ...ref(k1), revocation: revokeEdgeKey(ref(k1), ref(k2), k2.secretKey) }]);
+      await restoreEdgeKey(paths, ref(k1));
+      const stored = JSON.parse(await readFile(paths.edgeKeys, "utf8"));
+      expect([stored.keys.map((k: { key_id: string }) => k.key_id), stored.checked_at]).toEqual([[ref(k0).key_id, ref(k2).key_id, ref(k1).key_id], new Date(t).toISOString()]);
+      expect(await edgeKeysDue(paths, t + 1)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
