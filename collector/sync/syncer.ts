@@ -54,8 +54,10 @@ export interface SyncReport {
  */
 async function refreshEdgeKeys(site: Site, get: () => Promise<EdgeReply>, trusted: EdgeKey[], at: number): Promise<{ keys: EdgeKey[]; revoked: string[] }> {
   const fresh = await get();
-  if (fresh.status !== 200) return { keys: trusted, revoked: [] };
-  const listed = keysOverTls(trusted, (fresh.body as { keys?: unknown } | null)?.keys);
+  const offered = (fresh.body as { keys?: unknown } | null)?.keys;
+  // Not the edge's list (an error, a proxy's page): nothing learned, nothing read.
+  if (fresh.status !== 200 || !Array.isArray(offered)) return { keys: trusted, revoked: [] };
+  const listed = keysOverTls(trusted, offered);
   const revoked = listed.revoked.filter((r) => trusted.some((k) => k.key_id === r.key_id)).map((r) => r.key_id);
   return { keys: await mergeEdgeKeys(site.paths, listed.keys, listed.revoked, at), revoked };
 }
@@ -83,11 +85,12 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
   const revokedKeys: string[] = [];
   const refreshed = (r: { keys: EdgeKey[]; revoked: string[] }) => { keys = r.keys; revokedKeys.push(...r.revoked); };
   if (await edgeKeysDue(site.paths, now())) {
-    // The daily look at the edge's list, one try: an edge that does not answer now is the batches' business.
+    // The daily look at the edge's list, one try: an edge that does not answer now, or answers
+    // something that is not a list of keys, is left to the batches; the look stays due.
     try {
       refreshed(await refreshEdgeKeys(site, () => client.keys(), keys, now()));
     } catch (e) {
-      if (!(e instanceof EdgeUnreachable)) throw e;
+      if (!(e instanceof EdgeUnreachable) && !(e instanceof CollectorError && e.code === "bad_input")) throw e;
     }
   }
   // A pending key rotation decides which key signs a batch and where the batch must end.
