@@ -66,6 +66,7 @@ function report(done: ({ file: string } & ImportReport)[], ackedSeq: number, las
   const sum = (f: (d: ImportReport) => number) => done.reduce((n, d) => n + f(d), 0);
   const learned = [...new Set(done.flatMap((d) => d.learned_edge_keys))];
   const revoked = [...new Set(done.flatMap((d) => d.revoked_edge_keys))];
+  const dropped = [...new Set(done.flatMap((d) => d.dropped_edge_keys ?? []))];
   const pending = lastSeq - ackedSeq;
   const refusals = done.filter((d) => d.edge_error !== null);
   // A refusal matters while a record of the export is unreceipted: once another reply (the same
@@ -73,11 +74,13 @@ function report(done: ({ file: string } & ImportReport)[], ackedSeq: number, las
   const failing = ackedSeq < exportedThrough ? refusals : [];
   const totals = {
     imported: sum((d) => d.imported), already_receipted: sum((d) => d.already_receipted), acked_seq: ackedSeq, last_seq: lastSeq,
-    released_segments: sum((d) => d.released_segments), learned_edge_keys: learned, revoked_edge_keys: revoked, edge_error: refusals[0]?.edge_error ?? null,
+    released_segments: sum((d) => d.released_segments), learned_edge_keys: learned, revoked_edge_keys: revoked,
+    ...(dropped.length > 0 ? { dropped_edge_keys: dropped } : {}), edge_error: refusals[0]?.edge_error ?? null,
   };
   const perFile = done.map((d) => ({ file: d.file, imported: d.imported, already_receipted: d.already_receipted, acked_seq: d.acked_seq, edge_error: d.edge_error }));
   const learnedLine = learned.length > 0 ? `\ntrusts edge key ${learned.join(", ")} from now on: endorsed, through the edge's rotations, by a key this site already trusted` : "";
-  const revokedLine = revoked.length > 0 ? `\nno longer trusts edge key ${revoked.join(", ")}: the edge revoked it (it leaked)` : "";
+  const revokedLine = (revoked.length > 0 ? `\nno longer trusts edge key ${revoked.join(", ")}: the edge revoked it (it leaked)` : "")
+    + (dropped.length > 0 ? `\nno longer trusts edge key ${dropped.join(", ")} either: it was learned through a revoked key` : "");
   const head = `imported ${totals.imported} receipts (${totals.already_receipted} already receipted)${done.length > 1 ? ` from ${done.length} replies` : ""}; receipted through seq ${ackedSeq}, ${pending} pending, ${totals.released_segments} segments freed${learnedLine}${revokedLine}`;
   const refusalLines = refusals.map((d) => {
     const e = d.edge_error!;

@@ -9,9 +9,38 @@ import { CollectorError } from "../errors.ts";
 import { readJsonFile, writeJsonFile } from "./json-file.ts";
 import type { StatePaths } from "./state-dir.ts";
 
-export interface EdgeKey { key_id: string; public_key: string }
-/** A key this site no longer trusts: the edge's `revocation`, or the operator's `distrusted_at`. */
-export interface RevokedEdgeKey extends EdgeKey { revocation?: Revocation; distrusted_at?: string }
+export interface EdgeKey {
+  key_id: string;
+  public_key: string;
+  /** The key whose endorsement in a carried reply taught this site this key. Absent when the edge
+   *  vouched for it itself (enrollment, GET /v1/keys over TLS) or a person did (trust-edge-key). */
+  endorsed_by?: string;
+}
+/** A key this site no longer trusts: the edge's `revocation`, the operator's `distrusted_at`, or
+ *  `learned_through`: the revoked key its endorsement chain went through. */
+export interface RevokedEdgeKey extends EdgeKey { revocation?: Revocation; distrusted_at?: string; learned_through?: string }
+
+/**
+ * The keys of `keys` learned, through endorsements, from a key in `revoked` (directly or down a
+ * chain), but those in `vouched` (listed again by the edge, or endorsed again through a chain that
+ * skips revoked keys): each with the revoked key its chain went through. A leaked key may have
+ * endorsed a key of the thief's; once it is revoked, what it taught goes with it.
+ */
+export function learnedThrough(keys: EdgeKey[], revoked: Iterable<string>, vouched: ReadonlySet<string> = new Set()): Map<string, string> {
+  const root = new Map<string, string>([...revoked].map((id) => [id, id]));
+  const tainted = new Map<string, string>();
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const k of keys) {
+      const through = k.endorsed_by === undefined ? undefined : root.get(k.endorsed_by);
+      if (through === undefined || root.has(k.key_id) || vouched.has(k.key_id)) continue;
+      root.set(k.key_id, through);
+      tainted.set(k.key_id, through);
+      grew = true;
+    }
+  }
+  return tainted;
+}
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -57,7 +86,11 @@ async function readEdgeKeys(paths: StatePaths): Promise<StoredEdgeKeys> {
   if (!raw) return { keys: [], revoked: [], checkedAt: undefined };
   const revoked = raw.revoked === undefined ? [] : normaliseEdgeKeys(raw.revoked).map((k, i) => ({ ...(raw.revoked as RevokedEdgeKey[])[i], ...k }));
   const checkedAt = typeof raw.checked_at === "string" && Number.isFinite(Date.parse(raw.checked_at)) ? raw.checked_at : undefined;
-  return { keys: normaliseEdgeKeys(raw.keys), revoked, checkedAt };
+  const keys = normaliseEdgeKeys(raw.keys).map((k, i) => {
+    const by = (raw.keys as Array<{ endorsed_by?: unknown }>)[i]?.endorsed_by;
+    return typeof by === "string" ? { ...k, endorsed_by: by } : k;
+  });
+  return { keys, revoked, checkedAt };
 }
 
 /**
@@ -84,16 +117,24 @@ export async function loadRevokedEdgeKeys(paths: StatePaths): Promise<RevokedEdg
 
 /**
  * Keeps every key seen so far (old receipts must stay verifiable after the edge rotates), adds
- * `fresh` but a revoked one, and moves `revoke` to the revoked list — one write. `checkedAt`: the
+ * `fresh` but a revoked one, and moves `revoke` to the revoked list, with the keys learned through
+ * a revoked key that `fresh` does not vouch for again (learnedThrough) — one write. A key dropped
+ * only for what it was learned through comes back when `fresh` brings it again. `checkedAt`: the
  * keys came from the edge itself (its enrollment answer or GET /v1/keys), read at that time.
  * Returns the keys trusted now.
  */
 export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke: RevokedEdgeKey[] = [], checkedAt?: number): Promise<EdgeKey[]> {
-  const { keys: known, revoked, checkedAt: checkedBefore } = await readEdgeKeys(paths);
+  const { keys: known, revoked: before, checkedAt: checkedBefore } = await readEdgeKeys(paths);
+  const vouched = new Set(fresh.map((k) => k.key_id));
+  const revoked = before.filter((k) => k.learned_through === undefined || !vouched.has(k.key_id));
   for (const r of revoke) if (!revoked.some((k) => k.key_id === r.key_id)) revoked.push(r);
   const out = new Set(revoked.map((k) => k.key_id));
   const byId = new Map(known.filter((k) => !out.has(k.key_id)).map((k) => [k.key_id, k]));
   for (const k of fresh) if (!out.has(k.key_id)) byId.set(k.key_id, k);
+  for (const [id, through] of learnedThrough([...byId.values()], out, vouched)) {
+    revoked.push({ ...byId.get(id)!, learned_through: through });
+    byId.delete(id);
+  }
   const keys = [...byId.values()];
   await writeEdgeKeys(paths, { keys, revoked, checkedAt: checkedAt === undefined ? checkedBefore : new Date(checkedAt).toISOString() });
   return keys;

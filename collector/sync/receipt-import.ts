@@ -21,7 +21,7 @@ import { endorsedKeys, signedReceiptSchema, verifyReceipt } from "../../shared/p
 import { SigningKeys } from "../chain/signing-keys.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
-import { loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
+import { learnedThrough, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys } from "../state/edge-keys.ts";
 import { raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
 import { exportedBundles, type ExportedBatch, type ExportRecord } from "./bundle-export.ts";
@@ -37,6 +37,8 @@ export interface ImportReport {
   learned_edge_keys: string[];
   /** Edge keys the reply's verified revocations removed from this site's trust. */
   revoked_edge_keys: string[];
+  /** Keys this site had learned through a key revoked now, and the reply does not endorse again: dropped with it. */
+  dropped_edge_keys?: string[];
   /** The edge's refusal of a batch in the bundle, if any. */
   edge_error: { error: string; message: string; batch_index?: number; [k: string]: unknown } | null;
 }
@@ -84,9 +86,21 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
   const trusted = await loadEdgeKeys(site.paths);
   const revokedBefore = (await loadRevokedEdgeKeys(site.paths)).map((k) => k.key_id);
   const endorsed = endorsedKeys(trusted, body.edge_keys, revokedBefore);
-  const gone = new Set([...revokedBefore, ...endorsed.revoked.map((k) => k.key_id)]);
-  const keys = [...trusted.filter((k) => !gone.has(k.key_id)), ...endorsed.learned];
-  let revocationsStored = endorsed.revoked.length === 0;
+  // Keys this site learned through a key the reply revokes are roots no more: the chains are
+  // followed again without them, so a key the reply endorses again through a clean chain (the edge
+  // re-endorses past a leaked key) stays, and the rest go with the leaked key.
+  const revokedNow = [...revokedBefore, ...endorsed.revoked.map((k) => k.key_id)];
+  const tainted = learnedThrough(trusted, revokedNow);
+  if (tainted.size > 0) {
+    const again = endorsedKeys(trusted.filter((k) => !tainted.has(k.key_id)), body.edge_keys, revokedNow);
+    endorsed.learned = again.learned;
+    endorsed.unknown = again.unknown;
+    endorsed.revoked.push(...again.revoked);
+  }
+  const relearned = endorsed.learned.filter((k) => tainted.has(k.key_id));
+  const gone = new Set([...revokedNow, ...endorsed.revoked.map((k) => k.key_id), ...[...tainted.keys()].filter((id) => !relearned.some((k) => k.key_id === id))]);
+  const keys = [...trusted.filter((k) => !gone.has(k.key_id) && !tainted.has(k.key_id)), ...endorsed.learned];
+  let revocationsStored = endorsed.revoked.length === 0 && tainted.size === 0;
   const signing = await SigningKeys.load(site.paths, site.key, log);
   const report: ImportReport = { imported: 0, already_receipted: 0, acked_seq: log.ackedSeq(), last_seq: log.lastSeq(), released_segments: 0, learned_edge_keys: [], revoked_edge_keys: [], edge_error: null };
 
@@ -121,10 +135,11 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
       });
     }
     const { receipt, signature } = verdict;
-    const learn = report.learned_edge_keys.length === 0 && !trusted.some((k) => k.key_id === receipt.key_id) ? endorsed.learned : [];
+    const learn = report.learned_edge_keys.length === 0 && !trusted.some((k) => k.key_id === receipt.key_id && !tainted.has(k.key_id))
+      ? endorsed.learned.filter((k) => !tainted.has(k.key_id)) : [];
     if (learn.length > 0 || !revocationsStored) {
       // Before the receipt is stored: `verify` must find every stored receipt's key.
-      await mergeEdgeKeys(site.paths, learn, revocationsStored ? [] : endorsed.revoked);
+      await mergeEdgeKeys(site.paths, [...learn, ...(revocationsStored ? [] : relearned)], revocationsStored ? [] : endorsed.revoked);
       if (learn.length > 0) report.learned_edge_keys = learn.map((k) => k.key_id);
       revocationsStored = true;
     }
@@ -135,8 +150,10 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
     report.imported++;
   }
 
-  if (!revocationsStored) await mergeEdgeKeys(site.paths, [], endorsed.revoked);
+  if (!revocationsStored) await mergeEdgeKeys(site.paths, relearned, endorsed.revoked);
   report.revoked_edge_keys = endorsed.revoked.map((k) => k.key_id);
+  const dropped = [...tainted.keys()].filter((id) => !relearned.some((k) => k.key_id === id));
+  if (dropped.length > 0) report.dropped_edge_keys = dropped;
 
   if (typeof body.error === "string") {
     const { receipts: _r, edge_keys: _k, ...error } = body as Record<string, unknown> & { error: string; message?: unknown };

@@ -78,8 +78,9 @@ function offeredKey(raw: unknown): PublishedEdgeKey | undefined {
 export interface RevokedEdgeKey extends EdgeKeyRef { revocation: Revocation }
 
 export interface EndorsedKeys {
-  /** Offered keys not trusted before, each endorsed through a chain from a trusted key, in the order learned. */
-  learned: EdgeKeyRef[];
+  /** Offered keys not trusted before, each endorsed through a chain from a trusted key, in the
+   *  order learned, with the key whose endorsement of it verified. */
+  learned: Array<EdgeKeyRef & { endorsed_by: string }>;
   /** Offered keys that stay unknown, with why: `unendorsed` (no endorsement by a key trusted or
    *  learned) or `bad_endorsement` (its endorser is known, the signature does not verify). */
   unknown: { key_id: string; reason: "unendorsed" | "bad_endorsement" }[];
@@ -118,7 +119,7 @@ export function endorsedKeys(trusted: EdgeKeyRef[], offered: unknown, revoked: I
 
 function followChains(trusted: EdgeKeyRef[], list: PublishedEdgeKey[]): Omit<EndorsedKeys, "revoked"> & { known: Map<string, EdgeKeyRef> } {
   const known = new Map(trusted.map((k) => [k.key_id, k]));
-  const learned: EdgeKeyRef[] = [];
+  const learned: Array<EdgeKeyRef & { endorsed_by: string }> = [];
   let pending = list.filter((k) => !known.has(k.key_id));
   for (let grew = true; grew;) {
     grew = false;
@@ -128,7 +129,7 @@ function followChains(trusted: EdgeKeyRef[], list: PublishedEdgeKey[]): Omit<End
       if (!endorser || !verifyEndorsement(k, k.endorsement!, endorser)) return true;
       const key = { key_id: k.key_id, public_key: k.public_key };
       known.set(k.key_id, key);
-      learned.push(key);
+      learned.push({ ...key, endorsed_by: endorser.key_id });
       grew = true;
       return false;
     });

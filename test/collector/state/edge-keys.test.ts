@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { endorseEdgeKey, generateKeyPair, keyIdOf, revokeEdgeKey, type KeyPair } from "../../../shared/protocol/index.ts";
-import { EDGE_KEYS_CHECK_MS, edgeKeysDue, keysOverTls, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys, restoreEdgeKey } from "../../../collector/state/edge-keys.ts";
+import { EDGE_KEYS_CHECK_MS, edgeKeysDue, keysOverTls, learnedThrough, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys, restoreEdgeKey } from "../../../collector/state/edge-keys.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
 
 const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
@@ -46,6 +46,32 @@ describe("stored edge keys", () => {
       expect(await mergeEdgeKeys(paths, [ref(k1)])).toEqual([ref(k0), ref(k2)]); // an online list still naming it adds nothing
       expect(await loadEdgeKeys(paths)).toEqual([ref(k0), ref(k2)]);
       expect(await loadRevokedEdgeKeys(paths)).toEqual([{ ...ref(k1), revocation }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a key learned through a key revoked later goes with it, down its chain, unless vouched again; vouched again, it comes back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tally-edgekeys-"));
+    try {
+      const paths = statePaths(dir);
+      const via = (k: KeyPair, by: KeyPair) => ({ ...ref(k), endorsed_by: ref(by).key_id });
+      await mergeEdgeKeys(paths, [ref(k0)]); // enrolled: the edge's word
+      await mergeEdgeKeys(paths, [via(k1, k0)]); // learned from carried replies, each through the key before
+      await mergeEdgeKeys(paths, [via(k2, k1), via(other, k2)]);
+      expect(learnedThrough(await loadEdgeKeys(paths), [ref(k1).key_id])).toEqual(new Map([[ref(k2).key_id, ref(k1).key_id], [ref(other).key_id, ref(k1).key_id]]));
+      expect(learnedThrough(await loadEdgeKeys(paths), [ref(k1).key_id], new Set([ref(k2).key_id]))).toEqual(new Map()); // k2 vouched again: the chain stops there
+
+      // k1 leaked: its revocation takes k2 (learned through it) and `other` (through k2) along.
+      const revocation = revokeEdgeKey(ref(k1), ref(k0), k0.secretKey);
+      expect(await mergeEdgeKeys(paths, [], [{ ...ref(k1), revocation }])).toEqual([ref(k0)]);
+      expect((await loadRevokedEdgeKeys(paths)).map((k) => [k.key_id, k.revocation ? "revoked" : k.learned_through])).toEqual([
+        [ref(k1).key_id, "revoked"], [ref(k2).key_id, ref(k1).key_id], [ref(other).key_id, ref(k1).key_id],
+      ]);
+      // The edge lists k2 again (over TLS, its own word): k2 is back with no endorser on record;
+      // `other` stays out (nothing vouched for it again), and k1 never comes back.
+      expect(await mergeEdgeKeys(paths, [ref(k2), ref(k1)])).toEqual([ref(k0), ref(k2)]);
+      expect((await loadRevokedEdgeKeys(paths)).map((k) => k.key_id)).toEqual([ref(k1).key_id, ref(other).key_id]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -8,6 +8,8 @@ import {
 } from "../../../shared/protocol/index.ts";
 
 const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
+/** `key` as learned through `by`'s endorsement. */
+const learnt = (key: KeyPair, by: KeyPair) => ({ ...ref(key), endorsed_by: ref(by).key_id });
 const [k0, k1, k2, k3] = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()];
 
 /** `key` endorsed by `by` (as the edge publishes it). */
@@ -27,13 +29,13 @@ describe("edge-key endorsements", () => {
   });
 
   it("learns the new key when the key it replaced is trusted", () => {
-    expect(endorsedKeys([ref(k0)], [endorsed(k1, k0), ref(k0)])).toEqual({ learned: [ref(k1)], unknown: [], revoked: [] });
+    expect(endorsedKeys([ref(k0)], [endorsed(k1, k0), ref(k0)])).toEqual({ learned: [learnt(k1, k0)], unknown: [], revoked: [] });
   });
 
   it("follows a chain through two rotations, whatever the order of the list", () => {
     const list = [endorsed(k2, k1), endorsed(k1, k0), ref(k0)];
-    expect(endorsedKeys([ref(k0)], list).learned).toEqual([ref(k1), ref(k2)]);
-    expect(endorsedKeys([ref(k0)], [...list].reverse()).learned).toEqual([ref(k1), ref(k2)]);
+    expect(endorsedKeys([ref(k0)], list).learned).toEqual([learnt(k1, k0), learnt(k2, k1)]);
+    expect(endorsedKeys([ref(k0)], [...list].reverse()).learned).toEqual([learnt(k1, k0), learnt(k2, k1)]);
   });
 
   it("refuses a forged endorsement: signed by a key other than the one it names", () => {
@@ -46,12 +48,12 @@ describe("edge-key endorsements", () => {
     const asReceipt = { ...ref(k1), endorsement: { endorsed_by: ref(k0).key_id, signature: signDomain(RECEIPT_DOMAIN, body, k0.secretKey) } };
     expect(endorsedKeys([ref(k0)], [asReceipt]).learned).toEqual([]);
     const asEndorsement = { ...ref(k1), endorsement: { endorsed_by: ref(k0).key_id, signature: signDomain(EDGE_KEY_DOMAIN, body, k0.secretKey) } };
-    expect(endorsedKeys([ref(k0)], [asEndorsement]).learned).toEqual([ref(k1)]);
+    expect(endorsedKeys([ref(k0)], [asEndorsement]).learned).toEqual([learnt(k1, k0)]);
   });
 
   it("a chain broken in the middle learns up to the break only", () => {
     const broken = { ...endorsed(k2, k1), public_key: k3.publicKey, key_id: keyIdOf(k3.publicKey) };
-    expect(endorsedKeys([ref(k0)], [broken, endorsed(k1, k0)])).toEqual({ learned: [ref(k1)], unknown: [{ key_id: ref(k3).key_id, reason: "bad_endorsement" }], revoked: [] });
+    expect(endorsedKeys([ref(k0)], [broken, endorsed(k1, k0)])).toEqual({ learned: [learnt(k1, k0)], unknown: [{ key_id: ref(k3).key_id, reason: "bad_endorsement" }], revoked: [] });
   });
 
   it("a loop of keys endorsing each other, none trusted, learns nothing (and ends)", () => {
@@ -60,7 +62,7 @@ describe("edge-key endorsements", () => {
       learned: [], unknown: [{ key_id: ref(k1).key_id, reason: "unendorsed" }, { key_id: ref(k2).key_id, reason: "unendorsed" }], revoked: [],
     });
     // With a trusted key in the loop, the rest of it is learned once.
-    expect(endorsedKeys([ref(k1)], [...loop, endorsed(k1, k2)]).learned).toEqual([ref(k2)]);
+    expect(endorsedKeys([ref(k1)], [...loop, endorsed(k1, k2)]).learned).toEqual([learnt(k2, k1)]);
   });
 
   it("never replaces a trusted key, and ignores entries that are not keys", () => {
@@ -88,13 +90,13 @@ describe("edge-key revocations", () => {
 
   it("the edge after a leak of k1: k2 endorsed by k0 past it, k1 revoked by k2 — a site trusting k0 and k1 learns k2 and drops k1", () => {
     const list: PublishedEdgeKey[] = [endorsed(k2, k0), revoked(k1, k2), ref(k0)];
-    expect(endorsedKeys([ref(k0), ref(k1)], list)).toEqual({ learned: [ref(k2)], unknown: [], revoked: [{ ...ref(k1), revocation: list[1]!.revocation! }] });
+    expect(endorsedKeys([ref(k0), ref(k1)], list)).toEqual({ learned: [learnt(k2, k0)], unknown: [], revoked: [{ ...ref(k1), revocation: list[1]!.revocation! }] });
   });
 
   it("an endorsement chain through a revoked key no longer counts, and what it endorsed is not learned", () => {
     // The thief holding k1 endorses k3; the genuine edge revoked k1 with k2, which k0 endorses.
     const list = [endorsed(k3, k1), endorsed(k2, k0), revoked(k1, k2)];
-    expect(endorsedKeys([ref(k0)], list).learned).toEqual([ref(k2)]);
+    expect(endorsedKeys([ref(k0)], list).learned).toEqual([learnt(k2, k0)]);
     expect(endorsedKeys([ref(k0)], list).unknown).toEqual([{ key_id: ref(k3).key_id, reason: "unendorsed" }]);
     // A key the site already revoked endorses nothing, even with no revocation in the list.
     expect(endorsedKeys([ref(k0)], [endorsed(k3, k1), endorsed(k1, k0)], [ref(k1).key_id]).learned).toEqual([]);
