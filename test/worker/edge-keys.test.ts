@@ -13,6 +13,8 @@ import { call, createVendor, enrolledSite, NOW, ok } from "./edge-fixture.ts";
 const CURRENT = env.EDGE_SIGNING_KEY;
 const [p1, p2] = [generateKeyPair().secretKey, generateKeyPair().secretKey];
 const ref = (seed: string) => ({ key_id: keyIdOf(publicKeyOf(seed)), public_key: publicKeyOf(seed) });
+/** `seed`'s key as a site learns it: through `by`'s endorsement. */
+const learnt = (seed: string, by: string) => ({ ...ref(seed), endorsed_by: ref(by).key_id });
 
 /** The Worker with other key bindings (the ContractDO keeps the test's EDGE_SIGNING_KEY). */
 function withKeys(keys: { EDGE_SIGNING_KEY?: string; EDGE_SIGNING_KEYS_PREVIOUS?: string; EDGE_SIGNING_KEYS_REVOKED?: string }, method: string, path: string, init: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Response> {
@@ -36,7 +38,7 @@ describe("GET /v1/keys", () => {
       [ref(p2).key_id, ref(p2).public_key, undefined],
     ]);
     // A site that trusted only the oldest key learns both rotations, in order; one trusting none learns nothing.
-    expect(endorsedKeys([ref(p2)], keys).learned).toEqual([ref(p1), ref(CURRENT)]);
+    expect(endorsedKeys([ref(p2)], keys).learned).toEqual([learnt(p1, p2), learnt(CURRENT, p1)]);
     expect(endorsedKeys([], keys).learned).toEqual([]);
     // Deterministic: every isolate and every request publishes the same bytes.
     expect(await ok(await withKeys({ EDGE_SIGNING_KEYS_PREVIOUS: `${p1},${p2}` }, "GET", "/v1/keys"))).toEqual({ keys });
@@ -108,7 +110,7 @@ describe("rotation elsewhere", () => {
     const bundle = { format: "tally-bundle/v1", collector_id: site.collectorId, batches: [site.chain.batch(1, 2), site.chain.batch(3, 3)] };
     const res = await ok(await withKeys({ EDGE_SIGNING_KEYS_PREVIOUS: p1 }, "POST", `/v1/collectors/${site.collectorId}/bundles`, { body: bundle }));
     expect(res.edge_keys.map((k: any) => k.key_id)).toEqual([ref(CURRENT).key_id, ref(p1).key_id]);
-    expect(endorsedKeys([ref(p1)], res.edge_keys).learned).toEqual([ref(CURRENT)]);
+    expect(endorsedKeys([ref(p1)], res.edge_keys).learned).toEqual([learnt(CURRENT, p1)]);
     for (const r of res.receipts) expect(verifyReceipt(r.receipt, r.signature, res.edge_keys[0].public_key)).toBe(true);
     // A refused bundle's reply carries them too: the site imports the receipts before the refusal.
     const refused = await withKeys({}, "POST", `/v1/collectors/${site.collectorId}/bundles`, { body: { ...bundle, batches: [site.chain.batch(3, 3), site.chain.batch(1, 1)] } });
