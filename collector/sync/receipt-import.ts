@@ -126,7 +126,7 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
       const unknown = verdict.code !== "unknown_key" ? undefined
         : gone.has(keyId) ? "revoked" as const : endorsed.unknown.find((k) => k.key_id === keyId)?.reason ?? "unendorsed";
       const why = unknown === undefined ? "" : unknown === "revoked"
-        ? ": that key is revoked (it leaked): nothing it signs is trusted"
+        ? ": that key is revoked (it leaked, or was learned through a key that did): nothing it signs is trusted"
         : unknown === "bad_endorsement" ? ": the reply's endorsement of it does not verify"
         : ": the reply does not endorse it through a key this site trusts";
       throw new CollectorError("receipt_refused", `receipt ${i} refused (${verdict.code}): ${verdict.message}${why}`, {
