@@ -59,6 +59,7 @@ it("a collector enrolls and syncs through a faulty network: the balance holds ex
   expect(init.status, init.stderr).toBe(0);
   const backfill = await collector(["backfill", "--source", "flexlm-debuglog", "--file", log, "--timezone", "UTC", "--json"]);
   expect(backfill.status, backfill.stderr).toBe(0);
+  expect(backfill.json?.appended, JSON.stringify(backfill.json)).toBeGreaterThan(0);
 
   proxy.setRates({ dropRequest: 0.15, dropResponse: 0.2, badGateway: 0.1, duplicate: 0.15, truncateBody: 0.1, delayMs: 30 });
   // The dice run on; the first five requests get one fault of each kind, so even a short run sees them all.
