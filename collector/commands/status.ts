@@ -17,6 +17,7 @@ import { peekCursor } from "../log/cursor.ts";
 import { nodeLogFs } from "../log/log-fs.ts";
 import { openSite } from "../site.ts";
 import { loadFlags } from "../state/flags.ts";
+import { edgeKeysView } from "../state/edge-keys.ts";
 import { exportedBundles, loadExportRecord } from "../sync/bundle-export.ts";
 import { loadIdentity } from "../state/identity.ts";
 import { estimateRemaining, type OfflineEstimate } from "../contract-doc/offline-estimate.ts";
@@ -94,6 +95,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     remaining_units: estimate?.estimated_remaining_units ?? null,
     last_known: lastKnown,
     last_export: lastExport,
+    edge_keys: await edgeKeysView(paths),
     unit_name: typeof doc.terms.unit_name === "string" ? doc.terms.unit_name : null,
     estimate,
     storage,
@@ -110,6 +112,7 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<Comm
     ...(storage ? [`log: ${(storage.log_bytes / 1e6).toFixed(1)} MB kept${storage.free_bytes !== null ? `, ${(storage.free_bytes / 1e6).toFixed(1)} MB free on its disk` : ""}`] : []),
     ...(storage?.warning ? [`WARNING: ${storage.warning}`] : []),
     receipt ? `last receipt: seq ${receipt.acked_seq} at ${new Date(receipt.received_at).toISOString()}` : "last receipt: none yet",
+    `edge keys: ${json.edge_keys.trusted.join(", ") || "none"} trusted${json.edge_keys.revoked.length > 0 ? `, ${json.edge_keys.revoked.length} no longer` : ""}; the edge's list last read ${json.edge_keys.checked_at ?? "never"}`,
     ...(lastExport ? [exportLine(lastExport)] : []),
     ...flags.map((f) => `FLAG ${f.code}${f.seq !== undefined ? ` at seq ${f.seq}` : ""}: ${f.message}`),
     ...(daemon ? daemonLines(daemon, log.locked) : ["daemon: never ran in this state dir"]),

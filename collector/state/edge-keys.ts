@@ -110,6 +110,17 @@ export async function loadEdgeKeys(paths: StatePaths): Promise<EdgeKey[]> {
   return keys.filter((k) => !revoked.some((r) => r.key_id === k.key_id));
 }
 
+/** For `status`: the keys trusted, those no longer (and why), and when the edge's list was last read. */
+export async function edgeKeysView(paths: StatePaths): Promise<{ trusted: string[]; revoked: Array<{ key_id: string; why: "revoked" | "distrusted" | "learned_through_revoked" }>; checked_at: string | null }> {
+  const { keys, revoked, checkedAt } = await readEdgeKeys(paths);
+  const out = new Set(revoked.map((k) => k.key_id));
+  return {
+    trusted: keys.filter((k) => !out.has(k.key_id)).map((k) => k.key_id),
+    revoked: revoked.map((k) => ({ key_id: k.key_id, why: k.revocation ? "revoked" as const : k.distrusted_at ? "distrusted" as const : "learned_through_revoked" as const })),
+    checked_at: checkedAt ?? null,
+  };
+}
+
 /** The keys revoked at this site, in the order revoked. */
 export async function loadRevokedEdgeKeys(paths: StatePaths): Promise<RevokedEdgeKey[]> {
   return (await readEdgeKeys(paths)).revoked;
@@ -127,7 +138,11 @@ export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke:
   const { keys: known, revoked: before, checkedAt: checkedBefore } = await readEdgeKeys(paths);
   const vouched = new Set(fresh.map((k) => k.key_id));
   const revoked = before.filter((k) => k.learned_through === undefined || !vouched.has(k.key_id));
-  for (const r of revoke) if (!revoked.some((k) => k.key_id === r.key_id)) revoked.push(r);
+  for (const r of revoke) {
+    const at = revoked.findIndex((k) => k.key_id === r.key_id);
+    if (at < 0) revoked.push(r);
+    else if (revoked[at]!.learned_through !== undefined) revoked[at] = r; // the edge's own revocation is the stronger evidence
+  }
   const out = new Set(revoked.map((k) => k.key_id));
   const byId = new Map(known.filter((k) => !out.has(k.key_id)).map((k) => [k.key_id, k]));
   for (const k of fresh) if (!out.has(k.key_id)) byId.set(k.key_id, k);

@@ -244,6 +244,7 @@ describe("an online site across the edge's key rotation and revocation", () => {
       const after = await stored();
       expect([after.keys.map((k) => k.key_id), after.revoked?.map((k) => [k.key_id, k.revocation.revoked_by])]).toEqual([[idOf(next)], [[idOf(current), idOf(next)]]]);
       expect(Date.parse(after.checked_at)).toBeGreaterThan(Date.parse(aged.checked_at) - 25 * HOUR);
+      expect((await collector(dir, ["status"])).json?.edge_keys).toEqual({ trusted: [idOf(next)], revoked: [{ key_id: idOf(current), why: "revoked" }], checked_at: after.checked_at });
       // Receipts the leaked key signed before stand, and verify names them.
       expect((await collector(dir, ["verify"])).json).toMatchObject({ ok: true, receipts_by_revoked_keys: [{ key_id: idOf(current), last_acked_seq: 2 }] });
       expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(6 * 3600);

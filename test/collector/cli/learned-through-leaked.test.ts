@@ -70,6 +70,11 @@ it("the revocation of a leaked key drops the thief's key learned through it; a k
   const stored = keysFile();
   expect(stored.keys.map((k) => k.key_id)).toEqual([ref(k0).key_id, ref(k2).key_id]);
   expect(stored.revoked?.map((k) => [k.key_id, k.revocation ? "revoked" : k.learned_through])).toEqual([[ref(k1).key_id, "revoked"], [ref(thief).key_id, ref(k1).key_id]]);
+  expect((await run(["status"])).json?.edge_keys).toEqual({
+    trusted: [ref(k0).key_id, ref(k2).key_id],
+    revoked: [{ key_id: ref(k1).key_id, why: "revoked" }, { key_id: ref(thief).key_id, why: "learned_through_revoked" }],
+    checked_at: null, // an air-gapped site never reads the edge's list itself
+  });
 
   // The thief's key signs nothing this site takes any more, and a refused import changes nothing.
   await appendHourlyUsage(state, 1, T0 + 5 * HOUR);
