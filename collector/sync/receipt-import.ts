@@ -98,7 +98,8 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
     endorsed.revoked.push(...again.revoked);
   }
   const relearned = endorsed.learned.filter((k) => tainted.has(k.key_id));
-  const gone = new Set([...revokedNow, ...endorsed.revoked.map((k) => k.key_id), ...[...tainted.keys()].filter((id) => !relearned.some((k) => k.key_id === id))]);
+  const dropped = [...tainted.keys()].filter((id) => !relearned.some((k) => k.key_id === id));
+  const gone = new Set([...revokedNow, ...endorsed.revoked.map((k) => k.key_id), ...dropped]);
   const keys = [...trusted.filter((k) => !gone.has(k.key_id) && !tainted.has(k.key_id)), ...endorsed.learned];
   let revocationsStored = endorsed.revoked.length === 0 && tainted.size === 0;
   const signing = await SigningKeys.load(site.paths, site.key, log);
@@ -152,7 +153,6 @@ export async function importReceipts(site: Site, body: BundleReply, exported: Ex
 
   if (!revocationsStored) await mergeEdgeKeys(site.paths, relearned, endorsed.revoked);
   report.revoked_edge_keys = endorsed.revoked.map((k) => k.key_id);
-  const dropped = [...tainted.keys()].filter((id) => !relearned.some((k) => k.key_id === id));
   if (dropped.length > 0) report.dropped_edge_keys = dropped;
 
   if (typeof body.error === "string") {
