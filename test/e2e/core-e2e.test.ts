@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FlexlmSimulator } from "../../scripts/flexlm-simulator.ts";
 import { runCollector } from "../support/collector-process.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { EVERY_FAULT, HOSTILE_RATES, NO_FAULTS, startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { edgeRequest, getBalance, provisionContract, startLocalEdge, type LocalEdge, type ProvisionedContract } from "../support/local-edge.ts";
 import { testSeed } from "../support/seed.ts";
 import { realNow } from "../support/test-clock.ts";
@@ -61,9 +61,8 @@ it("a collector enrolls and syncs through a faulty network: the balance holds ex
   expect(backfill.status, backfill.stderr).toBe(0);
   expect(backfill.json?.appended, JSON.stringify(backfill.json)).toBeGreaterThan(0);
 
-  proxy.setRates({ dropRequest: 0.15, dropResponse: 0.2, badGateway: 0.1, duplicate: 0.15, truncateBody: 0.1, delayMs: 30 });
-  // The dice run on; the first five requests get one fault of each kind, so even a short run sees them all.
-  proxy.script(["dropRequest", "badGateway", "duplicate", "dropResponse", "truncateBody"]);
+  proxy.setRates(HOSTILE_RATES);
+  proxy.script([...EVERY_FAULT]);
   const quick = ["--max-records", "40", "--attempts", "4", "--backoff-base-ms", "5", "--backoff-max-ms", "40", "--timeout-ms", "10000"];
   let synced = false;
   for (let pass = 0; pass < 60 && !synced; pass++) {
@@ -71,14 +70,14 @@ it("a collector enrolls and syncs through a faulty network: the balance holds ex
     expect([0, 3], r.stderr).toContain(r.status);
     synced = r.status === 0;
   }
-  proxy.setRates({ dropRequest: 0, dropResponse: 0, badGateway: 0, duplicate: 0, truncateBody: 0, delayMs: 0 });
+  proxy.setRates(NO_FAULTS);
   const last = await collector(["sync", ...quick, "--json"]);
   expect(last.status, last.stderr).toBe(0);
   const report = last.json as { acked_seq: number; last_seq: number };
   expect(report.acked_seq).toBe(report.last_seq);
   const faults = proxy.counts;
   console.log(`[core e2e] faults injected: ${JSON.stringify(faults)}`);
-  for (const kind of ["dropRequest", "badGateway", "duplicate", "dropResponse", "truncateBody"] as const) expect(faults[kind], `${kind} in ${JSON.stringify(faults)}`).toBeGreaterThan(0);
+  for (const kind of EVERY_FAULT) expect(faults[kind], `${kind} in ${JSON.stringify(faults)}`).toBeGreaterThan(0);
 
   const balance = await getBalance<{ usage: { license_seconds: number }; collectors: Array<{ acked_seq: number; site: string }> }>(edge, contract.vendorKey, contract.contractId);
   expect(balance.usage.license_seconds).toBe(truthSeconds);

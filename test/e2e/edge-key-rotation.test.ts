@@ -8,8 +8,8 @@
 // key, changing nothing on disk. Online, through a proxy that follows the restarted edge to its new
 // port: a receipt by a new key makes the site read GET /v1/keys, and a revocation reaches it at
 // the daily read even when no receipt asks.
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ import { runCollector } from "../support/collector-process.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { getBalance, provisionContract, startLocalEdge, type LocalEdge } from "../support/local-edge.ts";
 import { appendHourlyUsage } from "../support/site-usage.ts";
+import { treeSnapshot } from "../support/tree-snapshot.ts";
 import { testNow, utcDate } from "../support/test-clock.ts";
 
 const HOUR = 3600_000;
@@ -41,15 +42,12 @@ afterAll(async () => {
 
 const collector = (dir: string, args: string[]) => runCollector([...args, "--state", dir, "--json"]);
 
-/** Every file under `dir` with its content's hash: "nothing changed on disk" is this being equal. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    out[path.slice(dir.length)] = createHash("sha256").update(await readFile(path)).digest("hex");
-  }
-  return out;
+/** Restarts the edge on its own state with other signing keys (it listens on another port after). */
+async function restartEdge(keys: { signingKey: string; previousSigningKeys: string[]; revokedKeyIds?: string[] }): Promise<void> {
+  const { persistDir, adminToken } = edge;
+  await edge.stop({ keepState: true });
+  edge = await startLocalEdge({ persistDir, adminToken, ...keys });
+  signingKey = keys.signingKey;
 }
 
 describe("an air-gapped site across the edge's key rotations", () => {
@@ -64,10 +62,7 @@ describe("an air-gapped site across the edge's key rotations", () => {
     expect((await collector(dir, ["export", "--out", bundleFile])).json).toMatchObject({ ok: true, batches: 1, last_seq: 4 });
 
     // While the bundle travels, the edge rotates K0 → K1 → K2 (restarted on its state each time).
-    const { persistDir, adminToken } = edge;
-    await edge.stop({ keepState: true });
-    edge = await startLocalEdge({ persistDir, adminToken, signingKey: K2, previousSigningKeys: [K1, K0] });
-    signingKey = K2;
+    await restartEdge({ signingKey: K2, previousSigningKeys: [K1, K0] });
     const upload = await fetch(`${edge.url}/v1/collectors/${collectorId}/bundles`, { method: "POST", headers: { "content-type": "application/json" }, body: await readFile(bundleFile) });
     expect(upload.status).toBe(200);
     const reply = await upload.json() as any;
@@ -79,13 +74,13 @@ describe("an air-gapped site across the edge's key rotations", () => {
     const thief = generateKeyPair().secretKey;
     const k1 = { key_id: idOf(K1), public_key: publicKeyOf(K1) };
     const forged = { ...reply, edge_keys: [{ ...reply.edge_keys[0], endorsement: endorseEdgeKey(reply.edge_keys[0], k1, thief) }, ...reply.edge_keys.slice(1)] };
-    const before = await snapshot(dir);
+    const before = await treeSnapshot(dir);
     for (const [name, body, why] of [["forged", forged, "bad_endorsement"], ["bare", { receipts: reply.receipts }, "unendorsed"]] as const) {
       const file = join(root, `reply-${name}.json`);
       await writeFile(file, JSON.stringify(body));
       const refused = await collector(dir, ["import-receipt", file]);
       expect([refused.status, refused.json?.error, refused.json?.refusal, refused.json?.key_endorsement, refused.json?.imported]).toEqual([1, "receipt_refused", "unknown_key", why, 0]);
-      expect(await snapshot(dir)).toEqual(before);
+      expect(await treeSnapshot(dir)).toEqual(before);
     }
     expect((await collector(dir, ["status"])).json).toMatchObject({ acked_seq: 0, pending: 4 });
 
@@ -124,10 +119,7 @@ describe("an air-gapped site across the edge's key rotations", () => {
 
     // The leak: the edge moves to a new key and revokes the leaked one (kept as a previous key, revoked).
     await appendHourlyUsage(dir, 3, T0 + 3 * HOUR);
-    const { persistDir, adminToken } = edge;
-    await edge.stop({ keepState: true });
-    edge = await startLocalEdge({ persistDir, adminToken, signingKey: fresh, previousSigningKeys: [leaked], revokedKeyIds: [idOf(leaked)] });
-    signingKey = fresh;
+    await restartEdge({ signingKey: fresh, previousSigningKeys: [leaked], revokedKeyIds: [idOf(leaked)] });
     const replyFile = await roundTrip("leak-2", 6);
     const reply = JSON.parse(await readFile(replyFile, "utf8"));
     // Nothing endorses the new key (its only predecessor leaked); the leaked key carries the new key's revocation.
@@ -138,11 +130,11 @@ describe("an air-gapped site across the edge's key rotations", () => {
     // A mistyped key (or an id that is not its own) is refused and trusts nothing. (distrust-edge-key's
     // refusals, and trust-edge-key's of a revoked key, are test/collector/cli/distrust-edge-key.test.ts.)
     const pub = publicKeyOf(fresh);
-    const before = await snapshot(dir);
+    const before = await treeSnapshot(dir);
     const typo = await collector(dir, ["trust-edge-key", "--public-key", pub, "--key-id", idOf(leaked)]);
     expect([typo.status, typo.json?.error, typo.json?.expected_key_id]).toEqual([2, "bad_input", idOf(fresh)]);
     expect((await collector(dir, ["trust-edge-key", "--public-key", pub.slice(1), "--key-id", idOf(fresh)])).json?.error).toBe("bad_input");
-    expect(await snapshot(dir)).toEqual(before);
+    expect(await treeSnapshot(dir)).toEqual(before);
 
     const trusted = await collector(dir, ["trust-edge-key", "--public-key", pub, "--key-id", idOf(fresh)]);
     expect(trusted.json).toEqual({ ok: true, key_id: idOf(fresh), public_key: pub, already_trusted: false });
@@ -170,13 +162,13 @@ describe("an air-gapped site across the edge's key rotations", () => {
       ["by-leaked", { receipts: [forgeBy(leaked)], edge_keys: [leakedRef] }, "revoked"],
       ["by-endorsed", { receipts: [forgeBy(thief.secretKey)], edge_keys: [{ ...thiefRef, endorsement: endorseEdgeKey(thiefRef, leakedRef, leaked) }, leakedRef] }, "unendorsed"],
     ] as const;
-    const beforeForgery = await snapshot(dir);
+    const beforeForgery = await treeSnapshot(dir);
     for (const [name, body, why] of forgeries) {
       const file = join(root, `reply-forged-${name}.json`);
       await writeFile(file, JSON.stringify(body));
       const forged = await collector(dir, ["import-receipt", file]);
       expect([forged.status, forged.json?.error, forged.json?.refusal, forged.json?.key_endorsement, forged.json?.imported]).toEqual([1, "receipt_refused", "unknown_key", why, 0]);
-      expect(await snapshot(dir)).toEqual(beforeForgery);
+      expect(await treeSnapshot(dir)).toEqual(beforeForgery);
     }
     // Records 7–8 stay pending (the snapshot holds the log's cursor): the edge has 6 hours, the site releases nothing more.
     expect((await getBalance<any>(edge, contract.vendorKey, contract.contractId)).usage.license_seconds).toBe(6 * 3600);
@@ -190,11 +182,8 @@ describe("an online site across the edge's key rotation and revocation", () => {
     // The site reaches the edge through a proxy that follows the edge when it restarts on another port.
     const proxy = await startFaultProxy(edge.url, 1, {});
     const dir = join(root, "site-online");
-    const restart = async (options: { signingKey: string; previousSigningKeys: string[]; revokedKeyIds?: string[] }) => {
-      const { persistDir, adminToken } = edge;
-      await edge.stop({ keepState: true });
-      edge = await startLocalEdge({ persistDir, adminToken, ...options });
-      signingKey = options.signingKey;
+    const restart = async (keys: Parameters<typeof restartEdge>[0]) => {
+      await restartEdge(keys);
       proxy.retarget(edge.url);
     };
     const stored = async () => JSON.parse(await readFile(join(dir, "edge-keys.json"), "utf8")) as { keys: Array<{ key_id: string }>; revoked?: Array<{ key_id: string; revocation: { revoked_by: string } }>; checked_at: string };

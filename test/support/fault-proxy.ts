@@ -58,6 +58,11 @@ export const NO_FAULTS: FaultRates = {
   resetMidRequest: 0, lateDuplicate: 0, lateDuplicateMs: 0,
 };
 
+/** The hostile network the e2e sync runs cross: every request rolls each of these. */
+export const HOSTILE_RATES: Partial<FaultRates> = { dropRequest: 0.15, dropResponse: 0.2, badGateway: 0.1, duplicate: 0.15, truncateBody: 0.1, delayMs: 30 };
+/** One of each kind HOSTILE_RATES rolls: scripted first (FaultProxy.script), so even a short run sees them all. */
+export const EVERY_FAULT = ["dropRequest", "badGateway", "duplicate", "dropResponse", "truncateBody"] as const satisfies readonly FaultKind[];
+
 interface Answer { status: number; headers: IncomingMessage["headers"]; body: Buffer }
 
 export async function startFaultProxy(upstream: string, seed: number, rates: Partial<FaultRates>, options: { captureBatches?: boolean } = {}): Promise<FaultProxy> {

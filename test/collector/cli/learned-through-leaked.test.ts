@@ -3,12 +3,13 @@
 // (`dropped_edge_keys`), and what it signs afterwards is refused as revoked, changing nothing on
 // disk. A key the reply endorses again through a chain that skips the leaked key stays.
 import { readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { endorseEdgeKey, generateKeyPair, keyIdOf, revokeEdgeKey, signReceipt, type KeyPair } from "../../../shared/protocol/index.ts";
 import { appendHourlyUsage } from "../../support/site-usage.ts";
+import { treeSnapshot } from "../../support/tree-snapshot.ts";
 import { cli, enrolledState } from "./cli-io.ts";
 
 const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
@@ -37,14 +38,6 @@ async function forgedReply(name: string, signer: KeyPair, edgeKeys: unknown[]): 
   const file = join(dir, `reply-${name}.json`);
   writeFileSync(file, JSON.stringify({ receipts: [{ receipt, signature: signReceipt(receipt, signer.secretKey) }], edge_keys: edgeKeys }));
   return file;
-}
-
-async function snapshot(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(state, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) out[join(entry.parentPath, entry.name)] = (await readFile(join(entry.parentPath, entry.name))).toString("base64");
-  }
-  return out;
 }
 
 it("the revocation of a leaked key drops the thief's key learned through it; a key endorsed again past the leak stays", async () => {
@@ -79,10 +72,10 @@ it("the revocation of a leaked key drops the thief's key learned through it; a k
   // The thief's key signs nothing this site takes any more, and a refused import changes nothing.
   await appendHourlyUsage(state, 1, T0 + 5 * HOUR);
   const again = await forgedReply("4", thief, [endorsed(thief, k1), ref(k0)]);
-  const before = await snapshot();
+  const before = await treeSnapshot(state);
   const refused = await run(["import-receipt", again]);
   expect([refused.status, refused.json?.error, refused.json?.refusal, refused.json?.key_endorsement]).toEqual([1, "receipt_refused", "unknown_key", "revoked"]);
-  expect(await snapshot()).toEqual(before);
+  expect(await treeSnapshot(state)).toEqual(before);
   // verify still checks every stored receipt, and names those of keys no longer trusted.
   expect((await run(["verify"])).json).toMatchObject({ ok: true, receipts_checked: 3 });
 });
