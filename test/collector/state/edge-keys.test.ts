@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { endorseEdgeKey, generateKeyPair, keyIdOf, revokeEdgeKey, type KeyPair } from "../../../shared/protocol/index.ts";
 import { EDGE_KEYS_CHECK_MS, edgeKeysDue, keysOverTls, learnedThrough, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys, restoreEdgeKey } from "../../../collector/state/edge-keys.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
@@ -35,68 +35,55 @@ describe("keysOverTls", () => {
 });
 
 describe("stored edge keys", () => {
+  let dir: string;
+  let paths: ReturnType<typeof statePaths>;
+  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), "tally-edgekeys-")); paths = statePaths(dir); });
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
   it("a revoked key leaves the trusted keys, is kept with its evidence, and is never added back", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "tally-edgekeys-"));
-    try {
-      const paths = statePaths(dir);
-      await mergeEdgeKeys(paths, [ref(k0), ref(k1)]);
-      expect(JSON.parse(await readFile(paths.edgeKeys, "utf8"))).toEqual({ keys: [ref(k0), ref(k1)] }); // no `revoked` until one is
-      const revocation = revokeEdgeKey(ref(k1), ref(k2), k2.secretKey);
-      expect(await mergeEdgeKeys(paths, [ref(k2)], [{ ...ref(k1), revocation }])).toEqual([ref(k0), ref(k2)]);
-      expect(await mergeEdgeKeys(paths, [ref(k1)])).toEqual([ref(k0), ref(k2)]); // an online list still naming it adds nothing
-      expect(await loadEdgeKeys(paths)).toEqual([ref(k0), ref(k2)]);
-      expect(await loadRevokedEdgeKeys(paths)).toEqual([{ ...ref(k1), revocation }]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await mergeEdgeKeys(paths, [ref(k0), ref(k1)]);
+    expect(JSON.parse(await readFile(paths.edgeKeys, "utf8"))).toEqual({ keys: [ref(k0), ref(k1)] }); // no `revoked` until one is
+    const revocation = revokeEdgeKey(ref(k1), ref(k2), k2.secretKey);
+    expect(await mergeEdgeKeys(paths, [ref(k2)], [{ ...ref(k1), revocation }])).toEqual([ref(k0), ref(k2)]);
+    expect(await mergeEdgeKeys(paths, [ref(k1)])).toEqual([ref(k0), ref(k2)]); // an online list still naming it adds nothing
+    expect(await loadEdgeKeys(paths)).toEqual([ref(k0), ref(k2)]);
+    expect(await loadRevokedEdgeKeys(paths)).toEqual([{ ...ref(k1), revocation }]);
   });
 
   it("a key learned through a key revoked later goes with it, down its chain, unless vouched again; vouched again, it comes back", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "tally-edgekeys-"));
-    try {
-      const paths = statePaths(dir);
-      const via = (k: KeyPair, by: KeyPair) => ({ ...ref(k), endorsed_by: ref(by).key_id });
-      await mergeEdgeKeys(paths, [ref(k0)]); // enrolled: the edge's word
-      await mergeEdgeKeys(paths, [via(k1, k0)]); // learned from carried replies, each through the key before
-      await mergeEdgeKeys(paths, [via(k2, k1), via(other, k2)]);
-      expect(learnedThrough(await loadEdgeKeys(paths), [ref(k1).key_id])).toEqual(new Map([[ref(k2).key_id, ref(k1).key_id], [ref(other).key_id, ref(k1).key_id]]));
-      expect(learnedThrough(await loadEdgeKeys(paths), [ref(k1).key_id], new Set([ref(k2).key_id]))).toEqual(new Map()); // k2 vouched again: the chain stops there
+    const via = (k: KeyPair, by: KeyPair) => ({ ...ref(k), endorsed_by: ref(by).key_id });
+    await mergeEdgeKeys(paths, [ref(k0)]); // enrolled: the edge's word
+    await mergeEdgeKeys(paths, [via(k1, k0)]); // learned from carried replies, each through the key before
+    await mergeEdgeKeys(paths, [via(k2, k1), via(other, k2)]);
+    expect(learnedThrough(await loadEdgeKeys(paths), [ref(k1).key_id])).toEqual(new Map([[ref(k2).key_id, ref(k1).key_id], [ref(other).key_id, ref(k1).key_id]]));
+    expect(learnedThrough(await loadEdgeKeys(paths), [ref(k1).key_id], new Set([ref(k2).key_id]))).toEqual(new Map()); // k2 vouched again: the chain stops there
 
-      // k1 leaked: its revocation takes k2 (learned through it) and `other` (through k2) along.
-      const revocation = revokeEdgeKey(ref(k1), ref(k0), k0.secretKey);
-      expect(await mergeEdgeKeys(paths, [], [{ ...ref(k1), revocation }])).toEqual([ref(k0)]);
-      expect((await loadRevokedEdgeKeys(paths)).map((k) => [k.key_id, k.revocation ? "revoked" : k.learned_through])).toEqual([
-        [ref(k1).key_id, "revoked"], [ref(k2).key_id, ref(k1).key_id], [ref(other).key_id, ref(k1).key_id],
-      ]);
-      // The edge lists k2 again (over TLS, its own word): k2 is back with no endorser on record;
-      // `other` stays out (nothing vouched for it again), and k1 never comes back.
-      expect(await mergeEdgeKeys(paths, [ref(k2), ref(k1)])).toEqual([ref(k0), ref(k2)]);
-      expect((await loadRevokedEdgeKeys(paths)).map((k) => k.key_id)).toEqual([ref(k1).key_id, ref(other).key_id]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    // k1 leaked: its revocation takes k2 (learned through it) and `other` (through k2) along.
+    const revocation = revokeEdgeKey(ref(k1), ref(k0), k0.secretKey);
+    expect(await mergeEdgeKeys(paths, [], [{ ...ref(k1), revocation }])).toEqual([ref(k0)]);
+    expect((await loadRevokedEdgeKeys(paths)).map((k) => [k.key_id, k.revocation ? "revoked" : k.learned_through])).toEqual([
+      [ref(k1).key_id, "revoked"], [ref(k2).key_id, ref(k1).key_id], [ref(other).key_id, ref(k1).key_id],
+    ]);
+    // The edge lists k2 again (over TLS, its own word): k2 is back with no endorser on record;
+    // `other` stays out (nothing vouched for it again), and k1 never comes back.
+    expect(await mergeEdgeKeys(paths, [ref(k2), ref(k1)])).toEqual([ref(k0), ref(k2)]);
+    expect((await loadRevokedEdgeKeys(paths)).map((k) => k.key_id)).toEqual([ref(k1).key_id, ref(other).key_id]);
   });
 
   it("the edge's list is due a day after it was last read, never read, or read 'in the future'; a write that read no list keeps the time", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "tally-edgekeys-"));
-    try {
-      const paths = statePaths(dir);
-      const t = Date.UTC(2026, 10, 2, 12);
-      await mergeEdgeKeys(paths, [ref(k0)]);
-      expect(await edgeKeysDue(paths, t)).toBe(true); // never read (a site from before the daily check)
-      await mergeEdgeKeys(paths, [ref(k1)], [], t);
-      expect(JSON.parse(await readFile(paths.edgeKeys, "utf8")).checked_at).toBe(new Date(t).toISOString());
-      expect(await edgeKeysDue(paths, t + EDGE_KEYS_CHECK_MS - 1)).toBe(false);
-      expect(await edgeKeysDue(paths, t + EDGE_KEYS_CHECK_MS)).toBe(true);
-      expect(await edgeKeysDue(paths, t - 1)).toBe(true); // the clock went back: not postponed
-      // Keys trusted by hand, a revocation from a carried file or a restored key: no list read, the time stays.
-      await mergeEdgeKeys(paths, [ref(k2)], [{ ...ref(k1), revocation: revokeEdgeKey(ref(k1), ref(k2), k2.secretKey) }]);
-      await restoreEdgeKey(paths, ref(k1));
-      const stored = JSON.parse(await readFile(paths.edgeKeys, "utf8"));
-      expect([stored.keys.map((k: { key_id: string }) => k.key_id), stored.checked_at]).toEqual([[ref(k0).key_id, ref(k2).key_id, ref(k1).key_id], new Date(t).toISOString()]);
-      expect(await edgeKeysDue(paths, t + 1)).toBe(false);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const t = Date.UTC(2026, 10, 2, 12);
+    await mergeEdgeKeys(paths, [ref(k0)]);
+    expect(await edgeKeysDue(paths, t)).toBe(true); // never read (a site from before the daily check)
+    await mergeEdgeKeys(paths, [ref(k1)], [], t);
+    expect(JSON.parse(await readFile(paths.edgeKeys, "utf8")).checked_at).toBe(new Date(t).toISOString());
+    expect(await edgeKeysDue(paths, t + EDGE_KEYS_CHECK_MS - 1)).toBe(false);
+    expect(await edgeKeysDue(paths, t + EDGE_KEYS_CHECK_MS)).toBe(true);
+    expect(await edgeKeysDue(paths, t - 1)).toBe(true); // the clock went back: not postponed
+    // Keys trusted by hand, a revocation from a carried file or a restored key: no list read, the time stays.
+    await mergeEdgeKeys(paths, [ref(k2)], [{ ...ref(k1), revocation: revokeEdgeKey(ref(k1), ref(k2), k2.secretKey) }]);
+    await restoreEdgeKey(paths, ref(k1));
+    const stored = JSON.parse(await readFile(paths.edgeKeys, "utf8"));
+    expect([stored.keys.map((k: { key_id: string }) => k.key_id), stored.checked_at]).toEqual([[ref(k0).key_id, ref(k2).key_id, ref(k1).key_id], new Date(t).toISOString()]);
+    expect(await edgeKeysDue(paths, t + 1)).toBe(false);
   });
 });
