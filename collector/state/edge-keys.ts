@@ -98,24 +98,36 @@ async function readEdgeKeys(paths: StatePaths): Promise<StoredEdgeKeys> {
  * read "in the future": a clock set back must not postpone it).
  */
 export async function edgeKeysDue(paths: StatePaths, now: number): Promise<boolean> {
-  const { checkedAt } = await readEdgeKeys(paths);
+  return listDue((await readEdgeKeys(paths)).checkedAt, now);
+}
+
+function listDue(checkedAt: string | undefined, now: number): boolean {
   if (checkedAt === undefined) return true;
   const age = now - Date.parse(checkedAt);
   return age < 0 || age >= EDGE_KEYS_CHECK_MS;
 }
 
+/** What a sync pass starts from, in one read: the keys this site trusts, and whether the edge's list is due. */
+export async function edgeKeysForSync(paths: StatePaths, now: number): Promise<{ keys: EdgeKey[]; listDue: boolean }> {
+  const stored = await readEdgeKeys(paths);
+  return { keys: trustedOf(stored), listDue: listDue(stored.checkedAt, now) };
+}
+
 /** The keys this site trusts (never a revoked one). */
 export async function loadEdgeKeys(paths: StatePaths): Promise<EdgeKey[]> {
-  const { keys, revoked } = await readEdgeKeys(paths);
+  return trustedOf(await readEdgeKeys(paths));
+}
+
+function trustedOf({ keys, revoked }: StoredEdgeKeys): EdgeKey[] {
   return keys.filter((k) => !revoked.some((r) => r.key_id === k.key_id));
 }
 
 /** For `status`: the keys trusted, those no longer (and why), and when the edge's list was last read. */
 export async function edgeKeysView(paths: StatePaths): Promise<{ trusted: string[]; revoked: Array<{ key_id: string; why: "revoked" | "distrusted" | "learned_through_revoked" }>; checked_at: string | null }> {
-  const { keys, revoked, checkedAt } = await readEdgeKeys(paths);
-  const out = new Set(revoked.map((k) => k.key_id));
+  const stored = await readEdgeKeys(paths);
+  const { revoked, checkedAt } = stored;
   return {
-    trusted: keys.filter((k) => !out.has(k.key_id)).map((k) => k.key_id),
+    trusted: trustedOf(stored).map((k) => k.key_id),
     revoked: revoked.map((k) => ({ key_id: k.key_id, why: k.revocation ? "revoked" as const : k.distrusted_at ? "distrusted" as const : "learned_through_revoked" as const })),
     checked_at: checkedAt ?? null,
   };

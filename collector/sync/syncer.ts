@@ -8,7 +8,7 @@ import { gzipSync } from "node:zlib";
 import { sha256Hex, type ProtocolError } from "../../shared/protocol/index.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
-import { edgeKeysDue, keysOverTls, loadEdgeKeys, mergeEdgeKeys, type EdgeKey } from "../state/edge-keys.ts";
+import { edgeKeysForSync, keysOverTls, mergeEdgeKeys, type EdgeKey } from "../state/edge-keys.ts";
 import { loadFlags, raiseFlag } from "../state/flags.ts";
 import { appendReceipt } from "../state/receipt-book.ts";
 import { EdgeUnreachable, withBackoff, type BackoffPolicy, type RetryBudget } from "./backoff.ts";
@@ -81,10 +81,11 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
       throw e;
     }
   };
-  let keys: EdgeKey[] = await loadEdgeKeys(site.paths);
+  const start = await edgeKeysForSync(site.paths, now());
+  let keys: EdgeKey[] = start.keys;
   const revokedKeys: string[] = [];
   const refreshed = (r: { keys: EdgeKey[]; revoked: string[] }) => { keys = r.keys; revokedKeys.push(...r.revoked); };
-  if (await edgeKeysDue(site.paths, now())) {
+  if (start.listDue) {
     // The daily look at the edge's list, one try: an edge that does not answer now, or answers
     // something that is not a list of keys, is left to the batches; the look stays due.
     try {
