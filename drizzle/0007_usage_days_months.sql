@@ -3,13 +3,17 @@
 -- hours × every combination). The coarse tables are the sums of usage_rollups per local day (its
 -- `day`, the contract's zone) and local month, kept so by the triggers below — every writer of the
 -- hourly rows (drain, re-rating, superseded forks, the reconciler's repairs) moves them in the same
--- statement — and backfilled here from the existing hourly rows. Units are kept as sums of the
--- hourly rows' 9-digit limbs (usage-report.ts), so they stay exact in 64-bit integers. A migration
--- is one D1 batch: no hourly write can land between the backfill and the triggers. The backfill
--- must fit D1's 30 s per query at millions of hourly rows: the days are read from the table itself
--- (NOT INDEXED: SQLite otherwise walks usage_rollups_collector and looks every row up, twice as
--- slow), and the months are summed from the days just written, not from the hours again
--- (bench/suites/d1-migration.ts, 2M hourly rows on the 2-core dev machine: 12.2 s, was 32.3 s).
+-- statement. Units are kept as sums of the hourly rows' 9-digit limbs (usage-report.ts), so they
+-- stay exact in 64-bit integers.
+--
+-- The hourly rows already stored are not summed here: D1 refuses a query that runs over 30 s, and
+-- one statement over every contract's history grows with it (2M hourly rows took 12.2 s, 5M would
+-- not fit). Each contract with hourly rows gets a row in usage_coarse_backfill instead: its hourly
+-- rows before `next_hour` are in the coarse tables, the rest not yet. The triggers act only on rows
+-- before it, and the ContractDO's alarm sums the rest in pages of bounded size, each page one D1
+-- batch that moves `next_hour` past it (worker/usage-coarse-backfill.ts); the last page deletes the
+-- row. Until then GET …/usage reads that contract from the hourly rows alone. A contract without a
+-- row (every contract created after this migration) is whole.
 CREATE TABLE `usage_days` (
 	`contract_id` text NOT NULL,
 	`day` text NOT NULL,
@@ -57,28 +61,15 @@ CREATE TABLE `usage_months` (
 	`hours` integer NOT NULL,
 	PRIMARY KEY(`contract_id`, `month`, `collector_id`, `feature`, `product`, `user`, `host`)
 );
-
 --> statement-breakpoint
-INSERT INTO usage_days (contract_id, day, collector_id, feature, product, user, host, license_s, u0, u1, u2, u3, u4, u5, u6, u7, sessions, denials, draws, hours)
-SELECT r.contract_id, r.day, r.collector_id, r.feature, r.product, r.user, r.host, sum(r.license_s),
-  sum(CAST(substr(r.units_num, -9, 9) AS INTEGER)),
-  sum(CAST(substr(r.units_num, -18, 9) AS INTEGER)),
-  sum(CAST(substr(r.units_num, -27, 9) AS INTEGER)),
-  sum(CAST(substr(r.units_num, -36, 9) AS INTEGER)),
-  sum(CAST(substr(r.units_num, -45, 9) AS INTEGER)),
-  sum(CAST(substr(r.units_num, -54, 9) AS INTEGER)),
-  sum(CAST(substr(r.units_num, -63, 9) AS INTEGER)),
-  sum(CAST(substr(r.units_num, -72, 9) AS INTEGER)),
-  sum(r.sessions), sum(r.denials), sum(r.draws), count(*)
-FROM usage_rollups r NOT INDEXED GROUP BY r.contract_id, r.day, r.collector_id, r.feature, r.product, r.user, r.host;
+CREATE TABLE `usage_coarse_backfill` (
+	`contract_id` text PRIMARY KEY NOT NULL,
+	`next_hour` integer NOT NULL
+);
 --> statement-breakpoint
-INSERT INTO usage_months (contract_id, month, collector_id, feature, product, user, host, license_s, u0, u1, u2, u3, u4, u5, u6, u7, sessions, denials, draws, hours)
-SELECT d.contract_id, substr(d.day, 1, 7), d.collector_id, d.feature, d.product, d.user, d.host, sum(d.license_s),
-  sum(d.u0), sum(d.u1), sum(d.u2), sum(d.u3), sum(d.u4), sum(d.u5), sum(d.u6), sum(d.u7),
-  sum(d.sessions), sum(d.denials), sum(d.draws), sum(d.hours)
-FROM usage_days d GROUP BY d.contract_id, substr(d.day, 1, 7), d.collector_id, d.feature, d.product, d.user, d.host;
+INSERT INTO usage_coarse_backfill (contract_id, next_hour) SELECT DISTINCT contract_id, 0 FROM usage_rollups;
 --> statement-breakpoint
-CREATE TRIGGER usage_rollups_days_insert AFTER INSERT ON usage_rollups BEGIN
+CREATE TRIGGER usage_rollups_days_insert AFTER INSERT ON usage_rollups WHEN NOT EXISTS (SELECT 1 FROM usage_coarse_backfill b WHERE b.contract_id = NEW.contract_id AND b.next_hour <= NEW.hour) BEGIN
   INSERT INTO usage_days (contract_id, day, collector_id, feature, product, user, host, license_s, u0, u1, u2, u3, u4, u5, u6, u7, sessions, denials, draws, hours)
     VALUES (NEW.contract_id, NEW.day, NEW.collector_id, NEW.feature, NEW.product, NEW.user, NEW.host, NEW.license_s,
       CAST(substr(NEW.units_num, -9, 9) AS INTEGER),
@@ -107,7 +98,8 @@ CREATE TRIGGER usage_rollups_days_insert AFTER INSERT ON usage_rollups BEGIN
       sessions = sessions + excluded.sessions, denials = denials + excluded.denials, draws = draws + excluded.draws, hours = hours + 1;
 END;
 --> statement-breakpoint
-CREATE TRIGGER usage_rollups_days_update AFTER UPDATE ON usage_rollups BEGIN
+-- An update is two triggers: the old row leaves the sums if they held it, the new one joins them if they cover it.
+CREATE TRIGGER usage_rollups_days_update_old AFTER UPDATE ON usage_rollups WHEN NOT EXISTS (SELECT 1 FROM usage_coarse_backfill b WHERE b.contract_id = OLD.contract_id AND b.next_hour <= OLD.hour) BEGIN
   UPDATE usage_days SET license_s = license_s - OLD.license_s,
       u0 = u0 - CAST(substr(OLD.units_num, -9, 9) AS INTEGER),
       u1 = u1 - CAST(substr(OLD.units_num, -18, 9) AS INTEGER),
@@ -136,6 +128,9 @@ CREATE TRIGGER usage_rollups_days_update AFTER UPDATE ON usage_rollups BEGIN
       AND product = OLD.product AND user = OLD.user AND host = OLD.host;
   DELETE FROM usage_months WHERE contract_id = OLD.contract_id AND month = substr(OLD.day, 1, 7) AND collector_id = OLD.collector_id AND feature = OLD.feature
       AND product = OLD.product AND user = OLD.user AND host = OLD.host AND hours <= 0;
+END;
+--> statement-breakpoint
+CREATE TRIGGER usage_rollups_days_update_new AFTER UPDATE ON usage_rollups WHEN NOT EXISTS (SELECT 1 FROM usage_coarse_backfill b WHERE b.contract_id = NEW.contract_id AND b.next_hour <= NEW.hour) BEGIN
   INSERT INTO usage_days (contract_id, day, collector_id, feature, product, user, host, license_s, u0, u1, u2, u3, u4, u5, u6, u7, sessions, denials, draws, hours)
     VALUES (NEW.contract_id, NEW.day, NEW.collector_id, NEW.feature, NEW.product, NEW.user, NEW.host, NEW.license_s,
       CAST(substr(NEW.units_num, -9, 9) AS INTEGER),
@@ -164,7 +159,7 @@ CREATE TRIGGER usage_rollups_days_update AFTER UPDATE ON usage_rollups BEGIN
       sessions = sessions + excluded.sessions, denials = denials + excluded.denials, draws = draws + excluded.draws, hours = hours + 1;
 END;
 --> statement-breakpoint
-CREATE TRIGGER usage_rollups_days_delete AFTER DELETE ON usage_rollups BEGIN
+CREATE TRIGGER usage_rollups_days_delete AFTER DELETE ON usage_rollups WHEN NOT EXISTS (SELECT 1 FROM usage_coarse_backfill b WHERE b.contract_id = OLD.contract_id AND b.next_hour <= OLD.hour) BEGIN
   UPDATE usage_days SET license_s = license_s - OLD.license_s,
       u0 = u0 - CAST(substr(OLD.units_num, -9, 9) AS INTEGER),
       u1 = u1 - CAST(substr(OLD.units_num, -18, 9) AS INTEGER),

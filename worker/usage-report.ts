@@ -28,8 +28,9 @@ const LIMB = 10n ** 9n;
 
 export interface UsageQuery { contractId: string; hours: LocalHours; from: number; to: number; groupBy: UsageDimension[]; limit: number; after?: string[] | undefined }
 
-/** One page of groups, the cursor of the next (the last group's dimension values), if any, and D1's rows read. */
-export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items: UsageRow[]; next: string[] | null; rowsRead: number }> {
+/** One page of groups, the cursor of the next (the last group's dimension values), if any, D1's rows
+ * read, and whether the contract's older history is still being summed into the coarse tables. */
+export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items: UsageRow[]; next: string[] | null; rowsRead: number; backfilling: boolean }> {
   const dims = q.groupBy.map((d) => `"${COLUMN[d]}"`);
   const binds: unknown[] = [q.contractId];
   const bind = (v: unknown) => { binds.push(v); return `?${binds.length}`; };
@@ -38,16 +39,30 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
   const hourly = [...dims, "license_s", ...u.map((name, i) => `CAST(substr(units_num, ${-9 * (i + 1)}, 9) AS INTEGER) AS ${name}`), "sessions", "denials", "draws", "1 AS n"];
   const coarse = [...dims, "license_s", ...u, "sessions", "denials", "draws", "hours AS n"];
   const spans = usageSpans(q.hours, q.from, q.to, q.groupBy.includes("day"));
-  // One indexed range per piece: (contract_id, hour | day | month, …) is each table's key.
-  const parts = [
-    ...spans.hours.map(([a, b]) => `SELECT ${hourly.join(", ")} FROM usage_rollups WHERE contract_id = ?1 AND hour >= ${bind(a)} AND hour < ${bind(b)}${after}`),
-    ...spans.days.map(([a, b]) => `SELECT ${coarse.join(", ")} FROM usage_days WHERE contract_id = ?1 AND day >= ${bind(a)} AND day < ${bind(b)}${after}`),
-    ...spans.months.map(([a, b]) => `SELECT ${coarse.join(", ")} FROM usage_months WHERE contract_id = ?1 AND month >= ${bind(a)} AND month < ${bind(b)}${after}`),
+  // One indexed range per piece: (contract_id, hour | day | month, …) is each table's key. A
+  // contract whose history from before the coarse tables is still being summed into them
+  // (usage-coarse-backfill.ts) is read from its hourly rows alone, as before them: the two queries
+  // go in one batch, each guarded by whether the contract is whole (a constant condition, tested
+  // once before any row is read), so one of them reads nothing.
+  const backfilling = "EXISTS (SELECT 1 FROM usage_coarse_backfill WHERE contract_id = ?1)";
+  const whole = ` AND NOT ${backfilling}`;
+  const coarseParts = [
+    ...spans.hours.map(([a, b]) => `SELECT ${hourly.join(", ")} FROM usage_rollups WHERE contract_id = ?1 AND hour >= ${bind(a)} AND hour < ${bind(b)}${after}${whole}`),
+    ...spans.days.map(([a, b]) => `SELECT ${coarse.join(", ")} FROM usage_days WHERE contract_id = ?1 AND day >= ${bind(a)} AND day < ${bind(b)}${after}${whole}`),
+    ...spans.months.map(([a, b]) => `SELECT ${coarse.join(", ")} FROM usage_months WHERE contract_id = ?1 AND month >= ${bind(a)} AND month < ${bind(b)}${after}${whole}`),
   ];
+  const hourlyPart = `SELECT ${hourly.join(", ")} FROM usage_rollups WHERE contract_id = ?1 AND hour >= ${bind(q.from)} AND hour < ${bind(q.to)}${after} AND ${backfilling}`;
   const sums = ["license_s", ...u, "sessions", "denials", "draws", "n"].map((c) => `SUM(${c}) AS ${c}`);
-  const sql = `SELECT ${[...dims, ...sums].join(", ")} FROM (${parts.join(" UNION ALL ")})
-    ${dims.length > 0 ? `GROUP BY ${dims.join(", ")} ORDER BY ${dims.join(", ")}` : ""} LIMIT ${bind(q.limit + 1)}`;
-  const answer = await d1.prepare(sql).bind(...binds).all<Record<string, string | number | null>>();
+  const limit = bind(q.limit + 1);
+  const aggregate = (parts: string[]) => `SELECT ${[...dims, ...sums].join(", ")} FROM (${parts.join(" UNION ALL ")})
+    ${dims.length > 0 ? `GROUP BY ${dims.join(", ")} ORDER BY ${dims.join(", ")}` : ""} LIMIT ${limit}`;
+  type Row = Record<string, string | number | null>;
+  const [progress, fromCoarse, fromHours] = await d1.batch<Row>([
+    d1.prepare(`SELECT ${backfilling} AS backfilling`).bind(q.contractId),
+    d1.prepare(aggregate(coarseParts)).bind(...binds), d1.prepare(aggregate([hourlyPart])).bind(...binds),
+  ]) as [D1Result<{ backfilling: number }>, D1Result<Row>, D1Result<Row>];
+  const isBackfilling = progress.results[0]?.backfilling === 1;
+  const answer = isBackfilling ? fromHours : fromCoarse;
   const rows = answer.results.filter((r) => Number(r.n) > 0);
   const items = rows.slice(0, q.limit).map((r): UsageRow => {
     const row: UsageRow = { license_seconds: 0, units: "0", draws: 0, sessions: 0, denials: 0 };
@@ -57,7 +72,10 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
     return { ...row, license_seconds: Number(r.license_s ?? 0), units: formatUnits(units), draws: Number(r.draws ?? 0), sessions: Number(r.sessions ?? 0), denials: Number(r.denials ?? 0) };
   });
   const last = rows.length > q.limit ? rows[q.limit - 1]! : undefined;
-  return { items, next: last ? q.groupBy.map((d) => String(last[COLUMN[d]])) : null, rowsRead: answer.meta.rows_read };
+  return {
+    items, next: last ? q.groupBy.map((d) => String(last[COLUMN[d]])) : null, rowsRead: progress.meta.rows_read + fromCoarse.meta.rows_read + fromHours.meta.rows_read,
+    backfilling: isBackfilling,
+  };
 }
 
 /** What a cursor is bound to: the query it pages (its range and group_by), so a cursor of another

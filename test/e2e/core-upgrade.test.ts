@@ -77,7 +77,7 @@ const createdTables = (build: CoreBuild) => {
   const live = new Set<string>();
   for (const statement of build.migrations.flatMap((m) => m.statements)) {
     const s = statement.replace(/^(\s*--[^\n]*\n)+/, "").trim(); // drizzle's breakpoints and comments lead some statements
-    const created = /^CREATE TABLE\s+[`"]?(\w+)[`"]?/i.exec(s)?.[1];
+    const created = /^CREATE TABLE\s+(?:IF NOT EXISTS\s+)?[`"]?(\w+)[`"]?/i.exec(s)?.[1];
     const dropped = /^DROP TABLE\s+(?:IF EXISTS\s+)?[`"]?(\w+)[`"]?/i.exec(s)?.[1];
     if (created) live.add(created);
     if (dropped) live.delete(dropped);

@@ -12,6 +12,7 @@ import { formatUnits } from "../../shared/pricing/index.ts";
 import { jsonChunks } from "../../worker/contract/rollup-drain.ts";
 import { usagePage, type UsageDimension, type UsageRow } from "../../worker/usage-report.ts";
 import { usageSpans } from "../../worker/usage-spans.ts";
+import { backfillCoarse, backfillFrom } from "../../worker/usage-coarse-backfill.ts";
 import { appendUsage, planOf, PRICE, pricedContract, send } from "./pricing-fixture.ts";
 import { drainAll, expectCoarseRollups, expectD1EqualsDO } from "./projection-check.ts";
 import { call, contractStub, HOUR, ok } from "./edge-fixture.ts";
@@ -202,19 +203,117 @@ describe("usage history over years reads days and months, not hours", () => {
   });
 });
 
-describe("migration 0007 on a D1 with hourly history", () => {
-  it("backfills usage_days and usage_months from the existing hourly rows, and the triggers keep them after", { timeout: 120_000 }, async () => {
+describe("migration 0007 on a D1 with hourly history: the older history is summed in pages", () => {
+  /** Back to 0006's shape, with `seed` hourly rows in it, then 0007 as shipped. */
+  async function migrateWith(seed: () => Promise<unknown>): Promise<void> {
     const m7 = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0007"))!;
-    // Back to 0006's shape (the triggers go with their table), with hourly rows already in it.
-    await env.DB.batch(["usage_days", "usage_months"].map((t) => env.DB.prepare(`DROP TABLE ${t}`)));
-    await env.DB.batch(["insert", "update", "delete"].map((t) => env.DB.prepare(`DROP TRIGGER usage_rollups_days_${t}`)));
-    const id = "ctr_backfill";
-    await seedHours(seededRandom(3), id, madrid, local(2026, 3, 20), local(2026, 4, 10));
+    await env.DB.batch([
+      ...["insert", "update_old", "update_new", "delete"].map((t) => env.DB.prepare(`DROP TRIGGER usage_rollups_days_${t}`)),
+      ...["usage_days", "usage_months", "usage_coarse_backfill"].map((t) => env.DB.prepare(`DROP TABLE ${t}`)),
+    ]);
+    await seed();
     await env.DB.batch(m7.queries.map((q) => env.DB.prepare(q)));
-    await expectCoarseRollups(id);
-    await env.DB.prepare("DELETE FROM usage_rollups WHERE contract_id = ? AND day = '2026-03-29'").bind(id).run();
-    await env.DB.prepare("UPDATE usage_rollups SET units_num = '123456789012345678901', license_s = 7 WHERE contract_id = ? AND day = '2026-04-02'").bind(id).run();
-    await expectCoarseRollups(id);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM usage_days WHERE contract_id = ? AND day = '2026-03-29'").bind(id).first()).toEqual({ n: 0 });
+  }
+  const coarseCount = async (id: string) => (await env.DB.prepare("SELECT (SELECT count(*) FROM usage_days WHERE contract_id = ?1) + (SELECT count(*) FROM usage_months WHERE contract_id = ?1) AS n").bind(id).first<{ n: number }>())!.n;
+  const answersOf = async (id: string, from: number, to: number) => {
+    for (const groupBy of [[], ["feature"], ["day", "user"], ["collector", "product"]] as UsageDimension[][]) {
+      const page = await usagePage(env.DB, { contractId: id, hours: madrid, from, to, groupBy, limit: 10_000 });
+      expect(page.items, groupBy.join(",")).toEqual((await hourlyOnly(id, from, to, groupBy)).items);
+      expect(page.next).toBeNull();
+    }
+    return (await usagePage(env.DB, { contractId: id, hours: madrid, from, to, groupBy: [], limit: 1 }));
+  };
+
+  it("marks each contract with hourly rows and sums nothing in the migration; answers come from the hourly rows until the pages are done, with writes landing on both sides of the cursor and pages run twice at once", { timeout: 180_000 }, async () => {
+    const random = seededRandom(3);
+    const a = "ctr_backfill_a", b = "ctr_backfill_b";
+    const from = local(2026, 3, 1), to = local(2026, 5, 1);
+    await migrateWith(async () => {
+      await seedHours(random, a, madrid, from, to);
+      await seedHours(random, b, madrid, local(2026, 3, 28), local(2026, 3, 30));
+    });
+    // The migration's cost is the contracts, not their history: nothing summed, a row per contract.
+    expect((await env.DB.prepare("SELECT contract_id, next_hour FROM usage_coarse_backfill WHERE contract_id IN (?, ?) ORDER BY contract_id").bind(a, b).all()).results)
+      .toEqual([{ contract_id: a, next_hour: 0 }, { contract_id: b, next_hour: 0 }]);
+    expect(await coarseCount(a)).toBe(0);
+    expect((await answersOf(a, from, to)).backfilling).toBe(true);
+
+    // Pages of 150 rows, a random write before each (an hour inserted past the data, one updated,
+    // one deleted — anywhere, so before and after the cursor), and every fifth page run twice at once.
+    const pages: number[] = [];
+    let extra = to;
+    for (let step = 0; ; step++) {
+      const rows = (await env.DB.prepare("SELECT hour, collector_id, feature, product, user, host FROM usage_rollups WHERE contract_id = ?1 ORDER BY random() LIMIT 2").bind(a).all<any>()).results;
+      const [u, d] = rows;
+      if (step % 3 === 0) {
+        await env.DB.prepare(`INSERT INTO usage_rollups (contract_id, hour, collector_id, feature, product, user, host, day, license_s, units_num, sessions, denials, draws)
+          VALUES (?1, ?2, 'col_a', 'MATLAB', '', 'eve', 'ws-2', ?3, 60, '1000000000123', 1, 0, 0)`).bind(a, extra, madrid.day(extra)).run();
+        extra += HOUR;
+      } else if (step % 3 === 1 && u) {
+        await env.DB.prepare("UPDATE usage_rollups SET units_num = '98765432109876543210', license_s = license_s + 1, sessions = sessions + 1 WHERE contract_id = ?1 AND hour = ?2 AND collector_id = ?3 AND feature = ?4 AND product = ?5 AND user = ?6 AND host = ?7")
+          .bind(a, u.hour, u.collector_id, u.feature, u.product, u.user, u.host).run();
+      } else if (d) {
+        await env.DB.prepare("DELETE FROM usage_rollups WHERE contract_id = ?1 AND hour = ?2 AND collector_id = ?3 AND feature = ?4 AND product = ?5 AND user = ?6 AND host = ?7")
+          .bind(a, d.hour, d.collector_id, d.feature, d.product, d.user, d.host).run();
+      }
+      const before = await backfillFrom(env.DB, a);
+      const step1 = step % 5 === 0
+        ? (await Promise.all([backfillCoarse(env.DB, a, 1, 150), backfillCoarse(env.DB, a, 1, 150)]))[0]
+        : await backfillCoarse(env.DB, a, 1, 150);
+      pages.push(before ?? -1);
+      if (step1 === "done") break;
+      expect(step).toBeLessThan(500);
+    }
+    expect(await backfillFrom(env.DB, a)).toBeNull();
+    expect(pages.length).toBeGreaterThan(20);
+    for (let i = 1; i < pages.length; i++) expect(pages[i]).toBeGreaterThan(pages[i - 1]!);
+    await expectCoarseRollups(a);
+    // Whole now: the same answers, from the coarse rows.
+    const whole = await answersOf(a, from, extra);
+    expect(whole.backfilling).toBe(false);
+
+    // An hour holding more rows than a page is a page of its own; b's two days take one page per hour.
+    const hoursOfB = (await env.DB.prepare("SELECT count(DISTINCT hour) AS n FROM usage_rollups WHERE contract_id = ?").bind(b).first<{ n: number }>())!.n;
+    let runs = 1;
+    while (await backfillCoarse(env.DB, b, 1, 1) === "more" && runs < 200) runs++;
+    expect(runs).toBeGreaterThanOrEqual(hoursOfB);
+    expect(runs).toBeLessThanOrEqual(hoursOfB + 1);
+    await expectCoarseRollups(b);
+
+    // The triggers keep them after.
+    await env.DB.prepare("DELETE FROM usage_rollups WHERE contract_id = ? AND day = '2026-03-29'").bind(a).run();
+    await env.DB.prepare("UPDATE usage_rollups SET units_num = '123456789012345678901', license_s = 7 WHERE contract_id = ? AND day = '2026-04-02'").bind(a).run();
+    await expectCoarseRollups(a);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM usage_days WHERE contract_id = ? AND day = '2026-03-29'").bind(a).first()).toEqual({ n: 0 });
+  });
+
+  it("GET …/usage on a contract still backfilling answers from the hourly rows and wakes its DO, whose alarm sums the history", { timeout: 120_000 }, async () => {
+    const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { start: "2026-10-01" });
+    const random = seededRandom(5);
+    for (let i = 0; i < 40; i++) {
+      const start = Date.UTC(2026, 9, 2) + between(random, 0, 50 * 24) * HOUR;
+      appendUsage(c.sites[0]!, { session: `s${i}`, feature: pick(random, ["MATLAB", "Simulink"]), user: pick(random, ["ada", "bob"]), start, end: start + between(random, 1, 30) * 600_000 });
+    }
+    await send(c, c.sites[0]!);
+    await drainAll(c.id);
+    // As the migration leaves a contract that had hourly rows before it: none summed, a mark at 0.
+    await migrateWith(async () => {});
+    expect(await backfillFrom(env.DB, c.id)).toBe(0);
+    expect(await coarseCount(c.id)).toBe(0);
+    const stub = contractStub(c.id);
+    // Nothing wakes the DO of a contract no site syncs to…
+    await runDurableObjectAlarm(stub);
+    expect(await backfillFrom(env.DB, c.id)).toBe(0);
+    // …but a reader: the first answer is the hourly one, and the request arms the DO's alarm, which sums the rest.
+    const query = `/v1/contracts/${c.id}/usage?from=2026-10-01T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=feature,day`;
+    const first = await ok(await call("GET", query, { token: c.vendor.api_key }));
+    expect(first.items).toEqual((await hourlyOnly(c.id, Date.UTC(2026, 9, 1), Date.UTC(2026, 11, 1), ["feature", "day"])).items);
+    expect(first.items.length).toBeGreaterThan(10);
+    // The runtime may run the alarm itself before the test does.
+    for (let i = 0; i < 50 && await backfillFrom(env.DB, c.id) !== null; i++) if (!await runDurableObjectAlarm(stub)) await scheduler.wait(20);
+    expect(await backfillFrom(env.DB, c.id)).toBeNull();
+    await expectCoarseRollups(c.id);
+    expect(await coarseCount(c.id)).toBeGreaterThan(0);
+    expect((await ok(await call("GET", query, { token: c.vendor.api_key }))).items).toEqual(first.items);
   });
 });

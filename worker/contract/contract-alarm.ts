@@ -1,7 +1,7 @@
 // The ContractDO's alarm: when it runs (DrainAlarm: never later than pending work asks), and what
 // a run does: a few steps of a resolved fork's old branch, a few chunks of a pending re-rating, the
 // freeze of periods that closed (production only), site and grant notices, the outbox drain to D1,
-// then webhook deliveries.
+// a few pages of the history from before D1's daily and monthly rollups, then webhook deliveries.
 // Every step catches its own failure and asks for a retry with backoff: the runtime retries a
 // throwing alarm only a few times, and the outbox must survive a long D1 outage.
 import { edgeKey } from "../auth/edge-key.ts";
@@ -9,6 +9,7 @@ import { allowsDevelopmentAids, isProduction, type Env } from "../env.ts";
 import type { ContractBilling } from "./billing.ts";
 import { nextNoticeAt } from "./notices.ts";
 import { drainOutbox } from "./outbox.ts";
+import { backfillCoarse } from "../usage-coarse-backfill.ts";
 import type { ContractTerms } from "./terms.ts";
 import { sendWebhook } from "./webhook-transport.ts";
 import { deliverDueEvents } from "./webhooks.ts";
@@ -31,6 +32,8 @@ export function drainDelayMs(env: Pick<Env, "TALLY_ENV" | "TALLY_DRAIN_DELAY_MS"
   if (!(ms <= MAX_DRAIN_DELAY_MS)) throw new Error(`TALLY_DRAIN_DELAY_MS must be integer ms from 0 to ${MAX_DRAIN_DELAY_MS}, got "${text}"`);
   return ms;
 }
+/** After a failed backfill page: D1 is likely down, and the drain backs off too. */
+const COARSE_RETRY_MS = 60_000;
 /** Re-rating chunks per alarm run: bounded CPU per run (≈ 4 × 4,000 intervals), fewer runs in all. */
 const RERATE_CHUNKS_PER_ALARM = 4;
 /** Steps of a resolved fork's old branch per alarm run (≈ 4 × SUPERSEDE_CHUNK records). */
@@ -54,6 +57,8 @@ export interface AlarmHost {
   supersede(now: number): "none" | "more" | "done";
   publishBalance(now: number): void;
   checkNotices(now: number): void;
+  /** False until a run finds the contract's D1 usage_days and usage_months whole (usage-coarse-backfill.ts). */
+  coarse: { whole: boolean };
 }
 
 /** When the ContractDO's alarm should next run: never later than work already asks for. */
@@ -130,6 +135,17 @@ export async function runAlarm(host: AlarmHost): Promise<number | null> {
     const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures - 1, 20));
     console.error(`outbox drain failed (attempt ${failures}), retrying in ${delay} ms:`, error);
     soonest(Date.now() + delay);
+  }
+  // The contract's hourly history from before D1's daily and monthly rollups, a few pages per run
+  // (one D1 read per DO instance once it is whole).
+  if (!host.coarse.whole) {
+    try {
+      if (await backfillCoarse(env.DB, host.terms().contract_id) === "done") host.coarse.whole = true;
+      else soonest(Date.now());
+    } catch (error) {
+      console.error("summing older usage into the daily and monthly rollups failed, retrying:", error);
+      soonest(Date.now() + COARSE_RETRY_MS);
+    }
   }
   // Webhooks after the drain, with their own backoff: a dead endpoint never holds up D1.
   try {

@@ -42,6 +42,8 @@ export class ContractDO extends DurableObject<Env> {
   /** Live pricing (billing.ts); every pricing request goes through `host` (billing-requests.ts). */
   private readonly billing: ContractBilling;
   private readonly host: BillingHost;
+  /** Whether D1's daily and monthly rollups hold all of the contract's history (contract-alarm.ts). */
+  private readonly coarse = { whole: false };
   /** Test-only (crash-points.ts); in memory, so an evicted DO forgets an armed crash. */
   private readonly crashes = new CrashPoints();
   /** Arms the alarm (contract-alarm.ts); a bad drain delay setting fails every request. */
@@ -237,6 +239,13 @@ export class ContractDO extends DurableObject<Env> {
     return config;
   }
 
+  /** GET …/usage found the contract's older history not yet in D1's daily and monthly rollups (D1
+   * is the truth, whatever this instance last saw): the alarm sums it. */
+  async backfillCoarse(): Promise<void> {
+    this.coarse.whole = false;
+    await this.drains.at(Date.now());
+  }
+
   /** The alarm's work (contract-alarm.ts); it re-arms itself, with backoff after failures. */
   override async alarm(): Promise<void> {
     const next = await runAlarm({
@@ -246,7 +255,7 @@ export class ContractDO extends DurableObject<Env> {
         if (step !== "none") this.crashes.reach("supersede_before_commit");
         return step;
       },
-      publishBalance: (now) => this.doc.publishBalance(now), checkNotices: (now) => this.checkNotices(now),
+      publishBalance: (now) => this.doc.publishBalance(now), checkNotices: (now) => this.checkNotices(now), coarse: this.coarse,
     });
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }

@@ -236,6 +236,16 @@ export const usageMonths = sqliteTable("usage_months", {
 }, (t) => [primaryKey({ columns: [t.contract_id, t.month, t.collector_id, t.feature, t.product, t.user, t.host] })]);
 
 /**
+ * Contracts whose hourly history from before migration 0007 is not yet all in usage_days and
+ * usage_months: the rows before `next_hour` are; the triggers act only on those, and the
+ * ContractDO's alarm sums the rest in pages (usage-coarse-backfill.ts). No row: whole.
+ */
+export const usageCoarseBackfill = sqliteTable("usage_coarse_backfill", {
+  contract_id: text("contract_id").primaryKey(),
+  next_hour: integer("next_hour").notNull(),
+});
+
+/**
  * Per contract: a revision bumped by every write to its facts and rollups (each write checks the
  * revision it read, so a write computed from a stale read aborts), and the longest usage interval
  * seen, which bounds how far back an hour's intervals can start (reconcile.ts).

@@ -11,6 +11,7 @@ import { EdgeError } from "../errors.ts";
 import { instant } from "../instant.ts";
 import { instantInput, instantMs } from "../instant-input.ts";
 import { LocalHours } from "../../shared/time/local-hours.ts";
+import { contractStub } from "../contract/stub.ts";
 import { decodeUsageCursor, encodeUsageCursor, usagePage, usageQueryTag, USAGE_DIMENSIONS, type UsageDimension } from "../usage-report.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
@@ -61,6 +62,10 @@ export const usage = apiRouter().openapi(createRoute({
   const after = q.cursor === undefined ? undefined : decodeUsageCursor(q.cursor, groupBy.length, tag);
   if (q.cursor !== undefined && after === undefined) throw new EdgeError("invalid_request", "query.cursor: not a cursor of this query (from, to and group_by)", { field: "query.cursor" });
   const page = await usagePage(c.env.DB, { contractId: contract.id, hours, from, to, groupBy, limit: q.limit, after });
+  // Read from the hourly rows while the contract's older history is summed into the coarse ones:
+  // its DO's alarm does that, and a contract with no site syncing would otherwise never wake it.
+  // The answer is right either way, so a DO that cannot be reached does not fail it.
+  if (page.backfilling) await contractStub(c.env, contract.id).backfillCoarse().catch((error: unknown) => console.error("waking the contract's backfill failed:", error));
   return c.json({
     contract_id: contract.id, from: instant(from), to: instant(to), group_by: groupBy,
     items: page.items, next_cursor: page.next ? encodeUsageCursor(page.next, tag) : null,
