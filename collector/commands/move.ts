@@ -1,7 +1,8 @@
 // `move --server URL --token-file FILE`: points an enrolled site at another edge that holds its
 // history (`core migrate` replayed it there; docs/self-hosting.md "Moving between edges"). The
 // site keeps its key, its log and its chain; what changes is the server, the collector_token (the
-// target issued its own), the contract id there and the edge keys its receipts are signed with.
+// target issued its own), the contract id there and the edge keys its receipts are signed with (the
+// new edge's key list is then due: the next sync reads it).
 // FILE is the site's entry of the operator's migration.json: `{collector_id, contract_id,
 // collector_token, edge_public_keys}`. The log is opened (so a running daemon refuses the move),
 // and the contract-doc replica is set aside: it holds the old edge's history of the doc, which the
@@ -35,7 +36,8 @@ export async function moveCommand(argv: string[], io: CommandIo): Promise<Comman
     if (moved.collector_id !== identity.collector_id) {
       throw new CollectorError("bad_input", `${file} is for ${moved.collector_id}; this state dir is ${identity.collector_id}`);
     }
-    const edgeKeys = await mergeEdgeKeys(paths, normaliseEdgeKeys(moved.edge_public_keys ?? []));
+    // The keys come from the operator's file, not from the new edge: its own list is read at the next sync.
+    const edgeKeys = await mergeEdgeKeys(paths, normaliseEdgeKeys(moved.edge_public_keys ?? []), [], null);
     await rename(replicaPath(paths), `${replicaPath(paths)}.moved-${Date.now()}`).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "ENOENT") throw e;
     });

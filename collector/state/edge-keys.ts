@@ -143,10 +143,11 @@ export async function loadRevokedEdgeKeys(paths: StatePaths): Promise<RevokedEdg
  * `fresh` but a revoked one, and moves `revoke` to the revoked list, with the keys learned through
  * a revoked key that `fresh` does not vouch for again (learnedThrough) — one write. A key dropped
  * only for what it was learned through comes back when `fresh` brings it again. `checkedAt`: the
- * keys came from the edge itself (its enrollment answer or GET /v1/keys), read at that time.
+ * keys came from the edge itself (its enrollment answer or GET /v1/keys), read at that time; null:
+ * the edge's list is due now (the site moved to another edge); undefined: unchanged.
  * Returns the keys trusted now.
  */
-export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke: RevokedEdgeKey[] = [], checkedAt?: number): Promise<EdgeKey[]> {
+export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke: RevokedEdgeKey[] = [], checkedAt?: number | null): Promise<EdgeKey[]> {
   const { keys: known, revoked: before, checkedAt: checkedBefore } = await readEdgeKeys(paths);
   const vouched = new Set(fresh.map((k) => k.key_id));
   const revoked = before.filter((k) => k.learned_through === undefined || !vouched.has(k.key_id));
@@ -163,7 +164,7 @@ export async function mergeEdgeKeys(paths: StatePaths, fresh: EdgeKey[], revoke:
     byId.delete(id);
   }
   const keys = [...byId.values()];
-  await writeEdgeKeys(paths, { keys, revoked, checkedAt: checkedAt === undefined ? checkedBefore : new Date(checkedAt).toISOString() });
+  await writeEdgeKeys(paths, { keys, revoked, checkedAt: checkedAt === undefined ? checkedBefore : checkedAt === null ? undefined : new Date(checkedAt).toISOString() });
   return keys;
 }
 

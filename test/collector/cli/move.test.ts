@@ -28,14 +28,16 @@ afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
 const read = (file: string) => JSON.parse(readFileSync(join(state, file), "utf8"));
 
-it("points the site at the target: server, contract, token and edge keys; same key; the doc replica set aside", async () => {
+it("points the site at the target: server, contract, token and edge keys; same key; the doc replica set aside; the new edge's key list due", async () => {
   const key = read("key.json");
+  writeFileSync(join(state, "edge-keys.json"), JSON.stringify({ keys: [], checked_at: "2026-12-01T00:00:00.000Z" })); // the old edge's list, read lately
   const run = await cli(["move", "--server", "https://target.test/", "--token-file", join(dir, "site.json"), "--state", state, "--json"]);
   expect(run.status, run.stderr).toBe(0);
   expect(run.json).toMatchObject({ ok: true, collector_id: "col_cli_test", from: "http://source.test", server: "https://target.test", contract_id: "ctr_moved" });
   expect(read("identity.json")).toMatchObject({ collector_id: "col_cli_test", server: "https://target.test", contract_id: "ctr_moved", site: "test" });
   expect(read("credentials.json")).toEqual({ collector_token: "tc_moved" });
   expect(read("edge-keys.json").keys).toContainEqual(entry.edge_public_keys[0]);
+  expect(read("edge-keys.json")).not.toHaveProperty("checked_at");
   expect(read("key.json")).toEqual(key);
   expect(existsSync(join(state, "contract-doc.bin"))).toBe(false);
   expect(readdirSync(state).filter((f) => f.startsWith("contract-doc.bin.moved-"))).toHaveLength(1);
