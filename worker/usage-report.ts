@@ -53,6 +53,8 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
   ];
   const hourlyPart = `SELECT ${hourly.join(", ")} FROM usage_rollups WHERE contract_id = ?1 AND hour >= ${bind(q.from)} AND hour < ${bind(q.to)}${after} AND ${backfilling}`;
   const sums = ["license_s", ...u, "sessions", "denials", "draws", "n"].map((c) => `SUM(${c}) AS ${c}`);
+  // Both statements take every bind; each names only some, and the LIMIT (bound last, named by
+  // both) makes each statement's parameter count the same.
   const limit = bind(q.limit + 1);
   const aggregate = (parts: string[]) => `SELECT ${[...dims, ...sums].join(", ")} FROM (${parts.join(" UNION ALL ")})
     ${dims.length > 0 ? `GROUP BY ${dims.join(", ")} ORDER BY ${dims.join(", ")}` : ""} LIMIT ${limit}`;

@@ -4,13 +4,13 @@
 // with its peak RSS and peak V8 heap (sampled every 20 ms) in the notes: memory must not grow with
 // the backlog, as it would if the backlog were held at once. Figure: records/s of the export of
 // BENCH_EXPORT_RECORDS (default ≈ 1,000,000) beside the export of a tenth of it.
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleCollector } from "../../test/support/collector-process.ts";
 import { writeBacklogLog } from "../../test/support/backlog-log.ts";
 import { freePort } from "../../test/support/local-edge.ts";
+import { measuredCollector, type MeasuredRun } from "../collector-memory.ts";
 import { throughputFigure, type BenchFigure } from "../figure.ts";
 
 /** Records per line of the usage-dense log (a checkout every 3 lines), measured. */
@@ -22,16 +22,9 @@ export default async function (): Promise<BenchFigure[]> {
   const target = Number(process.env.BENCH_EXPORT_RECORDS ?? 1_000_000);
   const dir = await mkdtemp(join(tmpdir(), "tally-bench-export-"));
   try {
-    const script = await bundleCollector(dir);
-    const probe = join(dir, "mem-probe.mjs");
-    await writeFile(probe, [
-      'import { writeFileSync } from "node:fs";',
-      "let heap = 0;",
-      "setInterval(() => { heap = Math.max(heap, process.memoryUsage().heapUsed); }, 20).unref();",
-      'process.on("exit", () => { heap = Math.max(heap, process.memoryUsage().heapUsed); writeFileSync(process.env.MEM_OUT, JSON.stringify({ maxRSS: process.resourceUsage().maxRSS, heap })); });',
-    ].join("\n") + "\n");
-    const big = await backlog(script, probe, dir, "big", target);
-    const small = await backlog(script, probe, dir, "small", Math.round(target / 10));
+    const run = await measuredCollector(await bundleCollector(dir), dir);
+    const big = await backlog(run, dir, "big", target);
+    const small = await backlog(run, dir, "small", Math.round(target / 10));
     const rate = (e: Export) => e.records / (e.ms / 1000);
     const line = (e: Export) => `${e.records.toLocaleString("en-US")} records → ${e.bundles} bundles, ${(e.bytes / 1e6).toFixed(0)} MB in ${(e.ms / 1000).toFixed(1)} s, peak RSS ${e.rssMb} MB, peak heap ${e.heapMb} MB`;
     return [throughputFigure("collector export: a whole air-gapped backlog in one trip", "records/s", rate(big), "export of a tenth of it", rate(small), `${line(big)}; a tenth: ${line(small)}`)];
@@ -40,7 +33,7 @@ export default async function (): Promise<BenchFigure[]> {
   }
 }
 
-async function backlog(script: string, probe: string, dir: string, name: string, records: number): Promise<Export> {
+async function backlog(run: (args: string[]) => Promise<MeasuredRun>, dir: string, name: string, records: number): Promise<Export> {
   const file = join(dir, `${name}.log`);
   await writeBacklogLog(file, { lines: Math.round(records / RECORDS_PER_LINE), linesPerSession: 3 });
   const state = join(dir, `state-${name}`);
@@ -48,29 +41,14 @@ async function backlog(script: string, probe: string, dir: string, name: string,
   await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
   const config = join(dir, `${name}.json`);
   await writeFile(config, JSON.stringify({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC" }] }));
-  await collector(script, probe, dir, ["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+  await run(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
   await rm(file);
   const t0 = performance.now();
-  const { stdout, mem } = await collector(script, probe, dir, ["export", "--out", join(dir, `${name}-bundle.json`), "--state", state, "--json"]);
+  const { stdout, mem } = await run(["export", "--out", join(dir, `${name}-bundle.json`), "--state", state, "--json"]);
   const ms = performance.now() - t0;
   const out = JSON.parse(stdout) as { records: number; bytes: number; files: string[] };
   for (const f of out.files) if ((await stat(f)).size > 16 * 1024 * 1024) throw new Error(`${f} is over 16 MiB`);
   await rm(state, { recursive: true });
   for (const f of out.files) await rm(f);
   return { ms, rssMb: Math.round(mem.maxRSS / 1024), heapMb: Math.round(mem.heap / 1048576), records: out.records, bundles: out.files.length, bytes: out.bytes, files: out.files };
-}
-
-async function collector(script: string, probe: string, dir: string, args: string[]): Promise<{ stdout: string; mem: { maxRSS: number; heap: number } }> {
-  const memFile = join(dir, "mem.json");
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", probe, script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEM_OUT: memFile } });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    child.once("error", reject);
-    child.once("close", (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
-  if (code !== 0) throw new Error(`${args[0]} exited ${code}: ${stderr}`);
-  return { stdout, mem: JSON.parse(await readFile(memFile, "utf8")) };
 }

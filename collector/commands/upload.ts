@@ -1,6 +1,7 @@
 // `upload --server URL F…`: the middle of an air-gapped trip, on the connected machine (no state
 // dir, no keys). Uploads an export's bundle files in chain order and writes each reply beside its
-// bundle (or into --out-dir) for `import-receipt` (collector/sync/bundle-upload.ts). The edge is
+// bundle (or into --out-dir) for `import-receipt` (collector/sync/bundle-upload.ts), and tells each
+// one on stderr as it is receipted (`upload: k/n FILE (seq a…b) receipted in S s`). The edge is
 // reached as sync reaches it: HTTPS_PROXY / NO_PROXY, NODE_EXTRA_CA_CERTS, the same backoff
 // options (--attempts per command, TALLY_JITTER_SEED) and --timeout-ms per request — 120 s by
 // default, as a bundle is up to 16 MiB where a batch is 4.
@@ -44,7 +45,10 @@ export async function uploadCommand(argv: string[], io: CommandIo): Promise<Comm
   const outcome: UploadOutcome = { uploaded: [], refused: null, not_uploaded: [] };
   let unreachable: string | null = null;
   try {
-    await uploadTrip(client, ordered, replyOf, call, outcome);
+    // A trip of a long absence is tens of bundles of minutes each: each one done is told as it comes.
+    await uploadTrip(client, ordered, replyOf, call, outcome, (u, ms) => {
+      io.stderr.write(`upload: ${outcome.uploaded.length}/${ordered.length} ${u.file} (seq ${u.first_seq}…${u.last_seq}) receipted in ${(ms / 1000).toFixed(1)} s\n`);
+    });
   } catch (e) {
     if (!(e instanceof EdgeUnreachable)) throw e;
     unreachable = `edge unreachable after ${budget.failures} attempts: ${e.reason}`;

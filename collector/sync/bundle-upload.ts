@@ -97,12 +97,15 @@ export interface UploadOutcome { uploaded: UploadedBundle[]; refused: UploadRefu
 /**
  * Uploads `ordered` one after the other and writes each reply (`replyOf`). `call` wraps each
  * request (retries while the edge is unreachable); an EdgeUnreachable it lets through stops the
- * upload with the files done so far in `outcome`.
+ * upload with the files done so far in `outcome`. `onUploaded`: each receipted bundle, with the ms
+ * from reading it to its reply written.
  */
 export async function uploadTrip(client: EdgeClient, ordered: TripBundle[], replyOf: (file: string) => string,
-  call: (op: () => Promise<EdgeReply>) => Promise<EdgeReply>, outcome: UploadOutcome = { uploaded: [], refused: null, not_uploaded: [] }): Promise<UploadOutcome> {
+  call: (op: () => Promise<EdgeReply>) => Promise<EdgeReply>, outcome: UploadOutcome = { uploaded: [], refused: null, not_uploaded: [] },
+  onUploaded: (done: UploadedBundle, ms: number) => void = () => {}): Promise<UploadOutcome> {
   outcome.not_uploaded = ordered.map((b) => b.file);
   for (const b of ordered) {
+    const started = performance.now();
     const text = await readFile(b.file).catch((e: NodeJS.ErrnoException) => {
       throw new CollectorError("bad_input", `${b.file}: unreadable since it was checked (${e.code ?? e.message}); uploaded before it: ${outcome.uploaded.map((u) => u.file).join(", ") || "none"}`, { file: b.file });
     });
@@ -118,6 +121,7 @@ export async function uploadTrip(client: EdgeClient, ordered: TripBundle[], repl
     if (answer.status === 200 && isReply) {
       const receipts = body.receipts as { receipt?: { acked_seq?: number } }[];
       outcome.uploaded.push({ file: b.file, reply, status: 200, first_seq: b.first_seq!, last_seq: b.last_seq!, acked_seq: receipts.at(-1)?.receipt?.acked_seq ?? null });
+      onUploaded(outcome.uploaded.at(-1)!, performance.now() - started);
       continue;
     }
     const code = typeof body.error === "string" ? body.error : `http_${answer.status}`;

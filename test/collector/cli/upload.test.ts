@@ -77,6 +77,9 @@ describe("upload", () => {
       const firsts = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, "utf8")).batches[0].records[0].seq));
       expect(edge.seen.map((s) => s.firstSeq)).toEqual([firsts[0], firsts[1], firsts[1], ...firsts.slice(2)]); // the 503 retried
       expect(run.stderr).toMatch(/edge unreachable \(POST .* HTTP 503\); attempt 2\/3/);
+      // Each bundle is told as it is receipted, in order.
+      expect([...run.stderr.matchAll(/^upload: (\d+)\/(\d+) (\S+) \(seq \d+…\d+\) receipted in \d+\.\d s$/gm)].map((m) => [Number(m[1]), Number(m[2]), m[3]]))
+        .toEqual(files.map((f, i) => [i + 1, files.length, f]));
       const replies = run.json!.replies as string[];
       expect(replies).toEqual(files.map((f) => replyFileName(f, out)));
       for (const [i, f] of files.entries()) expect(await readFile(replies[i]!, "utf8")).toBe(receipted(JSON.parse(await readFile(f, "utf8"))));
