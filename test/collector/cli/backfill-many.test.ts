@@ -3,13 +3,12 @@
 // every command, `status` included — settles only journals with a step pending, and a backfill
 // opens only the journal of the file it imports: what they read must not be the folder listed
 // once per journal (quadratic in the files) nor every import's appendix.
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeBacklogLog } from "../../support/backlog-log.ts";
 import { counted } from "../../support/fs-count.ts";
-import { cli, enrolledState } from "./cli-io.ts";
+import { cli, enrolledTmpState } from "./cli-io.ts";
 
 const FILES = 12;
 const DAY = 86_400_000;
@@ -17,9 +16,7 @@ const DAY = 86_400_000;
 let dir: string;
 let state: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "tally-backfill-many-"));
-  state = join(dir, "state");
-  await enrolledState(state);
+  ({ dir, state } = await enrolledTmpState("backfill-many"));
   for (let k = 0; k < FILES; k++) await backfill(k);
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));

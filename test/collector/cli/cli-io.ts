@@ -1,7 +1,9 @@
 // Runs the CLI's main() in-process with captured stdout/stderr (for fast usage/config tests),
 // and makes an enrolled state dir without an edge (key + identity files, as `init` writes them).
 import { Writable } from "node:stream";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generateKeyPair } from "../../../shared/protocol/index.ts";
 import { main } from "../../../collector/cli.ts";
 import { saveIdentity, saveKey } from "../../../collector/state/identity.ts";
@@ -26,4 +28,12 @@ export async function enrolledState(dir: string, server = "http://127.0.0.1:9"):
   const key = generateKeyPair();
   await saveKey(paths, { secret_key: key.secretKey, public_key: key.publicKey });
   await saveIdentity(paths, { collector_id: "col_cli_test", contract_id: "ctr_cli_test", server, site: "test", scope: null, enrolled_at: "2026-11-27T00:00:00.000Z" }, "tok_test");
+}
+
+/** A fresh tmp dir `tally-<name>-…` holding an enrolled state dir at `<dir>/state`; the test removes `dir`. */
+export async function enrolledTmpState(name: string): Promise<{ dir: string; state: string }> {
+  const dir = await mkdtemp(join(tmpdir(), `tally-${name}-`));
+  const state = join(dir, "state");
+  await enrolledState(state);
+  return { dir, state };
 }

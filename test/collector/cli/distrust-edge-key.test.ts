@@ -3,25 +3,22 @@
 // A distrusted key is never added back by a sync's merge; trust-edge-key undoes a distrust, and
 // refuses a key the edge itself revoked.
 import { readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { generateKeyPair, keyIdOf, revokeEdgeKey, type KeyPair } from "../../../shared/protocol/index.ts";
+import { generateKeyPair, revokeEdgeKey } from "../../../shared/protocol/index.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { loadEdgeKeys, mergeEdgeKeys } from "../../../collector/state/edge-keys.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
-import { cli, enrolledState } from "./cli-io.ts";
+import { cli, enrolledTmpState } from "./cli-io.ts";
+import { edgeKeyRef as ref } from "../../support/edge-key-ref.ts";
 
-const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
 const [leaked, fresh, stranger] = [generateKeyPair(), generateKeyPair(), generateKeyPair()];
 let dir: string;
 let state: string;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "tally-distrust-"));
-  state = join(dir, "state");
-  await enrolledState(state);
+  ({ dir, state } = await enrolledTmpState("distrust"));
   (await SegmentLog.open(join(state, "log"))).log.close();
   writeFileSync(join(state, "edge-keys.json"), JSON.stringify({ keys: [ref(leaked)] }));
 });

@@ -3,16 +3,15 @@
 // (`dropped_edge_keys`), and what it signs afterwards is refused as revoked, changing nothing on
 // disk. A key the reply endorses again through a chain that skips the leaked key stays.
 import { readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { endorseEdgeKey, generateKeyPair, keyIdOf, revokeEdgeKey, signReceipt, type KeyPair } from "../../../shared/protocol/index.ts";
+import { endorseEdgeKey, generateKeyPair, revokeEdgeKey, signReceipt, type KeyPair } from "../../../shared/protocol/index.ts";
 import { appendHourlyUsage } from "../../support/site-usage.ts";
 import { treeSnapshot } from "../../support/tree-snapshot.ts";
-import { cli, enrolledState } from "./cli-io.ts";
+import { cli, enrolledTmpState } from "./cli-io.ts";
+import { edgeKeyRef as ref } from "../../support/edge-key-ref.ts";
 
-const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
 const endorsed = (k: KeyPair, by: KeyPair) => ({ ...ref(k), endorsement: endorseEdgeKey(ref(k), ref(by), by.secretKey) });
 const T0 = Date.UTC(2026, 9, 5);
 const HOUR = 3600_000;
@@ -20,9 +19,7 @@ let dir: string;
 let state: string;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "tally-learned-through-"));
-  state = join(dir, "state");
-  await enrolledState(state);
+  ({ dir, state } = await enrolledTmpState("learned-through"));
 });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 

@@ -4,21 +4,18 @@
 // `log_code: log_corrupt`, exit 1), sends nothing, and writes no bundle: never an "internal
 // error" with a stack trace.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { HEADER_BYTES } from "../../../collector/log/frame.ts";
 import { appendHourlyUsage } from "../../support/site-usage.ts";
-import { cli, enrolledState } from "./cli-io.ts";
+import { cli, enrolledTmpState } from "./cli-io.ts";
 
 let dir: string;
 let state: string;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "tally-log-damage-"));
-  state = join(dir, "state");
-  await enrolledState(state);
+  ({ dir, state } = await enrolledTmpState("log-damage"));
   await appendHourlyUsage(state, 40, Date.UTC(2026, 10, 1)); // 2 KiB segments: several sealed ones, each with its index
   // One payload byte of the first segment's second record: its frame's header stays valid.
   const log = join(state, "log");

@@ -6,11 +6,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { endorseEdgeKey, generateKeyPair, keyIdOf, revokeEdgeKey, type KeyPair } from "../../../shared/protocol/index.ts";
+import { endorseEdgeKey, generateKeyPair, revokeEdgeKey, type KeyPair } from "../../../shared/protocol/index.ts";
 import { EDGE_KEYS_CHECK_MS, edgeKeysDue, keysOverTls, learnedThrough, loadEdgeKeys, loadRevokedEdgeKeys, mergeEdgeKeys, restoreEdgeKey } from "../../../collector/state/edge-keys.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
+import { edgeKeyRef as ref } from "../../support/edge-key-ref.ts";
 
-const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
 const [k0, k1, k2, other] = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()];
 
 describe("keysOverTls", () => {

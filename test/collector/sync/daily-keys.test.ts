@@ -9,12 +9,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { generateKeyPair, keyIdOf, revokeEdgeKey } from "../../../shared/protocol/index.ts";
+import { generateKeyPair, revokeEdgeKey } from "../../../shared/protocol/index.ts";
 import { mergeEdgeKeys } from "../../../collector/state/edge-keys.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
 import { cli, enrolledState } from "../cli/cli-io.ts";
+import { edgeKeyRef as ref } from "../../support/edge-key-ref.ts";
 
-const ref = (k: { publicKey: string }) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
 const [current, next] = [generateKeyPair(), generateKeyPair()];
 
 /** What GET /v1/keys answers next: status and body text. */

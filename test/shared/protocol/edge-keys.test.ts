@@ -6,8 +6,8 @@ import {
   EDGE_KEY_DOMAIN, RECEIPT_DOMAIN, canonicalBytes, endorseEdgeKey, endorsedKeys, revokeEdgeKey, verifyRevocation, generateKeyPair, keyIdOf, signDomain, verifyEndorsement,
   type KeyPair, type PublishedEdgeKey,
 } from "../../../shared/protocol/index.ts";
+import { edgeKeyRef as ref } from "../../support/edge-key-ref.ts";
 
-const ref = (k: KeyPair) => ({ key_id: keyIdOf(k.publicKey), public_key: k.publicKey });
 /** `key` as learned through `by`'s endorsement. */
 const learnt = (key: KeyPair, by: KeyPair) => ({ ...ref(key), endorsed_by: ref(by).key_id });
 const [k0, k1, k2, k3] = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()];
