@@ -1,61 +1,46 @@
 // ContractDO: one per contract, the single source of truth for its chains, records, usage
 // totals and outbox (DESIGN.md §2). A thin shell: decisions live in shared/protocol and in the
-// functions beside this file; this class owns storage, transactions and the alarm.
+// functions beside this file; this class owns the requests and the alarm (storage,
+// transactions and the test and benchmark aids: contract-do-base.ts).
 // The Worker passes `now` into every method, so an injected test clock reaches the DO.
-import { DurableObject } from "cloudflare:workers";
-import type { ChainRecord } from "../../shared/protocol/index.ts";
-import { drainAll, hashAndInsert, refuseInProduction, storageFigures, type StorageFigures } from "./bench-aids.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import type { Env } from "../env.ts";
 import { applyBatch, batchLength, type BatchOutcome, type RateableUsage } from "./apply-batch.ts";
 import { precheck, type Prechecked } from "./batch-signature.ts";
-import { ensureChain, type CollectorIdentity } from "./chains.ts";
+import { ensureChain, loadChain, type CollectorIdentity } from "./chains.ts";
 import { migrateStorage } from "./storage-schema.ts";
-import { loadTerms, saveTerms, type ContractTerms } from "./terms.ts";
+import { saveTerms, type ContractTerms } from "./terms.ts";
 import type { ContractDocJson } from "../../shared/contract-doc/index.ts";
 import { applyBundle, type BundleOutcome } from "./apply-bundle.ts";
 import { historyPage, type HistoryPage } from "./checkpoints.ts";
 import { arrivalRefusal, expectHistory, type ImportState } from "./site-import.ts";
 import { DocPublisher, type DocSyncOutcome } from "./doc-publisher.ts";
 import { recentEnforcement, type EnforcementCursor, type EnforcementEntry } from "./enforcement-log.ts";
-import { resolveFork, SUPERSEDE_CHUNK, supersedeStep, type ResolutionOutcome } from "./fork-resolution.ts";
+import { resolveFork, supersedeStep, type ResolutionOutcome } from "./fork-resolution.ts";
 import { revokeCollector, type Revocation } from "./revocation.ts";
-import { ContractBilling } from "./billing.ts";
 import * as billingRequests from "./billing-requests.ts";
 import type { BillingHost, ContractBalance } from "./billing-requests.ts";
 import { listGrants, type GrantRequest, type StoredGrant } from "./grants.ts";
-import { loadChain } from "./chains.ts";
 import { scopeAt } from "./plan-versions.ts";
 import type { PlanVersion } from "../../shared/pricing/index.ts";
 import { reconcilePage, type ReconcileCursor, type ReconcileReport } from "./reconcile.ts";
 import { LocalHours } from "../../shared/time/local-hours.ts";
-import { CrashPoints, type CrashStep } from "./crash-points.ts";
 import { checkNotices } from "./notices.ts";
-import { DrainAlarm, jobsPending, runAlarm } from "./contract-alarm.ts";
+import { jobsPending, runAlarm } from "./contract-alarm.ts";
+import { ContractDOBase } from "./contract-do-base.ts";
 
 export type { DocSyncOutcome } from "./doc-publisher.ts";
 
-export class ContractDO extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+export class ContractDO extends ContractDOBase {
   /** The contract doc's roots and the collectors' syncs of it (doc-publisher.ts). */
   private readonly doc: DocPublisher;
-  /** Live pricing (billing.ts); every pricing request goes through `host` (billing-requests.ts). */
-  private readonly billing: ContractBilling;
+  /** Every pricing request goes through it (billing-requests.ts). */
   private readonly host: BillingHost;
   /** Whether D1's daily and monthly rollups hold all of the contract's history (contract-alarm.ts). */
   private readonly coarse = { whole: false };
-  /** Test-only (crash-points.ts); in memory, so an evicted DO forgets an armed crash. */
-  private readonly crashes = new CrashPoints();
-  /** Arms the alarm (contract-alarm.ts); a bad drain delay setting fails every request. */
-  private readonly drains: DrainAlarm;
-  /** Seqs per step of a resolved fork's old branch; tests set fewer (`setSupersedeChunk`). */
-  private supersedeChunk = SUPERSEDE_CHUNK;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.drains = new DrainAlarm(ctx.storage, env);
-    this.billing = new ContractBilling(this.sql);
     this.doc = new DocPublisher(this.sql, (f) => ctx.storage.transactionSync(f), {
       terms: () => this.terms(), versions: (terms) => this.billing.versions(terms), balance: (now) => this.balance(now),
     });
@@ -109,17 +94,6 @@ export class ContractDO extends DurableObject<Env> {
     else await this.drains.soon();
     if (outcome.ok && !outcome.replay) this.doc.publishBalance(now);
     return outcome;
-  }
-
-  /** Test and development only: the next batch apply (or alarm step) throws at `step` (crash-points.ts). */
-  armCrash(step: CrashStep): void {
-    this.crashes.arm(step, this.env.TALLY_ENV);
-  }
-
-  /** Test and development only: a fork's old branch moves `seqs` at a time (a long branch in a short test). */
-  setSupersedeChunk(seqs: number): void {
-    refuseInProduction(this.env, "setSupersedeChunk");
-    this.supersedeChunk = seqs;
   }
 
   /** One page of the comparison of D1's projection with the DO; repairs what it finds (reconcile.ts). */
@@ -258,43 +232,6 @@ export class ContractDO extends DurableObject<Env> {
       publishBalance: (now) => this.doc.publishBalance(now), checkNotices: (now) => this.checkNotices(now), coarse: this.coarse,
     });
     if (next !== null) await this.ctx.storage.setAlarm(next);
-  }
-
-  /** Benchmark baseline only (refused in production): hash and insert rows, nothing else. */
-  async benchmarkInsert(rows: ChainRecord[]): Promise<number> {
-    refuseInProduction(this.env, "benchmarkInsert");
-    return hashAndInsert(this.ctx.storage, rows);
-  }
-
-  /** Benchmark only (refused in production): drains the whole outbox into D1 now, as the alarm would
-   *  (edge-ingest times the drain apart from the apply it holds back); answers the rows left. */
-  async benchmarkDrain(): Promise<number> {
-    refuseInProduction(this.env, "benchmarkDrain");
-    return drainAll(this.sql, this.env.DB, this.terms().contract_id);
-  }
-
-  /** Benchmark only (refused in production): the database size, the outbox length and (full) each table's rows and value bytes. */
-  benchmarkStorage(full: boolean): StorageFigures {
-    refuseInProduction(this.env, "benchmarkStorage");
-    return storageFigures(this.sql, full);
-  }
-
-  private terms(): ContractTerms {
-    const terms = loadTerms(this.sql);
-    if (!terms) throw new Error("ContractDO has no terms: setup() was never called");
-    return terms;
-  }
-
-  /** transactionSync that writes the billing store's buffered rows before it commits, and drops the
-   *  billing caches when it rolls back (they may hold its changes). */
-  private transact<T>(f: () => T): T {
-    try {
-      // The live store buffers rows until its next statement: none may stay behind at commit.
-      return this.ctx.storage.transactionSync(() => { const result = f(); this.billing.flush(); return result; });
-    } catch (error) {
-      this.billing.reset();
-      throw error;
-    }
   }
 
   /** A batch, and the rating of the usage it stored, in one transaction. */
