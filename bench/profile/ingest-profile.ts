@@ -3,7 +3,9 @@
 // (node-sql-storage.ts), so it can be profiled: `npx tsx --cpu-prof bench/profile/ingest-profile.ts`.
 // Prints ms per batch and SQL statements per record, by statement. DRAIN=1 also drains the outbox
 // into a node:sqlite D1 (node-d1.ts) after each batch and prints the drain's ms and D1's per statement.
+// DRAWS=1 runs contract-apply's draw path instead: a session per record, rated by use windows and checkouts.
 import { batchBodies } from "../suites/edge-ingest.ts";
+import { batchBodies as sessionBatchBodies, DRAW_RATES } from "../suites/contract-apply.ts";
 import { generateKeyPair } from "../../shared/protocol/signing.ts";
 import { parseStrictJson } from "../../shared/protocol/index.ts";
 import { edgeKey } from "../../worker/auth/edge-key.ts";
@@ -20,20 +22,21 @@ import { checkNotices } from "../../worker/contract/notices.ts";
 import { drainOutbox } from "../../worker/contract/outbox.ts";
 import { nodeD1 } from "./node-d1.ts";
 
+const DRAWS = process.env.DRAWS === "1";
 const SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const { sql, transactionSync, counts, statements } = nodeSqlStorage(process.env.PROFILE_DB ?? ":memory:");
 migrateStorage(sql, transactionSync);
 const terms: ContractTerms = {
   contract_id: "ct_bench", vendor_id: "vd_bench", start_date: "2020-01-01", start_at: Date.UTC(2020, 0, 1), timezone: "UTC", period: "month",
   unit_name: "token", currency: "USD", scope: null,
-  plan: { model: "token", currency: "USD", unit_name: "token", period: "month", rates: { "*": "1" }, overage: { policy: "block" } },
+  plan: { model: "token", currency: "USD", unit_name: "token", period: "month", rates: DRAWS ? DRAW_RATES : { "*": "1" }, overage: { policy: "block" } },
   statement_grace_h: 72, expected_sync_s: 3600,
 };
 saveTerms(sql, terms);
 const keys = generateKeyPair();
 const who = { collector_id: "col_benchcollector0001", public_key: keys.publicKey, site: "bench", enrolled_at: Date.now() - 1000 };
 ensureChain(sql, who);
-const bodies = batchBodies(who.collector_id, keys.secretKey);
+const bodies = DRAWS ? sessionBatchBodies(who.collector_id, keys.secretKey, true) : batchBodies(who.collector_id, keys.secretKey);
 const key = edgeKey(SEED);
 const billing = new ContractBilling(sql);
 const doc = new ContractDocHost(sql, transactionSync);

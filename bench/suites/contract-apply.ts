@@ -8,8 +8,10 @@
 // windows and checkouts against one rated by license-hours (issue 15, goal ≥ 0.8).
 // Each pair's batches are sent alternately (pairedRecordsPerSecond) and the alarm's drain into D1
 // is held back while they are timed, as in edge-ingest: local D1 runs on the DO's thread, and run
-// one after the other each phase paid for the drain of the phase before it (the draws phase, run
-// last, measured 0.43–0.56 so). The rated contract is then drained (dev route) for the reads.
+// one after the other each phase paid for the drain of the phase before it, which hid the draws
+// path's own cost (0.55 so; 0.27 alternated, before sql-draw-store.ts cached each key's last use
+// and draw and put uses and draws among the pending rows). The rated contract is then drained (dev
+// route) for the reads.
 // Starts its own `wrangler dev` (bench/suites/edge-ingest.ts), stops it after.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +37,7 @@ const START = CONTRACT_START + 12 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
 const HOUR_RATES = { MATLAB: "1", Simulink: "0.75", "*": "0.5" };
-const DRAW_RATES = { MATLAB: { per: "use_window", units: "7" }, Simulink: { per: "use_window", units: "3", window_s: 43_200, key: ["user"] }, Compiler: { per: "checkout", units: "2" }, "*": "0.5" };
+export const DRAW_RATES = { MATLAB: { per: "use_window", units: "7" }, Simulink: { per: "use_window", units: "3", window_s: 43_200, key: ["user"] }, Compiler: { per: "checkout", units: "2" }, "*": "0.5" };
 
 function plan(daemon: string, rates: Record<string, unknown> = HOUR_RATES) {
   return {
@@ -59,7 +61,7 @@ async function contractWithSite(url: string, apiKey: string, publicKey: string, 
 
 /** 50 long sessions, each reported as hourly intervals in order (the session-cursor path); or, `short`,
  * a new session per record (each a use of its user and feature: the draw path). */
-function batchBodies(collectorId: string, secretKey: string, short = false): string[] {
+export function batchBodies(collectorId: string, secretKey: string, short = false): string[] {
   const bodies: string[] = [];
   let head = { seq: 0, hash: ZERO_HASH };
   for (let b = 0; b <= BATCHES; b++) {

@@ -40,8 +40,8 @@ export class SqlLiveStore implements LiveStore {
   constructor(sql: SqlStorage) {
     this.#raw = sql;
     this.#sql = { exec: (query: string, ...args: SqlStorageValue[]) => { this.flush(); return sql.exec(query, ...args); } } as SqlStorage;
-    this.#sessions = new SqlSessions(this.#sql, sql);
-    this.#draws = new SqlDraws(this.#sql);
+    this.#draws = new SqlDraws(this.#sql, sql, this.#pending);
+    this.#sessions = new SqlSessions(this.#sql, sql, (id) => this.#draws.created(id));
     this.#aggregates = new SqlAggregates(this.#sql);
   }
 

@@ -26,9 +26,13 @@ export class SqlSessions {
   /** Recently used sessions (id, and state once read or written): a batch touches each a few times. */
   readonly #sessions = new Map<string, { id: number; state?: SessionState }>();
 
-  constructor(sql: SqlStorage, raw: SqlStorage) {
+  /** Told each session created (its id is new: nothing refers to it yet). */
+  readonly #created: (id: number) => void;
+
+  constructor(sql: SqlStorage, raw: SqlStorage, created: (id: number) => void = () => {}) {
     this.#sql = sql;
     this.#raw = raw;
+    this.#created = created;
   }
 
   /**
@@ -61,7 +65,10 @@ export class SqlSessions {
           `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name)
            SELECT ?, json_extract(value, '$[0]'), coalesce((SELECT terms_rev FROM rating_state), 0), json_extract(value, '$[1]'), json_extract(value, '$[2]')
            FROM json_each(?) ORDER BY key RETURNING id, name, rev`, no, json);
-        for (const r of created) this.remember(`${collector}:${r.name}`, { id: r.id, state: { cursor: null, rev: r.rev } });
+        for (const r of created) {
+          this.remember(`${collector}:${r.name}`, { id: r.id, state: { cursor: null, rev: r.rev } });
+          this.#created(r.id);
+        }
       }
     }
   }
@@ -127,6 +134,7 @@ export class SqlSessions {
       `INSERT INTO rating_sessions (source_no, name, rev, user_name, host_name) VALUES (?, ?, coalesce((SELECT terms_rev FROM rating_state), 0), ?, ?) RETURNING id, rev`,
       no, name, who?.user ?? null, who?.host ?? null).one();
     this.remember(key, { id: created.id, state: { cursor: null, rev: created.rev } });
+    this.#created(created.id);
     return created.id;
   }
 

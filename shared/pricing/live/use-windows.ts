@@ -37,14 +37,15 @@ export function rewindow(store: LiveStore, terms: PricingTerms, key: string, fro
   for (;;) {
     // A window covers [start, until): a use exactly at `until` opens the next one.
     const use = cover > pos.start ? store.nextUse(key, { start: cover, ref: "" }, true) : store.nextUse(key, pos, inclusive);
-    // Stored draws before that use no longer open a window.
-    for (let d = store.nextDraw(key, pos, inclusive); d && (!use || usePosition(d.piece, use) < 0); d = store.nextDraw(key, d.piece, false)) {
-      store.deleteDraw(d);
-      move(d.piece, -1);
+    // Stored draws before that use no longer open a window; the loop ends at the first draw at or
+    // after the use (the use is never before `pos`), the one that may be the use's own.
+    let stored = store.nextDraw(key, pos, inclusive);
+    for (; stored && (!use || usePosition(stored.piece, use) < 0); stored = store.nextDraw(key, stored.piece, false)) {
+      store.deleteDraw(stored);
+      move(stored.piece, -1);
     }
     if (!use) return;
     const draw = drawOf(terms, use);
-    const stored = store.nextDraw(key, use, true);
     const here = stored && usePosition(stored.piece, use) === 0 ? stored : undefined;
     if (here && draw && sameDraw(here, draw)) return;
     if (here) { store.deleteDraw(here); move(here.piece, -1); }
