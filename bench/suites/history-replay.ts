@@ -2,7 +2,8 @@
 // of export + replay — `GET …/collectors/:cid/history` pages from core A posted to `POST
 // …/collectors/:cid/replay` on core B, the way `core migrate` does it — beside the same batches
 // ingested on core A by the site itself (the baseline, same run, same machine). Two cores, each
-// on a fresh data dir (one directory holds a collector id once), both stopped at the end.
+// on a fresh data dir (one directory holds a collector id once), both stopped at the end. The
+// replay starts once A has drained the ingest into its D1 (A serves the export on the same cores).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,26 @@ async function call(method: string, url: string, key: string, body?: unknown): P
   return JSON.parse(text);
 }
 
+/** Waits until core A's usage history holds every record's license time (its outbox drained). */
+async function drained(url: string, contractId: string, key: string, bodies: string[]): Promise<void> {
+  let seconds = 0, first = Infinity;
+  for (const body of bodies) {
+    for (const r of (JSON.parse(body) as { records: Array<{ data: { start: number; end: number; count: number } }> }).records) {
+      seconds += ((r.data.end - r.data.start) / 1000) * r.data.count;
+      first = Math.min(first, r.data.start);
+    }
+  }
+  const day = 86_400_000;
+  const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+  const range = `from=${iso(Math.floor(first / day) * day)}&to=${iso(Math.floor(Date.now() / day) * day + day)}`;
+  for (let i = 0; i < 240; i++) {
+    const usage: { items: Array<{ license_seconds: number }> } = await call("GET", `${url}/v1/contracts/${contractId}/usage?${range}`, key);
+    if (usage.items.reduce((sum, item) => sum + item.license_seconds, 0) === seconds) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("core A's outbox did not drain within 60 s");
+}
+
 export default async function historyReplay(): Promise<BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), "tally-bench-replay-"));
   const build = await coreBuild();
@@ -31,6 +52,9 @@ export default async function historyReplay(): Promise<BenchFigure[]> {
     const t0 = performance.now();
     for (const body of bodies) await post(`${a.url}/v1/collectors/${site.collectorId}/batches`, body);
     const ingest = (bodies.length * BATCH_RECORDS) / ((performance.now() - t0) / 1000);
+    // Core A's alarm drains those batches into its D1 after they are in: let it finish before the
+    // replay is timed, or the replay pays for it (A answers the export's pages on the same cores).
+    await drained(a.url, site.contractId, vendorA.api_key, bodies);
 
     const vendorB = await post(`${b.url}/v1/vendors`, JSON.stringify({ name: "Bench vendor" }), secretsB.ADMIN_TOKEN);
     const customer = await call("POST", `${b.url}/v1/customers`, vendorB.api_key, { name: "Bench plant" });
