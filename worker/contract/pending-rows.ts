@@ -1,9 +1,9 @@
 // Rows the live store (sql-live-store.ts) writes many statements' worth at a time: a batch's
-// intervals, rated pieces, session cursors, uses and draws are kept until the store's next statement and go out
-// as a few multi-row statements (one bound JSON value each, so the 100-parameter limit never
-// applies) instead of one statement per record. The store flushes them before every statement it
-// runs, and the DO before every commit, so every read sees storage exactly as if each row had been
-// written at once.
+// intervals, rated pieces, session cursors, uses and draws are kept until the store's next
+// statement and go out as a few multi-row statements (one bound JSON value each, so the
+// 100-parameter limit never applies) instead of one statement per record. The store flushes them
+// before every statement it runs, and the DO before every commit, so every read sees storage
+// exactly as if each row had been written at once.
 import { jsonChunks } from "./rollup-drain.ts";
 
 const columns = (n: number) => Array.from({ length: n }, (_, i) => `json_extract(value, '$[${i}]')`).join(", ");
