@@ -5,7 +5,8 @@
 // rated (the skeleton's plain ingest path, measured in the same run). Then balance read latency
 // (p50/p99, 8 concurrent clients) against GET /health on the same workerd. And draws: the same
 // short sessions (one record each, so every record is a use) into a contract with daily use
-// windows and checkouts against one rated by license-hours (issue 15, goal ≥ 0.8).
+// windows and checkouts against one rated by license-hours, and one with every feature per
+// checkout (credits per job) against another (issue 15, goal ≥ 0.8).
 // Each pair's batches are sent alternately (pairedRecordsPerSecond) and the alarm's drain into D1
 // is held back while they are timed, as in edge-ingest: local D1 runs on the DO's thread, and run
 // one after the other each phase paid for the drain of the phase before it, which hid the draws
@@ -37,6 +38,7 @@ const START = CONTRACT_START + 12 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
 const HOUR_RATES = { MATLAB: "1", Simulink: "0.75", "*": "0.5" };
+const CHECKOUT_RATES = { "*": { per: "checkout", units: "2" } };
 export const DRAW_RATES = { MATLAB: { per: "use_window", units: "7" }, Simulink: { per: "use_window", units: "3", window_s: 43_200, key: ["user"] }, Compiler: { per: "checkout", units: "2" }, "*": "0.5" };
 
 function plan(daemon: string, rates: Record<string, unknown> = HOUR_RATES) {
@@ -126,10 +128,16 @@ export default async function contractApply(): Promise<BenchFigure[]> {
     const drawn = await contractWithSite(url, vendor.api_key, keys.publicKey, "MLM", DRAW_RATES);
     const hourBodies = batchBodies(hours.collectorId, keys.secretKey, true);
     const drawBodies = batchBodies(drawn.collectorId, keys.secretKey, true);
+    // Credits per job: every feature per checkout, so every record opens a key of its own.
+    const hours2 = await contractWithSite(url, vendor.api_key, keys.publicKey, "MLM");
+    const checkouts = await contractWithSite(url, vendor.api_key, keys.publicKey, "MLM", CHECKOUT_RATES);
+    const hour2Bodies = batchBodies(hours2.collectorId, keys.secretKey, true);
+    const checkoutBodies = batchBodies(checkouts.collectorId, keys.secretKey, true);
 
     const batches = (collectorId: string, bodies: string[]) => ({ target: `${url}/v1/collectors/${collectorId}/batches`, bodies });
     const [baseline, apply] = await pairedRecordsPerSecond(batches(plain.collectorId, plainBodies), batches(rated.collectorId, ratedBodies));
     const [hourApply, drawApply] = await pairedRecordsPerSecond(batches(hours.collectorId, hourBodies), batches(drawn.collectorId, drawBodies));
+    const [hour2Apply, checkoutApply] = await pairedRecordsPerSecond(batches(hours2.collectorId, hour2Bodies), batches(checkouts.collectorId, checkoutBodies));
     const { remaining } = await post(`${url}/__dev/contracts/${rated.contractId}/drain`, "{}");
     if (remaining !== 0) throw new Error(`the drain left ${remaining} outbox rows`);
     await drained(url, rated.contractId, vendor.api_key);
@@ -141,6 +149,8 @@ export default async function contractApply(): Promise<BenchFigure[]> {
       throughputFigure("contract apply with rating + grant burn (HTTP → Worker → ContractDO)", "records/s", apply, "same ingest, records out of scope (never rated)", baseline, notes),
       throughputFigure("contract apply, use windows + checkouts (a session per record)", "records/s", drawApply, "same records, license-hours plan", hourApply,
         `${(BATCHES + 1) * BATCH_RECORDS} one-record sessions of 50 users; daily MATLAB windows, 12 h Simulink windows per user, Compiler checkouts (goal ≥ 0.8)`),
+      throughputFigure("contract apply, every feature per checkout (a session per record)", "records/s", checkoutApply, "same records, license-hours plan", hour2Apply,
+        `${(BATCHES + 1) * BATCH_RECORDS} one-record sessions: every record a checkout of its own key (goal ≥ 0.8)`),
       latencyFigure("GET balance p50 (cached per DO state)", "ms", balance.p50, "GET /health p50", health.p50, readNotes),
       latencyFigure("GET balance p99 (cached per DO state)", "ms", balance.p99, "GET /health p99", health.p99, readNotes),
     ];

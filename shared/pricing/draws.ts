@@ -40,11 +40,16 @@ function drawRateAt(terms: PricingTerms, feature: string, ts: number): DrawRate 
   return rate && rate.per !== "hour" ? rate : undefined;
 }
 
+/** A checkout's use-window key: its session's own, so every checkout is a draw of its own. */
+export function checkoutKey(session: string): string {
+  return `checkout\u0000${session}`;
+}
+
 /** The use a session makes from the interval it starts with, or undefined when it is rated by the hour. */
 export function useOf(terms: PricingTerms, first: UsageInterval): Use | undefined {
   const rate = drawRateAt(terms, first.feature, first.start);
   if (!rate) return undefined;
-  const key = rate.per === "checkout" ? `checkout\u0000${first.session}`
+  const key = rate.per === "checkout" ? checkoutKey(first.session)
     : `window\u0000${rate.key.join(",")}\u0000${rate.key.map((f) => (f === "feature" ? first.feature : first[f] ?? "")).join("\u0000")}`;
   return { session: first.session, key, start: first.start, ref: first.ref, feature: first.feature, count: first.count, received_at: first.received_at };
 }

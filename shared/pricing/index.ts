@@ -8,7 +8,7 @@ export { periodAt, periodByIndex, periodIndexAt, periodStarting, periodsBetween,
 export { pricingTerms, versionAt, segmentStartAt, type PricingTerms } from "./terms.ts";
 export { billedMs, compareRefs, firstInterval, rateNextInterval, rateSession, type RatedPiece, type SessionCursor } from "./rate.ts";
 export { rateIntervals } from "./rate-intervals.ts";
-export { drawOf, drawPieces, sameDraw, useOf, usePosition, type Draw, type Use } from "./draws.ts";
+export { checkoutKey, drawOf, drawPieces, sameDraw, useOf, usePosition, type Draw, type Use } from "./draws.ts";
 export { emptyLedger, addPieces, removePieces, ledgerFromIntervals, bucketKey, type UsageLedger, type UsageBucket, type BucketKey } from "./ledger.ts";
 export { burnPeriod, foldLedger, type GrantState, type UnitRange } from "./burn.ts";
 export type { PricedLine } from "./price.ts";

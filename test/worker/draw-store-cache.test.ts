@@ -1,11 +1,12 @@
 // The draw store's caches (worker/contract/sql-draw-store.ts: each key's last use and draw, each
-// session's use) and its pending puts never change an answer. Inside workerd on a real DO's SQLite: random writes — uses
-// put, moved and deleted, draws put and deleted, sessions created, transactions rolled back — and
-// after each, random questions asked of the caching store and of a fresh one that reads only SQL
-// (no cache survives into it); every answer must be the same. Seeded, so a failure replays.
+// session's use) and its pending puts never change an answer. Inside workerd on a real DO's
+// SQLite: random writes — uses put, moved and deleted, draws put and deleted, sessions created,
+// checkouts of new sessions (their keys given ids without a statement), transactions rolled back —
+// and after each, random questions asked of the caching store and of a fresh one that reads only
+// SQL (no cache survives into it); every answer must be the same. Seeded, so a failure replays.
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
-import type { Draw, Use } from "../../shared/pricing/index.ts";
+import { checkoutKey, type Draw, type Use } from "../../shared/pricing/index.ts";
 import { mulberry32 } from "../../shared/random/mulberry32.ts";
 import { PendingRows } from "../../worker/contract/pending-rows.ts";
 import { SqlDraws } from "../../worker/contract/sql-draw-store.ts";
@@ -45,13 +46,21 @@ describe("the draw store's caches", () => {
         // As the live store builds it (sql-live-store.ts): puts wait among pending rows, every statement flushes them first.
         const pending = new PendingRows();
         const flushing = { exec: (query: string, ...args: SqlStorageValue[]) => { pending.flush(sql); return sql.exec(query, ...args); } } as SqlStorage;
-        const cached = new SqlDraws(flushing, sql, pending);
+        const cached = new SqlDraws(flushing, pending);
         const stored: Draw[] = []; // draws written, to delete some again
+        const checkouts: Array<{ id: number; key: string; at: { start: number; ref: string } }> = [];
+        const askKeys = [...KEYS];
         let questions = 0;
         const write = () => {
           const r = rand();
           const ref = pick(refs), session = sessions.get(ref)!.id;
-          if (r < 0.35) {
+          if (r < 0.05) {
+            // A window key never seen: created by an insert that numbers it (checkout keys are numbered here).
+            const key = `window\u0000user\u0000x${askKeys.length}`;
+            askKeys.push(key);
+            if (cached.use(session)) cached.deleteUse(session);
+            cached.putUse(session, { ...useAt(ref), key });
+          } else if (r < 0.35) {
             // As the ledger does (use-windows.ts replaceUse): the session's use read first, deleted, the new one put.
             if (cached.use(session)) cached.deleteUse(session);
             cached.putUse(session, useAt(ref));
@@ -72,15 +81,33 @@ describe("the draw store's caches", () => {
             try {
               state.storage.transactionSync(() => { for (let k = 0; k < 3; k++) write(); throw new Error("rolled back"); });
             } catch { cached.reset(); pending.clear(); }
-          } else if (r < 0.08) {
-            // A session created: it has no use (sql-sessions.ts tells the store).
+          } else if (r < 0.12) {
+            // A session created: it has no use (sql-sessions.ts tells the store); most are checkouts,
+            // whose key is new with the session (its id given without a statement), and a draw there.
             const id = sql.exec<{ id: number }>("INSERT INTO rating_sessions (source_no, name, rev) VALUES (1, ?, 0) RETURNING id", `new${step}`).one().id;
             cached.created(id);
             expect(cached.use(id)).toBeUndefined();
+            const session = `col_a:new${step}`, ref = `col_a:${100 + step}`;
+            if (rand() < 0.25) {
+              // A new session whose use is a window: its key is one other sessions share (after a
+              // rollback, not in the store's memory any more), so it must not be taken for a new one.
+              const use: Use = { session, key: pick(askKeys), start: start(), ref, feature: "MATLAB", count: 1, received_at: 5000 };
+              cached.putUse(id, use);
+            } else {
+              const key = checkoutKey(session);
+              const use: Use = { session, key, start: start(), ref, feature: "Compiler", count: 1, received_at: 5000 };
+              cached.putUse(id, use);
+              if (rand() < 0.8) cached.putDraw({ key, until: use.start, piece: { ref, feature: "Compiler", session, period: 0, arrival: 0, segment: 0, start: use.start, end: use.start, license_ms: 0, billed_ms: 0, units: 2n, rated: true, draws: 1 } }, 1, id);
+              checkouts.push({ id, key, at: { start: use.start, ref } });
+            }
+          } else if (r < 0.14 && checkouts.length > 0) {
+            const c = checkouts[Math.floor(rand() * checkouts.length)]!;
+            cached.deleteUse(c.id);
           } else write();
-          const fresh = new SqlDraws(flushing, sql, new PendingRows());
+          const fresh = new SqlDraws(flushing, new PendingRows());
           for (let q = 0; q < 4; q++) {
-            const key = pick(KEYS), where = at(), inclusive = rand() < 0.5;
+            const checkout = checkouts.length > 0 && rand() < 0.25 ? pick(checkouts) : undefined;
+            const key = checkout?.key ?? pick(askKeys), where = checkout && rand() < 0.5 ? checkout.at : at(), inclusive = rand() < 0.5;
             expect(cached.nextUse(key, where, inclusive)).toEqual(fresh.nextUse(key, where, inclusive));
             expect(cached.nextDraw(key, where, inclusive)).toEqual(fresh.nextDraw(key, where, inclusive));
             expect(cached.prevDraw(key, where)).toEqual(fresh.prevDraw(key, where));
@@ -90,12 +117,15 @@ describe("the draw store's caches", () => {
           }
         }
         pending.flush(sql);
-        return { questions, uses: sql.exec<{ n: number }>("SELECT count(*) AS n FROM draw_uses").one().n, draws: sql.exec<{ n: number }>("SELECT count(*) AS n FROM draws").one().n };
+        // Every checkout key given its id here is stored once, under that id.
+        for (const c of checkouts) expect(sql.exec<{ n: number }>("SELECT count(*) AS n FROM draw_keys WHERE key = ?", c.key).one().n).toBe(1);
+        return { checkouts: checkouts.length, questions, uses: sql.exec<{ n: number }>("SELECT count(*) AS n FROM draw_uses").one().n, draws: sql.exec<{ n: number }>("SELECT count(*) AS n FROM draws").one().n };
       });
       // The run reached a store with uses and draws in every key's middle, not an empty one.
       expect(asked.questions).toBe(STEPS * 16);
       expect(asked.uses).toBeGreaterThan(3);
       expect(asked.draws).toBeGreaterThan(10);
+      expect(asked.checkouts).toBeGreaterThan(10);
     });
   }
 });

@@ -15,6 +15,8 @@ export class PendingRows {
   pieces: unknown[][] = [];
   /** By session id: [id, rev, first_start, increment_ms, minimum_ms, grace_ms, cum_ms, last_end] (the latest wins). */
   readonly sessions = new Map<number, unknown[]>();
+  /** Keys given their id here (sql-draw-store.ts: a new session's checkout key): [id, key] */
+  keys: unknown[][] = [];
   /** Uses put (sql-draw-store.ts), in order: [session_id, key_id, start, collector, seq, feature, count, received_at] */
   uses: unknown[][] = [];
   /** Draws put, in order: [key_id, start, collector, seq, source_no, session_id, feature, period, arrival, segment, until, units, draws] */
@@ -22,7 +24,7 @@ export class PendingRows {
 
   /** Writes and forgets the pending rows (a no-op when there are none). */
   flush(sql: SqlStorage): void {
-    if (this.intervals.length === 0 && this.pieces.length === 0 && this.sessions.size === 0 && this.uses.length === 0 && this.draws.length === 0) return;
+    if (this.intervals.length === 0 && this.pieces.length === 0 && this.sessions.size === 0 && this.keys.length === 0 && this.uses.length === 0 && this.draws.length === 0) return;
     for (const json of jsonChunks(this.intervals.splice(0))) {
       sql.exec(`INSERT INTO usage_intervals (source_no, seq, session_id, feature, start, "end", count, received_at) SELECT ${columns(8)} FROM json_each(?)`, json);
     }
@@ -37,6 +39,7 @@ export class PendingRows {
           cum_ms = json_extract(v.value, '$[6]'), last_end = json_extract(v.value, '$[7]')
         FROM json_each(?) AS v WHERE rating_sessions.id = json_extract(v.value, '$[0]')`, json);
     }
+    for (const json of jsonChunks(this.keys.splice(0))) sql.exec(`INSERT INTO draw_keys (id, key) SELECT ${columns(2)} FROM json_each(?)`, json);
     // In the order they were put (json_each's), so a later row replaces an earlier one as it would have.
     for (const json of jsonChunks(this.uses.splice(0))) {
       sql.exec(`INSERT OR REPLACE INTO draw_uses (session_id, key_id, start, collector, seq, feature, count, received_at) SELECT ${columns(8)} FROM json_each(?) ORDER BY key`, json);
@@ -49,6 +52,6 @@ export class PendingRows {
 
   /** Drops the pending rows unwritten (their transaction rolled back). */
   clear(): void {
-    this.intervals = []; this.pieces = []; this.sessions.clear(); this.uses = []; this.draws = [];
+    this.intervals = []; this.pieces = []; this.sessions.clear(); this.keys = []; this.uses = []; this.draws = [];
   }
 }

@@ -4,11 +4,11 @@
 // Uses arrive mostly in order, each after every other of its key: so each key's last use and last
 // draw are kept while known, and a question about a position at or past them is answered without a
 // statement; so are the uses of sessions known (those created here have none). Uses and draws put
-// wait among the store's pending rows (pending-rows.ts) and go out a batch at a time. A new use
-// costs no statement of its own (a new key one), where it cost seven (a batch of one-record sessions
-// rated by draws ran at 0.27 of the same by the hour). Written through; dropped with a rolled-back
-// transaction.
-import { usePosition, type Draw, type TracePiece, type Use, type UsePosition } from "../../shared/pricing/index.ts";
+// wait among the store's pending rows (pending-rows.ts) and go out a batch at a time, and so does
+// the key of a new session's checkout, its id given here. A new use costs no statement of its own,
+// where it cost seven (a batch of one-record sessions rated by draws ran at 0.27 of the same by the
+// hour). Written through; dropped with a rolled-back transaction.
+import { checkoutKey, usePosition, type Draw, type TracePiece, type Use, type UsePosition } from "../../shared/pricing/index.ts";
 import type { PendingRows } from "./pending-rows.ts";
 
 type Row = Record<string, SqlStorageValue>;
@@ -40,18 +40,19 @@ function position(at: UsePosition): [number, string, number] {
 export class SqlDraws {
   /** Flushes the store's pending rows (the uses and draws put among them) before each statement. */
   readonly #sql: SqlStorage;
-  /** Unflushed, for draw_keys: never pending, and its statements read nothing pending. */
-  readonly #raw: SqlStorage;
   readonly #pending: PendingRows;
   readonly #keyIds = new Map<string, number>();
   /** Sessions' uses, while known (null: none). */
   readonly #uses = new Map<number, Use | null>();
   /** Keys' last use and draw, while known. */
   readonly #tails = new Map<string, Tail>();
+  /** Sessions created here: no key of their own (a checkout's) exists yet. */
+  readonly #fresh = new Set<number>();
+  /** The next free draw_keys id, once asked (ids given here wait among the pending rows). */
+  #nextKeyId: number | undefined;
 
-  constructor(sql: SqlStorage, raw: SqlStorage, pending: PendingRows) {
+  constructor(sql: SqlStorage, pending: PendingRows) {
     this.#sql = sql;
-    this.#raw = raw;
     this.#pending = pending;
   }
 
@@ -60,23 +61,34 @@ export class SqlDraws {
   }
 
   reset(): void {
-    this.#keyIds.clear(); this.#uses.clear(); this.#tails.clear();
+    this.#keyIds.clear(); this.#uses.clear(); this.#tails.clear(); this.#fresh.clear();
+    this.#nextKeyId = undefined;
   }
 
-  /** A session just created: it has no use. */
+  /** A session just created: it has no use, and no checkout key of its own exists. */
   created(sessionId: number): void {
     remember(this.#uses, sessionId, null);
+    if (this.#fresh.size >= CACHE) this.#fresh.clear();
+    this.#fresh.add(sessionId);
   }
 
-  keyId(key: string, create = false): number | undefined {
+  /** The key's id (created when `create`); `isNew`: the caller knows it does not exist yet. */
+  keyId(key: string, create = false, isNew = false): number | undefined {
     let id = this.#keyIds.get(key);
     if (id !== undefined) return id;
-    // Creating tries the insert first: a checkout's key is its session's, new with it.
-    if (create) {
-      id = this.#raw.exec<{ id: number }>("INSERT INTO draw_keys (key) VALUES (?) ON CONFLICT (key) DO NOTHING RETURNING id", key).toArray()[0]?.id;
-      if (id !== undefined) remember(this.#tails, key, { use: null, draw: null });
+    if (isNew) {
+      this.#nextKeyId ??= this.#rows<{ n: number }>("SELECT coalesce(max(id), 0) + 1 AS n FROM draw_keys")[0]!.n;
+      id = this.#nextKeyId++;
+      this.#pending.keys.push([id, key]);
+      remember(this.#tails, key, { use: null, draw: null });
+    } else if (create) {
+      id = this.#rows<{ id: number }>("INSERT INTO draw_keys (key) VALUES (?) ON CONFLICT (key) DO NOTHING RETURNING id", key)[0]?.id;
+      if (id !== undefined) {
+        remember(this.#tails, key, { use: null, draw: null });
+        if (this.#nextKeyId !== undefined && id >= this.#nextKeyId) this.#nextKeyId = id + 1;
+      }
     }
-    id ??= this.#raw.exec<{ id: number }>("SELECT id FROM draw_keys WHERE key = ?", key).toArray()[0]?.id;
+    id ??= this.#rows<{ id: number }>("SELECT id FROM draw_keys WHERE key = ?", key)[0]?.id;
     if (id !== undefined) remember(this.#keyIds, key, id);
     return id;
   }
@@ -112,7 +124,9 @@ export class SqlDraws {
 
   putUse(sessionId: number, u: Use): void {
     const [start, collector, seq] = position(u);
-    this.#pending.uses.push([sessionId, this.keyId(u.key, true)!, start, collector, seq, u.feature, u.count, u.received_at]);
+    // A checkout of a session created here has a key no one has had: its id needs no statement.
+    const isNew = this.#fresh.delete(sessionId) && u.key === checkoutKey(u.session);
+    this.#pending.uses.push([sessionId, this.keyId(u.key, true, isNew)!, start, collector, seq, u.feature, u.count, u.received_at]);
     const old = this.#uses.get(sessionId); // the row replaced, if the session had one
     if (old !== null) this.#forget(old);
     remember(this.#uses, sessionId, u);

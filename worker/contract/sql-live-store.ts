@@ -40,7 +40,7 @@ export class SqlLiveStore implements LiveStore {
   constructor(sql: SqlStorage) {
     this.#raw = sql;
     this.#sql = { exec: (query: string, ...args: SqlStorageValue[]) => { this.flush(); return sql.exec(query, ...args); } } as SqlStorage;
-    this.#draws = new SqlDraws(this.#sql, sql, this.#pending);
+    this.#draws = new SqlDraws(this.#sql, this.#pending);
     this.#sessions = new SqlSessions(this.#sql, sql, (id) => this.#draws.created(id));
     this.#aggregates = new SqlAggregates(this.#sql);
   }
