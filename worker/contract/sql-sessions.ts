@@ -29,7 +29,7 @@ export class SqlSessions {
   /** Told each session created (its id is new: nothing refers to it yet). */
   readonly #created: (id: number) => void;
 
-  constructor(sql: SqlStorage, raw: SqlStorage, created: (id: number) => void = () => {}) {
+  constructor(sql: SqlStorage, raw: SqlStorage, created: (id: number) => void) {
     this.#sql = sql;
     this.#raw = raw;
     this.#created = created;
