@@ -1,6 +1,8 @@
 // `lmxendutil -licstatxml` output (FORMATS.md §4.2; schema from public parsers, no public sample).
 // lmxendutil prints a text banner before the XML; USER attributes vary (BORROW_EXPIRE_TIME for
-// borrowed licenses); in a HAL triad only the first server with STATUS="SUCCESS" is read.
+// borrowed licenses) and so does their place: under FEATURE, or under a USED element of it (both
+// read by crivasg/HWTokenLicenseChecker's LMX2SQLite.cs); in a HAL triad only the first server with
+// STATUS="SUCCESS" is read.
 import { XMLParser } from "fast-xml-parser";
 import type { Holder, SnapshotResult } from "./events.ts";
 import { ParseCounter, outputLines, tally } from "./snapshot-output.ts";
@@ -11,7 +13,7 @@ const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: "",
   parseAttributeValue: false,
-  isArray: (name) => ["LICENSE_PATH", "FEATURE", "USER"].includes(name),
+  isArray: (name) => ["LICENSE_PATH", "FEATURE", "USED", "USER"].includes(name),
 });
 
 function asArray(value: unknown): Array<Record<string, unknown>> {
@@ -54,7 +56,7 @@ export function parseLmxXml(text: string, at: number, zone: string): SnapshotRes
   for (const f of asArray(ok.FEATURE)) {
     const feature = attr(f, "NAME") ?? "";
     tally(result.stated_in_use, feature, Number(attr(f, "USED_LICENSES") ?? 0));
-    for (const u of asArray(f.USER)) {
+    for (const u of usersOf(f)) {
       const h: LmxHolderText = {
         feature, version: attr(f, "VERSION") ?? "", vendor: attr(f, "VENDOR") ?? "",
         user: attr(u, "NAME") ?? "", host: attr(u, "HOST") ?? "", count: Number(attr(u, "USED_LICENSES") ?? 1),
@@ -70,6 +72,12 @@ export function parseLmxXml(text: string, at: number, zone: string): SnapshotRes
   result.events.push({ type: "snapshot", at, holders });
   result.stats = counter.stats(result.events.length);
   return result;
+}
+
+/** A feature's USER elements: its own, then those inside its USED elements (an empty `<USED/>` holds none). */
+function usersOf(feature: Record<string, unknown>): Array<Record<string, unknown>> {
+  const used = asArray(feature.USED).filter((u) => typeof u === "object" && u !== null);
+  return [...asArray(feature.USER), ...used.flatMap((u) => asArray(u.USER))];
 }
 
 /** LICENSE_PATH elements wherever the root puts them (bare, or under a wrapper element). */

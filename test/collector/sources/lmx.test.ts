@@ -56,6 +56,34 @@ describe("lmx -licstatxml (synthetic fixture from the documented schema)", () =>
     expect(r.stats.unknown_lines).toBe(0);
   });
 
+  it("users inside a <USED> element of the feature are holders too (the shape crivasg/HWTokenLicenseChecker's LMX2SQLite.cs reads beside the flat one)", () => {
+    // Synthetic: no public -licstatxml sample exists. That parser, written against real lmxendutil output,
+    // takes USER from FEATURE/USED when the document has a USED element and from FEATURE otherwise.
+    const xml = [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      "<LM-X>",
+      '<LICENSE_PATH TYPE="NETWORK" HOST="6200@lic1" SERVER_VERSION="5.5" UPTIME="1 hour(s) 0 min(s) 0 sec(s)" STATUS="SUCCESS">',
+      '  <FEATURE NAME="HyperWorks" VERSION="22.0" VENDOR="ALTAIR" START="2020-04-25" END="2025-12-31" USED_LICENSES="46000" TOTAL_LICENSES="1150000" DENIED_LICENSES="0" SHARE="CUSTOM ,VIRTUAL">',
+      "    <USED>",
+      '      <USER NAME="user1" HOST="client1" IP="10.0.0.11" USED_LICENSES="21000" LOGIN_TIME="2022-02-01 15:12" CHECKOUT_TIME="2022-02-01 15:14" SHARE_CUSTOM="user1:client1"/>',
+      '      <USER NAME="user2" HOST="client2" IP="10.0.0.12" USED_LICENSES="25000" LOGIN_TIME="2022-02-01 08:05" CHECKOUT_TIME="2022-02-01 08:06" SHARE_CUSTOM="user2:client2"/>',
+      "    </USED>",
+      "  </FEATURE>",
+      '  <FEATURE NAME="HWSolvers" VERSION="22.0" VENDOR="ALTAIR" START="2020-04-25" END="2025-12-31" USED_LICENSES="0" TOTAL_LICENSES="10" DENIED_LICENSES="0" SHARE="">',
+      "    <USED/>",
+      "  </FEATURE>",
+      "</LICENSE_PATH>",
+      "</LM-X>",
+    ].join("\n");
+    const r = source().parse(xml, AT);
+    const d = { daemon: "ALTAIR", feature: "HyperWorks", version: "22.0", handle: "" };
+    expect(rows(holdersOf(r))).toEqual([
+      { ...d, user: "user1", host: "client1", count: 21000, start: "2022-02-01T15:14:00.000Z" },
+      { ...d, user: "user2", host: "client2", count: 25000, start: "2022-02-01T08:06:00.000Z" },
+    ]);
+    expect(mismatches(r)).toEqual({});
+  });
+
   it("no server with STATUS=\"SUCCESS\" is a server_down", () => {
     expect(source().parse(local("snapshot-lmx-licstatxml-synthetic-down.xml"), AT).events).toEqual([
       { type: "server_down", at: AT, reason: "no LM-X server answered (6200@hal1: FAILED; 6200@hal2: FAILED)" },
