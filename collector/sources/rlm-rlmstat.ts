@@ -16,11 +16,12 @@ const POOL_PRODUCT = /^\s*(\S+) v(\S+)(?:, pool: \d+)?$/;
 const POOL_COUNTS = /^\s*count: (\S+), # reservations: (\d+), inuse: (\d+)/;
 const ISV_ROW = /^\s*(\S+)\s+(\d+)\s+(Yes|No)\s+(\d+)$/;
 const STATISTICS = /^\s*(?:Todays|Recent) Statistics \((\d+):(\d{2}):(\d{2})\), init time: (.+)$/;
+// `info log filename`: RLM v15's name for the ISV debug log (simio, rlmstat-jordiroman-simio.txt).
 const KNOWN = [
   /^Setting license file path to /, /^rlmutil v/, /^Copyright \(C\)/, /status on .* \(port \d+\), up /,
   /software version v/, /comm version: /, /^\s*Startup time: /, /^\s*(Recent|Todays|Total) Stats/, /^\s*[\dd: ]+$/,
   /^\s*(Messages|Connections|Checkouts|Denials|Removals):/, /^\s*-+( ISV servers -+)?$/, /^\s*Name\s+Port\s+Running/,
-  /^\s*\S+ (Debug|Report) log filename: /, /^\s*obsolete: \d+/, /^\s*Token-based license$/, /^No error$/,
+  /^\s*\S+ (Debug|info|Report) log filename: /, /^\s*obsolete: \d+/, /^\s*Token-based license$/, /^No error$/,
 ];
 const FAILURE = /^(Error connecting to .*|Connection attempted to host: .*|rlmstat: .*error.*)$/i;
 

@@ -38,6 +38,15 @@ describe("rlm-rlmstat: holders written out by hand", () => {
     expect(r.stated_in_use).toEqual({ converge: 0, converge_gui: 0, converge_gui_polygonica: 0, converge_super: 93, converge_tecplot: 0 });
   });
 
+  it("simio `rlmstat -a -i simio` (RLM v15.1): no rlm section, an `info log filename` line; the clock is the ISV's statistics", () => {
+    // Todays Statistics (08:40:33) from Mon May 20 00:00:50 2024 = 08:41:23 (Recent: 08:39:24 + 00:01:59, the same).
+    const r = source().parse(shared("rlm/rlmstat-jordiroman-simio.txt"), Date.UTC(2030, 0, 1));
+    expect(new Date(r.stated_at!).toISOString()).toBe("2024-05-20T08:41:23.000Z");
+    expect(r.stated_in_use).toEqual({ "simio-academic": 0 });
+    expect(r.events).toEqual([{ type: "snapshot", at: Date.UTC(2030, 0, 1), holders: [] }]);
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
   it("exacorp excerpt without a stated clock: the year comes from the poll time, rolling back over New Year", () => {
     const r = source().parse(shared("rlm/rlmstat-omnivector-exacorp-excerpt.txt"), Date.UTC(2024, 0, 5, 8));
     expect(r.stated_at).toBeUndefined();
