@@ -23,6 +23,8 @@ const TIME = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
 // AUTH closes every section (the manual: report writers should ignore it); as unknown lines they took
 // the summary's samples from lines that matter.
 const KNOWN = new Set(["PRODUCT", "LICENSE", "REPROCESSED", "QUE", "DEQUE", "ROAM_EXTEND", "log", "REREAD", "SWITCH", "RLM", "AUTH", "BADAUTH"]);
+// The notes for people under the format line at the head of a report log (quoted in OpenLM's RLM article).
+const HEADER_NOTE = /^(Logfile format Copyright |For documentation on this format, |You are encouraged to build tools )/;
 // Records after which a START's INUSE records have all come: it was a restart or a new log file.
 const AFTER_START = new Set(["START", "OUT", "IN", "DENY", "SHUTDOWN", "END", "TIMEJUMP"]);
 const MAX_SAMPLES = 10;
@@ -99,6 +101,7 @@ export class RlmReportLogSource implements LineSource {
       s.format = m ? Number(m[1]) : null;
       return [];
     }
+    if (HEADER_NOTE.test(line)) return [];
     if (kw === "ISV:") {
       s.isv = (t[1] ?? "").replace(/,$/, "") || s.isv;
       return [];

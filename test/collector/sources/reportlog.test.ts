@@ -75,6 +75,22 @@ it("INUSE records are read with and without the share_handle of reportlog v12.2+
   }
 });
 
+it("the notes under the format line at the head of a report log are no unknown lines", async () => {
+  // As OpenLM's RLM knowledge-base article quotes a report log's first lines (ISV ssi, RLM 11.1).
+  const dir = mkdtempSync(join(tmpdir(), "tally-header-"));
+  writeFileSync(join(dir, "header.rl"), [
+    "RLM Report Log Format 0, version 11.0, authenticated",
+    "ISV: ssi, RLM version 11.1 BL2",
+    "Logfile format Copyright (C) 2006-2014 Reprise Software, Inc.",
+    "For documentation on this format, email info@reprisesoftware.com",
+    "You are encouraged to build tools to process this data.",
+    "START licsrv1 05/03/2022 00:00",
+  ].join("\n") + "\n");
+  const { code, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(dir, "header.rl"), "--timezone", "UTC"]);
+  expect(code).toBe(0);
+  expect([summary.unknown_lines, summary.unknown_samples]).toEqual([0, []]);
+});
+
 it("a new log file's START (rotation) is no restart when INUSE records follow it: what they list goes on, once; a START with none ends everything", async () => {
   const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm/reportlog-synthetic-rotation.rl"), "--timezone", "UTC", "--sessions"]);
   expect(code).toBe(0);
