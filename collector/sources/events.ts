@@ -27,7 +27,14 @@ export type SourceEvent =
   /** The server restarted or went down: every open session (of `daemon`, or all) ends at its last known-open time. */
   | { type: "server_down"; at: number; daemon?: string; reason: string }
   /** Snapshot kinds: the complete set of licenses held at `at`. */
-  | { type: "snapshot"; at: number; daemon?: string; holders: Array<Holder & { start: number }> };
+  | { type: "snapshot"; at: number; daemon?: string; holders: SnapshotHolder[] };
+
+/**
+ * A holder listed by a snapshot, with its stated start. `group`: holders of one group that the
+ * source may list as one or as several from one poll to the next (RLM handles sharing a license):
+ * one that appears as another of its group vanishes continues it (snapshot-diff.ts).
+ */
+export type SnapshotHolder = Holder & { start: number; group?: string };
 
 /**
  * How much earlier than an event it already delivered a source may deliver the next: the lines of a

@@ -1,7 +1,7 @@
 // Reprise `rlmutil rlmstat -a` output → one snapshot of every held license handle (FORMATS.md §3.1).
 // `Error connecting to … server` is a `server_down`; an ISV listed as not running is a
 // `server_down` for that daemon.
-import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
+import type { SnapshotHolder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
 import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { WallClock } from "./wall-clock.ts";
 import { anchorAt, ctimeWallTime, yearlessToUtc } from "./snapshot-year.ts";
@@ -77,16 +77,53 @@ export class RlmRlmstatSource implements SnapshotSource {
     if (failures.length > 0 && !sawLicenses) {
       result.events.push({ type: "server_down", at, reason: failures.join("; ") });
     } else if (sawLicenses) {
-      const holders = usage.map(({ m, isv: daemon, old }): Holder & { start: number } => {
+      const holders = usage.map(({ m, isv: daemon, old }): SnapshotHolder => {
         const [feature, version, user, host] = [m[1]!, m[2]!, m[3]!, m[4]!];
         const [handle, count, mo, d, h, mi] = old ? [m[5]!, m[6]!, m[8]!, m[9]!, m[10]!, m[11]!] : [m[11]!, m[5]!, m[7]!, m[8]!, m[9]!, m[10]!];
         const start = yearlessToUtc({ month: +mo, day: +d, hour: +h, minute: +mi }, anchor, this.clock);
-        return { daemon, feature, version, user, host, handle, count: Number(count), start };
+        return { daemon, feature, version, user, host, handle, count: Number(count), start, group: JSON.stringify([daemon, feature, version, user, host, start]) };
       });
-      result.events.push({ type: "snapshot", at, holders });
+      result.events.push({ type: "snapshot", at, holders: sharedAsOne(holders, result.stated_in_use) });
     }
     result.stats = counter.stats(result.events.length);
     return result;
   }
 }
 
+
+/**
+ * RLM `share=`: processes of one user and host can hold one license, each listed with its own handle
+ * while the pool counts the license once (a Foundry rlmstat lists two handles per Nuke session). Where
+ * a product's listed licenses exceed the `inuse` its pools state, the handles of one group (ISV,
+ * product, version, user, host, start minute) are taken as one license, held as much as its largest
+ * handle — unless that leaves fewer than the pools count: ten batch jobs started in one minute on one
+ * node are ten licenses, and the pools say ten. The group stays on each holder, so a shared license
+ * that loses or gains a handle between polls continues instead of starting again (snapshot-diff.ts).
+ */
+export function sharedAsOne(holders: SnapshotHolder[], statedInUse: Record<string, number>): SnapshotHolder[] {
+  const listed: Record<string, number> = {};
+  for (const h of holders) listed[h.feature] = (listed[h.feature] ?? 0) + h.count;
+  const groups = new Map<string, SnapshotHolder[]>();
+  for (const h of holders) {
+    if (!(listed[h.feature]! > (statedInUse[h.feature] ?? Infinity))) continue;
+    const members = groups.get(h.group!);
+    if (members) members.push(h);
+    else groups.set(h.group!, [h]);
+  }
+  const merged: Record<string, number> = { ...listed };
+  for (const members of groups.values()) {
+    if (members.length > 1) merged[members[0]!.feature]! -= members.reduce((n, h) => n + h.count, 0) - Math.max(...members.map((h) => h.count));
+  }
+  const out: SnapshotHolder[] = [];
+  const done = new Set<string>();
+  for (const h of holders) {
+    const members = groups.get(h.group!);
+    if (members === undefined || members.length < 2 || merged[h.feature]! < statedInUse[h.feature]!) out.push(h);
+    else if (!done.has(h.group!)) {
+      done.add(h.group!);
+      const { handle: _handle, ...shared } = h;
+      out.push({ ...shared, count: Math.max(...members.map((m) => m.count)) });
+    }
+  }
+  return out;
+}

@@ -15,10 +15,12 @@
 // closed at their last sighting. If a closed holder (same handle AND same start) is seen again
 // — the server was unreachable, or one output left it out — the checkout provably lasted
 // throughout, so it reopens at its last sighting: contiguous with what was billed, never
-// overlapping it, and nothing is billed twice.
-import type { Holder, SourceEvent } from "./events.ts";
+// overlapping it, and nothing is billed twice. Likewise a new holder of a `group` (RLM handles that
+// share one license) one of whose holders vanished in the same poll continues it: it checks out
+// where that one was last seen, not at its stated start, which the group has already billed.
+import type { Holder, SnapshotHolder, SourceEvent } from "./events.ts";
 
-type Held = Holder & { start: number };
+type Held = SnapshotHolder;
 
 export interface SnapshotDiffState {
   open: Array<[string, Held, number]>;
@@ -34,7 +36,7 @@ function inScope(daemon: string | undefined, h: Holder): boolean {
 }
 
 function withoutStart(h: Held): Holder {
-  const { start: _start, ...holder } = h;
+  const { start: _start, group: _group, ...holder } = h;
   return holder;
 }
 
@@ -95,15 +97,19 @@ export class SnapshotDiff {
       current.set(key, h);
     }
     const out: SourceEvent[] = [];
+    const vanished = new Map<string, number>(); // group → when its vanished holders were last seen
     for (const [key, o] of this.open) {
       if (!inScope(daemon, o.holder) || current.has(key)) continue;
       out.push({ type: "checkin", at: o.lastSeen, reason: "normal", ...withoutStart(o.holder) });
+      if (o.holder.group !== undefined) vanished.set(o.holder.group, Math.max(vanished.get(o.holder.group) ?? -Infinity, o.lastSeen));
       this.close(key, o.lastSeen);
     }
     for (const [key, h] of current) {
       const open = this.open.get(key);
       if (open) { open.lastSeen = at; continue; }
-      const resumeAt = this.closed.get(key);
+      // Both are last sightings the license was billed to; the later one follows on without overlap.
+      const resumed = [this.closed.get(key), h.group === undefined ? undefined : vanished.get(h.group)].filter((t) => t !== undefined);
+      const resumeAt = resumed.length > 0 ? Math.max(...resumed) : undefined;
       this.closed.delete(key);
       out.push({ type: "checkout", at: resumeAt ?? Math.min(h.start, at), ...withoutStart(h) });
       this.open.set(key, { holder: h, lastSeen: at });

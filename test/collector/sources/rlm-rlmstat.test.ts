@@ -1,6 +1,8 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RlmRlmstatSource } from "../../../collector/sources/rlm-rlmstat.ts";
+import { SnapshotDiff } from "../../../collector/sources/snapshot-diff.ts";
+import { SessionTracker } from "../../../collector/sessions/session-tracker.ts";
 import { SHARED_FIXTURES, holdersOf, mismatches, rows, shared } from "./snapshot-fixtures.ts";
 
 const source = (timezone = "UTC") => new RlmRlmstatSource({ name: "rlmstat", timezone });
@@ -87,5 +89,60 @@ describe("rlm-rlmstat: holders written out by hand", () => {
   it("an ISV listed as not running is a server_down for that daemon", () => {
     const text = "    --------- ISV servers ----------\n    Name           Port Running Restarts\n    csci             63133   No      3\n";
     expect(source().parse(text, 5000).events).toEqual([{ type: "server_down", at: 5000, daemon: "csci", reason: "ISV server csci not running" }]);
+  });
+});
+
+describe("rlm-rlmstat: handles that share one license (RLM share=)", () => {
+  // Synthetic, shaped on a Foundry (Nuke) rlmstat in a public exporter's tests (not a fixture: no
+  // licence): each Nuke session lists two handles of one user@host started the same minute, and the
+  // pool counts one license.
+  const output = (pools: Record<string, number>, lines: string[]) =>
+    [
+      "foundry license pool status on lic1 (port 49679)",
+      ...Object.entries(pools).flatMap(([product, inuse]) => [`${product} v2024.0701, pool: 1`, `\tcount: 22, # reservations: 0, inuse: ${inuse}, exp: permanent`]),
+      "foundry license usage status on lic1 (port 49679)",
+      ...lines.map((l) => `\t${l}`),
+    ].join("\n") + "\n";
+  const AT = Date.UTC(2024, 2, 28, 22, 0);
+  const nuke = (user: string, host: string, hhmm: string, handle: string) => `nuke_i v2024.0701: ${user}@${host} 1/0 at 03/28 ${hhmm}  (handle: ${handle})`;
+
+  it("the handles of one user@host and start are one license where the pool counts fewer than are listed", () => {
+    const r = source().parse(output({ nuke_i: 3 }, [
+      nuke("user2.lastname", "ws-02", "20:41", "c0e"), nuke("user2.lastname", "ws-02", "20:41", "2ae5"),
+      nuke("user3.lastname", "ws-03", "18:58", "3b9d"), nuke("user4.lastname", "ws-04", "20:39", "329"),
+    ]), AT);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.handle, h.count])).toEqual([
+      ["user2.lastname", "", 1], ["user3.lastname", "3b9d", 1], ["user4.lastname", "329", 1],
+    ]);
+    expect(mismatches(r)).toEqual({});
+  });
+
+  it("ten batch jobs of one user started in one minute on one node stay ten licenses when the pool says ten", () => {
+    const jobs = Array.from({ length: 10 }, (_, i) => nuke("hpcuser", "node17", "03:00", `a${i}`));
+    const r = source().parse(output({ nuke_i: 10 }, jobs), AT);
+    expect(holdersOf(r)).toHaveLength(10);
+    // And when the pool counts fewer than the groups would leave (some other line is off), none is merged.
+    const odd = source().parse(output({ nuke_i: 10 }, [...jobs, nuke("ann", "ws-9", "04:00", "b1"), nuke("ann", "ws-9", "04:00", "b2")]), AT);
+    expect(holdersOf(odd)).toHaveLength(12);
+  });
+
+  it("polled: a shared license that loses a handle, then gains one, is billed once over time, never twice", () => {
+    const src = source(), diff = new SnapshotDiff(), tracker = new SessionTracker({ source: "rlmstat", cut_s: 3600 });
+    const pair = [nuke("ann", "ws-1", "20:41", "c0e"), nuke("ann", "ws-1", "20:41", "2ae5")];
+    const polls: Array<[number, string]> = [
+      [Date.UTC(2024, 2, 28, 21, 0), output({ nuke_i: 1 }, pair)], // both handles, one license
+      [Date.UTC(2024, 2, 28, 21, 10), output({ nuke_i: 1 }, [pair[1]!])], // the first handle ended
+      [Date.UTC(2024, 2, 28, 21, 20), output({ nuke_i: 1 }, pair)], // (the pool still counts one)
+      [Date.UTC(2024, 2, 28, 21, 30), output({ nuke_i: 0 }, [])],
+    ];
+    let seconds = 0;
+    for (const [at, text] of polls) {
+      for (const e of diff.apply(src.parse(text, at).events)) {
+        for (const rec of tracker.apply(e)) if (rec.kind === "usage") seconds += ((rec.data.end - rec.data.start) / 1000) * rec.data.count;
+      }
+    }
+    for (const rec of tracker.finish()) if (rec.kind === "usage") seconds += ((rec.data.end - rec.data.start) / 1000) * rec.data.count;
+    // 20:41 to 21:20, the last poll that showed the license: one license all along.
+    expect(seconds).toBe(39 * 60);
   });
 });
