@@ -7,7 +7,7 @@ export interface LmstatUserLine {
   user: string;
   host: string;
   display?: string;
-  /** Tokens between the display and `(v…)`: `MSCONE:ADAMS_View`, `2029.01`, `feature=…`. */
+  /** Tokens between the display and `(v…)`: `MSCONE:ADAMS_View`, `2029.01`, `feature=…`, `1896957`. */
   extra: string[];
   clientVersion: string;
   server: string;
@@ -36,8 +36,10 @@ function looksLikeDisplay(token: string): boolean {
   return token.startsWith("/dev/") || /^[^:\s]*:\d/.test(token);
 }
 
+// A bare number too: ANSYS 2025 clients print one (a process id) after the display, whose
+// name need not start with the host's (`root nib110.hpc n110.hpc 1896957 (v2025.0506)`).
 function looksLikeExtra(token: string): boolean {
-  return /^\d+(\.\d+)+$/.test(token) || /^[\w.-]+=/.test(token) || /^[A-Za-z]\w*:[A-Za-z][\w-]*$/.test(token);
+  return /^\d+(\.\d+)*$/.test(token) || /^[\w.-]+=/.test(token) || /^[A-Za-z]\w*:[A-Za-z][\w-]*$/.test(token);
 }
 
 /**
