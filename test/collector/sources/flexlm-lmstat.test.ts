@@ -99,6 +99,12 @@ describe("flexlm-lmstat: holders written out by hand", () => {
     ]);
   });
 
+  it("synthetic DOORS output: the vendor daemon's name after the display is an extra token (user rebecca.woodard.ext on doorsts)", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-doors-vendor-token.txt"), TAKEN);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.host])).toEqual([["rebecca.woodard.ext", "doorsts"], ["Surfer", "rst5"], ["anne-clarissa", "doorsts"]]);
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
   it("synthetic New Year output (America/New_York): BOM, CRLF, spaced user, 12/31 start is last year, queued not held, daemon down", () => {
     const r = source("America/New_York").parse(local("snapshot-lmstat-synthetic-newyear.txt"), Date.UTC(2025, 0, 2, 5, 5));
     const at = Date.UTC(2025, 0, 2, 5, 5);
@@ -155,6 +161,17 @@ describe("flexlm-lmstat: user lines are read from the right", () => {
   ])("%s", (line, user, host, count) => {
     const u = parseUserLine(line)!;
     expect([u.user, u.host, u.count, u.leftover]).toEqual([user, host, count, ""]);
+  });
+});
+
+describe("flexlm-lmstat: a token naming the vendor daemon is never the display", () => {
+  // A DOORS monitor's parse examples (telelogic daemon): the client writes `telelogic` after the display.
+  it.each([
+    ["    rebecca.woodard.ext doorsts VIC-HUD-L017 telelogic (v2009.0602) (bie-pvcs-01/19353 3344), start Mon 3/21 16:37", "rebecca.woodard.ext", "doorsts", "VIC-HUD-L017"],
+    ["    Surfer rst5 rst5 telelogic (v2009.0602) (bie-pvcs-01/19353 129), start Tue 3/22 9:58", "Surfer", "rst5", "rst5"],
+  ])("%s", (line, user, host, display) => {
+    const u = parseUserLine(line, "telelogic")!;
+    expect([u.user, u.host, u.display, u.extra]).toEqual([user, host, display, ["telelogic"]]);
   });
 });
 
