@@ -7,7 +7,7 @@ export interface LmstatUserLine {
   user: string;
   host: string;
   display?: string;
-  /** Tokens between the display and `(v…)`: `MSCONE:ADAMS_View`, `2029.01`, `feature=…`. */
+  /** Tokens between the display and `(v…)`: `MSCONE:ADAMS_View`, `2029.01`, `feature=…`, `1896957`. */
   extra: string[];
   clientVersion: string;
   server: string;
@@ -36,8 +36,10 @@ function looksLikeDisplay(token: string): boolean {
   return token.startsWith("/dev/") || /^[^:\s]*:\d/.test(token);
 }
 
+// A bare number too: ANSYS 2025 clients print one (a process id) after the display, whose
+// name need not start with the host's (`root nib110.hpc n110.hpc 1896957 (v2025.0506)`).
 function looksLikeExtra(token: string): boolean {
-  return /^\d+(\.\d+)+$/.test(token) || /^[\w.-]+=/.test(token) || /^[A-Za-z]\w*:[A-Za-z][\w-]*$/.test(token);
+  return /^\d+(\.\d+)*$/.test(token) || /^[\w.-]+=/.test(token) || /^[A-Za-z]\w*:[A-Za-z][\w-]*$/.test(token);
 }
 
 /**
@@ -45,8 +47,10 @@ function looksLikeExtra(token: string): boolean {
  * looks like one (`/dev/…`, `host:0.0`) or repeats the host (`GM-007028 GM-007028`,
  * `server034 server0340`); otherwise extras are dropped from the right and the last two
  * tokens are HOST DISPLAY. With only two tokens there is no display (`user2 host-01`).
+ * `vendor`: the line's vendor daemon, if known — a client may write its name as an extra token
+ * (DOORS: `rebecca.woodard.ext doorsts VIC-HUD-L017 telelogic (v2009.0602)`), and no display is named so.
  */
-export function splitUserHostDisplay(left: string): { user: string; host: string; display?: string; extra: string[] } {
+export function splitUserHostDisplay(left: string, vendor?: string): { user: string; host: string; display?: string; extra: string[] } {
   const tokens = left.trim().split(/\s+/);
   if (tokens.length <= 2) return { user: tokens[0] ?? "", host: tokens[1] ?? "", extra: [] };
   for (let d = tokens.length - 1; d >= 2; d--) {
@@ -57,7 +61,8 @@ export function splitUserHostDisplay(left: string): { user: string; host: string
     }
   }
   let end = tokens.length;
-  while (end > 3 && looksLikeExtra(tokens[end - 1]!)) end--;
+  const daemon = vendor?.toLowerCase();
+  while (end > 3 && (looksLikeExtra(tokens[end - 1]!) || tokens[end - 1]!.toLowerCase() === daemon)) end--;
   return {
     user: tokens.slice(0, end - 2).join(" "),
     host: tokens[end - 2]!,
@@ -66,10 +71,11 @@ export function splitUserHostDisplay(left: string): { user: string; host: string
   };
 }
 
-export function parseUserLine(line: string): LmstatUserLine | undefined {
+/** One user line; `vendor` (the sub-block's, else the only vendor daemon up) helps split its names. */
+export function parseUserLine(line: string, vendor?: string): LmstatUserLine | undefined {
   const m = TAIL.exec(line);
   if (!m) return undefined;
-  const who = splitUserHostDisplay(m[1]!);
+  const who = splitUserHostDisplay(m[1]!, vendor);
   const start: YearlessStamp = { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]! };
   if (m[11] !== undefined) start.second = +m[11];
   // Fields in the order they have always had (no spreads: this runs once per holder of a large output).
@@ -88,10 +94,10 @@ export function parseUserLine(line: string): LmstatUserLine | undefined {
   return parsed;
 }
 
-export function parseQueuedLine(line: string): { user: string; host: string; count: number } | undefined {
+export function parseQueuedLine(line: string, vendor?: string): { user: string; host: string; count: number } | undefined {
   const m = QUEUED.exec(line);
   if (!m) return undefined;
-  const who = splitUserHostDisplay(m[1]!);
+  const who = splitUserHostDisplay(m[1]!, vendor);
   return { user: who.user, host: who.host, count: Number(m[6]) };
 }
 

@@ -91,13 +91,14 @@ export class FlexlmLmstatSource implements SnapshotSource {
       } else if (inLicenseFileTable) continue;
       if ((m = SUB_BLOCK.exec(line))) { sub = { version: names.intern(m[2]!), vendor: names.intern(m[3]!) }; continue; }
       if (feature !== undefined) {
-        const user = parseUserLine(line);
+        const vendor = sub?.vendor ?? (vendorsUp.length === 1 ? vendorsUp[0] : undefined);
+        const user = parseUserLine(line, vendor);
         if (user) {
           holders.add(feature, sub, user);
           if (user.leftover) counter.unknownLine(line);
           continue;
         }
-        const queued = parseQueuedLine(line);
+        const queued = parseQueuedLine(line, vendor);
         if (queued) { result.queued.push({ feature, ...queued }); continue; }
         if ((m = RESERVATION.exec(line))) { result.reservations.push({ feature, count: Number(m[1]), for: m[2]! }); continue; }
       }

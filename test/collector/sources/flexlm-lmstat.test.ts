@@ -34,6 +34,8 @@ const DOCUMENTED: Record<string, Record<string, { stated?: number; derived: numb
   },
   // The upstream file ends right after feature2's sub-block header: no user lines survive.
   "lmstat-mjtrangoni-server-down.txt": { feature2: { stated: 39, derived: 0 } },
+  // An upstream test literal: three of the 67 and three of the 69 user lines were kept.
+  "lmstat-glaysia-ansys2025-pid.txt": { elec_solve_level1: { stated: 67, derived: 3 }, elec_solve_level2: { stated: 69, derived: 3 } },
 };
 const NO_USAGE = ["lmstat-i-mjtrangoni-1.txt", "lmstat-i-mjtrangoni-2.txt", "lmstat-vd-amberdante.txt", "lmstat-mjtrangoni-server-up-win.txt"];
 
@@ -82,6 +84,25 @@ describe("flexlm-lmstat: holders written out by hand", () => {
       { ...d, feature: "refocus", version: "1.0", user: "user2", host: "host-01", handle: "SERVER1/27020 60604", start: "2026-09-25T09:44:00.000Z" },
       { ...d, feature: "refocus", version: "1.0", user: "user2", host: "host-01", handle: "SERVER1/27020 43909", start: "2026-09-25T10:11:00.000Z" },
     ]);
+  });
+
+  it("ANSYS 2025 (glaysia): a client's number after the display is an extra token, not the display (the user is not `root nib110.hpc`)", () => {
+    const r = source().parse(shared("flexlm/lmstat-glaysia-ansys2025-pid.txt"), Date.UTC(2026, 3, 6, 20, 5));
+    const d = { daemon: "", version: "", count: 1 };
+    expect(rows(holdersOf(r))).toEqual([
+      { ...d, feature: "elec_solve_level1", user: "root", host: "nib110.hpc", handle: "license-server/1055 6785", start: "2026-04-06T19:59:00.000Z" },
+      { ...d, feature: "elec_solve_level1", user: "root", host: "nib110.hpc", handle: "license-server/1055 18420", start: "2026-04-06T20:00:00.000Z" },
+      { ...d, feature: "elec_solve_level1", user: "harry", host: "harrypc", handle: "license-server/1055 20301", start: "2026-04-06T19:42:00.000Z" },
+      { ...d, feature: "elec_solve_level2", user: "root", host: "nib116.hpc", handle: "license-server/1055 87029", start: "2026-04-06T20:00:00.000Z" },
+      { ...d, feature: "elec_solve_level2", user: "root", host: "nib107.hpc", handle: "license-server/1055 134663", start: "2026-04-06T20:00:00.000Z" },
+      { ...d, feature: "elec_solve_level2", user: "root", host: "nib112.hpc", handle: "license-server/1055 82769", start: "2026-04-06T20:01:00.000Z" },
+    ]);
+  });
+
+  it("synthetic DOORS output: the vendor daemon's name after the display is an extra token (user rebecca.woodard.ext on doorsts)", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-doors-vendor-token.txt"), TAKEN);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.host])).toEqual([["rebecca.woodard.ext", "doorsts"], ["Surfer", "rst5"], ["anne-clarissa", "doorsts"]]);
+    expect(r.stats.unknown_lines).toBe(0);
   });
 
   it("synthetic New Year output (America/New_York): BOM, CRLF, spaced user, 12/31 start is last year, queued not held, daemon down", () => {
@@ -135,9 +156,22 @@ describe("flexlm-lmstat: user lines are read from the right", () => {
     ["    cmfy212 UFRTR1LT0087375 UFRTR1LT00873750.0 (v1.00) (host3.domain.net/28000 1401), start Wed 5/23 5:59, 16 licenses  (linger: 885098 / 1340160)", "cmfy212", "UFRTR1LT0087375", 16],
     ["    user2 host-01 (v2026.03) (SERVER1/27020 19210), start Fri 9/25 11:44, PID: 310056", "user2", "host-01", 1],
     ["    Jane Doe Jr. jane icc&f3rU7|<7R/oW/r`?Fj_K5 (v10.1) (host3.domain.net/27002 3404), start Wed 7/4 11:55", "Jane Doe Jr.", "jane", 1],
+    ["   roberpj c630 c630.nibi.sharcnet 1238925 (v2025.0506) (license1.computecanada.ca/1055 2579), start Wed 3/11 16:46, 4 licenses, PID: 1239140 ", "roberpj", "c630", 4],
+    ["  root nib110.hpc n110.hpc 1896957 (v2025.0506) (license-server/1055 6785), start Mon 4/6 19:59, PID: 1896801", "root", "nib110.hpc", 1],
   ])("%s", (line, user, host, count) => {
     const u = parseUserLine(line)!;
     expect([u.user, u.host, u.count, u.leftover]).toEqual([user, host, count, ""]);
+  });
+});
+
+describe("flexlm-lmstat: a token naming the vendor daemon is never the display", () => {
+  // A DOORS monitor's parse examples (telelogic daemon): the client writes `telelogic` after the display.
+  it.each([
+    ["    rebecca.woodard.ext doorsts VIC-HUD-L017 telelogic (v2009.0602) (bie-pvcs-01/19353 3344), start Mon 3/21 16:37", "rebecca.woodard.ext", "doorsts", "VIC-HUD-L017"],
+    ["    Surfer rst5 rst5 telelogic (v2009.0602) (bie-pvcs-01/19353 129), start Tue 3/22 9:58", "Surfer", "rst5", "rst5"],
+  ])("%s", (line, user, host, display) => {
+    const u = parseUserLine(line, "telelogic")!;
+    expect([u.user, u.host, u.display, u.extra]).toEqual([user, host, display, ["telelogic"]]);
   });
 });
 
