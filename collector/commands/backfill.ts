@@ -76,7 +76,8 @@ function zoneNote(read: ZoneRead): string {
     return read.timezone_warning ? `read in ${read.timezone} as --timezone says; ${read.timezone_warning}\n` : "";
   }
   const named = read.timezone_stated === undefined ? "" : `the log names its zone "${read.timezone_stated}"`;
-  if (read.timezone_from === "stated") return `read in ${read.timezone}, as ${named}\n`;
+  if (read.timezone_from === "stated") return `read in ${read.timezone}, as ${named}${read.timezone_warning ? `; ${read.timezone_warning}` : ""}\n`;
+  if (read.timezone_from === "machine" && read.timezone_stated_zone) return `read in this machine's time zone ${read.timezone}, which kept then the offset the log names its zone by ("${read.timezone_stated}")\n`;
   if (read.timezone_from === "machine") return `read in this machine's time zone ${read.timezone}${named ? `; ${named}, not one read here` : ""}: a file from a server in another zone needs --timezone\n`;
   if (read.timezone_from === "option" && read.timezone_stated_zone && read.timezone_stated_zone !== read.timezone) return `read in ${read.timezone} as --timezone says; ${named} (${read.timezone_stated_zone})\n`;
   return "";

@@ -7,8 +7,9 @@
 // `--state` and `--json` are accepted like every command's, and unused.
 //
 // Summary: the time zone the file was read in and `timezone_from` (`option`; `stated`: the zone a
-// FlexLM debug log names, stated-zone.ts, or the fixed-offset zone an RLM report log's TIMEZONE line
-// without DST states, rlm-timezone.ts; `machine`: this machine's zone, a guess for a file copied
+// FlexLM debug log names, stated-zone.ts — the fixed-offset zone, with a `timezone_warning`, for a
+// name that is an offset (`-05`) this machine's zone did not keep then — or the fixed-offset zone an
+// RLM report log's TIMEZONE line without DST states, rlm-timezone.ts; `machine`: this machine's zone, a guess for a file copied
 // from elsewhere unless the log states its clock; `file`: jsonl's own offsets), with `timezone_stated`
 // and `timezone_stated_zone` when the log names one (RLM: also `timezone_stated_offset` and
 // `timezone_stated_daylight`), also beside --timezone, with `timezone_warning` when --timezone keeps

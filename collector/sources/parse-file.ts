@@ -114,13 +114,21 @@ export async function zoneOfFile(kind: string, file: string, opts: Pick<ParseFil
   if (sourceKinds[kind]?.offsets) return { timezone: null, timezone_from: "file" };
   const stated = await sourceKinds[kind]?.statesZone?.(file, opts.encoding);
   const said = stated ? statedFields(stated) : {};
-  const year = stated?.offset?.year ?? new Date().getUTCFullYear();
+  const year = stated?.offset?.year ?? (stated?.at ? new Date(stated.at.utc).getUTCFullYear() : new Date().getUTCFullYear());
   if (opts.timezone) {
     const warning = stated && clockDiffers(stated, opts.timezone, year) ? `the log ${describeStated(stated)}, not the clock of ${opts.timezone}` : undefined;
     return { timezone: opts.timezone, timezone_from: "option", ...said, ...(warning ? { timezone_warning: warning } : {}) };
   }
   const machine = localTimeZone();
   const asMachine: ZoneRead = { timezone: machine, timezone_from: "machine", ...said };
+  if (stated?.at) {
+    // An offset then: this machine's zone if it kept it then (the server's own, most likely), else
+    // the fixed-offset zone — exact unless the server's zone keeps DST, which the log does not say.
+    if (clockAgreement(stated, machine, year) === "same") return asMachine;
+    const daylight = `if the server's zone keeps daylight saving time, give it with --timezone`;
+    if (stated.zone) return { timezone: stated.zone, timezone_from: "stated", ...said, timezone_warning: `the log names its zone only by its offset then ("${stated.name}"): read in ${stated.zone}, which keeps none; ${daylight}` };
+    throw new SourceConfigError("timezone_mismatch", `${file} ${describeStated(stated)}, not this machine's clock (${machine}), and no zone read here keeps that offset all through ${year}: give the server's zone with --timezone, or --timezone ${machine} to read it so anyway`);
+  }
   if (!stated?.offset) return stated?.zone ? { timezone: stated.zone, timezone_from: "stated", ...said } : asMachine;
   const agreement = clockAgreement(stated, machine, year);
   if (agreement === "same") return asMachine;

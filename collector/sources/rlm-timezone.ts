@@ -12,32 +12,19 @@
 // through the log's year and the next). An offset with DST names no zone: New York, Havana and
 // Nassau share UTC−05:00 and change on different days; parse-file.ts decides what that means.
 import { isValidTimeZone, type WallTime } from "../../shared/time/zoned.ts";
-import { firstStatement, offsetRange, type StatedZone } from "./stated-zone.ts";
+import { firstStatement, fixedOffsetZone, type StatedZone } from "./stated-zone.ts";
 
 const LINE = /^TIMEZONE\s+([+-]?\d{1,4})\s+(\d{1,3})(?:\s+[^\s#]+)?\s*(?:#.*)?$/;
 const START = /^START\s+\S+\s+(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{2})/;
 const NEEDLES = ["START ", "TIMEZONE "].map((n) => Buffer.from(n, "latin1"));
 
 // Offsets that are not whole hours, and a zone without DST that keeps each today.
-const PART_HOUR_ZONES: Readonly<Record<number, string>> = {
-  [-570]: "Pacific/Marquesas", 210: "Asia/Tehran", 270: "Asia/Kabul", 330: "Asia/Kolkata", 345: "Asia/Kathmandu",
-  390: "Asia/Yangon", 525: "Australia/Eucla", 570: "Australia/Darwin",
-};
-
 /** A TIMEZONE line's offset of standard time (minutes east of UTC: UTC−12 to UTC+14) and its DST flag, or undefined for another shape. */
 export function timezoneOfLine(line: string): { east: number; daylight: boolean } | undefined {
   const m = LINE.exec(line.trim());
   if (!m) return undefined;
   const east = 0 - Number(m[1]); // not -0 for "0"
   return east >= -720 && east <= 840 ? { east, daylight: Number(m[2]) !== 0 } : undefined;
-}
-
-/** The zone that keeps UTC+`east` minutes all through `year` and the next, or null. */
-export function fixedOffsetZone(east: number, year: number): string | null {
-  const zone = east === 0 ? "UTC" : east % 60 === 0 ? `Etc/GMT${east > 0 ? "-" : "+"}${Math.abs(east) / 60}` : PART_HOUR_ZONES[east];
-  if (zone === undefined || !isValidTimeZone(zone)) return null;
-  const { low, high } = offsetRange(zone, year);
-  return low === high && low === east * 60_000 ? zone : null;
 }
 
 /**

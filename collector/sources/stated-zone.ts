@@ -81,7 +81,30 @@ export const OTHER_ZONE_NAMES: Readonly<Record<string, { zone: string; daylight:
  * (RLM's TIMEZONE line, rlm-timezone.ts) — its standard time's (ms east of UTC), whether the zone
  * keeps daylight saving time, the year it was stated in and the wall time of the START it follows.
  */
-export interface StatedZone { name: string; zone: string | null; offset?: { ms: number; daylight: boolean; year: number; start?: WallTime } }
+export interface StatedZone {
+  name: string;
+  zone: string | null;
+  offset?: { ms: number; daylight: boolean; year: number; start?: WallTime };
+  /** A log that names its zone by the offset it kept then (tzdata's abbreviation for a zone without a
+   *  letter one: `-05` for Bogotá): that offset (ms east of UTC) and the instant it was stated at. Whether
+   *  the zone keeps daylight saving time it does not say; `zone` is the fixed-offset zone. */
+  at?: { ms: number; utc: number };
+}
+
+// `-05`, `+0530`: the offset as tzdata abbreviates a zone that has no letters for it (strftime %Z).
+const NUMERIC_NAME = /^([+-])(\d{2})(\d{2})?$/;
+const PART_HOUR_ZONES: Readonly<Record<number, string>> = {
+  [-570]: "Pacific/Marquesas", 210: "Asia/Tehran", 270: "Asia/Kabul", 330: "Asia/Kolkata", 345: "Asia/Kathmandu",
+  390: "Asia/Yangon", 525: "Australia/Eucla", 570: "Australia/Darwin",
+};
+
+/** The zone that keeps UTC+`east` minutes all through `year` and the next, or null. */
+export function fixedOffsetZone(east: number, year: number): string | null {
+  const zone = east === 0 ? "UTC" : east % 60 === 0 ? `Etc/GMT${east > 0 ? "-" : "+"}${Math.abs(east) / 60}` : PART_HOUR_ZONES[east];
+  if (zone === undefined || !isValidTimeZone(zone)) return null;
+  const { low, high } = offsetRange(zone, year);
+  return low === high && low === east * 60_000 ? zone : null;
+}
 
 const STATEMENT = /(?:System Date and Time|Start-Date|\(@[^)]*\) Time): \w{3} (\w{3}) (\d{1,2}) (\d{4}) (\d{1,2}):(\d{2}):(\d{2}) (\S[^\r\n]*?)\s*$/;
 const NEEDLES = ["System Date and Time: ", "Start-Date: ", "-SLOG@) Time: "].map((n) => Buffer.from(n, "latin1"));
@@ -93,6 +116,14 @@ export function statedZoneOfLine(line: string): StatedZone | undefined {
   const name = m[7]!;
   const month = MONTHS.indexOf(m[1]!) + 1;
   const wall = { year: Number(m[3]), month, day: Number(m[2]), hour: Number(m[4]), minute: Number(m[5]), second: Number(m[6]) };
+  const numeric = NUMERIC_NAME.exec(name);
+  if (numeric && month > 0) {
+    const east = (numeric[1] === "-" ? -1 : 1) * (Number(numeric[2]) * 60 + Number(numeric[3] ?? 0));
+    if (east >= -720 && east <= 840) {
+      const ms = east * 60_000;
+      return { name, zone: fixedOffsetZone(east, wall.year), at: { ms, utc: Date.UTC(wall.year, month - 1, wall.day, wall.hour, wall.minute, wall.second) - ms } };
+    }
+  }
   return { name, zone: month > 0 ? zoneOfName(name, wall) : null };
 }
 
@@ -145,6 +176,7 @@ export function offsetRange(zone: string, year: number): { low: number; high: nu
  * server's own log must not be taken for another's. A name not read here is no other clock.
  */
 export function clockAgreement(stated: StatedZone, zone: string, year: number): "same" | "other" | "standard_at_start" {
+  if (stated.at) return zoneOffsetMs(stated.at.utc, zone) === stated.at.ms ? "same" : "other"; // all an offset then can tell
   const o = stated.offset;
   if (!o) return stated.zone !== null && !sameClock(stated.zone, zone, year) ? "other" : "same";
   const { low, high } = offsetRange(zone, year);
@@ -167,6 +199,7 @@ export function offsetText(ms: number): string {
 /** What a log says of its server's clock, in words for a message ("names its server's zone …"). */
 export function describeStated(stated: StatedZone): string {
   const o = stated.offset;
+  if (stated.at) return `names its server's zone only by its offset then, "${stated.name}" (UTC${offsetText(stated.at.ms)}; whether that zone keeps daylight saving time, the log does not say)`;
   if (!o) return `names its server's zone "${stated.name}"${stated.zone ? ` (${stated.zone})` : ""}`;
   return `states its server's clock as UTC${offsetText(o.ms)} ${o.daylight ? "with" : "without"} daylight saving time ("TIMEZONE ${stated.name}")`;
 }

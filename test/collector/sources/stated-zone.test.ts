@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordsFromFile } from "../../../collector/sources/parse-file.ts";
-import { OTHER_ZONE_NAMES, statedZoneOfFile, statedZoneOfLine, WINDOWS_ZONES } from "../../../collector/sources/stated-zone.ts";
-import { isValidTimeZone, localTimeZone } from "../../../shared/time/zoned.ts";
+import { clockAgreement, OTHER_ZONE_NAMES, statedZoneOfFile, statedZoneOfLine, WINDOWS_ZONES } from "../../../collector/sources/stated-zone.ts";
+import { isValidTimeZone, localTimeZone, zoneOffsetMs } from "../../../shared/time/zoned.ts";
 import { cli, enrolledState } from "../cli/cli-io.ts";
 import { sharedFixtures } from "./fixture-paths.ts";
 
@@ -41,6 +41,20 @@ describe("the zone a debug log states", () => {
     expect(statedZoneOfLine(line("Tue Jan 10 2023 09:00:00 Eastern Daylight Time"))).toEqual({ name: "Eastern Daylight Time", zone: null });
     expect(statedZoneOfLine(line("Mon Jul 10 2023 09:00:00 Heure d’été d’Europe centrale"))).toEqual({ name: "Heure d’été d’Europe centrale", zone: null });
     expect(statedZoneOfLine(" 9:00:00 (lmgrd) TIMESTAMP 1/10/2023")).toBeUndefined();
+  });
+
+  it("reads a zone named only by its offset then (`-05`, as tzdata abbreviates Bogotá's): the fixed-offset zone, and the instant", () => {
+    // A MATLAB server's log in a public install guide writes `Wed Jul 17 2019 10:55:13 -05`.
+    const line = (rest: string) => `10:55:13 (lmgrd) Server's System Date and Time: ${rest}`;
+    const bogota = statedZoneOfLine(line("Wed Jul 17 2019 10:55:13 -05"))!;
+    expect(bogota).toEqual({ name: "-05", zone: "Etc/GMT+5", at: { ms: -5 * 3_600_000, utc: Date.UTC(2019, 6, 17, 15, 55, 13) } });
+    expect(statedZoneOfLine(line("Wed Jul 17 2019 10:55:13 +0530"))?.zone).toBe("Asia/Kolkata");
+    expect(statedZoneOfLine(line("Wed Jul 17 2019 10:55:13 +1245"))).toMatchObject({ zone: null, at: { ms: 765 * 60_000 } }); // Chatham keeps DST: no zone keeps it all year
+    expect(statedZoneOfLine(line("Wed Jul 17 2019 10:55:13 -99"))).toEqual({ name: "-99", zone: null });
+    // Its clock is a zone's when that zone kept the offset then: Bogotá's and (in July) Chicago's, not Madrid's.
+    expect(clockAgreement(bogota, "America/Bogota", 2019)).toBe("same");
+    expect(clockAgreement(bogota, "America/Chicago", 2019)).toBe("same");
+    expect(clockAgreement(bogota, "Europe/Madrid", 2019)).toBe("other");
   });
 
   it("names only zones this runtime knows", () => {
@@ -101,6 +115,31 @@ describe("parse and backfill read a copied log in the zone it states", () => {
     await enrolledState(other);
     const given = await cli(["backfill", "--source", "flexlm-debuglog", "--file", LOG, "--timezone", "Europe/Berlin", "--state", other]);
     expect(given.stdout).toContain('read in Europe/Berlin as --timezone says; the log names its zone "Eastern Daylight Time" (America/New_York)\n');
+  });
+
+  it("a log that names its zone only by an offset (synthetic): this machine's zone if it kept that offset then, else the fixed-offset zone, with a warning", async () => {
+    // The New York log with its zone written as an offset, one this machine's zone did not keep then
+    // (3 h east of it) and then its own: the EDT of the real log is UTC−4 at its first statement.
+    const statedAt = Date.UTC(2018, 6, 27, 19, 49, 7);
+    const machine = zoneOffsetMs(statedAt, localTimeZone()) / 3_600_000;
+    const east = machine + 3 > 14 ? machine - 3 : machine + 3;
+    const name = (h: number) => `${h < 0 ? "-" : "+"}${String(Math.abs(h)).padStart(2, "0")}`;
+    const fixed = east === 0 ? "UTC" : `Etc/GMT${east > 0 ? "-" : "+"}${Math.abs(east)}`;
+    const log = await readFile(LOG, "utf8");
+    const other = join(dir, "offset-other.log"), own = join(dir, "offset-own.log");
+    await writeFile(other, log.replaceAll("Eastern Daylight Time", name(east)));
+    await writeFile(own, log.replaceAll("Eastern Daylight Time", name(machine)));
+    const parsed = await cli(["parse", "--source", "flexlm-debuglog", "--file", other]);
+    expect(parsed.status).toBe(0);
+    expect(JSON.parse(parsed.stderr.trim().split("\n").at(-1)!)).toMatchObject({ timezone: fixed, timezone_from: "stated", timezone_stated: name(east), timezone_stated_zone: fixed });
+    expect(JSON.parse(parsed.stderr.trim().split("\n").at(-1)!).timezone_warning).toContain("give it with --timezone");
+    expect(parsed.stdout.trim().split("\n")).toEqual(await bodies({ timezone: fixed }));
+    const mine = await cli(["parse", "--source", "flexlm-debuglog", "--file", own]);
+    expect(JSON.parse(mine.stderr.trim().split("\n").at(-1)!)).toMatchObject({ timezone: localTimeZone(), timezone_from: "machine", timezone_stated: name(machine) });
+    const state = join(dir, "backfill-offset");
+    await enrolledState(state);
+    const r = await cli(["backfill", "--source", "flexlm-debuglog", "--file", other, "--state", state]);
+    expect(r.stdout).toContain(`read in ${fixed}, as the log names its zone "${name(east)}"; the log names its zone only by its offset then`);
   });
 
   it("a log that names no zone it can read is still read in this machine's zone, and says so", async () => {
