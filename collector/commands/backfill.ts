@@ -88,5 +88,6 @@ function describe(r: Awaited<ReturnType<typeof importFile>>, before: number, las
   if (r.already_imported) return "nothing new: this output was imported before\n";
   const scope = r.out_of_scope ? `; ${r.out_of_scope} outside the contract's scope, kept at the site` : "";
   const resumed = r.resumed_from_byte ? ` (went on from byte ${r.resumed_from_byte}, where the last import stopped)` : "";
-  return r.appended ? `appended ${r.appended} records (seq ${before + 1}…${last})${resumed}${scope}\n` : `nothing new${resumed}${scope}\n`;
+  const warning = r.time_warning ? `warning: ${r.time_warning}\n` : "";
+  return (r.appended ? `appended ${r.appended} records (seq ${before + 1}…${last})${resumed}${scope}\n` : `nothing new${resumed}${scope}\n`) + warning;
 }

@@ -17,8 +17,9 @@
 // machine's clock, read without --timezone, is refused (`timezone_mismatch`: no zone can be told);
 // records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
 // `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
-// package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` and
-// `in_use_mismatch` (features whose stated total differs from the lines listed).
+// package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` (with
+// `time_warning` when read at a file's mtime over a day after its latest checkout: a copy's, maybe)
+// and `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption } from "./command.ts";
@@ -100,7 +101,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
     source: kind, file, ...zone,
     records, ...tally.totals(), by_feature: tally.byFeature,
     ...(Object.keys(tally.byProduct).length > 0 ? { by_product: tally.byProduct } : {}),
-    ...(done?.snapshot ? { snapshot_at: new Date(done.snapshot.at).toISOString(), time_from: done.snapshot.time_from, in_use_mismatch: done.snapshot.in_use_mismatch } : {}),
+    ...(done?.snapshot ? { snapshot_at: new Date(done.snapshot.at).toISOString(), time_from: done.snapshot.time_from, ...(done.snapshot.time_warning ? { time_warning: done.snapshot.time_warning } : {}), in_use_mismatch: done.snapshot.in_use_mismatch } : {}),
     lines: source?.lines ?? 0, unknown_lines: source?.unknown_lines ?? 0, unknown_samples: source?.unknown_samples ?? [],
     undated_lines: source?.undated_lines ?? 0, package_lines: source?.package_lines ?? 0, ignored_lines: source?.ignored_lines ?? 0,
     clock_steps: source?.clock_steps ?? 0,

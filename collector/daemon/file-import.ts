@@ -18,7 +18,7 @@ import { CollectorError } from "../errors.ts";
 import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import type { SnapshotSource } from "../sources/events.ts";
-import { onSecondThread, snapshotTime } from "../sources/parse-file.ts";
+import { mtimeWarning, onSecondThread, snapshotTime } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
@@ -43,6 +43,8 @@ export interface ImportReport {
   already_imported?: boolean;
   /** Snapshot output: where its time came from (`--at`, else the output's own header, else the file's mtime). */
   time_from?: "header" | "at" | "mtime";
+  /** Snapshot output read at its file's mtime over a day after its latest checkout (parse-file.ts `mtimeWarning`). */
+  time_warning?: string;
 }
 
 export interface ImportOptions {
@@ -227,5 +229,6 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
     totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
   };
   await drain();
-  return { ...report, lines: result.stats.lines, time_from: time.time_from };
+  const warning = mtimeWarning(events, time);
+  return { ...report, lines: result.stats.lines, time_from: time.time_from, ...(warning ? { time_warning: warning } : {}) };
 }

@@ -58,7 +58,7 @@ export interface ParseDone {
   source: ParseStats;
   tracker: TrackerStats;
   /** Snapshot kinds: the snapshot's time, where it came from, and features whose stated in-use total differs from the lines listed. */
-  snapshot?: { at: number; time_from: "header" | "at" | "mtime"; in_use_mismatch: Record<string, InUseDifference> };
+  snapshot?: { at: number; time_from: "header" | "at" | "mtime"; in_use_mismatch: Record<string, InUseDifference>; time_warning?: string };
 }
 
 /** Records per batch: bounds memory whatever a session's span. */
@@ -233,7 +233,8 @@ async function parseSnapshotFile(source: SnapshotSource, file: string, opts: Par
   const result = source.parse(text, opts.at ?? mtime);
   const time = snapshotTime(result, opts.at, mtime);
   const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
-  return { events, stats: result.stats, snapshot: { ...time, in_use_mismatch: inUseDifferences(result) } };
+  const warning = mtimeWarning(events, time);
+  return { events, stats: result.stats, snapshot: { ...time, in_use_mismatch: inUseDifferences(result), ...(warning ? { time_warning: warning } : {}) } };
 }
 
 /** Bytes of a file checked to be UTF-8 when no encoding is given (its start: cheap, and where names first appear). */
@@ -279,6 +280,21 @@ function coreToSpare(): boolean {
 
 function* batches(tracker: SessionTracker): Generator<RecordBody[]> {
   for (let batch = tracker.take(BATCH); batch.length > 0; batch = tracker.take(BATCH)) yield batch;
+}
+
+/**
+ * For an output read at its file's mtime, when its latest checkout is over a day before that: a
+ * warning that the mtime may be a copy's (every listed session is billed up to it). A saved output
+ * that states no time (LM-X, lsmon, rlmstat without statistics) and was copied since is read as
+ * taken at the copy; the records would say so only by their length.
+ */
+export function mtimeWarning(events: readonly SourceEvent[], time: { at: number; time_from: string }): string | undefined {
+  if (time.time_from !== "mtime") return undefined;
+  let latest = -Infinity;
+  for (const e of events) if (e.type === "snapshot") for (const h of e.holders) if (h.start > latest) latest = h.start;
+  const days = (time.at - latest) / 86_400_000;
+  if (!(days > 1)) return undefined;
+  return `the output states no time: it was read as taken at its file's modification time ${new Date(time.at).toISOString()}, ${Math.floor(days)} days after its latest checkout (${new Date(latest).toISOString()}), and every session listed is billed up to then; a copied file's modification time is the copy's: give the time the output was taken with --at`;
 }
 
 /** When a snapshot was taken: `--at`, else the time the output states, else the file's mtime (DESIGN.md §9, #11). */

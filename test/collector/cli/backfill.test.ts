@@ -126,6 +126,27 @@ describe("backfill", () => {
     expect(Math.max(...appended.map((b) => (JSON.parse(b) as { data: { end: number } }).data.end))).toBe(Date.parse("2018-09-24T03:52:00Z"));
   });
 
+  it("an output that states no time, copied since (its mtime the copy's), is taken at the mtime as specified, with a warning to give --at", async () => {
+    const state = join(dir, "copied");
+    await enrolledState(state);
+    const file = join(dir, "lmx-altair.txt");
+    await writeFile(file, await readFile(join(sharedFixtures, "lmx/lmx-licstat-omnivector-altair.txt"))); // mtime: now; latest checkout 2022-02-18
+    // (30-day records: years of them up to now, few enough to append quickly)
+    const r = await cli(["backfill", "--source", "lmx", "--file", file, "--timezone", "UTC", "--cut", "2592000", "--state", state, "--json"]);
+    expect(r.status).toBe(0);
+    expect(r.json).toMatchObject({ time_from: "mtime" });
+    expect(String(r.json!.time_warning)).toMatch(/^the output states no time: .* days after its latest checkout \(2022-02-18T09:29:00\.000Z\), .*give the time the output was taken with --at$/);
+    const textState = join(dir, "copied-text");
+    await enrolledState(textState);
+    const text = await cli(["backfill", "--source", "lmx", "--file", file, "--timezone", "UTC", "--cut", "2592000", "--state", textState]);
+    expect(text.stdout).toMatch(/^appended \d+ records \(seq .*\nwarning: the output states no time: /);
+    const atState = join(dir, "copied-at");
+    await enrolledState(atState);
+    const given = await cli(["backfill", "--source", "lmx", "--file", file, "--timezone", "UTC", "--at", "2022-02-18T10:00:00Z", "--state", atState, "--json"]);
+    expect(given.json).toMatchObject({ time_from: "at" });
+    expect(given.json!.time_warning).toBeUndefined();
+  });
+
   it("honours --at as parse does: a snapshot output taken at that time, over the time it states; refused for a log", async () => {
     const state = join(dir, "at");
     await enrolledState(state);

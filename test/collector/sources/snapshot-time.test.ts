@@ -66,6 +66,16 @@ describe("snapshot time", () => {
     expect(r.summary.time_from).toBe("mtime");
     expect(r.summary.snapshot_at).toBe(mtime.toISOString());
     expect(Math.max(...r.lines.map((l) => l.data.end))).toBe(mtime.getTime());
+    expect(r.summary.time_warning).toBeUndefined(); // its latest checkout was that morning
+
+    // The same output copied years later (the copy's mtime): still read at the mtime, as specified, but it says so.
+    const copied = copyWithMtime("headerless-copied.txt", headerless, new Date("2024-01-10T12:00:00Z"));
+    const late = await runParse(["--source", "flexlm-lmstat", "--file", copied, "--timezone", "Europe/Berlin"]);
+    expect(late.summary.time_from).toBe("mtime");
+    // (lmstat's starts have no year: the mtime's puts them in 2023, so the gap looks shorter than it was.)
+    expect(late.summary.time_warning).toBe("the output states no time: it was read as taken at its file's modification time 2024-01-10T12:00:00.000Z, 108 days after its latest checkout (2023-09-24T03:10:00.000Z), and every session listed is billed up to then; a copied file's modification time is the copy's: give the time the output was taken with --at");
+    const given = await runParse(["--source", "flexlm-lmstat", "--file", copied, "--timezone", "Europe/Berlin", "--at", "2018-09-24T04:10:00Z"]);
+    expect(given.summary.time_warning).toBeUndefined();
   });
 
   it("rlmstat: handles as the server writes them (329h, a-17, 10g), every usage line read, its stated clock used", async () => {
