@@ -1,7 +1,8 @@
 // Thales Sentinel RMS `lsmon HOST` output → one snapshot (FORMATS.md §6). A tree of
 // `|- Key : value` lines: Feature Information → License Information / Client Information.
 // A client's `Status : Running since <ctime>` is its start; no handle, so a holder is
-// (feature, user, host, start). lsmon prints no per-client token count: each client holds 1.
+// (feature, user, host, start). The real output seen prints no per-client token count: each client
+// holds 1; a client key not known to say nothing of its use is an unknown line (with a sample).
 import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
 import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { ctimeWallTime } from "./snapshot-year.ts";
@@ -12,6 +13,9 @@ const ENTRY = /^\s*\|- (.+?)\s*:\s(.*)$/;
 const BLOCK = /^\s*\|- (Feature|License|Client) Information$/;
 const KNOWN = [/Sentinel RMS .*Application Monitor$/, /^\s*Copyright \(C\)/, /^\s*\[Contacting .* server on host /, /^\s*Press Enter to continue/];
 const FAILURE = /(unable to|cannot|could not|failed|no .*server|error)/i;
+// A client's keys that say nothing more of its use. Any other key of a client (a token count, a
+// version's) may change what it holds: counted as an unknown line, with a sample, not passed over.
+const CLIENT_OTHER_KEYS = new Set(["X display name", "Group name", "Is commuter token"]);
 
 interface Client { user: string; host: string; status: string }
 
@@ -68,6 +72,7 @@ export class SentinelLsmonSource implements SnapshotSource {
           if (key === "User name") client.user = value;
           else if (key === "Host name") client.host = value;
           else if (key === "Status") client.status = value;
+          else if (!CLIENT_OTHER_KEYS.has(key)) counter.unknownLine(line);
         }
         continue;
       }

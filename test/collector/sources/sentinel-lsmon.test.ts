@@ -23,6 +23,17 @@ describe("sentinel-lsmon", () => {
     expect(mismatches(r)).toEqual({ AVEVA201: { stated: 13, derived: 3 } });
   });
 
+  it("a client key that may change what it holds (a token count lsmon is said to print) is an unknown line with a sample, not passed over (synthetic text)", () => {
+    const client = shared("sentinel/lsmon-amberdante-aveva.txt").replace(
+      "     |- Is commuter token              : NO",
+      "     |- Is commuter token              : NO\n     |- Number of tokens used          : 4",
+    );
+    const r = source().parse(client, AT);
+    expect(r.stats.unknown_lines).toBe(1);
+    expect(r.stats.unknown_samples).toEqual(["     |- Number of tokens used          : 4"]);
+    expect(holdersOf(r)).toHaveLength(3); // still read, one license each
+  });
+
   it("an output with no feature tree but an error line is a server_down (synthetic text)", () => {
     const text = "  Sentinel RMS Development Kit 9.1.0.0104 Application Monitor\n [Contacting Sentinel RMS Development Kit server on host \"lic7\"]\n Unable to contact the license server on host \"lic7\".\n";
     expect(source().parse(text, AT).events).toEqual([{ type: "server_down", at: AT, reason: 'Unable to contact the license server on host "lic7".' }]);
