@@ -124,6 +124,22 @@ describe("grants", () => {
     const b = await balanceOf(c);
     expect({ granted: b.granted_units, remaining: b.remaining_units, grants: b.grants.length, status: b.status }).toEqual({ granted: "10", remaining: "10", grants: 1, status: "ok" });
   });
+
+  it("the Idempotency-Key header is honoured as on every creating POST: a retry with a regenerated body key is a 409, not a second grant", async () => {
+    const c = await pricedContract(planOf("token", { overage: { policy: "block" } }));
+    const post = (idempotency_key: string) => call("POST", `/v1/contracts/${c.id}/grants`, {
+      token: c.vendor.api_key, headers: { "Idempotency-Key": "order-42" }, body: { amount: "10", idempotency_key },
+    });
+    const first = await ok(await post("attempt-1"), 201);
+    const replay = await post("attempt-1");
+    expect({ status: replay.status, replayed: replay.headers.get("Idempotent-Replayed"), body: await replay.json() }).toEqual({ status: 201, replayed: "true", body: first });
+    const retried = await post("attempt-2");
+    expect({ status: retried.status, error: (await retried.json() as any).error }).toEqual({ status: 409, error: "idempotency_conflict" });
+    const bad = await call("POST", `/v1/contracts/${c.id}/grants`, { token: c.vendor.api_key, headers: { "Idempotency-Key": "" }, body: { amount: "10", idempotency_key: "k" } });
+    expect({ status: bad.status, field: (await bad.json() as any).field }).toEqual({ status: 422, field: "Idempotency-Key" });
+    const b = await balanceOf(c);
+    expect({ granted: b.granted_units, grants: b.grants.length }).toEqual({ granted: "10", grants: 1 });
+  });
 });
 
 describe("retroactive grants", () => {
