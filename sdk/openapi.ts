@@ -4129,7 +4129,7 @@ export interface paths {
         get?: never;
         /**
          * Register a site moved from another edge (same id and key)
-         * @description Idempotent: the same id and key answer 200 (and set `history_to_seq` again); the id with another key, or in another contract, is 409 `collector_exists`.
+         * @description Idempotent: the same id, key and site answer 200 (and set `history_to_seq` again); the id with another key or site name, or in another contract, is 409 `collector_exists`.
          */
         put: {
             parameters: {
