@@ -197,6 +197,26 @@ describe("plan versions", () => {
     expect({ quarantined: b.quarantined_records, simulink: b.usage.by_feature.find((f: any) => f.feature === "Simulink")?.units }).toEqual({ quarantined: 1, simulink: "0.5" });
   });
 
+  it("a site enrolled after a plan change learns every version's scope at enrollment, as the contract doc says, not only the latest's", async () => {
+    const first = planOf("pay_per_use", { price: PRICE, scope: [{ daemon: "MLM", features: ["MATLAB"] }] });
+    const c = await pricedContract(first);
+    const token = c.vendor.api_key;
+    const enroll = async () => {
+      const { enrollment_token } = await ok(await call("POST", `/v1/contracts/${c.id}/enrollments`, { token }), 201);
+      return ok(await call("POST", "/v1/enroll", { body: { enrollment_token, public_key: "ab".repeat(32), site: "late-site" } }), 201);
+    };
+    expect((await enroll()).scope).toEqual([{ daemon: "MLM", features: ["MATLAB"] }]);
+    await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token, body: { plan: { ...first, scope: [{ daemon: "MLM", features: ["Simulink"] }] }, effective_at: "2026-11-15T00:00:00Z" } }), 202);
+    // A site backfilling 10 November must still send MATLAB (billable then): it keeps only what its scope names.
+    const union = [{ daemon: "MLM", features: ["MATLAB", "Simulink"] }];
+    const doc = await runInDurableObject(contractStub(c.id), (instance: ContractDO) => instance.readDoc());
+    expect(doc.terms.scope).toEqual(union);
+    expect((await enroll()).scope).toEqual(union);
+    // A version metering everything makes the scope null (send everything), at enrollment too.
+    await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token, body: { plan: { ...first, scope: undefined }, effective_at: "2026-11-20T00:00:00Z" } }), 202);
+    expect((await enroll()).scope).toBeNull();
+  });
+
   it("period, currency and unit_name never change (422 naming the field); a closed period takes no version (409 period_closed)", async () => {
     const plan = planOf("pay_per_use", { price: PRICE });
     const c = await pricedContract(plan, { start: "2026-09-01" });
