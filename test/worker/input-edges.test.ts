@@ -80,6 +80,16 @@ describe("lists and bodies", () => {
     }
     const exported = await call("GET", `/v1/contracts/${site.contractId}/export?cursor=rec_${"f".repeat(48)}`, { token });
     expect(await refusal(exported)).toEqual({ status: 422, error: "invalid_request", field: "query.cursor" });
+    // An export cursor of another contract (well-formed: a site and a seq) would seek into this one's records.
+    const other = await enrolledSite(site.vendor);
+    for (const s of [site, other]) { s.chain.usage(); s.chain.usage(); await ok(await postBatch(s.collectorId, s.chain.batch(1, 2))); await settle(s.contractId); }
+    const otherPage = await ok(await call("GET", `/v1/contracts/${other.contractId}/export?limit=1`, { token }));
+    expect(otherPage.next_cursor).toMatch(/^rec_/);
+    expect(await refusal(await call("GET", `/v1/contracts/${site.contractId}/export?cursor=${otherPage.next_cursor}`, { token })))
+      .toEqual({ status: 422, error: "invalid_request", field: "query.cursor" });
+    // Its own cursor still pages.
+    const own = await ok(await call("GET", `/v1/contracts/${site.contractId}/export?limit=1`, { token }));
+    expect((await ok(await call("GET", `/v1/contracts/${site.contractId}/export?cursor=${own.next_cursor}`, { token }))).records.map((r: any) => r.seq)).toEqual([2]);
   });
 
   it("resolve reads its optional body only as JSON: another Content-Type is 415 and the fork stays unresolved", async () => {
