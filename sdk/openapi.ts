@@ -4129,7 +4129,7 @@ export interface paths {
         get?: never;
         /**
          * Register a site moved from another edge (same id and key)
-         * @description Idempotent: the same id and key answer 200 (and set `history_to_seq` again); the id with another key, or in another contract, is 409 `collector_exists`.
+         * @description Idempotent: the same id, key and site answer 200 (and set `history_to_seq` again); the id with another key or site name, or in another contract, is 409 `collector_exists`.
          */
         put: {
             parameters: {
@@ -4549,7 +4549,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 1–255 printable ASCII: the same key with the same body answers the first answer again; another body is 409 `idempotency_conflict` */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     id: string;
                 };
@@ -6833,4 +6836,4 @@ export type $defs = Record<string, never>;
 export type operations = Record<string, never>;
 
 /** POST paths that honour `Idempotency-Key` (DESIGN.md §7): the SDK adds one to each request. */
-export const idempotentPosts: ReadonlySet<keyof paths> = new Set<keyof paths>(["/v1/vendors","/v1/api-keys","/v1/customers","/v1/contracts","/v1/contracts/{id}/enrollments","/v1/enroll","/v1/contracts/{id}/status-links"]);
+export const idempotentPosts: ReadonlySet<keyof paths> = new Set<keyof paths>(["/v1/vendors","/v1/api-keys","/v1/customers","/v1/contracts","/v1/contracts/{id}/enrollments","/v1/enroll","/v1/contracts/{id}/status-links","/v1/contracts/{id}/grants"]);

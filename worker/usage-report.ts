@@ -80,10 +80,11 @@ export async function usagePage(d1: D1Database, q: UsageQuery): Promise<{ items:
   };
 }
 
-/** What a cursor is bound to: the query it pages (its range and group_by), so a cursor of another
- * query — even one with as many dimensions — is refused instead of silently skipping groups. */
-export function usageQueryTag(from: number, to: number, groupBy: readonly string[]): string {
-  return cursorTag(from, to, groupBy.join(","));
+/** What a cursor is bound to: the query it pages (its contract, range and group_by), so a cursor of
+ * another query — even one with as many dimensions, or another contract's — is refused instead of
+ * silently skipping groups. */
+export function usageQueryTag(contractId: string, from: number, to: number, groupBy: readonly string[]): string {
+  return cursorTag(contractId, from, to, groupBy.join(","));
 }
 
 /** The cursor names the last group of the page before: its query's tag and dimension values, base64url JSON. */

@@ -66,7 +66,7 @@ for (const text of bodies) {
   // What ContractDO.publishBalance does after the batch: the full balance, notices, the doc's balance root.
   const balance = contractBalance(host, now);
   transactionSync(() => checkNotices(sql, terms, now, () => new Map(billing.balance(terms, now).grants.map((g) => [g.id, g.remaining]))));
-  doc.publishBalance(docBalanceOf(balance, terms));
+  doc.publishBalance(docBalanceOf(balance, scopeAt(billing.versions(terms), now)));
   if (warm > 0) publishMs.push(performance.now() - p0);
   const ms = performance.now() - t0;
   if (d1) {

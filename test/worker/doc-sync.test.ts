@@ -6,7 +6,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import * as Y from "yjs";
 import { ContractDocReplica, encodeSyncRequest, type ReplicaStore } from "../../shared/contract-doc/index.ts";
 import type { ContractDO } from "../../worker/contract/contract-do.ts";
-import { call, contractStub, enrolledSite, NOW, ok, plan, postBatch, type Site } from "./edge-fixture.ts";
+import { generateKeyPair } from "../../shared/protocol/index.ts";
+import { call, contractStub, createContract, createVendor, enrolledSite, NOW, ok, plan, postBatch, SiteChain, type Site } from "./edge-fixture.ts";
 
 function memoryStore(): ReplicaStore & { blob: Uint8Array | null } {
   return { blob: null, load() { return this.blob; }, save(b) { this.blob = b; } };
@@ -50,6 +51,23 @@ describe("contract doc sync", () => {
       period: { start: "2026-10-31T23:00:00Z", end: "2026-11-30T23:00:00Z" },
       collectors: { [site.collectorId]: { acked_seq: 2 } },
     });
+  });
+
+  it("a blocked contract blocks the features of the plan version in force, not those of its first version", async () => {
+    const vendor = await createVendor();
+    const first = { ...plan, scope: [{ daemon: "MLM", features: ["MATLAB"] }] };
+    const contract = await createContract(vendor, { plan: first });
+    const { enrollment_token } = await ok(await call("POST", `/v1/contracts/${contract.id}/enrollments`, { token: vendor.api_key }), 201);
+    const keys = generateKeyPair();
+    const enrolled = await ok(await call("POST", "/v1/enroll", { body: { enrollment_token, public_key: keys.publicKey, site: "plant-7" } }), 201);
+    const site = { vendor, contractId: contract.id, collectorId: enrolled.collector_id, collectorToken: enrolled.collector_token, keys, chain: new SiteChain(enrolled.collector_id, keys.secretKey), enrollment: enrolled };
+    // From 15 November the contract meters Simulink instead of MATLAB.
+    await ok(await call("PUT", `/v1/contracts/${contract.id}/plan`, { token: vendor.api_key, body: { plan: { ...plan, scope: [{ daemon: "MLM", features: ["Simulink"] }] }, effective_at: "2026-11-15T00:00:00Z" } }), 202);
+    site.chain.usage({ feature: "Simulink" });
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 1)));
+    const replica = ContractDocReplica.open(memoryStore(), site.collectorId);
+    await syncReplica(site, replica);
+    expect(replica.read().balance).toMatchObject({ status: "blocked", blocked_features: ["Simulink"] });
   });
 
   it("site-side enforcement: a grant that lifts the block reaches the next doc sync without a batch; enforcement records are stored unbilled and listed newest first", async () => {

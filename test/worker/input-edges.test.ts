@@ -5,7 +5,7 @@
 import { describe, it, expect } from "vitest";
 import { env, runInDurableObject } from "cloudflare:test";
 import type { ContractDO } from "../../worker/contract/contract-do.ts";
-import { call, contractStub, createContract, createVendor, enrolledSite, ok, plan, postBatch, settle, SiteChain } from "./edge-fixture.ts";
+import { ADMIN_TOKEN, call, contractStub, createContract, createVendor, enrolledSite, ok, plan, postBatch, settle, SiteChain } from "./edge-fixture.ts";
 
 async function refusal(res: Response): Promise<{ status: number; error: string; field?: string }> {
   const body = (await res.json()) as { error: string; field?: string };
@@ -80,6 +80,16 @@ describe("lists and bodies", () => {
     }
     const exported = await call("GET", `/v1/contracts/${site.contractId}/export?cursor=rec_${"f".repeat(48)}`, { token });
     expect(await refusal(exported)).toEqual({ status: 422, error: "invalid_request", field: "query.cursor" });
+    // An export cursor of another contract (well-formed: a site and a seq) would seek into this one's records.
+    const other = await enrolledSite(site.vendor);
+    for (const s of [site, other]) { s.chain.usage(); s.chain.usage(); await ok(await postBatch(s.collectorId, s.chain.batch(1, 2))); await settle(s.contractId); }
+    const otherPage = await ok(await call("GET", `/v1/contracts/${other.contractId}/export?limit=1`, { token }));
+    expect(otherPage.next_cursor).toMatch(/^rec_/);
+    expect(await refusal(await call("GET", `/v1/contracts/${site.contractId}/export?cursor=${otherPage.next_cursor}`, { token })))
+      .toEqual({ status: 422, error: "invalid_request", field: "query.cursor" });
+    // Its own cursor still pages.
+    const own = await ok(await call("GET", `/v1/contracts/${site.contractId}/export?limit=1`, { token }));
+    expect((await ok(await call("GET", `/v1/contracts/${site.contractId}/export?cursor=${own.next_cursor}`, { token }))).records.map((r: any) => r.seq)).toEqual([2]);
   });
 
   it("resolve reads its optional body only as JSON: another Content-Type is 415 and the fork stays unresolved", async () => {
@@ -96,6 +106,37 @@ describe("lists and bodies", () => {
     const balance = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
     expect(balance.collectors[0]).toMatchObject({ acked_seq: 1, flags: ["equivocation"] });
     expect((await env.DB.prepare("SELECT hwm FROM collectors WHERE id = ?").bind(site.collectorId).first())?.hwm).toBeLessThanOrEqual(1);
+  });
+
+  it("a write that takes no body refuses one instead of acting as if its options were applied; no body, or {}, is still no body", async () => {
+    const site = await enrolledSite();
+    const token = site.vendor.api_key;
+    const key = await ok(await call("POST", "/v1/api-keys", { token, body: { read_only: true } }), 201);
+    const link = await ok(await call("POST", `/v1/contracts/${site.contractId}/status-links`, { token, body: {} }), 201);
+    const writes: Array<[string, string, string]> = [
+      ["POST", `/v1/contracts/${site.contractId}/enrollments`, token], ["POST", `/v1/collectors/${site.collectorId}/revoke`, token],
+      ["DELETE", `/v1/api-keys/${key.id}`, token], ["DELETE", `/v1/status-links/${link.id}`, token],
+      ["POST", `/v1/admin/contracts/${site.contractId}/reconcile`, ADMIN_TOKEN],
+    ];
+    const enrollments = () => env.DB.prepare("SELECT COUNT(*) AS n FROM enrollments WHERE contract_id = ?").bind(site.contractId).first<{ n: number }>();
+    const issued = await enrollments();
+    for (const [method, path, bearer] of writes) {
+      const send = (options: { body?: unknown; raw?: string; headers?: Record<string, string> }) => call(method, path, { token: bearer, ...options });
+      expect({ path, ...(await refusal(await send({ body: { expires_in_days: 30 } }))) }).toEqual({ path, status: 422, error: "invalid_request", field: "expires_in_days" });
+      expect({ path, ...(await refusal(await send({ body: [1] }))) }).toEqual({ path, status: 422, error: "invalid_request", field: "body" });
+      expect({ path, ...(await refusal(await send({ raw: "at_seq=5", headers: { "Content-Type": "application/x-www-form-urlencoded" } }))) }).toEqual({ path, status: 415, error: "unsupported_media_type" });
+      expect({ path, ...(await refusal(await send({ raw: "{", headers: { "Content-Type": "application/json" } }))) }).toEqual({ path, status: 400, error: "malformed" });
+    }
+    // Nothing was done: no token issued, the collector not revoked, the key and the link still live.
+    expect(await enrollments()).toEqual(issued);
+    expect((await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token }))).collectors[0].flags).toEqual([]);
+    expect((await ok(await call("GET", "/v1/api-keys", { token }))).items.find((k: { id: string }) => k.id === key.id).revoked_at).toBeNull();
+    expect((await ok(await call("GET", `/v1/contracts/${site.contractId}/status-links`, { token }))).items[0].revoked_at).toBeNull();
+    // No body and {} (what generic clients send with a POST) act as before.
+    await ok(await call("POST", `/v1/contracts/${site.contractId}/enrollments`, { token, body: {} }), 201);
+    await ok(await call("POST", `/v1/contracts/${site.contractId}/enrollments`, { token }), 201);
+    expect((await ok(await call("DELETE", `/v1/api-keys/${key.id}`, { token, body: {} }))).revoked_at).not.toBeNull();
+    expect((await ok(await call("POST", `/v1/collectors/${site.collectorId}/revoke`, { token }))).revoked_at_seq).toBe(0);
   });
 });
 

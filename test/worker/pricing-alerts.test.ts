@@ -83,6 +83,32 @@ describe("low-balance alerts", () => {
     expect((await deliveries("remainder")).slice(2).map((d) => JSON.parse(d.body).type)).toEqual(["balance.exhausted"]);
   });
 
+  it("the balance's low follows the contract's thresholds (the highest), so the balance, the status page and the balance.low event agree", async () => {
+    const c = await alertedContract("thresholds");
+    const token = c.vendor.api_key;
+    const link = await ok(await call("POST", `/v1/contracts/${c.id}/status-links`, { token, body: {} }), 201);
+    const status = async () => [
+      (await ok(await call("GET", `/v1/contracts/${c.id}/balance`, { token }))).status,
+      (await ok(await call("GET", new URL(link.url).pathname, { headers: { accept: "application/json" } }))).status,
+    ];
+    await grant(c, { amount: "10", idempotency_key: "g1" });
+    await use(c, 6); // 40 % left: above the default 20
+    expect(await status()).toEqual(["ok", "ok"]);
+    // Raising the highest threshold to 50 makes 40 % low at once (without an event: it already held)…
+    await ok(await call("PUT", `/v1/contracts/${c.id}/alerts`, { token, body: { webhook_url: "http://sink.test/__dev/webhook-sink/thresholds", low_thresholds_pct: [50, 0] } }));
+    expect(await status()).toEqual(["low", "low"]);
+    // …and a crossing of it announces the status the balance shows.
+    await grant(c, { amount: "10", idempotency_key: "g2" }); // 14 of 20 left (70 %)
+    await use(c, 5); // 9 of 20 (45 %)
+    await settle(c.id);
+    expect((await deliveries("thresholds")).map((d) => JSON.parse(d.body)).map((e) => [e.type, e.data.threshold_pct, e.data.status])).toEqual([["balance.low", 50, "low"]]);
+    expect(await status()).toEqual(["low", "low"]);
+    // Only [0]: nothing is low, only exhausted.
+    await ok(await call("PUT", `/v1/contracts/${c.id}/alerts`, { token, body: { webhook_url: "http://sink.test/__dev/webhook-sink/thresholds", low_thresholds_pct: [0] } }));
+    await use(c, 8); // 1 of 20 (5 %)
+    expect(await status()).toEqual(["ok", "ok"]);
+  });
+
   it("a period's close freezes its statement and sends period.closed with its total", async () => {
     const oct20 = Date.UTC(2026, 9, 20, 12);
     const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { start: "2026-10-01", grace_h: 24, now: oct20 });

@@ -124,6 +124,22 @@ describe("grants", () => {
     const b = await balanceOf(c);
     expect({ granted: b.granted_units, remaining: b.remaining_units, grants: b.grants.length, status: b.status }).toEqual({ granted: "10", remaining: "10", grants: 1, status: "ok" });
   });
+
+  it("the Idempotency-Key header is honoured as on every creating POST: a retry with a regenerated body key is a 409, not a second grant", async () => {
+    const c = await pricedContract(planOf("token", { overage: { policy: "block" } }));
+    const post = (idempotency_key: string) => call("POST", `/v1/contracts/${c.id}/grants`, {
+      token: c.vendor.api_key, headers: { "Idempotency-Key": "order-42" }, body: { amount: "10", idempotency_key },
+    });
+    const first = await ok(await post("attempt-1"), 201);
+    const replay = await post("attempt-1");
+    expect({ status: replay.status, replayed: replay.headers.get("Idempotent-Replayed"), body: await replay.json() }).toEqual({ status: 201, replayed: "true", body: first });
+    const retried = await post("attempt-2");
+    expect({ status: retried.status, error: (await retried.json() as any).error }).toEqual({ status: 409, error: "idempotency_conflict" });
+    const bad = await call("POST", `/v1/contracts/${c.id}/grants`, { token: c.vendor.api_key, headers: { "Idempotency-Key": "" }, body: { amount: "10", idempotency_key: "k" } });
+    expect({ status: bad.status, field: (await bad.json() as any).field }).toEqual({ status: 422, field: "Idempotency-Key" });
+    const b = await balanceOf(c);
+    expect({ granted: b.granted_units, grants: b.grants.length }).toEqual({ granted: "10", grants: 1 });
+  });
 });
 
 describe("retroactive grants", () => {
@@ -179,6 +195,26 @@ describe("plan versions", () => {
     const b = await balanceOf(c);
     // After 15 Nov only MATLAB is in scope: the Simulink hour of 21 Nov is quarantined, the one of 11 Nov rated at 0.5.
     expect({ quarantined: b.quarantined_records, simulink: b.usage.by_feature.find((f: any) => f.feature === "Simulink")?.units }).toEqual({ quarantined: 1, simulink: "0.5" });
+  });
+
+  it("a site enrolled after a plan change learns every version's scope at enrollment, as the contract doc says, not only the latest's", async () => {
+    const first = planOf("pay_per_use", { price: PRICE, scope: [{ daemon: "MLM", features: ["MATLAB"] }] });
+    const c = await pricedContract(first);
+    const token = c.vendor.api_key;
+    const enroll = async () => {
+      const { enrollment_token } = await ok(await call("POST", `/v1/contracts/${c.id}/enrollments`, { token }), 201);
+      return ok(await call("POST", "/v1/enroll", { body: { enrollment_token, public_key: "ab".repeat(32), site: "late-site" } }), 201);
+    };
+    expect((await enroll()).scope).toEqual([{ daemon: "MLM", features: ["MATLAB"] }]);
+    await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token, body: { plan: { ...first, scope: [{ daemon: "MLM", features: ["Simulink"] }] }, effective_at: "2026-11-15T00:00:00Z" } }), 202);
+    // A site backfilling 10 November must still send MATLAB (billable then): it keeps only what its scope names.
+    const union = [{ daemon: "MLM", features: ["MATLAB", "Simulink"] }];
+    const doc = await runInDurableObject(contractStub(c.id), (instance: ContractDO) => instance.readDoc());
+    expect(doc.terms.scope).toEqual(union);
+    expect((await enroll()).scope).toEqual(union);
+    // A version metering everything makes the scope null (send everything), at enrollment too.
+    await ok(await call("PUT", `/v1/contracts/${c.id}/plan`, { token, body: { plan: { ...first, scope: undefined }, effective_at: "2026-11-20T00:00:00Z" } }), 202);
+    expect((await enroll()).scope).toBeNull();
   });
 
   it("period, currency and unit_name never change (422 naming the field); a closed period takes no version (409 period_closed)", async () => {

@@ -97,6 +97,25 @@ describe("tracing a line to its records", () => {
     expect({ status: bad.status, body: await bad.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.cursor" } });
   });
 
+  it("a line's cursor pages that line of that contract only: the same line of another contract refuses it", async () => {
+    const contracts = [];
+    for (let k = 0; k < 2; k++) {
+      const c = await pricedContract(planOf("pay_per_use", { price: PRICE }), { sites: 2 });
+      const [a, b] = c.sites as [Site, Site];
+      for (let h = 0; h < 4; h++) appendUsage(h % 2 === 0 ? a : b, { session: `s${h}`, start: Date.UTC(2026, 10, 2, h), end: Date.UTC(2026, 10, 2, h + 1) });
+      await send(c, b); await send(c, a);
+      contracts.push(c);
+    }
+    const [c1, c2] = contracts as [PricedContract, PricedContract];
+    const tracing = (c: PricedContract, line: string, query = "") => call("GET", `/v1/contracts/${c.id}/statement/lines/${encodeURIComponent(line)}/records${query}`, { token: c.vendor.api_key });
+    const tier = (await ok(await statementOf(c1))).lines.find((l: any) => l.kind === "tier");
+    expect((await ok(await statementOf(c2))).lines.map((l: any) => l.id)).toContain(tier.id);
+    const cursor = (await ok(await tracing(c1, tier.id, "?limit=1"))).next_cursor;
+    expect(cursor).not.toBeNull();
+    const foreign = await tracing(c2, tier.id, `?cursor=${cursor}`);
+    expect({ status: foreign.status, body: await foreign.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.cursor" } });
+  });
+
   it("records of two sites interleaved in time make runs per site, paged with a cursor; the overage after a grant names only its records", async () => {
     const c = await pricedContract(planOf("prepaid_overage", { price: PRICE, overage: { policy: "allow" }, rounding: { increment_s: 1, minimum_s: 0, grace_s: 0 } }), { sites: 2 });
     await grant(c, { amount: "5", idempotency_key: "g" });

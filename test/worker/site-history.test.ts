@@ -124,7 +124,7 @@ describe("site history between edges", () => {
     expect((await history({ ...t, collectorId: site.collectorId }, T + 3 * 3600_000))[0]!.hwm).toBe(9);
   });
 
-  it("registration is idempotent for the same key, 409 collector_exists for another key or contract", async () => {
+  it("registration is idempotent for the same key and site, 409 collector_exists for another key, site name or contract", async () => {
     const site = await sourceSite();
     const t = await target(site, 8);
     await ok(t.register, 201);
@@ -132,6 +132,10 @@ describe("site history between edges", () => {
     expect(again).toMatchObject({ collector_token: null, acked_seq: 0, history_to_seq: 8 });
     const otherKey = await call("PUT", `/v1/contracts/${t.contractId}/collectors/${site.collectorId}`, { token: t.vendor.api_key, now: T, body: { public_key: generateKeyPair().publicKey, site: "plant-7" } });
     expect([otherKey.status, ((await otherKey.json()) as any).error]).toEqual([409, "collector_exists"]);
+    // Another site name is not silently kept as the first: registering never renames.
+    const renamed = await call("PUT", `/v1/contracts/${t.contractId}/collectors/${site.collectorId}`, { token: t.vendor.api_key, now: T, body: { public_key: site.keys.publicKey, site: "plant-8", history_to_seq: 8 } });
+    expect([renamed.status, ((await renamed.json()) as any).error]).toEqual([409, "collector_exists"]);
+    expect((await ok(await call("GET", `/v1/contracts/${t.contractId}/collectors`, { token: t.vendor.api_key, now: T }))).items.map((s: any) => s.site)).toEqual(["plant-7"]);
     const elsewhere = await createContract(t.vendor);
     const otherContract = await call("PUT", `/v1/contracts/${elsewhere.id}/collectors/${site.collectorId}`, { token: t.vendor.api_key, now: T, body: { public_key: site.keys.publicKey, site: "plant-7" } });
     expect([otherContract.status, ((await otherContract.json()) as any).error]).toEqual([409, "collector_exists"]);

@@ -183,6 +183,10 @@ describe("usage history from the hourly rollups", () => {
       const res = await usageOf(c)(`${other}&cursor=${first.next_cursor}`);
       expect({ other, status: res.status, body: await res.json() }).toMatchObject({ other, status: 422, body: { error: "invalid_request", field: "query.cursor" } });
     }
+    // …and so is another contract's cursor for the same query: it would page this contract from the other's groups.
+    const other = await contractIn("Europe/Berlin");
+    const foreign = await usageOf(other)(`${q}&cursor=${first.next_cursor}`);
+    expect({ status: foreign.status, body: await foreign.json() }).toMatchObject({ status: 422, body: { error: "invalid_request", field: "query.cursor" } });
     expect((await usageOf(c)(`${q}&limit=1001`)).status).toBe(422);
   });
 

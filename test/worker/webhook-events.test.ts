@@ -77,13 +77,23 @@ describe("webhook events", () => {
     expect(again.map((e) => [e.type, e.data.collector_id, e.data.last_sync])).toEqual([["site.stale", one.id, "2026-11-27T14:00:00Z"]]);
   });
 
-  it("a revoked site never goes stale", async () => {
-    const c = await contractWithSync(3600, 1);
+  it("a revoked site never goes stale: no site.stale, and neither the balance, the site list nor the status page call it late", async () => {
+    const c = await contractWithSync(3600, 2);
     await withWebhook(c, "revoked");
+    const link = await ok(await call("POST", `/v1/contracts/${c.id}/status-links`, { token: c.vendor.api_key, body: {} }), 201);
     await ok(await call("POST", `/v1/collectors/${c.sites[0]!.id}/revoke`, { token: c.vendor.api_key }));
-    await balanceAt(c, NOW + 10 * HOUR);
+    const later = NOW + 10 * HOUR;
+    appendUsage(c.sites[1]!, { session: "fresh", start: later - 2 * HOUR, end: later - HOUR }, later);
+    await send(c, c.sites[1]!, later); // the other site is up to date
+    const balance = await balanceAt(c, later);
     await settle(c.id);
     expect(await delivered("revoked")).toEqual([]);
+    expect({ stale: balance.stale, sites: balance.collectors.map((s: any) => [s.site, s.stale, s.flags]) })
+      .toEqual({ stale: false, sites: expect.arrayContaining([["site-1", false, ["revoked"]], ["site-2", false, []]]) });
+    const listed = await ok(await call("GET", `/v1/contracts/${c.id}/collectors`, { token: c.vendor.api_key, now: later }));
+    expect(listed.items.map((s: any) => [s.site, s.stale])).toEqual(expect.arrayContaining([["site-1", false], ["site-2", false]]));
+    const page = await ok(await call("GET", new URL(link.url).pathname, { headers: { accept: "application/json" }, now: later }));
+    expect({ stale: page.stale, sites: page.sites.map((s: any) => [s.site, s.stale]) }).toEqual({ stale: false, sites: [["site-1", false], ["site-2", false]] });
   });
 
   it("grant.expiring: once per grant, 7 days before expires_at (at once for a grant created inside that week, never for one already expired)", async () => {

@@ -13,6 +13,16 @@ export const DEFAULT_LOW_THRESHOLDS_PCT = [20, 10, 0];
 
 export interface AlertConfig { webhook_url: string; low_thresholds_pct: number[] }
 
+/**
+ * The % of granted units at or below which the balance's `status` is `low`: the highest alert
+ * threshold, so the balance, the status page and the `balance.low` events say the same thing
+ * (thresholds [50, 0] make 40 % left `low`; [0] alone makes nothing `low`, only `exhausted`).
+ * Undefined without alert settings: pricing's default (20, the default thresholds' highest).
+ */
+export function lowThresholdPct(config: AlertConfig | undefined): number | undefined {
+  return config === undefined ? undefined : Math.max(...config.low_thresholds_pct);
+}
+
 export function loadAlertConfig(sql: SqlStorage): AlertConfig | undefined {
   const row = sql.exec<{ webhook_url: string; thresholds_json: string }>("SELECT webhook_url, thresholds_json FROM alert_config").toArray()[0];
   return row ? { webhook_url: row.webhook_url, low_thresholds_pct: JSON.parse(row.thresholds_json) as number[] } : undefined;

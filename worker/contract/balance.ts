@@ -23,7 +23,8 @@ export function readBalance(sql: SqlStorage, terms: ContractTerms, now: number):
     site: c.site,
     acked_seq: c.hwm,
     last_sync: c.last_sync === null ? null : instant(c.last_sync),
-    stale: now - (c.last_sync ?? c.enrolled_at) > staleAfter,
+    // A revoked site may never sync again: it is not late (as it sends no site.stale, notices.ts).
+    stale: c.revoked_at === null && now - (c.last_sync ?? c.enrolled_at) > staleAfter,
     flags: JSON.parse(c.flags_json) as string[],
   }));
   // Counted over the partial index of quarantined records only.

@@ -141,7 +141,7 @@ export function lineRecords(host: BillingHost, date: string | undefined, lineId:
   Result<{ items: LineRecordRun[]; next_cursor: string | null }> {
   return attempt(() => {
     const { period } = fullStatement(host, date, now);
-    const tag = lineTag(period.start, lineId);
+    const tag = lineTag(host.terms().contract_id, period.start, lineId);
     const from = cursor === undefined ? null : decodeCursor(cursor, tag);
     const page = host.billing.lineRecords(host.terms(), period, lineId, from, limit);
     if (!page) throw new EdgeError("not_found", `no line ${lineId} in that statement`);

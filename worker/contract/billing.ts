@@ -11,7 +11,7 @@ import {
   type Statement, type TraceCursor, type UsageInterval,
 } from "../../shared/pricing/index.ts";
 import type { UsageData } from "../../shared/protocol/index.ts";
-import { checkThresholds, createEvent, loadAlertConfig } from "./alerts.ts";
+import { checkThresholds, createEvent, loadAlertConfig, lowThresholdPct } from "./alerts.ts";
 import { listGrants } from "./grants.ts";
 import { planVersions } from "./plan-versions.ts";
 import { SqlLiveStore } from "./sql-live-store.ts";
@@ -51,9 +51,15 @@ export class ContractBilling {
     return this.#versions ??= planVersions(this.#sql, t);
   }
 
+  /** The contract as pricing sees it: its calendar, and the alert settings' low threshold (alerts.ts). */
+  #contract(t: ContractTerms): ContractInput {
+    const pct = lowThresholdPct(loadAlertConfig(this.#sql));
+    return { ...contractInput(t), ...(pct === undefined ? {} : { low_threshold_pct: pct }) };
+  }
+
   #ledger(t: ContractTerms): { ledger: LiveLedger; figures: LiveStatements } {
     if (!this.#live) {
-      const ledger = new LiveLedger(this.#store, pricingTerms(contractInput(t), this.versions(t), listGrants(this.#sql)));
+      const ledger = new LiveLedger(this.#store, pricingTerms(this.#contract(t), this.versions(t), listGrants(this.#sql)));
       this.#live = { ledger, figures: new LiveStatements(ledger) };
     }
     return this.#live;
@@ -102,7 +108,7 @@ export class ContractBilling {
 
   /** A grant was added: new terms; re-rating is queued when its start or expiry cuts rated usage. */
   grantAdded(t: ContractTerms, grantId: string, now: number): void {
-    const terms = pricingTerms(contractInput(t), this.versions(t), listGrants(this.#sql));
+    const terms = pricingTerms(this.#contract(t), this.versions(t), listGrants(this.#sql));
     const change = grantChange(terms, grantId);
     this.#ledger(t).ledger.termsChanged(terms, change.rerate, change.foldFrom);
     this.#changed(t, now);
@@ -111,7 +117,7 @@ export class ContractBilling {
   /** A plan version was stored: new terms; usage from its instant on is re-rated by the alarm. */
   planAdded(t: ContractTerms, effectiveAt: number, now: number): void {
     this.#versions = undefined;
-    const terms = pricingTerms(contractInput(t), this.versions(t), listGrants(this.#sql));
+    const terms = pricingTerms(this.#contract(t), this.versions(t), listGrants(this.#sql));
     const change = planVersionChange(effectiveAt);
     this.#ledger(t).ledger.termsChanged(terms, change.rerate, change.foldFrom);
     this.#changed(t, now);
@@ -176,8 +182,10 @@ export class ContractBilling {
     if (config) checkThresholds(this.#sql, t.contract_id, config, this.balance(t, now), now);
   }
 
-  /** Re-evaluates thresholds without firing (after the alert settings changed). */
+  /** Re-evaluates thresholds without firing (after the alert settings changed). The figures are
+   * dropped first: the balance's `low` follows the new thresholds. */
   armAlerts(t: ContractTerms, now: number): void {
+    this.#live = undefined;
     const config = loadAlertConfig(this.#sql);
     if (config) checkThresholds(this.#sql, t.contract_id, config, this.balance(t, now), now, { silent: true });
   }

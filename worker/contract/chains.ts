@@ -7,7 +7,7 @@ export interface CollectorIdentity { collector_id: string; public_key: string; s
 
 export interface ChainRow {
   collector_id: string; site: string; hwm: number; head: string; keys_json: string;
-  revoked_at_seq: number | null; flags_json: string; enrolled_at: number;
+  revoked_at_seq: number | null; revoked_at: number | null; flags_json: string; enrolled_at: number;
   last_sync: number | null; acked_at: number | null;
 }
 

@@ -10,7 +10,7 @@ import type { PlanVersion } from "../../shared/pricing/index.ts";
 import { instant } from "../instant.ts";
 import { sendScope } from "./plan-versions.ts";
 import { SqlContractDocStorage } from "./doc-storage.ts";
-import type { ContractTerms } from "./terms.ts";
+import type { ContractTerms, ScopeEntry } from "./terms.ts";
 
 export type TransactionSync = <T>(f: () => T) => T;
 
@@ -124,10 +124,10 @@ export interface BalanceFigures {
  * (rate 0) is not blocked; one never used and not named by the scope cannot be known here (a site
  * lists such features itself: `enforce.features`).
  */
-export function blockedFeatures(balance: { usage: { by_feature: Array<{ feature: string; units?: string }> } }, terms: ContractTerms): string[] {
+export function blockedFeatures(balance: { usage: { by_feature: Array<{ feature: string; units?: string }> } }, scope: ScopeEntry[] | null): string[] {
   const features = new Set<string>();
   for (const f of balance.usage.by_feature) if (f.units === undefined || !/^0(\.0*)?$/.test(f.units)) features.add(f.feature);
-  for (const s of terms.scope ?? []) for (const f of s.features) if (f !== "*") features.add(f);
+  for (const s of scope ?? []) for (const f of s.features) if (f !== "*") features.add(f);
   return [...features].sort();
 }
 
@@ -145,12 +145,13 @@ export function docBalance(figures: BalanceFigures): DocBalance {
   return balance;
 }
 
-/** The `balance` root of a contract's live balance, with the blocked features while blocked. */
-export function docBalanceOf(balance: BalanceFigures & Parameters<typeof blockedFeatures>[0], terms: ContractTerms): DocBalance {
+/** The `balance` root of a contract's live balance, with the blocked features while blocked: those
+ * of `scope`, the plan version in force (a version's scope, not the first one's the DO was set up with). */
+export function docBalanceOf(balance: BalanceFigures & Parameters<typeof blockedFeatures>[0], scope: ScopeEntry[] | null): DocBalance {
   return docBalance({
     as_of: balance.as_of, period: balance.period, collectors: balance.collectors,
     remaining_units: balance.remaining_units, granted_units: balance.granted_units, status: balance.status,
-    ...(balance.status === "blocked" ? { blocked_features: blockedFeatures(balance, terms) } : {}),
+    ...(balance.status === "blocked" ? { blocked_features: blockedFeatures(balance, scope) } : {}),
   });
 }
 

@@ -7,7 +7,8 @@ import type { ContractBalance } from "./billing-requests.ts";
 import { ensureChain, type CollectorIdentity } from "./chains.ts";
 import { ContractDocHost, docBalanceOf, type TransactionSync } from "./doc-host.ts";
 import { isRevoked } from "./revocation.ts";
-import type { ContractTerms } from "./terms.ts";
+import { scopeAt } from "./plan-versions.ts";
+import type { ContractTerms, ScopeEntry } from "./terms.ts";
 
 export type DocSyncOutcome =
   | { ok: true; body: Uint8Array }
@@ -53,7 +54,13 @@ export class DocPublisher {
 
   /** The doc's `balance` root (a derived cache: a failure is logged, never thrown). */
   publishBalance(now: number): void {
-    this.#doc.refreshBalance(() => docBalanceOf(this.#from.balance(now), this.#from.terms()));
+    this.#doc.refreshBalance(() => docBalanceOf(this.#from.balance(now), this.#scopeAt(now)));
+  }
+
+  /** The scope of the plan version in force at `now`: what a blocked contract blocks. */
+  #scopeAt(now: number): ScopeEntry[] | null {
+    const terms = this.#from.terms();
+    return scopeAt(this.#from.versions(terms), now);
   }
 
   /** The doc's `terms` root, with every plan version. */
@@ -64,6 +71,6 @@ export class DocPublisher {
 
   /** Republishes the balance when its enforcement differs from the doc's (doc-host.ts refreshStatus). */
   publishStatusChange(now: number): void {
-    this.#doc.refreshStatus(() => docBalanceOf(this.#from.balance(now), this.#from.terms()));
+    this.#doc.refreshStatus(() => docBalanceOf(this.#from.balance(now), this.#scopeAt(now)));
   }
 }

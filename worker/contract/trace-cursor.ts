@@ -6,9 +6,9 @@ import type { TraceCursor } from "../../shared/pricing/index.ts";
 import { cursorTag } from "../pagination.ts";
 import { EdgeError } from "../errors.ts";
 
-/** The line a cursor pages: the period's start and the line's id. */
-export function lineTag(periodStart: number, lineId: string): string {
-  return cursorTag(periodStart, lineId);
+/** The line a cursor pages: its contract, the period's start and the line's id. */
+export function lineTag(contractId: string, periodStart: number, lineId: string): string {
+  return cursorTag(contractId, periodStart, lineId);
 }
 
 export function encodeCursor(c: TraceCursor, tag: string): string {

@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 
-const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+export const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 
 export function optionalJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -5,25 +5,33 @@
 import { OpenAPIHono, z, type Hook, type RouteConfig } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
+import { bodyLimit } from "../middleware/body-limit.ts";
+import { noBody } from "../middleware/no-body.ts";
 
 /**
  * A query parameter a route does not declare is refused (422 invalid_request naming it), as a body
  * refuses an unknown field: a misspelt `group_by` or `limit` must not silently answer something
- * else. `lenientQuery`: the customer's status page — a link people pass around, to which mail and
- * chat tools append their own parameters (`utm_…`) — and /health, which probes call as they like
- * (`?probe=1`, cache busters).
+ * else. Likewise a write that declares no body refuses one (middleware/no-body.ts). `lenientQuery`:
+ * the customer's status page — a link people pass around, to which mail and chat tools append their
+ * own parameters (`utm_…`) — and /health, which probes call as they like (`?probe=1`, cache busters).
  */
 export function apiRouter(options: { lenientQuery?: boolean } = {}): OpenAPIHono<AppEnv> {
   const router = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   if (options.lenientQuery) return router;
   const register = router.openapi;
-  router.openapi = ((route: RouteConfig, ...rest: unknown[]) => (register as (...a: unknown[]) => unknown)(strictQuery(route), ...rest)) as typeof router.openapi;
+  router.openapi = ((route: RouteConfig, ...rest: unknown[]) => (register as (...a: unknown[]) => unknown)(strictInput(route), ...rest)) as typeof router.openapi;
   return router;
 }
 
-function strictQuery(route: RouteConfig): RouteConfig {
+function strictInput(route: RouteConfig): RouteConfig {
   const query = route.request?.query;
-  return { ...route, request: { ...route.request, query: query instanceof z.ZodObject ? query.strict() : query ?? z.strictObject({}) } };
+  const takesNoBody = route.method !== "get" && route.method !== "head" && route.request?.body === undefined;
+  const middleware = route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware];
+  return {
+    ...route,
+    request: { ...route.request, query: query instanceof z.ZodObject ? query.strict() : query ?? z.strictObject({}) },
+    ...(takesNoBody ? { middleware: [...middleware, bodyLimit(), noBody()] } : {}),
+  };
 }
 
 /** Query → 422 naming `query.<field>`; JSON body → 422 naming the field; a path id of the wrong

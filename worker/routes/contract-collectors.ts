@@ -57,7 +57,7 @@ export const contractCollectors = apiRouter().openapi(createRoute({
     const { collector_id: _, ...state } = liveById.get(row.id) ?? {
       // Not yet known to the DO (cannot happen after enrollment; kept total): the projection.
       collector_id: row.id, site: row.site, acked_seq: row.hwm, last_sync: row.last_sync === null ? null : instant(row.last_sync),
-      stale: c.get("now") - (row.last_sync ?? row.enrolled_at) > staleAfterMs, flags: JSON.parse(row.flags_json) as string[],
+      stale: !row.flags_json.includes('"revoked"') && c.get("now") - (row.last_sync ?? row.enrolled_at) > staleAfterMs, flags: JSON.parse(row.flags_json) as string[],
     };
     return { id: row.id, ...state, site: row.site, enrolled_at: instant(row.enrolled_at), quarantined_records: quarantinedById.get(row.id) ?? 0 };
   }), 200);

@@ -94,6 +94,12 @@ export const contractExport = apiRouter().openapi(createRoute({
   const grants = await contractStub(c.env, contract.id).grantList();
   const sites = await db.select().from(collectors).where(eq(collectors.contract_id, contract.id)).orderBy(asc(collectors.id)).all();
   const after = cursor ? parseCursor(cursor) : undefined;
+  // A cursor names a site with records in this contract (one seek on records_contract_collector):
+  // another contract's would seek into this one's records at its position, silently skipping sites.
+  if (after && !(await db.select({ seq: records.seq }).from(records)
+    .where(and(eq(records.contract_id, contract.id), eq(records.collector_id, after.collectorId))).limit(1).get())) {
+    throw new EdgeError("invalid_request", "query.cursor: not a cursor from a previous page of this contract's export", { field: "query.cursor" });
+  }
   const rows = await exportRecordsQuery(db, contract.id, after, limit + 1).all();
 
   const listed: typeof rows = [];

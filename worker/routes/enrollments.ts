@@ -17,6 +17,7 @@ import { instant } from "../instant.ts";
 import { hashSecret, newSecret } from "../auth/secrets.ts";
 import { edgeKey } from "../auth/edge-key.ts";
 import { contractStub, termsOf } from "../contract/stub.ts";
+import { sendScope } from "../contract/plan-versions.ts";
 import { apiRouter } from "../openapi/router.ts";
 import {
   errorResponses, idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity,
@@ -101,10 +102,13 @@ export const enrollments = apiRouter()
     const stub = contractStub(c.env, contract.id);
     await stub.setup(terms);
     await stub.registerCollector({ collector_id: collectorId, public_key: input.public_key, site: input.site, enrolled_at: now });
+    // What the site must send: every plan version's scope, as the contract doc's terms.scope — a site
+    // drops what its scope leaves out, and one backfilling before a plan change needs the older scope.
+    const scope = sendScope(await stub.planVersions());
     const { key_id, public_key } = edgeKey(c.env.EDGE_SIGNING_KEY);
     return c.json({
       collector_id: collectorId, contract_id: contract.id, edge_public_keys: [{ key_id, public_key }],
-      collector_token: collectorToken, scope: terms.scope,
+      collector_token: collectorToken, scope,
     }, 201);
   });
 

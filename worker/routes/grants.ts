@@ -1,6 +1,7 @@
 // POST /v1/contracts/:id/grants (vendor key): prepaid tokens, top-ups, promotions (DESIGN.md §6).
 // `idempotency_key` is required in the body: the same key with the same body answers the grant
-// created first (201 again, `Idempotent-Replayed: true`); with another body it is a 409.
+// created first (201 again, `Idempotent-Replayed: true`); with another body it is a 409. The
+// `Idempotency-Key` header is honoured too, as on every creating POST (24 h, scope: the vendor).
 // `effective_at` defaults to the start of the period in which the grant is created. A grant whose
 // start or expiry cuts usage already rated (a retroactive grant) is accepted at once and that usage
 // is re-rated by the contract's alarm: `rerating` says how far it got ({done, total}; else null).
@@ -9,13 +10,14 @@ import { isDecimalText, parseScaled } from "../../shared/decimal/decimal.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { ownedContract } from "../middleware/owned-contract.ts";
+import { idempotency } from "../middleware/idempotency.ts";
 import { contractStub } from "../contract/stub.ts";
 import { unwrap } from "../contract/billing-requests.ts";
 import { EdgeError } from "../errors.ts";
 import { instant } from "../instant.ts";
 import { instantInput, instantMs } from "../instant-input.ts";
 import { apiRouter } from "../openapi/router.ts";
-import { idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { idempotencyHeaderSchema, idParams, idSchema, jsonBody, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 import { reratingSchema } from "./plan.ts";
 import { grantExample } from "../openapi/example-values.ts";
 
@@ -38,8 +40,8 @@ export const grantSchema = z.object({
 
 export const grants = apiRouter().openapi(createRoute({
   method: "post", path: "/{id}/grants", tags: ["vendor"], summary: "Top up: add a grant of prepaid units", security: vendorSecurity,
-  middleware: [vendorAuth(), ownedContract(), bodyLimit()] as const,
-  request: { params: idParams("ctr"), ...jsonBody(grantBodySchema, { example: { amount: "1000", expires_at: "2027-01-01T00:00:00Z", idempotency_key: "order-2026-11-0042" } }) },
+  middleware: [vendorAuth(), ownedContract(), bodyLimit(), idempotency()] as const,
+  request: { params: idParams("ctr"), headers: idempotencyHeaderSchema, ...jsonBody(grantBodySchema, { example: { amount: "1000", expires_at: "2027-01-01T00:00:00Z", idempotency_key: "order-2026-11-0042" } }) },
   responses: { 201: jsonResponse("the grant (also for a replay of the same idempotency_key and body)", grantSchema, grantExample), ...vendorErrors(400, 409, 413, 415, 422) },
 }), async (c) => {
   const body = c.req.valid("json");

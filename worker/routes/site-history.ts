@@ -80,7 +80,7 @@ export const siteHistory = apiRouter()
   })
   .openapi(createRoute({
     method: "put", path: "/{id}/collectors/{cid}", tags: ["vendor"], summary: "Register a site moved from another edge (same id and key)", security: vendorSecurity,
-    description: "Idempotent: the same id and key answer 200 (and set `history_to_seq` again); the id with another key, or in another contract, is 409 `collector_exists`.",
+    description: "Idempotent: the same id, key and site answer 200 (and set `history_to_seq` again); the id with another key or site name, or in another contract, is 409 `collector_exists`.",
     middleware: [vendorAuth(), ownedContract(), bodyLimit(), idempotency()] as const,
     request: {
       params: siteParams, headers: idempotencyHeaderSchema,
@@ -112,8 +112,10 @@ export const siteHistory = apiRouter()
       }).onConflictDoNothing().run();
       row = await db.select().from(collectors).where(and(eq(collectors.id, cid), eq(collectors.token_hash, hashSecret(token)))).get();
       if (!row) throw new EdgeError("collector_exists", `${cid} was registered by a concurrent request; retry`);
-    } else if (row.contract_id !== contract.id || row.public_key !== input.public_key) {
-      throw new EdgeError("collector_exists", `${cid} exists ${row.contract_id !== contract.id ? "in another contract" : "with another public key"}`);
+    } else if (row.contract_id !== contract.id || row.public_key !== input.public_key || row.site !== input.site) {
+      // Another site name is refused too: a registration never renames, so it must not answer 200 as if it had.
+      const what = row.contract_id !== contract.id ? "in another contract" : row.public_key !== input.public_key ? "with another public key" : `as site "${row.site}"`;
+      throw new EdgeError("collector_exists", `${cid} exists ${what}`);
     }
     const stub = contractStub(c.env, contract.id);
     await stub.setup(termsOf(contract));

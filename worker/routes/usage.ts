@@ -58,9 +58,9 @@ export const usage = apiRouter().openapi(createRoute({
   }
   if (to <= from) throw new EdgeError("invalid_request", "query.to: must be after from", { field: "query.to" });
   const groupBy = [...new Set(q.group_by ? q.group_by.split(",") : [])] as UsageDimension[];
-  const tag = usageQueryTag(from, to, groupBy);
+  const tag = usageQueryTag(contract.id, from, to, groupBy);
   const after = q.cursor === undefined ? undefined : decodeUsageCursor(q.cursor, groupBy.length, tag);
-  if (q.cursor !== undefined && after === undefined) throw new EdgeError("invalid_request", "query.cursor: not a cursor of this query (from, to and group_by)", { field: "query.cursor" });
+  if (q.cursor !== undefined && after === undefined) throw new EdgeError("invalid_request", "query.cursor: not a cursor of this query (contract, from, to and group_by)", { field: "query.cursor" });
   const page = await usagePage(c.env.DB, { contractId: contract.id, hours, from, to, groupBy, limit: q.limit, after });
   // Read from the hourly rows while the contract's older history is summed into the coarse ones:
   // its DO's alarm does that, and a contract with no site syncing would otherwise never wake it.
