@@ -19,7 +19,7 @@ import { onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
-import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
 import type { SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { SourceHealth } from "./source-health.ts";
@@ -177,6 +177,7 @@ export class DaemonSource {
     if (this.#reader) return this.#reader;
     const c = this.config;
     const saved = this.#journal.committed();
+    this.#checkSameSettings(saved);
     const appendix = await this.#journal.committedAppendix();
     if (sourceKinds[c.kind]!.shape === "lines") {
       // A big backlog (a first start on a long log) is read on a second thread while a core is
@@ -191,6 +192,21 @@ export class DaemonSource {
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;
+  }
+
+  /**
+   * A saved state goes on only as it was read (line-reader.ts `settingsChange`): a zone, encoding or
+   * package features changed in the config since would shift or mis-pair what follows, silently. The
+   * source fails instead (bad_config, reason settings_changed; retried, shown in status) until the
+   * config gives them back — or names the log as a new source, read afresh (`start_at: "end"`: only
+   * what comes next), as backfill refuses to go on with other settings.
+   */
+  #checkSameSettings(saved: ReadState | undefined): void {
+    const c = this.config;
+    if (saved === undefined || saved.kind !== c.kind || ("file" in saved && saved.file !== c.file)) return; // starts afresh
+    const change = settingsChange(c.kind, saved.settings, this.#settings);
+    if (change === null) return;
+    throw new CollectorError("bad_config", `source ${c.name} was read with other settings than the config now gives (${change}): the rest of it read otherwise would shift or mis-pair what follows, and the sessions open across the change. Give the settings back, or read it as a new source (another name, with "start_at": "end" to read only what comes next)`, { reason: "settings_changed", source: c.name });
   }
 
   /**
