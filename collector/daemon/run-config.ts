@@ -1,6 +1,6 @@
 // The daemon's config file (DESIGN.md §9), checked whole before anything starts, strictly: an
 // unknown key at any depth is refused naming its path (exit 2), so a misspelt setting is never
-// silently ignored.
+// silently ignored; so is a key given twice in one object (JSON.parse would keep the last).
 //   {sources: [{name, kind, file | command, interval_s?, timezone?, encoding?, package_features?,
 //               start_at?}], cut_s?, heartbeat_s?, sync_s?, metrics_listen?, privacy?,
 //    enforce?: {kind: "flexlm" | "rlm", options_file, reread: [argv…], reread_timeout_s?, features?}}
@@ -93,6 +93,8 @@ export async function loadRunConfig(path: string): Promise<RunConfig> {
     const hint = /\\[^"\\/bfnrtu]/.test(text) ? " (a backslash in a JSON string must be doubled — \"C:\\\\Program Files\\\\…\" — or use forward slashes)" : "";
     return bad(`${path} is not JSON: ${(e as Error).message}${hint}`);
   }
+  const repeated = repeatedKey(text);
+  if (repeated !== null) bad(`key ${pathText(repeated)} is given twice (JSON keeps the last, silently): give it once`);
   return checkRunConfig(raw, dirname(resolve(path)));
 }
 
@@ -145,6 +147,38 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
       },
     } : {}),
   };
+}
+
+/** The path of the first key an object of `text` (JSON that JSON.parse took) gives twice, or null. */
+export function repeatedKey(text: string): PropertyKey[] | null {
+  type Container = { path: PropertyKey[]; keys: Set<string> | null; index: number; key: string | null; expectKey: boolean };
+  const stack: Container[] = [];
+  const child = (): PropertyKey[] => {
+    const top = stack.at(-1);
+    return top === undefined ? [] : [...top.path, top.keys ? top.key! : top.index];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const top = stack.at(-1);
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) return [...top.path, key];
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = end;
+    } else if (c === "{" || c === "[") stack.push({ path: child(), keys: c === "{" ? new Set() : null, index: 0, key: null, expectKey: c === "{" });
+    else if (c === "}" || c === "]") stack.pop();
+    else if (c === "," && top) {
+      if (top.keys) top.expectKey = true;
+      else top.index++;
+    }
+  }
+  return null;
 }
 
 function pathText(path: PropertyKey[]): string {

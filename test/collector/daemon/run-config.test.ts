@@ -101,6 +101,21 @@ describe("run config", () => {
     await expect(loadRunConfig(file)).rejects.toMatchObject({ code: "bad_config", message: expect.stringMatching(/backslash in a JSON string must be doubled/) });
   });
 
+  it("refuses a key given twice in one object, naming its path, instead of JSON's last one kept and the other dropped", async () => {
+    const file = join(dir, "twice.json");
+    for (const [text, path] of [
+      ['{"sources": [{"name": "l", "kind": "flexlm-debuglog", "file": "/x.log"}], "cut_s": 60, "cut_s": 3600}', "cut_s"],
+      ['{"sources": [{"name": "l", "kind": "flexlm-debuglog", "file": "/x.log"}, {"name": "m", "kind": "flexlm-debuglog", "file": "/y.log", "timezone": "UTC", "time\\u007aone": "Asia/Tokyo"}]}', "sources[1].timezone"],
+      ['{"sources": [{"name": "l", "kind": "flexlm-debuglog", "file": "/x.log"}], "privacy": {"pseudonymise": true, "pseudonymise": false}}', "privacy.pseudonymise"],
+    ] as const) {
+      await writeFile(file, text);
+      await expect(loadRunConfig(file)).rejects.toMatchObject({ code: "bad_config", message: `key ${path} is given twice (JSON keeps the last, silently): give it once` });
+    }
+    // The same key in two objects, and keys, values and strings that only look alike, are fine.
+    await writeFile(file, '{"sources": [{"name": "cut_s", "kind": "flexlm-debuglog", "file": "/a \\"b\\", c.log", "timezone": "UTC"}, {"name": "b", "kind": "flexlm-debuglog", "file": "/b.log", "timezone": "UTC"}], "cut_s": 60}');
+    expect((await loadRunConfig(file)).sources.map((s) => s.file)).toEqual(['/a "b", c.log', "/b.log"]);
+  });
+
   it("run --config with an unknown key exits 2 (bad_config) naming it, before opening anything", async () => {
     const state = join(dir, "site");
     await enrolledState(state);
