@@ -198,15 +198,16 @@ export class DaemonSource {
    * A saved state goes on only as it was read (line-reader.ts `settingsChange`): a zone, encoding or
    * package features changed in the config since would shift or mis-pair what follows, silently. The
    * source fails instead (bad_config, reason settings_changed; retried, shown in status) until the
-   * config gives them back — or names the log as a new source, read afresh (`start_at: "end"`: only
-   * what comes next), as backfill refuses to go on with other settings.
+   * config gives them back — or names the log as a new source with `start_at: "end"` (only what comes
+   * next: from the beginning it would report the history again), as backfill refuses to go on with
+   * other settings.
    */
   #checkSameSettings(saved: ReadState | undefined): void {
     const c = this.config;
     if (saved === undefined || saved.kind !== c.kind || ("file" in saved && saved.file !== c.file)) return; // starts afresh
     const change = settingsChange(c.kind, saved.settings, this.#settings);
     if (change === null) return;
-    throw new CollectorError("bad_config", `source ${c.name} was read with other settings than the config now gives (${change}): the rest of it read otherwise would shift or mis-pair what follows, and the sessions open across the change. Give the settings back, or read it as a new source (another name, with "start_at": "end" to read only what comes next)`, { reason: "settings_changed", source: c.name });
+    throw new CollectorError("bad_config", `source ${c.name} was read with other settings than the config now gives (${change}): the rest of it read otherwise would shift or mis-pair what follows, and the sessions open across the change. Give the settings back, or read it on as a new source: another name, with "start_at": "end" (a new source read from the beginning would report the log's history again)`, { reason: "settings_changed", source: c.name });
   }
 
   /**
