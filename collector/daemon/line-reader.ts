@@ -37,7 +37,7 @@ export interface ReadSettings {
 /**
  * The settings a saved state was read with that `now` changes, as `timezone UTC → Europe/Madrid`, or
  * null. Read on in another zone, a log's next lines look like a clock set back or forward (read so
- * until lmgrd restarts) and a polled holder like a new session beside the old one; in another encoding
+ * until lmgrd restarts) and a polled holder like a new session, the old one ended; in another encoding
  * or with other package features a check-out and its check-in no longer pair (a session billed until
  * the server restarts). cut_s is not among them: where open sessions are cut changes no total.
  * `kind`'s times may carry their own offset (jsonl): its zone is no setting then.
