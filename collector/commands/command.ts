@@ -85,7 +85,11 @@ function argumentProblem(e: unknown): string {
 }
 
 export function stateFrom(values: { state?: string | boolean | undefined }, env: NodeJS.ProcessEnv): StatePaths {
-  return statePaths(resolveStateDir(typeof values.state === "string" ? values.state : undefined, env));
+  const flag = typeof values.state === "string" ? values.state : undefined;
+  // As `--state ""`: an environment that sets TALLY_STATE to nothing (`TALLY_STATE=$UNSET`) meant a
+  // state dir, not the working directory's ./.tally.
+  if (flag === undefined && env.TALLY_STATE === "") throw new CollectorError("usage", "TALLY_STATE is set but empty: give the state dir (TALLY_STATE=DIR or --state DIR), or unset it for ./.tally");
+  return statePaths(resolveStateDir(flag, env));
 }
 
 export function requireOption(value: string | boolean | undefined, name: string, usage: string): string {

@@ -103,6 +103,15 @@ describe("collector CLI usage and config errors", () => {
     expect(oneLine(r.stderr)).toBe(true);
   });
 
+  it("refuses a TALLY_STATE set to nothing (exit 2) instead of taking ./.tally in the working directory; --state still decides over it", async () => {
+    const r = await cli(["init", "--server", "http://127.0.0.1:9", "--enroll", "t", "--site", "x", "--json"], { TALLY_STATE: "" });
+    expect([r.status, r.json?.error, r.json?.message]).toEqual([2, "usage", "TALLY_STATE is set but empty: give the state dir (TALLY_STATE=DIR or --state DIR), or unset it for ./.tally"]);
+    await expect(stat(join(process.cwd(), ".tally"))).rejects.toMatchObject({ code: "ENOENT" });
+    const state = join(dir, "s");
+    await enrolledState(state);
+    expect((await cli(["status", "--state", state, "--json"], { TALLY_STATE: "" })).status).toBe(0);
+  });
+
   it("uses $TALLY_STATE when --state is absent", async () => {
     await enrolledState(join(dir, "from-env"));
     const r = await cli(["status", "--json"], { TALLY_STATE: join(dir, "from-env") });
