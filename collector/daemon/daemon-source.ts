@@ -87,8 +87,11 @@ export class DaemonSource {
     if (reader instanceof LineReader) {
       this.#staged = { kept: 0, outOfScope: 0 };
       const step = await reader.read(undefined, undefined, (bodies) => this.#stage(bodies, policy));
-      // An idle poll read nothing and changed nothing: no state to write.
-      const done = step.lines > 0 || step.bodies.length > 0 || this.#staged.kept + this.#staged.outOfScope > 0 ? await this.#append(reader, step.bodies, policy) : null;
+      // An idle poll read nothing and changed nothing: no state to write — unless it is the first
+      // of a log started at its end, whose place must be kept: else every restart (each `run --once`)
+      // started at the end again, and what was written in between was never read.
+      const placed = this.config.start_at === "end" && !step.missing && this.#journal.committed() === undefined;
+      const done = placed || step.lines > 0 || step.bodies.length > 0 || this.#staged.kept + this.#staged.outOfScope > 0 ? await this.#append(reader, step.bodies, policy) : null;
       if (step.missing) this.health.ok(now, false, `${this.config.file} does not exist`);
       else this.health.ok(now, true);
       const { offset, size } = reader.progress();
