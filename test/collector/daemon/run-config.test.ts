@@ -85,6 +85,17 @@ describe("run config", () => {
     expect(checkRunConfig({ sources: [source], metrics_listen: "[::1]:9464" }).metrics_listen).toEqual({ host: "::1", port: 9464 });
   });
 
+  it("refuses two sources that read the same log or run the same command (each session would be billed twice), whatever the path's spelling", () => {
+    expect(refused({ sources: [source, { ...source, name: "again" }] }))
+      .toEqual({ code: "bad_config", message: "sources[1] reads the same file as source lmgrd (/var/log/lmgrd.log): each session would be reported twice" });
+    expect(refused({ sources: [{ ...source, file: "logs/lmgrd.log" }, { ...source, name: "again", file: "/etc/tally/logs/../logs/lmgrd.log" }] })?.message)
+      .toBe("sources[1] reads the same file as source lmgrd (/etc/tally/logs/lmgrd.log): each session would be reported twice");
+    const lmstat = { name: "a", kind: "flexlm-lmstat", command: ["lmutil", "lmstat", "-a", "-c", "27000@lic1"] };
+    expect(refused({ sources: [lmstat, { ...lmstat, name: "b" }] })?.message).toMatch(/^sources\[1\] reads the same command as source a \(\["lmutil","lmstat","-a","-c","27000@lic1"\]\)/);
+    // Another server's lmstat, or another log, is another source.
+    expect(checkRunConfig({ sources: [lmstat, { ...lmstat, name: "b", command: ["lmutil", "lmstat", "-a", "-c", "27000@lic2"] }, source, { ...source, name: "other", file: "/var/log/other.log" }] }).sources).toHaveLength(4);
+  });
+
   it("takes Windows paths with spaces and backslashes as they are; a relative path is relative to the config's folder", () => {
     const windows = checkRunConfig({ sources: [
       { name: "lmgrd", kind: "flexlm-debuglog", file: "C:\\Program Files\\FlexLM\\logs\\lmgrd debug.log" },
