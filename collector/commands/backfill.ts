@@ -4,7 +4,8 @@
 // historical log or output file into the chain, once (daemon/file-import.ts): re-running adds
 // nothing; a file that grew since adds only what is new, including the rest of sessions still
 // open at the end of the earlier import; an import that was interrupted goes on where it stopped —
-// in the zone, encoding and package features it began with (others are refused).
+// in the zone, encoding and package features it began with (others are refused), and a source's
+// later snapshot outputs are read in the zone and encoding of its first.
 // The site's scope applies, and its pseudonyms once `run` made a privacy key (privacy.pseudonymise).
 import { stat } from "node:fs/promises";
 import { localTimeZone } from "../../shared/time/zoned.ts";

@@ -20,6 +20,7 @@ export interface CommandResult {
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+type ParseArgsToken = NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number];
 
 export const commonOptions = {
   state: { type: "string" },
@@ -28,7 +29,7 @@ export const commonOptions = {
 
 export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: false }), usage);
+    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: false, tokens: true }), usage, { ...commonOptions, ...options });
   } catch (e) {
     if (e instanceof CollectorError) throw e;
     throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
@@ -38,7 +39,7 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
 /** Like parseCommandArgs, for commands that take operands (`import-receipt F`, `reveal NAME…`). */
 export function parseCommandOperands<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: true }), usage);
+    return noEmptyValues(parseArgs({ args: argv, options: { ...commonOptions, ...options }, strict: true, allowPositionals: true, tokens: true }), usage, { ...commonOptions, ...options });
   } catch (e) {
     if (e instanceof CollectorError) throw e;
     throw new CollectorError("usage", `${argumentProblem(e)}; usage: tally-collector ${usage}`);
@@ -51,7 +52,23 @@ export function emptyOption(values: Record<string, unknown>): string | undefined
   return Object.keys(values).find((name) => values[name] === "");
 }
 
-function noEmptyValues<P extends { values: Record<string, unknown> }>(parsed: P, usage: string): P {
+/** An option that takes one value, given more than once (`--timezone A … --timezone B`): node's
+ *  parseArgs keeps the last and drops the others, silently. Named with its values, or undefined. */
+export function repeatedOption(tokens: readonly ParseArgsToken[] | undefined, options: Options): string | undefined {
+  const given = new Map<string, string[]>();
+  for (const t of tokens ?? []) {
+    if (t.kind !== "option" || options[t.name]?.type !== "string" || options[t.name]?.multiple) continue;
+    const values = given.get(t.name) ?? [];
+    values.push(t.value ?? "");
+    given.set(t.name, values);
+    if (values.length > 1) return `option --${t.name} is given more than once (${values.map((v) => JSON.stringify(v)).join(", ")}): give it once`;
+  }
+  return undefined;
+}
+
+function noEmptyValues<P extends { values: Record<string, unknown>; tokens?: ParseArgsToken[] }>(parsed: P, usage: string, options: Options): P {
+  const repeated = repeatedOption(parsed.tokens, options);
+  if (repeated !== undefined) throw new CollectorError("usage", `${repeated}; usage: tally-collector ${usage}`);
   const empty = emptyOption(parsed.values);
   if (empty !== undefined) throw new CollectorError("usage", `option --${empty} needs a value; usage: tally-collector ${usage}`);
   return parsed;
@@ -68,7 +85,11 @@ function argumentProblem(e: unknown): string {
 }
 
 export function stateFrom(values: { state?: string | boolean | undefined }, env: NodeJS.ProcessEnv): StatePaths {
-  return statePaths(resolveStateDir(typeof values.state === "string" ? values.state : undefined, env));
+  const flag = typeof values.state === "string" ? values.state : undefined;
+  // As `--state ""`: an environment that sets TALLY_STATE to nothing (`TALLY_STATE=$UNSET`) meant a
+  // state dir, not the working directory's ./.tally.
+  if (flag === undefined && env.TALLY_STATE === "") throw new CollectorError("usage", "TALLY_STATE is set but empty: give the state dir (TALLY_STATE=DIR or --state DIR), or unset it for ./.tally");
+  return statePaths(resolveStateDir(flag, env));
 }
 
 export function requireOption(value: string | boolean | undefined, name: string, usage: string): string {

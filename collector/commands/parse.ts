@@ -22,7 +22,7 @@
 // and `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
-import { emptyOption, featureListOption } from "./command.ts";
+import { emptyOption, featureListOption, repeatedOption } from "./command.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
 import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, zoneOfFile, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 
@@ -33,19 +33,23 @@ export interface CommandIo {
   stderr: NodeJS.WritableStream;
 }
 
+const parseOptions = {
+  source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, sessions: { type: "boolean" },
+  name: { type: "string" }, cut: { type: "string" }, at: { type: "string" }, "package-features": { type: "string" }, encoding: { type: "string" },
+  state: { type: "string" }, json: { type: "boolean" },
+} as const;
+
 interface UsageSummary { sessions: number; license_seconds: number; denials: number }
 
 export async function parseCommand(argv: string[], io: CommandIo): Promise<number> {
   let opts: ParseFileOptions, kind: string, file: string, sessionsMode: boolean, zone: ZoneRead;
   try {
-    const { values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        source: { type: "string" }, file: { type: "string" }, timezone: { type: "string" }, sessions: { type: "boolean" },
-        name: { type: "string" }, cut: { type: "string" }, at: { type: "string" }, "package-features": { type: "string" }, encoding: { type: "string" },
-        state: { type: "string" }, json: { type: "boolean" },
-      },
+    const { values, tokens } = parseArgs({
+      args: argv, strict: true, allowPositionals: false, tokens: true,
+      options: parseOptions,
     });
+    const repeated = repeatedOption(tokens, parseOptions);
+    if (repeated !== undefined) throw new SourceConfigError("usage", repeated);
     const empty = emptyOption(values);
     if (empty !== undefined) throw new SourceConfigError("usage", `option --${empty} needs a value`);
     if (!values.source || !values.file) throw new SourceConfigError("usage", "usage: parse --source KIND --file F [--timezone Z] [--sessions]");

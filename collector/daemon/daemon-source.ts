@@ -19,7 +19,7 @@ import { onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
-import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
 import type { SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { SourceHealth } from "./source-health.ts";
@@ -87,8 +87,11 @@ export class DaemonSource {
     if (reader instanceof LineReader) {
       this.#staged = { kept: 0, outOfScope: 0 };
       const step = await reader.read(undefined, undefined, (bodies) => this.#stage(bodies, policy));
-      // An idle poll read nothing and changed nothing: no state to write.
-      const done = step.lines > 0 || step.bodies.length > 0 || this.#staged.kept + this.#staged.outOfScope > 0 ? await this.#append(reader, step.bodies, policy) : null;
+      // An idle poll read nothing and changed nothing: no state to write — unless it is the first
+      // of a log started at its end, whose place must be kept: else every restart (each `run --once`)
+      // started at the end again, and what was written in between was never read.
+      const placed = this.config.start_at === "end" && !step.missing && this.#journal.committed() === undefined;
+      const done = placed || step.lines > 0 || step.bodies.length > 0 || this.#staged.kept + this.#staged.outOfScope > 0 ? await this.#append(reader, step.bodies, policy) : null;
       if (step.missing) this.health.ok(now, false, `${this.config.file} does not exist`);
       else this.health.ok(now, true);
       const { offset, size } = reader.progress();
@@ -177,6 +180,7 @@ export class DaemonSource {
     if (this.#reader) return this.#reader;
     const c = this.config;
     const saved = this.#journal.committed();
+    this.#checkSameSettings(saved);
     const appendix = await this.#journal.committedAppendix();
     if (sourceKinds[c.kind]!.shape === "lines") {
       // A big backlog (a first start on a long log) is read on a second thread while a core is
@@ -191,6 +195,22 @@ export class DaemonSource {
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;
+  }
+
+  /**
+   * A saved state goes on only as it was read (line-reader.ts `settingsChange`): a zone, encoding or
+   * package features changed in the config since would shift or mis-pair what follows, silently. The
+   * source fails instead (bad_config, reason settings_changed; retried, shown in status) until the
+   * config gives them back — or names the log as a new source with `start_at: "end"` (only what comes
+   * next: from the beginning it would report the history again), as backfill refuses to go on with
+   * other settings.
+   */
+  #checkSameSettings(saved: ReadState | undefined): void {
+    const c = this.config;
+    if (saved === undefined || saved.kind !== c.kind || ("file" in saved && saved.file !== c.file)) return; // starts afresh
+    const change = settingsChange(c.kind, saved.settings, this.#settings);
+    if (change === null) return;
+    throw new CollectorError("bad_config", `source ${c.name} was read with other settings than the config now gives (${change}): the rest of it read otherwise would shift or mis-pair what follows, and the sessions open across the change. Give the settings back, or read it on as a new source: another name, with "start_at": "end" (a new source read from the beginning would report the log's history again)`, { reason: "settings_changed", source: c.name });
   }
 
   /**

@@ -23,7 +23,7 @@ import { sourceKinds } from "../sources/registry.ts";
 import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
 import { fingerprintFile, prefixMatcher, startsWith } from "./file-fingerprint.ts";
-import { LineReader, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
 import { settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 
@@ -65,6 +65,8 @@ interface SnapshotImportState {
   /** SHA-256 of the outputs imported, newest last (at most 1,000 kept). */
   imported: string[];
   last_at: number | null;
+  /** What the outputs were read with (states written before it was kept have none). */
+  settings?: ReadSettings;
 }
 
 const KEEP_IMPORTED = 1000;
@@ -81,7 +83,7 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
   const followed = await followedByDaemon(site, o.name, kind, file);
   if (followed) return { ...report, followed_by: followed };
   const { journal, saved } = await journalFor(site, o.name, kind, file);
-  if (saved && size > (saved.tail?.offset ?? 0)) sameSettings(file, saved.settings, o.settings);
+  if (saved && size > (saved.tail?.offset ?? 0)) sameSettings(kind, `the import of ${file}`, saved.settings, o.settings);
   const appendix = await journal.committedAppendix();
   // A large file (what is left of it) is read and parsed on a second thread while a core is spare:
   // the same steps, records and saved states (line-reader.ts).
@@ -141,11 +143,10 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
  * or with other package features would shift or mis-pair what follows (and sessions open across
  * the two), silently. Refused, naming the settings to give.
  */
-function sameSettings(file: string, began: ReadSettings | undefined, now: ReadSettings): void {
-  if (began === undefined) return;
+function sameSettings(kind: string, what: string, began: ReadSettings | undefined, now: ReadSettings): void {
+  if (settingsChange(kind, began, now) === null) return;
   const options = (s: ReadSettings) => [`--timezone ${s.timezone}`, `--encoding ${s.encoding}`, ...(s.package_features?.length ? [`--package-features ${s.package_features.join(",")}`] : [])];
-  const was = options(began).join(" "), is = options(now).join(" ");
-  if (was !== is) throw new CollectorError("usage", `the import of ${file} began with ${was}; go on with the same settings (given: ${is})`);
+  throw new CollectorError("usage", `${what} began with ${options(began!).join(" ")}; go on with the same settings (given: ${options(now).join(" ")})`);
 }
 
 /** The daemon's state for this source name, when it follows this very file. */
@@ -211,6 +212,9 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   };
   if (tracker.queued) await drain();
   if (state.imported.includes(sha)) return { ...report, already_imported: true };
+  // The outputs of one source continue one tracker, whose sessions a holder's start and names
+  // identify: read in another zone or encoding, a holder still listed would be a second session.
+  sameSettings(kind, `the import of source ${o.name}'s outputs`, state.settings, o.settings);
   const source = sourceKinds[kind]!.create({ name: o.name, timezone: o.settings.timezone, ...(o.settings.package_features ? { package_features: o.settings.package_features } : {}) }) as SnapshotSource;
   const mtime = Math.floor((await stat(file)).mtimeMs);
   const result = source.parse(decodeOutput(bytes, o.settings.encoding), mtime);
@@ -225,7 +229,7 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   for (const e of events) tracker.feed(e);
   tracker.feedEnd();
   state = {
-    ...state, imported: [...state.imported, sha].slice(-KEEP_IMPORTED), last_at: Number.isFinite(at) ? at : state.last_at,
+    ...state, settings: o.settings, imported: [...state.imported, sha].slice(-KEEP_IMPORTED), last_at: Number.isFinite(at) ? at : state.last_at,
     totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
   };
   await drain();

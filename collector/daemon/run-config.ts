@@ -1,6 +1,7 @@
 // The daemon's config file (DESIGN.md §9), checked whole before anything starts, strictly: an
 // unknown key at any depth is refused naming its path (exit 2), so a misspelt setting is never
-// silently ignored.
+// silently ignored; so is a key given twice in one object (JSON.parse would keep the last), and two
+// sources that read the same file or run the same command (every session reported twice).
 //   {sources: [{name, kind, file | command, interval_s?, timezone?, encoding?, package_features?,
 //               start_at?}], cut_s?, heartbeat_s?, sync_s?, metrics_listen?, privacy?,
 //    enforce?: {kind: "flexlm" | "rlm", options_file, reread: [argv…], reread_timeout_s?, features?}}
@@ -93,6 +94,8 @@ export async function loadRunConfig(path: string): Promise<RunConfig> {
     const hint = /\\[^"\\/bfnrtu]/.test(text) ? " (a backslash in a JSON string must be doubled — \"C:\\\\Program Files\\\\…\" — or use forward slashes)" : "";
     return bad(`${path} is not JSON: ${(e as Error).message}${hint}`);
   }
+  const repeated = repeatedKey(text);
+  if (repeated !== null) bad(`key ${pathText(repeated)} is given twice (JSON keeps the last, silently): give it once`);
   return checkRunConfig(raw, dirname(resolve(path)));
 }
 
@@ -108,6 +111,8 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
   }
   const c = parsed.data!;
   const names = new Set<string>();
+  /** What each source reads (its file, or its command's argv), to the first source that reads it. */
+  const origins = new Map<string, string>();
   const sources = c.sources.map((s, i): SourceConfig => {
     const at = `sources[${i}]`;
     if (names.has(s.name)) bad(`${at}.name ${s.name} is used twice`);
@@ -120,6 +125,12 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     if (packages) bad(`${at}.package_features: ${packages}`);
     const zone = s.timezone === undefined ? null : timezoneProblem(s.kind);
     if (zone) bad(`${at}.timezone: ${zone}`);
+    // Two sources reading one log (or running one command) report each session twice, under two
+    // source names the edge cannot tell apart from two servers: billed twice.
+    const origin = s.file !== undefined ? `file ${samePath(absoluteFile(s.file, baseDir))}` : `command ${JSON.stringify(s.command)}`;
+    const first = origins.get(origin);
+    if (first !== undefined) bad(`${at} reads the same ${origin.split(" ")[0]} as source ${first} (${origin.slice(origin.indexOf(" ") + 1)}): each session would be reported twice`);
+    origins.set(origin, s.name);
     const encoding = s.encoding ?? "utf-8";
     const problem = shape === "lines" ? lineEncodingProblem(encoding) : encodingProblem(encoding);
     if (problem) bad(`${at}.encoding: ${problem}`);
@@ -147,12 +158,49 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
   };
 }
 
+/** The path of the first key an object of `text` (JSON that JSON.parse took) gives twice, or null. */
+export function repeatedKey(text: string): PropertyKey[] | null {
+  type Container = { path: PropertyKey[]; keys: Set<string> | null; index: number; key: string | null; expectKey: boolean };
+  const stack: Container[] = [];
+  const child = (): PropertyKey[] => {
+    const top = stack.at(-1);
+    return top === undefined ? [] : [...top.path, top.keys ? top.key! : top.index];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const top = stack.at(-1);
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) return [...top.path, key];
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = end;
+    } else if (c === "{" || c === "[") stack.push({ path: child(), keys: c === "{" ? new Set() : null, index: 0, key: null, expectKey: c === "{" });
+    else if (c === "}" || c === "]") stack.pop();
+    else if (c === "," && top) {
+      if (top.keys) top.expectKey = true;
+      else top.index++;
+    }
+  }
+  return null;
+}
+
 function pathText(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
 }
 
 function absoluteFile(file: string, baseDir: string): string {
   return posix.isAbsolute(file) || win32.isAbsolute(file) ? file : resolve(baseDir, file);
+}
+
+/** A path as written another way (`a/../b`, `a//b`) is the same file. */
+function samePath(file: string): string {
+  return posix.isAbsolute(file) ? posix.normalize(file) : win32.normalize(file);
 }
 
 function listenAddress(text: string): { host: string; port: number } {

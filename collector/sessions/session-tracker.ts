@@ -4,7 +4,7 @@
 //   product (token pools) and handle (when the format has one) and the same license count, else
 //   the earliest of any count — FIFO, as FORMATS.md §2.5 describes existing parsers. A check-in with
 //   no open session (its checkout predates the file) is counted as `orphan_checkins`, bills nothing.
-// - Intervals are cut at multiples of `cut_s` since the epoch (default 3600; `run` uses 300) and
+// - Intervals are cut at multiples of `cut_s` since the epoch (default 3600, as `run`'s cut_s) and
 //   at `flush(now)`; `final: true` marks the interval that ends a session.
 // - We bill only time a session is provably open: up to the latest event or `alive` of its daemon
 //   (snapshot sessions: the last snapshot that listed them). `server_down` ends open sessions

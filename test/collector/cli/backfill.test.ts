@@ -94,6 +94,27 @@ describe("backfill", () => {
     expect((await usageInLog(state)).licenseSeconds).toBe(await fileTotal(ANSYS));
   });
 
+  it("imports a source's later outputs only in the zone and encoding its first was read in: a holder still listed, read in another zone, would be a second session", async () => {
+    const state = join(dir, "outputs-zone");
+    await enrolledState(state);
+    const text = await readFile(LMSTAT_2018, "utf8");
+    const [first, later] = [join(dir, "out-1.txt"), join(dir, "out-2.txt")];
+    await writeFile(first, text);
+    await writeFile(later, text.replace("05:52", "06:52")); // an hour later, the same holders
+    const one = await cli(["backfill", "--source", "flexlm-lmstat", "--file", first, "--timezone", "Europe/Berlin", "--state", state, "--json"]);
+    expect(one.status).toBe(0);
+    const before = await usageInLog(state);
+    const other = await cli(["backfill", "--source", "flexlm-lmstat", "--file", later, "--timezone", "America/New_York", "--state", state, "--json"]);
+    expect([other.status, other.json?.error, other.json?.message]).toEqual([2, "usage", "the import of source flexlm-lmstat's outputs began with --timezone Europe/Berlin --encoding utf-8; go on with the same settings (given: --timezone America/New_York --encoding utf-8)"]);
+    expect((await usageInLog(state)).records).toBe(before.records); // nothing appended
+    const same = await cli(["backfill", "--source", "flexlm-lmstat", "--file", later, "--timezone", "Europe/Berlin", "--state", state, "--json"]);
+    expect(same.status).toBe(0);
+    const after = await usageInLog(state);
+    // The same sessions go on: every interval of the later output continues a session of the first.
+    const sessions = (keys: Set<string>) => new Set([...keys].map((k) => k.split("@")[0]));
+    expect(sessions(after.keys)).toEqual(sessions(before.keys));
+  });
+
   it("appends exactly what parse prints, and a re-run — even of a renamed copy — adds nothing", async () => {
     const state = join(dir, "again");
     await enrolledState(state);

@@ -64,6 +64,21 @@ describe("run --once", () => {
     expect(status.json).toMatchObject({ pending: all.length, sources: [{ source: "ansys", kind: "flexlm-debuglog", up: true }] });
   });
 
+  it("start_at end: a first run that read nothing keeps its place, so the next run reads what was written in between (and nothing before)", async () => {
+    const state = join(dir, "at-end");
+    await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
+    const logFile = join(dir, "at-end.log");
+    await writeFile(logFile, ' 8:00:00 (lmgrd) TIMESTAMP 1/10/2022\n 9:00:00 (MLM) OUT: "MATLAB" ann@pc1\n10:30:00 (MLM) IN: "MATLAB" ann@pc1\n');
+    const config = join(dir, "at-end.json");
+    await writeFile(config, JSON.stringify({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file: logFile, timezone: "UTC", start_at: "end" }] }));
+    const run = () => cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+    expect((await run()).json).toMatchObject({ appended: 1 }); // the heartbeat: the history is not read
+    await appendFile(logFile, '11:00:00 (MLM) OUT: "MATLAB" bob@pc2\n11:20:00 (MLM) IN: "MATLAB" bob@pc2\n14:00:00 (lmgrd) TIMESTAMP 1/10/2022\n');
+    await run();
+    const usage = (await records(state)).filter((r) => r.kind === "usage").map((r) => r.data as UsageData);
+    expect(usage.map((d) => [d.user, new Date(d.start).toISOString(), new Date(d.end).toISOString(), d.final])).toEqual([["bob", "2022-01-10T11:00:00.000Z", "2022-01-10T11:20:00.000Z", true]]);
+  });
+
   it("refuses a config without sources (exit 2, bad_config)", async () => {
     const state = join(dir, "bad");
     await enrolledState(state);

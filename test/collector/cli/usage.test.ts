@@ -62,6 +62,27 @@ describe("collector CLI usage and config errors", () => {
     await expect(stat(join(state, "log"))).rejects.toMatchObject({ code: "ENOENT" }); // nothing imported
   });
 
+  it("an option that takes one value, given twice, exits 2 naming both values, instead of keeping the last and dropping the other", async () => {
+    const state = join(dir, "s");
+    await enrolledState(state);
+    const log = join(dir, "a.log");
+    await writeFile(log, " 9:00:00 (lmgrd) TIMESTAMP 5/2/2022\n");
+    for (const [argv, option] of [
+      [["backfill", "--source", "flexlm-debuglog", "--file", log, "--timezone", "Europe/Madrid", "--timezone=UTC", "--state", state, "--json"], "--timezone"],
+      [["sync", "--timeout-ms", "5", "--state", state, "--state", join(dir, "other"), "--json"], "--state"],
+      [["export", "--out", join(dir, "b.json"), "--max-bytes", "70000", "--max-bytes", "80000", "--state", state, "--json"], "--max-bytes"],
+    ] as const) {
+      const r = await cli([...argv]);
+      expect({ argv, status: r.status, error: r.json?.error, message: r.json?.message }).toEqual({ argv, status: 2, error: "usage", message: expect.stringMatching(new RegExp(`^option ${option} is given more than once \\(`)) });
+    }
+    const parse = await cli(["parse", "--source", "flexlm-debuglog", "--file", log, "--cut", "60", "--cut", "7200"]);
+    expect([parse.status, JSON.parse(parse.stderr.split("\n")[0]!)]).toEqual([2, { error: "usage", message: 'option --cut is given more than once ("60", "7200"): give it once' }]);
+    await expect(stat(join(state, "log"))).rejects.toMatchObject({ code: "ENOENT" }); // nothing imported
+    // An option meant to be repeated still is: verify --bundle F --bundle G.
+    const verify = await cli(["verify", "--bundle", join(dir, "x.json"), "--bundle", join(dir, "y.json"), "--state", state, "--json"]);
+    expect(verify.json?.message ?? "").not.toMatch(/more than once/);
+  });
+
   it("verify refuses --collector or --public-key without a --bundle, or one without the other, instead of checking this site's log or key", async () => {
     const state = join(dir, "s");
     await enrolledState(state);
@@ -80,6 +101,15 @@ describe("collector CLI usage and config errors", () => {
     expect(r.status).toBe(2);
     expect(r.json).toMatchObject({ ok: false, error: "not_initialised" });
     expect(oneLine(r.stderr)).toBe(true);
+  });
+
+  it("refuses a TALLY_STATE set to nothing (exit 2) instead of taking ./.tally in the working directory; --state still decides over it", async () => {
+    const r = await cli(["init", "--server", "http://127.0.0.1:9", "--enroll", "t", "--site", "x", "--json"], { TALLY_STATE: "" });
+    expect([r.status, r.json?.error, r.json?.message]).toEqual([2, "usage", "TALLY_STATE is set but empty: give the state dir (TALLY_STATE=DIR or --state DIR), or unset it for ./.tally"]);
+    await expect(stat(join(process.cwd(), ".tally"))).rejects.toMatchObject({ code: "ENOENT" });
+    const state = join(dir, "s");
+    await enrolledState(state);
+    expect((await cli(["status", "--state", state, "--json"], { TALLY_STATE: "" })).status).toBe(0);
   });
 
   it("uses $TALLY_STATE when --state is absent", async () => {

@@ -85,6 +85,17 @@ describe("run config", () => {
     expect(checkRunConfig({ sources: [source], metrics_listen: "[::1]:9464" }).metrics_listen).toEqual({ host: "::1", port: 9464 });
   });
 
+  it("refuses two sources that read the same log or run the same command (each session would be billed twice), whatever the path's spelling", () => {
+    expect(refused({ sources: [source, { ...source, name: "again" }] }))
+      .toEqual({ code: "bad_config", message: "sources[1] reads the same file as source lmgrd (/var/log/lmgrd.log): each session would be reported twice" });
+    expect(refused({ sources: [{ ...source, file: "logs/lmgrd.log" }, { ...source, name: "again", file: "/etc/tally/logs/../logs/lmgrd.log" }] })?.message)
+      .toBe("sources[1] reads the same file as source lmgrd (/etc/tally/logs/lmgrd.log): each session would be reported twice");
+    const lmstat = { name: "a", kind: "flexlm-lmstat", command: ["lmutil", "lmstat", "-a", "-c", "27000@lic1"] };
+    expect(refused({ sources: [lmstat, { ...lmstat, name: "b" }] })?.message).toMatch(/^sources\[1\] reads the same command as source a \(\["lmutil","lmstat","-a","-c","27000@lic1"\]\)/);
+    // Another server's lmstat, or another log, is another source.
+    expect(checkRunConfig({ sources: [lmstat, { ...lmstat, name: "b", command: ["lmutil", "lmstat", "-a", "-c", "27000@lic2"] }, source, { ...source, name: "other", file: "/var/log/other.log" }] }).sources).toHaveLength(4);
+  });
+
   it("takes Windows paths with spaces and backslashes as they are; a relative path is relative to the config's folder", () => {
     const windows = checkRunConfig({ sources: [
       { name: "lmgrd", kind: "flexlm-debuglog", file: "C:\\Program Files\\FlexLM\\logs\\lmgrd debug.log" },
@@ -99,6 +110,21 @@ describe("run config", () => {
     const file = join(dir, "win.json");
     await writeFile(file, '{"sources": [{"name": "l", "kind": "flexlm-debuglog", "file": "C:\\Program Files\\lmgrd.log"}]}');
     await expect(loadRunConfig(file)).rejects.toMatchObject({ code: "bad_config", message: expect.stringMatching(/backslash in a JSON string must be doubled/) });
+  });
+
+  it("refuses a key given twice in one object, naming its path, instead of JSON's last one kept and the other dropped", async () => {
+    const file = join(dir, "twice.json");
+    for (const [text, path] of [
+      ['{"sources": [{"name": "l", "kind": "flexlm-debuglog", "file": "/x.log"}], "cut_s": 60, "cut_s": 3600}', "cut_s"],
+      ['{"sources": [{"name": "l", "kind": "flexlm-debuglog", "file": "/x.log"}, {"name": "m", "kind": "flexlm-debuglog", "file": "/y.log", "timezone": "UTC", "time\\u007aone": "Asia/Tokyo"}]}', "sources[1].timezone"],
+      ['{"sources": [{"name": "l", "kind": "flexlm-debuglog", "file": "/x.log"}], "privacy": {"pseudonymise": true, "pseudonymise": false}}', "privacy.pseudonymise"],
+    ] as const) {
+      await writeFile(file, text);
+      await expect(loadRunConfig(file)).rejects.toMatchObject({ code: "bad_config", message: `key ${path} is given twice (JSON keeps the last, silently): give it once` });
+    }
+    // The same key in two objects, and keys, values and strings that only look alike, are fine.
+    await writeFile(file, '{"sources": [{"name": "cut_s", "kind": "flexlm-debuglog", "file": "/a \\"b\\", c.log", "timezone": "UTC"}, {"name": "b", "kind": "flexlm-debuglog", "file": "/b.log", "timezone": "UTC"}], "cut_s": 60}');
+    expect((await loadRunConfig(file)).sources.map((s) => s.file)).toEqual(['/a "b", c.log', "/b.log"]);
   });
 
   it("run --config with an unknown key exits 2 (bad_config) naming it, before opening anything", async () => {
