@@ -12,6 +12,7 @@
 // and go to the log with the step's state; the session tracker's same-second table is kept in the
 // journal's appendix (stateApart), so a step writes what it changed of it.
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { SitePolicy } from "../chain/site-policy.ts";
 import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
@@ -23,12 +24,17 @@ import { LineReader, settingsChange, type LineReadState, type ReadSettings } fro
 import type { SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { SourceHealth } from "./source-health.ts";
-import { SourceJournal, sourceStatePath } from "./source-journal.ts";
+import { listSourceStates, settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
+import { prefixMatcher, startsWith } from "./file-fingerprint.ts";
 import { emptyTotals } from "./source-totals.ts";
 
 type ReadState = LineReadState | SnapshotReadState;
 
 const SAVE_IDLE_STATE_MS = 60_000;
+/** What a state must have read of a log for another path's file that starts with those bytes to be
+ *  taken for the same log (moved, or read before): a log's first line alone (`0:00:00 (MLM) TIMESTAMP
+ *  3/3/2025`) starts every log of that server begun that day. */
+const SAME_LOG_BYTES = 1024;
 
 export interface StepResult {
   /** Records made durable during the call (an earlier step's, written behind). */
@@ -180,21 +186,70 @@ export class DaemonSource {
     if (this.#reader) return this.#reader;
     const c = this.config;
     const saved = this.#journal.committed();
-    this.#checkSameSettings(saved);
-    const appendix = await this.#journal.committedAppendix();
     if (sourceKinds[c.kind]!.shape === "lines") {
+      let state = saved as LineReadState | undefined;
+      if (state !== undefined && state.file !== c.file) state = await this.#moved(state);
+      this.#checkSameSettings(state);
+      const appendix = await this.#journal.committedAppendix();
       // A big backlog (a first start on a long log) is read on a second thread while a core is
       // spare, up to the step that catches up (line-reader.ts): the same records and states.
-      const state = saved as LineReadState | undefined;
-      if (state?.file !== c.file) await this.#checkFirstRead();
+      if (state?.file !== c.file) {
+        await this.#checkFirstRead();
+        if (c.start_at !== "end") await this.#checkNotReadBefore();
+      }
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });
     } else {
+      this.#checkSameSettings(saved);
+      const appendix = await this.#journal.committedAppendix();
       const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }) };
       this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock, appendix);
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;
+  }
+
+  /**
+   * The state of a log the config now names by another path (moved, or reached by another name):
+   * when this file still starts with what the state read, it goes on where it stopped, as backfill's
+   * import does; read from its beginning, it would report its history again. Else the state as it was.
+   */
+  async #moved(state: LineReadState): Promise<LineReadState> {
+    const file = this.config.file!;
+    if (state.kind !== this.config.kind || !state.fingerprint || state.fingerprint.bytes < SAME_LOG_BYTES) return state;
+    try {
+      if (!(await startsWith(file, state.fingerprint))) return state;
+      const identity = await stat(file);
+      return { ...state, file, ...(state.tail ? { tail: { ...state.tail, dev: identity.dev, ino: identity.ino } } : {}) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return state;
+      throw e;
+    }
+  }
+
+  /**
+   * A log about to be read from its beginning that another state of this site already read — a source
+   * since renamed, or a `backfill` — would be reported again: each session a second time, under ids of
+   * another source name, so billed twice. The source fails instead (bad_config, reason read_before;
+   * retried, shown in status), naming the state, until the config keeps the old name or starts the log
+   * at its end. Only a state that read at least SAME_LOG_BYTES of the log counts: less is no identity.
+   */
+  async #checkNotReadBefore(): Promise<void> {
+    const c = this.config;
+    if ((await backlogBytes(c.file!, 0)) === 0) return;
+    const matches = await prefixMatcher(c.file!);
+    const dir = this.#site.paths.dir;
+    for (const entry of await listSourceStates(dir)) {
+      if (entry === `${c.name}.json` || entry.endsWith("@snapshots.json")) continue;
+      const state = await settledState<LineReadState>(join(sourcesDir(dir), entry));
+      if (state?.kind !== c.kind || !state.fingerprint || state.fingerprint.bytes < SAME_LOG_BYTES || !matches(state.fingerprint)) continue;
+      const at = entry.indexOf("@");
+      const by = at < 0 ? `source ${entry.slice(0, -".json".length)}` : `backfill (source ${entry.slice(0, at)})`;
+      const fix = at < 0
+        ? `give the source its old name (${entry.slice(0, -".json".length)}) back, or set "start_at": "end" to read only what comes next`
+        : `set "start_at": "end" to read only what comes next (backfill the file once more first: it imports only what was written since)`;
+      throw new CollectorError("bad_config", `${c.file} was read before by ${by}, to byte ${state.tail?.offset ?? 0}: read from its beginning as source ${c.name}, its history would be reported again (each session twice). ${fix[0]!.toUpperCase()}${fix.slice(1)}`, { reason: "read_before", source: c.name });
+    }
   }
 
   /**

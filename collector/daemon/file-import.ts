@@ -11,7 +11,6 @@
 // Snapshot outputs (lmstat …) of one source continue one session tracker across imports, so the
 // same session listed in two outputs is reported once; an output already imported adds nothing.
 import { readFile, stat } from "node:fs/promises";
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { SitePolicy } from "../chain/site-policy.ts";
 import { CollectorError } from "../errors.ts";
@@ -24,7 +23,7 @@ import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
 import { fingerprintFile, prefixMatcher, startsWith } from "./file-fingerprint.ts";
 import { LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
-import { settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
+import { listSourceStates, settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 
 export interface ImportReport {
@@ -162,7 +161,7 @@ async function followedByDaemon(site: Site, name: string, kind: string, file: st
 async function journalFor(site: Site, name: string, kind: string, file: string): Promise<{ journal: SourceJournal<LineReadState>; saved: LineReadState | undefined }> {
   const prefix = `${name}@`;
   const matches = await prefixMatcher(file);
-  for (const entry of await listStates(site)) {
+  for (const entry of await listSourceStates(site.paths.dir)) {
     if (!entry.startsWith(prefix) || entry.endsWith("@snapshots.json")) continue;
     const path = join(sourcesDir(site.paths.dir), entry);
     const state = await settledState<LineReadState>(path);
@@ -177,15 +176,6 @@ async function journalFor(site: Site, name: string, kind: string, file: string):
   const id = (await fingerprintFile(file)).sha256.slice(0, 16);
   const { journal } = await SourceJournal.open<LineReadState>(site, join(sourcesDir(site.paths.dir), `${prefix}${id}.json`));
   return { journal, saved: undefined };
-}
-
-async function listStates(site: Site): Promise<string[]> {
-  try {
-    return (await readdir(sourcesDir(site.paths.dir))).filter((n) => n.endsWith(".json")).sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
 }
 
 async function importSnapshot(site: Site, kind: string, file: string, o: ImportOptions): Promise<ImportReport> {

@@ -48,6 +48,16 @@ export function sourceStatePath(stateDir: string, name: string): string {
   return join(sourcesDir(stateDir), `${name}.json`);
 }
 
+/** The state files of a state dir's sources (the daemon's `<name>.json`, backfill's `<name>@<id>.json`), sorted. */
+export async function listSourceStates(stateDir: string): Promise<string[]> {
+  try {
+    return (await readdir(sourcesDir(stateDir))).filter((n) => n.endsWith(".json")).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
 /** Settles the pending step of every journal in the state dir (site.ts calls this at open). */
 export async function settleJournals(site: Site): Promise<Record<string, JournalRecovery>> {
   const out: Record<string, JournalRecovery> = {};
