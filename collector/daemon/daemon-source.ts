@@ -202,7 +202,7 @@ export class DaemonSource {
     } else {
       this.#checkSameSettings(saved);
       const appendix = await this.#journal.committedAppendix();
-      const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }) };
+      const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }), ...(c.encoding_given ? {} : { utf8Checked: c.name }) };
       this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock, appendix);
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());

@@ -23,6 +23,8 @@ export interface SnapshotOrigin {
   file?: string;
   command?: string[];
   interval_s: number;
+  /** The source's name when its encoding was not given: an output not in UTF-8 is refused (poller.ts). */
+  utf8Checked?: string;
 }
 
 export class SnapshotReader {
@@ -46,6 +48,7 @@ export class SnapshotReader {
     this.#totals = same ? { ...emptyTotals(), ...saved.totals } : emptyTotals();
     this.#poller = new SnapshotPoller({
       source: factory.create(options) as SnapshotSource, interval_s: origin.interval_s, encoding: settings.encoding,
+      ...(origin.utf8Checked !== undefined ? { utf8Checked: origin.utf8Checked } : {}),
       ...(origin.file ? { file: origin.file } : { command: { path: origin.command![0]!, args: origin.command!.slice(1) } }),
     }, (events, result) => {
       for (const e of events) this.#tracker.feed(e);

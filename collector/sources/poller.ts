@@ -3,11 +3,13 @@
 // tracker (through SnapshotDiff) plus the source's health. A command that cannot start, fails
 // without usable output, or times out becomes a `server_down` and an unhealthy source — never
 // lost usage and never a crash of the collector.
+import { isUtf8 } from "node:buffer";
 import { execFile } from "node:child_process";
 import { stat, readFile } from "node:fs/promises";
 import type { ParseStats, SnapshotResult, SnapshotSource, SourceEvent } from "./events.ts";
 import { SnapshotDiff, type SnapshotDiffState } from "./snapshot-diff.ts";
-import { decodeOutput, wholeSeconds } from "./snapshot-output.ts";
+import { decodeOutput, markedEncoding, wholeSeconds } from "./snapshot-output.ts";
+import { CollectorError } from "../errors.ts";
 
 export interface PollerConfig {
   source: SnapshotSource;
@@ -20,6 +22,10 @@ export interface PollerConfig {
   timeout_s?: number;
   /** Text encoding of the output (WHATWG label: utf-8, latin1, windows-1252…). Default utf-8. */
   encoding?: string;
+  /** The source's name when its encoding is the default, not given: an output that is not UTF-8 (and
+   *  has no byte-order mark) is refused then (bad_config, bad_encoding), as a log's start is — read
+   *  as UTF-8, a Windows server's `José` and `Josè` would both be `Jos�`, one user. */
+  utf8Checked?: string;
 }
 
 export interface SourceHealth {
@@ -126,6 +132,13 @@ export class SnapshotPoller {
     }
   }
 
+  /** An output in the default encoding must be UTF-8 (`utf8Checked`); a byte-order mark decides itself. */
+  private checkUtf8(bytes: Buffer, what: string): void {
+    const source = this.config.utf8Checked;
+    if (source === undefined || markedEncoding(bytes) !== undefined || isUtf8(bytes)) return;
+    throw new CollectorError("bad_config", `${what} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source });
+  }
+
   private decode(bytes: Buffer): string {
     return decodeOutput(bytes, this.config.encoding);
   }
@@ -135,12 +148,18 @@ export class SnapshotPoller {
     // Started-at, not finished-at: what the output shows was held at some moment after this.
     const takenAt = this.clock();
     const timeoutMs = (this.config.timeout_s ?? Math.min(this.config.interval_s, 60)) * 1000;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       execFile(path, args, {
         encoding: "buffer", timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024, windowsHide: true,
         // License tools print localised text otherwise; the parsers read the C locale.
         env: { ...process.env, LANG: "C", LC_ALL: "C" },
       }, (err, stdout, stderr) => {
+        try {
+          this.checkUtf8(stdout, `the output of ${path}`);
+        } catch (e) {
+          reject(e);
+          return;
+        }
         const run: CommandRun = { stdout: this.decode(stdout), stderr: this.decode(stderr) };
         if (err) run.failure = describeFailure(err, path, timeoutMs, run.stderr);
         resolve({ text: run.stdout, takenAt, ...(run.failure ? { failure: run.failure } : {}) });
@@ -153,9 +172,12 @@ export class SnapshotPoller {
     try {
       const info = await stat(file);
       if (info.mtimeMs === this.lastMtime) return undefined; // nothing new since the last read
+      const bytes = await readFile(file);
+      this.checkUtf8(bytes, file);
       this.lastMtime = info.mtimeMs;
-      return { text: this.decode(await readFile(file)), takenAt: info.mtimeMs };
+      return { text: this.decode(bytes), takenAt: info.mtimeMs };
     } catch (err) {
+      if (err instanceof CollectorError) throw err;
       return { text: "", takenAt: this.clock(), failure: `cannot read ${file}: ${(err as Error).message}` };
     }
   }

@@ -74,6 +74,29 @@ describe("a source's settings changed while its state exists", () => {
     expect((await run("UTF-8")).stderr).not.toContain("other settings"); // the same encoding, spelt otherwise
   });
 
+  it("a polled output not in UTF-8, its encoding not given, fails the source (bad_encoding) and appends nothing; given, it is read", async () => {
+    const state = join(dir, "snap-cp1252");
+    await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
+    const output = join(dir, "lmstat-cp1252.txt");
+    const text = (await readFile(join(sharedFixtures, "flexlm/lmstat-justbennet-matlab.txt"), "utf8")).replaceAll("ana", "Jos\u00e9");
+    await writeFile(output, Buffer.from(text, "latin1"));
+    const config = join(dir, "snap-cp1252.json");
+    const run = async (encoding?: string) => {
+      await writeFile(config, JSON.stringify({ sources: [{ name: "lmstat", kind: "flexlm-lmstat", file: output, timezone: "UTC", ...(encoding ? { encoding } : {}) }], cut_s: 365 * 86_400 }));
+      return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+    };
+    const refused = await run();
+    expect(refused.stderr).toContain(`${output} is not UTF-8: give the source's encoding in the config`);
+    const status = await cli(["status", "--state", state, "--json"]);
+    expect((status.json?.sources as Array<{ up: boolean; last_error?: { code?: string } }>)[0]).toMatchObject({ up: false, last_error: { code: "bad_config" } });
+    expect(await usage(state)).toEqual([]);
+    expect((await run("windows-1252")).stderr).not.toContain("not UTF-8");
+    // Read now (its sessions are open: held, not yet reported at a year's cut with the edge away).
+    const read = await cli(["status", "--state", state, "--json"]);
+    expect((read.json?.sources as Array<{ up: boolean; totals: { lines: number }; licenses_in_use: Record<string, number> }>)[0]).toMatchObject({ up: true, totals: { lines: expect.any(Number) } });
+    expect(Object.values((read.json?.sources as Array<{ licenses_in_use: Record<string, number> }>)[0]!.licenses_in_use).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+
   it("which settings count: zone (not for jsonl, whose times carry their offset), encoding and package features, by meaning; never cut_s", () => {
     const was = { timezone: "UTC", encoding: "utf-8", cut_s: 3600 };
     expect(settingsChange("flexlm-debuglog", was, { ...was, cut_s: 300 })).toBeNull();

@@ -94,6 +94,26 @@ describe("snapshot poller", () => {
     expect(p.health()).toMatchObject({ up: true, stats: { unknown_lines: 0 } });
   });
 
+  it("an output not in UTF-8, its encoding not given, is refused (bad_config, bad_encoding) — from a command or a file; given, it is read", async () => {
+    // A Windows lmutil prints its ANSI code page: read as UTF-8, José and Josè would both be Jos\uFFFD.
+    const text = shared("flexlm/lmstat-mjtrangoni-app7.txt").replace("user1", "Jos\u00e9").replace("user2", "Jos\u00e8");
+    const file = join(dir, "lmstat-cp1252.out");
+    writeFileSync(file, Buffer.from(text, "latin1"));
+    const refused = { code: "bad_config", details: { reason: "bad_encoding", source: "lmstat" } };
+    const fromCommand = new SnapshotPoller({ source: lmstat(), command: printer(file), interval_s: 60, utf8Checked: "lmstat" }, () => {});
+    await expect(fromCommand.pollOnce()).rejects.toMatchObject({ ...refused, message: expect.stringContaining("is not UTF-8: give the source's encoding") });
+    const fromFile = new SnapshotPoller({ source: lmstat(), file, interval_s: 60, utf8Checked: "lmstat" }, () => {});
+    await expect(fromFile.pollOnce()).rejects.toMatchObject(refused);
+    const given = new SnapshotPoller({ source: lmstat(), file, interval_s: 60, encoding: "windows-1252" }, () => {});
+    const users = (await given.pollOnce()).flatMap((e) => (e.type === "checkout" ? [e.user] : []));
+    expect(users).toEqual(expect.arrayContaining(["Jos\u00e9", "Jos\u00e8"]));
+    // UTF-8 output, and UTF-16 with its byte-order mark, pass the check.
+    writeFileSync(file, text);
+    expect((await new SnapshotPoller({ source: lmstat(), file, interval_s: 60, utf8Checked: "lmstat" }, () => {}).pollOnce()).length).toBeGreaterThan(0);
+    const utf16 = new SnapshotPoller({ source: lmstat(), file: LOCAL_FIXTURES + "snapshot-lmstat-synthetic-utf16le.txt", interval_s: 60, utf8Checked: "lmstat" }, () => {});
+    expect((await utf16.pollOnce()).length).toBeGreaterThan(0);
+  });
+
   it("start/stop runs a first poll at once and stops cleanly", async () => {
     const { p, seen } = poller(printer(SHARED_FIXTURES + "flexlm/lmstat-mjtrangoni-app8.txt"), () => T1);
     p.start();
