@@ -121,24 +121,22 @@ export async function zoneOfFile(kind: string, file: string, opts: Pick<ParseFil
   }
   const machine = localTimeZone();
   const asMachine: ZoneRead = { timezone: machine, timezone_from: "machine", ...said };
-  if (stated?.at) {
-    // An offset then: this machine's zone if it kept it then (the server's own, most likely), else
-    // the fixed-offset zone — exact unless the server's zone keeps DST, which the log does not say.
-    if (clockAgreement(stated, machine, year) === "same") return asMachine;
-    const daylight = `if the server's zone keeps daylight saving time, give it with --timezone`;
-    if (stated.zone) return { timezone: stated.zone, timezone_from: "stated", ...said, timezone_warning: `the log names its zone only by its offset then ("${stated.name}"): read in ${stated.zone}, which keeps none; ${daylight}` };
-    throw new SourceConfigError("timezone_mismatch", `${file} ${describeStated(stated)}, not this machine's clock (${machine}), and no zone read here keeps that offset all through ${year}: give the server's zone with --timezone, or --timezone ${machine} to read it so anyway`);
-  }
-  if (!stated?.offset) return stated?.zone ? { timezone: stated.zone, timezone_from: "stated", ...said } : asMachine;
+  if (!stated?.offset && !stated?.at) return stated?.zone ? { timezone: stated.zone, timezone_from: "stated", ...said } : asMachine;
+  // A clock stated as an offset: RLM's TIMEZONE line, or a debug log's zone named by its offset then
+  // (`-05`), which does not say whether the server's zone keeps DST — read in its fixed zone, it says so.
   const agreement = clockAgreement(stated, machine, year);
   if (agreement === "same") return asMachine;
   if (agreement === "standard_at_start") {
     const fixed = stated.zone ? `--timezone ${stated.zone}` : "--timezone";
     return { ...asMachine, timezone_warning: `the log ${describeStated(stated)} at a START on standard time: read in ${machine}, which keeps daylight saving time; if the server keeps none, give ${fixed}` };
   }
-  if (stated.zone) return { timezone: stated.zone, timezone_from: "stated", ...said };
-  const like = stated.offset.daylight ? daylightZones(stated.offset.ms, year) : [];
-  const why = stated.offset.daylight ? "a zone with daylight saving time cannot be told from its offset" : `no zone read here keeps that offset all through ${year}`;
+  if (stated.zone) {
+    const unsure = stated.at ? { timezone_warning: `the log names its zone only by its offset then ("${stated.name}"): read in ${stated.zone}, which keeps none; if the server's zone keeps daylight saving time, give it with --timezone` } : {};
+    return { timezone: stated.zone, timezone_from: "stated", ...said, ...unsure };
+  }
+  const daylight = stated.offset?.daylight === true;
+  const like = daylight ? daylightZones(stated.offset!.ms, year) : [];
+  const why = daylight ? "a zone with daylight saving time cannot be told from its offset" : `no zone read here keeps that offset all through ${year}`;
   const give = `give the server's zone with --timezone${like.length > 0 ? ` (one with that clock: ${like.join(", ")}…)` : ""}`;
   throw new SourceConfigError("timezone_mismatch", `${file} ${describeStated(stated)}, not this machine's clock (${machine}): ${why}; ${give}, or --timezone ${machine} to read it so anyway`);
 }
