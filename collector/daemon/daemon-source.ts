@@ -12,20 +12,19 @@
 // and go to the log with the step's state; the session tracker's same-second table is kept in the
 // journal's appendix (stateApart), so a step writes what it changed of it.
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { SitePolicy } from "../chain/site-policy.ts";
 import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import { onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
+import { notUtf8InConfig, onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
-import { LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { continuedIn, LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
 import type { SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { SourceHealth } from "./source-health.ts";
-import { listSourceStates, settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
-import { prefixMatcher, startsWith } from "./file-fingerprint.ts";
+import { SourceJournal, sourceStatePath, stateThatRead } from "./source-journal.ts";
+import { startsWith } from "./file-fingerprint.ts";
 import { emptyTotals } from "./source-totals.ts";
 
 type ReadState = LineReadState | SnapshotReadState;
@@ -218,9 +217,7 @@ export class DaemonSource {
     const file = this.config.file!;
     if (state.kind !== this.config.kind || !state.fingerprint || state.fingerprint.bytes < SAME_LOG_BYTES) return state;
     try {
-      if (!(await startsWith(file, state.fingerprint))) return state;
-      const identity = await stat(file);
-      return { ...state, file, ...(state.tail ? { tail: { ...state.tail, dev: identity.dev, ino: identity.ino } } : {}) };
+      return (await startsWith(file, state.fingerprint)) ? await continuedIn(state, file) : state;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return state;
       throw e;
@@ -237,19 +234,15 @@ export class DaemonSource {
   async #checkNotReadBefore(): Promise<void> {
     const c = this.config;
     if ((await backlogBytes(c.file!, 0)) === 0) return;
-    const matches = await prefixMatcher(c.file!);
-    const dir = this.#site.paths.dir;
-    for (const entry of await listSourceStates(dir)) {
-      if (entry === `${c.name}.json` || entry.endsWith("@snapshots.json")) continue;
-      const state = await settledState<LineReadState>(join(sourcesDir(dir), entry));
-      if (state?.kind !== c.kind || !state.fingerprint || state.fingerprint.bytes < SAME_LOG_BYTES || !matches(state.fingerprint)) continue;
-      const at = entry.indexOf("@");
-      const by = at < 0 ? `source ${entry.slice(0, -".json".length)}` : `backfill (source ${entry.slice(0, at)})`;
-      const fix = at < 0
-        ? `give the source its old name (${entry.slice(0, -".json".length)}) back, or set "start_at": "end" to read only what comes next`
-        : `set "start_at": "end" to read only what comes next (backfill the file once more first: it imports only what was written since)`;
-      throw new CollectorError("bad_config", `${c.file} was read before by ${by}, to byte ${state.tail?.offset ?? 0}: read from its beginning as source ${c.name}, its history would be reported again (each session twice). ${fix[0]!.toUpperCase()}${fix.slice(1)}`, { reason: "read_before", source: c.name });
-    }
+    const found = await stateThatRead<LineReadState>(this.#site.paths.dir, c.kind, c.file!, (entry) => entry !== `${c.name}.json`, SAME_LOG_BYTES);
+    if (found === undefined) return;
+    const { entry, state } = found;
+    const at = entry.indexOf("@");
+    const by = at < 0 ? `source ${entry.slice(0, -".json".length)}` : `backfill (source ${entry.slice(0, at)})`;
+    const fix = at < 0
+      ? `give the source its old name (${entry.slice(0, -".json".length)}) back, or set "start_at": "end" to read only what comes next`
+      : `set "start_at": "end" to read only what comes next (backfill the file once more first: it imports only what was written since)`;
+    throw new CollectorError("bad_config", `${c.file} was read before by ${by}, to byte ${state.tail?.offset ?? 0}: read from its beginning as source ${c.name}, its history would be reported again (each session twice). ${fix[0]!.toUpperCase()}${fix.slice(1)}`, { reason: "read_before", source: c.name });
   }
 
   /**
@@ -282,7 +275,7 @@ export class DaemonSource {
     const c = this.config;
     if ((await backlogBytes(c.file!, 0)) === 0) return;
     if (!c.encoding_given && !(await startsAsUtf8(c.file!, false))) {
-      throw new CollectorError("bad_config", `${c.file} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source: c.name });
+      throw notUtf8InConfig(c.file!, c.name);
     }
     if (c.timezone_given) return;
     const stated = await sourceKinds[c.kind]?.statesZone?.(c.file!, c.encoding);

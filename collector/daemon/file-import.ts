@@ -21,9 +21,9 @@ import { mtimeWarning, onSecondThread, snapshotTime } from "../sources/parse-fil
 import { sourceKinds } from "../sources/registry.ts";
 import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
-import { fingerprintFile, prefixMatcher, startsWith } from "./file-fingerprint.ts";
-import { LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
-import { listSourceStates, settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
+import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
+import { continuedIn, LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { settledState, SourceJournal, sourcesDir, sourceStatePath, stateThatRead } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 
 export interface ImportReport {
@@ -87,7 +87,7 @@ async function importLines(site: Site, kind: string, file: string, o: ImportOpti
   // A large file (what is left of it) is read and parsed on a second thread while a core is spare:
   // the same steps, records and saved states (line-reader.ts).
   const thread = o.thread ?? onSecondThread(size - (saved?.tail?.offset ?? 0));
-  const reader = LineReader.open(o.name, kind, file, o.settings, saved ? { ...saved, file } : undefined, { ...(appendix !== undefined ? { appendix } : {}), thread });
+  const reader = LineReader.open(o.name, kind, file, o.settings, saved, { ...(appendix !== undefined ? { appendix } : {}), thread });
   report.resumed_from_byte = saved?.tail?.offset ?? 0;
   // Records go to the journal as each slice of a step completes them (`stage`, as the daemon's
   // sources do): no record object lives for a whole step, long enough to be promoted out of the young heap.
@@ -160,18 +160,10 @@ async function followedByDaemon(site: Site, name: string, kind: string, file: st
  *  journal that matches is opened. */
 async function journalFor(site: Site, name: string, kind: string, file: string): Promise<{ journal: SourceJournal<LineReadState>; saved: LineReadState | undefined }> {
   const prefix = `${name}@`;
-  const matches = await prefixMatcher(file);
-  for (const entry of await listSourceStates(site.paths.dir)) {
-    if (!entry.startsWith(prefix) || entry.endsWith("@snapshots.json")) continue;
-    const path = join(sourcesDir(site.paths.dir), entry);
-    const state = await settledState<LineReadState>(path);
-    if (state?.kind === kind && state.fingerprint && state.fingerprint.bytes > 0 && matches(state.fingerprint)) {
-      const { journal } = await SourceJournal.open<LineReadState>(site, path);
-      const saved = journal.committed()!;
-      // The state names the file it was read as; the tail goes on in this file, whatever its name.
-      const identity = await stat(file);
-      return { journal, saved: { ...saved, ...(saved.tail ? { tail: { ...saved.tail, dev: identity.dev, ino: identity.ino } } : {}) } };
-    }
+  const found = await stateThatRead<LineReadState>(site.paths.dir, kind, file, (entry) => entry.startsWith(prefix));
+  if (found) {
+    const { journal } = await SourceJournal.open<LineReadState>(site, found.path);
+    return { journal, saved: await continuedIn(journal.committed()!, file) };
   }
   const id = (await fingerprintFile(file)).sha256.slice(0, 16);
   const { journal } = await SourceJournal.open<LineReadState>(site, join(sourcesDir(site.paths.dir), `${prefix}${id}.json`));

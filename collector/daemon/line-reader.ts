@@ -12,6 +12,7 @@
 // A big backlog may be read on a second thread (`thread`, step-worker.ts): the worker reads and parses
 // the same steps and hands back, with each, the tail position and parser state at its end; the
 // tracker stays here. At the step that catches up with the file this thread takes the reading over.
+import { stat } from "node:fs/promises";
 import { localTimeZone } from "../../shared/time/zoned.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { type SameSecondChange, SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
@@ -85,6 +86,13 @@ export interface LineReadState {
 
 /** Records a step returns at most (the rest stays queued in the tracker's state). */
 export const STEP_RECORDS = 50_000;
+
+/** A saved state read on in `file`, whatever the file was called when it was read (renamed, moved):
+ *  the state names it, and its tail goes on in this file. */
+export async function continuedIn(state: LineReadState, file: string): Promise<LineReadState> {
+  const identity = await stat(file);
+  return { ...state, file, ...(state.tail ? { tail: { ...state.tail, dev: identity.dev, ino: identity.ino } } : {}) };
+}
 
 export interface LineStep {
   bodies: RecordBody[];

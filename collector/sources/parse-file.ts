@@ -10,6 +10,7 @@ import { isUtf8 } from "node:buffer";
 import { open, readFile, stat } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { isValidTimeZone, localTimeZone, zoneOffsetMs } from "../../shared/time/zoned.ts";
+import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
 import type { LineSource, ParseStats, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
@@ -233,6 +234,12 @@ async function parseSnapshotFile(source: SnapshotSource, file: string, opts: Par
   const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
   const warning = mtimeWarning(events, time);
   return { events, stats: result.stats, snapshot: { ...time, in_use_mismatch: inUseDifferences(result), ...(warning ? { time_warning: warning } : {}) } };
+}
+
+/** `run`'s refusal of a source's log or output that is not UTF-8 while its config names no encoding
+ *  (daemon-source.ts for a log's start, poller.ts for each polled output). */
+export function notUtf8InConfig(what: string, source: string): CollectorError {
+  return new CollectorError("bad_config", `${what} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source });
 }
 
 /** Bytes of a file checked to be UTF-8 when no encoding is given (its start: cheap, and where names first appear). */

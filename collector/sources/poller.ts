@@ -10,6 +10,7 @@ import type { ParseStats, SnapshotResult, SnapshotSource, SourceEvent } from "./
 import { SnapshotDiff, type SnapshotDiffState } from "./snapshot-diff.ts";
 import { decodeOutput, markedEncoding, wholeSeconds } from "./snapshot-output.ts";
 import { CollectorError } from "../errors.ts";
+import { notUtf8InConfig } from "./parse-file.ts";
 
 export interface PollerConfig {
   source: SnapshotSource;
@@ -136,7 +137,7 @@ export class SnapshotPoller {
   private checkUtf8(bytes: Buffer, what: string): void {
     const source = this.config.utf8Checked;
     if (source === undefined || markedEncoding(bytes) !== undefined || isUtf8(bytes)) return;
-    throw new CollectorError("bad_config", `${what} is not UTF-8: give the source's encoding in the config (sources[].encoding: windows-1252, iso-8859-15, shift_jis…; "utf-8" to read it as UTF-8 anyway)`, { reason: "bad_encoding", source });
+    throw notUtf8InConfig(what, source);
   }
 
   private decode(bytes: Buffer): string {
