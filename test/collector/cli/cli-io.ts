@@ -1,10 +1,12 @@
 // Runs the CLI's main() in-process with captured stdout/stderr (for fast usage/config tests),
-// and makes an enrolled state dir without an edge (key + identity files, as `init` writes them).
+// and makes an enrolled state dir without an edge (key + identity files, as `init` writes them);
+// reads back what a command appended to a state dir's log.
 import { Writable } from "node:stream";
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair } from "../../../shared/protocol/index.ts";
+import { generateKeyPair, parseStrictJson, type ChainRecord } from "../../../shared/protocol/index.ts";
+import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { main } from "../../../collector/cli.ts";
 import { saveIdentity, saveKey } from "../../../collector/state/identity.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
@@ -36,4 +38,12 @@ export async function enrolledTmpState(name: string): Promise<{ dir: string; sta
   const state = join(dir, "state");
   await enrolledState(state);
   return { dir, state };
+}
+
+/** Every record of a state dir's log, in order (the test's view of what a command appended). */
+export async function logRecords(state: string): Promise<ChainRecord[]> {
+  const { log } = await SegmentLog.open(join(state, "log"));
+  const entries = await log.read(1, { maxCount: 100_000, maxBytes: 1 << 30 });
+  await log.close();
+  return entries.map((e) => parseStrictJson(new TextDecoder().decode(e.payload)) as ChainRecord);
 }

@@ -5,24 +5,16 @@ import { mkdtemp, readFile, rm, writeFile, appendFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
-import { SegmentLog } from "../../../collector/log/segment-log.ts";
+import type { UsageData } from "../../../shared/protocol/index.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { sharedFixtures } from "../sources/fixture-paths.ts";
-import { cli, enrolledState } from "./cli-io.ts";
+import { cli, enrolledState, logRecords } from "./cli-io.ts";
 
 const ANSYS = join(sharedFixtures, "flexlm/debuglog-justbennet-ansys.log");
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-run-")); });
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-async function records(state: string): Promise<ChainRecord[]> {
-  const { log } = await SegmentLog.open(join(state, "log"));
-  const entries = await log.read(1, { maxCount: 100_000, maxBytes: 1 << 30 });
-  await log.close();
-  return entries.map((e) => parseStrictJson(new TextDecoder().decode(e.payload)) as ChainRecord);
-}
 
 describe("run --once", () => {
   it("follows the configured log across restarts, appending each interval once, plus one heartbeat per round", async () => {
@@ -38,7 +30,7 @@ describe("run --once", () => {
     const first = await run();
     expect(first.status).toBe(0); // the edge is unreachable: collecting goes on
     expect(first.stderr).toMatch(/offline: edge unreachable/);
-    const afterFirst = await records(state);
+    const afterFirst = await logRecords(state);
     expect(afterFirst.filter((r) => r.kind === "heartbeat")).toHaveLength(1);
     expect(afterFirst.find((r) => r.kind === "heartbeat")!.data).toMatchObject({ sources: [{ source: "ansys", up: true }] });
     expect(afterFirst.filter((r) => r.kind === "usage").length).toBeGreaterThan(0);
@@ -49,7 +41,7 @@ describe("run --once", () => {
 
     await appendFile(logFile, lines.slice(1500).join("\n"));
     await run();
-    const all = await records(state);
+    const all = await logRecords(state);
     const seen = new Set<string>();
     for (const r of all.filter((x) => x.kind === "usage")) {
       const d = r.data as UsageData;
@@ -75,7 +67,7 @@ describe("run --once", () => {
     expect((await run()).json).toMatchObject({ appended: 1 }); // the heartbeat: the history is not read
     await appendFile(logFile, '11:00:00 (MLM) OUT: "MATLAB" bob@pc2\n11:20:00 (MLM) IN: "MATLAB" bob@pc2\n14:00:00 (lmgrd) TIMESTAMP 1/10/2022\n');
     await run();
-    const usage = (await records(state)).filter((r) => r.kind === "usage").map((r) => r.data as UsageData);
+    const usage = (await logRecords(state)).filter((r) => r.kind === "usage").map((r) => r.data as UsageData);
     expect(usage.map((d) => [d.user, new Date(d.start).toISOString(), new Date(d.end).toISOString(), d.final])).toEqual([["bob", "2022-01-10T11:00:00.000Z", "2022-01-10T11:20:00.000Z", true]]);
   });
 

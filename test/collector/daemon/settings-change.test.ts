@@ -7,22 +7,18 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
+import type { UsageData } from "../../../shared/protocol/index.ts";
 import { settingsChange } from "../../../collector/daemon/line-reader.ts";
-import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { sharedFixtures } from "../sources/fixture-paths.ts";
-import { cli, enrolledState } from "../cli/cli-io.ts";
+import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-settings-")); });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function usage(state: string): Promise<string[]> {
-  const { log } = await SegmentLog.open(join(state, "log"));
-  const entries = await log.read(1, { maxCount: 100_000, maxBytes: 1 << 30 });
-  await log.close();
-  return entries.map((e) => parseStrictJson(new TextDecoder().decode(e.payload)) as ChainRecord)
+  return (await logRecords(state))
     .filter((r) => r.kind === "usage").map((r) => r.data as UsageData)
     .map((d) => `${d.user} ${new Date(d.start).toISOString().slice(11, 16)}–${new Date(d.end).toISOString().slice(11, 16)}${d.final ? " final" : ""}`);
 }
