@@ -102,7 +102,7 @@ export class RlmRlmstatSource implements SnapshotSource {
  */
 export function sharedAsOne(holders: SnapshotHolder[], statedInUse: Record<string, number>): SnapshotHolder[] {
   const listed: Record<string, number> = {};
-  for (const h of holders) listed[h.feature] = (listed[h.feature] ?? 0) + h.count;
+  for (const h of holders) tally(listed, h.feature, h.count);
   const groups = new Map<string, SnapshotHolder[]>();
   for (const h of holders) {
     if (!(listed[h.feature]! > (statedInUse[h.feature] ?? Infinity))) continue;
