@@ -16,7 +16,7 @@
 //   so re-parsing a file yields identical records.
 // - Output is queued (interval-queue.ts): `feed*` then `take(max)` streams it in bounded batches
 //   whatever the span of a session; `apply`/`flush`/`finish` feed and take everything at once.
-import { EVENT_DISORDER_MS, type Holder, type SourceEvent } from "../sources/events.ts";
+import { EVENT_DISORDER_MS, type Holder, type SnapshotHolder, type SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
 import { OpenSessions } from "./open-sessions.ts";
@@ -261,7 +261,7 @@ export class SessionTracker {
     else this.emitUntil(s, end, true);
   }
 
-  private snapshot(holders: Array<Holder & { start: number }>, at: number, daemon: string | undefined): void {
+  private snapshot(holders: Array<SnapshotHolder>, at: number, daemon: string | undefined): void {
     const scope = daemon ?? ALL;
     this.touch(scope, at);
     const previous = Math.max(this.lastSnapshotAt[scope] ?? -Infinity, this.lastSnapshotAt[ALL] ?? -Infinity);

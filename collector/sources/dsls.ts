@@ -3,7 +3,7 @@
 // row per idle feature, one per holder otherwise. `Count`/`Inuse` are feature totals repeated
 // on every row; `Tokens` is the holder's amount. A row with a `Queue Position` is waiting.
 // DSLS has no vendor daemon name: holders carry daemon "DSLS".
-import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
+import type { SnapshotHolder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
 import { outputLines, startSnapshot, tally } from "./snapshot-output.ts";
 import { isoWallTime } from "./snapshot-year.ts";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
@@ -45,7 +45,7 @@ export class DslsSource implements SnapshotSource {
     const { at, counter, result } = startSnapshot(takenAt);
     let columns: string[] | undefined;
     let failure: string | undefined;
-    const holders: Array<Holder & { start: number }> = [];
+    const holders: Array<SnapshotHolder> = [];
     const licenses = new Set<string>();
     for (const line of outputLines(text)) {
       counter.line();
@@ -67,7 +67,7 @@ export class DslsSource implements SnapshotSource {
   }
 
   /** Reads one data row; false when it lacks the feature columns. `licenses`: the licenses whose `Inuse` is counted. */
-  private row(columns: string[], fields: string[], result: SnapshotResult, holders: Array<Holder & { start: number }>, licenses: Set<string>, at: number): boolean {
+  private row(columns: string[], fields: string[], result: SnapshotResult, holders: Array<SnapshotHolder>, licenses: Set<string>, at: number): boolean {
     const get = (name: string): string => (fields[columns.indexOf(name)] ?? "").trim();
     const feature = get("Feature");
     const inuse = get("Inuse");

@@ -3,14 +3,14 @@
 // than its holders. Two things only the whole output decides are filled in by `finish`: each start's
 // year (the header that anchors it may come after the user lines) and, for lines outside a
 // `"FEATURE" vN, vendor: V` sub-block, the daemon (the only vendor daemon that is UP).
-import type { Holder } from "./events.ts";
+import type { SnapshotHolder } from "./events.ts";
 import { poolProduct, type LmstatUserLine } from "./flexlm-lmstat-line.ts";
 import type { NameTable } from "./name-table.ts";
 import { WEEKDAYS, yearlessToUtc, type YearlessStamp } from "./snapshot-year.ts";
 import type { WallClock } from "./wall-clock.ts";
 import type { WallTime } from "../../shared/time/zoned.ts";
 
-type Held = Holder & { start: number };
+type Held = SnapshotHolder;
 
 /** Not a weekday: matches none (`resolveYear` compares the token's first three letters, lowercased). */
 const NO_WEEKDAY = 7;

@@ -4,7 +4,7 @@
 // read by crivasg/HWTokenLicenseChecker's LMX2SQLite.cs); in a HAL triad only the first server with
 // STATUS="SUCCESS" is read.
 import { XMLParser } from "fast-xml-parser";
-import type { Holder, SnapshotResult } from "./events.ts";
+import type { SnapshotHolder, SnapshotResult } from "./events.ts";
 import { ParseCounter, outputLines, tally } from "./snapshot-output.ts";
 import { isoWallTime } from "./snapshot-year.ts";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
@@ -100,7 +100,7 @@ export interface LmxHolderText {
 }
 
 /** A borrowed checkout shows only its login time; with no time at all it is held from the snapshot. */
-export function lmxHolder(h: LmxHolderText, at: number, zone: string): Holder & { start: number } {
+export function lmxHolder(h: LmxHolderText, at: number, zone: string): SnapshotHolder {
   const wall = isoWallTime(h.checkout ?? h.login ?? "");
   return {
     daemon: h.vendor, feature: h.feature, version: h.version, user: h.user, host: h.host, count: h.count,

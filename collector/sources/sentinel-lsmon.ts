@@ -3,7 +3,7 @@
 // A client's `Status : Running since <ctime>` is its start; no handle, so a holder is
 // (feature, user, host, start). The real output seen prints no per-client token count: each client
 // holds 1; a client key not known to say nothing of its use is an unknown line (with a sample).
-import type { Holder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
+import type { SnapshotHolder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
 import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { ctimeWallTime } from "./snapshot-year.ts";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
@@ -39,7 +39,7 @@ export class SentinelLsmonSource implements SnapshotSource {
     let client: Client | undefined;
     let sawFeature = false;
     const failures: string[] = [];
-    const holders: Array<Holder & { start: number }> = [];
+    const holders: Array<SnapshotHolder> = [];
     const flush = (): void => {
       if (!client) return;
       const since = /^Running since (.+)$/.exec(client.status);
