@@ -19,7 +19,8 @@ import { notUtf8InConfig, onSecondThread, startsAsUtf8 } from "../sources/parse-
 import { sourceKinds } from "../sources/registry.ts";
 import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
-import { continuedIn, LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
+import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import type { SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { SourceHealth } from "./source-health.ts";
@@ -246,7 +247,7 @@ export class DaemonSource {
   }
 
   /**
-   * A saved state goes on only as it was read (line-reader.ts `settingsChange`): a zone, encoding or
+   * A saved state goes on only as it was read (read-settings.ts `settingsChange`): a zone, encoding or
    * package features changed in the config since would shift or mis-pair what follows, silently. The
    * source fails instead (bad_config, reason settings_changed; retried, shown in status) until the
    * config gives them back — or names the log as a new source with `start_at: "end"` (only what comes

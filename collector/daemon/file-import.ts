@@ -22,7 +22,8 @@ import { sourceKinds } from "../sources/registry.ts";
 import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
 import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
-import { continuedIn, LineReader, settingsChange, type LineReadState, type ReadSettings } from "./line-reader.ts";
+import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
+import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { settledState, SourceJournal, sourcesDir, sourceStatePath, stateThatRead } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 

@@ -8,7 +8,8 @@ import { type SameSecondChange, SessionTracker, type TrackerState } from "../ses
 import type { SnapshotSource, SourceOptions } from "../sources/events.ts";
 import { SnapshotPoller, type PollerState, type SourceHealth } from "../sources/poller.ts";
 import { sourceKinds } from "../sources/registry.ts";
-import { STEP_RECORDS, type ReadSettings } from "./line-reader.ts";
+import { STEP_RECORDS } from "./line-reader.ts";
+import type { ReadSettings } from "./read-settings.ts";
 import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts";
 
 export interface SnapshotReadState {

@@ -1,5 +1,5 @@
 // A source's saved state goes on only in the zone, encoding and package features it was read with
-// (line-reader.ts `settingsChange`): changed in the config while the state exists, the source fails
+// (read-settings.ts `settingsChange`): changed in the config while the state exists, the source fails
 // (bad_config, settings_changed; shown in status, retried) and appends nothing until they are given
 // back — read on in the new zone, the next lines of a debug log looked like a clock set back and an
 // open session lost half an hour. A change of cut_s applies.
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageData } from "../../../shared/protocol/index.ts";
-import { settingsChange } from "../../../collector/daemon/line-reader.ts";
+import { settingsChange } from "../../../collector/daemon/read-settings.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { sharedFixtures } from "../sources/fixture-paths.ts";
 import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
