@@ -24,7 +24,8 @@ import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption, repeatedOption } from "./command.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
-import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, zoneOfFile, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
+import { zoneOfFile } from "../sources/file-zone.ts";
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
 
