@@ -3396,7 +3396,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 1–255 printable ASCII: the same key with the same body answers the first answer again; another body is 409 `idempotency_conflict` */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     id: string;
                 };
@@ -6836,4 +6839,4 @@ export type $defs = Record<string, never>;
 export type operations = Record<string, never>;
 
 /** POST paths that honour `Idempotency-Key` (DESIGN.md §7): the SDK adds one to each request. */
-export const idempotentPosts: ReadonlySet<keyof paths> = new Set<keyof paths>(["/v1/vendors","/v1/api-keys","/v1/customers","/v1/contracts","/v1/contracts/{id}/enrollments","/v1/enroll","/v1/contracts/{id}/status-links","/v1/contracts/{id}/grants"]);
+export const idempotentPosts: ReadonlySet<keyof paths> = new Set<keyof paths>(["/v1/vendors","/v1/api-keys","/v1/customers","/v1/contracts","/v1/contracts/{id}/enrollments","/v1/enroll","/v1/contracts/{id}/status-links","/v1/collectors/{id}/resolve","/v1/contracts/{id}/grants"]);

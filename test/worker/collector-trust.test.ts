@@ -108,6 +108,37 @@ describe("resolving an equivocation", () => {
     expect(resolved.superseded).toEqual({ from_seq: 2, to_seq: 2, records: 1 });
   });
 
+  it("a resolve retried under its Idempotency-Key answers the first resolution, not 409 nor a resolution of a later fork", async () => {
+    const site = await enrolledSite();
+    for (let i = 0; i < 3; i++) site.chain.usage({ start: NOW - 10 * HOUR + i * HOUR });
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 3)));
+    const branch = restoredBranch(site, 2);
+    branch.usage({ session: "first-restore" });
+    expect(await errorOf(await postBatch(site.collectorId, branch.batch(2, 3)))).toEqual([409, "equivocation"]);
+    const resolve = (key: string) => call("POST", `/v1/collectors/${site.collectorId}/resolve`, { token: site.vendor.api_key, now: NOW + HOUR, headers: { "Idempotency-Key": key } });
+    const first = await resolve("fork-1");
+    const resolved = await ok(first);
+    expect(resolved).toMatchObject({ last_common_seq: 2, superseded: { from_seq: 3, to_seq: 3, records: 1 } });
+
+    // The answer was lost; the vendor's retry gets it again, and nothing moves a second time.
+    const retry = await resolve("fork-1");
+    expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await ok(retry)).toEqual(resolved);
+    expect(await errorOf(await call("POST", `/v1/collectors/${site.collectorId}/resolve`, { token: site.vendor.api_key }))).toEqual([409, "nothing_to_resolve"]);
+
+    // The site sends its branch, is restored once more and forks again: a late retry of the first
+    // resolution must not resolve this second fork; a new key does.
+    await ok(await postBatch(site.collectorId, branch.batch(2, 3)));
+    const again = new SiteChain(site.collectorId, site.keys.secretKey);
+    for (const r of branch.records.slice(0, 2)) again.records.push(r);
+    again.usage({ session: "second-restore" });
+    expect(await errorOf(await postBatch(site.collectorId, again.batch(2, 3)))).toEqual([409, "equivocation"]);
+    expect(await ok(await resolve("fork-1"))).toEqual(resolved);
+    expect((await balanceOf(site)).collectors[0].flags).toEqual(["equivocation"]);
+    expect(await ok(await resolve("fork-2"))).toMatchObject({ last_common_seq: 2, superseded: { from_seq: 3, to_seq: 3, records: 1 } });
+    expect((await balanceOf(site)).collectors[0].flags).toEqual([]);
+  });
+
   it("a key rotation on the superseded branch is forgotten: the new branch keeps the old key", async () => {
     const site = await enrolledSite();
     site.chain.usage();

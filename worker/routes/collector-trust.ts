@@ -2,7 +2,10 @@
 // (another vendor's collector answers 404):
 //   POST /v1/collectors/:id/revoke   freeze the chain at its hwm; later records are `revoked`
 //   POST /v1/collectors/:id/resolve  {last_common_seq?}: accept the site's new branch after an
-//                                    equivocation (worker/contract/fork-resolution.ts)
+//                                    equivocation (worker/contract/fork-resolution.ts). Honours
+//                                    Idempotency-Key: a retry whose first answer was lost gets that
+//                                    answer, not 409 `nothing_to_resolve` — nor, should the site have
+//                                    forked again in between, a resolution of the second fork.
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { z } from "@hono/zod-openapi";
@@ -13,12 +16,13 @@ import { collectors } from "../db/schema.ts";
 import { instant } from "../instant.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { optionalJsonBody } from "../middleware/json-content.ts";
+import { idempotency } from "../middleware/idempotency.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { validated } from "../request-body.ts";
 import { identityOf, type CollectorRow } from "../auth/collector-token.ts";
 import { contractStub } from "../contract/stub.ts";
 import { apiRouter } from "../openapi/router.ts";
-import { idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
+import { idempotencyHeaderSchema, idParams, jsonResponse, vendorErrors, vendorSecurity } from "../openapi/schemas.ts";
 import { ex } from "../openapi/example-values.ts";
 
 const resolveSchema = z.strictObject({
@@ -46,9 +50,9 @@ collectorTrust
   })
   .openapi(createRoute({
     method: "post", path: "/{id}/resolve", tags: ["vendor"], summary: "Accept a site's new branch after an equivocation", security: vendorSecurity,
-    middleware: [vendorAuth(), bodyLimit(), optionalJsonBody()] as const,
+    middleware: [vendorAuth(), bodyLimit(), optionalJsonBody(), idempotency()] as const,
     // The body is optional (`{last_common_seq?}`), read in the handler so an empty body needs no Content-Type.
-    request: { params: idParams("col"), body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/ResolveRequest" }, example: { last_common_seq: 98 } } } } },
+    request: { params: idParams("col"), headers: idempotencyHeaderSchema, body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/ResolveRequest" }, example: { last_common_seq: 98 } } } } },
     responses: { 200: jsonResponse("the resolution", resolutionSchema, { collector_id: ex.collector, last_common_seq: 98, hwm: 98, resolved_at: ex.now, superseded: { from_seq: 99, to_seq: 120, records: 22 } }), ...vendorErrors(400, 409, 413, 415, 422) },
   }), async (c) => {
     const collector = await ownCollector(c.env.DB, c.get("vendorId"), c.req.param("id"));
