@@ -3,11 +3,15 @@
 // Read as a new source, its first poll checked every listed holder out again at its stated start
 // (lmstat's `start Mon 11/23 9:12`), while the old state had billed them up to its last poll: each
 // holder open at the rename was billed twice for its whole past, and the old sessions never ended.
-import { mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageData } from "../../../shared/protocol/index.ts";
+import { sourceOrigin } from "../../../collector/daemon/run-config.ts";
+import { polledBefore, takeOver } from "../../../collector/daemon/snapshot-takeover.ts";
+import { openSite } from "../../../collector/site.ts";
+import { statePaths } from "../../../collector/state/state-dir.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
 
@@ -143,5 +147,44 @@ describe("a snapshot source renamed in the config", () => {
     expect(kept.stderr).not.toContain("goes on with the state");
     expect(await readdir(join(state, "sources"))).toEqual(expect.arrayContaining(["lic1.json", "lic2.json", "lmstat.json"]));
     expect((await sessions(state)).filter((s) => s.startsWith("ann"))).toHaveLength(3); // one per state
+  });
+
+  it("a take-over cut short after its first write (the state rewritten whole, not yet renamed) is made again", async () => {
+    const { state, output, poll } = await site("crash");
+    for (const i of [0, 1]) await poll(i, { name: "lmstat", file: output });
+    expect(await readdir(join(state, "sources"))).toEqual(["lmstat.1.jsonl", "lmstat.json"]); // an appendix to rewrite
+    const opened = await openSite(statePaths(state));
+    try {
+      const found = await polledBefore(state, "flexlm-lmstat", sourceOrigin({ file: output }), new Set(["flexlm"]));
+      expect(found?.name).toBe("lmstat");
+      // A rename into a folder that is not there fails where a crash between the two writes would stop.
+      await expect(takeOver(opened, found!, "gone/flexlm")).rejects.toThrow(/ENOENT/);
+    } finally {
+      await opened.close();
+    }
+    expect(await readdir(join(state, "sources"))).toEqual(["lmstat.json"]); // whole, under the old name
+    for (const i of [2, 3]) await poll(i, { name: "flexlm", file: output });
+    expect(await billed(state)).toEqual(TRUTH);
+  });
+
+  it("a state written before snapshot states kept what they polled is not known: the renamed source starts afresh", async () => {
+    const { state, output, poll } = await site("older");
+    await poll(0, { name: "lmstat", file: output });
+    const path = join(state, "sources", "lmstat.json");
+    const file = JSON.parse(await readFile(path, "utf8")) as { committed?: { polls?: string }; pending?: { state: { polls?: string } } };
+    delete file.committed?.polls;
+    delete file.pending?.state.polls;
+    await writeFile(path, JSON.stringify(file));
+    expect((await poll(1, { name: "flexlm", file: output })).stderr).not.toContain("goes on with the state");
+    expect(await readdir(join(state, "sources"))).toContain("lmstat.json");
+  });
+
+  it("renamed with other settings, it fails (settings_changed) and moves nothing until they are given back", async () => {
+    const { state, output, poll } = await site("settings");
+    await poll(0, { name: "lmstat", file: output });
+    const other = await poll(1, { name: "flexlm", file: output, encoding: "latin1" });
+    expect(other.stderr).toContain("source flexlm was read with other settings than the config now gives (encoding utf-8 → latin1)");
+    expect(await readdir(join(state, "sources"))).toContain("lmstat.json");
+    expect((await poll(1, { name: "flexlm", file: output })).stderr).toContain("source flexlm goes on with the state of source lmstat");
   });
 });
