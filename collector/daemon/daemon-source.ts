@@ -21,8 +21,9 @@ import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
 import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
-import type { SourceConfig } from "./run-config.ts";
+import { sourceOrigin, type SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
+import { polledBefore, takeOver } from "./snapshot-takeover.ts";
 import { SourceHealth } from "./source-health.ts";
 import { SourceJournal, sourceStatePath, stateThatRead } from "./source-journal.ts";
 import { startsWith } from "./file-fingerprint.ts";
@@ -44,6 +45,13 @@ export interface StepResult {
   wrote: boolean;
 }
 
+/** The rest of the config, as far as a source needs it: the names of its sources (a state of
+ *  none of them is a renamed source's), and where the daemon logs. */
+export interface SourceContext {
+  configured: ReadonlySet<string>;
+  log: (line: string) => void;
+}
+
 export class DaemonSource {
   readonly config: SourceConfig;
   readonly health: SourceHealth;
@@ -52,6 +60,7 @@ export class DaemonSource {
   readonly #site: Site;
   readonly #settings: ReadSettings;
   readonly #clock: () => number;
+  readonly #context: SourceContext;
   #journal: SourceJournal<ReadState>;
   #reader: LineReader | SnapshotReader | undefined;
   /** Real time of the last state write, and whether the reader moved on since without records. */
@@ -62,8 +71,9 @@ export class DaemonSource {
   /** Records of the step being read, handed to the journal as they came (kept by the policy, and not). */
   #staged = { kept: 0, outOfScope: 0 };
 
-  private constructor(site: Site, config: SourceConfig, cutS: number, journal: SourceJournal<ReadState>, clock: () => number) {
+  private constructor(site: Site, config: SourceConfig, cutS: number, journal: SourceJournal<ReadState>, clock: () => number, context: SourceContext) {
     this.#site = site;
+    this.#context = context;
     this.config = config;
     this.#clock = clock;
     this.#journal = journal;
@@ -71,9 +81,9 @@ export class DaemonSource {
     this.health = new SourceHealth(config.name, config.kind, config.interval_s, journal.committed()?.totals ?? emptyTotals());
   }
 
-  static async open(site: Site, config: SourceConfig, cutS: number, clock: () => number): Promise<DaemonSource> {
+  static async open(site: Site, config: SourceConfig, cutS: number, clock: () => number, context: SourceContext): Promise<DaemonSource> {
     const { journal } = await SourceJournal.open<ReadState>(site, sourceStatePath(site.paths.dir, config.name));
-    return new DaemonSource(site, config, cutS, journal, clock);
+    return new DaemonSource(site, config, cutS, journal, clock, context);
   }
 
   /** Whether an earlier failed append is still written down as pending (disk full): no append
@@ -200,13 +210,31 @@ export class DaemonSource {
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });
     } else {
-      this.#checkSameSettings(saved);
+      const state = (saved as SnapshotReadState | undefined) ?? await this.#continued();
+      this.#checkSameSettings(state);
       const appendix = await this.#journal.committedAppendix();
-      const origin = { interval_s: c.interval_s, ...(c.file ? { file: c.file } : { command: c.command! }), ...(c.encoding_given ? {} : { utf8Checked: c.name }) };
-      this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, saved as SnapshotReadState | undefined, this.#clock, appendix);
+      const origin = { interval_s: c.interval_s, polls: sourceOrigin(c), ...(c.file ? { file: c.file } : { command: c.command! }), ...(c.encoding_given ? {} : { utf8Checked: c.name }) };
+      this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, state, this.#clock, appendix);
     }
     this.health.totals(this.#reader.totals(), this.#reader.licensesInUse());
     return this.#reader;
+  }
+
+  /**
+   * A snapshot source without a state of its own that polls what a source no longer in the config
+   * polled (renamed) goes on with that state (snapshot-takeover.ts): afresh, it would check every
+   * holder it lists out again at its stated start, which the old state has billed. Moved only once
+   * the settings are the ones it was read with (else the source fails, and nothing moved).
+   */
+  async #continued(): Promise<SnapshotReadState | undefined> {
+    const c = this.config;
+    const found = await polledBefore(this.#site.paths.dir, c.kind, sourceOrigin(c), this.#context.configured);
+    if (found === undefined) return undefined;
+    this.#checkSameSettings(found.state);
+    await takeOver(this.#site, found, c.name);
+    this.#journal = (await SourceJournal.open<ReadState>(this.#site, this.#journal.path)).journal;
+    this.#context.log(`source ${c.name} goes on with the state of source ${found.name}, which polled the same ${c.file ? "file" : "command"}: its open sessions go on, none is reported again from its start`);
+    return this.#journal.committed() as SnapshotReadState | undefined;
   }
 
   /**

@@ -127,7 +127,7 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     if (zone) bad(`${at}.timezone: ${zone}`);
     // Two sources reading one log (or running one command) report each session twice, under two
     // source names the edge cannot tell apart from two servers: billed twice.
-    const origin = s.file !== undefined ? `file ${samePath(absoluteFile(s.file, baseDir))}` : `command ${JSON.stringify(s.command)}`;
+    const origin = sourceOrigin(s.file !== undefined ? { file: absoluteFile(s.file, baseDir) } : { command: s.command! });
     const first = origins.get(origin);
     if (first !== undefined) bad(`${at} reads the same ${origin.split(" ")[0]} as source ${first} (${origin.slice(origin.indexOf(" ") + 1)}): each session would be reported twice`);
     origins.set(origin, s.name);
@@ -156,6 +156,15 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
       },
     } : {}),
   };
+}
+
+/**
+ * What a source reads, one way however it is written: `file <path>` (absolute, normalised: `a/../b`
+ * is `b`) or `command <argv as JSON>`. Two sources of one config never read the same; a snapshot's
+ * state keeps what it polled (snapshot-reader.ts), so a renamed source is known by it.
+ */
+export function sourceOrigin(source: { file?: string; command?: string[] }): string {
+  return source.file !== undefined ? `file ${samePath(source.file)}` : `command ${JSON.stringify(source.command)}`;
 }
 
 /** The path of the first key an object of `text` (JSON that JSON.parse took) gives twice, or null. */

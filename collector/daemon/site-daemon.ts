@@ -89,7 +89,8 @@ export class SiteDaemon {
     const clock = options.clock ?? Date.now;
     const policy = await SitePolicy.load(site.paths, site.identity, config.privacy);
     const sources: DaemonSource[] = [];
-    for (const c of config.sources) sources.push(await DaemonSource.open(site, c, config.cut_s, clock));
+    const context = { configured: new Set(config.sources.map((c) => c.name)), log: (line: string) => options.log(line) };
+    for (const c of config.sources) sources.push(await DaemonSource.open(site, c, config.cut_s, clock, context));
     const daemon = new SiteDaemon(site, config, client, options, policy, sources);
     if (config.enforce) daemon.#enforcer = await SiteEnforcer.open(config.enforce, site.paths.dir, (bodies) => daemon.#appendEnforcement(bodies));
     const [flag] = await loadFlags(site.paths);

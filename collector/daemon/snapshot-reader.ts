@@ -15,6 +15,9 @@ import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts
 export interface SnapshotReadState {
   kind: string;
   settings: ReadSettings;
+  /** What it polls (run-config.ts `sourceOrigin`), by which a source renamed in the config goes on
+   *  with this state (snapshot-takeover.ts). States written before 2026-12-05 lack it. */
+  polls?: string;
   poller?: PollerState;
   tracker: TrackerState;
   totals: SourceTotals;
@@ -24,6 +27,8 @@ export interface SnapshotOrigin {
   file?: string;
   command?: string[];
   interval_s: number;
+  /** What it polls as the state keeps it (run-config.ts `sourceOrigin`). */
+  polls?: string;
   /** The source's name when its encoding was not given: an output not in UTF-8 is refused (poller.ts). */
   utf8Checked?: string;
 }
@@ -35,6 +40,7 @@ export class SnapshotReader {
   readonly #tracker: SessionTracker;
   readonly #settings: ReadSettings;
   readonly #totals: SourceTotals;
+  readonly #polls: string | undefined;
 
   /** `appendix`: the text of the saved state's appendix, for a state saved by `stateApart`. */
   constructor(name: string, kind: string, origin: SnapshotOrigin, settings: ReadSettings, saved: SnapshotReadState | undefined, clock: () => number, appendix?: string) {
@@ -43,6 +49,7 @@ export class SnapshotReader {
     this.name = name;
     this.kind = kind;
     this.#settings = settings;
+    this.#polls = origin.polls;
     const options: SourceOptions = { name, timezone: settings.timezone || localTimeZone(), ...(settings.package_features ? { package_features: settings.package_features } : {}) };
     const same = saved !== undefined && saved.kind === kind;
     this.#tracker = same ? SessionTracker.restore(name, { ...saved.tracker, cut_s: settings.cut_s }, appendix) : new SessionTracker({ source: name, cut_s: settings.cut_s });
@@ -101,7 +108,7 @@ export class SnapshotReader {
   }
 
   #state(tracker: TrackerState): SnapshotReadState {
-    return { kind: this.kind, settings: this.#settings, poller: this.#poller.save(), tracker, totals: { ...this.#totals } };
+    return { kind: this.kind, settings: this.#settings, ...(this.#polls !== undefined ? { polls: this.#polls } : {}), poller: this.#poller.save(), tracker, totals: { ...this.#totals } };
   }
 
   close(): Promise<void> {
