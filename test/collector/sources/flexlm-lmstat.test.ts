@@ -105,6 +105,15 @@ describe("flexlm-lmstat: holders written out by hand", () => {
     expect(r.stats.unknown_lines).toBe(0);
   });
 
+  it("synthetic output with a user line without `(vX)` (lmstat prints it only above 0.0): dave is held, not an unknown line", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-no-client-version.txt"), TAKEN);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.host, h.handle, h.start])).toEqual([
+      ["ann", "pc1", "lic1/27000 101", "2024-03-04T09:00:00.000Z"], ["dave", "pc4", "lic1/27000 104", "2024-03-04T09:45:00.000Z"], ["erin", "pc5", "lic1/27000 105", "2024-03-03T22:10:00.000Z"],
+    ]);
+    expect(r.stated_in_use).toEqual({ Virtuoso_Schematic: 4 }); // 3 holders + 1 reservation
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
   it("synthetic New Year output (America/New_York): BOM, CRLF, spaced user, 12/31 start is last year, queued not held, daemon down", () => {
     const r = source("America/New_York").parse(local("snapshot-lmstat-synthetic-newyear.txt"), Date.UTC(2025, 0, 2, 5, 5));
     const at = Date.UTC(2025, 0, 2, 5, 5);
@@ -158,6 +167,7 @@ describe("flexlm-lmstat: user lines are read from the right", () => {
     ["    Jane Doe Jr. jane icc&f3rU7|<7R/oW/r`?Fj_K5 (v10.1) (host3.domain.net/27002 3404), start Wed 7/4 11:55", "Jane Doe Jr.", "jane", 1],
     ["   roberpj c630 c630.nibi.sharcnet 1238925 (v2025.0506) (license1.computecanada.ca/1055 2579), start Wed 3/11 16:46, 4 licenses, PID: 1239140 ", "roberpj", "c630", 4],
     ["  root nib110.hpc n110.hpc 1896957 (v2025.0506) (license-server/1055 6785), start Mon 4/6 19:59, PID: 1896801", "root", "nib110.hpc", 1],
+    ["    dave pc4 pc4 (lic1/27000 104), start Mon 3/4 9:45, 2 licenses", "dave", "pc4", 2], // no `(vX)`: a client version of 0.0
   ])("%s", (line, user, host, count) => {
     const u = parseUserLine(line)!;
     expect([u.user, u.host, u.count, u.leftover]).toEqual([user, host, count, ""]);
