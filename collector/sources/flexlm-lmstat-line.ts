@@ -33,6 +33,8 @@ const SUFFIXES: Array<[RegExp, (m: RegExpExecArray, line: LmstatUserLine) => voi
   [/^, (\d+) licenses?/, (m, l) => { l.count = Number(m[1]); }],
   [/^, PID: (\d+)/, (m, l) => { l.pid = Number(m[1]); }],
   [/^\s+\(linger: (\d+)(?: \/ \d+)?\)/, (m, l) => { l.linger = Number(m[1]); }],
+  // A borrowed license's return time (FLEXlm 9.2's lm_stat.c writes it instead of the linger): still held until then.
+  [/^, borrow-return \w{3} \d{1,2}\/\d{1,2} \d{1,2}:\d{2}(?::\d{2})?/, () => {}],
 ];
 
 function looksLikeDisplay(token: string): boolean {

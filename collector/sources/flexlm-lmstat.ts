@@ -18,7 +18,8 @@ import { wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
 const HEADER = /^Flexible License Manager status on (\w{3}) (\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/;
 const BARE_DATE = /^(\w{3}) (\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/;
 const USERS_OF = /^Users of (.+?):\s+\((.*)\)$/;
-const TOTALS = /^Total of (\d+) licenses? issued;\s+Total of (\d+) licenses? in use$/;
+// `borrowable `: lmstat built with SUPPORT_METER_BORROW says so of a feature whose licenses can be borrowed.
+const TOTALS = /^Total of (\d+) (?:borrowable )?licenses? issued;\s+Total of (\d+) licenses? in use$/;
 const SUB_BLOCK = /^\s*"([^"]+)" v(\S+), vendor: ([^,\s]+)/;
 const RESERVATION = /^\s*(\d+) RESERVATIONs? for (.+?) \([^)]*\)$/;
 const SERVER_LINE = /^\s*(\S+): (license server UP.*|Cannot connect to license server.*|.*license server.*)$/;

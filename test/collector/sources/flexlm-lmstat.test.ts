@@ -114,6 +114,13 @@ describe("flexlm-lmstat: holders written out by hand", () => {
     expect(r.stats.unknown_lines).toBe(0);
   });
 
+  it("synthetic output of borrowed licenses (FLEXlm 9.2): `borrowable licenses issued` states the total, `, borrow-return …` is a known suffix", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-borrowable.txt"), TAKEN);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.count, h.start])).toEqual([["ann", 1, "2024-03-04T09:00:00.000Z"], ["bob", 2, "2024-03-04T09:30:00.000Z"]]);
+    expect(r.stated_in_use).toEqual({ aa_r: 3 });
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
   it("synthetic New Year output (America/New_York): BOM, CRLF, spaced user, 12/31 start is last year, queued not held, daemon down", () => {
     const r = source("America/New_York").parse(local("snapshot-lmstat-synthetic-newyear.txt"), Date.UTC(2025, 0, 2, 5, 5));
     const at = Date.UTC(2025, 0, 2, 5, 5);
@@ -168,6 +175,7 @@ describe("flexlm-lmstat: user lines are read from the right", () => {
     ["   roberpj c630 c630.nibi.sharcnet 1238925 (v2025.0506) (license1.computecanada.ca/1055 2579), start Wed 3/11 16:46, 4 licenses, PID: 1239140 ", "roberpj", "c630", 4],
     ["  root nib110.hpc n110.hpc 1896957 (v2025.0506) (license-server/1055 6785), start Mon 4/6 19:59, PID: 1896801", "root", "nib110.hpc", 1],
     ["    dave pc4 pc4 (lic1/27000 104), start Mon 3/4 9:45, 2 licenses", "dave", "pc4", 2], // no `(vX)`: a client version of 0.0
+    ["    bob pc2 pc2 (v2024.0101) (lic1/27000 102), start Mon 3/4 9:30, 2 licenses, borrow-return Fri 3/29 17:05", "bob", "pc2", 2],
   ])("%s", (line, user, host, count) => {
     const u = parseUserLine(line)!;
     expect([u.user, u.host, u.count, u.leftover]).toEqual([user, host, count, ""]);
