@@ -66,6 +66,12 @@ describe("flexlm-lmstat: every real fixture", () => {
     expect(r.stated_at).toBe(Date.UTC(2021, 2, 31, 9, 12));
   });
 
+  it("`lmgrd is not running: …` (lmstat's line for a license file whose lmgrd did not answer) is a server_down, not an unknown line and no event", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-lmgrd-not-running.txt"), TAKEN);
+    expect(r.events).toEqual([{ type: "server_down", at: TAKEN, reason: 'lmgrd is not running: License server machine is down or not responding. (-96,7:2 "No such file or directory")' }]);
+    expect(r.stats.unknown_lines).toBe(0); // nor the build-tagged `lmutil-l34815 - Copyright` line
+  });
+
   it("one triad member that cannot be reached is not a server_down: the quorum still answers", () => {
     const r = source().parse(shared("flexlm/lmstat-mjtrangoni-server-down.txt"), TAKEN);
     expect(r.events).toEqual([{ type: "snapshot", at: TAKEN, holders: [] }]);
