@@ -13,13 +13,15 @@
 // `alive` at the daemon's last line before it, so the tracker ends them at that time, never later.
 // EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second, and
 // the vendors' own shutdown lines among them (`(adskflex) Shutdown requested.`): at the next lmgrd
-// line, usage line of another kind, or the end of input.
+// line, usage line of another kind, or the end of input. A usage suffix wrapped onto the next line:
+// flexlm-wrapped-suffix.ts.
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { DaemonLines } from "./flexlm-daemon-lines.ts";
 import { FlexlmEnvelope } from "./flexlm-envelope.ts";
 import { FlexlmHolders } from "./flexlm-holders.ts";
 import { isServerStart, startedVendor, statedDate } from "./flexlm-lifecycle.ts";
 import { newUsageScan, scanUsage, usageKindAt, type UsageKind } from "./flexlm-usage-line.ts";
+import { WrappedSuffix, type WrappedState } from "./flexlm-wrapped-suffix.ts";
 import { type CalendarState, LogCalendar } from "./log-calendar.ts";
 import { NameTable } from "./name-table.ts";
 import { PackageFilter, type PackageFilterState, type UsageEvent } from "./package-filter.ts";
@@ -36,7 +38,7 @@ type Held =
   | { k: number; tod: number; what: "line"; daemon: string }
   | { k: number; tod: number; what: "down"; daemon?: string; reason: string; restart?: true };
 
-interface DebugLogState {
+interface DebugLogState extends WrappedState {
   calendar: CalendarState;
   held: Held[];
   packages: PackageFilterState;
@@ -58,6 +60,7 @@ export class FlexlmDebugLogSource implements LineSource {
   private readonly lines = new DaemonLines();
   private held: Held[] = [];
   private exiting: DebugLogState["exiting"] = null;
+  private readonly wrap = new WrappedSuffix();
   private readonly st: ParseStats = { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, package_lines: 0, ignored_lines: 0, clock_steps: 0 };
   // The line being read: its instant once placed (undefined: held, with `day`).
   private placed = false;
@@ -90,6 +93,7 @@ export class FlexlmDebugLogSource implements LineSource {
 
   end(): SourceEvent[] {
     const out: SourceEvent[] = [];
+    this.unwrap(out);
     this.endExit(out);
     this.settle(out);
     this.packages.release(out);
@@ -105,7 +109,7 @@ export class FlexlmDebugLogSource implements LineSource {
   save(): unknown {
     const state: DebugLogState = {
       calendar: this.calendar.save(), held: this.held, packages: this.packages.save(), ...this.lines.save(),
-      exiting: this.exiting, started: this.env.startedNames, stats: this.st,
+      exiting: this.exiting, started: this.env.startedNames, stats: this.st, ...this.wrap.save(this.held),
     };
     return structuredClone(state);
   }
@@ -118,6 +122,7 @@ export class FlexlmDebugLogSource implements LineSource {
     this.lines.restore(state.lastLineAt, state.lastAliveAt);
     this.exiting = state.exiting;
     this.env.startedNames = state.started;
+    this.wrap.restore(state, state.held);
     Object.assign(this.st, state.stats);
   }
 
@@ -126,6 +131,11 @@ export class FlexlmDebugLogSource implements LineSource {
     this.st.lines++;
     if (end > start && text.charCodeAt(end - 1) === 13) end--;
     this.placed = false;
+    if (this.wrap.waiting) {
+      const read = this.wrap.read(text, start, end);
+      this.unwrap(out);
+      if (read) return;
+    }
     const env = this.env;
     if (!env.read(text, start, end)) {
       if (text.slice(start, end).trim() !== "") this.unknown(text.slice(start, end));
@@ -183,11 +193,21 @@ export class FlexlmDebugLogSource implements LineSource {
       return;
     }
     const at = this.instant();
-    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "event", event }, out);
-    else {
+    const wraps = WrappedSuffix.mayWrap(text, scan.whoEnd, end);
+    if (at === undefined) {
+      this.hold({ k: this.day, tod: this.env.tod, what: "event", event }, out);
+      const last = this.held.at(-1);
+      if (wraps && last?.what === "event" && last.event === event) this.wrap.waitFor(event, false);
+    } else {
       event.at = at;
-      this.release(event, out);
+      if (wraps) this.wrap.waitFor(event, true);
+      else this.release(event, out);
     }
+  }
+
+  private unwrap(out: SourceEvent[]): void {
+    const event = this.wrap.take();
+    if (event) this.release(event, out);
   }
 
   /** A line stating its date: held lines get theirs, then this line is placed on it. */

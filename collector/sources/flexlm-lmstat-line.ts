@@ -24,12 +24,17 @@ export interface LmstatUserLine {
 // The handle is whatever the server prints (digits in every sample, but nothing promises so);
 // `lmstat -asec` prints the start with seconds.
 const TAIL = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) ([^\s()]+)\), start (\w{3}) (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$/;
+// lmstat prints `(vX)` only for a client version above 0.0 (its source: `if (l_compare_version(…,
+// users->version, "0.0")) fprintf(" (v%s)")`), so a line may go straight from the names to the handle.
+const TAIL_NO_VERSION = /^\s*(.+?) \(([^/ ()]+)\/(\S+) ([^\s()]+)\), start (\w{3}) (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$/;
 const QUEUED = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) ([^\s()]+)\) queued for (\d+) licenses?$/;
 
 const SUFFIXES: Array<[RegExp, (m: RegExpExecArray, line: LmstatUserLine) => void]> = [
   [/^, (\d+) licenses?/, (m, l) => { l.count = Number(m[1]); }],
   [/^, PID: (\d+)/, (m, l) => { l.pid = Number(m[1]); }],
   [/^\s+\(linger: (\d+)(?: \/ \d+)?\)/, (m, l) => { l.linger = Number(m[1]); }],
+  // A borrowed license's return time (FLEXlm 9.2's lm_stat.c writes it instead of the linger): still held until then.
+  [/^, borrow-return \w{3} \d{1,2}\/\d{1,2} \d{1,2}:\d{2}(?::\d{2})?/, () => {}],
 ];
 
 function looksLikeDisplay(token: string): boolean {
@@ -73,7 +78,7 @@ export function splitUserHostDisplay(left: string, vendor?: string): { user: str
 
 /** One user line; `vendor` (the sub-block's, else the only vendor daemon up) helps split its names. */
 export function parseUserLine(line: string, vendor?: string): LmstatUserLine | undefined {
-  const m = TAIL.exec(line);
+  const m = TAIL.exec(line) ?? noVersion(line);
   if (!m) return undefined;
   const who = splitUserHostDisplay(m[1]!, vendor);
   const start: YearlessStamp = { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]! };
@@ -92,6 +97,13 @@ export function parseUserLine(line: string, vendor?: string): LmstatUserLine | u
   }
   parsed.leftover = rest.trim();
   return parsed;
+}
+
+/** A line without `(vX)`, matched as TAIL would match it with an empty client version. */
+function noVersion(line: string): RegExpExecArray | null {
+  const m = TAIL_NO_VERSION.exec(line);
+  if (m) m.splice(2, 0, "");
+  return m;
 }
 
 export function parseQueuedLine(line: string, vendor?: string): { user: string; host: string; count: number } | undefined {

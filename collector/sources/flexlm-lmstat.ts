@@ -18,13 +18,14 @@ import { wallTimeToUtc, type WallTime } from "../../shared/time/zoned.ts";
 const HEADER = /^Flexible License Manager status on (\w{3}) (\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/;
 const BARE_DATE = /^(\w{3}) (\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/;
 const USERS_OF = /^Users of (.+?):\s+\((.*)\)$/;
-const TOTALS = /^Total of (\d+) licenses? issued;\s+Total of (\d+) licenses? in use$/;
+// `borrowable `: lmstat built with SUPPORT_METER_BORROW says so of a feature whose licenses can be borrowed.
+const TOTALS = /^Total of (\d+) (?:borrowable )?licenses? issued;\s+Total of (\d+) licenses? in use$/;
 const SUB_BLOCK = /^\s*"([^"]+)" v(\S+), vendor: ([^,\s]+)/;
 const RESERVATION = /^\s*(\d+) RESERVATIONs? for (.+?) \([^)]*\)$/;
 const SERVER_LINE = /^\s*(\S+): (license server UP.*|Cannot connect to license server.*|.*license server.*)$/;
 const VENDOR_LINE = /^\s*([^\s:]+): (.+)$/;
 const KNOWN = [
-  /^(lmutil|lmstat) - Copyright/, /^\[Detecting lmgrd processes\.\.\.\]$/, /^License server status: /,
+  /^(lmutil|lmstat)(-\S+)? - Copyright/, /^\[Detecting lmgrd processes\.\.\.\]$/, /^License server status: /,
   /^\s*License file\(s\) on /, /^Vendor daemon status \(on /, /^\s*vendor_string: /,
   /^\s*(floating|nodelocked|uncounted nodelocked) license/, /^Feature usage info:$/, /^-{10,}$/,
 ];
@@ -74,6 +75,8 @@ export class FlexlmLmstatSource implements SnapshotSource {
       if (first !== 32 && first !== 9) {
         if ((m = HEADER.exec(line)) || (m = BARE_DATE.exec(line))) { header = wall(m); continue; }
         if (line.startsWith("Error getting status:")) { failure = line; continue; }
+        // lmstat's line for a license file whose lmgrd did not answer (in place of the server lines).
+        if (line.startsWith("lmgrd is not running:")) { serverErrors.push(line); feature = undefined; sub = undefined; continue; }
         if (LICENSE_FILE_TABLE.test(line)) { inLicenseFileTable = true; continue; }
         if (inLicenseFileTable) continue;
         if (SERVER_STATUS.test(line) || DASHES.test(line)) { inVendorStatus = false; feature = undefined; sub = undefined; continue; }

@@ -2,11 +2,13 @@
 // in test/fixtures/flexlm: token pools, DST fall-back (also at the start of a log, before any date),
 // a clock set back at mid-day, `-datestamp` and verbose lines, forked vendor daemons, a shutdown of
 // two vendors, a vendor restarted by a Unix lmgrd, a check-in printed just before the line above it,
-// usage lines that cannot be read.
+// usage lines that cannot be read, a usage suffix wrapped onto the next line.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { FlexlmDebugLogSource } from "../../../collector/sources/flexlm-debuglog.ts";
+import type { SourceEvent } from "../../../collector/sources/events.ts";
 import { syntheticFixtures } from "./fixture-paths.ts";
 import { runParse } from "./run-parse.ts";
 
@@ -217,5 +219,39 @@ describe("flexlm-debuglog cases (synthetic fixtures)", () => {
     expect(summary.unknown_samples).toEqual([
       ' 9:11:00 (MLM) OUT: "MATLAB" no-at-sign-here', ' 9:12:00 (MLM) IN: "MATLAB" ann@', 'OUT: "MATLAB" bob@pc2', ' 9:13:00 (MLM) OUT "MATLAB" bob@pc2',
     ]);
+  });
+
+  it("a usage suffix wrapped onto the next line (DOORS's telelogic: `[DOORS]` then `(3 licenses)`) is the line's count, or its denial's reason", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-wrapped-suffix.log", "America/Los_Angeles");
+    const s = (feature: string, user: string, host: string, count: number, start: string, end: string) => ({ daemon: "telelogic", feature, user, host, count, start: at(start), end: at(end), final: true });
+    expect(sessions).toEqual([
+      s("TLSTOK-token", "ann", "PC-ANN", 3, "2024-03-18T16:58:02Z", "2024-03-18T18:58:02Z"), // before the first date: held, then dated
+      s("TLSTOK-token", "indkach", "indkach", 3, "2024-03-18T17:05:10Z", "2024-03-18T17:45:00Z"),
+      s("DOORS", "bob", "PC-BOB", 1, "2024-03-18T17:20:00Z", "2024-03-18T18:00:00Z"), // ends on `]`, nothing wrapped
+    ]);
+    expect(summary.by_feature["TLSTOK-token"].license_seconds).toBe(3 * 7200 + 3 * 2390); // read as two lines each: a third
+    expect(summary.unknown_lines).toBe(0);
+    const records = await runParse(["--source", "flexlm-debuglog", "--file", fixture("debuglog-synthetic-wrapped-suffix.log"), "--timezone", "America/Los_Angeles"]);
+    expect(records.lines.find((l) => l.kind === "denial").data.reason).toBe("Licensed number of users already reached. (-4,342:10054 )");
+  });
+
+  it("… and a parser saved between the line and its wrapped suffix, dated or still held, reads it on restore", () => {
+    const lines = readFileSync(fixture("debuglog-synthetic-wrapped-suffix.log"), "utf8").trimEnd().split("\n");
+    for (const cut of [1, 7]) { // after ann's undated OUT, after indkach's dated one
+      let source = new FlexlmDebugLogSource({ name: "lic", timezone: "America/Los_Angeles" });
+      const events: SourceEvent[] = [];
+      lines.forEach((line, i) => {
+        if (i === cut) {
+          const saved = JSON.parse(JSON.stringify(source.save())) as unknown;
+          source = new FlexlmDebugLogSource({ name: "lic", timezone: "America/Los_Angeles" });
+          source.restore(saved);
+        }
+        events.push(...source.push(line));
+      });
+      events.push(...source.end());
+      const counts = events.flatMap((e) => (e.type === "checkout" || e.type === "checkin" ? [`${e.type} ${e.user} ${e.count}`] : []));
+      expect(counts).toEqual(["checkout ann 3", "checkout indkach 3", "checkout bob 1", "checkin indkach 3", "checkin bob 1", "checkin ann 3"]);
+      expect(source.stats().unknown_lines).toBe(0);
+    }
   });
 });

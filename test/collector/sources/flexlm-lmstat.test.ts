@@ -66,6 +66,12 @@ describe("flexlm-lmstat: every real fixture", () => {
     expect(r.stated_at).toBe(Date.UTC(2021, 2, 31, 9, 12));
   });
 
+  it("`lmgrd is not running: …` (lmstat's line for a license file whose lmgrd did not answer) is a server_down, not an unknown line and no event", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-lmgrd-not-running.txt"), TAKEN);
+    expect(r.events).toEqual([{ type: "server_down", at: TAKEN, reason: 'lmgrd is not running: License server machine is down or not responding. (-96,7:2 "No such file or directory")' }]);
+    expect(r.stats.unknown_lines).toBe(0); // nor the build-tagged `lmutil-l34815 - Copyright` line
+  });
+
   it("one triad member that cannot be reached is not a server_down: the quorum still answers", () => {
     const r = source().parse(shared("flexlm/lmstat-mjtrangoni-server-down.txt"), TAKEN);
     expect(r.events).toEqual([{ type: "snapshot", at: TAKEN, holders: [] }]);
@@ -102,6 +108,22 @@ describe("flexlm-lmstat: holders written out by hand", () => {
   it("synthetic DOORS output: the vendor daemon's name after the display is an extra token (user rebecca.woodard.ext on doorsts)", () => {
     const r = source().parse(local("flexlm/lmstat-synthetic-doors-vendor-token.txt"), TAKEN);
     expect(rows(holdersOf(r)).map((h) => [h.user, h.host])).toEqual([["rebecca.woodard.ext", "doorsts"], ["Surfer", "rst5"], ["anne-clarissa", "doorsts"]]);
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
+  it("synthetic output with a user line without `(vX)` (lmstat prints it only above 0.0): dave is held, not an unknown line", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-no-client-version.txt"), TAKEN);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.host, h.handle, h.start])).toEqual([
+      ["ann", "pc1", "lic1/27000 101", "2024-03-04T09:00:00.000Z"], ["dave", "pc4", "lic1/27000 104", "2024-03-04T09:45:00.000Z"], ["erin", "pc5", "lic1/27000 105", "2024-03-03T22:10:00.000Z"],
+    ]);
+    expect(r.stated_in_use).toEqual({ Virtuoso_Schematic: 4 }); // 3 holders + 1 reservation
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
+  it("synthetic output of borrowed licenses (FLEXlm 9.2): `borrowable licenses issued` states the total, `, borrow-return …` is a known suffix", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-borrowable.txt"), TAKEN);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.count, h.start])).toEqual([["ann", 1, "2024-03-04T09:00:00.000Z"], ["bob", 2, "2024-03-04T09:30:00.000Z"]]);
+    expect(r.stated_in_use).toEqual({ aa_r: 3 });
     expect(r.stats.unknown_lines).toBe(0);
   });
 
@@ -158,6 +180,8 @@ describe("flexlm-lmstat: user lines are read from the right", () => {
     ["    Jane Doe Jr. jane icc&f3rU7|<7R/oW/r`?Fj_K5 (v10.1) (host3.domain.net/27002 3404), start Wed 7/4 11:55", "Jane Doe Jr.", "jane", 1],
     ["   roberpj c630 c630.nibi.sharcnet 1238925 (v2025.0506) (license1.computecanada.ca/1055 2579), start Wed 3/11 16:46, 4 licenses, PID: 1239140 ", "roberpj", "c630", 4],
     ["  root nib110.hpc n110.hpc 1896957 (v2025.0506) (license-server/1055 6785), start Mon 4/6 19:59, PID: 1896801", "root", "nib110.hpc", 1],
+    ["    dave pc4 pc4 (lic1/27000 104), start Mon 3/4 9:45, 2 licenses", "dave", "pc4", 2], // no `(vX)`: a client version of 0.0
+    ["    bob pc2 pc2 (v2024.0101) (lic1/27000 102), start Mon 3/4 9:30, 2 licenses, borrow-return Fri 3/29 17:05", "bob", "pc2", 2],
   ])("%s", (line, user, host, count) => {
     const u = parseUserLine(line)!;
     expect([u.user, u.host, u.count, u.leftover]).toEqual([user, host, count, ""]);
