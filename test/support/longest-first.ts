@@ -1,4 +1,4 @@
-// The order `npm test` starts its files in: longest first, across all three projects, so the few
+// The order `npm test` starts its files in: longest first, across all four projects, so the few
 // long randomised suites (kill loops, the fuzz, the tamper matrix) overlap each other and the
 // short files fill the gaps at the end. Vitest's own order runs project after project (by name),
 // which on two workers left one worker idle behind each project's longest file for ~400 s.
