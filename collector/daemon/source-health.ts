@@ -23,7 +23,8 @@ export interface SourceHealthView {
   up: boolean | null;
   at: number | null;
   last_ok: number | null;
-  last_error: { at: number; message: string; code?: string } | null;
+  /** `reason` says which refusal a `bad_config` is (read_before, settings_changed, timezone_mismatch…). */
+  last_error: { at: number; message: string; code?: string; reason?: string } | null;
   consecutive_failures: number;
   retry_at: number | null;
   totals: SourceTotals;
@@ -64,7 +65,8 @@ export class SourceHealth {
     v.at = now;
     v.consecutive_failures++;
     const code = (error as { code?: unknown }).code;
-    v.last_error = { at: now, message: (error as Error).message ?? String(error), ...(typeof code === "string" ? { code } : {}) };
+    const reason = (error as { details?: { reason?: unknown } }).details?.reason;
+    v.last_error = { at: now, message: (error as Error).message ?? String(error), ...(typeof code === "string" ? { code } : {}), ...(typeof reason === "string" ? { reason } : {}) };
     // Backing off never retries sooner than the configured interval (an hourly poll stays hourly).
     const delay = Math.min(Math.max(MAX_RETRY_MS, this.#intervalMs), this.#intervalMs * 2 ** Math.min(v.consecutive_failures - 1, 20));
     v.retry_at = now + delay;

@@ -55,7 +55,7 @@ describe("a log read before is not reported again", () => {
     expect(renamed.stderr).toContain(`${log} was read before by source lmgrd, to byte ${Buffer.byteLength(FIRST)}: read from its beginning as source flexlm`);
     expect(await sessions(state)).toEqual(["lmgrd ann 09:00–10:00"]); // nothing twice
     const status = await cli(["status", "--state", state, "--json"]);
-    expect((status.json?.sources as Array<{ up: boolean; last_error?: { code?: string } }>)[0]).toMatchObject({ up: false, last_error: { code: "bad_config" } });
+    expect((status.json?.sources as Array<{ up: boolean; last_error?: { code?: string } }>)[0]).toMatchObject({ up: false, last_error: { code: "bad_config", reason: "read_before" } });
 
     expect((await run({ name: "lmgrd", file: log })).status).toBe(0); // the old name back: it reads on
     expect(await sessions(state)).toEqual(["lmgrd ann 09:00–10:00", "lmgrd bob 11:00–12:00"]);

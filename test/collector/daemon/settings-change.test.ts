@@ -44,7 +44,7 @@ describe("a source's settings changed while its state exists", () => {
     expect(await usage(state)).toEqual([]);
     const status = await cli(["status", "--state", state, "--json"]);
     expect((status.json?.sources as Array<{ up: boolean; last_error?: { code?: string; message: string } }>)[0]).toMatchObject({
-      up: false, last_error: { code: "bad_config", message: expect.stringContaining("timezone UTC → Europe/Madrid") },
+      up: false, last_error: { code: "bad_config", reason: "settings_changed", message: expect.stringContaining("timezone UTC → Europe/Madrid") },
     });
 
     // Given back (with another cut_s, which applies): every line read in UTC, as if nothing had changed.

@@ -137,7 +137,7 @@ describe("site daemon", () => {
     const h = await Harness.start(state, checkRunConfig({ sources: [source], heartbeat_s: 600 }), START);
     try {
       await h.runUntil(START + 10 * 60_000);
-      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config" }, totals: { lines: 0 } });
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config", reason: "bad_encoding" }, totals: { lines: 0 } });
       expect(h.daemon.status()!.sources[0]!.last_error!.message).toContain("is not UTF-8");
       expect((await h.records()).filter((r) => r.kind === "usage")).toEqual([]);
     } finally {
@@ -167,7 +167,7 @@ describe("site daemon", () => {
     const h = await Harness.start(state, config, START);
     try {
       await h.runUntil(START + 10 * 60_000);
-      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config" }, totals: { lines: 0 } });
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config", reason: "timezone_mismatch" }, totals: { lines: 0 } });
       expect(h.daemon.status()!.sources[0]!.last_error!.message).toContain('names its server\'s zone "Eastern Standard Time" (America/New_York), whose clock is not this machine\'s (Europe/Paris)');
       expect((await h.records()).filter((r) => r.kind === "usage")).toEqual([]);
     } finally {
@@ -209,7 +209,7 @@ describe("site daemon", () => {
       }
     };
     await runAs("Europe/Paris", async (h) => {
-      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config" }, totals: { lines: 0 } });
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config", reason: "timezone_mismatch" }, totals: { lines: 0 } });
       expect(h.daemon.status()!.sources[0]!.last_error!.message).toContain('states its server\'s clock as UTC-05:00 with daylight saving time ("TIMEZONE 300 1 0 # UTC-5"), whose clock is not this machine\'s (Europe/Paris)');
       expect((await h.records()).filter((r) => r.kind === "usage")).toEqual([]);
     });
