@@ -17,7 +17,7 @@ import type { SitePolicy } from "../chain/site-policy.ts";
 import { CollectorError } from "../errors.ts";
 import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import type { SnapshotSource } from "../sources/events.ts";
+import type { SnapshotSource, SourceEvent } from "../sources/events.ts";
 import { mtimeWarning, onSecondThread, snapshotTime } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { SnapshotDiff } from "../sources/snapshot-diff.ts";
@@ -26,7 +26,7 @@ import type { Site } from "../site.ts";
 import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
 import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
-import { asPolled, backfillStatePath } from "./snapshot-continuation.ts";
+import { asPolled, backfillStatePath, listedElsewhere } from "./snapshot-continuation.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
 import { settledState, SourceJournal, sourcesDir, sourceStatePath, stateThatRead } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
@@ -206,6 +206,7 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   // identify: read in another zone or encoding, a holder still listed would be a second session.
   sameSettings(kind, `the import of source ${o.name}'s outputs`, state.settings, o.settings);
   const { result, time, events, at } = await parseOutput(kind, file, bytes, o);
+  await notListedElsewhere(site, kind, file, o.name, events);
   if (state.last_at !== null && at < state.last_at) {
     throw new CollectorError("bad_input", `${file} was taken at ${new Date(at).toISOString()}, before the last output imported for source ${o.name} (${new Date(state.last_at).toISOString()}): import a source's outputs oldest first`);
   }
@@ -219,6 +220,17 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   await drain();
   const warning = mtimeWarning(events, time);
   return { ...report, lines: result.stats.lines, time_from: time.time_from, ...(warning ? { time_warning: warning } : {}) };
+}
+
+/** Refuses an output whose holders another source name has open (snapshot-continuation.ts
+ *  `listedElsewhere`): that server's, it would bill them again under this one. */
+async function notListedElsewhere(site: Site, kind: string, file: string, name: string, events: SourceEvent[]): Promise<void> {
+  const holders = events.flatMap((e) => (e.type === "snapshot" ? e.holders : []));
+  const found = await listedElsewhere(site.paths.dir, kind, name, holders);
+  if (found === undefined) return;
+  const { holder: h, source } = found;
+  const by = found.by === "run" ? `source ${source}, which run polls,` : `backfill --name ${source}`;
+  throw new CollectorError("usage", `${file} lists ${h.user} on ${h.host} holding ${h.feature} since ${new Date(h.start).toISOString()}${h.handle ? ` (handle ${h.handle})` : ""}, whom ${by} has open: these are its server's outputs, which under the name ${name} would bill every such holder again from its start. Import them with --name ${source}`);
 }
 
 /** A saved output read as `o` says, at its time: `--at`, else the time it states, not the file's

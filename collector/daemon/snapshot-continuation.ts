@@ -18,7 +18,7 @@ import type { SnapshotHolder } from "../sources/events.ts";
 import type { OpenSession } from "../sessions/tracker-state.ts";
 import type { Site } from "../site.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
-import { settledState, sourcesDir } from "./source-journal.ts";
+import { listSourceStates, settledState, sourcesDir } from "./source-journal.ts";
 import { takeOver, type PolledBefore } from "./snapshot-takeover.ts";
 
 /** Where `backfill --name N` keeps the tracker of source N's saved outputs. */
@@ -73,4 +73,27 @@ function listedHolder(s: Omit<OpenSession, "snapshot">, identity: string): Snaps
 export function lastListed(state: SnapshotReadState): string {
   const at = Math.max(-Infinity, ...Object.values(state.tracker.lastKnown));
   return Number.isFinite(at) ? new Date(at).toISOString() : "never";
+}
+
+/**
+ * A source of another name whose state (the daemon's `M.json`, or backfill's `M@snapshots.json`) of
+ * `kind` has open a holder `holders` lists — the same names, license handle and stated start: these
+ * are that server's outputs, which read as `name` would bill every such holder again from its start.
+ */
+export async function listedElsewhere(stateDir: string, kind: string, name: string, holders: SnapshotHolder[]): Promise<{ source: string; by: "run" | "backfill"; holder: SnapshotHolder } | undefined> {
+  if (holders.length === 0) return undefined;
+  const listed = new Map(holders.map((h) => [holderKey(h), h]));
+  for (const entry of await listSourceStates(stateDir)) {
+    const backfill = entry.endsWith("@snapshots.json");
+    if (!backfill && entry.includes("@")) continue; // a log file's import
+    const source = entry.slice(0, -(backfill ? "@snapshots.json" : ".json").length);
+    if (source === name) continue;
+    const state = await settledState<SnapshotReadState>(join(sourcesDir(stateDir), entry));
+    if (state?.kind !== kind || state.tracker === undefined) continue;
+    for (const [key] of asPolled(state).poller?.diff.open ?? []) {
+      const holder = listed.get(key);
+      if (holder) return { source, by: backfill ? "backfill" : "run", holder };
+    }
+  }
+  return undefined;
 }

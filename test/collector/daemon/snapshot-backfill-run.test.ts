@@ -155,6 +155,24 @@ describe("a snapshot source's backfill and its polls", () => {
     expect((await readdir(join(state, "sources"))).filter((f) => f.includes("@"))).toEqual([]); // one state: the source's
   });
 
+  it("an output of a server another name has open is refused, naming it: under a second name its holders were billed again", async () => {
+    const { state, poll, backfill } = await site("other-name");
+    for (const i of [0, 1]) expect((await poll(i)).status).toBe(0);
+    const other = await backfill(2); // backfill's default name, flexlm-lmstat
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain("lists ann on pc1 holding MATLAB since 2026-11-23T09:12:00.000Z (handle lic1/27000 101), whom source lmstat, which run polls, has open");
+    expect(other.stderr).toContain("Import them with --name lmstat");
+    expect((await backfill(2, "--name", "lmstat")).status).toBe(0);
+    expect((await poll(3)).status).toBe(0);
+    expect(await billed(state)).toEqual(TRUTH);
+
+    const saved = await site("other-backfill");
+    expect((await saved.backfill(0, "--name", "lic1")).status).toBe(0);
+    const second = await saved.backfill(1, "--name", "lic2");
+    expect(second.stderr).toContain("whom backfill --name lic1 has open");
+    expect(await billed(saved.state)).toEqual({ ann: expect.any(Number), bob: 3600 }); // nothing of lic2's
+  });
+
   for (const next of ["run", "backfill"] as const) {
     it(`a take-over cut short before the first poll's write (the backfill's state under the source's name): ${next} goes on with it`, async () => {
       const { state, poll, backfill } = await site(`crash-${next}`);
