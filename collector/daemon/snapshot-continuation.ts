@@ -14,7 +14,10 @@
 // as the diff's, their sessions (and ids) the same, billed on from where the backfill left them.
 import { join } from "node:path";
 import { holderKey, type SnapshotDiffState } from "../sources/snapshot-diff.ts";
-import type { SnapshotHolder } from "../sources/events.ts";
+import type { SnapshotHolder, SnapshotSource } from "../sources/events.ts";
+import { SnapshotPoller } from "../sources/poller.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import type { SourceConfig } from "./run-config.ts";
 import type { OpenSession } from "../sessions/tracker-state.ts";
 import type { Site } from "../site.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
@@ -89,11 +92,48 @@ export async function listedElsewhere(stateDir: string, kind: string, name: stri
     const source = entry.slice(0, -(backfill ? "@snapshots.json" : ".json").length);
     if (source === name) continue;
     const state = await settledState<SnapshotReadState>(join(sourcesDir(stateDir), entry));
+    const holder = state?.kind === kind && state.tracker !== undefined ? openOf(state, listed) : undefined;
+    if (holder) return { source, by: backfill ? "backfill" : "run", holder };
+  }
+  return undefined;
+}
+
+/**
+ * Backfill's state of `kind` under a name no source in the config has (`configured`) that has open a
+ * holder `holders` lists (`holders`: thunk of the source's first poll, taken only when such a state
+ * exists): its saved outputs were this server's, imported under another name than the source's.
+ */
+export async function backfilledElsewhere(stateDir: string, kind: string, configured: ReadonlySet<string>, holders: () => Promise<SnapshotHolder[]>): Promise<PolledBefore | undefined> {
+  let listed: Map<string, SnapshotHolder> | undefined;
+  for (const entry of await listSourceStates(stateDir)) {
+    if (!entry.endsWith("@snapshots.json")) continue;
+    const name = entry.slice(0, -"@snapshots.json".length);
+    if (configured.has(name)) continue; // that source's own, when it starts
+    const path = join(sourcesDir(stateDir), entry);
+    const state = await settledState<SnapshotReadState>(path);
     if (state?.kind !== kind || state.tracker === undefined) continue;
-    for (const [key] of asPolled(state).poller?.diff.open ?? []) {
-      const holder = listed.get(key);
-      if (holder) return { source, by: backfill ? "backfill" : "run", holder };
-    }
+    listed ??= new Map((await holders()).map((h) => [holderKey(h), h]));
+    if (openOf(state, listed)) return { name: `${name}@snapshots`, path, state };
+  }
+  return undefined;
+}
+
+/** The holders source `c` lists now: one poll of its own, its events fed nowhere. */
+export async function listedNow(c: SourceConfig, timezone: string, clock: () => number): Promise<SnapshotHolder[]> {
+  const source = sourceKinds[c.kind]!.create({ name: c.name, timezone, ...(c.package_features ? { package_features: c.package_features } : {}) }) as SnapshotSource;
+  let holders: SnapshotHolder[] = [];
+  const poller = new SnapshotPoller({ source, interval_s: c.interval_s, encoding: c.encoding, ...(c.file ? { file: c.file } : { command: { path: c.command![0]!, args: c.command!.slice(1) } }) }, (_events, result) => {
+    holders = result?.events.flatMap((e) => (e.type === "snapshot" ? e.holders : [])) ?? [];
+  }, clock);
+  await poller.pollOnce();
+  return holders;
+}
+
+/** A holder of `listed` that `state` has open, if any. */
+function openOf(state: SnapshotReadState, listed: Map<string, SnapshotHolder>): SnapshotHolder | undefined {
+  for (const [key] of asPolled(state).poller?.diff.open ?? []) {
+    const holder = listed.get(key);
+    if (holder) return holder;
   }
   return undefined;
 }

@@ -137,6 +137,22 @@ describe("a snapshot source's backfill and its polls", () => {
     expect(await billed(state)).toEqual(TRUTH);
   });
 
+  it("run under another name than the backfill's goes on with it when its first poll lists a holder the backfill has open; another server's backfill is not taken", async () => {
+    const { state, poll, backfill } = await site("renamed");
+    // Another server's history (a name read before the default one), its last output still listing dan: not this source's.
+    const other = join(dir, "renamed-aix9.txt");
+    await writeFile(other, lmstat("Tue", "12/1/2026 09:00", ["dan pc9 201 Tue 12/1 8:00"]));
+    expect((await cli(["backfill", "--source", "flexlm-lmstat", "--file", other, "--name", "aix9", "--timezone", "UTC", "--cut", "86400", "--state", state])).status).toBe(0);
+    for (const i of [0, 1]) expect((await backfill(i)).status).toBe(0); // as flexlm-lmstat, the default
+    const first = await poll(2, "lmstat");
+    expect(first.stderr).toContain("source lmstat goes on with the state of backfill --name flexlm-lmstat (its saved outputs, the last taken at 2026-12-01T09:00:00.000Z, whose open holders its first poll lists)");
+    expect((await poll(3, "lmstat")).status).toBe(0);
+    expect(await billed(state)).toEqual({ ...TRUTH, dan: H });
+    expect(await overlaps(state)).toEqual([]);
+    expect(await sessions(state)).toEqual(["dan", "ann", "bob", "cy"]);
+    expect((await readdir(join(state, "sources"))).filter((f) => f.endsWith(".json"))).toEqual(["aix9@snapshots.json", "lmstat.json"]);
+  });
+
   it("an output saved while run was stopped, backfilled under the source's name, goes on from its last poll; outputs before it are refused", async () => {
     const { state, poll, backfill } = await site("gap");
     for (const i of [0, 1]) expect((await poll(i)).status).toBe(0);
