@@ -5,7 +5,8 @@
 // nothing; a file that grew since adds only what is new, including the rest of sessions still
 // open at the end of the earlier import; an import that was interrupted goes on where it stopped —
 // in the zone, encoding and package features it began with (others are refused), and a source's
-// later snapshot outputs are read in the zone and encoding of its first.
+// later snapshot outputs are read in the zone and encoding of its first. Snapshot outputs of a
+// source `run` polls under the same name go on with its state (daemon/snapshot-continuation.ts).
 // The site's scope applies, and its pseudonyms once `run` made a privacy key (privacy.pseudonymise).
 import { stat } from "node:fs/promises";
 import { localTimeZone } from "../../shared/time/zoned.ts";

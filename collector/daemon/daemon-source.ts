@@ -24,6 +24,7 @@ import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { sourceOrigin, type SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { polledBefore, takeOver } from "./snapshot-takeover.ts";
+import { asPolled, backfilledBefore, backfilledElsewhere, continueBackfill, lastListed, listedNow } from "./snapshot-continuation.ts";
 import { SourceHealth } from "./source-health.ts";
 import { SourceJournal, sourceStatePath, stateThatRead } from "./source-journal.ts";
 import { startsWith } from "./file-fingerprint.ts";
@@ -210,8 +211,10 @@ export class DaemonSource {
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });
     } else {
-      const state = (saved as SnapshotReadState | undefined) ?? await this.#continued();
-      this.#checkSameSettings(state);
+      const found = (saved as SnapshotReadState | undefined) ?? await this.#continued();
+      this.#checkSameSettings(found);
+      // A backfill's state (taken over, or left so by a crash before the first poll's write) goes on polled.
+      const state = found && found.kind === c.kind ? asPolled(found) : found;
       const appendix = await this.#journal.committedAppendix();
       const origin = { interval_s: c.interval_s, polls: sourceOrigin(c), ...(c.file ? { file: c.file } : { command: c.command! }), ...(c.encoding_given ? {} : { utf8Checked: c.name }) };
       this.#reader = new SnapshotReader(c.name, c.kind, origin, this.#settings, state, this.#clock, appendix);
@@ -224,16 +227,24 @@ export class DaemonSource {
    * A snapshot source without a state of its own that polls what a source no longer in the config
    * polled (renamed) goes on with that state (snapshot-takeover.ts): afresh, it would check every
    * holder it lists out again at its stated start, which the old state has billed. Moved only once
-   * the settings are the ones it was read with (else the source fails, and nothing moved).
+   * the settings are the ones it was read with (else the source fails, and nothing moved). Else, a
+   * backfill of its saved outputs under its name goes on polled (snapshot-continuation.ts), alike — or
+   * under a name no source has, whose open holders its first poll lists (that server's outputs).
    */
   async #continued(): Promise<SnapshotReadState | undefined> {
     const c = this.config;
     const found = await polledBefore(this.#site.paths.dir, c.kind, sourceOrigin(c), this.#context.configured);
-    if (found === undefined) return undefined;
-    this.#checkSameSettings(found.state);
-    await takeOver(this.#site, found, c.name);
+    const backfilled = found === undefined
+      ? await backfilledBefore(this.#site.paths.dir, c.name, c.kind) ?? await backfilledElsewhere(this.#site.paths.dir, c.kind, this.#context.configured, () => listedNow(c, this.#settings.timezone, this.#clock))
+      : undefined;
+    if (found === undefined && backfilled === undefined) return undefined;
+    this.#checkSameSettings((found ?? backfilled)!.state);
+    if (found) await takeOver(this.#site, found, c.name);
+    else await continueBackfill(this.#site, backfilled!, c.name);
     this.#journal = (await SourceJournal.open<ReadState>(this.#site, this.#journal.path)).journal;
-    this.#context.log(`source ${c.name} goes on with the state of source ${found.name}, which polled the same ${c.file ? "file" : "command"}: its open sessions go on, none is reported again from its start`);
+    this.#context.log(found
+      ? `source ${c.name} goes on with the state of source ${found.name}, which polled the same ${c.file ? "file" : "command"}: its open sessions go on, none is reported again from its start`
+      : `source ${c.name} goes on with the state of backfill --name ${backfilled!.name.slice(0, -"@snapshots".length)} (its saved outputs, the last taken at ${lastListed(backfilled!.state)}${backfilled!.name === `${c.name}@snapshots` ? "" : ", whose open holders its first poll lists"}): the holders open then go on, none is reported again from its start`);
     return this.#journal.committed() as SnapshotReadState | undefined;
   }
 

@@ -10,20 +10,24 @@
 // daemon follows as the same source is the daemon's to read: backfill reports how far it got.
 // Snapshot outputs (lmstat …) of one source continue one session tracker across imports, so the
 // same session listed in two outputs is reported once; an output already imported adds nothing.
+// A source the daemon polls under the same name goes on with one tracker (snapshot-continuation.ts).
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { SitePolicy } from "../chain/site-policy.ts";
 import { CollectorError } from "../errors.ts";
 import { SessionTracker, type TrackerState } from "../sessions/session-tracker.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import type { SnapshotSource } from "../sources/events.ts";
+import type { SnapshotSource, SourceEvent } from "../sources/events.ts";
 import { mtimeWarning, onSecondThread, snapshotTime } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { SnapshotDiff } from "../sources/snapshot-diff.ts";
 import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
 import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
 import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
+import { asPolled, backfillStatePath, listedElsewhere } from "./snapshot-continuation.ts";
+import type { SnapshotReadState } from "./snapshot-reader.ts";
 import { settledState, SourceJournal, sourcesDir, sourceStatePath, stateThatRead } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 
@@ -174,8 +178,11 @@ async function journalFor(site: Site, name: string, kind: string, file: string):
 async function importSnapshot(site: Site, kind: string, file: string, o: ImportOptions): Promise<ImportReport> {
   const bytes = await readFile(file);
   const report: ImportReport = { name: o.name, bytes: bytes.length, resumed_from_byte: 0, lines: 0, parsed: 0, appended: 0, out_of_scope: 0 };
+  // The daemon's source of this name polls these outputs' server: its tracker goes on (snapshot-continuation.ts).
+  const polled = await settledState<SnapshotReadState>(sourceStatePath(site.paths.dir, o.name));
+  if (polled?.kind === kind && polled.tracker !== undefined) return importPolled(site, kind, file, bytes, o, report);
   const sha = (await fingerprintFile(file, bytes.length)).sha256;
-  const { journal } = await SourceJournal.open<SnapshotImportState>(site, join(sourcesDir(site.paths.dir), `${o.name}@snapshots.json`));
+  const { journal } = await SourceJournal.open<SnapshotImportState>(site, backfillStatePath(site.paths.dir, o.name));
   const saved = journal.committed();
   let state: SnapshotImportState = saved?.kind === kind ? saved : { kind, tracker: new SessionTracker({ source: o.name, cut_s: o.settings.cut_s }).save(), totals: emptyTotals(), imported: [], last_at: null };
   let tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s });
@@ -198,13 +205,8 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   // The outputs of one source continue one tracker, whose sessions a holder's start and names
   // identify: read in another zone or encoding, a holder still listed would be a second session.
   sameSettings(kind, `the import of source ${o.name}'s outputs`, state.settings, o.settings);
-  const source = sourceKinds[kind]!.create({ name: o.name, timezone: o.settings.timezone, ...(o.settings.package_features ? { package_features: o.settings.package_features } : {}) }) as SnapshotSource;
-  const mtime = Math.floor((await stat(file)).mtimeMs);
-  const result = source.parse(decodeOutput(bytes, o.settings.encoding), mtime);
-  // `--at`, else the time the output states, not the file's mtime (a saved output read years later, #11).
-  const time = snapshotTime(result, o.at, mtime);
-  const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
-  const at = events.reduce((latest, e) => Math.max(latest, e.at), -Infinity);
+  const { result, time, events, at } = await parseOutput(kind, file, bytes, o);
+  await notListedElsewhere(site, kind, file, o.name, events);
   if (state.last_at !== null && at < state.last_at) {
     throw new CollectorError("bad_input", `${file} was taken at ${new Date(at).toISOString()}, before the last output imported for source ${o.name} (${new Date(state.last_at).toISOString()}): import a source's outputs oldest first`);
   }
@@ -213,6 +215,70 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   tracker.feedEnd();
   state = {
     ...state, settings: o.settings, imported: [...state.imported, sha].slice(-KEEP_IMPORTED), last_at: Number.isFinite(at) ? at : state.last_at,
+    totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
+  };
+  await drain();
+  const warning = mtimeWarning(events, time);
+  return { ...report, lines: result.stats.lines, time_from: time.time_from, ...(warning ? { time_warning: warning } : {}) };
+}
+
+/** Refuses an output whose holders another source name has open (snapshot-continuation.ts
+ *  `listedElsewhere`): that server's, it would bill them again under this one. */
+async function notListedElsewhere(site: Site, kind: string, file: string, name: string, events: SourceEvent[]): Promise<void> {
+  const holders = events.flatMap((e) => (e.type === "snapshot" ? e.holders : []));
+  const found = await listedElsewhere(site.paths.dir, kind, name, holders);
+  if (found === undefined) return;
+  const { holder: h, source } = found;
+  const by = found.by === "run" ? `source ${source}, which run polls,` : `backfill --name ${source}`;
+  throw new CollectorError("usage", `${file} lists ${h.user} on ${h.host} holding ${h.feature} since ${new Date(h.start).toISOString()}${h.handle ? ` (handle ${h.handle})` : ""}, whom ${by} has open: these are its server's outputs, which under the name ${name} would bill every such holder again from its start. Import them with --name ${source}`);
+}
+
+/** A saved output read as `o` says, at its time: `--at`, else the time it states, not the file's
+ *  mtime (a saved output read years later, #11). */
+async function parseOutput(kind: string, file: string, bytes: Buffer, o: ImportOptions) {
+  const source = sourceKinds[kind]!.create({ name: o.name, timezone: o.settings.timezone, ...(o.settings.package_features ? { package_features: o.settings.package_features } : {}) }) as SnapshotSource;
+  const mtime = Math.floor((await stat(file)).mtimeMs);
+  const result = source.parse(decodeOutput(bytes, o.settings.encoding), mtime);
+  const time = snapshotTime(result, o.at, mtime);
+  const events = result.events.map((e) => (e.type === "snapshot" || e.type === "server_down" ? { ...e, at: time.at } : e));
+  return { result, time, events, at: events.reduce((latest, e) => Math.max(latest, e.at), -Infinity) };
+}
+
+/**
+ * An output of a source the daemon polls, into the daemon's state, as its poll of that time would
+ * have been (its snapshot diffed, then tracked): the holders open at the last poll go on, none is
+ * billed again from its start. Only outputs taken after its last poll: the time before, the polls billed.
+ */
+async function importPolled(site: Site, kind: string, file: string, bytes: Buffer, o: ImportOptions, report: ImportReport): Promise<ImportReport> {
+  const { journal } = await SourceJournal.open<SnapshotReadState>(site, sourceStatePath(site.paths.dir, o.name));
+  let state = asPolled(journal.committed()!);
+  sameSettings(kind, `source ${o.name}, which run polls,`, state.settings, o.settings);
+  const tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s }, await journal.committedAppendix());
+  const drain = async () => {
+    do {
+      const bodies = tracker.take(APPEND_RECORDS);
+      const { kept, outOfScope } = o.policy.apply(bodies);
+      state = { ...state, tracker: tracker.save(), totals: { ...state.totals, records: state.totals.records + kept.length, out_of_scope: state.totals.out_of_scope + outOfScope } };
+      await o.policy.persist();
+      await journal.append(state, kept);
+      report.parsed += bodies.length;
+      report.appended += kept.length;
+      report.out_of_scope += outOfScope;
+    } while (tracker.queued);
+  };
+  if (tracker.queued) await drain();
+  const { result, time, events, at } = await parseOutput(kind, file, bytes, o);
+  const last = Math.max(-Infinity, ...Object.values(state.tracker.lastKnown));
+  if (at === last) return { ...report, already_imported: true };
+  if (at < last) {
+    throw new CollectorError("bad_input", `${file} was taken at ${new Date(at).toISOString()}, before source ${o.name}'s last poll or output imported (${new Date(last).toISOString()}), which billed that time: import only outputs taken after it, oldest first`);
+  }
+  const diff = new SnapshotDiff();
+  if (state.poller) diff.restore(state.poller.diff);
+  for (const e of diff.apply(events)) tracker.feed(e);
+  tracker.feedEnd();
+  state = {
+    ...state, settings: o.settings, poller: { ...state.poller, diff: diff.save() },
     totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
   };
   await drain();

@@ -1,0 +1,139 @@
+// A snapshot source's saved outputs (`backfill --name N`) and its live polls (`run`'s source N) go on
+// with one session tracker. A poll lists who holds what since when, so a tracker without the other's
+// state checks every listed holder out at its stated start, which the other had billed: a site that
+// backfilled months of cron-saved `lmstat -a` outputs, then started `run`, had every holder still open
+// billed again from its start (under the same session ids when the names were equal, which the edge
+// rates as two intervals); an output backfilled after `run` had polled did the same the other way.
+//
+// So the daemon's source N with no state of its own takes backfill's `N@snapshots.json` (one rename,
+// crash-safe: the state is under one name or the other, never both and never neither), and a later
+// `backfill --name N` imports into the daemon's state (file-import.ts). The two keep a snapshot's
+// holders differently — backfill feeds whole snapshots to the tracker, whose sessions know the holder
+// they came from; the daemon diffs polls (snapshot-diff.ts) into checkouts and check-ins — so a
+// backfill's state is read as the daemon's by `asPolled`, whenever it is met: its open holders go on
+// as the diff's, their sessions (and ids) the same, billed on from where the backfill left them.
+import { join } from "node:path";
+import { holderKey, type SnapshotDiffState } from "../sources/snapshot-diff.ts";
+import type { SnapshotHolder, SnapshotSource } from "../sources/events.ts";
+import { SnapshotPoller } from "../sources/poller.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import type { SourceConfig } from "./run-config.ts";
+import type { OpenSession } from "../sessions/tracker-state.ts";
+import type { Site } from "../site.ts";
+import type { SnapshotReadState } from "./snapshot-reader.ts";
+import { listSourceStates, settledState, sourcesDir } from "./source-journal.ts";
+import { takeOver, type PolledBefore } from "./snapshot-takeover.ts";
+
+/** Where `backfill --name N` keeps the tracker of source N's saved outputs. */
+export function backfillStatePath(stateDir: string, name: string): string {
+  return join(sourcesDir(stateDir), `${name}@snapshots.json`);
+}
+
+/** Backfill's state of source `name`'s outputs, when it read `kind`. */
+export async function backfilledBefore(stateDir: string, name: string, kind: string): Promise<PolledBefore | undefined> {
+  const path = backfillStatePath(stateDir, name);
+  const state = await settledState<SnapshotReadState>(path);
+  if (state?.kind !== kind || state.tracker === undefined) return undefined;
+  return { name: `${name}@snapshots`, path, state };
+}
+
+/** Moves backfill's state of `from` to the daemon's source of the same name (see the header). */
+export function continueBackfill(site: Site, from: PolledBefore, name: string): Promise<void> {
+  return takeOver(site, from, name);
+}
+
+/**
+ * A snapshot state as the daemon's poller and tracker go on with it: a backfill's (no poller; open
+ * sessions that know their snapshot holder) becomes the diff's open holders, last seen where the
+ * backfill last listed them, and sessions the daemon's clock ends; any other state is returned as it is.
+ */
+export function asPolled(state: SnapshotReadState): SnapshotReadState {
+  if (state.poller !== undefined || !state.tracker.open.some((s) => s.snapshot !== undefined)) return state;
+  const diff: SnapshotDiffState = { open: [], closed: [] };
+  const open: OpenSession[] = [];
+  for (const s of state.tracker.open) {
+    const { snapshot, ...session } = s;
+    open.push(session);
+    if (snapshot === undefined) continue;
+    const holder = listedHolder(session, snapshot.identity);
+    diff.open.push([holderKey(holder), holder, snapshot.seenAt]);
+  }
+  return { ...state, poller: { diff }, tracker: { ...state.tracker, open } };
+}
+
+/** The holder a snapshot listed: the session's names, and the start it stated (snapshot-identity.ts
+ *  keeps it before the product, which ends the identity when there is one). */
+function listedHolder(s: Omit<OpenSession, "snapshot">, identity: string): SnapshotHolder {
+  const rest = s.product === undefined ? identity : identity.slice(0, -(s.product.length + 1));
+  const start = Number(rest.slice(rest.lastIndexOf("|") + 1));
+  return {
+    daemon: s.daemon, feature: s.feature, ...(s.version !== undefined ? { version: s.version } : {}), user: s.user, host: s.host,
+    ...(s.handle !== undefined ? { handle: s.handle } : {}), ...(s.product !== undefined ? { product: s.product } : {}), count: s.count, start,
+  };
+}
+
+/** When a snapshot state last listed its holders (ISO), or "never". */
+export function lastListed(state: SnapshotReadState): string {
+  const at = Math.max(-Infinity, ...Object.values(state.tracker.lastKnown));
+  return Number.isFinite(at) ? new Date(at).toISOString() : "never";
+}
+
+/**
+ * A source of another name whose state (the daemon's `M.json`, or backfill's `M@snapshots.json`) of
+ * `kind` has open a holder `holders` lists — the same names, license handle and stated start: these
+ * are that server's outputs, which read as `name` would bill every such holder again from its start.
+ */
+export async function listedElsewhere(stateDir: string, kind: string, name: string, holders: SnapshotHolder[]): Promise<{ source: string; by: "run" | "backfill"; holder: SnapshotHolder } | undefined> {
+  if (holders.length === 0) return undefined;
+  const listed = new Map(holders.map((h) => [holderKey(h), h]));
+  for (const entry of await listSourceStates(stateDir)) {
+    const backfill = entry.endsWith("@snapshots.json");
+    if (!backfill && entry.includes("@")) continue; // a log file's import
+    const source = entry.slice(0, -(backfill ? "@snapshots.json" : ".json").length);
+    if (source === name) continue;
+    const state = await settledState<SnapshotReadState>(join(sourcesDir(stateDir), entry));
+    const holder = state?.kind === kind && state.tracker !== undefined ? openOf(state, listed) : undefined;
+    if (holder) return { source, by: backfill ? "backfill" : "run", holder };
+  }
+  return undefined;
+}
+
+/**
+ * Backfill's state of `kind` under a name no source in the config has (`configured`) that has open a
+ * holder `holders` lists (`holders`: thunk of the source's first poll, taken only when such a state
+ * exists): its saved outputs were this server's, imported under another name than the source's.
+ */
+export async function backfilledElsewhere(stateDir: string, kind: string, configured: ReadonlySet<string>, holders: () => Promise<SnapshotHolder[]>): Promise<PolledBefore | undefined> {
+  let listed: Map<string, SnapshotHolder> | undefined;
+  for (const entry of await listSourceStates(stateDir)) {
+    if (!entry.endsWith("@snapshots.json")) continue;
+    const name = entry.slice(0, -"@snapshots.json".length);
+    if (configured.has(name)) continue; // that source's own, when it starts
+    const path = join(sourcesDir(stateDir), entry);
+    const state = await settledState<SnapshotReadState>(path);
+    if (state?.kind !== kind || state.tracker === undefined) continue;
+    listed ??= new Map((await holders()).map((h) => [holderKey(h), h]));
+    if (openOf(state, listed)) return { name: `${name}@snapshots`, path, state };
+  }
+  return undefined;
+}
+
+/** The holders source `c` lists now: one poll of its own, its events fed nowhere. */
+export async function listedNow(c: SourceConfig, timezone: string, clock: () => number): Promise<SnapshotHolder[]> {
+  const source = sourceKinds[c.kind]!.create({ name: c.name, timezone, ...(c.package_features ? { package_features: c.package_features } : {}) }) as SnapshotSource;
+  let holders: SnapshotHolder[] = [];
+  const poller = new SnapshotPoller({ source, interval_s: c.interval_s, encoding: c.encoding, ...(c.file ? { file: c.file } : { command: { path: c.command![0]!, args: c.command!.slice(1) } }) }, (_events, result) => {
+    holders = result?.events.flatMap((e) => (e.type === "snapshot" ? e.holders : [])) ?? [];
+  }, clock);
+  await poller.pollOnce();
+  return holders;
+}
+
+/** A holder of `listed` that `state` has open, if any. */
+function openOf(state: SnapshotReadState, listed: Map<string, SnapshotHolder>): SnapshotHolder | undefined {
+  for (const [key] of asPolled(state).poller?.diff.open ?? []) {
+    const holder = listed.get(key);
+    if (holder) return holder;
+  }
+  return undefined;
+}

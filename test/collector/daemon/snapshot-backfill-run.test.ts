@@ -1,0 +1,214 @@
+// A snapshot source's saved outputs imported by `backfill --name N` and its live polls by `run`'s
+// source N go on with one tracker, whichever comes first: the holders open at the change are billed
+// once. Before, each started afresh from the other — the daemon's first poll checked every listed
+// holder out again at its stated start, which the backfill had billed up to its last saved output
+// (under the same session ids: the edge rates both intervals), and an output backfilled after `run`
+// had polled did the same the other way.
+import { mkdtemp, readdir, rename, rm, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UsageData } from "../../../shared/protocol/index.ts";
+import { freePort } from "../../support/local-edge.ts";
+import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
+
+let dir: string;
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-snapshot-backfill-run-")); });
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Synthetic `lmutil lmstat -a` output (FORMATS grammar) taken at `at`, listing `holders`
+ *  (`ann pc1 101 Mon 11/23 9:12`), as in snapshot-rename.test.ts. */
+function lmstat(day: string, at: string, holders: string[]): string {
+  const lines = holders.map((h) => {
+    const [user, host, handle, ...start] = h.split(" ");
+    return `    ${user} ${host} /dev/tty (v35) (lic1/27000 ${handle}), start ${start.join(" ")}`;
+  });
+  return [
+    "lmstat - Copyright (c) 1989-2014 Flexera Software LLC. All Rights Reserved.",
+    `Flexible License Manager status on ${day} ${at}`, "",
+    "License server status: 27000@lic1", "    License file(s) on lic1: /opt/flexlm/license.dat:", "",
+    "lic1: license server UP (MASTER) v11.14.0", "", "Vendor daemon status (on lic1):", "", "       MLM: UP v11.14.0",
+    "Feature usage info:", "",
+    `Users of MATLAB:  (Total of 10 licenses issued;  Total of ${holders.length} licenses in use)`, "",
+    '  "MATLAB" v37, vendor: MLM, expiry: 01-jan-0000', "  floating license", "", ...lines, "",
+  ].join("\n");
+}
+
+// A week: ann since Mon 11/23 09:12, bob Mon 11/30 08:00 – Tue 12/1 09:00, cy Wed 12/2 08:30–09:00.
+const OUTPUTS = [
+  lmstat("Mon", "11/30/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "bob pc2 102 Mon 11/30 8:00"]),
+  lmstat("Tue", "12/1/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "bob pc2 102 Mon 11/30 8:00"]),
+  lmstat("Wed", "12/2/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "cy pc3 103 Wed 12/2 8:30"]),
+  lmstat("Wed", "12/2/2026 10:00", []),
+];
+const H = 3600;
+/** What was held, per user, in license-seconds: to the last output that listed each. */
+const TRUTH = { ann: 8 * 24 * H + 23 * H + 48 * 60, bob: 25 * H, cy: 30 * 60 };
+
+/** Seconds since the epoch of output i's stated time (UTC). */
+function takenAt(i: number): number {
+  return Date.parse(`${/ on \w+ (\S+ \S+)/.exec(OUTPUTS[i]!)![1]!.replace(/(\d+)\/(\d+)\/(\d+) /, "$3-$1-$2 ")}Z`) / 1000;
+}
+
+async function usage(state: string): Promise<UsageData[]> {
+  return (await logRecords(state)).filter((r) => r.kind === "usage").map((r) => r.data as UsageData);
+}
+
+/** License-seconds of every usage interval in the log, per user: what the edge rates (two intervals
+ *  of one session that overlap are both rated, shared/pricing/rate.ts). */
+async function billed(state: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const d of await usage(state)) out[d.user] = (out[d.user] ?? 0) + ((d.end - d.start) / 1000) * d.count;
+  return out;
+}
+
+/** Intervals of one holder that overlap one billed before (`user start end`): billed twice. */
+async function overlaps(state: string): Promise<string[]> {
+  const all = (await usage(state)).sort((a, b) => a.start - b.start);
+  return all.filter((d, i) => all.slice(0, i).some((e) => e.user === d.user && e.host === d.host && e.end > d.start)).map((d) => `${d.user} ${d.start} ${d.end}`);
+}
+
+/** Where the last interval billed of `user` ends (ISO): the daemon bills an open session on at each
+ *  cut (`cut_s` a day here), backfill up to the output's time. */
+async function billedTo(state: string, user: string): Promise<string> {
+  return new Date(Math.max(...(await usage(state)).filter((d) => d.user === user).map((d) => d.end))).toISOString();
+}
+
+/** The sessions in the log, `user` once per session id, in order. */
+async function sessions(state: string): Promise<string[]> {
+  const seen = new Map<string, string>();
+  for (const d of await usage(state)) seen.set(d.session, d.user);
+  return [...seen.values()];
+}
+
+interface Site {
+  state: string;
+  /** `run --once` of source `name` polling the server's output file, rewritten as output i. */
+  poll: (i: number, name?: string, extra?: Record<string, unknown>) => ReturnType<typeof cli>;
+  /** `backfill` of output i saved by cron (a file of its own). */
+  backfill: (i: number, ...args: string[]) => ReturnType<typeof cli>;
+}
+
+async function site(name: string): Promise<Site> {
+  const state = join(dir, name);
+  await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
+  const output = join(dir, `${name}.txt`);
+  const config = join(dir, `${name}.json`);
+  const write = async (file: string, i: number) => {
+    await writeFile(file, OUTPUTS[i]!);
+    await utimes(file, takenAt(i), takenAt(i)); // written when it says it was taken
+  };
+  return {
+    state,
+    poll: async (i, source = "lmstat", extra = {}) => {
+      await write(output, i);
+      await writeFile(config, JSON.stringify({ sources: [{ name: source, kind: "flexlm-lmstat", timezone: "UTC", file: output, ...extra }], cut_s: 86_400 }));
+      return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+    },
+    backfill: async (i, ...args) => {
+      const saved = join(dir, `${name}-saved-${i}.txt`);
+      await write(saved, i);
+      return cli(["backfill", "--source", "flexlm-lmstat", "--file", saved, "--timezone", "UTC", "--cut", "86400", "--state", state, "--json", ...args]);
+    },
+  };
+}
+
+describe("a snapshot source's backfill and its polls", () => {
+  it("run after a backfill under the source's name goes on with it: the holders open at the last saved output are billed once", async () => {
+    const { state, poll, backfill } = await site("after-backfill");
+    for (const i of [0, 1]) expect((await backfill(i, "--name", "lmstat")).status).toBe(0);
+    const first = await poll(2);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toContain("source lmstat goes on with the state of backfill --name lmstat (its saved outputs, the last taken at 2026-12-01T09:00:00.000Z)");
+    expect(await billedTo(state, "ann")).toBe("2026-12-02T00:00:00.000Z"); // her session goes on with the polls, not only once it ends
+    expect((await poll(3)).status).toBe(0);
+    expect(await billed(state)).toEqual(TRUTH);
+    expect(await overlaps(state)).toEqual([]);
+    expect(await sessions(state)).toEqual(["ann", "bob", "cy"]); // ann's session goes on under its id
+    expect(await readdir(join(state, "sources"))).toEqual(["lmstat.1.jsonl", "lmstat.json"]); // taken over, one state
+    const status = await cli(["status", "--state", state, "--json"]);
+    expect(status.json?.sources).toEqual([expect.objectContaining({ source: "lmstat", up: true, last_error: null, totals: expect.objectContaining({ records: (await usage(state)).length }) })]);
+  });
+
+  it("backfill's default name is the kind: a source of that name goes on alike", async () => {
+    const { state, poll, backfill } = await site("default-name");
+    for (const i of [0, 1]) expect((await backfill(i)).status).toBe(0);
+    for (const i of [2, 3]) expect((await poll(i, "flexlm-lmstat")).status).toBe(0);
+    expect(await billed(state)).toEqual(TRUTH);
+  });
+
+  it("run under another name than the backfill's goes on with it when its first poll lists a holder the backfill has open; another server's backfill is not taken", async () => {
+    const { state, poll, backfill } = await site("renamed");
+    // Another server's history (a name read before the default one), its last output still listing dan: not this source's.
+    const other = join(dir, "renamed-aix9.txt");
+    await writeFile(other, lmstat("Tue", "12/1/2026 09:00", ["dan pc9 201 Tue 12/1 8:00"]));
+    expect((await cli(["backfill", "--source", "flexlm-lmstat", "--file", other, "--name", "aix9", "--timezone", "UTC", "--cut", "86400", "--state", state])).status).toBe(0);
+    for (const i of [0, 1]) expect((await backfill(i)).status).toBe(0); // as flexlm-lmstat, the default
+    const first = await poll(2, "lmstat");
+    expect(first.stderr).toContain("source lmstat goes on with the state of backfill --name flexlm-lmstat (its saved outputs, the last taken at 2026-12-01T09:00:00.000Z, whose open holders its first poll lists)");
+    expect((await poll(3, "lmstat")).status).toBe(0);
+    expect(await billed(state)).toEqual({ ...TRUTH, dan: H });
+    expect(await overlaps(state)).toEqual([]);
+    expect(await sessions(state)).toEqual(["dan", "ann", "bob", "cy"]);
+    expect((await readdir(join(state, "sources"))).filter((f) => f.endsWith(".json"))).toEqual(["aix9@snapshots.json", "lmstat.json"]);
+  });
+
+  it("an output saved while run was stopped, backfilled under the source's name, goes on from its last poll; outputs before it are refused", async () => {
+    const { state, poll, backfill } = await site("gap");
+    for (const i of [0, 1]) expect((await poll(i)).status).toBe(0);
+    const gap = await backfill(2, "--name", "lmstat");
+    expect(gap.status).toBe(0);
+    expect(gap.json).toMatchObject({ name: "lmstat", appended: expect.any(Number), time_from: "header" });
+    expect(await billedTo(state, "ann")).toBe("2026-12-02T09:00:00.000Z");
+    expect((await backfill(2, "--name", "lmstat")).json).toMatchObject({ already_imported: true, appended: 0 });
+    const older = await backfill(0, "--name", "lmstat");
+    expect(older.status).not.toBe(0);
+    expect(older.stderr).toContain("before source lmstat's last poll or output imported (2026-12-02T09:00:00.000Z), which billed that time");
+    expect((await poll(3)).status).toBe(0);
+    expect(await billed(state)).toEqual(TRUTH);
+    expect(await overlaps(state)).toEqual([]);
+    expect(await sessions(state)).toEqual(["ann", "bob", "cy"]);
+    expect((await readdir(join(state, "sources"))).filter((f) => f.includes("@"))).toEqual([]); // one state: the source's
+  });
+
+  it("an output of a server another name has open is refused, naming it: under a second name its holders were billed again", async () => {
+    const { state, poll, backfill } = await site("other-name");
+    for (const i of [0, 1]) expect((await poll(i)).status).toBe(0);
+    const other = await backfill(2); // backfill's default name, flexlm-lmstat
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain("lists ann on pc1 holding MATLAB since 2026-11-23T09:12:00.000Z (handle lic1/27000 101), whom source lmstat, which run polls, has open");
+    expect(other.stderr).toContain("Import them with --name lmstat");
+    expect((await backfill(2, "--name", "lmstat")).status).toBe(0);
+    expect((await poll(3)).status).toBe(0);
+    expect(await billed(state)).toEqual(TRUTH);
+
+    const saved = await site("other-backfill");
+    expect((await saved.backfill(0, "--name", "lic1")).status).toBe(0);
+    const second = await saved.backfill(1, "--name", "lic2");
+    expect(second.stderr).toContain("whom backfill --name lic1 has open");
+    expect(await billed(saved.state)).toEqual({ ann: expect.any(Number), bob: 3600 }); // nothing of lic2's
+  });
+
+  for (const next of ["run", "backfill"] as const) {
+    it(`a take-over cut short before the first poll's write (the backfill's state under the source's name): ${next} goes on with it`, async () => {
+      const { state, poll, backfill } = await site(`crash-${next}`);
+      for (const i of [0, 1]) await backfill(i, "--name", "lmstat");
+      // The rename is the take-over's one write: a crash right after it leaves the backfill's state as the source's.
+      await rename(join(state, "sources", "lmstat@snapshots.json"), join(state, "sources", "lmstat.json"));
+      expect((next === "run" ? await poll(2) : await backfill(2, "--name", "lmstat")).status).toBe(0);
+      expect(await billedTo(state, "ann")).toBe(next === "run" ? "2026-12-02T00:00:00.000Z" : "2026-12-02T09:00:00.000Z");
+      expect((await poll(3)).status).toBe(0);
+      expect(await billed(state)).toEqual(TRUTH);
+      expect(await overlaps(state)).toEqual([]);
+    });
+  }
+
+  it("read with other settings than the backfill's, the source fails (settings_changed) and takes nothing", async () => {
+    const { state, poll, backfill } = await site("settings");
+    await backfill(0, "--name", "lmstat");
+    const other = await poll(1, "lmstat", { encoding: "latin1" });
+    expect(other.stderr).toContain("source lmstat was read with other settings than the config now gives (encoding utf-8 → latin1)");
+    expect(await readdir(join(state, "sources"))).toContain("lmstat@snapshots.json");
+    expect((await poll(1)).stderr).toContain("source lmstat goes on with the state of backfill --name lmstat");
+  });
+});
