@@ -186,21 +186,8 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   const saved = journal.committed();
   let state: SnapshotImportState = saved?.kind === kind ? saved : { kind, tracker: new SessionTracker({ source: o.name, cut_s: o.settings.cut_s }).save(), totals: emptyTotals(), imported: [], last_at: null };
   let tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s });
-  // Records taken a batch at a time, each append with the tracker still holding the rest: an import
-  // stopped half-way is finished by the next one (before anything else).
-  const drain = async () => {
-    do {
-      const bodies = tracker.take(APPEND_RECORDS);
-      const { kept, outOfScope } = o.policy.apply(bodies);
-      state = { ...state, tracker: tracker.save(), totals: { ...state.totals, records: state.totals.records + kept.length, out_of_scope: state.totals.out_of_scope + outOfScope } };
-      await o.policy.persist();
-      await journal.append(state, kept);
-      report.parsed += bodies.length;
-      report.appended += kept.length;
-      report.out_of_scope += outOfScope;
-    } while (tracker.queued);
-  };
-  if (tracker.queued) await drain();
+  // An import stopped half-way is finished by the next one (before anything else).
+  if (tracker.queued) state = await drainTracker(tracker, journal, state, o.policy, report);
   if (state.imported.includes(sha)) return { ...report, already_imported: true };
   // The outputs of one source continue one tracker, whose sessions a holder's start and names
   // identify: read in another zone or encoding, a holder still listed would be a second session.
@@ -217,9 +204,27 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
     ...state, settings: o.settings, imported: [...state.imported, sha].slice(-KEEP_IMPORTED), last_at: Number.isFinite(at) ? at : state.last_at,
     totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
   };
-  await drain();
+  state = await drainTracker(tracker, journal, state, o.policy, report);
   const warning = mtimeWarning(events, time);
   return { ...report, lines: result.stats.lines, time_from: time.time_from, ...(warning ? { time_warning: warning } : {}) };
+}
+
+/**
+ * Appends the records `tracker` has queued, a batch at a time, each append with the state that still
+ * holds the rest (an import stopped half-way is finished by the next one); answers the last state.
+ */
+async function drainTracker<S extends { tracker: TrackerState; totals: SourceTotals }>(tracker: SessionTracker, journal: SourceJournal<S>, state: S, policy: SitePolicy, report: ImportReport): Promise<S> {
+  do {
+    const bodies = tracker.take(APPEND_RECORDS);
+    const { kept, outOfScope } = policy.apply(bodies);
+    state = { ...state, tracker: tracker.save(), totals: { ...state.totals, records: state.totals.records + kept.length, out_of_scope: state.totals.out_of_scope + outOfScope } };
+    await policy.persist();
+    await journal.append(state, kept);
+    report.parsed += bodies.length;
+    report.appended += kept.length;
+    report.out_of_scope += outOfScope;
+  } while (tracker.queued);
+  return state;
 }
 
 /** Refuses an output whose holders another source name has open (snapshot-continuation.ts
@@ -254,19 +259,7 @@ async function importPolled(site: Site, kind: string, file: string, bytes: Buffe
   let state = asPolled(journal.committed()!);
   sameSettings(kind, `source ${o.name}, which run polls,`, state.settings, o.settings);
   const tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s }, await journal.committedAppendix());
-  const drain = async () => {
-    do {
-      const bodies = tracker.take(APPEND_RECORDS);
-      const { kept, outOfScope } = o.policy.apply(bodies);
-      state = { ...state, tracker: tracker.save(), totals: { ...state.totals, records: state.totals.records + kept.length, out_of_scope: state.totals.out_of_scope + outOfScope } };
-      await o.policy.persist();
-      await journal.append(state, kept);
-      report.parsed += bodies.length;
-      report.appended += kept.length;
-      report.out_of_scope += outOfScope;
-    } while (tracker.queued);
-  };
-  if (tracker.queued) await drain();
+  if (tracker.queued) state = await drainTracker(tracker, journal, state, o.policy, report);
   const { result, time, events, at } = await parseOutput(kind, file, bytes, o);
   const last = Math.max(-Infinity, ...Object.values(state.tracker.lastKnown));
   if (at === last) return { ...report, already_imported: true };
@@ -281,7 +274,7 @@ async function importPolled(site: Site, kind: string, file: string, bytes: Buffe
     ...state, settings: o.settings, poller: { ...state.poller, diff: diff.save() },
     totals: { ...state.totals, lines: state.totals.lines + result.stats.lines, unknown_lines: state.totals.unknown_lines + result.stats.unknown_lines, bytes: state.totals.bytes + bytes.length },
   };
-  await drain();
+  state = await drainTracker(tracker, journal, state, o.policy, report);
   const warning = mtimeWarning(events, time);
   return { ...report, lines: result.stats.lines, time_from: time.time_from, ...(warning ? { time_warning: warning } : {}) };
 }

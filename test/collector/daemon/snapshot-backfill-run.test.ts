@@ -8,65 +8,13 @@ import { mkdtemp, readdir, rename, rm, utimes, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UsageData } from "../../../shared/protocol/index.ts";
 import { freePort } from "../../support/local-edge.ts";
-import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
+import { cli, enrolledState } from "../cli/cli-io.ts";
+import { billed, H, lmstat, overlaps, takenAt, TRUTH, usage, WEEK } from "./lmstat-week.ts";
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-snapshot-backfill-run-")); });
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-/** Synthetic `lmutil lmstat -a` output (FORMATS grammar) taken at `at`, listing `holders`
- *  (`ann pc1 101 Mon 11/23 9:12`), as in snapshot-rename.test.ts. */
-function lmstat(day: string, at: string, holders: string[]): string {
-  const lines = holders.map((h) => {
-    const [user, host, handle, ...start] = h.split(" ");
-    return `    ${user} ${host} /dev/tty (v35) (lic1/27000 ${handle}), start ${start.join(" ")}`;
-  });
-  return [
-    "lmstat - Copyright (c) 1989-2014 Flexera Software LLC. All Rights Reserved.",
-    `Flexible License Manager status on ${day} ${at}`, "",
-    "License server status: 27000@lic1", "    License file(s) on lic1: /opt/flexlm/license.dat:", "",
-    "lic1: license server UP (MASTER) v11.14.0", "", "Vendor daemon status (on lic1):", "", "       MLM: UP v11.14.0",
-    "Feature usage info:", "",
-    `Users of MATLAB:  (Total of 10 licenses issued;  Total of ${holders.length} licenses in use)`, "",
-    '  "MATLAB" v37, vendor: MLM, expiry: 01-jan-0000', "  floating license", "", ...lines, "",
-  ].join("\n");
-}
-
-// A week: ann since Mon 11/23 09:12, bob Mon 11/30 08:00 – Tue 12/1 09:00, cy Wed 12/2 08:30–09:00.
-const OUTPUTS = [
-  lmstat("Mon", "11/30/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "bob pc2 102 Mon 11/30 8:00"]),
-  lmstat("Tue", "12/1/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "bob pc2 102 Mon 11/30 8:00"]),
-  lmstat("Wed", "12/2/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "cy pc3 103 Wed 12/2 8:30"]),
-  lmstat("Wed", "12/2/2026 10:00", []),
-];
-const H = 3600;
-/** What was held, per user, in license-seconds: to the last output that listed each. */
-const TRUTH = { ann: 8 * 24 * H + 23 * H + 48 * 60, bob: 25 * H, cy: 30 * 60 };
-
-/** Seconds since the epoch of output i's stated time (UTC). */
-function takenAt(i: number): number {
-  return Date.parse(`${/ on \w+ (\S+ \S+)/.exec(OUTPUTS[i]!)![1]!.replace(/(\d+)\/(\d+)\/(\d+) /, "$3-$1-$2 ")}Z`) / 1000;
-}
-
-async function usage(state: string): Promise<UsageData[]> {
-  return (await logRecords(state)).filter((r) => r.kind === "usage").map((r) => r.data as UsageData);
-}
-
-/** License-seconds of every usage interval in the log, per user: what the edge rates (two intervals
- *  of one session that overlap are both rated, shared/pricing/rate.ts). */
-async function billed(state: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const d of await usage(state)) out[d.user] = (out[d.user] ?? 0) + ((d.end - d.start) / 1000) * d.count;
-  return out;
-}
-
-/** Intervals of one holder that overlap one billed before (`user start end`): billed twice. */
-async function overlaps(state: string): Promise<string[]> {
-  const all = (await usage(state)).sort((a, b) => a.start - b.start);
-  return all.filter((d, i) => all.slice(0, i).some((e) => e.user === d.user && e.host === d.host && e.end > d.start)).map((d) => `${d.user} ${d.start} ${d.end}`);
-}
 
 /** Where the last interval billed of `user` ends (ISO): the daemon bills an open session on at each
  *  cut (`cut_s` a day here), backfill up to the output's time. */
@@ -95,7 +43,7 @@ async function site(name: string): Promise<Site> {
   const output = join(dir, `${name}.txt`);
   const config = join(dir, `${name}.json`);
   const write = async (file: string, i: number) => {
-    await writeFile(file, OUTPUTS[i]!);
+    await writeFile(file, WEEK[i]!);
     await utimes(file, takenAt(i), takenAt(i)); // written when it says it was taken
   };
   return {

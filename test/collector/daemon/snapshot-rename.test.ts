@@ -14,50 +14,12 @@ import { openSite } from "../../../collector/site.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
+import { billed, overlaps, takenAt, TRUTH, WEEK } from "./lmstat-week.ts";
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-snapshot-rename-")); });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** Synthetic `lmutil lmstat -a` output (FORMATS grammar) taken at `at` (`11/30/2026 09:00`, a Monday
- *  and so on: `day` names it), listing `holders` (`ann pc1 101 Mon 11/23 9:12`). */
-function lmstat(day: string, at: string, holders: string[]): string {
-  const lines = holders.map((h) => {
-    const [user, host, handle, ...start] = h.split(" ");
-    return `    ${user} ${host} /dev/tty (v35) (lic1/27000 ${handle}), start ${start.join(" ")}`;
-  });
-  return [
-    "lmstat - Copyright (c) 1989-2014 Flexera Software LLC. All Rights Reserved.",
-    `Flexible License Manager status on ${day} ${at}`, "",
-    "License server status: 27000@lic1", "    License file(s) on lic1: /opt/flexlm/license.dat:", "",
-    "lic1: license server UP (MASTER) v11.14.0", "", "Vendor daemon status (on lic1):", "", "       MLM: UP v11.14.0",
-    "Feature usage info:", "",
-    `Users of MATLAB:  (Total of 10 licenses issued;  Total of ${holders.length} licenses in use)`, "",
-    '  "MATLAB" v37, vendor: MLM, expiry: 01-jan-0000', "  floating license", "", ...lines, "",
-  ].join("\n");
-}
-
-// A week: ann since Mon 11/23 09:12, bob Mon 11/30 08:00 – Tue 12/1 09:00, cy Wed 12/2 08:30–09:00.
-const POLLS = [
-  lmstat("Mon", "11/30/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "bob pc2 102 Mon 11/30 8:00"]),
-  lmstat("Tue", "12/1/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "bob pc2 102 Mon 11/30 8:00"]),
-  lmstat("Wed", "12/2/2026 09:00", ["ann pc1 101 Mon 11/23 9:12", "cy pc3 103 Wed 12/2 8:30"]),
-  lmstat("Wed", "12/2/2026 10:00", []),
-];
-const H = 3600;
-/** What was held, per user, in license-seconds: to the last poll that listed each. */
-const TRUTH = { ann: 8 * 24 * H + 23 * H + 48 * 60, bob: 25 * H, cy: 30 * 60 };
-
-/** License-seconds of every usage interval in the log, per user. */
-async function billed(state: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const r of await logRecords(state)) {
-    if (r.kind !== "usage") continue;
-    const d = r.data as UsageData;
-    out[d.user] = (out[d.user] ?? 0) + ((d.end - d.start) / 1000) * d.count;
-  }
-  return out;
-}
 
 /** The sessions in the log: `user session-id` once each, in order. */
 async function sessions(state: string): Promise<string[]> {
@@ -66,27 +28,17 @@ async function sessions(state: string): Promise<string[]> {
   return [...seen];
 }
 
-/** Intervals of one holder's license that overlap one billed before (`user start end`): billed twice. */
-async function overlaps(state: string): Promise<string[]> {
-  const usage = (await logRecords(state)).filter((r) => r.kind === "usage").map((r) => r.data as UsageData).sort((a, b) => a.start - b.start);
-  const out: string[] = [];
-  for (const [i, d] of usage.entries()) {
-    if (usage.slice(0, i).some((e) => e.user === d.user && e.host === d.host && e.end > d.start)) out.push(`${d.user} ${d.start} ${d.end}`);
-  }
-  return out;
-}
-
 interface Site { state: string; output: string; poll: (i: number, ...sources: Array<Record<string, unknown>>) => ReturnType<typeof cli> }
 
-/** A site whose lmstat output file `output` is rewritten at each poll (POLLS[i]), read by `sources`. */
+/** A site whose lmstat output file `output` is rewritten at each poll (WEEK[i]), read by `sources`. */
 async function site(name: string): Promise<Site> {
   const state = join(dir, name);
   await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
   const output = join(dir, `${name}.txt`);
   const config = join(dir, `${name}.json`);
   const poll = async (i: number, ...sources: Array<Record<string, unknown>>) => {
-    await writeFile(output, POLLS[i]!);
-    const at = Date.parse(`${/ on \w+ (\S+ \S+)/.exec(POLLS[i]!)![1]!.replace(/(\d+)\/(\d+)\/(\d+) /, "$3-$1-$2 ")}Z`) / 1000;
+    await writeFile(output, WEEK[i]!);
+    const at = takenAt(i);
     await utimes(output, at, at); // written when it says it was taken
     await writeFile(config, JSON.stringify({ sources: sources.map((s) => ({ kind: "flexlm-lmstat", timezone: "UTC", ...s })), cut_s: 86_400 }));
     return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
