@@ -11,32 +11,26 @@
 // A followed log's records reach the journal as each slice of the step completes them (`stage`),
 // and go to the log with the step's state; the session tracker's same-second table is kept in the
 // journal's appendix (stateApart), so a step writes what it changed of it.
-import { stat } from "node:fs/promises";
 import type { SitePolicy } from "../chain/site-policy.ts";
 import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
-import { notUtf8InConfig, onSecondThread, startsAsUtf8 } from "../sources/parse-file.ts";
+import { onSecondThread } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
-import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import type { Site } from "../site.ts";
-import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
+import { LineReader, type LineReadState } from "./line-reader.ts";
+import { backlogBytes, checkFirstRead, checkNotReadBefore, movedLog } from "./log-first-read.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { sourceOrigin, type SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { polledBefore, takeOver } from "./snapshot-takeover.ts";
 import { asPolled, backfilledBefore, backfilledElsewhere, continueBackfill, lastListed, listedNow } from "./snapshot-continuation.ts";
 import { SourceHealth } from "./source-health.ts";
-import { SourceJournal, sourceStatePath, stateThatRead } from "./source-journal.ts";
-import { startsWith } from "./file-fingerprint.ts";
+import { SourceJournal, sourceStatePath } from "./source-journal.ts";
 import { emptyTotals } from "./source-totals.ts";
 
 type ReadState = LineReadState | SnapshotReadState;
 
 const SAVE_IDLE_STATE_MS = 60_000;
-/** What a state must have read of a log for another path's file that starts with those bytes to be
- *  taken for the same log (moved, or read before): a log's first line alone (`0:00:00 (MLM) TIMESTAMP
- *  3/3/2025`) starts every log of that server begun that day. */
-const SAME_LOG_BYTES = 1024;
 
 export interface StepResult {
   /** Records made durable during the call (an earlier step's, written behind). */
@@ -199,14 +193,14 @@ export class DaemonSource {
     const saved = this.#journal.committed();
     if (sourceKinds[c.kind]!.shape === "lines") {
       let state = saved as LineReadState | undefined;
-      if (state !== undefined && state.file !== c.file) state = await this.#moved(state);
+      if (state !== undefined && state.file !== c.file) state = await movedLog(c, state);
       this.#checkSameSettings(state);
       const appendix = await this.#journal.committedAppendix();
       // A big backlog (a first start on a long log) is read on a second thread while a core is
       // spare, up to the step that catches up (line-reader.ts): the same records and states.
       if (state?.file !== c.file) {
-        await this.#checkFirstRead();
-        if (c.start_at !== "end") await this.#checkNotReadBefore();
+        await checkFirstRead(c, this.#clock);
+        if (c.start_at !== "end") await checkNotReadBefore(this.#site.paths.dir, c);
       }
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });
@@ -249,43 +243,6 @@ export class DaemonSource {
   }
 
   /**
-   * The state of a log the config now names by another path (moved, or reached by another name):
-   * when this file still starts with what the state read, it goes on where it stopped, as backfill's
-   * import does; read from its beginning, it would report its history again. Else the state as it was.
-   */
-  async #moved(state: LineReadState): Promise<LineReadState> {
-    const file = this.config.file!;
-    if (state.kind !== this.config.kind || !state.fingerprint || state.fingerprint.bytes < SAME_LOG_BYTES) return state;
-    try {
-      return (await startsWith(file, state.fingerprint)) ? await continuedIn(state, file) : state;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return state;
-      throw e;
-    }
-  }
-
-  /**
-   * A log about to be read from its beginning that another state of this site already read — a source
-   * since renamed, or a `backfill` — would be reported again: each session a second time, under ids of
-   * another source name, so billed twice. The source fails instead (bad_config, reason read_before;
-   * retried, shown in status), naming the state, until the config keeps the old name or starts the log
-   * at its end. Only a state that read at least SAME_LOG_BYTES of the log counts: less is no identity.
-   */
-  async #checkNotReadBefore(): Promise<void> {
-    const c = this.config;
-    if ((await backlogBytes(c.file!, 0)) === 0) return;
-    const found = await stateThatRead<LineReadState>(this.#site.paths.dir, c.kind, c.file!, (entry) => entry !== `${c.name}.json`, SAME_LOG_BYTES);
-    if (found === undefined) return;
-    const { entry, state } = found;
-    const at = entry.indexOf("@");
-    const by = at < 0 ? `source ${entry.slice(0, -".json".length)}` : `backfill (source ${entry.slice(0, at)})`;
-    const fix = at < 0
-      ? `give the source its old name (${entry.slice(0, -".json".length)}) back, or set "start_at": "end" to read only what comes next`
-      : `set "start_at": "end" to read only what comes next (backfill the file once more first: it imports only what was written since)`;
-    throw new CollectorError("bad_config", `${c.file} was read before by ${by}, to byte ${state.tail?.offset ?? 0}: read from its beginning as source ${c.name}, its history would be reported again (each session twice). ${fix[0]!.toUpperCase()}${fix.slice(1)}`, { reason: "read_before", source: c.name });
-  }
-
-  /**
    * A saved state goes on only as it was read (read-settings.ts `settingsChange`): a zone, encoding or
    * package features changed in the config since would shift or mis-pair what follows, silently. The
    * source fails instead (bad_config, reason settings_changed; retried, shown in status) until the
@@ -301,36 +258,4 @@ export class DaemonSource {
     throw new CollectorError("bad_config", `source ${c.name} was read with other settings than the config now gives (${change}): the rest of it read otherwise would shift or mis-pair what follows, and the sessions open across the change. Give the settings back, or read it on as a new source: another name, with "start_at": "end" (a new source read from the beginning would report the log's history again)`, { reason: "settings_changed", source: c.name });
   }
 
-  /**
-   * Before a log is first read with the defaults, what they would misread, silently. The encoding:
-   * a Windows license server writes its log in the ANSI code page, and read as UTF-8 its accented names
-   * would all turn into U+FFFD (two users into one), so its start must be UTF-8. The zone: a log
-   * that names its server's zone or states its clock (stated-zone.ts; an RLM report log's TIMEZONE
-   * offset, rlm-timezone.ts) must state this machine's clock — a log read from another machine's
-   * share would be read hours off. The source fails instead (retried,
-   * shown in status) until the config names the setting, as `parse` and `backfill` refuse a file
-   * not in UTF-8 and read a log in the zone it names.
-   */
-  async #checkFirstRead(): Promise<void> {
-    const c = this.config;
-    if ((await backlogBytes(c.file!, 0)) === 0) return;
-    if (!c.encoding_given && !(await startsAsUtf8(c.file!, false))) {
-      throw notUtf8InConfig(c.file!, c.name);
-    }
-    if (c.timezone_given) return;
-    const stated = await sourceKinds[c.kind]?.statesZone?.(c.file!, c.encoding);
-    if (stated && clockDiffers(stated, c.timezone, stated.offset?.year ?? new Date(this.#clock()).getUTCFullYear())) {
-      const zone = stated.zone ? `"${stated.zone}"` : "the server's IANA zone";
-      throw new CollectorError("bad_config", `${c.file} ${describeStated(stated)}, whose clock is not this machine's (${c.timezone}): give the source's timezone in the config (sources[].timezone: ${zone}, or "${c.timezone}" to read it so anyway)`, { reason: "timezone_mismatch", source: c.name });
-    }
-  }
-}
-
-/** Bytes of `file` past `offset` (0 when it is not there). */
-async function backlogBytes(file: string, offset: number): Promise<number> {
-  try {
-    return Math.max(0, (await stat(file)).size - offset);
-  } catch {
-    return 0;
-  }
 }

@@ -1,0 +1,86 @@
+// What a followed log's source checks before it first reads a file from its beginning (daemon-source.ts):
+// that the file is not a log the site's states have read (moved: it goes on; read before by a source
+// since renamed, or by backfill: it fails), and that the defaults would not misread it (its encoding,
+// its zone). Each refusal is a `bad_config` with its reason, retried and shown in status.
+import { stat } from "node:fs/promises";
+import { CollectorError } from "../errors.ts";
+import { notUtf8InConfig, startsAsUtf8 } from "../sources/parse-file.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
+import { startsWith } from "./file-fingerprint.ts";
+import { continuedIn, type LineReadState } from "./line-reader.ts";
+import type { SourceConfig } from "./run-config.ts";
+import { stateThatRead } from "./source-journal.ts";
+
+/** What a state must have read of a log for another path's file that starts with those bytes to be
+ *  taken for the same log (moved, or read before): a log's first line alone (`0:00:00 (MLM) TIMESTAMP
+ *  3/3/2025`) starts every log of that server begun that day. */
+const SAME_LOG_BYTES = 1024;
+
+/**
+ * The state of a log the config now names by another path (moved, or reached by another name):
+ * when this file still starts with what the state read, it goes on where it stopped, as backfill's
+ * import does; read from its beginning, it would report its history again. Else the state as it was.
+ */
+export async function movedLog(c: SourceConfig, state: LineReadState): Promise<LineReadState> {
+  const file = c.file!;
+  if (state.kind !== c.kind || !state.fingerprint || state.fingerprint.bytes < SAME_LOG_BYTES) return state;
+  try {
+    return (await startsWith(file, state.fingerprint)) ? await continuedIn(state, file) : state;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return state;
+    throw e;
+  }
+}
+
+/**
+ * A log about to be read from its beginning that another state of this site already read — a source
+ * since renamed, or a `backfill` — would be reported again: each session a second time, under ids of
+ * another source name, so billed twice. The source fails instead (bad_config, reason read_before;
+ * retried, shown in status), naming the state, until the config keeps the old name or starts the log
+ * at its end. Only a state that read at least SAME_LOG_BYTES of the log counts: less is no identity.
+ */
+export async function checkNotReadBefore(stateDir: string, c: SourceConfig): Promise<void> {
+  if ((await backlogBytes(c.file!, 0)) === 0) return;
+  const found = await stateThatRead<LineReadState>(stateDir, c.kind, c.file!, (entry) => entry !== `${c.name}.json`, SAME_LOG_BYTES);
+  if (found === undefined) return;
+  const { entry, state } = found;
+  const at = entry.indexOf("@");
+  const by = at < 0 ? `source ${entry.slice(0, -".json".length)}` : `backfill (source ${entry.slice(0, at)})`;
+  const fix = at < 0
+    ? `give the source its old name (${entry.slice(0, -".json".length)}) back, or set "start_at": "end" to read only what comes next`
+    : `set "start_at": "end" to read only what comes next (backfill the file once more first: it imports only what was written since)`;
+  throw new CollectorError("bad_config", `${c.file} was read before by ${by}, to byte ${state.tail?.offset ?? 0}: read from its beginning as source ${c.name}, its history would be reported again (each session twice). ${fix[0]!.toUpperCase()}${fix.slice(1)}`, { reason: "read_before", source: c.name });
+}
+
+/**
+ * Before a log is first read with the defaults, what they would misread, silently. The encoding:
+ * a Windows license server writes its log in the ANSI code page, and read as UTF-8 its accented names
+ * would all turn into U+FFFD (two users into one), so its start must be UTF-8. The zone: a log
+ * that names its server's zone or states its clock (stated-zone.ts; an RLM report log's TIMEZONE
+ * offset, rlm-timezone.ts) must state this machine's clock — a log read from another machine's
+ * share would be read hours off. The source fails instead (retried,
+ * shown in status) until the config names the setting, as `parse` and `backfill` refuse a file
+ * not in UTF-8 and read a log in the zone it names.
+ */
+export async function checkFirstRead(c: SourceConfig, clock: () => number): Promise<void> {
+  if ((await backlogBytes(c.file!, 0)) === 0) return;
+  if (!c.encoding_given && !(await startsAsUtf8(c.file!, false))) {
+    throw notUtf8InConfig(c.file!, c.name);
+  }
+  if (c.timezone_given) return;
+  const stated = await sourceKinds[c.kind]?.statesZone?.(c.file!, c.encoding);
+  if (stated && clockDiffers(stated, c.timezone, stated.offset?.year ?? new Date(clock()).getUTCFullYear())) {
+    const zone = stated.zone ? `"${stated.zone}"` : "the server's IANA zone";
+    throw new CollectorError("bad_config", `${c.file} ${describeStated(stated)}, whose clock is not this machine's (${c.timezone}): give the source's timezone in the config (sources[].timezone: ${zone}, or "${c.timezone}" to read it so anyway)`, { reason: "timezone_mismatch", source: c.name });
+  }
+}
+
+/** Bytes of `file` past `offset` (0 when it is not there). */
+export async function backlogBytes(file: string, offset: number): Promise<number> {
+  try {
+    return Math.max(0, (await stat(file)).size - offset);
+  } catch {
+    return 0;
+  }
+}
