@@ -23,7 +23,7 @@ async function sessions(state: string): Promise<string[]> {
 }
 
 // Over 1 KiB before the usage: a log is known by what was read of it, and its first line alone starts
-// every log of that server begun that day (daemon-source.ts SAME_LOG_BYTES).
+// every log of that server begun that day (log-first-read.ts SAME_LOG_BYTES).
 const BANNER = Array.from({ length: 24 }, (_, i) => ` 8:00:00 (lmgrd) License file(s): /opt/flexlm/licenses/site-${i}.lic\n`).join("");
 const FIRST = ` 8:00:00 (lmgrd) TIMESTAMP 1/10/2022\n${BANNER} 8:00:01 (MLM) TIMESTAMP 1/10/2022\n 9:00:00 (MLM) OUT: "MATLAB" ann@pc1\n10:00:00 (MLM) IN: "MATLAB" ann@pc1\n`;
 const MORE = '11:00:00 (MLM) OUT: "MATLAB" bob@pc2\n12:00:00 (MLM) IN: "MATLAB" bob@pc2\n';
