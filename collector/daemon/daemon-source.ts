@@ -23,7 +23,7 @@ import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { sourceOrigin, type SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
 import { polledBefore, takeOver } from "./snapshot-takeover.ts";
-import { asPolled, backfilledBefore, backfilledElsewhere, continueBackfill, lastListed, listedNow } from "./snapshot-continuation.ts";
+import { asPolled, backfilledBefore, backfilledElsewhere, lastListed, listedNow } from "./snapshot-continuation.ts";
 import { SourceHealth } from "./source-health.ts";
 import { SourceJournal, sourceStatePath } from "./source-journal.ts";
 import { emptyTotals } from "./source-totals.ts";
@@ -231,10 +231,10 @@ export class DaemonSource {
     const backfilled = found === undefined
       ? await backfilledBefore(this.#site.paths.dir, c.name, c.kind) ?? await backfilledElsewhere(this.#site.paths.dir, c.kind, this.#context.configured, () => listedNow(c, this.#settings.timezone, this.#clock))
       : undefined;
-    if (found === undefined && backfilled === undefined) return undefined;
-    this.#checkSameSettings((found ?? backfilled)!.state);
-    if (found) await takeOver(this.#site, found, c.name);
-    else await continueBackfill(this.#site, backfilled!, c.name);
+    const from = found ?? backfilled;
+    if (from === undefined) return undefined;
+    this.#checkSameSettings(from.state);
+    await takeOver(this.#site, from, c.name); // a backfill's state moves as a renamed source's does
     this.#journal = (await SourceJournal.open<ReadState>(this.#site, this.#journal.path)).journal;
     this.#context.log(found
       ? `source ${c.name} goes on with the state of source ${found.name}, which polled the same ${c.file ? "file" : "command"}: its open sessions go on, none is reported again from its start`

@@ -28,6 +28,7 @@ import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { asPolled, backfillStatePath, listedElsewhere } from "./snapshot-continuation.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
+import { lastPoll } from "./snapshot-takeover.ts";
 import { settledState, SourceJournal, sourcesDir, sourceStatePath, stateThatRead } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 
@@ -261,7 +262,7 @@ async function importPolled(site: Site, kind: string, file: string, bytes: Buffe
   const tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s }, await journal.committedAppendix());
   if (tracker.queued) state = await drainTracker(tracker, journal, state, o.policy, report);
   const { result, time, events, at } = await parseOutput(kind, file, bytes, o);
-  const last = Math.max(-Infinity, ...Object.values(state.tracker.lastKnown));
+  const last = lastPoll(state);
   if (at === last) return { ...report, already_imported: true };
   if (at < last) {
     throw new CollectorError("bad_input", `${file} was taken at ${new Date(at).toISOString()}, before source ${o.name}'s last poll or output imported (${new Date(last).toISOString()}), which billed that time: import only outputs taken after it, oldest first`);

@@ -19,10 +19,9 @@ import { SnapshotPoller } from "../sources/poller.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import type { SourceConfig } from "./run-config.ts";
 import type { OpenSession } from "../sessions/tracker-state.ts";
-import type { Site } from "../site.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
 import { listSourceStates, settledState, sourcesDir } from "./source-journal.ts";
-import { takeOver, type PolledBefore } from "./snapshot-takeover.ts";
+import { lastPoll, type PolledBefore } from "./snapshot-takeover.ts";
 
 /** Where `backfill --name N` keeps the tracker of source N's saved outputs. */
 export function backfillStatePath(stateDir: string, name: string): string {
@@ -35,11 +34,6 @@ export async function backfilledBefore(stateDir: string, name: string, kind: str
   const state = await settledState<SnapshotReadState>(path);
   if (state?.kind !== kind || state.tracker === undefined) return undefined;
   return { name: `${name}@snapshots`, path, state };
-}
-
-/** Moves backfill's state of `from` to the daemon's source of the same name (see the header). */
-export function continueBackfill(site: Site, from: PolledBefore, name: string): Promise<void> {
-  return takeOver(site, from, name);
 }
 
 /**
@@ -74,7 +68,7 @@ function listedHolder(s: Omit<OpenSession, "snapshot">, identity: string): Snaps
 
 /** When a snapshot state last listed its holders (ISO), or "never". */
 export function lastListed(state: SnapshotReadState): string {
-  const at = Math.max(-Infinity, ...Object.values(state.tracker.lastKnown));
+  const at = lastPoll(state);
   return Number.isFinite(at) ? new Date(at).toISOString() : "never";
 }
 

@@ -49,6 +49,7 @@ export async function takeOver(site: Site, from: PolledBefore, to: string): Prom
   await syncDir(sourcesDir(site.paths.dir));
 }
 
-function lastPoll(state: SnapshotReadState): number {
+/** When a snapshot state last listed its holders (its tracker's latest clock; −Infinity: never). */
+export function lastPoll(state: SnapshotReadState): number {
   return Math.max(-Infinity, ...Object.values(state.tracker.lastKnown));
 }
