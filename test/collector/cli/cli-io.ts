@@ -1,4 +1,5 @@
-// Runs the CLI's main() in-process with captured stdout/stderr (for fast usage/config tests),
+// Runs the CLI's main() in-process with captured stdout/stderr (for fast usage/config tests; `run
+// --once` of a config: runOnce),
 // and makes an enrolled state dir without an edge (key + identity files, as `init` writes them);
 // reads back what a command appended to a state dir's log.
 import { Writable } from "node:stream";
@@ -21,6 +22,11 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<
   let json: Record<string, unknown> | undefined;
   try { json = JSON.parse(stdout) as Record<string, unknown>; } catch { json = undefined; }
   return { status, stdout, stderr, json };
+}
+
+/** `run --once` of the config file `config` on state dir `state`, one attempt at the edge, answered as JSON. */
+export function runOnce(config: string, state: string): Promise<Captured> {
+  return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
 }
 
 /** An enrolled state dir pointing at `server` (nothing listens there unless the test starts it). */

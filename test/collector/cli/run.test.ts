@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageData } from "../../../shared/protocol/index.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { sharedFixtures } from "../sources/fixture-paths.ts";
-import { cli, enrolledState, logRecords } from "./cli-io.ts";
+import { cli, enrolledState, logRecords, runOnce } from "./cli-io.ts";
 
 const ANSYS = join(sharedFixtures, "flexlm/debuglog-justbennet-ansys.log");
 
@@ -25,7 +25,7 @@ describe("run --once", () => {
     await writeFile(logFile, lines.slice(0, 1500).join("\n") + "\n");
     const config = join(dir, "config.json");
     await writeFile(config, JSON.stringify({ sources: [{ name: "ansys", kind: "flexlm-debuglog", file: logFile, timezone: "UTC" }], heartbeat_s: 300 }));
-    const run = () => cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+    const run = () => runOnce(config, state);
 
     const first = await run();
     expect(first.status).toBe(0); // the edge is unreachable: collecting goes on
@@ -63,7 +63,7 @@ describe("run --once", () => {
     await writeFile(logFile, ' 8:00:00 (lmgrd) TIMESTAMP 1/10/2022\n 9:00:00 (MLM) OUT: "MATLAB" ann@pc1\n10:30:00 (MLM) IN: "MATLAB" ann@pc1\n');
     const config = join(dir, "at-end.json");
     await writeFile(config, JSON.stringify({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file: logFile, timezone: "UTC", start_at: "end" }] }));
-    const run = () => cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+    const run = () => runOnce(config, state);
     expect((await run()).json).toMatchObject({ appended: 1 }); // the heartbeat: the history is not read
     await appendFile(logFile, '11:00:00 (MLM) OUT: "MATLAB" bob@pc2\n11:20:00 (MLM) IN: "MATLAB" bob@pc2\n14:00:00 (lmgrd) TIMESTAMP 1/10/2022\n');
     await run();
@@ -89,7 +89,7 @@ describe("run --once", () => {
     const before = process.env.TALLY_PARSE_THREAD;
     process.env.TALLY_PARSE_THREAD = "sometimes"; // the daemon's sources read it from the process
     try {
-      const r = await cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+      const r = await runOnce(config, state);
       expect([r.status, r.json?.error, r.json?.message]).toEqual([2, "bad_config", 'TALLY_PARSE_THREAD must be always, never or auto, got "sometimes"']);
     } finally {
       if (before === undefined) delete process.env.TALLY_PARSE_THREAD;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageData } from "../../../shared/protocol/index.ts";
 import { freePort } from "../../support/local-edge.ts";
-import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
+import { cli, enrolledState, logRecords, runOnce } from "../cli/cli-io.ts";
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-read-before-")); });
@@ -36,7 +36,7 @@ async function site(name: string): Promise<{ state: string; log: string; run: (s
   const config = join(dir, `${name}.json`);
   const run = async (source: Record<string, unknown>) => {
     await writeFile(config, JSON.stringify({ sources: [{ kind: "flexlm-debuglog", timezone: "UTC", ...source }] }));
-    return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+    return runOnce(config, state);
   };
   return { state, log, run };
 }

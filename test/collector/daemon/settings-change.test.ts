@@ -11,7 +11,7 @@ import type { UsageData } from "../../../shared/protocol/index.ts";
 import { settingsChange } from "../../../collector/daemon/read-settings.ts";
 import { freePort } from "../../support/local-edge.ts";
 import { sharedFixtures } from "../sources/fixture-paths.ts";
-import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
+import { cli, enrolledState, logRecords, runOnce } from "../cli/cli-io.ts";
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "tally-settings-")); });
@@ -32,7 +32,7 @@ describe("a source's settings changed while its state exists", () => {
     const config = join(dir, "config.json");
     const withZone = async (timezone: string, top: Record<string, unknown> = {}) => {
       await writeFile(config, JSON.stringify({ sources: [{ name: "lmgrd", kind: "flexlm-debuglog", file: log, timezone }], ...top }));
-      return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+      return runOnce(config, state);
     };
 
     expect((await withZone("UTC")).status).toBe(0);
@@ -63,7 +63,7 @@ describe("a source's settings changed while its state exists", () => {
     const run = async (encoding?: string) => {
       // A year's cut: the output's sessions (started months before the file's mtime) in few records.
       await writeFile(config, JSON.stringify({ sources: [{ name: "lmstat", kind: "flexlm-lmstat", file: output, timezone: "UTC", ...(encoding ? { encoding } : {}) }], cut_s: 365 * 86_400 }));
-      return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+      return runOnce(config, state);
     };
     expect((await run()).stderr).not.toContain("other settings");
     expect((await run("latin1")).stderr).toContain("(encoding utf-8 → latin1)");
@@ -79,7 +79,7 @@ describe("a source's settings changed while its state exists", () => {
     const config = join(dir, "snap-cp1252.json");
     const run = async (encoding?: string) => {
       await writeFile(config, JSON.stringify({ sources: [{ name: "lmstat", kind: "flexlm-lmstat", file: output, timezone: "UTC", ...(encoding ? { encoding } : {}) }], cut_s: 365 * 86_400 }));
-      return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+      return runOnce(config, state);
     };
     const refused = await run();
     expect(refused.stderr).toContain(`${output} is not UTF-8: give the source's encoding in the config`);

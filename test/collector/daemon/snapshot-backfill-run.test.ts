@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../support/local-edge.ts";
-import { cli, enrolledState } from "../cli/cli-io.ts";
+import { cli, enrolledState, runOnce } from "../cli/cli-io.ts";
 import { billed, H, lmstat, overlaps, takenAt, TRUTH, usage, WEEK } from "./lmstat-week.ts";
 
 let dir: string;
@@ -51,7 +51,7 @@ async function site(name: string): Promise<Site> {
     poll: async (i, source = "lmstat", extra = {}) => {
       await write(output, i);
       await writeFile(config, JSON.stringify({ sources: [{ name: source, kind: "flexlm-lmstat", timezone: "UTC", file: output, ...extra }], cut_s: 86_400 }));
-      return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+      return runOnce(config, state);
     },
     backfill: async (i, ...args) => {
       const saved = join(dir, `${name}-saved-${i}.txt`);

@@ -13,7 +13,7 @@ import { polledBefore, takeOver } from "../../../collector/daemon/snapshot-takeo
 import { openSite } from "../../../collector/site.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
 import { freePort } from "../../support/local-edge.ts";
-import { cli, enrolledState, logRecords } from "../cli/cli-io.ts";
+import { cli, enrolledState, logRecords, runOnce } from "../cli/cli-io.ts";
 import { billed, overlaps, takenAt, TRUTH, WEEK } from "./lmstat-week.ts";
 
 let dir: string;
@@ -41,7 +41,7 @@ async function site(name: string): Promise<Site> {
     const at = takenAt(i);
     await utimes(output, at, at); // written when it says it was taken
     await writeFile(config, JSON.stringify({ sources: sources.map((s) => ({ kind: "flexlm-lmstat", timezone: "UTC", ...s })), cut_s: 86_400 }));
-    return cli(["run", "--config", config, "--once", "--attempts", "1", "--state", state, "--json"]);
+    return runOnce(config, state);
   };
   return { state, output, poll };
 }
