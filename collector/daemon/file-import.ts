@@ -25,11 +25,12 @@ import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
 import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
 import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
+import { stateThatRead } from "./log-first-read.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { asPolled, backfillStatePath, listedElsewhere } from "./snapshot-continuation.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
 import { lastPoll } from "./snapshot-takeover.ts";
-import { settledState, SourceJournal, sourcesDir, sourceStatePath, stateThatRead } from "./source-journal.ts";
+import { settledState, SourceJournal, sourcesDir, sourceStatePath } from "./source-journal.ts";
 import { emptyTotals, type SourceTotals } from "./source-totals.ts";
 
 export interface ImportReport {

@@ -1,16 +1,18 @@
 // What a followed log's source checks before it first reads a file from its beginning (daemon-source.ts):
 // that the file is not a log the site's states have read (moved: it goes on; read before by a source
 // since renamed, or by backfill: it fails), and that the defaults would not misread it (its encoding,
-// its zone). Each refusal is a `bad_config` with its reason, retried and shown in status.
+// its zone). Each refusal is a `bad_config` with its reason, retried and shown in status. Which state
+// read a log (`stateThatRead`) is backfill's question too (file-import.ts `journalFor`).
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { CollectorError } from "../errors.ts";
 import { notUtf8InConfig, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
-import { startsWith } from "./file-fingerprint.ts";
+import { prefixMatcher, startsWith, type Fingerprint } from "./file-fingerprint.ts";
 import { continuedIn, type LineReadState } from "./line-reader.ts";
 import type { SourceConfig } from "./run-config.ts";
-import { stateThatRead } from "./source-journal.ts";
+import { listSourceStates, settledState, sourcesDir } from "./source-journal.ts";
 
 /** What a state must have read of a log for another path's file that starts with those bytes to be
  *  taken for the same log (moved, or read before): a log's first line alone (`0:00:00 (MLM) TIMESTAMP
@@ -31,6 +33,24 @@ export async function movedLog(c: SourceConfig, state: LineReadState): Promise<L
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return state;
     throw e;
   }
+}
+
+/**
+ * The first state of a line source in a state dir (the daemon's `<name>.json`, backfill's
+ * `<name>@<id>.json`; those `accept` takes) of `kind` that read the start of `file`, at least `minBytes`
+ * of it — the file starts with the bytes its fingerprint hashed — with its file name and path; or undefined.
+ */
+export async function stateThatRead<S extends { kind: string; fingerprint?: Fingerprint }>(
+  stateDir: string, kind: string, file: string, accept: (entry: string) => boolean, minBytes = 1,
+): Promise<{ entry: string; path: string; state: S } | undefined> {
+  const matches = await prefixMatcher(file);
+  for (const entry of await listSourceStates(stateDir)) {
+    if (entry.endsWith("@snapshots.json") || !accept(entry)) continue;
+    const path = join(sourcesDir(stateDir), entry);
+    const state = await settledState<S>(path);
+    if (state?.kind === kind && state.fingerprint && state.fingerprint.bytes >= minBytes && matches(state.fingerprint)) return { entry, path, state };
+  }
+  return undefined;
 }
 
 /**

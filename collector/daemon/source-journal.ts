@@ -28,7 +28,6 @@ import type { RecordBody } from "../sessions/records.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
 import { readJsonFile, replaceFile } from "../state/json-file.ts";
-import { prefixMatcher, type Fingerprint } from "./file-fingerprint.ts";
 import { type AppendixChange, type AppendixRef, type AppendixWrite, StateAppendix } from "./state-appendix.ts";
 
 const FORMAT = "tally-source-state/v2";
@@ -47,24 +46,6 @@ export function sourcesDir(stateDir: string): string {
 
 export function sourceStatePath(stateDir: string, name: string): string {
   return join(sourcesDir(stateDir), `${name}.json`);
-}
-
-/**
- * The first state of a line source in a state dir (the daemon's `<name>.json`, backfill's
- * `<name>@<id>.json`; those `accept` takes) of `kind` that read the start of `file`, at least `minBytes`
- * of it — the file starts with the bytes its fingerprint hashed — with its file name and path; or undefined.
- */
-export async function stateThatRead<S extends { kind: string; fingerprint?: Fingerprint }>(
-  stateDir: string, kind: string, file: string, accept: (entry: string) => boolean, minBytes = 1,
-): Promise<{ entry: string; path: string; state: S } | undefined> {
-  const matches = await prefixMatcher(file);
-  for (const entry of await listSourceStates(stateDir)) {
-    if (entry.endsWith("@snapshots.json") || !accept(entry)) continue;
-    const path = join(sourcesDir(stateDir), entry);
-    const state = await settledState<S>(path);
-    if (state?.kind === kind && state.fingerprint && state.fingerprint.bytes >= minBytes && matches(state.fingerprint)) return { entry, path, state };
-  }
-  return undefined;
 }
 
 /** The state files of a state dir's sources (the daemon's `<name>.json`, backfill's `<name>@<id>.json`), sorted. */
