@@ -17,7 +17,7 @@
 // machine's clock, read without --timezone, is refused (`timezone_mismatch`: no zone can be told);
 // records, sessions, license_seconds and denials in total, `by_feature` and (token pools)
 // `by_product`; the parser's counters (lines, unknown_lines with samples, undated_lines,
-// package_lines, ignored_lines, clock_steps); for snapshots `snapshot_at`, `time_from` (with
+// package_lines, ignored_lines, clock_steps, RLM's shared_checkouts); for snapshots `snapshot_at`, `time_from` (with
 // `time_warning` when read at a file's mtime over a day after its latest checkout: a copy's, maybe)
 // and `in_use_mismatch` (features whose stated total differs from the lines listed).
 import { parseArgs } from "node:util";
@@ -109,7 +109,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
     ...(done?.snapshot ? { snapshot_at: new Date(done.snapshot.at).toISOString(), time_from: done.snapshot.time_from, ...(done.snapshot.time_warning ? { time_warning: done.snapshot.time_warning } : {}), in_use_mismatch: done.snapshot.in_use_mismatch } : {}),
     lines: source?.lines ?? 0, unknown_lines: source?.unknown_lines ?? 0, unknown_samples: source?.unknown_samples ?? [],
     undated_lines: source?.undated_lines ?? 0, package_lines: source?.package_lines ?? 0, ignored_lines: source?.ignored_lines ?? 0,
-    clock_steps: source?.clock_steps ?? 0,
+    clock_steps: source?.clock_steps ?? 0, ...(source?.shared_checkouts ? { shared_checkouts: source.shared_checkouts } : {}),
     orphan_checkins: done?.tracker.orphan_checkins ?? 0, zero_length_sessions: done?.tracker.zero_length_sessions ?? 0,
   }) + "\n");
   return 0;

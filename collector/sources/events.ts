@@ -59,6 +59,8 @@ export interface ParseStats {
   ignored_lines?: number;
   /** Times the server clock was set back (not a midnight): later times are read forward by the step. */
   clock_steps?: number;
+  /** RLM report log: checkouts that took no license of their own (they share their group's, `share_handle`). */
+  shared_checkouts?: number;
 }
 
 /** Options every source takes (DESIGN.md §9 config). */

@@ -12,8 +12,10 @@
 // that ran on (see settleStart). `DENY … last_attempt 0` means the client will try another
 // server: not a denial (counted as ignored). The TIMEZONE line (rlm-timezone.ts) decides the zone a
 // file is read in before it is read (parse-file.ts, the daemon's first read); here it is only
-// checked (another shape is an unknown line).
+// checked (another shape is an unknown line). Checkouts that share one license (`share_handle`) are
+// billed as one session (rlm-share-groups.ts).
 import type { Holder, LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
+import { joinGroup, keepListed, leaveGroup, noShareGroups, type ShareGroups } from "./rlm-share-groups.ts";
 import { timezoneOfLine } from "./rlm-timezone.ts";
 import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
 
@@ -40,14 +42,17 @@ interface ReportLogState {
   shift?: number;
   /** A START whose INUSE records are still coming: its time, the last instant before it, and the handles listed. */
   start?: { at: number; before: number; listed: string[] };
+  /** Open checkouts of a license of their own, by handle. */
   handles: Record<string, Holder>;
+  /** Open checkouts sharing a license (absent in states saved before it was kept). */
+  shares?: ShareGroups;
   stats: ParseStats;
 }
 
 export class RlmReportLogSource implements LineSource {
   private readonly clock: WallClock;
   private s: ReportLogState = {
-    format: null, isv: "rlm", date: null, lastTod: 0, handles: {},
+    format: null, isv: "rlm", date: null, lastTod: 0, handles: {}, shares: noShareGroups(),
     stats: { lines: 0, events: 0, unknown_lines: 0, unknown_samples: [], undated_lines: 0, ignored_lines: 0, clock_steps: 0 },
   };
 
@@ -89,6 +94,7 @@ export class RlmReportLogSource implements LineSource {
 
   restore(state: unknown): void {
     this.s = structuredClone(state as ReportLogState);
+    this.s.shares ??= noShareGroups();
   }
 
   /** The events of one record, or undefined when the line is not a record we know. */
@@ -122,21 +128,31 @@ export class RlmReportLogSource implements LineSource {
         const at = this.at(t.at(-2), t.at(-1));
         if (at === undefined) return undefined;
         s.handles = {};
+        s.shares = noShareGroups();
         return [{ type: "alive", at, daemon: s.isv }, { type: "server_down", at, daemon: s.isv, reason: "SHUTDOWN" }];
       }
       case "OUT":
       case "INUSE": {
         const std = kw === "INUSE" || (!small && t.length >= 17);
         // INUSE has a share_handle before process_id since reportlog v12.2 (12 or 13 fields): its date and time are the last two.
-        const f = std
-          ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: kw === "INUSE" ? t[8] : t[10], date: kw === "INUSE" ? t.at(-2) : t[16], time: kw === "INUSE" ? t.at(-1) : t[17] }
-          : { feature: t[1], version: t[2], user: t[3], host: t[4], count: t[6], handle: t[7], date: undefined, time: t[9] };
+        const f = kw === "INUSE"
+          ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: t[8], share: t.length >= 13 ? t[9] : undefined, date: t.at(-2), time: t.at(-1) }
+          : std
+            ? { feature: t[1], version: t[2], user: t[4], host: t[5], count: t[7], handle: t[10], share: t[11], date: t[16], time: t[17] }
+            : { feature: t[1], version: t[2], user: t[3], host: t[4], count: t[6], handle: t[7], share: t[8], date: undefined, time: t[9] };
         const at = this.at(f.date, f.time);
         const count = Number(f.count);
         if (at === undefined || f.feature === undefined || f.user === undefined || f.host === undefined || f.handle === undefined || !Number.isSafeInteger(count) || count < 1) return undefined;
+        if (kw === "INUSE") s.start?.listed.push(f.handle);
+        const shares = s.shares!;
+        // A member listed again by a new log file, or a checkout that takes no license of its own.
+        if (shares.member[f.handle] !== undefined) return [];
+        if (joinGroup(shares, f.handle, f.share, s.handles)) {
+          s.stats.shared_checkouts = (s.stats.shared_checkouts ?? 0) + 1;
+          return [{ type: "alive", at, daemon: s.isv }];
+        }
         const holder: Holder = { daemon: s.isv, feature: f.feature, version: f.version!, user: f.user, host: f.host, handle: f.handle, count };
         s.handles[f.handle] = holder;
-        if (kw === "INUSE") s.start?.listed.push(f.handle);
         return [{ type: "checkout", at, ...holder }];
       }
       case "IN": {
@@ -144,10 +160,12 @@ export class RlmReportLogSource implements LineSource {
         const handle = std ? t[10] : t[3];
         const at = std ? this.at(t[11], t[12]) : this.at(undefined, t[4]);
         if (at === undefined || handle === undefined) return undefined;
-        const held = s.handles[handle];
-        delete s.handles[handle];
         const why = t[1];
         const reason = why === "4" ? "inactive" : "normal";
+        const groupHeld = leaveGroup(s.shares!, handle);
+        if (groupHeld === null) return [{ type: "alive", at, daemon: s.isv }]; // the rest of its group hold the license on
+        const held = groupHeld ?? s.handles[handle];
+        delete s.handles[handle];
         if (held) return [{ type: "checkin", at, ...held, reason }];
         if (!std) return [{ type: "checkin", at, daemon: s.isv, feature: "", user: "", host: "", handle, reason }];
         return [{ type: "checkin", at, daemon: s.isv, feature: t[2]!, user: t[4]!, host: t[5]!, handle, count: Number(t[7]), reason }];
@@ -197,15 +215,18 @@ export class RlmReportLogSource implements LineSource {
     if (start.listed.length === 0) {
       const at = start.at - (s.shift ?? 0);
       s.handles = {};
+      s.shares = noShareGroups();
       s.shift = 0;
       return [{ type: "server_down", at, daemon, reason: "START (server restarted)" }, { type: "alive", at, daemon }];
     }
     const out: SourceEvent[] = [];
+    const listed = new Set(start.listed);
     for (const [handle, held] of Object.entries(s.handles)) {
-      if (start.listed.includes(handle)) continue;
+      if (listed.has(handle)) continue;
       delete s.handles[handle];
       out.push({ type: "checkin", at: start.before, ...held, reason: "normal" });
     }
+    for (const held of keepListed(s.shares!, listed)) out.push({ type: "checkin", at: start.before, ...held, reason: "normal" });
     out.push({ type: "alive", at: start.at, daemon });
     return out;
   }

@@ -1,8 +1,10 @@
 // RLM report log (synthetic fixture: no public sample exists) — sessions worked out by hand.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
+import { RlmReportLogSource } from "../../../collector/sources/rlm-reportlog.ts";
+import type { SourceEvent } from "../../../collector/sources/events.ts";
 import { syntheticFixtures } from "./fixture-paths.ts";
 import { runParse } from "./run-parse.ts";
 
@@ -102,4 +104,51 @@ it("a new log file's START (rotation) is no restart when INUSE records follow it
   ]);
   expect(summary.license_seconds).toBe(2 * 4 * 3600 + 3600 + 3600 + 1800);
   expect([summary.unknown_lines, summary.orphan_checkins]).toEqual([0, 0]);
+});
+
+it("checkouts that share one license (share_handle) are one session, from the group's first checkout to its last check-in (std and small formats, across a new log file)", async () => {
+  // The share_handle names the group's first checkout, or another of its open ones once that has
+  // checked in (the RLM manual); a handle not open (99) is a license of its own.
+  const at = (time: string) => Date.parse(`2022-06-0${time}Z`);
+  for (const file of ["reportlog-synthetic-shared.rl", "reportlog-synthetic-small-shared.rl"]) {
+    const { code, lines, summary } = await runParse(["--source", "rlm-reportlog", "--file", join(syntheticFixtures, "rlm", file), "--timezone", "UTC", "--sessions"]);
+    expect(code, file).toBe(0);
+    const small = file.includes("small");
+    const want = [
+      ["alice", 1, at("1T09:00:00"), at("1T12:00:00")], // three windows on ws-01 hold one license: 3 h, not 1 h + 1 h 50 + 1 h 30
+      ["bob", 1, at("1T09:05:00"), at("1T10:05:00")],
+      ["carol", 1, at("1T11:10:00"), at("1T12:30:00")],
+      ...(small ? [] : [["dave", 1, at("1T13:00:00"), at("2T02:00:00")]]), // held on by 31 across the new log file (32 not listed by it)
+    ];
+    expect(lines.map((s) => [s.user, s.count, s.start, s.end]).sort((a, b) => a[2] - b[2]), file).toEqual(want);
+    expect(summary.license_seconds, file).toBe(3 * 3600 + 3600 + 4800 + (small ? 0 : 13 * 3600));
+    expect([summary.shared_checkouts, summary.unknown_lines, summary.orphan_checkins, summary.zero_length_sessions], file).toEqual([small ? 2 : 4, 0, 0, 0]);
+  }
+});
+
+it("the share groups of a report log survive a save and restore after any line", () => {
+  const lines = readFileSync(join(syntheticFixtures, "rlm/reportlog-synthetic-shared.rl"), "utf8").trimEnd().split("\n");
+  const read = (restoreAfter: number) => {
+    let source = new RlmReportLogSource({ name: "rlm", timezone: "UTC" });
+    const events: SourceEvent[] = [];
+    lines.forEach((line, i) => {
+      events.push(...source.push(line));
+      if (i === restoreAfter) {
+        const saved = JSON.parse(JSON.stringify(source.save()));
+        source = new RlmReportLogSource({ name: "rlm", timezone: "UTC" });
+        source.restore(saved);
+      }
+    });
+    return [...events, ...source.end()];
+  };
+  const straight = read(-1);
+  expect(straight.filter((e) => e.type === "checkout" && e.user === "alice")).toHaveLength(1);
+  for (let i = 0; i < lines.length; i++) expect(read(i), `restored after line ${i + 1}`).toEqual(straight);
+  // A state saved before share groups were kept restores with none open.
+  const before = new RlmReportLogSource({ name: "rlm", timezone: "UTC" });
+  for (const line of lines.slice(0, 7)) before.push(line);
+  const { shares: _shares, ...old } = before.save() as Record<string, unknown>;
+  const after = new RlmReportLogSource({ name: "rlm", timezone: "UTC" });
+  after.restore(old);
+  expect(lines.slice(7, 10).flatMap((line) => after.push(line)).map((e) => e.type)).toEqual(["checkout", "alive", "alive"]); // bob; 2c joins 2a; 2a leaves, 2c holds on
 });
