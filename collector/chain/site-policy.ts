@@ -27,9 +27,13 @@ export class SitePolicy {
     this.pseudonyms = pseudonyms;
   }
 
-  /** The site's policy: scope from the doc replica or the enrollment; pseudonyms when asked for. */
-  static async load(paths: StatePaths, identity: Identity, privacy: { pseudonymise: boolean }): Promise<SitePolicy> {
-    const pseudonyms = privacy.pseudonymise ? await Pseudonyms.open(paths, { create: true }) : null;
+  /**
+   * The site's policy: scope from the doc replica or the enrollment; pseudonyms when asked for —
+   * and, when the config does not say, when this site made a privacy key before: a config rewritten
+   * or copied without `privacy` does not start sending the names it kept at the site in clear.
+   */
+  static async load(paths: StatePaths, identity: Identity, privacy: { pseudonymise?: boolean }): Promise<SitePolicy> {
+    const pseudonyms = privacy.pseudonymise === false ? null : await Pseudonyms.open(paths, { create: privacy.pseudonymise === true });
     return new SitePolicy(currentScope(paths, identity), pseudonyms);
   }
 

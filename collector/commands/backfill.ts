@@ -17,7 +17,6 @@ import { openSite } from "../site.ts";
 import { checkParseFile, snapshotInstant, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
 import { zoneOfFile } from "../sources/file-zone.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
-import { Pseudonyms } from "../state/pseudonyms.ts";
 import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
 
@@ -46,9 +45,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
   const zone = read.timezone ?? localTimeZone(); // jsonl reads none: its saved settings keep this machine's, as before
   const site = await openSite(stateFrom(values, io.env));
   try {
-    const pseudonyms = await Pseudonyms.open(site.paths, { create: false });
-    const policy = await SitePolicy.load(site.paths, site.identity, { pseudonymise: false });
-    const sitePolicy = pseudonyms ? new SitePolicy(policy.scope(), pseudonyms) : policy;
+    const sitePolicy = await SitePolicy.load(site.paths, site.identity, {}); // config unsaid: pseudonyms once the site has a key
     const before = site.log.lastSeq();
     const progress = new ImportProgress(io.stderr, (await stat(file)).size);
     const report = await importFile(site, kind, file, {

@@ -45,7 +45,8 @@ export interface RunConfig {
   sync_s: number;
   /** `host:port` serving Prometheus text at /metrics. */
   metrics_listen?: { host: string; port: number };
-  privacy: { pseudonymise: boolean };
+  /** `pseudonymise` unset: as this state dir did before (SitePolicy.load). */
+  privacy: { pseudonymise?: boolean };
   /** Site-side enforcement (collector/enforce/), opt-in. */
   enforce?: EnforceConfig;
 }
@@ -147,7 +148,7 @@ export function checkRunConfig(raw: unknown, baseDir = process.cwd()): RunConfig
     cut_s: c.cut_s ?? 3600,
     heartbeat_s: c.heartbeat_s ?? 300,
     sync_s: c.sync_s ?? 60,
-    privacy: { pseudonymise: c.privacy?.pseudonymise ?? false },
+    privacy: c.privacy?.pseudonymise === undefined ? {} : { pseudonymise: c.privacy.pseudonymise },
     ...(c.metrics_listen !== undefined ? { metrics_listen: listenAddress(c.metrics_listen) } : {}),
     ...(c.enforce !== undefined ? {
       enforce: {

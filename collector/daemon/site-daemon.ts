@@ -17,6 +17,7 @@ import { SiteEnforcer } from "../enforce/site-enforcer.ts";
 import { CollectorError } from "../errors.ts";
 import type { Site } from "../site.ts";
 import { loadFlags } from "../state/flags.ts";
+import { hasPrivacyKey, privacyKeyPath } from "../state/pseudonyms.ts";
 import type { BackoffPolicy } from "../sync/backoff.ts";
 import type { EdgeClient } from "../sync/edge-client.ts";
 import { DaemonSource } from "./daemon-source.ts";
@@ -88,6 +89,9 @@ export class SiteDaemon {
   static async start(site: Site, config: RunConfig, client: EdgeClient, options: DaemonOptions): Promise<SiteDaemon> {
     const clock = options.clock ?? Date.now;
     const policy = await SitePolicy.load(site.paths, site.identity, config.privacy);
+    const said = config.privacy.pseudonymise;
+    if (said === undefined && policy.pseudonyms) options.log(`privacy: user and host names leave this site as pseudonyms, as they did before (${privacyKeyPath(site.paths)}); privacy.pseudonymise: false in the config sends them in clear`);
+    if (said === false && (await hasPrivacyKey(site.paths))) options.log(`WARNING: privacy.pseudonymise is false: user and host names leave this site in clear, where it sent pseudonyms before (${privacyKeyPath(site.paths)})`);
     const sources: DaemonSource[] = [];
     const context = { configured: new Set(config.sources.map((c) => c.name)), log: (line: string) => options.log(line) };
     for (const c of config.sources) sources.push(await DaemonSource.open(site, c, config.cut_s, clock, context));
@@ -258,7 +262,7 @@ export class SiteDaemon {
       log: { first_seq: log.firstSeq(), last_seq: log.lastSeq(), acked_seq: log.ackedSeq(), pending: log.lastSeq() - log.ackedSeq() },
       appended: this.appended,
       last_receipt: receipt ? { acked_seq: receipt.acked_seq, received_at: receipt.received_at } : null,
-      sync: this.#link.view, disk_full: this.#trouble.diskFull, storage: await this.#storage(), scope: this.#policy.scope(), pseudonymise: this.#config.privacy.pseudonymise,
+      sync: this.#link.view, disk_full: this.#trouble.diskFull, storage: await this.#storage(), scope: this.#policy.scope(), pseudonymise: this.#policy.pseudonyms !== null,
       enforcement: this.#enforcer?.view ?? null,
     };
     if (running && Date.now() - this.#writtenAt < 1000) return;

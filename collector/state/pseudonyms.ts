@@ -19,6 +19,11 @@ export function privacyKeyPath(paths: StatePaths): string {
   return join(paths.dir, "privacy-key.json");
 }
 
+/** Whether this state dir has pseudonymised names (its privacy key exists). */
+export async function hasPrivacyKey(paths: StatePaths): Promise<boolean> {
+  return (await readJsonFile(privacyKeyPath(paths))) !== undefined;
+}
+
 export function pseudonymsPath(paths: StatePaths): string {
   return join(paths.dir, "pseudonyms.jsonl");
 }

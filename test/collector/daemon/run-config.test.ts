@@ -26,7 +26,7 @@ describe("run config", () => {
   it("fills the documented defaults: cut_s 3600 (DESIGN.md §4), heartbeat 300 s, sync 60 s, utf-8, start at the beginning", () => {
     expect(checkRunConfig({ sources: [source] })).toEqual({
       sources: [{ ...source, interval_s: 10, timezone_given: true, encoding: "utf-8", encoding_given: false, start_at: "beginning" }],
-      cut_s: 3600, heartbeat_s: 300, sync_s: 60, privacy: { pseudonymise: false },
+      cut_s: 3600, heartbeat_s: 300, sync_s: 60, privacy: {},
     });
   });
 

@@ -11,6 +11,7 @@ import { checkRunConfig, type RunConfig } from "../../../collector/daemon/run-co
 import { SiteDaemon } from "../../../collector/daemon/site-daemon.ts";
 import { openSite, type Site } from "../../../collector/site.ts";
 import { saveIdentity, saveKey } from "../../../collector/state/identity.ts";
+import { hasPrivacyKey } from "../../../collector/state/pseudonyms.ts";
 import { statePaths } from "../../../collector/state/state-dir.ts";
 import { EdgeClient } from "../../../collector/sync/edge-client.ts";
 import { generateKeyPair, parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
@@ -44,11 +45,11 @@ class Harness {
     this.daemon = daemon;
     this.now = start;
   }
-  static async start(state: string, config: RunConfig, start: number): Promise<Harness> {
+  static async start(state: string, config: RunConfig, start: number, log: (line: string) => void = () => undefined): Promise<Harness> {
     const box = { now: start };
     const opened = await openSite(statePaths(state), { clock: () => box.now });
     const daemon = await SiteDaemon.start(opened, config, new EdgeClient(offline, { timeoutMs: 2000 }), {
-      backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => box.now, log: () => undefined, wait: async () => undefined,
+      backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => box.now, log, wait: async () => undefined,
     });
     const h = new Harness(opened, daemon, start);
     Object.defineProperty(h, "now", { get: () => box.now, set: (v: number) => { box.now = v; } });
@@ -254,6 +255,40 @@ describe("site daemon", () => {
     expect(reveal.json).toMatchObject({ names: [{ pseudonym: someone, kind: "user", name: expect.stringMatching(/^u\d+$/) }, { pseudonym: "u_0000000000000000", name: null }] });
     const text = await cli(["reveal", someone, "--state", state]);
     expect(text.stdout).toMatch(new RegExp(`^${someone}: user u\\d+$`, "m"));
+  });
+
+  it("a config that does not say privacy.pseudonymise keeps the pseudonyms the site sent before (logged); only an explicit false sends names in clear, with a warning", async () => {
+    const state = join(dir, "privacy-unsaid");
+    await site(state);
+    const file = join(dir, "privacy-unsaid.log");
+    const lic = new BusyLicenseServer({ file, slots: 6, seed: 8, startAt: START });
+    const source = { name: "lmgrd", kind: "flexlm-debuglog", file, timezone: "UTC", interval_s: 300 };
+    let seen = 0;
+    const run = async (config: unknown, from: number) => {
+      const logs: string[] = [];
+      const h = await Harness.start(state, checkRunConfig(config), from, (line) => logs.push(line));
+      await h.runUntil(from + 12 * HOUR, (now) => lic.advance(now));
+      const records = (await h.records()).slice(seen);
+      seen += records.length;
+      const pseudonymise = h.daemon.status()!.pseudonymise;
+      await h.stop();
+      const usage = records.filter((r) => r.kind === "usage").map((r) => r.data as UsageData);
+      expect(usage.length).toBeGreaterThan(0);
+      const pseudonyms = usage.every((u) => /^u_[0-9a-f]{16}$/.test(u.user) && /^h_[0-9a-f]{16}$/.test(u.host));
+      const clear = usage.every((u) => /^u\d+$/.test(u.user) && /^h\d+$/.test(u.host));
+      return { names: pseudonyms ? "pseudonyms" : clear ? "clear" : "mixed", pseudonymise, privacyLogs: logs.filter((l) => l.includes("privacy")) };
+    };
+    // A site that never pseudonymised: unsaid is off, and no key is made.
+    expect(await run({ sources: [source] }, START)).toEqual({ names: "clear", pseudonymise: false, privacyLogs: [] });
+    expect(await hasPrivacyKey(statePaths(state))).toBe(false);
+    expect(await run({ sources: [source], privacy: { pseudonymise: true } }, START + 12 * HOUR)).toEqual({ names: "pseudonyms", pseudonymise: true, privacyLogs: [] });
+    // The config rewritten without `privacy`: the names stay at the site.
+    const unsaid = await run({ sources: [source] }, START + 24 * HOUR);
+    expect(unsaid).toMatchObject({ names: "pseudonyms", pseudonymise: true });
+    expect(unsaid.privacyLogs).toEqual([expect.stringMatching(/^privacy: user and host names leave this site as pseudonyms, as they did before/)]);
+    const off = await run({ sources: [source], privacy: { pseudonymise: false } }, START + 36 * HOUR);
+    expect(off).toMatchObject({ names: "clear", pseudonymise: false });
+    expect(off.privacyLogs).toEqual([expect.stringMatching(/^WARNING: privacy.pseudonymise is false: user and host names leave this site in clear/)]);
   });
 
   it("status while the daemon runs: the daemon's view (sources, progress, sync), the log untouched", async () => {
