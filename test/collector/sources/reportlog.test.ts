@@ -2,8 +2,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { expect, it } from "vitest";
-import { RlmReportLogSource } from "../../../collector/sources/rlm-reportlog.ts";
+import { RlmReportLogSource, tokens } from "../../../collector/sources/rlm-reportlog.ts";
 import type { SourceEvent } from "../../../collector/sources/events.ts";
 import { syntheticFixtures } from "./fixture-paths.ts";
 import { runParse } from "./run-parse.ts";
@@ -151,4 +152,14 @@ it("the share groups of a report log survive a save and restore after any line",
   const after = new RlmReportLogSource({ name: "rlm", timezone: "UTC" });
   after.restore(old);
   expect(lines.slice(7, 10).flatMap((line) => after.push(line)).map((e) => e.type)).toEqual(["checkout", "alive", "alive"]); // bob; 2c joins 2a; 2a leaves, 2c holds on
+});
+
+it("a record's fields are what the regex /\"([^\"]*)\"|(\\S+)/g matches, for any line (quotes, unclosed quotes, every kind of space)", () => {
+  const regexTokens = (line: string) => [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  const char = fc.constantFrom("a", "Z", "0", ":", "/", ".", '"', '"', " ", " ", "\t", "\v", "\u00a0", "\u2003", "\u3000", "\ufeff", "é", "😀");
+  fc.assert(fc.property(fc.array(char, { maxLength: 40 }).map((cs) => cs.join("")), (line) => {
+    expect(tokens(line)).toEqual(regexTokens(line));
+  }), { numRuns: 5000 });
+  expect(tokens('OUT solver 2.0 1 bob ws-02 "" 1 3 0 1b 0 4f3 "wing design" "solver" "2.0" 03/26 23:50:30.00')).toEqual(
+    ["OUT", "solver", "2.0", "1", "bob", "ws-02", "", "1", "3", "0", "1b", "0", "4f3", "wing design", "solver", "2.0", "03/26", "23:50:30.00"]);
 });
