@@ -14,7 +14,7 @@
 // EXITING takes effect after the `IN … (SHUTDOWN)` lines that may follow it in the same second, and
 // the vendors' own shutdown lines among them (`(adskflex) Shutdown requested.`): at the next lmgrd
 // line, usage line of another kind, or the end of input. A usage suffix wrapped onto the next line:
-// flexlm-wrapped-suffix.ts.
+// flexlm-wrapped-suffix.ts; a checkout upgraded to more licenses (`UPGRADE`): flexlm-holders.ts.
 import type { LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
 import { DaemonLines } from "./flexlm-daemon-lines.ts";
 import { FlexlmEnvelope } from "./flexlm-envelope.ts";
@@ -186,6 +186,11 @@ export class FlexlmDebugLogSource implements LineSource {
     }
     const verbose = scan.verbose;
     if (verbose?.date && isCalendarDate(verbose.date.year, verbose.date.month, verbose.date.day)) this.anchor(verbose.date, verbose.secondOfDay ?? this.env.tod, out, false);
+    const upgrade = kind === "UPGRADE" ? this.holders.upgradeOf(this.env.daemon, who, this.scan) : undefined;
+    if (upgrade) {
+      for (const event of upgrade) this.place(event, out);
+      return;
+    }
     const event = this.holders.eventOf(kind, this.env.daemon, who, this.scan);
     if (event === undefined) {
       this.st.ignored_lines!++; // UNSUPPORTED precedes a successful OUT from another line; QUEUED waits
@@ -202,6 +207,16 @@ export class FlexlmDebugLogSource implements LineSource {
       event.at = at;
       if (wraps) this.wrap.waitFor(event, true);
       else this.release(event, out);
+    }
+  }
+
+  /** A usage event of the current line, at its instant, or held until it has one. */
+  private place(event: UsageEvent, out: SourceEvent[]): void {
+    const at = this.instant();
+    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "event", event }, out);
+    else {
+      event.at = at;
+      this.release(event, out);
     }
   }
 

@@ -6,6 +6,8 @@ import type { NameTable } from "./name-table.ts";
 import type { UsageEvent } from "./package-filter.ts";
 
 const MAX_HOLDERS = 100_000;
+// lmgrd's `(%d->%d licenses)`: the checkout's count before and after an upgrade.
+const UPGRADE_COUNTS = /^(\d+)->(\d+) licenses$/;
 
 export class FlexlmHolders {
   private readonly names: NameTable;
@@ -43,6 +45,22 @@ export class FlexlmHolders {
     if (scan.verbose) event.handle = this.names.intern(scan.verbose.handle);
     if (who.product !== undefined) event.product = who.product;
     return event;
+  }
+
+  /**
+   * An `UPGRADE` line (`(2->4 licenses)`): a client that holds the first count checked out more of the
+   * feature and now holds the second (FLEXlm's vendor daemon adds the new licenses to the checkout it
+   * has and logs the old and new totals). The checkout of the old count ends and one of the new count
+   * starts, so the `IN … (4 licenses)` that follows ends it. Undefined when the counts are not there.
+   */
+  upgradeOf(daemon: string, who: Who, scan: UsageScan): [UsageEvent, UsageEvent] | undefined {
+    const counts = scan.notes.length === 1 ? UPGRADE_COUNTS.exec(scan.notes[0]!) : null;
+    if (!counts) return undefined;
+    const holder = { daemon, feature: who.feature, user: who.user, host: who.host, ...(who.product !== undefined ? { product: who.product } : {}) };
+    return [
+      { type: "checkin", at: 0, ...holder, count: Number(counts[1]), reason: "normal" },
+      { type: "checkout", at: 0, ...holder, count: Number(counts[2]) },
+    ];
   }
 
   private intern(who: Who | undefined): Who | undefined {

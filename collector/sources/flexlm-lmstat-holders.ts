@@ -32,7 +32,7 @@ export class LmstatHolders {
     const names = this.names;
     const found = poolProduct(feature, u.extra);
     const user = names.intern(u.user), host = names.intern(u.host), count = u.count;
-    const handle = [u.server, "/", u.port, " ", u.handle].join("");
+    const handle = u.handle === "" ? "" : [u.server, "/", u.port, " ", u.handle].join("");
     // Literals in the order the holder's fields have always had; `start` is a double from the outset.
     let h: Held;
     if (sub === undefined) {

@@ -27,6 +27,9 @@ const TAIL = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) ([^\s()]+)\), start (\w{3}
 // lmstat prints `(vX)` only for a client version above 0.0 (its source: `if (l_compare_version(…,
 // users->version, "0.0")) fprintf(" (v%s)")`), so a line may go straight from the names to the handle.
 const TAIL_NO_VERSION = /^\s*(.+?) \(([^/ ()]+)\/(\S+) ([^\s()]+)\), start (\w{3}) (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$/;
+// lmstat prints `(server/port handle)` only for a handle other than 0 (`if (users->ul_license_handle
+// != 0)`, the same printer), so a line may go from the names, or `(vX)`, straight to the start.
+const TAIL_NO_HANDLE = /^\s*(.+?)(?: \(v([^)]*)\))?, start (\w{3}) (\d{1,2})\/(\d{1,2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$/;
 const QUEUED = /^\s*(.+) \(v([^)]*)\) \(([^/ ]+)\/(\S+) ([^\s()]+)\) queued for (\d+) licenses?$/;
 
 const SUFFIXES: Array<[RegExp, (m: RegExpExecArray, line: LmstatUserLine) => void]> = [
@@ -78,7 +81,7 @@ export function splitUserHostDisplay(left: string, vendor?: string): { user: str
 
 /** One user line; `vendor` (the sub-block's, else the only vendor daemon up) helps split its names. */
 export function parseUserLine(line: string, vendor?: string): LmstatUserLine | undefined {
-  const m = TAIL.exec(line) ?? noVersion(line);
+  const m = TAIL.exec(line) ?? noVersion(line) ?? noHandle(line);
   if (!m) return undefined;
   const who = splitUserHostDisplay(m[1]!, vendor);
   const start: YearlessStamp = { weekday: m[6]!, month: +m[7]!, day: +m[8]!, hour: +m[9]!, minute: +m[10]! };
@@ -103,6 +106,13 @@ export function parseUserLine(line: string, vendor?: string): LmstatUserLine | u
 function noVersion(line: string): RegExpExecArray | null {
   const m = TAIL_NO_VERSION.exec(line);
   if (m) m.splice(2, 0, "");
+  return m;
+}
+
+/** A line without `(server/port handle)`, matched as TAIL would match it with them empty. */
+function noHandle(line: string): RegExpExecArray | null {
+  const m = TAIL_NO_HANDLE.exec(line);
+  if (m) m.splice(2, 1, m[2] ?? "", "", "", "");
   return m;
 }
 

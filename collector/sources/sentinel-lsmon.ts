@@ -1,8 +1,9 @@
 // Thales Sentinel RMS `lsmon HOST` output → one snapshot (FORMATS.md §6). A tree of
 // `|- Key : value` lines: Feature Information → License Information / Client Information.
 // A client's `Status : Running since <ctime>` is its start; no handle, so a holder is
-// (feature, user, host, start). The real output seen prints no per-client token count: each client
-// holds 1; a client key not known to say nothing of its use is an unknown line (with a sample).
+// (feature, user, host, start). A client holds `Number of tokens used : N` tokens (lsmon's own string
+// table prints it among a client's keys; the real output seen prints none, i.e. 1); a client key not
+// known to say nothing of its use is an unknown line (with a sample).
 import type { SnapshotHolder, SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
 import { outputLines, tally, startSnapshot } from "./snapshot-output.ts";
 import { ctimeWallTime } from "./snapshot-year.ts";
@@ -13,11 +14,11 @@ const ENTRY = /^\s*\|- (.+?)\s*:\s(.*)$/;
 const BLOCK = /^\s*\|- (Feature|License|Client) Information$/;
 const KNOWN = [/Sentinel RMS .*Application Monitor$/, /^\s*Copyright \(C\)/, /^\s*\[Contacting .* server on host /, /^\s*Press Enter to continue/];
 const FAILURE = /(unable to|cannot|could not|failed|no .*server|error)/i;
-// A client's keys that say nothing more of its use. Any other key of a client (a token count, a
-// version's) may change what it holds: counted as an unknown line, with a sample, not passed over.
+// A client's keys that say nothing more of its use. Any other key of a client (`Token shared by`,
+// a version's) may change what it holds: counted as an unknown line, with a sample, not passed over.
 const CLIENT_OTHER_KEYS = new Set(["X display name", "Group name", "Is commuter token"]);
 
-interface Client { user: string; host: string; status: string }
+interface Client { user: string; host: string; status: string; count: number }
 
 function unquote(value: string): string {
   const v = value.trim();
@@ -45,9 +46,9 @@ export class SentinelLsmonSource implements SnapshotSource {
       const since = /^Running since (.+)$/.exec(client.status);
       const wall = since ? ctimeWallTime(since[1]!) : undefined;
       if (wall) {
-        holders.push({ daemon: SENTINEL_DAEMON, feature, ...(version ? { version } : {}), user: client.user, host: client.host, count: 1, start: wallTimeToUtc(wall, this.zone) });
+        holders.push({ daemon: SENTINEL_DAEMON, feature, ...(version ? { version } : {}), user: client.user, host: client.host, count: client.count, start: wallTimeToUtc(wall, this.zone) });
       } else {
-        result.queued.push({ feature, user: client.user, host: client.host, count: 1 });
+        result.queued.push({ feature, user: client.user, host: client.host, count: client.count });
       }
       client = undefined;
     };
@@ -59,7 +60,7 @@ export class SentinelLsmonSource implements SnapshotSource {
         flush();
         block = m[1];
         if (block === "Feature") { sawFeature = true; feature = ""; version = undefined; }
-        if (block === "Client") client = { user: "", host: "", status: "" };
+        if (block === "Client") client = { user: "", host: "", status: "", count: 1 };
         continue;
       }
       if ((m = ENTRY.exec(line))) {
@@ -72,6 +73,7 @@ export class SentinelLsmonSource implements SnapshotSource {
           if (key === "User name") client.user = value;
           else if (key === "Host name") client.host = value;
           else if (key === "Status") client.status = value;
+          else if (key === "Number of tokens used" && /^\d+$/.test(value)) client.count = Number(value);
           else if (!CLIENT_OTHER_KEYS.has(key)) counter.unknownLine(line);
         }
         continue;

@@ -2,7 +2,8 @@
 // in test/fixtures/flexlm: token pools, DST fall-back (also at the start of a log, before any date),
 // a clock set back at mid-day, `-datestamp` and verbose lines, forked vendor daemons, a shutdown of
 // two vendors, a vendor restarted by a Unix lmgrd, a check-in printed just before the line above it,
-// usage lines that cannot be read, a usage suffix wrapped onto the next line.
+// usage lines that cannot be read, a usage suffix wrapped onto the next line, a checkout upgraded to
+// more licenses.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -253,5 +254,34 @@ describe("flexlm-debuglog cases (synthetic fixtures)", () => {
       expect(counts).toEqual(["checkout ann 3", "checkout indkach 3", "checkout bob 1", "checkin indkach 3", "checkin bob 1", "checkin ann 3"]);
       expect(source.stats().unknown_lines).toBe(0);
     }
+  });
+  it("an UPGRADE line (`(4->8 licenses)`): the checkout holds the old count up to it and the new one after, to its IN", async () => {
+    const { sessions, summary } = await sessionsOf("debuglog-synthetic-upgrade.log", "UTC");
+    const s = (feature: string, user: string, host: string, count: number, start: string, end: string) => ({ daemon: "acmesolv", feature, user, host, count, start: at(start), end: at(end), final: true });
+    expect(sessions).toEqual([
+      s("solver_par", "rvalen", "node17", 4, "2025-03-12T09:00:10Z", "2025-03-12T09:30:10Z"),
+      s("solver_pro", "jokafor", "ws-east-2", 1, "2025-03-12T09:15:00Z", "2025-03-12T09:45:00Z"),
+      s("solver_par", "rvalen", "node17", 8, "2025-03-12T09:30:10Z", "2025-03-12T10:30:10Z"),
+      s("solver_pro", "jokafor", "ws-east-2", 3, "2025-03-12T09:45:00Z", "2025-03-12T11:15:00Z"),
+      s("solver_par", "mbrandt", "node03", 2, "2025-03-12T11:20:00Z", "2025-03-12T12:20:00Z"),
+    ]);
+    // Read as ignored lines, the upgrades billed 36,000 license-seconds: 4 and 1 licenses to the IN.
+    expect(summary.by_feature).toEqual({
+      solver_par: { sessions: 3, license_seconds: 4 * 1800 + 8 * 3600 + 2 * 3600, denials: 0 },
+      solver_pro: { sessions: 2, license_seconds: 1 * 1800 + 3 * 5400, denials: 0 },
+    });
+    expect(summary.ignored_lines).toBe(0);
+    expect(summary.orphan_checkins).toBe(0);
+  });
+
+  it("… and an upgrade read before the log's first date is held with its checkout, then dated", () => {
+    const lines = readFileSync(fixture("debuglog-synthetic-upgrade.log"), "utf8").trimEnd().split("\n").slice(1);
+    const source = new FlexlmDebugLogSource({ name: "lic", timezone: "UTC" });
+    const events = [...lines, "12:30:00 (lmgrd) TIMESTAMP 3/12/2025"].flatMap((line) => source.push(line));
+    events.push(...source.end());
+    const usage = events.flatMap((e) => (e.type === "checkout" || e.type === "checkin" ? [`${e.type} ${e.user} ${e.count} ${new Date(e.at).toISOString().slice(11, 19)}`] : []));
+    expect(usage.slice(0, 6)).toEqual([
+      "checkout rvalen 4 09:00:10", "checkout jokafor 1 09:15:00", "checkin rvalen 4 09:30:10", "checkout rvalen 8 09:30:10", "checkin jokafor 1 09:45:00", "checkout jokafor 3 09:45:00",
+    ]);
   });
 });

@@ -120,6 +120,17 @@ describe("flexlm-lmstat: holders written out by hand", () => {
     expect(r.stats.unknown_lines).toBe(0);
   });
 
+  it("synthetic output with user lines without `(server/port handle)` (lmstat prints it only for a handle other than 0): held, not unknown lines", () => {
+    const r = source().parse(local("flexlm/lmstat-synthetic-no-handle.txt"), TAKEN);
+    expect(rows(holdersOf(r)).map((h) => [h.user, h.host, h.handle, h.count, h.start])).toEqual([
+      ["fmorel", "gx3", "lic2/27000 301", 1, "2024-03-05T08:40:00.000Z"], ["hlindqvist", "gx7", "", 2, "2024-03-05T09:05:00.000Z"],
+      ["ipatel", "gx9", "", 1, "2024-03-04T17:30:00.000Z"], ["ipatel", "gx9", "", 1, "2024-03-04T17:30:00.000Z"], // no `(vX)` either; two checkouts
+    ]);
+    expect(r.stated_in_use).toEqual({ terrain_pro: 5 });
+    expect(mismatches(r)).toEqual({});
+    expect(r.stats.unknown_lines).toBe(0);
+  });
+
   it("synthetic output of borrowed licenses (FLEXlm 9.2): `borrowable licenses issued` states the total, `, borrow-return …` is a known suffix", () => {
     const r = source().parse(local("flexlm/lmstat-synthetic-borrowable.txt"), TAKEN);
     expect(rows(holdersOf(r)).map((h) => [h.user, h.count, h.start])).toEqual([["ann", 1, "2024-03-04T09:00:00.000Z"], ["bob", 2, "2024-03-04T09:30:00.000Z"]]);

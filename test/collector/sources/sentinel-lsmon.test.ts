@@ -23,14 +23,25 @@ describe("sentinel-lsmon", () => {
     expect(mismatches(r)).toEqual({ AVEVA201: { stated: 13, derived: 3 } });
   });
 
-  it("a client key that may change what it holds (a token count lsmon is said to print) is an unknown line with a sample, not passed over (synthetic text)", () => {
+  it("a client holding several tokens says so (`Number of tokens used`, a key of lsmon's own string table): its count, not 1 (synthetic)", () => {
+    const r = source().parse(shared("sentinel/lsmon-synthetic-tokens-used.txt"), Date.UTC(2025, 2, 12, 12));
+    expect(r.stats.unknown_lines).toBe(0);
+    const d = { daemon: "sentinel", feature: "SOLVER_PRO", version: "3.0", handle: "" };
+    expect(rows(holdersOf(r))).toEqual([
+      { ...d, user: "mhollis", host: "ws-ridge-04", count: 4, start: "2025-03-12T08:15:02.000Z" },
+      { ...d, user: "tnakamura", host: "ws-ridge-11", count: 1, start: "2025-03-12T09:40:47.000Z" },
+    ]);
+    expect(mismatches(r)).toEqual({}); // 5 tokens in use, 4 + 1 listed
+  });
+
+  it("a client key that may change what it holds (`Token shared by`) is an unknown line with a sample, not passed over (synthetic text)", () => {
     const client = shared("sentinel/lsmon-amberdante-aveva.txt").replace(
       "     |- Is commuter token              : NO",
-      "     |- Is commuter token              : NO\n     |- Number of tokens used          : 4",
+      "     |- Is commuter token              : NO\n     |- Token shared by                : 2 other user(s)",
     );
     const r = source().parse(client, AT);
     expect(r.stats.unknown_lines).toBe(1);
-    expect(r.stats.unknown_samples).toEqual(["     |- Number of tokens used          : 4"]);
+    expect(r.stats.unknown_samples).toEqual(["     |- Token shared by                : 2 other user(s)"]);
     expect(holdersOf(r)).toHaveLength(3); // still read, one license each
   });
 
