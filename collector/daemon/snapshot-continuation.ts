@@ -13,7 +13,8 @@
 // backfill's state is read as the daemon's by `asPolled`, whenever it is met: its open holders go on
 // as the diff's, their sessions (and ids) the same, billed on from where the backfill left them.
 import { join } from "node:path";
-import { holderKey, type SnapshotDiffState } from "../sources/snapshot-diff.ts";
+import { holderKey, repeatedKey, type SnapshotDiffState } from "../sources/snapshot-diff.ts";
+import { identityLine } from "../sessions/snapshot-identity.ts";
 import type { SnapshotHolder, SnapshotSource } from "../sources/events.ts";
 import { SnapshotPoller } from "../sources/poller.ts";
 import { sourceKinds } from "../sources/registry.ts";
@@ -49,8 +50,9 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
     const { snapshot, ...session } = s;
     open.push(session);
     if (snapshot === undefined) continue;
-    const holder = listedHolder(session, snapshot.identity);
-    diff.open.push([holderKey(holder), holder, snapshot.seenAt]);
+    const { line, n } = identityLine(snapshot.identity, session.product);
+    const holder = listedHolder(session, line);
+    diff.open.push([repeatedKey(holder, n), holder, snapshot.seenAt]);
   }
   return { ...state, poller: { diff }, tracker: { ...state.tracker, open } };
 }

@@ -20,7 +20,7 @@ import { EVENT_DISORDER_MS, type Holder, type SnapshotHolder, type SourceEvent }
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
 import { OpenSessions } from "./open-sessions.ts";
-import { snapshotIdentity } from "./snapshot-identity.ts";
+import { repeatedIdentity, snapshotIdentity } from "./snapshot-identity.ts";
 import { SessionIds } from "./session-ids.ts";
 import type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
 import { IntervalQueue } from "./interval-queue.ts";
@@ -266,17 +266,20 @@ export class SessionTracker {
     this.touch(scope, at);
     const previous = Math.max(this.lastSnapshotAt[scope] ?? -Infinity, this.lastSnapshotAt[ALL] ?? -Infinity);
     // Only a session of an earlier snapshot can be gone from this one: with none (`parse` of one output), nothing is.
-    const listed = this.held.bySnapshot.size > 0 ? new Set<OpenSession>() : undefined;
+    const earlier = this.held.bySnapshot.size > 0;
+    const listed = new Set<OpenSession>();
     for (const h of holders) {
       const start = wholeSecond(h.start);
-      const identity = snapshotIdentity(h, start);
-      let session = this.held.bySnapshot.get(identity);
+      const line = snapshotIdentity(h, start);
+      let identity = line, session = this.held.bySnapshot.get(identity);
+      // A line identical to one this snapshot listed already is another checkout.
+      for (let n = 2; session !== undefined && listed.has(session); n++) session = this.held.bySnapshot.get((identity = repeatedIdentity(line, n)));
       if (session) session.snapshot!.seenAt = at;
       // Not listed in the previous snapshot, so not held then, whatever its start field says.
       else session = this.checkout(h, Math.min(at, Math.max(start, previous)), h.handle ?? "", { identity, seenAt: at })!;
-      listed?.add(session);
+      listed.add(session);
     }
-    if (listed) {
+    if (earlier) {
       const gone: OpenSession[] = [];
       for (const s of this.held.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s)) gone.push(s);
       for (const s of gone) this.close(s, s.snapshot!.seenAt);

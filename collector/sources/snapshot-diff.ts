@@ -31,6 +31,11 @@ export function holderKey(h: Held): string {
   return JSON.stringify([h.daemon.toLowerCase(), h.feature, h.version ?? "", h.handle ?? "", h.user, h.host, h.count, h.start]);
 }
 
+/** The key of a snapshot's `n`th identical line (no handle, the same holder and start): another checkout. */
+export function repeatedKey(h: Held, n: number): string {
+  return n === 1 ? holderKey(h) : `${holderKey(h)}#${n}`;
+}
+
 function inScope(daemon: string | undefined, h: Holder): boolean {
   return daemon === undefined || daemon.toLowerCase() === h.daemon.toLowerCase();
 }
@@ -93,7 +98,7 @@ export class SnapshotDiff {
     for (const h of holders) {
       // Two identical lines (no handle, same holder and start) are two checkouts.
       let key = holderKey(h);
-      for (let n = 2; current.has(key); n++) key = `${holderKey(h)}#${n}`;
+      for (let n = 2; current.has(key); n++) key = repeatedKey(h, n);
       current.set(key, h);
     }
     const out: SourceEvent[] = [];

@@ -4,11 +4,12 @@ import type { UsageData } from "../../../shared/protocol/index.ts";
 import { logRecords } from "../cli/cli-io.ts";
 
 /** Synthetic `lmutil lmstat -a` output (FORMATS grammar) taken at `at` (`11/30/2026 09:00`, a Monday
- *  and so on: `day` names it), listing `holders` (`ann pc1 101 Mon 11/23 9:12`). */
+ *  and so on: `day` names it), listing `holders` (`ann pc1 101 Mon 11/23 9:12`; handle `-`: a line
+ *  without one, as lmstat prints a handle of 0). */
 export function lmstat(day: string, at: string, holders: string[]): string {
   const lines = holders.map((h) => {
     const [user, host, handle, ...start] = h.split(" ");
-    return `    ${user} ${host} /dev/tty (v35) (lic1/27000 ${handle}), start ${start.join(" ")}`;
+    return `    ${user} ${host} /dev/tty (v35)${handle === "-" ? "" : ` (lic1/27000 ${handle})`}, start ${start.join(" ")}`;
   });
   return [
     "lmstat - Copyright (c) 1989-2014 Flexera Software LLC. All Rights Reserved.",
@@ -33,8 +34,8 @@ export const H = 3600;
 export const TRUTH = { ann: 8 * 24 * H + 23 * H + 48 * 60, bob: 25 * H, cy: 30 * 60 };
 
 /** Seconds since the epoch of output i's stated time (UTC). */
-export function takenAt(i: number): number {
-  const [month, day, year, time] = /on \w+ (\d+)\/(\d+)\/(\d+) (\S+)/.exec(WEEK[i]!)!.slice(1);
+export function takenAt(i: number, outputs = WEEK): number {
+  const [month, day, year, time] = /on \w+ (\d+)\/(\d+)\/(\d+) (\S+)/.exec(outputs[i]!)!.slice(1);
   return Date.parse(`${year}-${month!.padStart(2, "0")}-${day!.padStart(2, "0")}T${time!.padStart(5, "0")}:00Z`) / 1000;
 }
 

@@ -37,14 +37,14 @@ interface Site {
   backfill: (i: number, ...args: string[]) => ReturnType<typeof cli>;
 }
 
-async function site(name: string): Promise<Site> {
+async function site(name: string, outputs = WEEK): Promise<Site> {
   const state = join(dir, name);
   await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
   const output = join(dir, `${name}.txt`);
   const config = join(dir, `${name}.json`);
   const write = async (file: string, i: number) => {
-    await writeFile(file, WEEK[i]!);
-    await utimes(file, takenAt(i), takenAt(i)); // written when it says it was taken
+    await writeFile(file, outputs[i]!);
+    await utimes(file, takenAt(i, outputs), takenAt(i, outputs)); // written when it says it was taken
   };
   return {
     state,
@@ -150,6 +150,24 @@ describe("a snapshot source's backfill and its polls", () => {
       expect(await overlaps(state)).toEqual([]);
     });
   }
+
+  it("two identical lines (no handle: one user's two windows) are two licenses whichever reads them: run, backfill, or run going on from a backfill", async () => {
+    // Before, backfill (and parse) billed them as one session: 776,880 license-seconds of 1,467,360.
+    const two = ["ann pc1 - Mon 11/23 9:12", "ann pc1 - Mon 11/23 9:12"];
+    const outputs = [lmstat("Mon", "11/30/2026 09:00", two), lmstat("Tue", "12/1/2026 09:00", two), lmstat("Wed", "12/2/2026 09:00", two.slice(1)), lmstat("Wed", "12/2/2026 10:00", [])];
+    const truth = { ann: (7 * 24 + 23) * H + 48 * 60 + (8 * 24 + 23) * H + 48 * 60 }; // one to Tue 9:00, one to Wed 9:00
+    const polled = await site("identical-run", outputs);
+    for (const i of [0, 1, 2, 3]) expect((await polled.poll(i)).status).toBe(0);
+    const backfilled = await site("identical-backfill", outputs);
+    for (const i of [0, 1, 2, 3]) expect((await backfilled.backfill(i, "--name", "lmstat")).status).toBe(0);
+    const both = await site("identical-both", outputs);
+    for (const i of [0, 1]) expect((await both.backfill(i, "--name", "lmstat")).status).toBe(0);
+    for (const i of [2, 3]) expect((await both.poll(i)).status).toBe(0);
+    for (const { state } of [polled, backfilled, both]) {
+      expect(await billed(state), state).toEqual(truth);
+      expect(await sessions(state), state).toEqual(["ann", "ann"]);
+    }
+  });
 
   it("read with other settings than the backfill's, the source fails (settings_changed) and takes nothing", async () => {
     const { state, poll, backfill } = await site("settings");

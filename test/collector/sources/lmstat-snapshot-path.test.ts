@@ -11,6 +11,7 @@ import { WallClock } from "../../../collector/sources/wall-clock.ts";
 import { outputLines } from "../../../collector/sources/snapshot-output.ts";
 import type { UsageData } from "../../../collector/sessions/records.ts";
 import { SessionTracker } from "../../../collector/sessions/session-tracker.ts";
+import { identityLine, repeatedIdentity, snapshotIdentity } from "../../../collector/sessions/snapshot-identity.ts";
 import { holdersOf } from "./snapshot-fixtures.ts";
 
 /** FORMATS.md §0 as a regex-built line list: what `outputLines` yields one at a time. */
@@ -112,13 +113,28 @@ describe("SessionTracker fed snapshot events", () => {
     expect(t.stats()).toMatchObject({ sessions_opened: 3, sessions_closed: 1 });
   });
 
-  it("two identical lines in one snapshot are one session, and stay one in the next", () => {
+  it("two identical lines in one snapshot are two checkouts (as the daemon's diff reads them), and stay two in the next", () => {
+    // No handle, the same holder and start: two windows of one user, each holding a license (LM-X,
+    // lsmon, an lmstat line without a handle). Before, parse and backfill billed them as one.
     const t = new SessionTracker({ source: "l" });
-    const twice = [holder("ann", "", AT - 10 * MIN), holder("ann", "", AT - 10 * MIN)];
-    t.feed(snap(AT, twice));
-    t.feed(snap(AT + MIN, twice));
+    const ann = holder("ann", "", AT - 10 * MIN);
+    t.feed(snap(AT, [ann, ann]));
+    t.feed(snap(AT + MIN, [ann, ann]));
+    expect(t.openSessions()).toHaveLength(2);
+    expect(t.stats()).toMatchObject({ sessions_opened: 2, sessions_closed: 0 });
+    t.feed(snap(AT + 2 * MIN, [ann, ann, ann])); // a third: a new checkout, not before the snapshot above
+    expect(t.openSessions().map((s) => s.start).sort()).toEqual([AT - 10 * MIN, AT - 10 * MIN, AT + MIN]);
+    t.feed(snap(AT + 3 * MIN, [ann])); // two gone: ended where last listed
+    expect(t.stats()).toMatchObject({ sessions_opened: 3, sessions_closed: 2 });
     expect(t.openSessions()).toHaveLength(1);
-    expect(t.stats()).toMatchObject({ sessions_opened: 1, sessions_closed: 0 });
+  });
+
+  it("a saved identity tells its line and its number among identical lines, whatever a token pool's product ends in", () => {
+    const line = snapshotIdentity({ ...holder("ann", "", AT), product: "P#2" }, AT);
+    expect(identityLine(line, "P#2")).toEqual({ line, n: 1 });
+    expect(identityLine(repeatedIdentity(line, 3), "P#2")).toEqual({ line, n: 3 });
+    const plain = snapshotIdentity(holder("ann", "", AT), AT);
+    expect([identityLine(plain, undefined), identityLine(repeatedIdentity(plain, 2), undefined)]).toEqual([{ line: plain, n: 1 }, { line: plain, n: 2 }]);
   });
 
   it("a snapshot of one daemon ends only that daemon's holders it no longer lists", () => {
