@@ -11,13 +11,13 @@
 // hours, user names with spaces and UTF-8, denials, UNSUPPORTED and SLOG noise.
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { throughputFigure, type BenchFigure } from "../figure.ts";
+import { LineFile, readAndSplit } from "../line-file.ts";
 import { mulberry32 } from "../../shared/random/mulberry32.ts";
 import { zoneOffsetMs } from "../../shared/time/zoned.ts";
-import { LineSplitter } from "../../collector/sources/line-splitter.ts";
 import { recordBatchesFromFile } from "../../collector/sources/parse-file.ts";
 import { LineReader } from "../../collector/daemon/line-reader.ts";
 import { BLOCK_BYTES } from "../../collector/sources/line-blocks.ts";
@@ -31,11 +31,10 @@ export async function generate(file: string, bytes: number): Promise<number> {
   const features = ["MATLAB", "SIMULINK", "Statistics_Toolbox", "Signal_Toolbox", "Optimization_Toolbox"];
   const users = Array.from({ length: 400 }, (_, i) => (i % 17 === 0 ? `José Luis ${i}` : `user${i}`) + `@PC-${i % 97}`);
   const held: string[][] = [];
-  const fh = await open(file, "w");
-  let utc = Date.UTC(2022, 0, 1), written = 0, lines = 0, nextStamp = 0, offsetHour = -1, offset = 0;
-  let buf: string[] = [];
+  const out = await LineFile.create(file);
+  let utc = Date.UTC(2022, 0, 1), nextStamp = 0, offsetHour = -1, offset = 0;
   const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-  while (written < bytes) {
+  while (out.bytes < bytes) {
     utc += (1 + Math.floor(rand() * 8)) * 1000;
     if (Math.floor(utc / 3_600_000) !== offsetHour) {
       offsetHour = Math.floor(utc / 3_600_000);
@@ -45,30 +44,24 @@ export async function generate(file: string, bytes: number): Promise<number> {
     const h = local.getUTCHours();
     const t = `${h < 10 ? " " : ""}${h}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}`;
     if (utc >= nextStamp) {
-      buf.push(`${t} (MLM) TIMESTAMP ${local.getUTCMonth() + 1}/${local.getUTCDate()}/${local.getUTCFullYear()}`);
+      out.push(`${t} (MLM) TIMESTAMP ${local.getUTCMonth() + 1}/${local.getUTCDate()}/${local.getUTCFullYear()}`);
       nextStamp = utc + 6 * 3_600_000;
     }
     const r = rand();
     if (r < 0.8 * (1 - held.length / 200) || held.length === 0) {
       const f = features[Math.floor(rand() * rand() * features.length)]!, u = users[Math.floor(rand() * users.length)]!;
       held.push([f, u]);
-      buf.push(`${t} (MLM) OUT: "${f}" ${u}  `);
+      out.push(`${t} (MLM) OUT: "${f}" ${u}  `);
     } else if (r < 0.8) {
       const [f, u] = held.splice(Math.floor(rand() * held.length), 1)[0]!;
-      buf.push(`${t} (MLM) IN: "${f}" ${u}  `);
-    } else if (r < 0.85) buf.push(`${t} (MLM) DENIED: "MATLAB" ${users[Math.floor(rand() * users.length)]}  (Licensed number of users already reached. (-4,342))`);
-    else if (r < 0.9) buf.push(`${t} (MLM) UNSUPPORTED: "MATLAB" (BF04C1B183DD400E147F) ${users[Math.floor(rand() * users.length)]}  (No such feature exists. (-5,346))`);
-    else buf.push(`${t} (MLM) (@MLM-SLOG@) 00000000 ms at Thu Jul 07 2022 08:13:38 Hora de verano romance,#42,(9476K),(Alumno,B16,880)`);
-    if (buf.length >= 10_000) {
-      const text = buf.join("\n") + "\n";
-      await fh.write(text);
-      written += Buffer.byteLength(text);
-      lines += buf.length;
-      buf = [];
-    }
+      out.push(`${t} (MLM) IN: "${f}" ${u}  `);
+    } else if (r < 0.85) out.push(`${t} (MLM) DENIED: "MATLAB" ${users[Math.floor(rand() * users.length)]}  (Licensed number of users already reached. (-4,342))`);
+    else if (r < 0.9) out.push(`${t} (MLM) UNSUPPORTED: "MATLAB" (BF04C1B183DD400E147F) ${users[Math.floor(rand() * users.length)]}  (No such feature exists. (-5,346))`);
+    else out.push(`${t} (MLM) (@MLM-SLOG@) 00000000 ms at Thu Jul 07 2022 08:13:38 Hora de verano romance,#42,(9476K),(Alumno,B16,880)`);
+    if (out.pending >= 10_000) await out.flush();
   }
-  await fh.close();
-  return lines;
+  await out.close();
+  return out.lines;
 }
 
 export default async function (): Promise<BenchFigure[]> {
@@ -79,12 +72,8 @@ export default async function (): Promise<BenchFigure[]> {
     const lines = await generate(file, mb * 1024 * 1024);
 
     const splitRate = async (highWaterMark: number) => {
-      const t0 = performance.now();
-      let split = 0;
-      const splitter = new LineSplitter();
-      for await (const chunk of createReadStream(file, { highWaterMark })) split += splitter.push(chunk as Buffer).length;
-      split += splitter.end().length;
-      return split / ((performance.now() - t0) / 1000);
+      const { lines: split, ms } = await readAndSplit(file, highWaterMark);
+      return split / (ms / 1000);
     };
     const baseline = await splitRate(1 << 20);
     // The parse reads 64 KiB blocks (line-blocks.ts); splitting in reads of that size is much faster

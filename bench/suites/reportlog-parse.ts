@@ -7,13 +7,12 @@
 // The log: a std-format report log (FORMATS.md §3.2) of a server in UTC, ~100 licenses held at a
 // time, OUT/IN pairs a few seconds to hours apart, 400 users, a share of them in groups that share
 // one license (share_handle), a bare timestamp every 10,000 records.
-import { createReadStream } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { throughputFigure, type BenchFigure } from "../figure.ts";
+import { LineFile, readAndSplit } from "../line-file.ts";
 import { mulberry32 } from "../../shared/random/mulberry32.ts";
-import { LineSplitter } from "../../collector/sources/line-splitter.ts";
 import { recordBatchesFromFile } from "../../collector/sources/parse-file.ts";
 
 const SEED = Number(process.env.SEED ?? 42);
@@ -21,12 +20,12 @@ const SEED = Number(process.env.SEED ?? 42);
 /** Writes about `bytes` of report log; returns its line count. */
 export async function generate(file: string, bytes: number): Promise<number> {
   const rand = mulberry32(SEED);
-  const fh = await open(file, "w");
+  const out = await LineFile.create(file);
   const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-  let buf = ["RLM Report Log Format 0, version 15.1, authenticated", "ISV: acme, RLM version 15.1 BL2", "START licsrv1 01/01/2022 00:00", "TIMEZONE 0 0 # UTC"];
-  let t = Date.UTC(2022, 0, 1), next = 1, written = 0, lines = 0;
+  for (const line of ["RLM Report Log Format 0, version 15.1, authenticated", "ISV: acme, RLM version 15.1 BL2", "START licsrv1 01/01/2022 00:00", "TIMEZONE 0 0 # UTC"]) out.push(line);
+  let t = Date.UTC(2022, 0, 1), next = 1;
   const open_: Array<{ handle: string; user: number }> = [];
-  while (written < bytes) {
+  while (out.bytes < bytes) {
     t += (1 + Math.floor(rand() * 8)) * 1000;
     const d = new Date(t);
     const date = `${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())}`, time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
@@ -35,22 +34,18 @@ export async function generate(file: string, bytes: number): Promise<number> {
       // A user's second window on the same host shares the license of the first, when one is open.
       const shared = rand() < 0.2 ? open_.find((o) => o.user === user) : undefined;
       open_.push({ handle, user });
-      buf.push(`OUT solver 2.0 1 user${user} ws-${user} "" 1 ${open_.length} 0 ${handle} ${shared?.handle ?? 0} 4f2 "" "solver" "2.0" ${date} ${time}.00`);
+      out.push(`OUT solver 2.0 1 user${user} ws-${user} "" 1 ${open_.length} 0 ${handle} ${shared?.handle ?? 0} 4f2 "" "solver" "2.0" ${date} ${time}.00`);
     } else {
       const { handle, user } = open_.splice(Math.floor(rand() * open_.length), 1)[0]!;
-      buf.push(`IN 1 solver 2.0 user${user} ws-${user} "" 1 ${open_.length} 0 ${handle} ${date} ${time}`);
+      out.push(`IN 1 solver 2.0 user${user} ws-${user} "" 1 ${open_.length} 0 ${handle} ${date} ${time}`);
     }
-    if (buf.length >= 10_000) {
-      buf.push(`${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`);
-      const text = buf.join("\n") + "\n";
-      await fh.write(text);
-      written += Buffer.byteLength(text);
-      lines += buf.length;
-      buf = [];
+    if (out.pending >= 10_000) {
+      out.push(`${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`);
+      await out.flush();
     }
   }
-  await fh.close();
-  return lines;
+  await out.close();
+  return out.lines;
 }
 
 export default async function (): Promise<BenchFigure[]> {
@@ -59,15 +54,11 @@ export default async function (): Promise<BenchFigure[]> {
   const file = join(dir, "acme.rl");
   try {
     const lines = await generate(file, mb * 1024 * 1024);
-    let t0 = performance.now();
-    let split = 0;
-    const splitter = new LineSplitter();
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) split += splitter.push(chunk as Buffer).length;
-    split += splitter.end().length;
-    const baseline = split / ((performance.now() - t0) / 1000);
+    const { lines: split, ms } = await readAndSplit(file);
+    const baseline = split / (ms / 1000);
 
     const load = loadavg()[0]!.toFixed(1);
-    t0 = performance.now();
+    const t0 = performance.now();
     let records = 0;
     for await (const batch of recordBatchesFromFile("rlm-reportlog", file, { timezone: "UTC", thread: "never" })) records += batch.length;
     const parse = lines / ((performance.now() - t0) / 1000);
