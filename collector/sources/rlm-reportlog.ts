@@ -15,6 +15,7 @@
 // checked (another shape is an unknown line). Checkouts that share one license (`share_handle`) are
 // billed as one session (rlm-share-groups.ts).
 import type { Holder, LineSource, ParseStats, SourceEvent, SourceOptions } from "./events.ts";
+import { quotedFields } from "./quoted-fields.ts";
 import { joinGroup, keepListed, leaveGroup, noShareGroups, type ShareGroups } from "./rlm-share-groups.ts";
 import { timezoneOfLine } from "./rlm-timezone.ts";
 import { addDays, isCalendarDate, type LocalDate, WallClock } from "./wall-clock.ts";
@@ -65,7 +66,7 @@ export class RlmReportLogSource implements LineSource {
     s.stats.lines++;
     const line = (rawLine.charCodeAt(0) === 0xfeff ? rawLine.slice(1) : rawLine).trim();
     if (line === "") return [];
-    const t = tokens(line);
+    const t = quotedFields(line);
     const started = s.start && (AFTER_START.has(t[0]!) || FULL_DATE.test(t[0]!)) ? this.settleStart() : [];
     let out = this.record(t, line);
     if (out === undefined) {
@@ -297,41 +298,4 @@ function secondOfDay(time: string): number | undefined {
   if (!m) return undefined;
   const [h, mi, sec] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
   return h < 24 && mi < 60 && sec < 60 ? h * 3600 + mi * 60 + sec : undefined;
-}
-
-/**
- * Space-separated fields; double-quoted fields may contain spaces (`"project name"`): what
- * `/"([^"]*)"|(\S+)/g` matches, read a character at a time (the regex and its match arrays were a
- * tenth of a report log's parse).
- */
-export function tokens(line: string): string[] {
-  const out: string[] = [];
-  const n = line.length;
-  for (let i = 0; i < n; ) {
-    const c = line.charCodeAt(i);
-    if (isSpace(c)) {
-      i++;
-      continue;
-    }
-    if (c === 34) {
-      const close = line.indexOf('"', i + 1);
-      if (close >= 0) {
-        out.push(line.slice(i + 1, close));
-        i = close + 1;
-        continue;
-      }
-    }
-    let j = i + 1;
-    while (j < n && !isSpace(line.charCodeAt(j))) j++;
-    out.push(line.slice(i, j));
-    i = j;
-  }
-  return out;
-}
-
-/** JavaScript's `\s`. */
-function isSpace(c: number): boolean {
-  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }

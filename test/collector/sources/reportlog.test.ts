@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { RlmReportLogSource, tokens } from "../../../collector/sources/rlm-reportlog.ts";
+import { quotedFields } from "../../../collector/sources/quoted-fields.ts";
+import { RlmReportLogSource } from "../../../collector/sources/rlm-reportlog.ts";
 import type { SourceEvent } from "../../../collector/sources/events.ts";
 import { syntheticFixtures } from "./fixture-paths.ts";
 import { runParse } from "./run-parse.ts";
@@ -158,8 +159,8 @@ it("a record's fields are what the regex /\"([^\"]*)\"|(\\S+)/g matches, for any
   const regexTokens = (line: string) => [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
   const char = fc.constantFrom("a", "Z", "0", ":", "/", ".", '"', '"', " ", " ", "\t", "\v", "\u00a0", "\u2003", "\u3000", "\ufeff", "é", "😀");
   fc.assert(fc.property(fc.array(char, { maxLength: 40 }).map((cs) => cs.join("")), (line) => {
-    expect(tokens(line)).toEqual(regexTokens(line));
+    expect(quotedFields(line)).toEqual(regexTokens(line));
   }), { numRuns: 5000 });
-  expect(tokens('OUT solver 2.0 1 bob ws-02 "" 1 3 0 1b 0 4f3 "wing design" "solver" "2.0" 03/26 23:50:30.00')).toEqual(
+  expect(quotedFields('OUT solver 2.0 1 bob ws-02 "" 1 3 0 1b 0 4f3 "wing design" "solver" "2.0" 03/26 23:50:30.00')).toEqual(
     ["OUT", "solver", "2.0", "1", "bob", "ws-02", "", "1", "3", "0", "1b", "0", "4f3", "wing design", "solver", "2.0", "03/26", "23:50:30.00"]);
 });
