@@ -96,7 +96,7 @@ async function stepsInWorker(job: StepJob & LinkedJob): Promise<void> {
   if (factory?.shape !== "lines") throw new RangeError(`${job.kind} is not a line source`);
   const parser = factory.create(job.options);
   if (job.parser !== undefined) parser.restore?.(job.parser);
-  const tail = new FileTail(job.file, job.position, { encoding: job.encoding });
+  const tail = new FileTail(job.file, job.position, { encoding: job.encoding, reuseBuffers: true }); // `feed` is done with each slice as it comes
   const events: SourceEvent[] = [];
   let bytes = 0;
   const feed = (chunk: TailChunk) => {

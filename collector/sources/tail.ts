@@ -19,7 +19,7 @@
 //   at the start of the file is dropped.
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { chunkOf, decoderFor, type LineBytes, type TailChunk } from "./tail-chunk.ts";
-import { ReadAhead } from "./read-ahead.ts";
+import { ReadAhead, SliceBuffers } from "./read-ahead.ts";
 
 export interface TailPosition {
   dev: number;
@@ -42,6 +42,9 @@ export interface TailOptions {
   encoding?: string;
   /** With no saved position, start after the file's last complete line instead of at byte 0. */
   startAtEnd?: boolean;
+  /** The reader is done with each chunk before it reads the one after: two read buffers serve
+   *  every read in turn (read-ahead.ts), instead of a new one per read. */
+  reuseBuffers?: boolean;
 }
 
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -63,7 +66,8 @@ export class FileTail {
   private idleMtime = -1;
   /** mtime as of the last `read`'s stat (size: `size`). */
   private statMtime = -1;
-  private readonly ahead = new ReadAhead();
+  private readonly buffers: SliceBuffers;
+  private readonly ahead: ReadAhead;
   private readonly decode: (bytes: Buffer) => string;
   /** Only for the very first file this tail opens without a saved position. */
   private startAtEnd: boolean;
@@ -74,6 +78,8 @@ export class FileTail {
     this.resumed = position !== undefined;
     this.startAtEnd = position === undefined && options.startAtEnd === true;
     this.decode = decoderFor(options.encoding ?? "utf-8");
+    this.buffers = new SliceBuffers(options.reuseBuffers === true);
+    this.ahead = new ReadAhead(this.buffers);
   }
 
   /**
@@ -257,7 +263,7 @@ export class FileTail {
   }
 
   private async readAt(fh: FileHandle, offset: number, want: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(want);
+    const buf = this.buffers.take(want);
     const { bytesRead } = await fh.read(buf, 0, want, offset);
     return buf.subarray(0, bytesRead);
   }

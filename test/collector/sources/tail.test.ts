@@ -2,10 +2,12 @@
 // chunks of a big backlog, start at the end, encodings, and a collector restart mid-session lose
 // or double count no second.
 import { appendFileSync, mkdtempSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileTail } from "../../../collector/sources/tail.ts";
+import { ReadAhead, SliceBuffers } from "../../../collector/sources/read-ahead.ts";
 import { lineEncodingProblem } from "../../../collector/sources/tail-chunk.ts";
 import { LineReader, type LineReadState } from "../../../collector/daemon/line-reader.ts";
 import type { RecordBody, UsageData } from "../../../collector/sessions/records.ts";
@@ -97,9 +99,12 @@ describe("FileTail on a backlog", () => {
     };
     writeFileSync(join(dir, "a.log"), text);
     writeFileSync(join(dir, "b.log"), text);
-    const [plain, on] = [new FileTail(join(dir, "a.log")), new FileTail(join(dir, "b.log"))];
+    writeFileSync(join(dir, "r.log"), text);
+    const [plain, on, reusing] = [new FileTail(join(dir, "a.log")), new FileTail(join(dir, "b.log")), new FileTail(join(dir, "r.log"), undefined, { reuseBuffers: true })];
     const expected = await take(plain, false);
     expect(await take(on, true)).toEqual(expected);
+    expect(await take(reusing, true)).toEqual(expected); // two buffers in turn, each read's lines taken before the next
+    await reusing.close();
     expect(expected.flatMap((c) => c.lines)).toEqual(all);
     // Cut while a slice is read ahead: reading on gives at most that slice (lines the file held, in
     // order), then no more; the next read sees the cut and starts the file again.
@@ -116,6 +121,35 @@ describe("FileTail on a backlog", () => {
     appendFileSync(join(dir, "c.log"), "new\n");
     expect((await cut.read(10_000)).lines).toEqual(["new"]);
     for (const tail of [plain, on, cut]) await tail.close();
+  });
+
+  it("slice buffers: a new one per read, or two in turn; one a given-up read-ahead may still fill is never handed out again", async () => {
+    const fresh_ = new SliceBuffers(false);
+    expect(fresh_.take(8)).not.toBe(fresh_.take(8));
+    const two = new SliceBuffers(true);
+    const [a, b] = [two.take(8), two.take(8)];
+    expect(a).not.toBe(b);
+    expect([two.take(8), two.take(4)]).toEqual([a, b]);
+    expect(two.take(16)).not.toBe(a); // too small: replaced
+    two.forget(b);
+    const c = two.take(8);
+    expect([c === a, c === b]).toEqual([false, false]);
+    // A read-ahead dropped (a new step's first read) or not taken as started gives its buffer up:
+    // the read into it may still be running.
+    const dir = fresh();
+    writeFileSync(join(dir, "x.log"), "a\n".repeat(1000));
+    const fh = await open(join(dir, "x.log"), "r");
+    for (const giveUp of [(ahead: ReadAhead) => ahead.drop(), async (ahead: ReadAhead) => expect(await ahead.take(fh, 50, 10)).toBeUndefined()]) {
+      const buffers = new SliceBuffers(true);
+      const [first, second] = [buffers.take(100), buffers.take(100)];
+      const ahead = new ReadAhead(buffers);
+      ahead.start(fh, 0, 100); // into `first`, the next in turn
+      await giveUp(ahead);
+      const next = [buffers.take(100), buffers.take(100)];
+      expect(next).toContain(second);
+      expect(next).not.toContain(first);
+    }
+    await fh.close();
   });
 
   it("a chunk of many blocks is counted on its bytes and decoded block by block, alike however it is read", async () => {
