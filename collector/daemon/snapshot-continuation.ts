@@ -18,6 +18,7 @@ import { identityLine } from "../sessions/snapshot-identity.ts";
 import type { SnapshotHolder, SnapshotSource } from "../sources/events.ts";
 import { SnapshotPoller } from "../sources/poller.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { shareGroup } from "../sources/rlm-rlmstat.ts";
 import type { SourceConfig } from "./run-config.ts";
 import type { OpenSession } from "../sessions/tracker-state.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
@@ -52,6 +53,8 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
     if (snapshot === undefined) continue;
     const { line, n } = identityLine(snapshot.identity, session.product);
     const holder = listedHolder(session, line);
+    // Its group, as the poll lists it: a handle of its group that follows it goes on where it was last seen.
+    if (state.kind === "rlm-rlmstat") holder.group = shareGroup(holder, holder.start);
     diff.open.push([repeatedKey(holder, n), holder, snapshot.seenAt]);
   }
   return { ...state, poller: { diff }, tracker: { ...state.tracker, open } };

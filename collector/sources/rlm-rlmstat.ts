@@ -81,7 +81,7 @@ export class RlmRlmstatSource implements SnapshotSource {
         const [feature, version, user, host] = [m[1]!, m[2]!, m[3]!, m[4]!];
         const [handle, count, mo, d, h, mi] = old ? [m[5]!, m[6]!, m[8]!, m[9]!, m[10]!, m[11]!] : [m[11]!, m[5]!, m[7]!, m[8]!, m[9]!, m[10]!];
         const start = yearlessToUtc({ month: +mo, day: +d, hour: +h, minute: +mi }, anchor, this.clock);
-        return { daemon, feature, version, user, host, handle, count: Number(count), start, group: JSON.stringify([daemon, feature, version, user, host, start]) };
+        return { daemon, feature, version, user, host, handle, count: Number(count), start, group: shareGroup({ daemon, feature, version, user, host }, start) };
       });
       result.events.push({ type: "snapshot", at, holders: sharedAsOne(holders, result.stated_in_use) });
     }
@@ -90,6 +90,11 @@ export class RlmRlmstatSource implements SnapshotSource {
   }
 }
 
+
+/** The group of RLM handles that may share one license (see sharedAsOne): ISV, product, version, user, host and start. */
+export function shareGroup(h: Pick<SnapshotHolder, "daemon" | "feature" | "version" | "user" | "host">, start: number): string {
+  return JSON.stringify([h.daemon, h.feature, h.version, h.user, h.host, start]);
+}
 
 /**
  * RLM `share=`: processes of one user and host can hold one license, each listed with its own handle

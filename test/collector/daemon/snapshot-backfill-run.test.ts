@@ -37,26 +37,27 @@ interface Site {
   backfill: (i: number, ...args: string[]) => ReturnType<typeof cli>;
 }
 
-async function site(name: string, outputs = WEEK): Promise<Site> {
+/** A site reading `outputs` of `kind`, output i taken at `at(i)` (seconds; lmstat's: the time it states). */
+async function site(name: string, outputs = WEEK, kind = "flexlm-lmstat", at = (i: number) => takenAt(i, outputs)): Promise<Site> {
   const state = join(dir, name);
   await enrolledState(state, `http://127.0.0.1:${await freePort()}`);
   const output = join(dir, `${name}.txt`);
   const config = join(dir, `${name}.json`);
   const write = async (file: string, i: number) => {
     await writeFile(file, outputs[i]!);
-    await utimes(file, takenAt(i, outputs), takenAt(i, outputs)); // written when it says it was taken
+    await utimes(file, at(i), at(i)); // written when it was taken
   };
   return {
     state,
     poll: async (i, source = "lmstat", extra = {}) => {
       await write(output, i);
-      await writeFile(config, JSON.stringify({ sources: [{ name: source, kind: "flexlm-lmstat", timezone: "UTC", file: output, ...extra }], cut_s: 86_400 }));
+      await writeFile(config, JSON.stringify({ sources: [{ name: source, kind, timezone: "UTC", file: output, ...extra }], cut_s: 86_400 }));
       return runOnce(config, state);
     },
     backfill: async (i, ...args) => {
       const saved = join(dir, `${name}-saved-${i}.txt`);
       await write(saved, i);
-      return cli(["backfill", "--source", "flexlm-lmstat", "--file", saved, "--timezone", "UTC", "--cut", "86400", "--state", state, "--json", ...args]);
+      return cli(["backfill", "--source", kind, "--file", saved, "--timezone", "UTC", "--cut", "86400", "--state", state, "--json", ...args]);
     },
   };
 }
@@ -167,6 +168,27 @@ describe("a snapshot source's backfill and its polls", () => {
       expect(await billed(state), state).toEqual(truth);
       expect(await sessions(state), state).toEqual(["ann", "ann"]);
     }
+  });
+
+  it("RLM handles sharing one license, merged in the backfill, go on as one license when run lists them apart", async () => {
+    // ann's two handles of one start, where the pool counts one license in use, are one holder
+    // (rlm-rlmstat.ts sharedAsOne); once one handle is gone, the other is listed on its own. Run
+    // continued that holder without its group (asPolled), so the lone handle was checked out again at
+    // its stated start: her week billed twice.
+    const rlmstat = (inUse: number, handles: string[]) => [
+      "rlmutil v14.2", "", "\trlm status on lic9 (port 5053), up 12d 02:10:05", "\trlm software version v14.2 (build:1)", "",
+      "\t--------- ISV servers ----------", "\t   Name           Port Running Restarts", "\t   acme          50811   Yes      0", "",
+      "\tacme license pool status on lic9 (port 50811)", "", "\tsolver v2.0", `\t\tcount: 20, # reservations: 0, inuse: ${inUse}, exp: 31-dec-2030`,
+      "\t\tobsolete: 0, min_remove: 120, total checkouts: 911", "", "\tacme license usage status on lic9 (port 50811)", "",
+      ...handles.map((h) => `\tsolver v2.0: ann@pc1 1/0 at 11/23 09:12  (handle: ${h})`), "",
+    ].join("\n");
+    const outputs = [rlmstat(1, ["a1", "a2"]), rlmstat(1, ["a1", "a2"]), rlmstat(1, ["a1"]), rlmstat(0, [])];
+    const times = ["2026-11-30T09:00:00Z", "2026-12-01T09:00:00Z", "2026-12-02T09:00:00Z", "2026-12-02T10:00:00Z"].map((t) => Date.parse(t) / 1000);
+    const { state, poll, backfill } = await site("rlm-shared", outputs, "rlm-rlmstat", (i) => times[i]!);
+    for (const i of [0, 1]) expect((await backfill(i, "--name", "rlm")).status).toBe(0);
+    for (const i of [2, 3]) expect((await poll(i, "rlm")).status).toBe(0);
+    expect(await billed(state)).toEqual({ ann: 8 * 24 * H + 23 * H + 48 * 60 }); // one license, Mon 11/23 9:12 to Wed 12/2 9:00
+    expect(await overlaps(state)).toEqual([]);
   });
 
   it("read with other settings than the backfill's, the source fails (settings_changed) and takes nothing", async () => {
