@@ -197,8 +197,13 @@ export class FlexlmDebugLogSource implements LineSource {
       this.noteLine(out);
       return;
     }
+    this.place(event, out, WrappedSuffix.mayWrap(text, scan.whoEnd, end));
+  }
+
+  /** A usage event of the current line, at its instant, or held until it has one; `wraps`: it waits
+   *  for a suffix the next line may carry (flexlm-wrapped-suffix.ts). */
+  private place(event: UsageEvent, out: SourceEvent[], wraps = false): void {
     const at = this.instant();
-    const wraps = WrappedSuffix.mayWrap(text, scan.whoEnd, end);
     if (at === undefined) {
       this.hold({ k: this.day, tod: this.env.tod, what: "event", event }, out);
       const last = this.held.at(-1);
@@ -207,16 +212,6 @@ export class FlexlmDebugLogSource implements LineSource {
       event.at = at;
       if (wraps) this.wrap.waitFor(event, true);
       else this.release(event, out);
-    }
-  }
-
-  /** A usage event of the current line, at its instant, or held until it has one. */
-  private place(event: UsageEvent, out: SourceEvent[]): void {
-    const at = this.instant();
-    if (at === undefined) this.hold({ k: this.day, tod: this.env.tod, what: "event", event }, out);
-    else {
-      event.at = at;
-      this.release(event, out);
     }
   }
 
