@@ -13,7 +13,7 @@
 // backfill's state is read as the daemon's by `asPolled`, whenever it is met: its open holders go on
 // as the diff's, their sessions (and ids) the same, billed on from where the backfill left them.
 import { join } from "node:path";
-import { holderKey, repeatedKey, type SnapshotDiffState } from "../sources/snapshot-diff.ts";
+import { holderKey, repeatedHolderKey, type SnapshotDiffState } from "../sources/snapshot-diff.ts";
 import { identityLine } from "../sessions/snapshot-identity.ts";
 import type { SnapshotHolder, SnapshotSource } from "../sources/events.ts";
 import { SnapshotPoller } from "../sources/poller.ts";
@@ -55,7 +55,7 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
     const holder = listedHolder(session, line);
     // Its group, as the poll lists it: a handle of its group that follows it goes on where it was last seen.
     if (state.kind === "rlm-rlmstat") holder.group = shareGroup(holder, holder.start);
-    diff.open.push([repeatedKey(holder, n), holder, snapshot.seenAt]);
+    diff.open.push([repeatedHolderKey(holder, n), holder, snapshot.seenAt]);
   }
   return { ...state, poller: { diff }, tracker: { ...state.tracker, open } };
 }

@@ -32,7 +32,7 @@ export function holderKey(h: Held): string {
 }
 
 /** The key of a snapshot's `n`th identical line (no handle, the same holder and start): another checkout. */
-export function repeatedKey(h: Held, n: number): string {
+export function repeatedHolderKey(h: Held, n: number): string {
   return n === 1 ? holderKey(h) : `${holderKey(h)}#${n}`;
 }
 
@@ -98,7 +98,7 @@ export class SnapshotDiff {
     for (const h of holders) {
       // Two identical lines (no handle, same holder and start) are two checkouts.
       let key = holderKey(h);
-      for (let n = 2; current.has(key); n++) key = repeatedKey(h, n);
+      for (let n = 2; current.has(key); n++) key = repeatedHolderKey(h, n);
       current.set(key, h);
     }
     const out: SourceEvent[] = [];
