@@ -234,12 +234,14 @@ function* batches(tracker: SessionTracker): Generator<RecordBody[]> {
  * For an output read at its file's mtime, when its latest checkout is over a day before that: a
  * warning that the mtime may be a copy's (every listed session is billed up to it). A saved output
  * that states no time (LM-X, lsmon, rlmstat without statistics) and was copied since is read as
- * taken at the copy; the records would say so only by their length.
+ * taken at the copy; the records would say so only by their length. An output that lists no one
+ * (a night's poll) bills nothing up to its time: no warning.
  */
 export function mtimeWarning(events: readonly SourceEvent[], time: { at: number; time_from: string }): string | undefined {
   if (time.time_from !== "mtime") return undefined;
   let latest = -Infinity;
   for (const e of events) if (e.type === "snapshot") for (const h of e.holders) if (h.start > latest) latest = h.start;
+  if (latest === -Infinity) return undefined; // it lists no one: nothing is billed up to that time
   const days = (time.at - latest) / 86_400_000;
   if (!(days > 1)) return undefined;
   return `the output states no time: it was read as taken at its file's modification time ${new Date(time.at).toISOString()}, ${Math.floor(days)} days after its latest checkout (${new Date(latest).toISOString()}), and every session listed is billed up to then; a copied file's modification time is the copy's: give the time the output was taken with --at`;

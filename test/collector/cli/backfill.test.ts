@@ -168,6 +168,17 @@ describe("backfill", () => {
     expect(given.json!.time_warning).toBeUndefined();
   });
 
+  it("an output that states no time and lists no one (an idle server's, real LM-X) is backfilled: nothing appended, no warning", async () => {
+    // Before, the time warning failed on it after the import: an internal error, exit 1.
+    const state = join(dir, "idle");
+    await enrolledState(state);
+    const r = await cli(["backfill", "--source", "lmx", "--file", join(sharedFixtures, "lmx/lmx-licstat-omnivector-nolicenses.txt"), "--timezone", "UTC", "--state", state, "--json"]);
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.status).toBe(0);
+    expect(r.json).toMatchObject({ time_from: "mtime", appended: 0 });
+    expect(r.json!.time_warning).toBeUndefined();
+  });
+
   it("honours --at as parse does: a snapshot output taken at that time, over the time it states; refused for a log", async () => {
     const state = join(dir, "at");
     await enrolledState(state);

@@ -10,7 +10,7 @@ import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { recordBatchesFromFile } from "../../../collector/sources/parse-file.ts";
 import { RlmRlmstatSource } from "../../../collector/sources/rlm-rlmstat.ts";
-import { syntheticFixtures } from "./fixture-paths.ts";
+import { sharedFixtures, syntheticFixtures } from "./fixture-paths.ts";
 import { runParse } from "./run-parse.ts";
 import { holdersOf, rows } from "./snapshot-fixtures.ts";
 
@@ -76,6 +76,16 @@ describe("snapshot time", () => {
     expect(late.summary.time_warning).toBe("the output states no time: it was read as taken at its file's modification time 2024-01-10T12:00:00.000Z, 108 days after its latest checkout (2023-09-24T03:10:00.000Z), and every session listed is billed up to then; a copied file's modification time is the copy's: give the time the output was taken with --at");
     const given = await runParse(["--source", "flexlm-lmstat", "--file", copied, "--timezone", "Europe/Berlin", "--at", "2018-09-24T04:10:00Z"]);
     expect(given.summary.time_warning).toBeUndefined();
+  });
+
+  it("an output that states no time and lists no one (a real LM-X output of an idle server) is read at its mtime without a warning", async () => {
+    // Before, the warning's latest checkout of none was -Infinity: `parse` failed with an internal error.
+    const idle = readFileSync(join(sharedFixtures, "lmx", "lmx-licstat-omnivector-nolicenses.txt"), "utf8");
+    const file = copyWithMtime("lmx-idle.txt", idle, new Date("2024-01-10T12:00:00Z"));
+    const r = await runParse(["--source", "lmx", "--file", file, "--timezone", "UTC"]);
+    expect(r.code).toBe(0);
+    expect([r.summary.time_from, r.summary.snapshot_at, r.summary.records, r.summary.unknown_lines]).toEqual(["mtime", "2024-01-10T12:00:00.000Z", 0, 0]);
+    expect(r.summary.time_warning).toBeUndefined();
   });
 
   it("rlmstat: handles as the server writes them (329h, a-17, 10g), every usage line read, its stated clock used", async () => {
