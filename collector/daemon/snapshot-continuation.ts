@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { holderKey, repeatedHolderKey, type SnapshotDiffState } from "../sources/snapshot-diff.ts";
 import { identityLine } from "../sessions/snapshot-identity.ts";
-import type { SnapshotHolder, SnapshotSource } from "../sources/events.ts";
+import type { Holder, SnapshotHolder, SnapshotSource } from "../sources/events.ts";
 import { SnapshotPoller } from "../sources/poller.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { shareGroup } from "../sources/rlm-rlmstat.ts";
@@ -44,8 +44,15 @@ export async function backfilledBefore(stateDir: string, name: string, kind: str
  * backfill last listed them, and sessions the daemon's clock ends; any other state is returned as it is.
  */
 export function asPolled(state: SnapshotReadState): SnapshotReadState {
-  if (state.poller !== undefined || !state.tracker.open.some((s) => s.snapshot !== undefined)) return state;
-  const diff: SnapshotDiffState = { open: [], closed: [] };
+  const { listed_before: listedBefore, ...tracker } = state.tracker;
+  if (state.poller !== undefined || !(state.tracker.open.some((s) => s.snapshot !== undefined) || listedBefore !== undefined)) return state;
+  // Lines it no longer listed go on as the diff's closed holders: listed again, they go on where last seen.
+  const closed = (listedBefore ?? []).map(([identity, seenAt, holder]): [string, number] => {
+    const { line, n } = identityLine(identity, holder.product);
+    return [repeatedHolderKey(listedHolder(holder, line), n), seenAt];
+  });
+  const lastAt = Object.entries(state.tracker.lastSnapshotAt).map(([scope, at]) => [scope.toLowerCase(), at]);
+  const diff: SnapshotDiffState = { open: [], closed, last_at: Object.fromEntries(lastAt) };
   const open: OpenSession[] = [];
   for (const s of state.tracker.open) {
     const { snapshot, ...session } = s;
@@ -57,12 +64,12 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
     if (state.kind === "rlm-rlmstat") holder.group = shareGroup(holder, holder.start);
     diff.open.push([repeatedHolderKey(holder, n), holder, snapshot.seenAt]);
   }
-  return { ...state, poller: { diff }, tracker: { ...state.tracker, open } };
+  return { ...state, poller: { diff }, tracker: { ...tracker, open } };
 }
 
 /** The holder a snapshot listed: the session's names, and the start it stated (snapshot-identity.ts
  *  keeps it before the product, which ends the identity when there is one). */
-function listedHolder(s: Omit<OpenSession, "snapshot">, identity: string): SnapshotHolder {
+function listedHolder(s: Holder, identity: string): SnapshotHolder {
   const rest = s.product === undefined ? identity : identity.slice(0, -(s.product.length + 1));
   const start = Number(rest.slice(rest.lastIndexOf("|") + 1));
   return {

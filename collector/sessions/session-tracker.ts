@@ -19,6 +19,7 @@
 import { EVENT_DISORDER_MS, type Holder, type SnapshotHolder, type SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
+import { ListedBefore } from "./listed-before.ts";
 import { OpenSessions } from "./open-sessions.ts";
 import { repeatedIdentity, snapshotIdentity } from "./snapshot-identity.ts";
 import { SessionIds } from "./session-ids.ts";
@@ -43,6 +44,8 @@ export class SessionTracker {
   /** Per daemon (and ALL): the last time it was known running, and the last cut boundary emitted for it. */
   private readonly clocks = new DaemonClocks();
   private lastSnapshotAt: Record<string, number> = {};
+  /** Snapshot lines no longer listed, with when they last were: one listed again goes on from there. */
+  private readonly listedBefore = new ListedBefore();
   private readonly ids: SessionIds;
   private readonly keys = new HolderKeys();
   private maxAt = -Infinity;
@@ -176,6 +179,7 @@ export class SessionTracker {
     for (const session of s.open) t.held.add(session);
     t.clocks.restore(s.lastKnown, s.cutDone);
     t.lastSnapshotAt = s.lastSnapshotAt;
+    t.listedBefore.restore(s.listed_before);
     if (s.same_second_log) {
       if (sameSecondLog === undefined) throw new RangeError("this tracker state keeps its same-second table in a log, which was not given");
       t.ids.restoreLogged(sameSecondLog, s.same_second_log.since);
@@ -193,6 +197,8 @@ export class SessionTracker {
       lastSnapshotAt: this.lastSnapshotAt, stats: this.st,
     });
     if (!this.queue.empty) state.queued = this.queue.save();
+    const listedBefore = this.listedBefore.save();
+    if (listedBefore.length > 0) state.listed_before = listedBefore;
     return state;
   }
 
@@ -251,6 +257,7 @@ export class SessionTracker {
   }
 
   private close(s: OpenSession, end: number): void {
+    if (s.snapshot) this.listedBefore.ended(s.snapshot.identity, s.snapshot.seenAt, s);
     this.closeAt(...this.held.place(s), end);
   }
 
@@ -275,8 +282,12 @@ export class SessionTracker {
       // A line identical to one this snapshot listed already is another checkout.
       for (let n = 2; session !== undefined && listed.has(session); n++) session = this.held.bySnapshot.get((identity = repeatedIdentity(line, n)));
       if (session) session.snapshot!.seenAt = at;
-      // Not listed in the previous snapshot, so not held then, whatever its start field says.
-      else session = this.checkout(h, Math.min(at, Math.max(start, previous)), h.handle ?? "", { identity, seenAt: at })!;
+      else {
+        // Not listed in the previous snapshot, so not held then, whatever its start field says — unless
+        // an earlier one listed this very line: then it was held throughout (listed-before.ts).
+        const from = this.listedBefore.resume(identity) ?? Math.min(at, Math.max(start, previous));
+        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at })!;
+      }
       listed.add(session);
     }
     if (earlier) {

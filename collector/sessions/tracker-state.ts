@@ -4,6 +4,7 @@
 // daemon/state-appendix.ts).
 import type { Holder } from "../sources/events.ts";
 import type { QueuedOutput } from "./interval-queue.ts";
+import type { ListedBeforeState } from "./listed-before.ts";
 import type { SessionStarts } from "./session-ids.ts";
 
 /** A held license (who holds what, as the source named it) with the session's bookkeeping. */
@@ -41,6 +42,8 @@ export interface TrackerState {
    *  the starts at or after second `since` count. */
   same_second_log?: { since: number };
   stats: TrackerStats;
+  /** Snapshot lines no longer listed, the most recent (listed-before.ts); absent when none. */
+  listed_before?: ListedBeforeState;
   /** Output fed but not taken yet (only when a caller takes in batches and saves in between). */
   queued?: QueuedOutput[];
 }

@@ -8,7 +8,8 @@
 // handles are reused: the same handle with a new start is a new checkout.
 //
 // Times, and why: a new holder is checked out at its stated start (never after the snapshot
-// that shows it). A vanished holder is checked in at the time of the last snapshot that showed
+// that shows it), but never before the previous snapshot, which did not list it: it was not held
+// then, whatever its start field says (as the session tracker reads saved outputs). A vanished holder is checked in at the time of the last snapshot that showed
 // it — the last time it was provably held; the time between that snapshot and the one that
 // no longer shows it is never billed. A `server_down` is passed on untouched (the tracker
 // ends open sessions at their last known-open time) and the diff forgets those holders as
@@ -25,7 +26,11 @@ type Held = SnapshotHolder;
 export interface SnapshotDiffState {
   open: Array<[string, Held, number]>;
   closed: Array<[string, number]>;
+  /** Per daemon (`*`: the whole source), when its last snapshot was taken (absent in older states). */
+  last_at?: Record<string, number>;
 }
+
+const WHOLE = "*";
 
 export function holderKey(h: Held): string {
   return JSON.stringify([h.daemon.toLowerCase(), h.feature, h.version ?? "", h.handle ?? "", h.user, h.host, h.count, h.start]);
@@ -50,6 +55,7 @@ export class SnapshotDiff {
   /** Holders no longer open, with the last time they were provably held (oldest first). */
   private readonly closed = new Map<string, number>();
   private readonly remember: number;
+  private lastAt: Record<string, number> = {};
 
   constructor(remember = 50_000) {
     this.remember = remember;
@@ -61,6 +67,7 @@ export class SnapshotDiff {
     return {
       open: [...this.open.entries()].map(([key, o]) => [key, o.holder, o.lastSeen]),
       closed: [...this.closed.entries()].slice(-keepClosed),
+      last_at: { ...this.lastAt },
     };
   }
 
@@ -69,6 +76,7 @@ export class SnapshotDiff {
     this.closed.clear();
     for (const [key, holder, lastSeen] of state.open) this.open.set(key, { holder, lastSeen });
     for (const [key, lastSeen] of state.closed) this.closed.set(key, lastSeen);
+    this.lastAt = { ...state.last_at };
   }
 
   /** Holders currently open, as of the last snapshot. */
@@ -102,6 +110,9 @@ export class SnapshotDiff {
       current.set(key, h);
     }
     const out: SourceEvent[] = [];
+    const scope = daemon?.toLowerCase() ?? WHOLE;
+    const previous = Math.max(this.lastAt[scope] ?? -Infinity, this.lastAt[WHOLE] ?? -Infinity);
+    this.lastAt[scope] = at;
     const vanished = new Map<string, number>(); // group → when its vanished holders were last seen
     for (const [key, o] of this.open) {
       if (!inScope(daemon, o.holder) || current.has(key)) continue;
@@ -116,7 +127,7 @@ export class SnapshotDiff {
       const resumed = [this.closed.get(key), h.group === undefined ? undefined : vanished.get(h.group)].filter((t) => t !== undefined);
       const resumeAt = resumed.length > 0 ? Math.max(...resumed) : undefined;
       this.closed.delete(key);
-      out.push({ type: "checkout", at: resumeAt ?? Math.min(h.start, at), ...withoutStart(h) });
+      out.push({ type: "checkout", at: resumeAt ?? Math.min(Math.max(h.start, previous), at), ...withoutStart(h) });
       this.open.set(key, { holder: h, lastSeen: at });
     }
     out.push(daemon === undefined ? { type: "alive", at } : { type: "alive", at, daemon });

@@ -170,6 +170,29 @@ describe("a snapshot source's backfill and its polls", () => {
     }
   });
 
+  it("a holder one output left out, listed again with its handle and start, is billed throughout, whichever reads it: run, backfill, or run going on from a backfill", async () => {
+    // The daemon's diff goes on where she was last seen (snapshot-diff.ts). Backfill (and parse)
+    // checked her out again at the output that left her out: 690,480 license-seconds of 776,880.
+    const ann = ["ann pc1 101 Mon 11/23 9:12"];
+    const outputs = [lmstat("Mon", "11/30/2026 09:00", ann), lmstat("Tue", "12/1/2026 09:00", []), lmstat("Wed", "12/2/2026 09:00", ann), lmstat("Wed", "12/2/2026 10:00", [])];
+    const truth = { ann: 8 * 24 * H + 23 * H + 48 * 60 }; // Mon 11/23 9:12 to Wed 12/2 9:00
+    const polled = await site("left-out-run", outputs);
+    for (const i of [0, 1, 2, 3]) expect((await polled.poll(i)).status).toBe(0);
+    const backfilled = await site("left-out-backfill", outputs);
+    for (const i of [0, 1, 2, 3]) expect((await backfilled.backfill(i, "--name", "lmstat")).status).toBe(0);
+    const both = await site("left-out-both", outputs);
+    for (const i of [0, 1]) expect((await both.backfill(i, "--name", "lmstat")).status).toBe(0);
+    for (const i of [2, 3]) expect((await both.poll(i)).status).toBe(0);
+    const ids: string[][] = [];
+    for (const { state } of [polled, backfilled, both]) {
+      expect(await billed(state), state).toEqual(truth);
+      expect(await overlaps(state), state).toEqual([]);
+      ids.push([...new Set((await usage(state)).map((d) => d.session))]);
+    }
+    expect(ids[1]).toEqual(ids[0]); // the same two sessions, under the same ids
+    expect(ids[2]).toEqual(ids[0]);
+  });
+
   it("RLM handles sharing one license, merged in the backfill, go on as one license when run lists them apart", async () => {
     // ann's two handles of one start, where the pool counts one license in use, are one holder
     // (rlm-rlmstat.ts sharedAsOne); once one handle is gone, the other is listed on its own. Run

@@ -35,6 +35,19 @@ describe("snapshot-diff", () => {
     expect(diff.held()).toEqual([c]);
   });
 
+  it("a new holder is never checked out before the previous poll, which did not list it: one whose sighting was forgotten is not billed twice", () => {
+    const polled = new SnapshotDiff(1); // remembers one closed holder
+    polled.apply([snap(T0, [a, b])]);
+    polled.apply([snap(T0 + 10 * MIN, [])]); // both vanish; b's last sighting is remembered, a's forgotten
+    const diff = new SnapshotDiff(1);
+    diff.restore(polled.save()); // as after a restart
+    expect(diff.apply([snap(T0 + 20 * MIN, [a, b])])).toEqual([
+      { type: "checkout", at: T0 + 10 * MIN, ...strip(a) }, // before: at its stated start, T0 - 30 min, billed up to T0 already
+      { type: "checkout", at: T0, ...strip(b) }, // where it was last seen: held throughout
+      { type: "alive", at: T0 + 20 * MIN },
+    ]);
+  });
+
   it("a reused handle with a new start is a new checkout", () => {
     const diff = new SnapshotDiff();
     diff.apply([snap(T0, [a])]);
