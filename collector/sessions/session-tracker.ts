@@ -281,7 +281,8 @@ export class SessionTracker {
       let identity = line, session = this.held.bySnapshot.get(identity);
       // A line identical to one this snapshot listed already is another checkout.
       for (let n = 2; session !== undefined && listed.has(session); n++) session = this.held.bySnapshot.get((identity = repeatedIdentity(line, n)));
-      if (session) session.snapshot!.seenAt = at;
+      if (session !== undefined && session.count !== h.count) session = this.recount(session, h, at);
+      else if (session) session.snapshot!.seenAt = at;
       else {
         // Not listed in the previous snapshot, so not held then, whatever its start field says — unless
         // an earlier one listed this very line: then it was held throughout (listed-before.ts).
@@ -296,6 +297,18 @@ export class SessionTracker {
       for (const s of gone) this.close(s, s.snapshot!.seenAt);
     }
     this.lastSnapshotAt[scope] = at;
+  }
+
+  /**
+   * A listed line that is open session `s`'s but for its count (lmgrd's UPGRADE adds licenses to the
+   * checkout it has): the same checkout, now of `h.count`. The old count ends and the new one starts
+   * where each is provable: at this snapshot when it grew (the old count was held up to it), at the
+   * last sighting when it shrank — as the daemon's diff bills it (snapshot-diff.ts).
+   */
+  private recount(s: OpenSession, h: SnapshotHolder, at: number): OpenSession {
+    const from = h.count > s.count ? at : s.snapshot!.seenAt;
+    this.closeAt(...this.held.place(s), from);
+    return this.checkout(h, from, h.handle ?? "", { identity: s.snapshot!.identity, seenAt: at })!;
   }
 
   /** Emit intervals up to the last cut boundary at least HOLD_BACK_MS before what is known open. */

@@ -36,6 +36,11 @@ export function holderKey(h: Held): string {
   return JSON.stringify([h.daemon.toLowerCase(), h.feature, h.version ?? "", h.handle ?? "", h.user, h.host, h.count, h.start]);
 }
 
+/** The key but for the count: a line whose count changed is the same checkout (see `snapshot`). */
+function countlessKey(h: Held): string {
+  return JSON.stringify([h.daemon.toLowerCase(), h.feature, h.version ?? "", h.handle ?? "", h.user, h.host, h.start]);
+}
+
 /** The key of a snapshot's `n`th identical line (no handle, the same holder and start): another checkout. */
 export function repeatedHolderKey(h: Held, n: number): string {
   return n === 1 ? holderKey(h) : `${holderKey(h)}#${n}`;
@@ -114,9 +119,20 @@ export class SnapshotDiff {
     const previous = Math.max(this.lastAt[scope] ?? -Infinity, this.lastAt[WHOLE] ?? -Infinity);
     this.lastAt[scope] = at;
     const vanished = new Map<string, number>(); // group → when its vanished holders were last seen
+    // New lines by their key but for the count: one that is an open holder's is that checkout at a new count.
+    const recounted = new Map<string, string>(), switched = new Map<string, number>();
+    for (const [key, h] of current) if (!this.open.has(key)) recounted.set(countlessKey(h), key);
     for (const [key, o] of this.open) {
       if (!inScope(daemon, o.holder) || current.has(key)) continue;
-      out.push({ type: "checkin", at: o.lastSeen, reason: "normal", ...withoutStart(o.holder) });
+      // Its count changed: the old count ends, and the new one starts, where each is provable — at this
+      // poll when it grew (the old count was held up to it), at its last sighting when it shrank.
+      const next = recounted.size === 0 ? undefined : recounted.get(countlessKey(o.holder));
+      const end = next !== undefined && current.get(next)!.count > o.holder.count ? at : o.lastSeen;
+      if (next !== undefined) {
+        recounted.delete(countlessKey(o.holder));
+        switched.set(next, end);
+      }
+      out.push({ type: "checkin", at: end, reason: "normal", ...withoutStart(o.holder) });
       if (o.holder.group !== undefined) vanished.set(o.holder.group, Math.max(vanished.get(o.holder.group) ?? -Infinity, o.lastSeen));
       this.close(key, o.lastSeen);
     }
@@ -124,7 +140,7 @@ export class SnapshotDiff {
       const open = this.open.get(key);
       if (open) { open.lastSeen = at; continue; }
       // Both are last sightings the license was billed to; the later one follows on without overlap.
-      const resumed = [this.closed.get(key), h.group === undefined ? undefined : vanished.get(h.group)].filter((t) => t !== undefined);
+      const resumed = [this.closed.get(key), h.group === undefined ? undefined : vanished.get(h.group), switched.get(key)].filter((t) => t !== undefined);
       const resumeAt = resumed.length > 0 ? Math.max(...resumed) : undefined;
       this.closed.delete(key);
       out.push({ type: "checkout", at: resumeAt ?? Math.min(Math.max(h.start, previous), at), ...withoutStart(h) });

@@ -193,6 +193,30 @@ describe("a snapshot source's backfill and its polls", () => {
     expect(ids[2]).toEqual(ids[0]);
   });
 
+  it("a line whose count grew (the same handle and start) is billed at the old count up to the output that shows the new one, whichever reads it", async () => {
+    // Before, run checked the new count out at the output before it (the increase billed a day early:
+    // 949,680), and backfill (and parse) kept the first count to the end (776,880).
+    const ann = (count: number) => lmstat("Mon", "11/30/2026 09:00", ["ann pc1 101 Mon 11/23 9:12"]).replace("9:12\n", count > 1 ? `9:12, ${count} licenses\n` : "9:12\n");
+    const at = (day: string, date: string, text: string) => text.replace("on Mon 11/30/2026 09:00", `on ${day} ${date}`);
+    const outputs = [ann(1), at("Tue", "12/1/2026 09:00", ann(2)), at("Wed", "12/2/2026 09:00", ann(2)), lmstat("Wed", "12/2/2026 10:00", [])];
+    const truth = { ann: (7 * 24 + 23) * H + 48 * 60 + 2 * 24 * H }; // one to Tue 9:00, two from then to Wed 9:00
+    const polled = await site("recount-run", outputs);
+    for (const i of [0, 1, 2, 3]) expect((await polled.poll(i)).status).toBe(0);
+    const backfilled = await site("recount-backfill", outputs);
+    for (const i of [0, 1, 2, 3]) expect((await backfilled.backfill(i, "--name", "lmstat")).status).toBe(0);
+    const both = await site("recount-both", outputs);
+    expect((await both.backfill(0, "--name", "lmstat")).status).toBe(0);
+    for (const i of [1, 2, 3]) expect((await both.poll(i)).status).toBe(0);
+    const ids: string[][] = [];
+    for (const { state } of [polled, backfilled, both]) {
+      expect(await billed(state), state).toEqual(truth);
+      expect(await overlaps(state), state).toEqual([]);
+      ids.push([...new Set((await usage(state)).map((d) => d.session))]);
+    }
+    expect(ids[1]).toEqual(ids[0]);
+    expect(ids[2]).toEqual(ids[0]);
+  });
+
   it("RLM handles sharing one license, merged in the backfill, go on as one license when run lists them apart", async () => {
     // ann's two handles of one start, where the pool counts one license in use, are one holder
     // (rlm-rlmstat.ts sharedAsOne); once one handle is gone, the other is listed on its own. Run

@@ -152,6 +152,22 @@ describe("SessionTracker fed snapshot events", () => {
     expect(t.openSessions().map((s) => [s.user, s.start])).toEqual([["ann", AT]]);
   });
 
+  it("a line whose count changed is the same checkout: grown, the old count ends at the snapshot that shows it; shrunk, at its last sighting", () => {
+    // Before, the session kept its first count to its end.
+    const t = new SessionTracker({ source: "l", cut_s: 60 });
+    const ann = holder("ann", "1", AT - 10 * MIN);
+    t.feed(snap(AT, [ann]));
+    t.feed(snap(AT + 10 * MIN, [{ ...ann, count: 3 }]));
+    t.feed(snap(AT + 20 * MIN, [{ ...ann, count: 2 }]));
+    t.feed(snap(AT + 30 * MIN, []));
+    const spans = t.take().filter((r) => r.kind === "usage").map((r) => r.data as { count: number; start: number; end: number });
+    const held = new Map<number, number>();
+    for (const d of spans) held.set(d.count, (held.get(d.count) ?? 0) + (d.end - d.start) / MIN);
+    // One to AT+10; three from AT+10 to its last sighting, AT+10 (nothing); two from there to AT+20.
+    expect(Object.fromEntries(held)).toEqual({ 1: 20, 2: 10 });
+    expect(t.stats()).toMatchObject({ sessions_opened: 3, sessions_closed: 3, zero_length_sessions: 1 });
+  });
+
   it("a line one snapshot left out, listed again (its handle and start), goes on from where it was last seen, as run's diff bills it; saved and restored alike", () => {
     // Before, a new session from the snapshot before the one that listed it again: the time between unbilled.
     for (const restart of [false, true]) {

@@ -48,6 +48,22 @@ describe("snapshot-diff", () => {
     ]);
   });
 
+  it("a line whose count changed is the same checkout: grown, the old count ends at this poll; shrunk, at its last sighting", () => {
+    const diff = new SnapshotDiff();
+    diff.apply([snap(T0, [a])]);
+    const two = { ...a, count: 2 };
+    expect(diff.apply([snap(T0 + 10 * MIN, [two])])).toEqual([
+      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(a) }, // one license provably held to here
+      { type: "checkout", at: T0 + 10 * MIN, ...strip(two) }, // the second only from here
+      { type: "alive", at: T0 + 10 * MIN },
+    ]);
+    expect(diff.apply([snap(T0 + 20 * MIN, [a])])).toEqual([
+      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(two) }, // two provably held to its last sighting
+      { type: "checkout", at: T0 + 10 * MIN, ...strip(a) },
+      { type: "alive", at: T0 + 20 * MIN },
+    ]);
+  });
+
   it("a reused handle with a new start is a new checkout", () => {
     const diff = new SnapshotDiff();
     diff.apply([snap(T0, [a])]);
