@@ -41,19 +41,26 @@ export async function backfilledBefore(stateDir: string, name: string, kind: str
 /**
  * A snapshot state as the daemon's poller and tracker go on with it: a backfill's (no poller; open
  * sessions that know their snapshot holder) becomes the diff's open holders, last seen where the
- * backfill last listed them, and sessions the daemon's clock ends; any other state is returned as it is.
+ * backfill last listed them, and sessions the daemon's clock ends; the lines it no longer listed, and
+ * when it last listed anyone, go on too (a holder it did not list is not billed before that), even when
+ * its last output listed no one. A daemon's state (it has a poller) is returned as it is.
  */
 export function asPolled(state: SnapshotReadState): SnapshotReadState {
   const { listed_before: listedBefore, ...tracker } = state.tracker;
-  if (state.poller !== undefined || !(state.tracker.open.some((s) => s.snapshot !== undefined) || listedBefore !== undefined)) return state;
-  // Lines it no longer listed go on as the diff's closed holders: listed again, they go on where last seen.
-  const closed = (listedBefore ?? []).map(([identity, seenAt, holder]): [string, number] => {
-    const { line, n } = identityLine(identity, holder.product);
-    return [repeatedHolderKey(listedHolder(holder, line), n), seenAt];
-  });
+  if (state.poller !== undefined) return state;
   const lastAt = Object.entries(state.tracker.lastSnapshotAt).map(([scope, at]) => [scope.toLowerCase(), at]);
-  const diff: SnapshotDiffState = { open: [], closed, last_at: Object.fromEntries(lastAt) };
+  const diff: SnapshotDiffState = { open: [], closed: [], last_at: Object.fromEntries(lastAt) };
+  // The diff numbers identical lines (one key: names, handle, start and count) in the order listed:
+  // the open ones as the tracker numbered them, then those it no longer listed, the one that ended
+  // last first (listed-before.ts `resume`) — listed again, they go on where last seen.
+  const numbered = new Map<string, number>();
+  const keyOf = (holder: SnapshotHolder) => {
+    const key = holderKey(holder), n = (numbered.get(key) ?? 0) + 1;
+    numbered.set(key, n);
+    return repeatedHolderKey(holder, n);
+  };
   const open: OpenSession[] = [];
+  const listed: Array<{ holder: SnapshotHolder; n: number; seenAt: number; start: number }> = [];
   for (const s of state.tracker.open) {
     const { snapshot, ...session } = s;
     open.push(session);
@@ -62,8 +69,10 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
     const holder = listedHolder(session, line);
     // Its group, as the poll lists it: a handle of its group that follows it goes on where it was last seen.
     if (state.kind === "rlm-rlmstat") holder.group = shareGroup(holder, holder.start);
-    diff.open.push([repeatedHolderKey(holder, n), holder, snapshot.seenAt]);
+    listed.push({ holder, n, seenAt: snapshot.seenAt, start: session.start });
   }
+  for (const l of listed.sort((a, b) => a.n - b.n)) diff.open.push([keyOf(l.holder), l.holder, l.seenAt, l.start]);
+  diff.closed = (listedBefore ?? []).toReversed().map(([line, seenAt, holder]): [string, number] => [keyOf(listedHolder(holder, line)), seenAt]).reverse(); // oldest first, as the diff keeps them
   return { ...state, poller: { diff }, tracker: { ...tracker, open } };
 }
 

@@ -21,7 +21,7 @@ import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
 import { ListedBefore } from "./listed-before.ts";
 import { OpenSessions } from "./open-sessions.ts";
-import { repeatedIdentity, snapshotIdentity } from "./snapshot-identity.ts";
+import { identityLine, repeatedIdentity, snapshotIdentity } from "./snapshot-identity.ts";
 import { SessionIds } from "./session-ids.ts";
 import type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
 import { IntervalQueue } from "./interval-queue.ts";
@@ -248,16 +248,18 @@ export class SessionTracker {
       this.st.orphan_checkins++;
       return;
     }
-    let i = 0;
-    if (list.length > 1 && list[0]!.count !== e.count) {
-      i = list.findIndex((s) => s.count === e.count);
-      if (i < 0) i = 0;
-    }
+    // The session it names (a snapshot diff's check-in; of identical ones, the latest: the diff's last
+    // numbered line goes first, as the tracker's own snapshots end them), else the earliest of its
+    // count, else the earliest.
+    const opened = list.length > 1 && e.opened !== undefined ? wholeSecond(e.opened) : undefined;
+    let i = opened === undefined ? -1 : list.findLastIndex((s) => s.start === opened && s.count === e.count);
+    if (i < 0 && list.length > 1 && list[0]!.count !== e.count) i = list.findIndex((s) => s.count === e.count);
+    if (i < 0) i = 0;
     this.closeAt(list, i, at);
   }
 
   private close(s: OpenSession, end: number): void {
-    if (s.snapshot) this.listedBefore.ended(s.snapshot.identity, s.snapshot.seenAt, s);
+    if (s.snapshot) this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
     this.closeAt(...this.held.place(s), end);
   }
 
@@ -275,18 +277,30 @@ export class SessionTracker {
     // Only a session of an earlier snapshot can be gone from this one: with none (`parse` of one output), nothing is.
     const earlier = this.held.bySnapshot.size > 0;
     const listed = new Set<OpenSession>();
+    const rest: Array<[SnapshotHolder, string]> = []; // lines no open session of their count was found for
     for (const h of holders) {
-      const start = wholeSecond(h.start);
-      const line = snapshotIdentity(h, start);
+      const line = snapshotIdentity(h, wholeSecond(h.start));
+      let session = this.held.bySnapshot.get(line);
+      // A line identical to one this snapshot listed already is another checkout — but a handle listed
+      // twice is one (lmstat lists a server once per license file that names it).
+      if (h.handle && session !== undefined && listed.has(session)) continue;
+      for (let n = 2; session !== undefined && (listed.has(session) || session.count !== h.count); n++) session = this.held.bySnapshot.get(repeatedIdentity(line, n));
+      if (session === undefined) rest.push([h, line]);
+      else {
+        session.snapshot!.seenAt = at;
+        listed.add(session);
+      }
+    }
+    // Then the others: a session of the line not listed yet is theirs at a new count; else a new one.
+    for (const [h, line] of rest) {
       let identity = line, session = this.held.bySnapshot.get(identity);
-      // A line identical to one this snapshot listed already is another checkout.
+      if (h.handle && session !== undefined && listed.has(session)) continue;
       for (let n = 2; session !== undefined && listed.has(session); n++) session = this.held.bySnapshot.get((identity = repeatedIdentity(line, n)));
-      if (session !== undefined && session.count !== h.count) session = this.recount(session, h, at);
-      else if (session) session.snapshot!.seenAt = at;
+      if (session) session = this.recount(session, h, at);
       else {
         // Not listed in the previous snapshot, so not held then, whatever its start field says — unless
         // an earlier one listed this very line: then it was held throughout (listed-before.ts).
-        const from = this.listedBefore.resume(identity) ?? Math.min(at, Math.max(start, previous));
+        const from = this.listedBefore.resume(line, h.count) ?? Math.min(at, Math.max(wholeSecond(h.start), previous));
         session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at })!;
       }
       listed.add(session);

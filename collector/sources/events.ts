@@ -20,7 +20,9 @@ export interface Holder {
 
 export type SourceEvent =
   | ({ type: "checkout"; at: number } & Holder)
-  | ({ type: "checkin"; at: number; reason?: "normal" | "shutdown" | "inactive" } & Omit<Holder, "count"> & { count?: number })
+  /** `opened`: when the checkout it ends was given, where the source knows (a snapshot diff): of a
+   *  holder's sessions, that one ends, not the earliest. */
+  | ({ type: "checkin"; at: number; reason?: "normal" | "shutdown" | "inactive"; opened?: number } & Omit<Holder, "count"> & { count?: number })
   | { type: "denial"; at: number; daemon: string; feature: string; user: string; host: string; reason: string }
   /** The server (or daemon) was seen alive at `at`: open sessions are provably open until then. */
   | { type: "alive"; at: number; daemon?: string }

@@ -24,7 +24,8 @@ import type { Holder, SnapshotHolder, SourceEvent } from "./events.ts";
 type Held = SnapshotHolder;
 
 export interface SnapshotDiffState {
-  open: Array<[string, Held, number]>;
+  /** Key, holder, last seen, and when its checkout was given (absent in older states). */
+  open: Array<[string, Held, number, number?]>;
   closed: Array<[string, number]>;
   /** Per daemon (`*`: the whole source), when its last snapshot was taken (absent in older states). */
   last_at?: Record<string, number>;
@@ -56,7 +57,8 @@ function withoutStart(h: Held): Holder {
 }
 
 export class SnapshotDiff {
-  private readonly open = new Map<string, { holder: Held; lastSeen: number }>();
+  /** `from`: when its checkout was given, which its check-in names (the tracker ends that session). */
+  private readonly open = new Map<string, { holder: Held; lastSeen: number; from: number | undefined }>();
   /** Holders no longer open, with the last time they were provably held (oldest first). */
   private readonly closed = new Map<string, number>();
   private readonly remember: number;
@@ -70,7 +72,7 @@ export class SnapshotDiff {
    *  and the most recently closed ones (a holder re-listed after longer is a new checkout). */
   save(keepClosed = 1000): SnapshotDiffState {
     return {
-      open: [...this.open.entries()].map(([key, o]) => [key, o.holder, o.lastSeen]),
+      open: [...this.open.entries()].map(([key, o]) => (o.from === undefined ? [key, o.holder, o.lastSeen] : [key, o.holder, o.lastSeen, o.from])),
       closed: [...this.closed.entries()].slice(-keepClosed),
       last_at: { ...this.lastAt },
     };
@@ -79,7 +81,8 @@ export class SnapshotDiff {
   restore(state: SnapshotDiffState): void {
     this.open.clear();
     this.closed.clear();
-    for (const [key, holder, lastSeen] of state.open) this.open.set(key, { holder, lastSeen });
+    // A handle's second line was numbered as a checkout of its own before (the tracker dropped it).
+    for (const [key, holder, lastSeen, from] of state.open) if (!(holder.handle && !key.endsWith("]"))) this.open.set(key, { holder, lastSeen, from });
     for (const [key, lastSeen] of state.closed) this.closed.set(key, lastSeen);
     this.lastAt = { ...state.last_at };
   }
@@ -109,9 +112,12 @@ export class SnapshotDiff {
   private snapshot(at: number, daemon: string | undefined, holders: Held[]): SourceEvent[] {
     const current = new Map<string, Held>();
     for (const h of holders) {
-      // Two identical lines (no handle, same holder and start) are two checkouts.
+      // Two identical lines (no handle, same holder and start) are two checkouts; a handle listed twice
+      // is one (lmstat lists a server once per license file that names it).
       let key = holderKey(h);
-      for (let n = 2; current.has(key); n++) key = repeatedHolderKey(h, n);
+      if (h.handle) {
+        if (current.has(key)) continue;
+      } else for (let n = 2; current.has(key); n++) key = repeatedHolderKey(h, n);
       current.set(key, h);
     }
     const out: SourceEvent[] = [];
@@ -132,9 +138,10 @@ export class SnapshotDiff {
         recounted.delete(countlessKey(o.holder));
         switched.set(next, end);
       }
-      out.push({ type: "checkin", at: end, reason: "normal", ...withoutStart(o.holder) });
+      out.push({ type: "checkin", at: end, reason: "normal", ...withoutStart(o.holder), ...(o.from !== undefined ? { opened: o.from } : {}) });
       if (o.holder.group !== undefined) vanished.set(o.holder.group, Math.max(vanished.get(o.holder.group) ?? -Infinity, o.lastSeen));
-      this.close(key, o.lastSeen);
+      if (next === undefined) this.close(key, o.lastSeen);
+      else this.open.delete(key); // it goes on at its new count: its old line listed again is not resumed
     }
     for (const [key, h] of current) {
       const open = this.open.get(key);
@@ -143,8 +150,9 @@ export class SnapshotDiff {
       const resumed = [this.closed.get(key), h.group === undefined ? undefined : vanished.get(h.group), switched.get(key)].filter((t) => t !== undefined);
       const resumeAt = resumed.length > 0 ? Math.max(...resumed) : undefined;
       this.closed.delete(key);
-      out.push({ type: "checkout", at: resumeAt ?? Math.min(Math.max(h.start, previous), at), ...withoutStart(h) });
-      this.open.set(key, { holder: h, lastSeen: at });
+      const from = resumeAt ?? Math.min(Math.max(h.start, previous), at);
+      out.push({ type: "checkout", at: from, ...withoutStart(h) });
+      this.open.set(key, { holder: h, lastSeen: at, from });
     }
     out.push(daemon === undefined ? { type: "alive", at } : { type: "alive", at, daemon });
     return out;

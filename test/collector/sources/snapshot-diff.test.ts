@@ -24,12 +24,12 @@ describe("snapshot-diff", () => {
       { type: "alive", at: T0 },
     ]);
     expect(diff.apply([snap(T0 + 10 * MIN, [a, c])])).toEqual([
-      { type: "checkin", at: T0, reason: "normal", ...strip(b) },
+      { type: "checkin", at: T0, reason: "normal", ...strip(b), opened: b.start }, // the session its checkout opened
       { type: "checkout", at: c.start, ...strip(c) },
       { type: "alive", at: T0 + 10 * MIN },
     ]);
     expect(diff.apply([snap(T0 + 20 * MIN, [c])])).toEqual([
-      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(a) },
+      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(a), opened: a.start },
       { type: "alive", at: T0 + 20 * MIN },
     ]);
     expect(diff.held()).toEqual([c]);
@@ -53,15 +53,22 @@ describe("snapshot-diff", () => {
     diff.apply([snap(T0, [a])]);
     const two = { ...a, count: 2 };
     expect(diff.apply([snap(T0 + 10 * MIN, [two])])).toEqual([
-      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(a) }, // one license provably held to here
+      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(a), opened: a.start }, // one license provably held to here
       { type: "checkout", at: T0 + 10 * MIN, ...strip(two) }, // the second only from here
       { type: "alive", at: T0 + 10 * MIN },
     ]);
     expect(diff.apply([snap(T0 + 20 * MIN, [a])])).toEqual([
-      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(two) }, // two provably held to its last sighting
+      { type: "checkin", at: T0 + 10 * MIN, reason: "normal", ...strip(two), opened: T0 + 10 * MIN }, // two provably held to its last sighting
       { type: "checkout", at: T0 + 10 * MIN, ...strip(a) },
       { type: "alive", at: T0 + 20 * MIN },
     ]);
+  });
+
+  it("a state that kept a handle's second line as a checkout of its own (before session 20) drops it on restore: no check-in ends the handle's session", () => {
+    const key = JSON.stringify(["mlm", a.feature, a.version, a.handle, a.user, a.host, a.count, a.start]);
+    const diff = new SnapshotDiff();
+    diff.restore({ open: [[key, a, T0], [`${key}#2`, a, T0]], closed: [] });
+    expect(diff.apply([snap(T0 + 10 * MIN, [a])])).toEqual([{ type: "alive", at: T0 + 10 * MIN }]);
   });
 
   it("a reused handle with a new start is a new checkout", () => {
@@ -69,7 +76,7 @@ describe("snapshot-diff", () => {
     diff.apply([snap(T0, [a])]);
     const reused = { ...a, user: "bo", start: T0 + 3 * MIN };
     expect(diff.apply([snap(T0 + 10 * MIN, [reused])])).toEqual([
-      { type: "checkin", at: T0, reason: "normal", ...strip(a) },
+      { type: "checkin", at: T0, reason: "normal", ...strip(a), opened: a.start },
       { type: "checkout", at: T0 + 3 * MIN, ...strip(reused) },
       { type: "alive", at: T0 + 10 * MIN },
     ]);
@@ -105,7 +112,7 @@ describe("snapshot-diff", () => {
     expect(diff.apply([{ type: "server_down", at: T0 + MIN, daemon: "ADSKFLEX", reason: "down" }])).toHaveLength(1);
     expect(diff.held()).toEqual([a]);
     expect(diff.apply([{ type: "snapshot", at: T0 + 2 * MIN, daemon: "MLM", holders: [] }])).toEqual([
-      { type: "checkin", at: T0, reason: "normal", ...strip(a) },
+      { type: "checkin", at: T0, reason: "normal", ...strip(a), opened: a.start },
       { type: "alive", at: T0 + 2 * MIN, daemon: "MLM" },
     ]);
   });
