@@ -292,6 +292,7 @@ export class SessionTracker {
       }
     }
     // Then the others: a session of the line not listed yet is theirs at a new count; else a new one.
+    const vanished = rest.some(([h]) => h.group !== undefined) ? this.vanishedGroups(listed, daemon) : undefined;
     for (const [h, line] of rest) {
       let identity = line, session = this.held.bySnapshot.get(identity);
       if (h.handle && session !== undefined && listed.has(session)) continue;
@@ -299,9 +300,12 @@ export class SessionTracker {
       if (session) session = this.recount(session, h, at);
       else {
         // Not listed in the previous snapshot, so not held then, whatever its start field says — unless
-        // an earlier one listed this very line: then it was held throughout (listed-before.ts).
-        const from = this.listedBefore.resume(line, h.count) ?? Math.min(at, Math.max(wholeSecond(h.start), previous));
-        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at })!;
+        // an earlier one listed this very line: then it was held throughout (listed-before.ts); or one
+        // of its group (RLM handles sharing a license) is gone from this one: it goes on where that was
+        // last seen (the later of the two, as the diff does: never over what was billed).
+        const resumed = Math.max(this.listedBefore.resume(line, h.count) ?? -Infinity, (h.group !== undefined && vanished?.get(h.group)) || -Infinity);
+        const from = resumed > -Infinity ? resumed : Math.min(at, Math.max(wholeSecond(h.start), previous));
+        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) })!;
       }
       listed.add(session);
     }
@@ -313,6 +317,16 @@ export class SessionTracker {
     this.lastSnapshotAt[scope] = at;
   }
 
+  /** Per group, when its sessions not listed (yet) in this snapshot were last seen. */
+  private vanishedGroups(listed: Set<OpenSession>, daemon: string | undefined): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of this.held.bySnapshot.values()) {
+      const group = s.snapshot!.group;
+      if (group !== undefined && !listed.has(s) && (daemon === undefined || s.daemon === daemon)) out.set(group, Math.max(out.get(group) ?? -Infinity, s.snapshot!.seenAt));
+    }
+    return out;
+  }
+
   /**
    * A listed line that is open session `s`'s but for its count (lmgrd's UPGRADE adds licenses to the
    * checkout it has): the same checkout, now of `h.count`. The old count ends and the new one starts
@@ -322,7 +336,7 @@ export class SessionTracker {
   private recount(s: OpenSession, h: SnapshotHolder, at: number): OpenSession {
     const from = h.count > s.count ? at : s.snapshot!.seenAt;
     this.closeAt(...this.held.place(s), from);
-    return this.checkout(h, from, h.handle ?? "", { identity: s.snapshot!.identity, seenAt: at })!;
+    return this.checkout(h, from, h.handle ?? "", { ...s.snapshot!, seenAt: at })!;
   }
 
   /** Emit intervals up to the last cut boundary at least HOLD_BACK_MS before what is known open. */

@@ -14,8 +14,9 @@ export interface OpenSession extends Holder {
   start: number;
   /** Intervals up to here have been emitted. */
   emitted: number;
-  /** Snapshot sessions: identity in the snapshot and the last snapshot time that listed it. */
-  snapshot?: { identity: string; seenAt: number };
+  /** Snapshot sessions: identity in the snapshot and the last snapshot time that listed it; its
+   *  holder's group (RLM handles that may share a license, events.ts `SnapshotHolder`). */
+  snapshot?: { identity: string; seenAt: number; group?: string };
 }
 
 export interface TrackerStats {

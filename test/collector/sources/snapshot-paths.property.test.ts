@@ -26,11 +26,12 @@ const line = fc.record({
   handle: fc.constantFrom("101", "102", undefined),
   start: fc.integer({ min: -30, max: 8 * 60 }).map((m) => T0 + m * 60_000 - 15 * 60_000),
   count: fc.constantFrom(1, 2),
+  group: fc.boolean(),
 });
 const polls = fc.array(fc.oneof({ weight: 9, arbitrary: fc.record({ down: fc.constant(false as const), listed: fc.array(fc.nat(5), { maxLength: 5 }) }) }, { weight: 1, arbitrary: fc.record({ down: fc.constant(true as const) }) }), { minLength: 1, maxLength: 7 });
 
 /** Poll i's events, as the source gives them (the last lists no one); lines that start after it are not listed yet. */
-function outputs(lines: Array<{ user: string; handle: string | undefined; start: number; count: number }>, ps: Poll[]): SourceEvent[][] {
+function outputs(lines: Array<{ user: string; handle: string | undefined; start: number; count: number; group?: boolean }>, ps: Poll[]): SourceEvent[][] {
   return [...ps, { down: false, listed: [] } as Poll].map((p, i) => {
     const at = T0 + i * H;
     if (p.down) return [{ type: "server_down", at, reason: "lmgrd is not running" }];
@@ -47,7 +48,7 @@ function outputs(lines: Array<{ user: string; handle: string | undefined; start:
     });
     const holders: SnapshotHolder[] = listed.map((n) => {
       const l = lines[n]!;
-      return { daemon: "MLM", feature: "MATLAB", user: l.user, host: "pc1", ...(l.handle ? { handle: l.handle } : {}), count: l.count, start: l.start };
+      return { daemon: "MLM", feature: "MATLAB", user: l.user, host: "pc1", ...(l.handle ? { handle: l.handle } : {}), count: l.count, start: l.start, ...(l.group ? { group: `${l.user}|${l.start}` } : {}) };
     });
     return [{ type: "snapshot", at, holders }];
   });
@@ -84,6 +85,22 @@ describe("snapshot outputs, read three ways", () => {
     const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
     for (const events of outs) for (const e of events) backfill.feed(e);
     expect(backfill.openSessions().map((s) => [s.id, s.start])).toEqual(run.openSessions().map((s) => [s.id, s.start]));
+  });
+
+  it("RLM handles of a shared license listed apart for one poll, then merged again (the pool's count flickered), are billed once, whoever reads them", () => {
+    // Before, backfill resumed the merged line from where it was last seen, over the handles' hour.
+    const group = "acme|solver|2.0|ann|pc1|" + String(T0 - 10 * 60_000);
+    const merged = { daemon: "acme", feature: "solver", version: "2.0", user: "ann", host: "pc1", count: 1, start: T0 - 10 * 60_000, group };
+    const [a1, a2] = ["a1", "a2"].map((handle) => ({ ...merged, handle }));
+    const outs: SourceEvent[][] = [[merged], [a1!, a2!], [merged], []].map((holders, i) => [{ type: "snapshot", at: T0 + i * H, holders }]);
+    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    const diff = new SnapshotDiff();
+    for (const events of outs) polled(run, diff, events);
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    for (const events of outs) for (const e of events) backfill.feed(e);
+    const expected = billing(run.take());
+    expect(expected.held).toEqual({ "ann×1": 10 + 60 * 2 + 60 }); // the hour apart: two handles, as the pool said
+    expect(billing(backfill.take())).toEqual(expected);
   });
 
   it("a handle listed twice in one output is one checkout, whoever reads it", () => {
