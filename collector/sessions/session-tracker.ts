@@ -9,7 +9,8 @@
 // - We bill only time a session is provably open: up to the latest event or `alive` of its daemon
 //   (snapshot sessions: the last snapshot that listed them). `server_down` ends open sessions
 //   there, never later; nothing of that daemon being open after it, what was known of it is
-//   forgotten (a server whose clock was reset while down starts afresh). Non-final intervals stop
+//   forgotten (a server whose clock was reset while down starts afresh) — but for snapshot sessions,
+//   which the next snapshot that answers ends or goes on with. Non-final intervals stop
 //   HOLD_BACK_MS short of that horizon: a check-in that comes as late as a source may deliver one
 //   (EVENT_DISORDER_MS before the latest event) still ends its session in a non-empty final.
 // - Session ids are deterministic (SHA-256 of source|daemon|feature|user|host|handle[|product]|start|ordinal)
@@ -218,7 +219,9 @@ export class SessionTracker {
   }
 
   private down(daemon: string | undefined): void {
-    for (const s of this.sessions()) if (daemon === undefined || s.daemon === daemon) this.close(s, this.horizon(s));
+    // A snapshot source's server that could not be asked ends no session of its: the next snapshot
+    // that answers does (snapshot-diff.ts, where `run` does the same).
+    for (const s of this.sessions()) if ((daemon === undefined || s.daemon === daemon) && s.snapshot === undefined) this.close(s, this.horizon(s));
     this.clocks.forget(daemon);
   }
 

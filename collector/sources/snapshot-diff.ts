@@ -11,10 +11,13 @@
 // that shows it), but never before the previous snapshot, which did not list it: it was not held
 // then, whatever its start field says (as the session tracker reads saved outputs). A vanished holder is checked in at the time of the last snapshot that showed
 // it — the last time it was provably held; the time between that snapshot and the one that
-// no longer shows it is never billed. A `server_down` is passed on untouched (the tracker
-// ends open sessions at their last known-open time) and the diff forgets those holders as
-// closed at their last sighting. If a closed holder (same handle AND same start) is seen again
-// — the server was unreachable, or one output left it out — the checkout provably lasted
+// no longer shows it is never billed. A `server_down` (the server could not be asked: a query that
+// failed or timed out, a vendor daemon down) ends nothing: the next output that answers does — what it
+// no longer lists ends at its last sighting, what it lists goes on as the same session. (Before, every
+// open session ended there and began again at the next answer: the time was billed, but each session
+// was two, and a plan's per-session minimum, increment or checkout draw counted twice.) No event
+// reaches the tracker meanwhile, so it bills nothing past the last answer. If a closed holder (same
+// handle AND same start) is seen again — one output left it out — the checkout provably lasted
 // throughout, so it reopens at its last sighting: contiguous with what was billed, never
 // overlapping it, and nothing is billed twice. Likewise a new holder of a `group` (RLM handles that
 // share one license) one of whose holders vanished in the same poll continues it: it checks out
@@ -97,14 +100,7 @@ export class SnapshotDiff {
     const out: SourceEvent[] = [];
     for (const e of events) {
       if (e.type === "snapshot") out.push(...this.snapshot(e.at, e.daemon, e.holders));
-      else {
-        if (e.type === "server_down") {
-          for (const [key, o] of this.open) {
-            if (inScope(e.daemon, o.holder)) this.close(key, o.lastSeen);
-          }
-        }
-        out.push(e);
-      }
+      else if (e.type !== "server_down") out.push(e); // the next answer decides (see above)
     }
     return out;
   }

@@ -31,10 +31,10 @@ describe("snapshot poller", () => {
     expect(p.health()).toMatchObject({ up: true, at: T1, last_ok: T1, consecutive_failures: 0 });
   });
 
-  it("a command that fails with no usable output becomes a server_down and an unhealthy source", async () => {
+  it("a command that fails with no usable output makes an unhealthy source, and ends no session (the next answer decides)", async () => {
     const { p } = poller({ path: process.execPath, args: ["-e", "process.stderr.write('lmgrd is not running\\n'); process.exit(3)"] }, () => T1);
     const reason = `${process.execPath} exited with status 3: lmgrd is not running`;
-    expect(await p.pollOnce()).toEqual([{ type: "server_down", at: T1, reason }]);
+    expect(await p.pollOnce()).toEqual([]);
     expect(p.health()).toMatchObject({ up: false, reason, consecutive_failures: 1 });
   });
 
@@ -42,22 +42,23 @@ describe("snapshot poller", () => {
     const errorFile = SHARED_FIXTURES + "flexlm/lmstat-omnivector-error-getting-status.txt";
     const cmd = { path: process.execPath, args: ["-e", `process.stdout.write(require("fs").readFileSync(${JSON.stringify(errorFile)})); process.exit(1)`] };
     const { p } = poller(cmd, () => T1);
-    expect(await p.pollOnce()).toEqual([
-      { type: "server_down", at: T1, reason: 'Error getting status: Cannot connect to license server (-15,570:111 "Connection refused")' },
-    ]);
+    expect(await p.pollOnce()).toEqual([]);
+    expect(p.health()).toMatchObject({ up: false, reason: 'Error getting status: Cannot connect to license server (-15,570:111 "Connection refused")' });
   });
 
-  it("a command that hangs is killed at its timeout and becomes a server_down", async () => {
+  it("a command that hangs is killed at its timeout and makes an unhealthy source", async () => {
     const { p } = poller({ path: process.execPath, args: ["-e", "setTimeout(() => {}, 600000)"] }, () => T1, 1);
-    expect(await p.pollOnce()).toEqual([{ type: "server_down", at: T1, reason: `${process.execPath} timed out after 1 s` }]);
+    expect(await p.pollOnce()).toEqual([]);
+    expect(p.health()).toMatchObject({ up: false, reason: `${process.execPath} timed out after 1 s` });
   });
 
-  it("a command that cannot start becomes a server_down, not a crash", async () => {
+  it("a command that cannot start makes an unhealthy source, not a crash", async () => {
     const { p } = poller({ path: join(dir, "no-such-lmutil"), args: [] }, () => T1);
-    expect(await p.pollOnce()).toEqual([{ type: "server_down", at: T1, reason: `${join(dir, "no-such-lmutil")} could not run (ENOENT)` }]);
+    expect(await p.pollOnce()).toEqual([]);
+    expect(p.health()).toMatchObject({ up: false, reason: `${join(dir, "no-such-lmutil")} could not run (ENOENT)` });
   });
 
-  it("up, down, up again: the checkouts that survived the outage resume at their last sighting", async () => {
+  it("up, down, up again: the checkouts that survived the outage go on, the same sessions", async () => {
     const file = join(dir, "status.txt");
     let now = T1;
     const { p } = poller(printer(file), () => now);
@@ -65,11 +66,12 @@ describe("snapshot poller", () => {
     expect((await p.pollOnce()).filter((e) => e.type === "checkout")).toHaveLength(5);
     now = T1 + 60_000;
     writeFileSync(file, shared("flexlm/lmstat-omnivector-error-getting-status.txt"));
-    expect((await p.pollOnce()).map((e) => e.type)).toEqual(["server_down"]);
+    expect(await p.pollOnce()).toEqual([]);
+    expect(p.health()).toMatchObject({ up: false });
     now = T1 + 120_000;
     writeFileSync(file, shared("flexlm/lmstat-mjtrangoni-app7.txt"));
     const back = await p.pollOnce();
-    expect(back.filter((e) => e.type === "checkout").map((e) => e.at)).toEqual([T1, T1, T1, T1, T1]);
+    expect(back).toEqual([{ type: "alive", at: T1 + 120_000 }]); // nothing ended, nothing begins again
     expect(p.health()).toMatchObject({ up: true, consecutive_failures: 0 });
   });
 

@@ -82,14 +82,16 @@ describe("snapshot-diff", () => {
     ]);
   });
 
-  it("server down in the middle: passed on untouched; a checkout that survived it resumes at its last sighting, a gone one emits nothing", () => {
+  it("a server that could not be asked ends nothing: the next answer does — a checkout that survived goes on, the same session; a gone one ends at its last sighting", () => {
+    // Before, the server_down ended every session and the survivors began again as new sessions at
+    // their last sighting: each session two, a per-session minimum or checkout draw counted twice.
     const diff = new SnapshotDiff();
     diff.apply([snap(T0, [a, b])]);
     const down: SourceEvent = { type: "server_down", at: T0 + 10 * MIN, reason: "lmutil timed out after 60 s" };
-    expect(diff.apply([down])).toEqual([down]);
-    expect(diff.held()).toEqual([]);
+    expect(diff.apply([down])).toEqual([]);
+    expect(diff.held()).toEqual([a, b]);
     expect(diff.apply([snap(T0 + 20 * MIN, [a, c])])).toEqual([
-      { type: "checkout", at: T0, ...strip(a) },
+      { type: "checkin", at: T0, reason: "normal", ...strip(b), opened: b.start },
       { type: "checkout", at: c.start, ...strip(c) },
       { type: "alive", at: T0 + 20 * MIN },
     ]);
@@ -105,12 +107,12 @@ describe("snapshot-diff", () => {
     ]);
   });
 
-  it("a daemon-scoped snapshot or server_down leaves other daemons' holders alone", () => {
+  it("a daemon-scoped snapshot leaves other daemons' holders alone (a daemon-scoped server_down ends nothing)", () => {
     const diff = new SnapshotDiff();
     const other = { ...b, daemon: "adskflex" };
     diff.apply([snap(T0, [a, other])]);
-    expect(diff.apply([{ type: "server_down", at: T0 + MIN, daemon: "ADSKFLEX", reason: "down" }])).toHaveLength(1);
-    expect(diff.held()).toEqual([a]);
+    expect(diff.apply([{ type: "server_down", at: T0 + MIN, daemon: "ADSKFLEX", reason: "down" }])).toEqual([]);
+    expect(diff.held()).toEqual([a, other]);
     expect(diff.apply([{ type: "snapshot", at: T0 + 2 * MIN, daemon: "MLM", holders: [] }])).toEqual([
       { type: "checkin", at: T0, reason: "normal", ...strip(a), opened: a.start },
       { type: "alive", at: T0 + 2 * MIN, daemon: "MLM" },
@@ -130,12 +132,12 @@ describe("snapshot-diff", () => {
     expect(new SnapshotDiff().apply([snap(T0, [early])])[0]).toEqual({ type: "checkout", at: T0, ...strip(early) });
   });
 
-  it("real lmstat output: a vendor daemon down in the same poll is passed on before the snapshot's events", () => {
+  it("real lmstat output: a vendor daemon down in the same poll ends nothing itself, the snapshot's events follow", () => {
     const parsed = new FlexlmLmstatSource({ name: "s", timezone: "America/New_York" })
       .parse(local("snapshot-lmstat-synthetic-newyear.txt"), Date.UTC(2025, 0, 2, 5, 5));
     const out = new SnapshotDiff().apply(parsed.events);
+    expect(parsed.events[0]).toMatchObject({ type: "server_down", at: Date.UTC(2025, 0, 2, 5, 5) }); // the source's health says so
     expect(out.map((e) => `${e.type}@${new Date(e.at).toISOString()}`)).toEqual([
-      "server_down@2025-01-02T05:05:00.000Z",
       "checkout@2025-01-01T04:50:00.000Z",
       "checkout@2025-01-02T05:01:00.000Z",
       "checkout@2024-12-30T14:00:00.000Z",

@@ -103,6 +103,24 @@ describe("snapshot outputs, read three ways", () => {
     expect(billing(backfill.take())).toEqual(expected);
   });
 
+  it("a server that could not be asked ends no session, whoever reads the outputs: the next answer goes on with it", () => {
+    // Before, every open session ended at the failure and began again at the next answer: the time was
+    // billed, but as two sessions (a per-session minimum, increment or checkout draw counted twice).
+    const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", handle: "lic1/27000 101", count: 1, start: T0 - 15 * 60_000 };
+    const outs: SourceEvent[][] = [
+      [{ type: "snapshot", at: T0, holders: [ann] }], [{ type: "server_down", at: T0 + H, reason: "lmutil timed out after 60 s" }],
+      [{ type: "snapshot", at: T0 + 2 * H, holders: [ann] }], [{ type: "snapshot", at: T0 + 3 * H, holders: [] }],
+    ];
+    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    const diff = new SnapshotDiff();
+    for (const events of outs) polled(run, diff, events);
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    for (const events of outs) for (const e of events) backfill.feed(e);
+    const expected = { held: { "ann×1": 15 + 2 * 60 }, sessions: [expect.any(String)] };
+    expect(billing(run.take())).toEqual(expected);
+    expect(billing(backfill.take())).toEqual(expected);
+  });
+
   it("a handle listed twice in one output is one checkout, whoever reads it", () => {
     // Before, backfill and parse billed it twice (the session-19 rule for identical lines without a handle).
     const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", handle: "lic1/27000 101", count: 1, start: T0 - 15 * 60_000 };
