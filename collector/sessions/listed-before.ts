@@ -1,7 +1,7 @@
-// Snapshot sessions that ended because a snapshot no longer listed them (or their server went down),
-// by the identity of their line, with the last time a snapshot listed them. A later snapshot that
-// lists the same line again — the same holder, handle, stated start and count: one output left it
-// out, or the server could not be asked — shows the checkout lasted throughout, so the session that
+// Snapshot sessions that ended because a snapshot no longer listed them, by the identity of their
+// line, with the last time a snapshot listed them. A later snapshot that lists the same line again —
+// the same holder, handle, stated start and count: one output left it out (a feature's `Cannot get
+// users`) — shows the checkout lasted throughout, so the session that
 // follows begins where the last one was last seen, as the daemon's diff of its polls does
 // (snapshot-diff.ts): contiguous with what was billed, never overlapping it. Before, it began at the
 // snapshot before the one that listed it again, and `backfill` (and `parse`) left unbilled the time

@@ -9,9 +9,12 @@
 //
 // Times, and why: a new holder is checked out at its stated start (never after the snapshot
 // that shows it), but never before the previous snapshot, which did not list it: it was not held
-// then, whatever its start field says (as the session tracker reads saved outputs). A vanished holder is checked in at the time of the last snapshot that showed
-// it — the last time it was provably held; the time between that snapshot and the one that
-// no longer shows it is never billed. A `server_down` (the server could not be asked: a query that
+// then, whatever its start field says (as the session tracker reads saved outputs). A vanished
+// holder is checked in at the time of the last snapshot that showed it — the last time it was
+// provably held; the time between that snapshot and the one that no longer shows it is never
+// billed. Its check-in names when its checkout was given (`opened`): of one holder's sessions (no
+// handle: one user's windows), the tracker ends that one. A line whose count changed is the same
+// checkout at a new count (see `snapshot`). A `server_down` (the server could not be asked: a query that
 // failed or timed out, a vendor daemon down) ends nothing: the next output that answers does — what it
 // no longer lists ends at its last sighting, what it lists goes on as the same session. (Before, every
 // open session ended there and began again at the next answer: the time was billed, but each session
