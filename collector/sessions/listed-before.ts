@@ -76,3 +76,62 @@ export class ListedBefore {
     }
   }
 }
+
+/** As saved: `[pairing key, count, end (ms), session id]`, oldest first. */
+export type EndedSessionsState = Array<[string, number, number, string]>;
+
+/**
+ * Sessions of snapshot lines that ended (a check-in from the daemon's diff, or a snapshot that no
+ * longer listed them), by pairing key, count and end: a line listed again that goes on from exactly
+ * that end is the same session — its id — not a new one. One session however many outputs left it
+ * out: a plan's per-session minimum or increment, and a checkout draw, count it once (the edge rates
+ * by session id; the intervals are contiguous).
+ */
+export class EndedSessions {
+  readonly #ids = new Map<string, string[]>();
+  #size = 0;
+  readonly #remember: number;
+
+  constructor(remember = 50_000) {
+    this.#remember = remember;
+  }
+
+  ended(key: string, count: number, end: number, id: string): void {
+    const at = `${key}\u0000${count}\u0000${end}`;
+    const ids = this.#ids.get(at);
+    if (ids === undefined) this.#ids.set(at, [id]);
+    else ids.push(id);
+    if (++this.#size > this.#remember) {
+      const [oldest, first] = this.#ids.entries().next().value!;
+      first.shift();
+      this.#size--;
+      if (first.length === 0) this.#ids.delete(oldest);
+    }
+  }
+
+  /** The id of a session of `key` and `count` that ended at `end`, if one did (then forgotten: it goes on). */
+  take(key: string, count: number, end: number): string | undefined {
+    const at = `${key}\u0000${count}\u0000${end}`;
+    const ids = this.#ids.get(at);
+    if (ids === undefined) return undefined;
+    const id = ids.pop()!;
+    this.#size--;
+    if (ids.length === 0) this.#ids.delete(at);
+    return id;
+  }
+
+  save(keep = 1000): EndedSessionsState {
+    const out: EndedSessionsState = [];
+    for (const [at, ids] of this.#ids) {
+      const [key, count, end] = at.split("\u0000");
+      for (const id of ids) out.push([key!, Number(count), Number(end), id]);
+    }
+    return out.slice(-keep);
+  }
+
+  restore(state: EndedSessionsState | undefined): void {
+    this.#ids.clear();
+    this.#size = 0;
+    for (const [key, count, end, id] of state ?? []) this.ended(key, count, end, id);
+  }
+}

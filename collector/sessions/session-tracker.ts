@@ -20,7 +20,7 @@
 import { EVENT_DISORDER_MS, type Holder, type SnapshotHolder, type SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
-import { ListedBefore } from "./listed-before.ts";
+import { EndedSessions, ListedBefore } from "./listed-before.ts";
 import { OpenSessions } from "./open-sessions.ts";
 import { identityLine, repeatedIdentity, snapshotIdentity } from "./snapshot-identity.ts";
 import { SessionIds } from "./session-ids.ts";
@@ -47,6 +47,8 @@ export class SessionTracker {
   private lastSnapshotAt: Record<string, number> = {};
   /** Snapshot lines no longer listed, with when they last were: one listed again goes on from there. */
   private readonly listedBefore = new ListedBefore();
+  /** Their sessions by key, count and end: one that goes on from there keeps its id. */
+  private readonly endedSessions = new EndedSessions();
   private readonly ids: SessionIds;
   private readonly keys = new HolderKeys();
   private maxAt = -Infinity;
@@ -104,7 +106,7 @@ export class SessionTracker {
     switch (event.type) {
       case "checkout": {
         const clock = this.touch(event.daemon, at);
-        this.checkout(event, at, event.handle ?? "", undefined);
+        this.checkout(event, at, event.handle ?? "", undefined, event.resumes);
         this.advance(event.daemon, clock);
         return;
       }
@@ -181,6 +183,7 @@ export class SessionTracker {
     t.clocks.restore(s.lastKnown, s.cutDone);
     t.lastSnapshotAt = s.lastSnapshotAt;
     t.listedBefore.restore(s.listed_before);
+    t.endedSessions.restore(s.ended_sessions);
     if (s.same_second_log) {
       if (sameSecondLog === undefined) throw new RangeError("this tracker state keeps its same-second table in a log, which was not given");
       t.ids.restoreLogged(sameSecondLog, s.same_second_log.since);
@@ -200,6 +203,8 @@ export class SessionTracker {
     if (!this.queue.empty) state.queued = this.queue.save();
     const listedBefore = this.listedBefore.save();
     if (listedBefore.length > 0) state.listed_before = listedBefore;
+    const ended = this.endedSessions.save();
+    if (ended.length > 0) state.ended_sessions = ended;
     return state;
   }
 
@@ -225,7 +230,8 @@ export class SessionTracker {
     this.clocks.forget(daemon);
   }
 
-  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"]): OpenSession | undefined {
+  /** `resumes`: it goes on from where a session of its key and count ended (EndedSessions): it is that session. */
+  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"], resumes?: boolean): OpenSession | undefined {
     const holder = this.keys.holderOf(h.daemon, h.feature, h.user, h.host, handle, h.product), key = holder.key;
     const list = this.held.ofHolder(holder);
     if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
@@ -233,7 +239,7 @@ export class SessionTracker {
       return undefined;
     }
     const session: OpenSession = {
-      id: this.ids.next(key, start, this.maxAt, holder), key,
+      id: (resumes && this.endedSessions.take(key, h.count, start)) || this.ids.next(key, start, this.maxAt, holder), key,
       daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
     if (h.version !== undefined) session.version = h.version;
@@ -258,19 +264,24 @@ export class SessionTracker {
     let i = opened === undefined ? -1 : list.findLastIndex((s) => s.start === opened && s.count === e.count);
     if (i < 0 && list.length > 1 && list[0]!.count !== e.count) i = list.findIndex((s) => s.count === e.count);
     if (i < 0) i = 0;
-    this.closeAt(list, i, at);
+    const s = this.closeAt(list, i, at);
+    if (e.opened !== undefined) this.endedSessions.ended(s.key, s.count, at, s.id); // a snapshot line's: it may be listed again
   }
 
   private close(s: OpenSession, end: number): void {
-    if (s.snapshot) this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
+    if (s.snapshot) {
+      this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
+      this.endedSessions.ended(s.key, s.count, end, s.id);
+    }
     this.closeAt(...this.held.place(s), end);
   }
 
-  private closeAt(list: OpenSession[], i: number, end: number): void {
+  private closeAt(list: OpenSession[], i: number, end: number): OpenSession {
     const s = this.held.removeAt(list, i);
     this.st.sessions_closed++;
     if (end <= s.start) this.st.zero_length_sessions++;
     else this.emitUntil(s, end, true);
+    return s;
   }
 
   private snapshot(holders: Array<SnapshotHolder>, at: number, daemon: string | undefined): void {
@@ -303,19 +314,23 @@ export class SessionTracker {
       if (session) session = this.recount(session, h, at);
       else {
         // Not listed in the previous snapshot, so not held then, whatever its start field says — unless
-        // an earlier one listed this very line: then it was held throughout (listed-before.ts); or one
-        // of its group (RLM handles sharing a license) is gone from this one: it goes on where that was
-        // last seen (the later of the two, as the diff does: never over what was billed).
-        const resumed = Math.max(this.listedBefore.resume(line, h.count) ?? -Infinity, (h.group !== undefined && vanished?.get(h.group)) || -Infinity);
-        const from = resumed > -Infinity ? resumed : Math.min(at, Math.max(wholeSecond(h.start), previous));
-        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) })!;
+        // an earlier one listed this very line: then it was held throughout, the same session, from its
+        // last sighting (listed-before.ts); or one of its group (RLM handles sharing a license) is gone
+        // from this one: it goes on where that was last seen (the later of the two, as the diff does:
+        // never over what was billed).
+        const before = this.listedBefore.resume(line, h.count), group = h.group === undefined ? undefined : vanished?.get(h.group);
+        const same = before !== undefined && !(group !== undefined && group > before);
+        const from = same ? before : group !== undefined ? group : Math.min(at, Math.max(wholeSecond(h.start), previous));
+        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) }, same)!;
       }
       listed.add(session);
     }
     if (earlier) {
       const gone: OpenSession[] = [];
       for (const s of this.held.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s)) gone.push(s);
-      for (const s of gone) this.close(s, s.snapshot!.seenAt);
+      // The latest first, as the daemon's diff's check-ins end a holder's (its last-numbered line's
+      // session first): the session a line listed again goes on with is the same either way.
+      for (const s of gone.reverse()) this.close(s, s.snapshot!.seenAt);
     }
     this.lastSnapshotAt[scope] = at;
   }

@@ -4,7 +4,7 @@
 // daemon/state-appendix.ts).
 import type { Holder } from "../sources/events.ts";
 import type { QueuedOutput } from "./interval-queue.ts";
-import type { ListedBeforeState } from "./listed-before.ts";
+import type { EndedSessionsState, ListedBeforeState } from "./listed-before.ts";
 import type { SessionStarts } from "./session-ids.ts";
 
 /** A held license (who holds what, as the source named it) with the session's bookkeeping. */
@@ -45,6 +45,8 @@ export interface TrackerState {
   stats: TrackerStats;
   /** Snapshot lines no longer listed, the most recent (listed-before.ts); absent when none. */
   listed_before?: ListedBeforeState;
+  /** Their sessions, the most recent (listed-before.ts `EndedSessions`); absent when none. */
+  ended_sessions?: EndedSessionsState;
   /** Output fed but not taken yet (only when a caller takes in batches and saves in between). */
   queued?: QueuedOutput[];
 }

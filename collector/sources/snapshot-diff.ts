@@ -146,11 +146,13 @@ export class SnapshotDiff {
       const open = this.open.get(key);
       if (open) { open.lastSeen = at; continue; }
       // Both are last sightings the license was billed to; the later one follows on without overlap.
-      const resumed = [this.closed.get(key), h.group === undefined ? undefined : vanished.get(h.group), switched.get(key)].filter((t) => t !== undefined);
+      const before = this.closed.get(key);
+      const resumed = [before, h.group === undefined ? undefined : vanished.get(h.group), switched.get(key)].filter((t) => t !== undefined);
       const resumeAt = resumed.length > 0 ? Math.max(...resumed) : undefined;
       this.closed.delete(key);
       const from = resumeAt ?? Math.min(Math.max(h.start, previous), at);
-      out.push({ type: "checkout", at: from, ...withoutStart(h) });
+      // Its own line listed again: the session it had goes on (the tracker keeps its id).
+      out.push({ type: "checkout", at: from, ...withoutStart(h), ...(before !== undefined && before === resumeAt ? { resumes: true } : {}) });
       this.open.set(key, { holder: h, lastSeen: at, from });
     }
     out.push(daemon === undefined ? { type: "alive", at } : { type: "alive", at, daemon });

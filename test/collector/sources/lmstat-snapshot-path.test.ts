@@ -168,18 +168,20 @@ describe("SessionTracker fed snapshot events", () => {
     expect(t.stats()).toMatchObject({ sessions_opened: 3, sessions_closed: 3, zero_length_sessions: 1 });
   });
 
-  it("a line one snapshot left out, listed again (its handle and start), goes on from where it was last seen, as run's diff bills it; saved and restored alike", () => {
+  it("a line one snapshot left out, listed again (its handle and start), goes on from where it was last seen as the same session, as run's diff bills it; saved and restored alike", () => {
     // Before, a new session from the snapshot before the one that listed it again: the time between unbilled.
     for (const restart of [false, true]) {
       let t = new SessionTracker({ source: "l" });
       const ann = holder("ann", "1", AT - 10 * MIN);
       t.feed(snap(AT, [ann]));
+      const id = t.openSessions()[0]!.id;
       t.feed(snap(AT + MIN, []));
       if (restart) t = SessionTracker.restore("l", JSON.parse(JSON.stringify(t.save())));
       t.feed(snap(AT + 2 * MIN, [ann]));
       const open = t.openSessions();
       expect(open).toHaveLength(1);
       expect(open[0]!.start).toBe(AT); // its last sighting: what was billed ends there
+      expect(open[0]!.id).toBe(id); // the same session goes on (one per-session minimum, one checkout draw)
       expect(t.stats()).toMatchObject({ sessions_opened: 2, sessions_closed: 1 });
     }
   });
