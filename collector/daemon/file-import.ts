@@ -196,7 +196,8 @@ async function importSnapshot(site: Site, kind: string, file: string, o: ImportO
   sameSettings(kind, `the import of source ${o.name}'s outputs`, state.settings, o.settings);
   const { result, time, events, at } = await parseOutput(kind, file, bytes, o);
   await notListedElsewhere(site, kind, file, o.name, events);
-  if (state.last_at !== null && at < state.last_at) {
+  // An output that lists nothing (empty, an error, another tool's) has no time to keep in order (`at` is -Infinity).
+  if (state.last_at !== null && events.length > 0 && at < state.last_at) {
     throw new CollectorError("bad_input", `${file} was taken at ${new Date(at).toISOString()}, before the last output imported for source ${o.name} (${new Date(state.last_at).toISOString()}): import a source's outputs oldest first`);
   }
   tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s });
@@ -263,6 +264,9 @@ async function importPolled(site: Site, kind: string, file: string, bytes: Buffe
   const tracker = SessionTracker.restore(o.name, { ...state.tracker, cut_s: o.settings.cut_s }, await journal.committedAppendix());
   if (tracker.queued) state = await drainTracker(tracker, journal, state, o.policy, report);
   const { result, time, events, at } = await parseOutput(kind, file, bytes, o);
+  // An output that lists nothing (empty, an error, another tool's) has no time (`at` is -Infinity):
+  // as the daemon's poll of it, it adds nothing.
+  if (events.length === 0) return { ...report, lines: result.stats.lines };
   const last = lastPoll(state);
   if (at === last) return { ...report, already_imported: true };
   if (at < last) {

@@ -71,6 +71,8 @@ export const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 export function snapshotInstant(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(n) || !/^\d+$|[Zz]$|[+-]\d{2}:\d{2}$/.test(text)) throw new SourceConfigError("usage", `--at must be ms since the epoch or RFC 3339 with an offset`);
+  // Past 8.64e15 ms (year 275760) no Date holds it: the summary could not write the snapshot's time.
+  if (Number.isNaN(new Date(n).getTime())) throw new SourceConfigError("usage", `--at ${text} is past the last time a date can hold (8640000000000000 ms, year 275760)`);
   return n;
 }
 

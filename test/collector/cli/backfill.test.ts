@@ -179,6 +179,24 @@ describe("backfill", () => {
     expect(r.json!.time_warning).toBeUndefined();
   });
 
+  it("an output that lists nothing (real `lmstat -i`, an empty file), backfilled after an earlier output of the source, appends nothing and is not refused as older", async () => {
+    // Before, its time (none: -Infinity) was found older than the last output's, and the refusal's
+    // message failed on it: an internal error, exit 1.
+    const state = join(dir, "lists-nothing");
+    await enrolledState(state);
+    const first = await cli(["backfill", "--source", "flexlm-lmstat", "--file", LMSTAT_2018, "--timezone", "UTC", "--state", state, "--json"]);
+    expect(first.status).toBe(0);
+    const records = (await bodiesInLog(state)).length;
+    const empty = join(dir, "lists-nothing-empty.txt");
+    await writeFile(empty, "");
+    for (const file of [join(sharedFixtures, "flexlm/lmstat-i-mjtrangoni-1.txt"), empty]) {
+      const r = await cli(["backfill", "--source", "flexlm-lmstat", "--file", file, "--timezone", "UTC", "--state", state, "--json"]);
+      expect(r.stderr).not.toContain("internal error");
+      expect([r.status, r.json?.appended]).toEqual([0, 0]);
+    }
+    expect((await bodiesInLog(state)).length).toBe(records);
+  });
+
   it("honours --at as parse does: a snapshot output taken at that time, over the time it states; refused for a log", async () => {
     const state = join(dir, "at");
     await enrolledState(state);

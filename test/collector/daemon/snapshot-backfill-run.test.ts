@@ -120,6 +120,23 @@ describe("a snapshot source's backfill and its polls", () => {
     expect((await readdir(join(state, "sources"))).filter((f) => f.includes("@"))).toEqual([]); // one state: the source's
   });
 
+  it("an output that lists nothing (an empty file), backfilled under the name of a source run polls, appends nothing and is not refused as older", async () => {
+    // Before, its time (none: -Infinity) was found older than the last poll, and the refusal's
+    // message failed on it: an internal error, exit 1.
+    const { state, poll } = await site("polled-lists-nothing");
+    for (const i of [0, 1]) expect((await poll(i)).status).toBe(0);
+    const before = (await usage(state)).length;
+    const empty = join(dir, "polled-lists-nothing-empty.txt");
+    await writeFile(empty, "");
+    const r = await cli(["backfill", "--source", "flexlm-lmstat", "--file", empty, "--timezone", "UTC", "--cut", "86400", "--name", "lmstat", "--state", state, "--json"]);
+    expect(r.stderr).not.toContain("internal error");
+    expect([r.status, r.json?.appended]).toEqual([0, 0]);
+    expect((await usage(state)).length).toBe(before);
+    expect((await poll(2)).status).toBe(0);
+    expect((await poll(3)).status).toBe(0);
+    expect(await billed(state)).toEqual(TRUTH);
+  });
+
   it("an output of a server another name has open is refused, naming it: under a second name its holders were billed again", async () => {
     const { state, poll, backfill } = await site("other-name");
     for (const i of [0, 1]) expect((await poll(i)).status).toBe(0);

@@ -88,6 +88,15 @@ describe("snapshot time", () => {
     expect(r.summary.time_warning).toBeUndefined();
   });
 
+  it("--at past the last time a date can hold (8.64e15 ms) is refused before a byte is read; the last one is taken", async () => {
+    // Before, `parse` read the output and then failed on the summary's time: an internal error.
+    const idle = join(sharedFixtures, "lmx", "lmx-licstat-omnivector-nolicenses.txt");
+    const r = await runParse(["--source", "lmx", "--file", idle, "--timezone", "UTC", "--at", "99999999999999999"]);
+    expect([r.code, r.lines, r.summary]).toEqual([2, [], { error: "usage", message: "--at 99999999999999999 is past the last time a date can hold (8640000000000000 ms, year 275760)" }]);
+    const last = await runParse(["--source", "lmx", "--file", idle, "--timezone", "UTC", "--at", "8640000000000000"]);
+    expect([last.code, last.summary.snapshot_at]).toEqual([0, "+275760-09-13T00:00:00.000Z"]);
+  });
+
   it("rlmstat: handles as the server writes them (329h, a-17, 10g), every usage line read, its stated clock used", async () => {
     const r = await runParse(["--source", "rlm-rlmstat", "--file", RLMSTAT, "--timezone", "Europe/Berlin", "--sessions"]);
     expect(r.summary.time_from).toBe("header");
