@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption, repeatedOption } from "./command.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
+import { CollectorError } from "../errors.ts";
 import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 import { zoneOfFile } from "../sources/file-zone.ts";
 
@@ -80,22 +81,29 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
   const open = new Map<string, UsageData>();
   let records = 0;
   let done: ParseDone | undefined;
-  for await (const batch of recordBatchesFromFile(kind, file, { ...opts, onDone: (s) => { done = s; } })) {
-    records += batch.length;
-    let text = "";
-    for (const r of batch) {
-      tally.add(r);
-      if (!sessionsMode) text += JSON.stringify(r) + "\n";
-      else if (r.kind === "usage") {
-        const s = open.get(r.data.session);
-        const whole = s ? { ...s, end: r.data.end, final: r.data.final } : { ...r.data };
-        if (whole.final) {
-          open.delete(whole.session);
-          text += JSON.stringify(whole) + "\n";
-        } else open.set(whole.session, whole);
+  try {
+    for await (const batch of recordBatchesFromFile(kind, file, { ...opts, onDone: (s) => { done = s; } })) {
+      records += batch.length;
+      let text = "";
+      for (const r of batch) {
+        tally.add(r);
+        if (!sessionsMode) text += JSON.stringify(r) + "\n";
+        else if (r.kind === "usage") {
+          const s = open.get(r.data.session);
+          const whole = s ? { ...s, end: r.data.end, final: r.data.final } : { ...r.data };
+          if (whole.final) {
+            open.delete(whole.session);
+            text += JSON.stringify(whole) + "\n";
+          } else open.set(whole.session, whole);
+        }
       }
+      await write(io.stdout, text);
     }
-    await write(io.stdout, text);
+  } catch (err) {
+    // What the file itself makes unreadable (a snapshot time after now): its code, as before a byte was read.
+    if (!(err instanceof CollectorError)) throw err;
+    io.stderr.write(JSON.stringify({ error: err.code, message: err.message }) + "\n");
+    return err.exit;
   }
   let rest = "";
   for (const s of open.values()) rest += JSON.stringify(s) + "\n";

@@ -249,9 +249,22 @@ export function mtimeWarning(events: readonly SourceEvent[], time: { at: number;
   return `the output states no time: it was read as taken at its file's modification time ${new Date(time.at).toISOString()}, ${Math.floor(days)} days after its latest checkout (${new Date(latest).toISOString()}), and every session listed is billed up to then; a copied file's modification time is the copy's: give the time the output was taken with --at`;
 }
 
-/** When a snapshot was taken: `--at`, else the time the output states, else the file's mtime (DESIGN.md §9, #11). */
-export function snapshotTime(result: SnapshotResult, at: number | undefined, mtime: number): { at: number; time_from: "header" | "at" | "mtime" } {
-  if (at !== undefined) return { at: wholeSeconds(at), time_from: "at" };
-  if (result.stated_at !== undefined) return { at: wholeSeconds(result.stated_at), time_from: "header" };
-  return { at: wholeSeconds(mtime), time_from: "mtime" };
+/** How far after now a snapshot's time may be: a clock a few hours off, not a date years ahead. */
+const FUTURE_SLACK_MS = 86_400_000;
+
+/**
+ * When a snapshot was taken: `--at`, else the time the output states, else the file's mtime (DESIGN.md
+ * §9, #11). Refused (bad_input) when that is over a day after `now` and the output lists a holder:
+ * every session listed is billed up to it — a server clock or a file's mtime set to 2100, or an `--at`
+ * typed wrong, billed decades that have not passed (millions of records from one output).
+ */
+export function snapshotTime(result: SnapshotResult, at: number | undefined, mtime: number, now = Date.now()): { at: number; time_from: "header" | "at" | "mtime" } {
+  const time: { at: number; time_from: "header" | "at" | "mtime" } = at !== undefined ? { at: wholeSeconds(at), time_from: "at" }
+    : result.stated_at !== undefined ? { at: wholeSeconds(result.stated_at), time_from: "header" }
+    : { at: wholeSeconds(mtime), time_from: "mtime" };
+  if (time.at > now + FUTURE_SLACK_MS && result.events.some((e) => e.type === "snapshot" && e.holders.length > 0)) {
+    const what = { at: "--at", header: "the time the output states", mtime: "its file's modification time (the output states none)" }[time.time_from];
+    throw new CollectorError("bad_input", `the output would be taken at ${new Date(time.at).toISOString()}, ${what}, after now (${new Date(now).toISOString()}): every session it lists would be billed up to then${time.time_from === "at" ? "" : "; give the time it was taken with --at"}`);
+  }
+  return time;
 }

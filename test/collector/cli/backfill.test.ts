@@ -1,7 +1,7 @@
 // Backfill imports a file once: re-running adds nothing, a file that grew adds only what is new
 // (including the rest of sessions still open at the earlier end), the same file under another name
 // is recognised by its first bytes, and what backfill appends is exactly what `parse` prints.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -195,6 +195,19 @@ describe("backfill", () => {
       expect([r.status, r.json?.appended]).toEqual([0, 0]);
     }
     expect((await bodiesInLog(state)).length).toBe(records);
+  });
+
+  it("refuses an output whose time is over a day after now (its mtime in 2100 here): nothing appended", async () => {
+    const state = join(dir, "ahead");
+    await enrolledState(state);
+    const file = join(dir, "lmx-ahead.txt");
+    await writeFile(file, await readFile(join(sharedFixtures, "lmx/lmx-licstat-omnivector-altair.txt")));
+    const future = new Date(Date.now() + 400 * 86_400_000);
+    await utimes(file, future, future);
+    const r = await cli(["backfill", "--source", "lmx", "--file", file, "--timezone", "UTC", "--state", state, "--json"]);
+    expect(r.status).toBe(2);
+    expect(r.json).toMatchObject({ ok: false, error: "bad_input" });
+    expect(await bodiesInLog(state)).toEqual([]);
   });
 
   it("honours --at as parse does: a snapshot output taken at that time, over the time it states; refused for a log", async () => {
