@@ -13,15 +13,59 @@ export type ListedBeforeState = Array<[string, number, Holder]>;
 
 interface Ended { seenAt: number; holder: Holder }
 
-export class ListedBefore {
-  /** Per line identity (snapshot-identity.ts, unnumbered), its ended sessions, oldest first. */
-  readonly #ended = new Map<string, Ended[]>();
+/** Lists of values by key, at most `remember` values in all: the oldest key's oldest go first. */
+class BoundedLists<V> {
+  readonly #lists = new Map<string, V[]>();
   #size = 0;
   readonly #remember: number;
 
+  constructor(remember: number) {
+    this.#remember = remember;
+  }
+
+  /** Adds `value` last under `key`, which becomes the most recent key. */
+  add(key: string, value: V): void {
+    const list = this.#lists.get(key) ?? [];
+    this.#lists.delete(key);
+    this.#lists.set(key, list);
+    list.push(value);
+    if (++this.#size > this.#remember) {
+      const [oldest, first] = this.#lists.entries().next().value!;
+      first.shift();
+      this.#size--;
+      if (first.length === 0) this.#lists.delete(oldest);
+    }
+  }
+
+  /** Removes and returns the value of `key` that `pick` chooses (its index, or -1: none). */
+  take(key: string, pick: (list: V[]) => number): V | undefined {
+    const list = this.#lists.get(key);
+    const i = list === undefined ? -1 : pick(list);
+    if (i < 0) return undefined;
+    const [value] = list!.splice(i, 1);
+    this.#size--;
+    if (list!.length === 0) this.#lists.delete(key);
+    return value;
+  }
+
+  /** Every key and value, oldest first. */
+  *entries(): Generator<[string, V]> {
+    for (const [key, list] of this.#lists) for (const value of list) yield [key, value];
+  }
+
+  clear(): void {
+    this.#lists.clear();
+    this.#size = 0;
+  }
+}
+
+export class ListedBefore {
+  /** Per line identity (snapshot-identity.ts, unnumbered), its ended sessions, oldest first. */
+  readonly #ended: BoundedLists<Ended>;
+
   /** `remember`: how many ended sessions are kept (the oldest go first), as the diff's closed holders. */
   constructor(remember = 50_000) {
-    this.#remember = remember;
+    this.#ended = new BoundedLists(remember);
   }
 
   /** A snapshot session of `line` ended: its line was last listed at `seenAt`. */
@@ -30,16 +74,7 @@ export class ListedBefore {
     if (s.version !== undefined) holder.version = s.version;
     if (s.handle !== undefined) holder.handle = s.handle;
     if (s.product !== undefined) holder.product = s.product;
-    const list = this.#ended.get(line) ?? [];
-    this.#ended.delete(line); // the most recently ended line last
-    this.#ended.set(line, list);
-    list.push({ seenAt, holder });
-    if (++this.#size > this.#remember) {
-      const [oldest, first] = this.#ended.entries().next().value!;
-      first.shift();
-      this.#size--;
-      if (first.length === 0) this.#ended.delete(oldest);
-    }
+    this.#ended.add(line, { seenAt, holder });
   }
 
   /**
@@ -49,31 +84,19 @@ export class ListedBefore {
    * (the diff's first-numbered key is that one).
    */
   resume(line: string, count: number): number | undefined {
-    const list = this.#ended.get(line);
-    const i = list === undefined ? -1 : list.findLastIndex((e) => e.holder.count === count);
-    if (i < 0) return undefined;
-    const [ended] = list!.splice(i, 1);
-    this.#size--;
-    if (list!.length === 0) this.#ended.delete(line);
-    return ended!.seenAt;
+    return this.#ended.take(line, (list) => list.findLastIndex((e) => e.holder.count === count))?.seenAt;
   }
 
   /** The most recently ended `keep` sessions (as the diff saves its closed holders). */
   save(keep = 1000): ListedBeforeState {
     const out: ListedBeforeState = [];
-    for (const [line, list] of this.#ended) for (const { seenAt, holder } of list) out.push([line, seenAt, holder]);
+    for (const [line, { seenAt, holder }] of this.#ended.entries()) out.push([line, seenAt, holder]);
     return out.slice(-keep);
   }
 
   restore(state: ListedBeforeState | undefined): void {
     this.#ended.clear();
-    this.#size = 0;
-    for (const [line, seenAt, holder] of state ?? []) {
-      const list = this.#ended.get(line);
-      if (list === undefined) this.#ended.set(line, [{ seenAt, holder }]);
-      else list.push({ seenAt, holder });
-      this.#size++;
-    }
+    for (const [line, seenAt, holder] of state ?? []) this.#ended.add(line, { seenAt, holder });
   }
 }
 
@@ -88,50 +111,32 @@ export type EndedSessionsState = Array<[string, number, number, string]>;
  * by session id; the intervals are contiguous).
  */
 export class EndedSessions {
-  readonly #ids = new Map<string, string[]>();
-  #size = 0;
-  readonly #remember: number;
+  readonly #ids: BoundedLists<string>;
 
   constructor(remember = 50_000) {
-    this.#remember = remember;
+    this.#ids = new BoundedLists(remember);
   }
 
   ended(key: string, count: number, end: number, id: string): void {
-    const at = `${key}\u0000${count}\u0000${end}`;
-    const ids = this.#ids.get(at);
-    if (ids === undefined) this.#ids.set(at, [id]);
-    else ids.push(id);
-    if (++this.#size > this.#remember) {
-      const [oldest, first] = this.#ids.entries().next().value!;
-      first.shift();
-      this.#size--;
-      if (first.length === 0) this.#ids.delete(oldest);
-    }
+    this.#ids.add(`${key}\u0000${count}\u0000${end}`, id);
   }
 
   /** The id of a session of `key` and `count` that ended at `end`, if one did (then forgotten: it goes on). */
   take(key: string, count: number, end: number): string | undefined {
-    const at = `${key}\u0000${count}\u0000${end}`;
-    const ids = this.#ids.get(at);
-    if (ids === undefined) return undefined;
-    const id = ids.pop()!;
-    this.#size--;
-    if (ids.length === 0) this.#ids.delete(at);
-    return id;
+    return this.#ids.take(`${key}\u0000${count}\u0000${end}`, (ids) => ids.length - 1);
   }
 
   save(keep = 1000): EndedSessionsState {
     const out: EndedSessionsState = [];
-    for (const [at, ids] of this.#ids) {
+    for (const [at, id] of this.#ids.entries()) {
       const [key, count, end] = at.split("\u0000");
-      for (const id of ids) out.push([key!, Number(count), Number(end), id]);
+      out.push([key!, Number(count), Number(end), id]);
     }
     return out.slice(-keep);
   }
 
   restore(state: EndedSessionsState | undefined): void {
     this.#ids.clear();
-    this.#size = 0;
     for (const [key, count, end, id] of state ?? []) this.ended(key, count, end, id);
   }
 }

@@ -62,6 +62,30 @@ async function site(name: string, outputs = WEEK, kind = "flexlm-lmstat", at = (
   };
 }
 
+/** `outputs` read three ways, each into a site of its own: `run` polling each, `backfill --name lmstat`
+ *  of each, and `run` going on from a backfill of the first `backfilled`. */
+async function threeWays(name: string, outputs: string[], backfilled: number): Promise<[Site, Site, Site]> {
+  const ways = [await site(`${name}-run`, outputs), await site(`${name}-backfill`, outputs), await site(`${name}-both`, outputs)] as const;
+  for (let i = 0; i < outputs.length; i++) {
+    expect((await ways[0].poll(i)).status).toBe(0);
+    expect((await ways[1].backfill(i, "--name", "lmstat")).status).toBe(0);
+    expect((i < backfilled ? await ways[2].backfill(i, "--name", "lmstat") : await ways[2].poll(i)).status).toBe(0);
+  }
+  return [...ways];
+}
+
+/** Each way billed `truth`, nothing twice, under the same session ids: the ids. */
+async function billedAlike(ways: Site[], truth: Record<string, number>): Promise<string[]> {
+  const ids: string[][] = [];
+  for (const { state } of ways) {
+    expect(await billed(state), state).toEqual(truth);
+    expect(await overlaps(state), state).toEqual([]);
+    ids.push([...new Set((await usage(state)).map((d) => d.session))]);
+  }
+  for (const other of ids.slice(1)) expect(other).toEqual(ids[0]);
+  return ids[0]!;
+}
+
 describe("a snapshot source's backfill and its polls", () => {
   it("run after a backfill under the source's name goes on with it: the holders open at the last saved output are billed once", async () => {
     const { state, poll, backfill } = await site("after-backfill");
@@ -174,13 +198,7 @@ describe("a snapshot source's backfill and its polls", () => {
     const two = ["ann pc1 - Mon 11/23 9:12", "ann pc1 - Mon 11/23 9:12"];
     const outputs = [lmstat("Mon", "11/30/2026 09:00", two), lmstat("Tue", "12/1/2026 09:00", two), lmstat("Wed", "12/2/2026 09:00", two.slice(1)), lmstat("Wed", "12/2/2026 10:00", [])];
     const truth = { ann: (7 * 24 + 23) * H + 48 * 60 + (8 * 24 + 23) * H + 48 * 60 }; // one to Tue 9:00, one to Wed 9:00
-    const polled = await site("identical-run", outputs);
-    for (const i of [0, 1, 2, 3]) expect((await polled.poll(i)).status).toBe(0);
-    const backfilled = await site("identical-backfill", outputs);
-    for (const i of [0, 1, 2, 3]) expect((await backfilled.backfill(i, "--name", "lmstat")).status).toBe(0);
-    const both = await site("identical-both", outputs);
-    for (const i of [0, 1]) expect((await both.backfill(i, "--name", "lmstat")).status).toBe(0);
-    for (const i of [2, 3]) expect((await both.poll(i)).status).toBe(0);
+    const [polled, backfilled, both] = await threeWays("identical", outputs, 2);
     for (const { state } of [polled, backfilled, both]) {
       expect(await billed(state), state).toEqual(truth);
       expect(await sessions(state), state).toEqual(["ann", "ann"]);
@@ -193,22 +211,8 @@ describe("a snapshot source's backfill and its polls", () => {
     const ann = ["ann pc1 101 Mon 11/23 9:12"];
     const outputs = [lmstat("Mon", "11/30/2026 09:00", ann), lmstat("Tue", "12/1/2026 09:00", []), lmstat("Wed", "12/2/2026 09:00", ann), lmstat("Wed", "12/2/2026 10:00", [])];
     const truth = { ann: 8 * 24 * H + 23 * H + 48 * 60 }; // Mon 11/23 9:12 to Wed 12/2 9:00
-    const polled = await site("left-out-run", outputs);
-    for (const i of [0, 1, 2, 3]) expect((await polled.poll(i)).status).toBe(0);
-    const backfilled = await site("left-out-backfill", outputs);
-    for (const i of [0, 1, 2, 3]) expect((await backfilled.backfill(i, "--name", "lmstat")).status).toBe(0);
-    const both = await site("left-out-both", outputs);
-    for (const i of [0, 1]) expect((await both.backfill(i, "--name", "lmstat")).status).toBe(0);
-    for (const i of [2, 3]) expect((await both.poll(i)).status).toBe(0);
-    const ids: string[][] = [];
-    for (const { state } of [polled, backfilled, both]) {
-      expect(await billed(state), state).toEqual(truth);
-      expect(await overlaps(state), state).toEqual([]);
-      ids.push([...new Set((await usage(state)).map((d) => d.session))]);
-    }
-    expect(ids[0]).toHaveLength(1); // one session: listed again, it goes on (before: two, each with its own minimum or draw)
-    expect(ids[1]).toEqual(ids[0]);
-    expect(ids[2]).toEqual(ids[0]);
+    const ids = await billedAlike(await threeWays("left-out", outputs, 2), truth);
+    expect(ids).toHaveLength(1); // one session: listed again, it goes on (before: two, each with its own minimum or draw)
   });
 
   it("a line whose count grew (the same handle and start) is billed at the old count up to the output that shows the new one, whichever reads it", async () => {
@@ -218,21 +222,7 @@ describe("a snapshot source's backfill and its polls", () => {
     const at = (day: string, date: string, text: string) => text.replace("on Mon 11/30/2026 09:00", `on ${day} ${date}`);
     const outputs = [ann(1), at("Tue", "12/1/2026 09:00", ann(2)), at("Wed", "12/2/2026 09:00", ann(2)), lmstat("Wed", "12/2/2026 10:00", [])];
     const truth = { ann: (7 * 24 + 23) * H + 48 * 60 + 2 * 24 * H }; // one to Tue 9:00, two from then to Wed 9:00
-    const polled = await site("recount-run", outputs);
-    for (const i of [0, 1, 2, 3]) expect((await polled.poll(i)).status).toBe(0);
-    const backfilled = await site("recount-backfill", outputs);
-    for (const i of [0, 1, 2, 3]) expect((await backfilled.backfill(i, "--name", "lmstat")).status).toBe(0);
-    const both = await site("recount-both", outputs);
-    expect((await both.backfill(0, "--name", "lmstat")).status).toBe(0);
-    for (const i of [1, 2, 3]) expect((await both.poll(i)).status).toBe(0);
-    const ids: string[][] = [];
-    for (const { state } of [polled, backfilled, both]) {
-      expect(await billed(state), state).toEqual(truth);
-      expect(await overlaps(state), state).toEqual([]);
-      ids.push([...new Set((await usage(state)).map((d) => d.session))]);
-    }
-    expect(ids[1]).toEqual(ids[0]);
-    expect(ids[2]).toEqual(ids[0]);
+    await billedAlike(await threeWays("recount", outputs, 1), truth);
   });
 
   it("RLM handles sharing one license, merged in the backfill, go on as one license when run lists them apart", async () => {
