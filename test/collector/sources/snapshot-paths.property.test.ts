@@ -121,6 +121,27 @@ describe("snapshot outputs, read three ways", () => {
     expect(billing(backfill.take())).toEqual(expected);
   });
 
+  it("run going on from a backfill whose last output listed no one checks the next holders out no earlier than that output", () => {
+    // Before, asPolled passed on nothing from such a state: bob was billed from his stated start, an hour before an output that did not list him.
+    const bob = { daemon: "MLM", feature: "MATLAB", user: "bob", host: "pc2", handle: "lic1/27000 7", count: 1, start: T0 - 15 * 60_000 };
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    backfill.feed({ type: "snapshot", at: T0, holders: [] });
+    const state = asPolled({ kind: "flexlm-lmstat", tracker: JSON.parse(JSON.stringify(backfill.save())) } as SnapshotReadState);
+    const diff = new SnapshotDiff();
+    diff.restore(state.poller!.diff);
+    expect(diff.apply([{ type: "snapshot", at: T0 + H, holders: [bob] }])[0]).toMatchObject({ type: "checkout", at: T0 });
+  });
+
+  it("identical lines of two counts match the sessions of their own counts, whatever order the output lists them in", () => {
+    // Before, the count-1 line, listed first, took the count-2 session as a count change: three sessions for two.
+    const line = { daemon: "MLM", feature: "MATLAB", user: "bob", host: "pc2", start: T0 - 15 * 60_000 };
+    const t = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    t.feed({ type: "snapshot", at: T0, holders: [{ ...line, count: 2 }] });
+    t.feed({ type: "snapshot", at: T0 + H, holders: [{ ...line, count: 1 }, { ...line, count: 2 }] });
+    expect(t.stats()).toMatchObject({ sessions_opened: 2, sessions_closed: 0 });
+    expect(t.openSessions().map((s) => [s.count, s.start])).toEqual([[2, line.start], [1, T0]]);
+  });
+
   it("a handle listed twice in one output is one checkout, whoever reads it", () => {
     // Before, backfill and parse billed it twice (the session-19 rule for identical lines without a handle).
     const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", handle: "lic1/27000 101", count: 1, start: T0 - 15 * 60_000 };
