@@ -72,7 +72,7 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
     listed.push({ holder, n, seenAt: snapshot.seenAt, start: session.start });
   }
   for (const l of listed.sort((a, b) => a.n - b.n)) diff.open.push([keyOf(l.holder), l.holder, l.seenAt, l.start]);
-  diff.closed = (listedBefore ?? []).toReversed().map(([line, seenAt, holder]): [string, number] => [keyOf(listedHolder(holder, line)), seenAt]).reverse(); // oldest first, as the diff keeps them
+  diff.closed = (listedBefore ?? []).toReversed().map(([line, seenAt, holder, start]): [string, number, number] => [keyOf(listedHolder(holder, line)), seenAt, start]).reverse(); // oldest first, as the diff keeps them
   return { ...state, poller: { diff }, tracker: { ...tracker, open } };
 }
 

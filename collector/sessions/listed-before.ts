@@ -8,10 +8,11 @@
 // between. Identical lines (no handle: one user's windows) end and come back as many.
 import type { Holder } from "../sources/events.ts";
 
-/** As saved: `[line identity, last listed (ms), holder]`, oldest first; a line may be there more than once. */
-export type ListedBeforeState = Array<[string, number, Holder]>;
+/** As saved: `[line identity, last listed (ms), holder, its session's start]`, oldest first; a line may
+ *  be there more than once. */
+export type ListedBeforeState = Array<[string, number, Holder, number]>;
 
-interface Ended { seenAt: number; holder: Holder }
+interface Ended { seenAt: number; holder: Holder; start: number }
 
 /** Lists of values by key, at most `remember` values in all: the oldest key's oldest go first. */
 class BoundedLists<V> {
@@ -68,13 +69,13 @@ export class ListedBefore {
     this.#ended = new BoundedLists(remember);
   }
 
-  /** A snapshot session of `line` ended: its line was last listed at `seenAt`. */
-  ended(line: string, seenAt: number, s: Holder): void {
+  /** A snapshot session `s` of `line` ended: its line was last listed at `seenAt`. */
+  ended(line: string, seenAt: number, s: Holder & { start: number }): void {
     const holder: Holder = { daemon: s.daemon, feature: s.feature, user: s.user, host: s.host, count: s.count };
     if (s.version !== undefined) holder.version = s.version;
     if (s.handle !== undefined) holder.handle = s.handle;
     if (s.product !== undefined) holder.product = s.product;
-    this.#ended.add(line, { seenAt, holder });
+    this.#ended.add(line, { seenAt, holder, start: s.start });
   }
 
   /**
@@ -83,30 +84,31 @@ export class ListedBefore {
    * the count). Of identical ones, the one that ended last: as fewer were listed, one went on longer
    * (the diff's first-numbered key is that one).
    */
-  resume(line: string, count: number): number | undefined {
-    return this.#ended.take(line, (list) => list.findLastIndex((e) => e.holder.count === count))?.seenAt;
+  resume(line: string, count: number): { seenAt: number; start: number } | undefined {
+    return this.#ended.take(line, (list) => list.findLastIndex((e) => e.holder.count === count));
   }
 
   /** The most recently ended `keep` sessions (as the diff saves its closed holders). */
   save(keep = 1000): ListedBeforeState {
     const out: ListedBeforeState = [];
-    for (const [line, { seenAt, holder }] of this.#ended.entries()) out.push([line, seenAt, holder]);
+    for (const [line, { seenAt, holder, start }] of this.#ended.entries()) out.push([line, seenAt, holder, start]);
     return out.slice(-keep);
   }
 
   restore(state: ListedBeforeState | undefined): void {
     this.#ended.clear();
-    for (const [line, seenAt, holder] of state ?? []) this.#ended.add(line, { seenAt, holder });
+    for (const [line, seenAt, holder, start] of state ?? []) this.#ended.add(line, { seenAt, holder, start });
   }
 }
 
-/** As saved: `[pairing key, count, end (ms), session id]`, oldest first. */
-export type EndedSessionsState = Array<[string, number, number, string]>;
+/** As saved: `[pairing key, count, start (ms), end (ms), session id]`, oldest first. */
+export type EndedSessionsState = Array<[string, number, number, number, string]>;
 
 /**
  * Sessions of snapshot lines that ended (a check-in from the daemon's diff, or a snapshot that no
- * longer listed them), by pairing key, count and end: a line listed again that goes on from exactly
- * that end is the same session — its id — not a new one. One session however many outputs left it
+ * longer listed them), by pairing key, count, start and end: a line listed again that goes on from
+ * exactly that end is the same session — its id — not a new one (the start tells it from another
+ * session of the holder that ended then: one user's windows without a handle). One session however many outputs left it
  * out: a plan's per-session minimum or increment, and a checkout draw, count it once (the edge rates
  * by session id; the intervals are contiguous).
  */
@@ -117,26 +119,26 @@ export class EndedSessions {
     this.#ids = new BoundedLists(remember);
   }
 
-  ended(key: string, count: number, end: number, id: string): void {
-    this.#ids.add(`${key}\u0000${count}\u0000${end}`, id);
+  ended(key: string, count: number, start: number, end: number, id: string): void {
+    this.#ids.add(`${key}\u0000${count}\u0000${start}\u0000${end}`, id);
   }
 
-  /** The id of a session of `key` and `count` that ended at `end`, if one did (then forgotten: it goes on). */
-  take(key: string, count: number, end: number): string | undefined {
-    return this.#ids.take(`${key}\u0000${count}\u0000${end}`, (ids) => ids.length - 1);
+  /** The id of the session of `key` and `count` from `start` that ended at `end`, if one did (then forgotten: it goes on). */
+  take(key: string, count: number, start: number, end: number): string | undefined {
+    return this.#ids.take(`${key}\u0000${count}\u0000${start}\u0000${end}`, (ids) => ids.length - 1);
   }
 
   save(keep = 1000): EndedSessionsState {
     const out: EndedSessionsState = [];
     for (const [at, id] of this.#ids.entries()) {
-      const [key, count, end] = at.split("\u0000");
-      out.push([key!, Number(count), Number(end), id]);
+      const [key, count, start, end] = at.split("\u0000");
+      out.push([key!, Number(count), Number(start), Number(end), id]);
     }
     return out.slice(-keep);
   }
 
   restore(state: EndedSessionsState | undefined): void {
     this.#ids.clear();
-    for (const [key, count, end, id] of state ?? []) this.ended(key, count, end, id);
+    for (const [key, count, start, end, id] of state ?? []) this.ended(key, count, start, end, id);
   }
 }

@@ -230,8 +230,8 @@ export class SessionTracker {
     this.clocks.forget(daemon);
   }
 
-  /** `resumes`: it goes on from where a session of its key and count ended (EndedSessions): it is that session. */
-  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"], resumes?: boolean): OpenSession | undefined {
+  /** `resumes`: it goes on from where the session of its key and count from `resumes` ended (EndedSessions): it is that session. */
+  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"], resumes?: number): OpenSession | undefined {
     const holder = this.keys.holderOf(h.daemon, h.feature, h.user, h.host, handle, h.product), key = holder.key;
     const list = this.held.ofHolder(holder);
     if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
@@ -239,7 +239,7 @@ export class SessionTracker {
       return undefined;
     }
     const session: OpenSession = {
-      id: (resumes && this.endedSessions.take(key, h.count, start)) || this.ids.next(key, start, this.maxAt, holder), key,
+      id: (resumes !== undefined && this.endedSessions.take(key, h.count, resumes, start)) || this.ids.next(key, start, this.maxAt, holder), key,
       daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
     if (h.version !== undefined) session.version = h.version;
@@ -265,13 +265,13 @@ export class SessionTracker {
     if (i < 0 && list.length > 1 && list[0]!.count !== e.count) i = list.findIndex((s) => s.count === e.count);
     if (i < 0) i = 0;
     const s = this.closeAt(list, i, at);
-    if (e.opened !== undefined) this.endedSessions.ended(s.key, s.count, at, s.id); // a snapshot line's: it may be listed again
+    if (e.opened !== undefined) this.endedSessions.ended(s.key, s.count, s.start, at, s.id); // a snapshot line's: it may be listed again
   }
 
   private close(s: OpenSession, end: number): void {
     if (s.snapshot) {
       this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
-      this.endedSessions.ended(s.key, s.count, end, s.id);
+      this.endedSessions.ended(s.key, s.count, s.start, end, s.id);
     }
     this.closeAt(...this.held.place(s), end);
   }
@@ -319,9 +319,9 @@ export class SessionTracker {
         // from this one: it goes on where that was last seen (the later of the two, as the diff does:
         // never over what was billed).
         const before = this.listedBefore.resume(line, h.count), group = h.group === undefined ? undefined : vanished?.get(h.group);
-        const same = before !== undefined && !(group !== undefined && group > before);
-        const from = same ? before : group !== undefined ? group : Math.min(at, Math.max(wholeSecond(h.start), previous));
-        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) }, same)!;
+        const same = before !== undefined && !(group !== undefined && group > before.seenAt);
+        const from = same ? before.seenAt : group !== undefined ? group : Math.min(at, Math.max(wholeSecond(h.start), previous));
+        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) }, same ? before.start : undefined)!;
       }
       listed.add(session);
     }

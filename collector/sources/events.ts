@@ -19,9 +19,9 @@ export interface Holder {
 }
 
 export type SourceEvent =
-  /** `resumes`: it goes on from where a check-in of this holder and count ended a session (a snapshot
-   *  diff's line listed again): that session goes on, under its id. */
-  | ({ type: "checkout"; at: number; resumes?: boolean } & Holder)
+  /** `resumes`: it goes on from where a check-in of this holder and count ended the session whose
+   *  checkout was given at `resumes` (a snapshot diff's line listed again): that session goes on, under its id. */
+  | ({ type: "checkout"; at: number; resumes?: number } & Holder)
   /** `opened`: when the checkout it ends was given, where the source knows (a snapshot diff): of a
    *  holder's sessions, that one ends, not the earliest. */
   | ({ type: "checkin"; at: number; reason?: "normal" | "shutdown" | "inactive"; opened?: number } & Omit<Holder, "count"> & { count?: number })

@@ -32,7 +32,8 @@ type Held = SnapshotHolder;
 export interface SnapshotDiffState {
   /** Key, holder, last seen, and when its checkout was given (absent in older states). */
   open: Array<[string, Held, number, number?]>;
-  closed: Array<[string, number]>;
+  /** Key, last seen, and when the checkout of the session it ended was given (absent in older states). */
+  closed: Array<[string, number, number?]>;
   /** Per daemon (`*`: the whole source), when its last snapshot was taken (absent in older states). */
   last_at?: Record<string, number>;
 }
@@ -66,7 +67,7 @@ export class SnapshotDiff {
   /** `from`: when its checkout was given, which its check-in names (the tracker ends that session). */
   private readonly open = new Map<string, { holder: Held; lastSeen: number; from: number | undefined }>();
   /** Holders no longer open, with the last time they were provably held (oldest first). */
-  private readonly closed = new Map<string, number>();
+  private readonly closed = new Map<string, { lastSeen: number; from: number | undefined }>();
   private readonly remember: number;
   private lastAt: Record<string, number> = {};
 
@@ -79,7 +80,7 @@ export class SnapshotDiff {
   save(keepClosed = 1000): SnapshotDiffState {
     return {
       open: [...this.open.entries()].map(([key, o]) => (o.from === undefined ? [key, o.holder, o.lastSeen] : [key, o.holder, o.lastSeen, o.from])),
-      closed: [...this.closed.entries()].slice(-keepClosed),
+      closed: [...this.closed.entries()].slice(-keepClosed).map(([key, c]) => (c.from === undefined ? [key, c.lastSeen] : [key, c.lastSeen, c.from])),
       last_at: { ...this.lastAt },
     };
   }
@@ -89,7 +90,7 @@ export class SnapshotDiff {
     this.closed.clear();
     // A handle's second line was numbered as a checkout of its own before (the tracker dropped it).
     for (const [key, holder, lastSeen, from] of state.open) if (!(holder.handle && !key.endsWith("]"))) this.open.set(key, { holder, lastSeen, from });
-    for (const [key, lastSeen] of state.closed) this.closed.set(key, lastSeen);
+    for (const [key, lastSeen, from] of state.closed) this.closed.set(key, { lastSeen, from });
     this.lastAt = { ...state.last_at };
   }
 
@@ -139,30 +140,32 @@ export class SnapshotDiff {
       }
       out.push({ type: "checkin", at: end, reason: "normal", ...withoutStart(o.holder), ...(o.from !== undefined ? { opened: o.from } : {}) });
       if (o.holder.group !== undefined) vanished.set(o.holder.group, Math.max(vanished.get(o.holder.group) ?? -Infinity, o.lastSeen));
-      if (next === undefined) this.close(key, o.lastSeen);
+      if (next === undefined) this.close(key, o.lastSeen, o.from);
       else this.open.delete(key); // it goes on at its new count: its old line listed again is not resumed
     }
     for (const [key, h] of current) {
       const open = this.open.get(key);
       if (open) { open.lastSeen = at; continue; }
       // Both are last sightings the license was billed to; the later one follows on without overlap.
-      const before = this.closed.get(key);
+      const closed = this.closed.get(key), before = closed?.lastSeen;
       const resumed = [before, h.group === undefined ? undefined : vanished.get(h.group), switched.get(key)].filter((t) => t !== undefined);
       const resumeAt = resumed.length > 0 ? Math.max(...resumed) : undefined;
       this.closed.delete(key);
       const from = resumeAt ?? Math.min(Math.max(h.start, previous), at);
-      // Its own line listed again: the session it had goes on (the tracker keeps its id).
-      out.push({ type: "checkout", at: from, ...withoutStart(h), ...(before !== undefined && before === resumeAt ? { resumes: true } : {}) });
+      // Its own line listed again: the session it had goes on (the tracker keeps its id; `resumes` names
+      // when that session's checkout was given, which tells it from another of the holder's).
+      const resumes = before !== undefined && before === resumeAt ? closed!.from : undefined;
+      out.push({ type: "checkout", at: from, ...withoutStart(h), ...(resumes !== undefined ? { resumes } : {}) });
       this.open.set(key, { holder: h, lastSeen: at, from });
     }
     out.push(daemon === undefined ? { type: "alive", at } : { type: "alive", at, daemon });
     return out;
   }
 
-  private close(key: string, lastSeen: number): void {
+  private close(key: string, lastSeen: number, from: number | undefined): void {
     this.open.delete(key);
     this.closed.delete(key);
-    this.closed.set(key, lastSeen);
+    this.closed.set(key, { lastSeen, from });
     if (this.closed.size > this.remember) {
       const oldest = this.closed.keys().next().value;
       if (oldest !== undefined) this.closed.delete(oldest);

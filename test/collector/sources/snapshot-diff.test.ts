@@ -43,7 +43,7 @@ describe("snapshot-diff", () => {
     diff.restore(polled.save()); // as after a restart
     expect(diff.apply([snap(T0 + 20 * MIN, [a, b])])).toEqual([
       { type: "checkout", at: T0 + 10 * MIN, ...strip(a) }, // before: at its stated start, T0 - 30 min, billed up to T0 already
-      { type: "checkout", at: T0, ...strip(b), resumes: true }, // where it was last seen: held throughout, the same session
+      { type: "checkout", at: T0, ...strip(b), resumes: b.start }, // where it was last seen: held throughout, the session from b.start
       { type: "alive", at: T0 + 20 * MIN },
     ]);
   });
@@ -102,7 +102,7 @@ describe("snapshot-diff", () => {
     diff.apply([snap(T0, [a])]);
     diff.apply([snap(T0 + 10 * MIN, [])]);
     expect(diff.apply([snap(T0 + 20 * MIN, [a])])).toEqual([
-      { type: "checkout", at: T0, ...strip(a), resumes: true }, // the tracker goes on with the session it ended there
+      { type: "checkout", at: T0, ...strip(a), resumes: a.start }, // the tracker goes on with the session from a.start it ended there
       { type: "alive", at: T0 + 20 * MIN },
     ]);
   });

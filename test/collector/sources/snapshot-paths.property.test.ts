@@ -4,7 +4,10 @@
 // state (snapshot-continuation.ts asPolled). Random outputs of a few holders that come and go, are
 // left out of one output, change their count, repeat one another's line, and a server that cannot be
 // asked; the last output lists no one. Each of the defects this found bills differently in one path.
-// 1,000 cases here, 50,000 under SOAK=1 (`npm run soak`).
+// 1,000 cases here from a fixed seed (the same cases every run), 50,000 from a random one under
+// SOAK=1 (`npm run soak`). Known and open: the soak can still find session ids (not billed time)
+// that differ where identical lines without a handle change both their count and their number in
+// one output (docs/decisions.md, "Whoever reads a server's outputs").
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { asPolled } from "../../../collector/daemon/snapshot-continuation.ts";
@@ -142,6 +145,23 @@ describe("snapshot outputs, read three ways", () => {
     expect(t.openSessions().map((s) => [s.count, s.start])).toEqual([[2, line.start], [1, T0]]);
   });
 
+  it("of one user's two windows without a handle, both left out of one output, the one listed again goes on as its own session", () => {
+    // Before, run's tracker knew the ended sessions by holder, count and end only, and gave the window
+    // listed again the other window's id.
+    const w1 = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", count: 1, start: T0 - 15 * 60_000 };
+    const w2 = { ...w1, start: T0 - 5 * 60_000 };
+    const outs: SourceEvent[][] = [[w2, w1], [], [w2]].map((holders, i) => [{ type: "snapshot", at: T0 + i * H, holders }]);
+    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    const diff = new SnapshotDiff();
+    polled(run, diff, outs[0]!);
+    const id = run.openSessions().find((s) => s.start === w2.start)!.id;
+    for (const events of outs.slice(1)) polled(run, diff, events);
+    expect(run.openSessions().map((s) => s.id)).toEqual([id]);
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    for (const events of outs) for (const e of events) backfill.feed(e);
+    expect(backfill.openSessions().map((s) => s.id)).toEqual([id]);
+  });
+
   it("a handle listed twice in one output is one checkout, whoever reads it", () => {
     // Before, backfill and parse billed it twice (the session-19 rule for identical lines without a handle).
     const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", handle: "lic1/27000 101", count: 1, start: T0 - 15 * 60_000 };
@@ -187,6 +207,6 @@ describe("snapshot outputs, read three ways", () => {
       const expected = billing(run.take());
       expect(billing(backfilled), "backfill").toEqual(expected);
       expect(billing(bothRecords), `run after a backfill of ${k}`).toEqual(expected);
-    }), { numRuns: process.env.SOAK ? 50_000 : 1000 });
+    }), process.env.SOAK ? { numRuns: 50_000 } : { numRuns: 1000, seed: 20_261_205 });
   });
 });
