@@ -73,7 +73,9 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
   }
   for (const l of listed.sort((a, b) => a.n - b.n)) diff.open.push([keyOf(l.holder), l.holder, l.seenAt, l.start]);
   diff.closed = (listedBefore ?? []).toReversed().map(([line, seenAt, holder, start]): [string, number, number] => [keyOf(listedHolder(holder, line)), seenAt, start]).reverse(); // oldest first, as the diff keeps them
-  return { ...state, poller: { diff }, tracker: { ...tracker, open } };
+  // Their sessions go on as the diff's check-ins' would: a line listed again keeps its session's id.
+  const ended = [...(tracker.ended_sessions ?? []), ...(listedBefore ?? []).map(([, seenAt, holder, start, key, id]): [string, number, number, number, string] => [key, holder.count, start, seenAt, id])];
+  return { ...state, poller: { diff }, tracker: { ...tracker, open, ...(ended.length > 0 ? { ended_sessions: ended } : {}) } };
 }
 
 /** The holder a snapshot listed: the session's names, and the start it stated (snapshot-identity.ts

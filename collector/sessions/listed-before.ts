@@ -8,11 +8,13 @@
 // between. Identical lines (no handle: one user's windows) end and come back as many.
 import type { Holder } from "../sources/events.ts";
 
-/** As saved: `[line identity, last listed (ms), holder, its session's start]`, oldest first; a line may
- *  be there more than once. */
-export type ListedBeforeState = Array<[string, number, Holder, number]>;
+/** As saved: `[line identity, last listed (ms), holder, its session's start, pairing key and id]`,
+ *  oldest first; a line may be there more than once. */
+export type ListedBeforeState = Array<[string, number, Holder, number, string, string]>;
 
-interface Ended { seenAt: number; holder: Holder; start: number }
+/** An ended session of a line: when the line was last listed (its end), the holder, and the session's
+ *  start, pairing key and id — listed again, the line goes on as that session. */
+interface Ended { seenAt: number; holder: Holder; start: number; key: string; id: string }
 
 /** Lists of values by key, at most `remember` values in all: the oldest key's oldest go first. */
 class BoundedLists<V> {
@@ -70,34 +72,34 @@ export class ListedBefore {
   }
 
   /** A snapshot session `s` of `line` ended: its line was last listed at `seenAt`. */
-  ended(line: string, seenAt: number, s: Holder & { start: number }): void {
+  ended(line: string, seenAt: number, s: Holder & { start: number; key: string; id: string }): void {
     const holder: Holder = { daemon: s.daemon, feature: s.feature, user: s.user, host: s.host, count: s.count };
     if (s.version !== undefined) holder.version = s.version;
     if (s.handle !== undefined) holder.handle = s.handle;
     if (s.product !== undefined) holder.product = s.product;
-    this.#ended.add(line, { seenAt, holder, start: s.start });
+    this.#ended.add(line, { seenAt, holder, start: s.start, key: s.key, id: s.id });
   }
 
   /**
-   * When a session of the line, listed again, was last listed (forgotten then: it is open again), if
-   * one ended at this count (at another, it is not known to be the same checkout: the diff's key has
+   * The session of the line, listed again, that ended (forgotten then: it is open again), if one
+   * ended at this count (at another, it is not known to be the same checkout: the diff's key has
    * the count). Of identical ones, the one that ended last: as fewer were listed, one went on longer
    * (the diff's first-numbered key is that one).
    */
-  resume(line: string, count: number): { seenAt: number; start: number } | undefined {
+  resume(line: string, count: number): Ended | undefined {
     return this.#ended.take(line, (list) => list.findLastIndex((e) => e.holder.count === count));
   }
 
   /** The most recently ended `keep` sessions (as the diff saves its closed holders). */
   save(keep = 1000): ListedBeforeState {
     const out: ListedBeforeState = [];
-    for (const [line, { seenAt, holder, start }] of this.#ended.entries()) out.push([line, seenAt, holder, start]);
+    for (const [line, { seenAt, holder, start, key, id }] of this.#ended.entries()) out.push([line, seenAt, holder, start, key, id]);
     return out.slice(-keep);
   }
 
   restore(state: ListedBeforeState | undefined): void {
     this.#ended.clear();
-    for (const [line, seenAt, holder, start] of state ?? []) this.#ended.add(line, { seenAt, holder, start });
+    for (const [line, seenAt, holder, start, key, id] of state ?? []) this.#ended.add(line, { seenAt, holder, start, key, id });
   }
 }
 
@@ -105,8 +107,8 @@ export class ListedBefore {
 export type EndedSessionsState = Array<[string, number, number, number, string]>;
 
 /**
- * Sessions of snapshot lines that ended (a check-in from the daemon's diff, or a snapshot that no
- * longer listed them), by pairing key, count, start and end: a line listed again that goes on from
+ * Sessions of snapshot lines that a check-in from the daemon's diff ended (the tracker's own snapshots
+ * keep theirs in ListedBefore), by pairing key, count, start and end: a line listed again that goes on from
  * exactly that end is the same session — its id — not a new one (the start tells it from another
  * session of the holder that ended then: one user's windows without a handle). One session however many outputs left it
  * out: a plan's per-session minimum or increment, and a checkout draw, count it once (the edge rates

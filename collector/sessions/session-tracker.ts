@@ -106,7 +106,9 @@ export class SessionTracker {
     switch (event.type) {
       case "checkout": {
         const clock = this.touch(event.daemon, at);
-        this.checkout(event, at, event.handle ?? "", undefined, event.resumes);
+        // A diff's line listed again goes on as the session its check-in ended (EndedSessions).
+        const id = event.resumes === undefined ? undefined : this.endedSessions.take(this.keys.holderOf(event.daemon, event.feature, event.user, event.host, event.handle ?? "", event.product).key, event.count, event.resumes, at);
+        this.checkout(event, at, event.handle ?? "", undefined, id);
         this.advance(event.daemon, clock);
         return;
       }
@@ -230,8 +232,8 @@ export class SessionTracker {
     this.clocks.forget(daemon);
   }
 
-  /** `resumes`: it goes on from where the session of its key and count from `resumes` ended (EndedSessions): it is that session. */
-  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"], resumes?: number): OpenSession | undefined {
+  /** `id`: the session's, when it goes on as a session that ended where this one starts. */
+  private checkout(h: Omit<Holder, "handle">, start: number, handle: string, snapshot: OpenSession["snapshot"], id?: string): OpenSession | undefined {
     const holder = this.keys.holderOf(h.daemon, h.feature, h.user, h.host, handle, h.product), key = holder.key;
     const list = this.held.ofHolder(holder);
     if (handle !== "" && !snapshot && list !== undefined && list.length > 0) {
@@ -239,7 +241,7 @@ export class SessionTracker {
       return undefined;
     }
     const session: OpenSession = {
-      id: (resumes !== undefined && this.endedSessions.take(key, h.count, resumes, start)) || this.ids.next(key, start, this.maxAt, holder), key,
+      id: id ?? this.ids.next(key, start, this.maxAt, holder), key,
       daemon: h.daemon, feature: h.feature, user: h.user, host: h.host, count: h.count, start, emitted: start,
     };
     if (h.version !== undefined) session.version = h.version;
@@ -269,10 +271,7 @@ export class SessionTracker {
   }
 
   private close(s: OpenSession, end: number): void {
-    if (s.snapshot) {
-      this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
-      this.endedSessions.ended(s.key, s.count, s.start, end, s.id);
-    }
+    if (s.snapshot) this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
     this.closeAt(...this.held.place(s), end);
   }
 
@@ -321,7 +320,7 @@ export class SessionTracker {
         const before = this.listedBefore.resume(line, h.count), group = h.group === undefined ? undefined : vanished?.get(h.group);
         const same = before !== undefined && !(group !== undefined && group > before.seenAt);
         const from = same ? before.seenAt : group !== undefined ? group : Math.min(at, Math.max(wholeSecond(h.start), previous));
-        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) }, same ? before.start : undefined)!;
+        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) }, same ? before.id : undefined)!;
       }
       listed.add(session);
     }
