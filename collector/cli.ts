@@ -87,10 +87,8 @@ export async function main(argv: string[], io: CommandIo): Promise<ExitStatus> {
     return 0;
   }
   if (!command.run) {
-    // `parse` writes its own output and one JSON line on stderr; a usage mistake gets the usage.
-    const exit = (await parseCommand(rest, io)) as ExitStatus;
-    if (exit === 2) io.stderr.write(`usage: tally-collector ${command.usage}\n`);
-    return exit;
+    // `parse` writes its own output and one JSON line on stderr (and the usage after a usage mistake).
+    return (await parseCommand(rest, io)) as ExitStatus;
   }
   try {
     const result = await command.run(rest, io);

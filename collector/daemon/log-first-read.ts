@@ -6,7 +6,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CollectorError } from "../errors.ts";
-import { notUtf8InConfig, startsAsUtf8 } from "../sources/parse-file.ts";
+import { kindProblem, withFix } from "../sources/kind-check.ts";
+import { fileHead, notUtf8InConfig, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
 import { prefixMatcher, startsWith, type Fingerprint } from "./file-fingerprint.ts";
@@ -88,6 +89,10 @@ export async function checkFirstRead(c: SourceConfig, clock: () => number): Prom
   if (!c.encoding_given && !(await startsAsUtf8(c.file!, false))) {
     throw notUtf8InConfig(c.file!, c.name);
   }
+  // A log configured as the wrong kind would be read as lines of no meaning: nothing billed, and its
+  // offset saved past them (the right kind given later would start after all it holds).
+  const problem = kindProblem(c.kind, await fileHead(c.file!), c.encoding, c.file!);
+  if (problem) throw new CollectorError("bad_config", withFix(problem, "in the config, sources[].kind:"), { reason: problem.code, source: c.name, ...(problem.looks_like ? { looks_like: problem.looks_like } : {}) });
   if (c.timezone_given) return;
   const stated = await sourceKinds[c.kind]?.statesZone?.(c.file!, c.encoding);
   if (stated && clockDiffers(stated, c.timezone, stated.offset?.year ?? new Date(clock()).getUTCFullYear())) {

@@ -56,7 +56,7 @@ export class SnapshotReader {
     this.#totals = same ? { ...emptyTotals(), ...saved.totals } : emptyTotals();
     this.#poller = new SnapshotPoller({
       source: factory.create(options) as SnapshotSource, interval_s: origin.interval_s, encoding: settings.encoding,
-      ...(origin.utf8Checked !== undefined ? { utf8Checked: origin.utf8Checked } : {}),
+      ...(origin.utf8Checked !== undefined ? { utf8Checked: origin.utf8Checked } : {}), kindChecked: { kind, source: name },
       ...(origin.file ? { file: origin.file } : { command: { path: origin.command![0]!, args: origin.command!.slice(1) } }),
     }, (events, result) => {
       for (const e of events) this.#tracker.feed(e);

@@ -14,6 +14,7 @@ import { CollectorError } from "../errors.ts";
 import type { RecordBody } from "../sessions/records.ts";
 import { SessionTracker, type TrackerStats } from "../sessions/session-tracker.ts";
 import type { LineSource, ParseStats, SnapshotResult, SnapshotSource, SourceEvent, SourceOptions } from "./events.ts";
+import { HEAD_BYTES, kindProblem, withFix } from "./kind-check.ts";
 import { fileBlocks, readBlock } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
@@ -24,9 +25,12 @@ import { encodingProblem, lineEncodingProblem } from "./tail-chunk.ts";
 
 export class SourceConfigError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** Facts for a JSON error besides its code and message (the kind a file looks like). */
+  readonly details: Record<string, unknown>;
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
     super(message);
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -100,6 +104,21 @@ export async function checkParseFile(kind: string, file: string, opts: ParseFile
   // and read as UTF-8 its names would turn into U+FFFD, silently (two users into one).
   if (opts.encoding === undefined && !(await startsAsUtf8(file, sourceKinds[kind]!.shape !== "lines"))) {
     throw new SourceConfigError("bad_encoding", `${file} is not UTF-8: give its encoding with --encoding (windows-1252, iso-8859-15, shift_jis…), or --encoding utf-8 to read it as UTF-8 anyway`);
+  }
+  // A file given as the wrong kind would be read as lines of no meaning: nothing billed, and exit 0.
+  const problem = kindProblem(kind, await fileHead(file), opts.encoding, file);
+  if (problem) throw new SourceConfigError(problem.code, withFix(problem, "--source"), problem.looks_like ? { looks_like: problem.looks_like } : {});
+}
+
+/** The first HEAD_BYTES of `file` (all of a smaller one). */
+export async function fileHead(file: string): Promise<Buffer> {
+  const handle = await open(file, "r");
+  try {
+    const head = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 

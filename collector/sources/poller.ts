@@ -10,6 +10,7 @@ import type { ParseStats, SnapshotResult, SnapshotSource, SourceEvent } from "./
 import { SnapshotDiff, type SnapshotDiffState } from "./snapshot-diff.ts";
 import { decodeOutput, markedEncoding, wholeSeconds } from "./snapshot-output.ts";
 import { CollectorError } from "../errors.ts";
+import { HEAD_BYTES, kindProblem, withFix } from "./kind-check.ts";
 import { notUtf8InConfig } from "./parse-file.ts";
 
 export interface PollerConfig {
@@ -27,6 +28,10 @@ export interface PollerConfig {
    *  has no byte-order mark) is refused then (bad_config, bad_encoding), as a log's start is — read
    *  as UTF-8, a Windows server's `José` and `Josè` would both be `Jos�`, one user. */
   utf8Checked?: string;
+  /** The kind and name of the source, to refuse an output of another kind (kind-check.ts: bad_config,
+   *  wrong_kind or unrecognised_file) until a poll's output is of this kind — read as this kind, it
+   *  would list no one, and the source would look up and idle. */
+  kindChecked?: { kind: string; source: string };
 }
 
 export interface SourceHealth {
@@ -56,6 +61,8 @@ export class SnapshotPoller {
   private readonly clock: () => number;
   private readonly diff = new SnapshotDiff();
   private readonly state: SourceHealth = { consecutive_failures: 0 };
+  /** An output passed `checkKind`. */
+  private kindSeen = false;
   private lastMtime: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -86,6 +93,7 @@ export class SnapshotPoller {
     const got = this.config.command ? await this.runCommand() : await this.readFile();
     if (!got) return [];
     const { text, takenAt, failure } = got;
+    if (failure === undefined) this.checkKind(text);
     const result = text.trim() === "" ? undefined : this.config.source.parse(text, takenAt);
     let events = result?.events ?? [];
     if (events.length === 0 && failure !== undefined) {
@@ -140,6 +148,16 @@ export class SnapshotPoller {
     throw notUtf8InConfig(what, source);
   }
 
+  /** Refuses an output of another kind (`kindChecked`), until one is of this kind: later ones are its server's too. */
+  private checkKind(text: string): void {
+    const checked = this.config.kindChecked;
+    if (checked === undefined || this.kindSeen) return;
+    const what = this.config.file ?? `the output of ${this.config.command!.path}`;
+    const problem = kindProblem(checked.kind, Buffer.from(text.slice(0, HEAD_BYTES)), "utf-8", what);
+    if (problem) throw new CollectorError("bad_config", withFix(problem, "in the config, sources[].kind:"), { reason: problem.code, source: checked.source, ...(problem.looks_like ? { looks_like: problem.looks_like } : {}) });
+    if (text.trim() !== "") this.kindSeen = true;
+  }
+
   private decode(bytes: Buffer): string {
     return decodeOutput(bytes, this.config.encoding);
   }
@@ -176,7 +194,9 @@ export class SnapshotPoller {
       const bytes = await readFile(file);
       this.checkUtf8(bytes, file);
       this.lastMtime = info.mtimeMs;
-      return { text: this.decode(bytes), takenAt: info.mtimeMs };
+      // No output is taken after now: a file written on a machine whose clock is ahead (a share, a
+      // copy) would bill every listed session up to its mtime, hours or years that have not passed.
+      return { text: this.decode(bytes), takenAt: Math.min(info.mtimeMs, this.clock()) };
     } catch (err) {
       if (err instanceof CollectorError) throw err;
       return { text: "", takenAt: this.clock(), failure: `cannot read ${file}: ${(err as Error).message}` };

@@ -1,9 +1,9 @@
 // Backfill imports a file once: re-running adds nothing, a file that grew adds only what is new
 // (including the rest of sessions still open at the earlier end), the same file under another name
 // is recognised by its first bytes, and what backfill appends is exactly what `parse` prints.
-import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, parseStrictJson, type ChainRecord, type UsageData } from "../../../shared/protocol/index.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
@@ -44,6 +44,15 @@ async function bodiesInLog(state: string): Promise<string[]> {
     const r = parseStrictJson(new TextDecoder().decode(e.payload)) as ChainRecord;
     return canonicalJson({ kind: r.kind, data: r.data });
   });
+}
+
+/** Every file under `root` with its bytes (base64), by path: a state directory as it is. */
+async function treeBytes(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) out[relative(root, join(e.parentPath, e.name))] = (await readFile(join(e.parentPath, e.name))).toString("base64");
+  }
+  return out;
 }
 
 async function fileTotal(file: string): Promise<number> {
@@ -208,6 +217,22 @@ describe("backfill", () => {
     expect(r.status).toBe(2);
     expect(r.json).toMatchObject({ ok: false, error: "bad_input" });
     expect(await bodiesInLog(state)).toEqual([]);
+  });
+
+  it("refuses a file given as the wrong kind before anything is written (bad_input, naming its kind); given as its kind, it is imported whole", async () => {
+    // Before: exit 0, "0 records parsed", the log's usage silently left out and its bytes marked read.
+    const state = join(dir, "wrong-kind");
+    await enrolledState(state);
+    const before = await treeBytes(state);
+    for (const [kind, file, looksLike] of [["rlm-reportlog", ANSYS, "flexlm-debuglog"], ["flexlm-lmstat", ANSYS, "flexlm-debuglog"], ["flexlm-debuglog", LMSTAT_2018, "flexlm-lmstat"]] as const) {
+      const r = await cli(["backfill", "--source", kind, "--file", file, "--timezone", "UTC", "--state", state, "--json"]);
+      expect([r.status, r.json?.error, r.json?.source_error, r.json?.looks_like]).toEqual([2, "bad_input", "wrong_kind", looksLike]);
+      expect(r.json?.message).toContain(`give its kind (--source ${looksLike})`);
+    }
+    expect(await treeBytes(state)).toEqual(before); // not a byte of the state changed
+    const right = await cli(["backfill", "--source", "flexlm-debuglog", "--file", ANSYS, "--timezone", "UTC", "--state", state, "--json"]);
+    expect(right.status).toBe(0);
+    expect((await usageInLog(state)).licenseSeconds).toBe(await fileTotal(ANSYS));
   });
 
   it("honours --at as parse does: a snapshot output taken at that time, over the time it states; refused for a log", async () => {

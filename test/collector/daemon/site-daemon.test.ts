@@ -155,6 +155,30 @@ describe("site daemon", () => {
     }
   });
 
+  it("a log configured as another kind fails its source (bad_config, wrong_kind, naming its kind) instead of being read as unknown lines, its offset saved past them; configured as its kind, it is read", async () => {
+    const state = join(dir, "wrong-kind");
+    await site(state);
+    const log = join(dir, "lmgrd-as-rlm.log");
+    await writeFile(log, ' 0:00:00 (MLM) TIMESTAMP 3/3/2025\n 0:10:00 (MLM) OUT: "MATLAB" ann@pc1  \n 0:40:00 (MLM) IN: "MATLAB" ann@pc1  \n');
+    const source = { name: "lic", kind: "rlm-reportlog", file: log, timezone: "UTC", interval_s: 60 };
+    const h = await Harness.start(state, checkRunConfig({ sources: [source], heartbeat_s: 600 }), START);
+    try {
+      await h.runUntil(START + 10 * 60_000);
+      expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config", reason: "wrong_kind" }, totals: { lines: 0 } });
+      expect(h.daemon.status()!.sources[0]!.last_error!.message).toContain("give its kind (in the config, sources[].kind: flexlm-debuglog)");
+    } finally {
+      await h.stop();
+    }
+    const fixed = await Harness.start(state, checkRunConfig({ sources: [{ ...source, kind: "flexlm-debuglog" }], heartbeat_s: 600 }), START + HOUR);
+    try {
+      await fixed.runUntil(START + HOUR + 10 * 60_000);
+      expect(fixed.daemon.status()!.sources[0]).toMatchObject({ up: true, last_error: null, totals: { lines: 3 } });
+      expect((await fixed.records()).filter((r) => r.kind === "usage").map((r) => (r.data as UsageData).user)).toEqual(["ann"]);
+    } finally {
+      await fixed.stop();
+    }
+  });
+
   it("a log naming a zone whose clock is not this machine's, read without a configured timezone, fails its source (bad_config) instead of being read hours off; named in the config, it is read", async () => {
     const state = join(dir, "other-zone");
     await site(state);

@@ -93,4 +93,16 @@ it.each([
   expect(r.code).toBe(2);
   expect(r.lines).toEqual([]);
   expect(JSON.parse(r.stderr).error).toBe(code);
+  expect(r.usage).toBe(code !== "file_not_found"); // the usage line after a mistake in the command line only
+});
+
+it("refuses a file given as the wrong kind (exit 2, nothing printed but the error, which names its kind), where it printed no record and exit 0", async () => {
+  const r = await runParse(["--source", "rlm-reportlog", "--file", maple, "--timezone", "UTC"]);
+  expect([r.code, r.lines, r.usage]).toEqual([2, [], false]);
+  expect(JSON.parse(r.stderr)).toMatchObject({ error: "wrong_kind", looks_like: "flexlm-debuglog" });
+  expect(JSON.parse(r.stderr).message).toMatch(/is a line of rlm-reportlog: they are flexlm-debuglog lines .*give its kind \(--source flexlm-debuglog\)$/);
+  const right = await runParse(["--source", "flexlm-debuglog", "--file", maple, "--timezone", "UTC"]);
+  expect([right.code, right.lines.length > 0, right.usage]).toEqual([0, true, false]);
+  const other = await runParse(["--source", "flexlm-lmstat", "--file", join(sharedFixtures, "other/olixtool-omnivector.txt")]);
+  expect([other.code, other.summary?.error, other.usage]).toEqual([2, "unrecognised_file", false]);
 });

@@ -87,6 +87,32 @@ describe("snapshot poller", () => {
     expect(await p.pollOnce()).toEqual([{ type: "alive", at: T1 + 60_000 }]);
   });
 
+  it("file mode: a file whose mtime is after now (written on a machine whose clock is ahead) is taken at now, not billed into the future", async () => {
+    // Before, the snapshot was taken at the mtime: every listed session billed up to 2027 here.
+    const file = join(dir, "lmstat-ahead.out");
+    writeFileSync(file, shared("flexlm/lmstat-mjtrangoni-app7.txt"));
+    utimesSync(file, T1 / 1000 + 400 * 86_400, T1 / 1000 + 400 * 86_400);
+    const p = new SnapshotPoller({ source: lmstat(), file, interval_s: 60 }, () => {}, () => T1);
+    const out = await p.pollOnce();
+    expect(out.at(-1)).toEqual({ type: "alive", at: T1 });
+    expect(Math.max(...out.map((e) => e.at))).toBe(T1);
+  });
+
+  it("an output of another kind is refused (bad_config, wrong_kind, naming it) until one is of the source's kind", async () => {
+    // Before, an rlmstat output polled as lmstat listed no one: the source looked healthy and billed nothing.
+    const file = join(dir, "rlmstat-as-lmstat.out");
+    writeFileSync(file, shared("rlm/rlmstat-omnivector-csci.txt"));
+    const events: SourceEvent[][] = [];
+    const p = new SnapshotPoller({ source: lmstat(), file, interval_s: 60, kindChecked: { kind: "flexlm-lmstat", source: "lic" } }, (e) => { events.push(e); }, () => T1 + 120_000);
+    const refused = await p.pollOnce().then(() => undefined, (e: unknown) => e);
+    expect(refused).toMatchObject({ code: "bad_config", details: { reason: "wrong_kind", source: "lic", looks_like: "rlm-rlmstat" } });
+    expect((refused as Error).message).toContain("give its kind (in the config, sources[].kind: rlm-rlmstat)");
+    expect(events).toEqual([]);
+    writeFileSync(file, shared("flexlm/lmstat-mjtrangoni-app7.txt"));
+    utimesSync(file, T1 / 1000, T1 / 1000);
+    expect((await p.pollOnce()).at(-1)).toEqual({ type: "alive", at: T1 });
+  });
+
   it("file mode: a UTF-16LE file with a BOM is decoded as UTF-16 whatever the configured encoding", async () => {
     const file = join(dir, "lmstat-utf16.out");
     writeFileSync(file, readFileSync(LOCAL_FIXTURES + "snapshot-lmstat-synthetic-utf16le.txt"));
