@@ -143,6 +143,10 @@ export class SnapshotDiff {
       if (next === undefined) this.close(key, o.lastSeen, o.from);
       else this.open.delete(key); // it goes on at its new count: its old line listed again is not resumed
     }
+    // The check-ins in time order (stable): a line gone since a poll before the last (the server could
+    // not be asked between) ends at its last sighting; fed after a count change's check-in at this poll,
+    // the tracker would have billed it up to the hour cut between.
+    out.sort((a, b) => a.at - b.at);
     for (const [key, h] of current) {
       const open = this.open.get(key);
       if (open) { open.lastSeen = at; continue; }

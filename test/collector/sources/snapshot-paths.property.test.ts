@@ -177,6 +177,25 @@ describe("snapshot outputs, read three ways", () => {
     expect(run.stats().duplicate_checkouts).toBe(0);
   });
 
+  it("a line gone since before a poll the server did not answer ends at its last sighting, though the same output grows another line's count", () => {
+    // Found by the soak. Before, the diff gave the count change's check-in (at this poll) first: the
+    // tracker billed every open session up to the hour cut between, the gone line an hour past its
+    // last sighting (run 210 license-minutes, backfill 150).
+    const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", count: 1, start: T0 - 15 * 60_000 };
+    const outs: SourceEvent[][] = [
+      [{ type: "snapshot", at: T0, holders: [{ ...ann, handle: "101" }, ann] }], [{ type: "server_down", at: T0 + H, reason: "lmutil timed out after 60 s" }],
+      [{ type: "snapshot", at: T0 + 2 * H, holders: [{ ...ann, handle: "101", count: 2 }] }], [{ type: "snapshot", at: T0 + 3 * H, holders: [] }],
+    ];
+    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    const diff = new SnapshotDiff();
+    for (const events of outs) polled(run, diff, events);
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    for (const events of outs) for (const e of events) backfill.feed(e);
+    const expected = { held: { "ann×1": 15 + 135 }, sessions: [expect.any(String), expect.any(String)] }; // the handle's count 2 is seen once: no time
+    expect(billing(run.take())).toEqual(expected);
+    expect(billing(backfill.take())).toEqual(expected);
+  });
+
   it("run, backfill, and run going on from a backfill bill the same (property)", () => {
     fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), polls, fc.nat(8), (lines, ps, split) => {
       const outs = outputs(lines, ps);
