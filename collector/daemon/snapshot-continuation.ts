@@ -67,8 +67,10 @@ export function asPolled(state: SnapshotReadState): SnapshotReadState {
     if (snapshot === undefined) continue;
     const { line, n } = identityLine(snapshot.identity, session.product);
     const holder = listedHolder(session, line);
-    // Its group, as the poll lists it: a handle of its group that follows it goes on where it was last seen.
-    if (state.kind === "rlm-rlmstat") holder.group = shareGroup(holder, holder.start);
+    // Its group, as the poll listed it (kept with the session; recomputed for a state saved before it
+    // was): a handle of its group that follows it goes on where it was last seen.
+    const group = snapshot.group ?? (state.kind === "rlm-rlmstat" ? shareGroup(holder, holder.start) : undefined);
+    if (group !== undefined) holder.group = group;
     listed.push({ holder, n, seenAt: snapshot.seenAt, start: session.start });
   }
   for (const l of listed.sort((a, b) => a.n - b.n)) diff.open.push([keyOf(l.holder), l.holder, l.seenAt, l.start]);

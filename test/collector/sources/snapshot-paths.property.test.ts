@@ -196,6 +196,16 @@ describe("snapshot outputs, read three ways", () => {
     expect(billing(backfill.take())).toEqual(expected);
   });
 
+  it("run going on from a backfill knows each listed line's group as the backfill kept it", () => {
+    // Found by the soak: asPolled recomputed groups from RLM's rule for rlmstat states only, and a
+    // line of a group listed again after its group-mate went resumed from its own older sighting.
+    const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", count: 1, start: T0 - 9 * 60_000, group: "ann's license" };
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    backfill.feed({ type: "snapshot", at: T0, holders: [ann] });
+    const state = asPolled({ kind: "flexlm-lmstat", tracker: JSON.parse(JSON.stringify(backfill.save())) } as SnapshotReadState);
+    expect(state.poller!.diff.open.map(([, holder]) => holder.group)).toEqual(["ann's license"]);
+  });
+
   it("run, backfill, and run going on from a backfill bill the same (property)", () => {
     fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), polls, fc.nat(8), (lines, ps, split) => {
       const outs = outputs(lines, ps);
