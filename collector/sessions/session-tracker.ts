@@ -270,8 +270,8 @@ export class SessionTracker {
     if (e.opened !== undefined) this.endedSessions.ended(s.key, s.count, s.start, at, s.id); // a snapshot line's: it may be listed again
   }
 
-  private close(s: OpenSession, end: number): void {
-    if (s.snapshot) this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
+  private close(s: OpenSession, end: number, remember = true): void {
+    if (s.snapshot && remember) this.listedBefore.ended(identityLine(s.snapshot.identity, s.product).line, s.snapshot.seenAt, s);
     this.closeAt(...this.held.place(s), end);
   }
 
@@ -291,8 +291,10 @@ export class SessionTracker {
     const earlier = this.held.bySnapshot.size > 0;
     const listed = new Set<OpenSession>();
     const rest: Array<[SnapshotHolder, string]> = []; // lines no open session of their count was found for
+    const lines = new Set<string>(); // the lines listed, but for their count and number
     for (const h of holders) {
       const line = snapshotIdentity(h, wholeSecond(h.start));
+      lines.add(line);
       let session = this.held.bySnapshot.get(line);
       // A line identical to one this snapshot listed already is another checkout — but a handle listed
       // twice is one (lmstat lists a server once per license file that names it).
@@ -329,7 +331,10 @@ export class SessionTracker {
       for (const s of this.held.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s)) gone.push(s);
       // The latest first, as the daemon's diff's check-ins end a holder's (its last-numbered line's
       // session first): the session a line listed again goes on with is the same either way.
-      for (const s of gone.reverse()) this.close(s, s.snapshot!.seenAt);
+      // Listed again later, a line goes on from its last sighting only when the snapshots between left
+      // out its holder's line altogether: where this one lists it (another count, or fewer identical
+      // lines), the line gone was not held, and is not remembered (as the diff).
+      for (const s of gone.reverse()) this.close(s, s.snapshot!.seenAt, !lines.has(identityLine(s.snapshot!.identity, s.product).line));
     }
     this.lastSnapshotAt[scope] = at;
   }

@@ -127,6 +127,7 @@ export class SnapshotDiff {
     const vanished = new Map<string, number>(); // group → when its vanished holders were last seen
     // New lines by their key but for the count: one that is an open holder's is that checkout at a new count.
     const recounted = new Map<string, string>(), switched = new Map<string, number>();
+    let listedLines: Set<string> | undefined; // the lines this output lists, but for their count and number (when a line is gone)
     for (const [key, h] of current) if (!this.open.has(key)) recounted.set(countlessKey(h), key);
     for (const [key, o] of this.open) {
       if (!inScope(daemon, o.holder) || current.has(key)) continue;
@@ -140,7 +141,10 @@ export class SnapshotDiff {
       }
       out.push({ type: "checkin", at: end, reason: "normal", ...withoutStart(o.holder), ...(o.from !== undefined ? { opened: o.from } : {}) });
       if (o.holder.group !== undefined) vanished.set(o.holder.group, Math.max(vanished.get(o.holder.group) ?? -Infinity, o.lastSeen));
-      if (next === undefined) this.close(key, o.lastSeen, o.from);
+      // Listed again later, a line goes on from its last sighting only when the outputs between left out
+      // its holder's line altogether (`Cannot get users`): where this one lists it (another count, or
+      // fewer identical lines), the line gone was not held, and is not remembered.
+      if (next === undefined && !(listedLines ??= new Set([...current.values()].map(countlessKey))).has(countlessKey(o.holder))) this.close(key, o.lastSeen, o.from);
       else this.open.delete(key); // it goes on at its new count: its old line listed again is not resumed
     }
     // The check-ins in time order (stable): a line gone since a poll before the last (the server could
