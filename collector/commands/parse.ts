@@ -28,8 +28,8 @@ import { CollectorError } from "../errors.ts";
 import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 import { zoneOfFile } from "../sources/file-zone.ts";
 
-/** Errors about the file given, not the command line: no usage line after them. */
-const FILE_ERRORS = new Set(["file_not_found", "wrong_kind", "unrecognised_file"]);
+/** Errors about the file given or the environment, not the command line: no usage line after them. */
+const NOT_USAGE = new Set(["file_not_found", "wrong_kind", "unrecognised_file", "bad_thread"]);
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
 
@@ -78,7 +78,7 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
     const code = err instanceof SourceConfigError ? err.code : "usage";
     io.stderr.write(JSON.stringify({ error: code, message: (err as Error).message, ...(err instanceof SourceConfigError ? err.details : {}) }) + "\n");
     // The usage line only for a mistake in the command line, not for what the file holds.
-    if (!FILE_ERRORS.has(code)) io.stderr.write(`usage: tally-collector ${parseUsage}\n`);
+    if (!NOT_USAGE.has(code)) io.stderr.write(`usage: tally-collector ${parseUsage}\n`);
     return 2;
   }
 

@@ -196,6 +196,23 @@ describe("snapshot outputs, read three ways", () => {
     expect(billing(backfill.take())).toEqual(expected);
   });
 
+  it("a line gone from an output that lists its holder at another count is not resumed from its last sighting when listed again", () => {
+    // Found by the soak. Two identical count-2 lines, then one count-1 line, then the two count-2 lines
+    // again: backfill resumed the second count-2 line from its first sighting, over the output that
+    // listed only the count-1 line (122 license-minutes at count 2; run 62). It starts at that output now.
+    const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", start: T0 + 59 * 60_000 };
+    const two = { ...ann, count: 2 }, one = { ...ann, count: 1 };
+    const outs: SourceEvent[][] = [[], [two, two], [one], [two, two], []].map((holders, i) => [{ type: "snapshot", at: T0 + i * H, holders }]);
+    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    const diff = new SnapshotDiff();
+    for (const events of outs) polled(run, diff, events);
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    for (const events of outs) for (const e of events) backfill.feed(e);
+    const expected = billing(run.take());
+    expect(expected.held).toEqual({ "ann×2": 1 + 1 + 60, "ann×1": 120 }); // the count-1 line held to the output that shows it grew
+    expect(billing(backfill.take())).toEqual(expected);
+  });
+
   it("run going on from a backfill knows each listed line's group as the backfill kept it", () => {
     // Found by the soak: asPolled recomputed groups from RLM's rule for rlmstat states only, and a
     // line of a group listed again after its group-mate went resumed from its own older sighting.
