@@ -213,6 +213,21 @@ describe("snapshot outputs, read three ways", () => {
     expect(billing(backfill.take())).toEqual(expected);
   });
 
+  it("a line whose count grew beside a new identical line goes on as the first listed, whoever reads the outputs: the same sessions", () => {
+    // Found by the soak: the diff paired the grown count with the last new line, the tracker with the
+    // first; when one of the two was gone next, the same time was billed under different session ids.
+    const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", start: T0 - 15 * 60_000 };
+    const outs: SourceEvent[][] = [[{ ...ann, count: 1 }], [{ ...ann, count: 2 }, { ...ann, count: 2 }], [{ ...ann, count: 2 }], []].map((holders, i) => [{ type: "snapshot", at: T0 + i * H, holders }]);
+    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    const diff = new SnapshotDiff();
+    for (const events of outs) polled(run, diff, events);
+    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+    for (const events of outs) for (const e of events) backfill.feed(e);
+    const expected = billing(run.take());
+    expect(expected.held).toEqual({ "ann×1": 75, "ann×2": 120 });
+    expect(billing(backfill.take())).toEqual(expected);
+  });
+
   it("run going on from a backfill knows each listed line's group as the backfill kept it", () => {
     // Found by the soak: asPolled recomputed groups from RLM's rule for rlmstat states only, and a
     // line of a group listed again after its group-mate went resumed from its own older sighting.
