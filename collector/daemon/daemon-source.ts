@@ -18,7 +18,7 @@ import { onSecondThread } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import type { Site } from "../site.ts";
 import { LineReader, type LineReadState } from "./line-reader.ts";
-import { backlogBytes, checkFirstRead, checkNotReadBefore, movedLog } from "./log-first-read.ts";
+import { backfilledLog, backlogBytes, checkFirstRead, checkNotReadBefore, movedLog } from "./log-first-read.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { sourceOrigin, type SourceConfig } from "./run-config.ts";
 import { SnapshotReader, type SnapshotReadState } from "./snapshot-reader.ts";
@@ -192,7 +192,7 @@ export class DaemonSource {
     const c = this.config;
     const saved = this.#journal.committed();
     if (sourceKinds[c.kind]!.shape === "lines") {
-      let state = saved as LineReadState | undefined;
+      let state = (saved as LineReadState | undefined) ?? (c.start_at === "end" ? undefined : await this.#backfilled());
       if (state !== undefined && state.file !== c.file) state = await movedLog(c, state);
       this.#checkSameSettings(state);
       const appendix = await this.#journal.committedAppendix();
@@ -240,6 +240,23 @@ export class DaemonSource {
       ? `source ${c.name} goes on with the state of source ${found.name}, which polled the same ${c.file ? "file" : "command"}: its open sessions go on, none is reported again from its start`
       : `source ${c.name} goes on with the state of backfill --name ${backfilled!.name.slice(0, -"@snapshots".length)} (its saved outputs, the last taken at ${lastListed(backfilled!.state)}${backfilled!.name === `${c.name}@snapshots` ? "" : ", whose open holders its first poll lists"}): the holders open then go on, none is reported again from its start`);
     return this.#journal.committed() as SnapshotReadState | undefined;
+  }
+
+  /**
+   * A backfill of this source's log (under any name; log-first-read.ts `backfilledLog`): its state
+   * moves to this source's name and the log is read on from where the import stopped — as run goes on
+   * from a backfill of a polled source's outputs. Not for `start_at: "end"` (only what comes next).
+   */
+  async #backfilled(): Promise<LineReadState | undefined> {
+    const c = this.config;
+    const found = await backfilledLog(this.#site.paths.dir, c);
+    if (found === undefined) return undefined;
+    this.#checkSameSettings(found.state);
+    const name = found.entry.slice(0, -".json".length);
+    await takeOver(this.#site, { name, path: found.path }, c.name);
+    this.#journal = (await SourceJournal.open<ReadState>(this.#site, this.#journal.path)).journal;
+    this.#context.log(`source ${c.name} goes on with the state of backfill --name ${name.slice(0, name.indexOf("@"))}, which imported ${c.file} to byte ${found.state.tail?.offset ?? 0}: the log is read on from there, nothing is reported again`);
+    return this.#journal.committed() as LineReadState | undefined;
   }
 
   /**

@@ -23,9 +23,9 @@ import { sourceKinds } from "../sources/registry.ts";
 import { SnapshotDiff } from "../sources/snapshot-diff.ts";
 import { decodeOutput } from "../sources/snapshot-output.ts";
 import type { Site } from "../site.ts";
-import { fingerprintFile, startsWith } from "./file-fingerprint.ts";
+import { fingerprintFile } from "./file-fingerprint.ts";
 import { continuedIn, LineReader, type LineReadState } from "./line-reader.ts";
-import { stateThatRead } from "./log-first-read.ts";
+import { SAME_LOG_BYTES, statesThatRead } from "./log-first-read.ts";
 import { settingsChange, type ReadSettings } from "./read-settings.ts";
 import { asPolled, backfillStatePath, listedElsewhere } from "./snapshot-continuation.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
@@ -86,9 +86,9 @@ export async function importFile(site: Site, kind: string, file: string, options
 async function importLines(site: Site, kind: string, file: string, o: ImportOptions): Promise<ImportReport> {
   const size = (await stat(file)).size;
   const report: ImportReport = { name: o.name, bytes: size, resumed_from_byte: 0, lines: 0, parsed: 0, appended: 0, out_of_scope: 0 };
-  const followed = await followedByDaemon(site, o.name, kind, file);
-  if (followed) return { ...report, followed_by: followed };
-  const { journal, saved } = await journalFor(site, o.name, kind, file);
+  const earlier = await earlierReader(site, o.name, kind, file);
+  if ("followed" in earlier) return { ...report, followed_by: earlier.followed };
+  const { journal, saved } = earlier;
   if (saved && size > (saved.tail?.offset ?? 0)) sameSettings(kind, `the import of ${file}`, saved.settings, o.settings);
   const appendix = await journal.committedAppendix();
   // A large file (what is left of it) is read and parsed on a second thread while a core is spare:
@@ -156,20 +156,26 @@ function sameSettings(kind: string, what: string, began: ReadSettings | undefine
 }
 
 /** The daemon's state for this source name, when it follows this very file. */
-async function followedByDaemon(site: Site, name: string, kind: string, file: string): Promise<ImportReport["followed_by"]> {
-  const state = await settledState<LineReadState>(sourceStatePath(site.paths.dir, name));
-  if (state?.kind !== kind || !state.fingerprint || state.fingerprint.bytes === 0 || !(await startsWith(file, state.fingerprint))) return undefined;
-  return { source: name, read_to_byte: state.tail?.offset ?? 0 };
-}
 
-/** The journal of an earlier import of this file (grown or not), or a new one. A state dir keeps one
- *  per file ever imported: only the states are read (the file's first bytes once), and only the
- *  journal that matches is opened. */
-async function journalFor(site: Site, name: string, kind: string, file: string): Promise<{ journal: SourceJournal<LineReadState>; saved: LineReadState | undefined }> {
+/**
+ * Who read this file before, from one pass over the state dir: the daemon source that follows it (of
+ * this name, or of another that took over an import of it: daemon-source.ts — imported again, the log
+ * would be reported twice), or else the journal of an earlier import of it under this name (grown or
+ * not), or a new one. A state dir keeps one journal per file ever imported: only the states are read
+ * (the file's first bytes once), and only the journal that matches is opened.
+ */
+async function earlierReader(site: Site, name: string, kind: string, file: string): Promise<{ followed: NonNullable<ImportReport["followed_by"]> } | { journal: SourceJournal<LineReadState>; saved: LineReadState | undefined }> {
   const prefix = `${name}@`;
-  const found = await stateThatRead<LineReadState>(site.paths.dir, kind, file, (entry) => entry.startsWith(prefix));
-  if (found) {
-    const { journal } = await SourceJournal.open<LineReadState>(site, found.path);
+  let imported: { path: string; state: LineReadState } | undefined, followed: { entry: string; state: LineReadState } | undefined;
+  for await (const read of statesThatRead<LineReadState>(site.paths.dir, kind, file, (entry) => entry.startsWith(prefix) || !entry.includes("@"), 1)) {
+    if (read.entry.includes("@")) imported ??= read;
+    // Another source's state must have read enough of the log to be known by it (SAME_LOG_BYTES).
+    else if (read.entry === `${name}.json`) followed = read;
+    else if (read.state.fingerprint!.bytes >= SAME_LOG_BYTES) followed ??= read;
+  }
+  if (followed) return { followed: { source: followed.entry.slice(0, -".json".length), read_to_byte: followed.state.tail?.offset ?? 0 } };
+  if (imported) {
+    const { journal } = await SourceJournal.open<LineReadState>(site, imported.path);
     return { journal, saved: await continuedIn(journal.committed()!, file) };
   }
   const id = (await fingerprintFile(file)).sha256.slice(0, 16);

@@ -2,7 +2,7 @@
 // that the file is not a log the site's states have read (moved: it goes on; read before by a source
 // since renamed, or by backfill: it fails), and that the defaults would not misread it (its encoding,
 // its zone). Each refusal is a `bad_config` with its reason, retried and shown in status. Which state
-// read a log (`stateThatRead`) is backfill's question too (file-import.ts `journalFor`).
+// read a log (`stateThatRead`) is backfill's question too (file-import.ts `earlierReader`).
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CollectorError } from "../errors.ts";
@@ -18,7 +18,7 @@ import { listSourceStates, settledState, sourcesDir } from "./source-journal.ts"
 /** What a state must have read of a log for another path's file that starts with those bytes to be
  *  taken for the same log (moved, or read before): a log's first line alone (`0:00:00 (MLM) TIMESTAMP
  *  3/3/2025`) starts every log of that server begun that day. */
-const SAME_LOG_BYTES = 1024;
+export const SAME_LOG_BYTES = 1024;
 
 /**
  * The state of a log the config now names by another path (moved, or reached by another name):
@@ -44,14 +44,38 @@ export async function movedLog(c: SourceConfig, state: LineReadState): Promise<L
 export async function stateThatRead<S extends { kind: string; fingerprint?: Fingerprint }>(
   stateDir: string, kind: string, file: string, accept: (entry: string) => boolean, minBytes = 1,
 ): Promise<{ entry: string; path: string; state: S } | undefined> {
+  for await (const read of statesThatRead<S>(stateDir, kind, file, accept, minBytes)) return read;
+  return undefined;
+}
+
+/** Every state `stateThatRead` would accept, in the order of their file names. */
+export async function* statesThatRead<S extends { kind: string; fingerprint?: Fingerprint }>(
+  stateDir: string, kind: string, file: string, accept: (entry: string) => boolean, minBytes: number,
+): AsyncGenerator<{ entry: string; path: string; state: S }> {
   const matches = await prefixMatcher(file);
   for (const entry of await listSourceStates(stateDir)) {
     if (entry.endsWith("@snapshots.json") || !accept(entry)) continue;
     const path = join(sourcesDir(stateDir), entry);
     const state = await settledState<S>(path);
-    if (state?.kind === kind && state.fingerprint && state.fingerprint.bytes >= minBytes && matches(state.fingerprint)) return { entry, path, state };
+    if (state?.kind === kind && state.fingerprint && state.fingerprint.bytes >= minBytes && matches(state.fingerprint)) yield { entry, path, state };
   }
-  return undefined;
+}
+
+/**
+ * A `backfill` of the log a source is about to read from its beginning (under any `--name`): the
+ * source goes on from where that import stopped (daemon-source.ts moves its state to the source's
+ * name, as a renamed snapshot source's), instead of failing as read before and leaving the user to
+ * start at the log's end — which lost the lines written between the import and the daemon's first
+ * read. Of several imports of the log, the one that read furthest. Only an import that read at least
+ * SAME_LOG_BYTES of the log counts.
+ */
+export async function backfilledLog(stateDir: string, c: SourceConfig): Promise<{ entry: string; path: string; state: LineReadState } | undefined> {
+  if ((await backlogBytes(c.file!, 0)) === 0) return undefined;
+  let found: { entry: string; path: string; state: LineReadState } | undefined;
+  for await (const read of statesThatRead<LineReadState>(stateDir, c.kind, c.file!, (entry) => entry.includes("@"), SAME_LOG_BYTES)) {
+    if (found === undefined || (read.state.tail?.offset ?? 0) > (found.state.tail?.offset ?? 0)) found = read;
+  }
+  return found === undefined ? undefined : { ...found, state: await continuedIn(found.state, c.file!) };
 }
 
 /**

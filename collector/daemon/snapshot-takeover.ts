@@ -13,6 +13,7 @@
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { SessionTracker } from "../sessions/session-tracker.ts";
+import type { TrackerState } from "../sessions/tracker-state.ts";
 import type { Site } from "../site.ts";
 import { syncDir } from "../state/json-file.ts";
 import type { SnapshotReadState } from "./snapshot-reader.ts";
@@ -37,9 +38,10 @@ export async function polledBefore(stateDir: string, kind: string, polls: string
   return found;
 }
 
-/** Moves the state `from` to source `to`'s name, crash-safe (see the header). */
-export async function takeOver(site: Site, from: PolledBefore, to: string): Promise<void> {
-  const { journal } = await SourceJournal.open<SnapshotReadState>(site, from.path);
+/** Moves the state `from` (a snapshot source's, or a log's: daemon-source.ts) to source `to`'s name,
+ *  crash-safe (see the header). */
+export async function takeOver(site: Site, from: { name: string; path: string }, to: string): Promise<void> {
+  const { journal } = await SourceJournal.open<{ tracker: TrackerState }>(site, from.path);
   const state = journal.committed();
   if (state === undefined) return;
   const appendix = await journal.committedAppendix();

@@ -1,8 +1,9 @@
 // A log the site has read before is never reported again from its beginning: a source renamed in the
-// config, or a log `backfill` imported, read from the start as a new source would append every session
-// a second time (under ids of another source name, so billed twice). The source fails instead
-// (bad_config, read_before) until the config keeps the name or starts the log at its end. A log the
-// config names by a new path (moved) whose start is what its state read goes on where it stopped.
+// config, read from the start as a new source, would append every session a second time (under ids of
+// another source name, so billed twice). The source fails instead (bad_config, read_before) until the
+// config keeps the name or starts the log at its end. A log `backfill` imported is read on from where
+// the import stopped. A log the config names by a new path (moved) whose start is what its state read
+// goes on where it stopped.
 import { appendFile, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,13 +74,30 @@ describe("a log read before is not reported again", () => {
     expect(await sessions(state)).toEqual(["lmgrd ann 09:00–10:00", "lmgrd bob 11:00–12:00"]); // ann's once
   });
 
-  it("a log backfilled is not read from its beginning by run; start_at end reads only what comes next", async () => {
-    const { state, log, run } = await site("backfilled");
+  it("a log backfilled is read on by run from where the import stopped, under the backfill's name or another: nothing twice, nothing lost", async () => {
+    // Before, the source failed (read_before) and the way out, start_at end, lost the lines written
+    // between the import and run's first read (bob's session here).
+    for (const [backfillName, sourceName] of [["lmgrd", "lmgrd"], [undefined, "lic"]] as const) {
+      const { state, log, run } = await site(`backfilled-${sourceName}`);
+      const named = backfillName === undefined ? [] : ["--name", backfillName];
+      expect((await cli(["backfill", "--source", "flexlm-debuglog", "--file", log, ...named, "--timezone", "UTC", "--state", state])).status).toBe(0);
+      const imported = backfillName ?? "flexlm-debuglog";
+      expect(await sessions(state)).toEqual([`${imported} ann 09:00–10:00`]);
+      await appendFile(log, MORE); // written before run first reads the log
+      const r = await run({ name: sourceName, file: log });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain(`source ${sourceName} goes on with the state of backfill --name ${imported}, which imported ${log} to byte ${Buffer.byteLength(FIRST)}`);
+      expect(r.stderr).not.toContain("read before");
+      expect(await sessions(state)).toEqual([`${imported} ann 09:00–10:00`, `${sourceName} bob 11:00–12:00`]);
+      // The import is the source's now: backfill says run follows the log.
+      const again = await cli(["backfill", "--source", "flexlm-debuglog", "--file", log, ...named, "--timezone", "UTC", "--state", state, "--json"]);
+      expect([again.status, again.json?.appended, again.json?.followed_by]).toEqual([0, 0, { source: sourceName, read_to_byte: Buffer.byteLength(FIRST + MORE) }]);
+    }
+  });
+
+  it("a log backfilled, read by a source with start_at end: only what comes next (the setting is kept)", async () => {
+    const { state, log, run } = await site("backfilled-end");
     expect((await cli(["backfill", "--source", "flexlm-debuglog", "--file", log, "--name", "lmgrd", "--timezone", "UTC", "--state", state])).status).toBe(0);
-    expect(await sessions(state)).toEqual(["lmgrd ann 09:00–10:00"]);
-    const r = await run({ name: "lmgrd", file: log });
-    expect(r.stderr).toContain(`${log} was read before by backfill (source lmgrd), to byte ${Buffer.byteLength(FIRST)}`);
-    expect(await sessions(state)).toEqual(["lmgrd ann 09:00–10:00"]);
     expect((await run({ name: "lmgrd", file: log, start_at: "end" })).status).toBe(0);
     // (Read from its end, the log's next lines wait for a date: lmgrd's next TIMESTAMP gives it.)
     await appendFile(log, `${MORE}12:30:00 (lmgrd) TIMESTAMP 1/10/2022\n`);
