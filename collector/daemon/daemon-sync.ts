@@ -74,7 +74,10 @@ export class DaemonSync {
       const code = e instanceof CollectorError ? e.code : e instanceof LogError ? e.code : "internal";
       if (await trouble.handled(e)) link.failed(clock(), code, (e as Error).message, false);
       else if (TRUST_STOPS.has(code)) {
-        link.stop(clock(), code, (e as Error).message);
+        // Stopped as the flag it raised says (`revoked`, or `refused`: an edge that does not know or
+        // believe this collector), as a restart reads it from the flags.
+        const flag = e instanceof CollectorError && typeof e.details.flag === "string" ? e.details.flag : code;
+        link.stop(clock(), flag, (e as Error).message);
         options.log(`sync stopped until resolved: ${(e as Error).message}`);
       } else {
         // A refusal without an edge error code came from something in between (a proxy's policy

@@ -154,7 +154,7 @@ export async function syncOnce(site: Site, client: EdgeClient, options: SyncOpti
       // or believe it. Collecting goes on; syncing waits for a person (`sync --resolved`).
       const flag = code === "revoked" ? "revoked" : "refused";
       await raiseFlag(site.paths, { code: flag, at: new Date(now()).toISOString(), message: `HTTP ${reply.status} ${code}: ${message}` });
-      throw new CollectorError("revoked", `the edge refuses this collector's batches (HTTP ${reply.status} ${code}): ${message}; flagged, syncing stops until resolved`, { edge_error: code, status: reply.status });
+      throw new CollectorError("revoked", `the edge refuses this collector's batches (HTTP ${reply.status} ${code}): ${message}; flagged, syncing stops until resolved`, { edge_error: code, status: reply.status, flag });
     }
     const refusal = typeof err?.error === "string" ? `edge refused batch ${batch.firstSeq}…${batch.lastSeq}: ${code}: ${message}`
       : `batch ${batch.firstSeq}…${batch.lastSeq} answered HTTP ${reply.status} without an edge error code (a proxy or firewall in between?): ${message}`;

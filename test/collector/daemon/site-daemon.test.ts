@@ -4,6 +4,8 @@
 // host leave the site as pseudonyms only this site can reveal; `status` reads the running daemon's
 // view without touching its log.
 import { mkdir, mkdtemp, rm, writeFile, open } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,10 +47,10 @@ class Harness {
     this.daemon = daemon;
     this.now = start;
   }
-  static async start(state: string, config: RunConfig, start: number, log: (line: string) => void = () => undefined): Promise<Harness> {
+  static async start(state: string, config: RunConfig, start: number, log: (line: string) => void = () => undefined, server = offline): Promise<Harness> {
     const box = { now: start };
     const opened = await openSite(statePaths(state), { clock: () => box.now });
-    const daemon = await SiteDaemon.start(opened, config, new EdgeClient(offline, { timeoutMs: 2000 }), {
+    const daemon = await SiteDaemon.start(opened, config, new EdgeClient(server, { timeoutMs: 2000 }), {
       backoff: { maxAttempts: 1, baseMs: 0, maxMs: 0 }, random: () => 0.5, clock: () => box.now, log, wait: async () => undefined,
     });
     const h = new Harness(opened, daemon, start);
@@ -152,6 +154,37 @@ describe("site daemon", () => {
       expect(new Set(users)).toEqual(new Set(["josé"]));
     } finally {
       await fixed.stop();
+    }
+  });
+
+  it("an edge that does not know this collector stops syncing as `refused`, the same after a restart (it said `revoked` until one)", async () => {
+    const edge = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => { res.writeHead(401, { "content-type": "application/json" }); res.end(JSON.stringify({ error: "unknown_collector", message: "no collector col_daemon_test" })); });
+    });
+    await new Promise<void>((resolve) => edge.listen(0, "127.0.0.1", resolve));
+    const server = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
+    try {
+      const state = join(dir, "refused");
+      await site(state);
+      const log = join(dir, "refused.jsonl");
+      await writeFile(log, "");
+      const config = checkRunConfig({ sources: [{ name: "app", kind: "jsonl", file: log }], heartbeat_s: 60, sync_s: 60 });
+      const h = await Harness.start(state, config, START, () => undefined, server);
+      try {
+        await h.runUntil(START + 10 * 60_000);
+        expect(h.daemon.status()!.sync.stopped).toMatchObject({ code: "refused" });
+      } finally {
+        await h.stop();
+      }
+      const again = await Harness.start(state, config, START + HOUR, () => undefined, server);
+      try {
+        expect(again.daemon.status()!.sync.stopped).toMatchObject({ code: "refused" });
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      edge.close();
     }
   });
 
