@@ -196,7 +196,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -317,6 +317,21 @@ export interface paths {
                         "application/json": components["schemas"]["ReconcileReport"];
                     };
                 };
+                /** @description malformed request (`malformed`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "malformed",
+                         *       "message": "request body is not valid JSON"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description missing, unknown or revoked credentials (`unauthorized`) */
                 401: {
                     headers: {
@@ -342,6 +357,36 @@ export interface paths {
                          * @example {
                          *       "error": "not_found",
                          *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body too large (`too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "too_large",
+                         *       "message": "request body over 65536 bytes"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_media_type",
+                         *       "message": "the body must be application/json"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -614,7 +659,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -699,6 +744,21 @@ export interface paths {
                         "application/json": components["schemas"]["ApiKey"];
                     };
                 };
+                /** @description malformed request (`malformed`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "malformed",
+                         *       "message": "request body is not valid JSON"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description missing, unknown or revoked credentials (`unauthorized`) */
                 401: {
                     headers: {
@@ -754,6 +814,52 @@ export interface paths {
                          * @example {
                          *       "error": "idempotency_conflict",
                          *       "message": "Idempotency-Key was used with another request"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body too large (`too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "too_large",
+                         *       "message": "request body over 65536 bytes"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_media_type",
+                         *       "message": "the body must be application/json"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -1006,7 +1112,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -1524,7 +1630,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -2187,6 +2293,21 @@ export interface paths {
                         "application/json": components["schemas"]["Enrollment"];
                     };
                 };
+                /** @description malformed request (`malformed`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "malformed",
+                         *       "message": "request body is not valid JSON"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description missing, unknown or revoked credentials (`unauthorized`) */
                 401: {
                     headers: {
@@ -2242,6 +2363,52 @@ export interface paths {
                          * @example {
                          *       "error": "idempotency_conflict",
                          *       "message": "Idempotency-Key was used with another request"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body too large (`too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "too_large",
+                         *       "message": "request body over 65536 bytes"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_media_type",
+                         *       "message": "the body must be application/json"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -2387,7 +2554,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -2678,7 +2845,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -2763,6 +2930,21 @@ export interface paths {
                         "application/json": components["schemas"]["StatusLink"];
                     };
                 };
+                /** @description malformed request (`malformed`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "malformed",
+                         *       "message": "request body is not valid JSON"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description missing, unknown or revoked credentials (`unauthorized`) */
                 401: {
                     headers: {
@@ -2803,6 +2985,52 @@ export interface paths {
                          * @example {
                          *       "error": "not_found",
                          *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body too large (`too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "too_large",
+                         *       "message": "request body over 65536 bytes"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_media_type",
+                         *       "message": "the body must be application/json"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -2975,7 +3203,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -3077,7 +3305,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -3279,7 +3507,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -3330,6 +3558,21 @@ export interface paths {
                         "application/json": components["schemas"]["Revocation"];
                     };
                 };
+                /** @description malformed request (`malformed`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "malformed",
+                         *       "message": "request body is not valid JSON"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description missing, unknown or revoked credentials (`unauthorized`) */
                 401: {
                     headers: {
@@ -3370,6 +3613,52 @@ export interface paths {
                          * @example {
                          *       "error": "not_found",
                          *       "message": "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body too large (`too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "too_large",
+                         *       "message": "request body over 65536 bytes"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "unsupported_media_type",
+                         *       "message": "the body must be application/json"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the body or query breaks the schema (`invalid_request` + `field`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "error": "invalid_request",
+                         *       "message": "name: Too small: expected string to have >=1 characters",
+                         *       "field": "name"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -3522,7 +3811,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -3751,7 +4040,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -3957,7 +4246,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -4286,7 +4575,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -4697,7 +4986,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -5039,7 +5328,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -5619,7 +5908,7 @@ export interface paths {
                         /**
                          * @example {
                          *       "error": "too_large",
-                         *       "message": "body larger than 1048576 bytes"
+                         *       "message": "request body over 65536 bytes"
                          *     }
                          */
                         "application/json": components["schemas"]["Error"];
@@ -6514,19 +6803,54 @@ export interface components {
             unit_name: string;
             currency: string;
             usage: {
+                /** @description decimal string: units burnt this period */
+                units: string;
                 license_seconds: number;
+                /** @description license-seconds after the plan's rounding (increments, minimums) */
+                billed_license_seconds: number;
                 by_feature: ({
                     feature: string;
                     units: string;
                     license_seconds: number;
+                    billed_license_seconds: number;
                     /** @description draws counted this period: use windows opened (`per: use_window`) or licenses checked out (`per: checkout`); 0 for a feature rated by the license-hour */
                     draws: number;
                 } & {
                     [key: string]: unknown;
                 })[];
+                /** @description features used this period that the plan does not rate (billed nothing) */
+                unrated_features: string[];
             } & {
                 [key: string]: unknown;
             };
+            /** @description the grants that count now: reaching into this period, not expired, not used up before it */
+            grants: ({
+                id: string;
+                amount: string;
+                remaining: string;
+                effective_at: string;
+                expires_at: string | null;
+                /** @description lower burns first */
+                priority: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+            granted_units: string;
+            /** @description decimal string; null for a contract without grants */
+            remaining_units: string | null;
+            overage_units: string;
+            unbilled_overage_units: string;
+            /** @description the open statement's charges so far, decimal strings in the plan's currency */
+            charges: {
+                fixed: string;
+                usage: string;
+                adjustments: string;
+                total: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            status: "ok" | "low" | "exhausted" | "blocked";
             quarantined_records: number;
             stale: boolean;
             collectors: ({

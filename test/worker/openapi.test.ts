@@ -3,7 +3,9 @@
 // the stable error shapes that validation answers with.
 import { describe, it, expect } from "vitest";
 import { app } from "../../worker/app.ts";
-import { call, createVendor, enrolledSite, ok } from "./edge-fixture.ts";
+import { balanceSchema } from "../../worker/routes/balance.ts";
+import { customerStatusSchema } from "../../worker/routes/status.ts";
+import { call, createVendor, enrolledSite, HOUR, NOW, ok, postBatch } from "./edge-fixture.ts";
 
 /** Not API and deliberately left out of the document: development-only routes (refused in
  * production) and the vendor console's HTML pages (which call the API in-process). */
@@ -33,6 +35,14 @@ describe("GET /openapi.json", () => {
       "GET /v1/contracts/{id}/collectors", "POST /v1/api-keys", "DELETE /v1/api-keys/{id}", "POST /v1/contracts/{id}/status-links",
       "DELETE /v1/status-links/{id}", "GET /status/{token}", "POST /v1/collectors/{id}/batches", "GET /docs",
     ]));
+  });
+
+  it("a write that takes no body declares the refusals of a body sent to it (400, 413, 415, 422)", async () => {
+    // Before, the enrollments POST, the revocation, the DELETEs and reconcile answered them undeclared.
+    const doc = await ok(await call("GET", "/openapi.json"));
+    const bodiless = Object.entries<any>(doc.paths).flatMap(([path, item]) => ["post", "put", "patch", "delete"].filter((m) => item[m] && !item[m].requestBody).map((m) => [`${m} ${path}`, item[m]] as const));
+    expect(bodiless.length).toBeGreaterThan(3);
+    for (const [route, op] of bodiless) expect({ route, declared: ["400", "413", "415", "422"].filter((s) => op.responses[s]) }).toEqual({ route, declared: ["400", "413", "415", "422"] });
   });
 
   it("every operation names its auth and answers errors with the Error schema", async () => {
@@ -134,5 +144,32 @@ describe("validation answers the stable error shape", () => {
     const page = await call("GET", `${new URL(link.url).pathname}?utm_source=newsletter`, { headers: { accept: "application/json" } });
     expect(page.status).toBe(200);
     expect((await call("GET", "/health?probe=1")).status).toBe(200);
+  });
+});
+
+describe("answers as documented", () => {
+  it("a balance and a status page's JSON match their schemas in the document; license-seconds stay whole (a record of milliseconds is quarantined)", async () => {
+    // Before, the Balance schema left out grants, charges, status… (the SDK did not type them).
+    const site = await enrolledSite();
+    site.chain.usage({ count: 2 });
+    site.chain.usage({ feature: "Simulink", start: NOW - 2 * HOUR + 250, end: NOW - HOUR });
+    await ok(await postBatch(site.collectorId, site.chain.batch(1, 2)));
+    await ok(await call("POST", `/v1/contracts/${site.contractId}/grants`, { token: site.vendor.api_key, body: { amount: "100", idempotency_key: "g1" } }), 201);
+    const balance = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
+    expect([balance.usage.license_seconds, balance.quarantined_records]).toEqual([7200, 1]);
+    // `strict` at the top and in usage: every field the answer has is in the schema (looseObject allows more).
+    expect(() => balanceSchema.strict().extend({ usage: (balanceSchema.shape.usage as any).strict() }).parse(balance)).not.toThrow();
+    const link = await ok(await call("POST", `/v1/contracts/${site.contractId}/status-links`, { token: site.vendor.api_key, body: { name: "plant" } }), 201);
+    const status = await ok(await call("GET", new URL(link.url).pathname, { headers: { Accept: "application/json" } }));
+    expect(() => customerStatusSchema.strict().parse(status)).not.toThrow();
+  });
+
+  it("a grant's instants given with milliseconds are kept to the second: its answer and the balance show the same", async () => {
+    // Before, the answer floored them and the balance printed the milliseconds (a contract's export floored them too).
+    const site = await enrolledSite();
+    const grant = await ok(await call("POST", `/v1/contracts/${site.contractId}/grants`, { token: site.vendor.api_key, body: { amount: "100", idempotency_key: "ms", effective_at: "2026-11-02T00:00:00.500Z", expires_at: "2027-01-01T00:00:00.750+00:00" } }), 201);
+    expect([grant.effective_at, grant.expires_at]).toEqual(["2026-11-02T00:00:00Z", "2027-01-01T00:00:00Z"]);
+    const balance = await ok(await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key }));
+    expect(balance.grants.map((g: { effective_at: string; expires_at: string }) => [g.effective_at, g.expires_at])).toEqual([["2026-11-02T00:00:00Z", "2027-01-01T00:00:00Z"]]);
   });
 });

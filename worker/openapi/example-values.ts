@@ -55,12 +55,12 @@ export const balanceExample = {
       { feature: "MATLAB", units: "300", draws: 0, license_seconds: 1080000, billed_license_seconds: 1080600 },
       { feature: "SIMULINK", units: "112.5", draws: 0, license_seconds: 405000, billed_license_seconds: 405600 },
     ],
-    unrated_features: [],
+    unrated_features: [] as string[],
   },
   grants: [{ id: ex.grant, amount: "1000", remaining: "587.5", effective_at: "2026-11-01T00:00:00Z", expires_at: null, priority: 0 }],
   granted_units: "1000", remaining_units: "587.5", overage_units: "0", unbilled_overage_units: "0",
   charges: { fixed: "0.00", usage: "0.00", adjustments: "0.00", total: "0.00" },
-  status: "ok", quarantined_records: 0, stale: false,
+  status: "ok" as const, quarantined_records: 0, stale: false,
   collectors: [{ collector_id: ex.collector, site: "Acme Plant 3", acked_seq: 120, last_sync: "2026-11-27T09:59:30Z", stale: false, flags: [] }],
 };
 

@@ -7,6 +7,7 @@ import type { AppEnv } from "../env.ts";
 import { EdgeError } from "../errors.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { noBody } from "../middleware/no-body.ts";
+import { errorResponses } from "./schemas.ts";
 
 /**
  * A query parameter a route does not declare is refused (422 invalid_request naming it), as a body
@@ -30,7 +31,8 @@ function strictInput(route: RouteConfig): RouteConfig {
   return {
     ...route,
     request: { ...route.request, query: query instanceof z.ZodObject ? query.strict() : query ?? z.strictObject({}) },
-    ...(takesNoBody ? { middleware: [...middleware, bodyLimit(), noBody()] } : {}),
+    // …and says so in the document: a body sent to it is refused as one breaking a schema would be.
+    ...(takesNoBody ? { middleware: [...middleware, bodyLimit(), noBody()], responses: { ...errorResponses(400, 413, 415, 422), ...route.responses } } : {}),
   };
 }
 

@@ -57,7 +57,7 @@ const errorExamples: Record<number, z.infer<typeof errorSchema>> = {
   404: { error: "not_found", message: "no resource at /v1/contracts/ctr_019ac8e3e1a0b1c2d3e4f5a6b7c8d9e0" },
   409: { error: "idempotency_conflict", message: "Idempotency-Key was used with another request" },
   410: { error: "enrollment_token_expired", message: "the enrollment token expired" },
-  413: { error: "too_large", message: "body larger than 1048576 bytes" },
+  413: { error: "too_large", message: "request body over 65536 bytes" },
   415: { error: "unsupported_media_type", message: "the body must be application/json" },
   422: { error: "invalid_request", message: "name: Too small: expected string to have >=1 characters", field: "name" },
 };

@@ -45,8 +45,10 @@ export const grants = apiRouter().openapi(createRoute({
   responses: { 201: jsonResponse("the grant (also for a replay of the same idempotency_key and body)", grantSchema, grantExample), ...vendorErrors(400, 409, 413, 415, 422) },
 }), async (c) => {
   const body = c.req.valid("json");
-  const effectiveAt = body.effective_at == null ? null : instantMs(body.effective_at);
-  const expiresAt = body.expires_at == null ? null : instantMs(body.expires_at);
+  // Kept to the second, as every answer (and a contract's export) shows them: the balance printed the
+  // milliseconds the grant's answer and export floored, so a grant moved between edges changed.
+  const effectiveAt = body.effective_at == null ? null : wholeSecond(instantMs(body.effective_at));
+  const expiresAt = body.expires_at == null ? null : wholeSecond(instantMs(body.expires_at));
   if (expiresAt !== null && effectiveAt !== null && expiresAt <= effectiveAt) {
     throw new EdgeError("invalid_request", "expires_at: must be after effective_at", { field: "expires_at" });
   }
@@ -62,3 +64,7 @@ export const grants = apiRouter().openapi(createRoute({
     expires_at: grant.expires_at === null ? null : instant(grant.expires_at), created_at: instant(grant.created_at), rerating,
   }, 201);
 });
+
+function wholeSecond(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}

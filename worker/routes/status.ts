@@ -20,7 +20,7 @@ import { customerStatusExample } from "../openapi/example-values.ts";
 
 export const STATUS_CACHE_CONTROL = "public, max-age=5";
 
-const customerStatusSchema = z.object({
+export const customerStatusSchema = z.object({
   as_of: z.string(), unit_name: z.string(),
   remaining_units: z.string().nullable().openapi({ description: "decimal string; null without a prepaid grant" }),
   granted_units: z.string().nullable(), status: z.string().nullable(),
