@@ -61,6 +61,16 @@ function polled(tracker: SessionTracker, diff: SnapshotDiff, events: SourceEvent
   for (const e of diff.apply(events)) tracker.feed(e);
 }
 
+/** The outputs read by `run` (its diff, then the tracker) and by `backfill` (the tracker alone). */
+function readTwoWays(outs: SourceEvent[][]): { run: SessionTracker; backfill: SessionTracker } {
+  const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+  const diff = new SnapshotDiff();
+  for (const events of outs) polled(run, diff, events);
+  const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
+  for (const events of outs) for (const e of events) backfill.feed(e);
+  return { run, backfill };
+}
+
 /** License-minutes per user and count, and the session ids. */
 function billing(records: RecordBody[]): { held: Record<string, number>; sessions: string[] } {
   const held: Record<string, number> = {};
@@ -96,11 +106,7 @@ describe("snapshot outputs, read three ways", () => {
     const merged = { daemon: "acme", feature: "solver", version: "2.0", user: "ann", host: "pc1", count: 1, start: T0 - 10 * 60_000, group };
     const [a1, a2] = ["a1", "a2"].map((handle) => ({ ...merged, handle }));
     const outs: SourceEvent[][] = [[merged], [a1!, a2!], [merged], []].map((holders, i) => [{ type: "snapshot", at: T0 + i * H, holders }]);
-    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    const diff = new SnapshotDiff();
-    for (const events of outs) polled(run, diff, events);
-    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    for (const events of outs) for (const e of events) backfill.feed(e);
+    const { run, backfill } = readTwoWays(outs);
     const expected = billing(run.take());
     expect(expected.held).toEqual({ "ann×1": 10 + 60 * 2 + 60 }); // the hour apart: two handles, as the pool said
     expect(billing(backfill.take())).toEqual(expected);
@@ -114,11 +120,7 @@ describe("snapshot outputs, read three ways", () => {
       [{ type: "snapshot", at: T0, holders: [ann] }], [{ type: "server_down", at: T0 + H, reason: "lmutil timed out after 60 s" }],
       [{ type: "snapshot", at: T0 + 2 * H, holders: [ann] }], [{ type: "snapshot", at: T0 + 3 * H, holders: [] }],
     ];
-    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    const diff = new SnapshotDiff();
-    for (const events of outs) polled(run, diff, events);
-    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    for (const events of outs) for (const e of events) backfill.feed(e);
+    const { run, backfill } = readTwoWays(outs);
     const expected = { held: { "ann×1": 15 + 2 * 60 }, sessions: [expect.any(String)] };
     expect(billing(run.take())).toEqual(expected);
     expect(billing(backfill.take())).toEqual(expected);
@@ -166,11 +168,7 @@ describe("snapshot outputs, read three ways", () => {
     // Before, backfill and parse billed it twice (the session-19 rule for identical lines without a handle).
     const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", handle: "lic1/27000 101", count: 1, start: T0 - 15 * 60_000 };
     const outs: SourceEvent[][] = [[{ type: "snapshot", at: T0, holders: [ann, ann] }], [{ type: "snapshot", at: T0 + H, holders: [ann, ann] }], [{ type: "snapshot", at: T0 + 2 * H, holders: [] }]];
-    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    const diff = new SnapshotDiff();
-    for (const events of outs) polled(run, diff, events);
-    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    for (const events of outs) for (const e of events) backfill.feed(e);
+    const { run, backfill } = readTwoWays(outs);
     const expected = { held: { "ann×1": 75 }, sessions: [expect.any(String)] };
     expect(billing(run.take())).toEqual(expected);
     expect(billing(backfill.take())).toEqual(expected);
@@ -186,11 +184,7 @@ describe("snapshot outputs, read three ways", () => {
       [{ type: "snapshot", at: T0, holders: [{ ...ann, handle: "101" }, ann] }], [{ type: "server_down", at: T0 + H, reason: "lmutil timed out after 60 s" }],
       [{ type: "snapshot", at: T0 + 2 * H, holders: [{ ...ann, handle: "101", count: 2 }] }], [{ type: "snapshot", at: T0 + 3 * H, holders: [] }],
     ];
-    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    const diff = new SnapshotDiff();
-    for (const events of outs) polled(run, diff, events);
-    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    for (const events of outs) for (const e of events) backfill.feed(e);
+    const { run, backfill } = readTwoWays(outs);
     const expected = { held: { "ann×1": 15 + 135 }, sessions: [expect.any(String), expect.any(String)] }; // the handle's count 2 is seen once: no time
     expect(billing(run.take())).toEqual(expected);
     expect(billing(backfill.take())).toEqual(expected);
@@ -203,11 +197,7 @@ describe("snapshot outputs, read three ways", () => {
     const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", start: T0 + 59 * 60_000 };
     const two = { ...ann, count: 2 }, one = { ...ann, count: 1 };
     const outs: SourceEvent[][] = [[], [two, two], [one], [two, two], []].map((holders, i) => [{ type: "snapshot", at: T0 + i * H, holders }]);
-    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    const diff = new SnapshotDiff();
-    for (const events of outs) polled(run, diff, events);
-    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    for (const events of outs) for (const e of events) backfill.feed(e);
+    const { run, backfill } = readTwoWays(outs);
     const expected = billing(run.take());
     expect(expected.held).toEqual({ "ann×2": 1 + 1 + 60, "ann×1": 120 }); // the count-1 line held to the output that shows it grew
     expect(billing(backfill.take())).toEqual(expected);
@@ -218,11 +208,7 @@ describe("snapshot outputs, read three ways", () => {
     // first; when one of the two was gone next, the same time was billed under different session ids.
     const ann = { daemon: "MLM", feature: "MATLAB", user: "ann", host: "pc1", start: T0 - 15 * 60_000 };
     const outs: SourceEvent[][] = [[{ ...ann, count: 1 }], [{ ...ann, count: 2 }, { ...ann, count: 2 }], [{ ...ann, count: 2 }], []].map((holders, i) => [{ type: "snapshot", at: T0 + i * H, holders }]);
-    const run = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    const diff = new SnapshotDiff();
-    for (const events of outs) polled(run, diff, events);
-    const backfill = new SessionTracker({ source: SOURCE, cut_s: 3600 });
-    for (const events of outs) for (const e of events) backfill.feed(e);
+    const { run, backfill } = readTwoWays(outs);
     const expected = billing(run.take());
     expect(expected.held).toEqual({ "ann×1": 75, "ann×2": 120 });
     expect(billing(backfill.take())).toEqual(expected);
