@@ -1,8 +1,9 @@
 // `core --data DIR [--host H] [--port P]`: serves a core build on a data dir until SIGTERM or
-// SIGINT, then drains the requests in flight and exits 0. Startup order: secrets, lock, build,
-// runtime, D1 migrations, then the port opens — so a client never reaches a half-migrated edge.
+// SIGINT, then drains the requests in flight and exits 0. Startup order: secrets, a probe of the port,
+// lock, build, runtime, D1 migrations, then the port opens — so a client never reaches a half-migrated edge.
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import type { CoreBuild } from "./build.ts";
 import { startControl, socketPath, type ControlServer } from "./control.ts";
 import type { CoreLog } from "./core-log.ts";
@@ -49,6 +50,7 @@ export function secretsFrom(env: NodeJS.ProcessEnv): Secrets {
 export async function serve(options: ServeOptions): Promise<number> {
   const { log } = options;
   const secrets = secretsFrom(options.env);
+  await portFree(options.host, options.port);
   const data = dataDir(options.data);
   const instance = randomUUID();
   const lock: HeldLock = acquireCoreLock(data.root, data.lock);
@@ -110,4 +112,21 @@ function acquireCoreLock(root: string, path: string): HeldLock {
     }
     throw error;
   }
+}
+
+/**
+ * Refuses a port another process holds before the data dir is made, locked or migrated (found only
+ * when the front opened, the start failed after changing the dir). A probe, let go at once: the port
+ * opens for real last, so that no client reaches a half-migrated edge. Port 0 (any) is always free.
+ */
+async function portFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((ok, fail) => {
+    const probe = createServer();
+    probe.once("error", fail);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => ok()));
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "EADDRINUSE") throw new CoreExit(2, `refusing to start: ${host}:${port} is already in use`);
+    throw error;
+  });
 }

@@ -4,6 +4,8 @@
 // SIGTERM draining a request in flight, and every balance kept across restarts.
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +38,20 @@ describe("a core refuses to start", () => {
     expect(run.stderr).toContain("ADMIN_TOKEN is not set");
     expect(run.stderr).toContain("EDGE_SIGNING_KEY is not set");
     expect(existsSync(data)).toBe(false);
+  });
+
+  it("on a port in use, exit 2 naming it, and creates nothing (it made, locked and migrated the data dir first)", async () => {
+    const taken = createServer();
+    await new Promise<void>((ok) => taken.listen(0, "127.0.0.1", ok));
+    try {
+      const data = join(root, "port-taken");
+      const run = await runCore(["--data", data, "--host", "127.0.0.1", "--port", String((taken.address() as AddressInfo).port), "--build", build.dir], secrets);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("is already in use");
+      expect(existsSync(data)).toBe(false);
+    } finally {
+      taken.close();
+    }
   });
 
   it("with a signing key that is not a 32-byte hex seed", async () => {
