@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { migrateStorage } from "../../worker/contract/storage-schema.ts";
 import { SqlLiveStore } from "../../worker/contract/sql-live-store.ts";
-import { call, contractStub, ok } from "./edge-fixture.ts";
+import { call, contractStub, enrolledSite, ok } from "./edge-fixture.ts";
 import { appendUsage, grant, HOUR, NOW, planOf, PRICE, pricedContract, send } from "./pricing-fixture.ts";
 
 const OCT_20 = Date.UTC(2026, 9, 20, 12);
@@ -84,5 +84,19 @@ describe("storage migration to the live ledger", () => {
     expect(await (await call("GET", `/v1/contracts/${c.id}/statement?period=2026-10-01`, { token: c.vendor.api_key })).text()).toBe(before[0]);
     while (await runDurableObjectAlarm(contractStub(c.id))) { /* re-rating chunks, then the drain */ }
     expect(await read()).toEqual(before);
+  });
+});
+
+describe("storage of a newer build", () => {
+  it("is refused, not written to: an older build serving an upgraded data dir stops at the contract", async () => {
+    // Before, the migration loop simply found nothing to do, and the old build went on with tables it does not know.
+    const site = await enrolledSite();
+    await runInDurableObject(contractStub(site.contractId), (_i, state) => {
+      const sql = state.storage.sql;
+      const version = sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
+      sql.exec("UPDATE schema_version SET version = ?", version + 1);
+      expect(() => migrateStorage(sql, (f) => state.storage.transactionSync(f))).toThrow(`storage is at version ${version + 1}, newer than this build knows (${version})`);
+      sql.exec("UPDATE schema_version SET version = ?", version);
+    });
   });
 });

@@ -84,6 +84,9 @@ function hasTable(sql: SqlStorage, name: string): boolean {
 export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T) => T): void {
   sql.exec("CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)");
   const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
+  // Storage a newer build migrated (a self-hosted data dir upgraded, then served by the old build
+  // again): its tables hold what this build does not know to keep; refused rather than written to.
+  if (current > steps.length) throw new Error(`this contract's storage is at version ${current}, newer than this build knows (${steps.length}): a newer Tally migrated it — serve it with that build, or restore the backup taken before the upgrade`);
   for (let v = current; v < steps.length; v++) {
     transactionSync(() => {
       const step = steps[v]!;
