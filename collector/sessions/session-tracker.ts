@@ -22,7 +22,8 @@ import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
 import { EndedSessions, ListedBefore } from "./listed-before.ts";
 import { OpenSessions } from "./open-sessions.ts";
-import { identityLine, repeatedIdentity, snapshotIdentity } from "./snapshot-identity.ts";
+import { identityLine } from "./snapshot-identity.ts";
+import { readSnapshot, type SnapshotHost } from "./snapshot-reading.ts";
 import { SessionIds } from "./session-ids.ts";
 import type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
 import { IntervalQueue } from "./interval-queue.ts";
@@ -52,6 +53,12 @@ export class SessionTracker {
   private readonly ids: SessionIds;
   private readonly keys = new HolderKeys();
   private maxAt = -Infinity;
+  /** What a snapshot is read into (snapshot-reading.ts). */
+  private readonly snapshots: SnapshotHost = {
+    held: this.held, listedBefore: this.listedBefore,
+    checkout: (h, start, handle, snapshot, id) => this.checkout(h, start, handle, snapshot, id),
+    close: (s, end, remember) => this.close(s, end, remember), closeAt: (list, i, end) => this.closeAt(list, i, end),
+  };
   private st: TrackerStats = { sessions_opened: 0, sessions_closed: 0, denials: 0, orphan_checkins: 0, duplicate_checkouts: 0, zero_length_sessions: 0 };
 
   constructor(opts: TrackerOptions) {
@@ -287,78 +294,8 @@ export class SessionTracker {
     const scope = daemon ?? ALL;
     this.touch(scope, at);
     const previous = Math.max(this.lastSnapshotAt[scope] ?? -Infinity, this.lastSnapshotAt[ALL] ?? -Infinity);
-    // Only a session of an earlier snapshot can be gone from this one: with none (`parse` of one output), nothing is.
-    const earlier = this.held.bySnapshot.size > 0;
-    const listed = new Set<OpenSession>();
-    const rest: Array<[SnapshotHolder, string]> = []; // lines no open session of their count was found for
-    const lines = new Set<string>(); // the lines listed, but for their count and number
-    for (const h of holders) {
-      const line = snapshotIdentity(h, wholeSecond(h.start));
-      lines.add(line);
-      let session = this.held.bySnapshot.get(line);
-      // A line identical to one this snapshot listed already is another checkout — but a handle listed
-      // twice is one (lmstat lists a server once per license file that names it).
-      if (h.handle && session !== undefined && listed.has(session)) continue;
-      for (let n = 2; session !== undefined && (listed.has(session) || session.count !== h.count); n++) session = this.held.bySnapshot.get(repeatedIdentity(line, n));
-      if (session === undefined) rest.push([h, line]);
-      else {
-        session.snapshot!.seenAt = at;
-        listed.add(session);
-      }
-    }
-    // Then the others: a session of the line not listed yet is theirs at a new count; else a new one.
-    const vanished = rest.some(([h]) => h.group !== undefined) ? this.vanishedGroups(listed, daemon) : undefined;
-    for (const [h, line] of rest) {
-      let identity = line, session = this.held.bySnapshot.get(identity);
-      if (h.handle && session !== undefined && listed.has(session)) continue;
-      for (let n = 2; session !== undefined && listed.has(session); n++) session = this.held.bySnapshot.get((identity = repeatedIdentity(line, n)));
-      if (session) session = this.recount(session, h, at);
-      else {
-        // Not listed in the previous snapshot, so not held then, whatever its start field says — unless
-        // an earlier one listed this very line: then it was held throughout, the same session, from its
-        // last sighting (listed-before.ts); or one of its group (RLM handles sharing a license) is gone
-        // from this one: it goes on where that was last seen (the later of the two, as the diff does:
-        // never over what was billed).
-        const before = this.listedBefore.resume(line, h.count), group = h.group === undefined ? undefined : vanished?.get(h.group);
-        const same = before !== undefined && !(group !== undefined && group > before.seenAt);
-        const from = same ? before.seenAt : group !== undefined ? group : Math.min(at, Math.max(wholeSecond(h.start), previous));
-        session = this.checkout(h, from, h.handle ?? "", { identity, seenAt: at, ...(h.group !== undefined ? { group: h.group } : {}) }, same ? before.id : undefined)!;
-      }
-      listed.add(session);
-    }
-    if (earlier) {
-      const gone: OpenSession[] = [];
-      for (const s of this.held.bySnapshot.values()) if ((daemon === undefined || s.daemon === daemon) && !listed.has(s)) gone.push(s);
-      // The latest first, as the daemon's diff's check-ins end a holder's (its last-numbered line's
-      // session first): the session a line listed again goes on with is the same either way.
-      // Listed again later, a line goes on from its last sighting only when the snapshots between left
-      // out its holder's line altogether: where this one lists it (another count, or fewer identical
-      // lines), the line gone was not held, and is not remembered (as the diff).
-      for (const s of gone.reverse()) this.close(s, s.snapshot!.seenAt, !lines.has(identityLine(s.snapshot!.identity, s.product).line));
-    }
+    readSnapshot(this.snapshots, holders, at, previous, daemon);
     this.lastSnapshotAt[scope] = at;
-  }
-
-  /** Per group, when its sessions not listed (yet) in this snapshot were last seen. */
-  private vanishedGroups(listed: Set<OpenSession>, daemon: string | undefined): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const s of this.held.bySnapshot.values()) {
-      const group = s.snapshot!.group;
-      if (group !== undefined && !listed.has(s) && (daemon === undefined || s.daemon === daemon)) out.set(group, Math.max(out.get(group) ?? -Infinity, s.snapshot!.seenAt));
-    }
-    return out;
-  }
-
-  /**
-   * A listed line that is open session `s`'s but for its count (lmgrd's UPGRADE adds licenses to the
-   * checkout it has): the same checkout, now of `h.count`. The old count ends and the new one starts
-   * where each is provable: at this snapshot when it grew (the old count was held up to it), at the
-   * last sighting when it shrank — as the daemon's diff bills it (snapshot-diff.ts).
-   */
-  private recount(s: OpenSession, h: SnapshotHolder, at: number): OpenSession {
-    const from = h.count > s.count ? at : s.snapshot!.seenAt;
-    this.closeAt(...this.held.place(s), from);
-    return this.checkout(h, from, h.handle ?? "", { ...s.snapshot!, seenAt: at })!;
   }
 
   /** Emit intervals up to the last cut boundary at least HOLD_BACK_MS before what is known open. */
