@@ -155,8 +155,6 @@ function sameSettings(kind: string, what: string, began: ReadSettings | undefine
   throw new CollectorError("usage", `${what} began with ${options(began!).join(" ")}; go on with the same settings (given: ${options(now).join(" ")})`);
 }
 
-/** The daemon's state for this source name, when it follows this very file. */
-
 /**
  * Who read this file before, from one pass over the state dir: the daemon source that follows it (of
  * this name, or of another that took over an import of it: daemon-source.ts — imported again, the log

@@ -1,7 +1,7 @@
 // What a followed log's source checks before it first reads a file from its beginning (daemon-source.ts):
-// that the file is not a log the site's states have read (moved: it goes on; read before by a source
-// since renamed, or by backfill: it fails), and that the defaults would not misread it (its encoding,
-// its zone). Each refusal is a `bad_config` with its reason, retried and shown in status. Which state
+// that the file is not a log the site's states have read (moved, or imported by backfill: it goes on;
+// read before by a source since renamed: it fails), and that the defaults would not misread it (its
+// kind, encoding, zone). Each refusal is a `bad_config` with its reason, retried and shown in status. Which state
 // read a log (`stateThatRead`) is backfill's question too (file-import.ts `earlierReader`).
 import { stat } from "node:fs/promises";
 import { join } from "node:path";

@@ -128,7 +128,7 @@ export class SnapshotDiff {
     // New lines by their key but for the count: one that is an open holder's is that checkout at a new count.
     const recounted = new Map<string, string>(), switched = new Map<string, number>();
     let listedLines: Set<string> | undefined; // the lines this output lists, but for their count and number (when a line is gone)
-    // Of identical new lines, the first listed (as the tracker pairs them: session-tracker.ts `snapshot`).
+    // Of identical new lines, the first listed (as the tracker pairs them: snapshot-reading.ts).
     for (const [key, h] of current) if (!this.open.has(key) && !recounted.has(countlessKey(h))) recounted.set(countlessKey(h), key);
     for (const [key, o] of this.open) {
       if (!inScope(daemon, o.holder) || current.has(key)) continue;

@@ -127,6 +127,7 @@ async function portFree(host: string, port: number): Promise<void> {
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => ok()));
   }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "EADDRINUSE") throw new CoreExit(2, `refusing to start: ${host}:${port} is already in use`);
+    if (error.code === "EACCES") throw new CoreExit(2, `refusing to start: no permission to listen on ${host}:${port} (a port below 1024 needs privileges: serve on a high port behind the proxy)`);
     throw error;
   });
 }
