@@ -65,6 +65,8 @@ export class DaemonSource {
   #behind: { records: number } | null = null;
   /** Records of the step being read, handed to the journal as they came (kept by the policy, and not). */
   #staged = { kept: 0, outOfScope: 0 };
+  /** A log first read while empty (or not there): its first-read checks wait for its first bytes. */
+  #firstReadPending = false;
 
   private constructor(site: Site, config: SourceConfig, cutS: number, journal: SourceJournal<ReadState>, clock: () => number, context: SourceContext) {
     this.#site = site;
@@ -96,6 +98,11 @@ export class DaemonSource {
   async step(now: number, policy: SitePolicy): Promise<StepResult> {
     const reader = await this.#open();
     if (reader instanceof LineReader) {
+      // Its kind, encoding and zone are judged by its first lines, once there are some (log-first-read.ts).
+      if (this.#firstReadPending && (await backlogBytes(this.config.file!, 0)) > 0) {
+        await checkFirstRead(this.config, this.#clock);
+        this.#firstReadPending = false;
+      }
       this.#staged = { kept: 0, outOfScope: 0 };
       const step = await reader.read(undefined, undefined, (bodies) => this.#stage(bodies, policy));
       // An idle poll read nothing and changed nothing: no state to write — unless it is the first
@@ -201,6 +208,7 @@ export class DaemonSource {
       if (state?.file !== c.file) {
         await checkFirstRead(c, this.#clock);
         if (c.start_at !== "end") await checkNotReadBefore(this.#site.paths.dir, c);
+        this.#firstReadPending = (await backlogBytes(c.file!, 0)) === 0;
       }
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });

@@ -212,6 +212,27 @@ describe("site daemon", () => {
     }
   });
 
+  it("a log empty when run first starts is judged by its first lines when they come: another kind fails its source then (it was read as unknown lines)", async () => {
+    // Before, the first-read checks (kind, encoding, zone) ran only on a log that had bytes at the first read.
+    for (const startAt of [undefined, "end"] as const) {
+      const state = join(dir, `empty-first-${startAt ?? "beginning"}`);
+      await site(state);
+      const log = join(dir, `empty-first-${startAt ?? "beginning"}.log`);
+      await writeFile(log, "");
+      const source = { name: "lic", kind: "rlm-reportlog", file: log, timezone: "UTC", interval_s: 60, ...(startAt ? { start_at: startAt } : {}) };
+      const h = await Harness.start(state, checkRunConfig({ sources: [source], heartbeat_s: 600 }), START);
+      try {
+        await h.runUntil(START + 5 * 60_000);
+        expect(h.daemon.status()!.sources[0]).toMatchObject({ up: true, last_error: null });
+        await writeFile(log, ' 0:00:00 (MLM) TIMESTAMP 3/3/2025\n 0:10:00 (MLM) OUT: "MATLAB" ann@pc1  \n 0:40:00 (MLM) IN: "MATLAB" ann@pc1  \n');
+        await h.runUntil(START + 15 * 60_000);
+        expect(h.daemon.status()!.sources[0]).toMatchObject({ up: false, last_error: { code: "bad_config", reason: "wrong_kind" }, totals: { lines: 0 } });
+      } finally {
+        await h.stop();
+      }
+    }
+  });
+
   it("a log naming a zone whose clock is not this machine's, read without a configured timezone, fails its source (bad_config) instead of being read hours off; named in the config, it is read", async () => {
     const state = join(dir, "other-zone");
     await site(state);
