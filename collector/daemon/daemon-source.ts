@@ -99,10 +99,7 @@ export class DaemonSource {
     const reader = await this.#open();
     if (reader instanceof LineReader) {
       // Its kind, encoding and zone are judged by its first lines, once there are some (log-first-read.ts).
-      if (this.#firstReadPending && (await backlogBytes(this.config.file!, 0)) > 0) {
-        await checkFirstRead(this.config, this.#clock);
-        this.#firstReadPending = false;
-      }
+      if (this.#firstReadPending) this.#firstReadPending = !(await checkFirstRead(this.config, this.#clock));
       this.#staged = { kept: 0, outOfScope: 0 };
       const step = await reader.read(undefined, undefined, (bodies) => this.#stage(bodies, policy));
       // An idle poll read nothing and changed nothing: no state to write — unless it is the first
@@ -206,9 +203,8 @@ export class DaemonSource {
       // A big backlog (a first start on a long log) is read on a second thread while a core is
       // spare, up to the step that catches up (line-reader.ts): the same records and states.
       if (state?.file !== c.file) {
-        await checkFirstRead(c, this.#clock);
+        this.#firstReadPending = !(await checkFirstRead(c, this.#clock));
         if (c.start_at !== "end") await checkNotReadBefore(this.#site.paths.dir, c);
-        this.#firstReadPending = (await backlogBytes(c.file!, 0)) === 0;
       }
       const thread = onSecondThread(await backlogBytes(c.file!, state?.file === c.file ? state?.tail?.offset ?? 0 : 0));
       this.#reader = LineReader.open(c.name, c.kind, c.file!, this.#settings, state, { startAtEnd: c.start_at === "end", thread, ...(appendix !== undefined ? { appendix } : {}) });

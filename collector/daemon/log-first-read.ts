@@ -6,7 +6,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CollectorError } from "../errors.ts";
-import { kindProblem, withFix } from "../sources/kind-check.ts";
+import { kindInConfig, kindProblem } from "../sources/kind-check.ts";
 import { fileHead, notUtf8InConfig, startsAsUtf8 } from "../sources/parse-file.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { clockDiffers, describeStated } from "../sources/stated-zone.ts";
@@ -106,23 +106,25 @@ export async function checkNotReadBefore(stateDir: string, c: SourceConfig): Pro
  * offset, rlm-timezone.ts) must state this machine's clock — a log read from another machine's
  * share would be read hours off. The source fails instead (retried,
  * shown in status) until the config names the setting, as `parse` and `backfill` refuse a file
- * not in UTF-8 and read a log in the zone it names.
+ * not in UTF-8 and read a log in the zone it names. False: the log has no bytes yet (or is not
+ * there), nothing was judged — ask again once it has.
  */
-export async function checkFirstRead(c: SourceConfig, clock: () => number): Promise<void> {
-  if ((await backlogBytes(c.file!, 0)) === 0) return;
+export async function checkFirstRead(c: SourceConfig, clock: () => number): Promise<boolean> {
+  if ((await backlogBytes(c.file!, 0)) === 0) return false;
   if (!c.encoding_given && !(await startsAsUtf8(c.file!, false))) {
     throw notUtf8InConfig(c.file!, c.name);
   }
   // A log configured as the wrong kind would be read as lines of no meaning: nothing billed, and its
   // offset saved past them (the right kind given later would start after all it holds).
   const problem = kindProblem(c.kind, await fileHead(c.file!), c.encoding, c.file!);
-  if (problem) throw new CollectorError("bad_config", withFix(problem, "in the config, sources[].kind:"), { reason: problem.code, source: c.name, ...(problem.looks_like ? { looks_like: problem.looks_like } : {}) });
-  if (c.timezone_given) return;
+  if (problem) throw kindInConfig(problem, c.name);
+  if (c.timezone_given) return true;
   const stated = await sourceKinds[c.kind]?.statesZone?.(c.file!, c.encoding);
   if (stated && clockDiffers(stated, c.timezone, stated.offset?.year ?? new Date(clock()).getUTCFullYear())) {
     const zone = stated.zone ? `"${stated.zone}"` : "the server's IANA zone";
     throw new CollectorError("bad_config", `${c.file} ${describeStated(stated)}, whose clock is not this machine's (${c.timezone}): give the source's timezone in the config (sources[].timezone: ${zone}, or "${c.timezone}" to read it so anyway)`, { reason: "timezone_mismatch", source: c.name });
   }
+  return true;
 }
 
 /** Bytes of `file` past `offset` (0 when it is not there). */

@@ -4,6 +4,7 @@
 // file's usage was silently left out, and marked imported. So the first lines (HEAD_BYTES) are read
 // as the kind given before anything is written; when not one of them is a line of that kind, the
 // file is refused, naming the kind whose lines they are when one recognises them.
+import { CollectorError } from "../errors.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { readBlock } from "./line-blocks.ts";
 import { decodeOutput } from "./snapshot-output.ts";
@@ -46,6 +47,11 @@ export function kindProblem(kind: string, head: Uint8Array, encoding: string | u
   }
   if (mine.recognised > 0) return undefined; // some lines of its own, and no kind's more: read as given
   return { code: "unrecognised_file", message: `${of}, nor of any kind this collector reads: nothing in it would be billed. Is it the file meant (an output of the license server's tool, or its log)?` };
+}
+
+/** `run`'s refusal of source `source`'s log (log-first-read.ts) or polled output (poller.ts) of another kind. */
+export function kindInConfig(problem: KindProblem, source: string): CollectorError {
+  return new CollectorError("bad_config", withFix(problem, "in the config, sources[].kind:"), { reason: problem.code, source, ...(problem.looks_like ? { looks_like: problem.looks_like } : {}) });
 }
 
 /** `problem` as a sentence that names its fix: `how` gives a kind (`--source`, `sources[].kind`). */

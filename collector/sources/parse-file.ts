@@ -110,12 +110,12 @@ export async function checkParseFile(kind: string, file: string, opts: ParseFile
   if (problem) throw new SourceConfigError(problem.code, withFix(problem, "--source"), problem.looks_like ? { looks_like: problem.looks_like } : {});
 }
 
-/** The first HEAD_BYTES of `file` (all of a smaller one). */
-export async function fileHead(file: string): Promise<Buffer> {
+/** The first `bytes` of `file` (HEAD_BYTES: what the kind check reads), all of a smaller one. */
+export async function fileHead(file: string, bytes = HEAD_BYTES): Promise<Buffer> {
   const handle = await open(file, "r");
   try {
-    const head = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);
+    const head = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(head, 0, bytes, 0);
     return head.subarray(0, bytesRead);
   } finally {
     await handle.close();
@@ -215,17 +215,11 @@ const UTF8_SAMPLE_BYTES = 1024 * 1024;
  * (snapshot-output.ts `decodeOutput`: PowerShell saves `lmstat -a > out.txt` so), so it is readable too.
  */
 export async function startsAsUtf8(file: string, snapshot: boolean): Promise<boolean> {
-  const handle = await open(file, "r");
-  try {
-    const sample = Buffer.alloc(UTF8_SAMPLE_BYTES);
-    const { bytesRead } = await handle.read(sample, 0, UTF8_SAMPLE_BYTES, 0);
-    if (snapshot && markedEncoding(sample.subarray(0, bytesRead))?.startsWith("utf-16")) return true;
-    const whole = bytesRead < UTF8_SAMPLE_BYTES;
-    const end = whole ? bytesRead : sample.lastIndexOf(10, bytesRead - 1) + 1 || bytesRead - 3;
-    return isUtf8(sample.subarray(0, Math.max(0, end)));
-  } finally {
-    await handle.close();
-  }
+  const sample = await fileHead(file, UTF8_SAMPLE_BYTES);
+  if (snapshot && markedEncoding(sample)?.startsWith("utf-16")) return true;
+  const whole = sample.length < UTF8_SAMPLE_BYTES;
+  const end = whole ? sample.length : sample.lastIndexOf(10, sample.length - 1) + 1 || sample.length - 3;
+  return isUtf8(sample.subarray(0, Math.max(0, end)));
 }
 
 /** `TALLY_PARSE_THREAD` (always | never | auto, the default) when `thread` is not given: `parse` and the bench. */

@@ -10,7 +10,7 @@ import type { ParseStats, SnapshotResult, SnapshotSource, SourceEvent } from "./
 import { SnapshotDiff, type SnapshotDiffState } from "./snapshot-diff.ts";
 import { decodeOutput, markedEncoding, wholeSeconds } from "./snapshot-output.ts";
 import { CollectorError } from "../errors.ts";
-import { HEAD_BYTES, kindProblem, withFix } from "./kind-check.ts";
+import { HEAD_BYTES, kindInConfig, kindProblem } from "./kind-check.ts";
 import { notUtf8InConfig } from "./parse-file.ts";
 
 export interface PollerConfig {
@@ -154,7 +154,7 @@ export class SnapshotPoller {
     if (checked === undefined || this.kindSeen) return;
     const what = this.config.file ?? `the output of ${this.config.command!.path}`;
     const problem = kindProblem(checked.kind, Buffer.from(text.slice(0, HEAD_BYTES)), "utf-8", what);
-    if (problem) throw new CollectorError("bad_config", withFix(problem, "in the config, sources[].kind:"), { reason: problem.code, source: checked.source, ...(problem.looks_like ? { looks_like: problem.looks_like } : {}) });
+    if (problem) throw kindInConfig(problem, checked.source);
     if (text.trim() !== "") this.kindSeen = true;
   }
 

@@ -134,10 +134,11 @@ export class SnapshotDiff {
       if (!inScope(daemon, o.holder) || current.has(key)) continue;
       // Its count changed: the old count ends, and the new one starts, where each is provable — at this
       // poll when it grew (the old count was held up to it), at its last sighting when it shrank.
-      const next = recounted.size === 0 ? undefined : recounted.get(countlessKey(o.holder));
+      const line = countlessKey(o.holder);
+      const next = recounted.get(line);
       const end = next !== undefined && current.get(next)!.count > o.holder.count ? at : o.lastSeen;
       if (next !== undefined) {
-        recounted.delete(countlessKey(o.holder));
+        recounted.delete(line);
         switched.set(next, end);
       }
       out.push({ type: "checkin", at: end, reason: "normal", ...withoutStart(o.holder), ...(o.from !== undefined ? { opened: o.from } : {}) });
@@ -145,7 +146,7 @@ export class SnapshotDiff {
       // Listed again later, a line goes on from its last sighting only when the outputs between left out
       // its holder's line altogether (`Cannot get users`): where this one lists it (another count, or
       // fewer identical lines), the line gone was not held, and is not remembered.
-      if (next === undefined && !(listedLines ??= new Set([...current.values()].map(countlessKey))).has(countlessKey(o.holder))) this.close(key, o.lastSeen, o.from);
+      if (next === undefined && !(listedLines ??= new Set([...current.values()].map(countlessKey))).has(line)) this.close(key, o.lastSeen, o.from);
       else this.open.delete(key); // it goes on at its new count: its old line listed again is not resumed
     }
     // The check-ins in time order (stable): a line gone since a poll before the last (the server could
