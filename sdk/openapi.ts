@@ -6696,7 +6696,7 @@ export interface components {
              * @example not_found
              * @enum {string}
              */
-            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "record_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "edge_misconfigured" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "collector_exists" | "arrival_refused" | "invalid_plan" | "period_closed";
+            error: "malformed" | "bad_signature" | "unknown_collector" | "revoked" | "collector_mismatch" | "gap" | "prev_mismatch" | "equivocation" | "batch_too_large" | "record_too_large" | "not_found" | "unauthorized" | "invalid_request" | "too_large" | "idempotency_conflict" | "idempotency_in_progress" | "clock_injection_refused" | "invalid_enrollment_token" | "enrollment_token_used" | "enrollment_token_expired" | "internal" | "edge_misconfigured" | "read_only_key" | "last_full_access_key" | "unsupported_media_type" | "doc_update_refused" | "malformed_doc_message" | "bundle_too_large" | "nothing_to_resolve" | "collector_exists" | "arrival_refused" | "invalid_plan" | "period_closed" | "storage_too_new";
             message: string;
             /** @description with `invalid_request`: the offending field, e.g. `plan.rates.MATLAB` */
             field?: string;

@@ -31,6 +31,8 @@ const apiErrorStatus = {
   // Pricing (DESIGN.md §6): plans, plan versions, statements.
   invalid_plan: 422,
   period_closed: 409,
+  // A contract's storage migrated by a newer build than this one (contract/storage-schema.ts).
+  storage_too_new: 503,
 } as const;
 
 export const errorStatus = { ...protocolErrorStatus, ...apiErrorStatus } as const;
@@ -51,6 +53,23 @@ export class EdgeError extends Error {
   get status(): ErrorStatus {
     return errorStatus[this.code];
   }
+}
+
+// An error thrown inside a Durable Object reaches the Worker as a plain Error that keeps only its
+// message: workerd carries no class across RPC, nor out of a constructor's blockConcurrencyWhile
+// (which resets the object, so each later call gets the same error). The code travels in the message.
+const crossingMark = /^edge_error\[([a-z_]+)\]: /;
+
+/** An EdgeError for a Durable Object to throw whose code the Worker must still see (`crossedError`). */
+export function crossingError(code: ErrorCode, message: string): EdgeError {
+  return new EdgeError(code, `edge_error[${code}]: ${message}`);
+}
+
+/** The EdgeError `error` carried out of a Durable Object, if it is one (`crossingError`). */
+export function crossedError(error: Error): EdgeError | undefined {
+  const mark = crossingMark.exec(error.message);
+  if (!mark || !Object.hasOwn(errorStatus, mark[1]!)) return undefined;
+  return new EdgeError(mark[1] as ErrorCode, error.message.slice(mark[0].length));
 }
 
 export function errorBody(error: EdgeError): Record<string, unknown> {

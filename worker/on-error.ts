@@ -1,12 +1,15 @@
-// The one place errors become HTTP answers: EdgeError → its status and `{error, message, …}`;
-// anything else is logged and answered as a 500 `internal` without details.
+// The one place errors become HTTP answers: EdgeError (also one a Durable Object threw, see
+// `crossedError`) → its status and `{error, message, …}`; anything else is logged and answered
+// as a 500 `internal` without details.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env.ts";
-import { EdgeError, errorBody } from "./errors.ts";
+import { crossedError, EdgeError, errorBody } from "./errors.ts";
 
 export function onError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof EdgeError) return c.json(errorBody(error), error.status);
+  const crossed = crossedError(error);
+  if (crossed) return c.json(errorBody(crossed), crossed.status);
   if (error instanceof HTTPException && error.status === 413) return c.json(errorBody(new EdgeError("too_large", "request body too large")), 413);
   // Raised by Hono's validators (openapi/router.ts): unparseable JSON, or a body that is not JSON.
   if (error instanceof HTTPException && error.status === 400) return c.json(errorBody(new EdgeError("malformed", "request body is not valid JSON")), 400);

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { migrateStorage } from "../../worker/contract/storage-schema.ts";
 import { SqlLiveStore } from "../../worker/contract/sql-live-store.ts";
-import { call, contractStub, enrolledSite, ok } from "./edge-fixture.ts";
+import { call, contractStub, d1State, enrolledSite, ok, postBatch, settle } from "./edge-fixture.ts";
 import { appendUsage, grant, HOUR, NOW, planOf, PRICE, pricedContract, send } from "./pricing-fixture.ts";
 
 const OCT_20 = Date.UTC(2026, 9, 20, 12);
@@ -98,5 +98,33 @@ describe("storage of a newer build", () => {
       expect(() => migrateStorage(sql, (f) => state.storage.transactionSync(f))).toThrow(`storage is at version ${version + 1}, newer than this build knows (${version})`);
       sql.exec("UPDATE schema_version SET version = ?", version);
     });
+  });
+
+  it("answers every request to the contract 503 storage_too_new naming both versions; a batch leaves the projection as it was", async () => {
+    // Before, the constructor's error reached the Worker as a plain Error: 500 `internal`, without the why.
+    const site = await enrolledSite();
+    site.chain.usage();
+    await settle(site.contractId);
+    const version = await runInDurableObject(contractStub(site.contractId), (_i, state) => {
+      const sql = state.storage.sql;
+      const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
+      sql.exec("UPDATE schema_version SET version = ?", current + 1);
+      return current;
+    });
+    // The next request constructs the object again, as a restart onto the upgraded data dir would.
+    await evictDurableObject(contractStub(site.contractId));
+    const d1Before = await d1State(site.contractId);
+    const refusal = {
+      error: "storage_too_new",
+      message: `this contract's storage is at version ${version + 1}, newer than this build knows (${version}): a newer Tally migrated it — serve it with that build, or restore the backup taken before the upgrade`,
+    };
+
+    const balance = await call("GET", `/v1/contracts/${site.contractId}/balance`, { token: site.vendor.api_key });
+    expect([balance.status, await balance.json()]).toEqual([503, refusal]);
+    const batch = await postBatch(site.collectorId, site.chain.batch(1, 1));
+    expect([batch.status, await batch.json()]).toEqual([503, refusal]);
+    // The object's own storage cannot be opened to look (its constructor refuses every call): the
+    // batch never reached a method, and nothing of it reached D1.
+    expect(await d1State(site.contractId)).toEqual(d1Before);
   });
 });

@@ -9,6 +9,7 @@ import { FORK_JOBS_STEP } from "./fork-resolution.ts";
 import { GRANT_EXPIRY_INDEX_STEP, NOTICES_STEP } from "./notices.ts";
 import { REPROJECT_HISTORY_STEP } from "./outbox.ts";
 import { STORED_USAGE_STEP } from "./stored-usage-rating.ts";
+import { crossingError } from "../errors.ts";
 
 /** SQL, or a function for a step that must compute (run inside the step's transaction). */
 type Step = string | ((sql: SqlStorage) => void);
@@ -85,8 +86,9 @@ export function migrateStorage(sql: SqlStorage, transactionSync: <T>(f: () => T)
   sql.exec("CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)");
   const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
   // Storage a newer build migrated (a self-hosted data dir upgraded, then served by the old build
-  // again): its tables hold what this build does not know to keep; refused rather than written to.
-  if (current > steps.length) throw new Error(`this contract's storage is at version ${current}, newer than this build knows (${steps.length}): a newer Tally migrated it — serve it with that build, or restore the backup taken before the upgrade`);
+  // again): its tables hold what this build does not know to keep; refused rather than written to,
+  // and every request to the contract answers 503 `storage_too_new`.
+  if (current > steps.length) throw crossingError("storage_too_new", `this contract's storage is at version ${current}, newer than this build knows (${steps.length}): a newer Tally migrated it — serve it with that build, or restore the backup taken before the upgrade`);
   for (let v = current; v < steps.length; v++) {
     transactionSync(() => {
       const step = steps[v]!;
