@@ -20,6 +20,8 @@ const HOLDER = DAEMON | FEATURE | USER | HOST;
 /** Every field any event may have. */
 interface Wide { type: string; at: number; daemon?: string; feature?: string; user?: string; host?: string; count?: number; handle?: string; product?: string; version?: string; reason?: string }
 const MAX_NAMES = 100_000;
+/** The packer's cache of names by identity has 2^NAME_BITS slots. */
+const NAME_BITS = 12;
 
 /** One message's worth of packed events. */
 export interface EventPack {
@@ -37,6 +39,13 @@ export class EventPacker {
   private idBytes: Uint8Array;
   private n = 0;
   private readonly ids = new Map<string, number>();
+  /**
+   * The name last packed in each slot and its id, in front of `ids`: an event names the same few
+   * daemons, features, users and hosts again and again, and a slot found from a name's length and
+   * end characters and confirmed by identity costs a fraction of a map lookup (five per event).
+   */
+  private readonly slotNames: Array<string | undefined> = new Array<string | undefined>(1 << NAME_BITS).fill(undefined);
+  private readonly slotIds = new Int32Array(1 << NAME_BITS);
   private added: string[] = [];
   private reset = false;
   readonly capacity: number;
@@ -91,18 +100,24 @@ export class EventPacker {
     this.reset = false;
     if (this.ids.size >= MAX_NAMES) {
       this.ids.clear();
+      this.slotNames.fill(undefined);
       this.reset = true;
     }
     return pack;
   }
 
   private id(name: string): number {
+    const n = name.length;
+    const slot = (Math.imul(n, 0x9e3779b1) ^ Math.imul(name.charCodeAt(n - 1) | (name.charCodeAt(n - 2) << 16), 0x85ebca6b) ^ name.charCodeAt(0)) >>> (32 - NAME_BITS);
+    if (this.slotNames[slot] === name) return this.slotIds[slot]!;
     let id = this.ids.get(name);
     if (id === undefined) {
       id = this.ids.size;
       this.ids.set(name, id);
       this.added.push(name);
     }
+    this.slotNames[slot] = name;
+    this.slotIds[slot] = id;
     return id;
   }
 }
