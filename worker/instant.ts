@@ -1,4 +1,6 @@
 // Instants on the API: RFC 3339 UTC with whole seconds (DESIGN.md §7).
+import { wholeSecond } from "../shared/time/whole-second.ts";
+
 export function instant(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  return new Date(wholeSecond(ms)).toISOString().replace(".000Z", "Z");
 }

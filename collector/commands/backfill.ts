@@ -14,14 +14,11 @@ import { SitePolicy } from "../chain/site-policy.ts";
 import { importFile } from "../daemon/file-import.ts";
 import { CollectorError } from "../errors.ts";
 import { openSite } from "../site.ts";
-import { checkParseFile, snapshotInstant, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, FILE_REFUSALS, snapshotInstant, SourceConfigError, type ParseFileOptions } from "../sources/parse-file.ts";
 import { zoneOfFile } from "../sources/file-zone.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
 import { featureListOption, integerOption, parseCommandArgs, requireOption, stateFrom, type CommandIo, type CommandResult } from "./command.ts";
 import { ImportProgress } from "./progress.ts";
-
-/** Refusals of the file itself (bad_input); the others are of the command line (usage). */
-const FILE_ERRORS = new Set(["file_not_found", "wrong_kind", "unrecognised_file"]);
 
 export const backfillUsage = "backfill --source KIND --file F [--timezone Z] [--name NAME] [--cut S] [--encoding E] [--package-features A,B] [--at T] [--state DIR] [--json]";
 
@@ -41,7 +38,7 @@ export async function backfillCommand(argv: string[], io: CommandIo): Promise<Co
     await checkParseFile(kind, file, options);
     read = await zoneOfFile(kind, file, options);
   } catch (e) {
-    if (e instanceof SourceConfigError) throw new CollectorError(FILE_ERRORS.has(e.code) ? "bad_input" : "usage", e.message, { source_error: e.code, ...e.details });
+    if (e instanceof SourceConfigError) throw new CollectorError(FILE_REFUSALS.has(e.code) ? "bad_input" : "usage", e.message, { source_error: e.code, ...e.details });
     throw e;
   }
 

@@ -25,11 +25,8 @@ import type { RecordBody, UsageData } from "../sessions/records.ts";
 import { emptyOption, featureListOption, repeatedOption } from "./command.ts";
 import { SOURCE_NAME, SOURCE_NAME_RULE, type ZoneRead } from "../sources/registry.ts";
 import { CollectorError } from "../errors.ts";
-import { checkParseFile, recordBatchesFromFile, snapshotInstant, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
+import { checkParseFile, FILE_REFUSALS, recordBatchesFromFile, snapshotInstant, SourceConfigError, type ParseDone, type ParseFileOptions } from "../sources/parse-file.ts";
 import { zoneOfFile } from "../sources/file-zone.ts";
-
-/** Errors about the file given or the environment, not the command line: no usage line after them. */
-const NOT_USAGE = new Set(["file_not_found", "wrong_kind", "unrecognised_file", "bad_thread"]);
 
 export const parseUsage = "parse --source KIND --file F [--timezone Z] [--sessions] [--name N] [--cut S] [--at T] [--package-features A,B] [--encoding E]";
 
@@ -77,8 +74,9 @@ export async function parseCommand(argv: string[], io: CommandIo): Promise<numbe
   } catch (err) {
     const code = err instanceof SourceConfigError ? err.code : "usage";
     io.stderr.write(JSON.stringify({ error: code, message: (err as Error).message, ...(err instanceof SourceConfigError ? err.details : {}) }) + "\n");
-    // The usage line only for a mistake in the command line, not for what the file holds.
-    if (!NOT_USAGE.has(code)) io.stderr.write(`usage: tally-collector ${parseUsage}\n`);
+    // The usage line only for a mistake in the command line, not for what the file holds nor for
+    // TALLY_PARSE_THREAD (bad_thread).
+    if (!FILE_REFUSALS.has(code) && code !== "bad_thread") io.stderr.write(`usage: tally-collector ${parseUsage}\n`);
     return 2;
   }
 

@@ -28,6 +28,7 @@ import { logStorage, type LogStorage } from "./log-storage.ts";
 import { serveMetrics } from "./metrics-server.ts";
 import { SiteTrouble } from "./site-trouble.ts";
 import type { RunConfig } from "./run-config.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 
 export interface DaemonOptions {
   backoff: BackoffPolicy;
@@ -203,7 +204,7 @@ export class SiteDaemon {
 
   async #heartbeat(now: number): Promise<void> {
     this.#nextHeartbeat = now + this.#config.heartbeat_s * 1000;
-    const sources = this.#sources.map((s) => ({ source: s.config.name, up: s.health.view.up === true, at: Math.floor((s.health.view.at ?? now) / 1000) * 1000 }));
+    const sources = this.#sources.map((s) => ({ source: s.config.name, up: s.health.view.up === true, at: wholeSecond(s.health.view.at ?? now) }));
     try {
       await this.#site.append([{ kind: "heartbeat", data: { sources } }]);
       this.#appended(1, true);

@@ -7,7 +7,7 @@
 // but the tracker hashing that one itself.
 import type { SourceEvent } from "../sources/events.ts";
 import { HolderKeys } from "./holder-keys.ts";
-import { wholeSecond } from "./records.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 import { SessionIds } from "./session-ids.ts";
 
 export class IdsAhead {

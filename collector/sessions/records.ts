@@ -37,8 +37,3 @@ export type RecordBody =
   | { kind: "usage"; data: UsageData }
   | { kind: "denial"; data: DenialData }
   | { kind: "heartbeat"; data: HeartbeatData };
-
-/** Protocol times are whole seconds in ms. */
-export function wholeSecond(ms: number): number {
-  return Math.floor(ms / 1000) * 1000;
-}

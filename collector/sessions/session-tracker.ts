@@ -27,7 +27,8 @@ import { readSnapshot, type SnapshotHost } from "./snapshot-reading.ts";
 import { SessionIds } from "./session-ids.ts";
 import type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
 import { IntervalQueue } from "./interval-queue.ts";
-import { type RecordBody, wholeSecond } from "./records.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
+import type { RecordBody } from "./records.ts";
 
 export type { OpenSession, SameSecondChange, TrackerState, TrackerStats } from "./tracker-state.ts";
 

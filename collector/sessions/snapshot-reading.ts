@@ -9,7 +9,7 @@ import type { ListedBefore } from "./listed-before.ts";
 import type { OpenSessions } from "./open-sessions.ts";
 import { identityLine, repeatedIdentity, snapshotIdentity } from "./snapshot-identity.ts";
 import type { OpenSession } from "./tracker-state.ts";
-import { wholeSecond } from "./records.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 
 /** What of the tracker a snapshot is read into (session-tracker.ts). */
 export interface SnapshotHost {

@@ -3,7 +3,8 @@
 // time). `There are no license server(s) available.` or no successful server is a `server_down`.
 import type { SnapshotResult, SnapshotSource, SourceOptions } from "./events.ts";
 import { lmxHolder, parseLmxXml, type LmxHolderText } from "./lmx-xml.ts";
-import { ParseCounter, outputLines, tally, wholeSeconds } from "./snapshot-output.ts";
+import { ParseCounter, outputLines, tally } from "./snapshot-output.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 
 const FEATURE = /^Feature: (\S+) Version: (\S+) Vendor: (\S+)/;
 const USED = /^(\d+) of (\d+) license\(s\) used:?$/;
@@ -25,9 +26,9 @@ export class LmxSource implements SnapshotSource {
 
   parse(text: string, takenAt: number): SnapshotResult {
     if (text.includes("<LICENSE_PATH")) {
-      return parseLmxXml(text, wholeSeconds(takenAt), this.zone);
+      return parseLmxXml(text, wholeSecond(takenAt), this.zone);
     }
-    return this.parseText(text, wholeSeconds(takenAt));
+    return this.parseText(text, wholeSecond(takenAt));
   }
 
   private parseText(text: string, at: number): SnapshotResult {

@@ -20,8 +20,12 @@ import { LineSplitter } from "./line-splitter.ts";
 import { eventsFromWorker } from "./line-parse-worker.ts";
 import { feedPacked } from "./worker-link.ts";
 import { packageFeaturesProblem, sourceKinds, timezoneProblem } from "./registry.ts";
-import { decodeOutput, inUseDifferences, markedEncoding, wholeSeconds, type InUseDifference } from "./snapshot-output.ts";
+import { decodeOutput, inUseDifferences, markedEncoding, type InUseDifference } from "./snapshot-output.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 import { encodingProblem, lineEncodingProblem } from "./tail-chunk.ts";
+
+/** SourceConfigError codes that refuse the file given, not how the command was written. */
+export const FILE_REFUSALS: ReadonlySet<string> = new Set(["file_not_found", "wrong_kind", "unrecognised_file"]);
 
 export class SourceConfigError extends Error {
   readonly code: string;
@@ -272,9 +276,9 @@ const FUTURE_SLACK_MS = 86_400_000;
  * typed wrong, billed decades that have not passed (millions of records from one output).
  */
 export function snapshotTime(result: SnapshotResult, at: number | undefined, mtime: number, now = Date.now()): { at: number; time_from: "header" | "at" | "mtime" } {
-  const time: { at: number; time_from: "header" | "at" | "mtime" } = at !== undefined ? { at: wholeSeconds(at), time_from: "at" }
-    : result.stated_at !== undefined ? { at: wholeSeconds(result.stated_at), time_from: "header" }
-    : { at: wholeSeconds(mtime), time_from: "mtime" };
+  const time: { at: number; time_from: "header" | "at" | "mtime" } = at !== undefined ? { at: wholeSecond(at), time_from: "at" }
+    : result.stated_at !== undefined ? { at: wholeSecond(result.stated_at), time_from: "header" }
+    : { at: wholeSecond(mtime), time_from: "mtime" };
   if (time.at > now + FUTURE_SLACK_MS && result.events.some((e) => e.type === "snapshot" && e.holders.length > 0)) {
     const what = { at: "--at", header: "the time the output states", mtime: "its file's modification time (the output states none)" }[time.time_from];
     throw new CollectorError("bad_input", `the output would be taken at ${new Date(time.at).toISOString()}, ${what}, after now (${new Date(now).toISOString()}): every session it lists would be billed up to then${time.time_from === "at" ? "" : "; give the time it was taken with --at"}`);

@@ -8,7 +8,8 @@ import { execFile } from "node:child_process";
 import { stat, readFile } from "node:fs/promises";
 import type { ParseStats, SnapshotResult, SnapshotSource, SourceEvent } from "./events.ts";
 import { SnapshotDiff, type SnapshotDiffState } from "./snapshot-diff.ts";
-import { decodeOutput, markedEncoding, wholeSeconds } from "./snapshot-output.ts";
+import { decodeOutput, markedEncoding } from "./snapshot-output.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 import { CollectorError } from "../errors.ts";
 import { HEAD_BYTES, kindInConfig, kindProblem } from "./kind-check.ts";
 import { notUtf8InConfig } from "./parse-file.ts";
@@ -97,7 +98,7 @@ export class SnapshotPoller {
     const result = text.trim() === "" ? undefined : this.config.source.parse(text, takenAt);
     let events = result?.events ?? [];
     if (events.length === 0 && failure !== undefined) {
-      events = [{ type: "server_down", at: wholeSeconds(takenAt), reason: failure }];
+      events = [{ type: "server_down", at: wholeSecond(takenAt), reason: failure }];
     }
     this.record(events, takenAt, result, failure);
     const out = this.diff.apply(events);
@@ -125,7 +126,7 @@ export class SnapshotPoller {
   }
 
   private record(events: SourceEvent[], takenAt: number, result: SnapshotResult | undefined, failure: string | undefined): void {
-    const at = wholeSeconds(takenAt);
+    const at = wholeSecond(takenAt);
     if (result) this.state.stats = result.stats;
     const down = events.find((e) => e.type === "server_down" && e.daemon === undefined);
     if (events.some((e) => e.type === "snapshot")) {

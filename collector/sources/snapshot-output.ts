@@ -2,6 +2,7 @@
 // (ParseStats) with a few verbatim samples of lines no rule understood.
 import type { ParseStats, SnapshotResult } from "./events.ts";
 import { detached } from "./name-table.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 
 const MAX_SAMPLES = 5;
 
@@ -66,15 +67,11 @@ export function tally(into: Record<string, number>, feature: string, n: number):
   into[feature] = (into[feature] ?? 0) + n;
 }
 
-/** Collector-clock ms cut to whole seconds (DESIGN.md §4: signed times are whole seconds). */
-export function wholeSeconds(ms: number): number {
-  return Math.floor(ms / 1000) * 1000;
-}
 
 /** What every snapshot parse starts from: the snapshot time (whole seconds), a counter, an empty result. */
 export function startSnapshot(takenAt: number): { at: number; counter: ParseCounter; result: SnapshotResult } {
   const counter = new ParseCounter();
-  return { at: wholeSeconds(takenAt), counter, result: { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] } };
+  return { at: wholeSecond(takenAt), counter, result: { events: [], stats: counter.stats(0), stated_in_use: {}, queued: [], reservations: [] } };
 }
 
 export interface InUseDifference {

@@ -1,4 +1,5 @@
 // Wall-clock time in an IANA zone ⇄ UTC ms, with DST, using only Intl (runs in workerd and Node).
+import { wholeSecond } from "./whole-second.ts";
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -39,7 +40,7 @@ export function wallTimeAt(utcMs: number, zone: string): WallTime {
 export function zoneOffsetMs(utcMs: number, zone: string): number {
   const w = wallTimeAt(utcMs, zone);
   const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
+  return asUtc - wholeSecond(utcMs);
 }
 
 /**

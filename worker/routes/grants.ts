@@ -7,6 +7,7 @@
 // is re-rated by the contract's alarm: `rerating` says how far it got ({done, total}; else null).
 import { createRoute, z } from "@hono/zod-openapi";
 import { isDecimalText, parseScaled } from "../../shared/decimal/decimal.ts";
+import { wholeSecond } from "../../shared/time/whole-second.ts";
 import { vendorAuth } from "../middleware/vendor-auth.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { ownedContract } from "../middleware/owned-contract.ts";
@@ -64,7 +65,3 @@ export const grants = apiRouter().openapi(createRoute({
     expires_at: grant.expires_at === null ? null : instant(grant.expires_at), created_at: instant(grant.created_at), rerating,
   }, 201);
 });
-
-function wholeSecond(ms: number): number {
-  return Math.floor(ms / 1000) * 1000;
-}
