@@ -72,6 +72,12 @@ export function crossedError(error: Error): EdgeError | undefined {
   return new EdgeError(mark[1] as ErrorCode, error.message.slice(mark[0].length));
 }
 
+/** `error` as the EdgeError it is, or carries out of a Durable Object (`crossedError`), if either:
+ * what every error mapping (on-error.ts, the console's and the status page's) starts from. */
+export function edgeErrorOf(error: Error): EdgeError | undefined {
+  return error instanceof EdgeError ? error : crossedError(error);
+}
+
 export function errorBody(error: EdgeError): Record<string, unknown> {
   return { error: error.code, message: error.message, ...error.extra };
 }

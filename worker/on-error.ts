@@ -4,12 +4,11 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env.ts";
-import { crossedError, EdgeError, errorBody } from "./errors.ts";
+import { EdgeError, edgeErrorOf, errorBody } from "./errors.ts";
 
 export function onError(error: Error, c: Context<AppEnv>): Response {
-  if (error instanceof EdgeError) return c.json(errorBody(error), error.status);
-  const crossed = crossedError(error);
-  if (crossed) return c.json(errorBody(crossed), crossed.status);
+  const edge = edgeErrorOf(error);
+  if (edge) return c.json(errorBody(edge), edge.status);
   if (error instanceof HTTPException && error.status === 413) return c.json(errorBody(new EdgeError("too_large", "request body too large")), 413);
   // Raised by Hono's validators (openapi/router.ts): unparseable JSON, or a body that is not JSON.
   if (error instanceof HTTPException && error.status === 400) return c.json(errorBody(new EdgeError("malformed", "request body is not valid JSON")), 400);

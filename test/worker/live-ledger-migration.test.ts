@@ -4,7 +4,7 @@
 // old tables go, and a re-rating job from the contract start rebuilds the aggregates through the
 // alarm — after which balance and statements are what they were, byte for byte.
 import { describe, expect, it } from "vitest";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { migrateStorage } from "../../worker/contract/storage-schema.ts";
 import { SqlLiveStore } from "../../worker/contract/sql-live-store.ts";
 import { call, contractStub, d1State, enrolledSite, ok, postBatch, settle } from "./edge-fixture.ts";
@@ -105,14 +105,7 @@ describe("storage of a newer build", () => {
     const site = await enrolledSite();
     site.chain.usage();
     await settle(site.contractId);
-    const version = await runInDurableObject(contractStub(site.contractId), (_i, state) => {
-      const sql = state.storage.sql;
-      const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
-      sql.exec("UPDATE schema_version SET version = ?", current + 1);
-      return current;
-    });
-    // The next request constructs the object again, as a restart onto the upgraded data dir would.
-    await evictDurableObject(contractStub(site.contractId));
+    const version = await upgradedByNewerBuild(site.contractId);
     const d1Before = await d1State(site.contractId);
     const refusal = {
       error: "storage_too_new",
@@ -127,4 +120,61 @@ describe("storage of a newer build", () => {
     // batch never reached a method, and nothing of it reached D1.
     expect(await d1State(site.contractId)).toEqual(d1Before);
   });
+
+  it("answers its console pages and its customer status page 503 with a page saying what to do", async () => {
+    // Before, the console said 404 "no such contract" (500 for the statement), and the status link answered JSON to a browser.
+    const site = await enrolledSite();
+    const link = await ok(await call("POST", `/v1/contracts/${site.contractId}/status-links`, { token: site.vendor.api_key, body: {} }), 201);
+    const cookie = await consoleSession(site.vendor.api_key);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await call("GET", "/console", { headers: { Cookie: cookie } })).text())![1]!;
+    const version = await upgradedByNewerBuild(site.contractId);
+    const apiMessage = `this contract's storage is at version ${version + 1}, newer than this build knows (${version}): a newer Tally migrated it — serve it with that build, or restore the backup taken before the upgrade`;
+
+    for (const path of [`/console/contracts/${site.contractId}`, `/console/contracts/${site.contractId}/statement.csv`]) {
+      const res = await call("GET", path, { headers: { Cookie: cookie } });
+      const html = await res.text();
+      expect([path, res.status, res.headers.get("Content-Type")]).toEqual([path, 503, "text/html; charset=utf-8"]);
+      expect(html).toContain(`<h1>Contract unavailable</h1><p class="error" role="alert">${apiMessage.replace(/'/g, "&#39;")}</p>`);
+      expect(html).toContain(`Error code <code>storage_too_new</code>`);
+    }
+    const grant = await call("POST", `/console/contracts/${site.contractId}/grants`, {
+      raw: new URLSearchParams({ csrf, amount: "5" }), headers: { Cookie: cookie, Origin: "http://edge.test", "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    expect(grant.status).toBe(503);
+
+    const page = await call("GET", new URL(link.url).pathname, { headers: { Accept: "text/html" } });
+    const html = await page.text();
+    expect([page.status, page.headers.get("Content-Type"), page.headers.get("Cache-Control")]).toEqual([503, "text/html; charset=utf-8", "no-store"]);
+    expect(html).toContain("<h1>Status unavailable</h1><p>This usage status cannot be shown right now: the service holding it is running an older version than the one that last stored it. Please let your vendor know; the status returns once they run the newer version or restore their backup.</p>");
+    expect(html).toContain("Error code: storage_too_new");
+    // The customer's page hides internals, the storage versions among them.
+    expect(html).not.toContain(`version ${version + 1}`);
+    const json = await call("GET", new URL(link.url).pathname, { headers: { Accept: "application/json" } });
+    expect([json.status, await json.json()]).toEqual([503, {
+      error: "storage_too_new", message: "this status is unavailable until the vendor serves it with the newer Tally that last stored it, or restores their backup",
+    }]);
+  });
 });
+
+/** Raises the contract's stored schema version past this build's, then evicts the object: the next
+ * request constructs it again, as a restart onto a data dir a newer Tally upgraded would. */
+async function upgradedByNewerBuild(contractId: string): Promise<number> {
+  const version = await runInDurableObject(contractStub(contractId), (_i, state) => {
+    const sql = state.storage.sql;
+    const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
+    sql.exec("UPDATE schema_version SET version = ?", current + 1);
+    return current;
+  });
+  await evictDurableObject(contractStub(contractId));
+  return version;
+}
+
+/** A console session cookie for `apiKey` (the sign-in answers 303 with it). */
+async function consoleSession(apiKey: string): Promise<string> {
+  const res = await SELF.fetch("http://edge.test/console/sign-in", {
+    method: "POST", body: new URLSearchParams({ api_key: apiKey }), redirect: "manual",
+    headers: { Origin: "http://edge.test", "Content-Type": "application/x-www-form-urlencoded", "X-Tally-Now": String(NOW) },
+  });
+  expect(res.status).toBe(303);
+  return res.headers.get("Set-Cookie")!.split(";")[0]!;
+}

@@ -8,7 +8,7 @@ import { EdgeError } from "../errors.ts";
 import { instant } from "../instant.ts";
 import { wallTimeToUtc } from "../../shared/time/zoned.ts";
 import type { ConsoleEnv } from "./guard.ts";
-import { consoleApi, type ApiAnswer, type ConsoleApi } from "./in-process-api.ts";
+import { consoleApi, refusal, type ApiAnswer, type ConsoleApi } from "./in-process-api.ts";
 import { loadContractView } from "./contract-view.ts";
 import { renderContractPage } from "./pages/contract-page.ts";
 import type { FormName, FormOutcome } from "./pages/contract-forms.ts";
@@ -91,7 +91,7 @@ function failure(form: FormName, answer: ApiAnswer): FormOutcome {
 
 async function contractZone(api: ConsoleApi, id: string): Promise<string> {
   const contract = await api.get(`/v1/contracts/${encodeURIComponent(id)}`);
-  if (!contract.ok) throw new EdgeError("not_found", "no such contract");
+  if (!contract.ok) throw refusal(contract, "no such contract");
   return String(contract.body.timezone);
 }
 

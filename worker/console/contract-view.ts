@@ -4,7 +4,7 @@
 import { formatScaled, parseScaled } from "../../shared/decimal/decimal.ts";
 import { instant } from "../instant.ts";
 import { LocalHours } from "../../shared/time/local-hours.ts";
-import { type ApiAnswer, type ConsoleApi } from "./in-process-api.ts";
+import { refusal, type ApiAnswer, type ConsoleApi } from "./in-process-api.ts";
 
 /** The rate of the last RATE_DAYS days drives the burn-down forecast. */
 export const RATE_DAYS = 7;
@@ -39,7 +39,9 @@ export interface ContractView {
 
 export async function loadContractView(api: ConsoleApi, id: string, now: number): Promise<ContractView | undefined> {
   const contract = await api.get(`/v1/contracts/${encodeURIComponent(id)}`);
-  if (!contract.ok) return undefined; // another vendor's id, or none: the API's 404
+  if (contract.status === 404) return undefined; // another vendor's id, or none
+  // A contract the edge cannot serve at all (`storage_too_new`) fails the page, not one part of it.
+  if (!contract.ok) throw refusal(contract, "the contract could not be read");
   const base = `/v1/contracts/${encodeURIComponent(id)}`;
   const balance = await api.get(`${base}/balance`);
   const period = balance.ok ? balance.body.period as { start: string; end: string } : undefined;

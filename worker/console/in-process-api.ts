@@ -7,7 +7,7 @@ import type { AppEnv } from "../env.ts";
 import { grantInProcess } from "../auth/in-process-grant.ts";
 import { CLOCK_HEADER } from "../middleware/clock.ts";
 import type { ConsoleSession } from "./session.ts";
-import { EdgeError } from "../errors.ts";
+import { EdgeError, errorStatus, type ErrorCode } from "../errors.ts";
 
 export interface ApiAnswer<T = any> {
   status: number;
@@ -52,6 +52,15 @@ export function consoleApi(app: Hono<AppEnv>, c: Context<AppEnv>, session: Conso
   };
 }
 
+/**
+ * The API's refusal as the EdgeError to throw for the console's onError (routes.ts): its code kept
+ * when the edge knows it (`storage_too_new` must reach the page as itself), else `internal`.
+ */
+export function refusal(answer: ApiAnswer, fallback: string): EdgeError {
+  const code = answer.error && Object.hasOwn(errorStatus, answer.error) ? answer.error as ErrorCode : "internal";
+  return new EdgeError(code, answer.message || fallback);
+}
+
 function executionContext(c: Context<AppEnv>): Context<AppEnv>["executionCtx"] | undefined {
   try {
     return c.executionCtx;
@@ -70,7 +79,7 @@ export async function someItems<T>(api: ConsoleApi, path: string, limit: number,
   do {
     const sep = path.includes("?") ? "&" : "?";
     const answer: ApiAnswer<{ items: T[]; next_cursor: string | null }> = await api.get(`${path}${sep}limit=${Math.min(100, limit - items.length)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    if (!answer.ok) throw new EdgeError(answer.error === "invalid_request" ? "invalid_request" : "internal", answer.message ?? "the list could not be read");
+    if (!answer.ok) throw refusal(answer, "the list could not be read");
     items.push(...answer.body.items);
     cursor = answer.body.next_cursor;
   } while (cursor && items.length < limit);

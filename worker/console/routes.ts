@@ -4,10 +4,10 @@
 // /console/assets/ (wrangler.toml [assets]); everything else here is rendered per request.
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
-import { EdgeError } from "../errors.ts";
+import { EdgeError, edgeErrorOf } from "../errors.ts";
 import { closeSession, currentSession, openSession } from "./session.ts";
 import { sameOrigin, signedIn, type ConsoleEnv } from "./guard.ts";
-import { consoleApi } from "./in-process-api.ts";
+import { consoleApi, refusal } from "./in-process-api.ts";
 import { loadContractList } from "./contract-list-view.ts";
 import { loadContractView } from "./contract-view.ts";
 import { consoleActions } from "./actions.ts";
@@ -82,7 +82,7 @@ export function vendorConsole(app: Hono<AppEnv>): Hono<ConsoleEnv> {
     const api = consoleApi(app, c as unknown as Context<AppEnv>, c.get("session"));
     const id = c.req.param("id");
     const answer = await api.get(`/v1/contracts/${encodeURIComponent(id)}/statement`, "text/csv");
-    if (!answer.ok) throw new EdgeError(answer.status === 404 ? "not_found" : "internal", answer.message || "statement unavailable");
+    if (!answer.ok) throw refusal(answer, "statement unavailable");
     const period = String(answer.headers.get("content-disposition") ?? "").match(/filename="?([^";]+)"?/)?.[1] ?? `statement-${id}.csv`;
     return c.body(String(answer.body), 200, {
       "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `attachment; filename="${period.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
@@ -93,11 +93,18 @@ export function vendorConsole(app: Hono<AppEnv>): Hono<ConsoleEnv> {
   ui.route("/contracts", consoleActions(app));
 
   ui.onError((err, c) => {
-    const notFound = err instanceof EdgeError && err.code === "not_found";
-    if (err instanceof EdgeError && err.code === "invalid_request") { // a link edited by hand (?limit, ?after)
+    const edge = edgeErrorOf(err);
+    const notFound = edge?.code === "not_found";
+    if (edge?.code === "invalid_request") { // a link edited by hand (?limit, ?after)
       const body = renderConsolePage({ title: "Bad request", csrf: c.get("session")?.csrfToken },
-        `<h1>Bad request</h1><p class="error" role="alert">${escapeHtml(err.message)}</p><p><a href="/console">All contracts</a></p>`);
+        `<h1>Bad request</h1><p class="error" role="alert">${escapeHtml(edge.message)}</p><p><a href="/console">All contracts</a></p>`);
       return c.body(body, 422, CONSOLE_HEADERS);
+    }
+    if (edge?.code === "storage_too_new") { // the API's 503: its message says what to do
+      const body = renderConsolePage({ title: "Contract unavailable", csrf: c.get("session")?.csrfToken },
+        `<h1>Contract unavailable</h1><p class="error" role="alert">${escapeHtml(edge.message)}</p>`
+        + `<p class="muted">Error code <code>${edge.code}</code>.</p><p><a href="/console">All contracts</a></p>`);
+      return c.body(body, edge.status, CONSOLE_HEADERS);
     }
     if (!notFound) console.error("console:", err);
     const body = renderConsolePage({ title: notFound ? "Not found" : "Error", csrf: c.get("session")?.csrfToken },

@@ -76,3 +76,8 @@ export function licenseTime(seconds: number): string {
 export function renderStatusNotFound(): string {
   return renderPage("Status link not found", `<h1>Status link not found</h1><p>This link is not valid: it may have been revoked. Ask your vendor for a new one.</p>`);
 }
+
+/** A contract the edge cannot serve (`storage_too_new`): what the customer can do is tell the vendor. */
+export function renderStatusUnavailable(code: string): string {
+  return renderPage("Status unavailable", `<h1>Status unavailable</h1><p>This usage status cannot be shown right now: the service holding it is running an older version than the one that last stored it. Please let your vendor know; the status returns once they run the newer version or restore their backup.</p><p class="muted">Error code: ${escapeHtml(code)}</p>`);
+}

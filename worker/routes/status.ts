@@ -1,11 +1,12 @@
 // GET /status/:token (anyone with the link): the customer's view of one contract
 // (customer-status.ts), as JSON when `Accept` prefers it, else a small HTML page. Answers may be
-// cached for a few seconds; an unknown or revoked token is a 404 in the same two forms.
+// cached for a few seconds; an unknown or revoked token is a 404 in the same two forms, and a
+// contract the edge cannot serve (`storage_too_new`) a 503 that tells the customer to ask the vendor.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { and, eq, isNull } from "drizzle-orm";
 import type { AppEnv } from "../env.ts";
-import { errorBody, EdgeError } from "../errors.ts";
+import { edgeErrorOf, errorBody, EdgeError } from "../errors.ts";
 import { database } from "../db/database.ts";
 import { statusLinks } from "../db/schema.ts";
 import { hashSecret } from "../auth/secrets.ts";
@@ -13,7 +14,7 @@ import { contractStub } from "../contract/stub.ts";
 import { customerStatus } from "../customer-status.ts";
 import { prefersJson } from "../content-negotiation.ts";
 import { PAGE_HEADERS } from "../pages/layout.ts";
-import { renderStatusNotFound, renderStatusPage } from "../pages/status-page.ts";
+import { renderStatusNotFound, renderStatusPage, renderStatusUnavailable } from "../pages/status-page.ts";
 import { apiRouter } from "../openapi/router.ts";
 import { errorSchema } from "../openapi/schemas.ts";
 import { customerStatusExample } from "../openapi/example-values.ts";
@@ -48,6 +49,15 @@ function notFound(c: Context<AppEnv>): Response {
   return c.body(renderStatusNotFound(), 404, { ...PAGE_HEADERS, ...headers });
 }
 
+/** The contract's storage is newer than this build (`storage_too_new`). Said plainly, without the
+ * API's storage versions: the customer can only pass it on to the vendor. */
+function storageTooNew(c: Context<AppEnv>): Response {
+  const error = new EdgeError("storage_too_new", "this status is unavailable until the vendor serves it with the newer Tally that last stored it, or restores their backup");
+  const headers = { "Cache-Control": "no-store", Vary: "Accept" };
+  if (prefersJson(c.req.header("Accept"))) return c.json(errorBody(error), error.status, headers);
+  return c.body(renderStatusUnavailable(error.code), error.status, { ...PAGE_HEADERS, ...headers });
+}
+
 export const status = apiRouter({ lenientQuery: true }).openapi(createRoute({
   method: "get", path: "/{token}", tags: ["customer"], summary: "What is left, this period's use, each site's last sync",
   description: "No bearer: the token in the URL is the capability. JSON when `Accept` ranks application/json above text/html; otherwise an HTML page. `Cache-Control: public, max-age=5`.",
@@ -61,7 +71,12 @@ export const status = apiRouter({ lenientQuery: true }).openapi(createRoute({
     .where(and(eq(statusLinks.token_hash, hashSecret(c.req.valid("param").token)), isNull(statusLinks.revoked_at))).get();
   if (!link) return notFound(c);
   const stub = contractStub(c.env, link.contract_id);
-  const [balance, enforcement] = await Promise.all([stub.balance(c.get("now")), stub.enforcement(10)]);
+  const read = await Promise.all([stub.balance(c.get("now")), stub.enforcement(10)]).catch((error: Error) => {
+    if (edgeErrorOf(error)?.code === "storage_too_new") return undefined;
+    throw error;
+  });
+  if (!read) return storageTooNew(c);
+  const [balance, enforcement] = read;
   const view = customerStatus(balance, enforcement);
   const headers = { "Cache-Control": STATUS_CACHE_CONTROL, Vary: "Accept" };
   if (prefersJson(c.req.header("Accept"))) return c.json(view, 200, headers);
