@@ -106,3 +106,26 @@ describe("ids hashed ahead (the parse worker)", () => {
     expect(tracker.openSessions().map((s) => s.id)).toEqual(guessed);
   });
 });
+
+describe("the same-second table kept as a log (takeAdded)", () => {
+  it("gives every session started since the last call, in order, however many (across its chunks), and a log of them restores the table", () => {
+    const ids = new SessionIds("s");
+    expect(ids.takeAdded()).toBeNull(); // not kept as a log before: start afresh from table()
+    const t = 1_700_000_000; // seconds
+    const expected: Array<string | number> = [];
+    for (let i = 0; i < 5_000; i++) { // 10,000 entries: past two chunks of 4,096
+      const key = `k${i % 7}`, second = t + Math.floor(i / 3);
+      ids.next(key, second * 1000, second * 1000);
+      expected.push(key, second);
+    }
+    const added = ids.takeAdded()!;
+    expect(added).toEqual(expected);
+    expect(ids.takeAdded()).toEqual([]);
+    ids.next("k0", (t + 5_000) * 1000, (t + 5_000) * 1000);
+    expect(ids.takeAdded()).toEqual(["k0", t + 5_000]);
+    // A log of those lines gives the same ordinals as the table it was taken from.
+    const restored = new SessionIds("s");
+    restored.restoreLogged(`${JSON.stringify(added)}\n${JSON.stringify(["k0", t + 5_000])}\n`, 0);
+    for (const [key, second] of [["k1", t + 1], ["k0", t + 5_000], ["k3", t + 1_666], ["k6", t]] as const) expect(restored.next(key, second * 1000, second * 1000)).toBe(ids.next(key, second * 1000, second * 1000));
+  });
+});
