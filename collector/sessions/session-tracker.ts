@@ -4,22 +4,20 @@
 //   product (token pools) and handle (when the format has one) and the same license count, else
 //   the earliest of any count — FIFO, as FORMATS.md §2.5 describes existing parsers. A check-in with
 //   no open session (its checkout predates the file) is counted as `orphan_checkins`, bills nothing.
-// - Intervals are cut at multiples of `cut_s` since the epoch (default 3600, as `run`'s cut_s) and
-//   at `flush(now)`; `final: true` marks the interval that ends a session.
-// - We bill only time a session is provably open: up to the latest event or `alive` of its daemon
-//   (snapshot sessions: the last snapshot that listed them). `server_down` ends open sessions
-//   there, never later; nothing of that daemon being open after it, what was known of it is
-//   forgotten (a server whose clock was reset while down starts afresh) — but for snapshot sessions,
-//   which the next snapshot that answers ends or goes on with. Non-final intervals stop
-//   HOLD_BACK_MS short of that horizon: a check-in that comes as late as a source may deliver one
-//   (EVENT_DISORDER_MS before the latest event) still ends its session in a non-empty final.
+// - Intervals are cut at `cut_s` boundaries and at `flush(now)`, only up to what is provably open
+//   (interval-emitter.ts); `final: true` marks the interval that ends a session.
+// - `server_down` ends open sessions at the last time they were provably open, never later; nothing
+//   of that daemon being open after it, what was known of it is forgotten (a server whose clock was
+//   reset while down starts afresh) — but for snapshot sessions, which the next snapshot that
+//   answers ends or goes on with.
 // - Session ids are deterministic (SHA-256 of source|daemon|feature|user|host|handle[|product]|start|ordinal)
 //   so re-parsing a file yields identical records.
 // - Output is queued (interval-queue.ts): `feed*` then `take(max)` streams it in bounded batches
 //   whatever the span of a session; `apply`/`flush`/`finish` feed and take everything at once.
-import { EVENT_DISORDER_MS, type Holder, type SnapshotHolder, type SourceEvent } from "../sources/events.ts";
+import type { Holder, SnapshotHolder, SourceEvent } from "../sources/events.ts";
 import { ALL, type DaemonClock, DaemonClocks } from "./daemon-clocks.ts";
 import { HolderKeys } from "./holder-keys.ts";
+import { IntervalEmitter } from "./interval-emitter.ts";
 import { EndedSessions, ListedBefore } from "./listed-before.ts";
 import { OpenSessions } from "./open-sessions.ts";
 import { identityLine } from "./snapshot-identity.ts";
@@ -38,11 +36,11 @@ export interface TrackerOptions {
   cut_s?: number;
 }
 
-const HOLD_BACK_MS = EVENT_DISORDER_MS + 1000;
 export class SessionTracker {
   readonly source: string;
   private readonly cutMs: number;
   private readonly queue: IntervalQueue;
+  private readonly emit: IntervalEmitter;
   private readonly held = new OpenSessions();
   /** Per daemon (and ALL): the last time it was known running, and the last cut boundary emitted for it. */
   private readonly clocks = new DaemonClocks();
@@ -69,6 +67,7 @@ export class SessionTracker {
     this.cutMs = cut * 1000;
     this.ids = new SessionIds(this.source);
     this.queue = new IntervalQueue(this.source, this.cutMs);
+    this.emit = new IntervalEmitter(this.held, this.clocks, this.queue, this.cutMs);
   }
 
   /** Feed one event and take everything it produced. */
@@ -117,25 +116,25 @@ export class SessionTracker {
         // A diff's line listed again goes on as the session its check-in ended (EndedSessions).
         const id = event.resumes === undefined ? undefined : this.endedSessions.take(this.keys.holderOf(event.daemon, event.feature, event.user, event.host, event.handle ?? "", event.product).key, event.count, event.resumes, at);
         this.checkout(event, at, event.handle ?? "", undefined, id);
-        this.advance(event.daemon, clock);
+        this.emit.advance(event.daemon, clock);
         return;
       }
       case "checkin": {
         const clock = this.touch(event.daemon, at);
         this.checkin(event, at);
-        this.advance(event.daemon, clock);
+        this.emit.advance(event.daemon, clock);
         return;
       }
       case "denial": {
         const clock = this.touch(event.daemon, at);
         this.st.denials++;
         this.queue.record({ kind: "denial", data: { source: this.source, daemon: event.daemon, feature: event.feature, user: event.user, host: event.host, at, reason: event.reason } });
-        this.advance(event.daemon, clock);
+        this.emit.advance(event.daemon, clock);
         return;
       }
       case "alive": {
         const daemon = event.daemon ?? ALL;
-        this.advance(daemon, this.touch(daemon, at));
+        this.emit.advance(daemon, this.touch(daemon, at));
         return;
       }
       case "server_down":
@@ -144,18 +143,17 @@ export class SessionTracker {
       case "snapshot": {
         const daemon = event.daemon ?? ALL;
         this.snapshot(event.holders, at, event.daemon);
-        this.advance(daemon, this.clocks.of(daemon));
+        this.emit.advance(daemon, this.clocks.of(daemon));
       }
     }
   }
 
   feedCut(now: number): void {
-    const until = wholeSecond(now);
-    for (const s of this.held.live) this.emitUntil(s, Math.min(until, this.horizon(s) - HOLD_BACK_MS), false, true);
+    this.emit.cut(wholeSecond(now));
   }
 
   feedEnd(): void {
-    for (const s of this.held.live) this.emitUntil(s, this.horizon(s), false, true);
+    this.emit.end();
   }
 
   openSessions(): OpenSession[] {
@@ -228,15 +226,10 @@ export class SessionTracker {
     return this.clocks.touch(daemon, at);
   }
 
-  private horizon(s: OpenSession): number {
-    if (s.snapshot) return Math.max(s.snapshot.seenAt, s.start);
-    return Math.max(this.clocks.of(s.daemon).known, this.clocks.all.known, s.start);
-  }
-
   private down(daemon: string | undefined): void {
     // A snapshot source's server that could not be asked ends no session of its: the next snapshot
     // that answers does (snapshot-diff.ts, where `run` does the same).
-    for (const s of this.sessions()) if ((daemon === undefined || s.daemon === daemon) && s.snapshot === undefined) this.close(s, this.horizon(s));
+    for (const s of this.sessions()) if ((daemon === undefined || s.daemon === daemon) && s.snapshot === undefined) this.close(s, this.emit.horizon(s));
     this.clocks.forget(daemon);
   }
 
@@ -287,7 +280,7 @@ export class SessionTracker {
     const s = this.held.removeAt(list, i);
     this.st.sessions_closed++;
     if (end <= s.start) this.st.zero_length_sessions++;
-    else this.emitUntil(s, end, true);
+    else this.emit.until(s, end, true);
     return s;
   }
 
@@ -297,25 +290,5 @@ export class SessionTracker {
     const previous = Math.max(this.lastSnapshotAt[scope] ?? -Infinity, this.lastSnapshotAt[ALL] ?? -Infinity);
     readSnapshot(this.snapshots, holders, at, previous, daemon);
     this.lastSnapshotAt[scope] = at;
-  }
-
-  /** Emit intervals up to the last cut boundary at least HOLD_BACK_MS before what is known open. */
-  private advance(daemon: string, clock: DaemonClock): void {
-    const all = this.clocks.all.known;
-    const known = clock.known > all ? clock.known : all;
-    const boundary = Math.floor((known - HOLD_BACK_MS) / this.cutMs) * this.cutMs;
-    if (!(boundary > clock.cutDone) || !Number.isFinite(boundary)) return;
-    clock.cutDone = boundary;
-    for (const s of this.held.live) {
-      if (daemon !== ALL && s.daemon !== daemon) continue;
-      const limit = Math.floor((this.horizon(s) - HOLD_BACK_MS) / this.cutMs) * this.cutMs;
-      this.emitUntil(s, Math.min(boundary, limit), false, true);
-    }
-  }
-
-  private emitUntil(s: OpenSession, to: number, final: boolean, lazy = false): void {
-    if (to <= s.emitted) return;
-    this.queue.usage(s, s.emitted, to, final, lazy);
-    s.emitted = to;
   }
 }
