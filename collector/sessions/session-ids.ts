@@ -16,8 +16,8 @@ const sha256Hex: (data: string | Uint8Array) => string = oneShot ? (data) => one
 /**
  * Entries in a chunk of the sessions started since the last `takeAdded` (two per session). One array
  * growing over a whole step (~10^5 entries) cost ~100 ns a push, each growth a copy in the large-object
- * space: on backfill's steps, ~12 % of the tracker thread's time and the parse worker's on top
- * (it hashes ids ahead while the tracker is behind).
+ * space: on backfill's steps it doubled `ordinal`'s share of the tracker's thread (7 → 14 %), and the
+ * parse worker, hashing ids ahead while the tracker is behind, paid for it too (docs/benchmarks.md).
  */
 const ADDED_CHUNK = 4096;
 /** How long ordinals are kept: sessions of one holder starting in the same second come close together. */
