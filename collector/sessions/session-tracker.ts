@@ -108,6 +108,7 @@ export class SessionTracker {
     this.ids.unprepare();
   }
 
+  /** One event. Nothing keeps `event` itself (what is kept is copied): worker-link.ts's `feedPacked` reads every event into one reused object. */
   feed(event: SourceEvent): void {
     const at = wholeSecond(event.at);
     switch (event.type) {

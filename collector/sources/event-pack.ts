@@ -4,8 +4,8 @@
 // transferred). Names — daemons, features, users, hosts, handles, products, versions, reasons —
 // travel once, as indexes into a table both sides keep; each message carries the names it adds.
 // The table is bounded: past MAX_NAMES the packer starts afresh and says so (`reset`), so a verbose
-// log with a new handle per checkout keeps memory flat. Unpacked events hold the same values as the
-// source's, and optional fields only where the source set them.
+// log with a new handle per checkout keeps memory flat. Events read back hold the same values as the
+// source's; the fields it did not set are undefined.
 import type { SourceEvent } from "./events.ts";
 
 /** Numbers per event: type, at, daemon, feature, user, host, count, handle, product, version, reason, presence, id's ordinal. */
@@ -124,35 +124,61 @@ export class EventPacker {
 
 export class EventUnpacker {
   private names: string[] = [];
+  // One event object per type, filled afresh for each event read (PackedEvents.at).
+  private readonly reused = reusedEvents();
 
-  /** The events of a pack, in order, into `out`. */
-  unpack(pack: EventPack, out: SourceEvent[]): void {
+  /** A pack's events, with the names it adds taken into the table. */
+  open(pack: EventPack): PackedEvents {
     if (pack.reset) this.names = [];
     const names = this.names;
     for (const name of pack.names) names.push(name);
-    const v = pack.values;
-    for (let o = 0; o < pack.events * FIELDS; o += FIELDS) {
-      const present = v[o + 11]!;
-      const at = v[o + 1]!;
-      const type = TYPES[v[o]!]!;
-      let e: Wide;
-      if ((present & HOLDER) === HOLDER) {
-        e = { type, at, daemon: names[v[o + 2]!]!, feature: names[v[o + 3]!]!, user: names[v[o + 4]!]!, host: names[v[o + 5]!]! };
-        if (present & COUNT) e.count = v[o + 6]!;
-      } else {
-        e = { type, at };
-        if (present & DAEMON) e.daemon = names[v[o + 2]!]!;
-        if (present & FEATURE) e.feature = names[v[o + 3]!]!;
-        if (present & USER) e.user = names[v[o + 4]!]!;
-        if (present & HOST) e.host = names[v[o + 5]!]!;
-        if (present & COUNT) e.count = v[o + 6]!;
-      }
-      if (present & HANDLE) e.handle = names[v[o + 7]!]!;
-      if (present & PRODUCT) e.product = names[v[o + 8]!]!;
-      if (present & VERSION) e.version = names[v[o + 9]!]!;
-      if (present & REASON) e.reason = names[v[o + 10]!]!;
-      out.push(e as SourceEvent);
-    }
+    return new PackedEvents(pack, names, this.reused);
+  }
+}
+
+/** An object per type (in TYPES' order), each with every field any event may have. */
+type Reused = Wide[];
+
+function reusedEvents(): Reused {
+  return TYPES.map((type) => ({ type, at: 0, daemon: undefined, feature: undefined, user: undefined, host: undefined, count: undefined, handle: undefined, product: undefined, version: undefined, reason: undefined }));
+}
+
+/**
+ * A pack's events, read one at a time: `at(i)` fills the one object of its type and returns it, so
+ * the session tracker, which keeps none of the events it is fed (it copies what it keeps), reads a
+ * whole pack without an object per event: an object each was a quarter of what the tracker's thread
+ * allocated (150 MB debug log, backfill's steps: 1.39 GB → 1.00 GB, wall −5 %). Fields an event
+ * does not have are undefined there rather than missing.
+ */
+export class PackedEvents {
+  readonly length: number;
+  private readonly values: Float64Array;
+  private readonly names: string[];
+  private readonly reused: Reused;
+
+  constructor(pack: EventPack, names: string[], reused: Reused) {
+    this.values = pack.values;
+    this.length = pack.events;
+    this.names = names;
+    this.reused = reused;
+  }
+
+  /** Event `i`, valid until the next call. */
+  at(i: number): SourceEvent {
+    const v = this.values, names = this.names, o = i * FIELDS;
+    const present = v[o + 11]!;
+    const e = this.reused[v[o]!]!;
+    e.at = v[o + 1]!;
+    e.daemon = present & DAEMON ? names[v[o + 2]!]! : undefined;
+    e.feature = present & FEATURE ? names[v[o + 3]!]! : undefined;
+    e.user = present & USER ? names[v[o + 4]!]! : undefined;
+    e.host = present & HOST ? names[v[o + 5]!]! : undefined;
+    e.count = present & COUNT ? v[o + 6]! : undefined;
+    e.handle = present & HANDLE ? names[v[o + 7]!]! : undefined;
+    e.product = present & PRODUCT ? names[v[o + 8]!]! : undefined;
+    e.version = present & VERSION ? names[v[o + 9]!]! : undefined;
+    e.reason = present & REASON ? names[v[o + 10]!]! : undefined;
+    return e as SourceEvent;
   }
 }
 

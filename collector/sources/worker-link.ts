@@ -12,7 +12,7 @@
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { IdsAhead } from "../sessions/ids-ahead.ts";
 import type { SessionTracker } from "../sessions/session-tracker.ts";
-import { EventPacker, EventUnpacker, PackedIds, type EventPack } from "./event-pack.ts";
+import { EventPacker, EventUnpacker, PackedIds, type EventPack, type PackedEvents } from "./event-pack.ts";
 import type { SourceEvent } from "./events.ts";
 
 const EVENTS_PER_MESSAGE = 4096;
@@ -41,15 +41,15 @@ export class ParseWorkerError extends Error {
   }
 }
 
-/** A pack's events unpacked, with the ids hashed ahead for them. */
-export interface EventBlock { events: SourceEvent[]; ids: PackedIds; bytes: number }
+/** A pack's events (read in order, one at a time), with the ids hashed ahead for them. */
+export interface EventBlock { events: PackedEvents; ids: PackedIds; bytes: number }
 
 /** A pack's events into the session tracker, each with the id hashed ahead for it where there is one. */
 export function feedPacked(tracker: SessionTracker, { events, ids }: EventBlock): void {
   for (let i = 0; i < events.length; i++) {
     const ordinal = ids.ordinalAt(i);
-    if (ordinal < 0) tracker.feed(events[i]!);
-    else tracker.feedPrepared(events[i]!, ordinal, ids.idAt(i));
+    if (ordinal < 0) tracker.feed(events.at(i));
+    else tracker.feedPrepared(events.at(i), ordinal, ids.idAt(i));
   }
 }
 
@@ -95,9 +95,7 @@ export class WorkerLink<M extends { t: string }> {
     }
     if (m.t !== "events") return m as M;
     const { pack, bytes } = m as Extract<LinkMessage, { t: "events" }>;
-    const events: SourceEvent[] = [];
-    this.#unpacker.unpack(pack, events);
-    return { events, ids: new PackedIds(pack), bytes };
+    return { events: this.#unpacker.open(pack), ids: new PackedIds(pack), bytes };
   }
 
   close(): Promise<number> {
