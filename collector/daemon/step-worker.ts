@@ -8,8 +8,7 @@
 // is the same either way and an import stopped anywhere goes on from it on either. The worker reads
 // steps ahead (at most IN_FLIGHT messages) until a step catches up with the file, and stops there:
 // the caller reads on itself from that step's position and parser state.
-import type { LineSource, SourceEvent, SourceOptions } from "../sources/events.ts";
-import { readBlock } from "../sources/line-blocks.ts";
+import type { LineSource, SourceOptions } from "../sources/events.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { FileTail, type TailPosition } from "../sources/tail.ts";
 import type { TailChunk } from "../sources/tail-chunk.ts";
@@ -97,15 +96,10 @@ async function stepsInWorker(job: StepJob & LinkedJob): Promise<void> {
   const parser = factory.create(job.options);
   if (job.parser !== undefined) parser.restore?.(job.parser);
   const tail = new FileTail(job.file, job.position, { encoding: job.encoding, reuseBuffers: true }); // `feed` is done with each slice as it comes
-  const events: SourceEvent[] = [];
   let bytes = 0;
   const feed = (chunk: TailChunk) => {
     bytes += chunk.bytes;
-    for (const block of chunk.blocks) {
-      events.length = 0;
-      readBlock(parser, block, events);
-      port.add(events, bytes);
-    }
+    for (const block of chunk.blocks) port.read(parser, block, bytes);
     if (port.packed > 0) port.sendEvents(bytes);
   };
   for (let caughtUp = false; !caughtUp; ) {

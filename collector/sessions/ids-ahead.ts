@@ -28,15 +28,27 @@ export class IdsAhead {
    * `hash` false: nothing (the tracker counts and hashes this one; the worker has no time to spare).
    */
   see(e: SourceEvent, hash: boolean): void {
-    this.ordinal = -1;
-    if (e.type === "server_down" || e.type === "snapshot") return;
-    const at = wholeSecond(e.at);
-    if (at > this.maxAt) this.maxAt = at;
+    if (e.type === "server_down" || e.type === "snapshot") this.ordinal = -1;
+    else if (e.type === "checkout") this.seeCheckout(e.at, e.daemon, e.feature, e.user, e.host, e.product, e.handle, hash);
+    else this.seeAt(e.at);
+  }
+
+  /** `see` for a checkout given by its fields. */
+  seeCheckout(at: number, daemon: string, feature: string, user: string, host: string, product: string | undefined, handle: string | undefined, hash: boolean): void {
+    const second = this.seeAt(at);
     // Not even counted while the tracker is not behind: when the worker is the slower side, its time
     // is better spent reading on. A count that missed some starts only makes a later guess wrong.
-    if (!hash || e.type !== "checkout" || e.handle !== undefined) return;
-    const holder = this.keys.holderOf(e.daemon, e.feature, e.user, e.host, "", e.product), key = holder.key;
-    this.ordinal = this.ids.ordinal(key, at, this.maxAt, holder);
-    this.id = this.ids.idOf(key, at, this.ordinal);
+    if (!hash || handle !== undefined) return;
+    const holder = this.keys.holderOf(daemon, feature, user, host, "", product), key = holder.key;
+    this.ordinal = this.ids.ordinal(key, second, this.maxAt, holder);
+    this.id = this.ids.idOf(key, second, this.ordinal);
+  }
+
+  /** `see` for any other event at `at` (nothing hashed); returns its whole second. */
+  seeAt(at: number): number {
+    this.ordinal = -1;
+    const second = wholeSecond(at);
+    if (second > this.maxAt) this.maxAt = second;
+    return second;
   }
 }

@@ -6,13 +6,14 @@
 // The table is bounded: past MAX_NAMES the packer starts afresh and says so (`reset`), so a verbose
 // log with a new handle per checkout keeps memory flat. Events read back hold the same values as the
 // source's; the fields it did not set are undefined.
-import type { SourceEvent } from "./events.ts";
+import type { CheckinReason, SourceEvent, UsageWho } from "./events.ts";
 
 /** Numbers per event: type, at, daemon, feature, user, host, count, handle, product, version, reason, presence, id's ordinal. */
 const FIELDS = 13;
 /** A session id hashed ahead: 32 hex digits, as bytes. */
 const ID_BYTES = 32;
 const TYPES = ["checkout", "checkin", "denial", "alive", "server_down"] as const;
+const CHECKOUT = 0, CHECKIN = 1;
 // Which fields an event has (its presence bits).
 const DAEMON = 1, FEATURE = 2, USER = 4, HOST = 8, COUNT = 16, HANDLE = 32, PRODUCT = 64, VERSION = 128, REASON = 256;
 const HOLDER = DAEMON | FEATURE | USER | HOST;
@@ -22,6 +23,9 @@ interface Wide { type: string; at: number; daemon?: string; feature?: string; us
 const MAX_NAMES = 100_000;
 /** The packer's cache of names by identity has 2^NAME_BITS slots. */
 const NAME_BITS = 12;
+
+/** A holder's names' ids, kept with them by `addUsage` (UsageWho.packed): one check instead of three lookups. */
+interface WhoIds { table: number; feature: number; user: number; host: number; product: number }
 
 /** One message's worth of packed events. */
 export interface EventPack {
@@ -48,6 +52,8 @@ export class EventPacker {
   private readonly slotIds = new Int32Array(1 << NAME_BITS);
   private added: string[] = [];
   private reset = false;
+  /** Which table the ids are of: a new one each time it starts afresh (ids kept with a holder's names say which). */
+  private table = 0;
   readonly capacity: number;
 
   constructor(capacity: number) {
@@ -82,6 +88,30 @@ export class EventPacker {
     if (e.product !== undefined) { present |= PRODUCT; v[o + 8] = this.id(e.product); }
     if (e.version !== undefined) { present |= VERSION; v[o + 9] = this.id(e.version); }
     if (e.reason !== undefined) { present |= REASON; v[o + 10] = this.id(e.reason); }
+    this.end(o, present, ordinal, id);
+  }
+
+  /** A checkout or check-in given by its fields (see UsageSink), as `add` packs its event. */
+  addUsage(checkin: boolean, at: number, daemon: string, who: UsageWho, count: number, handle: string | undefined, reason: CheckinReason | undefined, ordinal: number, id: string): void {
+    const v = this.values, o = this.n++ * FIELDS;
+    v[o] = checkin ? CHECKIN : CHECKOUT;
+    v[o + 1] = at;
+    v[o + 2] = this.id(daemon);
+    let ids = who.packed as WhoIds | undefined;
+    if (ids === undefined || ids.table !== this.table) who.packed = ids = { table: this.table, feature: this.id(who.feature), user: this.id(who.user), host: this.id(who.host), product: who.product === undefined ? -1 : this.id(who.product) };
+    v[o + 3] = ids.feature;
+    v[o + 4] = ids.user;
+    v[o + 5] = ids.host;
+    v[o + 6] = count;
+    let present = HOLDER | COUNT;
+    if (handle !== undefined) { present |= HANDLE; v[o + 7] = this.id(handle); }
+    if (ids.product >= 0) { present |= PRODUCT; v[o + 8] = ids.product; }
+    if (reason !== undefined) { present |= REASON; v[o + 10] = this.id(reason); }
+    this.end(o, present, ordinal, id);
+  }
+
+  private end(o: number, present: number, ordinal: number, id: string): void {
+    const v = this.values;
     v[o + 11] = present;
     v[o + 12] = ordinal;
     if (ordinal >= 0) {
@@ -102,13 +132,14 @@ export class EventPacker {
       this.ids.clear();
       this.slotNames.fill(undefined);
       this.reset = true;
+      this.table++;
     }
     return pack;
   }
 
   private id(name: string): number {
     const n = name.length;
-    const slot = (Math.imul(n, 0x9e3779b1) ^ Math.imul(name.charCodeAt(n - 1) | (name.charCodeAt(n - 2) << 16), 0x85ebca6b) ^ name.charCodeAt(0)) >>> (32 - NAME_BITS);
+    const slot = (Math.imul(n ^ (name.charCodeAt(n - 3) << 16), 0x9e3779b1) ^ Math.imul(name.charCodeAt(n - 1) | (name.charCodeAt(n - 2) << 16), 0x85ebca6b)) >>> (32 - NAME_BITS);
     if (this.slotNames[slot] === name) return this.slotIds[slot]!;
     let id = this.ids.get(name);
     if (id === undefined) {

@@ -24,7 +24,7 @@ export type SourceEvent =
   | ({ type: "checkout"; at: number; resumes?: number } & Holder)
   /** `opened`: when the checkout it ends was given, where the source knows (a snapshot diff): of a
    *  holder's sessions, that one ends, not the earliest. */
-  | ({ type: "checkin"; at: number; reason?: "normal" | "shutdown" | "inactive"; opened?: number } & Omit<Holder, "count"> & { count?: number })
+  | ({ type: "checkin"; at: number; reason?: CheckinReason; opened?: number } & Omit<Holder, "count"> & { count?: number })
   | { type: "denial"; at: number; daemon: string; feature: string; user: string; host: string; reason: string }
   /** The server (or daemon) was seen alive at `at`: open sessions are provably open until then. */
   | { type: "alive"; at: number; daemon?: string }
@@ -91,7 +91,7 @@ export interface LineSource {
    * one's LF may be missing), adding the events to `out`: reading a chunk without cutting it into
    * line strings first is what lets a 1 GB log parse at the speed it is read.
    */
-  pushText?(text: string, out: SourceEvent[]): void;
+  pushText?(text: string, out: SourceEvent[], sink?: UsageSink): void;
   /** End of input: flush anything pending. */
   end(): SourceEvent[];
   stats(): ParseStats;
@@ -102,6 +102,25 @@ export interface LineSource {
   save?(): unknown;
   restore?(state: unknown): void;
 }
+
+/**
+ * Where `pushText` may put a checkout or check-in that goes out as it is without making an event
+ * object: the parse worker's packer (worker-link.ts), which takes the events already in `out` first
+ * (they come before it). `who`: the holder's names, as the source keeps them.
+ */
+export interface UsageSink {
+  usage(out: SourceEvent[], checkin: boolean, at: number, daemon: string, who: UsageWho, count: number, handle: string | undefined, reason: CheckinReason | undefined): void;
+}
+
+export interface UsageWho {
+  feature: string;
+  user: string;
+  host: string;
+  product?: string;
+  /** The sink's own: what it keeps with these names (the packer: their ids in its table, event-pack.ts). */
+  packed?: unknown;
+}
+export type CheckinReason = "normal" | "shutdown" | "inactive";
 
 /** A snapshot source (lmstat, rlmstat, LM-X, DSLS, lsmon): one whole command output at a time. */
 export interface SnapshotSource {

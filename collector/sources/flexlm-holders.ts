@@ -2,6 +2,7 @@
 // the text that names them (`"MATLAB" ann@pc1`): one lookup per line instead of cutting out and
 // interning each name again. Then the line's usage event, from its kind and what it names.
 import { whoOf, type UsageKind, type UsageScan, type Who } from "./flexlm-usage-line.ts";
+import type { CheckinReason } from "./events.ts";
 import type { NameTable } from "./name-table.ts";
 import type { UsageEvent } from "./package-filter.ts";
 
@@ -37,9 +38,7 @@ export class FlexlmHolders {
     let event: Extract<UsageEvent, { type: "checkout" | "checkin" }>;
     if (kind === "OUT") event = { type: "checkout", at: 0, daemon, feature, user, host, count: scan.count };
     else if (kind === "IN") {
-      const note = scan.notes.length === 0 ? "" : scan.notes.join(" ");
-      const reason = note === "SHUTDOWN" ? "shutdown" : note === "INACTIVE" ? "inactive" : "normal";
-      event = { type: "checkin", at: 0, daemon, feature, user, host, count: scan.count, reason };
+      event = { type: "checkin", at: 0, daemon, feature, user, host, count: scan.count, reason: reasonOf(scan.notes) };
     } else if (kind === "DENIED") return { type: "denial", at: 0, daemon, feature, user, host, reason: scan.notes.at(-1) ?? "denied" };
     else return undefined;
     if (scan.verbose) event.handle = this.names.intern(scan.verbose.handle);
@@ -70,4 +69,10 @@ export class FlexlmHolders {
     if (who.product !== undefined) interned.product = names.intern(who.product);
     return interned;
   }
+}
+
+/** An IN line's reason, from its suffixes. */
+export function reasonOf(notes: string[]): CheckinReason {
+  const note = notes.length === 0 ? "" : notes.join(" ");
+  return note === "SHUTDOWN" ? "shutdown" : note === "INACTIVE" ? "inactive" : "normal";
 }

@@ -6,7 +6,7 @@
 // Sources that read a block at once (`pushText`) get it as it is; others line by line. Used by
 // `parse`/`backfill` (parse-file.ts) and `run` (tail.ts → LineReader).
 import { closeSync, openSync, readSync } from "node:fs";
-import type { LineSource, SourceEvent } from "./events.ts";
+import type { LineSource, SourceEvent, UsageSink } from "./events.ts";
 
 /** Bytes of a block, about (a read of this size is one block). */
 export const BLOCK_BYTES = 64 * 1024;
@@ -49,10 +49,10 @@ export function linesOf(block: string): string[] {
 }
 
 /** A block of complete lines into the source. */
-export function readBlock(source: LineSource, block: string, out: SourceEvent[]): void {
+export function readBlock(source: LineSource, block: string, out: SourceEvent[], sink?: UsageSink): void {
   if (block === "") return;
   if (source.pushText) {
-    source.pushText(block, out);
+    source.pushText(block, out, sink);
     return;
   }
   for (const line of linesOf(block)) for (const e of source.push(line)) out.push(e);

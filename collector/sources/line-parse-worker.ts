@@ -2,8 +2,8 @@
 // source; the calling thread gets the events, packed as numbers (worker-link.ts), and feeds its
 // session tracker — on a 1 GB debug log the two halves take about as long each, so the parse runs
 // at the speed of the slower one instead of the sum (parse-file.ts uses it for large files).
-import type { ParseStats, SourceEvent, SourceOptions } from "./events.ts";
-import { fileBlocks, readBlock } from "./line-blocks.ts";
+import type { ParseStats, SourceOptions } from "./events.ts";
+import { fileBlocks } from "./line-blocks.ts";
 import { LineSplitter } from "./line-splitter.ts";
 import { sourceKinds } from "./registry.ts";
 import { PackPort, ParseWorkerError, runWorker, WorkerLink, workerJob, type EventBlock, type LinkedJob } from "./worker-link.ts";
@@ -36,28 +36,21 @@ export async function* eventsFromWorker(kind: string, file: string, options: Sou
 /** The worker's side: the whole file through the line source, its events sent in packs. */
 function parseInWorker(job: Job): void {
   const port = new PackPort<Message>(job, job.options.name);
-  const events: SourceEvent[] = [];
   let bytes = 0, bytesSent = 0;
-  const pass = () => {
-    port.add(events, bytes);
-    events.length = 0;
-  };
   const factory = sourceKinds[job.kind];
   if (factory?.shape !== "lines") throw new RangeError(`${job.kind} is not a line source`);
   const source = factory.create(job.options);
   const splitter = new LineSplitter(job.encoding);
   for (const block of fileBlocks(job.file)) {
     bytes += block.length;
-    readBlock(source, splitter.pushText(block), events);
-    pass();
+    port.read(source, splitter.pushText(block), bytes);
     if (bytes - bytesSent >= SEND_BYTES) {
       port.sendEvents(bytes);
       bytesSent = bytes;
     }
   }
-  for (const line of splitter.end()) readBlock(source, line, events);
-  for (const e of source.end()) events.push(e);
-  pass();
+  for (const line of splitter.end()) port.read(source, line, bytes);
+  port.add(source.end(), bytes);
   if (port.packed > 0 || bytes > bytesSent) port.sendEvents(bytes);
   port.send({ t: "done", stats: source.stats() });
 }

@@ -64,6 +64,11 @@ export class PackageFilter {
     out.push(event);
   }
 
+  /** Whether a checkout or check-in of `daemon` pushed now would go out as it is (nothing held, no packages, nothing suppressed). */
+  passes(checkin: boolean, daemon: string): boolean {
+    return this.s.held === null && this.packages.size === 0 && !AUTODESK_DAEMONS.has(daemon) && (!checkin || this.suppressedOpen === 0);
+  }
+
   /** Anything else happened (a restart, the end of input): a held event is not a package. */
   release(out: SourceEvent[]): void {
     const held = this.s.held;

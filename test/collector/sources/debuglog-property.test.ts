@@ -1,8 +1,8 @@
 // Property: a FlexLM debug log written from a known truth (debuglog-truth.ts) — restarts, DST both
 // ways in several zones, clock steps back, midnights without TIMESTAMP, silent nights, token pools,
 // forked daemons, names with spaces and UTF-8 — is read back to exactly that truth, and reading it
-// line by line, in random byte chunks, or with the parser and tracker saved and restored mid-way
-// gives the same records.
+// line by line, in random byte chunks (half the time with a sink, as the parse worker reads), or with
+// the parser and tracker saved and restored mid-way gives the same records.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FlexlmDebugLogSource } from "../../../collector/sources/flexlm-debuglog.ts";
@@ -11,6 +11,7 @@ import type { SourceEvent } from "../../../collector/sources/events.ts";
 import { SessionTracker, type TrackerState } from "../../../collector/sessions/session-tracker.ts";
 import type { RecordBody } from "../../../collector/sessions/records.ts";
 import { mulberry32 } from "../../../shared/random/mulberry32.ts";
+import { CollectingSink } from "./collecting-sink.ts";
 import { transitions, truthLog, type TruthDenial, type TruthSession } from "./debuglog-truth.ts";
 
 const ZONES = ["Europe/Madrid", "America/New_York", "Australia/Sydney", "America/Santiago", "Australia/Lord_Howe", "UTC"];
@@ -29,18 +30,22 @@ function byLines(lines: string[], zone: string, cut_s: number): Reading {
   return { records, stats: source.stats() };
 }
 
-/** The file's bytes in random chunks, blocks into the source, the tracker's output taken in small batches. */
+/**
+ * The file's bytes in random chunks, blocks into the source, the tracker's output taken in small
+ * batches; half the time with a sink, as the parse worker reads (checkouts and check-ins written to it).
+ */
 function byChunks(lines: string[], zone: string, cut_s: number, rand: () => number): RecordBody[] {
   const bytes = Buffer.from(lines.join(rand() < 0.5 ? "\n" : "\r\n") + "\n");
   const source = new FlexlmDebugLogSource({ name: "lic", timezone: zone });
   const tracker = new SessionTracker({ source: "lic", cut_s });
+  const sink = rand() < 0.5 ? new CollectingSink((e) => tracker.feed(e)) : undefined;
   const splitter = new LineSplitter();
   const records: RecordBody[] = [];
   const take = () => { for (let b = tracker.take(7); b.length > 0; b = tracker.take(7)) records.push(...b); };
   for (let p = 0; p < bytes.length; ) {
     const q = Math.min(bytes.length, p + 1 + Math.floor(rand() * 3000));
     const events: SourceEvent[] = [];
-    source.pushText(splitter.pushText(bytes.subarray(p, q)), events);
+    source.pushText(splitter.pushText(bytes.subarray(p, q)), events, sink);
     for (const e of events) tracker.feed(e);
     take();
     p = q;
@@ -48,6 +53,7 @@ function byChunks(lines: string[], zone: string, cut_s: number, rand: () => numb
   for (const e of source.end()) tracker.feed(e);
   tracker.feedEnd();
   take();
+  if (sink) seen.written += sink.written;
   return records;
 }
 
@@ -93,7 +99,7 @@ const order = (a: object, b: object) => (JSON.stringify(a) < JSON.stringify(b) ?
 const iso = (s: TruthSession) => ({ ...s, start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString() });
 
 /** What the generated logs went through, over a run (so a run can show it covered each case). */
-const seen = { steps: 0, restarts: 0, silences: 0, dstChanges: 0, pools: 0, forks: 0, undatedStarts: 0 };
+const seen = { steps: 0, restarts: 0, silences: 0, dstChanges: 0, pools: 0, forks: 0, undatedStarts: 0, written: 0 };
 const windows = new Map<string, number[]>();
 
 /** One generated log, read whole, in chunks and across a restart: each reading equals the truth. */

@@ -180,6 +180,32 @@ describe("event packing", () => {
     expect(out.at(-1)).toEqual({ type: "checkout", at: 59_999_000, daemon: "d", feature: "f", user: "u59999", host: "h59999", count: 1 });
   });
 
+  it("a checkout or check-in packed from its fields comes out as its event would; a holder's ids kept with its names are made afresh once the table starts afresh", () => {
+    const packer = new EventPacker(1000);
+    const unpacker = new EventUnpacker();
+    const out: SourceEvent[] = [];
+    const who = { feature: "POOL", user: "José Luis", host: "pc-1", product: "NASTRAN" };
+    let resets = 0;
+    for (let i = 0; i < 120_000; i++) {
+      if (packer.full) {
+        const pack = packer.take();
+        if (pack.reset) resets++;
+        unpack(unpacker, pack, out);
+      }
+      if (i % 2 === 0) packer.add({ type: "checkout", at: i * 1000, daemon: "d", feature: "f", user: `u${i}`, host: `h${i}`, count: 1 });
+      else packer.addUsage(i % 4 === 1, i * 1000, "MLM", who, 2, i % 8 === 1 ? "1a2b" : undefined, i % 4 === 1 ? "normal" : undefined, -1, "");
+    }
+    unpack(unpacker, packer.take(), out);
+    expect(resets).toBeGreaterThan(0);
+    const expected = (i: number): SourceEvent => {
+      const e: SourceEvent = i % 4 === 1 ? { type: "checkin", at: i * 1000, daemon: "MLM", feature: "POOL", user: "José Luis", host: "pc-1", count: 2, reason: "normal" } : { type: "checkout", at: i * 1000, daemon: "MLM", feature: "POOL", user: "José Luis", host: "pc-1", count: 2 };
+      if (i % 8 === 1) e.handle = "1a2b";
+      e.product = "NASTRAN";
+      return e;
+    };
+    expect(out.filter((_, i) => i % 2 === 1)).toStrictEqual(Array.from({ length: 60_000 }, (_, k) => expected(2 * k + 1)));
+  });
+
   it("events a line source never emits are refused, not sent half", () => {
     expect(() => new EventPacker(1).add({ type: "snapshot", at: 0, holders: [] })).toThrow(/does not cross threads/);
   });
