@@ -4,6 +4,7 @@
 // — and the FlexLM debug log those sessions make (the collector reads it like any lmgrd log).
 // Deterministic for a seed; pure apart from the clock values passed in.
 import { mulberry32 } from "../shared/random/mulberry32.ts";
+import { wholeSecond } from "../shared/time/whole-second.ts";
 import { wallTimeAt, wallTimeToUtc } from "../shared/time/zoned.ts";
 import { banner, flexlmDate, flexlmLine } from "./flexlm-simulator.ts";
 
@@ -49,7 +50,7 @@ export function simulateUsage(site: SiteProfile, from: number, to: number): { se
       for (let n = poisson(rate, random); n > 0; n--) {
         // Office hours: mostly 08:00–18:00 local, a tail into the evening.
         const hourOfDay = 8 + Math.min(13.5, -Math.log(1 - random()) * 2.2 + random() * 6);
-        const start = day + Math.floor(hourOfDay * HOUR / 1000) * 1000;
+        const start = day + wholeSecond(hourOfDay * HOUR);
         const minutes = 10 + Math.floor(-Math.log(1 - random()) * 70);
         const feature = pickFeature(site.features, progress, random);
         const host = `ws-${String(1 + ((u * 7 + Math.floor(random() * 2)) % 40)).padStart(2, "0")}`;

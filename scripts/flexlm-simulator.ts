@@ -5,6 +5,7 @@
 // (scripts/demo-history.ts).
 import { appendFileSync, writeFileSync } from "node:fs";
 import { mulberry32 } from "../shared/random/mulberry32.ts";
+import { wholeSecond } from "../shared/time/whole-second.ts";
 import { wallTimeAt } from "../shared/time/zoned.ts";
 
 export interface SimulatorOptions {
@@ -76,7 +77,7 @@ export class FlexlmSimulator {
 
   /** Advances the simulated server to `now` (whole seconds): closes due sessions, maybe opens one. */
   step(now: number) {
-    now = Math.floor(now / 1000) * 1000;
+    now = wholeSecond(now);
     if (now - this.lastTimestamp >= 6 * 3600_000) {
       this.write(now, this.daemon, `TIMESTAMP ${flexlmDate(now, this.opts.timezone)}`);
       this.lastTimestamp = now;
@@ -109,7 +110,7 @@ export class FlexlmSimulator {
 
   /** A clean shutdown: every open session is checked in with (SHUTDOWN). */
   shutdown(now: number) {
-    now = Math.floor(now / 1000) * 1000;
+    now = wholeSecond(now);
     this.write(now, "lmgrd", "SHUTDOWN request from admin at node simhost");
     for (const s of this.open.splice(0)) {
       this.closedLicenseMs.set(s.feature, (this.closedLicenseMs.get(s.feature) ?? 0) + (now - s.start) * s.count);

@@ -67,7 +67,6 @@ export function tally(into: Record<string, number>, feature: string, n: number):
   into[feature] = (into[feature] ?? 0) + n;
 }
 
-
 /** What every snapshot parse starts from: the snapshot time (whole seconds), a counter, an empty result. */
 export function startSnapshot(takenAt: number): { at: number; counter: ParseCounter; result: SnapshotResult } {
   const counter = new ParseCounter();
