@@ -21,7 +21,7 @@ import { connectControl, type ControlClient } from "./control.ts";
 import type { CoreLog } from "./core-log.ts";
 import { dataDir, listDatabases, type StoredDatabase } from "./data-dir.ts";
 import { CoreExit } from "./exit.ts";
-import { acquireLock, LockHeldError, ownerAlive, readLock, type HeldLock } from "./lock.ts";
+import { acquireLock, LockHeldError, ownerAlive, readLockFile, type HeldLock } from "./lock.ts";
 import { TarWriter } from "./tar.ts";
 
 export const BACKUP_FORMAT = "tally-core-backup/v1";
@@ -90,17 +90,18 @@ export async function backup(options: { data: string; out: string; log: CoreLog 
     throw new CoreExit(2, `--out: the folder ${dirname(out)} does not exist (make it first: install -d -m 0700 ${dirname(out)})`);
   }
 
-  const owner = readLock(data.lock);
+  const current = readLockFile(data.lock);
+  const owner = current?.owner;
   let lock: HeldLock | undefined;
   let control: ControlClient | undefined;
-  if (owner && owner.pid > 0 && ownerAlive(owner)) {
+  if (current && owner && owner.pid > 0 && ownerAlive(current)) {
     if (owner.role !== "core" || !owner.socket) throw new CoreExit(2, `${data.root} is busy: ${owner.role} pid ${owner.pid} holds it`);
     control = await connectControl(owner.socket).catch((e: Error) => {
       throw new CoreExit(1, `the core (pid ${owner.pid}) holds ${data.root} but its control socket ${owner.socket} does not answer: ${e.message}`);
     });
   } else {
     try {
-      lock = acquireLock(data.lock, "backup");
+      lock = acquireLock(data.lock, "backup", {}, { onHeartbeatFailure: (message, lost) => log.write({ event: "lock_heartbeat_failed", lost, message }) });
     } catch (error) {
       if (error instanceof LockHeldError) throw new CoreExit(2, `${data.root} is busy: ${error.message}`);
       throw error;

@@ -25,7 +25,7 @@ export async function restore(options: { from: string; data: string; log: CoreLo
   mkdirSync(dirname(target.root), { recursive: true });
   const staging = dataDir(`${target.root}.restoring-${process.pid}`);
   mkdirSync(staging.root, { mode: 0o700 });
-  const lock = acquireLock(staging.lock, "restore");
+  const lock = acquireLock(staging.lock, "restore", {}, { onHeartbeatFailure: (message, lost) => options.log.write({ event: "lock_heartbeat_failed", lost, message }) });
   let manifest: BackupManifest | undefined;
   // What each database entry held, checked against the manifest once it is read: it is the first
   // entry of backups made before the copies were streamed one at a time, the last since.

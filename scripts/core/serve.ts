@@ -53,7 +53,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   await portFree(options.host, options.port);
   const data = dataDir(options.data);
   const instance = randomUUID();
-  const lock: HeldLock = acquireCoreLock(data.root, data.lock);
+  const lock: HeldLock = acquireCoreLock(data.root, data.lock, log);
   let runtime: Runtime | undefined;
   let front: Front | undefined;
   let control: ControlServer | undefined;
@@ -102,10 +102,10 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
 }
 
-function acquireCoreLock(root: string, path: string): HeldLock {
+function acquireCoreLock(root: string, path: string, log: CoreLog): HeldLock {
   mkdirSync(root, { recursive: true, mode: 0o700 });
   try {
-    return acquireLock(path, "core");
+    return acquireLock(path, "core", {}, { onHeartbeatFailure: (message, lost) => log.write({ event: "lock_heartbeat_failed", lost, message }) });
   } catch (error) {
     if (error instanceof LockHeldError) {
       throw new CoreExit(2, `refusing to start: another process uses ${root} (${error.message})`);

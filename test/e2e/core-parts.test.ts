@@ -1,11 +1,11 @@
 // The self-hosted core's parts that need no running core: the data-dir lock, the backup's tar
 // format, the log's redaction and the secrets check (scripts/core/).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { acquireLock, LockHeldError, procStart, readLock } from "../../scripts/core/lock.ts";
+import { acquireLock, LockHeldError, procStart, readLock, type LockOwner } from "../../scripts/core/lock.ts";
 import { bodyToBuffer, readTar, tarHeader, TarWriter } from "../../scripts/core/tar.ts";
 import { loggedPath } from "../../scripts/core/front.ts";
 import { secretsFrom } from "../../scripts/core/serve.ts";
@@ -52,6 +52,112 @@ describe("the data dir lock", () => {
     writeFileSync(path, JSON.stringify({ ...readLock(path)!, started_at: "another holder" }));
     lock.release();
     expect(readLock(path)!.started_at).toBe("another holder");
+  });
+});
+
+describe("the data dir lock's heartbeat", () => {
+  const elsewhere: LockOwner = { pid: 1, host: `${hostname()}-elsewhere`, role: "core", started_at: "2024-01-01T00:00:00.000Z", heartbeat_ms: 10_000 };
+  // Whole seconds: exact in any filesystem's timestamps, so an untouched mtime reads back equal.
+  const tenMinutesAgo = (): Date => new Date(Math.floor(Date.now() / 1000) * 1000 - 600_000);
+  const mtime = (path: string): number => statSync(path).mtimeMs;
+  /** Until `path`'s mtime has moved past `since` `beats` times (the test's own timeout bounds it). */
+  const beaten = async (path: string, beats = 1): Promise<void> => {
+    for (let seen = 0; seen < beats; seen++) {
+      const since = tenMinutesAgo();
+      utimesSync(path, since, since);
+      while (mtime(path) === since.getTime()) await new Promise((ok) => setTimeout(ok, 5));
+    }
+  };
+
+  it("keeps a lock from another host whose heartbeat is recent, and says when it will be stale", () => {
+    const path = join(dir, "foreign-fresh.lock");
+    writeFileSync(path, JSON.stringify(elsewhere));
+    expect(() => acquireLock(path, "core")).toThrow(LockHeldError);
+    expect(() => acquireLock(path, "core")).toThrow(/on .*-elsewhere .*its heartbeat is \d+ s old, it is stale once 120 s old, at 20/);
+    expect(readLock(path)).toEqual(elsewhere);
+  });
+
+  it("takes over a lock from another host whose heartbeat stopped longer ago than the threshold", () => {
+    const path = join(dir, "foreign-stale.lock");
+    writeFileSync(path, JSON.stringify(elsewhere));
+    utimesSync(path, tenMinutesAgo(), tenMinutesAgo());
+    const lock = acquireLock(path, "core");
+    expect(readLock(path)).toMatchObject({ pid: process.pid, host: hostname() });
+    lock.release();
+
+    // The threshold is the reader's, but never under five of the holder's beats: a heartbeat one
+    // second old is stale at 500 ms only for a holder beating every 50 ms.
+    const aSecondAgo = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
+    writeFileSync(path, JSON.stringify(elsewhere));
+    utimesSync(path, aSecondAgo, aSecondAgo);
+    expect(() => acquireLock(path, "core")).toThrow("stale once 120 s old");
+    expect(() => acquireLock(path, "core", {}, { staleAfterMs: 500 })).toThrow("stale once 50 s old");
+    writeFileSync(path, JSON.stringify({ ...elsewhere, heartbeat_ms: 50 }));
+    utimesSync(path, aSecondAgo, aSecondAgo);
+    expect(() => acquireLock(path, "core", {}, { staleAfterMs: 60_000 })).toThrow("stale once 60 s old");
+    acquireLock(path, "core", {}, { staleAfterMs: 500 }).release();
+  });
+
+  it("keeps a lock from another host written before heartbeats (no heartbeat_ms), however old", () => {
+    const path = join(dir, "foreign-legacy.lock");
+    const { heartbeat_ms: _, ...legacy } = elsewhere;
+    writeFileSync(path, JSON.stringify(legacy));
+    utimesSync(path, tenMinutesAgo(), tenMinutesAgo());
+    expect(() => acquireLock(path, "core")).toThrow(`without a heartbeat: if no core runs there, delete ${path}`);
+  });
+
+  it("refreshes the mtime of a held lock, and records its interval", async () => {
+    const path = join(dir, "beating.lock");
+    const lock = acquireLock(path, "backup", {}, { heartbeatMs: 20 });
+    expect(readLock(path)!.heartbeat_ms).toBe(20);
+    await beaten(path, 2);
+    expect(readLock(path)).toMatchObject({ pid: process.pid, role: "backup" });
+    lock.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("stops with release: a lock file left at the path afterwards is not touched", async () => {
+    const path = join(dir, "released.lock");
+    const other = join(dir, "still-held.lock");
+    const lock = acquireLock(path, "core", {}, { heartbeatMs: 20 });
+    const held = acquireLock(other, "core", {}, { heartbeatMs: 20 });
+    const owner = readFileSync(path, "utf8");
+    lock.release();
+    // The very owner it wrote, put back: only a heartbeat still running would touch it.
+    writeFileSync(path, owner);
+    const old = tenMinutesAgo();
+    utimesSync(path, old, old);
+    await beaten(other, 3); // a lock held alongside, with the same interval, beat three times meanwhile
+    held.release();
+    expect(mtime(path)).toBe(old.getTime());
+    unlinkSync(path);
+  });
+
+  it("never touches, recreates or overwrites a lock that is gone or someone else's, and says it lost it", async () => {
+    const path = join(dir, "taken.lock");
+    const alongside = acquireLock(join(dir, "alongside.lock"), "core", {}, { heartbeatMs: 20 });
+    const failures: Array<[string, boolean]> = [];
+    const lock = acquireLock(path, "core", {}, { heartbeatMs: 20, onHeartbeatFailure: (message, lost) => failures.push([message, lost]) });
+    const taker = JSON.stringify({ ...elsewhere, started_at: "after a takeover" });
+    writeFileSync(path, taker);
+    const old = tenMinutesAgo();
+    utimesSync(path, old, old);
+    await beaten(join(dir, "alongside.lock"), 3);
+    expect(failures).toEqual([[`${path} now belongs to core pid 1 on ${hostname()}-elsewhere (since after a takeover): this process lost the lock`, true]]);
+    expect(readFileSync(path, "utf8")).toBe(taker);
+    expect(mtime(path)).toBe(old.getTime());
+    lock.release();
+    expect(readFileSync(path, "utf8")).toBe(taker);
+    unlinkSync(path);
+
+    failures.length = 0;
+    const removed = acquireLock(path, "core", {}, { heartbeatMs: 20, onHeartbeatFailure: (message, lost) => failures.push([message, lost]) });
+    unlinkSync(path);
+    await beaten(join(dir, "alongside.lock"), 3);
+    expect(failures).toEqual([[`${path} was removed while this process held it: the data dir is no longer guarded`, true]]);
+    expect(existsSync(path)).toBe(false);
+    removed.release();
+    alongside.release();
   });
 });
 
