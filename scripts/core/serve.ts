@@ -53,7 +53,11 @@ export async function serve(options: ServeOptions): Promise<number> {
   await portFree(options.host, options.port);
   const data = dataDir(options.data);
   const instance = randomUUID();
-  const lock: HeldLock = acquireCoreLock(data.root, data.lock, log);
+  // A core whose lock is gone or someone else's (another host took it over as stale: this host was
+  // suspended past the lock's staleness, say) must not write the databases once more: it stops at once.
+  let lockLost!: (message: string) => void;
+  const lost = new Promise<{ lost: string }>((ok) => (lockLost = (message) => ok({ lost: message })));
+  const lock: HeldLock = acquireCoreLock(data.root, data.lock, log, lockLost);
   let runtime: Runtime | undefined;
   let front: Front | undefined;
   let control: ControlServer | undefined;
@@ -84,7 +88,12 @@ export async function serve(options: ServeOptions): Promise<number> {
     lock.update({ socket, url: front.url });
     log.write({ event: "started", url: front.url, data: data.root, pid: process.pid, build: buildInfo, migrations_applied: migrated.applied, ...(options.publicUrl ? { public_url: options.publicUrl } : {}) });
 
-    const signal = await stopSignal;
+    const stop = await Promise.race([stopSignal.then((signal) => ({ signal })), lost]);
+    if ("lost" in stop) {
+      log.write({ event: "lock_lost", message: stop.lost, in_flight: front.inFlight() });
+      throw new CoreExit(1, `stopped at once, requests in flight cut: ${stop.lost}`);
+    }
+    const signal = stop.signal;
     log.write({ event: "stopping", signal, in_flight: front.inFlight() });
     const drained = await front.drain(options.drainMs);
     if (!drained) log.write({ event: "drain_timeout", drain_ms: options.drainMs, message: "requests still in flight were cut; their clients retry" });
@@ -102,10 +111,16 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
 }
 
-function acquireCoreLock(root: string, path: string, log: CoreLog): HeldLock {
+/** `onLost`: the lock is gone or someone else's (its heartbeat found so). */
+function acquireCoreLock(root: string, path: string, log: CoreLog, onLost: (message: string) => void): HeldLock {
   mkdirSync(root, { recursive: true, mode: 0o700 });
   try {
-    return acquireLock(path, "core", {}, { onHeartbeatFailure: (message, lost) => log.write({ event: "lock_heartbeat_failed", lost, message }) });
+    return acquireLock(path, "core", {}, {
+      onHeartbeatFailure: (message, lost) => {
+        log.write({ event: "lock_heartbeat_failed", lost, message });
+        if (lost) onLost(message);
+      },
+    });
   } catch (error) {
     if (error instanceof LockHeldError) {
       throw new CoreExit(2, `refusing to start: another process uses ${root} (${error.message})`);

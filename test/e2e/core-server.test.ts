@@ -1,12 +1,12 @@
 // The self-hosted core (scripts/core.ts) as an operator runs it: a real process on a temp data
 // dir, production rules, secrets from the environment. Protocol round trip, the production
-// refusals, one JSON log line per request, a second core refused, a crash's stale lock ignored,
-// SIGTERM draining a request in flight, and every balance kept across restarts.
-import { existsSync, readFileSync } from "node:fs";
+// refusals, one JSON log line per request, a second core refused, a crash's stale lock ignored, a
+// core that lost its lock stopping at once, SIGTERM draining a request in flight, and every balance kept across restarts.
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyReceipt } from "../../shared/protocol/index.ts";
@@ -217,6 +217,28 @@ it("a core killed alone by SIGKILL leaves its workerd running on the data dir: t
     }
   } finally {
     await first.kill9();
+  }
+});
+
+it("a core whose lock became another's (taken over from another host as stale) stops at once: exit 1, its workerd gone, that lock left alone", async () => {
+  const data = join(root, "lost-lock");
+  const core = await startCore({ data, secrets, build });
+  try {
+    const path = join(data, "core.lock");
+    const runtime = (JSON.parse(readFileSync(path, "utf8")) as { runtime_pid: number }).runtime_pid;
+    // What another host's core leaves once it has moved this one's lock aside as stale (this host
+    // suspended past the staleness, say): its own lock, written whole.
+    const other = { pid: 4242, host: `${hostname()}-elsewhere`, role: "core", started_at: "after a takeover", heartbeat_ms: 10_000 };
+    writeFileSync(`${path}.next`, JSON.stringify(other));
+    renameSync(`${path}.next`, path);
+    while (!core.lines().some((l) => l.event === "lock_lost")) await new Promise((ok) => setTimeout(ok, 100)); // the next heartbeat (10 s)
+    expect(await core.stop()).toEqual({ code: 1, signal: null });
+    expect(core.output()).toContain("stopped at once, requests in flight cut:");
+    expect(core.lines().some((l) => l.event === "stopped")).toBe(true);
+    expect(existsSync(`/proc/${runtime}`) && !/\) Z /.test(readFileSync(`/proc/${runtime}/stat`, "utf8"))).toBe(false);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual(other);
+  } finally {
+    await core.kill9();
   }
 });
 
