@@ -9,6 +9,7 @@ import { acquireLock, LockHeldError, procStart, readLock, type LockOwner } from 
 import { bodyToBuffer, readTar, tarHeader, TarWriter } from "../../scripts/core/tar.ts";
 import { loggedPath } from "../../scripts/core/front.ts";
 import { secretsFrom } from "../../scripts/core/serve.ts";
+import { realNow } from "../support/test-clock.ts";
 import { CoreExit } from "../../scripts/core/exit.ts";
 import { keyIdOf, publicKeyOf } from "../../shared/protocol/index.ts";
 
@@ -57,8 +58,9 @@ describe("the data dir lock", () => {
 
 describe("the data dir lock's heartbeat", () => {
   const elsewhere: LockOwner = { pid: 1, host: `${hostname()}-elsewhere`, role: "core", started_at: "2024-01-01T00:00:00.000Z", heartbeat_ms: 10_000 };
-  // Whole seconds: exact in any filesystem's timestamps, so an untouched mtime reads back equal.
-  const tenMinutesAgo = (): Date => new Date(Math.floor(Date.now() / 1000) * 1000 - 600_000);
+  // Whole seconds: exact in any filesystem's timestamps, so an untouched mtime reads back equal. The
+  // machine's clock (realNow): the lock judges a heartbeat's age by it, as a core runs (no test clock).
+  const tenMinutesAgo = (): Date => new Date(Math.floor(realNow() / 1000) * 1000 - 600_000);
   const mtime = (path: string): number => statSync(path).mtimeMs;
   /** Until `path`'s mtime has moved past `since` `beats` times (the test's own timeout bounds it). */
   const beaten = async (path: string, beats = 1): Promise<void> => {
@@ -87,7 +89,7 @@ describe("the data dir lock's heartbeat", () => {
 
     // The threshold is the reader's, but never under five of the holder's beats: a heartbeat one
     // second old is stale at 500 ms only for a holder beating every 50 ms.
-    const aSecondAgo = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
+    const aSecondAgo = new Date(Math.floor(realNow() / 1000) * 1000 - 1000);
     writeFileSync(path, JSON.stringify(elsewhere));
     utimesSync(path, aSecondAgo, aSecondAgo);
     expect(() => acquireLock(path, "core")).toThrow("stale once 120 s old");
