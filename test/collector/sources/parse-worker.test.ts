@@ -126,6 +126,13 @@ function unpack(unpacker: EventUnpacker, pack: EventPack, out: SourceEvent[]): v
   for (let i = 0; i < events.length; i++) out.push(Object.fromEntries(Object.entries(events.at(i)).filter(([, v]) => v !== undefined)) as SourceEvent);
 }
 
+/** The packer's pack so far, unpacked into `out`; whether its name table started afresh with it. */
+function takeInto(packer: EventPacker, unpacker: EventUnpacker, out: SourceEvent[]): boolean {
+  const pack = packer.take();
+  unpack(unpacker, pack, out);
+  return pack.reset;
+}
+
 describe("event packing", () => {
   const events: SourceEvent[] = [
     { type: "checkout", at: 1_700_000_000_000, daemon: "MLM", feature: "MATLAB", user: "José Luis", host: "pc-1", count: 2 },
@@ -167,14 +174,10 @@ describe("event packing", () => {
     const out: SourceEvent[] = [];
     let resets = 0;
     for (let i = 0; i < 60_000; i++) {
-      if (packer.full) {
-        const pack = packer.take();
-        if (pack.reset) resets++;
-        unpack(unpacker, pack, out);
-      }
+      if (packer.full && takeInto(packer, unpacker, out)) resets++;
       packer.add({ type: "checkout", at: i * 1000, daemon: "d", feature: "f", user: `u${i}`, host: `h${i}`, count: 1 });
     }
-    unpack(unpacker, packer.take(), out);
+    takeInto(packer, unpacker, out);
     expect(resets).toBeGreaterThan(0);
     expect(out.map((e) => (e as { user: string }).user)).toEqual(Array.from({ length: 60_000 }, (_, i) => `u${i}`));
     expect(out.at(-1)).toEqual({ type: "checkout", at: 59_999_000, daemon: "d", feature: "f", user: "u59999", host: "h59999", count: 1 });
@@ -187,15 +190,11 @@ describe("event packing", () => {
     const who = { feature: "POOL", user: "José Luis", host: "pc-1", product: "NASTRAN" };
     let resets = 0;
     for (let i = 0; i < 120_000; i++) {
-      if (packer.full) {
-        const pack = packer.take();
-        if (pack.reset) resets++;
-        unpack(unpacker, pack, out);
-      }
+      if (packer.full && takeInto(packer, unpacker, out)) resets++;
       if (i % 2 === 0) packer.add({ type: "checkout", at: i * 1000, daemon: "d", feature: "f", user: `u${i}`, host: `h${i}`, count: 1 });
       else packer.addUsage(i % 4 === 1, i * 1000, "MLM", who, 2, i % 8 === 1 ? "1a2b" : undefined, i % 4 === 1 ? "normal" : undefined, -1, "");
     }
-    unpack(unpacker, packer.take(), out);
+    takeInto(packer, unpacker, out);
     expect(resets).toBeGreaterThan(0);
     const expected = (i: number): SourceEvent => {
       const e: SourceEvent = i % 4 === 1 ? { type: "checkin", at: i * 1000, daemon: "MLM", feature: "POOL", user: "José Luis", host: "pc-1", count: 2, reason: "normal" } : { type: "checkout", at: i * 1000, daemon: "MLM", feature: "POOL", user: "José Luis", host: "pc-1", count: 2 };
