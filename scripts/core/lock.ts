@@ -270,7 +270,7 @@ function held(path: string, owner: LockOwner, options: LockOptions): HeldLock {
       released = true;
       clearInterval(heartbeat);
       const current = readLock(path);
-      if (current?.pid === process.pid && current.started_at === owner.started_at) unlinkSync(path);
+      if (current !== undefined && sameOwner(current, owner)) unlinkSync(path);
     },
   };
 }
