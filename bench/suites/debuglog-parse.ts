@@ -24,12 +24,18 @@ import { BLOCK_BYTES } from "../../collector/sources/line-blocks.ts";
 
 const SEED = Number(process.env.SEED ?? 42);
 const ZONE = "Europe/Madrid";
+/** The site's size: distinct users (hosts a quarter of them), features, and licenses held at a time (about half of this). */
+const USERS = Number(process.env.BENCH_DEBUGLOG_USERS ?? 400);
+const FEATURES = Number(process.env.BENCH_DEBUGLOG_FEATURES ?? 5);
+const HELD = Number(process.env.BENCH_DEBUGLOG_HELD ?? 200);
 
 /** Writes about `bytes` of log; returns its line count. */
 export async function generate(file: string, bytes: number): Promise<number> {
   const rand = mulberry32(SEED);
-  const features = ["MATLAB", "SIMULINK", "Statistics_Toolbox", "Signal_Toolbox", "Optimization_Toolbox"];
-  const users = Array.from({ length: 400 }, (_, i) => (i % 17 === 0 ? `José Luis ${i}` : `user${i}`) + `@PC-${i % 97}`);
+  const named = ["MATLAB", "SIMULINK", "Statistics_Toolbox", "Signal_Toolbox", "Optimization_Toolbox"];
+  const features = Array.from({ length: FEATURES }, (_, i) => named[i] ?? `Feature_${i}`);
+  const hosts = USERS === 400 ? 97 : Math.max(1, Math.round(USERS / 4));
+  const users = Array.from({ length: USERS }, (_, i) => (i % 17 === 0 ? `José Luis ${i}` : `user${i}`) + `@PC-${i % hosts}`);
   const held: string[][] = [];
   const out = await LineFile.create(file);
   let utc = Date.UTC(2022, 0, 1), nextStamp = 0, offsetHour = -1, offset = 0;
@@ -48,7 +54,7 @@ export async function generate(file: string, bytes: number): Promise<number> {
       nextStamp = utc + 6 * 3_600_000;
     }
     const r = rand();
-    if (r < 0.8 * (1 - held.length / 200) || held.length === 0) {
+    if (r < 0.8 * (1 - held.length / HELD) || held.length === 0) {
       const f = features[Math.floor(rand() * rand() * features.length)]!, u = users[Math.floor(rand() * users.length)]!;
       held.push([f, u]);
       out.push(`${t} (MLM) OUT: "${f}" ${u}  `);
@@ -115,7 +121,7 @@ export default async function (): Promise<BenchFigure[]> {
       const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
       const how = { never: "one thread", always: "worker thread (parse)", steps: "backfill's steps on the step worker" }[thread];
       const name = `flexlm debug-log parse (source + session tracker), ${how}`;
-      const notes = `${mb} MB, ${lines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records, peak RSS so far ${rssMb} MB, load ${load}, seed ${SEED}`;
+      const notes = `${mb} MB, ${lines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records, peak RSS so far ${rssMb} MB, load ${load}, seed ${SEED}, ${USERS} users, ${FEATURES} features, ~${HELD / 2} held`;
       figures.push(
         throughputFigure(name, "lines/s", parse, "read + split into lines, 1 MiB reads", baseline, notes),
         throughputFigure(name, "lines/s", parse, "read + split into lines, 64 KiB reads", blockBaseline, notes),

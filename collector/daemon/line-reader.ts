@@ -3,9 +3,11 @@
 // by the daemon for a followed log and by `backfill` for a file read once.
 //
 // A step reads at most `maxBytes` of the file and returns at most `maxRecords` records of what
-// those lines completed: the rest stays queued in the tracker (and in the saved state), and the next
-// steps take it before reading on — so a session open for months, cut into tens of thousands of
-// intervals, never sits in memory (or in one append) at once. Open sessions are cut only where the tracker cuts them (multiples of cut_s, as events
+// those lines completed, and stops reading at the slice that brings them to half of that: the rest
+// stays queued in the tracker (and in the saved state), and the next steps take it before reading
+// on — so a session open for months, cut into tens of thousands of intervals, never sits in memory
+// (or in one append) at once, and a saved state never carries more than one slice's records.
+// Open sessions are cut only where the tracker cuts them (multiples of cut_s, as events
 // prove time passing) — `cut(now)` adds a cut at `now`, which the daemon asks for only before a
 // sync the edge will receive (DESIGN.md §4), so an offline site does not multiply records.
 //
@@ -79,6 +81,8 @@ export class LineReader {
   #onThread: StepWorker | undefined;
   /** When the parse next lets the event loop run (see YIELD_MS). */
   #yieldAt = 0;
+  /** Bytes left of the run of maxBytes the last step ended inside (line-slices.ts), on this thread. */
+  #left = 0;
 
   private constructor(name: string, kind: string, file: string, settings: ReadSettings, saved: LineReadState | undefined, startAtEnd: boolean, appendix: string | undefined, thread: boolean) {
     this.name = name;
@@ -118,37 +122,49 @@ export class LineReader {
   /**
    * Reads the next lines (at most maxBytes, in slices of SLICE_BYTES) and returns (at most
    * maxRecords of) the records they complete; while records are still queued, a step only takes
-   * those. With `onRecords`, the records go there as each slice completes them (the step returns
-   * none): the caller makes them compact bytes at once (source-journal.ts `stage`), and no record
-   * object lives for the whole step — that is, long enough to be promoted out of the young heap.
+   * those. A step stops reading at the slice whose records reach half of maxRecords (the next step
+   * reads on in the same run of maxBytes, line-slices.ts), and takes up to maxRecords: what stays
+   * queued, and so in the saved state, is what one slice completed beyond that — none unless a slice
+   * alone completes more than half of maxRecords, and never more than one slice's — not the rest of
+   * maxBytes' records (a log of thousands of licenses held at once completes several times maxRecords
+   * in 4 MiB, all of it then cloned and written with every step's state). With
+   * `onRecords`, the records go there as each slice completes them (the step returns none): the
+   * caller makes them compact bytes at once (source-journal.ts `stage`), and no record object lives
+   * for the whole step — that is, long enough to be promoted out of the young heap.
    */
   async read(maxBytes = DEFAULT_CHUNK_BYTES, maxRecords = STEP_RECORDS, onRecords?: (bodies: RecordBody[]) => void): Promise<LineStep> {
     let budget = maxRecords;
-    const take = (): RecordBody[] => {
-      const bodies = budget > 0 ? this.#tracker.take(budget) : [];
+    const collected: RecordBody[] = [];
+    const take = (): void => {
+      if (budget <= 0) return;
+      const bodies = this.#tracker.take(budget);
+      if (bodies.length === 0) return;
       budget -= bodies.length;
-      if (onRecords === undefined || bodies.length === 0) return bodies;
-      onRecords(bodies);
-      return [];
+      if (onRecords) onRecords(bodies);
+      else for (const body of bodies) collected.push(body);
     };
+    // Reading stops at the slice that brings the step to half its budget: the other half takes what
+    // that slice completed, so a step leaves records queued only when one slice completed more.
+    const spent = (): boolean => budget <= maxRecords / 2;
     if (this.#tracker.queued) {
-      const bodies = take();
-      return { bodies, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
+      take();
+      return { bodies: collected, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
     }
     let read;
-    if (this.#onThread) read = await this.#stepOnThread(maxBytes, onRecords ? take : undefined);
+    if (this.#onThread) read = await this.#stepOnThread(maxBytes, take, spent);
     else {
       const unknownBefore = this.#parser.stats().unknown_lines;
-      read = await readSlices(this.#tail, maxBytes, async (chunk) => {
+      const slices = await readSlices(this.#tail, maxBytes, async (chunk) => {
         await this.#feed(chunk.blocks);
-        if (onRecords) take();
-      });
-      read = { ...read, unknown_lines: this.#parser.stats().unknown_lines - unknownBefore };
+        take();
+      }, { left: this.#left, stop: spent });
+      this.#left = slices.left;
+      read = { ...slices, unknown_lines: this.#parser.stats().unknown_lines - unknownBefore };
     }
     const { lines, missing } = read;
     this.#tailCaughtUp = read.caughtUp;
     if (read.bytes > 0) this.#finished = false;
-    const bodies = take();
+    take();
     this.#totals.lines += lines;
     this.#totals.bytes += read.bytes;
     this.#totals.unknown_lines += Math.max(0, read.unknown_lines);
@@ -156,7 +172,7 @@ export class LineReader {
     if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
       this.#fingerprint = await fingerprintFile(this.file, position.offset);
     }
-    return { bodies, lines, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing };
+    return { bodies: collected, lines, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing };
   }
 
   /** Records fed but not yet taken (see `take`). */
@@ -246,12 +262,12 @@ export class LineReader {
 
   /** A step read on the worker: its events into the tracker as they come. The step that catches up
    *  with the file is the worker's last: this thread reads on from there. */
-  async #stepOnThread(maxBytes: number, take: (() => void) | undefined): Promise<StepEnd> {
+  async #stepOnThread(maxBytes: number, take: () => void, stop: () => boolean): Promise<StepEnd> {
     this.#yieldAt = performance.now() + YIELD_MS;
     const end = await this.#onThread!.step(maxBytes, async (block) => {
       await this.#feedBlock(block);
-      take?.();
-    });
+      take();
+    }, stop);
     if (end.caughtUp) {
       ({ parser: this.#parser, tail: this.#tail } = await this.#onThread!.takeOver());
       this.#onThread = undefined;

@@ -1,13 +1,14 @@
 // A line file read in steps on a second thread (line-reader.ts: `backfill` of a large file, and the
 // daemon's first start on a big log): the worker runs the file tail and the line source exactly as
-// LineReader runs them on one thread — the same slices, the same step ends — and sends each step's
-// events (packed, worker-link.ts) followed by what the step ended with: the tail's position and the
-// parser's saved state as they stood after that step's last line. The calling thread feeds the
-// events to its session tracker and saves, at each step end, the tracker's state with the worker's
-// position and parser state: the three belong together exactly as on one thread, so a saved state
-// is the same either way and an import stopped anywhere goes on from it on either. The worker reads
-// steps ahead (at most IN_FLIGHT messages) until a step catches up with the file, and stops there:
-// the caller reads on itself from that step's position and parser state.
+// LineReader runs them on one thread — the same slices, in the same runs of `stepBytes` — and sends
+// each slice's events (packed, worker-link.ts) followed by what the slice ended with: the tail's
+// position and the parser's saved state as they stood after its last line. The calling thread feeds
+// the events to its session tracker and ends a step at a run's end, or at an earlier slice once the
+// step's records reach their budget (line-slices.ts), saving there the tracker's state with that
+// slice's position and parser state: the three belong together exactly as on one thread, so a saved
+// state is the same either way and an import stopped anywhere goes on from it on either. The worker
+// reads ahead (at most IN_FLIGHT messages) until a run catches up with the file, and stops there:
+// the caller reads on itself from that slice's position and parser state.
 import type { LineSource, SourceOptions } from "../sources/events.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { FileTail, type TailPosition } from "../sources/tail.ts";
@@ -38,7 +39,10 @@ export interface StepEnd extends SliceRead {
   size: number;
 }
 
-type Message = { t: "step"; end: StepEnd };
+/** How a slice ended: a step's end if the caller ends the step there; `last`: it ends a run of `stepBytes`. */
+type SliceEnd = StepEnd & { last: boolean };
+
+type Message = { t: "slice"; end: SliceEnd };
 
 /** The calling thread's end: started by the first step, which sets the size of every step. */
 export class StepWorker {
@@ -58,20 +62,27 @@ export class StepWorker {
     this.parser = parserNow;
   }
 
-  /** The next step: its events to `feed`, a pack at a time, then how it ended. The step that catches
-   *  up is the worker's last (it ends itself): `takeOver` the reading then. */
-  async step(stepBytes: number, feed: (block: EventBlock) => void | Promise<void>): Promise<StepEnd> {
+  /** The next step: its events to `feed`, a pack at a time, then how it ended — at the end of a run
+   *  of `stepBytes`, or after an earlier slice when `stop()` says so. The step that catches up is the
+   *  worker's last (it ends itself): `takeOver` the reading then. */
+  async step(stepBytes: number, feed: (block: EventBlock) => void | Promise<void>, stop: () => boolean = () => false): Promise<StepEnd> {
     if (this.#link === undefined) {
       this.#stepBytes = stepBytes;
       this.#link = new WorkerLink<Message>(import.meta.url, JOB, { ...this.#job, stepBytes } satisfies StepJob, this.#job.file);
     } else if (stepBytes !== this.#stepBytes) throw new RangeError(`the step worker's steps all read ${this.#stepBytes} bytes, not ${stepBytes}`);
+    let lines = 0, bytes = 0, unknown = 0;
     for (;;) {
       const m = await this.#link.next();
-      if ("events" in m) await feed(m);
-      else {
-        ({ position: this.position, parser: this.parser, size: this.size } = m.end);
-        return m.end;
+      if ("events" in m) {
+        await feed(m);
+        continue;
       }
+      const { last, ...end } = m.end;
+      lines += end.lines;
+      bytes += end.bytes;
+      unknown += end.unknown_lines;
+      ({ position: this.position, parser: this.parser, size: this.size } = end);
+      if (last || stop()) return { ...end, lines, bytes, unknown_lines: unknown };
     }
   }
 
@@ -97,18 +108,17 @@ async function stepsInWorker(job: StepJob & LinkedJob): Promise<void> {
   if (job.parser !== undefined) parser.restore?.(job.parser);
   const tail = new FileTail(job.file, job.position, { encoding: job.encoding, reuseBuffers: true }); // `feed` is done with each slice as it comes
   let bytes = 0;
-  const feed = (chunk: TailChunk) => {
+  const feed = (chunk: TailChunk, last: boolean) => {
+    const unknownBefore = parser.stats().unknown_lines;
     bytes += chunk.bytes;
     for (const block of chunk.blocks) port.read(parser, block, bytes);
-    if (port.packed > 0) port.sendEvents(bytes);
+    const end: SliceEnd = {
+      lines: chunk.lineCount, bytes: chunk.bytes, caughtUp: chunk.caughtUp, missing: chunk.missing === true, last,
+      unknown_lines: parser.stats().unknown_lines - unknownBefore, position: tail.position(), parser: parser.save?.(), size: tail.progress().size,
+    };
+    port.send({ t: "slice", end }, bytes);
   };
-  for (let caughtUp = false; !caughtUp; ) {
-    const unknownBefore = parser.stats().unknown_lines;
-    const read = await readSlices(tail, job.stepBytes, feed);
-    const end: StepEnd = { ...read, unknown_lines: parser.stats().unknown_lines - unknownBefore, position: tail.position(), parser: parser.save?.(), size: tail.progress().size };
-    port.send({ t: "step", end });
-    caughtUp = end.caughtUp;
-  }
+  for (let caughtUp = false; !caughtUp; ) caughtUp = (await readSlices(tail, job.stepBytes, feed)).caughtUp;
   await tail.close();
 }
 

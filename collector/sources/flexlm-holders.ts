@@ -3,7 +3,7 @@
 // interning each name again. Then the line's usage event, from its kind and what it names.
 import { whoOf, type UsageKind, type UsageScan, type Who } from "./flexlm-usage-line.ts";
 import type { CheckinReason } from "./events.ts";
-import type { NameTable } from "./name-table.ts";
+import { detached, type NameTable } from "./name-table.ts";
 import type { UsageEvent } from "./package-filter.ts";
 
 const MAX_HOLDERS = 100_000;
@@ -27,7 +27,7 @@ export class FlexlmHolders {
       who = this.intern(whoOf(text, scan));
       if (who === undefined) return undefined;
       if (this.byText.size >= MAX_HOLDERS) this.byText.clear();
-      this.byText.set(this.names.intern(key), who);
+      this.byText.set(detached(key), who); // not into the name table: a site of many holders would fill it with keys, and clear its names
     }
     return who;
   }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../../../bench/suites/debuglog-parse.ts";
 import { LineReader, type LineReadState } from "../../../collector/daemon/line-reader.ts";
+import { SLICE_BYTES } from "../../../collector/daemon/line-slices.ts";
 import { SegmentLog } from "../../../collector/log/segment-log.ts";
 import { ParseWorkerError } from "../../../collector/sources/worker-link.ts";
 import { collectorBundle } from "../../support/collector-process.ts";
@@ -25,7 +26,7 @@ const STEP_BYTES = 256 * 1024, STEP_RECORDS = 2000;
  * `restartEvery` steps the reader is closed and opened again from that state, on a second thread
  * or not as `threadAt(restart)` says.
  */
-async function backfill(file: string, threadAt: (restart: number) => boolean, restartEvery = Infinity): Promise<string[]> {
+async function backfill(file: string, threadAt: (restart: number) => boolean, restartEvery = Infinity, size = { bytes: STEP_BYTES, records: STEP_RECORDS }): Promise<string[]> {
   const out: string[] = [];
   let restarts = 0;
   const open = (saved?: LineReadState) => LineReader.open("mlm", "flexlm-debuglog", file, settings, saved, { thread: threadAt(restarts) });
@@ -33,7 +34,7 @@ async function backfill(file: string, threadAt: (restart: number) => boolean, re
   const stepped = (bodies: unknown[]) => out.push(JSON.stringify(bodies), JSON.stringify(reader.state()));
   try {
     for (let steps = 1; ; steps++) {
-      const step = await reader.read(STEP_BYTES, STEP_RECORDS);
+      const step = await reader.read(size.bytes, size.records);
       stepped(step.bodies);
       if (step.caughtUp) break;
       if (steps % restartEvery === 0) {
@@ -46,7 +47,7 @@ async function backfill(file: string, threadAt: (restart: number) => boolean, re
     const rest = await reader.readRest();
     out.push(`rest ${rest.lines}`);
     reader.finish();
-    do stepped(reader.take(STEP_RECORDS));
+    do stepped(reader.take(size.records));
     while (reader.queued);
   } finally {
     await reader.close();
@@ -77,6 +78,31 @@ describe("backfill on a second thread", () => {
     // restarted at the same steps on one thread throughout, step for step and state for state.
     const one = await backfill(file, () => false, 3);
     expect(await backfill(file, (r) => r % 2 === 0, 3)).toEqual(one); // threaded, one thread, threaded…
+  });
+
+  it("ends a step at the slice whose records reach the budget: a saved state never holds more than one slice's records", async () => {
+    // Steps of 4 slices with a budget smaller than one slice's records (~100 licenses held, cut
+    // hourly: some 4,000 records a slice): before, a step read all 4 slices and left ~14,000 records
+    // queued — in its saved state, cloned and written at every step; a site with thousands of
+    // licenses held left 3 × the budget there at every step of a 4 MiB default.
+    const dense = { bytes: 4 * SLICE_BYTES, records: 1500 };
+    const one = await backfill(file, () => false, Infinity, dense);
+    const steps = (out: string[]) => {
+      const pairs = out.filter((x) => !x.startsWith("rest"));
+      return Array.from({ length: pairs.length / 2 }, (_, i) => ({ bodies: JSON.parse(pairs[2 * i]!) as unknown[], state: JSON.parse(pairs[2 * i + 1]!) as LineReadState }));
+    };
+    const queuedOf = (state: LineReadState) => (state.tracker.queued ?? []).reduce((n, q) => n + (q.kind === "run" ? Math.ceil((q.to - q.from) / 3_600_000) + 1 : 1), 0);
+    const slice = await backfill(file, () => false, Infinity, { bytes: SLICE_BYTES, records: 1e9 }); // a step a slice, every record taken
+    const perSlice = Math.max(...steps(slice).map((s) => s.bodies.length));
+    const queued = steps(one).map((s) => queuedOf(s.state));
+    expect(perSlice).toBeGreaterThan(dense.records);
+    expect(Math.max(...queued)).toBeGreaterThan(0);
+    expect(Math.max(...queued)).toBeLessThanOrEqual(perSlice);
+    // The same records in the same order whatever the steps, and the same steps on the worker.
+    const bodies = (out: string[]) => steps(out).flatMap((s) => s.bodies.map((b) => JSON.stringify(b)));
+    expect(bodies(one)).toEqual(bodies(slice));
+    expect(await backfill(file, () => true, Infinity, dense)).toEqual(one);
+    expect(await backfill(file, (r) => r % 2 === 1, 2, dense)).toEqual(await backfill(file, () => false, 2, dense));
   });
 
   it("reads on itself after the step that caught up: lines appended, then a rotation", async () => {
