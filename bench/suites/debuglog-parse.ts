@@ -24,18 +24,22 @@ import { BLOCK_BYTES } from "../../collector/sources/line-blocks.ts";
 
 const SEED = Number(process.env.SEED ?? 42);
 const ZONE = "Europe/Madrid";
-/** The site's size: distinct users (hosts a quarter of them), features, and licenses held at a time (about half of this). */
-const USERS = Number(process.env.BENCH_DEBUGLOG_USERS ?? 400);
-const FEATURES = Number(process.env.BENCH_DEBUGLOG_FEATURES ?? 5);
-const HELD = Number(process.env.BENCH_DEBUGLOG_HELD ?? 200);
+/** A site's size: distinct users (on `hosts` machines), features, and `held`: about twice the licenses held at a time. */
+interface Site { users: number; hosts: number; features: number; held: number }
+const SITE: Site = {
+  users: Number(process.env.BENCH_DEBUGLOG_USERS ?? 400), hosts: Number(process.env.BENCH_DEBUGLOG_HOSTS ?? 97),
+  features: Number(process.env.BENCH_DEBUGLOG_FEATURES ?? 5), held: Number(process.env.BENCH_DEBUGLOG_HELD ?? 200),
+};
+/** A big site's log, read as `backfill` reads it: ~2,000 licenses held at once, every hourly cut ~2,000
+ *  intervals (some three records a line), users and features paired at random (the worst for the caches). */
+const BIG_SITE: Site = { users: 5000, hosts: 1250, features: 100, held: 4000 };
 
 /** Writes about `bytes` of log; returns its line count. */
-export async function generate(file: string, bytes: number): Promise<number> {
+export async function generate(file: string, bytes: number, site: Site = SITE): Promise<number> {
   const rand = mulberry32(SEED);
   const named = ["MATLAB", "SIMULINK", "Statistics_Toolbox", "Signal_Toolbox", "Optimization_Toolbox"];
-  const features = Array.from({ length: FEATURES }, (_, i) => named[i] ?? `Feature_${i}`);
-  const hosts = USERS === 400 ? 97 : Math.max(1, Math.round(USERS / 4));
-  const users = Array.from({ length: USERS }, (_, i) => (i % 17 === 0 ? `José Luis ${i}` : `user${i}`) + `@PC-${i % hosts}`);
+  const features = Array.from({ length: site.features }, (_, i) => named[i] ?? `Feature_${i}`);
+  const users = Array.from({ length: site.users }, (_, i) => (i % 17 === 0 ? `José Luis ${i}` : `user${i}`) + `@PC-${i % site.hosts}`);
   const held: string[][] = [];
   const out = await LineFile.create(file);
   let utc = Date.UTC(2022, 0, 1), nextStamp = 0, offsetHour = -1, offset = 0;
@@ -54,7 +58,7 @@ export async function generate(file: string, bytes: number): Promise<number> {
       nextStamp = utc + 6 * 3_600_000;
     }
     const r = rand();
-    if (r < 0.8 * (1 - held.length / HELD) || held.length === 0) {
+    if (r < 0.8 * (1 - held.length / site.held) || held.length === 0) {
       const f = features[Math.floor(rand() * rand() * features.length)]!, u = users[Math.floor(rand() * users.length)]!;
       held.push([f, u]);
       out.push(`${t} (MLM) OUT: "${f}" ${u}  `);
@@ -70,8 +74,14 @@ export async function generate(file: string, bytes: number): Promise<number> {
   return out.lines;
 }
 
+/** The site in a figure's notes, when it is not the default one. */
+function siteNote(site: Site): string {
+  return site.users === 400 && site.hosts === 97 && site.features === 5 && site.held === 200 ? "" : `, ${site.users} users on ${site.hosts} hosts, ${site.features} features, ~${site.held / 2} held`;
+}
+
 export default async function (): Promise<BenchFigure[]> {
   const mb = Number(process.env.BENCH_DEBUGLOG_MB ?? 1024);
+  const bigMb = Number(process.env.BENCH_DEBUGLOG_BIG_SITE_MB ?? 100);
   const dir = await mkdtemp(join(tmpdir(), "tally-bench-debuglog-"));
   const file = join(dir, "lmgrd.log");
   try {
@@ -121,12 +131,26 @@ export default async function (): Promise<BenchFigure[]> {
       const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
       const how = { never: "one thread", always: "worker thread (parse)", steps: "backfill's steps on the step worker" }[thread];
       const name = `flexlm debug-log parse (source + session tracker), ${how}`;
-      const notes = `${mb} MB, ${lines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records, peak RSS so far ${rssMb} MB, load ${load}, seed ${SEED}, ${USERS} users, ${FEATURES} features, ~${HELD / 2} held`;
+      const notes = `${mb} MB, ${lines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records, peak RSS so far ${rssMb} MB, load ${load}, seed ${SEED}${siteNote(SITE)}`;
       figures.push(
         throughputFigure(name, "lines/s", parse, "read + split into lines, 1 MiB reads", baseline, notes),
         throughputFigure(name, "lines/s", parse, "read + split into lines, 64 KiB reads", blockBaseline, notes),
         throughputFigure(name, "lines/s", parse, "read + split, string decoder (as #11 measured), just before", gluedBaseline, notes),
       );
+    }
+    if (bigMb > 0) {
+      // A big site's log (BIG_SITE) as `backfill` reads it, beside the string-decoder split of that
+      // file: some three records a line, so its lines/s is not the default log's; records/s in the notes.
+      await rm(file);
+      const bigLines = await generate(file, bigMb * 1024 * 1024, BIG_SITE);
+      const gluedBaseline = await gluedRate();
+      const load = loadavg()[0]!.toFixed(1);
+      const t0 = performance.now();
+      const records = await readInSteps(file);
+      const seconds = (performance.now() - t0) / 1000;
+      const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      const notes = `${bigMb} MB, ${bigLines.toLocaleString("en-US")} lines, ${records.toLocaleString("en-US")} records (${Math.round(records / seconds).toLocaleString("en-US")} records/s), peak RSS so far ${rssMb} MB, load ${load}, seed ${SEED}${siteNote(BIG_SITE)}`;
+      figures.push(throughputFigure("flexlm debug-log parse, a big site's log, backfill's steps on the step worker", "lines/s", bigLines / seconds, "read + split, string decoder (as #11 measured), just before", gluedBaseline, notes));
     }
     return figures;
   } finally {
