@@ -3,7 +3,7 @@
 // by the daemon for a followed log and by `backfill` for a file read once.
 //
 // A step reads at most `maxBytes` of the file and returns at most `maxRecords` records of what
-// those lines completed, and stops reading at the slice that brings them to half of that: the rest
+// those lines completed, and stops reading before a slice like its last would pass that: the rest
 // stays queued in the tracker (and in the saved state), and the next steps take it before reading
 // on — so a session open for months, cut into tens of thousands of intervals, never sits in memory
 // (or in one append) at once, and a saved state never carries more than one slice's records.
@@ -122,12 +122,12 @@ export class LineReader {
   /**
    * Reads the next lines (at most maxBytes, in slices of SLICE_BYTES) and returns (at most
    * maxRecords of) the records they complete; while records are still queued, a step only takes
-   * those. A step stops reading at the slice whose records reach half of maxRecords (the next step
-   * reads on in the same run of maxBytes, line-slices.ts), and takes up to maxRecords: what stays
-   * queued, and so in the saved state, is what one slice completed beyond that — none unless a slice
-   * alone completes more than half of maxRecords, and never more than one slice's — not the rest of
-   * maxBytes' records (a log of thousands of licenses held at once completes several times maxRecords
-   * in 4 MiB, all of it then cloned and written with every step's state). With
+   * those. A step stops reading before a slice like its last one would take it past maxRecords (the
+   * next step reads on in the same run of maxBytes, line-slices.ts): what stays queued, and so in the
+   * saved state, is what a slice completed beyond the budget — none unless it completed more than the
+   * slice before it, and never more than one slice's — not the rest of maxBytes' records (a log of
+   * thousands of licenses held at once completes several times maxRecords in 4 MiB, all of it then
+   * cloned and written with every step's state). A log that completes fewer reads whole maxBytes. With
    * `onRecords`, the records go there as each slice completes them (the step returns none): the
    * caller makes them compact bytes at once (source-journal.ts `stage`), and no record object lives
    * for the whole step — that is, long enough to be promoted out of the young heap.
@@ -143,9 +143,14 @@ export class LineReader {
       if (onRecords) onRecords(bodies);
       else for (const body of bodies) collected.push(body);
     };
-    // Reading stops at the slice that brings the step to half its budget: the other half takes what
-    // that slice completed, so a step leaves records queued only when one slice completed more.
-    const spent = (): boolean => budget <= maxRecords / 2;
+    // Reading stops before a slice like the last one would overrun the budget: a step leaves records
+    // queued only when a slice completed more than the one before it, and never more than a slice's.
+    let before = budget;
+    const spent = (): boolean => {
+      const slice = before - budget;
+      before = budget;
+      return budget <= 0 || budget < slice;
+    };
     if (this.#tracker.queued) {
       take();
       return { bodies: collected, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
