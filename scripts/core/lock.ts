@@ -254,6 +254,10 @@ function held(path: string, owner: LockOwner, options: LockOptions): HeldLock {
   return {
     owner,
     update(patch) {
+      // Never over another's lock: one taken over meanwhile (this host suspended past the stale
+      // threshold) stays theirs, and this holder learns it lost the dir.
+      const current = readLock(path);
+      if (current === undefined || !sameOwner(current, owner)) throw new Error(lostMessage(path, current));
       Object.assign(owner, patch);
       // Rewrite through a temp file and rename: a reader never sees a torn lock.
       const tmp = `${path}.${process.pid}.tmp`;
@@ -284,13 +288,11 @@ function touch(path: string, owner: LockOwner): { message: string; lost: boolean
     fd = openSync(path, "r");
   } catch (e) {
     const lost = (e as NodeJS.ErrnoException).code === "ENOENT";
-    return { lost, message: lost ? `${path} was removed while this process held it: the data dir is no longer guarded` : `${path}: heartbeat failed (${(e as Error).message})` };
+    return { lost, message: lost ? lostMessage(path, undefined) : `${path}: heartbeat failed (${(e as Error).message})` };
   }
   try {
     const current = parseOwner(readFileSync(fd, "utf8"));
-    if (!sameOwner(current, owner)) {
-      return { lost: true, message: `${path} now belongs to ${current.role} pid ${current.pid} on ${current.host} (since ${current.started_at}): this process lost the lock` };
-    }
+    if (!sameOwner(current, owner)) return { lost: true, message: lostMessage(path, current) };
     const now = new Date();
     futimesSync(fd, now, now);
     return undefined;
@@ -299,4 +301,11 @@ function touch(path: string, owner: LockOwner): { message: string; lost: boolean
   } finally {
     closeSync(fd);
   }
+}
+
+/** Why a holder no longer holds its lock: gone, or someone else's now. */
+function lostMessage(path: string, current: LockOwner | undefined): string {
+  return current === undefined
+    ? `${path} was removed while this process held it: the data dir is no longer guarded`
+    : `${path} now belongs to ${current.role} pid ${current.pid} on ${current.host} (since ${current.started_at}): this process lost the lock`;
 }

@@ -47,6 +47,21 @@ describe("the data dir lock", () => {
     acquireLock(path, "core").release();
   });
 
+  it("updating never writes over a lock that is gone or someone else's, and says it lost it", () => {
+    const path = join(dir, "updated.lock");
+    const lock = acquireLock(path, "core");
+    lock.update({ url: "http://127.0.0.1:1" });
+    expect(readLock(path)!.url).toBe("http://127.0.0.1:1");
+    const taker = JSON.stringify({ ...readLock(path)!, started_at: "after a takeover" });
+    writeFileSync(path, taker);
+    expect(() => lock.update({ url: "http://127.0.0.1:2" })).toThrow(`${path} now belongs to core pid ${process.pid} on ${hostname()} (since after a takeover): this process lost the lock`);
+    expect(readFileSync(path, "utf8")).toBe(taker);
+    unlinkSync(path);
+    expect(() => lock.update({ url: "http://127.0.0.1:3" })).toThrow(`${path} was removed while this process held it`);
+    expect(existsSync(path)).toBe(false);
+    lock.release();
+  });
+
   it("releasing does not remove a lock someone else now holds", () => {
     const path = join(dir, "moved.lock");
     const lock = acquireLock(path, "core");
