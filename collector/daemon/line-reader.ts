@@ -25,6 +25,7 @@ import { DEFAULT_CHUNK_BYTES, FileTail, type TailPosition } from "../sources/tai
 import { feedPacked, type EventBlock } from "../sources/worker-link.ts";
 import { fingerprintFile, type Fingerprint } from "./file-fingerprint.ts";
 import { readSlices } from "./line-slices.ts";
+import { StepRecords } from "./step-records.ts";
 import { StepWorker, type StepEnd } from "./step-worker.ts";
 import type { ReadSettings } from "./read-settings.ts";
 import { emptyTotals, licensesHeld, type SourceTotals } from "./source-totals.ts";
@@ -122,54 +123,33 @@ export class LineReader {
   /**
    * Reads the next lines (at most maxBytes, in slices of SLICE_BYTES) and returns (at most
    * maxRecords of) the records they complete; while records are still queued, a step only takes
-   * those. A step stops reading before a slice like its last one would take it past maxRecords (the
-   * next step reads on in the same run of maxBytes, line-slices.ts): what stays queued, and so in the
-   * saved state, is what a slice completed beyond the budget — none unless it completed more than the
-   * slice before it, and never more than one slice's — not the rest of maxBytes' records (a log of
-   * thousands of licenses held at once completes several times maxRecords in 4 MiB, all of it then
-   * cloned and written with every step's state). A log that completes fewer reads whole maxBytes. With
+   * those. A step stops reading before a slice like its last one would take it past maxRecords
+   * (step-records.ts), so a saved state never carries more than one slice's records. With
    * `onRecords`, the records go there as each slice completes them (the step returns none): the
    * caller makes them compact bytes at once (source-journal.ts `stage`), and no record object lives
    * for the whole step — that is, long enough to be promoted out of the young heap.
    */
   async read(maxBytes = DEFAULT_CHUNK_BYTES, maxRecords = STEP_RECORDS, onRecords?: (bodies: RecordBody[]) => void): Promise<LineStep> {
-    let budget = maxRecords;
-    const collected: RecordBody[] = [];
-    const take = (): void => {
-      if (budget <= 0) return;
-      const bodies = this.#tracker.take(budget);
-      if (bodies.length === 0) return;
-      budget -= bodies.length;
-      if (onRecords) onRecords(bodies);
-      else for (const body of bodies) collected.push(body);
-    };
-    // Reading stops before a slice like the last one would overrun the budget: a step leaves records
-    // queued only when a slice completed more than the one before it, and never more than a slice's.
-    let before = budget;
-    const spent = (): boolean => {
-      const slice = before - budget;
-      before = budget;
-      return budget <= 0 || budget < slice;
-    };
+    const records = new StepRecords(this.#tracker, maxRecords, onRecords);
     if (this.#tracker.queued) {
-      take();
-      return { bodies: collected, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
+      records.take();
+      return { bodies: records.bodies, lines: 0, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing: false };
     }
     let read;
-    if (this.#onThread) read = await this.#stepOnThread(maxBytes, take, spent);
+    if (this.#onThread) read = await this.#stepOnThread(maxBytes, records);
     else {
       const unknownBefore = this.#parser.stats().unknown_lines;
       const slices = await readSlices(this.#tail, maxBytes, async (chunk) => {
         await this.#feed(chunk.blocks);
-        take();
-      }, { left: this.#left, stop: spent });
+        records.take();
+      }, { left: this.#left, stop: () => records.spent() });
       this.#left = slices.left;
       read = { ...slices, unknown_lines: this.#parser.stats().unknown_lines - unknownBefore };
     }
     const { lines, missing } = read;
     this.#tailCaughtUp = read.caughtUp;
     if (read.bytes > 0) this.#finished = false;
-    take();
+    records.take();
     this.#totals.lines += lines;
     this.#totals.bytes += read.bytes;
     this.#totals.unknown_lines += Math.max(0, read.unknown_lines);
@@ -177,7 +157,7 @@ export class LineReader {
     if (position && (this.#fingerprint === undefined || this.#fingerprint.bytes < Math.min(position.offset, 65_536))) {
       this.#fingerprint = await fingerprintFile(this.file, position.offset);
     }
-    return { bodies: collected, lines, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing };
+    return { bodies: records.bodies, lines, caughtUp: this.#tailCaughtUp && !this.#tracker.queued, missing };
   }
 
   /** Records fed but not yet taken (see `take`). */
@@ -267,12 +247,12 @@ export class LineReader {
 
   /** A step read on the worker: its events into the tracker as they come. The step that catches up
    *  with the file is the worker's last: this thread reads on from there. */
-  async #stepOnThread(maxBytes: number, take: () => void, stop: () => boolean): Promise<StepEnd> {
+  async #stepOnThread(maxBytes: number, records: StepRecords): Promise<StepEnd> {
     this.#yieldAt = performance.now() + YIELD_MS;
     const end = await this.#onThread!.step(maxBytes, async (block) => {
       await this.#feedBlock(block);
-      take();
-    }, stop);
+      records.take();
+    }, () => records.spent());
     if (end.caughtUp) {
       ({ parser: this.#parser, tail: this.#tail } = await this.#onThread!.takeOver());
       this.#onThread = undefined;
