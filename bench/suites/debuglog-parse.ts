@@ -26,9 +26,10 @@ const SEED = Number(process.env.SEED ?? 42);
 const ZONE = "Europe/Madrid";
 /** A site's size: distinct users (on `hosts` machines), features, and `held`: about twice the licenses held at a time. */
 interface Site { users: number; hosts: number; features: number; held: number }
+const DEFAULT_SITE: Site = { users: 400, hosts: 97, features: 5, held: 200 };
 const SITE: Site = {
-  users: Number(process.env.BENCH_DEBUGLOG_USERS ?? 400), hosts: Number(process.env.BENCH_DEBUGLOG_HOSTS ?? 97),
-  features: Number(process.env.BENCH_DEBUGLOG_FEATURES ?? 5), held: Number(process.env.BENCH_DEBUGLOG_HELD ?? 200),
+  users: Number(process.env.BENCH_DEBUGLOG_USERS ?? DEFAULT_SITE.users), hosts: Number(process.env.BENCH_DEBUGLOG_HOSTS ?? DEFAULT_SITE.hosts),
+  features: Number(process.env.BENCH_DEBUGLOG_FEATURES ?? DEFAULT_SITE.features), held: Number(process.env.BENCH_DEBUGLOG_HELD ?? DEFAULT_SITE.held),
 };
 /** A big site's log, read as `backfill` reads it: ~2,000 licenses held at once, every hourly cut ~2,000
  *  intervals (some three records a line), users and features paired at random (the worst for the caches). */
@@ -76,7 +77,8 @@ export async function generate(file: string, bytes: number, site: Site = SITE): 
 
 /** The site in a figure's notes, when it is not the default one. */
 function siteNote(site: Site): string {
-  return site.users === 400 && site.hosts === 97 && site.features === 5 && site.held === 200 ? "" : `, ${site.users} users on ${site.hosts} hosts, ${site.features} features, ~${site.held / 2} held`;
+  const asDefault = (Object.keys(DEFAULT_SITE) as Array<keyof Site>).every((k) => site[k] === DEFAULT_SITE[k]);
+  return asDefault ? "" : `, ${site.users} users on ${site.hosts} hosts, ${site.features} features, ~${site.held / 2} held`;
 }
 
 export default async function (): Promise<BenchFigure[]> {

@@ -27,7 +27,8 @@ export class FlexlmHolders {
       who = this.intern(whoOf(text, scan));
       if (who === undefined) return undefined;
       if (this.byText.size >= MAX_HOLDERS) this.byText.clear();
-      this.byText.set(detached(key), who); // not into the name table: a site of many holders would fill it with keys, and clear its names
+      // A copy, not into the name table: a site of many holders would fill it with keys, and clear its names.
+      this.byText.set(detached(key), who);
     }
     return who;
   }
